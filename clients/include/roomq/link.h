@@ -1,0 +1,181 @@
+#ifndef ROOMQ_CLIENTS_INCLUDE_ROOMQ_LINK_H_
+#define ROOMQ_CLIENTS_INCLUDE_ROOMQ_LINK_H_
+
+// roomq::client::Link: one node's connection to the broker, the layer every
+// native program (the high-level roomq::Client, the CLI, the gateway's
+// bridge, benchmarks) builds on.
+//
+// Sockets: one DEALER connected to the broker's --pub-bind (sends Envelopes,
+// receives PublishReceipts) and one DEALER connected to its --sub-bind (sends
+// SubscriberCommands, receives BrokerFrames and deliveries). A zmq socket
+// monitor on the sub socket (read through an inproc PAIR polled in Poll())
+// reports TCP (re)connections.
+//
+// Thread safety: NOT thread-safe. Create the Link, call every method and run
+// Poll() on ONE thread; every callback runs inside Poll() on that thread.
+// ZeroMQ sockets never leave it.
+//
+// Recovery, without the caller doing anything:
+//  - every TCP (re)connection of the sub socket re-sends Hello and the whole
+//    subscription set in one Subscribe;
+//  - Ping every `heartbeat`; Pong{known=false} (the broker restarted or
+//    expired this node) re-sends Hello and the subscription set;
+//  - no Pong for 3 heartbeats => the broker is treated as down
+//    (on_broker_state(false)); if the TCP connection still looks up (a hung
+//    broker or a half-open connection) the sub socket is recreated; retries go
+//    on until the broker answers again (on_broker_state(true)).
+// Subscribe `done` callbacks are keyed by request id (pending ones are carried
+// over to the full re-subscription after a reconnection); publish receipts
+// are keyed by message id. Neither waits forever: after receipt_timeout they
+// complete with Unavailable.
+//
+// Malformed broker frames (bad protobuf, wrong frame count, wrong envelope
+// version) are dropped and counted in stats().dropped_malformed.
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include <zmq.hpp>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "proto/roomq.pb.h"
+#include "proto/wire/topic.h"
+
+namespace roomq::client {
+
+struct LinkOptions {
+  std::string pub_endpoint = "tcp://127.0.0.1:5555";
+  std::string sub_endpoint = "tcp://127.0.0.1:5556";
+  std::string node_id;                         // empty = generated "<prefix>-<host>-<pid>-<random>"
+  std::string node_prefix = "node";
+  std::chrono::milliseconds heartbeat{1000};   // Ping period; broker silent 3x this => down
+  int send_hwm = 100000;                       // ZMQ_SNDHWM on the pub socket (messages)
+  int receive_hwm = 100000;                    // ZMQ_RCVHWM on the sub socket
+  std::chrono::milliseconds receipt_timeout{5000};
+  // Added: how long closing the Link may wait to flush Goodbye and unsent
+  // envelopes (ZMQ_LINGER on both sockets).
+  std::chrono::milliseconds linger{200};
+};
+
+// One delivery from the broker. `envelope_bytes` is the publisher's encoding, untouched.
+struct Delivery {
+  v1::Delivery header;          // epoch, offsets
+  zmq::message_t envelope_bytes;
+  v1::Envelope envelope;        // parsed by the Link (version-checked); use this for routing
+};
+
+struct LinkHandlers {
+  std::function<void(Delivery&)> on_delivery;                 // required
+  std::function<void(bool connected)> on_broker_state;        // optional: broker up/down transitions
+};
+
+class Link {
+ public:
+  // InvalidArgument for a missing on_delivery or a non-positive heartbeat /
+  // receipt_timeout; Internal when a zmq socket cannot be created or an
+  // endpoint is malformed. The broker need not be up: the Link connects (and
+  // subscribes) whenever it appears.
+  static absl::StatusOr<std::unique_ptr<Link>> Create(zmq::context_t& context, LinkOptions options,
+                                                      LinkHandlers handlers);
+  // Sends Goodbye (best effort, bounded by `linger`) and closes the sockets.
+  // Pending done/receipt callbacks are NOT called.
+  ~Link();
+
+  Link(const Link&) = delete;
+  Link& operator=(const Link&) = delete;
+
+  const std::string& node_id() const { return node_id_; }
+
+  // Adds `topic` to the subscription set. `done` (optional) runs once the broker's Reply arrives
+  // (OK, or Internal carrying the broker's error), or with Unavailable if the broker does not
+  // answer within receipt_timeout — the topic stays in the set and is restored when the broker
+  // comes back. Subscribing twice is idempotent. An invalid topic completes `done` with
+  // InvalidArgument at once and is not added.
+  void Subscribe(const wire::TopicRef& topic, std::function<void(absl::Status)> done = nullptr);
+  // Removes `topic` from the set (no-op when absent) and tells the broker.
+  void Unsubscribe(const wire::TopicRef& topic);
+  bool subscribed(const wire::TopicRef& topic) const;
+  size_t subscription_count() const { return subscriptions_.size(); }
+
+  // Publishes an envelope. Fills version, origin, message_id, timestamp_us when unset.
+  // With `on_receipt`, sets confirm and calls it with the broker's PublishReceipt (the caller
+  // checks `accepted`), or with Unavailable after receipt_timeout. ResourceExhausted if the send
+  // queue (send_hwm) is full: nothing was sent and `on_receipt` is not called.
+  absl::Status Publish(v1::Envelope envelope,
+                       std::function<void(absl::StatusOr<v1::PublishReceipt>)> on_receipt = nullptr);
+
+  // Waits up to `timeout` for broker traffic and for any `extra` poll items (the caller's own zmq
+  // sockets or fds), handles what is ready (callbacks run here), runs heartbeats and timeouts, and
+  // returns. `extra[i].revents` tells the caller what of its own is ready.
+  // Errors: Internal when zmq_poll itself fails (EINTR is not an error: returns OK).
+  absl::Status Poll(std::chrono::milliseconds timeout, std::span<zmq::pollitem_t> extra = {});
+
+  // True between a broker answer (Pong/Reply) and a detected outage.
+  bool broker_connected() const { return broker_connected_; }
+  struct Stats {
+    uint64_t published, delivered, dropped_malformed, reconnects;
+  };
+  Stats stats() const { return stats_; }
+
+ private:
+  using Clock = std::chrono::steady_clock;
+  struct PendingReceipt {
+    Clock::time_point deadline;
+    std::function<void(absl::StatusOr<v1::PublishReceipt>)> callback;
+  };
+  struct PendingReply {
+    Clock::time_point deadline;
+    std::function<void(absl::Status)> callback;
+  };
+
+  Link(zmq::context_t& context, LinkOptions options, LinkHandlers handlers);
+  absl::Status OpenSubSocket();
+  void CloseSubSocket();
+  void SendCommand(const v1::SubscriberCommand& command);
+  void SendHelloAndSubscriptions();
+  void SetBrokerConnected(bool connected);
+  void HandleSubReadable();
+  void HandlePubReadable();
+  void HandleMonitorReadable();
+  void HandleBrokerFrame(zmq::message_t& first, zmq::message_t* second);
+  void RunTimers(Clock::time_point now);
+  Clock::time_point NextTimer() const;
+
+  zmq::context_t& context_;
+  LinkOptions options_;
+  LinkHandlers handlers_;
+  std::string node_id_;
+
+  zmq::socket_t pub_;
+  zmq::socket_t sub_;
+  zmq::socket_t monitor_;  // PAIR reading sub_'s monitor events
+  std::string monitor_endpoint_;
+  bool tcp_connected_ = false;
+  uint64_t connections_ = 0;  // TCP connections seen on the sub socket
+  bool broker_connected_ = false;
+
+  // Routing key -> topic: the whole subscription set, restored on reconnect.
+  std::map<std::string, v1::Topic> subscriptions_;
+  // request id -> callbacks waiting for that Reply.
+  std::map<uint64_t, std::vector<PendingReply>> pending_replies_;
+  // message id -> receipt callback; ids increase with time, so the map's
+  // order is also deadline order.
+  std::map<uint64_t, PendingReceipt> pending_receipts_;
+
+  uint64_t next_request_id_ = 1;
+  uint64_t next_message_id_ = 1;
+  Clock::time_point next_ping_;
+  Clock::time_point last_broker_answer_;
+  Stats stats_{};
+};
+
+}  // namespace roomq::client
+
+#endif  // ROOMQ_CLIENTS_INCLUDE_ROOMQ_LINK_H_

@@ -1,0 +1,469 @@
+#include "roomq/link.h"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cstring>
+#include <random>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "proto/wire/absl_compat.h"
+#include "spdlog/spdlog.h"
+
+namespace roomq::client {
+namespace {
+
+// How many messages one Poll() reads from one socket before it moves on, so a
+// flood on one socket cannot starve timers or the caller's own poll items.
+constexpr int kMaxReadsPerPoll = 4096;
+constexpr int kSilentHeartbeats = 3;
+
+std::string GenerateNodeId(const std::string& prefix) {
+  char host[256] = {};
+  if (gethostname(host, sizeof(host) - 1) != 0 || host[0] == '\0') std::strcpy(host, "host");
+  std::random_device device;
+  const uint32_t random = device();
+  return absl::StrFormat("%s-%s-%d-%08x", prefix, host, static_cast<int>(getpid()), random);
+}
+
+std::string NextMonitorEndpoint() {
+  static std::atomic<uint64_t> counter{0};
+  return absl::StrCat("inproc://roomq-link-monitor-", getpid(), "-", counter.fetch_add(1));
+}
+
+int64_t NowMicros() {
+  return std::chrono::duration_cast<std::chrono::microseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+}  // namespace
+
+Link::Link(zmq::context_t& context, LinkOptions options, LinkHandlers handlers)
+    : context_(context), options_(std::move(options)), handlers_(std::move(handlers)) {}
+
+absl::StatusOr<std::unique_ptr<Link>> Link::Create(zmq::context_t& context, LinkOptions options,
+                                                   LinkHandlers handlers) {
+  if (!handlers.on_delivery) return absl::InvalidArgumentError("LinkHandlers.on_delivery is required");
+  if (options.heartbeat.count() <= 0) return absl::InvalidArgumentError("heartbeat must be positive");
+  if (options.receipt_timeout.count() <= 0) {
+    return absl::InvalidArgumentError("receipt_timeout must be positive");
+  }
+  std::unique_ptr<Link> link(new Link(context, std::move(options), std::move(handlers)));
+  link->node_id_ = link->options_.node_id.empty() ? GenerateNodeId(link->options_.node_prefix)
+                                                  : link->options_.node_id;
+  try {
+    link->pub_ = zmq::socket_t(context, zmq::socket_type::dealer);
+    link->pub_.set(zmq::sockopt::sndhwm, link->options_.send_hwm);
+    link->pub_.set(zmq::sockopt::linger, static_cast<int>(link->options_.linger.count()));
+    link->pub_.connect(link->options_.pub_endpoint);
+  } catch (const zmq::error_t& e) {
+    return absl::InternalError(absl::StrCat("broker pub endpoint \"", link->options_.pub_endpoint,
+                                            "\": ", e.what()));
+  }
+  if (absl::Status status = link->OpenSubSocket(); !status.ok()) return status;
+  const auto now = Clock::now();
+  link->next_ping_ = now + link->options_.heartbeat;
+  link->last_broker_answer_ = now;
+  return link;
+}
+
+Link::~Link() {
+  if (sub_.handle() != nullptr) {
+    v1::SubscriberCommand goodbye;
+    goodbye.mutable_goodbye();
+    SendCommand(goodbye);
+  }
+  CloseSubSocket();
+}
+
+absl::Status Link::OpenSubSocket() {
+  try {
+    sub_ = zmq::socket_t(context_, zmq::socket_type::dealer);
+    sub_.set(zmq::sockopt::rcvhwm, options_.receive_hwm);
+    sub_.set(zmq::sockopt::sndhwm, options_.send_hwm);
+    sub_.set(zmq::sockopt::linger, static_cast<int>(options_.linger.count()));
+    monitor_endpoint_ = NextMonitorEndpoint();
+    if (zmq_socket_monitor(sub_.handle(), monitor_endpoint_.c_str(),
+                           ZMQ_EVENT_CONNECTED | ZMQ_EVENT_DISCONNECTED) != 0) {
+      throw zmq::error_t();
+    }
+    monitor_ = zmq::socket_t(context_, zmq::socket_type::pair);
+    monitor_.set(zmq::sockopt::linger, 0);
+    monitor_.connect(monitor_endpoint_);
+    sub_.connect(options_.sub_endpoint);
+  } catch (const zmq::error_t& e) {
+    return absl::InternalError(
+        absl::StrCat("broker sub endpoint \"", options_.sub_endpoint, "\": ", e.what()));
+  }
+  tcp_connected_ = false;
+  return absl::OkStatus();
+}
+
+void Link::CloseSubSocket() {
+  if (sub_.handle() != nullptr) {
+    zmq_socket_monitor(sub_.handle(), nullptr, 0);
+    sub_.close();
+  }
+  if (monitor_.handle() != nullptr) monitor_.close();
+  tcp_connected_ = false;
+}
+
+void Link::SendCommand(const v1::SubscriberCommand& command) {
+  if (sub_.handle() == nullptr) return;
+  zmq::message_t message(command.ByteSizeLong());
+  command.SerializeWithCachedSizesToArray(static_cast<uint8_t*>(message.data()));
+  try {
+    // A command lost to a full queue is repaired by the next Hello +
+    // subscription set (Pong{known=false} or a reconnection).
+    (void)sub_.send(message, zmq::send_flags::dontwait);
+  } catch (const zmq::error_t& e) {
+    spdlog::warn("roomq link {}: cannot send to broker: {}", node_id_, e.what());
+  }
+}
+
+void Link::SendHelloAndSubscriptions() {
+  v1::SubscriberCommand hello;
+  hello.mutable_hello()->set_version(v1::VERSION_1);
+  hello.mutable_hello()->set_node(node_id_);
+  hello.mutable_hello()->set_heartbeat_ms(static_cast<uint32_t>(options_.heartbeat.count()));
+  SendCommand(hello);
+  if (subscriptions_.empty() && pending_replies_.empty()) return;
+
+  v1::SubscriberCommand subscribe;
+  const uint64_t request_id = next_request_id_++;
+  subscribe.set_request_id(request_id);
+  auto* topics = subscribe.mutable_subscribe()->mutable_topics();
+  topics->Reserve(static_cast<int>(subscriptions_.size()));
+  for (const auto& [key, topic] : subscriptions_) *topics->Add() = topic;
+  // Whatever was waiting for an earlier Reply now waits for this one: the
+  // earlier command may have been lost with the old connection.
+  std::vector<PendingReply> carried;
+  for (auto& [id, waiting] : pending_replies_) {
+    for (auto& pending : waiting) carried.push_back(std::move(pending));
+  }
+  pending_replies_.clear();
+  if (!carried.empty()) pending_replies_[request_id] = std::move(carried);
+  SendCommand(subscribe);
+}
+
+void Link::SetBrokerConnected(bool connected) {
+  if (broker_connected_ == connected) return;
+  broker_connected_ = connected;
+  spdlog::info("roomq link {}: broker {}", node_id_, connected ? "up" : "down");
+  if (handlers_.on_broker_state) handlers_.on_broker_state(connected);
+}
+
+void Link::Subscribe(const wire::TopicRef& topic, std::function<void(absl::Status)> done) {
+  if (absl::Status status = wire::ValidateTopic(topic); !status.ok()) {
+    if (done) done(status);
+    return;
+  }
+  subscriptions_.emplace(wire::EncodeTopicKey(topic), wire::ToProto(topic));
+  const auto deadline = Clock::now() + options_.receipt_timeout;
+  if (!tcp_connected_) {
+    // The (re)connection sends the whole set and adopts this callback.
+    if (done) pending_replies_[0].push_back({deadline, std::move(done)});
+    return;
+  }
+  v1::SubscriberCommand command;
+  const uint64_t request_id = next_request_id_++;
+  command.set_request_id(request_id);
+  *command.mutable_subscribe()->add_topics() = wire::ToProto(topic);
+  if (done) pending_replies_[request_id].push_back({deadline, std::move(done)});
+  SendCommand(command);
+}
+
+void Link::Unsubscribe(const wire::TopicRef& topic) {
+  if (subscriptions_.erase(wire::EncodeTopicKey(topic)) == 0) return;
+  v1::SubscriberCommand command;
+  *command.mutable_unsubscribe()->add_topics() = wire::ToProto(topic);
+  SendCommand(command);
+}
+
+bool Link::subscribed(const wire::TopicRef& topic) const {
+  return subscriptions_.contains(wire::EncodeTopicKey(topic));
+}
+
+absl::Status Link::Publish(v1::Envelope envelope,
+                           std::function<void(absl::StatusOr<v1::PublishReceipt>)> on_receipt) {
+  if (envelope.version() == v1::VERSION_UNSPECIFIED) envelope.set_version(v1::VERSION_1);
+  if (envelope.origin().empty()) envelope.set_origin(node_id_);
+  if (envelope.message_id() == 0) {
+    envelope.set_message_id(next_message_id_++);
+  } else {
+    next_message_id_ = std::max(next_message_id_, envelope.message_id() + 1);
+  }
+  if (envelope.timestamp_us() == 0) envelope.set_timestamp_us(NowMicros());
+  if (on_receipt) envelope.set_confirm(true);
+
+  zmq::message_t message(envelope.ByteSizeLong());
+  envelope.SerializeWithCachedSizesToArray(static_cast<uint8_t*>(message.data()));
+  try {
+    if (!pub_.send(message, zmq::send_flags::dontwait)) {
+      return absl::ResourceExhaustedError("broker send queue full (send_hwm)");
+    }
+  } catch (const zmq::error_t& e) {
+    return absl::UnavailableError(absl::StrCat("cannot publish: ", e.what()));
+  }
+  ++stats_.published;
+  if (on_receipt) {
+    pending_receipts_[envelope.message_id()] = {Clock::now() + options_.receipt_timeout,
+                                               std::move(on_receipt)};
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Link::Poll(std::chrono::milliseconds timeout, std::span<zmq::pollitem_t> extra) {
+  constexpr size_t kOwn = 3;
+  zmq::pollitem_t items_storage[kOwn + 8];
+  std::vector<zmq::pollitem_t> items_heap;
+  zmq::pollitem_t* items = items_storage;
+  const size_t count = kOwn + extra.size();
+  if (count > std::size(items_storage)) {
+    items_heap.resize(count);
+    items = items_heap.data();
+  }
+  items[0] = {pub_.handle(), 0, ZMQ_POLLIN, 0};
+  items[1] = {sub_.handle(), 0, ZMQ_POLLIN, 0};
+  items[2] = {monitor_.handle(), 0, ZMQ_POLLIN, 0};
+  for (size_t i = 0; i < extra.size(); ++i) {
+    items[kOwn + i] = extra[i];
+    items[kOwn + i].revents = 0;
+  }
+
+  auto now = Clock::now();
+  auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(NextTimer() - now);
+  wait = std::clamp(wait + std::chrono::milliseconds(1), std::chrono::milliseconds(0), timeout);
+  if (timeout.count() < 0) wait = std::chrono::milliseconds(0);
+  try {
+    zmq::poll(items, count, wait);
+  } catch (const zmq::error_t& e) {
+    if (e.num() != EINTR) return absl::InternalError(absl::StrCat("zmq_poll: ", e.what()));
+    for (size_t i = 0; i < count; ++i) items[i].revents = 0;
+  }
+  for (size_t i = 0; i < extra.size(); ++i) extra[i].revents = items[kOwn + i].revents;
+
+  if (items[2].revents & ZMQ_POLLIN) HandleMonitorReadable();
+  if (items[1].revents & ZMQ_POLLIN) HandleSubReadable();
+  if (items[0].revents & ZMQ_POLLIN) HandlePubReadable();
+  RunTimers(Clock::now());
+  return absl::OkStatus();
+}
+
+void Link::HandleMonitorReadable() {
+  for (int i = 0; i < kMaxReadsPerPoll && monitor_.handle() != nullptr; ++i) {
+    zmq::message_t event_frame;
+    try {
+      if (!monitor_.recv(event_frame, zmq::recv_flags::dontwait)) return;
+      // Frame 2 (the endpoint) is always there; drain it.
+      while (monitor_.get(zmq::sockopt::rcvmore)) {
+        zmq::message_t rest;
+        (void)monitor_.recv(rest, zmq::recv_flags::dontwait);
+      }
+    } catch (const zmq::error_t&) {
+      return;
+    }
+    if (event_frame.size() < 6) continue;
+    uint16_t event = 0;
+    std::memcpy(&event, event_frame.data(), sizeof(event));
+    if (event == ZMQ_EVENT_CONNECTED) {
+      if (tcp_connected_) continue;
+      tcp_connected_ = true;
+      ++connections_;
+      if (connections_ > 1) ++stats_.reconnects;
+      spdlog::info("roomq link {}: connected to broker {}, sending hello and {} subscriptions",
+                   node_id_, options_.sub_endpoint, subscriptions_.size());
+      // Silence is measured from here so a fresh connection gets its full
+      // grace period.
+      last_broker_answer_ = Clock::now();
+      SendHelloAndSubscriptions();
+    } else if (event == ZMQ_EVENT_DISCONNECTED) {
+      tcp_connected_ = false;
+      SetBrokerConnected(false);
+    }
+  }
+}
+
+void Link::HandleSubReadable() {
+  for (int i = 0; i < kMaxReadsPerPoll; ++i) {
+    zmq::message_t first;
+    zmq::message_t second;
+    size_t frames = 0;
+    try {
+      if (!sub_.recv(first, zmq::recv_flags::dontwait)) return;
+      frames = 1;
+      while (sub_.get(zmq::sockopt::rcvmore)) {
+        zmq::message_t extra_frame;
+        (void)sub_.recv(frames == 1 ? second : extra_frame, zmq::recv_flags::none);
+        ++frames;
+      }
+    } catch (const zmq::error_t& e) {
+      spdlog::warn("roomq link {}: receive from broker failed: {}", node_id_, e.what());
+      return;
+    }
+    if (frames > 2) {
+      ++stats_.dropped_malformed;
+      continue;
+    }
+    HandleBrokerFrame(first, frames == 2 ? &second : nullptr);
+  }
+}
+
+void Link::HandleBrokerFrame(zmq::message_t& first, zmq::message_t* second) {
+  v1::BrokerFrame frame;
+  if (!frame.ParseFromArray(first.data(), static_cast<int>(first.size()))) {
+    ++stats_.dropped_malformed;
+    return;
+  }
+  switch (frame.frame_case()) {
+    case v1::BrokerFrame::kDelivery: {
+      if (second == nullptr) {
+        ++stats_.dropped_malformed;
+        return;
+      }
+      Delivery delivery;
+      if (!delivery.envelope.ParseFromArray(second->data(), static_cast<int>(second->size())) ||
+          delivery.envelope.version() != v1::VERSION_1) {
+        ++stats_.dropped_malformed;
+        return;
+      }
+      delivery.header = std::move(*frame.mutable_delivery());
+      delivery.envelope_bytes = std::move(*second);
+      ++stats_.delivered;
+      last_broker_answer_ = Clock::now();
+      handlers_.on_delivery(delivery);
+      return;
+    }
+    case v1::BrokerFrame::kReply: {
+      if (second != nullptr) {
+        ++stats_.dropped_malformed;
+        return;
+      }
+      last_broker_answer_ = Clock::now();
+      SetBrokerConnected(true);
+      const v1::Reply& reply = frame.reply();
+      auto it = pending_replies_.find(reply.request_id());
+      if (it == pending_replies_.end() || reply.request_id() == 0) return;
+      std::vector<PendingReply> waiting = std::move(it->second);
+      pending_replies_.erase(it);
+      const absl::Status status =
+          reply.ok() ? absl::OkStatus()
+                     : absl::InternalError(absl::StrCat("broker refused: ", reply.error()));
+      for (auto& pending : waiting) pending.callback(status);
+      return;
+    }
+    case v1::BrokerFrame::kPong: {
+      if (second != nullptr) {
+        ++stats_.dropped_malformed;
+        return;
+      }
+      last_broker_answer_ = Clock::now();
+      if (frame.pong().known()) {
+        SetBrokerConnected(true);
+      } else {
+        // The broker restarted or expired us: tell it everything again.
+        ++stats_.reconnects;
+        spdlog::info("roomq link {}: broker does not know this node, resending {} subscriptions",
+                     node_id_, subscriptions_.size());
+        SendHelloAndSubscriptions();
+      }
+      return;
+    }
+    default:
+      ++stats_.dropped_malformed;
+      return;
+  }
+}
+
+void Link::HandlePubReadable() {
+  for (int i = 0; i < kMaxReadsPerPoll; ++i) {
+    zmq::message_t message;
+    bool more = false;
+    try {
+      if (!pub_.recv(message, zmq::recv_flags::dontwait)) return;
+      more = pub_.get(zmq::sockopt::rcvmore);
+      while (pub_.get(zmq::sockopt::rcvmore)) {
+        zmq::message_t rest;
+        (void)pub_.recv(rest, zmq::recv_flags::none);
+      }
+    } catch (const zmq::error_t& e) {
+      spdlog::warn("roomq link {}: receive from broker failed: {}", node_id_, e.what());
+      return;
+    }
+    v1::PublishReceipt receipt;
+    if (more || !receipt.ParseFromArray(message.data(), static_cast<int>(message.size())) ||
+        (!receipt.origin().empty() && receipt.origin() != node_id_)) {
+      ++stats_.dropped_malformed;
+      continue;
+    }
+    auto it = pending_receipts_.find(receipt.message_id());
+    if (it == pending_receipts_.end()) continue;  // late (already timed out) or unconfirmed
+    auto callback = std::move(it->second.callback);
+    pending_receipts_.erase(it);
+    callback(std::move(receipt));
+  }
+}
+
+Link::Clock::time_point Link::NextTimer() const {
+  Clock::time_point next = next_ping_;
+  next = std::min(next, last_broker_answer_ + kSilentHeartbeats * options_.heartbeat);
+  if (!pending_receipts_.empty()) next = std::min(next, pending_receipts_.begin()->second.deadline);
+  for (const auto& [id, waiting] : pending_replies_) {
+    for (const auto& pending : waiting) next = std::min(next, pending.deadline);
+  }
+  return next;
+}
+
+void Link::RunTimers(Clock::time_point now) {
+  if (now >= next_ping_) {
+    v1::SubscriberCommand ping;
+    ping.mutable_ping();
+    SendCommand(ping);
+    next_ping_ = now + options_.heartbeat;
+  }
+  if (now - last_broker_answer_ >= kSilentHeartbeats * options_.heartbeat) {
+    SetBrokerConnected(false);
+    if (tcp_connected_) {
+      // TCP looks up but nothing answers (hung broker, half-open
+      // connection): start over with a fresh socket.
+      spdlog::warn("roomq link {}: broker silent for {} heartbeats, reconnecting", node_id_,
+                   kSilentHeartbeats);
+      CloseSubSocket();
+      if (absl::Status status = OpenSubSocket(); !status.ok()) {
+        spdlog::error("roomq link {}: {}", node_id_, status.ToString());
+      }
+      ++stats_.reconnects;
+    }
+    last_broker_answer_ = now;
+  }
+
+  // Expired receipts: the map is in deadline order.
+  while (!pending_receipts_.empty() && pending_receipts_.begin()->second.deadline <= now) {
+    auto callback = std::move(pending_receipts_.begin()->second.callback);
+    pending_receipts_.erase(pending_receipts_.begin());
+    callback(absl::UnavailableError("broker did not confirm the publish in time"));
+  }
+
+  std::vector<std::function<void(absl::Status)>> expired;
+  for (auto it = pending_replies_.begin(); it != pending_replies_.end();) {
+    auto& waiting = it->second;
+    for (auto pending = waiting.begin(); pending != waiting.end();) {
+      if (pending->deadline <= now) {
+        expired.push_back(std::move(pending->callback));
+        pending = waiting.erase(pending);
+      } else {
+        ++pending;
+      }
+    }
+    it = waiting.empty() ? pending_replies_.erase(it) : std::next(it);
+  }
+  for (auto& callback : expired) {
+    callback(absl::UnavailableError("broker did not confirm the subscription in time"));
+  }
+}
+
+}  // namespace roomq::client

@@ -1,0 +1,97 @@
+#include "tests/clients/fake_broker.h"
+
+#include <chrono>
+#include <thread>
+
+namespace roomq::client::testing {
+namespace {
+
+void BindWithRetry(zmq::socket_t& socket, const std::string& endpoint) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  while (true) {
+    try {
+      socket.bind(endpoint);
+      return;
+    } catch (const zmq::error_t&) {
+      if (std::chrono::steady_clock::now() > deadline) throw;
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+  }
+}
+
+zmq::message_t ToMessage(const google::protobuf::MessageLite& proto) {
+  zmq::message_t message(proto.ByteSizeLong());
+  proto.SerializeToArray(message.data(), static_cast<int>(message.size()));
+  return message;
+}
+
+}  // namespace
+
+FakeBroker::FakeBroker(zmq::context_t& context, std::string pub_endpoint, std::string sub_endpoint)
+    : pub_(context, zmq::socket_type::router), sub_(context, zmq::socket_type::router) {
+  pub_.set(zmq::sockopt::linger, 0);
+  sub_.set(zmq::sockopt::linger, 0);
+  BindWithRetry(pub_, pub_endpoint);
+  BindWithRetry(sub_, sub_endpoint);
+  pub_endpoint_ = pub_.get(zmq::sockopt::last_endpoint);
+  sub_endpoint_ = sub_.get(zmq::sockopt::last_endpoint);
+}
+
+void FakeBroker::Service() {
+  while (true) {
+    zmq::message_t identity, body;
+    if (!sub_.recv(identity, zmq::recv_flags::dontwait)) break;
+    (void)sub_.recv(body);
+    subscriber_identity = identity.to_string();
+    v1::SubscriberCommand command;
+    if (!command.ParseFromArray(body.data(), static_cast<int>(body.size()))) continue;
+    commands.push_back(command);
+    v1::BrokerFrame answer;
+    if (command.has_ping()) {
+      if (!answer_ping) continue;
+      answer.mutable_pong()->set_known(known);
+    } else if (command.request_id() != 0) {
+      if (!answer_subscribe) continue;
+      answer.mutable_reply()->set_request_id(command.request_id());
+      answer.mutable_reply()->set_ok(true);
+    } else {
+      continue;
+    }
+    sub_.send(zmq::buffer(subscriber_identity), zmq::send_flags::sndmore);
+    sub_.send(ToMessage(answer), zmq::send_flags::none);
+  }
+  while (true) {
+    zmq::message_t identity, body;
+    if (!pub_.recv(identity, zmq::recv_flags::dontwait)) break;
+    (void)pub_.recv(body);
+    v1::Envelope envelope;
+    if (!envelope.ParseFromArray(body.data(), static_cast<int>(body.size()))) continue;
+    published.push_back(envelope);
+    if (!envelope.confirm() || !answer_publish) continue;
+    v1::PublishReceipt receipt;
+    receipt.set_origin(envelope.origin());
+    receipt.set_message_id(envelope.message_id());
+    receipt.set_accepted(true);
+    pub_.send(identity, zmq::send_flags::sndmore);
+    pub_.send(ToMessage(receipt), zmq::send_flags::none);
+  }
+}
+
+void FakeBroker::Deliver(const v1::Envelope& envelope) {
+  v1::BrokerFrame frame;
+  frame.mutable_delivery()->set_epoch(7);
+  std::string header, body;
+  frame.SerializeToString(&header);
+  envelope.SerializeToString(&body);
+  SendRawToSubscriber({header, body});
+}
+
+void FakeBroker::SendRawToSubscriber(const std::vector<std::string>& frames) {
+  sub_.send(zmq::buffer(subscriber_identity), zmq::send_flags::sndmore);
+  for (size_t i = 0; i < frames.size(); ++i) {
+    sub_.send(zmq::buffer(frames[i]),
+              i + 1 < frames.size() ? zmq::send_flags::sndmore : zmq::send_flags::none);
+  }
+}
+
+}  // namespace roomq::client::testing

@@ -1,0 +1,53 @@
+#ifndef ROOMQ_TESTS_CLIENTS_FAKE_BROKER_H_
+#define ROOMQ_TESTS_CLIENTS_FAKE_BROKER_H_
+
+// A scripted stand-in for roomq-broker built from two raw ROUTER sockets, so
+// Link tests can see (and withhold) every frame. Single-threaded: the test
+// calls Service() between Link::Poll() calls.
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include <zmq.hpp>
+
+#include "proto/roomq.pb.h"
+
+namespace roomq::client::testing {
+
+class FakeBroker {
+ public:
+  // Binds tcp://127.0.0.1:* (or the given endpoints, for a restart on the
+  // same ports; retried until `bind` succeeds for up to 5 s).
+  explicit FakeBroker(zmq::context_t& context, std::string pub_endpoint = "tcp://127.0.0.1:*",
+                      std::string sub_endpoint = "tcp://127.0.0.1:*");
+
+  const std::string& pub_endpoint() const { return pub_endpoint_; }
+  const std::string& sub_endpoint() const { return sub_endpoint_; }
+
+  // Reads everything pending and answers per the switches below.
+  void Service();
+
+  // Sends a delivery (or arbitrary raw frames) to the last subscriber identity seen.
+  void Deliver(const v1::Envelope& envelope);
+  void SendRawToSubscriber(const std::vector<std::string>& frames);
+
+  bool answer_subscribe = true;
+  bool answer_ping = true;
+  bool known = true;
+  bool answer_publish = true;
+
+  std::vector<v1::SubscriberCommand> commands;  // every command received, in order
+  std::vector<v1::Envelope> published;          // every envelope received
+  std::string subscriber_identity;
+
+ private:
+  zmq::socket_t pub_;
+  zmq::socket_t sub_;
+  std::string pub_endpoint_;
+  std::string sub_endpoint_;
+};
+
+}  // namespace roomq::client::testing
+
+#endif  // ROOMQ_TESTS_CLIENTS_FAKE_BROKER_H_

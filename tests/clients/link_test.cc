@@ -1,0 +1,256 @@
+#include "roomq/link.h"
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "gtest/gtest.h"
+#include "tests/clients/fake_broker.h"
+
+namespace roomq::client {
+namespace {
+
+using std::chrono::milliseconds;
+using testing::FakeBroker;
+
+class LinkTest : public ::testing::Test {
+ protected:
+  void MakeLink(FakeBroker& broker, milliseconds heartbeat = milliseconds(100),
+                milliseconds receipt_timeout = milliseconds(300)) {
+    LinkOptions options;
+    options.pub_endpoint = broker.pub_endpoint();
+    options.sub_endpoint = broker.sub_endpoint();
+    options.node_prefix = "test";
+    options.heartbeat = heartbeat;
+    options.receipt_timeout = receipt_timeout;
+    options.linger = milliseconds(0);
+    LinkHandlers handlers;
+    handlers.on_delivery = [this](Delivery& d) { deliveries_.push_back(d.envelope); };
+    handlers.on_broker_state = [this](bool up) { states_.push_back(up); };
+    auto link = Link::Create(context_, options, handlers);
+    ASSERT_TRUE(link.ok()) << link.status();
+    link_ = std::move(*link);
+  }
+
+  // Polls the link and services `broker` until `done` or 5 s pass.
+  bool PumpUntil(FakeBroker* broker, const std::function<bool()>& done) {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+    while (std::chrono::steady_clock::now() < deadline) {
+      if (done()) return true;
+      EXPECT_TRUE(link_->Poll(milliseconds(5)).ok());
+      if (broker != nullptr) broker->Service();
+    }
+    return done();
+  }
+
+  static int CountSubscribesWith(const FakeBroker& broker, size_t topics) {
+    int count = 0;
+    for (const auto& c : broker.commands) {
+      if (c.has_subscribe() && static_cast<size_t>(c.subscribe().topics_size()) == topics) ++count;
+    }
+    return count;
+  }
+
+  zmq::context_t context_;
+  std::unique_ptr<Link> link_;
+  std::vector<v1::Envelope> deliveries_;
+  std::vector<bool> states_;
+};
+
+TEST_F(LinkTest, GeneratesNodeIdWithPrefix) {
+  FakeBroker broker(context_);
+  MakeLink(broker);
+  EXPECT_EQ(link_->node_id().rfind("test-", 0), 0u) << link_->node_id();
+}
+
+TEST_F(LinkTest, RejectsMissingDeliveryHandler) {
+  auto link = Link::Create(context_, LinkOptions{}, LinkHandlers{});
+  EXPECT_EQ(link.status().code(), absl::StatusCode::kInvalidArgument);
+}
+
+TEST_F(LinkTest, HelloThenSubscriptionSetThenDoneOnReply) {
+  FakeBroker broker(context_);
+  MakeLink(broker);
+  std::optional<absl::Status> done;
+  link_->Subscribe(wire::RoomTopic("/chat", "general"), [&](absl::Status s) { done = s; });
+  ASSERT_TRUE(PumpUntil(&broker, [&] { return done.has_value(); }));
+  EXPECT_TRUE(done->ok()) << *done;
+  ASSERT_GE(broker.commands.size(), 2u);
+  EXPECT_TRUE(broker.commands[0].has_hello());
+  EXPECT_EQ(broker.commands[0].hello().node(), link_->node_id());
+  EXPECT_EQ(broker.commands[0].hello().version(), v1::VERSION_1);
+  ASSERT_TRUE(broker.commands[1].has_subscribe());
+  EXPECT_EQ(broker.commands[1].subscribe().topics(0).name(), "general");
+  EXPECT_TRUE(link_->broker_connected());
+  EXPECT_EQ(states_, std::vector<bool>{true});
+}
+
+TEST_F(LinkTest, InvalidTopicFailsAtOnce) {
+  FakeBroker broker(context_);
+  MakeLink(broker);
+  std::optional<absl::Status> done;
+  link_->Subscribe(wire::RoomTopic("nochat", "x"), [&](absl::Status s) { done = s; });
+  ASSERT_TRUE(done.has_value());
+  EXPECT_EQ(done->code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(link_->subscription_count(), 0u);
+}
+
+TEST_F(LinkTest, SubscribeTimesOutWithUnavailableButStaysInSet) {
+  FakeBroker broker(context_);
+  broker.answer_subscribe = false;
+  MakeLink(broker);
+  std::optional<absl::Status> done;
+  link_->Subscribe(wire::RoomTopic("/chat", "a"), [&](absl::Status s) { done = s; });
+  ASSERT_TRUE(PumpUntil(&broker, [&] { return done.has_value(); }));
+  EXPECT_EQ(done->code(), absl::StatusCode::kUnavailable);
+  EXPECT_TRUE(link_->subscribed(wire::RoomTopic("/chat", "a")));
+}
+
+TEST_F(LinkTest, DeliversParsedEnvelopesAndDropsMalformedFrames) {
+  FakeBroker broker(context_);
+  MakeLink(broker);
+  std::optional<absl::Status> done;
+  link_->Subscribe(wire::RoomTopic("/chat", "a"), [&](absl::Status s) { done = s; });
+  ASSERT_TRUE(PumpUntil(&broker, [&] { return done.has_value(); }));
+
+  v1::BrokerFrame delivery_frame;
+  delivery_frame.mutable_delivery();
+  std::string header;
+  delivery_frame.SerializeToString(&header);
+  v1::Envelope wrong_version;
+  wrong_version.set_version(static_cast<v1::Version>(9));
+  std::string wrong_version_bytes;
+  wrong_version.SerializeToString(&wrong_version_bytes);
+
+  broker.SendRawToSubscriber({"\xff\xff garbage"});
+  broker.SendRawToSubscriber({header});                       // delivery without envelope
+  broker.SendRawToSubscriber({header, "x", "y"});             // too many frames
+  broker.SendRawToSubscriber({header, wrong_version_bytes});  // wrong version
+  broker.SendRawToSubscriber({header, "\x0a\xff"});           // not an envelope
+  v1::Envelope good;
+  good.set_version(v1::VERSION_1);
+  good.set_kind(v1::KIND_EVENT);
+  good.set_channel(v1::CHANNEL_ROOMS);
+  good.set_namespace_("/chat");
+  good.add_rooms("a");
+  good.set_event("hello");
+  good.set_args(R"([1])");
+  broker.Deliver(good);
+  ASSERT_TRUE(PumpUntil(&broker, [&] { return !deliveries_.empty(); }));
+  EXPECT_EQ(deliveries_[0].event(), "hello");
+  EXPECT_EQ(deliveries_[0].args(), "[1]");
+  EXPECT_EQ(link_->stats().dropped_malformed, 5u);
+  EXPECT_EQ(link_->stats().delivered, 1u);
+}
+
+TEST_F(LinkTest, PublishFillsHeaderAndReceiptArrives) {
+  FakeBroker broker(context_);
+  MakeLink(broker);
+  std::optional<absl::StatusOr<v1::PublishReceipt>> receipt;
+  v1::Envelope envelope;
+  envelope.set_kind(v1::KIND_EVENT);
+  envelope.set_channel(v1::CHANNEL_ROOMS);
+  envelope.set_namespace_("/chat");
+  ASSERT_TRUE(link_->Publish(envelope, [&](absl::StatusOr<v1::PublishReceipt> r) { receipt = r; }).ok());
+  ASSERT_TRUE(link_->Publish(envelope).ok());
+  ASSERT_TRUE(PumpUntil(&broker, [&] { return receipt.has_value() && broker.published.size() == 2; }));
+  ASSERT_TRUE(receipt->ok()) << receipt->status();
+  EXPECT_TRUE((*receipt)->accepted());
+  EXPECT_EQ(broker.published[0].origin(), link_->node_id());
+  EXPECT_EQ(broker.published[0].version(), v1::VERSION_1);
+  EXPECT_TRUE(broker.published[0].confirm());
+  EXPECT_FALSE(broker.published[1].confirm());
+  EXPECT_LT(broker.published[0].message_id(), broker.published[1].message_id());
+  EXPECT_GT(broker.published[0].timestamp_us(), 0);
+  EXPECT_EQ(link_->stats().published, 2u);
+}
+
+TEST_F(LinkTest, ReceiptTimesOutWithUnavailable) {
+  FakeBroker broker(context_);
+  broker.answer_publish = false;
+  MakeLink(broker);
+  std::optional<absl::StatusOr<v1::PublishReceipt>> receipt;
+  v1::Envelope envelope;
+  envelope.set_namespace_("/chat");
+  ASSERT_TRUE(link_->Publish(envelope, [&](absl::StatusOr<v1::PublishReceipt> r) { receipt = r; }).ok());
+  ASSERT_TRUE(PumpUntil(&broker, [&] { return receipt.has_value(); }));
+  EXPECT_EQ(receipt->status().code(), absl::StatusCode::kUnavailable);
+}
+
+TEST_F(LinkTest, UnknownPongResendsHelloAndWholeSet) {
+  FakeBroker broker(context_);
+  MakeLink(broker);
+  int confirmed = 0;
+  link_->Subscribe(wire::RoomTopic("/chat", "a"), [&](absl::Status s) { confirmed += s.ok(); });
+  link_->Subscribe(wire::NamespaceTopic("/news"), [&](absl::Status s) { confirmed += s.ok(); });
+  ASSERT_TRUE(PumpUntil(&broker, [&] { return confirmed == 2; }));
+  const int before = CountSubscribesWith(broker, 2);
+  broker.known = false;
+  ASSERT_TRUE(PumpUntil(&broker, [&] { return CountSubscribesWith(broker, 2) > before; }));
+  int hellos = 0;
+  for (const auto& c : broker.commands) hellos += c.has_hello();
+  EXPECT_GE(hellos, 2);
+  EXPECT_GE(link_->stats().reconnects, 1u);
+}
+
+TEST_F(LinkTest, SilentBrokerIsReportedDown) {
+  FakeBroker broker(context_);
+  MakeLink(broker);
+  ASSERT_TRUE(PumpUntil(&broker, [&] { return link_->broker_connected(); }));
+  broker.answer_ping = false;
+  ASSERT_TRUE(PumpUntil(&broker, [&] { return !link_->broker_connected(); }));
+  EXPECT_EQ(states_, (std::vector<bool>{true, false}));
+  broker.answer_ping = true;
+  ASSERT_TRUE(PumpUntil(&broker, [&] { return link_->broker_connected(); }));
+}
+
+TEST_F(LinkTest, BrokerRestartOnSameEndpointsRestoresSubscriptions) {
+  auto broker = std::make_unique<FakeBroker>(context_);
+  MakeLink(*broker);
+  int confirmed = 0;
+  link_->Subscribe(wire::RoomTopic("/chat", "a"), [&](absl::Status s) { confirmed += s.ok(); });
+  link_->Subscribe(wire::RoomTopic("/chat", "b"), [&](absl::Status s) { confirmed += s.ok(); });
+  ASSERT_TRUE(PumpUntil(broker.get(), [&] { return confirmed == 2; }));
+  const std::string pub = broker->pub_endpoint(), sub = broker->sub_endpoint();
+  broker.reset();
+  ASSERT_TRUE(PumpUntil(nullptr, [&] { return !link_->broker_connected(); }));
+  broker = std::make_unique<FakeBroker>(context_, pub, sub);
+  ASSERT_TRUE(PumpUntil(broker.get(), [&] { return CountSubscribesWith(*broker, 2) >= 1; }));
+  // Stale pings queued while the broker was away may come first; Hello must
+  // precede the restored set.
+  bool hello_first = false;
+  for (const auto& c : broker->commands) {
+    if (c.has_hello()) hello_first = true;
+    if (c.has_subscribe()) break;
+  }
+  EXPECT_TRUE(hello_first);
+  ASSERT_TRUE(PumpUntil(broker.get(), [&] { return link_->broker_connected(); }));
+  v1::Envelope good;
+  good.set_version(v1::VERSION_1);
+  good.set_namespace_("/chat");
+  good.set_event("after-restart");
+  broker->Deliver(good);
+  ASSERT_TRUE(PumpUntil(broker.get(), [&] { return !deliveries_.empty(); }));
+  EXPECT_EQ(deliveries_.back().event(), "after-restart");
+}
+
+TEST_F(LinkTest, PollReportsExtraItems) {
+  FakeBroker broker(context_);
+  MakeLink(broker);
+  zmq::socket_t a(context_, zmq::socket_type::pair), b(context_, zmq::socket_type::pair);
+  a.bind("inproc://link-test-extra");
+  b.connect("inproc://link-test-extra");
+  b.send(zmq::str_buffer("x"));
+  zmq::pollitem_t items[] = {{a.handle(), 0, ZMQ_POLLIN, 0}};
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  while (!(items[0].revents & ZMQ_POLLIN) && std::chrono::steady_clock::now() < deadline) {
+    ASSERT_TRUE(link_->Poll(milliseconds(50), items).ok());
+  }
+  EXPECT_TRUE(items[0].revents & ZMQ_POLLIN);
+}
+
+}  // namespace
+}  // namespace roomq::client
