@@ -1,0 +1,190 @@
+'use strict';
+// Starts the server side of an end-to-end test for the selected target:
+//
+//   E2E_TARGET=roomq (default)  the real binaries from ROOMQ_BIN_DIR (default
+//                               <repo>/build/bin): roomq-broker on free
+//                               loopback ports, N x roomq-gateway on
+//                               127.0.0.1:0, and roomq-echo when asked.
+//   E2E_TARGET=reference        tests/e2e/reference/server.js: the real
+//                               Socket.IO server with roomq's conventions, N
+//                               listeners in one process.
+//
+// Both get the same flags and the same YAML config, and are awaited by
+// their log lines ("roomq-broker listening pub=... sub=...", "listening on
+// http://HOST:PORT"), never by sleeping. stop() ends every child (SIGTERM,
+// then SIGKILL); process.js kills leftovers when the test process exits.
+
+const fs = require('node:fs');
+const os = require('node:os');
+const path = require('node:path');
+const {Child} = require('./process');
+const {toYaml} = require('./config');
+const {io} = require('socket.io-client');
+
+const REPO = path.resolve(__dirname, '..', '..', '..');
+const TARGET = process.env.E2E_TARGET || 'roomq';
+const BIN_DIR = process.env.ROOMQ_BIN_DIR || path.join(REPO, 'build', 'bin');
+const START_TIMEOUT_MS = 15000;
+
+const CONFORMANCE_CONFIG = path.join(REPO, 'tests', 'conformance', 'gateway.yaml');
+// Issue 3, item 5: the flags of the conformance setup.
+const CONFORMANCE_FLAGS = [
+  '--ping-interval-ms', '300',
+  '--ping-timeout-ms', '200',
+  '--connect-timeout-ms', '1000',
+  '--max-payload', '1000000',
+  '--cors-origin', '*',
+];
+
+if (!['roomq', 'reference'].includes(TARGET)) {
+  throw new Error(`E2E_TARGET must be roomq or reference, not ${TARGET}`);
+}
+
+function binary(name) {
+  const file = path.join(BIN_DIR, name);
+  if (!fs.existsSync(file)) {
+    throw new Error(`${file} not found: build it (cmake --build build --target roomq-broker roomq-gateway ` +
+                    `roomq-echo), point ROOMQ_BIN_DIR at its bin dir, or run with E2E_TARGET=reference`);
+  }
+  return file;
+}
+
+// A namespace policy with every key spelled out (no reliance on defaults).
+function ns(name, policy = {}) {
+  const key = name.startsWith('^') ? 'pattern' : 'name';
+  return {[key]: name, join: '.*', relay: 'broadcast', echo: false, forward: false, ...policy};
+}
+
+class Stack {
+  constructor() {
+    this.children = [];
+    this.gateways = [];  // Child per gateway (the one reference process for all, on reference)
+    this.urls = [];
+    this.tmpDir = fs.mkdtempSync(path.join(os.tmpdir(), 'roomq-e2e-'));
+  }
+
+  get url() {
+    return this.urls[0];
+  }
+
+  spawn(name, command, args) {
+    const child = new Child(name, command, args);
+    this.children.push(child);
+    return child;
+  }
+
+  configFile(options) {
+    if (options.configFile) return options.configFile;
+    if (!options.config) return null;
+    const file = path.join(this.tmpDir, 'gateway.yaml');
+    fs.writeFileSync(file, toYaml(options.config));
+    return file;
+  }
+
+  async startReference(options, configFile) {
+    const args = [path.join(__dirname, '..', 'reference', 'server.js')];
+    for (let i = 0; i < options.gateways; i++) args.push('--listen', '127.0.0.1:0');
+    if (configFile) args.push('--config', configFile);
+    args.push(...options.gatewayFlags);
+    const server = this.spawn('reference', process.execPath, args);
+    const lines = await server.waitForLine(/listening on (http:\/\/\S+:\d+)/, {
+      timeoutMs: START_TIMEOUT_MS,
+      count: options.gateways,
+    });
+    const matches = options.gateways === 1 ? [lines] : lines;
+    this.urls = matches.map((m) => m[1]);
+    this.gateways = matches.map(() => server);
+  }
+
+  async startRoomq(options, configFile) {
+    const gatewayBin = binary('roomq-gateway');
+    const brokerBin = binary('roomq-broker');
+    const echoBin = options.echo ? binary('roomq-echo') : null;
+
+    const broker = this.spawn('broker', brokerBin, ['--pub-bind', 'tcp://127.0.0.1:*', '--sub-bind', 'tcp://127.0.0.1:*']);
+    const m = await broker.waitForLine(/roomq-broker listening pub=(\S+) sub=(\S+)/, {timeoutMs: START_TIMEOUT_MS});
+    this.brokerPub = m[1];
+    this.brokerSub = m[2];
+    const brokerFlags = ['--broker-pub', this.brokerPub, '--broker-sub', this.brokerSub];
+
+    const gateways = [];
+    for (let i = 0; i < options.gateways; i++) {
+      const args = ['--listen', '127.0.0.1:0', ...brokerFlags];
+      if (configFile) args.push('--config', configFile);
+      args.push(...options.gatewayFlags);
+      gateways.push(this.spawn(`gateway${i}`, gatewayBin, args));
+    }
+    if (echoBin) this.spawn('echo', echoBin, brokerFlags);
+    const lines = await Promise.all(
+        gateways.map((g) => g.waitForLine(/listening on (http:\/\/\S+:\d+)/, {timeoutMs: START_TIMEOUT_MS})));
+    this.urls = lines.map((l) => l[1]);
+    this.gateways = gateways;
+  }
+
+  // The echo service is ready once it answers a connection with `auth`;
+  // until it has subscribed, connections go unseen. Probes until then.
+  async waitForEchoService(nsp = '/') {
+    const deadline = Date.now() + START_TIMEOUT_MS;
+    let lastError = null;
+    while (Date.now() < deadline) {
+      const socket = io(this.url + nsp, {forceNew: true, reconnection: false, transports: ['websocket']});
+      try {
+        await new Promise((resolve, reject) => {
+          const timer = setTimeout(() => reject(new Error('no auth event within 500 ms')), 500);
+          socket.on('auth', () => {
+            clearTimeout(timer);
+            resolve();
+          });
+          socket.on('connect_error', (err) => {
+            clearTimeout(timer);
+            reject(err);
+          });
+        });
+        return;
+      } catch (err) {
+        lastError = err;
+      } finally {
+        socket.disconnect();
+      }
+    }
+    throw new Error(`echo service not ready within ${START_TIMEOUT_MS} ms: ${lastError && lastError.message}\n` +
+                    this.tails());
+  }
+
+  tails() {
+    return this.children.map((c) => c.tail()).join('\n');
+  }
+
+  async stop() {
+    await Promise.all(this.children.map((c) => c.stop()));
+    fs.rmSync(this.tmpDir, {recursive: true, force: true});
+  }
+}
+
+// options:
+//   config        {namespaces: [...]} written as YAML for --config (omit for none)
+//   configFile    an existing YAML file instead
+//   gateways      number of gateways on one broker (default 1)
+//   gatewayFlags  extra flags for every gateway
+//   echo          start roomq-echo and wait until it serves connections
+async function startStack(options = {}) {
+  options = {gateways: 1, gatewayFlags: [], echo: false, ...options};
+  const stack = new Stack();
+  try {
+    const configFile = stack.configFile(options);
+    if (TARGET === 'reference') await stack.startReference(options, configFile);
+    else await stack.startRoomq(options, configFile);
+    if (options.echo) await stack.waitForEchoService();
+  } catch (err) {
+    await stack.stop();
+    throw err;
+  }
+  return stack;
+}
+
+// The conformance setup of issue 3 item 5.
+function startConformanceStack() {
+  return startStack({configFile: CONFORMANCE_CONFIG, gatewayFlags: CONFORMANCE_FLAGS, echo: true});
+}
+
+module.exports = {startStack, startConformanceStack, ns, TARGET, REPO, BIN_DIR, CONFORMANCE_CONFIG};

@@ -1,0 +1,271 @@
+#!/usr/bin/env node
+'use strict';
+// The reference: the real Socket.IO server (npm `socket.io`) implementing
+// exactly roomq's gateway conventions, so that
+//  (a) the end-to-end suite is proven against Socket.IO itself before it is
+//      pointed at roomq-gateway (E2E_TARGET=reference), and
+//  (b) benchmarks have a Node competitor running the same workload.
+//
+// It takes roomq-gateway's flags (those that mean something here):
+//   --listen HOST:PORT     repeatable: several listeners in this process act
+//                          like several gateways on one broker (see
+//                          cluster_adapter.js); default 127.0.0.1:8080
+//   --config FILE          namespace policy, the YAML schema of
+//                          gateway/socketio/config.h (subset: harness/config.js)
+//   --ping-interval-ms, --ping-timeout-ms, --connect-timeout-ms, --max-payload,
+//   --cors-origin (repeatable, '*' allowed), --static-dir
+// and ignores --threads, --broker-pub, --broker-sub.
+// Prints `listening on http://HOST:PORT` per listener once it accepts.
+//
+// Conventions (gateway/socketio, proto/README.md "Gateway conventions"):
+//  - reserved client events: join(room[, ack]), leave(room[, ack]),
+//    publish(room, event, ...args[, ack]); acks {"ok":true} / {"error":"..."}
+//  - other events: relayed per namespace policy broadcast | rooms | none,
+//    sender excluded unless `echo`
+//  - `forward: true` namespaces get the conformance echo service that
+//    roomq-echo implements: on connection emit `auth` with the handshake
+//    auth; `message` -> `message-back` with the same args; `message-with-ack`
+//    -> ack with the same args.
+//  - namespaces not in the config: CONNECT_ERROR "Invalid namespace".
+
+const fs = require('node:fs');
+const http = require('node:http');
+const path = require('node:path');
+const {Server} = require('socket.io');
+const {LocalClusterAdapter} = require('./cluster_adapter');
+const {parseYaml} = require('../harness/config');
+
+const RESERVED = new Set(['join', 'leave', 'publish']);
+
+const USAGE = `usage: server.js [--listen HOST:PORT]... [--config FILE] [--ping-interval-ms N]
+  [--ping-timeout-ms N] [--connect-timeout-ms N] [--max-payload BYTES]
+  [--cors-origin ORIGIN]... [--static-dir DIR]`;
+
+function parseFlags(argv) {
+  const flags = {
+    listen: [],
+    config: '',
+    pingIntervalMs: 25000,
+    pingTimeoutMs: 20000,
+    connectTimeoutMs: 45000,
+    maxPayload: 1000000,
+    corsOrigin: [],
+    staticDir: '',
+  };
+  const numeric = {
+    'ping-interval-ms': 'pingIntervalMs',
+    'ping-timeout-ms': 'pingTimeoutMs',
+    'connect-timeout-ms': 'connectTimeoutMs',
+    'max-payload': 'maxPayload',
+  };
+  const ignored = new Set(['threads', 'broker-pub', 'broker-sub']);
+  for (let i = 0; i < argv.length; i++) {
+    const m = /^--([a-z-]+)(?:=(.*))?$/.exec(argv[i]);
+    if (!m) usageError(`unexpected argument ${argv[i]}`);
+    const name = m[1];
+    if (name === 'help') {
+      console.log(USAGE);
+      process.exit(0);
+    }
+    const value = m[2] !== undefined ? m[2] : argv[++i];
+    if (value === undefined) usageError(`--${name} needs a value`);
+    if (name === 'listen') flags.listen.push(value);
+    else if (name === 'config') flags.config = value;
+    else if (name === 'cors-origin') flags.corsOrigin.push(value);
+    else if (name === 'static-dir') flags.staticDir = value;
+    else if (numeric[name]) {
+      if (!/^\d+$/.test(value)) usageError(`--${name}: not a number: ${value}`);
+      flags[numeric[name]] = Number(value);
+    } else if (!ignored.has(name)) usageError(`unknown flag --${name}`);
+  }
+  if (flags.listen.length === 0) flags.listen.push('127.0.0.1:8080');
+  return flags;
+}
+
+function usageError(message) {
+  console.error(`error: ${message}\n${USAGE}`);
+  process.exit(2);
+}
+
+// DefaultConfig() of gateway/socketio/config.h: `/` open, relay broadcast.
+const DEFAULT_CONFIG = {namespaces: [{name: '/', join: '.*', relay: 'broadcast', echo: false, forward: false}]};
+
+function normalizePolicy(entry) {
+  const policy = {join: '.*', relay: 'broadcast', echo: false, forward: false, ...entry};
+  if (!['broadcast', 'rooms', 'none'].includes(policy.relay)) {
+    throw new Error(`config: bad relay ${policy.relay}`);
+  }
+  // ECMAScript regex, full match; '' = clients may not join.
+  policy.joinRegex = policy.join === '' ? null : new RegExp(`^(?:${policy.join})$`);
+  return policy;
+}
+
+function log(line) {
+  console.log(`[reference] ${line}`);
+}
+
+function ackIfAsked(ack, value) {
+  if (typeof ack === 'function') ack(value);
+}
+
+// Wires one namespace (static, or a dynamic parent) with `policy`.
+function setUpNamespace(nsp, policy) {
+  nsp.on('connection', (socket) => {
+    const transport = () => socket.conn.transport.name;
+    log(`connect sid=${socket.id} ns=${socket.nsp.name} transport=${transport()}`);
+    socket.on('disconnect', (reason) => {
+      log(`disconnect sid=${socket.id} ns=${socket.nsp.name} transport=${transport()} reason=${reason}`);
+    });
+
+    if (policy.forward) socket.emit('auth', socket.handshake.auth);
+
+    socket.onAny((event, ...args) => {
+      const ack = typeof args[args.length - 1] === 'function' ? args.pop() : null;
+      if (RESERVED.has(event)) {
+        handleReserved(socket, policy, event, args, ack);
+        return;
+      }
+      relay(socket, policy, event, args);
+      if (policy.forward) echoService(socket, event, args, ack);
+    });
+  });
+}
+
+function handleReserved(socket, policy, event, args, ack) {
+  const room = args[0];
+  if (typeof room !== 'string' || room === '') {
+    ackIfAsked(ack, {error: 'room must be a non-empty string'});
+    return;
+  }
+  if (event === 'join') {
+    if (!policy.joinRegex || !policy.joinRegex.test(room)) {
+      ackIfAsked(ack, {error: `joining room "${room}" is not allowed`});
+      return;
+    }
+    socket.join(room);
+    ackIfAsked(ack, {ok: true});
+  } else if (event === 'leave') {
+    socket.leave(room);
+    ackIfAsked(ack, {ok: true});
+  } else {
+    const name = args[1];
+    if (typeof name !== 'string' || name === '') {
+      ackIfAsked(ack, {error: 'event must be a non-empty string'});
+      return;
+    }
+    try {
+      socket.to(room).emit(name, ...args.slice(2));
+    } catch (e) {
+      ackIfAsked(ack, {error: e.message});
+      return;
+    }
+    ackIfAsked(ack, {ok: true});
+  }
+}
+
+function relay(socket, policy, event, args) {
+  if (policy.relay === 'broadcast') {
+    (policy.echo ? socket.nsp : socket.broadcast).emit(event, ...args);
+  } else if (policy.relay === 'rooms') {
+    const rooms = [...socket.rooms].filter((r) => r !== socket.id);
+    if (rooms.length > 0) (policy.echo ? socket.nsp.to(rooms) : socket.to(rooms)).emit(event, ...args);
+  }
+}
+
+// What roomq-echo (clients/examples/echo) does for a forwarded namespace.
+function echoService(socket, event, args, ack) {
+  if (event === 'message') socket.emit('message-back', ...args);
+  else if (event === 'message-with-ack' && ack) ack(...args);
+}
+
+const CONTENT_TYPES = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.json': 'application/json',
+  '.map': 'application/json',
+  '.png': 'image/png',
+  '.svg': 'image/svg+xml',
+  '.ico': 'image/x-icon',
+};
+
+// GET /healthz and static files; /socket.io/ is Socket.IO's (it also serves
+// /socket.io/socket.io.min.js itself).
+function httpHandler(staticDir) {
+  const root = staticDir ? path.resolve(staticDir) : '';
+  return (req, res) => {
+    const url = new URL(req.url, 'http://x');
+    if (url.pathname === '/healthz') {
+      res.writeHead(200, {'content-type': 'text/plain'});
+      res.end('ok\n');
+      return;
+    }
+    if (root && (req.method === 'GET' || req.method === 'HEAD')) {
+      const rel = url.pathname === '/' ? 'index.html' : decodeURIComponent(url.pathname).replace(/^\/+/, '');
+      const file = path.resolve(root, rel);
+      if (file.startsWith(root + path.sep) && fs.existsSync(file) && fs.statSync(file).isFile()) {
+        res.writeHead(200, {'content-type': CONTENT_TYPES[path.extname(file)] || 'application/octet-stream'});
+        res.end(req.method === 'HEAD' ? undefined : fs.readFileSync(file));
+        return;
+      }
+    }
+    res.writeHead(404, {'content-type': 'text/plain'});
+    res.end('not found\n');
+  };
+}
+
+function createServer(flags, config, hostPort) {
+  const m = /^(.*):(\d+)$/.exec(hostPort);
+  if (!m) usageError(`--listen: expected HOST:PORT, got ${hostPort}`);
+  const [, host, port] = m;
+  const httpServer = http.createServer(httpHandler(flags.staticDir));
+  const options = {
+    pingInterval: flags.pingIntervalMs,
+    pingTimeout: flags.pingTimeoutMs,
+    connectTimeout: flags.connectTimeoutMs,
+    maxHttpBufferSize: flags.maxPayload,
+    adapter: LocalClusterAdapter,
+    serveClient: true,
+  };
+  if (flags.corsOrigin.length > 0) {
+    options.cors = {origin: flags.corsOrigin.includes('*') ? '*' : flags.corsOrigin};
+  }
+  const io = new Server(httpServer, options);
+
+  let hasRoot = false;
+  for (const entry of config.namespaces) {
+    const policy = normalizePolicy(entry);
+    if (entry.name !== undefined) {
+      if (entry.name === '/') hasRoot = true;
+      setUpNamespace(io.of(entry.name), policy);
+    } else if (entry.pattern !== undefined) {
+      setUpNamespace(io.of(new RegExp(`^(?:${entry.pattern})$`)), policy);
+    } else {
+      throw new Error('config: a namespace needs name or pattern');
+    }
+  }
+  // Socket.IO always has `/`; a config without it must refuse it like any
+  // other unknown namespace.
+  if (!hasRoot) io.of('/').use((socket, next) => next(new Error('Invalid namespace')));
+
+  httpServer.listen(Number(port), host, () => {
+    const address = httpServer.address();
+    log(`listening on http://${address.address}:${address.port}`);
+  });
+  return io;
+}
+
+function main() {
+  const flags = parseFlags(process.argv.slice(2));
+  const config = flags.config ? parseYaml(fs.readFileSync(flags.config, 'utf8')) : DEFAULT_CONFIG;
+  const servers = flags.listen.map((hostPort) => createServer(flags, config, hostPort));
+  const stop = (signal) => {
+    log(`${signal}: shutting down`);
+    for (const io of servers) io.close();
+    process.exit(0);
+  };
+  process.on('SIGINT', () => stop('SIGINT'));
+  process.on('SIGTERM', () => stop('SIGTERM'));
+}
+
+main();
