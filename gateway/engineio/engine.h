@@ -1,0 +1,104 @@
+#ifndef ROOMQ_GATEWAY_ENGINEIO_ENGINE_H_
+#define ROOMQ_GATEWAY_ENGINEIO_ENGINE_H_
+
+// The Engine.IO server: validates requests under /socket.io/, performs
+// handshakes, keeps each shard's session table and routes every request for
+// an existing sid to the shard that owns it.
+//
+// Sharding: a session is created on the shard (io thread) whose connection
+// carried the handshake and stays there. Its sid names that shard (sid.h).
+// A polling request arriving on another shard is posted to the owner and
+// answered through the Responder, which posts back. A WebSocket upgrade
+// arriving on another shard has its TCP socket released and adopted by the
+// owner's io_context before the WebSocket handshake, so the session and
+// its transports stay single-threaded.
+//
+// Thread safety: Handle* are called on the thread of `from_shard`; each
+// shard's table is touched only by its own thread. Options, CORS policy and
+// the factory pointer are immutable. The Engine must outlive all activity on
+// the shards (destroy it after the io threads stopped).
+
+#include <cstddef>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/ip/tcp.hpp>
+
+#include "absl/container/flat_hash_map.h"
+#include "gateway/engineio/cors.h"
+#include "gateway/engineio/http_types.h"
+#include "gateway/engineio/options.h"
+#include "gateway/engineio/session.h"
+#include "gateway/engineio/session_impl.h"
+#include "gateway/engineio/websocket_transport.h"
+
+namespace roomq::gateway::engineio {
+
+class Engine {
+ public:
+  // `shards[i]` is the executor of io thread i (at most kMaxShards).
+  // `factory` must outlive the Engine.
+  Engine(EngineOptions options, std::vector<boost::asio::any_io_executor> shards,
+         SessionListenerFactory* factory);
+  ~Engine();
+  Engine(const Engine&) = delete;
+  Engine& operator=(const Engine&) = delete;
+
+  const EngineOptions& options() const { return options_; }
+  const CorsPolicy& cors() const { return cors_; }
+  size_t shard_count() const { return shards_.size(); }
+
+  // An HTTP request (not an upgrade) for the Engine.IO path.
+  void HandleRequest(size_t from_shard, EngineRequest request, Responder respond);
+
+  // A WebSocket upgrade request for the Engine.IO path; takes the socket.
+  void HandleUpgrade(size_t from_shard, WebSocketTransport::Request request,
+                     boost::asio::ip::tcp::socket socket, std::string remote_address);
+
+  // On every shard: refuses new handshakes from now on and ends every
+  // session with `reason` (close packet where the transport allows).
+  // `done` runs once all shards did so, on the last shard's thread.
+  void CloseAllSessions(std::string reason, std::function<void()> done);
+
+  // Sessions on `shard`; call on that shard's thread.
+  size_t SessionCount(size_t shard) const;
+
+ private:
+  struct Shard {
+    boost::asio::any_io_executor executor;
+    absl::flat_hash_map<std::string, std::shared_ptr<SessionImpl>> sessions;
+    bool stopping = false;
+  };
+
+  struct Target {
+    std::string sid;       // empty: handshake
+    std::string transport; // "polling" | "websocket"
+  };
+  // Validates the query and origin; on failure fills `error`.
+  bool Validate(HttpMethod method, bool upgrade, const std::string& query,
+                const std::string& origin, Target* target, HttpReply* error) const;
+
+  std::shared_ptr<SessionImpl> NewSession(size_t shard, HandshakeInfo info);
+  std::shared_ptr<SessionImpl> Find(size_t shard, const std::string& sid) const;
+  void OnOwnerShard(size_t shard, EngineRequest request, std::string sid, Responder respond);
+  void UpgradeOnOwnerShard(size_t shard, WebSocketTransport::Request request,
+                           boost::asio::ip::tcp::socket socket, std::string remote_address,
+                           std::string sid);
+  void HandshakeWebSocket(size_t shard, WebSocketTransport::Request request,
+                          boost::asio::ip::tcp::socket socket, std::string remote_address);
+
+  const EngineOptions options_;
+  const CorsPolicy cors_;
+  SessionListenerFactory* const factory_;
+  std::vector<std::unique_ptr<Shard>> shards_;
+};
+
+// Writes `reply` as an HTTP/1.1 answer on a raw socket, then closes it.
+void WriteReplyAndClose(boost::asio::ip::tcp::socket socket, HttpReply reply);
+
+}  // namespace roomq::gateway::engineio
+
+#endif  // ROOMQ_GATEWAY_ENGINEIO_ENGINE_H_

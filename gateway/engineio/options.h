@@ -1,0 +1,42 @@
+#ifndef ROOMQ_GATEWAY_ENGINEIO_OPTIONS_H_
+#define ROOMQ_GATEWAY_ENGINEIO_OPTIONS_H_
+
+// Engine.IO server options, with the defaults of the npm `engine.io` server
+// where it has one.
+
+#include <chrono>
+#include <cstddef>
+#include <string>
+#include <vector>
+
+namespace roomq::gateway::engineio {
+
+struct EngineOptions {
+  // The server sends a ping every `ping_interval`; a session whose pong does
+  // not arrive within `ping_timeout` after a ping is closed ("ping timeout").
+  std::chrono::milliseconds ping_interval{25000};
+  std::chrono::milliseconds ping_timeout{20000};
+  // Largest accepted polling POST body / WebSocket message, in bytes
+  // (announced to the client as maxPayload). Over it: HTTP 413 and the
+  // session closes ("transport error"); over WebSocket the socket closes
+  // (1009) and the session closes ("transport error").
+  size_t max_payload = 1000000;
+  // Bound on the bytes a session has queued for the client but not yet
+  // written (message data only). Session::Send over it drops the message,
+  // returns ResourceExhausted and closes the session ("transport error").
+  size_t max_outbound_bytes = 1 << 20;
+  // A WebSocket opened for an upgrade must complete it ("5") within this.
+  std::chrono::milliseconds upgrade_timeout{10000};
+  // A polling session closed by the server waits this long for the client's
+  // next GET to deliver the close packet, then ends anyway.
+  std::chrono::milliseconds close_timeout{5000};
+  // Origin allow-list. Empty: no CORS headers, every origin allowed. "*":
+  // every origin allowed, "Access-Control-Allow-Origin: *". Otherwise a
+  // request with an Origin header not in the list is answered 403
+  // {"code":4,"message":"Forbidden"} on both transports.
+  std::vector<std::string> cors_origins;
+};
+
+}  // namespace roomq::gateway::engineio
+
+#endif  // ROOMQ_GATEWAY_ENGINEIO_OPTIONS_H_

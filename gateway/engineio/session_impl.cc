@@ -1,0 +1,421 @@
+#include "gateway/engineio/session_impl.h"
+
+#include <algorithm>
+#include <utility>
+
+#include <boost/asio/post.hpp>
+#include <spdlog/spdlog.h>
+
+#include "absl/status/status.h"
+#include "gateway/engineio/errors.h"
+#include "proto/wire/absl_compat.h"
+
+namespace roomq::gateway::engineio {
+
+SessionImpl::SessionImpl(std::string id, boost::asio::any_io_executor executor,
+                         HandshakeInfo handshake, const EngineOptions& options,
+                         FinishedCallback on_finished)
+    : id_(std::move(id)),
+      executor_(executor),
+      handshake_(std::move(handshake)),
+      options_(options),
+      on_finished_(std::move(on_finished)),
+      heartbeat_timer_(executor),
+      upgrade_timer_(executor),
+      close_timer_(executor) {}
+
+SessionImpl::~SessionImpl() {
+  if (ws_) ws_->Abort();
+  if (probe_) probe_->Abort();
+}
+
+std::string_view SessionImpl::transport() const {
+  return transport_ == Transport::kPolling ? "polling" : "websocket";
+}
+
+std::string SessionImpl::OpenPacketData(bool offer_websocket) const {
+  return "{\"sid\":\"" + id_ + "\",\"upgrades\":" + (offer_websocket ? "[\"websocket\"]" : "[]") +
+         ",\"pingInterval\":" + std::to_string(options_.ping_interval.count()) +
+         ",\"pingTimeout\":" + std::to_string(options_.ping_timeout.count()) +
+         ",\"maxPayload\":" + std::to_string(options_.max_payload) + "}";
+}
+
+void SessionImpl::AttachWebSocket(std::shared_ptr<WebSocketTransport> ws) {
+  transport_ = Transport::kWebSocket;
+  ws_ = std::move(ws);
+  EnqueueControl(PacketType::kOpen, OpenPacketData(false));
+}
+
+void SessionImpl::Open(std::unique_ptr<SessionListener> listener) {
+  listener_ = std::move(listener);
+  opened_ = true;
+  if (ws_) ws_->SetHandler(weak_from_this());
+  SchedulePing();
+  Flush();
+}
+
+absl::Status SessionImpl::Send(SharedOutbound message) {
+  if (closed_ || closing_) return absl::FailedPreconditionError("session closed");
+  if (!message) return absl::InvalidArgumentError("null message");
+  size_t bytes = 0;
+  for (const auto& part : *message) bytes += part.data.size();
+  if (queued_bytes_ + bytes > options_.max_outbound_bytes) {
+    spdlog::warn("session {}: outbound queue over {} bytes, closing", id_,
+                 options_.max_outbound_bytes);
+    closing_ = true;
+    boost::asio::post(executor_, [self = shared_from_this()] { self->Finish("transport error", false); });
+    return absl::ResourceExhaustedError("outbound queue full");
+  }
+  queued_bytes_ += bytes;
+  queue_.push_back(Outgoing{PacketType::kMessage, {}, std::move(message), bytes});
+  Flush();
+  return absl::OkStatus();
+}
+
+void SessionImpl::Close() {
+  if (closed_ || closing_) return;
+  closing_ = true;
+  boost::asio::post(executor_, [self = shared_from_this()] {
+    self->BeginGracefulClose("forced close");
+  });
+}
+
+void SessionImpl::Shutdown(std::string_view reason) {
+  if (closed_) return;
+  BeginGracefulClose(std::string(reason));
+  if (!closed_) Finish(reason, true);
+}
+
+void SessionImpl::BeginGracefulClose(std::string reason) {
+  if (closed_) return;
+  closing_ = true;
+  close_reason_ = std::move(reason);
+  EnqueueControl(PacketType::kClose);
+  if (probe_) AbortProbe();
+  if (transport_ == Transport::kWebSocket || pending_get_) {
+    Flush();  // finishes the session once the close packet is handed over
+    return;
+  }
+  // Polling without a pending GET: the client's next GET gets the close
+  // packet; bounded by close_timeout.
+  close_timer_.expires_after(options_.close_timeout);
+  close_timer_.async_wait([weak = weak_from_this()](boost::system::error_code ec) {
+    auto self = weak.lock();
+    if (ec || !self || self->closed_) return;
+    self->Finish(self->close_reason_, true);
+  });
+}
+
+void SessionImpl::EnqueueControl(PacketType type, std::string text) {
+  queue_.push_back(Outgoing{type, std::move(text), nullptr, 0});
+}
+
+void SessionImpl::Flush() {
+  if (!opened_ || closed_) return;
+  if (transport_ == Transport::kWebSocket) {
+    FlushToWebSocket();
+  } else {
+    FlushToPoll();
+  }
+}
+
+void SessionImpl::FlushToWebSocket() {
+  if (!ws_) return;
+  bool close_sent = false;
+  while (!queue_.empty()) {
+    Outgoing out = std::move(queue_.front());
+    queue_.pop_front();
+    if (out.type == PacketType::kMessage) {
+      for (size_t i = 0; i < out.message->size(); ++i) {
+        const OutboundPart& part = (*out.message)[i];
+        WsFrame frame;
+        frame.binary = part.binary;
+        frame.prefix = part.binary ? 0 : static_cast<char>(PacketType::kMessage);
+        frame.shared = out.message;
+        frame.shared_part = i;
+        frame.accounted = part.data.size();
+        ws_->Write(std::move(frame));
+      }
+    } else {
+      if (out.type == PacketType::kClose) close_sent = true;
+      WsFrame frame;
+      frame.prefix = static_cast<char>(out.type);
+      frame.owned = std::move(out.text);
+      ws_->Write(std::move(frame));
+    }
+  }
+  if (closing_ && close_sent) Finish(close_reason_, true);
+}
+
+void SessionImpl::FlushToPoll() {
+  if (!pending_get_ || queue_.empty()) return;
+  std::string payload;
+  bool close_sent = false;
+  for (Outgoing& out : queue_) {
+    if (out.type == PacketType::kMessage) {
+      for (const OutboundPart& part : *out.message) {
+        AppendPayloadPacket(&payload, PacketType::kMessage, part.data, part.binary);
+      }
+      queued_bytes_ -= std::min(queued_bytes_, out.bytes);
+    } else {
+      if (out.type == PacketType::kClose) close_sent = true;
+      AppendPayloadPacket(&payload, out.type, out.text);
+    }
+  }
+  queue_.clear();
+  AnswerPendingGet(std::move(payload));
+  if (closing_ && close_sent) Finish(close_reason_, true);
+}
+
+void SessionImpl::AnswerPendingGet(std::string payload) {
+  if (!pending_get_) return;
+  Responder respond = std::move(*pending_get_);
+  pending_get_.reset();
+  HttpReply reply;
+  reply.content_type = "text/plain; charset=UTF-8";
+  reply.body = std::move(payload);
+  respond(std::move(reply));
+}
+
+void SessionImpl::HandlePollGet(Responder respond) {
+  if (closed_) {
+    respond(ErrorReply(ErrorCode::kUnknownSid));
+    return;
+  }
+  if (transport_ != Transport::kPolling) {
+    respond(ErrorReply(ErrorCode::kBadRequest));
+    return;
+  }
+  if (pending_get_) {
+    // Like engine.io: overlapping polls are a client error; the session ends
+    // and the first poll receives the close packet.
+    spdlog::info("session {}: overlapping poll from {}", id_, handshake_.remote_address);
+    respond(ErrorReply(ErrorCode::kBadRequest));
+    Finish("transport error", true);
+    return;
+  }
+  pending_get_ = std::move(respond);
+  if (upgrading_ && queue_.empty()) {
+    AnswerPendingGet(EncodeTextPacket(PacketType::kNoop));
+    return;
+  }
+  Flush();
+}
+
+void SessionImpl::HandlePollPost(EngineRequest request, Responder respond) {
+  if (closed_) {
+    respond(ErrorReply(ErrorCode::kUnknownSid));
+    return;
+  }
+  if (transport_ != Transport::kPolling) {
+    respond(ErrorReply(ErrorCode::kBadRequest));
+    return;
+  }
+  if (request.body_too_large) {
+    spdlog::info("session {}: POST over maxPayload ({} bytes) from {}", id_, options_.max_payload,
+                 request.remote_address);
+    HttpReply reply;
+    reply.status = 413;
+    reply.content_type = "text/plain";
+    reply.body = "Payload Too Large";
+    reply.close_connection = true;
+    respond(std::move(reply));
+    Finish("transport error", true);
+    return;
+  }
+  auto packets = DecodePayload(request.body);
+  if (!packets.ok()) {
+    spdlog::info("session {}: bad payload from {}: {}", id_, request.remote_address,
+                 roomq::FromAbsl(packets.status().message()));
+    respond(ErrorReply(ErrorCode::kBadRequest));
+    Finish("parse error", true);
+    return;
+  }
+  auto self = shared_from_this();
+  for (const Packet& packet : *packets) {
+    if (closed_) break;
+    HandlePacket(packet.type, packet.data, packet.binary);
+  }
+  HttpReply reply;
+  reply.content_type = "text/html";
+  reply.body = "ok";
+  respond(std::move(reply));
+}
+
+void SessionImpl::HandlePacket(PacketType type, std::string_view data, bool binary) {
+  switch (type) {
+    case PacketType::kMessage:
+      if (listener_) listener_->OnMessage(data, binary);
+      break;
+    case PacketType::kPing:
+      // Client-initiated ping (Engine.IO v3 habit): answer it.
+      EnqueueControl(PacketType::kPong, std::string(data));
+      Flush();
+      break;
+    case PacketType::kPong:
+      if (awaiting_pong_) {
+        awaiting_pong_ = false;
+        SchedulePing();
+      }
+      break;
+    case PacketType::kClose:
+      if (pending_get_) AnswerPendingGet(EncodeTextPacket(PacketType::kNoop));
+      Finish("transport close", true);
+      break;
+    case PacketType::kOpen:
+    case PacketType::kUpgrade:
+    case PacketType::kNoop:
+      break;
+  }
+}
+
+void SessionImpl::HandleUpgradeCandidate(std::shared_ptr<WebSocketTransport> ws) {
+  if (closed_ || closing_ || transport_ != Transport::kPolling || probe_) {
+    ws->Abort();
+    return;
+  }
+  probe_ = std::move(ws);
+  probe_->SetHandler(weak_from_this());
+  upgrade_timer_.expires_after(options_.upgrade_timeout);
+  upgrade_timer_.async_wait(
+      [weak = weak_from_this(), probe = std::weak_ptr<WebSocketTransport>(probe_)](
+          boost::system::error_code ec) {
+        auto self = weak.lock();
+        if (ec || !self || self->closed_) return;
+        if (self->probe_ && self->probe_ == probe.lock()) {
+          spdlog::info("session {}: upgrade timed out", self->id_);
+          self->AbortProbe();
+        }
+      });
+}
+
+void SessionImpl::AbortProbe() {
+  if (probe_) probe_->Abort();
+  probe_.reset();
+  upgrading_ = false;
+  upgrade_timer_.cancel();
+}
+
+void SessionImpl::HandleProbeMessage(std::string_view data, bool binary) {
+  if (!binary && data == "2probe") {
+    WsFrame frame;
+    frame.prefix = static_cast<char>(PacketType::kPong);
+    frame.owned = "probe";
+    probe_->Write(std::move(frame));
+    upgrading_ = true;
+    if (pending_get_ && queue_.empty()) AnswerPendingGet(EncodeTextPacket(PacketType::kNoop));
+    return;
+  }
+  if (!binary && data == "5" && upgrading_) {
+    upgrade_timer_.cancel();
+    upgrading_ = false;
+    if (pending_get_) AnswerPendingGet(EncodeTextPacket(PacketType::kNoop));
+    ws_ = std::move(probe_);
+    transport_ = Transport::kWebSocket;
+    // A noop first tells the client the new transport carries traffic now;
+    // clients ignore it.
+    queue_.push_front(Outgoing{PacketType::kNoop, {}, nullptr, 0});
+    Flush();
+    return;
+  }
+  spdlog::info("session {}: unexpected packet during upgrade, closing the probe", id_);
+  AbortProbe();
+}
+
+void SessionImpl::OnWsMessage(WebSocketTransport* ws, std::string_view data, bool binary) {
+  if (closed_) return;
+  if (probe_ && ws == probe_.get()) {
+    HandleProbeMessage(data, binary);
+    return;
+  }
+  if (!ws_ || ws != ws_.get()) return;
+  if (binary) {
+    HandlePacket(PacketType::kMessage, data, true);
+    return;
+  }
+  auto packet = DecodeTextPacket(data);
+  if (!packet.ok()) {
+    spdlog::info("session {}: bad packet from {}: {}", id_, handshake_.remote_address,
+                 roomq::FromAbsl(packet.status().message()));
+    Finish("parse error", true);
+    return;
+  }
+  HandlePacket(packet->type, packet->data, false);
+}
+
+void SessionImpl::OnWsWritten(WebSocketTransport* ws, size_t bytes) {
+  queued_bytes_ -= std::min(queued_bytes_, bytes);
+}
+
+void SessionImpl::OnWsClosed(WebSocketTransport* ws, std::string_view reason) {
+  if (probe_ && ws == probe_.get()) {
+    probe_.reset();
+    upgrading_ = false;
+    upgrade_timer_.cancel();
+    return;
+  }
+  if (ws_ && ws == ws_.get()) {
+    ws_.reset();
+    Finish(reason, false);
+  }
+}
+
+void SessionImpl::SchedulePing() {
+  uint64_t generation = ++heartbeat_generation_;
+  heartbeat_timer_.expires_after(options_.ping_interval);
+  heartbeat_timer_.async_wait([weak = weak_from_this(), generation](boost::system::error_code ec) {
+    auto self = weak.lock();
+    if (ec || !self || self->closed_ || generation != self->heartbeat_generation_) return;
+    self->SendPing();
+  });
+}
+
+void SessionImpl::SendPing() {
+  EnqueueControl(PacketType::kPing);
+  Flush();
+  if (closed_) return;
+  awaiting_pong_ = true;
+  uint64_t generation = ++heartbeat_generation_;
+  heartbeat_timer_.expires_after(options_.ping_timeout);
+  heartbeat_timer_.async_wait([weak = weak_from_this(), generation](boost::system::error_code ec) {
+    auto self = weak.lock();
+    if (ec || !self || self->closed_ || generation != self->heartbeat_generation_) return;
+    if (self->awaiting_pong_) self->Finish("ping timeout", true);
+  });
+}
+
+void SessionImpl::Finish(std::string_view reason, bool graceful) {
+  if (closed_) return;
+  closed_ = true;
+  auto self = shared_from_this();
+  heartbeat_timer_.cancel();
+  upgrade_timer_.cancel();
+  close_timer_.cancel();
+  if (pending_get_) AnswerPendingGet(EncodeTextPacket(PacketType::kClose));
+  if (probe_) {
+    probe_->Abort();
+    probe_.reset();
+  }
+  if (ws_) {
+    if (graceful) {
+      ws_->Close();
+    } else {
+      ws_->Abort();
+    }
+    ws_.reset();
+  }
+  queue_.clear();
+  queued_bytes_ = 0;
+  spdlog::debug("engine.io session {} closed: {}", id_, reason);
+  if (listener_) {
+    listener_->OnClose(reason);
+    listener_.reset();
+  }
+  if (on_finished_) {
+    FinishedCallback done = std::move(on_finished_);
+    on_finished_ = nullptr;
+    done(id_);
+  }
+}
+
+}  // namespace roomq::gateway::engineio

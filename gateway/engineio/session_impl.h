@@ -1,0 +1,141 @@
+#ifndef ROOMQ_GATEWAY_ENGINEIO_SESSION_IMPL_H_
+#define ROOMQ_GATEWAY_ENGINEIO_SESSION_IMPL_H_
+
+// The Engine.IO session: the Session the Socket.IO layer sees, plus the
+// transport state machine behind it (polling, websocket, the upgrade probe),
+// the heartbeat and the bounded outbound queue.
+//
+// Thread safety: lives on one shard thread; every method must be called on
+// executor(). Owned (shared_ptr) by its shard's session table in Engine;
+// timers and transports hold only weak references.
+//
+// Outbound queue: packets wait in `queue_` until a transport can take them
+// (a pending polling GET, or the WebSocket writer). `queued_bytes_` counts the
+// message bytes accepted by Send and not yet written to a socket (including
+// those inside the WebSocket writer's FIFO); Send refuses a message that
+// would take it over EngineOptions::max_outbound_bytes, and the session then
+// closes with "transport error" (slow consumers are cut off).
+//
+// Upgrade: a WebSocket opened with this sid becomes the probe; "2probe" is
+// answered "3probe" and the pending polling GET is ended with a noop; "5"
+// switches the transport, and everything still queued goes out on the
+// WebSocket, so nothing is lost. A probe that misbehaves or does not finish
+// within upgrade_timeout is closed and the session stays on polling.
+
+#include <boost/asio/steady_timer.hpp>
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "gateway/engineio/http_types.h"
+#include "gateway/engineio/options.h"
+#include "gateway/engineio/packet.h"
+#include "gateway/engineio/session.h"
+#include "gateway/engineio/websocket_transport.h"
+
+namespace roomq::gateway::engineio {
+
+class SessionImpl final : public Session,
+                          public WebSocketHandler,
+                          public std::enable_shared_from_this<SessionImpl> {
+ public:
+  // Called on the shard thread once the session ended (after the listener's
+  // OnClose); the Engine drops it from its table.
+  using FinishedCallback = std::function<void(const std::string& sid)>;
+
+  SessionImpl(std::string id, boost::asio::any_io_executor executor, HandshakeInfo handshake,
+              const EngineOptions& options, FinishedCallback on_finished);
+  ~SessionImpl() override;
+
+  // Session.
+  const std::string& id() const override { return id_; }
+  std::string_view transport() const override;
+  const HandshakeInfo& handshake() const override { return handshake_; }
+  boost::asio::any_io_executor executor() const override { return executor_; }
+  absl::Status Send(SharedOutbound message) override;
+  void Close() override;
+
+  // The open packet's JSON (after the '0').
+  std::string OpenPacketData(bool offer_websocket) const;
+
+  // A WebSocket-only session: `ws` is its transport from the start; the
+  // open packet is queued first.
+  void AttachWebSocket(std::shared_ptr<WebSocketTransport> ws);
+  // Hands over the listener; starts the heartbeat, the WebSocket read loop
+  // and the delivery of what was queued meanwhile.
+  void Open(std::unique_ptr<SessionListener> listener);
+
+  void HandlePollGet(Responder respond);
+  void HandlePollPost(EngineRequest request, Responder respond);
+  void HandleUpgradeCandidate(std::shared_ptr<WebSocketTransport> ws);
+  // Sends the close packet where possible and ends the session now.
+  void Shutdown(std::string_view reason);
+
+  bool closed() const { return closed_; }
+  size_t queued_bytes() const { return queued_bytes_; }
+
+  // WebSocketHandler.
+  void OnWsMessage(WebSocketTransport* ws, std::string_view data, bool binary) override;
+  void OnWsWritten(WebSocketTransport* ws, size_t bytes) override;
+  void OnWsClosed(WebSocketTransport* ws, std::string_view reason) override;
+
+ private:
+  enum class Transport { kPolling, kWebSocket };
+  struct Outgoing {
+    PacketType type = PacketType::kNoop;
+    std::string text;        // control packets
+    SharedOutbound message;  // kMessage
+    size_t bytes = 0;        // accounted bytes
+  };
+
+  void EnqueueControl(PacketType type, std::string text = {});
+  void Flush();
+  void FlushToWebSocket();
+  void FlushToPoll();
+  void AnswerPendingGet(std::string payload);
+  void HandlePacket(PacketType type, std::string_view data, bool binary);
+  void HandleProbeMessage(std::string_view data, bool binary);
+  void AbortProbe();
+  void SchedulePing();
+  void SendPing();
+  void BeginGracefulClose(std::string reason);
+  // Ends the session. `graceful`: a WebSocket gets its queue and a close
+  // frame; otherwise it is aborted.
+  void Finish(std::string_view reason, bool graceful);
+
+  const std::string id_;
+  const boost::asio::any_io_executor executor_;
+  const HandshakeInfo handshake_;
+  const EngineOptions& options_;
+  FinishedCallback on_finished_;
+  std::unique_ptr<SessionListener> listener_;
+
+  Transport transport_ = Transport::kPolling;
+  std::shared_ptr<WebSocketTransport> ws_;     // when kWebSocket
+  std::shared_ptr<WebSocketTransport> probe_;  // upgrade candidate
+  bool upgrading_ = false;                     // "2probe" answered
+  std::optional<Responder> pending_get_;
+
+  std::deque<Outgoing> queue_;
+  size_t queued_bytes_ = 0;
+
+  boost::asio::steady_timer heartbeat_timer_;
+  uint64_t heartbeat_generation_ = 0;
+  bool awaiting_pong_ = false;
+  boost::asio::steady_timer upgrade_timer_;
+  boost::asio::steady_timer close_timer_;
+
+  bool opened_ = false;
+  bool closing_ = false;  // graceful close under way; Send refused
+  bool closed_ = false;
+  std::string close_reason_;
+};
+
+}  // namespace roomq::gateway::engineio
+
+#endif  // ROOMQ_GATEWAY_ENGINEIO_SESSION_IMPL_H_

@@ -1,0 +1,57 @@
+#include "gateway/engineio/sid.h"
+
+#include <openssl/rand.h>
+
+#include <array>
+#include <cstdint>
+#include <stdexcept>
+
+namespace roomq::gateway::engineio {
+namespace {
+
+constexpr char kUrlAlphabet[] =
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+constexpr size_t kRandomBytes = 15;
+constexpr size_t kRandomChars = 20;
+
+int UrlValue(char c) {
+  if (c >= 'A' && c <= 'Z') return c - 'A';
+  if (c >= 'a' && c <= 'z') return c - 'a' + 26;
+  if (c >= '0' && c <= '9') return c - '0' + 52;
+  if (c == '-') return 62;
+  if (c == '_') return 63;
+  return -1;
+}
+
+}  // namespace
+
+std::string NewSid(size_t shard) {
+  std::array<unsigned char, kRandomBytes> bytes;
+  if (RAND_bytes(bytes.data(), static_cast<int>(bytes.size())) != 1) {
+    // OpenSSL's CSPRNG failing is not recoverable; refuse to hand out
+    // guessable ids.
+    throw std::runtime_error("RAND_bytes failed");
+  }
+  std::string sid;
+  sid.reserve(kRandomChars + 2);
+  for (size_t i = 0; i < kRandomBytes; i += 3) {
+    uint32_t v = (uint32_t{bytes[i]} << 16) | (uint32_t{bytes[i + 1]} << 8) | bytes[i + 2];
+    sid.push_back(kUrlAlphabet[(v >> 18) & 63]);
+    sid.push_back(kUrlAlphabet[(v >> 12) & 63]);
+    sid.push_back(kUrlAlphabet[(v >> 6) & 63]);
+    sid.push_back(kUrlAlphabet[v & 63]);
+  }
+  sid.push_back(kUrlAlphabet[(shard >> 6) & 63]);
+  sid.push_back(kUrlAlphabet[shard & 63]);
+  return sid;
+}
+
+std::optional<size_t> ShardOfSid(std::string_view sid) {
+  if (sid.size() != kRandomChars + 2) return std::nullopt;
+  for (char c : sid) {
+    if (UrlValue(c) < 0) return std::nullopt;
+  }
+  return static_cast<size_t>(UrlValue(sid[kRandomChars]) * 64 + UrlValue(sid[kRandomChars + 1]));
+}
+
+}  // namespace roomq::gateway::engineio
