@@ -1,4 +1,5 @@
 'use strict';
+require('./preflight');
 // Client-side helpers for the end-to-end tests: stock socket.io-client
 // sockets that record what they receive, condition waits with deadlines,
 // and a raw Engine.IO WebSocket client for sending what socket.io-client

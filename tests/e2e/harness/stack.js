@@ -1,4 +1,5 @@
 'use strict';
+require('./preflight');
 // Starts the server side of an end-to-end test for the selected target:
 //
 //   E2E_TARGET=roomq (default)  the real binaries from ROOMQ_BIN_DIR (default
