@@ -82,10 +82,11 @@ class Stack {
     return file;
   }
 
-  async startReference(options, configFile) {
+  async startReference(options, configFile, listen = null) {
     const args = [path.join(__dirname, '..', 'reference', 'server.js')];
-    for (let i = 0; i < options.gateways; i++) args.push('--listen', '127.0.0.1:0');
+    for (let i = 0; i < options.gateways; i++) args.push('--listen', listen ? listen[i] : '127.0.0.1:0');
     if (configFile) args.push('--config', configFile);
+    args.push('--static-dir', options.staticDir || path.join(REPO, 'gateway', 'web', 'static'));
     args.push(...options.gatewayFlags);
     const server = this.spawn('reference', process.execPath, args);
     const lines = await server.waitForLine(/listening on (http:\/\/\S+:\d+)/, {
@@ -108,18 +109,41 @@ class Stack {
     this.brokerSub = m[2];
     const brokerFlags = ['--broker-pub', this.brokerPub, '--broker-sub', this.brokerSub];
 
+    this.gatewayArgs = (listen) => {
+      const args = ['--listen', listen, ...brokerFlags];
+      if (configFile) args.push('--config', configFile);
+      // Without --static-dir the gateway serves its build/install location.
+      if (options.staticDir) args.push('--static-dir', options.staticDir);
+      args.push(...options.gatewayFlags);
+      return args;
+    };
+    this.gatewayBin = gatewayBin;
     const gateways = [];
     for (let i = 0; i < options.gateways; i++) {
-      const args = ['--listen', '127.0.0.1:0', ...brokerFlags];
-      if (configFile) args.push('--config', configFile);
-      args.push(...options.gatewayFlags);
-      gateways.push(this.spawn(`gateway${i}`, gatewayBin, args));
+      gateways.push(this.spawn(`gateway${i}`, gatewayBin, this.gatewayArgs('127.0.0.1:0')));
     }
     if (echoBin) this.spawn('echo', echoBin, brokerFlags);
     const lines = await Promise.all(
         gateways.map((g) => g.waitForLine(/listening on (http:\/\/\S+:\d+)/, {timeoutMs: START_TIMEOUT_MS})));
     this.urls = lines.map((l) => l[1]);
     this.gateways = gateways;
+  }
+
+  // Stops gateway `i` (SIGTERM) and starts it again on the same address;
+  // on the reference target the one process serving every listener.
+  async restartGateway(i = 0) {
+    const listen = this.urls.map((u) => u.replace(/^http:\/\//, ''));
+    const old = this.gateways[i];
+    await old.stop();
+    this.children = this.children.filter((c) => c !== old);
+    if (TARGET === 'reference') {
+      await this.startReference(this.options, this.configPath, listen);
+      return;
+    }
+    const child = this.spawn(`gateway${i}`, this.gatewayBin, this.gatewayArgs(listen[i]));
+    const m = await child.waitForLine(/listening on (http:\/\/\S+:\d+)/, {timeoutMs: START_TIMEOUT_MS});
+    if (m[1] !== this.urls[i]) throw new Error(`gateway ${i} came back on ${m[1]}, not ${this.urls[i]}`);
+    this.gateways[i] = child;
   }
 
   // The echo service is ready once it answers a connection with `auth`;
@@ -168,11 +192,16 @@ class Stack {
 //   gateways      number of gateways on one broker (default 1)
 //   gatewayFlags  extra flags for every gateway
 //   echo          start roomq-echo and wait until it serves connections
+//   staticDir     --static-dir for the gateways (roomq: default none, so the
+//                 gateway's own default location is what is tested;
+//                 reference: gateway/web/static)
 async function startStack(options = {}) {
   options = {gateways: 1, gatewayFlags: [], echo: false, ...options};
   const stack = new Stack();
   try {
     const configFile = stack.configFile(options);
+    stack.options = options;
+    stack.configPath = configFile;
     if (TARGET === 'reference') await stack.startReference(options, configFile);
     else await stack.startRoomq(options, configFile);
     if (options.echo) await stack.waitForEchoService();
