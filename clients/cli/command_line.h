@@ -1,0 +1,62 @@
+#ifndef ROOMQ_CLIENTS_CLI_COMMAND_LINE_H_
+#define ROOMQ_CLIENTS_CLI_COMMAND_LINE_H_
+
+// The `roomq` command line: subcommands, their flags and usage texts,
+// parsed into plain structs (no I/O here, so it is unit-tested directly).
+//
+//   roomq pub [flags] [JSON-ARG ...]   publish one event (or one per stdin line)
+//   roomq sub [flags]                  print one JSON line per received event
+//   roomq help | --help                usage
+
+#include <chrono>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "absl/status/statusor.h"
+
+namespace roomq::cli {
+
+inline constexpr char kDefaultBrokerPub[] = "tcp://127.0.0.1:5555";
+inline constexpr char kDefaultBrokerSub[] = "tcp://127.0.0.1:5556";
+
+struct PubCommand {
+  std::string broker_pub = kDefaultBrokerPub;
+  std::string broker_sub = kDefaultBrokerSub;
+  std::string ns = "/";
+  std::string event = "message";
+  std::vector<std::string> rooms;         // none = the whole namespace
+  std::vector<std::string> except_rooms;
+  std::string except_socket;
+  // Each one JSON argument of a single event, validated. Empty: read stdin,
+  // one event per non-empty line, that line being its single argument.
+  std::vector<std::string> args;
+  std::chrono::milliseconds timeout{5000};  // wait for broker receipts
+};
+
+struct SubCommand {
+  std::string broker_pub = kDefaultBrokerPub;
+  std::string broker_sub = kDefaultBrokerSub;
+  std::string ns = "/";
+  std::vector<std::string> rooms;  // none = the namespace alone
+};
+
+struct HelpCommand {
+  std::string text;  // printed to stdout, exit 0
+};
+
+using Command = std::variant<PubCommand, SubCommand, HelpCommand>;
+
+// `args` is argv without argv[0]. InvalidArgument says what is wrong; print
+// it with UsageFor(args) and exit 2.
+absl::StatusOr<Command> ParseCommandLine(const std::vector<std::string>& args);
+
+// The usage text fitting `args` (the subcommand's when one was named).
+std::string UsageFor(const std::vector<std::string>& args);
+std::string Usage();
+std::string PubUsage();
+std::string SubUsage();
+
+}  // namespace roomq::cli
+
+#endif  // ROOMQ_CLIENTS_CLI_COMMAND_LINE_H_

@@ -1,0 +1,42 @@
+#include "clients/cli/format.h"
+
+#include "absl/strings/escaping.h"
+#include "clients/src/json.h"
+#include "proto/wire/absl_compat.h"
+
+namespace roomq::cli {
+
+std::string FormatMessageLine(const Message& message) {
+  std::string out;
+  out.reserve(64 + message.ns.size() + message.event.size() + message.args_json.size());
+  out += "{\"namespace\":";
+  client::AppendJsonString(out, message.ns);
+  out += ",\"rooms\":[";
+  for (size_t i = 0; i < message.rooms.size(); ++i) {
+    if (i > 0) out.push_back(',');
+    client::AppendJsonString(out, message.rooms[i]);
+  }
+  out += "],\"event\":";
+  client::AppendJsonString(out, message.event);
+  if (client::ValidateJsonArray(message.args_json).ok()) {
+    out += ",\"args\":";
+    out += message.args_json;
+  } else {
+    out += ",\"args_text\":";
+    client::AppendJsonString(out, message.args_json);
+  }
+  if (!message.attachments.empty()) {
+    out += ",\"attachments\":[";
+    for (size_t i = 0; i < message.attachments.size(); ++i) {
+      if (i > 0) out.push_back(',');
+      out.push_back('"');
+      out += absl::Base64Escape(ToAbsl(message.attachments[i]));
+      out.push_back('"');
+    }
+    out.push_back(']');
+  }
+  out.push_back('}');
+  return out;
+}
+
+}  // namespace roomq::cli

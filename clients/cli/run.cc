@@ -1,0 +1,218 @@
+#include "clients/cli/run.h"
+
+#include <pthread.h>
+#include <signal.h>
+
+#include <condition_variable>
+#include <cstdio>
+#include <iostream>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <variant>
+
+#include "absl/strings/str_join.h"
+#include "clients/cli/format.h"
+#include "clients/src/json.h"
+#include "roomq/client.h"
+#include "spdlog/spdlog.h"
+
+namespace roomq::cli {
+namespace {
+
+// Counts confirmations of the events `roomq pub` sent.
+class ReceiptTracker {
+ public:
+  PublishCallback Callback() {
+    std::lock_guard lock(mutex_);
+    ++pending_;
+    ++total_;
+    return [this](absl::Status status) {
+      std::lock_guard lock(mutex_);
+      --pending_;
+      if (!status.ok()) {
+        ++failed_;
+        if (first_error_.empty()) first_error_ = status.ToString();
+      }
+      changed_.notify_all();
+    };
+  }
+  // For an event that never reached the queue.
+  void Failed(const absl::Status& status) {
+    std::lock_guard lock(mutex_);
+    --pending_;
+    ++failed_;
+    if (first_error_.empty()) first_error_ = status.ToString();
+  }
+  // True when nothing is pending any more (before the deadline).
+  bool WaitAll(std::chrono::steady_clock::time_point deadline) {
+    std::unique_lock lock(mutex_);
+    return changed_.wait_until(lock, deadline, [&] { return pending_ == 0; });
+  }
+  int pending() {
+    std::lock_guard lock(mutex_);
+    return pending_;
+  }
+  int failed() {
+    std::lock_guard lock(mutex_);
+    return failed_;
+  }
+  int total() {
+    std::lock_guard lock(mutex_);
+    return total_;
+  }
+  std::string first_error() {
+    std::lock_guard lock(mutex_);
+    return first_error_;
+  }
+
+ private:
+  std::mutex mutex_;
+  std::condition_variable changed_;
+  int pending_ = 0;
+  int failed_ = 0;
+  int total_ = 0;
+  std::string first_error_;
+};
+
+// Emits, retrying while the client's bounded queue is full.
+void EmitOne(const BroadcastOperator& target, const std::string& event, const Args& args,
+             ReceiptTracker& tracker) {
+  PublishCallback callback = tracker.Callback();
+  while (true) {
+    absl::Status status = target.Emit(event, args, callback);
+    if (status.ok()) return;
+    if (!absl::IsResourceExhausted(status)) {
+      tracker.Failed(status);
+      return;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+}
+
+std::string Describe(const std::string& ns, const std::vector<std::string>& rooms) {
+  return rooms.empty() ? "namespace " + ns
+                       : "namespace " + ns + " rooms " + absl::StrJoin(rooms, ",");
+}
+
+}  // namespace
+
+int RunPub(const PubCommand& command, std::istream& in) {
+  ClientOptions options;
+  options.broker_pub = command.broker_pub;
+  options.broker_sub = command.broker_sub;
+  options.node_prefix = "cli";
+  options.receipt_timeout = command.timeout;
+  auto client = Client::Connect(options);
+  if (!client.ok()) {
+    std::fprintf(stderr, "roomq pub: %s\n", client.status().ToString().c_str());
+    return 1;
+  }
+  BroadcastOperator target = (*client)->Of(command.ns).To(command.rooms).Except(command.except_rooms);
+  if (!command.except_socket.empty()) target = target.ExceptSocket(command.except_socket);
+
+  ReceiptTracker tracker;
+  int bad_lines = 0;
+  if (!command.args.empty()) {
+    Args args;
+    for (const std::string& arg : command.args) args.Json(arg);
+    EmitOne(target, command.event, args, tracker);
+  } else {
+    std::string line;
+    for (int number = 1; std::getline(in, line); ++number) {
+      if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
+      if (absl::Status status = client::ValidateJsonValue(line); !status.ok()) {
+        std::fprintf(stderr, "roomq pub: line %d is not JSON (%s), skipped\n", number,
+                     std::string(status.message()).c_str());
+        ++bad_lines;
+        continue;
+      }
+      EmitOne(target, command.event, Args().Json(line), tracker);
+    }
+  }
+  // Receipts time out inside the client after `timeout`; the extra second
+  // only guards against a lost callback.
+  const bool all_answered =
+      tracker.WaitAll(std::chrono::steady_clock::now() + command.timeout + std::chrono::seconds(1));
+  const int failed = tracker.failed() + (all_answered ? 0 : tracker.pending());
+  (*client)->Close();
+  if (failed > 0) {
+    std::fprintf(stderr,
+                 "roomq pub: the broker at %s did not confirm %d of %d event(s) within %lld ms: %s\n",
+                 command.broker_pub.c_str(), failed, tracker.total(),
+                 static_cast<long long>(command.timeout.count()), tracker.first_error().c_str());
+    return 1;
+  }
+  return bad_lines > 0 ? 1 : 0;
+}
+
+int RunSub(const SubCommand& command) {
+  // Block the signals before the client's thread starts so only sigwait sees them.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  ClientOptions options;
+  options.broker_pub = command.broker_pub;
+  options.broker_sub = command.broker_sub;
+  options.node_prefix = "cli";
+  options.on_broker_state = [](bool up) {
+    std::fprintf(stderr, "roomq sub: broker %s\n", up ? "up" : "down");
+  };
+  auto client = Client::Connect(options);
+  if (!client.ok()) {
+    std::fprintf(stderr, "roomq sub: %s\n", client.status().ToString().c_str());
+    return 1;
+  }
+  const std::string what = Describe(command.ns, command.rooms);
+  Subscription subscription = (*client)->Of(command.ns).Subscribe(
+      command.rooms,
+      [](const Message& message) {
+        std::string line = FormatMessageLine(message);
+        line.push_back('\n');
+        std::fwrite(line.data(), 1, line.size(), stdout);
+        std::fflush(stdout);
+      },
+      [what, broker = command.broker_sub](absl::Status status) {
+        if (status.ok()) {
+          std::fprintf(stderr, "roomq sub: ready, subscribed to %s\n", what.c_str());
+        } else {
+          std::fprintf(stderr,
+                       "roomq sub: not confirmed yet by the broker at %s (%s); "
+                       "will subscribe as soon as it answers\n",
+                       broker.c_str(), status.ToString().c_str());
+        }
+      });
+  if (!subscription.active()) {
+    std::fprintf(stderr, "roomq sub: %s\n", subscription.ready().get().ToString().c_str());
+    return 2;
+  }
+  int signal_number = 0;
+  sigwait(&signals, &signal_number);
+  std::fprintf(stderr, "roomq sub: signal %d, exiting\n", signal_number);
+  subscription.Cancel();
+  (*client)->Close();
+  return 0;
+}
+
+int Main(int argc, char** argv) {
+  const std::vector<std::string> args(argv + (argc > 0 ? 1 : 0), argv + argc);
+  auto command = ParseCommandLine(args);
+  if (!command.ok()) {
+    std::fprintf(stderr, "roomq: %s\n\n%s", std::string(command.status().message()).c_str(),
+                 UsageFor(args).c_str());
+    return 2;
+  }
+  // Library lifecycle logs would clutter a CLI's stderr; warnings stay.
+  spdlog::set_level(spdlog::level::warn);
+  if (auto* help = std::get_if<HelpCommand>(&*command)) {
+    std::fputs(help->text.c_str(), stdout);
+    return 0;
+  }
+  if (auto* pub = std::get_if<PubCommand>(&*command)) return RunPub(*pub, std::cin);
+  return RunSub(std::get<SubCommand>(*command));
+}
+
+}  // namespace roomq::cli

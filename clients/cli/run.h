@@ -1,0 +1,25 @@
+#ifndef ROOMQ_CLIENTS_CLI_RUN_H_
+#define ROOMQ_CLIENTS_CLI_RUN_H_
+
+// What `roomq` does once its command line is parsed.
+
+#include <istream>
+
+#include "clients/cli/command_line.h"
+
+namespace roomq::cli {
+
+// The whole program: parse, run, return the exit status (0 ok, 1 failure,
+// 2 usage error).
+int Main(int argc, char** argv);
+
+// Publishes and waits for receipts. 0 when every event was confirmed.
+int RunPub(const PubCommand& command, std::istream& in);
+
+// Subscribes and prints until SIGINT/SIGTERM (which it blocks and waits
+// for; call before any other thread starts). 0 on a signal.
+int RunSub(const SubCommand& command);
+
+}  // namespace roomq::cli
+
+#endif  // ROOMQ_CLIENTS_CLI_RUN_H_

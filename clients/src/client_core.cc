@@ -1,0 +1,561 @@
+#include "clients/src/client_core.h"
+
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <set>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "proto/wire/topic.h"
+#include "spdlog/spdlog.h"
+
+namespace roomq::internal {
+namespace {
+
+// Longest the I/O thread sleeps in Poll() when no ack deadline is closer; it
+// is woken at once by posts, so this only bounds timer granularity.
+constexpr std::chrono::milliseconds kMaxPollWait{100};
+
+// Completes a subscription's readiness once every topic was confirmed.
+struct ReadyState {
+  std::promise<absl::Status> promise;
+  std::function<void(absl::Status)> on_ready;
+  int remaining = 0;
+  absl::Status first_error;
+  bool done = false;
+
+  void Complete(absl::Status status) {
+    if (done) return;
+    done = true;
+    promise.set_value(status);
+    if (on_ready) on_ready(status);
+  }
+  void TopicDone(const absl::Status& status) {
+    if (!status.ok() && first_error.ok()) first_error = status;
+    if (--remaining <= 0) Complete(first_error);
+  }
+  ~ReadyState() {
+    if (!done) promise.set_value(absl::CancelledError("client closed before the broker confirmed"));
+  }
+};
+
+std::shared_future<absl::Status> ReadyFuture(absl::Status status) {
+  std::promise<absl::Status> promise;
+  promise.set_value(std::move(status));
+  return promise.get_future().share();
+}
+
+}  // namespace
+
+Message MessageFromEnvelope(const v1::Envelope& envelope, const v1::Delivery* header) {
+  Message message;
+  message.ns = envelope.namespace_();
+  message.rooms.assign(envelope.rooms().begin(), envelope.rooms().end());
+  message.except_rooms.assign(envelope.except_rooms().begin(), envelope.except_rooms().end());
+  message.except_socket = envelope.except_socket();
+  message.event = envelope.event();
+  message.args_json = envelope.args().empty() ? "[]" : envelope.args();
+  message.attachments.assign(envelope.attachments().begin(), envelope.attachments().end());
+  message.socket_id = envelope.socket_id();
+  if (envelope.has_ack_id()) message.ack_id = envelope.ack_id();
+  message.origin = envelope.origin();
+  message.message_id = envelope.message_id();
+  message.timestamp_us = envelope.timestamp_us();
+  if (header != nullptr) {
+    message.epoch = header->epoch();
+    for (const auto& offset : header->offsets()) {
+      message.offsets.push_back({offset.topic().name(), offset.offset()});
+    }
+  }
+  return message;
+}
+
+bool SubscriptionMatches(const std::vector<std::string>& rooms, const v1::Envelope& envelope) {
+  if (envelope.rooms_size() > 0) {
+    const bool targeted = std::any_of(rooms.begin(), rooms.end(), [&](const std::string& room) {
+      return std::find(envelope.rooms().begin(), envelope.rooms().end(), room) !=
+             envelope.rooms().end();
+    });
+    if (!targeted) return false;
+  }
+  for (const std::string& room : rooms) {
+    if (std::find(envelope.except_rooms().begin(), envelope.except_rooms().end(), room) !=
+        envelope.except_rooms().end()) {
+      return false;
+    }
+  }
+  return true;
+}
+
+ClientCore::ClientCore(ClientOptions options) : options_(std::move(options)) {}
+
+ClientCore::~ClientCore() {
+  Stop();
+  if (wake_fd_ >= 0) close(wake_fd_);
+}
+
+absl::Status ClientCore::Start() {
+  wake_fd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  if (wake_fd_ < 0) return absl::InternalError("eventfd failed");
+  std::promise<absl::Status> started;
+  std::future<absl::Status> result = started.get_future();
+  thread_ = std::thread([this, started = std::move(started)]() mutable { Run(std::move(started)); });
+  absl::Status status = result.get();
+  if (!status.ok()) {
+    thread_.join();
+    std::lock_guard lock(mutex_);
+    closed_ = true;
+  }
+  return status;
+}
+
+void ClientCore::Stop() {
+  std::lock_guard stop_lock(stop_mutex_);
+  {
+    std::lock_guard lock(mutex_);
+    closed_ = true;
+    stopping_ = true;
+  }
+  if (wake_fd_ >= 0) {
+    const uint64_t one = 1;
+    (void)!write(wake_fd_, &one, sizeof(one));
+  }
+  if (thread_.joinable()) {
+    if (OnIoThread()) {
+      // Cannot join ourselves; the loop ends after this callback returns.
+      thread_.detach();
+    } else {
+      thread_.join();
+    }
+  }
+}
+
+Client::Stats ClientCore::stats() const {
+  return {stat_published_.load(), stat_delivered_.load(), stat_malformed_.load(),
+          stat_reconnects_.load(), rejected_full_.load()};
+}
+
+absl::Status ClientCore::Post(Command command, bool bounded) {
+  {
+    std::lock_guard lock(mutex_);
+    if (closed_) return absl::FailedPreconditionError("roomq client is closed");
+    if (bounded) {
+      if (queued_bounded_ >= options_.max_queued_emits) {
+        rejected_full_.fetch_add(1);
+        return absl::ResourceExhaustedError(absl::StrCat(
+            "roomq client emit queue full (", options_.max_queued_emits, " entries)"));
+      }
+      ++queued_bounded_;
+    }
+    queue_.push_back({std::move(command), bounded});
+  }
+  const uint64_t one = 1;
+  (void)!write(wake_fd_, &one, sizeof(one));
+  return absl::OkStatus();
+}
+
+void ClientCore::Run(std::promise<absl::Status> started) {
+  io_thread_id_ = std::this_thread::get_id();
+  client::LinkOptions link_options;
+  link_options.pub_endpoint = options_.broker_pub;
+  link_options.sub_endpoint = options_.broker_sub;
+  link_options.node_prefix = options_.node_prefix;
+  link_options.heartbeat = options_.heartbeat;
+  link_options.receipt_timeout = options_.receipt_timeout;
+  link_options.send_hwm = options_.send_hwm;
+  link_options.receive_hwm = options_.receive_hwm;
+  client::LinkHandlers handlers;
+  handlers.on_delivery = [this](client::Delivery& delivery) { OnDelivery(delivery); };
+  handlers.on_broker_state = [this](bool connected) {
+    broker_connected_.store(connected);
+    if (options_.on_broker_state) options_.on_broker_state(connected);
+  };
+  auto link = client::Link::Create(context_, link_options, std::move(handlers));
+  if (!link.ok()) {
+    started.set_value(link.status());
+    return;
+  }
+  link_ = std::move(*link);
+  node_id_ = link_->node_id();
+  // Direct answers (acks to our EmitWithAck) come on our node topic.
+  link_->Subscribe(wire::NodeTopic(node_id_));
+  started.set_value(absl::OkStatus());
+
+  while (true) {
+    auto now = Clock::now();
+    auto wait = kMaxPollWait;
+    for (const auto& [id, pending] : pending_acks_) {
+      wait = std::min(wait, std::chrono::duration_cast<std::chrono::milliseconds>(
+                                pending.deadline - now) + std::chrono::milliseconds(1));
+    }
+    wait = std::max(wait, std::chrono::milliseconds(0));
+    zmq::pollitem_t wake{nullptr, wake_fd_, ZMQ_POLLIN, 0};
+    if (absl::Status status = link_->Poll(wait, std::span<zmq::pollitem_t>(&wake, 1));
+        !status.ok()) {
+      spdlog::error("roomq client {}: {}", node_id_, status.ToString());
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    if (wake.revents & ZMQ_POLLIN) {
+      uint64_t value;
+      (void)!read(wake_fd_, &value, sizeof(value));
+    }
+    DrainCommands();
+    ExpireAcks(Clock::now());
+    const client::Link::Stats link_stats = link_->stats();
+    stat_published_.store(link_stats.published);
+    stat_delivered_.store(link_stats.delivered);
+    stat_malformed_.store(link_stats.dropped_malformed);
+    stat_reconnects_.store(link_stats.reconnects);
+    std::lock_guard lock(mutex_);
+    if (stopping_ && queue_.empty()) break;
+  }
+
+  // Shutdown: everything queued before Stop() has run.
+  std::map<uint64_t, PendingAck> acks = std::move(pending_acks_);
+  pending_acks_.clear();
+  for (auto& [id, pending] : acks) pending.callback(absl::CancelledError("roomq client closed"));
+  subscriptions_.clear();
+  services_.clear();
+  link_.reset();  // Goodbye; drops pending receipt callbacks and readiness (Cancelled)
+}
+
+void ClientCore::DrainCommands() {
+  while (true) {
+    std::deque<Queued> batch;
+    {
+      std::lock_guard lock(mutex_);
+      if (queue_.empty()) return;
+      batch.swap(queue_);
+      queued_bounded_ = 0;
+    }
+    for (Queued& queued : batch) queued.run();
+  }
+}
+
+absl::Status ClientCore::Publish(v1::Envelope envelope, PublishCallback on_published) {
+  return Post(
+      [this, envelope = std::move(envelope), on_published = std::move(on_published)]() mutable {
+        std::function<void(absl::StatusOr<v1::PublishReceipt>)> on_receipt;
+        if (on_published) {
+          on_receipt = [on_published](absl::StatusOr<v1::PublishReceipt> receipt) {
+            if (!receipt.ok()) {
+              on_published(receipt.status());
+            } else if (!receipt->accepted()) {
+              on_published(absl::FailedPreconditionError(
+                  absl::StrCat("broker refused the envelope: ", receipt->error())));
+            } else {
+              on_published(absl::OkStatus());
+            }
+          };
+        }
+        absl::Status status = link_->Publish(std::move(envelope), std::move(on_receipt));
+        if (!status.ok()) {
+          spdlog::warn("roomq client {}: publish failed: {}", node_id_, status.ToString());
+          if (on_published) on_published(status);
+        }
+      },
+      true);
+}
+
+absl::Status ClientCore::PublishWithAck(v1::Envelope envelope, AckCallback on_ack,
+                                        std::chrono::milliseconds timeout) {
+  const uint64_t ack_id = next_ack_id_.fetch_add(1);
+  envelope.set_ack_id(ack_id);
+  envelope.set_reply_to(node_id_);
+  return Post(
+      [this, ack_id, timeout, envelope = std::move(envelope), on_ack = std::move(on_ack)]() mutable {
+        pending_acks_[ack_id] = {Clock::now() + timeout, on_ack};
+        absl::Status status = link_->Publish(std::move(envelope));
+        if (!status.ok()) {
+          pending_acks_.erase(ack_id);
+          on_ack(status);
+        }
+      },
+      true);
+}
+
+absl::Status ClientCore::Flush(std::chrono::milliseconds timeout) {
+  if (OnIoThread()) return absl::FailedPreconditionError("Flush() from the client's own thread");
+  auto done = std::make_shared<std::promise<void>>();
+  std::future<void> flushed = done->get_future();
+  if (absl::Status status = Post([done] { done->set_value(); }, false); !status.ok()) return status;
+  if (flushed.wait_for(timeout) != std::future_status::ready) {
+    return absl::DeadlineExceededError("roomq client flush timed out");
+  }
+  return absl::OkStatus();
+}
+
+uint64_t ClientCore::AddSubscription(std::string ns, std::vector<std::string> rooms,
+                                     MessageHandler handler,
+                                     std::function<void(absl::Status)> on_ready,
+                                     std::shared_future<absl::Status>& ready) {
+  // Dedupe so the readiness count matches the topics subscribed.
+  std::sort(rooms.begin(), rooms.end());
+  rooms.erase(std::unique(rooms.begin(), rooms.end()), rooms.end());
+  for (const std::string& room : rooms) {
+    absl::Status status = room.empty() ? absl::InvalidArgumentError("empty room name")
+                                       : wire::ValidateTopic(wire::RoomTopic(ns, room));
+    if (status.ok() && !handler) status = absl::InvalidArgumentError("no handler");
+    if (!status.ok()) {
+      ready = ReadyFuture(status);
+      return 0;
+    }
+  }
+  if (absl::Status status = wire::ValidateTopic(wire::NamespaceTopic(ns)); !status.ok()) {
+    ready = ReadyFuture(status);
+    return 0;
+  }
+  auto state = std::make_shared<ReadyState>();
+  state->on_ready = std::move(on_ready);
+  ready = state->promise.get_future().share();
+  const uint64_t id = next_subscription_id_.fetch_add(1);
+  absl::Status posted = Post(
+      [this, id, state, ns = std::move(ns), rooms = std::move(rooms),
+       handler = std::move(handler)]() mutable {
+        const std::vector<std::string> topics = rooms.empty() ? std::vector<std::string>{""} : rooms;
+        state->remaining = static_cast<int>(topics.size());
+        subscriptions_[id] = {ns, std::move(rooms), std::move(handler), false};
+        for (const std::string& room : topics) {
+          AddTopic(ns, room, [state](absl::Status status) { state->TopicDone(status); });
+        }
+      },
+      false);
+  if (!posted.ok()) {
+    ready = ReadyFuture(posted);
+    return 0;
+  }
+  return id;
+}
+
+void ClientCore::AddTopic(const std::string& ns, const std::string& room,
+                          std::function<void(absl::Status)> done) {
+  const wire::TopicRef topic = wire::RoomTopic(ns, room);
+  ++topic_refs_[wire::EncodeTopicKey(topic)];
+  // Always asked (idempotent at the broker) so `done` means "confirmed now".
+  link_->Subscribe(topic, std::move(done));
+}
+
+void ClientCore::RemoveTopic(const std::string& ns, const std::string& room) {
+  const wire::TopicRef topic = wire::RoomTopic(ns, room);
+  auto it = topic_refs_.find(wire::EncodeTopicKey(topic));
+  if (it == topic_refs_.end()) return;
+  if (--it->second > 0) return;
+  topic_refs_.erase(it);
+  link_->Unsubscribe(topic);
+}
+
+void ClientCore::RemoveSubscription(uint64_t id) {
+  auto it = subscriptions_.find(id);
+  if (it == subscriptions_.end()) return;
+  if (it->second.rooms.empty()) {
+    RemoveTopic(it->second.ns, "");
+  } else {
+    for (const std::string& room : it->second.rooms) RemoveTopic(it->second.ns, room);
+  }
+  subscriptions_.erase(it);
+}
+
+void ClientCore::CancelSubscription(uint64_t id) {
+  if (id == 0) return;
+  if (OnIoThread()) {
+    auto it = subscriptions_.find(id);
+    if (it != subscriptions_.end()) it->second.cancelled = true;
+    (void)Post([this, id] { RemoveSubscription(id); }, false);
+    return;
+  }
+  auto done = std::make_shared<std::promise<void>>();
+  std::future<void> removed = done->get_future();
+  if (!Post([this, id, done] { RemoveSubscription(id); done->set_value(); }, false).ok()) return;
+  removed.wait();
+}
+
+void ClientCore::EnsureServiceSubscribed(const std::string& ns) {
+  ServiceEntry& entry = services_[ns];
+  if (entry.subscribed) {
+    // Ask again only when the last confirmation failed (the topic stays in
+    // the Link's set either way; this just yields a fresh answer).
+    const bool failed =
+        entry.listening.valid() &&
+        entry.listening.wait_for(std::chrono::seconds(0)) == std::future_status::ready &&
+        !entry.listening.get().ok();
+    if (!failed) return;
+  }
+  entry.subscribed = true;
+  auto promise = std::make_shared<std::promise<absl::Status>>();
+  entry.listening = promise->get_future().share();
+  auto completed = std::make_shared<bool>(false);
+  // The Link keeps the callback until the Reply or the timeout; if the
+  // client closes first the promise is broken, which Listening() callers
+  // see as an exception only if they wait past Close(); avoid that by
+  // resolving from a guard.
+  struct Guard {
+    std::shared_ptr<std::promise<absl::Status>> promise;
+    bool done = false;
+    ~Guard() {
+      if (!done) promise->set_value(absl::CancelledError("roomq client closed"));
+    }
+  };
+  auto guard = std::make_shared<Guard>(Guard{promise});
+  link_->Subscribe(wire::ServiceTopic(ns), [guard, ns, this](absl::Status status) {
+    if (guard->done) return;
+    guard->done = true;
+    if (status.ok()) {
+      spdlog::info("roomq client {}: serving namespace {}", node_id_, ns);
+    } else {
+      spdlog::warn("roomq client {}: service subscription for {}: {}", node_id_, ns,
+                   status.ToString());
+    }
+    guard->promise->set_value(status);
+  });
+}
+
+void ClientCore::SetConnectionHandler(std::string ns, ConnectionHandler handler) {
+  (void)Post([this, ns = std::move(ns), handler = std::move(handler)]() mutable {
+    services_[ns].on_connection = std::move(handler);
+    EnsureServiceSubscribed(ns);
+  }, false);
+}
+
+void ClientCore::SetDisconnectionHandler(std::string ns, DisconnectionHandler handler) {
+  (void)Post([this, ns = std::move(ns), handler = std::move(handler)]() mutable {
+    services_[ns].on_disconnection = std::move(handler);
+    EnsureServiceSubscribed(ns);
+  }, false);
+}
+
+void ClientCore::SetEventHandler(std::string ns, std::string event, EventHandler handler) {
+  (void)Post([this, ns = std::move(ns), event = std::move(event),
+              handler = std::move(handler)]() mutable {
+    services_[ns].on_event[event] = std::move(handler);
+    EnsureServiceSubscribed(ns);
+  }, false);
+}
+
+std::shared_future<absl::Status> ClientCore::Listen(std::string ns) {
+  if (absl::Status status = wire::ValidateTopic(wire::ServiceTopic(ns)); !status.ok()) {
+    return ReadyFuture(status);
+  }
+  auto result = std::make_shared<std::promise<std::shared_future<absl::Status>>>();
+  std::future<std::shared_future<absl::Status>> future = result->get_future();
+  auto run = [this, ns, result] {
+    EnsureServiceSubscribed(ns);
+    result->set_value(services_[ns].listening);
+  };
+  if (OnIoThread()) {
+    run();
+  } else if (absl::Status status = Post(run, false); !status.ok()) {
+    return ReadyFuture(status);
+  }
+  return future.get();
+}
+
+void ClientCore::OnDelivery(client::Delivery& delivery) {
+  const v1::Envelope& envelope = delivery.envelope;
+  switch (envelope.channel()) {
+    case v1::CHANNEL_ROOMS:
+      DispatchRooms(envelope, delivery.header);
+      return;
+    case v1::CHANNEL_SERVICE:
+      DispatchService(envelope, delivery.header);
+      return;
+    case v1::CHANNEL_NODE:
+      DispatchAck(envelope, delivery.header);
+      return;
+    default:
+      return;
+  }
+}
+
+void ClientCore::DispatchRooms(const v1::Envelope& envelope, const v1::Delivery& header) {
+  // Join/leave/disconnect/ack commands address gateways' sockets, not
+  // native subscribers.
+  if (envelope.kind() != v1::KIND_EVENT) return;
+  std::optional<Message> message;
+  for (auto& [id, entry] : subscriptions_) {
+    if (entry.cancelled || entry.ns != envelope.namespace_()) continue;
+    if (!SubscriptionMatches(entry.rooms, envelope)) continue;
+    if (!message) message = MessageFromEnvelope(envelope, &header);
+    entry.handler(*message);
+  }
+}
+
+RemoteSocket ClientCore::MakeSocket(const v1::Envelope& envelope) {
+  RemoteSocket socket;
+  socket.core_ = shared_from_this();
+  socket.ns_ = envelope.namespace_();
+  socket.id_ = envelope.socket_id();
+  socket.auth_ = envelope.auth().empty() ? "{}" : envelope.auth();
+  socket.reason_ = envelope.reason();
+  socket.gateway_ = envelope.reply_to();
+  socket.rooms_.assign(envelope.membership_rooms().begin(), envelope.membership_rooms().end());
+  return socket;
+}
+
+Ack ClientCore::MakeAck(const v1::Envelope& envelope) {
+  Ack ack;
+  if (!envelope.has_ack_id()) return ack;
+  ack.core_ = shared_from_this();
+  ack.ns_ = envelope.namespace_();
+  ack.socket_id_ = envelope.socket_id();
+  ack.ack_id_ = envelope.ack_id();
+  ack.answered_ = std::make_shared<std::atomic<bool>>(false);
+  return ack;
+}
+
+void ClientCore::DispatchService(const v1::Envelope& envelope, const v1::Delivery& header) {
+  auto it = services_.find(envelope.namespace_());
+  if (it == services_.end() || envelope.socket_id().empty()) return;
+  ServiceEntry& service = it->second;
+  switch (envelope.kind()) {
+    case v1::KIND_CONNECTION:
+      if (service.on_connection) {
+        RemoteSocket socket = MakeSocket(envelope);
+        service.on_connection(socket);
+      }
+      return;
+    case v1::KIND_DISCONNECTION:
+      if (service.on_disconnection) {
+        RemoteSocket socket = MakeSocket(envelope);
+        service.on_disconnection(socket);
+      }
+      return;
+    case v1::KIND_CLIENT_EVENT: {
+      auto handler = service.on_event.find(envelope.event());
+      if (handler == service.on_event.end()) return;
+      RemoteSocket socket = MakeSocket(envelope);
+      const Message message = MessageFromEnvelope(envelope, &header);
+      handler->second(socket, message, MakeAck(envelope));
+      return;
+    }
+    default:
+      return;
+  }
+}
+
+void ClientCore::DispatchAck(const v1::Envelope& envelope, const v1::Delivery& header) {
+  if (envelope.kind() != v1::KIND_ACK || !envelope.has_ack_id() || envelope.node() != node_id_) {
+    return;
+  }
+  auto it = pending_acks_.find(envelope.ack_id());
+  if (it == pending_acks_.end()) return;  // late or duplicate
+  AckCallback callback = std::move(it->second.callback);
+  pending_acks_.erase(it);
+  callback(MessageFromEnvelope(envelope, &header));
+}
+
+void ClientCore::ExpireAcks(Clock::time_point now) {
+  std::vector<AckCallback> expired;
+  for (auto it = pending_acks_.begin(); it != pending_acks_.end();) {
+    if (it->second.deadline <= now) {
+      expired.push_back(std::move(it->second.callback));
+      it = pending_acks_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  for (auto& callback : expired) callback(absl::DeadlineExceededError("ack timed out"));
+}
+
+}  // namespace roomq::internal
