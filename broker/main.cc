@@ -1,0 +1,78 @@
+// roomq-broker: flags in, Broker out. Everything else lives in the library.
+
+#include <csignal>
+#include <cstdint>
+#include <cstdio>
+
+#include <zmq.hpp>
+
+#include "absl/flags/flag.h"
+#include "broker/broker.h"
+#include "broker/command_line.h"
+#include "spdlog/spdlog.h"
+
+ABSL_FLAG(std::string, pub_bind, "tcp://127.0.0.1:5555",
+          "Endpoint publishers send envelopes to (ROUTER); tcp://host:* picks a free port");
+ABSL_FLAG(std::string, sub_bind, "tcp://127.0.0.1:5556",
+          "Endpoint subscribers receive deliveries from (ROUTER); tcp://host:* picks a free port");
+ABSL_FLAG(int32_t, heartbeat_ms, 1000,
+          "Heartbeat assumed for subscribers whose Hello gives none; silent for 3 of them = expired");
+ABSL_FLAG(int32_t, hwm, 100000,
+          "High-water mark (messages) per socket and peer; a subscriber over it loses deliveries");
+ABSL_FLAG(int64_t, max_message_bytes, 16 << 20,
+          "Largest message accepted; a peer sending more is disconnected");
+ABSL_FLAG(int32_t, max_topics_per_peer, 1000000, "Subscriptions one subscriber may hold");
+ABSL_FLAG(int32_t, stats_interval_ms, 10000, "How often counters are logged (when they changed)");
+ABSL_FLAG(int32_t, io_threads, 1, "ZeroMQ I/O threads");
+
+namespace {
+
+roomq::broker::Broker* g_broker = nullptr;
+
+extern "C" void OnStopSignal(int) {
+  if (g_broker != nullptr) g_broker->Stop();
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  roomq::broker::ParseFlagsOrExit(
+      argc, argv, "Routes roomq envelopes from publishers to subscribers by exact topic.",
+      "broker/main.cc");
+
+  roomq::broker::BrokerOptions options;
+  options.pub_bind = absl::GetFlag(FLAGS_pub_bind);
+  options.sub_bind = absl::GetFlag(FLAGS_sub_bind);
+  options.heartbeat = std::chrono::milliseconds(absl::GetFlag(FLAGS_heartbeat_ms));
+  options.hwm = absl::GetFlag(FLAGS_hwm);
+  options.max_message_bytes = absl::GetFlag(FLAGS_max_message_bytes);
+  options.max_topics_per_peer = absl::GetFlag(FLAGS_max_topics_per_peer);
+  options.stats_interval = std::chrono::milliseconds(absl::GetFlag(FLAGS_stats_interval_ms));
+  const int io_threads = absl::GetFlag(FLAGS_io_threads);
+  if (io_threads < 1 || options.stats_interval.count() <= 0) {
+    std::fprintf(stderr, "roomq-broker: --io-threads and --stats-interval-ms must be positive\n");
+    return 2;
+  }
+
+  zmq::context_t context(io_threads);
+  auto broker = roomq::broker::Broker::Create(context, options);
+  if (!broker.ok()) {
+    spdlog::error("roomq-broker: {}", broker.status().ToString());
+    return absl::IsInvalidArgument(broker.status()) ? 2 : 1;
+  }
+  g_broker = broker->get();
+  std::signal(SIGINT, OnStopSignal);
+  std::signal(SIGTERM, OnStopSignal);
+  std::signal(SIGPIPE, SIG_IGN);
+
+  const absl::Status status = (*broker)->Run();
+  std::signal(SIGINT, SIG_DFL);
+  std::signal(SIGTERM, SIG_DFL);
+  g_broker = nullptr;
+  broker->reset();
+  if (!status.ok()) {
+    spdlog::error("roomq-broker: {}", status.ToString());
+    return 1;
+  }
+  return 0;
+}

@@ -1,0 +1,103 @@
+#include "broker/routing_table.h"
+
+#include <algorithm>
+
+namespace roomq::broker {
+namespace {
+
+// Removes `subscriber` from `list` (order does not matter). True if found.
+bool EraseUnordered(std::vector<Subscriber*>& list, Subscriber* subscriber) {
+  auto it = std::find(list.begin(), list.end(), subscriber);
+  if (it == list.end()) return false;
+  *it = list.back();
+  list.pop_back();
+  return true;
+}
+
+}  // namespace
+
+Subscriber* RoutingTable::AddSubscriber(std::string_view identity) {
+  auto [it, inserted] = subscribers_.try_emplace(ToAbsl(identity));
+  if (inserted) it->second = std::make_unique<Subscriber>(std::string(identity));
+  return it->second.get();
+}
+
+Subscriber* RoutingTable::FindSubscriber(std::string_view identity) const {
+  auto it = subscribers_.find(ToAbsl(identity));
+  return it == subscribers_.end() ? nullptr : it->second.get();
+}
+
+void RoutingTable::RemoveSubscriber(Subscriber* subscriber) {
+  ClearSubscriptions(subscriber);
+  subscribers_.erase(subscriber->identity());
+}
+
+void RoutingTable::ClearSubscriptions(Subscriber* subscriber) {
+  for (const std::string& key : subscriber->topics_) EraseFromTopic(subscriber, key);
+  subscriber->topics_.clear();
+  for (const auto& [ns, refs] : subscriber->ns_refs_) {
+    auto it = namespaces_.find(ns);
+    if (it == namespaces_.end()) continue;
+    EraseUnordered(it->second, subscriber);
+    if (it->second.empty()) namespaces_.erase(it);
+  }
+  subscriber->ns_refs_.clear();
+}
+
+bool RoutingTable::Subscribe(Subscriber* subscriber, const wire::TopicRef& topic) {
+  std::string key = wire::EncodeTopicKey(topic);
+  if (subscriber->topics_.contains(key)) return false;
+  topics_[key].push_back(subscriber);
+  subscriber->topics_.insert(std::move(key));
+  if (topic.channel == v1::CHANNEL_ROOMS) {
+    uint32_t& refs = subscriber->ns_refs_[ToAbsl(topic.ns)];
+    if (refs++ == 0) namespaces_[ToAbsl(topic.ns)].push_back(subscriber);
+  }
+  return true;
+}
+
+bool RoutingTable::Unsubscribe(Subscriber* subscriber, const wire::TopicRef& topic) {
+  const std::string key = wire::EncodeTopicKey(topic);
+  auto it = subscriber->topics_.find(key);
+  if (it == subscriber->topics_.end()) return false;
+  subscriber->topics_.erase(it);
+  EraseFromTopic(subscriber, key);
+  if (topic.channel == v1::CHANNEL_ROOMS) ReleaseNamespace(subscriber, topic.ns);
+  return true;
+}
+
+void RoutingTable::EraseFromTopic(Subscriber* subscriber, const std::string& key) {
+  auto it = topics_.find(key);
+  if (it == topics_.end()) return;
+  EraseUnordered(it->second, subscriber);
+  if (it->second.empty()) topics_.erase(it);
+}
+
+void RoutingTable::ReleaseNamespace(Subscriber* subscriber, std::string_view ns) {
+  auto refs = subscriber->ns_refs_.find(ToAbsl(ns));
+  if (refs == subscriber->ns_refs_.end() || --refs->second > 0) return;
+  subscriber->ns_refs_.erase(refs);
+  auto members = namespaces_.find(ToAbsl(ns));
+  if (members == namespaces_.end()) return;
+  EraseUnordered(members->second, subscriber);
+  if (members->second.empty()) namespaces_.erase(members);
+}
+
+const RoutingTable::SubscriberList* RoutingTable::FindTopic(const wire::TopicRef& topic) {
+  key_scratch_.clear();
+  wire::AppendTopicKey(topic, key_scratch_);
+  auto it = topics_.find(ToAbsl(key_scratch_));
+  return it == topics_.end() ? nullptr : &it->second;
+}
+
+size_t RoutingTable::SubscriberCountOf(const wire::TopicRef& topic) const {
+  auto it = topics_.find(wire::EncodeTopicKey(topic));
+  return it == topics_.end() ? 0 : it->second.size();
+}
+
+size_t RoutingTable::NamespaceMemberCount(std::string_view ns) const {
+  auto it = namespaces_.find(ToAbsl(ns));
+  return it == namespaces_.end() ? 0 : it->second.size();
+}
+
+}  // namespace roomq::broker

@@ -1,0 +1,64 @@
+#include "broker/stats.h"
+
+#include "absl/strings/str_cat.h"
+#include "proto/wire/absl_compat.h"
+
+namespace roomq::broker {
+
+std::string_view MalformedName(Malformed reason) {
+  switch (reason) {
+    case Malformed::kEnvelopeFrames:
+      return "envelope_frames";
+    case Malformed::kEnvelope:
+      return "envelope";
+    case Malformed::kVersion:
+      return "version";
+    case Malformed::kKind:
+      return "kind";
+    case Malformed::kChannel:
+      return "channel";
+    case Malformed::kTopic:
+      return "topic";
+    case Malformed::kTooManyRooms:
+      return "too_many_rooms";
+    case Malformed::kCommandFrames:
+      return "command_frames";
+    case Malformed::kCommand:
+      return "command";
+    case Malformed::kHelloVersion:
+      return "hello";
+    case Malformed::kCommandTopic:
+      return "command_topic";
+    case Malformed::kCount:
+      break;
+  }
+  return "unknown";
+}
+
+uint64_t BrokerStats::malformed_total() const {
+  uint64_t total = 0;
+  for (uint64_t count : malformed) total += count;
+  return total;
+}
+
+std::string BrokerStats::ToString() const {
+  std::string out = absl::StrCat(
+      "routed=", routed, " unrouted=", unrouted, " delivered=", delivered,
+      " dropped_hwm=", dropped_hwm, " dropped_unreachable=", dropped_unreachable,
+      " receipts=", receipts, " receipts_dropped=", receipts_dropped, " commands=", commands,
+      " malformed=", malformed_total());
+  if (malformed_total() > 0) {
+    std::string_view sep = " (";
+    for (size_t i = 0; i < malformed.size(); ++i) {
+      if (malformed[i] == 0) continue;
+      absl::StrAppend(&out, ToAbsl(sep), ToAbsl(MalformedName(static_cast<Malformed>(i))), "=",
+                      malformed[i]);
+      sep = " ";
+    }
+    out += ")";
+  }
+  absl::StrAppend(&out, " peers=", peers, " topics=", topics);
+  return out;
+}
+
+}  // namespace roomq::broker

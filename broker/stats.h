@@ -1,0 +1,57 @@
+#ifndef ROOMQ_BROKER_STATS_H_
+#define ROOMQ_BROKER_STATS_H_
+
+// The broker's counters. Plain integers: the broker loop thread owns them;
+// other threads see them only through the periodic log line or after the
+// loop stopped.
+
+#include <array>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace roomq::broker {
+
+// Why an input was dropped as malformed.
+enum class Malformed : uint8_t {
+  kEnvelopeFrames,   // a publish message with other than one frame after the identity
+  kEnvelope,         // not a protobuf message
+  kVersion,          // Envelope.version is not VERSION_1
+  kKind,             // unknown Envelope.kind
+  kChannel,          // unknown Envelope.channel
+  kTopic,            // invalid target topic (no namespace, too long, ...)
+  kTooManyRooms,     // more rooms than wire::kMaxRoomsPerEnvelope
+  kCommandFrames,    // a subscriber message with other than one frame after the identity
+  kCommand,          // not a SubscriberCommand, or no command in it
+  kHelloVersion,     // Hello.version is not VERSION_1, or no node id
+  kCommandTopic,     // Subscribe/Unsubscribe with an invalid topic (the command is refused)
+  kCount,
+};
+std::string_view MalformedName(Malformed reason);
+
+struct BrokerStats {
+  uint64_t routed = 0;               // envelopes accepted for routing
+  uint64_t unrouted = 0;             // ... of which matched no subscriber
+  uint64_t delivered = 0;            // deliveries handed to ZeroMQ
+  uint64_t dropped_hwm = 0;          // deliveries dropped: subscriber at its high-water mark
+  uint64_t dropped_unreachable = 0;  // deliveries to a peer whose connection was gone
+  uint64_t receipts = 0;             // PublishReceipts sent
+  uint64_t receipts_dropped = 0;     // PublishReceipts the publisher could not take
+  uint64_t commands = 0;             // subscriber commands handled
+  std::array<uint64_t, static_cast<size_t>(Malformed::kCount)> malformed{};
+  uint64_t peers = 0;   // current, refreshed when logged
+  uint64_t topics = 0;  // current, refreshed when logged
+
+  uint64_t malformed_total() const;
+  uint64_t& malformed_count(Malformed reason) { return malformed[static_cast<size_t>(reason)]; }
+  uint64_t malformed_count(Malformed reason) const { return malformed[static_cast<size_t>(reason)]; }
+
+  // "routed=10 unrouted=0 delivered=40 dropped_hwm=0 ... malformed=2 (version=1 topic=1) peers=4 topics=7"
+  std::string ToString() const;
+
+  friend bool operator==(const BrokerStats&, const BrokerStats&) = default;
+};
+
+}  // namespace roomq::broker
+
+#endif  // ROOMQ_BROKER_STATS_H_

@@ -1,0 +1,59 @@
+#include "broker/command_line.h"
+
+#include <gtest/gtest.h>
+
+#include "absl/flags/flag.h"
+
+ABSL_FLAG(std::string, test_endpoint, "tcp://127.0.0.1:5555", "An endpoint");
+ABSL_FLAG(int32_t, test_count, 3, "A number");
+ABSL_FLAG(bool, test_verbose, false, "A switch");
+
+namespace roomq::broker {
+namespace {
+
+constexpr std::string_view kFile = "broker/command_line_test.cc";
+
+class CommandLineTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    absl::SetFlag(&FLAGS_test_endpoint, "tcp://127.0.0.1:5555");
+    absl::SetFlag(&FLAGS_test_count, 3);
+    absl::SetFlag(&FLAGS_test_verbose, false);
+  }
+};
+
+TEST_F(CommandLineTest, AcceptsDashedNamesInEveryForm) {
+  const absl::Status status =
+      ParseFlags({"--test-endpoint=tcp://*:1", "--test-count", "7", "--test-verbose"}, kFile);
+  ASSERT_TRUE(status.ok()) << status;
+  EXPECT_EQ(absl::GetFlag(FLAGS_test_endpoint), "tcp://*:1");
+  EXPECT_EQ(absl::GetFlag(FLAGS_test_count), 7);
+  EXPECT_TRUE(absl::GetFlag(FLAGS_test_verbose));
+  ASSERT_TRUE(ParseFlags({"--notest-verbose", "-test_count=9"}, kFile).ok());
+  EXPECT_FALSE(absl::GetFlag(FLAGS_test_verbose));
+  EXPECT_EQ(absl::GetFlag(FLAGS_test_count), 9);
+}
+
+TEST_F(CommandLineTest, RejectsWhatItDoesNotKnow) {
+  EXPECT_TRUE(absl::IsInvalidArgument(ParseFlags({"--bogus=1"}, kFile)));
+  EXPECT_TRUE(absl::IsInvalidArgument(ParseFlags({"--test-count=many"}, kFile)));
+  EXPECT_TRUE(absl::IsInvalidArgument(ParseFlags({"--test-count"}, kFile)));
+  EXPECT_TRUE(absl::IsInvalidArgument(ParseFlags({"positional"}, kFile)));
+  EXPECT_TRUE(absl::IsInvalidArgument(ParseFlags({"--notest-count"}, kFile)));
+  // Flags of other files (libraries) are not ours to set.
+  EXPECT_TRUE(absl::IsInvalidArgument(ParseFlags({"--test-count=1"}, "broker/main.cc")));
+}
+
+TEST_F(CommandLineTest, HelpWinsAndUsageListsOurFlags) {
+  EXPECT_TRUE(absl::IsNotFound(ParseFlags({"--bogus", "--help"}, kFile)));
+  const std::string usage = FlagsUsage("prog", "Does things.", kFile);
+  EXPECT_NE(usage.find("Usage: prog [flags]\nDoes things."), std::string::npos) << usage;
+  EXPECT_NE(usage.find("--test-endpoint\n      An endpoint (default: tcp://127.0.0.1:5555)"),
+            std::string::npos)
+      << usage;
+  EXPECT_NE(usage.find("--test-verbose"), std::string::npos);
+  EXPECT_NE(usage.find("--help"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace roomq::broker

@@ -1,0 +1,241 @@
+#include "broker/routing_table.h"
+
+#include <algorithm>
+#include <map>
+#include <random>
+#include <set>
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+namespace roomq::broker {
+namespace {
+
+using wire::NamespaceTopic;
+using wire::NodeTopic;
+using wire::RoomTopic;
+using wire::ServiceTopic;
+
+wire::EnvelopeRoute RoomsRoute(std::string_view ns, std::vector<std::string_view> rooms) {
+  wire::EnvelopeRoute route;
+  route.version = v1::VERSION_1;
+  route.kind = v1::KIND_EVENT;
+  route.channel = v1::CHANNEL_ROOMS;
+  route.ns = ns;
+  for (std::string_view room : rooms) route.rooms.push_back(room);
+  return route;
+}
+
+wire::EnvelopeRoute ServiceRoute(std::string_view ns) {
+  wire::EnvelopeRoute route = RoomsRoute(ns, {});
+  route.channel = v1::CHANNEL_SERVICE;
+  return route;
+}
+
+wire::EnvelopeRoute NodeRoute(std::string_view node) {
+  wire::EnvelopeRoute route = RoomsRoute("", {});
+  route.channel = v1::CHANNEL_NODE;
+  route.node = node;
+  return route;
+}
+
+// Identities of every visit, in visit order (duplicates kept, to catch them).
+std::vector<std::string> Visits(RoutingTable& table, const wire::EnvelopeRoute& route) {
+  std::vector<std::string> visits;
+  table.Match(route, [&](const Subscriber& s) { visits.push_back(s.identity()); });
+  std::sort(visits.begin(), visits.end());
+  return visits;
+}
+
+using Ids = std::vector<std::string>;
+
+TEST(RoutingTable, MatchesRoomsExactly) {
+  RoutingTable table;
+  Subscriber* a = table.AddSubscriber("A");
+  table.Subscribe(a, RoomTopic("/chat", "a"));
+  Subscriber* ab = table.AddSubscriber("AB");
+  table.Subscribe(ab, RoomTopic("/chat", "ab"));
+  Subscriber* chatx = table.AddSubscriber("X");
+  table.Subscribe(chatx, RoomTopic("/chatx", "a"));
+
+  EXPECT_EQ(Visits(table, RoomsRoute("/chat", {"a"})), Ids{"A"});
+  EXPECT_EQ(Visits(table, RoomsRoute("/chat", {"ab"})), Ids{"AB"});
+  EXPECT_EQ(Visits(table, RoomsRoute("/chatx", {"a"})), Ids{"X"});
+  EXPECT_EQ(Visits(table, RoomsRoute("/chat", {""})), Ids{});  // room "" is not room "a"
+  EXPECT_EQ(Visits(table, RoomsRoute("/cha", {"ta"})), Ids{});
+  EXPECT_EQ(Visits(table, RoomsRoute("/chat", {"b"})), Ids{});
+  EXPECT_EQ(Visits(table, RoomsRoute("/", {"a"})), Ids{});
+}
+
+TEST(RoutingTable, NamespaceWideReachesEveryRoomsMemberOfThatNamespaceOnly) {
+  RoutingTable table;
+  Subscriber* rooms = table.AddSubscriber("rooms");
+  table.Subscribe(rooms, RoomTopic("/chat", "a"));
+  table.Subscribe(rooms, RoomTopic("/chat", "b"));
+  Subscriber* ns_only = table.AddSubscriber("ns");
+  table.Subscribe(ns_only, NamespaceTopic("/chat"));
+  Subscriber* other_ns = table.AddSubscriber("other");
+  table.Subscribe(other_ns, RoomTopic("/chatx", "a"));
+  Subscriber* service = table.AddSubscriber("service");
+  table.Subscribe(service, ServiceTopic("/chat"));
+
+  // Each member once, even with two rooms in the namespace.
+  EXPECT_EQ(Visits(table, RoomsRoute("/chat", {})), (Ids{"ns", "rooms"}));
+  EXPECT_EQ(Visits(table, RoomsRoute("/chatx", {})), Ids{"other"});
+  EXPECT_EQ(Visits(table, RoomsRoute("/cha", {})), Ids{});
+  EXPECT_EQ(table.NamespaceMemberCount("/chat"), 2u);
+  // The namespace-alone subscription is an exact topic too.
+  EXPECT_EQ(Visits(table, RoomsRoute("/chat", {""})), Ids{"ns"});
+}
+
+TEST(RoutingTable, MultiRoomVisitsEachSubscriberAtMostOnce) {
+  RoutingTable table;
+  Subscriber* both = table.AddSubscriber("both");
+  table.Subscribe(both, RoomTopic("/chat", "a"));
+  table.Subscribe(both, RoomTopic("/chat", "b"));
+  Subscriber* only_b = table.AddSubscriber("only_b");
+  table.Subscribe(only_b, RoomTopic("/chat", "b"));
+
+  EXPECT_EQ(Visits(table, RoomsRoute("/chat", {"a", "b"})), (Ids{"both", "only_b"}));
+  // Repeated rooms and repeated matches stay single.
+  EXPECT_EQ(Visits(table, RoomsRoute("/chat", {"b", "a", "b", "a"})), (Ids{"both", "only_b"}));
+  EXPECT_EQ(Visits(table, RoomsRoute("/chat", {"a", "b"})), (Ids{"both", "only_b"}));
+}
+
+TEST(RoutingTable, ServiceAndNodeChannelsAreSeparateTopics) {
+  RoutingTable table;
+  Subscriber* svc = table.AddSubscriber("svc");
+  table.Subscribe(svc, ServiceTopic("/chat"));
+  table.Subscribe(svc, NodeTopic("svc-1"));
+  Subscriber* room = table.AddSubscriber("room");
+  table.Subscribe(room, NamespaceTopic("/chat"));
+
+  EXPECT_EQ(Visits(table, ServiceRoute("/chat")), Ids{"svc"});
+  EXPECT_EQ(Visits(table, ServiceRoute("/chatx")), Ids{});
+  EXPECT_EQ(Visits(table, NodeRoute("svc-1")), Ids{"svc"});
+  EXPECT_EQ(Visits(table, NodeRoute("svc-12")), Ids{});
+  // A service subscription does not make its holder a namespace member.
+  EXPECT_EQ(Visits(table, RoomsRoute("/chat", {})), Ids{"room"});
+}
+
+TEST(RoutingTable, SubscribeIsIdempotentAndUnsubscribeUndoesIt) {
+  RoutingTable table;
+  Subscriber* s = table.AddSubscriber("s");
+  EXPECT_TRUE(table.Subscribe(s, RoomTopic("/chat", "a")));
+  EXPECT_FALSE(table.Subscribe(s, RoomTopic("/chat", "a")));
+  EXPECT_TRUE(table.Subscribe(s, RoomTopic("/chat", "b")));
+  EXPECT_EQ(table.SubscriberCountOf(RoomTopic("/chat", "a")), 1u);
+  EXPECT_EQ(Visits(table, RoomsRoute("/chat", {"a"})), Ids{"s"});
+
+  EXPECT_TRUE(table.Unsubscribe(s, RoomTopic("/chat", "a")));
+  EXPECT_FALSE(table.Unsubscribe(s, RoomTopic("/chat", "a")));
+  EXPECT_EQ(Visits(table, RoomsRoute("/chat", {"a"})), Ids{});
+  // Still a namespace member through room b.
+  EXPECT_EQ(Visits(table, RoomsRoute("/chat", {})), Ids{"s"});
+  EXPECT_TRUE(table.Unsubscribe(s, RoomTopic("/chat", "b")));
+  EXPECT_EQ(Visits(table, RoomsRoute("/chat", {})), Ids{});
+  EXPECT_EQ(table.NamespaceMemberCount("/chat"), 0u);
+  EXPECT_EQ(table.topic_count(), 0u);
+  EXPECT_EQ(s->topic_count(), 0u);
+}
+
+TEST(RoutingTable, RemoveSubscriberCleansBothDirections) {
+  RoutingTable table;
+  Subscriber* gone = table.AddSubscriber("gone");
+  Subscriber* stays = table.AddSubscriber("stays");
+  for (Subscriber* s : {gone, stays}) {
+    table.Subscribe(s, RoomTopic("/chat", "a"));
+    table.Subscribe(s, ServiceTopic("/chat"));
+  }
+  table.Subscribe(gone, RoomTopic("/other", "x"));
+  table.Subscribe(gone, NodeTopic("gone-node"));
+  ASSERT_EQ(table.topic_count(), 4u);
+
+  table.RemoveSubscriber(gone);
+  EXPECT_EQ(table.FindSubscriber("gone"), nullptr);
+  EXPECT_EQ(table.subscriber_count(), 1u);
+  EXPECT_EQ(table.topic_count(), 2u);  // /other#x and node:gone-node are gone with it
+  EXPECT_EQ(table.SubscriberCountOf(RoomTopic("/chat", "a")), 1u);
+  EXPECT_EQ(table.SubscriberCountOf(NodeTopic("gone-node")), 0u);
+  EXPECT_EQ(table.NamespaceMemberCount("/other"), 0u);
+  EXPECT_EQ(table.NamespaceMemberCount("/chat"), 1u);
+  EXPECT_EQ(Visits(table, RoomsRoute("/chat", {"a"})), Ids{"stays"});
+  EXPECT_EQ(Visits(table, RoomsRoute("/chat", {})), Ids{"stays"});
+  EXPECT_EQ(Visits(table, RoomsRoute("/other", {})), Ids{});
+  EXPECT_EQ(Visits(table, ServiceRoute("/chat")), Ids{"stays"});
+}
+
+TEST(RoutingTable, ClearSubscriptionsKeepsTheSubscriber) {
+  RoutingTable table;
+  Subscriber* s = table.AddSubscriber("s");
+  table.Subscribe(s, RoomTopic("/chat", "a"));
+  table.ClearSubscriptions(s);
+  EXPECT_EQ(table.FindSubscriber("s"), s);
+  EXPECT_EQ(table.topic_count(), 0u);
+  EXPECT_EQ(table.NamespaceMemberCount("/chat"), 0u);
+  EXPECT_TRUE(table.Subscribe(s, RoomTopic("/chat", "a")));
+  EXPECT_EQ(Visits(table, RoomsRoute("/chat", {})), Ids{"s"});
+}
+
+TEST(RoutingTable, AddSubscriberReturnsTheExistingOne) {
+  RoutingTable table;
+  Subscriber* first = table.AddSubscriber(std::string("\0id", 3));
+  EXPECT_EQ(table.AddSubscriber(std::string("\0id", 3)), first);
+  EXPECT_EQ(table.FindSubscriber(std::string("\0id", 3)), first);
+  EXPECT_EQ(table.FindSubscriber("id"), nullptr);
+  EXPECT_EQ(table.subscriber_count(), 1u);
+}
+
+TEST(RoutingTable, AgreesWithABruteForceModel) {
+  // Random subscribe/unsubscribe/remove sequences checked against a naive
+  // model: subscriber -> set of (ns, room).
+  std::mt19937 rng(42);
+  const std::vector<std::string> namespaces = {"/", "/a", "/ab"};
+  const std::vector<std::string> rooms = {"", "x", "xy", "y"};
+  RoutingTable table;
+  std::map<std::string, std::set<std::pair<std::string, std::string>>> model;
+  auto pick = [&](const auto& v) -> const auto& { return v[rng() % v.size()]; };
+  for (int step = 0; step < 5000; ++step) {
+    const std::string id = "s" + std::to_string(rng() % 6);
+    const std::string ns = pick(namespaces);
+    const std::string room = pick(rooms);
+    switch (rng() % 5) {
+      case 0:
+      case 1:
+        table.Subscribe(table.AddSubscriber(id), RoomTopic(ns, room));
+        model[id].insert({ns, room});
+        break;
+      case 2:
+        if (Subscriber* s = table.FindSubscriber(id)) table.Unsubscribe(s, RoomTopic(ns, room));
+        if (model.contains(id)) model[id].erase({ns, room});
+        break;
+      case 3:
+        if (rng() % 4 == 0) {
+          if (Subscriber* s = table.FindSubscriber(id)) table.RemoveSubscriber(s);
+          model.erase(id);
+        }
+        break;
+      case 4: {
+        std::vector<std::string_view> targets;
+        for (int n = static_cast<int>(rng() % 3); n > 0; --n) targets.push_back(pick(rooms));
+        Ids expected;
+        for (const auto& [sub, topics] : model) {
+          bool hit = false;
+          for (const auto& [tns, troom] : topics) {
+            if (tns != ns) continue;
+            if (targets.empty()) hit = true;
+            for (std::string_view t : targets) hit = hit || t == troom;
+          }
+          if (hit) expected.push_back(sub);
+        }
+        ASSERT_EQ(Visits(table, RoomsRoute(ns, targets)), expected)
+            << "step " << step << " ns " << ns << " targets " << targets.size();
+        break;
+      }
+    }
+  }
+}
+
+}  // namespace
+}  // namespace roomq::broker
