@@ -1,0 +1,73 @@
+#ifndef ROOMQ_GATEWAY_SERVER_HTTP_CONNECTION_H_
+#define ROOMQ_GATEWAY_SERVER_HTTP_CONNECTION_H_
+
+// One accepted TCP connection speaking HTTP/1.1 (keep-alive, one request at
+// a time). Routes:
+//   /socket.io/                 Engine.IO (polling requests, OPTIONS
+//                               preflight, WebSocket upgrade -> handed to
+//                               the Engine with the socket)
+//   /socket.io/socket.io.min.js and .map   the client bundle (client_dir)
+//   GET /healthz                200 {"status":"ok"}
+//   anything else               static files from static_dir, else 404
+// A malformed request closes only this connection (logged at info).
+//
+// Thread safety: lives on its shard thread; Engine answers are posted back
+// to it. Keeps itself alive through its pending operations.
+
+#include <cstddef>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+
+#include "gateway/engineio/engine.h"
+#include "gateway/engineio/http_types.h"
+#include "gateway/server/gateway_options.h"
+
+namespace roomq::gateway::server {
+
+class HttpConnection : public std::enable_shared_from_this<HttpConnection> {
+ public:
+  // `engine` and `options` outlive every connection.
+  HttpConnection(boost::asio::ip::tcp::socket socket, size_t shard, engineio::Engine* engine,
+                 const GatewayOptions* options);
+  // Call on the socket's executor.
+  void Start();
+
+ private:
+  using Response = boost::beast::http::response<boost::beast::http::string_body>;
+
+  void ReadHeader();
+  void OnHeader(boost::beast::error_code ec);
+  void OnBody(boost::beast::error_code ec);
+  void Dispatch();
+  void DispatchEngine(const std::string& query);
+  void ServeFile(const std::string& path, bool head);
+  void Reply(engineio::HttpReply reply);
+  void ReplyStatus(unsigned status, std::string body, bool close = false);
+  void OnWrite(bool keep_alive, boost::beast::error_code ec);
+  void CloseSocket();
+
+  boost::beast::tcp_stream stream_;
+  boost::beast::flat_buffer buffer_;
+  std::optional<boost::beast::http::request_parser<boost::beast::http::string_body>> parser_;
+  std::shared_ptr<Response> response_;
+  const size_t shard_;
+  engineio::Engine* const engine_;
+  const GatewayOptions* const options_;
+  std::string remote_;
+  // The request being answered.
+  std::string origin_;
+  bool engine_path_ = false;
+  bool keep_alive_ = true;
+  bool head_ = false;
+  unsigned version_ = 11;
+  bool body_too_large_ = false;
+};
+
+}  // namespace roomq::gateway::server
+
+#endif  // ROOMQ_GATEWAY_SERVER_HTTP_CONNECTION_H_

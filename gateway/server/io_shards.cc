@@ -1,0 +1,55 @@
+#include "gateway/server/io_shards.h"
+
+#include <spdlog/spdlog.h>
+
+namespace roomq::gateway::server {
+
+IoShards::IoShards(size_t count) {
+  if (count == 0) count = 1;
+  for (size_t i = 0; i < count; ++i) {
+    auto shard = std::make_unique<Shard>();
+    shard->guard.emplace(shard->context.get_executor());
+    shards_.push_back(std::move(shard));
+  }
+  for (auto& shard : shards_) {
+    Shard* s = shard.get();
+    s->thread = std::thread([this, s] {
+      for (;;) {
+        try {
+          s->context.run();
+          break;
+        } catch (const std::exception& e) {
+          // A handler must never throw; log and keep the shard alive.
+          spdlog::error("io thread: unhandled exception: {}", e.what());
+        }
+      }
+      std::lock_guard<std::mutex> lock(mutex_);
+      ++finished_;
+      idle_.notify_all();
+    });
+  }
+}
+
+IoShards::~IoShards() { Stop(std::chrono::milliseconds(0)); }
+
+std::vector<boost::asio::any_io_executor> IoShards::executors() {
+  std::vector<boost::asio::any_io_executor> out;
+  for (auto& shard : shards_) out.push_back(shard->context.get_executor());
+  return out;
+}
+
+void IoShards::Stop(std::chrono::milliseconds grace) {
+  if (stopped_) return;
+  stopped_ = true;
+  for (auto& shard : shards_) shard->guard.reset();
+  {
+    std::unique_lock<std::mutex> lock(mutex_);
+    idle_.wait_for(lock, grace, [this] { return finished_ == shards_.size(); });
+  }
+  for (auto& shard : shards_) shard->context.stop();
+  for (auto& shard : shards_) {
+    if (shard->thread.joinable()) shard->thread.join();
+  }
+}
+
+}  // namespace roomq::gateway::server

@@ -1,0 +1,156 @@
+// roomq-gateway: flags in, io shards + Socket.IO layer + HTTP server out.
+// Everything else lives in the libraries.
+
+#include <pthread.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <csignal>
+#include <cstdint>
+#include <cstdio>
+#include <filesystem>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <spdlog/spdlog.h>
+
+#include "absl/flags/flag.h"
+#include "gateway/server/command_line.h"
+#include "gateway/server/gateway_server.h"
+#include "gateway/server/io_shards.h"
+#include "gateway/socketio/config.h"
+#include "gateway/socketio/server.h"
+
+ABSL_FLAG(std::string, listen, "127.0.0.1:8080",
+          "HOST:PORT to serve HTTP and WebSocket on; port 0 picks a free port (logged)");
+ABSL_FLAG(int32_t, threads, static_cast<int32_t>(std::max(1u, std::thread::hardware_concurrency())),
+          "io threads (shards), default = cores");
+ABSL_FLAG(std::string, broker_pub, "tcp://127.0.0.1:5555", "Broker endpoint envelopes are sent to");
+ABSL_FLAG(std::string, broker_sub, "tcp://127.0.0.1:5556",
+          "Broker endpoint deliveries are received from");
+ABSL_FLAG(std::string, config, "",
+          "YAML namespace policy file; empty = namespace / open (join any room, relay broadcast)");
+ABSL_FLAG(int32_t, ping_interval_ms, 25000, "Engine.IO pingInterval: the server pings this often");
+ABSL_FLAG(int32_t, ping_timeout_ms, 20000,
+          "Engine.IO pingTimeout: a session without pong this long after a ping is closed");
+ABSL_FLAG(int32_t, connect_timeout_ms, 45000,
+          "Socket.IO: an Engine.IO session without a namespace CONNECT this long is closed");
+ABSL_FLAG(int64_t, max_payload, 1000000,
+          "Engine.IO maxPayload: largest polling POST body / WebSocket message in bytes");
+ABSL_FLAG(std::vector<std::string>, cors_origin, {},
+          "Allowed Origin (repeatable; '*' = any). Unset: no CORS headers, any origin");
+ABSL_FLAG(std::string, static_dir, "", "Directory served at / (index.html for directories)");
+ABSL_FLAG(std::string, client_dir, "",
+          "Directory holding socket.io.min.js(.map) for /socket.io/; empty = <binary dir>/../web");
+ABSL_FLAG(int64_t, max_outbound_bytes, 1 << 20,
+          "Per-session bound on bytes queued for the client; over it the session is closed");
+
+namespace {
+
+std::string DefaultClientDir() {
+  std::error_code ec;
+  std::filesystem::path exe = std::filesystem::read_symlink("/proc/self/exe", ec);
+  if (ec) return "";
+  return (exe.parent_path().parent_path() / "web").string();
+}
+
+[[noreturn]] void UsageError(const std::string& message) {
+  std::fprintf(stderr, "roomq-gateway: %s (see --help)\n", message.c_str());
+  std::exit(2);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  namespace server = roomq::gateway::server;
+  namespace socketio = roomq::gateway::socketio;
+  server::ParseFlagsOrExit(
+      argc, argv,
+      "Socket.IO-compatible WebSocket/HTTP gateway mapping rooms onto roomq broker topics.",
+      "gateway/server/main.cc");
+
+  server::GatewayOptions options;
+  int port = 0;
+  if (auto status = server::ParseHostPort(absl::GetFlag(FLAGS_listen), &options.host, &port);
+      !status.ok()) {
+    UsageError("--listen: " + std::string(status.message()));
+  }
+  options.port = static_cast<uint16_t>(port);
+  const int threads = absl::GetFlag(FLAGS_threads);
+  const int ping_interval = absl::GetFlag(FLAGS_ping_interval_ms);
+  const int ping_timeout = absl::GetFlag(FLAGS_ping_timeout_ms);
+  const int connect_timeout = absl::GetFlag(FLAGS_connect_timeout_ms);
+  const int64_t max_payload = absl::GetFlag(FLAGS_max_payload);
+  const int64_t max_outbound = absl::GetFlag(FLAGS_max_outbound_bytes);
+  if (threads < 1 || threads > 4096) UsageError("--threads must be 1..4096");
+  if (ping_interval <= 0 || ping_timeout <= 0 || connect_timeout <= 0) {
+    UsageError("--ping-interval-ms, --ping-timeout-ms and --connect-timeout-ms must be positive");
+  }
+  if (max_payload <= 0 || max_outbound <= 0) {
+    UsageError("--max-payload and --max-outbound-bytes must be positive");
+  }
+  options.engine.ping_interval = std::chrono::milliseconds(ping_interval);
+  options.engine.ping_timeout = std::chrono::milliseconds(ping_timeout);
+  options.engine.max_payload = static_cast<size_t>(max_payload);
+  options.engine.max_outbound_bytes = static_cast<size_t>(max_outbound);
+  options.engine.cors_origins = absl::GetFlag(FLAGS_cors_origin);
+  options.static_dir = absl::GetFlag(FLAGS_static_dir);
+  options.client_dir = absl::GetFlag(FLAGS_client_dir);
+  if (options.client_dir.empty()) options.client_dir = DefaultClientDir();
+
+  socketio::ServerOptions socketio_options;
+  const std::string config_path = absl::GetFlag(FLAGS_config);
+  if (config_path.empty()) {
+    socketio_options.config = socketio::DefaultConfig();
+  } else {
+    auto config = socketio::LoadConfigFile(config_path);
+    if (!config.ok()) UsageError("--config " + config_path + ": " + config.status().ToString());
+    socketio_options.config = *std::move(config);
+  }
+  socketio_options.broker.pub_endpoint = absl::GetFlag(FLAGS_broker_pub);
+  socketio_options.broker.sub_endpoint = absl::GetFlag(FLAGS_broker_sub);
+  socketio_options.connect_timeout = std::chrono::milliseconds(connect_timeout);
+
+  // Every thread started from here on inherits the blocked mask; main waits
+  // for the signals with sigwait.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGINT);
+  sigaddset(&stop_signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  std::signal(SIGPIPE, SIG_IGN);
+
+  server::IoShards shards(static_cast<size_t>(threads));
+  auto socketio_server = socketio::Server::Create(std::move(socketio_options), shards.executors());
+  if (!socketio_server.ok()) {
+    spdlog::error("roomq-gateway: {}", socketio_server.status().ToString());
+    shards.Stop(std::chrono::milliseconds(0));
+    return absl::IsInvalidArgument(socketio_server.status()) ? 2 : 1;
+  }
+  auto gateway = server::GatewayServer::Create(options, &shards, socketio_server->get());
+  if (!gateway.ok()) {
+    spdlog::error("roomq-gateway: {}", gateway.status().ToString());
+    (*socketio_server)->Shutdown();
+    shards.Stop(std::chrono::milliseconds(0));
+    return 1;
+  }
+  (*gateway)->Start();
+  const std::string& host = (*gateway)->host();
+  spdlog::info("roomq-gateway listening on http://{}:{} ({} io threads)",
+               host.find(':') != std::string::npos ? "[" + host + "]" : host, (*gateway)->port(),
+               threads);
+
+  int signal_number = 0;
+  sigwait(&stop_signals, &signal_number);
+  spdlog::info("roomq-gateway: signal {}, shutting down", signal_number);
+  if (!(*gateway)->Shutdown("server shutting down", std::chrono::seconds(3))) {
+    spdlog::warn("roomq-gateway: sessions did not all close in time");
+  }
+  (*socketio_server)->Shutdown();
+  shards.Stop(std::chrono::milliseconds(1000));
+  gateway->reset();
+  socketio_server->reset();
+  spdlog::info("roomq-gateway stopped");
+  return 0;
+}
