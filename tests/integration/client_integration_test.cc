@@ -1,0 +1,349 @@
+// roomq::Client against the real roomq-broker binary.
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "gtest/gtest.h"
+#include "roomq/client.h"
+#include "roomq/link.h"
+#include "tests/integration/inbox.h"
+#include "tests/support/broker_process.h"
+
+namespace roomq {
+namespace {
+
+using std::chrono::milliseconds;
+using testing::Inbox;
+using testing::Latch;
+
+class ClientIntegrationTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto broker = test_support::StartBroker();
+    ASSERT_TRUE(broker.ok()) << broker.status();
+    broker_ = std::move(*broker);
+  }
+
+  std::unique_ptr<Client> Connect(std::function<void(bool)> on_broker_state = nullptr) {
+    ClientOptions options;
+    options.broker_pub = broker_.pub_endpoint;
+    options.broker_sub = broker_.sub_endpoint;
+    options.heartbeat = milliseconds(200);
+    options.receipt_timeout = milliseconds(2000);
+    options.on_broker_state = std::move(on_broker_state);
+    auto client = Client::Connect(options);
+    EXPECT_TRUE(client.ok()) << client.status();
+    return client.ok() ? std::move(*client) : nullptr;
+  }
+
+  static void ExpectReady(const Subscription& subscription) {
+    ASSERT_EQ(subscription.ready().wait_for(std::chrono::seconds(5)), std::future_status::ready);
+    ASSERT_TRUE(subscription.ready().get().ok()) << subscription.ready().get();
+  }
+
+  // Emits with a receipt and waits for it.
+  static absl::Status EmitConfirmed(const BroadcastOperator& target, std::string_view event,
+                                    const Args& args) {
+    Latch<absl::Status> receipt;
+    absl::Status status = target.Emit(event, args, receipt.Callback());
+    if (!status.ok()) return status;
+    if (!receipt.WaitFor(1, milliseconds(5000))) return absl::DeadlineExceededError("no receipt");
+    return receipt.values()[0];
+  }
+
+  test_support::BrokerProcess broker_;
+};
+
+TEST_F(ClientIntegrationTest, RoomPublishReachesSubscriberWithArgsAndAttachments) {
+  auto subscriber = Connect();
+  auto publisher = Connect();
+  Inbox inbox;
+  Subscription sub = subscriber->Of("/chat").Subscribe({"general"}, inbox.Handler());
+  ExpectReady(sub);
+  ASSERT_TRUE(EmitConfirmed(publisher->Of("/chat").To("general"), "chat message",
+                            Args().Json(R"({"text":"hi"})").Int(2).Binary("\x01\x02"))
+                  .ok());
+  ASSERT_TRUE(inbox.WaitFor(1));
+  const Message message = inbox.messages()[0];
+  EXPECT_EQ(message.ns, "/chat");
+  EXPECT_EQ(message.rooms, std::vector<std::string>{"general"});
+  EXPECT_EQ(message.event, "chat message");
+  EXPECT_EQ(message.args_json, R"([{"text":"hi"},2,{"_placeholder":true,"num":0}])");
+  EXPECT_EQ(message.attachments, std::vector<std::string>{"\x01\x02"});
+  EXPECT_EQ(message.origin, publisher->node_id());
+}
+
+TEST_F(ClientIntegrationTest, RoutingIsByExactTopic) {
+  auto subscriber = Connect();
+  auto publisher = Connect();
+  Inbox inbox;
+  Subscription sub = subscriber->Of("/chat").Subscribe({"a"}, inbox.Handler());
+  ExpectReady(sub);
+  ASSERT_TRUE(EmitConfirmed(publisher->Of("/chat").To("ab"), "wrong-room", Args()).ok());
+  ASSERT_TRUE(EmitConfirmed(publisher->Of("/chatx").To("a"), "wrong-namespace", Args()).ok());
+  ASSERT_TRUE(EmitConfirmed(publisher->Of("/cha").To("ta"), "wrong-split", Args()).ok());
+  ASSERT_TRUE(EmitConfirmed(publisher->Of("/chat").To("a"), "right", Args()).ok());
+  ASSERT_TRUE(inbox.WaitFor(1));
+  // Everything was published before "right" on the same connection, so
+  // anything misrouted would have arrived first; give stragglers a moment.
+  EXPECT_FALSE(inbox.WaitFor(2, milliseconds(200)));
+  ASSERT_EQ(inbox.size(), 1u);
+  EXPECT_EQ(inbox.messages()[0].event, "right");
+}
+
+TEST_F(ClientIntegrationTest, NamespaceWideReachesEverySubscriberOfThatNamespaceOnly) {
+  auto subscriber = Connect();
+  auto publisher = Connect();
+  Inbox room_inbox, namespace_inbox, other_inbox;
+  Subscription room = subscriber->Of("/chat").Subscribe({"general"}, room_inbox.Handler());
+  Subscription whole = subscriber->Of("/chat").Subscribe({}, namespace_inbox.Handler());
+  Subscription other = subscriber->Of("/other").Subscribe({}, other_inbox.Handler());
+  ExpectReady(room);
+  ExpectReady(whole);
+  ExpectReady(other);
+  ASSERT_TRUE(EmitConfirmed(publisher->Of("/chat"), "news", Args().String("all")).ok());
+  ASSERT_TRUE(room_inbox.WaitFor(1));
+  ASSERT_TRUE(namespace_inbox.WaitFor(1));
+  EXPECT_TRUE(room_inbox.messages()[0].rooms.empty());
+  // A room publish does not reach the namespace-only subscription.
+  ASSERT_TRUE(EmitConfirmed(publisher->Of("/chat").To("general"), "room-only", Args()).ok());
+  ASSERT_TRUE(room_inbox.WaitFor(2));
+  EXPECT_FALSE(namespace_inbox.WaitFor(2, milliseconds(200)));
+  EXPECT_EQ(other_inbox.size(), 0u);
+}
+
+TEST_F(ClientIntegrationTest, MultiRoomEventArrivesAtMostOnce) {
+  auto subscriber = Connect();
+  auto publisher = Connect();
+  Inbox both, only_b;
+  Subscription sub_both = subscriber->Of("/chat").Subscribe({"a", "b"}, both.Handler());
+  Subscription sub_b = subscriber->Of("/chat").Subscribe({"b"}, only_b.Handler());
+  ExpectReady(sub_both);
+  ExpectReady(sub_b);
+
+  // A bare Link subscribed to both topics: the broker itself must deliver once.
+  zmq::context_t context;
+  std::vector<v1::Envelope> raw;
+  client::LinkOptions link_options;
+  link_options.pub_endpoint = broker_.pub_endpoint;
+  link_options.sub_endpoint = broker_.sub_endpoint;
+  auto link = client::Link::Create(context, link_options,
+                                   {[&](client::Delivery& d) { raw.push_back(d.envelope); }, nullptr});
+  ASSERT_TRUE(link.ok());
+  int confirmed = 0;
+  (*link)->Subscribe(wire::RoomTopic("/chat", "a"), [&](absl::Status s) { confirmed += s.ok(); });
+  (*link)->Subscribe(wire::RoomTopic("/chat", "b"), [&](absl::Status s) { confirmed += s.ok(); });
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  while (confirmed < 2 && std::chrono::steady_clock::now() < deadline) {
+    ASSERT_TRUE((*link)->Poll(milliseconds(10)).ok());
+  }
+  ASSERT_EQ(confirmed, 2);
+
+  ASSERT_TRUE(EmitConfirmed(publisher->Of("/chat").To({"a", "b"}), "twice-targeted", Args()).ok());
+  ASSERT_TRUE(EmitConfirmed(publisher->Of("/chat").To("b"), "marker", Args()).ok());
+  ASSERT_TRUE(both.WaitFor(2));
+  ASSERT_TRUE(only_b.WaitFor(2));
+  EXPECT_EQ(both.size(), 2u);
+  EXPECT_EQ(both.messages()[0].event, "twice-targeted");
+  EXPECT_EQ(both.messages()[0].rooms, (std::vector<std::string>{"a", "b"}));
+  while (raw.size() < 2 && std::chrono::steady_clock::now() < deadline) {
+    ASSERT_TRUE((*link)->Poll(milliseconds(10)).ok());
+  }
+  ASSERT_EQ(raw.size(), 2u);
+  EXPECT_EQ(raw[0].event(), "twice-targeted");
+  EXPECT_EQ(raw[1].event(), "marker");
+}
+
+TEST_F(ClientIntegrationTest, ExceptRoomsAreCarriedAndSkipMembers) {
+  auto subscriber = Connect();
+  auto publisher = Connect();
+  Inbox plain, muted;
+  Subscription sub_plain = subscriber->Of("/chat").Subscribe({"general"}, plain.Handler());
+  Subscription sub_muted = subscriber->Of("/chat").Subscribe({"general", "muted"}, muted.Handler());
+  ExpectReady(sub_plain);
+  ExpectReady(sub_muted);
+  ASSERT_TRUE(EmitConfirmed(publisher->Of("/chat").To("general").Except("muted").ExceptSocket("s1"),
+                            "filtered", Args())
+                  .ok());
+  ASSERT_TRUE(EmitConfirmed(publisher->Of("/chat").To("general"), "marker", Args()).ok());
+  ASSERT_TRUE(plain.WaitFor(2));
+  ASSERT_TRUE(muted.WaitFor(1));
+  const Message filtered = plain.messages()[0];
+  EXPECT_EQ(filtered.event, "filtered");
+  EXPECT_EQ(filtered.except_rooms, std::vector<std::string>{"muted"});
+  EXPECT_EQ(filtered.except_socket, "s1");
+  EXPECT_FALSE(muted.WaitFor(2, milliseconds(200)));
+  EXPECT_EQ(muted.messages()[0].event, "marker");
+}
+
+TEST_F(ClientIntegrationTest, CancelledSubscriptionStopsReceiving) {
+  auto subscriber = Connect();
+  auto publisher = Connect();
+  Inbox kept, cancelled;
+  Subscription keep = subscriber->Of("/chat").Subscribe({"r"}, kept.Handler());
+  {
+    Subscription gone = subscriber->Of("/chat").Subscribe({"r"}, cancelled.Handler());
+    ExpectReady(gone);
+  }
+  ExpectReady(keep);
+  ASSERT_TRUE(EmitConfirmed(publisher->Of("/chat").To("r"), "after-cancel", Args()).ok());
+  ASSERT_TRUE(kept.WaitFor(1));
+  EXPECT_EQ(cancelled.size(), 0u);
+}
+
+TEST_F(ClientIntegrationTest, SubscriberSurvivesBrokerKillAndRestart) {
+  Latch<bool> states;
+  auto subscriber = Connect(states.Callback());
+  Inbox inbox;
+  Subscription sub = subscriber->Of("/chat").Subscribe({"general"}, inbox.Handler());
+  ExpectReady(sub);
+  {
+    auto publisher = Connect();
+    ASSERT_TRUE(EmitConfirmed(publisher->Of("/chat").To("general"), "before", Args()).ok());
+    ASSERT_TRUE(inbox.WaitFor(1));
+  }
+
+  broker_.process->Kill();
+  auto restarted = test_support::StartBroker(broker_.SameEndpoints());
+  ASSERT_TRUE(restarted.ok()) << restarted.status();
+  ASSERT_NE(restarted->epoch, broker_.epoch);
+  broker_ = std::move(*restarted);
+
+  // The subscriber resubscribes by itself. Publish until one gets through
+  // (the first may race the resubscription), then require delivery.
+  auto publisher = Connect();
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(8);
+  bool delivered = false;
+  for (int i = 0; !delivered && std::chrono::steady_clock::now() < deadline; ++i) {
+    (void)EmitConfirmed(publisher->Of("/chat").To("general"), "after", Args().Int(i));
+    delivered = inbox.WaitFor(2, milliseconds(200));
+  }
+  ASSERT_TRUE(delivered);
+  EXPECT_EQ(inbox.messages()[1].event, "after");
+  // It saw the outage and the recovery.
+  ASSERT_TRUE(states.WaitFor(3));
+  const auto seen = states.values();
+  EXPECT_EQ(seen[0], true);
+  EXPECT_EQ(seen[1], false);
+  EXPECT_EQ(seen[2], true);
+}
+
+TEST_F(ClientIntegrationTest, EmitWithAckTimesOutWithoutAnswer) {
+  auto client = Connect();
+  Latch<absl::StatusOr<Message>> answer;
+  ASSERT_TRUE(client->Of("/").To("nobody").EmitWithAck("ping", Args(), answer.Callback(),
+                                                        milliseconds(300)).ok());
+  ASSERT_TRUE(answer.WaitFor(1));
+  EXPECT_EQ(answer.values()[0].status().code(), absl::StatusCode::kDeadlineExceeded);
+}
+
+TEST_F(ClientIntegrationTest, EmitWithAckNeedsOneSocket) {
+  auto client = Connect();
+  EXPECT_EQ(client->Of("/").EmitWithAck("ev", Args(), [](absl::StatusOr<Message>) {}).code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(client->Of("/").To({"a", "b"}).EmitWithAck("ev", Args(), [](absl::StatusOr<Message>) {})
+                .code(),
+            absl::StatusCode::kInvalidArgument);
+}
+
+TEST_F(ClientIntegrationTest, EmitWithAckGetsTheSocketsAnswerThroughTheNodeTopic) {
+  auto client = Connect();
+  // A bare Link plays the gateway holding socket "sid-1".
+  zmq::context_t context;
+  std::vector<v1::Envelope> received;
+  client::LinkOptions link_options;
+  link_options.pub_endpoint = broker_.pub_endpoint;
+  link_options.sub_endpoint = broker_.sub_endpoint;
+  link_options.node_prefix = "gw";
+  auto gateway = client::Link::Create(
+      context, link_options, {[&](client::Delivery& d) { received.push_back(d.envelope); }, nullptr});
+  ASSERT_TRUE(gateway.ok());
+  std::optional<absl::Status> subscribed;
+  (*gateway)->Subscribe(wire::RoomTopic("/", "sid-1"), [&](absl::Status s) { subscribed = s; });
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  while (!subscribed && std::chrono::steady_clock::now() < deadline) {
+    ASSERT_TRUE((*gateway)->Poll(milliseconds(10)).ok());
+  }
+  ASSERT_TRUE(subscribed.has_value() && subscribed->ok());
+
+  Latch<absl::StatusOr<Message>> answer;
+  ASSERT_TRUE(client->Of("/").To("sid-1").EmitWithAck("question", Args().Int(41), answer.Callback(),
+                                                      milliseconds(4000)).ok());
+  while (received.empty() && std::chrono::steady_clock::now() < deadline) {
+    ASSERT_TRUE((*gateway)->Poll(milliseconds(10)).ok());
+  }
+  ASSERT_EQ(received.size(), 1u);
+  const v1::Envelope& question = received[0];
+  EXPECT_EQ(question.kind(), v1::KIND_EVENT);
+  ASSERT_TRUE(question.has_ack_id());
+  EXPECT_EQ(question.reply_to(), client->node_id());
+
+  v1::Envelope reply;
+  reply.set_kind(v1::KIND_ACK);
+  reply.set_channel(v1::CHANNEL_NODE);
+  reply.set_node(question.reply_to());
+  reply.set_ack_id(question.ack_id());
+  reply.set_socket_id("sid-1");
+  reply.set_args("[42]");
+  ASSERT_TRUE((*gateway)->Publish(reply).ok());
+  while (!answer.WaitFor(1, milliseconds(10)) && std::chrono::steady_clock::now() < deadline) {
+    ASSERT_TRUE((*gateway)->Poll(milliseconds(10)).ok());
+  }
+  ASSERT_TRUE(answer.WaitFor(1, milliseconds(0)));
+  ASSERT_TRUE(answer.values()[0].ok()) << answer.values()[0].status();
+  EXPECT_EQ(answer.values()[0]->args_json, "[42]");
+  EXPECT_EQ(answer.values()[0]->socket_id, "sid-1");
+}
+
+TEST_F(ClientIntegrationTest, InvalidInputIsRefusedAtOnce) {
+  auto client = Connect();
+  EXPECT_EQ(client->Of("chat").Emit("ev").code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(client->Of("/chat").To("").Emit("ev").code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(client->Of("/chat").Emit("").code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(client->Of("/chat").Emit("disconnect").code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(client->Of("/chat").Emit("ev", Args().Json("{")).code(),
+            absl::StatusCode::kInvalidArgument);
+  Subscription bad = client->Of("nochat").Subscribe({"a"}, [](const Message&) {});
+  EXPECT_FALSE(bad.active());
+  EXPECT_EQ(bad.ready().get().code(), absl::StatusCode::kInvalidArgument);
+}
+
+TEST_F(ClientIntegrationTest, EmitQueueIsBoundedAndRefusesAtTheBound) {
+  ClientOptions options;
+  options.broker_pub = broker_.pub_endpoint;
+  options.broker_sub = broker_.sub_endpoint;
+  options.max_queued_emits = 2;
+  auto client = Client::Connect(options);
+  ASSERT_TRUE(client.ok());
+  auto publisher = Connect();
+  // Hold the client's thread inside a handler so nothing drains the queue.
+  std::promise<void> entered, release;
+  std::shared_future<void> released = release.get_future().share();
+  bool first = true;
+  Subscription sub = (*client)->Of("/q").Subscribe({"r"}, [&](const Message&) {
+    if (!first) return;
+    first = false;
+    entered.set_value();
+    released.wait();
+  });
+  ExpectReady(sub);
+  ASSERT_TRUE(publisher->Of("/q").To("r").Emit("block").ok());
+  ASSERT_EQ(entered.get_future().wait_for(std::chrono::seconds(5)), std::future_status::ready);
+  EXPECT_TRUE((*client)->Of("/q").Emit("one").ok());
+  EXPECT_TRUE((*client)->Of("/q").Emit("two").ok());
+  EXPECT_EQ((*client)->Of("/q").Emit("three").code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_EQ((*client)->stats().rejected_full, 1u);
+  release.set_value();
+  EXPECT_TRUE((*client)->Flush(milliseconds(5000)).ok());
+  EXPECT_TRUE((*client)->Of("/q").Emit("four").ok());
+}
+
+TEST_F(ClientIntegrationTest, CloseRefusesLaterEmits) {
+  auto client = Connect();
+  client->Close();
+  EXPECT_EQ(client->Of("/").Emit("ev").code(), absl::StatusCode::kFailedPrecondition);
+  client->Close();  // idempotent
+}
+
+}  // namespace
+}  // namespace roomq
