@@ -1,0 +1,479 @@
+// Black-box tests of the real roomq-broker binary: started on free loopback
+// ports through tests/support, spoken to with raw DEALER sockets.
+//
+// Proving that something was NOT delivered without sleeping: after the
+// envelope that must not arrive, the same publisher sends a sentinel the
+// subscriber does receive. The broker handles one publisher's envelopes in
+// order and delivers to one subscriber in order, so if the sentinel comes
+// first, the other envelope was never delivered.
+
+#include <signal.h>
+
+#include <regex>
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+#include <zmq.hpp>
+
+#include "proto/roomq.pb.h"
+#include "tests/broker/wire_node.h"
+#include "tests/support/binaries.h"
+#include "tests/support/broker_process.h"
+#include "tests/support/child_process.h"
+
+namespace roomq::broker_test {
+namespace {
+
+using std::chrono::milliseconds;
+using test_support::BrokerOptions;
+using test_support::BrokerProcess;
+using test_support::ChildProcess;
+using test_support::StartBroker;
+using wire::NamespaceTopic;
+using wire::NodeTopic;
+using wire::RoomTopic;
+using wire::ServiceTopic;
+
+constexpr milliseconds kWait{5000};
+
+class BrokerTest : public ::testing::Test {
+ protected:
+  void SetUp() override { Start({}); }
+
+  void Start(BrokerOptions options) {
+    auto broker = StartBroker(std::move(options));
+    ASSERT_TRUE(broker.ok()) << broker.status();
+    broker_ = std::move(*broker);
+  }
+
+  std::unique_ptr<WireNode> Node(const std::string& node_id, int receive_hwm = 1000) {
+    auto node = std::make_unique<WireNode>(context_, broker_.pub_endpoint, broker_.sub_endpoint,
+                                           receive_hwm);
+    EXPECT_TRUE(node->Join(node_id).ok()) << node_id;
+    return node;
+  }
+
+  // Publishes a sentinel to (/sentinel, node) and returns the event names of
+  // every delivery `node` got up to it.
+  std::vector<std::string> DeliveriesUntilSentinel(WireNode& publisher, WireNode& node,
+                                                   const std::string& node_room) {
+    publisher.Publish(RoomsEnvelope("/sentinel", {node_room}, "sentinel"));
+    std::vector<std::string> events;
+    while (true) {
+      auto received = node.ReceiveDelivery(kWait);
+      if (!received.ok()) {
+        ADD_FAILURE() << node_room << ": " << received.status();
+        return events;
+      }
+      if (received->envelope.event() == "sentinel") return events;
+      events.push_back(received->envelope.event());
+    }
+  }
+
+  // Stops the broker with SIGTERM and returns its final stats line.
+  std::string StopAndGetFinalStats() {
+    EXPECT_TRUE(broker_.process->Signal(SIGTERM).ok());
+    auto exit = broker_.process->Wait(kWait);
+    EXPECT_TRUE(exit.ok() && exit->exited_ok()) << (exit.ok() ? exit->ToString() : "timeout");
+    auto line = broker_.process->WaitForLine(std::regex("roomq-broker stopped: "), kWait);
+    EXPECT_TRUE(line.ok()) << line.status();
+    return line.ok() ? *line : "";
+  }
+
+  zmq::context_t context_;
+  BrokerProcess broker_;
+};
+
+using Events = std::vector<std::string>;
+
+TEST_F(BrokerTest, RoutesByExactTopic) {
+  auto a = Node("a");
+  auto ab = Node("ab");
+  auto chatx = Node("chatx");
+  ASSERT_TRUE(a->Subscribe({RoomTopic("/chat", "a"), RoomTopic("/sentinel", "a")}).ok());
+  ASSERT_TRUE(ab->Subscribe({RoomTopic("/chat", "ab"), RoomTopic("/sentinel", "ab")}).ok());
+  ASSERT_TRUE(chatx->Subscribe({RoomTopic("/chatx", "a"), RoomTopic("/sentinel", "chatx")}).ok());
+  WireNode publisher(context_, broker_.pub_endpoint, broker_.sub_endpoint);
+
+  publisher.Publish(RoomsEnvelope("/chat", {"a"}, "chat-a"));
+  publisher.Publish(RoomsEnvelope("/chat", {"ab"}, "chat-ab"));
+  publisher.Publish(RoomsEnvelope("/chatx", {"a"}, "chatx-a"));
+  publisher.Publish(RoomsEnvelope("/chat", {"b"}, "chat-b"));
+  EXPECT_EQ(DeliveriesUntilSentinel(publisher, *a, "a"), Events{"chat-a"});
+  EXPECT_EQ(DeliveriesUntilSentinel(publisher, *ab, "ab"), Events{"chat-ab"});
+  EXPECT_EQ(DeliveriesUntilSentinel(publisher, *chatx, "chatx"), Events{"chatx-a"});
+}
+
+TEST_F(BrokerTest, ForwardsTheEnvelopeBytesUnchangedWithTheEpoch) {
+  auto sub = Node("sub");
+  ASSERT_TRUE(sub->Subscribe({RoomTopic("/chat", "a")}).ok());
+  WireNode publisher(context_, broker_.pub_endpoint, broker_.sub_endpoint);
+  v1::Envelope envelope = RoomsEnvelope("/chat", {"a"}, "raw");
+  envelope.add_attachments(std::string("\0\1\2binary", 9));
+  envelope.set_args(std::string(5000, 'x'));
+  // Unknown fields survive too: the broker never re-encodes.
+  const std::string bytes = envelope.SerializeAsString() + std::string("\xf8\x07\x2a", 3);
+  publisher.SendPub({bytes});
+  auto received = sub->ReceiveDelivery(kWait);
+  ASSERT_TRUE(received.ok()) << received.status();
+  EXPECT_EQ(*received->envelope_bytes, bytes);
+  EXPECT_EQ(received->frame.delivery().epoch(), broker_.epoch);
+}
+
+TEST_F(BrokerTest, NamespaceWideReachesEveryMemberOnce) {
+  auto two_rooms = Node("two-rooms");
+  auto ns_only = Node("ns-only");
+  auto other = Node("other");
+  auto service = Node("service");
+  ASSERT_TRUE(two_rooms->Subscribe({RoomTopic("/chat", "a"), RoomTopic("/chat", "b"),
+                                    RoomTopic("/sentinel", "two")}).ok());
+  ASSERT_TRUE(ns_only->Subscribe({NamespaceTopic("/chat"), RoomTopic("/sentinel", "ns")}).ok());
+  ASSERT_TRUE(other->Subscribe({RoomTopic("/chatx", "a"), RoomTopic("/sentinel", "other")}).ok());
+  ASSERT_TRUE(service->Subscribe({ServiceTopic("/chat"), RoomTopic("/sentinel", "svc")}).ok());
+  WireNode publisher(context_, broker_.pub_endpoint, broker_.sub_endpoint);
+
+  publisher.Publish(RoomsEnvelope("/chat", {}, "everyone"));
+  EXPECT_EQ(DeliveriesUntilSentinel(publisher, *two_rooms, "two"), Events{"everyone"});
+  EXPECT_EQ(DeliveriesUntilSentinel(publisher, *ns_only, "ns"), Events{"everyone"});
+  EXPECT_EQ(DeliveriesUntilSentinel(publisher, *other, "other"), Events{});
+  EXPECT_EQ(DeliveriesUntilSentinel(publisher, *service, "svc"), Events{});
+}
+
+TEST_F(BrokerTest, MultiRoomEnvelopesArriveAtMostOnce) {
+  auto both = Node("both");
+  auto one = Node("one");
+  ASSERT_TRUE(both->Subscribe({RoomTopic("/chat", "a"), RoomTopic("/chat", "b"),
+                               RoomTopic("/sentinel", "both")}).ok());
+  ASSERT_TRUE(one->Subscribe({RoomTopic("/chat", "b"), RoomTopic("/sentinel", "one")}).ok());
+  WireNode publisher(context_, broker_.pub_endpoint, broker_.sub_endpoint);
+
+  publisher.Publish(RoomsEnvelope("/chat", {"a", "b", "c", "a"}, "multi"));
+  EXPECT_EQ(DeliveriesUntilSentinel(publisher, *both, "both"), Events{"multi"});
+  EXPECT_EQ(DeliveriesUntilSentinel(publisher, *one, "one"), Events{"multi"});
+}
+
+TEST_F(BrokerTest, ServiceAndNodeChannels) {
+  auto svc = Node("svc-1");
+  ASSERT_TRUE(svc->Subscribe({ServiceTopic("/chat"), NodeTopic("svc-1"),
+                              RoomTopic("/sentinel", "svc")}).ok());
+  WireNode publisher(context_, broker_.pub_endpoint, broker_.sub_endpoint);
+  v1::Envelope to_service = RoomsEnvelope("/chat", {}, "connection");
+  to_service.set_channel(v1::CHANNEL_SERVICE);
+  to_service.set_kind(v1::KIND_CONNECTION);
+  publisher.Publish(to_service);
+  v1::Envelope to_node = RoomsEnvelope("", {}, "ack");
+  to_node.set_channel(v1::CHANNEL_NODE);
+  to_node.set_kind(v1::KIND_ACK);
+  to_node.set_node("svc-1");
+  publisher.Publish(to_node);
+  to_node.set_node("svc-2");
+  to_node.set_event("ack-other");
+  publisher.Publish(to_node);
+  EXPECT_EQ(DeliveriesUntilSentinel(publisher, *svc, "svc"), (Events{"connection", "ack"}));
+}
+
+TEST_F(BrokerTest, ReplyComesAfterTheChangeTookEffect) {
+  auto sub = Node("sub");
+  WireNode publisher(context_, broker_.pub_endpoint, broker_.sub_endpoint);
+  // Everything published after the Reply is routed by the new set.
+  ASSERT_TRUE(sub->Subscribe({RoomTopic("/chat", "a")}).ok());
+  publisher.Publish(RoomsEnvelope("/chat", {"a"}, "after-subscribe"));
+  auto received = sub->ReceiveDelivery(kWait);
+  ASSERT_TRUE(received.ok()) << received.status();
+  EXPECT_EQ(received->envelope.event(), "after-subscribe");
+
+  ASSERT_TRUE(sub->Subscribe({RoomTopic("/sentinel", "sub")}).ok());
+  sub->SendUnsubscribe({RoomTopic("/chat", "a")}, 77);
+  auto reply = sub->Receive(kWait);
+  ASSERT_TRUE(reply.ok()) << reply.status();
+  ASSERT_TRUE(reply->frame.has_reply());
+  EXPECT_EQ(reply->frame.reply().request_id(), 77u);
+  EXPECT_TRUE(reply->frame.reply().ok());
+  publisher.Publish(RoomsEnvelope("/chat", {"a"}, "after-unsubscribe"));
+  EXPECT_EQ(DeliveriesUntilSentinel(publisher, *sub, "sub"), Events{});
+
+  // Replies come in command order, one per request id.
+  sub->SendSubscribe({RoomTopic("/x", "1")}, 1);
+  sub->Ping(2);
+  sub->SendUnsubscribe({RoomTopic("/x", "1")}, 3);
+  std::vector<uint64_t> reply_ids;
+  while (reply_ids.size() < 3) {
+    auto next = sub->Receive(kWait);
+    ASSERT_TRUE(next.ok()) << next.status();
+    if (next->frame.has_reply()) reply_ids.push_back(next->frame.reply().request_id());
+  }
+  EXPECT_EQ(reply_ids, (std::vector<uint64_t>{1, 2, 3}));
+}
+
+TEST_F(BrokerTest, RefusesInvalidTopicsWholesale) {
+  auto sub = Node("sub");
+  auto status = sub->Subscribe({RoomTopic("/chat", "ok"), RoomTopic("no-slash", "a")});
+  EXPECT_TRUE(absl::IsFailedPrecondition(status)) << status;
+  ASSERT_TRUE(sub->Subscribe({RoomTopic("/sentinel", "sub")}).ok());
+  WireNode publisher(context_, broker_.pub_endpoint, broker_.sub_endpoint);
+  publisher.Publish(RoomsEnvelope("/chat", {"ok"}, "not-subscribed"));
+  EXPECT_EQ(DeliveriesUntilSentinel(publisher, *sub, "sub"), Events{});
+  EXPECT_NE(StopAndGetFinalStats().find("command_topic=1"), std::string::npos);
+}
+
+TEST_F(BrokerTest, ConfirmsPublishesOnRequest) {
+  WireNode publisher(context_, broker_.pub_endpoint, broker_.sub_endpoint);
+  v1::Envelope envelope = RoomsEnvelope("/chat", {"nobody"}, "confirmed");
+  envelope.set_origin("svc-7");
+  envelope.set_message_id(41);
+  envelope.set_confirm(true);
+  publisher.Publish(envelope);
+  auto receipt = publisher.ReceiveReceipt(kWait);
+  ASSERT_TRUE(receipt.ok()) << receipt.status();
+  EXPECT_EQ(receipt->origin(), "svc-7");
+  EXPECT_EQ(receipt->message_id(), 41u);
+  EXPECT_TRUE(receipt->accepted());
+
+  envelope.set_version(static_cast<v1::Version>(9));
+  envelope.set_message_id(42);
+  publisher.Publish(envelope);
+  receipt = publisher.ReceiveReceipt(kWait);
+  ASSERT_TRUE(receipt.ok()) << receipt.status();
+  EXPECT_EQ(receipt->message_id(), 42u);
+  EXPECT_FALSE(receipt->accepted());
+  EXPECT_NE(receipt->error().find("version"), std::string::npos) << receipt->error();
+
+  // Without confirm, no receipt: the next one is for 43.
+  envelope.set_version(v1::VERSION_1);
+  envelope.set_confirm(false);
+  envelope.set_message_id(44);
+  publisher.Publish(envelope);
+  envelope.set_confirm(true);
+  envelope.set_message_id(45);
+  publisher.Publish(envelope);
+  receipt = publisher.ReceiveReceipt(kWait);
+  ASSERT_TRUE(receipt.ok()) << receipt.status();
+  EXPECT_EQ(receipt->message_id(), 45u);
+}
+
+TEST_F(BrokerTest, DropsMalformedInputAndKeepsRouting) {
+  auto sub = Node("sub");
+  ASSERT_TRUE(sub->Subscribe({RoomTopic("/chat", "a"), RoomTopic("/sentinel", "sub")}).ok());
+  WireNode publisher(context_, broker_.pub_endpoint, broker_.sub_endpoint);
+  const std::string valid = RoomsEnvelope("/chat", {"a"}, "valid").SerializeAsString();
+  v1::Envelope wrong_version = RoomsEnvelope("/chat", {"a"}, "wrong-version");
+  wrong_version.set_version(static_cast<v1::Version>(2));
+  v1::Envelope unknown_channel = RoomsEnvelope("/chat", {"a"}, "unknown-channel");
+  unknown_channel.set_channel(static_cast<v1::Channel>(42));
+  v1::Envelope no_namespace = RoomsEnvelope("", {"a"}, "no-namespace");
+
+  publisher.SendPub({"\xff\xfe garbage \x00\x01"});                  // envelope
+  publisher.SendPub({valid.substr(0, valid.size() - 3)});            // envelope (truncated)
+  publisher.SendPub({wrong_version.SerializeAsString()});            // version
+  publisher.SendPub({""});                                           // version (empty frame)
+  publisher.SendPub({unknown_channel.SerializeAsString()});          // channel
+  publisher.SendPub({no_namespace.SerializeAsString()});             // topic
+  publisher.SendPub({valid, valid});                                 // envelope_frames
+  publisher.SendPub({"", valid});                                    // envelope_frames
+  sub->SendSub({"not a command \xff"});                              // command
+  sub->SendSub({std::string()});                                     // command (no command set)
+  v1::SubscriberCommand ping;
+  ping.mutable_ping();
+  sub->SendSub({ping.SerializeAsString(), "extra"});                 // command_frames
+  v1::SubscriberCommand old_hello;
+  old_hello.mutable_hello()->set_version(static_cast<v1::Version>(3));
+  old_hello.mutable_hello()->set_node("old");
+  sub->Command(old_hello);                                           // hello
+  // A round trip on the subscriber socket: every command above was handled.
+  ASSERT_TRUE(sub->Subscribe({RoomTopic("/sentinel", "sub")}).ok());
+
+  publisher.SendPub({valid});
+  EXPECT_EQ(DeliveriesUntilSentinel(publisher, *sub, "sub"), Events{"valid"});
+  const std::string stats = StopAndGetFinalStats();
+  EXPECT_NE(stats.find("malformed=12 (envelope_frames=2 envelope=2 version=2 channel=1 topic=1 "
+                       "command_frames=1 command=2 hello=1)"),
+            std::string::npos)
+      << stats;
+}
+
+TEST_F(BrokerTest, PongTellsARestartedBrokerDoesNotKnowTheNode) {
+  auto node = Node("gw-1");
+  node->Ping();
+  auto pong = node->Receive(kWait);
+  ASSERT_TRUE(pong.ok()) << pong.status();
+  ASSERT_TRUE(pong->frame.has_pong());
+  EXPECT_TRUE(pong->frame.pong().known());
+  EXPECT_EQ(pong->frame.pong().epoch(), broker_.epoch);
+
+  const uint64_t old_epoch = broker_.epoch;
+  BrokerOptions same = broker_.SameEndpoints();
+  broker_.process->Kill();
+  Start(same);
+  ASSERT_NE(broker_.epoch, old_epoch);
+
+  // The DEALER reconnects by itself; ping until the new broker answers.
+  const auto deadline = test_support::DeadlineIn(kWait);
+  bool answered = false;
+  while (!answered && test_support::Clock::now() < deadline) {
+    node->Ping();
+    auto received = node->Receive(milliseconds(200));
+    if (!received.ok() || !received->frame.has_pong()) continue;
+    if (received->frame.pong().epoch() != broker_.epoch) continue;  // a late answer of the old one
+    EXPECT_FALSE(received->frame.pong().known());
+    answered = true;
+  }
+  ASSERT_TRUE(answered);
+  // Hello makes it known again.
+  ASSERT_TRUE(node->Join("gw-1").ok());
+  node->Ping();
+  while (true) {
+    auto received = node->Receive(kWait);
+    ASSERT_TRUE(received.ok()) << received.status();
+    if (!received->frame.has_pong()) continue;
+    EXPECT_TRUE(received->frame.pong().known());
+    break;
+  }
+}
+
+TEST_F(BrokerTest, ForgetsSilentPeersAfterThreeHeartbeats) {
+  WireNode node(context_, broker_.pub_endpoint, broker_.sub_endpoint);
+  const auto start = test_support::Clock::now();
+  ASSERT_TRUE(node.Join("quiet-node", /*heartbeat_ms=*/100).ok());
+  ASSERT_TRUE(node.Subscribe({RoomTopic("/chat", "a")}).ok());
+  auto line = broker_.process->WaitForLine(
+      std::regex("peer disconnected node=quiet-node .*reason=expired topics=1"), kWait);
+  ASSERT_TRUE(line.ok()) << line.status();
+  EXPECT_GE(test_support::Clock::now() - start, milliseconds(300));
+  node.Ping();
+  auto pong = node.Receive(kWait);
+  ASSERT_TRUE(pong.ok()) << pong.status();
+  ASSERT_TRUE(pong->frame.has_pong());
+  EXPECT_FALSE(pong->frame.pong().known());
+}
+
+TEST_F(BrokerTest, PingsKeepAPeerAlive) {
+  WireNode node(context_, broker_.pub_endpoint, broker_.sub_endpoint);
+  ASSERT_TRUE(node.Join("chatty", /*heartbeat_ms=*/100).ok());
+  const auto until = test_support::Clock::now() + milliseconds(700);
+  while (test_support::Clock::now() < until) {
+    node.Ping();
+    auto pong = node.Receive(kWait);
+    ASSERT_TRUE(pong.ok()) << pong.status();
+    ASSERT_TRUE(pong->frame.has_pong());
+    ASSERT_TRUE(pong->frame.pong().known());
+    // Pace the pings at half the heartbeat (the broker answers at once).
+    std::this_thread::sleep_for(milliseconds(50));
+  }
+  EXPECT_EQ(broker_.process->CountLines(std::regex("node=chatty .*reason=expired")), 0);
+}
+
+TEST_F(BrokerTest, LogsPeerLifecycle) {
+  auto node = Node("lifecycle-node");
+  ASSERT_TRUE(broker_.process->WaitForLine(std::regex("peer connected node=lifecycle-node "), kWait).ok());
+  node->Goodbye();
+  ASSERT_TRUE(broker_.process
+                  ->WaitForLine(std::regex("peer disconnected node=lifecycle-node .*reason=goodbye"), kWait)
+                  .ok());
+}
+
+TEST_F(BrokerTest, RemovesAPeerWhoseConnectionIsGone) {
+  auto node = Node("vanishing");
+  ASSERT_TRUE(node->Subscribe({RoomTopic("/chat", "a")}).ok());
+  node.reset();  // closes the DEALERs without Goodbye
+  WireNode publisher(context_, broker_.pub_endpoint, broker_.sub_endpoint);
+  // ROUTER_MANDATORY reports the identity unreachable once the disconnect
+  // is processed; publish until the broker notices.
+  const auto deadline = test_support::DeadlineIn(kWait);
+  bool removed = false;
+  while (!removed && test_support::Clock::now() < deadline) {
+    publisher.Publish(RoomsEnvelope("/chat", {"a"}, "probe"));
+    removed = broker_.process
+                  ->WaitForLine(std::regex("peer disconnected node=vanishing .*reason=unreachable"),
+                                milliseconds(50))
+                  .ok();
+  }
+  EXPECT_TRUE(removed);
+}
+
+TEST_F(BrokerTest, AFullSubscriberLosesDeliveriesWithoutSlowingOthers) {
+  BrokerOptions options;
+  options.extra_args = {"--hwm=50"};
+  Start(options);
+  auto stalled = Node("stalled", /*receive_hwm=*/10);
+  auto reader = Node("reader");
+  ASSERT_TRUE(stalled->Subscribe({RoomTopic("/chat", "a")}).ok());
+  ASSERT_TRUE(reader->Subscribe({RoomTopic("/chat", "a")}).ok());
+  WireNode publisher(context_, broker_.pub_endpoint, broker_.sub_endpoint);
+  v1::Envelope envelope = RoomsEnvelope("/chat", {"a"}, "bulk");
+  envelope.set_args(std::string(16 * 1024, 'x'));
+  const std::string bytes = envelope.SerializeAsString();
+  // 32 MiB in batches the reader drains: the stalled peer's pipe, socket
+  // buffers and receive queue fill up long before the end.
+  constexpr int kBatches = 80;
+  constexpr int kBatch = 25;
+  for (int batch = 0; batch < kBatches; ++batch) {
+    for (int i = 0; i < kBatch; ++i) publisher.SendPub({bytes});
+    for (int i = 0; i < kBatch; ++i) {
+      auto received = reader->ReceiveDelivery(kWait);
+      ASSERT_TRUE(received.ok()) << "batch " << batch << ": " << received.status();
+    }
+  }
+  stalled->Goodbye();
+  auto line = broker_.process->WaitForLine(
+      std::regex("peer disconnected node=stalled .*dropped=([1-9][0-9]*)"), kWait);
+  EXPECT_TRUE(line.ok()) << line.status();
+  reader->Goodbye();
+  line = broker_.process->WaitForLine(std::regex("peer disconnected node=reader .*dropped=0$"), kWait);
+  EXPECT_TRUE(line.ok()) << line.status();
+}
+
+TEST_F(BrokerTest, ExitsCleanlyOnSigterm) {
+  const std::string stats = StopAndGetFinalStats();
+  EXPECT_NE(stats.find("routed=0"), std::string::npos) << stats;
+}
+
+TEST_F(BrokerTest, ExitsCleanlyOnSigint) {
+  ASSERT_TRUE(broker_.process->Signal(SIGINT).ok());
+  auto exit = broker_.process->Wait(kWait);
+  ASSERT_TRUE(exit.ok()) << exit.status();
+  EXPECT_TRUE(exit->exited_ok()) << exit->ToString();
+}
+
+TEST(BrokerBinary, RejectsABadFlagWithUsage) {
+  auto broker = ChildProcess::Start(test_support::BinaryPath("roomq-broker"), {"--no-such-flag"});
+  ASSERT_TRUE(broker.ok()) << broker.status();
+  auto exit = (*broker)->Wait(kWait);
+  ASSERT_TRUE(exit.ok()) << exit.status();
+  EXPECT_EQ(exit->exit_code, 2);
+  EXPECT_TRUE((*broker)->WaitForLine(std::regex("unknown flag --no-such-flag"), kWait).ok());
+  EXPECT_TRUE((*broker)->WaitForLine(std::regex("--pub-bind"), kWait).ok());
+
+  broker = ChildProcess::Start(test_support::BinaryPath("roomq-broker"), {"--hwm=lots"});
+  ASSERT_TRUE(broker.ok());
+  exit = (*broker)->Wait(kWait);
+  ASSERT_TRUE(exit.ok());
+  EXPECT_EQ(exit->exit_code, 2);
+}
+
+TEST(BrokerBinary, HelpListsItsOwnFlags) {
+  auto broker = ChildProcess::Start(test_support::BinaryPath("roomq-broker"), {"--help"});
+  ASSERT_TRUE(broker.ok()) << broker.status();
+  auto exit = (*broker)->Wait(kWait);
+  ASSERT_TRUE(exit.ok()) << exit.status();
+  EXPECT_EQ(exit->exit_code, 0);
+  for (const char* flag : {"--pub-bind", "--sub-bind", "--heartbeat-ms", "--hwm", "--help"}) {
+    EXPECT_EQ((*broker)->CountLines(std::regex(std::string("^  ") + flag + "$")), 1) << flag;
+  }
+  EXPECT_EQ((*broker)->CountLines(std::regex("--log")), 0);  // no library flags
+}
+
+TEST(BrokerBinary, FailsWhenTheEndpointIsTaken) {
+  auto first = StartBroker();
+  ASSERT_TRUE(first.ok()) << first.status();
+  auto second = ChildProcess::Start(test_support::BinaryPath("roomq-broker"),
+                                    {"--pub-bind=" + first->pub_endpoint, "--sub-bind=tcp://127.0.0.1:*"});
+  ASSERT_TRUE(second.ok());
+  auto exit = (*second)->Wait(kWait);
+  ASSERT_TRUE(exit.ok()) << exit.status();
+  EXPECT_EQ(exit->exit_code, 1);
+  EXPECT_TRUE((*second)->WaitForLine(std::regex("--pub-bind .*in use"), kWait).ok());
+}
+
+}  // namespace
+}  // namespace roomq::broker_test

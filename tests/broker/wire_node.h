@@ -1,0 +1,81 @@
+#ifndef ROOMQ_TESTS_BROKER_WIRE_NODE_H_
+#define ROOMQ_TESTS_BROKER_WIRE_NODE_H_
+
+// A node speaking the broker's wire protocol by hand with two raw DEALER
+// sockets, for black-box tests of the real roomq-broker: every frame it
+// sends and receives is visible to the test, including malformed ones.
+//
+// Thread safety: none; one test thread per WireNode.
+
+#include <chrono>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <zmq.hpp>
+
+#include "absl/status/statusor.h"
+#include "proto/roomq.pb.h"
+#include "proto/wire/topic.h"
+
+namespace roomq::broker_test {
+
+// One message from the broker's subscriber socket, decoded.
+struct Received {
+  v1::BrokerFrame frame;
+  std::optional<std::string> envelope_bytes;  // second frame of a delivery
+  v1::Envelope envelope;                      // parsed envelope_bytes
+};
+
+class WireNode {
+ public:
+  WireNode(zmq::context_t& context, const std::string& pub_endpoint,
+           const std::string& sub_endpoint, int receive_hwm = 1000);
+
+  // Raw frames to the publish / subscribe socket.
+  void SendPub(const std::vector<std::string>& frames);
+  void SendSub(const std::vector<std::string>& frames);
+  void Publish(const v1::Envelope& envelope) { SendPub({envelope.SerializeAsString()}); }
+  void Command(const v1::SubscriberCommand& command) { SendSub({command.SerializeAsString()}); }
+
+  void Hello(const std::string& node, uint32_t heartbeat_ms = 0, uint64_t request_id = 0);
+  void Ping(uint64_t request_id = 0);
+  void Goodbye();
+  void SendSubscribe(const std::vector<wire::TopicRef>& topics, uint64_t request_id);
+  void SendUnsubscribe(const std::vector<wire::TopicRef>& topics, uint64_t request_id);
+
+  // Subscribes and waits for the broker's Reply (skipping other frames).
+  absl::Status Subscribe(const std::vector<wire::TopicRef>& topics,
+                         std::chrono::milliseconds timeout = std::chrono::milliseconds(5000));
+  // Sends Hello, then waits until the broker answers (a Ping/Reply round trip).
+  absl::Status Join(const std::string& node, uint32_t heartbeat_ms = 0,
+                    std::chrono::milliseconds timeout = std::chrono::milliseconds(5000));
+
+  // The next message on the subscribe socket. DeadlineExceeded when none
+  // arrives in time; DataLoss when it is not [BrokerFrame] or
+  // [BrokerFrame{delivery}][Envelope].
+  absl::StatusOr<Received> Receive(std::chrono::milliseconds timeout);
+  // The next delivery, skipping Pongs and Replies.
+  absl::StatusOr<Received> ReceiveDelivery(std::chrono::milliseconds timeout);
+  // The next frame on the publish socket (a PublishReceipt).
+  absl::StatusOr<v1::PublishReceipt> ReceiveReceipt(std::chrono::milliseconds timeout);
+
+  zmq::socket_t& pub() { return pub_; }
+  zmq::socket_t& sub() { return sub_; }
+
+ private:
+  absl::StatusOr<std::vector<zmq::message_t>> ReceiveFrames(zmq::socket_t& socket,
+                                                            std::chrono::milliseconds timeout);
+
+  zmq::socket_t pub_;
+  zmq::socket_t sub_;
+  uint64_t next_request_id_ = 1000000;
+};
+
+// An envelope for ROOMS (ns, rooms...) with the given event name; valid.
+v1::Envelope RoomsEnvelope(const std::string& ns, const std::vector<std::string>& rooms,
+                           const std::string& event);
+
+}  // namespace roomq::broker_test
+
+#endif  // ROOMQ_TESTS_BROKER_WIRE_NODE_H_
