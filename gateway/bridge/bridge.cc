@@ -1,0 +1,296 @@
+#include "gateway/bridge/bridge.h"
+
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <future>
+#include <random>
+
+#include <boost/asio/post.hpp>
+#include <spdlog/spdlog.h>
+
+#include "absl/strings/str_format.h"
+#include "proto/wire/absl_compat.h"
+#include "proto/wire/topic.h"
+
+namespace roomq::gateway::bridge {
+namespace {
+
+// How long one Poll may block; Stop is noticed within this.
+constexpr std::chrono::milliseconds kPollSlice{100};
+
+std::string GatewayNodeId() {
+  char host[256] = {};
+  if (gethostname(host, sizeof(host) - 1) != 0 || host[0] == '\0') std::strcpy(host, "host");
+  std::random_device device;
+  return absl::StrFormat("gw-%s-%d-%08x", host, static_cast<int>(getpid()), device());
+}
+
+}  // namespace
+
+Bridge::Bridge(Options options, std::vector<boost::asio::any_io_executor> shards)
+    : options_(std::move(options)), shards_(std::move(shards)) {
+  node_id_ = options_.link.node_id.empty() ? GatewayNodeId() : options_.link.node_id;
+  options_.link.node_id = node_id_;
+}
+
+Bridge::~Bridge() { Stop(); }
+
+absl::Status Bridge::Start(Sink sink) {
+  if (thread_.joinable()) return absl::FailedPreconditionError("bridge already started");
+  sink_ = std::move(sink);
+  wake_fd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  if (wake_fd_ < 0) {
+    return absl::InternalError(absl::StrCat("eventfd: ", std::strerror(errno)));
+  }
+  std::promise<absl::Status> started;
+  std::future<absl::Status> result = started.get_future();
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    accepting_ = true;
+  }
+  thread_ = std::thread([this, &started] { Run(&started); });
+  absl::Status status = result.get();
+  if (!status.ok()) Stop();
+  return status;
+}
+
+void Bridge::Stop() {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    accepting_ = false;
+  }
+  stop_ = true;
+  if (thread_.joinable()) {
+    Wake();
+    thread_.join();
+  }
+  if (wake_fd_ >= 0) {
+    close(wake_fd_);
+    wake_fd_ = -1;
+  }
+}
+
+void Bridge::Run(std::promise<absl::Status>* started) {
+  context_ = std::make_unique<zmq::context_t>(1);
+  client::LinkHandlers handlers;
+  handlers.on_delivery = [this](client::Delivery& delivery) { OnDelivery(delivery); };
+  handlers.on_broker_state = [this](bool connected) {
+    broker_connected_ = connected;
+    spdlog::info("bridge {}: broker {}", node_id_, connected ? "connected" : "unreachable");
+  };
+  auto link = client::Link::Create(*context_, options_.link, std::move(handlers));
+  if (!link.ok()) {
+    started->set_value(link.status());
+    context_.reset();
+    return;
+  }
+  link_ = *std::move(link);
+  spdlog::info("bridge {}: linking to broker pub={} sub={}", node_id_, options_.link.pub_endpoint,
+               options_.link.sub_endpoint);
+  started->set_value(absl::OkStatus());
+
+  std::vector<Command> batch;
+  while (!stop_.load()) {
+    zmq::pollitem_t wake{nullptr, wake_fd_, ZMQ_POLLIN, 0};
+    absl::Status status = link_->Poll(kPollSlice, std::span<zmq::pollitem_t>(&wake, 1));
+    if (!status.ok()) spdlog::warn("bridge {}: poll: {}", node_id_, status.ToString());
+    if (wake.revents & ZMQ_POLLIN) {
+      uint64_t count = 0;
+      [[maybe_unused]] ssize_t n = read(wake_fd_, &count, sizeof(count));
+    }
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      batch.swap(queue_);
+      queued_publishes_ = 0;
+    }
+    for (Command& command : batch) Execute(command);
+    batch.clear();
+  }
+  link_.reset();  // Goodbye
+  topics_.clear();
+  context_.reset();
+  spdlog::info("bridge {}: stopped", node_id_);
+}
+
+void Bridge::Wake() {
+  if (wake_fd_ < 0) return;
+  const uint64_t one = 1;
+  [[maybe_unused]] ssize_t n = write(wake_fd_, &one, sizeof(one));
+}
+
+void Bridge::Enqueue(Command command) {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (!accepting_) return;
+    if (command.type == Command::Type::kPublish) {
+      if (queued_publishes_ >= options_.max_queued_publishes) {
+        {
+          std::lock_guard<std::mutex> stats_lock(stats_mutex_);
+          ++stats_.publishes_refused;
+        }
+        if (command.on_receipt) {
+          auto callback = std::move(command.on_receipt);
+          Post(command.shard, [callback = std::move(callback)] {
+            callback(absl::ResourceExhaustedError("gateway bridge queue is full"));
+          });
+        }
+        return;
+      }
+      ++queued_publishes_;
+    }
+    queue_.push_back(std::move(command));
+  }
+  Wake();
+}
+
+void Bridge::Post(size_t shard, std::function<void()> fn) {
+  if (shard >= shards_.size()) return;
+  boost::asio::post(shards_[shard], std::move(fn));
+}
+
+void Bridge::Subscribe(size_t shard, std::string topic_key, std::function<void(absl::Status)> done) {
+  Command command;
+  command.type = Command::Type::kSubscribe;
+  command.shard = shard;
+  command.topic_key = std::move(topic_key);
+  command.done = std::move(done);
+  Enqueue(std::move(command));
+}
+
+void Bridge::Unsubscribe(size_t shard, std::string topic_key) {
+  Command command;
+  command.type = Command::Type::kUnsubscribe;
+  command.shard = shard;
+  command.topic_key = std::move(topic_key);
+  Enqueue(std::move(command));
+}
+
+void Bridge::Publish(size_t shard, v1::Envelope envelope,
+                     std::function<void(absl::StatusOr<v1::PublishReceipt>)> on_receipt) {
+  Command command;
+  command.type = Command::Type::kPublish;
+  command.shard = shard;
+  command.envelope = std::move(envelope);
+  command.on_receipt = std::move(on_receipt);
+  Enqueue(std::move(command));
+}
+
+void Bridge::Execute(Command& command) {
+  switch (command.type) {
+    case Command::Type::kSubscribe: {
+      auto topic = wire::DecodeTopicKey(command.topic_key);
+      if (!topic.ok() || command.shard >= shards_.size()) {
+        if (command.done) {
+          auto done = std::move(command.done);
+          absl::Status status = topic.ok() ? absl::InvalidArgumentError("bad shard") : topic.status();
+          Post(command.shard, [done = std::move(done), status] { done(status); });
+        }
+        return;
+      }
+      TopicShards& entry = topics_[command.topic_key];
+      if (entry.shards.empty()) entry.shards.resize(shards_.size(), false);
+      if (!entry.shards[command.shard]) {
+        entry.shards[command.shard] = true;
+        ++entry.count;
+      }
+      const size_t shard = command.shard;
+      auto done = std::move(command.done);
+      link_->Subscribe(*topic, [this, shard, done = std::move(done)](absl::Status status) {
+        if (done) Post(shard, [done, status] { done(status); });
+      });
+      {
+        std::lock_guard<std::mutex> lock(stats_mutex_);
+        stats_.topics = topics_.size();
+      }
+      return;
+    }
+    case Command::Type::kUnsubscribe: {
+      auto it = topics_.find(command.topic_key);
+      if (it == topics_.end() || command.shard >= it->second.shards.size() ||
+          !it->second.shards[command.shard]) {
+        return;
+      }
+      it->second.shards[command.shard] = false;
+      if (--it->second.count == 0) {
+        auto topic = wire::DecodeTopicKey(command.topic_key);
+        if (topic.ok()) link_->Unsubscribe(*topic);
+        topics_.erase(it);
+      }
+      std::lock_guard<std::mutex> lock(stats_mutex_);
+      stats_.topics = topics_.size();
+      return;
+    }
+    case Command::Type::kPublish: {
+      const size_t shard = command.shard;
+      std::function<void(absl::StatusOr<v1::PublishReceipt>)> receipt;
+      if (command.on_receipt) {
+        receipt = [this, shard, callback = command.on_receipt](
+                      absl::StatusOr<v1::PublishReceipt> result) {
+          Post(shard, [callback, result = std::move(result)] { callback(result); });
+        };
+      }
+      absl::Status status = link_->Publish(std::move(command.envelope), std::move(receipt));
+      std::lock_guard<std::mutex> lock(stats_mutex_);
+      if (status.ok()) {
+        ++stats_.publishes;
+      } else {
+        ++stats_.publishes_refused;
+        spdlog::warn("bridge {}: publish refused: {}", node_id_, status.ToString());
+        if (command.on_receipt) {
+          Post(shard, [callback = std::move(command.on_receipt), status] { callback(status); });
+        }
+      }
+      return;
+    }
+  }
+}
+
+void Bridge::OnDelivery(client::Delivery& delivery) {
+  v1::Envelope& envelope = delivery.envelope;
+  {
+    std::lock_guard<std::mutex> lock(stats_mutex_);
+    ++stats_.deliveries;
+  }
+  if (envelope.channel() != v1::CHANNEL_ROOMS) {
+    std::lock_guard<std::mutex> lock(stats_mutex_);
+    ++stats_.deliveries_unrouted;
+    return;
+  }
+  std::vector<bool> targets(shards_.size(), false);
+  size_t target_count = 0;
+  auto add = [&](std::string_view room) {
+    auto it = topics_.find(wire::EncodeTopicKey(wire::RoomTopic(envelope.namespace_(), room)));
+    if (it == topics_.end()) return;
+    for (size_t i = 0; i < it->second.shards.size(); ++i) {
+      if (it->second.shards[i] && !targets[i]) {
+        targets[i] = true;
+        ++target_count;
+      }
+    }
+  };
+  if (envelope.rooms_size() == 0) {
+    add("");
+  } else {
+    for (const std::string& room : envelope.rooms()) add(room);
+  }
+  if (target_count == 0) {
+    std::lock_guard<std::mutex> lock(stats_mutex_);
+    ++stats_.deliveries_unrouted;
+    return;
+  }
+  SharedDispatch dispatch = MakeDispatch(std::move(envelope));
+  for (size_t i = 0; i < targets.size(); ++i) {
+    if (targets[i]) sink_(i, dispatch);
+  }
+  std::lock_guard<std::mutex> lock(stats_mutex_);
+  stats_.dispatches += target_count;
+}
+
+Bridge::Stats Bridge::stats() const {
+  std::lock_guard<std::mutex> lock(stats_mutex_);
+  return stats_;
+}
+
+}  // namespace roomq::gateway::bridge

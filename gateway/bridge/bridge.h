@@ -1,0 +1,141 @@
+#ifndef ROOMQ_GATEWAY_BRIDGE_BRIDGE_H_
+#define ROOMQ_GATEWAY_BRIDGE_BRIDGE_H_
+
+// The gateway's bridge to the broker: one thread that owns the
+// roomq::client::Link (ZeroMQ never leaves it) and serves every shard.
+//
+// Shards -> bridge: Subscribe / Unsubscribe / Publish calls append a command
+// to a mutex-guarded vector and wake the thread through an eventfd that
+// Link::Poll watches; the thread swaps the whole vector out per wakeup.
+// Bound: at most `max_queued_publishes` publishes wait in the queue (default
+// 100000). Past it a publish is refused at once: its receipt callback (if
+// any) gets ResourceExhausted, and it is counted in stats().publishes_refused.
+// Subscribe / Unsubscribe are never refused: they only happen on a shard's
+// first-member / last-member transitions, so their number is bounded by the
+// membership itself, and dropping one would corrupt the refcounts.
+//
+// Topic refcounts: per topic, the set of shards with local members. The
+// bridge subscribes at the broker when the first shard arrives and
+// unsubscribes when the last one leaves. Every shard's Subscribe gets its own
+// confirmation (the Link answers an already-held topic at once or with the
+// broker's Reply), posted back to that shard's executor.
+//
+// Bridge -> shards: each broker delivery on CHANNEL_ROOMS becomes ONE
+// immutable Dispatch (its Socket.IO frame encoded once, see MakeDispatch),
+// handed to `sink` once for every shard holding a member of a target room
+// (for a namespace-wide envelope: every shard holding any socket of the
+// namespace, i.e. the (ns, "") topic). The sink runs on the bridge thread
+// and is expected to post to the shard. Deliveries for no local shard are
+// counted and dropped.
+//
+// Thread safety: Port methods and stats() may be called from any thread;
+// Start and Stop from the owner's thread only.
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <future>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <boost/asio/any_io_executor.hpp>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/statusor.h"
+#include "gateway/bridge/port.h"
+#include "roomq/link.h"
+
+namespace roomq::gateway::bridge {
+
+class Bridge : public Port {
+ public:
+  // Called on the bridge thread with (shard index, dispatch).
+  using Sink = std::function<void(size_t shard, SharedDispatch dispatch)>;
+
+  struct Options {
+    client::LinkOptions link;
+    size_t max_queued_publishes = 100000;
+  };
+
+  struct Stats {
+    uint64_t deliveries = 0;           // envelopes received from the broker
+    uint64_t dispatches = 0;           // (envelope, shard) posts
+    uint64_t deliveries_unrouted = 0;  // no shard had a target
+    uint64_t publishes = 0;
+    uint64_t publishes_refused = 0;    // queue bound or Link refused
+    uint64_t topics = 0;               // topics subscribed at the broker
+  };
+
+  // `shards[i]` is shard i's executor (where callbacks are posted). The node
+  // id is options.link.node_id, or generated as "gw-<host>-<pid>-<random>".
+  // Nothing runs until Start.
+  Bridge(Options options, std::vector<boost::asio::any_io_executor> shards);
+  ~Bridge() override;  // Stop()
+
+  // Starts the thread and creates the Link on it. The error of Link::Create
+  // (bad endpoint, ...) when it fails. The broker need not be up.
+  absl::Status Start(Sink sink);
+  // Stops the thread; the Link says Goodbye to the broker. Later Port calls
+  // are ignored (callbacks not run). Idempotent.
+  void Stop();
+
+  const std::string& node_id() const override { return node_id_; }
+  void Subscribe(size_t shard, std::string topic_key, std::function<void(absl::Status)> done) override;
+  void Unsubscribe(size_t shard, std::string topic_key) override;
+  void Publish(size_t shard, v1::Envelope envelope,
+               std::function<void(absl::StatusOr<v1::PublishReceipt>)> on_receipt) override;
+
+  Stats stats() const;
+  bool broker_connected() const { return broker_connected_.load(); }
+
+ private:
+  struct Command {
+    enum class Type { kSubscribe, kUnsubscribe, kPublish } type = Type::kPublish;
+    size_t shard = 0;
+    std::string topic_key;
+    std::function<void(absl::Status)> done;
+    v1::Envelope envelope;
+    std::function<void(absl::StatusOr<v1::PublishReceipt>)> on_receipt;
+  };
+  struct TopicShards {
+    std::vector<bool> shards;
+    size_t count = 0;
+  };
+
+  void Enqueue(Command command);
+  void Wake();
+  void Run(std::promise<absl::Status>* started);
+  void Execute(Command& command);
+  void OnDelivery(client::Delivery& delivery);
+  void Post(size_t shard, std::function<void()> fn);
+
+  Options options_;
+  std::vector<boost::asio::any_io_executor> shards_;
+  std::string node_id_;
+  Sink sink_;
+  int wake_fd_ = -1;  // eventfd
+
+  std::mutex mutex_;
+  std::vector<Command> queue_;     // guarded by mutex_
+  size_t queued_publishes_ = 0;    // guarded by mutex_
+  bool accepting_ = false;         // guarded by mutex_
+
+  std::atomic<bool> stop_{false};
+  std::atomic<bool> broker_connected_{false};
+  std::thread thread_;
+
+  // Bridge thread only.
+  std::unique_ptr<zmq::context_t> context_;
+  std::unique_ptr<client::Link> link_;
+  absl::flat_hash_map<std::string, TopicShards> topics_;
+
+  mutable std::mutex stats_mutex_;
+  Stats stats_;  // guarded by stats_mutex_
+};
+
+}  // namespace roomq::gateway::bridge
+
+#endif  // ROOMQ_GATEWAY_BRIDGE_BRIDGE_H_

@@ -1,0 +1,71 @@
+#ifndef ROOMQ_GATEWAY_BRIDGE_PORT_H_
+#define ROOMQ_GATEWAY_BRIDGE_PORT_H_
+
+// What a gateway shard asks of the broker, and what it gets back.
+//
+// The real implementation is Bridge (gateway/bridge/bridge.h), a thread that
+// owns the ZeroMQ Link; tests use a fake. Shards never touch ZeroMQ.
+//
+// Thread safety: every Port method may be called from any shard thread.
+// Callbacks passed in run later on the executor of the shard named in the
+// call, never inside the call itself.
+
+#include <cstddef>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "gateway/engineio/session.h"
+#include "proto/roomq.pb.h"
+
+namespace roomq::gateway::bridge {
+
+// One broker delivery as the shards see it: immutable and shared by every
+// shard that has a recipient (posted once per shard, never copied per
+// socket).
+struct Dispatch {
+  v1::Envelope envelope;
+  // The Socket.IO packet, encoded once for all recipients: set for
+  // KIND_EVENT without ack_id and for KIND_ACK. Null for kinds that send
+  // nothing (JOIN, LEAVE, DISCONNECT), for an event asking for an ack (each
+  // recipient gets its own ack id, so it is encoded per socket), and for an
+  // envelope that cannot be encoded (bad args, reserved event name; logged).
+  engineio::SharedOutbound frame;
+  // False when the envelope cannot be delivered (bad args, reserved event
+  // name, an ack without ack_id); shards then skip it.
+  bool deliverable = true;
+};
+using SharedDispatch = std::shared_ptr<const Dispatch>;
+
+// Builds the Dispatch for `envelope`, encoding the frame when there is one.
+// Runs on the bridge thread, once per delivery.
+SharedDispatch MakeDispatch(v1::Envelope envelope);
+
+class Port {
+ public:
+  virtual ~Port() = default;
+
+  // The gateway's node id (reply_to of what it publishes).
+  virtual const std::string& node_id() const = 0;
+
+  // Shard `shard` got its first local member of the topic with routing key
+  // `topic_key` (proto/wire/topic.h). `done` runs on that shard once the
+  // broker confirmed the subscription (OK) or gave up (Unavailable; the
+  // subscription stays and is restored when the broker returns).
+  virtual void Subscribe(size_t shard, std::string topic_key,
+                         std::function<void(absl::Status)> done) = 0;
+  // Shard `shard` lost its last local member of `topic_key`.
+  virtual void Unsubscribe(size_t shard, std::string topic_key) = 0;
+
+  // Publishes `envelope`. With `on_receipt`, the envelope asks for a
+  // PublishReceipt and `on_receipt` runs on shard `shard` with it, or with
+  // Unavailable / ResourceExhausted when it could not be had.
+  virtual void Publish(size_t shard, v1::Envelope envelope,
+                       std::function<void(absl::StatusOr<v1::PublishReceipt>)> on_receipt) = 0;
+};
+
+}  // namespace roomq::gateway::bridge
+
+#endif  // ROOMQ_GATEWAY_BRIDGE_PORT_H_

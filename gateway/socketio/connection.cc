@@ -1,0 +1,465 @@
+#include "gateway/socketio/connection.h"
+
+#include <spdlog/spdlog.h>
+
+#include <utility>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "proto/wire/absl_compat.h"
+#include "proto/wire/topic.h"
+
+namespace roomq::gateway::socketio {
+namespace {
+
+constexpr std::string_view kOk = R"({"ok":true})";
+
+std::string ErrorJson(std::string_view message) {
+  return absl::StrCat("{\"error\":", JsonQuote(message), "}");
+}
+
+std::vector<std::string> CopyAttachments(const v1::Envelope& envelope) {
+  return {envelope.attachments().begin(), envelope.attachments().end()};
+}
+
+bool ValidRoomName(std::string_view room) {
+  return !room.empty() && room.size() <= wire::kMaxNameBytes;
+}
+
+}  // namespace
+
+Connection::Connection(engineio::Session& session, std::shared_ptr<Shard> shard,
+                       ConnectionOptions options)
+    : session_(session),
+      shard_(std::move(shard)),
+      options_(options),
+      connect_timer_(session.executor()) {
+  connect_timer_.expires_after(options_.connect_timeout);
+  connect_timer_.async_wait([token = Token(), this](boost::system::error_code ec) {
+    if (ec || token.expired()) return;
+    if (closed_ || failed_ || ever_connected_ || !sockets_.empty()) return;
+    spdlog::info("session {} ({}): no namespace connected within {} ms, closing", session_.id(),
+                 session_.handshake().remote_address, options_.connect_timeout.count());
+    session_.Close();
+  });
+}
+
+Connection::~Connection() {
+  alive_.reset();
+  connect_timer_.cancel();
+  if (!sockets_.empty()) {
+    // OnClose never came: still leave the shard clean. The session may be
+    // half destroyed, so it is not touched.
+    closed_ = true;
+    for (auto& [nsp, socket] : sockets_) {
+      shard_->LeaveAll(*socket);
+      shard_->Unregister(*socket);
+    }
+    sockets_.clear();
+  }
+}
+
+void Connection::OnMessage(std::string_view data, bool binary) {
+  if (closed_ || failed_) return;
+  absl::StatusOr<std::optional<Packet>> decoded = decoder_.Add(data, binary);
+  if (!decoded.ok()) {
+    Fail(FromAbsl(decoded.status().message()));
+    return;
+  }
+  if (!decoded->has_value()) return;
+  HandlePacket(std::move(**decoded));
+}
+
+void Connection::OnClose(std::string_view reason) {
+  if (closed_) return;
+  closed_ = true;
+  connect_timer_.cancel();
+  std::vector<std::string> names;
+  names.reserve(sockets_.size());
+  for (const auto& [nsp, socket] : sockets_) names.push_back(nsp);
+  for (const std::string& nsp : names) {
+    auto it = sockets_.find(nsp);
+    if (it != sockets_.end()) CloseSocket(*it->second, reason, false);
+  }
+}
+
+void Connection::HandlePacket(Packet packet) {
+  if (packet.type == PacketType::kConnect) {
+    HandleConnect(packet);
+    return;
+  }
+  auto it = sockets_.find(packet.nsp);
+  if (it == sockets_.end() || it->second->state != Socket::State::kConnected) {
+    Fail(absl::StrCat(ToAbsl(PacketTypeName(packet.type)), " for namespace '", packet.nsp,
+                      "', which is not connected"));
+    return;
+  }
+  Socket& socket = *it->second;
+  switch (packet.type) {
+    case PacketType::kDisconnect:
+      CloseSocket(socket, "client namespace disconnect", false);
+      return;
+    case PacketType::kEvent:
+    case PacketType::kBinaryEvent:
+      HandleEvent(socket, packet);
+      return;
+    case PacketType::kAck:
+    case PacketType::kBinaryAck:
+      HandleClientAck(socket, packet);
+      return;
+    case PacketType::kConnectError:
+    case PacketType::kConnect:
+      Fail("CONNECT_ERROR sent by a client");
+      return;
+  }
+}
+
+void Connection::HandleConnect(Packet& packet) {
+  if (sockets_.contains(packet.nsp)) {
+    Fail(absl::StrCat("CONNECT for namespace '", packet.nsp, "', which is already connected"));
+    return;
+  }
+  const Namespace* ns = shard_->namespaces().Find(packet.nsp);
+  if (ns == nullptr) {
+    spdlog::info("session {} ({}): CONNECT to unknown namespace '{}': Invalid namespace",
+                 session_.id(), session_.handshake().remote_address, packet.nsp);
+    Send(EncodeConnectError(packet.nsp, "Invalid namespace"));
+    return;
+  }
+  auto owned = std::make_unique<Socket>();
+  Socket& socket = *owned;
+  socket.id = Shard::NewSocketId();
+  socket.ns = ns;
+  socket.connection = this;
+  if (!packet.data.empty()) socket.auth = std::move(packet.data);
+  shard_->Register(socket);
+  sockets_.emplace(packet.nsp, std::move(owned));
+
+  // Answer once both rooms (its own, the namespace's) are confirmed.
+  auto remaining = std::make_shared<int>(2);
+  auto first_error = std::make_shared<absl::Status>();
+  auto done = [token = Token(), this, nsp = packet.nsp, handle = socket.handle, remaining,
+               first_error](absl::Status status) {
+    if (token.expired()) return;
+    if (!status.ok() && first_error->ok()) *first_error = status;
+    if (--*remaining > 0) return;
+    FinishConnect(nsp, handle, *first_error);
+  };
+  shard_->Join(socket, socket.id, done);
+  shard_->Join(socket, "", done);
+}
+
+void Connection::FinishConnect(const std::string& nsp, uint64_t handle,
+                               const absl::Status& broker_status) {
+  if (closed_ || failed_) return;
+  auto it = sockets_.find(nsp);
+  if (it == sockets_.end() || it->second->handle != handle ||
+      it->second->state != Socket::State::kConnecting) {
+    return;
+  }
+  Socket& socket = *it->second;
+  if (!broker_status.ok()) {
+    spdlog::warn("socket {} ns={}: answering CONNECT without broker confirmation: {}", socket.id,
+                 nsp, broker_status.ToString());
+  }
+  socket.state = Socket::State::kConnected;
+  ever_connected_ = true;
+  connect_timer_.cancel();
+  Send(EncodeConnect(nsp, socket.id));
+  spdlog::info("socket connected: id={} ns={} transport={} session={} remote={}", socket.id, nsp,
+               session_.transport(), session_.id(), session_.handshake().remote_address);
+  if (socket.ns->policy->forward) {
+    v1::Envelope envelope;
+    envelope.set_kind(v1::KIND_CONNECTION);
+    envelope.set_auth(socket.auth);
+    PublishToService(socket, std::move(envelope));
+  }
+}
+
+void Connection::HandleEvent(Socket& socket, Packet& packet) {
+  if (packet.event == "join") {
+    HandleJoin(socket, packet);
+  } else if (packet.event == "leave") {
+    HandleLeave(socket, packet);
+  } else if (packet.event == "publish") {
+    HandlePublish(socket, packet);
+  } else {
+    Relay(socket, packet);
+    Forward(socket, packet);
+  }
+}
+
+void Connection::HandleJoin(Socket& socket, const Packet& packet) {
+  auto split = SplitLeadingStrings(packet.args, 1);
+  if (!split.ok()) {
+    AckJson(socket, packet.ack_id, ErrorJson("join needs a room name"));
+    return;
+  }
+  const std::string& room = split->values[0];
+  if (!ValidRoomName(room)) {
+    AckJson(socket, packet.ack_id, ErrorJson("invalid room name"));
+    return;
+  }
+  if (room != socket.id && !socket.ns->MayJoin(room)) {
+    AckJson(socket, packet.ack_id, ErrorJson("joining this room is not allowed"));
+    return;
+  }
+  const RoomIndex::RoomSet* rooms = shard_->rooms().RoomsOf(socket.handle);
+  if (rooms != nullptr && !rooms->contains(ToAbsl(room)) &&
+      rooms->size() >= shard_->options().max_rooms_per_socket) {
+    AckJson(socket, packet.ack_id, ErrorJson("too many rooms"));
+    return;
+  }
+  if (!packet.ack_id.has_value()) {
+    shard_->Join(socket, room, nullptr);
+    return;
+  }
+  shard_->Join(socket, room,
+               [token = Token(), this, handle = socket.handle, ack = packet.ack_id,
+                room](absl::Status status) {
+                 if (token.expired()) return;
+                 Socket* socket = shard_->Find(handle);
+                 if (socket == nullptr) return;
+                 if (!status.ok()) {
+                   spdlog::warn("socket {}: join '{}' acknowledged without broker confirmation: {}",
+                                socket->id, room, status.ToString());
+                 }
+                 AckJson(*socket, ack, kOk);
+               });
+}
+
+void Connection::HandleLeave(Socket& socket, const Packet& packet) {
+  auto split = SplitLeadingStrings(packet.args, 1);
+  if (!split.ok()) {
+    AckJson(socket, packet.ack_id, ErrorJson("leave needs a room name"));
+    return;
+  }
+  const std::string& room = split->values[0];
+  if (!ValidRoomName(room) || room == socket.id) {
+    AckJson(socket, packet.ack_id, ErrorJson("cannot leave this room"));
+    return;
+  }
+  shard_->Leave(socket, room);
+  AckJson(socket, packet.ack_id, kOk);
+}
+
+void Connection::HandlePublish(Socket& socket, Packet& packet) {
+  auto split = SplitLeadingStrings(packet.args, 2);
+  if (!split.ok()) {
+    AckJson(socket, packet.ack_id, ErrorJson("publish needs a room and an event name"));
+    return;
+  }
+  const std::string& room = split->values[0];
+  const std::string& event = split->values[1];
+  if (!ValidRoomName(room)) {
+    AckJson(socket, packet.ack_id, ErrorJson("invalid room name"));
+    return;
+  }
+  if (IsReservedEventName(event)) {
+    AckJson(socket, packet.ack_id, ErrorJson("reserved event name"));
+    return;
+  }
+  v1::Envelope envelope;
+  envelope.set_kind(v1::KIND_EVENT);
+  envelope.set_channel(v1::CHANNEL_ROOMS);
+  envelope.set_namespace_(socket.ns->name);
+  envelope.add_rooms(room);
+  envelope.set_except_socket(socket.id);
+  envelope.set_event(event);
+  envelope.set_args(std::move(split->rest));
+  for (std::string& attachment : packet.attachments) envelope.add_attachments(std::move(attachment));
+  if (!packet.ack_id.has_value()) {
+    shard_->port().Publish(shard_->index(), std::move(envelope), nullptr);
+    return;
+  }
+  shard_->port().Publish(
+      shard_->index(), std::move(envelope),
+      [token = Token(), this, handle = socket.handle,
+       ack = packet.ack_id](absl::StatusOr<v1::PublishReceipt> receipt) {
+        if (token.expired()) return;
+        Socket* socket = shard_->Find(handle);
+        if (socket == nullptr) return;
+        if (!receipt.ok()) {
+          AckJson(*socket, ack, ErrorJson(FromAbsl(receipt.status().message())));
+        } else if (!receipt->accepted()) {
+          AckJson(*socket, ack,
+                  ErrorJson(receipt->error().empty() ? "refused by the broker" : receipt->error()));
+        } else {
+          AckJson(*socket, ack, kOk);
+        }
+      });
+}
+
+void Connection::Relay(Socket& socket, const Packet& packet) {
+  const NamespacePolicy& policy = *socket.ns->policy;
+  if (policy.relay == RelayPolicy::kNone) return;
+  v1::Envelope envelope;
+  envelope.set_kind(v1::KIND_EVENT);
+  envelope.set_channel(v1::CHANNEL_ROOMS);
+  envelope.set_namespace_(socket.ns->name);
+  if (policy.relay == RelayPolicy::kRooms) {
+    const RoomIndex::RoomSet* rooms = shard_->rooms().RoomsOf(socket.handle);
+    if (rooms != nullptr) {
+      for (const std::string& room : *rooms) {
+        if (!room.empty() && room != socket.id) envelope.add_rooms(room);
+      }
+    }
+    if (envelope.rooms_size() == 0) return;  // in no room: nobody to relay to
+  }
+  if (!policy.echo) envelope.set_except_socket(socket.id);
+  envelope.set_event(packet.event);
+  envelope.set_args(packet.args);
+  for (const std::string& attachment : packet.attachments) envelope.add_attachments(attachment);
+  shard_->port().Publish(shard_->index(), std::move(envelope), nullptr);
+}
+
+void Connection::Forward(Socket& socket, Packet& packet) {
+  if (!socket.ns->policy->forward) return;
+  v1::Envelope envelope;
+  envelope.set_kind(v1::KIND_CLIENT_EVENT);
+  envelope.set_event(packet.event);
+  envelope.set_args(std::move(packet.args));
+  for (std::string& attachment : packet.attachments) envelope.add_attachments(std::move(attachment));
+  if (packet.ack_id.has_value()) envelope.set_ack_id(*packet.ack_id);
+  PublishToService(socket, std::move(envelope));
+}
+
+void Connection::HandleClientAck(Socket& socket, Packet& packet) {
+  if (!packet.ack_id.has_value()) {
+    spdlog::debug("socket {}: ACK without id ignored", socket.id);
+    return;
+  }
+  auto it = socket.service_acks.find(*packet.ack_id);
+  if (it == socket.service_acks.end()) {
+    spdlog::debug("socket {}: ACK {} answers nothing pending; ignored", socket.id, *packet.ack_id);
+    return;
+  }
+  v1::Envelope envelope;
+  envelope.set_kind(v1::KIND_ACK);
+  envelope.set_channel(v1::CHANNEL_NODE);
+  envelope.set_node(it->second.reply_to);
+  envelope.set_namespace_(socket.ns->name);
+  envelope.set_ack_id(it->second.ack_id);
+  envelope.set_socket_id(socket.id);
+  envelope.set_args(std::move(packet.args));
+  for (std::string& attachment : packet.attachments) envelope.add_attachments(std::move(attachment));
+  socket.service_acks.erase(it);
+  shard_->port().Publish(shard_->index(), std::move(envelope), nullptr);
+}
+
+void Connection::Deliver(Socket& socket, const bridge::Dispatch& dispatch) {
+  if (closed_ || failed_) return;
+  const v1::Envelope& envelope = dispatch.envelope;
+  switch (envelope.kind()) {
+    case v1::KIND_EVENT:
+      DeliverEvent(socket, dispatch);
+      return;
+    case v1::KIND_ACK:
+      if (dispatch.frame) Send(dispatch.frame);
+      return;
+    case v1::KIND_JOIN:
+      for (const std::string& room : envelope.membership_rooms()) {
+        if (ValidRoomName(room)) shard_->Join(socket, room, nullptr);
+      }
+      return;
+    case v1::KIND_LEAVE:
+      for (const std::string& room : envelope.membership_rooms()) {
+        if (ValidRoomName(room) && room != socket.id) shard_->Leave(socket, room);
+      }
+      return;
+    case v1::KIND_DISCONNECT:
+      if (!envelope.reason().empty()) {
+        spdlog::info("socket {}: disconnected by {}: {}", socket.id, envelope.origin(),
+                     envelope.reason());
+      }
+      CloseSocket(socket, "server namespace disconnect", true);
+      return;
+    default:
+      spdlog::debug("socket {}: ignoring delivery of kind {}", socket.id,
+                    v1::Kind_Name(envelope.kind()));
+      return;
+  }
+}
+
+void Connection::DeliverEvent(Socket& socket, const bridge::Dispatch& dispatch) {
+  if (dispatch.frame) {
+    Send(dispatch.frame);
+    return;
+  }
+  const v1::Envelope& envelope = dispatch.envelope;
+  std::optional<uint64_t> ack_id;
+  if (envelope.has_ack_id() && !envelope.reply_to().empty()) {
+    ack_id = socket.next_ack_id++;
+    if (socket.service_acks.size() >= shard_->options().max_pending_service_acks) {
+      socket.service_acks.erase(socket.service_acks.begin());
+    }
+    socket.service_acks[*ack_id] = {envelope.ack_id(), envelope.reply_to()};
+  }
+  Send(EncodeEvent(socket.ns->name, envelope.event(), envelope.args(), ack_id,
+                   CopyAttachments(envelope)));
+}
+
+void Connection::AckJson(const Socket& socket, std::optional<uint64_t> ack_id,
+                         std::string_view json) {
+  if (!ack_id.has_value() || closed_ || failed_) return;
+  Send(EncodeAck(socket.ns->name, *ack_id, absl::StrCat("[", ToAbsl(json), "]")));
+}
+
+void Connection::CloseSocket(Socket& socket, std::string_view reason, bool tell_client) {
+  auto it = sockets_.find(socket.ns->name);
+  if (it == sockets_.end() || it->second.get() != &socket) return;
+  std::unique_ptr<Socket> owned = std::move(it->second);
+  sockets_.erase(it);
+  if (tell_client && !closed_ && !failed_) Send(EncodeDisconnect(owned->ns->name));
+  std::vector<std::string> rooms = shard_->LeaveAll(*owned);
+  shard_->Unregister(*owned);
+  if (owned->state != Socket::State::kConnected) {
+    spdlog::debug("socket {} ns={}: gone before its CONNECT was answered ({})", owned->id,
+                  owned->ns->name, reason);
+    return;
+  }
+  spdlog::info("socket disconnected: id={} ns={} transport={} session={} reason=\"{}\"", owned->id,
+               owned->ns->name, session_.transport(), session_.id(), reason);
+  if (owned->ns->policy->forward) {
+    v1::Envelope envelope;
+    envelope.set_kind(v1::KIND_DISCONNECTION);
+    envelope.set_reason(std::string(reason));
+    for (std::string& room : rooms) envelope.add_membership_rooms(std::move(room));
+    PublishToService(*owned, std::move(envelope));
+  }
+}
+
+void Connection::Fail(std::string_view why) {
+  if (failed_ || closed_) return;
+  failed_ = true;
+  spdlog::warn("session {} ({}): closing on protocol error: {}", session_.id(),
+               session_.handshake().remote_address, why);
+  std::vector<std::string> names;
+  for (const auto& [nsp, socket] : sockets_) names.push_back(nsp);
+  for (const std::string& nsp : names) {
+    auto it = sockets_.find(nsp);
+    if (it != sockets_.end()) CloseSocket(*it->second, "parse error", false);
+  }
+  session_.Close();
+}
+
+void Connection::Send(engineio::OutboundMessage message) {
+  Send(std::make_shared<const engineio::OutboundMessage>(std::move(message)));
+}
+
+void Connection::Send(const engineio::SharedOutbound& message) {
+  absl::Status status = session_.Send(message);
+  if (!status.ok()) {
+    spdlog::debug("session {}: send dropped: {}", session_.id(), status.ToString());
+  }
+}
+
+void Connection::PublishToService(Socket& socket, v1::Envelope envelope) {
+  envelope.set_channel(v1::CHANNEL_SERVICE);
+  envelope.set_namespace_(socket.ns->name);
+  envelope.set_socket_id(socket.id);
+  envelope.set_reply_to(shard_->port().node_id());
+  shard_->port().Publish(shard_->index(), std::move(envelope), nullptr);
+}
+
+}  // namespace roomq::gateway::socketio

@@ -1,0 +1,109 @@
+#ifndef ROOMQ_GATEWAY_SOCKETIO_CONNECTION_H_
+#define ROOMQ_GATEWAY_SOCKETIO_CONNECTION_H_
+
+// The Socket.IO side of one Engine.IO session: decodes its packets, keeps
+// its sockets (one per connected namespace) and maps them onto the broker.
+//
+// Behaviour (as the npm socket.io server, unless noted):
+//  - CONNECT to a known namespace creates a socket, puts it in its own room
+//    (its id) and the namespace room, and answers 0/ns,{"sid":...} once the
+//    broker confirmed those subscriptions (or after subscribe_wait).
+//    Unknown namespace: 4/ns,{"message":"Invalid namespace"}. A CONNECT for
+//    a namespace this session already has, or any other packet for a
+//    namespace it does not have (yet), closes the session.
+//  - No namespace connected within connect_timeout: the session is closed.
+//  - A malformed packet closes the session; its sockets disconnect with
+//    reason "parse error".
+//  - EVENT: reserved `join`, `leave`, `publish` (gateway-api.md); any other
+//    event is relayed per the namespace policy and, with `forward`, sent to
+//    services as KIND_CLIENT_EVENT (with the client's ack id).
+//  - ACK from the client answers a service's emit: KIND_ACK to the service.
+//  - DISCONNECT from the client: "client namespace disconnect"; KIND_DISCONNECT
+//    from a service: DISCONNECT packet + "server namespace disconnect";
+//    session end: the Engine.IO reason ("transport close", "ping timeout", ...).
+// One info log line per socket connect and disconnect (socket id,
+// namespace, transport, reason), one warn line per session closed for a
+// protocol error (what was wrong).
+//
+// Thread safety: lives on its session's shard thread; every method runs
+// there. Asynchronous callbacks hold a weak token and do nothing once the
+// Connection is gone.
+
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include <boost/asio/steady_timer.hpp>
+
+#include "absl/container/flat_hash_map.h"
+#include "gateway/bridge/port.h"
+#include "gateway/engineio/session.h"
+#include "gateway/socketio/packet.h"
+#include "gateway/socketio/shard.h"
+#include "gateway/socketio/socket.h"
+
+namespace roomq::gateway::socketio {
+
+struct ConnectionOptions {
+  std::chrono::milliseconds connect_timeout{45000};
+};
+
+class Connection : public engineio::SessionListener {
+ public:
+  Connection(engineio::Session& session, std::shared_ptr<Shard> shard, ConnectionOptions options);
+  ~Connection() override;
+  Connection(const Connection&) = delete;
+  Connection& operator=(const Connection&) = delete;
+
+  void OnMessage(std::string_view data, bool binary) override;
+  void OnClose(std::string_view reason) override;
+
+  // A broker delivery for `socket` (one of ours), already filtered by the shard.
+  void Deliver(Socket& socket, const bridge::Dispatch& dispatch);
+
+  size_t socket_count() const { return sockets_.size(); }
+
+ private:
+  void HandlePacket(Packet packet);
+  void HandleConnect(Packet& packet);
+  void FinishConnect(const std::string& nsp, uint64_t handle, const absl::Status& broker_status);
+  void HandleEvent(Socket& socket, Packet& packet);
+  void HandleClientAck(Socket& socket, Packet& packet);
+  void HandleJoin(Socket& socket, const Packet& packet);
+  void HandleLeave(Socket& socket, const Packet& packet);
+  void HandlePublish(Socket& socket, Packet& packet);
+  void Relay(Socket& socket, const Packet& packet);
+  void Forward(Socket& socket, Packet& packet);
+  void DeliverEvent(Socket& socket, const bridge::Dispatch& dispatch);
+
+  // Answers the client's ack `ack_id` on `socket`'s namespace with `json`
+  // (one JSON value) when the client asked for one.
+  void AckJson(const Socket& socket, std::optional<uint64_t> ack_id, std::string_view json);
+  // Removes the socket; notifies services; logs. Sends DISCONNECT first when
+  // `tell_client`.
+  void CloseSocket(Socket& socket, std::string_view reason, bool tell_client);
+  // Protocol error: log and close the session ("parse error").
+  void Fail(std::string_view why);
+  void Send(engineio::OutboundMessage message);
+  void Send(const engineio::SharedOutbound& message);
+  void PublishToService(Socket& socket, v1::Envelope envelope);
+  std::weak_ptr<bool> Token() const { return alive_; }
+
+  engineio::Session& session_;
+  std::shared_ptr<Shard> shard_;
+  const ConnectionOptions options_;
+  Decoder decoder_;
+  // namespace name -> its socket (connecting or connected)
+  absl::flat_hash_map<std::string, std::unique_ptr<Socket>> sockets_;
+  boost::asio::steady_timer connect_timer_;
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+  bool closed_ = false;          // OnClose ran
+  bool failed_ = false;          // a protocol error closed the session
+  bool ever_connected_ = false;  // some namespace was connected once
+};
+
+}  // namespace roomq::gateway::socketio
+
+#endif  // ROOMQ_GATEWAY_SOCKETIO_CONNECTION_H_

@@ -1,0 +1,157 @@
+#ifndef ROOMQ_GATEWAY_SOCKETIO_PACKET_H_
+#define ROOMQ_GATEWAY_SOCKETIO_PACKET_H_
+
+// The Socket.IO v5 packet codec. Pure: no sockets, no clocks, so it can be
+// fuzzed and tested on its own.
+//
+// Text form: <type>[<attachments>-][<namespace>,][<ack id>][<JSON payload>]
+//   0 CONNECT        payload: the auth object, or absent
+//   1 DISCONNECT     no payload
+//   2 EVENT          payload: ["event", args...]
+//   3 ACK            payload: [args...]
+//   4 CONNECT_ERROR  payload: a string or an object (server -> client only)
+//   5 BINARY_EVENT   like EVENT, followed by <attachments> binary messages
+//   6 BINARY_ACK     like ACK, followed by <attachments> binary messages
+// The namespace is "/" when absent. Binary arguments stay in the JSON as
+// {"_placeholder":true,"num":N}, N indexing the attachments.
+//
+// Event arguments are kept as the raw JSON text of an array and are never
+// re-serialized: `2["ev",1,{"a":2}]` decodes to event "ev", args
+// `[1,{"a":2}]`, and encoding builds the text back by concatenation.
+//
+// Validation follows the npm socket.io-parser decoder (anything it rejects
+// is rejected here; a few of its quirks are stricter here, see Decoder::Add):
+// the payload must be valid JSON (checked with simdjson), CONNECT's an object,
+// DISCONNECT's absent, EVENT's an array whose first element is a string that
+// is not a reserved name, ACK's an array; attachment placeholders must point
+// into the announced attachments.
+//
+// Thread safety: Decoder is a plain value owned by one connection; the
+// encode functions are pure.
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "gateway/engineio/session.h"
+
+namespace simdjson::dom {
+class parser;
+}  // namespace simdjson::dom
+
+namespace roomq::gateway::socketio {
+
+enum class PacketType : uint8_t {
+  kConnect = 0,
+  kDisconnect = 1,
+  kEvent = 2,
+  kAck = 3,
+  kConnectError = 4,
+  kBinaryEvent = 5,
+  kBinaryAck = 6,
+};
+
+std::string_view PacketTypeName(PacketType type);
+
+// Event names a client may never emit (socket.io-parser's RESERVED_EVENTS).
+bool IsReservedEventName(std::string_view name);
+
+// Ack ids above this are rejected (JavaScript's Number.MAX_SAFE_INTEGER: the
+// client could not represent a larger id exactly).
+inline constexpr uint64_t kMaxAckId = (uint64_t{1} << 53) - 1;
+
+// One decoded packet.
+struct Packet {
+  PacketType type = PacketType::kConnect;
+  std::string nsp = "/";
+  std::optional<uint64_t> ack_id;
+  // CONNECT: the auth object's JSON text, empty when absent.
+  // CONNECT_ERROR: the payload's JSON text.
+  std::string data;
+  // EVENT / BINARY_EVENT: the event name (unescaped).
+  std::string event;
+  // EVENT / BINARY_EVENT: the arguments after the name, as a JSON array
+  // text ("[]" when none). ACK / BINARY_ACK: the payload ("[]" if absent).
+  std::string args;
+  // BINARY_*: the attachments, in order.
+  std::vector<std::string> attachments;
+};
+
+// Turns Engine.IO messages into packets. A BINARY_EVENT / BINARY_ACK header
+// is held until its attachments have arrived.
+class Decoder {
+ public:
+  struct Limits {
+    // Attachments one binary packet may announce (default 64).
+    size_t max_attachments = 64;
+  };
+
+  Decoder();
+  explicit Decoder(Limits limits);
+  ~Decoder();
+  Decoder(const Decoder&) = delete;
+  Decoder& operator=(const Decoder&) = delete;
+
+  // Feeds one Engine.IO message. Returns the completed packet, nullopt while
+  // a binary packet waits for more attachments, or InvalidArgument saying
+  // what is wrong (the caller closes the connection: "parse error").
+  // Stricter than socket.io-parser: the attachment count and ack id must be
+  // plain decimal digits, an EVENT needs a string name, a BINARY_* header
+  // announcing 0 attachments is complete at once.
+  absl::StatusOr<std::optional<Packet>> Add(std::string_view data, bool binary);
+
+  bool awaiting_attachments() const { return pending_.has_value(); }
+
+ private:
+  absl::StatusOr<Packet> DecodeText(std::string_view text);
+  absl::Status DecodePayload(std::string_view payload, size_t attachments, Packet& packet);
+
+  Limits limits_;
+  std::unique_ptr<simdjson::dom::parser> parser_;
+  std::optional<Packet> pending_;  // a binary header waiting for attachments
+  size_t pending_count_ = 0;       // attachments it announced
+};
+
+// Quotes `s` as a JSON string literal: "a\"b". Control characters become
+// \u00XX; other bytes (UTF-8 included) are copied.
+std::string JsonQuote(std::string_view s);
+
+// Splits the first `n` elements of the JSON array text `array` off, which
+// must all be strings: `["room","ev",1]` with n = 2 gives {"room","ev"} and
+// rest `[1]`. InvalidArgument if `array` is not an array starting with `n`
+// strings. Used for reserved events whose leading arguments are names.
+struct LeadingStrings {
+  std::vector<std::string> values;
+  std::string rest;
+};
+absl::StatusOr<LeadingStrings> SplitLeadingStrings(std::string_view array, size_t n);
+
+// Encoders. Each returns the Engine.IO message(s) for one packet: a text
+// part (without the Engine.IO type byte) followed by the attachments.
+// `nsp` "/" is omitted from the text as socket.io does.
+
+// CONNECT answer: 0/ns,{"sid":"<sid>"}
+engineio::OutboundMessage EncodeConnect(std::string_view nsp, std::string_view sid);
+// CONNECT_ERROR: 4/ns,{"message":"<message>"}
+engineio::OutboundMessage EncodeConnectError(std::string_view nsp, std::string_view message);
+// DISCONNECT: 1/ns,
+engineio::OutboundMessage EncodeDisconnect(std::string_view nsp);
+// EVENT, or BINARY_EVENT when there are attachments. `args` is a JSON array
+// text (empty means "[]"); it is not parsed.
+engineio::OutboundMessage EncodeEvent(std::string_view nsp, std::string_view event,
+                                      std::string_view args, std::optional<uint64_t> ack_id,
+                                      std::vector<std::string> attachments = {});
+// ACK, or BINARY_ACK when there are attachments.
+engineio::OutboundMessage EncodeAck(std::string_view nsp, uint64_t ack_id, std::string_view args,
+                                    std::vector<std::string> attachments = {});
+
+// The text form of a packet header for logs: `2/chat,12` etc. (no payload).
+std::string DescribePacket(const Packet& packet);
+
+}  // namespace roomq::gateway::socketio
+
+#endif  // ROOMQ_GATEWAY_SOCKETIO_PACKET_H_

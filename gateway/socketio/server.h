@@ -1,0 +1,72 @@
+#ifndef ROOMQ_GATEWAY_SOCKETIO_SERVER_H_
+#define ROOMQ_GATEWAY_SOCKETIO_SERVER_H_
+
+// The Socket.IO layer of roomq-gateway, as agreed in gateway-api.md: the
+// Engine.IO server hands it every new session (OnSessionOpen), and it runs
+// the bridge thread that links the gateway to the broker.
+//
+// Threads: one Shard per io thread (shards[i] is io thread i's executor);
+// every Connection lives on its session's shard; the bridge thread owns the
+// ZeroMQ Link. Deliveries are posted once per shard that has a recipient.
+//
+// Lifetime: call Shutdown() before the io threads stop (it stops the bridge,
+// which says Goodbye to the broker); destroy the Server only after every
+// session has been closed and the io threads have stopped.
+
+#include <chrono>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <boost/asio/any_io_executor.hpp>
+
+#include "absl/status/statusor.h"
+#include "gateway/engineio/session.h"
+#include "gateway/socketio/config.h"
+#include "gateway/socketio/shard.h"
+#include "roomq/link.h"
+
+namespace roomq::gateway::bridge {
+class Bridge;
+}  // namespace roomq::gateway::bridge
+
+namespace roomq::gateway::socketio {
+
+struct ServerOptions {
+  Config config;                                     // from LoadConfigFile(path) or DefaultConfig()
+  client::LinkOptions broker;                        // endpoints from --broker-pub/--broker-sub
+  std::chrono::milliseconds connect_timeout{45000};  // --connect-timeout-ms
+  // Longest wait for the broker to confirm a subscription before a CONNECT
+  // answer or a join ack goes out anyway (default 2000 ms).
+  std::chrono::milliseconds subscribe_wait{2000};
+};
+
+class Server : public engineio::SessionListenerFactory {
+ public:
+  // shards[i] is the executor of io thread i. Starts the bridge thread.
+  // InvalidArgument for no shards; the Link's error for bad endpoints.
+  static absl::StatusOr<std::unique_ptr<Server>> Create(
+      ServerOptions options, std::vector<boost::asio::any_io_executor> shards);
+  ~Server() override;
+
+  std::unique_ptr<engineio::SessionListener> OnSessionOpen(engineio::Session& session,
+                                                           size_t shard) override;
+
+  // Stops the bridge (Goodbye to the broker). Idempotent.
+  void Shutdown();
+
+  // The gateway's broker node id ("gw-<host>-<pid>-<random>").
+  const std::string& node_id() const;
+
+ private:
+  Server() = default;
+
+  std::shared_ptr<const Config> config_;
+  std::chrono::milliseconds connect_timeout_{45000};
+  std::shared_ptr<bridge::Bridge> bridge_;
+  std::vector<std::shared_ptr<Shard>> shards_;
+};
+
+}  // namespace roomq::gateway::socketio
+
+#endif  // ROOMQ_GATEWAY_SOCKETIO_SERVER_H_

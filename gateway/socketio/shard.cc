@@ -1,0 +1,188 @@
+#include "gateway/socketio/shard.h"
+
+#include <random>
+
+#include <boost/asio/post.hpp>
+#include <spdlog/spdlog.h>
+
+#include "absl/container/flat_hash_set.h"
+#include "absl/strings/str_cat.h"
+#include "gateway/socketio/connection.h"
+#include "proto/wire/absl_compat.h"
+#include "proto/wire/topic.h"
+
+namespace roomq::gateway::socketio {
+
+Shard::Shard(size_t index, boost::asio::any_io_executor executor,
+             std::shared_ptr<const Config> config, std::shared_ptr<bridge::Port> port,
+             ShardOptions options)
+    : index_(index),
+      executor_(std::move(executor)),
+      config_(std::move(config)),
+      port_(std::move(port)),
+      options_(options),
+      namespaces_(*config_) {}
+
+std::string Shard::NewSocketId() {
+  static constexpr char kAlphabet[] =
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+  thread_local std::random_device device;
+  std::string id(20, 'A');
+  uint32_t bits = 0;
+  int left = 0;
+  for (char& c : id) {
+    if (left < 6) {
+      bits = device();
+      left = 32;
+    }
+    c = kAlphabet[bits & 63];
+    bits >>= 6;
+    left -= 6;
+  }
+  return id;
+}
+
+void Shard::Register(Socket& socket) {
+  socket.handle = next_handle_++;
+  sockets_[socket.handle] = &socket;
+}
+
+void Shard::Unregister(Socket& socket) { sockets_.erase(socket.handle); }
+
+Socket* Shard::Find(uint64_t handle) const {
+  auto it = sockets_.find(handle);
+  return it == sockets_.end() ? nullptr : it->second;
+}
+
+void Shard::Join(Socket& socket, std::string_view room, std::function<void(absl::Status)> done) {
+  const RoomIndex::Change change = rooms_.Join(socket.handle, socket.ns->name, room);
+  const std::string key = RoomIndex::Key(socket.ns->name, room);
+  if (change.edge) StartSubscription(key);
+  if (!done) return;
+  auto it = topics_.find(key);
+  if (it == topics_.end()) {
+    boost::asio::post(executor_, [done = std::move(done)] {
+      done(absl::InternalError("socket is not in the room"));
+    });
+    return;
+  }
+  if (it->second.confirmed) {
+    boost::asio::post(executor_, [done = std::move(done), status = it->second.result] { done(status); });
+    return;
+  }
+  AddWaiter(it->second, std::move(done));
+}
+
+void Shard::Leave(Socket& socket, std::string_view room) {
+  const RoomIndex::Change change = rooms_.Leave(socket.handle, room);
+  if (change.edge) EndSubscription(RoomIndex::Key(socket.ns->name, room));
+}
+
+std::vector<std::string> Shard::LeaveAll(Socket& socket) {
+  std::vector<std::string> names;
+  for (RoomIndex::Left& left : rooms_.LeaveAll(socket.handle)) {
+    if (left.last) EndSubscription(RoomIndex::Key(socket.ns->name, left.room));
+    if (!left.room.empty()) names.push_back(std::move(left.room));
+  }
+  return names;
+}
+
+void Shard::StartSubscription(const std::string& key) {
+  TopicState& state = topics_[key];
+  state = TopicState{};
+  state.generation = next_generation_++;
+  port_->Subscribe(index_, key,
+                   [weak = weak_from_this(), key, generation = state.generation](absl::Status status) {
+                     if (auto self = weak.lock()) self->OnConfirmed(key, generation, std::move(status));
+                   });
+}
+
+void Shard::EndSubscription(const std::string& key) {
+  auto it = topics_.find(key);
+  if (it != topics_.end()) {
+    std::vector<std::shared_ptr<Waiter>> waiters = std::move(it->second.waiters);
+    topics_.erase(it);
+    for (const auto& waiter : waiters) {
+      Fire(waiter, absl::AbortedError("the room was left before the broker confirmed it"));
+    }
+  }
+  port_->Unsubscribe(index_, key);
+}
+
+void Shard::AddWaiter(TopicState& state, std::function<void(absl::Status)> done) {
+  auto waiter = std::make_shared<Waiter>(executor_);
+  waiter->done = std::move(done);
+  waiter->timer.expires_after(options_.subscribe_wait);
+  waiter->timer.async_wait([waiter, wait = options_.subscribe_wait](boost::system::error_code ec) {
+    if (ec) return;
+    Fire(waiter, absl::DeadlineExceededError(absl::StrCat(
+                     "the broker did not confirm the subscription within ", wait.count(), " ms")));
+  });
+  state.waiters.push_back(std::move(waiter));
+}
+
+void Shard::Fire(const std::shared_ptr<Waiter>& waiter, absl::Status status) {
+  if (waiter->fired) return;
+  waiter->fired = true;
+  waiter->timer.cancel();
+  auto done = std::move(waiter->done);
+  if (done) done(std::move(status));
+}
+
+void Shard::OnConfirmed(const std::string& key, uint64_t generation, absl::Status status) {
+  auto it = topics_.find(key);
+  if (it == topics_.end() || it->second.generation != generation) return;
+  if (!status.ok()) {
+    spdlog::warn("shard {}: subscription {} not confirmed: {}", index_,
+                 wire::DescribeTopic(wire::DecodeTopicKey(key).value_or(wire::TopicRef{})),
+                 status.ToString());
+  }
+  it->second.confirmed = true;
+  it->second.result = status;
+  std::vector<std::shared_ptr<Waiter>> waiters = std::move(it->second.waiters);
+  it->second.waiters.clear();
+  for (const auto& waiter : waiters) Fire(waiter, status);
+}
+
+std::vector<uint64_t> Shard::Recipients(const v1::Envelope& envelope) const {
+  std::vector<uint64_t> out;
+  const std::string& ns = envelope.namespace_();
+  auto consider = [&](uint64_t handle) {
+    Socket* socket = Find(handle);
+    if (socket == nullptr || socket->state != Socket::State::kConnected) return;
+    if (!envelope.except_socket().empty() && socket->id == envelope.except_socket()) return;
+    for (const std::string& room : envelope.except_rooms()) {
+      if (rooms_.Contains(handle, room)) return;
+    }
+    out.push_back(handle);
+  };
+  if (envelope.rooms_size() <= 1) {
+    const RoomIndex::MemberSet* members =
+        rooms_.Members(ns, envelope.rooms_size() == 0 ? std::string_view() : envelope.rooms(0));
+    if (members == nullptr) return out;
+    out.reserve(members->size());
+    for (uint64_t handle : *members) consider(handle);
+    return out;
+  }
+  absl::flat_hash_set<uint64_t> seen;
+  for (const std::string& room : envelope.rooms()) {
+    const RoomIndex::MemberSet* members = rooms_.Members(ns, room);
+    if (members == nullptr) continue;
+    for (uint64_t handle : *members) {
+      if (seen.insert(handle).second) consider(handle);
+    }
+  }
+  return out;
+}
+
+void Shard::OnDispatch(const bridge::SharedDispatch& dispatch) {
+  const v1::Envelope& envelope = dispatch->envelope;
+  if (!dispatch->deliverable || envelope.channel() != v1::CHANNEL_ROOMS) return;
+  // Collected first: a delivery may change membership (LEAVE, DISCONNECT).
+  for (uint64_t handle : Recipients(envelope)) {
+    Socket* socket = Find(handle);
+    if (socket != nullptr) socket->connection->Deliver(*socket, *dispatch);
+  }
+}
+
+}  // namespace roomq::gateway::socketio

@@ -1,0 +1,130 @@
+#ifndef ROOMQ_GATEWAY_SOCKETIO_SHARD_H_
+#define ROOMQ_GATEWAY_SOCKETIO_SHARD_H_
+
+// The Socket.IO state of one io thread ("shard"): its namespaces, its
+// sockets, the two-way room index, and the broker subscriptions that follow
+// the index (subscribe on a room's first local member, unsubscribe on its
+// last), plus the local fan-out of deliveries.
+//
+// Confirmation: a socket's join (and a socket's own rooms at CONNECT) waits
+// until the broker confirmed the room's subscription — so nothing published
+// after the answer is missed — but never longer than `subscribe_wait`
+// (default 2000 ms): with the broker down, work proceeds and the Link
+// restores the subscription when the broker returns.
+//
+// Fan-out: a Dispatch reaches each local socket at most once even when it
+// targets several of its rooms; sockets in any except_rooms and the
+// except_socket are skipped; sockets still connecting are skipped.
+//
+// Thread safety: not thread-safe. Every method runs on the shard's thread;
+// the bridge posts to it. Held by shared_ptr; asynchronous callbacks hold a
+// weak_ptr.
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/status.h"
+#include "gateway/bridge/port.h"
+#include "gateway/socketio/config.h"
+#include "gateway/socketio/namespace_registry.h"
+#include "gateway/socketio/room_index.h"
+#include "gateway/socketio/socket.h"
+
+namespace roomq::gateway::socketio {
+
+struct ShardOptions {
+  // Longest wait for the broker to confirm a subscription before a CONNECT
+  // answer or a join ack goes out anyway.
+  std::chrono::milliseconds subscribe_wait{2000};
+  // Service acks a socket may have outstanding; past it the oldest is
+  // forgotten (its answer is then ignored).
+  size_t max_pending_service_acks = 1024;
+  // Rooms a socket may be in (its own and the namespace's included); a
+  // client join past it is answered with an error.
+  size_t max_rooms_per_socket = 1000;
+};
+
+class Shard : public std::enable_shared_from_this<Shard> {
+ public:
+  Shard(size_t index, boost::asio::any_io_executor executor, std::shared_ptr<const Config> config,
+        std::shared_ptr<bridge::Port> port, ShardOptions options = {});
+  Shard(const Shard&) = delete;
+  Shard& operator=(const Shard&) = delete;
+
+  size_t index() const { return index_; }
+  const boost::asio::any_io_executor& executor() const { return executor_; }
+  bridge::Port& port() { return *port_; }
+  const ShardOptions& options() const { return options_; }
+  NamespaceRegistry& namespaces() { return namespaces_; }
+  const RoomIndex& rooms() const { return rooms_; }
+
+  // A new socket id: 20 random characters of [A-Za-z0-9_-] (like Socket.IO's).
+  static std::string NewSocketId();
+
+  // Gives `socket` a handle and makes it findable. Unregister forgets it;
+  // call LeaveAll first.
+  void Register(Socket& socket);
+  void Unregister(Socket& socket);
+  Socket* Find(uint64_t handle) const;
+
+  // Puts `socket` in `room`. `done` (optional) runs on this shard once the
+  // room's broker subscription is confirmed (OK), failed (the broker's
+  // error) or took longer than subscribe_wait (DeadlineExceeded); never
+  // inside this call.
+  void Join(Socket& socket, std::string_view room, std::function<void(absl::Status)> done);
+  void Leave(Socket& socket, std::string_view room);
+  // Leaves every room; returns the room names (the namespace room "" left out).
+  std::vector<std::string> LeaveAll(Socket& socket);
+
+  // Delivers one broker envelope to the local sockets it targets.
+  void OnDispatch(const bridge::SharedDispatch& dispatch);
+
+  size_t socket_count() const { return sockets_.size(); }
+  size_t subscription_count() const { return topics_.size(); }
+
+ private:
+  struct Waiter {
+    explicit Waiter(const boost::asio::any_io_executor& executor) : timer(executor) {}
+    std::function<void(absl::Status)> done;
+    boost::asio::steady_timer timer;
+    bool fired = false;
+  };
+  struct TopicState {
+    uint64_t generation = 0;
+    bool confirmed = false;
+    absl::Status result;
+    std::vector<std::shared_ptr<Waiter>> waiters;
+  };
+
+  void StartSubscription(const std::string& key);
+  void EndSubscription(const std::string& key);
+  void AddWaiter(TopicState& state, std::function<void(absl::Status)> done);
+  void OnConfirmed(const std::string& key, uint64_t generation, absl::Status status);
+  static void Fire(const std::shared_ptr<Waiter>& waiter, absl::Status status);
+  std::vector<uint64_t> Recipients(const v1::Envelope& envelope) const;
+
+  const size_t index_;
+  boost::asio::any_io_executor executor_;
+  std::shared_ptr<const Config> config_;
+  std::shared_ptr<bridge::Port> port_;
+  const ShardOptions options_;
+  NamespaceRegistry namespaces_;
+  RoomIndex rooms_;
+  absl::flat_hash_map<uint64_t, Socket*> sockets_;
+  absl::flat_hash_map<std::string, TopicState> topics_;  // topic key -> subscription state
+  uint64_t next_handle_ = 1;
+  uint64_t next_generation_ = 1;
+};
+
+}  // namespace roomq::gateway::socketio
+
+#endif  // ROOMQ_GATEWAY_SOCKETIO_SHARD_H_

@@ -1,0 +1,43 @@
+#ifndef ROOMQ_GATEWAY_SOCKETIO_SOCKET_H_
+#define ROOMQ_GATEWAY_SOCKETIO_SOCKET_H_
+
+// One Socket.IO socket: a client's membership of one namespace over one
+// Engine.IO session. Owned by its Connection; registered with its Shard
+// under `handle` so deliveries find it.
+//
+// Thread safety: lives on its session's shard thread.
+
+#include <cstdint>
+#include <map>
+#include <string>
+
+namespace roomq::gateway::socketio {
+
+class Connection;
+struct Namespace;
+
+struct Socket {
+  enum class State {
+    kConnecting,  // CONNECT received, waiting for the broker to confirm its rooms
+    kConnected,   // CONNECT answered
+  };
+
+  // An ack a service asked for, under the per-socket id the client sees.
+  struct ServiceAck {
+    uint64_t ack_id = 0;   // the service's own ack id
+    std::string reply_to;  // the service's node
+  };
+
+  uint64_t handle = 0;  // shard-local, never reused
+  std::string id;       // Socket.IO socket id; also the name of its own room
+  const Namespace* ns = nullptr;
+  Connection* connection = nullptr;
+  State state = State::kConnecting;
+  std::string auth = "{}";  // CONNECT auth payload, JSON text
+  uint64_t next_ack_id = 0;
+  std::map<uint64_t, ServiceAck> service_acks;  // client-visible ack id -> service ack
+};
+
+}  // namespace roomq::gateway::socketio
+
+#endif  // ROOMQ_GATEWAY_SOCKETIO_SOCKET_H_

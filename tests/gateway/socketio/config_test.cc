@@ -1,0 +1,164 @@
+#include "gateway/socketio/config.h"
+
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <fstream>
+#include <string>
+
+#include "gateway/socketio/namespace_registry.h"
+
+namespace roomq::gateway::socketio {
+namespace {
+
+TEST(ConfigTest, ParsesTheFullSchema) {
+  auto config = ParseConfig(R"(
+namespaces:
+  - name: /
+    join: '.*'
+    relay: broadcast
+    echo: true
+    forward: false
+  - pattern: '^/dyn-\w+$'
+    join: ''
+    relay: rooms
+    forward: true
+  - name: /quiet
+)");
+  ASSERT_TRUE(config.ok()) << config.status();
+  ASSERT_EQ(config->namespaces.size(), 3u);
+  const NamespacePolicy& root = config->namespaces[0];
+  EXPECT_EQ(root.name, "/");
+  EXPECT_EQ(root.join, ".*");
+  EXPECT_EQ(root.relay, RelayPolicy::kBroadcast);
+  EXPECT_TRUE(root.echo);
+  EXPECT_FALSE(root.forward);
+  EXPECT_EQ(root.line, 3);
+  const NamespacePolicy& dynamic = config->namespaces[1];
+  EXPECT_EQ(dynamic.name, "");
+  EXPECT_EQ(dynamic.pattern, "^/dyn-\\w+$");
+  EXPECT_EQ(dynamic.join, "");
+  EXPECT_EQ(dynamic.relay, RelayPolicy::kRooms);
+  EXPECT_TRUE(dynamic.forward);
+  const NamespacePolicy& quiet = config->namespaces[2];
+  EXPECT_EQ(quiet.join, ".*") << "default join";
+  EXPECT_EQ(quiet.relay, RelayPolicy::kNone) << "default relay";
+  EXPECT_FALSE(quiet.echo);
+  EXPECT_FALSE(quiet.forward);
+}
+
+void ExpectError(const std::string& yaml, const std::string& needle) {
+  auto config = ParseConfig(yaml, "test.yaml");
+  ASSERT_FALSE(config.ok()) << yaml;
+  EXPECT_EQ(config.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(std::string(config.status().message()).find(needle), std::string::npos)
+      << config.status().message();
+  EXPECT_NE(std::string(config.status().message()).find("test.yaml"), std::string::npos);
+}
+
+TEST(ConfigTest, ErrorsCarryFileAndLine) {
+  ExpectError("namespaces:\n  - name: /\n    relay: sometimes\n", "test.yaml:3:");
+  ExpectError("namespaces:\n  - name: /\n    relay: sometimes\n", "bad relay value 'sometimes'");
+  ExpectError("namespaces:\n  - name: /\n    colour: red\n", "unknown key 'colour'");
+  ExpectError("namespaces:\n  - name: /\n    colour: red\n", "test.yaml:3:");
+  ExpectError("namespaces:\n  - pattern: '(unclosed'\n", "bad regex");
+  ExpectError("namespaces:\n  - name: /\n    join: '[z-a]'\n", "bad regex");
+  ExpectError("namespaces:\n  - name: /a\n  - name: /a\n", "duplicate namespace name '/a'");
+  ExpectError("namespaces:\n  - name: /a\n  - name: /a\n", "test.yaml:3:");
+  ExpectError("namespaces:\n  - pattern: x\n  - pattern: x\n", "duplicate namespace pattern");
+  ExpectError("namespaces:\n  - name: chat\n", "must start with '/'");
+  ExpectError("namespaces:\n  - name: /a\n    pattern: /b\n", "exactly one of");
+  ExpectError("namespaces:\n  - join: x\n", "exactly one of");
+  ExpectError("namespaces:\n  - name: /\n    echo: maybe\n", "'echo' must be true or false");
+  ExpectError("namespaces:\n  - name: [1, 2]\n", "'name' must be a scalar");
+  ExpectError("namespaces: {}\n", "must be a list");
+  ExpectError("namespace:\n  - name: /\n", "unknown key 'namespace'");
+  ExpectError("- 1\n", "must be a map");
+  ExpectError("", "empty config");
+  ExpectError("namespaces: [\n", "test.yaml:");
+}
+
+TEST(ConfigTest, LoadConfigFile) {
+  const std::string path = ::testing::TempDir() + "/socketio_config_test.yaml";
+  {
+    std::ofstream out(path);
+    out << "namespaces:\n  - name: /custom\n    forward: true\n";
+  }
+  auto config = LoadConfigFile(path);
+  ASSERT_TRUE(config.ok()) << config.status();
+  ASSERT_EQ(config->namespaces.size(), 1u);
+  EXPECT_TRUE(config->namespaces[0].forward);
+  std::remove(path.c_str());
+  auto missing = LoadConfigFile(path);
+  EXPECT_EQ(missing.status().code(), absl::StatusCode::kNotFound);
+}
+
+TEST(ConfigTest, DefaultConfigIsAnOpenRootNamespace) {
+  Config config = DefaultConfig();
+  ASSERT_EQ(config.namespaces.size(), 1u);
+  EXPECT_EQ(config.namespaces[0].name, "/");
+  EXPECT_EQ(config.namespaces[0].relay, RelayPolicy::kBroadcast);
+  EXPECT_FALSE(config.namespaces[0].echo);
+  EXPECT_FALSE(config.namespaces[0].forward);
+  NamespaceRegistry registry(config);
+  const Namespace* root = registry.Find("/");
+  ASSERT_NE(root, nullptr);
+  EXPECT_TRUE(root->MayJoin("anything"));
+  EXPECT_EQ(registry.Find("/other"), nullptr);
+}
+
+TEST(NamespaceRegistryTest, StaticAndDynamicNamespaces) {
+  auto config = ParseConfig(R"(
+namespaces:
+  - name: /
+  - name: /dyn-fixed
+    relay: none
+  - pattern: '^/dyn-\w+$'
+    join: 'room-\d+'
+    relay: rooms
+)");
+  ASSERT_TRUE(config.ok()) << config.status();
+  NamespaceRegistry registry(*config);
+  const Namespace* fixed = registry.Find("/dyn-fixed");
+  ASSERT_NE(fixed, nullptr);
+  EXPECT_FALSE(fixed->dynamic) << "exact names win over patterns";
+  EXPECT_EQ(fixed->policy->relay, RelayPolicy::kNone);
+
+  const Namespace* a = registry.Find("/dyn-a");
+  ASSERT_NE(a, nullptr);
+  EXPECT_TRUE(a->dynamic);
+  EXPECT_EQ(a->name, "/dyn-a");
+  EXPECT_EQ(a->policy->relay, RelayPolicy::kRooms);
+  EXPECT_EQ(registry.Find("/dyn-a"), a) << "created once";
+  EXPECT_NE(registry.Find("/dyn-b"), a) << "each name is its own namespace";
+  EXPECT_EQ(registry.dynamic_count(), 2u);
+
+  EXPECT_EQ(registry.Find("/dyn-"), nullptr) << "full match only";
+  EXPECT_EQ(registry.Find("/dyn-a/b"), nullptr);
+  EXPECT_EQ(registry.Find("/other"), nullptr);
+  EXPECT_EQ(registry.Find(""), nullptr);
+
+  EXPECT_TRUE(a->MayJoin("room-12"));
+  EXPECT_FALSE(a->MayJoin("room-12x")) << "join regex must match the whole name";
+  EXPECT_FALSE(a->MayJoin(""));
+}
+
+TEST(NamespaceRegistryTest, EmptyJoinForbidsJoining) {
+  auto config = ParseConfig("namespaces:\n  - name: /\n    join: ''\n");
+  ASSERT_TRUE(config.ok());
+  NamespaceRegistry registry(*config);
+  EXPECT_FALSE(registry.Find("/")->MayJoin("a"));
+}
+
+TEST(NamespaceRegistryTest, DynamicNamespacesAreBounded) {
+  auto config = ParseConfig("namespaces:\n  - pattern: '/d\\d+'\n");
+  ASSERT_TRUE(config.ok());
+  NamespaceRegistry registry(*config, 2);
+  EXPECT_NE(registry.Find("/d1"), nullptr);
+  EXPECT_NE(registry.Find("/d2"), nullptr);
+  EXPECT_EQ(registry.Find("/d3"), nullptr);
+  EXPECT_NE(registry.Find("/d1"), nullptr) << "existing ones stay";
+}
+
+}  // namespace
+}  // namespace roomq::gateway::socketio

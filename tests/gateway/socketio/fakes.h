@@ -1,0 +1,124 @@
+#ifndef ROOMQ_TESTS_GATEWAY_SOCKETIO_FAKES_H_
+#define ROOMQ_TESTS_GATEWAY_SOCKETIO_FAKES_H_
+
+// Test doubles for the Socket.IO layer: an Engine.IO session that records
+// what is sent, and a bridge port that records subscriptions and publishes
+// and lets the test confirm them. Single-threaded: everything runs on the
+// test's io_context.
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
+
+#include "gateway/bridge/port.h"
+#include "gateway/engineio/session.h"
+#include "proto/wire/topic.h"
+
+namespace roomq::gateway::socketio::testing {
+
+class FakeSession : public engineio::Session {
+ public:
+  FakeSession(boost::asio::io_context& io, std::string id) : io_(io), id_(std::move(id)) {
+    handshake_.remote_address = "127.0.0.1:1234";
+  }
+
+  const std::string& id() const override { return id_; }
+  std::string_view transport() const override { return transport_; }
+  const engineio::HandshakeInfo& handshake() const override { return handshake_; }
+  boost::asio::any_io_executor executor() const override { return io_.get_executor(); }
+  absl::Status Send(engineio::SharedOutbound message) override {
+    if (closed_) return absl::FailedPreconditionError("closed");
+    for (const auto& part : *message) {
+      sent_.push_back(part.binary ? "<binary>" + part.data : part.data);
+    }
+    shared_.push_back(message);
+    return absl::OkStatus();
+  }
+  void Close() override { closed_ = true; }
+
+  bool closed() const { return closed_; }
+  const std::vector<std::string>& sent() const { return sent_; }
+  const std::vector<engineio::SharedOutbound>& shared() const { return shared_; }
+  std::vector<std::string> TakeSent() {
+    shared_.clear();
+    return std::exchange(sent_, {});
+  }
+
+ private:
+  boost::asio::io_context& io_;
+  std::string id_;
+  std::string transport_ = "websocket";
+  engineio::HandshakeInfo handshake_;
+  bool closed_ = false;
+  std::vector<std::string> sent_;
+  std::vector<engineio::SharedOutbound> shared_;
+};
+
+class FakePort : public bridge::Port {
+ public:
+  struct PendingSubscribe {
+    size_t shard;
+    std::string key;
+    std::function<void(absl::Status)> done;
+  };
+  struct Published {
+    v1::Envelope envelope;
+    std::function<void(absl::StatusOr<v1::PublishReceipt>)> on_receipt;
+  };
+
+  explicit FakePort(boost::asio::io_context& io) : io_(io) {}
+
+  const std::string& node_id() const override { return node_id_; }
+  void Subscribe(size_t shard, std::string key, std::function<void(absl::Status)> done) override {
+    subscribed_.push_back(Describe(key));
+    pending_.push_back({shard, std::move(key), std::move(done)});
+  }
+  void Unsubscribe(size_t shard, std::string key) override {
+    unsubscribed_.push_back(Describe(key));
+  }
+  void Publish(size_t shard, v1::Envelope envelope,
+               std::function<void(absl::StatusOr<v1::PublishReceipt>)> on_receipt) override {
+    published_.push_back({std::move(envelope), std::move(on_receipt)});
+  }
+
+  // Answers every pending Subscribe with `status` (posted, as the bridge does).
+  void ConfirmAll(absl::Status status = absl::OkStatus()) {
+    for (auto& pending : std::exchange(pending_, {})) {
+      if (pending.done) {
+        boost::asio::post(io_, [done = std::move(pending.done), status] { done(status); });
+      }
+    }
+  }
+  // Answers the receipt of published envelope `index`.
+  void Receipt(size_t index, absl::StatusOr<v1::PublishReceipt> receipt) {
+    auto callback = std::move(published_.at(index).on_receipt);
+    boost::asio::post(io_, [callback = std::move(callback), receipt] { callback(receipt); });
+  }
+
+  static std::string Describe(const std::string& key) {
+    auto topic = wire::DecodeTopicKey(key);
+    return topic.ok() ? std::string(topic->ns) + "#" + std::string(topic->name) : "?";
+  }
+
+  std::vector<std::string>& subscribed() { return subscribed_; }
+  std::vector<std::string>& unsubscribed() { return unsubscribed_; }
+  std::vector<Published>& published() { return published_; }
+  size_t pending_count() const { return pending_.size(); }
+
+ private:
+  boost::asio::io_context& io_;
+  std::string node_id_ = "gw-test-1";
+  std::vector<PendingSubscribe> pending_;
+  std::vector<std::string> subscribed_;
+  std::vector<std::string> unsubscribed_;
+  std::vector<Published> published_;
+};
+
+}  // namespace roomq::gateway::socketio::testing
+
+#endif  // ROOMQ_TESTS_GATEWAY_SOCKETIO_FAKES_H_
