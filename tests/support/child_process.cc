@@ -230,13 +230,14 @@ std::string ChildProcess::TailLocked(size_t count) const {
 absl::StatusOr<std::string> ChildProcess::WaitForLine(const std::regex& pattern, Deadline deadline,
                                                       std::optional<Stream> stream) {
   std::unique_lock lock(mutex_);
+  uint64_t& cursor = cursors_[stream.has_value() ? 1 + static_cast<int>(*stream) : 0];
   while (true) {
-    if (cursor_ < first_index_) cursor_ = first_index_;
-    for (; cursor_ - first_index_ < lines_.size(); ++cursor_) {
-      const Line& line = lines_[cursor_ - first_index_];
+    if (cursor < first_index_) cursor = first_index_;
+    for (; cursor - first_index_ < lines_.size(); ++cursor) {
+      const Line& line = lines_[cursor - first_index_];
       if (stream.has_value() && line.stream != *stream) continue;
       if (std::regex_search(line.text, pattern)) {
-        ++cursor_;
+        ++cursor;
         return line.text;
       }
     }
@@ -245,7 +246,7 @@ absl::StatusOr<std::string> ChildProcess::WaitForLine(const std::regex& pattern,
           absl::StrCat(options_.name, " closed its output without the awaited line", TailLocked(20)));
     }
     if (changed_.wait_until(lock, deadline) == std::cv_status::timeout &&
-        cursor_ - first_index_ >= lines_.size() && !output_closed_) {
+        cursor - first_index_ >= lines_.size() && !output_closed_) {
       return absl::DeadlineExceededError(
           absl::StrCat("timed out waiting for a line from ", options_.name, TailLocked(20)));
     }
