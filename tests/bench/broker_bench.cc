@@ -1,0 +1,373 @@
+// roomq-bench-broker: envelopes/s through the real roomq-broker next to a
+// plain ZeroMQ XSUB/XPUB proxy relaying the same bytes, in one run, so the
+// broker's overhead is a measured ratio.
+//
+// Each run starts the relay as a child process (the broker binary, or this
+// binary in --proxy mode running zmq::proxy), connects 1 publisher and N
+// subscribers (each in its own thread and ZeroMQ context, as separate
+// processes would be), lets the publisher send one pre-encoded Envelope as
+// fast as the relay takes it for --duration-ms, and counts what every
+// subscriber received inside that window. Runs alternate (proxy, broker,
+// proxy, ...) for --rounds rounds so drift on a shared machine hits both.
+//
+// Like for like: both relays get the same high-water marks; both
+// publishers block when the relay's input queue is full (DEALER does;
+// PUB is given ZMQ_XPUB_NODROP); both relays drop for a subscriber whose
+// queue is full (XPUB's default, the broker's policy), and the loss is shown.
+//
+// Prints a markdown table: per run, and the median per relay with the
+// ratio broker/proxy. Not a test: no assertion on rates (the CTest smoke
+// run only proves the harness works).
+
+#include <signal.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <memory>
+#include <regex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <zmq.hpp>
+
+#include "absl/flags/flag.h"
+#include "absl/strings/str_format.h"
+#include "broker/command_line.h"
+#include "proto/roomq.pb.h"
+#include "proto/wire/topic.h"
+#include "tests/support/binaries.h"
+#include "tests/support/broker_process.h"
+#include "tests/support/child_process.h"
+
+ABSL_FLAG(int32_t, subscribers, 4, "Subscribers (each receives every envelope)");
+ABSL_FLAG(int32_t, payload_bytes, 100, "Size of the envelope's args payload");
+ABSL_FLAG(int32_t, duration_ms, 3000, "Measured window per run");
+ABSL_FLAG(int32_t, warmup_ms, 300, "Traffic before the window opens");
+ABSL_FLAG(int32_t, rounds, 3, "Runs per relay, alternating");
+ABSL_FLAG(int32_t, hwm, 100000, "High-water mark on every socket, relays and clients");
+ABSL_FLAG(std::string, only, "", "Run only this relay: proxy or broker");
+ABSL_FLAG(std::string, broker_pub, "",
+          "Use an already running broker (e.g. under a profiler) at this pub endpoint; needs --broker-sub");
+ABSL_FLAG(std::string, broker_sub, "", "Sub endpoint of the already running broker");
+ABSL_FLAG(bool, proxy, false, "Internal: run as the XSUB/XPUB proxy child");
+
+namespace roomq::bench {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using std::chrono::milliseconds;
+
+constexpr char kNamespace[] = "/bench";
+constexpr char kRoom[] = "room";
+
+enum class Relay { kProxy, kBroker };
+const char* Name(Relay relay) { return relay == Relay::kProxy ? "zmq proxy" : "roomq-broker"; }
+
+// --proxy: the baseline relay. Prints its endpoints, then relays until killed.
+int RunProxy() {
+  zmq::context_t context(1);
+  zmq::socket_t xsub(context, zmq::socket_type::xsub);
+  zmq::socket_t xpub(context, zmq::socket_type::xpub);
+  const int hwm = absl::GetFlag(FLAGS_hwm);
+  for (zmq::socket_t* socket : {&xsub, &xpub}) {
+    socket->set(zmq::sockopt::sndhwm, hwm);
+    socket->set(zmq::sockopt::rcvhwm, hwm);
+  }
+  xsub.bind("tcp://127.0.0.1:*");
+  xpub.bind("tcp://127.0.0.1:*");
+  std::printf("proxy listening xsub=%s xpub=%s\n", xsub.get(zmq::sockopt::last_endpoint).c_str(),
+              xpub.get(zmq::sockopt::last_endpoint).c_str());
+  std::fflush(stdout);
+  zmq::proxy(xsub, xpub);
+  return 0;
+}
+
+std::string EncodedEnvelope(int payload_bytes) {
+  v1::Envelope envelope;
+  envelope.set_version(v1::VERSION_1);
+  envelope.set_kind(v1::KIND_EVENT);
+  envelope.set_channel(v1::CHANNEL_ROOMS);
+  envelope.set_namespace_(kNamespace);
+  envelope.add_rooms(kRoom);
+  envelope.set_event("bench");
+  envelope.set_args(std::string(static_cast<size_t>(payload_bytes), 'x'));
+  envelope.set_origin("bench-publisher");
+  envelope.set_message_id(1);
+  return envelope.SerializeAsString();
+}
+
+struct Endpoints {
+  std::string publish;    // where the publisher connects
+  std::string subscribe;  // where subscribers connect
+};
+
+// One subscriber thread: connects, subscribes, counts received envelopes.
+class Subscriber {
+ public:
+  Subscriber(Relay relay, const Endpoints& endpoints, int index, int hwm)
+      : relay_(relay),
+        context_(1),
+        socket_(context_, relay == Relay::kProxy ? zmq::socket_type::sub : zmq::socket_type::dealer) {
+    socket_.set(zmq::sockopt::rcvhwm, hwm);
+    socket_.set(zmq::sockopt::linger, 0);
+    socket_.connect(endpoints.subscribe);
+    if (relay == Relay::kProxy) {
+      socket_.set(zmq::sockopt::subscribe, "");
+    } else {
+      v1::SubscriberCommand hello;
+      hello.mutable_hello()->set_version(v1::VERSION_1);
+      hello.mutable_hello()->set_node("bench-sub-" + std::to_string(index));
+      hello.mutable_hello()->set_heartbeat_ms(60000);
+      socket_.send(zmq::buffer(hello.SerializeAsString()));
+      v1::SubscriberCommand subscribe;
+      subscribe.set_request_id(1);
+      *subscribe.mutable_subscribe()->add_topics() = wire::ToProto(wire::RoomTopic(kNamespace, kRoom));
+      socket_.send(zmq::buffer(subscribe.SerializeAsString()));
+    }
+    thread_ = std::thread([this] { Loop(); });
+  }
+  ~Subscriber() {
+    stop_ = true;
+    thread_.join();
+  }
+
+  uint64_t received() const { return received_.load(std::memory_order_relaxed); }
+
+ private:
+  void Loop() {
+    zmq::message_t frame;
+    zmq::pollitem_t item{socket_.handle(), 0, ZMQ_POLLIN, 0};
+    // Deliveries from the broker are [BrokerFrame][Envelope]; its one-frame
+    // Replies are not envelopes.
+    const int envelope_frames = relay_ == Relay::kProxy ? 1 : 2;
+    int frames = 0;
+    while (!stop_) {
+      if (zmq::poll(&item, 1, milliseconds(50)) == 0) continue;
+      while (zmq_msg_recv(frame.handle(), socket_.handle(), ZMQ_DONTWAIT) >= 0) {
+        ++frames;
+        if (frame.more()) continue;
+        if (frames == envelope_frames) received_.fetch_add(1, std::memory_order_relaxed);
+        frames = 0;
+      }
+    }
+  }
+
+  const Relay relay_;
+  zmq::context_t context_;
+  zmq::socket_t socket_;
+  std::atomic<bool> stop_{false};
+  std::atomic<uint64_t> received_{0};
+  std::thread thread_;
+};
+
+// The publisher thread: sends the same bytes as fast as the relay takes them.
+class Publisher {
+ public:
+  Publisher(Relay relay, const Endpoints& endpoints, std::string bytes, int hwm)
+      : context_(1),
+        socket_(context_, relay == Relay::kProxy ? zmq::socket_type::pub : zmq::socket_type::dealer),
+        bytes_(std::move(bytes)) {
+    socket_.set(zmq::sockopt::sndhwm, hwm);
+    socket_.set(zmq::sockopt::linger, 0);
+    // Block at the high-water mark like the DEALER, instead of dropping.
+    if (relay == Relay::kProxy) socket_.set(zmq::sockopt::xpub_nodrop, true);
+    socket_.connect(endpoints.publish);
+    thread_ = std::thread([this] { Loop(); });
+  }
+  ~Publisher() {
+    stop_ = true;
+    thread_.join();
+  }
+
+  uint64_t sent() const { return sent_.load(std::memory_order_relaxed); }
+
+ private:
+  void Loop() {
+    zmq::pollitem_t item{socket_.handle(), 0, ZMQ_POLLOUT, 0};
+    while (!stop_) {
+      zmq::message_t message(bytes_.data(), bytes_.size());
+      if (zmq_msg_send(message.handle(), socket_.handle(), ZMQ_DONTWAIT) >= 0) {
+        sent_.fetch_add(1, std::memory_order_relaxed);
+        continue;
+      }
+      // Full (or not connected yet): wait for room without spinning.
+      zmq::poll(&item, 1, milliseconds(20));
+    }
+  }
+
+  zmq::context_t context_;
+  zmq::socket_t socket_;
+  const std::string bytes_;
+  std::atomic<bool> stop_{false};
+  std::atomic<uint64_t> sent_{0};
+  std::thread thread_;
+};
+
+struct RunResult {
+  Relay relay;
+  double delivered_per_sub = 0;  // envelopes/s received by each subscriber (mean)
+  double published = 0;          // envelopes/s the relay took from the publisher
+  double loss = 0;               // 1 - delivered/published
+};
+
+// Starts the relay child, returns its endpoints.
+absl::StatusOr<Endpoints> StartRelay(Relay relay, test_support::BrokerProcess& broker,
+                                     std::unique_ptr<test_support::ChildProcess>& proxy,
+                                     const char* self) {
+  const int hwm = absl::GetFlag(FLAGS_hwm);
+  if (relay == Relay::kBroker && !absl::GetFlag(FLAGS_broker_pub).empty()) {
+    return Endpoints{absl::GetFlag(FLAGS_broker_pub), absl::GetFlag(FLAGS_broker_sub)};
+  }
+  if (relay == Relay::kBroker) {
+    test_support::BrokerOptions options;
+    options.extra_args = {absl::StrFormat("--hwm=%d", hwm)};
+    options.child.echo = false;
+    auto started = test_support::StartBroker(options);
+    if (!started.ok()) return started.status();
+    broker = std::move(*started);
+    return Endpoints{broker.pub_endpoint, broker.sub_endpoint};
+  }
+  test_support::ChildOptions options;
+  options.name = "proxy";
+  options.echo = false;
+  auto started = test_support::ChildProcess::Start(
+      self, {"--proxy", absl::StrFormat("--hwm=%d", hwm)}, options);
+  if (!started.ok()) return started.status();
+  proxy = std::move(*started);
+  static const std::regex kListening(R"(proxy listening xsub=(\S+) xpub=(\S+))");
+  auto line = proxy->WaitForLine(kListening, milliseconds(5000));
+  if (!line.ok()) return line.status();
+  std::smatch match;
+  std::regex_search(*line, match, kListening);
+  return Endpoints{match[1].str(), match[2].str()};
+}
+
+absl::StatusOr<RunResult> RunOnce(Relay relay, const char* self) {
+  test_support::BrokerProcess broker;
+  std::unique_ptr<test_support::ChildProcess> proxy;
+  auto endpoints = StartRelay(relay, broker, proxy, self);
+  if (!endpoints.ok()) return endpoints.status();
+
+  const int hwm = absl::GetFlag(FLAGS_hwm);
+  std::vector<std::unique_ptr<Subscriber>> subscribers;
+  for (int i = 0; i < absl::GetFlag(FLAGS_subscribers); ++i) {
+    subscribers.push_back(std::make_unique<Subscriber>(relay, *endpoints, i, hwm));
+  }
+  // Subscriptions travel asynchronously (XPUB) or are answered with a Reply
+  // the subscriber thread does not wait for: start publishing and open the
+  // window once every subscriber receives.
+  auto publisher = std::make_unique<Publisher>(
+      relay, *endpoints, EncodedEnvelope(absl::GetFlag(FLAGS_payload_bytes)), hwm);
+  const auto ready_deadline = Clock::now() + milliseconds(10000);
+  auto all_receiving = [&] {
+    return std::all_of(subscribers.begin(), subscribers.end(),
+                       [](const auto& s) { return s->received() > 0; });
+  };
+  while (!all_receiving()) {
+    if (Clock::now() > ready_deadline) {
+      return absl::DeadlineExceededError(absl::StrCat(Name(relay), ": subscribers got nothing"));
+    }
+    std::this_thread::sleep_for(milliseconds(5));
+  }
+  std::this_thread::sleep_for(milliseconds(absl::GetFlag(FLAGS_warmup_ms)));
+
+  auto snapshot = [&](std::vector<uint64_t>& received) {
+    received.clear();
+    for (const auto& s : subscribers) received.push_back(s->received());
+    return publisher->sent();
+  };
+  std::vector<uint64_t> received_start, received_end;
+  const auto start = Clock::now();
+  const uint64_t sent_start = snapshot(received_start);
+  std::this_thread::sleep_for(milliseconds(absl::GetFlag(FLAGS_duration_ms)));
+  const uint64_t sent_end = snapshot(received_end);
+  const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
+
+  RunResult result{relay};
+  double delivered = 0;
+  for (size_t i = 0; i < subscribers.size(); ++i) delivered += received_end[i] - received_start[i];
+  result.delivered_per_sub = delivered / subscribers.size() / seconds;
+  result.published = (sent_end - sent_start) / seconds;
+  result.loss = result.published > 0 ? std::max(0.0, 1.0 - result.delivered_per_sub / result.published)
+                                     : 0.0;
+  publisher.reset();
+  subscribers.clear();
+  if (broker.process) {
+    (void)broker.process->Signal(SIGTERM);
+    (void)broker.process->Wait(milliseconds(5000));
+  }
+  return result;
+}
+
+double Median(std::vector<double> values) {
+  if (values.empty()) return 0;
+  std::sort(values.begin(), values.end());
+  const size_t n = values.size();
+  return n % 2 == 1 ? values[n / 2] : (values[n / 2 - 1] + values[n / 2]) / 2;
+}
+
+int RunBench(const char* self) {
+  std::vector<Relay> relays;
+  const std::string only = absl::GetFlag(FLAGS_only);
+  if (only.empty() || only == "proxy") relays.push_back(Relay::kProxy);
+  if (only.empty() || only == "broker") relays.push_back(Relay::kBroker);
+  if (relays.empty()) {
+    std::fprintf(stderr, "--only must be proxy or broker\n");
+    return 2;
+  }
+  std::printf("roomq broker benchmark: 1 publisher, %d subscribers, %d-byte payload (%zu-byte envelope), "
+              "%d ms per run, hwm %d\n\n",
+              absl::GetFlag(FLAGS_subscribers), absl::GetFlag(FLAGS_payload_bytes),
+              EncodedEnvelope(absl::GetFlag(FLAGS_payload_bytes)).size(),
+              absl::GetFlag(FLAGS_duration_ms), absl::GetFlag(FLAGS_hwm));
+  std::printf("| round | relay | delivered/s per subscriber | published/s | loss |\n");
+  std::printf("|---|---|---:|---:|---:|\n");
+  std::vector<double> rates[2];
+  for (int round = 1; round <= absl::GetFlag(FLAGS_rounds); ++round) {
+    for (Relay relay : relays) {
+      auto result = RunOnce(relay, self);
+      if (!result.ok()) {
+        std::fprintf(stderr, "run failed: %s\n", std::string(result.status().message()).c_str());
+        return 1;
+      }
+      std::printf("| %d | %s | %.0f | %.0f | %.1f%% |\n", round, Name(relay),
+                  result->delivered_per_sub, result->published, 100 * result->loss);
+      std::fflush(stdout);
+      rates[static_cast<int>(relay)].push_back(result->delivered_per_sub);
+    }
+  }
+  std::printf("\n| relay | median delivered/s per subscriber |\n|---|---:|\n");
+  for (Relay relay : relays) {
+    std::printf("| %s | %.0f |\n", Name(relay), Median(rates[static_cast<int>(relay)]));
+  }
+  if (relays.size() == 2) {
+    const double proxy = Median(rates[0]);
+    const double broker = Median(rates[1]);
+    std::printf("\nbroker/proxy ratio: %.1f%% (target >= 85%%)\n", proxy > 0 ? 100 * broker / proxy : 0);
+  }
+  return 0;
+}
+
+}  // namespace
+}  // namespace roomq::bench
+
+int main(int argc, char** argv) {
+  roomq::broker::ParseFlagsOrExit(
+      argc, argv, "Envelopes/s through roomq-broker next to a plain XSUB/XPUB proxy.",
+      "tests/bench/broker_bench.cc");
+  signal(SIGPIPE, SIG_IGN);
+  if (absl::GetFlag(FLAGS_proxy)) return roomq::bench::RunProxy();
+  // The proxy child is this very binary, wherever it was started from.
+  char self[4096];
+  const ssize_t length = readlink("/proc/self/exe", self, sizeof(self) - 1);
+  if (length <= 0) {
+    std::perror("readlink /proc/self/exe");
+    return 1;
+  }
+  self[length] = '\0';
+  return roomq::bench::RunBench(self);
+}
