@@ -385,11 +385,9 @@ void ClientCore::EnsureServiceSubscribed(const std::string& ns) {
   entry.subscribed = true;
   auto promise = std::make_shared<std::promise<absl::Status>>();
   entry.listening = promise->get_future().share();
-  auto completed = std::make_shared<bool>(false);
   // The Link keeps the callback until the Reply or the timeout; if the
-  // client closes first the promise is broken, which Listening() callers
-  // see as an exception only if they wait past Close(); avoid that by
-  // resolving from a guard.
+  // client closes first the Link drops it, and the guard's destructor
+  // resolves the promise with Cancelled so no waiter hangs.
   struct Guard {
     std::shared_ptr<std::promise<absl::Status>> promise;
     bool done = false;
@@ -397,7 +395,8 @@ void ClientCore::EnsureServiceSubscribed(const std::string& ns) {
       if (!done) promise->set_value(absl::CancelledError("roomq client closed"));
     }
   };
-  auto guard = std::make_shared<Guard>(Guard{promise});
+  auto guard = std::make_shared<Guard>();  // built in place: a temporary's destructor would resolve it
+  guard->promise = promise;
   link_->Subscribe(wire::ServiceTopic(ns), [guard, ns, this](absl::Status status) {
     if (guard->done) return;
     guard->done = true;

@@ -295,6 +295,121 @@ TEST_F(ClientIntegrationTest, EmitWithAckGetsTheSocketsAnswerThroughTheNodeTopic
   EXPECT_EQ(answer.values()[0]->socket_id, "sid-1");
 }
 
+TEST_F(ClientIntegrationTest, MembershipCommandsReachTheGatewayHoldingTheSockets) {
+  auto client = Connect();
+  zmq::context_t context;
+  std::vector<v1::Envelope> received;
+  client::LinkOptions link_options;
+  link_options.pub_endpoint = broker_.pub_endpoint;
+  link_options.sub_endpoint = broker_.sub_endpoint;
+  auto gateway = client::Link::Create(
+      context, link_options, {[&](client::Delivery& d) { received.push_back(d.envelope); }, nullptr});
+  ASSERT_TRUE(gateway.ok());
+  int confirmed = 0;
+  (*gateway)->Subscribe(wire::RoomTopic("/chat", "general"), [&](absl::Status s) { confirmed += s.ok(); });
+  (*gateway)->Subscribe(wire::RoomTopic("/chat", "sid-9"), [&](absl::Status s) { confirmed += s.ok(); });
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  while (confirmed < 2 && std::chrono::steady_clock::now() < deadline) {
+    ASSERT_TRUE((*gateway)->Poll(milliseconds(10)).ok());
+  }
+  ASSERT_EQ(confirmed, 2);
+
+  ASSERT_TRUE(client->Of("/chat").In("general").Except("muted").SocketsJoin("vip").ok());
+  ASSERT_TRUE(client->Of("/chat").In("general").SocketsLeave({"a", "b"}).ok());
+  ASSERT_TRUE(client->Of("/chat").In("sid-9").DisconnectSockets("kicked").ok());
+  ASSERT_TRUE(client->Of("/chat").To("sid-9").Emit("direct").ok());
+  while (received.size() < 4 && std::chrono::steady_clock::now() < deadline) {
+    ASSERT_TRUE((*gateway)->Poll(milliseconds(10)).ok());
+  }
+  ASSERT_EQ(received.size(), 4u);
+  EXPECT_EQ(received[0].kind(), v1::KIND_JOIN);
+  EXPECT_EQ(received[0].rooms(0), "general");
+  EXPECT_EQ(received[0].except_rooms(0), "muted");
+  ASSERT_EQ(received[0].membership_rooms_size(), 1);
+  EXPECT_EQ(received[0].membership_rooms(0), "vip");
+  EXPECT_EQ(received[1].kind(), v1::KIND_LEAVE);
+  EXPECT_EQ(received[1].membership_rooms_size(), 2);
+  EXPECT_EQ(received[2].kind(), v1::KIND_DISCONNECT);
+  EXPECT_EQ(received[2].reason(), "kicked");
+  EXPECT_EQ(received[3].kind(), v1::KIND_EVENT);
+  EXPECT_EQ(received[3].event(), "direct");
+  EXPECT_EQ(received[3].args(), "[]");
+}
+
+TEST_F(ClientIntegrationTest, ServiceHandlersSeeLifecycleAndAnswerAcks) {
+  auto service = Connect();
+  Latch<std::string> connected, disconnected;
+  Latch<absl::Status> acked;
+  service->Of("/svc").OnConnection([&](RemoteSocket& socket) {
+    connected.Callback()(socket.id() + " " + socket.auth() + " " + socket.gateway());
+    (void)socket.Join("joined-by-service");
+  });
+  service->Of("/svc").OnDisconnection([&](RemoteSocket& socket) {
+    disconnected.Callback()(socket.id() + " " + socket.reason() + " " + socket.rooms().at(0));
+  });
+  service->Of("/svc").On("question", [&](RemoteSocket& socket, const Message& message, Ack ack) {
+    EXPECT_EQ(message.args_json, "[1]");
+    EXPECT_TRUE(ack.requested());
+    acked.Callback()(ack(Args().Int(2)));
+    EXPECT_EQ(ack(Args().Int(3)).code(), absl::StatusCode::kFailedPrecondition);  // once only
+  });
+  ASSERT_TRUE(service->Of("/svc").Listening().get().ok());
+
+  zmq::context_t context;
+  std::vector<v1::Envelope> received;
+  client::LinkOptions link_options;
+  link_options.pub_endpoint = broker_.pub_endpoint;
+  link_options.sub_endpoint = broker_.sub_endpoint;
+  link_options.node_prefix = "gw";
+  auto gateway = client::Link::Create(
+      context, link_options, {[&](client::Delivery& d) { received.push_back(d.envelope); }, nullptr});
+  ASSERT_TRUE(gateway.ok());
+  std::optional<absl::Status> subscribed;
+  (*gateway)->Subscribe(wire::RoomTopic("/svc", "s1"), [&](absl::Status s) { subscribed = s; });
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  while (!subscribed && std::chrono::steady_clock::now() < deadline) {
+    ASSERT_TRUE((*gateway)->Poll(milliseconds(10)).ok());
+  }
+  auto publish = [&](v1::Kind kind) {
+    v1::Envelope envelope;
+    envelope.set_kind(kind);
+    envelope.set_channel(v1::CHANNEL_SERVICE);
+    envelope.set_namespace_("/svc");
+    envelope.set_socket_id("s1");
+    envelope.set_reply_to((*gateway)->node_id());
+    return envelope;
+  };
+  v1::Envelope connection = publish(v1::KIND_CONNECTION);
+  connection.set_auth(R"({"u":1})");
+  ASSERT_TRUE((*gateway)->Publish(connection).ok());
+  v1::Envelope question = publish(v1::KIND_CLIENT_EVENT);
+  question.set_event("question");
+  question.set_args("[1]");
+  question.set_ack_id(5);
+  ASSERT_TRUE((*gateway)->Publish(question).ok());
+  v1::Envelope gone = publish(v1::KIND_DISCONNECTION);
+  gone.set_reason("client namespace disconnect");
+  gone.add_membership_rooms("s1");
+  ASSERT_TRUE((*gateway)->Publish(gone).ok());
+
+  while (received.size() < 2 && std::chrono::steady_clock::now() < deadline) {
+    ASSERT_TRUE((*gateway)->Poll(milliseconds(10)).ok());
+  }
+  ASSERT_TRUE(connected.WaitFor(1));
+  EXPECT_EQ(connected.values()[0], "s1 {\"u\":1} " + (*gateway)->node_id());
+  ASSERT_TRUE(disconnected.WaitFor(1));
+  EXPECT_EQ(disconnected.values()[0], "s1 client namespace disconnect s1");
+  ASSERT_TRUE(acked.WaitFor(1));
+  EXPECT_TRUE(acked.values()[0].ok());
+  ASSERT_EQ(received.size(), 2u);
+  EXPECT_EQ(received[0].kind(), v1::KIND_JOIN);
+  EXPECT_EQ(received[0].membership_rooms(0), "joined-by-service");
+  EXPECT_EQ(received[1].kind(), v1::KIND_ACK);
+  EXPECT_EQ(received[1].ack_id(), 5u);
+  EXPECT_EQ(received[1].args(), "[2]");
+  EXPECT_EQ(received[1].rooms(0), "s1");
+}
+
 TEST_F(ClientIntegrationTest, InvalidInputIsRefusedAtOnce) {
   auto client = Connect();
   EXPECT_EQ(client->Of("chat").Emit("ev").code(), absl::StatusCode::kInvalidArgument);

@@ -156,10 +156,16 @@ class BroadcastOperator {
   // Makes the selected sockets join / leave rooms, or disconnects them
   // (gateways carry these out; native subscribers are not affected).
   absl::Status SocketsJoin(const std::vector<std::string>& rooms) const;
+  absl::Status SocketsJoin(std::initializer_list<std::string_view> rooms) const {
+    return SocketsJoin(std::vector<std::string>(rooms.begin(), rooms.end()));
+  }
   absl::Status SocketsJoin(std::string_view room) const {
     return SocketsJoin(std::vector<std::string>(1, std::string(room)));
   }
   absl::Status SocketsLeave(const std::vector<std::string>& rooms) const;
+  absl::Status SocketsLeave(std::initializer_list<std::string_view> rooms) const {
+    return SocketsLeave(std::vector<std::string>(rooms.begin(), rooms.end()));
+  }
   absl::Status SocketsLeave(std::string_view room) const {
     return SocketsLeave(std::vector<std::string>(1, std::string(room)));
   }
