@@ -235,10 +235,12 @@ absl::Status Link::Poll(std::chrono::milliseconds timeout, std::span<zmq::pollit
     items[kOwn + i].revents = 0;
   }
 
-  auto now = Clock::now();
+  const auto now = Clock::now();
+  // Sleep until the caller's timeout or our next timer, whichever is first
+  // (+1 ms so the timer is due when we wake).
+  timeout = std::max(timeout, std::chrono::milliseconds(0));
   auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(NextTimer() - now);
   wait = std::clamp(wait + std::chrono::milliseconds(1), std::chrono::milliseconds(0), timeout);
-  if (timeout.count() < 0) wait = std::chrono::milliseconds(0);
   try {
     zmq::poll(items, count, wait);
   } catch (const zmq::error_t& e) {
