@@ -23,14 +23,17 @@ namespace roomq::gateway::socketio::testing {
 
 class FakeSession : public engineio::Session {
  public:
-  FakeSession(boost::asio::io_context& io, std::string id) : io_(io), id_(std::move(id)) {
+  FakeSession(boost::asio::io_context& io, std::string id)
+      : FakeSession(io.get_executor(), std::move(id)) {}
+  FakeSession(boost::asio::any_io_executor executor, std::string id)
+      : executor_(std::move(executor)), id_(std::move(id)) {
     handshake_.remote_address = "127.0.0.1:1234";
   }
 
   const std::string& id() const override { return id_; }
   std::string_view transport() const override { return transport_; }
   const engineio::HandshakeInfo& handshake() const override { return handshake_; }
-  boost::asio::any_io_executor executor() const override { return io_.get_executor(); }
+  boost::asio::any_io_executor executor() const override { return executor_; }
   absl::Status Send(engineio::SharedOutbound message) override {
     if (closed_) return absl::FailedPreconditionError("closed");
     for (const auto& part : *message) {
@@ -50,7 +53,7 @@ class FakeSession : public engineio::Session {
   }
 
  private:
-  boost::asio::io_context& io_;
+  boost::asio::any_io_executor executor_;
   std::string id_;
   std::string transport_ = "websocket";
   engineio::HandshakeInfo handshake_;

@@ -1,0 +1,290 @@
+// Two socketio::Server instances ("gateways") on one real roomq-broker, with
+// fake Engine.IO sessions: rooms, publish with sender exclusion, relay and
+// service commands hold across gateways and across shards, each recipient
+// getting a message exactly once.
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <chrono>
+#include <functional>
+#include <future>
+#include <memory>
+#include <regex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
+
+#include "gateway/socketio/config.h"
+#include "gateway/socketio/server.h"
+#include "roomq/link.h"
+#include "tests/gateway/socketio/fakes.h"
+#include "tests/support/broker_process.h"
+
+namespace roomq::gateway::socketio {
+namespace {
+
+using std::chrono::milliseconds;
+using testing::FakeSession;
+
+constexpr milliseconds kTimeout{5000};
+
+// One io thread.
+class IoThread {
+ public:
+  IoThread() : guard_(io_.get_executor()), thread_([this] { io_.run(); }) {}
+  ~IoThread() {
+    guard_.reset();
+    io_.stop();
+    thread_.join();
+  }
+  boost::asio::any_io_executor executor() { return io_.get_executor(); }
+
+  // Runs `fn` on the thread and waits for it.
+  template <typename Fn>
+  auto Run(Fn fn) -> decltype(fn()) {
+    std::packaged_task<decltype(fn())()> task(std::move(fn));
+    auto result = task.get_future();
+    boost::asio::post(io_, [&task] { task(); });
+    return result.get();
+  }
+
+ private:
+  boost::asio::io_context io_;
+  boost::asio::executor_work_guard<boost::asio::io_context::executor_type> guard_;
+  std::thread thread_;
+};
+
+// A gateway: a Server over `shards` io threads.
+struct Gateway {
+  std::vector<std::unique_ptr<IoThread>> threads;
+  std::unique_ptr<Server> server;
+};
+
+// A fake client session living on one shard of a gateway.
+class Client {
+ public:
+  Client(Gateway& gateway, size_t shard, std::string name)
+      : gateway_(gateway), shard_(shard), thread_(*gateway.threads[shard]) {
+    thread_.Run([&] {
+      session_ = std::make_unique<FakeSession>(thread_.executor(), std::move(name));
+      listener_ = gateway_.server->OnSessionOpen(*session_, shard_);
+      return 0;
+    });
+  }
+  ~Client() {
+    thread_.Run([&] {
+      listener_->OnClose("transport close");
+      listener_.reset();
+      session_.reset();
+      return 0;
+    });
+  }
+
+  void Send(const std::string& text) {
+    thread_.Run([&] {
+      listener_->OnMessage(text, false);
+      return 0;
+    });
+  }
+  std::vector<std::string> Sent() {
+    return thread_.Run([&] { return session_->sent(); });
+  }
+  int Count(const std::string& frame) {
+    auto sent = Sent();
+    return static_cast<int>(std::count(sent.begin(), sent.end(), frame));
+  }
+  // Waits until `frame` was sent to this client; returns false on timeout.
+  bool WaitFor(const std::string& frame, milliseconds timeout = kTimeout) {
+    auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (std::chrono::steady_clock::now() < deadline) {
+      if (Count(frame) > 0) return true;
+      std::this_thread::sleep_for(milliseconds(5));
+    }
+    return false;
+  }
+  // Connects to "/" and returns the socket id.
+  std::string Connect() {
+    Send("0");
+    auto deadline = std::chrono::steady_clock::now() + kTimeout;
+    static const std::regex answer(R"re(^0\{"sid":"([A-Za-z0-9_-]{20})"\}$)re");
+    while (std::chrono::steady_clock::now() < deadline) {
+      for (const std::string& frame : Sent()) {
+        std::smatch match;
+        if (std::regex_match(frame, match, answer)) return match[1].str();
+      }
+      std::this_thread::sleep_for(milliseconds(5));
+    }
+    ADD_FAILURE() << "no CONNECT answer";
+    return "";
+  }
+  // Joins `room` and waits for the ack (ack id `ack`).
+  void Join(const std::string& room, int ack) {
+    Send(std::to_string(2) + std::to_string(ack) + "[\"join\",\"" + room + "\"]");
+    EXPECT_TRUE(WaitFor("3" + std::to_string(ack) + "[{\"ok\":true}]")) << "join " << room;
+  }
+
+ private:
+  Gateway& gateway_;
+  size_t shard_;
+  IoThread& thread_;
+  std::unique_ptr<FakeSession> session_;
+  std::unique_ptr<engineio::SessionListener> listener_;
+};
+
+class TwoGatewaysTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto broker = test_support::StartBroker();
+    ASSERT_TRUE(broker.ok()) << broker.status();
+    broker_ = std::make_unique<test_support::BrokerProcess>(*std::move(broker));
+    a_ = MakeGateway(2);
+    b_ = MakeGateway(1);
+    ASSERT_NE(a_.server, nullptr);
+    ASSERT_NE(b_.server, nullptr);
+  }
+
+  void TearDown() override {
+    for (Gateway* gateway : {&a_, &b_}) {
+      if (gateway->server) gateway->server->Shutdown();
+    }
+  }
+
+  Gateway MakeGateway(size_t shards) {
+    Gateway gateway;
+    std::vector<boost::asio::any_io_executor> executors;
+    for (size_t i = 0; i < shards; ++i) {
+      gateway.threads.push_back(std::make_unique<IoThread>());
+      executors.push_back(gateway.threads.back()->executor());
+    }
+    ServerOptions options;
+    auto config = ParseConfig(R"(
+namespaces:
+  - name: /
+    relay: broadcast
+)");
+    EXPECT_TRUE(config.ok()) << config.status();
+    options.config = *config;
+    options.broker.pub_endpoint = broker_->pub_endpoint;
+    options.broker.sub_endpoint = broker_->sub_endpoint;
+    options.broker.heartbeat = milliseconds(200);
+    auto server = Server::Create(std::move(options), executors);
+    EXPECT_TRUE(server.ok()) << server.status();
+    if (server.ok()) gateway.server = *std::move(server);
+    return gateway;
+  }
+
+  std::unique_ptr<test_support::BrokerProcess> broker_;
+  Gateway a_;
+  Gateway b_;
+};
+
+TEST_F(TwoGatewaysTest, PublishReachesEveryMemberOnceAndNeverTheSender) {
+  Client sender(a_, 0, "sender");
+  Client a0(a_, 0, "a0");
+  Client a1(a_, 1, "a1");
+  Client b0(b_, 0, "b0");
+  Client outsider(b_, 0, "outsider");
+  for (Client* client : {&sender, &a0, &a1, &b0, &outsider}) ASSERT_FALSE(client->Connect().empty());
+  int ack = 1;
+  for (Client* client : {&sender, &a0, &a1, &b0}) client->Join("room", ack++);
+
+  sender.Send(R"(250["publish","room","chat",{"text":"hi"}])");
+  ASSERT_TRUE(sender.WaitFor(R"(350[{"ok":true}])")) << "publish acked once the broker has it";
+  const std::string chat = R"(2["chat",{"text":"hi"}])";
+  for (Client* client : {&a0, &a1, &b0}) EXPECT_TRUE(client->WaitFor(chat));
+
+  // A second publish as a marker: once everyone has it, the first one can
+  // no longer be in flight, so the counts are final.
+  sender.Send(R"(251["publish","room","marker"])");
+  for (Client* client : {&a0, &a1, &b0}) ASSERT_TRUE(client->WaitFor(R"(2["marker"])"));
+  for (Client* client : {&a0, &a1, &b0}) EXPECT_EQ(client->Count(chat), 1);
+  EXPECT_EQ(sender.Count(chat), 0) << "never the sender";
+  EXPECT_EQ(outsider.Count(chat), 0) << "not a member";
+}
+
+TEST_F(TwoGatewaysTest, RelayBroadcastCrossesGatewaysExceptTheSender) {
+  Client a0(a_, 0, "a0");
+  Client a1(a_, 1, "a1");
+  Client b0(b_, 0, "b0");
+  for (Client* client : {&a0, &a1, &b0}) ASSERT_FALSE(client->Connect().empty());
+  b0.Send(R"(2["hello",1])");
+  EXPECT_TRUE(a0.WaitFor(R"(2["hello",1])"));
+  EXPECT_TRUE(a1.WaitFor(R"(2["hello",1])"));
+  b0.Send(R"(2["marker"])");
+  ASSERT_TRUE(a0.WaitFor(R"(2["marker"])"));
+  ASSERT_TRUE(a1.WaitFor(R"(2["marker"])"));
+  EXPECT_EQ(a0.Count(R"(2["hello",1])"), 1);
+  EXPECT_EQ(a1.Count(R"(2["hello",1])"), 1);
+  EXPECT_EQ(b0.Count(R"(2["hello",1])"), 0);
+}
+
+TEST_F(TwoGatewaysTest, ServiceEmitsWithMultiRoomTargetsAndExclusions) {
+  Client a0(a_, 0, "a0");
+  Client a1(a_, 1, "a1");
+  Client b0(b_, 0, "b0");
+  const std::string id_a0 = a0.Connect();
+  const std::string id_a1 = a1.Connect();
+  const std::string id_b0 = b0.Connect();
+  a0.Join("x", 1);
+  a0.Join("y", 2);
+  a1.Join("y", 1);
+  b0.Join("x", 1);
+  b0.Join("vip", 2);
+
+  zmq::context_t context(1);
+  client::LinkOptions options;
+  options.pub_endpoint = broker_->pub_endpoint;
+  options.sub_endpoint = broker_->sub_endpoint;
+  auto link = client::Link::Create(context, options, {[](client::Delivery&) {}, nullptr});
+  ASSERT_TRUE(link.ok()) << link.status();
+  auto publish = [&](std::vector<std::string> rooms, std::vector<std::string> except_rooms,
+                     const std::string& event) {
+    v1::Envelope envelope;
+    envelope.set_kind(v1::KIND_EVENT);
+    envelope.set_channel(v1::CHANNEL_ROOMS);
+    envelope.set_namespace_("/");
+    for (auto& room : rooms) envelope.add_rooms(room);
+    for (auto& room : except_rooms) envelope.add_except_rooms(room);
+    envelope.set_event(event);
+    envelope.set_args("[]");
+    bool done = false;
+    ASSERT_TRUE((*link)
+                    ->Publish(envelope,
+                              [&](absl::StatusOr<v1::PublishReceipt> receipt) {
+                                EXPECT_TRUE(receipt.ok()) << receipt.status();
+                                done = true;
+                              })
+                    .ok());
+    auto deadline = std::chrono::steady_clock::now() + kTimeout;
+    while (!done && std::chrono::steady_clock::now() < deadline) {
+      ASSERT_TRUE((*link)->Poll(milliseconds(10)).ok());
+    }
+    ASSERT_TRUE(done);
+  };
+
+  publish({"x", "y"}, {}, "both");
+  for (Client* client : {&a0, &a1, &b0}) ASSERT_TRUE(client->WaitFor(R"(2["both"])"));
+  publish({"x", "y"}, {"vip"}, "not-vip");
+  ASSERT_TRUE(a0.WaitFor(R"(2["not-vip"])"));
+  ASSERT_TRUE(a1.WaitFor(R"(2["not-vip"])"));
+  publish({id_a0, id_b0}, {}, "direct");
+  ASSERT_TRUE(a0.WaitFor(R"(2["direct"])"));
+  ASSERT_TRUE(b0.WaitFor(R"(2["direct"])"));
+  publish({}, {}, "marker");
+  for (Client* client : {&a0, &a1, &b0}) ASSERT_TRUE(client->WaitFor(R"(2["marker"])"));
+
+  EXPECT_EQ(a0.Count(R"(2["both"])"), 1) << "in x and y, reached once";
+  EXPECT_EQ(a1.Count(R"(2["both"])"), 1);
+  EXPECT_EQ(b0.Count(R"(2["both"])"), 1);
+  EXPECT_EQ(b0.Count(R"(2["not-vip"])"), 0) << "except_rooms holds on the other gateway";
+  EXPECT_EQ(a1.Count(R"(2["direct"])"), 0) << "addressed by socket id only";
+  EXPECT_FALSE(id_a1.empty());
+}
+
+}  // namespace
+}  // namespace roomq::gateway::socketio
