@@ -23,6 +23,8 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <filesystem>
+#include <fstream>
 #include <atomic>
 #include <chrono>
 #include <cstdio>
@@ -53,6 +55,9 @@ ABSL_FLAG(std::string, only, "", "Run only this relay: proxy or broker");
 ABSL_FLAG(std::string, broker_pub, "",
           "Use an already running broker (e.g. under a profiler) at this pub endpoint; needs --broker-sub");
 ABSL_FLAG(std::string, broker_sub, "", "Sub endpoint of the already running broker");
+ABSL_FLAG(std::string, proxy_xsub, "",
+          "Use an already running proxy (e.g. `roomq-bench-broker --proxy` under a profiler); needs --proxy-xpub");
+ABSL_FLAG(std::string, proxy_xpub, "", "XPUB endpoint of the already running proxy");
 ABSL_FLAG(bool, proxy, false, "Internal: run as the XSUB/XPUB proxy child");
 
 namespace roomq::bench {
@@ -212,7 +217,24 @@ struct RunResult {
   double delivered_per_sub = 0;  // envelopes/s received by each subscriber (mean)
   double published = 0;          // envelopes/s the relay took from the publisher
   double loss = 0;               // 1 - delivered/published
+  double relay_cores = -1;       // CPU the relay process used (1.0 = one core), -1 = unknown
+  double relay_us_per_envelope = -1;  // relay CPU time per published envelope
+  double clients_us_per_envelope = -1;  // this process (publisher + subscribers) likewise
 };
+
+// CPU time (ns) all threads of `pid` have run so far: the sum of the first
+// field of /proc/<pid>/task/*/schedstat. 0 when unreadable.
+uint64_t ProcessCpuNs(pid_t pid) {
+  uint64_t total = 0;
+  std::error_code error;
+  const std::string dir = "/proc/" + std::to_string(pid) + "/task";
+  for (const auto& task : std::filesystem::directory_iterator(dir, error)) {
+    std::ifstream schedstat(task.path() / "schedstat");
+    uint64_t ns = 0;
+    if (schedstat >> ns) total += ns;
+  }
+  return total;
+}
 
 // Starts the relay child, returns its endpoints.
 absl::StatusOr<Endpoints> StartRelay(Relay relay, test_support::BrokerProcess& broker,
@@ -230,6 +252,9 @@ absl::StatusOr<Endpoints> StartRelay(Relay relay, test_support::BrokerProcess& b
     if (!started.ok()) return started.status();
     broker = std::move(*started);
     return Endpoints{broker.pub_endpoint, broker.sub_endpoint};
+  }
+  if (!absl::GetFlag(FLAGS_proxy_xsub).empty()) {
+    return Endpoints{absl::GetFlag(FLAGS_proxy_xsub), absl::GetFlag(FLAGS_proxy_xpub)};
   }
   test_support::ChildOptions options;
   options.name = "proxy";
@@ -280,11 +305,16 @@ absl::StatusOr<RunResult> RunOnce(Relay relay, const char* self) {
     for (const auto& s : subscribers) received.push_back(s->received());
     return publisher->sent();
   };
+  const pid_t relay_pid = broker.process ? broker.process->pid() : proxy ? proxy->pid() : 0;
   std::vector<uint64_t> received_start, received_end;
   const auto start = Clock::now();
+  const uint64_t cpu_start = relay_pid != 0 ? ProcessCpuNs(relay_pid) : 0;
+  const uint64_t clients_cpu_start = ProcessCpuNs(getpid());
   const uint64_t sent_start = snapshot(received_start);
   std::this_thread::sleep_for(milliseconds(absl::GetFlag(FLAGS_duration_ms)));
   const uint64_t sent_end = snapshot(received_end);
+  const uint64_t cpu_end = relay_pid != 0 ? ProcessCpuNs(relay_pid) : 0;
+  const uint64_t clients_cpu_end = ProcessCpuNs(getpid());
   const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
 
   RunResult result{relay};
@@ -294,6 +324,15 @@ absl::StatusOr<RunResult> RunOnce(Relay relay, const char* self) {
   result.published = (sent_end - sent_start) / seconds;
   result.loss = result.published > 0 ? std::max(0.0, 1.0 - result.delivered_per_sub / result.published)
                                      : 0.0;
+  if (sent_end > sent_start && clients_cpu_end > clients_cpu_start) {
+    result.clients_us_per_envelope =
+        (clients_cpu_end - clients_cpu_start) / 1e3 / (sent_end - sent_start);
+  }
+  if (relay_pid != 0 && cpu_end > cpu_start) {
+    const double cpu_seconds = (cpu_end - cpu_start) / 1e9;
+    result.relay_cores = cpu_seconds / seconds;
+    if (sent_end > sent_start) result.relay_us_per_envelope = 1e6 * cpu_seconds / (sent_end - sent_start);
+  }
   publisher.reset();
   subscribers.clear();
   if (broker.process) {
@@ -324,9 +363,10 @@ int RunBench(const char* self) {
               absl::GetFlag(FLAGS_subscribers), absl::GetFlag(FLAGS_payload_bytes),
               EncodedEnvelope(absl::GetFlag(FLAGS_payload_bytes)).size(),
               absl::GetFlag(FLAGS_duration_ms), absl::GetFlag(FLAGS_hwm));
-  std::printf("| round | relay | delivered/s per subscriber | published/s | loss |\n");
-  std::printf("|---|---|---:|---:|---:|\n");
+  std::printf("| round | relay | delivered/s per subscriber | published/s | loss | relay CPU (cores) | relay CPU µs/envelope | clients CPU µs/envelope |\n");
+  std::printf("|---|---|---:|---:|---:|---:|---:|---:|\n");
   std::vector<double> rates[2];
+  std::vector<double> costs[2];
   for (int round = 1; round <= absl::GetFlag(FLAGS_rounds); ++round) {
     for (Relay relay : relays) {
       auto result = RunOnce(relay, self);
@@ -334,15 +374,21 @@ int RunBench(const char* self) {
         std::fprintf(stderr, "run failed: %s\n", std::string(result.status().message()).c_str());
         return 1;
       }
-      std::printf("| %d | %s | %.0f | %.0f | %.1f%% |\n", round, Name(relay),
-                  result->delivered_per_sub, result->published, 100 * result->loss);
+      std::printf("| %d | %s | %.0f | %.0f | %.1f%% | %.2f | %.2f | %.2f |\n", round, Name(relay),
+                  result->delivered_per_sub, result->published, 100 * result->loss,
+                  result->relay_cores, result->relay_us_per_envelope,
+                  result->clients_us_per_envelope);
       std::fflush(stdout);
       rates[static_cast<int>(relay)].push_back(result->delivered_per_sub);
+      if (result->relay_us_per_envelope > 0) {
+        costs[static_cast<int>(relay)].push_back(result->relay_us_per_envelope);
+      }
     }
   }
-  std::printf("\n| relay | median delivered/s per subscriber |\n|---|---:|\n");
+  std::printf("\n| relay | median delivered/s per subscriber | median relay CPU µs/envelope |\n|---|---:|---:|\n");
   for (Relay relay : relays) {
-    std::printf("| %s | %.0f |\n", Name(relay), Median(rates[static_cast<int>(relay)]));
+    std::printf("| %s | %.0f | %.2f |\n", Name(relay), Median(rates[static_cast<int>(relay)]),
+                Median(costs[static_cast<int>(relay)]));
   }
   if (relays.size() == 2) {
     const double proxy = Median(rates[0]);
