@@ -34,6 +34,10 @@ WebSocketTransport::WebSocketTransport(boost::asio::ip::tcp::socket socket, size
   // Liveness is Engine.IO's heartbeat; Beast only bounds the handshakes.
   timeouts.idle_timeout = websocket::stream_base::none();
   timeouts.keep_alive_pings = false;
+  // Bounds the close handshake (e.g. after a protocol violation, Beast sends
+  // its close frame and waits for the peer's) so a silent peer cannot keep a
+  // dead session around.
+  timeouts.handshake_timeout = std::chrono::seconds(5);
   ws_.set_option(timeouts);
   ws_.set_option(websocket::stream_base::decorator([](websocket::response_type& res) {
     res.set(beast::http::field::server, "roomq-gateway");

@@ -61,7 +61,9 @@ absl::Status ParseFlags(const std::vector<std::string>& args, std::string_view f
     }
     if (!has_value) {
       if (flag->IsOfType<bool>()) {
-        value = bool_value.empty() ? "true" : bool_value;
+        // (Not `cond ? "true" : bool_value`: that would view a temporary.)
+        if (bool_value.empty()) bool_value = "true";
+        value = bool_value;
       } else if (i + 1 < args.size()) {
         value = args[++i];
       } else {
