@@ -20,6 +20,9 @@ namespace {
 // flood on one socket cannot starve timers or the caller's own poll items.
 constexpr int kMaxReadsPerPoll = 4096;
 constexpr int kSilentHeartbeats = 3;
+// Topics per Subscribe command when the whole set is (re)sent: ~40 bytes
+// each, so a command stays far below the broker's message size limit.
+constexpr size_t kMaxTopicsPerCommand = 10000;
 
 std::string GenerateNodeId(const std::string& prefix) {
   char host[256] = {};
@@ -133,12 +136,20 @@ void Link::SendHelloAndSubscriptions() {
   SendCommand(hello);
   if (subscriptions_.empty() && pending_replies_.empty()) return;
 
-  v1::SubscriberCommand subscribe;
+  // The set goes in batches of kMaxTopicsPerCommand so no command nears the
+  // broker's message size limit; only the last batch asks for a Reply: the
+  // broker applies commands in order, so that Reply covers them all.
   const uint64_t request_id = next_request_id_++;
-  subscribe.set_request_id(request_id);
-  auto* topics = subscribe.mutable_subscribe()->mutable_topics();
-  topics->Reserve(static_cast<int>(subscriptions_.size()));
-  for (const auto& [key, topic] : subscriptions_) *topics->Add() = topic;
+  auto it = subscriptions_.begin();
+  do {
+    v1::SubscriberCommand subscribe;
+    auto* topics = subscribe.mutable_subscribe()->mutable_topics();
+    for (size_t n = 0; n < kMaxTopicsPerCommand && it != subscriptions_.end(); ++n, ++it) {
+      *topics->Add() = it->second;
+    }
+    if (it == subscriptions_.end()) subscribe.set_request_id(request_id);
+    SendCommand(subscribe);
+  } while (it != subscriptions_.end());
   // Whatever was waiting for an earlier Reply now waits for this one: the
   // earlier command may have been lost with the old connection.
   std::vector<PendingReply> carried;
@@ -147,7 +158,6 @@ void Link::SendHelloAndSubscriptions() {
   }
   pending_replies_.clear();
   if (!carried.empty()) pending_replies_[request_id] = std::move(carried);
-  SendCommand(subscribe);
 }
 
 void Link::SetBrokerConnected(bool connected) {
@@ -204,6 +214,7 @@ absl::Status Link::Publish(v1::Envelope envelope,
   envelope.SerializeWithCachedSizesToArray(static_cast<uint8_t*>(message.data()));
   try {
     if (!pub_.send(message, zmq::send_flags::dontwait)) {
+      ++stats_.refused_full;
       return absl::ResourceExhaustedError("broker send queue full (send_hwm)");
     }
   } catch (const zmq::error_t& e) {

@@ -237,6 +237,26 @@ TEST_F(LinkTest, BrokerRestartOnSameEndpointsRestoresSubscriptions) {
   EXPECT_EQ(deliveries_.back().event(), "after-restart");
 }
 
+TEST_F(LinkTest, LargeSubscriptionSetGoesInBatchesWithOneReply) {
+  FakeBroker broker(context_);
+  MakeLink(broker);
+  int done = 0;
+  for (int i = 0; i < 25001; ++i) {
+    link_->Subscribe(wire::RoomTopic("/big", "room-" + std::to_string(i)),
+                     [&](absl::Status s) { done += s.ok(); });
+  }
+  ASSERT_TRUE(PumpUntil(&broker, [&] { return done == 25001; }));
+  std::vector<int> batches;
+  int with_request = 0;
+  for (const auto& c : broker.commands) {
+    if (!c.has_subscribe()) continue;
+    batches.push_back(c.subscribe().topics_size());
+    with_request += c.request_id() != 0;
+  }
+  EXPECT_EQ(batches, (std::vector<int>{10000, 10000, 5001}));
+  EXPECT_EQ(with_request, 1);
+}
+
 TEST_F(LinkTest, PollReportsExtraItems) {
   FakeBroker broker(context_);
   MakeLink(broker);

@@ -24,6 +24,7 @@
 //    (on_broker_state(false)); if the TCP connection still looks up (a hung
 //    broker or a half-open connection) the sub socket is recreated; retries go
 //    on until the broker answers again (on_broker_state(true)).
+// The whole set is sent in batches of 10000 topics per Subscribe command.
 // Subscribe `done` callbacks are keyed by request id (pending ones are carried
 // over to the full re-subscription after a reconnection); publish receipts
 // are keyed by message id. Neither waits forever: after receipt_timeout they
@@ -121,6 +122,7 @@ class Link {
   bool broker_connected() const { return broker_connected_; }
   struct Stats {
     uint64_t published, delivered, dropped_malformed, reconnects;
+    uint64_t refused_full = 0;  // added: Publish() refused at send_hwm (ResourceExhausted)
   };
   Stats stats() const { return stats_; }
 
