@@ -71,6 +71,18 @@ TEST_F(LinkTest, RejectsMissingDeliveryHandler) {
   EXPECT_EQ(link.status().code(), absl::StatusCode::kInvalidArgument);
 }
 
+TEST_F(LinkTest, MalformedEndpointIsAnError) {
+  LinkOptions options;
+  options.pub_endpoint = "not-an-endpoint";
+  LinkHandlers handlers;
+  handlers.on_delivery = [](Delivery&) {};
+  auto link = Link::Create(context_, options, handlers);
+  EXPECT_EQ(link.status().code(), absl::StatusCode::kInternal);
+  options.pub_endpoint = "tcp://127.0.0.1:5555";
+  options.sub_endpoint = "tcp://";
+  EXPECT_EQ(Link::Create(context_, options, handlers).status().code(), absl::StatusCode::kInternal);
+}
+
 TEST_F(LinkTest, HelloThenSubscriptionSetThenDoneOnReply) {
   FakeBroker broker(context_);
   MakeLink(broker);
