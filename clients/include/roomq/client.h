@@ -31,8 +31,10 @@
 // Recovery: broker outages are handled by the Link; subscriptions and
 // service handlers survive broker restarts without the caller doing
 // anything. Publishes made while the broker is down wait in ZeroMQ's queue
-// (send_hwm) and are delivered when it returns; confirmed publishes report
-// Unavailable after receipt_timeout.
+// (up to send_hwm) and go out when it returns; those already in flight when
+// it died are lost. Delivery is at most once: use Emit with a
+// PublishCallback to learn whether the broker took an event (Unavailable
+// after receipt_timeout).
 //
 // Delivery semantics of native subscriptions: a Subscription to rooms R in
 // namespace N behaves like a socket that joined R: it receives events sent
