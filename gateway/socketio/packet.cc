@@ -18,6 +18,13 @@ constexpr std::array<std::string_view, 6> kReservedEvents = {
     "connect", "connect_error", "disconnect", "disconnecting", "newListener", "removeListener",
 };
 
+// One parser per thread: decoding is synchronous, so every connection on a
+// shard thread can share it.
+simdjson::dom::parser& ThreadParser() {
+  thread_local simdjson::dom::parser parser;
+  return parser;
+}
+
 bool IsJsonSpace(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
 
 bool IsDigit(char c) { return c >= '0' && c <= '9'; }
@@ -149,11 +156,6 @@ bool IsReservedEventName(std::string_view name) {
   return false;
 }
 
-Decoder::Decoder() : Decoder(Limits{}) {}
-Decoder::Decoder(Limits limits)
-    : limits_(limits), parser_(std::make_unique<simdjson::dom::parser>()) {}
-Decoder::~Decoder() = default;
-
 absl::StatusOr<std::optional<Packet>> Decoder::Add(std::string_view data, bool binary) {
   if (binary) {
     if (!pending_.has_value()) return Invalid("binary message while no binary packet is pending");
@@ -193,6 +195,7 @@ absl::StatusOr<Packet> Decoder::DecodeText(std::string_view text) {
       return Invalid("illegal attachments count");
     }
     std::from_chars(text.data() + start, text.data() + pos, attachments);
+    if (attachments == 0) return Invalid("illegal attachments count 0");
     if (attachments > limits_.max_attachments) {
       return Invalid(absl::StrCat("too many attachments (", attachments, " > ",
                                   limits_.max_attachments, ")"));
@@ -246,7 +249,7 @@ absl::Status Decoder::DecodePayload(std::string_view payload, size_t attachments
   }
   if (type == PacketType::kDisconnect) return Invalid("DISCONNECT with a payload");
   simdjson::dom::element doc;
-  if (parser_->parse(payload.data(), payload.size(), true).get(doc)) {
+  if (ThreadParser().parse(payload.data(), payload.size(), true).get(doc)) {
     return Invalid("payload is not valid JSON");
   }
   switch (type) {
@@ -317,9 +320,10 @@ std::string JsonQuote(std::string_view s) {
 }
 
 absl::StatusOr<LeadingStrings> SplitLeadingStrings(std::string_view array, size_t n) {
-  thread_local simdjson::dom::parser parser;
   simdjson::dom::element doc;
-  if (parser.parse(array.data(), array.size(), true).get(doc)) return Invalid("not valid JSON");
+  if (ThreadParser().parse(array.data(), array.size(), true).get(doc)) {
+    return Invalid("not valid JSON");
+  }
   simdjson::dom::array elements;
   if (doc.get_array().get(elements)) return Invalid("not an array");
   LeadingStrings out;

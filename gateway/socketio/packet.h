@@ -27,7 +27,9 @@
 // into the announced attachments.
 //
 // Thread safety: Decoder is a plain value owned by one connection; the
-// encode functions are pure.
+// encode functions are pure. JSON is parsed with one simdjson parser per
+// thread (its buffers grow to the largest payload seen), not one per
+// connection, so idle connections hold no parser memory.
 
 #include <cstdint>
 #include <memory>
@@ -38,10 +40,6 @@
 
 #include "absl/status/statusor.h"
 #include "gateway/engineio/session.h"
-
-namespace simdjson::dom {
-class parser;
-}  // namespace simdjson::dom
 
 namespace roomq::gateway::socketio {
 
@@ -86,22 +84,23 @@ struct Packet {
 class Decoder {
  public:
   struct Limits {
-    // Attachments one binary packet may announce (default 64).
-    size_t max_attachments = 64;
+    // Attachments one binary packet may announce (default 10, as
+    // socket.io-parser's maxAttachments).
+    size_t max_attachments = 10;
   };
 
-  Decoder();
-  explicit Decoder(Limits limits);
-  ~Decoder();
+  Decoder() = default;
+  explicit Decoder(Limits limits) : limits_(limits) {}
   Decoder(const Decoder&) = delete;
   Decoder& operator=(const Decoder&) = delete;
 
   // Feeds one Engine.IO message. Returns the completed packet, nullopt while
   // a binary packet waits for more attachments, or InvalidArgument saying
   // what is wrong (the caller closes the connection: "parse error").
-  // Stricter than socket.io-parser: the attachment count and ack id must be
-  // plain decimal digits, an EVENT needs a string name, a BINARY_* header
-  // announcing 0 attachments is complete at once.
+  // As socket.io-parser 4.2.7, a BINARY_* header must announce 1 to
+  // max_attachments attachments. Stricter than it: the attachment count and
+  // ack id must be plain decimal digits, an EVENT needs a string name, and
+  // placeholders are checked when the header arrives.
   absl::StatusOr<std::optional<Packet>> Add(std::string_view data, bool binary);
 
   bool awaiting_attachments() const { return pending_.has_value(); }
@@ -111,7 +110,6 @@ class Decoder {
   absl::Status DecodePayload(std::string_view payload, size_t attachments, Packet& packet);
 
   Limits limits_;
-  std::unique_ptr<simdjson::dom::parser> parser_;
   std::optional<Packet> pending_;  // a binary header waiting for attachments
   size_t pending_count_ = 0;       // attachments it announced
 };

@@ -207,12 +207,17 @@ TEST(DecoderTest, BinaryAck) {
   EXPECT_EQ((*done)->attachments.size(), 1u);
 }
 
-TEST(DecoderTest, BinaryWithZeroAttachmentsIsCompleteAtOnce) {
-  Decoder decoder;
-  auto result = decoder.Add(R"(50-["x"])", false);
-  ASSERT_TRUE(result.ok());
-  EXPECT_TRUE(result->has_value());
-  EXPECT_FALSE(decoder.awaiting_attachments());
+TEST(DecoderTest, BinaryWithZeroAttachmentsIsRejected) {
+  // socket.io-parser 4.2.7: "Illegal attachments".
+  EXPECT_FALSE(DecodeError(R"(50-["x"])").ok());
+  EXPECT_FALSE(DecodeError(R"(60-1[])").ok());
+}
+
+TEST(DecoderTest, AttachmentCountLimit) {
+  EXPECT_TRUE(DecodeError(R"(510-["x"])").ok());
+  EXPECT_FALSE(DecodeError(R"(511-["x"])").ok()) << "default limit is 10";
+  Decoder generous(Decoder::Limits{20});
+  EXPECT_TRUE(generous.Add(R"(511-["x"])", false).ok());
 }
 
 TEST(DecoderTest, BinaryHeaderErrors) {
