@@ -43,15 +43,26 @@ test('the handshake announces the configured heartbeat and maxPayload, with CORS
   assert.equal(open.pingInterval, PING_INTERVAL_MS);
   assert.equal(open.pingTimeout, PING_TIMEOUT_MS);
   assert.equal(open.maxPayload, MAX_PAYLOAD);
+});
 
+test('a CORS preflight is answered with one allow-origin and the requested headers allowed', async () => {
+  const origin = 'http://example.test';
   const preflight = await fetch(`${stack.url}/socket.io/?EIO=4&transport=polling`, {
     method: 'OPTIONS',
-    headers: {origin, 'access-control-request-method': 'POST', 'access-control-request-headers': 'content-type'},
+    headers: {
+      origin,
+      'access-control-request-method': 'POST',
+      'access-control-request-headers': 'content-type, authorization',
+    },
   });
   assert.ok(preflight.status === 204 || preflight.status === 200, `preflight status ${preflight.status}`);
-  const preflightAllowed = preflight.headers.get('access-control-allow-origin');
-  assert.ok(preflightAllowed === '*' || preflightAllowed === origin, `preflight allow-origin: ${preflightAllowed}`);
+  // fetch joins repeated headers with ", ": a browser rejects "*, *".
+  const allowed = preflight.headers.get('access-control-allow-origin');
+  assert.ok(allowed === '*' || allowed === origin, `access-control-allow-origin: ${allowed}`);
   assert.match(preflight.headers.get('access-control-allow-methods') || '', /POST/);
+  const headers = (preflight.headers.get('access-control-allow-headers') || '').toLowerCase();
+  assert.match(headers, /content-type/, `access-control-allow-headers: ${headers}`);
+  assert.match(headers, /authorization/, `access-control-allow-headers: ${headers}`);
 });
 
 for (const nsp of ['/', '/custom']) {
