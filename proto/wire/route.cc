@@ -92,7 +92,9 @@ ScanError ScanRouteInto(std::string_view bytes, EnvelopeRoute& route) {
   route.kind = v1::KIND_UNSPECIFIED;
   route.channel = v1::CHANNEL_UNSPECIFIED;
   route.ns = {};
-  route.rooms.clear();
+  // erase, not clear: InlinedVector::clear() frees a grown buffer, and the
+  // route is reused envelope after envelope.
+  route.rooms.erase(route.rooms.begin(), route.rooms.end());
   route.node = {};
   route.origin = {};
   route.message_id = 0;

@@ -9,6 +9,8 @@
 
 #include <gtest/gtest.h>
 
+#include "tests/support/allocation_counter.h"
+
 namespace roomq::broker {
 namespace {
 
@@ -185,6 +187,30 @@ TEST(RoutingTable, AddSubscriberReturnsTheExistingOne) {
   EXPECT_EQ(table.FindSubscriber(std::string("\0id", 3)), first);
   EXPECT_EQ(table.FindSubscriber("id"), nullptr);
   EXPECT_EQ(table.subscriber_count(), 1u);
+}
+
+TEST(RoutingTable, MatchAllocatesNothing) {
+  RoutingTable table;
+  for (const char* id : {"s1", "s2", "s3"}) {
+    Subscriber* s = table.AddSubscriber(id);
+    table.Subscribe(s, RoomTopic("/chat", "a"));
+    table.Subscribe(s, RoomTopic("/chat", "b"));
+    table.Subscribe(s, ServiceTopic("/chat"));
+  }
+  const auto multi = RoomsRoute("/chat", {"a", "b", "missing"});
+  const auto wide = RoomsRoute("/chat", {});
+  const auto service = ServiceRoute("/chat");
+  int visits = 0;
+  auto count = [&](const Subscriber&) { ++visits; };
+  table.Match(multi, count);  // the key scratch buffer grows here, once
+  test_support::AllocationScope scope;
+  for (int i = 0; i < 100; ++i) {
+    table.Match(multi, count);
+    table.Match(wide, count);
+    table.Match(service, count);
+  }
+  EXPECT_EQ(scope.allocations(), 0u);
+  EXPECT_EQ(visits, 3 + 100 * 9);
 }
 
 TEST(RoutingTable, AgreesWithABruteForceModel) {

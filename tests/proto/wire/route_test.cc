@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include "proto/roomq.pb.h"
+#include "tests/support/allocation_counter.h"
 
 namespace roomq::wire {
 namespace {
@@ -301,6 +302,27 @@ TEST(ScanRoute, ReusesTheRouteBetweenScans) {
   EXPECT_TRUE(route.rooms.empty());
   EXPECT_TRUE(route.ns.empty());
   EXPECT_EQ(route.node, "gw-1");
+}
+
+TEST(ScanRoute, AllocatesNothing) {
+  const std::string four_rooms = RoomsEnvelope("/chat", {"a", "b", "c", "d"}).SerializeAsString();
+  std::vector<std::string> many;
+  for (int i = 0; i < 40; ++i) many.push_back("room-" + std::to_string(i));
+  const std::string forty_rooms = RoomsEnvelope("/chat", many).SerializeAsString();
+  {
+    EnvelopeRoute route;
+    test_support::AllocationScope scope;
+    ASSERT_EQ(ScanRouteInto(four_rooms, route), ScanError::kOk);
+    EXPECT_EQ(scope.allocations(), 0u) << "up to kInlineRooms rooms stay inline";
+  }
+  EnvelopeRoute reused;
+  ASSERT_EQ(ScanRouteInto(forty_rooms, reused), ScanError::kOk);  // grows once
+  test_support::AllocationScope scope;
+  for (int i = 0; i < 10; ++i) {
+    ASSERT_EQ(ScanRouteInto(forty_rooms, reused), ScanError::kOk);
+    ASSERT_EQ(ScanRouteInto(four_rooms, reused), ScanError::kOk);
+  }
+  EXPECT_EQ(scope.allocations(), 0u) << "a reused route never allocates again";
 }
 
 TEST(ScanErrorName, NamesEveryError) {
