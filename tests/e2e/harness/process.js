@@ -62,12 +62,16 @@ class Child {
     for (const stream of [this.proc.stdout, this.proc.stderr]) {
       readline.createInterface({input: stream}).on('line', (line) => this.onLine(line));
     }
+    // 'exit' may come before the last output lines; 'close' comes after
+    // stdout and stderr ended, so the log is complete then.
+    this.proc.on('exit', (code, signal) => {
+      this.exited = true;
+      this.exitCode = code;
+      this.exitSignal = signal;
+      live.delete(this);
+    });
     this.exitPromise = new Promise((resolve) => {
-      this.proc.on('exit', (code, signal) => {
-        this.exited = true;
-        this.exitCode = code;
-        this.exitSignal = signal;
-        live.delete(this);
+      this.proc.on('close', (code, signal) => {
         this.logStream.end(`# exited code=${code} signal=${signal}\n`);
         for (const w of this.waiters.splice(0)) {
           w.reject(new Error(`${this.name} exited (code ${code}, signal ${signal}) before printing ${w.regex}\n${this.tail()}`));
