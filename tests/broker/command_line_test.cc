@@ -13,7 +13,7 @@ namespace {
 
 constexpr std::string_view kFile = "broker/command_line_test.cc";
 
-class CommandLineTest : public ::testing::Test {
+class BrokerCommandLineTest : public ::testing::Test {
  protected:
   void SetUp() override {
     absl::SetFlag(&FLAGS_test_endpoint, "tcp://127.0.0.1:5555");
@@ -22,7 +22,7 @@ class CommandLineTest : public ::testing::Test {
   }
 };
 
-TEST_F(CommandLineTest, AcceptsDashedNamesInEveryForm) {
+TEST_F(BrokerCommandLineTest, AcceptsDashedNamesInEveryForm) {
   const absl::Status status =
       ParseFlags({"--test-endpoint=tcp://*:1", "--test-count", "7", "--test-verbose"}, kFile);
   ASSERT_TRUE(status.ok()) << status;
@@ -34,7 +34,7 @@ TEST_F(CommandLineTest, AcceptsDashedNamesInEveryForm) {
   EXPECT_EQ(absl::GetFlag(FLAGS_test_count), 9);
 }
 
-TEST_F(CommandLineTest, RejectsWhatItDoesNotKnow) {
+TEST_F(BrokerCommandLineTest, RejectsWhatItDoesNotKnow) {
   EXPECT_TRUE(absl::IsInvalidArgument(ParseFlags({"--bogus=1"}, kFile)));
   EXPECT_TRUE(absl::IsInvalidArgument(ParseFlags({"--test-count=many"}, kFile)));
   EXPECT_TRUE(absl::IsInvalidArgument(ParseFlags({"--test-count"}, kFile)));
@@ -44,7 +44,7 @@ TEST_F(CommandLineTest, RejectsWhatItDoesNotKnow) {
   EXPECT_TRUE(absl::IsInvalidArgument(ParseFlags({"--test-count=1"}, "broker/main.cc")));
 }
 
-TEST_F(CommandLineTest, HelpWinsAndUsageListsOurFlags) {
+TEST_F(BrokerCommandLineTest, HelpWinsAndUsageListsOurFlags) {
   EXPECT_TRUE(absl::IsNotFound(ParseFlags({"--bogus", "--help"}, kFile)));
   const std::string usage = FlagsUsage("prog", "Does things.", kFile);
   EXPECT_NE(usage.find("Usage: prog [flags]\nDoes things."), std::string::npos) << usage;
