@@ -172,6 +172,7 @@ namespaces:
     options.broker.pub_endpoint = broker_->pub_endpoint;
     options.broker.sub_endpoint = broker_->sub_endpoint;
     options.broker.heartbeat = milliseconds(200);
+    options.broker.receipt_timeout = milliseconds(1000);
     auto server = Server::Create(std::move(options), executors);
     EXPECT_TRUE(server.ok()) << server.status();
     if (server.ok()) gateway.server = *std::move(server);
@@ -284,6 +285,31 @@ TEST_F(TwoGatewaysTest, ServiceEmitsWithMultiRoomTargetsAndExclusions) {
   EXPECT_EQ(b0.Count(R"(2["not-vip"])"), 0) << "except_rooms holds on the other gateway";
   EXPECT_EQ(a1.Count(R"(2["direct"])"), 0) << "addressed by socket id only";
   EXPECT_FALSE(id_a1.empty());
+}
+
+TEST_F(TwoGatewaysTest, RoomsSurviveABrokerRestart) {
+  Client a0(a_, 0, "a0");
+  Client b0(b_, 0, "b0");
+  ASSERT_FALSE(a0.Connect().empty());
+  ASSERT_FALSE(b0.Connect().empty());
+  b0.Join("room", 1);
+
+  broker_->process->Kill();
+  auto again = test_support::StartBroker(broker_->SameEndpoints());
+  ASSERT_TRUE(again.ok()) << again.status();
+  *broker_ = *std::move(again);
+
+  // Nobody re-joins: the bridges restore their subscriptions by themselves.
+  // Publish until one is acked and delivered (the first ones may fall into
+  // the outage and be answered with an error ack).
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(8);
+  bool delivered = false;
+  for (int ack = 10; !delivered && std::chrono::steady_clock::now() < deadline; ++ack) {
+    const std::string text = "after-" + std::to_string(ack);
+    a0.Send("2" + std::to_string(ack) + "[\"publish\",\"room\",\"chat\",\"" + text + "\"]");
+    delivered = b0.WaitFor("2[\"chat\",\"" + text + "\"]", milliseconds(1500));
+  }
+  EXPECT_TRUE(delivered) << "no publish got through after the broker restart";
 }
 
 }  // namespace
