@@ -166,6 +166,7 @@ class RawEngine {
     opened.add({close: () => this.ws.terminate()});
     this.ws.on('message', (data, isBinary) => {
       const message = isBinary ? data : data.toString();
+      if (this.openedAt === undefined && message[0] === '0') this.openedAt = Date.now();
       if (this.answerPings && message === '2') this.ws.send('3');
       this.messages.push(message);
       this.check();
