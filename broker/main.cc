@@ -7,6 +7,7 @@
 #include <zmq.hpp>
 
 #include "absl/flags/flag.h"
+#include "google/protobuf/stubs/logging.h"
 #include "broker/broker.h"
 #include "broker/command_line.h"
 #include "spdlog/spdlog.h"
@@ -33,6 +34,14 @@ extern "C" void OnStopSignal(int) {
   if (g_broker != nullptr) g_broker->Stop();
 }
 
+// Protobuf logs an ERROR line for every command with invalid UTF-8; from
+// untrusted peers that is a log flood. The broker counts those as malformed
+// already, so protobuf's lines go to debug.
+void ProtobufLogToDebug(google::protobuf::LogLevel level, const char* filename, int line,
+                        const std::string& message) {
+  spdlog::debug("protobuf {}:{}: {}", filename, line, message);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -54,6 +63,7 @@ int main(int argc, char** argv) {
     return 2;
   }
 
+  google::protobuf::SetLogHandler(&ProtobufLogToDebug);
   zmq::context_t context(io_threads);
   auto broker = roomq::broker::Broker::Create(context, options);
   if (!broker.ok()) {

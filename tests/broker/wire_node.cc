@@ -77,6 +77,7 @@ absl::Status WireNode::Subscribe(const std::vector<wire::TopicRef>& topics,
   while (true) {
     const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
     auto received = Receive(std::max(left, std::chrono::milliseconds(0)));
+    if (absl::IsDataLoss(received.status())) continue;  // a delivery we cannot parse: not the Reply
     if (!received.ok()) return received.status();
     if (received->frame.has_reply() && received->frame.reply().request_id() == request_id) {
       return received->frame.reply().ok()
@@ -94,6 +95,7 @@ absl::Status WireNode::Join(const std::string& node, uint32_t heartbeat_ms,
   while (true) {
     const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
     auto received = Receive(std::max(left, std::chrono::milliseconds(0)));
+    if (absl::IsDataLoss(received.status())) continue;  // a delivery we cannot parse: not the Reply
     if (!received.ok()) return received.status();
     if (received->frame.has_reply() && received->frame.reply().request_id() == request_id) {
       return received->frame.reply().ok() ? absl::OkStatus()
