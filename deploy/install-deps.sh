@@ -11,9 +11,10 @@ packages=(
   libboost1.74-dev libboost-system1.74-dev libgtest-dev libgmock-dev
   libyaml-cpp-dev libspdlog-dev libsimdjson-dev libssl-dev
 )
+# npm fetches the pinned socket.io-client browser bundle at build time.
+command -v node >/dev/null && command -v npm >/dev/null || packages+=(nodejs npm)
 if [[ "${1:-}" == "--test" ]]; then
   packages+=(clang libclang-rt-14-dev chromium redis-server libhiredis-dev procps)
-  command -v node >/dev/null && command -v npm >/dev/null || packages+=(nodejs npm)
 fi
 
 missing=()
