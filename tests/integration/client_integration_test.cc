@@ -1,5 +1,7 @@
 // roomq::Client against the real roomq-broker binary.
+#include <atomic>
 #include <memory>
+#include <thread>
 #include <optional>
 #include <string>
 
@@ -189,6 +191,30 @@ TEST_F(ClientIntegrationTest, CancelledSubscriptionStopsReceiving) {
   ASSERT_TRUE(EmitConfirmed(publisher->Of("/chat").To("r"), "after-cancel", Args()).ok());
   ASSERT_TRUE(kept.WaitFor(1));
   EXPECT_EQ(cancelled.size(), 0u);
+}
+
+TEST_F(ClientIntegrationTest, NoHandlerCallAfterCancelReturnsDuringAFlood) {
+  auto subscriber = Connect();
+  auto publisher = Connect();
+  std::atomic<int> calls{0};
+  Subscription sub = subscriber->Of("/flood").Subscribe({"r"}, [&](const Message&) { ++calls; });
+  ExpectReady(sub);
+  std::atomic<bool> stop{false};
+  std::thread flood([&] {
+    while (!stop) (void)publisher->Of("/flood").To("r").Emit("x");
+  });
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  while (calls.load() < 100 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(milliseconds(1));
+  }
+  ASSERT_GE(calls.load(), 100);
+  sub.Cancel();
+  const int at_cancel = calls.load();
+  std::this_thread::sleep_for(milliseconds(100));
+  stop = true;
+  flood.join();
+  EXPECT_EQ(calls.load(), at_cancel);
+  EXPECT_FALSE(sub.active());
 }
 
 TEST_F(ClientIntegrationTest, SubscriberSurvivesBrokerKillAndRestart) {

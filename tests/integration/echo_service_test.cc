@@ -149,20 +149,50 @@ TEST_F(EchoServiceTest, UnknownEventsAndNamespacesGetNoAnswer) {
   EXPECT_EQ(received_.size(), 1u);
 }
 
+TEST_F(EchoServiceTest, KeepsServingAcrossBrokerKillAndRestart) {
+  broker_.process->Kill();
+  auto restarted = test_support::StartBroker(broker_.SameEndpoints());
+  ASSERT_TRUE(restarted.ok()) << restarted.status();
+  broker_ = std::move(*restarted);
+  // Both roomq-echo and our fake gateway resubscribe by themselves; ask
+  // until the answer comes (the first asks may race the resubscriptions).
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(8);
+  v1::Envelope event = Lifecycle(v1::KIND_CLIENT_EVENT, "/", "sid-1");
+  event.set_channel(v1::CHANNEL_SERVICE);
+  event.set_event("message");
+  event.set_args(R"(["again"])");
+  bool answered = false;
+  while (!answered && std::chrono::steady_clock::now() < deadline) {
+    event.set_reply_to(gateway_->node_id());
+    ASSERT_TRUE(gateway_->Publish(event).ok());
+    const auto until = std::chrono::steady_clock::now() + milliseconds(300);
+    while (received_.empty() && std::chrono::steady_clock::now() < until) {
+      ASSERT_TRUE(gateway_->Poll(milliseconds(10)).ok());
+    }
+    answered = !received_.empty();
+  }
+  ASSERT_TRUE(answered);
+  EXPECT_EQ(received_[0].event(), "message-back");
+  EXPECT_EQ(received_[0].args(), R"(["again"])");
+}
+
 TEST(EchoFlagsTest, HelpAndBadFlags) {
   auto help = ChildProcess::Start(test_support::BinaryPath("roomq-echo"), {"--help"});
   ASSERT_TRUE(help.ok());
   auto status = (*help)->Wait(milliseconds(5000));
   ASSERT_TRUE(status.ok());
   EXPECT_TRUE(status->exited_ok());
-  EXPECT_GE((*help)->CountLines(std::regex("--broker-pub"), test_support::Stream::kStdout), 1);
+  // Wait() can return before the reader thread saw the last lines.
+  EXPECT_TRUE((*help)->WaitForLine(std::regex("--broker-pub"), milliseconds(5000),
+                                   test_support::Stream::kStdout).ok());
 
   auto bad = ChildProcess::Start(test_support::BinaryPath("roomq-echo"), {"--nope"});
   ASSERT_TRUE(bad.ok());
   status = (*bad)->Wait(milliseconds(5000));
   ASSERT_TRUE(status.ok());
   EXPECT_EQ(status->exit_code, 2);
-  EXPECT_GE((*bad)->CountLines(std::regex("unknown flag --nope"), test_support::Stream::kStderr), 1);
+  EXPECT_TRUE((*bad)->WaitForLine(std::regex("unknown flag --nope"), milliseconds(5000),
+                                  test_support::Stream::kStderr).ok());
 }
 
 }  // namespace
