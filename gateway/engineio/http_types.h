@@ -29,6 +29,9 @@ struct HttpReply {
   std::string body;
   std::vector<std::pair<std::string, std::string>> headers;  // extra headers
   bool close_connection = false;
+  // `headers` already carry the CORS headers (preflight answers); the HTTP
+  // layer must not add the ordinary ones again.
+  bool cors_included = false;
 };
 
 // Delivers the answer to one request. Called at most once, from any thread;

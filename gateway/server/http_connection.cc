@@ -181,6 +181,7 @@ void HttpConnection::DispatchEngine(const std::string& query) {
     reply.status = 204;
     std::string request_headers(req[http::field::access_control_request_headers]);
     reply.headers = engine_->cors().PreflightHeaders(origin_, request_headers);
+    reply.cors_included = true;
     Reply(std::move(reply));
     return;
   }
@@ -228,7 +229,7 @@ void HttpConnection::Reply(engineio::HttpReply reply) {
   Response& res = *response_;
   res.set(http::field::server, "roomq-gateway");
   if (!reply.content_type.empty()) res.set(http::field::content_type, reply.content_type);
-  if (engine_path_) {
+  if (engine_path_ && !reply.cors_included) {
     for (auto& [name, value] : engine_->cors().ResponseHeaders(origin_)) {
       res.insert(name, value);
     }

@@ -433,6 +433,7 @@ TEST(EngineIoCors, EchoesAllowedOriginAndAnswersPreflight) {
   EXPECT_EQ(preflight.headers["access-control-allow-origin"], "http://allowed.example");
   EXPECT_EQ(preflight.headers["access-control-allow-methods"], "GET,HEAD,PUT,PATCH,POST,DELETE");
   EXPECT_EQ(preflight.headers["access-control-allow-headers"], "content-type");
+  EXPECT_EQ(preflight.header_counts["access-control-allow-origin"], 1u);
   // Error answers carry the CORS headers too, so browsers can read them.
   HttpResult error = DoRequest(gateway.port(), http::verb::get, "/socket.io/?EIO=4&transport=x",
                                "", {{"Origin", "http://allowed.example"}});
@@ -449,6 +450,12 @@ TEST(EngineIoCors, WildcardAnswersStar) {
   EXPECT_EQ(res.status, 200u);
   EXPECT_EQ(res.headers["access-control-allow-origin"], "*");
   EXPECT_EQ(res.headers.count("access-control-allow-credentials"), 0u);
+  HttpResult preflight =
+      DoRequest(gateway.port(), http::verb::options, "/socket.io/?EIO=4&transport=polling", "",
+                {{"Origin", "http://any.example"}, {"Access-Control-Request-Method", "POST"}});
+  EXPECT_EQ(preflight.status, 204u);
+  EXPECT_EQ(preflight.headers["access-control-allow-origin"], "*");
+  EXPECT_EQ(preflight.header_counts["access-control-allow-origin"], 1u);
 }
 
 TEST(EngineIoCors, NoOriginListMeansNoHeaders) {

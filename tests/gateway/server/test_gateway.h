@@ -154,6 +154,7 @@ class EchoFactory : public engineio::SessionListenerFactory {
 struct HttpResult {
   unsigned status = 0;
   std::map<std::string, std::string> headers;  // lower-case names
+  std::map<std::string, size_t> header_counts;
   std::string body;
   bool ok = false;  // a response arrived
 };
@@ -218,6 +219,7 @@ inline HttpResult DoRequest(uint16_t port, http::verb verb, const std::string& t
     std::string name(field.name_string());
     for (auto& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
     result.headers[name] = std::string(field.value());
+    ++result.header_counts[name];
   }
   result.body = res.body();
   return result;
