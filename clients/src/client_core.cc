@@ -101,7 +101,12 @@ absl::Status ClientCore::Start() {
   if (wake_fd_ < 0) return absl::InternalError("eventfd failed");
   std::promise<absl::Status> started;
   std::future<absl::Status> result = started.get_future();
-  thread_ = std::thread([this, started = std::move(started)]() mutable { Run(std::move(started)); });
+  // The thread keeps the core alive while it runs, so a Close() (or the
+  // last reference going away) from inside a callback cannot free it under
+  // the running loop.
+  thread_ = std::thread([self = shared_from_this(), started = std::move(started)]() mutable {
+    self->Run(std::move(started));
+  });
   absl::Status status = result.get();
   if (!status.ok()) {
     thread_.join();
@@ -124,7 +129,8 @@ void ClientCore::Stop() {
   }
   if (thread_.joinable()) {
     if (OnIoThread()) {
-      // Cannot join ourselves; the loop ends after this callback returns.
+      // Called from a callback: cannot join ourselves. The loop ends once
+      // the callback returns; the thread holds the core until then.
       thread_.detach();
     } else {
       thread_.join();

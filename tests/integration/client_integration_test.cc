@@ -479,6 +479,22 @@ TEST_F(ClientIntegrationTest, EmitQueueIsBoundedAndRefusesAtTheBound) {
   EXPECT_TRUE((*client)->Of("/q").Emit("four").ok());
 }
 
+TEST_F(ClientIntegrationTest, ClientCanBeDestroyedFromItsOwnCallback) {
+  auto publisher = Connect();
+  std::unique_ptr<Client> subscriber = Connect();
+  std::promise<void> destroyed;
+  Subscription sub;
+  sub = subscriber->Of("/self").Subscribe({"r"}, [&](const Message&) {
+    if (subscriber == nullptr) return;
+    sub = Subscription();  // cancel from the client's thread
+    subscriber.reset();    // Close() from the client's thread: must not wait for itself
+    destroyed.set_value();
+  });
+  ExpectReady(sub);
+  ASSERT_TRUE(publisher->Of("/self").To("r").Emit("bye").ok());
+  EXPECT_EQ(destroyed.get_future().wait_for(std::chrono::seconds(5)), std::future_status::ready);
+}
+
 TEST_F(ClientIntegrationTest, CloseRefusesLaterEmits) {
   auto client = Connect();
   client->Close();

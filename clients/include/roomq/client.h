@@ -299,8 +299,9 @@ class Client {
 
   // Hands what is queued to the broker socket, completes pending acks with
   // Cancelled, says Goodbye to the broker and joins the I/O thread.
-  // Callbacks still waiting for publish receipts are dropped. Idempotent;
-  // not from the client's own thread.
+  // Callbacks still waiting for publish receipts are dropped. Idempotent.
+  // From inside a callback it does not wait: the client stops once the
+  // callback returns.
   void Close();
 
   struct Stats {
