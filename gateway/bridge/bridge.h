@@ -50,6 +50,15 @@
 
 namespace roomq::gateway::bridge {
 
+struct BridgeStats {
+  uint64_t deliveries = 0;           // envelopes received from the broker
+  uint64_t dispatches = 0;           // (envelope, shard) posts
+  uint64_t deliveries_unrouted = 0;  // no shard had a target
+  uint64_t publishes = 0;
+  uint64_t publishes_refused = 0;    // queue bound or Link refused
+  uint64_t topics = 0;               // topics subscribed at the broker
+};
+
 class Bridge : public Port {
  public:
   // Called on the bridge thread with (shard index, dispatch).
@@ -60,14 +69,7 @@ class Bridge : public Port {
     size_t max_queued_publishes = 100000;
   };
 
-  struct Stats {
-    uint64_t deliveries = 0;           // envelopes received from the broker
-    uint64_t dispatches = 0;           // (envelope, shard) posts
-    uint64_t deliveries_unrouted = 0;  // no shard had a target
-    uint64_t publishes = 0;
-    uint64_t publishes_refused = 0;    // queue bound or Link refused
-    uint64_t topics = 0;               // topics subscribed at the broker
-  };
+  using Stats = BridgeStats;
 
   // `shards[i]` is shard i's executor (where callbacks are posted). The node
   // id is options.link.node_id, or generated as "gw-<host>-<pid>-<random>".

@@ -3,7 +3,6 @@
 #include <boost/asio/post.hpp>
 #include <spdlog/spdlog.h>
 
-#include "gateway/bridge/bridge.h"
 #include "gateway/socketio/connection.h"
 
 namespace roomq::gateway::socketio {
@@ -51,5 +50,9 @@ void Server::Shutdown() {
 }
 
 const std::string& Server::node_id() const { return bridge_->node_id(); }
+
+bool Server::broker_connected() const { return bridge_->broker_connected(); }
+
+bridge::BridgeStats Server::bridge_stats() const { return bridge_->stats(); }
 
 }  // namespace roomq::gateway::socketio

@@ -21,14 +21,11 @@
 #include <boost/asio/any_io_executor.hpp>
 
 #include "absl/status/statusor.h"
+#include "gateway/bridge/bridge.h"
 #include "gateway/engineio/session.h"
 #include "gateway/socketio/config.h"
 #include "gateway/socketio/shard.h"
 #include "roomq/link.h"
-
-namespace roomq::gateway::bridge {
-class Bridge;
-}  // namespace roomq::gateway::bridge
 
 namespace roomq::gateway::socketio {
 
@@ -57,6 +54,10 @@ class Server : public engineio::SessionListenerFactory {
 
   // The gateway's broker node id ("gw-<host>-<pid>-<random>").
   const std::string& node_id() const;
+
+  // For /metrics and /healthz; callable from any thread.
+  bool broker_connected() const;
+  bridge::BridgeStats bridge_stats() const;
 
  private:
   Server() = default;

@@ -312,5 +312,45 @@ TEST_F(TwoGatewaysTest, RoomsSurviveABrokerRestart) {
   EXPECT_TRUE(delivered) << "no publish got through after the broker restart";
 }
 
+// Waits until `gateway` holds `expected` broker topics.
+bool WaitForTopics(Gateway& gateway, uint64_t expected) {
+  auto deadline = std::chrono::steady_clock::now() + kTimeout;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (gateway.server->bridge_stats().topics == expected) return true;
+    std::this_thread::sleep_for(milliseconds(5));
+  }
+  ADD_FAILURE() << "topics: " << gateway.server->bridge_stats().topics << ", expected " << expected;
+  return false;
+}
+
+TEST_F(TwoGatewaysTest, TopicRefcountsFollowMembershipAcrossShards) {
+  EXPECT_TRUE(WaitForTopics(a_, 0));
+  {
+    Client a0(a_, 0, "a0");
+    Client a1(a_, 1, "a1");
+    ASSERT_FALSE(a0.Connect().empty());
+    ASSERT_FALSE(a1.Connect().empty());
+    a0.Join("room", 1);
+    a1.Join("room", 1);
+    // (/, ""), (/, a0's id), (/, a1's id), (/, room): one broker topic each,
+    // although two shards hold members of two of them.
+    EXPECT_TRUE(WaitForTopics(a_, 4));
+    a0.Send(R"(22["leave","room"])");
+    ASSERT_TRUE(a0.WaitFor(R"(32[{"ok":true}])"));
+    // a1, on the other shard, still holds the room: still subscribed.
+    Client b0(b_, 0, "b0");
+    ASSERT_FALSE(b0.Connect().empty());
+    b0.Send(R"(23["publish","room","still"])");
+    ASSERT_TRUE(b0.WaitFor(R"(33[{"ok":true}])"));
+    EXPECT_TRUE(a1.WaitFor(R"(2["still"])"));
+    EXPECT_EQ(a0.Count(R"(2["still"])"), 0);
+    EXPECT_EQ(a_.server->bridge_stats().topics, 4u);
+    a1.Send(R"(22["leave","room"])");
+    ASSERT_TRUE(a1.WaitFor(R"(32[{"ok":true}])"));
+    EXPECT_TRUE(WaitForTopics(a_, 3)) << "the last member left";
+  }
+  EXPECT_TRUE(WaitForTopics(a_, 0)) << "disconnects leave every room";
+}
+
 }  // namespace
 }  // namespace roomq::gateway::socketio
