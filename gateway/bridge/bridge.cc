@@ -108,6 +108,15 @@ void Bridge::Run(std::promise<absl::Status>* started) {
     for (Command& command : batch) Execute(command);
     batch.clear();
   }
+  // Publishes queued before Stop (e.g. the disconnections of a graceful
+  // shutdown) still go out; the Link's linger bounds how long they may take.
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    batch.swap(queue_);
+  }
+  for (Command& command : batch) {
+    if (command.type == Command::Type::kPublish) Execute(command);
+  }
   link_.reset();  // Goodbye
   topics_.clear();
   context_.reset();

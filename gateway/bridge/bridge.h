@@ -80,8 +80,9 @@ class Bridge : public Port {
   // Starts the thread and creates the Link on it. The error of Link::Create
   // (bad endpoint, ...) when it fails. The broker need not be up.
   absl::Status Start(Sink sink);
-  // Stops the thread; the Link says Goodbye to the broker. Later Port calls
-  // are ignored (callbacks not run). Idempotent.
+  // Stops the thread: publishes already queued are still sent, then the
+  // Link says Goodbye to the broker. Later Port calls are ignored (callbacks
+  // not run). Idempotent.
   void Stop();
 
   const std::string& node_id() const override { return node_id_; }

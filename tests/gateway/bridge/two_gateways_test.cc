@@ -85,6 +85,14 @@ class Client {
     });
   }
 
+  // The Engine.IO session ends (as the gateway's graceful shutdown does).
+  void CloseSession(const std::string& reason) {
+    thread_.Run([&] {
+      listener_->OnClose(reason);
+      return 0;
+    });
+  }
+
   void Send(const std::string& text) {
     thread_.Run([&] {
       listener_->OnMessage(text, false);
@@ -166,6 +174,9 @@ class TwoGatewaysTest : public ::testing::Test {
 namespaces:
   - name: /
     relay: broadcast
+  - name: /svc
+    relay: none
+    forward: true
 )");
     EXPECT_TRUE(config.ok()) << config.status();
     options.config = *config;
@@ -350,6 +361,50 @@ TEST_F(TwoGatewaysTest, TopicRefcountsFollowMembershipAcrossShards) {
     EXPECT_TRUE(WaitForTopics(a_, 3)) << "the last member left";
   }
   EXPECT_TRUE(WaitForTopics(a_, 0)) << "disconnects leave every room";
+}
+
+TEST_F(TwoGatewaysTest, ServicesHearConnectionsAndShutdownDisconnections) {
+  zmq::context_t context(1);
+  client::LinkOptions options;
+  options.pub_endpoint = broker_->pub_endpoint;
+  options.sub_endpoint = broker_->sub_endpoint;
+  std::vector<v1::Envelope> heard;
+  auto service = client::Link::Create(
+      context, options, {[&](client::Delivery& delivery) { heard.push_back(delivery.envelope); }, nullptr});
+  ASSERT_TRUE(service.ok()) << service.status();
+  bool subscribed = false;
+  (*service)->Subscribe(wire::ServiceTopic("/svc"), [&](absl::Status status) {
+    EXPECT_TRUE(status.ok()) << status;
+    subscribed = true;
+  });
+  auto poll_until = [&](const std::function<bool()>& done) {
+    auto deadline = std::chrono::steady_clock::now() + kTimeout;
+    while (!done() && std::chrono::steady_clock::now() < deadline) {
+      EXPECT_TRUE((*service)->Poll(milliseconds(10)).ok());
+    }
+    return done();
+  };
+  ASSERT_TRUE(poll_until([&] { return subscribed; }));
+
+  Client client(a_, 0, "svc-client");
+  client.Send(R"(0/svc,{"token":"t1"})");
+  ASSERT_TRUE(poll_until([&] { return !heard.empty(); }));
+  const v1::Envelope connection = heard[0];
+  EXPECT_EQ(connection.kind(), v1::KIND_CONNECTION);
+  EXPECT_EQ(connection.auth(), R"({"token":"t1"})");
+  EXPECT_EQ(connection.reply_to(), a_.server->node_id());
+  EXPECT_TRUE(client.WaitFor(R"(0/svc,{"sid":")" + connection.socket_id() + R"("})"));
+
+  // Graceful shutdown: sessions end first, then the bridge stops at once;
+  // the disconnection queued in between still reaches the service.
+  client.CloseSession("server shutting down");
+  a_.server->Shutdown();
+  ASSERT_TRUE(poll_until([&] { return heard.size() >= 2; }));
+  EXPECT_EQ(heard[1].kind(), v1::KIND_DISCONNECTION);
+  EXPECT_EQ(heard[1].socket_id(), connection.socket_id());
+  EXPECT_EQ(heard[1].reason(), "server shutting down");
+  ASSERT_EQ(heard[1].membership_rooms_size(), 1);
+  EXPECT_EQ(heard[1].membership_rooms(0), connection.socket_id());
 }
 
 }  // namespace
