@@ -9,6 +9,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "proto/wire/absl_compat.h"
+#include "proto/wire/delivery.h"
 #include "proto/wire/topic.h"
 #include "spdlog/spdlog.h"
 
@@ -111,9 +112,6 @@ Broker::Broker(zmq::context_t& context, BrokerOptions options, uint64_t epoch)
       sub_(context, zmq::socket_type::router),
       wake_fd_(::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)),
       peers_(routes_, options_.heartbeat) {
-  v1::BrokerFrame frame;
-  frame.mutable_delivery()->set_epoch(epoch_);
-  delivery_header_ = frame.SerializeAsString();
   targets_.reserve(64);
 }
 
@@ -243,7 +241,28 @@ void Broker::Route() {
   routes_.Match(route_, [this](const Subscriber& subscriber) { targets_.push_back(&subscriber); });
   if (targets_.empty()) ++stats_.unrouted;
 
+  if (!targets_.empty()) SendDeliveries();
+  if (route_.confirm) SendReceipt(true, {});
+  if (!unreachable_.empty()) {
+    for (const std::string& identity : unreachable_) peers_.Remove(identity, "unreachable");
+    unreachable_.clear();
+  }
+}
+
+void Broker::SendDeliveries() {
+  // One frame for every recipient: the delivery prefix and the envelope
+  // bytes, written once into one zmq buffer; each recipient's copy shares it
+  // by reference count (zmq_msg_copy of a message over 33 bytes).
+  char prefix[wire::kMaxDeliveryPrefixBytes];
+  const size_t prefix_size = wire::EncodeDeliveryPrefix(epoch_, body_.size(), prefix);
+  delivery_.rebuild(prefix_size + body_.size());
+  char* const out = static_cast<char*>(delivery_.data());
+  std::memcpy(out, prefix, prefix_size);
+  std::memcpy(out + prefix_size, body_.data(), body_.size());
+
   void* const socket = sub_.handle();
+  zmq_msg_t copy;
+  zmq_msg_init(&copy);
   for (const Subscriber* target : targets_) {
     const std::string& identity = target->identity();
     // The identity frame is where ROUTER_MANDATORY reports a full or gone
@@ -260,22 +279,13 @@ void Broker::Route() {
       unreachable_.push_back(identity);
       continue;
     }
-    SendCopy(socket, delivery_header_.data(), delivery_header_.size(), ZMQ_SNDMORE | ZMQ_DONTWAIT);
-    zmq_msg_t copy;
-    zmq_msg_init(&copy);
-    zmq_msg_copy(&copy, body_.handle());  // shares the buffer (refcount)
-    if (zmq_msg_send(&copy, socket, ZMQ_DONTWAIT) < 0) {
-      zmq_msg_close(&copy);
-      continue;
-    }
+    zmq_msg_copy(&copy, delivery_.handle());
+    // A successful send leaves `copy` empty (reusable); a failed one keeps
+    // its reference, released by the next copy or the close below.
+    if (zmq_msg_send(&copy, socket, ZMQ_DONTWAIT) < 0) continue;
     ++stats_.delivered;
   }
-
-  if (route_.confirm) SendReceipt(true, {});
-  if (!unreachable_.empty()) {
-    for (const std::string& identity : unreachable_) peers_.Remove(identity, "unreachable");
-    unreachable_.clear();
-  }
+  zmq_msg_close(&copy);
 }
 
 void Broker::SendReceipt(bool accepted, std::string_view error) {

@@ -6,14 +6,15 @@
 //   --pub-bind  ROUTER  <- [Envelope] from publishers' DEALERs
 //                       -> [PublishReceipt] when the envelope asked for it
 //   --sub-bind  ROUTER  <- [SubscriberCommand] from subscribers' DEALERs
-//                       -> [BrokerFrame{delivery}][Envelope bytes], [BrokerFrame{reply|pong}]
+//                       -> [BrokerFrame{delivery|reply|pong}]
 //
 // Publish path (the hot path): wire::ScanRouteInto reads the routing fields
 // straight from the received bytes, RoutingTable::Match finds the
-// subscribers, and each gets [its identity][the delivery header][the
-// envelope]: the header is encoded once (it depends only on the epoch while
-// the broker keeps no history) and the envelope frame is a zmq_msg_copy of
-// the received message, so every recipient shares the publisher's buffer.
+// subscribers, and each gets [its identity][the delivery frame]. The
+// delivery frame (BrokerFrame{delivery{epoch, envelope}}, see
+// proto/wire/delivery.h) is written once per envelope: a few header bytes
+// and the publisher's envelope bytes verbatim, in one zmq buffer that every
+// recipient's message shares by reference count (zmq_msg_copy).
 // Sends never block: ZMQ_ROUTER_MANDATORY is on, a subscriber at its
 // high-water mark (EAGAIN) loses that delivery (counted in dropped_hwm),
 // an unreachable one (EHOSTUNREACH: its connection is gone) is removed.
@@ -108,6 +109,7 @@ class Broker {
   void DrainPublishers();
   void DrainSubscribers();
   void Route();
+  void SendDeliveries();
   void SendReceipt(bool accepted, std::string_view error);
   void HandleCommand(std::string_view identity, const zmq::message_t& body);
   void HandleSubscribe(Peer& peer, const v1::SubscriberCommand& command);
@@ -134,8 +136,10 @@ class Broker {
   Clock::time_point next_housekeeping_;
   Clock::time_point next_stats_;
 
-  // Reused on the hot path so routing allocates nothing in steady state.
-  std::string delivery_header_;  // BrokerFrame{delivery{epoch}}, encoded once
+  // Reused on the hot path so routing makes no allocation of its own in
+  // steady state (libzmq allocates each received envelope's buffer and each
+  // delivery frame's one shared buffer: one per envelope, not per recipient).
+  zmq::message_t delivery_;      // current delivery frame, shared by all recipients
   zmq::message_t identity_;      // current publish message: sender identity
   zmq::message_t body_;          // current publish message: envelope bytes
   wire::EnvelopeRoute route_;    // views into body_

@@ -303,59 +303,51 @@ void Link::HandleMonitorReadable() {
 
 void Link::HandleSubReadable() {
   for (int i = 0; i < kMaxReadsPerPoll; ++i) {
-    zmq::message_t first;
-    zmq::message_t second;
-    size_t frames = 0;
+    zmq::message_t message;
+    bool more = false;
     try {
-      if (!sub_.recv(first, zmq::recv_flags::dontwait)) return;
-      frames = 1;
+      if (!sub_.recv(message, zmq::recv_flags::dontwait)) return;
+      // Every broker message is one frame; drain and drop anything longer.
       while (sub_.get(zmq::sockopt::rcvmore)) {
-        zmq::message_t extra_frame;
-        (void)sub_.recv(frames == 1 ? second : extra_frame, zmq::recv_flags::none);
-        ++frames;
+        more = true;
+        zmq::message_t rest;
+        (void)sub_.recv(rest, zmq::recv_flags::none);
       }
     } catch (const zmq::error_t& e) {
       spdlog::warn("roomq link {}: receive from broker failed: {}", node_id_, e.what());
       return;
     }
-    if (frames > 2) {
+    if (more) {
       ++stats_.dropped_malformed;
       continue;
     }
-    HandleBrokerFrame(first, frames == 2 ? &second : nullptr);
+    HandleBrokerFrame(message);
   }
 }
 
-void Link::HandleBrokerFrame(zmq::message_t& first, zmq::message_t* second) {
+void Link::HandleBrokerFrame(const zmq::message_t& message) {
   v1::BrokerFrame frame;
-  if (!frame.ParseFromArray(first.data(), static_cast<int>(first.size()))) {
+  if (!frame.ParseFromArray(message.data(), static_cast<int>(message.size()))) {
     ++stats_.dropped_malformed;
     return;
   }
   switch (frame.frame_case()) {
     case v1::BrokerFrame::kDelivery: {
-      if (second == nullptr) {
+      v1::Delivery& header = *frame.mutable_delivery();
+      if (!header.has_envelope() || header.envelope().version() != v1::VERSION_1) {
         ++stats_.dropped_malformed;
         return;
       }
       Delivery delivery;
-      if (!delivery.envelope.ParseFromArray(second->data(), static_cast<int>(second->size())) ||
-          delivery.envelope.version() != v1::VERSION_1) {
-        ++stats_.dropped_malformed;
-        return;
-      }
-      delivery.header = std::move(*frame.mutable_delivery());
-      delivery.envelope_bytes = std::move(*second);
+      delivery.envelope.Swap(header.mutable_envelope());
+      header.clear_envelope();
+      delivery.header = std::move(header);
       ++stats_.delivered;
       last_broker_answer_ = Clock::now();
       handlers_.on_delivery(delivery);
       return;
     }
     case v1::BrokerFrame::kReply: {
-      if (second != nullptr) {
-        ++stats_.dropped_malformed;
-        return;
-      }
       last_broker_answer_ = Clock::now();
       SetBrokerConnected(true);
       const v1::Reply& reply = frame.reply();
@@ -370,10 +362,6 @@ void Link::HandleBrokerFrame(zmq::message_t& first, zmq::message_t* second) {
       return;
     }
     case v1::BrokerFrame::kPong: {
-      if (second != nullptr) {
-        ++stats_.dropped_malformed;
-        return;
-      }
       last_broker_answer_ = Clock::now();
       if (frame.pong().known()) {
         SetBrokerConnected(true);

@@ -146,17 +146,16 @@ class Subscriber {
   void Loop() {
     zmq::message_t frame;
     zmq::pollitem_t item{socket_.handle(), 0, ZMQ_POLLIN, 0};
-    // Deliveries from the broker are [BrokerFrame][Envelope]; its one-frame
-    // Replies are not envelopes.
-    const int envelope_frames = relay_ == Relay::kProxy ? 1 : 2;
-    int frames = 0;
+    // Every message is one frame. From the broker, a delivery is a
+    // BrokerFrame whose first byte is the tag of field 1 (delivery); Replies
+    // and Pongs are not envelopes.
+    const bool any_frame = relay_ == Relay::kProxy;
     while (!stop_) {
       if (zmq::poll(&item, 1, milliseconds(50)) == 0) continue;
       while (zmq_msg_recv(frame.handle(), socket_.handle(), ZMQ_DONTWAIT) >= 0) {
-        ++frames;
-        if (frame.more()) continue;
-        if (frames == envelope_frames) received_.fetch_add(1, std::memory_order_relaxed);
-        frames = 0;
+        if (any_frame || (frame.size() > 0 && *static_cast<const uint8_t*>(frame.data()) == 0x0a)) {
+          received_.fetch_add(1, std::memory_order_relaxed);
+        }
       }
     }
   }

@@ -18,6 +18,7 @@
 #include <zmq.hpp>
 
 #include "proto/roomq.pb.h"
+#include "proto/wire/delivery.h"
 #include "tests/broker/wire_node.h"
 #include "tests/support/binaries.h"
 #include "tests/support/broker_process.h"
@@ -118,8 +119,10 @@ TEST_F(BrokerTest, ForwardsTheEnvelopeBytesUnchangedWithTheEpoch) {
   publisher.SendPub({bytes});
   auto received = sub->ReceiveDelivery(kWait);
   ASSERT_TRUE(received.ok()) << received.status();
-  EXPECT_EQ(*received->envelope_bytes, bytes);
+  // One frame: the delivery prefix, then the publisher's bytes verbatim.
+  EXPECT_EQ(received->raw, wire::EncodeDeliveryFrame(broker_.epoch, bytes));
   EXPECT_EQ(received->frame.delivery().epoch(), broker_.epoch);
+  EXPECT_EQ(received->envelope.args(), std::string(5000, 'x'));
 }
 
 TEST_F(BrokerTest, NamespaceWideReachesEveryMemberOnce) {

@@ -121,19 +121,19 @@ absl::StatusOr<std::vector<zmq::message_t>> WireNode::ReceiveFrames(
 absl::StatusOr<Received> WireNode::Receive(std::chrono::milliseconds timeout) {
   auto frames = ReceiveFrames(sub_, timeout);
   if (!frames.ok()) return frames.status();
-  Received received;
-  if (!received.frame.ParseFromArray((*frames)[0].data(), static_cast<int>((*frames)[0].size()))) {
-    return absl::DataLossError("first frame is not a BrokerFrame");
+  if (frames->size() != 1) {
+    return absl::DataLossError(absl::StrCat("expected 1 frame, got ", frames->size()));
   }
-  const size_t expected = received.frame.has_delivery() ? 2 : 1;
-  if (frames->size() != expected) {
-    return absl::DataLossError(absl::StrCat("expected ", expected, " frames, got ", frames->size()));
+  Received received;
+  received.raw = (*frames)[0].to_string();
+  if (!received.frame.ParseFromString(received.raw)) {
+    return absl::DataLossError("not a BrokerFrame");
   }
   if (received.frame.has_delivery()) {
-    received.envelope_bytes = (*frames)[1].to_string();
-    if (!received.envelope.ParseFromString(*received.envelope_bytes)) {
-      return absl::DataLossError("delivery is not an Envelope");
+    if (!received.frame.delivery().has_envelope()) {
+      return absl::DataLossError("delivery without an envelope");
     }
+    received.envelope = received.frame.delivery().envelope();
   }
   return received;
 }

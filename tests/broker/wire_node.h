@@ -23,8 +23,8 @@ namespace roomq::broker_test {
 // One message from the broker's subscriber socket, decoded.
 struct Received {
   v1::BrokerFrame frame;
-  std::optional<std::string> envelope_bytes;  // second frame of a delivery
-  v1::Envelope envelope;                      // parsed envelope_bytes
+  std::string raw;         // the frame's bytes as received
+  v1::Envelope envelope;   // a delivery's envelope (frame.delivery().envelope())
 };
 
 class WireNode {
@@ -52,8 +52,8 @@ class WireNode {
                     std::chrono::milliseconds timeout = std::chrono::milliseconds(5000));
 
   // The next message on the subscribe socket. DeadlineExceeded when none
-  // arrives in time; DataLoss when it is not [BrokerFrame] or
-  // [BrokerFrame{delivery}][Envelope].
+  // arrives in time; DataLoss when it is not one BrokerFrame (a delivery
+  // must carry an envelope).
   absl::StatusOr<Received> Receive(std::chrono::milliseconds timeout);
   // The next delivery, skipping Pongs and Replies.
   absl::StatusOr<Received> ReceiveDelivery(std::chrono::milliseconds timeout);

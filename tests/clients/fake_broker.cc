@@ -80,10 +80,8 @@ void FakeBroker::Service() {
 void FakeBroker::Deliver(const v1::Envelope& envelope) {
   v1::BrokerFrame frame;
   frame.mutable_delivery()->set_epoch(7);
-  std::string header, body;
-  frame.SerializeToString(&header);
-  envelope.SerializeToString(&body);
-  SendRawToSubscriber({header, body});
+  *frame.mutable_delivery()->mutable_envelope() = envelope;
+  SendRawToSubscriber({frame.SerializeAsString()});
 }
 
 void FakeBroker::SendRawToSubscriber(const std::vector<std::string>& frames) {

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "gtest/gtest.h"
+#include "proto/wire/delivery.h"
 #include "tests/clients/fake_broker.h"
 
 namespace roomq::client {
@@ -129,32 +130,38 @@ TEST_F(LinkTest, DeliversParsedEnvelopesAndDropsMalformedFrames) {
   ASSERT_TRUE(PumpUntil(&broker, [&] { return done.has_value(); }));
 
   v1::BrokerFrame delivery_frame;
-  delivery_frame.mutable_delivery();
-  std::string header;
-  delivery_frame.SerializeToString(&header);
+  delivery_frame.mutable_delivery()->set_epoch(7);
+  const std::string no_envelope = delivery_frame.SerializeAsString();
   v1::Envelope wrong_version;
   wrong_version.set_version(static_cast<v1::Version>(9));
-  std::string wrong_version_bytes;
-  wrong_version.SerializeToString(&wrong_version_bytes);
-
-  broker.SendRawToSubscriber({"\xff\xff garbage"});
-  broker.SendRawToSubscriber({header});                       // delivery without envelope
-  broker.SendRawToSubscriber({header, "x", "y"});             // too many frames
-  broker.SendRawToSubscriber({header, wrong_version_bytes});  // wrong version
-  broker.SendRawToSubscriber({header, "\x0a\xff"});           // not an envelope
+  *delivery_frame.mutable_delivery()->mutable_envelope() = wrong_version;
+  const std::string wrong_version_frame = delivery_frame.SerializeAsString();
   v1::Envelope good;
   good.set_version(v1::VERSION_1);
   good.set_kind(v1::KIND_EVENT);
   good.set_channel(v1::CHANNEL_ROOMS);
   good.set_namespace_("/chat");
   good.add_rooms("a");
+  good.set_event("early");
+  *delivery_frame.mutable_delivery()->mutable_envelope() = good;
+  const std::string good_frame = delivery_frame.SerializeAsString();
+
+  broker.SendRawToSubscriber({"\xff\xff garbage"});
+  broker.SendRawToSubscriber({no_envelope});                        // delivery without envelope
+  broker.SendRawToSubscriber({good_frame, "x"});                    // more than one frame
+  broker.SendRawToSubscriber({no_envelope, good.SerializeAsString()});  // the old two-frame form
+  broker.SendRawToSubscriber({wrong_version_frame});                // wrong version
+  // The envelope field holding bytes that are not an Envelope.
+  broker.SendRawToSubscriber({wire::EncodeDeliveryFrame(7, "\x0a\xff")});
+
   good.set_event("hello");
   good.set_args(R"([1])");
   broker.Deliver(good);
   ASSERT_TRUE(PumpUntil(&broker, [&] { return !deliveries_.empty(); }));
+  ASSERT_EQ(deliveries_.size(), 1u);
   EXPECT_EQ(deliveries_[0].event(), "hello");
   EXPECT_EQ(deliveries_[0].args(), "[1]");
-  EXPECT_EQ(link_->stats().dropped_malformed, 5u);
+  EXPECT_EQ(link_->stats().dropped_malformed, 6u);
   EXPECT_EQ(link_->stats().delivered, 1u);
 }
 

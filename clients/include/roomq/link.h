@@ -30,8 +30,9 @@
 // are keyed by message id. Neither waits forever: after receipt_timeout they
 // complete with Unavailable.
 //
-// Malformed broker frames (bad protobuf, wrong frame count, wrong envelope
-// version) are dropped and counted in stats().dropped_malformed.
+// Malformed broker messages (bad protobuf, more than one frame, a delivery
+// without an envelope or with the wrong envelope version) are dropped and
+// counted in stats().dropped_malformed.
 
 #include <chrono>
 #include <cstdint>
@@ -65,11 +66,12 @@ struct LinkOptions {
   std::chrono::milliseconds linger{200};
 };
 
-// One delivery from the broker. `envelope_bytes` is the publisher's encoding, untouched.
+// One delivery from the broker: the BrokerFrame{delivery} parsed once by the
+// Link. The envelope arrives inside the delivery (Delivery.envelope, the
+// publisher's bytes verbatim on the wire) and is moved out of the header.
 struct Delivery {
-  v1::Delivery header;          // epoch, offsets
-  zmq::message_t envelope_bytes;
-  v1::Envelope envelope;        // parsed by the Link (version-checked); use this for routing
+  v1::Delivery header;          // epoch, offsets (its `envelope` is cleared)
+  v1::Envelope envelope;        // version-checked; handlers may move from it
 };
 
 struct LinkHandlers {
@@ -146,7 +148,7 @@ class Link {
   void HandleSubReadable();
   void HandlePubReadable();
   void HandleMonitorReadable();
-  void HandleBrokerFrame(zmq::message_t& first, zmq::message_t* second);
+  void HandleBrokerFrame(const zmq::message_t& message);
   void RunTimers(Clock::time_point now);
   Clock::time_point NextTimer() const;
 
