@@ -34,6 +34,28 @@ TEST_F(BrokerCommandLineTest, AcceptsDashedNamesInEveryForm) {
   EXPECT_EQ(absl::GetFlag(FLAGS_test_count), 9);
 }
 
+// Regression (found in the gateway's copy of this parser): the value of a
+// bare boolean flag was a string_view into a temporary, so `--flag` read
+// whatever the freed buffer held. Each form alone, with other arguments
+// around it that churn the heap, must read exactly true / false.
+TEST_F(BrokerCommandLineTest, BareBooleanFlagsReadTrueOrFalseExactly) {
+  for (int i = 0; i < 100; ++i) {
+    const std::string long_value(200 + i, 'x');
+    ASSERT_TRUE(ParseFlags({"--test-verbose"}, kFile).ok());
+    EXPECT_TRUE(absl::GetFlag(FLAGS_test_verbose));
+    ASSERT_TRUE(ParseFlags({"--notest-verbose", "--test-endpoint=" + long_value}, kFile).ok());
+    EXPECT_FALSE(absl::GetFlag(FLAGS_test_verbose));
+    const absl::Status status =
+        ParseFlags({"--test-endpoint", long_value, "--test-verbose", "--test-count=5"}, kFile);
+    ASSERT_TRUE(status.ok()) << status;
+    EXPECT_TRUE(absl::GetFlag(FLAGS_test_verbose));
+    EXPECT_EQ(absl::GetFlag(FLAGS_test_endpoint), long_value);
+  }
+  // An explicit value still wins over the bare form's default.
+  ASSERT_TRUE(ParseFlags({"--test-verbose=false"}, kFile).ok());
+  EXPECT_FALSE(absl::GetFlag(FLAGS_test_verbose));
+}
+
 TEST_F(BrokerCommandLineTest, RejectsWhatItDoesNotKnow) {
   EXPECT_TRUE(absl::IsInvalidArgument(ParseFlags({"--bogus=1"}, kFile)));
   EXPECT_TRUE(absl::IsInvalidArgument(ParseFlags({"--test-count=many"}, kFile)));
