@@ -59,7 +59,7 @@ bool Engine::Validate(HttpMethod method, bool upgrade, const std::string& query,
   }
   auto sid = QueryParam(query, "sid");
   if (sid) {
-    auto shard = ShardOfSid(*sid);
+    auto shard = ShardOfSid(*sid, options_.sid_prefix);
     if (!shard || *shard >= shards_.size()) {
       *error = ErrorReply(ErrorCode::kUnknownSid);
       return false;
@@ -89,7 +89,7 @@ bool Engine::Validate(HttpMethod method, bool upgrade, const std::string& query,
 
 std::shared_ptr<SessionImpl> Engine::NewSession(size_t shard_index, HandshakeInfo info) {
   Shard& shard = *shards_[shard_index];
-  std::string sid = NewSid(shard_index);
+  std::string sid = NewSid(shard_index, options_.sid_prefix);
   auto session = std::make_shared<SessionImpl>(
       sid, shard.executor, std::move(info), options_,
       [this, shard_index](const std::string& id) { shards_[shard_index]->sessions.erase(id); });
@@ -111,7 +111,7 @@ void Engine::HandleRequest(size_t from_shard, EngineRequest request, Responder r
     return;
   }
   if (!target.sid.empty()) {
-    size_t owner = *ShardOfSid(target.sid);
+    size_t owner = *ShardOfSid(target.sid, options_.sid_prefix);
     if (owner == from_shard) {
       OnOwnerShard(owner, std::move(request), std::move(target.sid), std::move(respond));
     } else {
@@ -180,7 +180,7 @@ void Engine::HandleUpgrade(size_t from_shard, WebSocketTransport::Request reques
     HandshakeWebSocket(from_shard, std::move(request), std::move(socket), std::move(remote_address));
     return;
   }
-  size_t owner = *ShardOfSid(parsed.sid);
+  size_t owner = *ShardOfSid(parsed.sid, options_.sid_prefix);
   if (owner == from_shard) {
     UpgradeOnOwnerShard(owner, std::move(request), std::move(socket), std::move(remote_address),
                         std::move(parsed.sid));

@@ -35,6 +35,10 @@ struct EngineOptions {
   // request with an Origin header not in the list is answered 403
   // {"code":4,"message":"Forbidden"} on both transports.
   std::vector<std::string> cors_origins;
+  // Put at the start of every sid this engine issues (see sid.h); a request
+  // whose sid lacks it is answered "Session ID unknown". Empty by default.
+  // At most kMaxSidPrefix base64url characters (Engine does not check).
+  std::string sid_prefix;
 };
 
 }  // namespace roomq::gateway::engineio

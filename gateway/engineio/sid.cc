@@ -25,15 +25,23 @@ int UrlValue(char c) {
 
 }  // namespace
 
-std::string NewSid(size_t shard) {
+bool IsValidSidPrefix(std::string_view prefix) {
+  if (prefix.size() > kMaxSidPrefix) return false;
+  for (char c : prefix) {
+    if (UrlValue(c) < 0) return false;
+  }
+  return true;
+}
+
+std::string NewSid(size_t shard, std::string_view prefix) {
   std::array<unsigned char, kRandomBytes> bytes;
   if (RAND_bytes(bytes.data(), static_cast<int>(bytes.size())) != 1) {
     // OpenSSL's CSPRNG failing is not recoverable; refuse to hand out
     // guessable ids.
     throw std::runtime_error("RAND_bytes failed");
   }
-  std::string sid;
-  sid.reserve(kRandomChars + 2);
+  std::string sid(prefix);
+  sid.reserve(prefix.size() + kRandomChars + 2);
   for (size_t i = 0; i < kRandomBytes; i += 3) {
     uint32_t v = (uint32_t{bytes[i]} << 16) | (uint32_t{bytes[i + 1]} << 8) | bytes[i + 2];
     sid.push_back(kUrlAlphabet[(v >> 18) & 63]);
@@ -46,7 +54,9 @@ std::string NewSid(size_t shard) {
   return sid;
 }
 
-std::optional<size_t> ShardOfSid(std::string_view sid) {
+std::optional<size_t> ShardOfSid(std::string_view sid, std::string_view prefix) {
+  if (sid.substr(0, prefix.size()) != prefix) return std::nullopt;
+  sid.remove_prefix(prefix.size());
   if (sid.size() != kRandomChars + 2) return std::nullopt;
   for (char c : sid) {
     if (UrlValue(c) < 0) return std::nullopt;

@@ -16,6 +16,7 @@
 #include <spdlog/spdlog.h>
 
 #include "absl/flags/flag.h"
+#include "gateway/engineio/sid.h"
 #include "gateway/server/command_line.h"
 #include "gateway/server/gateway_server.h"
 #include "gateway/server/io_shards.h"
@@ -40,15 +41,23 @@ ABSL_FLAG(int64_t, max_payload, 1000000,
           "Engine.IO maxPayload: largest polling POST body / WebSocket message in bytes");
 ABSL_FLAG(std::vector<std::string>, cors_origin, {},
           "Allowed Origin (repeatable; '*' = any). Unset: no CORS headers, any origin");
-ABSL_FLAG(std::string, static_dir, "", "Directory served at / (index.html for directories)");
+ABSL_FLAG(std::string, static_dir, "",
+          "Directory served at / (index.html for directories), e.g. the chat app; "
+          "empty = <binary dir>/../web (a missing directory serves nothing: 404)");
 ABSL_FLAG(std::string, client_dir, "",
           "Directory holding socket.io.min.js(.map) for /socket.io/; empty = <binary dir>/../web");
+ABSL_FLAG(std::string, sid_prefix, "",
+          "Put at the start of every Engine.IO sid this gateway issues (up to 16 of A-Z a-z 0-9 - "
+          "_), so a load balancer can route each session's requests to this gateway by its sid "
+          "(see deploy/lb/nginx.conf); distinct per gateway behind one balancer");
 ABSL_FLAG(int64_t, max_outbound_bytes, 1 << 20,
           "Per-session bound on bytes queued for the client; over it the session is closed");
 
 namespace {
 
-std::string DefaultClientDir() {
+// <binary dir>/../web: where the build (and the deploy image) puts the chat
+// app and the socket.io-client bundle.
+std::string DefaultWebDir() {
   std::error_code ec;
   std::filesystem::path exe = std::filesystem::read_symlink("/proc/self/exe", ec);
   if (ec) return "";
@@ -95,9 +104,14 @@ int main(int argc, char** argv) {
   options.engine.max_payload = static_cast<size_t>(max_payload);
   options.engine.max_outbound_bytes = static_cast<size_t>(max_outbound);
   options.engine.cors_origins = absl::GetFlag(FLAGS_cors_origin);
+  options.engine.sid_prefix = absl::GetFlag(FLAGS_sid_prefix);
+  if (!roomq::gateway::engineio::IsValidSidPrefix(options.engine.sid_prefix)) {
+    UsageError("--sid-prefix must be at most 16 characters of A-Z a-z 0-9 - _");
+  }
   options.static_dir = absl::GetFlag(FLAGS_static_dir);
+  if (options.static_dir.empty()) options.static_dir = DefaultWebDir();
   options.client_dir = absl::GetFlag(FLAGS_client_dir);
-  if (options.client_dir.empty()) options.client_dir = DefaultClientDir();
+  if (options.client_dir.empty()) options.client_dir = DefaultWebDir();
 
   socketio::ServerOptions socketio_options;
   const std::string config_path = absl::GetFlag(FLAGS_config);

@@ -59,6 +59,45 @@ TEST(Sid, RejectsForeignIds) {
   EXPECT_FALSE(ShardOfSid("aaaaaaaaaaaaaaaaaaaa.a").has_value());
 }
 
+// --sid-prefix: a load balancer routes by the prefix (deploy/lb/nginx.conf),
+// so every sid of an instance starts with it and the rest stays a full,
+// unguessable sid that still names the shard.
+TEST(Sid, PrefixStartsEverySidAndKeepsTheShardAndRandomPart) {
+  std::set<std::string> seen;
+  for (size_t shard : {size_t{0}, size_t{5}, size_t{4095}}) {
+    for (int i = 0; i < 50; ++i) {
+      std::string sid = NewSid(shard, "gw2-");
+      ASSERT_EQ(sid.size(), 4u + 22u);
+      EXPECT_EQ(sid.substr(0, 4), "gw2-");
+      EXPECT_EQ(ShardOfSid(sid, "gw2-").value(), shard);
+      EXPECT_TRUE(seen.insert(sid.substr(4)).second);  // the random part alone is unique
+    }
+  }
+}
+
+TEST(Sid, PrefixMismatchIsUnknown) {
+  const std::string plain = NewSid(3);
+  const std::string ours = NewSid(3, "gw1-");
+  EXPECT_FALSE(ShardOfSid(plain, "gw1-").has_value());     // no prefix
+  EXPECT_FALSE(ShardOfSid(ours, "gw2-").has_value());      // another instance's
+  EXPECT_FALSE(ShardOfSid(ours).has_value());              // prefix expected to be absent
+  EXPECT_FALSE(ShardOfSid("gw1-", "gw1-").has_value());    // prefix only
+  EXPECT_FALSE(ShardOfSid(ours + "a", "gw1-").has_value());  // too long
+  EXPECT_EQ(ShardOfSid(ours, "gw1-").value(), 3u);
+}
+
+TEST(Sid, ValidPrefixes) {
+  EXPECT_TRUE(IsValidSidPrefix(""));
+  EXPECT_TRUE(IsValidSidPrefix("gw1-"));
+  EXPECT_TRUE(IsValidSidPrefix("A_z-09"));
+  EXPECT_TRUE(IsValidSidPrefix(std::string(kMaxSidPrefix, 'a')));
+  EXPECT_FALSE(IsValidSidPrefix(std::string(kMaxSidPrefix + 1, 'a')));
+  EXPECT_FALSE(IsValidSidPrefix("gw.1"));
+  EXPECT_FALSE(IsValidSidPrefix("gw 1"));
+  EXPECT_FALSE(IsValidSidPrefix("gw/1"));
+  EXPECT_FALSE(IsValidSidPrefix("g%31"));
+}
+
 TEST(Cors, NoOriginsMeansNoHeadersAndEverythingAllowed) {
   CorsPolicy cors({});
   EXPECT_TRUE(cors.Allows("http://evil.example"));

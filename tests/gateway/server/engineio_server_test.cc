@@ -364,6 +364,31 @@ TEST(EngineIoUpgrade, UnknownSidIsRefused) {
                           "/socket.io/?EIO=4&transport=websocket&sid=AAAAAAAAAAAAAAAAAAAAAA"));
 }
 
+// --sid-prefix: every sid starts with the instance's prefix, polling and
+// the upgrade work with it from every shard, and a sid without it (another
+// gateway's, or an unprefixed one) is unknown here.
+TEST(EngineIoSidPrefix, SessionsCarryThePrefixAndUpgrade) {
+  GatewayOptions options = TestGateway::DefaultOptions();
+  options.engine.sid_prefix = "gw2-";
+  TestGateway gateway(options, 2);
+  for (int i = 0; i < 2; ++i) {
+    SCOPED_TRACE(i);
+    RunUpgrade(gateway, 3);
+  }
+  std::string sid = gateway.PollingHandshake();
+  ASSERT_EQ(sid.size(), 4u + 22u);
+  EXPECT_EQ(sid.substr(0, 4), "gw2-");
+  ASSERT_EQ(gateway.Post(sid, "4hi").body, "ok");
+  EXPECT_EQ(gateway.Poll(sid).body, "4hi");
+  const std::string foreign = "gw1-" + sid.substr(4);
+  HttpResult res = gateway.Poll(foreign);
+  EXPECT_EQ(res.status, 400u);
+  EXPECT_EQ(res.body, "{\"code\":1,\"message\":\"Session ID unknown\"}");
+  EXPECT_EQ(gateway.Poll(sid.substr(4)).status, 400u);
+  WsClient ws;
+  EXPECT_FALSE(ws.Connect(gateway.port(), "/socket.io/?EIO=4&transport=websocket&sid=" + foreign));
+}
+
 TEST(EngineIoShards, SessionRequestsWorkFromEveryShard) {
   // Each request uses a new connection; with round-robin accepting, every
   // other request arrives on a shard that does not own the session.
