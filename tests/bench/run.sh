@@ -1,0 +1,145 @@
+#!/usr/bin/env bash
+# roomq vs Socket.IO, side by side, same machine, same run, same client load.
+# NOT part of the test suite (the smoke variant is: ctest -L smoke).
+#
+#   tests/bench/run.sh            # full run, ~5 minutes here
+#   BENCH_SCALE=0.1 tests/bench/run.sh   # a quick look (10x fewer clients)
+#
+# For every scenario it starts a fresh server, runs roomq-loadgen against it
+# with --server-pid set to the server's processes, stops it, and then does
+# the same for the other server: roomq (roomq-broker + roomq-gateway, both
+# PIDs counted) and the Socket.IO reference (node tests/e2e/reference/
+# server.js, npm socket.io 4.8.x, one process). The order alternates from
+# scenario to scenario. Results: tests/bench/results/results.md (table with
+# every figure and the roomq/Socket.IO ratio), results.png (gnuplot chart),
+# raw.jsonl (one loadgen JSON line per run).
+#
+# Environment: BENCH_BUILD_DIR (default <repo>/build-bench), BENCH_RESULTS
+# (default tests/bench/results), BENCH_SCALE (client counts multiplier,
+# default 1), BENCH_THREADS (gateway io threads, default 2), BENCH_LOG_DIR
+# (server logs, default $BENCH_RESULTS/logs, not committed).
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+BUILD=${BENCH_BUILD_DIR:-$ROOT/build-bench}
+RESULTS=${BENCH_RESULTS:-$ROOT/tests/bench/results}
+SCALE=${BENCH_SCALE:-1}
+THREADS=${BENCH_THREADS:-2}
+LOGS=${BENCH_LOG_DIR:-$RESULTS/logs}
+PING_MS=5000        # both servers: heartbeats actually happen in a short run
+PING_TIMEOUT_MS=20000
+
+log() { echo "[bench] $*" >&2; }
+scaled() { awk -v n="$1" -v s="$SCALE" 'BEGIN { v = int(n * s); if (v < 1) v = 1; print v }'; }
+
+# --- what the run needs -------------------------------------------------------
+if ! command -v gnuplot >/dev/null; then
+  log "installing gnuplot (Debian gnuplot-nox) for the chart"
+  SUDO=""; [ "$(id -u)" = 0 ] || SUDO=sudo
+  $SUDO apt-get install -y gnuplot-nox >/dev/null || log "gnuplot unavailable: no chart"
+fi
+log "building roomq-broker roomq-gateway roomq-loadgen in $BUILD"
+[ -f "$BUILD/build.ninja" ] || cmake -S "$ROOT" -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+cmake --build "$BUILD" --target roomq-broker roomq-gateway roomq-loadgen -j2 >/dev/null
+[ -d "$ROOT/tests/e2e/node_modules/socket.io" ] || (cd "$ROOT/tests/e2e" && npm ci --no-audit --no-fund >/dev/null)
+BIN=$BUILD/bin
+mkdir -p "$RESULTS" "$LOGS"
+RAW=$RESULTS/raw.jsonl
+: >"$RAW"
+ulimit -n "$(ulimit -Hn)"
+
+# --- servers --------------------------------------------------------------------
+SERVER_PIDS=()
+PORT=""
+
+# wait_line FILE REGEX SECONDS: prints the first match, fails at the deadline.
+wait_line() {
+  local deadline=$((SECONDS + $3))
+  while ((SECONDS < deadline)); do
+    if grep -Eo "$2" "$1" 2>/dev/null | head -1 | grep .; then return 0; fi
+    sleep 0.1
+  done
+  log "timed out waiting for /$2/ in $1"; return 1
+}
+
+start_roomq() {
+  local name=$1
+  "$BIN/roomq-broker" --pub-bind 'tcp://127.0.0.1:*' --sub-bind 'tcp://127.0.0.1:*' \
+    >"$LOGS/$name.broker.log" 2>&1 &
+  local broker=$!
+  local line pub sub
+  line=$(wait_line "$LOGS/$name.broker.log" 'listening pub=[^ ]+ sub=[^ ]+' 10)
+  pub=$(sed -E 's/.*pub=([^ ]+).*/\1/' <<<"$line")
+  sub=$(sed -E 's/.*sub=([^ ]+).*/\1/' <<<"$line")
+  "$BIN/roomq-gateway" --listen 127.0.0.1:0 --threads "$THREADS" --broker-pub "$pub" --broker-sub "$sub" \
+    --ping-interval-ms $PING_MS --ping-timeout-ms $PING_TIMEOUT_MS >"$LOGS/$name.gateway.log" 2>&1 &
+  local gateway=$!
+  line=$(wait_line "$LOGS/$name.gateway.log" 'listening on http://[0-9.]+:[0-9]+' 10)
+  PORT=${line##*:}
+  SERVER_PIDS=("$broker" "$gateway")
+}
+
+start_reference() {
+  local name=$1
+  node "$ROOT/tests/e2e/reference/server.js" --listen 127.0.0.1:0 \
+    --ping-interval-ms $PING_MS --ping-timeout-ms $PING_TIMEOUT_MS >"$LOGS/$name.reference.log" 2>&1 &
+  SERVER_PIDS=("$!")
+  local line
+  line=$(wait_line "$LOGS/$name.reference.log" 'listening on http://[0-9.]+:[0-9]+' 10)
+  PORT=${line##*:}
+}
+
+stop_servers() {
+  for pid in "${SERVER_PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
+  for pid in "${SERVER_PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
+  SERVER_PIDS=()
+}
+trap stop_servers EXIT
+
+# run_one TARGET SCENARIO LOADGEN-ARGS...: one server, one loadgen run, one
+# JSON line (tagged with target and scenario) appended to raw.jsonl.
+run_one() {
+  local target=$1 scenario=$2; shift 2
+  local name="$scenario.$target"
+  if [ "$target" = roomq ]; then start_roomq "$name"; else start_reference "$name"; fi
+  sleep 1  # let the server finish starting (JIT, allocator) before the RSS baseline
+  local pid_args=()
+  for pid in "${SERVER_PIDS[@]}"; do pid_args+=(--server-pid "$pid"); done
+  log "$scenario on $target (port $PORT): roomq-loadgen $*"
+  local out
+  if out=$("$BIN/roomq-loadgen" --port "$PORT" "${pid_args[@]}" "$@" 2>"$LOGS/$name.loadgen.log"); then
+    echo "$out" | sed '$d' >&2
+    echo "$out" | tail -1 | sed "s/^{/{\"target\":\"$target\",\"case\":\"$scenario\",/" >>"$RAW"
+  else
+    log "loadgen failed on $target: $(tail -3 "$LOGS/$name.loadgen.log")"
+  fi
+  stop_servers
+}
+
+ORDER_FLIP=0
+# both SCENARIO ARGS...: roomq and the reference, alternating who goes first.
+both() {
+  local scenario=$1; shift
+  if ((ORDER_FLIP == 0)); then
+    run_one roomq "$scenario" "$@"; run_one socketio "$scenario" "$@"
+  else
+    run_one socketio "$scenario" "$@"; run_one roomq "$scenario" "$@"
+  fi
+  ORDER_FLIP=$((1 - ORDER_FLIP))
+}
+
+# --- scenarios (issue 5's targets) ----------------------------------------------
+R1000=$(scaled 1000)
+both fanout_cpu   --scenario fanout --receivers "$R1000" --publishers 1 --rate 200 --duration-s 10 --drain-s 5
+both latency_100  --scenario fanout --receivers "$R1000" --publishers 1 --rate 100 --duration-s 10 --drain-s 5
+both rooms        --scenario rooms --receivers "$(scaled 2000)" --room-size 10 --publishers 2 --rate 500 \
+                  --duration-s 10 --drain-s 5
+both idle_10k     --scenario idle --receivers "$(scaled 10000)" --duration-s 5
+both held_15k     --scenario idle --receivers "$(scaled 15000)" --duration-s 20
+
+# --- report ---------------------------------------------------------------------
+node "$ROOT/tests/bench/report.js" "$RAW" "$RESULTS" "$SCALE"
+if command -v gnuplot >/dev/null; then
+  gnuplot "$RESULTS/chart.gp" && log "chart: $RESULTS/results.png"
+fi
+log "table: $RESULTS/results.md"
