@@ -1,25 +1,36 @@
 // roomq-bench-broker: envelopes/s through the real roomq-broker next to a
 // plain ZeroMQ XSUB/XPUB proxy relaying the same bytes, in one run, so the
-// broker's overhead is a measured ratio.
+// broker's overhead is a measured ratio; and next to Redis pub/sub, the bus
+// Socket.IO's Redis adapter uses (issue 5), when redis-server is installed.
 //
-// Each run starts the relay as a child process (the broker binary, or this
-// binary in --proxy mode running zmq::proxy), connects 1 publisher and N
+// Each run starts the relay as a child process (the broker binary, this
+// binary in --proxy mode running zmq::proxy, or redis-server on a free
+// loopback port without persistence), connects 1 publisher and N
 // subscribers (each in its own thread and ZeroMQ context, as separate
 // processes would be), lets the publisher send one pre-encoded Envelope as
 // fast as the relay takes it for --duration-ms, and counts what every
 // subscriber received inside that window. Runs alternate (proxy, broker,
-// proxy, ...) for --rounds rounds so drift on a shared machine hits both.
+// redis, proxy, ...) for --rounds rounds so drift on a shared machine hits
+// them all.
 //
 // Like for like: both relays get the same high-water marks; both
 // publishers block when the relay's input queue is full (DEALER does;
 // PUB is given ZMQ_XPUB_NODROP); both relays drop for a subscriber whose
 // queue is full (XPUB's default, the broker's policy), and the loss is shown.
+// Redis: the publisher PUBLISHes the same bytes to one channel, pipelined in
+// batches of --redis-batch (it waits for a batch's replies before sending the
+// next, so Redis sets the pace); each subscriber SUBSCRIBEs to the channel.
+// Redis buffers for slow subscribers (client-output-buffer-limit pubsub is
+// raised to 256 MiB so none is cut off in a run) instead of dropping.
 //
 // Prints a markdown table: per run, and the median per relay with the
 // ratio broker/proxy. Not a test: no assertion on rates (the CTest smoke
 // run only proves the harness works).
 
+#include <netinet/in.h>
+#include <poll.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -28,15 +39,18 @@
 #include <atomic>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <memory>
 #include <regex>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
 #include <zmq.hpp>
 
 #include "absl/flags/flag.h"
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "broker/command_line.h"
 #include "proto/roomq.pb.h"
@@ -45,13 +59,20 @@
 #include "tests/support/broker_process.h"
 #include "tests/support/child_process.h"
 
+#if ROOMQ_BENCH_REDIS
+#include <hiredis/hiredis.h>
+#endif
+
 ABSL_FLAG(int32_t, subscribers, 4, "Subscribers (each receives every envelope)");
 ABSL_FLAG(int32_t, payload_bytes, 100, "Size of the envelope's args payload");
 ABSL_FLAG(int32_t, duration_ms, 3000, "Measured window per run");
 ABSL_FLAG(int32_t, warmup_ms, 300, "Traffic before the window opens");
 ABSL_FLAG(int32_t, rounds, 3, "Runs per relay, alternating");
 ABSL_FLAG(int32_t, hwm, 100000, "High-water mark on every socket, relays and clients");
-ABSL_FLAG(std::string, only, "", "Run only this relay: proxy or broker");
+ABSL_FLAG(std::string, only, "", "Run only this relay: proxy, broker or redis");
+ABSL_FLAG(std::string, redis_server, "redis-server",
+          "The redis-server executable (a path, or a name looked up in PATH); missing = no Redis relay");
+ABSL_FLAG(int32_t, redis_batch, 100, "PUBLISH commands pipelined per round trip to Redis");
 ABSL_FLAG(std::string, broker_pub, "",
           "Use an already running broker (e.g. under a profiler) at this pub endpoint; needs --broker-sub");
 ABSL_FLAG(std::string, broker_sub, "", "Sub endpoint of the already running broker");
@@ -69,8 +90,20 @@ using std::chrono::milliseconds;
 constexpr char kNamespace[] = "/bench";
 constexpr char kRoom[] = "room";
 
-enum class Relay { kProxy, kBroker };
-const char* Name(Relay relay) { return relay == Relay::kProxy ? "zmq proxy" : "roomq-broker"; }
+enum class Relay { kProxy = 0, kBroker = 1, kRedis = 2 };
+constexpr int kRelays = 3;
+const char* Name(Relay relay) {
+  switch (relay) {
+    case Relay::kProxy:
+      return "zmq proxy";
+    case Relay::kBroker:
+      return "roomq-broker";
+    case Relay::kRedis:
+      return "redis pub/sub";
+  }
+  return "?";
+}
+constexpr char kRedisChannel[] = "roomq-bench";
 
 // --proxy: the baseline relay. Prints its endpoints, then relays until killed.
 int RunProxy() {
@@ -110,8 +143,20 @@ struct Endpoints {
   std::string subscribe;  // where subscribers connect
 };
 
+// What a run needs from its clients, whatever the relay.
+class SubscriberBase {
+ public:
+  virtual ~SubscriberBase() = default;
+  virtual uint64_t received() const = 0;
+};
+class PublisherBase {
+ public:
+  virtual ~PublisherBase() = default;
+  virtual uint64_t sent() const = 0;
+};
+
 // One subscriber thread: connects, subscribes, counts received envelopes.
-class Subscriber {
+class Subscriber : public SubscriberBase {
  public:
   Subscriber(Relay relay, const Endpoints& endpoints, int index, int hwm)
       : relay_(relay),
@@ -135,12 +180,12 @@ class Subscriber {
     }
     thread_ = std::thread([this] { Loop(); });
   }
-  ~Subscriber() {
+  ~Subscriber() override {
     stop_ = true;
     thread_.join();
   }
 
-  uint64_t received() const { return received_.load(std::memory_order_relaxed); }
+  uint64_t received() const override { return received_.load(std::memory_order_relaxed); }
 
  private:
   void Loop() {
@@ -169,7 +214,7 @@ class Subscriber {
 };
 
 // The publisher thread: sends the same bytes as fast as the relay takes them.
-class Publisher {
+class Publisher : public PublisherBase {
  public:
   Publisher(Relay relay, const Endpoints& endpoints, std::string bytes, int hwm)
       : context_(1),
@@ -182,12 +227,12 @@ class Publisher {
     socket_.connect(endpoints.publish);
     thread_ = std::thread([this] { Loop(); });
   }
-  ~Publisher() {
+  ~Publisher() override {
     stop_ = true;
     thread_.join();
   }
 
-  uint64_t sent() const { return sent_.load(std::memory_order_relaxed); }
+  uint64_t sent() const override { return sent_.load(std::memory_order_relaxed); }
 
  private:
   void Loop() {
@@ -210,6 +255,141 @@ class Publisher {
   std::atomic<uint64_t> sent_{0};
   std::thread thread_;
 };
+
+#if ROOMQ_BENCH_REDIS
+// hiredis contexts are not thread-safe: each client owns one on its thread.
+using RedisContext = std::unique_ptr<redisContext, decltype(&redisFree)>;
+
+absl::StatusOr<RedisContext> ConnectRedis(const Endpoints& endpoints) {
+  // endpoints.publish == endpoints.subscribe == "host:port".
+  const size_t colon = endpoints.publish.rfind(':');
+  const std::string host = endpoints.publish.substr(0, colon);
+  const int port = std::stoi(endpoints.publish.substr(colon + 1));
+  RedisContext context(redisConnect(host.c_str(), port), &redisFree);
+  if (context == nullptr || context->err != 0) {
+    return absl::UnavailableError(
+        absl::StrCat("redis connect: ", context ? context->errstr : "out of memory"));
+  }
+  return context;
+}
+
+// SUBSCRIBEs to the channel and counts "message" pushes. Reads without
+// blocking (poll on the fd, then hiredis' reader) so it can stop at once.
+class RedisSubscriber : public SubscriberBase {
+ public:
+  explicit RedisSubscriber(RedisContext context) : context_(std::move(context)) {
+    redisAppendCommand(context_.get(), "SUBSCRIBE %s", kRedisChannel);
+    int done = 0;
+    while (!done && redisBufferWrite(context_.get(), &done) == REDIS_OK) {
+    }
+    thread_ = std::thread([this] { Loop(); });
+  }
+  ~RedisSubscriber() override {
+    stop_ = true;
+    thread_.join();
+  }
+  uint64_t received() const override { return received_.load(std::memory_order_relaxed); }
+
+ private:
+  void Loop() {
+    redisContext* const c = context_.get();
+    while (!stop_) {
+      pollfd item{c->fd, POLLIN, 0};
+      if (::poll(&item, 1, 50) <= 0) continue;
+      if (redisBufferRead(c) != REDIS_OK) return;  // closed: the count stops
+      void* reply = nullptr;
+      uint64_t messages = 0;
+      while (redisGetReplyFromReader(c, &reply) == REDIS_OK && reply != nullptr) {
+        const auto* r = static_cast<const redisReply*>(reply);
+        if (r->type == REDIS_REPLY_ARRAY && r->elements == 3 &&
+            r->element[0]->type == REDIS_REPLY_STRING &&
+            std::string_view(r->element[0]->str, r->element[0]->len) == "message") {
+          ++messages;
+        }
+        freeReplyObject(reply);
+        reply = nullptr;
+      }
+      received_.fetch_add(messages, std::memory_order_relaxed);
+    }
+  }
+
+  RedisContext context_;
+  std::atomic<bool> stop_{false};
+  std::atomic<uint64_t> received_{0};
+  std::thread thread_;
+};
+
+// PUBLISHes the bytes in pipelined batches: appends --redis-batch commands,
+// then reads their replies (the number of receivers) before the next batch.
+class RedisPublisher : public PublisherBase {
+ public:
+  RedisPublisher(RedisContext context, std::string bytes, int batch)
+      : context_(std::move(context)), bytes_(std::move(bytes)), batch_(std::max(1, batch)) {
+    thread_ = std::thread([this] { Loop(); });
+  }
+  ~RedisPublisher() override {
+    stop_ = true;
+    thread_.join();
+  }
+  uint64_t sent() const override { return sent_.load(std::memory_order_relaxed); }
+
+ private:
+  void Loop() {
+    redisContext* const c = context_.get();
+    while (!stop_) {
+      for (int i = 0; i < batch_; ++i) {
+        redisAppendCommand(c, "PUBLISH %s %b", kRedisChannel, bytes_.data(), bytes_.size());
+      }
+      for (int i = 0; i < batch_; ++i) {
+        void* reply = nullptr;
+        if (redisGetReply(c, &reply) != REDIS_OK) return;
+        freeReplyObject(reply);
+      }
+      sent_.fetch_add(batch_, std::memory_order_relaxed);
+    }
+  }
+
+  RedisContext context_;
+  const std::string bytes_;
+  const int batch_;
+  std::atomic<bool> stop_{false};
+  std::atomic<uint64_t> sent_{0};
+  std::thread thread_;
+};
+#endif  // ROOMQ_BENCH_REDIS
+
+// The redis-server executable: --redis-server as a path, or looked up in
+// PATH. Empty when there is none (or hiredis was not found at build time).
+std::string FindRedisServer() {
+#if ROOMQ_BENCH_REDIS
+  const std::string name = absl::GetFlag(FLAGS_redis_server);
+  if (name.find('/') != std::string::npos) return access(name.c_str(), X_OK) == 0 ? name : "";
+  const char* path = std::getenv("PATH");
+  std::string_view dirs = path != nullptr ? path : "/usr/local/bin:/usr/bin:/bin";
+  while (!dirs.empty()) {
+    const size_t colon = dirs.find(':');
+    const std::string candidate = std::string(dirs.substr(0, colon)) + "/" + name;
+    if (access(candidate.c_str(), X_OK) == 0) return candidate;
+    dirs = colon == std::string_view::npos ? std::string_view() : dirs.substr(colon + 1);
+  }
+#endif
+  return "";
+}
+
+// A loopback TCP port nobody listens on right now (bind to 0, read, close).
+absl::StatusOr<int> FreeLoopbackPort() {
+  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return absl::InternalError("socket");
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t length = sizeof(address);
+  const bool ok = ::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)) == 0 &&
+                  ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length) == 0;
+  ::close(fd);
+  if (!ok) return absl::InternalError("bind/getsockname on 127.0.0.1:0");
+  return ntohs(address.sin_port);
+}
 
 struct RunResult {
   Relay relay;
@@ -240,6 +420,26 @@ absl::StatusOr<Endpoints> StartRelay(Relay relay, test_support::BrokerProcess& b
                                      std::unique_ptr<test_support::ChildProcess>& proxy,
                                      const char* self) {
   const int hwm = absl::GetFlag(FLAGS_hwm);
+  if (relay == Relay::kRedis) {
+    auto port = FreeLoopbackPort();
+    if (!port.ok()) return port.status();
+    test_support::ChildOptions options;
+    options.name = "redis-server";
+    options.echo = false;
+    // No persistence, loopback only, and room for a slow subscriber's
+    // backlog during a run (the default pubsub limit cuts it off at 32 MiB).
+    auto started = test_support::ChildProcess::Start(
+        FindRedisServer(),
+        {"--port", std::to_string(*port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+         "--protected-mode", "no", "--client-output-buffer-limit", "pubsub", "256mb", "0", "0"},
+        options);
+    if (!started.ok()) return started.status();
+    proxy = std::move(*started);
+    auto line = proxy->WaitForLine(std::regex("Ready to accept connections"), milliseconds(5000));
+    if (!line.ok()) return line.status();
+    const std::string endpoint = absl::StrCat("127.0.0.1:", *port);
+    return Endpoints{endpoint, endpoint};
+  }
   if (relay == Relay::kBroker && !absl::GetFlag(FLAGS_broker_pub).empty()) {
     return Endpoints{absl::GetFlag(FLAGS_broker_pub), absl::GetFlag(FLAGS_broker_sub)};
   }
@@ -277,15 +477,30 @@ absl::StatusOr<RunResult> RunOnce(Relay relay, const char* self) {
   if (!endpoints.ok()) return endpoints.status();
 
   const int hwm = absl::GetFlag(FLAGS_hwm);
-  std::vector<std::unique_ptr<Subscriber>> subscribers;
-  for (int i = 0; i < absl::GetFlag(FLAGS_subscribers); ++i) {
-    subscribers.push_back(std::make_unique<Subscriber>(relay, *endpoints, i, hwm));
+  const std::string bytes = EncodedEnvelope(absl::GetFlag(FLAGS_payload_bytes));
+  std::vector<std::unique_ptr<SubscriberBase>> subscribers;
+  std::unique_ptr<PublisherBase> publisher;
+  if (relay == Relay::kRedis) {
+#if ROOMQ_BENCH_REDIS
+    for (int i = 0; i < absl::GetFlag(FLAGS_subscribers); ++i) {
+      auto context = ConnectRedis(*endpoints);
+      if (!context.ok()) return context.status();
+      subscribers.push_back(std::make_unique<RedisSubscriber>(std::move(*context)));
+    }
+    auto context = ConnectRedis(*endpoints);
+    if (!context.ok()) return context.status();
+    publisher = std::make_unique<RedisPublisher>(std::move(*context), bytes,
+                                                 absl::GetFlag(FLAGS_redis_batch));
+#endif
+  } else {
+    for (int i = 0; i < absl::GetFlag(FLAGS_subscribers); ++i) {
+      subscribers.push_back(std::make_unique<Subscriber>(relay, *endpoints, i, hwm));
+    }
+    // Subscriptions travel asynchronously (XPUB) or are answered with a
+    // Reply the subscriber thread does not wait for: start publishing and
+    // open the window once every subscriber receives.
+    publisher = std::make_unique<Publisher>(relay, *endpoints, bytes, hwm);
   }
-  // Subscriptions travel asynchronously (XPUB) or are answered with a Reply
-  // the subscriber thread does not wait for: start publishing and open the
-  // window once every subscriber receives.
-  auto publisher = std::make_unique<Publisher>(
-      relay, *endpoints, EncodedEnvelope(absl::GetFlag(FLAGS_payload_bytes)), hwm);
   const auto ready_deadline = Clock::now() + milliseconds(10000);
   auto all_receiving = [&] {
     return std::all_of(subscribers.begin(), subscribers.end(),
@@ -304,6 +519,7 @@ absl::StatusOr<RunResult> RunOnce(Relay relay, const char* self) {
     for (const auto& s : subscribers) received.push_back(s->received());
     return publisher->sent();
   };
+  // The relay's pid: the broker, the proxy or redis-server child (0 when external).
   const pid_t relay_pid = broker.process ? broker.process->pid() : proxy ? proxy->pid() : 0;
   std::vector<uint64_t> received_start, received_end;
   const auto start = Clock::now();
@@ -353,8 +569,21 @@ int RunBench(const char* self) {
   const std::string only = absl::GetFlag(FLAGS_only);
   if (only.empty() || only == "proxy") relays.push_back(Relay::kProxy);
   if (only.empty() || only == "broker") relays.push_back(Relay::kBroker);
+  if (only.empty() || only == "redis") {
+    if (!FindRedisServer().empty()) {
+      relays.push_back(Relay::kRedis);
+    } else {
+#if ROOMQ_BENCH_REDIS
+      std::printf("redis-server (--redis-server=%s) not found: skipping the Redis relay\n\n",
+                  absl::GetFlag(FLAGS_redis_server).c_str());
+#else
+      std::printf("built without hiredis: skipping the Redis relay\n\n");
+#endif
+      if (only == "redis") return 1;
+    }
+  }
   if (relays.empty()) {
-    std::fprintf(stderr, "--only must be proxy or broker\n");
+    std::fprintf(stderr, "--only must be proxy, broker or redis\n");
     return 2;
   }
   std::printf("roomq broker benchmark: 1 publisher, %d subscribers, %d-byte payload (%zu-byte envelope), "
@@ -364,12 +593,13 @@ int RunBench(const char* self) {
               absl::GetFlag(FLAGS_duration_ms), absl::GetFlag(FLAGS_hwm));
   std::printf("| round | relay | delivered/s per subscriber | published/s | loss | relay CPU (cores) | relay CPU µs/envelope | clients CPU µs/envelope |\n");
   std::printf("|---|---|---:|---:|---:|---:|---:|---:|\n");
-  std::vector<double> rates[2];
-  std::vector<double> costs[2];
+  std::vector<double> rates[kRelays];
+  std::vector<double> costs[kRelays];
   // Adjacent runs share the machine's mood; their ratio is steadier than
-  // the ratio of medians on a shared box.
-  std::vector<double> pair_ratios;
+  // the ratio of medians on a shared box. Broker against each other relay.
+  std::vector<double> pair_ratios[kRelays];
   for (int round = 1; round <= absl::GetFlag(FLAGS_rounds); ++round) {
+    double round_rates[kRelays] = {0, 0, 0};
     for (Relay relay : relays) {
       auto result = RunOnce(relay, self);
       if (!result.ok()) {
@@ -381,25 +611,43 @@ int RunBench(const char* self) {
                   result->relay_cores, result->relay_us_per_envelope,
                   result->clients_us_per_envelope);
       std::fflush(stdout);
-      rates[static_cast<int>(relay)].push_back(result->delivered_per_sub);
-      if (relay == Relay::kBroker && rates[0].size() == rates[1].size() && rates[0].back() > 0) {
-        pair_ratios.push_back(result->delivered_per_sub / rates[0].back());
-      }
-      if (result->relay_us_per_envelope > 0) {
-        costs[static_cast<int>(relay)].push_back(result->relay_us_per_envelope);
-      }
+      const int index = static_cast<int>(relay);
+      rates[index].push_back(result->delivered_per_sub);
+      round_rates[index] = result->delivered_per_sub;
+      if (result->relay_us_per_envelope > 0) costs[index].push_back(result->relay_us_per_envelope);
+    }
+    const double broker = round_rates[static_cast<int>(Relay::kBroker)];
+    for (Relay other : {Relay::kProxy, Relay::kRedis}) {
+      const double rate = round_rates[static_cast<int>(other)];
+      if (broker > 0 && rate > 0) pair_ratios[static_cast<int>(other)].push_back(broker / rate);
     }
   }
-  std::printf("\n| relay | median delivered/s per subscriber | median relay CPU µs/envelope |\n|---|---:|---:|\n");
+  std::printf("\n| relay | median delivered/s per subscriber | median relay CPU µs/envelope | roomq-broker / relay (medians) | median of round pairs |\n|---|---:|---:|---:|---:|\n");
+  const double broker = Median(rates[static_cast<int>(Relay::kBroker)]);
   for (Relay relay : relays) {
-    std::printf("| %s | %.0f | %.2f |\n", Name(relay), Median(rates[static_cast<int>(relay)]),
-                Median(costs[static_cast<int>(relay)]));
+    const int index = static_cast<int>(relay);
+    const double rate = Median(rates[index]);
+    std::string ratio = "";
+    std::string pairs = "";
+    if (relay != Relay::kBroker && broker > 0 && rate > 0) {
+      ratio = absl::StrFormat("%.2fx (%.1f%%)", broker / rate, 100 * broker / rate);
+      if (!pair_ratios[index].empty()) {
+        const double pair = Median(pair_ratios[index]);
+        pairs = absl::StrFormat("%.2fx (%.1f%%)", pair, 100 * pair);
+      }
+    }
+    std::printf("| %s | %.0f | %.2f | %s | %s |\n", Name(relay), rate, Median(costs[index]),
+                ratio.c_str(), pairs.c_str());
   }
-  if (relays.size() == 2) {
-    const double proxy = Median(rates[0]);
-    const double broker = Median(rates[1]);
+  const double proxy = Median(rates[static_cast<int>(Relay::kProxy)]);
+  const double redis = Median(rates[static_cast<int>(Relay::kRedis)]);
+  if (broker > 0 && proxy > 0) {
     std::printf("\nbroker/proxy ratio: %.1f%% of medians, %.1f%% median of round pairs (target >= 85%%)\n",
-                proxy > 0 ? 100 * broker / proxy : 0, 100 * Median(pair_ratios));
+                100 * broker / proxy, 100 * Median(pair_ratios[static_cast<int>(Relay::kProxy)]));
+  }
+  if (broker > 0 && redis > 0) {
+    std::printf("broker/redis ratio: %.2fx of medians, %.2fx median of round pairs (target >= 3x)\n",
+                broker / redis, Median(pair_ratios[static_cast<int>(Relay::kRedis)]));
   }
   return 0;
 }
@@ -409,7 +657,8 @@ int RunBench(const char* self) {
 
 int main(int argc, char** argv) {
   roomq::broker::ParseFlagsOrExit(
-      argc, argv, "Envelopes/s through roomq-broker next to a plain XSUB/XPUB proxy.",
+      argc, argv,
+      "Envelopes/s through roomq-broker next to a plain XSUB/XPUB proxy and Redis pub/sub.",
       "tests/bench/broker_bench.cc");
   signal(SIGPIPE, SIG_IGN);
   if (absl::GetFlag(FLAGS_proxy)) return roomq::bench::RunProxy();
