@@ -9,9 +9,11 @@
 
 #include <signal.h>
 
+#include <atomic>
 #include <random>
 #include <regex>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <gtest/gtest.h>
@@ -505,6 +507,45 @@ TEST_F(BrokerTest, AFullSubscriberLosesDeliveriesWithoutSlowingOthers) {
 TEST_F(BrokerTest, ExitsCleanlyOnSigterm) {
   const std::string stats = StopAndGetFinalStats();
   EXPECT_NE(stats.find("routed=0"), std::string::npos) << stats;
+}
+
+// Regression (an orphaned broker was seen outliving SIGTERM by seconds):
+// deliveries queued for a subscriber that stopped reading, and a publisher
+// still flooding, must not hold the exit back.
+TEST_F(BrokerTest, ExitsWithinTwoSecondsOfSigtermWithDeliveriesQueuedForAStalledPeer) {
+  auto stalled = Node("stalled", /*receive_hwm=*/10);
+  ASSERT_TRUE(stalled->Subscribe({RoomTopic("/chat", "a")}).ok());
+  WireNode publisher(context_, broker_.pub_endpoint, broker_.sub_endpoint);
+  publisher.pub().set(zmq::sockopt::sndtimeo, 0);
+  v1::Envelope envelope = RoomsEnvelope("/chat", {"a"}, "bulk");
+  envelope.set_args(std::string(64 * 1024, 'x'));
+  const std::string bytes = envelope.SerializeAsString();
+  auto flood = [&](int count) {
+    for (int i = 0; i < count; ++i) {
+      zmq::message_t message(bytes.data(), bytes.size());
+      if (!publisher.pub().send(message, zmq::send_flags::dontwait)) break;  // full: enough
+    }
+  };
+  // Far more than the socket buffers hold: the broker's queue to the stalled
+  // peer ends up with thousands of 64 KiB deliveries in it.
+  flood(3000);
+  ASSERT_TRUE(stalled->ReceiveDelivery(kWait).ok());  // routed; from here on it reads nothing
+  std::atomic<bool> stop{false};
+  std::thread flooder([&] {
+    while (!stop.load()) flood(100);
+  });
+  const auto signalled = std::chrono::steady_clock::now();
+  ASSERT_TRUE(broker_.process->Signal(SIGTERM).ok());
+  auto exit = broker_.process->Wait(milliseconds(2000));
+  stop = true;
+  flooder.join();
+  ASSERT_TRUE(exit.ok()) << "still running 2 s after SIGTERM";
+  EXPECT_TRUE(exit->exited_ok()) << exit->ToString();
+  const auto took = std::chrono::steady_clock::now() - signalled;
+  EXPECT_LT(took, milliseconds(2000));
+  auto line = broker_.process->WaitForLine(std::regex("roomq-broker stopped: routed=([1-9][0-9]*)"),
+                                           kWait);
+  EXPECT_TRUE(line.ok()) << line.status();
 }
 
 TEST_F(BrokerTest, ExitsCleanlyOnSigint) {
