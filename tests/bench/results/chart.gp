@@ -1,4 +1,5 @@
-set terminal png size 1000,560 noenhanced
+set terminal png size 1100,600 noenhanced
+set bmargin 5
 set output "tests/bench/results/results.png"
 set title "roomq advantage over Socket.IO (Socket.IO / roomq; higher is better)"
 set style data histograms
