@@ -1,5 +1,7 @@
 // roomq-broker: flags in, Broker out. Everything else lives in the library.
 
+#include <unistd.h>
+
 #include <csignal>
 #include <cstdint>
 #include <cstdio>
@@ -28,9 +30,24 @@ ABSL_FLAG(int32_t, io_threads, 1, "ZeroMQ I/O threads");
 
 namespace {
 
+// How long a clean shutdown may take after SIGINT/SIGTERM before the
+// process leaves anyway. The clean path (stop the loop, log the final stats
+// line, close the sockets with ZMQ_LINGER 0) takes milliseconds; what can
+// hold it forever is a write to stdout when nobody reads the log pipe (an
+// orphaned broker whose log reader is gone but whose pipe is still held
+// open): the write blocks and restarts after the signal. The broker keeps
+// no state worth flushing, so an overdue shutdown still exits 0.
+constexpr unsigned kShutdownGraceSeconds = 1;
+
 roomq::broker::Broker* g_broker = nullptr;
+volatile sig_atomic_t g_stopping = 0;
+
+extern "C" void OnShutdownOverdue(int) { _exit(0); }
 
 extern "C" void OnStopSignal(int) {
+  if (g_stopping) _exit(0);  // a second signal: no more waiting
+  g_stopping = 1;
+  alarm(kShutdownGraceSeconds);
   if (g_broker != nullptr) g_broker->Stop();
 }
 
@@ -71,6 +88,7 @@ int main(int argc, char** argv) {
     return absl::IsInvalidArgument(broker.status()) ? 2 : 1;
   }
   g_broker = broker->get();
+  std::signal(SIGALRM, OnShutdownOverdue);
   std::signal(SIGINT, OnStopSignal);
   std::signal(SIGTERM, OnStopSignal);
   std::signal(SIGPIPE, SIG_IGN);

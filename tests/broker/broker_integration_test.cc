@@ -7,7 +7,14 @@
 // order and delivers to one subscriber in order, so if the sentinel comes
 // first, the other envelope was never delivered.
 
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
 #include <signal.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <random>
@@ -546,6 +553,80 @@ TEST_F(BrokerTest, ExitsWithinTwoSecondsOfSigtermWithDeliveriesQueuedForAStalled
   auto line = broker_.process->WaitForLine(std::regex("roomq-broker stopped: routed=([1-9][0-9]*)"),
                                            kWait);
   EXPECT_TRUE(line.ok()) << line.status();
+}
+
+// Regression: a broker whose log pipe nobody reads (an orphan whose reader
+// is gone while the pipe is still held open) blocked forever in a stdout
+// write and never acted on SIGTERM. Shutdown is bounded: exit 0 within 2 s.
+TEST(BrokerBinary, ExitsWithinTwoSecondsOfSigtermWhileItsLogPipeIsFull) {
+  int log_pipe[2];
+  ASSERT_EQ(::pipe2(log_pipe, O_CLOEXEC), 0);
+  auto free_port = [] {
+    const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t length = sizeof(address);
+    (void)::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address));
+    (void)::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length);
+    ::close(fd);
+    return static_cast<int>(ntohs(address.sin_port));
+  };
+  const std::string pub = "tcp://127.0.0.1:" + std::to_string(free_port());
+  const std::string sub = "tcp://127.0.0.1:" + std::to_string(free_port());
+  const std::string binary = test_support::BinaryPath("roomq-broker");
+  const std::vector<std::string> args = {binary, "--pub-bind=" + pub, "--sub-bind=" + sub,
+                                         "--stats-interval-ms=1"};
+  std::vector<char*> argv;
+  for (const std::string& arg : args) argv.push_back(const_cast<char*>(arg.c_str()));
+  argv.push_back(nullptr);
+  const pid_t pid = ::fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    ::dup2(log_pipe[1], STDOUT_FILENO);  // dup2 clears CLOEXEC on the copy
+    const int dev_null = ::open("/dev/null", O_WRONLY);
+    ::dup2(dev_null, STDERR_FILENO);
+    ::execv(binary.c_str(), argv.data());
+    ::_exit(127);
+  }
+  ::close(log_pipe[1]);
+  // Traffic changes the counters, so a stats line is logged every
+  // millisecond, until the pipe (which this test never reads) is full.
+  zmq::context_t context;
+  WireNode node(context, pub, sub);
+  const absl::Status joined = node.Join("reader");
+  // Full = the buffered amount stops growing near the pipe's capacity while
+  // the counters keep changing: the broker is blocked in a write.
+  const int capacity = ::fcntl(log_pipe[0], F_GETPIPE_SZ);
+  const auto deadline = std::chrono::steady_clock::now() + kWait;
+  int buffered = 0;
+  int unchanged = 0;
+  while (std::chrono::steady_clock::now() < deadline && unchanged < 200) {
+    node.Publish(RoomsEnvelope("/chat", {"a"}, "tick"));
+    std::this_thread::sleep_for(milliseconds(1));
+    int now = 0;
+    if (::ioctl(log_pipe[0], FIONREAD, &now) != 0) break;
+    unchanged = now == buffered && now > capacity - 8192 ? unchanged + 1 : 0;
+    buffered = now;
+  }
+  EXPECT_TRUE(joined.ok()) << joined;
+  ASSERT_GE(unchanged, 200) << "the log pipe never filled: " << buffered << " of " << capacity;
+
+  ASSERT_EQ(::kill(pid, SIGTERM), 0);
+  const auto signalled = std::chrono::steady_clock::now();
+  int status = 0;
+  pid_t reaped = 0;
+  while (reaped == 0 && std::chrono::steady_clock::now() - signalled < milliseconds(2000)) {
+    reaped = ::waitpid(pid, &status, WNOHANG);
+    if (reaped == 0) std::this_thread::sleep_for(milliseconds(10));
+  }
+  if (reaped == 0) {
+    ::kill(pid, SIGKILL);
+    ::waitpid(pid, &status, 0);
+  }
+  ::close(log_pipe[0]);
+  ASSERT_EQ(reaped, pid) << "still running 2 s after SIGTERM";
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "status " << status;
 }
 
 TEST_F(BrokerTest, ExitsCleanlyOnSigint) {
