@@ -22,7 +22,9 @@ bool ReadVarint(std::string_view& in, uint64_t& value) {
     const auto byte = static_cast<uint8_t>(in.front());
     in.remove_prefix(1);
     value |= static_cast<uint64_t>(byte & 0x7f) << shift;
-    if ((byte & 0x80) == 0) return true;
+    // A last byte of 0 after the first is an overlong encoding: refused, so
+    // every topic has exactly one key.
+    if ((byte & 0x80) == 0) return byte != 0 || shift == 0;
   }
   return false;
 }

@@ -65,6 +65,23 @@ TEST(DecodeTopicKey, RejectsGarbage) {
   EXPECT_FALSE(DecodeTopicKey(std::string("\x07\x01/", 3)).ok());  // unknown channel
 }
 
+// Found by tests/fuzz/envelope_fuzz: an overlong length varint (0x80 0x00
+// for 0) decoded to a topic whose key is different bytes, so one topic had
+// two keys.
+TEST(DecodeTopicKey, RejectsOverlongLengths) {
+  EXPECT_FALSE(DecodeTopicKey(std::string("\x03\x80\x00gw-1", 7)).ok());
+  EXPECT_FALSE(DecodeTopicKey(std::string("\x01\x85\x00/chat", 8)).ok());
+  auto canonical = DecodeTopicKey(std::string("\x03\x00gw-1", 6));
+  ASSERT_TRUE(canonical.ok()) << canonical.status();
+  EXPECT_EQ(canonical->name, "gw-1");
+  // Lengths of 128 and more take two bytes, the second non-zero.
+  const std::string ns = "/" + std::string(199, 'n');
+  const std::string key = EncodeTopicKey(RoomTopic(ns, "r"));  // the views point into it
+  auto long_ns = DecodeTopicKey(key);
+  ASSERT_TRUE(long_ns.ok()) << long_ns.status();
+  EXPECT_EQ(long_ns->ns, ns);
+}
+
 TEST(DescribeTopic, NamesTheChannel) {
   EXPECT_EQ(DescribeTopic(RoomTopic("/chat", "general")), "rooms:/chat#general");
   EXPECT_EQ(DescribeTopic(NamespaceTopic("/chat")), "rooms:/chat");
