@@ -92,10 +92,42 @@ std::shared_ptr<SessionImpl> Engine::NewSession(size_t shard_index, HandshakeInf
   std::string sid = NewSid(shard_index, options_.sid_prefix);
   auto session = std::make_shared<SessionImpl>(
       sid, shard.executor, std::move(info), options_,
-      [this, shard_index](const std::string& id) { shards_[shard_index]->sessions.erase(id); });
+      [this, shard_index](const std::string& id) {
+        if (shards_[shard_index]->sessions.erase(id) > 0) {
+          live_sessions_.fetch_sub(1, std::memory_order_relaxed);
+        }
+      });
   shard.sessions.emplace(sid, session);
+  live_sessions_.fetch_add(1, std::memory_order_relaxed);
   return session;
 }
+
+bool Engine::OverMaxConnections(std::string_view remote_address) {
+  if (options_.max_connections == 0 ||
+      live_sessions_.load(std::memory_order_relaxed) < options_.max_connections) {
+    return false;
+  }
+  const uint64_t refused = refused_max_connections_.fetch_add(1, std::memory_order_relaxed);
+  // One line per 1000 refusals: a flood must not flood the log too.
+  if (refused % 1000 == 0) {
+    spdlog::warn("engine.io: handshake from {} refused: {} sessions open (--max-connections); "
+                 "{} refused so far",
+                 remote_address, options_.max_connections, refused + 1);
+  }
+  return true;
+}
+
+namespace {
+
+HttpReply TooManyConnections() {
+  HttpReply reply;
+  reply.status = 503;
+  reply.content_type = "application/json";
+  reply.body = R"({"code":3,"message":"Too many connections"})";
+  return reply;
+}
+
+}  // namespace
 
 std::shared_ptr<SessionImpl> Engine::Find(size_t shard, const std::string& sid) const {
   const auto& sessions = shards_[shard]->sessions;
@@ -131,6 +163,10 @@ void Engine::HandleRequest(size_t from_shard, EngineRequest request, Responder r
     reply.content_type = "text/plain";
     reply.body = "server shutting down";
     respond(std::move(reply));
+    return;
+  }
+  if (OverMaxConnections(request.remote_address)) {
+    respond(TooManyConnections());
     return;
   }
   auto session = NewSession(from_shard, HandshakeInfo{request.remote_address, request.origin,
@@ -234,6 +270,14 @@ void Engine::UpgradeOnOwnerShard(size_t shard, WebSocketTransport::Request reque
 void Engine::HandshakeWebSocket(size_t shard, WebSocketTransport::Request request,
                                 tcp::socket socket, std::string remote_address) {
   if (shards_[shard]->stopping) return;
+  if (OverMaxConnections(remote_address)) {
+    HttpReply reply = TooManyConnections();
+    reply.headers = cors_.ResponseHeaders(std::string_view(request[http::field::origin].data(),
+                                                           request[http::field::origin].size()));
+    reply.cors_included = true;
+    WriteReplyAndClose(std::move(socket), std::move(reply));
+    return;
+  }
   std::string origin(request[http::field::origin]);
   std::string_view target(request.target().data(), request.target().size());
   std::string query;

@@ -18,10 +18,13 @@
 // the factory pointer are immutable. The Engine must outlive all activity on
 // the shards (destroy it after the io threads stopped).
 
+#include <atomic>
 #include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <boost/asio/any_io_executor.hpp>
@@ -36,6 +39,12 @@
 #include "gateway/engineio/websocket_transport.h"
 
 namespace roomq::gateway::engineio {
+
+// Engine-wide counters, readable from any thread.
+struct EngineStats {
+  uint64_t sessions = 0;                 // open now
+  uint64_t refused_max_connections = 0;  // handshakes refused by max_connections
+};
 
 class Engine {
  public:
@@ -66,6 +75,11 @@ class Engine {
   // Sessions on `shard`; call on that shard's thread.
   size_t SessionCount(size_t shard) const;
 
+  EngineStats stats() const {
+    return {live_sessions_.load(std::memory_order_relaxed),
+            refused_max_connections_.load(std::memory_order_relaxed)};
+  }
+
  private:
   struct Shard {
     boost::asio::any_io_executor executor;
@@ -82,6 +96,8 @@ class Engine {
                 const std::string& origin, Target* target, HttpReply* error) const;
 
   std::shared_ptr<SessionImpl> NewSession(size_t shard, HandshakeInfo info);
+  // True (and counted) when a new session would exceed max_connections.
+  bool OverMaxConnections(std::string_view remote_address);
   std::shared_ptr<SessionImpl> Find(size_t shard, const std::string& sid) const;
   void OnOwnerShard(size_t shard, EngineRequest request, std::string sid, Responder respond);
   void UpgradeOnOwnerShard(size_t shard, WebSocketTransport::Request request,
@@ -94,6 +110,8 @@ class Engine {
   const CorsPolicy cors_;
   SessionListenerFactory* const factory_;
   std::vector<std::unique_ptr<Shard>> shards_;
+  std::atomic<uint64_t> live_sessions_{0};
+  std::atomic<uint64_t> refused_max_connections_{0};
 };
 
 // Writes `reply` as an HTTP/1.1 answer on a raw socket, then closes it.

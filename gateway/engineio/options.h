@@ -39,6 +39,11 @@ struct EngineOptions {
   // whose sid lacks it is answered "Session ID unknown". Empty by default.
   // At most kMaxSidPrefix base64url characters (Engine does not check).
   std::string sid_prefix;
+  // Sessions this engine holds at once, all shards together. A handshake
+  // over it is refused: polling gets HTTP 503 {"code":3,"message":"Too many
+  // connections"}, a WebSocket handshake the same answer instead of the
+  // upgrade; counted in EngineStats::refused_max_connections. 0: no limit.
+  size_t max_connections = 100000;
 };
 
 }  // namespace roomq::gateway::engineio

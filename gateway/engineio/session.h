@@ -60,6 +60,9 @@ class Session {
   // buffered without bound). FailedPrecondition after close.
   virtual absl::Status Send(SharedOutbound message) = 0;
 
+  // Bytes queued for the client and not yet written (for metrics).
+  virtual size_t queued_bytes() const { return 0; }
+
   // Server-initiated close: flushes what is queued, sends the Engine.IO
   // close packet, then closes the transport. The listener's OnClose follows
   // with reason "forced close".

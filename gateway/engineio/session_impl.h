@@ -77,7 +77,7 @@ class SessionImpl final : public Session,
   void Shutdown(std::string_view reason);
 
   bool closed() const { return closed_; }
-  size_t queued_bytes() const { return queued_bytes_; }
+  size_t queued_bytes() const override { return queued_bytes_; }
 
   // WebSocketHandler.
   void OnWsMessage(WebSocketTransport* ws, std::string_view data, bool binary) override;

@@ -8,6 +8,7 @@
 //                               the Engine with the socket)
 //   /socket.io/socket.io.min.js and .map   the client bundle (client_dir)
 //   GET /healthz                200 {"status":"ok"}
+//   GET /metrics                Prometheus text (GatewayOptions::metrics)
 //   anything else               static files from static_dir, else 404
 // A malformed request closes only this connection (logged at info).
 //

@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <filesystem>
+#include <functional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -52,6 +53,20 @@ ABSL_FLAG(std::string, sid_prefix, "",
           "(see deploy/lb/nginx.conf); distinct per gateway behind one balancer");
 ABSL_FLAG(int64_t, max_outbound_bytes, 1 << 20,
           "Per-session bound on bytes queued for the client; over it the session is closed");
+ABSL_FLAG(int64_t, max_connections, 100000,
+          "Engine.IO sessions at once; a handshake over it gets HTTP 503 \"Too many connections\" "
+          "(0 = no limit)");
+ABSL_FLAG(int32_t, max_namespaces, 32,
+          "Namespaces one connection may join; a CONNECT over it gets CONNECT_ERROR");
+ABSL_FLAG(int32_t, max_rooms_per_socket, 1000,
+          "Rooms a socket may be in (its own and the namespace's included); a join over it is "
+          "acked {\"error\":\"too many rooms\"}");
+ABSL_FLAG(double, message_rate, 1000,
+          "Client events per second per socket (token bucket; 0 = no limit)");
+ABSL_FLAG(double, message_burst, 2000, "Token bucket size of --message-rate");
+ABSL_FLAG(std::string, rate_limit_policy, "ack",
+          "What an event over --message-rate gets: 'ack' (dropped; an error ack when the client "
+          "asked for one) or 'disconnect' (the socket is disconnected)");
 
 namespace {
 
@@ -74,6 +89,7 @@ std::string DefaultWebDir() {
 int main(int argc, char** argv) {
   namespace server = roomq::gateway::server;
   namespace socketio = roomq::gateway::socketio;
+  namespace engineio = roomq::gateway::engineio;
   server::ParseFlagsOrExit(
       argc, argv,
       "Socket.IO-compatible WebSocket/HTTP gateway mapping rooms onto roomq broker topics.",
@@ -125,6 +141,30 @@ int main(int argc, char** argv) {
   socketio_options.broker.pub_endpoint = absl::GetFlag(FLAGS_broker_pub);
   socketio_options.broker.sub_endpoint = absl::GetFlag(FLAGS_broker_sub);
   socketio_options.connect_timeout = std::chrono::milliseconds(connect_timeout);
+  const int64_t max_connections = absl::GetFlag(FLAGS_max_connections);
+  const int max_namespaces = absl::GetFlag(FLAGS_max_namespaces);
+  const int max_rooms = absl::GetFlag(FLAGS_max_rooms_per_socket);
+  const double message_rate = absl::GetFlag(FLAGS_message_rate);
+  const double message_burst = absl::GetFlag(FLAGS_message_burst);
+  const std::string rate_policy = absl::GetFlag(FLAGS_rate_limit_policy);
+  if (max_connections < 0) UsageError("--max-connections must be >= 0");
+  if (max_namespaces < 1 || max_rooms < 2) {
+    UsageError("--max-namespaces must be >= 1 and --max-rooms-per-socket >= 2");
+  }
+  if (!(message_rate >= 0) || !(message_burst >= 1)) {
+    UsageError("--message-rate must be >= 0 and --message-burst >= 1");
+  }
+  if (rate_policy != "ack" && rate_policy != "disconnect") {
+    UsageError("--rate-limit-policy must be 'ack' or 'disconnect'");
+  }
+  options.engine.max_connections = static_cast<size_t>(max_connections);
+  socketio_options.limits.max_namespaces = static_cast<size_t>(max_namespaces);
+  socketio_options.max_rooms_per_socket = static_cast<size_t>(max_rooms);
+  socketio_options.limits.message_rate = message_rate;
+  socketio_options.limits.message_burst = message_burst;
+  socketio_options.limits.rate_limit_policy = rate_policy == "disconnect"
+                                                  ? socketio::RateLimitPolicy::kDisconnect
+                                                  : socketio::RateLimitPolicy::kErrorAck;
 
   // Every thread started from here on inherits the blocked mask; main waits
   // for the signals with sigwait.
@@ -142,6 +182,19 @@ int main(int argc, char** argv) {
     shards.Stop(std::chrono::milliseconds(0));
     return absl::IsInvalidArgument(socketio_server.status()) ? 2 : 1;
   }
+  // GET /metrics: the Socket.IO layer's shard snapshot plus the engine's
+  // counters (the engine exists once the server does).
+  server::GatewayServer* metrics_gateway = nullptr;
+  options.metrics = [sio = socketio_server->get(),
+                     &metrics_gateway](std::function<void(std::string)> reply) {
+    engineio::EngineStats engine;
+    if (metrics_gateway != nullptr) engine = metrics_gateway->engine().stats();
+    sio->CollectMetrics([reply = std::move(reply), engine](socketio::MetricsSnapshot snapshot) {
+      snapshot.engine_sessions = engine.sessions;
+      snapshot.refusals["max_connections"] = engine.refused_max_connections;
+      reply(socketio::FormatPrometheus(snapshot));
+    });
+  };
   auto gateway = server::GatewayServer::Create(options, &shards, socketio_server->get());
   if (!gateway.ok()) {
     spdlog::error("roomq-gateway: {}", gateway.status().ToString());
@@ -149,6 +202,7 @@ int main(int argc, char** argv) {
     shards.Stop(std::chrono::milliseconds(0));
     return 1;
   }
+  metrics_gateway = gateway->get();
   (*gateway)->Start();
   const std::string& host = (*gateway)->host();
   spdlog::info("roomq-gateway listening on http://{}:{} ({} io threads)",

@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <utility>
 #include <vector>
 
@@ -34,6 +35,7 @@ Connection::Connection(engineio::Session& session, std::shared_ptr<Shard> shard,
       shard_(std::move(shard)),
       options_(options),
       connect_timer_(session.executor()) {
+  shard_->AddConnection(this);
   connect_timer_.expires_after(options_.connect_timeout);
   connect_timer_.async_wait([token = Token(), this](boost::system::error_code ec) {
     if (ec || token.expired()) return;
@@ -45,6 +47,7 @@ Connection::Connection(engineio::Session& session, std::shared_ptr<Shard> shard,
 }
 
 Connection::~Connection() {
+  shard_->RemoveConnection(this);
   alive_.reset();
   connect_timer_.cancel();
   if (!sockets_.empty()) {
@@ -61,6 +64,9 @@ Connection::~Connection() {
 
 void Connection::OnMessage(std::string_view data, bool binary) {
   if (closed_ || failed_) return;
+  ShardStats& stats = shard_->stats();
+  ++stats.messages_in;
+  stats.bytes_in += data.size();
   absl::StatusOr<std::optional<Packet>> decoded = decoder_.Add(data, binary);
   if (!decoded.ok()) {
     Fail(FromAbsl(decoded.status().message()));
@@ -101,6 +107,10 @@ void Connection::HandlePacket(Packet packet) {
       return;
     case PacketType::kEvent:
     case PacketType::kBinaryEvent:
+      if (!TakeRateToken(socket)) {
+        RefuseOverRate(socket, packet);
+        return;
+      }
       HandleEvent(socket, packet);
       return;
     case PacketType::kAck:
@@ -119,6 +129,14 @@ void Connection::HandleConnect(Packet& packet) {
     Fail(absl::StrCat("CONNECT for namespace '", packet.nsp, "', which is already connected"));
     return;
   }
+  if (sockets_.size() >= options_.max_namespaces) {
+    ++shard_->stats().namespaces_refused;
+    spdlog::info("session {} ({}): CONNECT to '{}' refused: more than {} namespaces",
+                 session_.id(), session_.handshake().remote_address, packet.nsp,
+                 options_.max_namespaces);
+    Send(EncodeConnectError(packet.nsp, "Too many namespaces"));
+    return;
+  }
   const Namespace* ns = shard_->namespaces().Find(packet.nsp);
   if (ns == nullptr) {
     spdlog::info("session {} ({}): CONNECT to unknown namespace '{}': Invalid namespace",
@@ -132,6 +150,8 @@ void Connection::HandleConnect(Packet& packet) {
   socket.ns = ns;
   socket.connection = this;
   if (!packet.data.empty()) socket.auth = std::move(packet.data);
+  socket.rate_tokens = options_.message_burst;
+  socket.rate_refilled = std::chrono::steady_clock::now();
   shard_->Register(socket);
   sockets_.emplace(packet.nsp, std::move(owned));
 
@@ -189,6 +209,30 @@ void Connection::HandleEvent(Socket& socket, Packet& packet) {
   }
 }
 
+bool Connection::TakeRateToken(Socket& socket) {
+  if (options_.message_rate <= 0) return true;
+  const auto now = std::chrono::steady_clock::now();
+  const double elapsed = std::chrono::duration<double>(now - socket.rate_refilled).count();
+  socket.rate_refilled = now;
+  socket.rate_tokens =
+      std::min(options_.message_burst, socket.rate_tokens + elapsed * options_.message_rate);
+  if (socket.rate_tokens < 1) return false;
+  socket.rate_tokens -= 1;
+  return true;
+}
+
+void Connection::RefuseOverRate(Socket& socket, const Packet& packet) {
+  ++shard_->stats().rate_limited;
+  if (options_.rate_limit_policy == RateLimitPolicy::kDisconnect) {
+    spdlog::warn("socket {} ns={} session={}: over {}/s (burst {}), disconnecting", socket.id,
+                 socket.ns->name, session_.id(), options_.message_rate, options_.message_burst);
+    CloseSocket(socket, "rate limit exceeded", true);
+    return;
+  }
+  spdlog::debug("socket {}: event '{}' over the message rate, dropped", socket.id, packet.event);
+  AckJson(socket, packet.ack_id, ErrorJson("rate limit exceeded"));
+}
+
 void Connection::HandleJoin(Socket& socket, const Packet& packet) {
   auto split = SplitLeadingStrings(packet.args, 1);
   if (!split.ok()) {
@@ -207,6 +251,7 @@ void Connection::HandleJoin(Socket& socket, const Packet& packet) {
   const RoomIndex::RoomSet* rooms = shard_->rooms().RoomsOf(socket.handle);
   if (rooms != nullptr && !rooms->contains(ToAbsl(room)) &&
       rooms->size() >= shard_->options().max_rooms_per_socket) {
+    ++shard_->stats().joins_refused;
     AckJson(socket, packet.ack_id, ErrorJson("too many rooms"));
     return;
   }
@@ -418,6 +463,7 @@ void Connection::CloseSocket(Socket& socket, std::string_view reason, bool tell_
                   owned->ns->name, reason);
     return;
   }
+  ++shard_->stats().disconnects[std::string(reason)];
   spdlog::info("socket disconnected: id={} ns={} transport={} session={} reason=\"{}\"", owned->id,
                owned->ns->name, session_.transport(), session_.id(), reason);
   if (owned->ns->policy->forward) {
@@ -432,6 +478,7 @@ void Connection::CloseSocket(Socket& socket, std::string_view reason, bool tell_
 void Connection::Fail(std::string_view why) {
   if (failed_ || closed_) return;
   failed_ = true;
+  ++shard_->stats().protocol_errors;
   spdlog::warn("session {} ({}): closing on protocol error: {}", session_.id(),
                session_.handshake().remote_address, why);
   std::vector<std::string> names;
@@ -449,7 +496,16 @@ void Connection::Send(engineio::OutboundMessage message) {
 
 void Connection::Send(const engineio::SharedOutbound& message) {
   absl::Status status = session_.Send(message);
-  if (!status.ok()) {
+  ShardStats& stats = shard_->stats();
+  if (status.ok()) {
+    ++stats.messages_out;
+    for (const engineio::OutboundPart& part : *message) stats.bytes_out += part.data.size();
+  } else {
+    if (absl::IsResourceExhausted(status)) {
+      ++stats.dropped_outbound_full;
+    } else {
+      ++stats.dropped_closed;
+    }
     spdlog::debug("session {}: send dropped: {}", session_.id(), status.ToString());
   }
 }

@@ -12,6 +12,10 @@
 //    a namespace this session already has, or any other packet for a
 //    namespace it does not have (yet), closes the session.
 //  - No namespace connected within connect_timeout: the session is closed.
+//  - Limits (ConnectionOptions, counted in ShardStats): a CONNECT past
+//    max_namespaces gets CONNECT_ERROR "Too many namespaces"; client events
+//    past the socket's message rate are refused per rate_limit_policy; a
+//    join past ShardOptions::max_rooms_per_socket is acked with an error.
 //  - A malformed packet closes the session; its sockets disconnect with
 //    reason "parse error".
 //  - EVENT: reserved `join`, `leave`, `publish` (gateway-api.md); any other
@@ -46,8 +50,28 @@
 
 namespace roomq::gateway::socketio {
 
+// What a socket's client events beyond its message rate get.
+enum class RateLimitPolicy {
+  kErrorAck,    // the event is dropped; answered {"error":"rate limit exceeded"}
+                // when the client asked for an ack
+  kDisconnect,  // the socket is disconnected (DISCONNECT packet, reason
+                // "rate limit exceeded"); the session's other sockets stay
+};
+
 struct ConnectionOptions {
+  // A session with no namespace connected this long is closed.
   std::chrono::milliseconds connect_timeout{45000};
+  // Namespaces one session may have (connecting or connected) at once; a
+  // CONNECT past it is answered CONNECT_ERROR {"message":"Too many
+  // namespaces"} and the session stays. Default 32.
+  size_t max_namespaces = 32;
+  // Per-socket token bucket over client EVENT/BINARY_EVENT packets (join,
+  // leave, publish and relayed events alike): refilled at `message_rate`
+  // per second up to `message_burst` (the bucket starts full). A rate <= 0
+  // disables the limit. Defaults: 1000/s, burst 2000.
+  double message_rate = 1000;
+  double message_burst = 2000;
+  RateLimitPolicy rate_limit_policy = RateLimitPolicy::kErrorAck;
 };
 
 class Connection : public engineio::SessionListener {
@@ -64,12 +88,19 @@ class Connection : public engineio::SessionListener {
   void Deliver(Socket& socket, const bridge::Dispatch& dispatch);
 
   size_t socket_count() const { return sockets_.size(); }
+  // For metrics: the session's transport and outbound queue.
+  std::string_view transport() const { return session_.transport(); }
+  size_t queued_bytes() const { return session_.queued_bytes(); }
 
  private:
   void HandlePacket(Packet packet);
   void HandleConnect(Packet& packet);
   void FinishConnect(const std::string& nsp, uint64_t handle, const absl::Status& broker_status);
   void HandleEvent(Socket& socket, Packet& packet);
+  // Takes one token from the socket's rate bucket; false when empty.
+  bool TakeRateToken(Socket& socket);
+  // Answers an event refused by the rate limit, per the policy.
+  void RefuseOverRate(Socket& socket, const Packet& packet);
   void HandleClientAck(Socket& socket, Packet& packet);
   void HandleJoin(Socket& socket, const Packet& packet);
   void HandleLeave(Socket& socket, const Packet& packet);

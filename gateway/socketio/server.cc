@@ -3,6 +3,9 @@
 #include <boost/asio/post.hpp>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+#include <mutex>
+
 #include "gateway/socketio/connection.h"
 
 namespace roomq::gateway::socketio {
@@ -12,7 +15,8 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Create(
   if (shards.empty()) return absl::InvalidArgumentError("socketio::Server needs at least one shard");
   std::unique_ptr<Server> server(new Server());
   server->config_ = std::make_shared<const Config>(std::move(options.config));
-  server->connect_timeout_ = options.connect_timeout;
+  server->connection_options_ = options.limits;
+  server->connection_options_.connect_timeout = options.connect_timeout;
 
   bridge::Bridge::Options bridge_options;
   bridge_options.link = options.broker;
@@ -20,6 +24,7 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Create(
 
   ShardOptions shard_options;
   shard_options.subscribe_wait = options.subscribe_wait;
+  shard_options.max_rooms_per_socket = options.max_rooms_per_socket;
   for (size_t i = 0; i < shards.size(); ++i) {
     server->shards_.push_back(
         std::make_shared<Shard>(i, shards[i], server->config_, server->bridge_, shard_options));
@@ -42,7 +47,7 @@ Server::~Server() { Shutdown(); }
 std::unique_ptr<engineio::SessionListener> Server::OnSessionOpen(engineio::Session& session,
                                                                  size_t shard) {
   if (shard >= shards_.size()) shard %= shards_.size();
-  return std::make_unique<Connection>(session, shards_[shard], ConnectionOptions{connect_timeout_});
+  return std::make_unique<Connection>(session, shards_[shard], connection_options_);
 }
 
 void Server::Shutdown() {
@@ -54,5 +59,31 @@ const std::string& Server::node_id() const { return bridge_->node_id(); }
 bool Server::broker_connected() const { return bridge_->broker_connected(); }
 
 bridge::BridgeStats Server::bridge_stats() const { return bridge_->stats(); }
+
+
+void Server::CollectMetrics(std::function<void(MetricsSnapshot)> done) const {
+  struct Scrape {
+    std::mutex mutex;
+    MetricsSnapshot total;
+    size_t remaining = 0;
+    std::function<void(MetricsSnapshot)> done;
+  };
+  auto scrape = std::make_shared<Scrape>();
+  scrape->remaining = shards_.size();
+  scrape->done = std::move(done);
+  scrape->total.broker_connected = bridge_->broker_connected();
+  scrape->total.bridge = bridge_->stats();
+  for (const std::shared_ptr<Shard>& shard : shards_) {
+    boost::asio::post(shard->executor(), [shard, scrape] {
+      MetricsSnapshot part = ShardSnapshot(*shard);
+      std::unique_lock lock(scrape->mutex);
+      scrape->total.Merge(part);
+      if (--scrape->remaining > 0) return;
+      MetricsSnapshot total = std::move(scrape->total);
+      lock.unlock();
+      scrape->done(std::move(total));
+    });
+  }
+}
 
 }  // namespace roomq::gateway::socketio

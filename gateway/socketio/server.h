@@ -14,6 +14,7 @@
 // session has been closed and the io threads have stopped.
 
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -24,6 +25,8 @@
 #include "gateway/bridge/bridge.h"
 #include "gateway/engineio/session.h"
 #include "gateway/socketio/config.h"
+#include "gateway/socketio/connection.h"
+#include "gateway/socketio/metrics.h"
 #include "gateway/socketio/shard.h"
 #include "roomq/link.h"
 
@@ -36,6 +39,12 @@ struct ServerOptions {
   // Longest wait for the broker to confirm a subscription before a CONNECT
   // answer or a join ack goes out anyway (default 2000 ms).
   std::chrono::milliseconds subscribe_wait{2000};
+  // Per-session and per-socket limits (connection.h: max_namespaces,
+  // message_rate/burst, rate_limit_policy); its connect_timeout is replaced
+  // by the field above.
+  ConnectionOptions limits;
+  // Rooms a socket may be in, its own and the namespace's included (shard.h).
+  size_t max_rooms_per_socket = 1000;
 };
 
 class Server : public engineio::SessionListenerFactory {
@@ -59,11 +68,16 @@ class Server : public engineio::SessionListenerFactory {
   bool broker_connected() const;
   bridge::BridgeStats bridge_stats() const;
 
+  // GET /metrics: posts a snapshot task to every shard; `done` gets the
+  // merged snapshot on the thread of the shard that finished last.
+  // Callable from any thread; `done` must not block.
+  void CollectMetrics(std::function<void(MetricsSnapshot)> done) const;
+
  private:
   Server() = default;
 
   std::shared_ptr<const Config> config_;
-  std::chrono::milliseconds connect_timeout_{45000};
+  ConnectionOptions connection_options_;
   std::shared_ptr<bridge::Bridge> bridge_;
   std::vector<std::shared_ptr<Shard>> shards_;
 };

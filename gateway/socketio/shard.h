@@ -32,6 +32,7 @@
 #include <boost/asio/steady_timer.hpp>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
 #include "absl/status/status.h"
 #include "gateway/bridge/port.h"
 #include "gateway/socketio/config.h"
@@ -52,6 +53,24 @@ struct ShardOptions {
   // client join past it is answered with an error.
   size_t max_rooms_per_socket = 1000;
 };
+
+// Counters of one shard for /metrics (metrics.h); touched only on its
+// thread (a scrape posts to it), so the hot path takes no lock.
+struct ShardStats {
+  uint64_t messages_in = 0;         // Engine.IO messages from clients
+  uint64_t bytes_in = 0;
+  uint64_t messages_out = 0;        // messages queued to clients
+  uint64_t bytes_out = 0;
+  uint64_t dropped_outbound_full = 0;  // Session::Send over max_outbound_bytes
+  uint64_t dropped_closed = 0;         // Session::Send after the session closed
+  uint64_t rate_limited = 0;        // client events over a socket's message rate
+  uint64_t namespaces_refused = 0;  // CONNECTs over max_namespaces
+  uint64_t joins_refused = 0;       // joins over max_rooms_per_socket
+  uint64_t protocol_errors = 0;     // sessions closed for a malformed packet
+  absl::flat_hash_map<std::string, uint64_t> disconnects;  // reason -> sockets
+};
+
+class Connection;
 
 class Shard : public std::enable_shared_from_this<Shard> {
  public:
@@ -75,6 +94,11 @@ class Shard : public std::enable_shared_from_this<Shard> {
   void Register(Socket& socket);
   void Unregister(Socket& socket);
   Socket* Find(uint64_t handle) const;
+  // Calls `visit` for every registered socket (for metrics).
+  template <typename Visit>
+  void ForEachSocket(Visit&& visit) const {
+    for (const auto& [handle, socket] : sockets_) visit(*socket);
+  }
 
   // Puts `socket` in `room`. `done` (optional) runs on this shard once the
   // room's broker subscription is confirmed (OK), failed (the broker's
@@ -90,6 +114,13 @@ class Shard : public std::enable_shared_from_this<Shard> {
 
   size_t socket_count() const { return sockets_.size(); }
   size_t subscription_count() const { return topics_.size(); }
+  ShardStats& stats() { return stats_; }
+  const ShardStats& stats() const { return stats_; }
+  // Connections of this shard (each adds itself for its lifetime), for
+  // the gauges of a scrape.
+  void AddConnection(Connection* connection) { connections_.insert(connection); }
+  void RemoveConnection(Connection* connection) { connections_.erase(connection); }
+  const absl::flat_hash_set<Connection*>& connections() const { return connections_; }
 
  private:
   struct Waiter {
@@ -121,6 +152,8 @@ class Shard : public std::enable_shared_from_this<Shard> {
   RoomIndex rooms_;
   absl::flat_hash_map<uint64_t, Socket*> sockets_;
   absl::flat_hash_map<std::string, TopicState> topics_;  // topic key -> subscription state
+  ShardStats stats_;
+  absl::flat_hash_set<Connection*> connections_;
   uint64_t next_handle_ = 1;
   uint64_t next_generation_ = 1;
 };

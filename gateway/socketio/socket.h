@@ -7,6 +7,7 @@
 //
 // Thread safety: lives on its session's shard thread.
 
+#include <chrono>
 #include <cstdint>
 #include <map>
 #include <string>
@@ -36,6 +37,9 @@ struct Socket {
   std::string auth = "{}";  // CONNECT auth payload, JSON text
   uint64_t next_ack_id = 0;
   std::map<uint64_t, ServiceAck> service_acks;  // client-visible ack id -> service ack
+  // Message rate token bucket (ConnectionOptions::message_rate/burst).
+  double rate_tokens = 0;
+  std::chrono::steady_clock::time_point rate_refilled;
 };
 
 }  // namespace roomq::gateway::socketio

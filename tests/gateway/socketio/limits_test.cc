@@ -1,0 +1,164 @@
+// The Socket.IO layer's limits (connection.h ConnectionOptions, shard.h
+// ShardOptions): namespaces per session, rooms per socket, the per-socket
+// message rate under both policies, each counted in ShardStats.
+
+#include <gtest/gtest.h>
+
+#include <memory>
+#include <chrono>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "gateway/socketio/config.h"
+#include "gateway/socketio/connection.h"
+#include "gateway/socketio/shard.h"
+#include "tests/gateway/socketio/fakes.h"
+
+namespace roomq::gateway::socketio {
+namespace {
+
+using testing::FakePort;
+using testing::FakeSession;
+
+constexpr char kConfig[] = R"(
+namespaces:
+  - name: /
+    relay: broadcast
+  - pattern: '^/n\d+$'
+)";
+
+class LimitsTest : public ::testing::Test {
+ protected:
+  void Make(ConnectionOptions connection, ShardOptions shard = {}) {
+    auto config = ParseConfig(kConfig);
+    ASSERT_TRUE(config.ok()) << config.status();
+    shard_ = std::make_shared<Shard>(0, io_.get_executor(),
+                                     std::make_shared<const Config>(*config), port_, shard);
+    session_ = std::make_unique<FakeSession>(io_, "eio1");
+    connection_ = std::make_unique<Connection>(*session_, shard_, connection);
+  }
+  void Send(std::string_view text) {
+    connection_->OnMessage(text, false);
+    port_->ConfirmAll();
+    io_.restart();
+    io_.poll();
+  }
+  std::vector<std::string> Take() { return session_->TakeSent(); }
+
+  boost::asio::io_context io_;
+  std::shared_ptr<FakePort> port_ = std::make_shared<FakePort>(io_);
+  std::shared_ptr<Shard> shard_;
+  std::unique_ptr<FakeSession> session_;
+  std::unique_ptr<Connection> connection_;
+};
+
+TEST_F(LimitsTest, ConnectPastMaxNamespacesGetsConnectError) {
+  ConnectionOptions options;
+  options.max_namespaces = 2;
+  Make(options);
+  Send("0");
+  Send("0/n1,");
+  ASSERT_EQ(Take().size(), 2u);
+  Send("0/n2,");
+  EXPECT_EQ(Take(), (std::vector<std::string>{R"(4/n2,{"message":"Too many namespaces"})"}));
+  EXPECT_FALSE(session_->closed());
+  EXPECT_EQ(connection_->socket_count(), 2u);
+  EXPECT_EQ(shard_->stats().namespaces_refused, 1u);
+  // Leaving one namespace makes room for another.
+  Send("1/n1,");
+  Send("0/n2,");
+  std::vector<std::string> sent = Take();
+  ASSERT_EQ(sent.size(), 1u);
+  EXPECT_EQ(sent[0].substr(0, 12), R"(0/n2,{"sid":)");
+}
+
+TEST_F(LimitsTest, JoinPastMaxRoomsPerSocketIsAckedWithAnError) {
+  ShardOptions shard;
+  shard.max_rooms_per_socket = 4;  // its own room + the namespace + 2
+  Make(ConnectionOptions{}, shard);
+  Send("0");
+  Take();
+  Send(R"(21["join","a"])");
+  Send(R"(22["join","b"])");
+  Send(R"(23["join","c"])");
+  Send(R"(24["join","a"])");  // already in it: not a new room
+  EXPECT_EQ(Take(), (std::vector<std::string>{R"(31[{"ok":true}])", R"(32[{"ok":true}])",
+                                              R"(33[{"error":"too many rooms"}])",
+                                              R"(34[{"ok":true}])"}));
+  EXPECT_EQ(shard_->stats().joins_refused, 1u);
+  EXPECT_FALSE(session_->closed());
+}
+
+TEST_F(LimitsTest, EventsOverTheRateAreAnsweredWithAnErrorAck) {
+  ConnectionOptions options;
+  options.message_rate = 0.001;  // no refill within the test
+  options.message_burst = 3;
+  Make(options);
+  Send("0");
+  Take();
+  const size_t subscriptions = port_->subscribed().size();
+  for (int i = 1; i <= 5; ++i) {
+    Send("2" + std::to_string(i) + R"(["join","r)" + std::to_string(i) + R"("])");
+  }
+  EXPECT_EQ(Take(), (std::vector<std::string>{R"(31[{"ok":true}])", R"(32[{"ok":true}])",
+                                              R"(33[{"ok":true}])",
+                                              R"(34[{"error":"rate limit exceeded"}])",
+                                              R"(35[{"error":"rate limit exceeded"}])"}));
+  EXPECT_EQ(port_->subscribed().size(), subscriptions + 3) << "refused joins do nothing";
+  port_->published().clear();
+  Send(R"(2["chat","no ack"])");  // over the rate, no ack: dropped silently
+  EXPECT_TRUE(Take().empty());
+  EXPECT_TRUE(port_->published().empty()) << "a refused event is not relayed";
+  EXPECT_EQ(shard_->stats().rate_limited, 3u);
+  EXPECT_FALSE(session_->closed());
+}
+
+TEST_F(LimitsTest, TheBucketRefills) {
+  ConnectionOptions options;
+  options.message_rate = 1000;
+  options.message_burst = 1;
+  Make(options);
+  Send("0");
+  Take();
+  Send(R"(21["join","a"])");
+  // Over 1 ms later the bucket holds a token again (real time: the bucket
+  // reads the steady clock).
+  std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  Send(R"(22["join","b"])");
+  EXPECT_EQ(Take(), (std::vector<std::string>{R"(31[{"ok":true}])", R"(32[{"ok":true}])"}));
+  EXPECT_EQ(shard_->stats().rate_limited, 0u);
+}
+
+TEST_F(LimitsTest, DisconnectPolicyDisconnectsOnlyThatSocket) {
+  ConnectionOptions options;
+  options.message_rate = 0.001;
+  options.message_burst = 1;
+  options.rate_limit_policy = RateLimitPolicy::kDisconnect;
+  Make(options);
+  Send("0");
+  Send("0/n1,");
+  Take();
+  Send(R"(2["chat",1])");
+  Send(R"(2["chat",2])");
+  EXPECT_EQ(Take(), (std::vector<std::string>{"1"})) << "DISCONNECT for namespace /";
+  EXPECT_EQ(connection_->socket_count(), 1u);
+  EXPECT_FALSE(session_->closed());
+  EXPECT_EQ(shard_->stats().rate_limited, 1u);
+  Send(R"(2/n1,["chat",1])");  // the other namespace's socket has its own bucket
+  EXPECT_EQ(shard_->stats().rate_limited, 1u);
+}
+
+TEST_F(LimitsTest, ZeroRateMeansUnlimited) {
+  ConnectionOptions options;
+  options.message_rate = 0;
+  options.message_burst = 0;
+  Make(options);
+  Send("0");
+  Take();
+  for (int i = 0; i < 100; ++i) Send(R"(2["chat",1])");
+  EXPECT_EQ(shard_->stats().rate_limited, 0u);
+}
+
+}  // namespace
+}  // namespace roomq::gateway::socketio
