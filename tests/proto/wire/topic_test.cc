@@ -71,7 +71,8 @@ TEST(DecodeTopicKey, RejectsGarbage) {
 TEST(DecodeTopicKey, RejectsOverlongLengths) {
   EXPECT_FALSE(DecodeTopicKey(std::string("\x03\x80\x00gw-1", 7)).ok());
   EXPECT_FALSE(DecodeTopicKey(std::string("\x01\x85\x00/chat", 8)).ok());
-  auto canonical = DecodeTopicKey(std::string("\x03\x00gw-1", 6));
+  const std::string canonical_key("\x03\x00gw-1", 6);  // the views point into it
+  auto canonical = DecodeTopicKey(canonical_key);
   ASSERT_TRUE(canonical.ok()) << canonical.status();
   EXPECT_EQ(canonical->name, "gw-1");
   // Lengths of 128 and more take two bytes, the second non-zero.
