@@ -13,7 +13,7 @@ if [[ "${1:-}" == "--listen" && -n "${2:-}" ]]; then listen=$2; fi
 deploy/install-deps.sh
 cmake --preset default >/dev/null
 cmake --build --preset default -j "${ROOMQ_JOBS:-$(nproc)}" \
-  --target roomq-broker roomq-gateway roomq-echo roomq
+  --target roomq-broker roomq-gateway roomq-echo roomq roomq_web
 
 bin=build/bin
 pids=()

@@ -1,8 +1,12 @@
 #!/usr/bin/env bash
 # The whole test suite from a fresh Debian 12 clone: installs what is missing
-# (apt, npm ci), builds, and runs every CTest suite.
-#   tests/run-all.sh            everything (the README's test command; .ci/run calls it)
-# Environment: ROOMQ_JOBS (build parallelism, default: cores).
+# (apt, npm ci), builds, and runs every suite:
+#   1. default preset: unit, integration, smoke, e2e (Node + socket.io-client), browser (chromium)
+#   2. asan preset: unit + integration under AddressSanitizer + UBSan
+#   3. fuzz: every libFuzzer target over its committed corpus for ROOMQ_FUZZ_SECONDS (default 20)
+#   4. deploy (label slow;deploy): the docker compose stack through podman, when run
+#      as root with the compose-up recipe at ../shared/tools/compose-up (as in CI)
+# Environment: ROOMQ_JOBS (parallelism, default: cores).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
@@ -12,15 +16,30 @@ step() { printf '\n== %s (%ss)\n' "$*" "$SECONDS"; }
 
 step "dependencies"
 deploy/install-deps.sh --test
-if [[ -f tests/e2e/package-lock.json ]]; then
-  (cd tests/e2e && npm ci --no-audit --no-fund --loglevel=error)
-fi
+(cd tests/e2e && npm ci --no-audit --no-fund --loglevel=error)
 
 step "build (default preset)"
 cmake --preset default >/dev/null
 cmake --build --preset default -j "$jobs"
 
 step "tests (default preset)"
-ctest --preset default -j "$jobs"
+ctest --preset default -j "$jobs" -LE deploy
+
+step "build (asan preset)"
+cmake --preset asan >/dev/null
+cmake --build --preset asan -j "$jobs"
+
+step "tests (asan preset: unit + integration)"
+ctest --preset asan -j "$jobs" -LE "e2e|browser|slow|deploy|smoke|fuzz|reference"
+
+step "fuzz"
+tests/fuzz/run.sh
+
+if [[ $(id -u) -eq 0 && -x "$root/../shared/tools/compose-up/run.sh" ]]; then
+  step "deploy: the compose stack through podman (label deploy)"
+  ctest --preset default -L deploy
+else
+  step "deploy: skipped (needs root and ../shared/tools/compose-up; run: ctest --preset default -L deploy)"
+fi
 
 step "done"
