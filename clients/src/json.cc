@@ -1,7 +1,7 @@
 #include "clients/src/json.h"
 
-#include <cstdio>
 
+#include "proto/wire/json_string.h"
 #include "absl/strings/str_cat.h"
 #include "simdjson.h"
 
@@ -29,29 +29,7 @@ absl::Status ValidateJsonArray(std::string_view text) { return Parse(text, true)
 
 bool IsValidUtf8(std::string_view text) { return simdjson::validate_utf8(text.data(), text.size()); }
 
-void AppendJsonString(std::string& out, std::string_view utf8) {
-  out.push_back('"');
-  for (const char c : utf8) {
-    switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
-      case '\b': out += "\\b"; break;
-      case '\f': out += "\\f"; break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20) {
-          char buffer[8];
-          std::snprintf(buffer, sizeof(buffer), "\\u%04x", static_cast<unsigned char>(c));
-          out += buffer;
-        } else {
-          out.push_back(c);
-        }
-    }
-  }
-  out.push_back('"');
-}
+void AppendJsonString(std::string& out, std::string_view utf8) { wire::AppendJsonString(out, utf8); }
 
 std::string JsonString(std::string_view utf8) {
   std::string out;

@@ -6,6 +6,7 @@
 #include <charconv>
 #include <utility>
 
+#include "proto/wire/json_string.h"
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "proto/wire/absl_compat.h"
@@ -291,33 +292,7 @@ absl::Status Decoder::DecodePayload(std::string_view payload, size_t attachments
   return Invalid("unexpected payload");
 }
 
-std::string JsonQuote(std::string_view s) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out;
-  out.reserve(s.size() + 2);
-  out.push_back('"');
-  for (char c : s) {
-    switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
-      case '\b': out += "\\b"; break;
-      case '\f': out += "\\f"; break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20) {
-          out += "\\u00";
-          out.push_back(kHex[(c >> 4) & 0xf]);
-          out.push_back(kHex[c & 0xf]);
-        } else {
-          out.push_back(c);
-        }
-    }
-  }
-  out.push_back('"');
-  return out;
-}
+std::string JsonQuote(std::string_view s) { return wire::JsonQuote(s); }
 
 absl::StatusOr<LeadingStrings> SplitLeadingStrings(std::string_view array, size_t n) {
   simdjson::dom::element doc;
