@@ -145,7 +145,8 @@ void Link::SendHelloAndSubscriptions() {
     v1::SubscriberCommand subscribe;
     auto* topics = subscribe.mutable_subscribe()->mutable_topics();
     for (size_t n = 0; n < kMaxTopicsPerCommand && it != subscriptions_.end(); ++n, ++it) {
-      *topics->Add() = it->second;
+      *topics->Add() = it->second.topic;
+      AddResumePoint(it->second, *subscribe.mutable_subscribe());
     }
     if (it == subscriptions_.end()) subscribe.set_request_id(request_id);
     SendCommand(subscribe);
@@ -167,12 +168,32 @@ void Link::SetBrokerConnected(bool connected) {
   if (handlers_.on_broker_state) handlers_.on_broker_state(connected);
 }
 
-void Link::Subscribe(const wire::TopicRef& topic, std::function<void(absl::Status)> done) {
+void Link::AddResumePoint(const Subscription& subscription, v1::Subscribe& subscribe) const {
+  if (!subscription.has_position || subscription.topic.channel() != v1::CHANNEL_ROOMS) return;
+  v1::ResumePoint* point = subscribe.add_resume();
+  *point->mutable_topic() = subscription.topic;
+  point->set_epoch(subscription.epoch);
+  point->set_after_offset(subscription.offset);
+}
+
+void Link::Subscribe(const wire::TopicRef& topic, std::function<void(absl::Status)> done,
+                     std::optional<ResumeFrom> from) {
   if (absl::Status status = wire::ValidateTopic(topic); !status.ok()) {
     if (done) done(status);
     return;
   }
-  subscriptions_.emplace(wire::EncodeTopicKey(topic), wire::ToProto(topic));
+  if (from.has_value() && topic.channel != v1::CHANNEL_ROOMS) {
+    if (done) done(absl::InvalidArgumentError("only CHANNEL_ROOMS topics can be resumed"));
+    return;
+  }
+  auto [entry, added] = subscriptions_.try_emplace(wire::EncodeTopicKey(topic));
+  Subscription& subscription = entry->second;
+  if (added) subscription.topic = wire::ToProto(topic);
+  if (from.has_value()) {
+    subscription.has_position = true;
+    subscription.epoch = from->epoch;
+    subscription.offset = from->after_offset;
+  }
   const auto deadline = Clock::now() + options_.receipt_timeout;
   if (!tcp_connected_) {
     // The (re)connection sends the whole set and adopts this callback.
@@ -182,9 +203,70 @@ void Link::Subscribe(const wire::TopicRef& topic, std::function<void(absl::Statu
   v1::SubscriberCommand command;
   const uint64_t request_id = next_request_id_++;
   command.set_request_id(request_id);
-  *command.mutable_subscribe()->add_topics() = wire::ToProto(topic);
+  *command.mutable_subscribe()->add_topics() = subscription.topic;
+  if (from.has_value()) AddResumePoint(subscription, *command.mutable_subscribe());
   if (done) pending_replies_[request_id].push_back({deadline, std::move(done)});
   SendCommand(command);
+}
+
+std::optional<ResumeFrom> Link::position(const wire::TopicRef& topic) const {
+  auto it = subscriptions_.find(wire::EncodeTopicKey(topic));
+  if (it == subscriptions_.end() || !it->second.has_position) return std::nullopt;
+  return ResumeFrom{it->second.epoch, it->second.offset};
+}
+
+void Link::SaveSession(const v1::Session& session, std::chrono::milliseconds ttl) {
+  v1::SubscriberCommand command;
+  v1::SaveSession* save = command.mutable_save_session();
+  *save->mutable_session() = session;
+  save->set_ttl_ms(static_cast<uint32_t>(std::clamp<int64_t>(ttl.count(), 0, UINT32_MAX)));
+  SendCommand(command);
+}
+
+void Link::Recover(const v1::Recover& request,
+                   std::function<void(absl::StatusOr<v1::Recovered>)> done) {
+  if (!tcp_connected_ || sub_.handle() == nullptr) {
+    // Sent now, it would reach the broker before this connection's Hello,
+    // which starts a fresh subscription set and would undo the recovery.
+    done(absl::UnavailableError("not connected to the broker"));
+    return;
+  }
+  v1::SubscriberCommand command;
+  const uint64_t request_id = next_request_id_++;
+  command.set_request_id(request_id);
+  *command.mutable_recover() = request;
+  pending_recovers_[request_id] = {Clock::now() + options_.receipt_timeout, std::move(done)};
+  SendCommand(command);
+}
+
+void Link::SeeEpoch(uint64_t epoch, uint64_t sequence) {
+  if (epoch == 0) return;
+  if (epoch != epoch_) {
+    epoch_ = epoch;
+    last_sequence_ = sequence;
+  } else {
+    last_sequence_ = std::max(last_sequence_, sequence);
+  }
+}
+
+bool Link::TrackDelivery(const v1::Delivery& header) {
+  SeeEpoch(header.epoch(), header.sequence());
+  bool advanced = false;
+  for (const v1::TopicOffset& entry : header.offsets()) {
+    key_scratch_.clear();
+    wire::AppendTopicKey(wire::ToRef(entry.topic()), key_scratch_);
+    auto it = subscriptions_.find(key_scratch_);
+    if (it == subscriptions_.end()) continue;
+    Subscription& subscription = it->second;
+    if (!subscription.has_position || subscription.epoch != header.epoch() ||
+        entry.offset() > subscription.offset) {
+      subscription.has_position = true;
+      subscription.epoch = header.epoch();
+      subscription.offset = entry.offset();
+      advanced = true;
+    }
+  }
+  return advanced;
 }
 
 void Link::Unsubscribe(const wire::TopicRef& topic) {
@@ -197,6 +279,7 @@ void Link::Unsubscribe(const wire::TopicRef& topic) {
 bool Link::subscribed(const wire::TopicRef& topic) const {
   return subscriptions_.contains(wire::EncodeTopicKey(topic));
 }
+
 
 absl::Status Link::Publish(v1::Envelope envelope,
                            std::function<void(absl::StatusOr<v1::PublishReceipt>)> on_receipt) {
@@ -338,12 +421,22 @@ void Link::HandleBrokerFrame(const zmq::message_t& message) {
         ++stats_.dropped_malformed;
         return;
       }
+      last_broker_answer_ = Clock::now();
+      const bool advanced = TrackDelivery(header);
+      if (header.replayed()) {
+        // Already delivered (live, or replayed through another of its
+        // rooms): a resume must not hand it out twice.
+        if (!advanced) {
+          ++stats_.dropped_duplicate;
+          return;
+        }
+        ++stats_.replayed;
+      }
       Delivery delivery;
       delivery.envelope.Swap(header.mutable_envelope());
       header.clear_envelope();
       delivery.header = std::move(header);
       ++stats_.delivered;
-      last_broker_answer_ = Clock::now();
       handlers_.on_delivery(delivery);
       return;
     }
@@ -351,6 +444,15 @@ void Link::HandleBrokerFrame(const zmq::message_t& message) {
       last_broker_answer_ = Clock::now();
       SetBrokerConnected(true);
       const v1::Reply& reply = frame.reply();
+      for (const v1::ResumeResult& result : reply.resumed()) {
+        if (result.truncated()) {
+          spdlog::info("roomq link {}: resumed {} with a gap (history no longer holds part of it), "
+                       "{} replayed",
+                       node_id_, wire::DescribeTopic(wire::ToRef(result.topic())),
+                       result.replayed());
+        }
+        if (handlers_.on_resumed) handlers_.on_resumed(result);
+      }
       auto it = pending_replies_.find(reply.request_id());
       if (it == pending_replies_.end() || reply.request_id() == 0) return;
       std::vector<PendingReply> waiting = std::move(it->second);
@@ -361,8 +463,13 @@ void Link::HandleBrokerFrame(const zmq::message_t& message) {
       for (auto& pending : waiting) pending.callback(status);
       return;
     }
+    case v1::BrokerFrame::kRecovered:
+      last_broker_answer_ = Clock::now();
+      HandleRecovered(*frame.mutable_recovered());
+      return;
     case v1::BrokerFrame::kPong: {
       last_broker_answer_ = Clock::now();
+      SeeEpoch(frame.pong().epoch(), frame.pong().sequence());
       if (frame.pong().known()) {
         SetBrokerConnected(true);
       } else {
@@ -378,6 +485,26 @@ void Link::HandleBrokerFrame(const zmq::message_t& message) {
       ++stats_.dropped_malformed;
       return;
   }
+}
+
+void Link::HandleRecovered(v1::Recovered& recovered) {
+  auto it = pending_recovers_.find(recovered.request_id());
+  if (it == pending_recovers_.end()) return;  // late: it already timed out
+  auto callback = std::move(it->second.callback);
+  pending_recovers_.erase(it);
+  if (recovered.ok()) {
+    // The broker subscribed this node to every session room; keep them in
+    // the set so a reconnection restores them.
+    const v1::Session& session = recovered.session();
+    for (const std::string& room : session.rooms()) {
+      const wire::TopicRef topic = wire::RoomTopic(session.namespace_(), room);
+      if (!wire::ValidateTopic(topic).ok()) continue;
+      auto [entry, added] = subscriptions_.try_emplace(wire::EncodeTopicKey(topic));
+      if (added) entry->second.topic = wire::ToProto(topic);
+    }
+    for (const v1::Delivery& missed : recovered.missed()) TrackDelivery(missed);
+  }
+  callback(std::move(recovered));
 }
 
 void Link::HandlePubReadable() {
@@ -416,6 +543,8 @@ Link::Clock::time_point Link::NextTimer() const {
   for (const auto& [id, waiting] : pending_replies_) {
     for (const auto& pending : waiting) next = std::min(next, pending.deadline);
   }
+  // Request ids increase with time: the first is the earliest deadline.
+  if (!pending_recovers_.empty()) next = std::min(next, pending_recovers_.begin()->second.deadline);
   return next;
 }
 
@@ -447,6 +576,12 @@ void Link::RunTimers(Clock::time_point now) {
     auto callback = std::move(pending_receipts_.begin()->second.callback);
     pending_receipts_.erase(pending_receipts_.begin());
     callback(absl::UnavailableError("broker did not confirm the publish in time"));
+  }
+
+  while (!pending_recovers_.empty() && pending_recovers_.begin()->second.deadline <= now) {
+    auto callback = std::move(pending_recovers_.begin()->second.callback);
+    pending_recovers_.erase(pending_recovers_.begin());
+    callback(absl::UnavailableError("broker did not answer the recovery in time"));
   }
 
   std::vector<std::function<void(absl::Status)>> expired;

@@ -33,12 +33,26 @@
 // Malformed broker messages (bad protobuf, more than one frame, a delivery
 // without an envelope or with the wrong envelope version) are dropped and
 // counted in stats().dropped_malformed.
+//
+// History (proto/README.md "History, resume and recovery"): the Link records,
+// per subscribed CHANNEL_ROOMS topic, the newest offset it delivered (from
+// Delivery.offsets, with the epoch it belongs to) and, after every
+// re-subscription (TCP reconnect, Pong{known=false}), asks the broker to
+// resume every such topic from there: with a broker restarted from
+// --data-dir (same epoch) a subscriber misses nothing that history still
+// holds and gets nothing twice. A topic is resumed only once it has a
+// position: from its first delivery on, or from Subscribe(..., from).
+// Replayed deliveries reach on_delivery with header.replayed() == true; a
+// replayed delivery that advances none of the subscribed topics' positions
+// (it was already delivered, e.g. through another of its rooms) is dropped
+// and counted in stats().dropped_duplicate.
 
 #include <chrono>
 #include <cstdint>
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
@@ -74,9 +88,21 @@ struct Delivery {
   v1::Envelope envelope;        // version-checked; handlers may move from it
 };
 
+// Where a resumed subscription starts: everything the broker's history holds
+// for the topic with offset > after_offset. `epoch` is the epoch the offset
+// belongs to (a different epoch than the broker's replays everything held).
+struct ResumeFrom {
+  uint64_t epoch = 0;
+  uint64_t after_offset = 0;
+};
+
 struct LinkHandlers {
   std::function<void(Delivery&)> on_delivery;                 // required
   std::function<void(bool connected)> on_broker_state;        // optional: broker up/down transitions
+  // Optional: the broker's ResumeResult for every resumed topic (explicit
+  // Subscribe(..., from) and automatic resumes after a re-subscription),
+  // when its Reply arrives; `truncated` means the subscriber has a gap.
+  std::function<void(const v1::ResumeResult&)> on_resumed;
 };
 
 class Link {
@@ -101,11 +127,35 @@ class Link {
   // answer within receipt_timeout — the topic stays in the set and is restored when the broker
   // comes back. Subscribing twice is idempotent. An invalid topic completes `done` with
   // InvalidArgument at once and is not added.
-  void Subscribe(const wire::TopicRef& topic, std::function<void(absl::Status)> done = nullptr);
+  // With `from` (CHANNEL_ROOMS topics only, else InvalidArgument), the broker first replays what
+  // its history holds after from->after_offset (deliveries with header.replayed() == true, before
+  // the Reply and before any live delivery routed after it), and the topic's position is set to
+  // `from` so a reconnection before its first delivery resumes from there too.
+  void Subscribe(const wire::TopicRef& topic, std::function<void(absl::Status)> done = nullptr,
+                 std::optional<ResumeFrom> from = std::nullopt);
   // Removes `topic` from the set (no-op when absent) and tells the broker.
   void Unsubscribe(const wire::TopicRef& topic);
   bool subscribed(const wire::TopicRef& topic) const;
   size_t subscription_count() const { return subscriptions_.size(); }
+  // The newest offset delivered for a subscribed topic and its epoch (what an automatic resume
+  // starts from); nullopt when not subscribed or nothing delivered (and no `from` given) yet.
+  std::optional<ResumeFrom> position(const wire::TopicRef& topic) const;
+
+  // Socket.IO connection state recovery (the gateway's bridge). Fire and forget: the broker keeps
+  // `session` for `ttl` (replacing one with the same pid); a lost command loses the session.
+  void SaveSession(const v1::Session& session, std::chrono::milliseconds ttl);
+  // Claims a saved session (see v1::Recover). `done` gets the broker's Recovered frame (check
+  // `ok`), or Unavailable when the Link is not connected or the broker does not answer within
+  // receipt_timeout. On Recovered{ok} the broker has already subscribed this node to (namespace,
+  // room) for every session room and the Link has added them to its set (so they survive a
+  // reconnection); every live delivery handed out after `done` has a greater sequence than every
+  // `missed` entry. `missed` deliveries do not go through on_delivery.
+  void Recover(const v1::Recover& request,
+               std::function<void(absl::StatusOr<v1::Recovered>)> done);
+  // Newest epoch / sequence seen from the broker (Pong, Delivery or Recovered); 0 before any. A new
+  // epoch resets the sequence to the one that came with it.
+  uint64_t epoch() const { return epoch_; }
+  uint64_t last_sequence() const { return last_sequence_; }
 
   // Publishes an envelope. Fills version, origin, message_id, timestamp_us when unset.
   // With `on_receipt`, sets confirm and calls it with the broker's PublishReceipt (the caller
@@ -125,6 +175,8 @@ class Link {
   struct Stats {
     uint64_t published, delivered, dropped_malformed, reconnects;
     uint64_t refused_full = 0;  // added: Publish() refused at send_hwm (ResourceExhausted)
+    uint64_t replayed = 0;           // replayed deliveries handed to on_delivery
+    uint64_t dropped_duplicate = 0;  // replayed deliveries dropped: already delivered
   };
   Stats stats() const { return stats_; }
 
@@ -138,6 +190,19 @@ class Link {
     Clock::time_point deadline;
     std::function<void(absl::Status)> callback;
   };
+  struct PendingRecover {
+    Clock::time_point deadline;
+    std::function<void(absl::StatusOr<v1::Recovered>)> callback;
+  };
+  // One entry of the subscription set.
+  struct Subscription {
+    v1::Topic topic;
+    // Newest offset delivered (or the Subscribe `from`), in `epoch`;
+    // meaningful when has_position (CHANNEL_ROOMS topics only).
+    bool has_position = false;
+    uint64_t epoch = 0;
+    uint64_t offset = 0;
+  };
 
   Link(zmq::context_t& context, LinkOptions options, LinkHandlers handlers);
   absl::Status OpenSubSocket();
@@ -149,6 +214,12 @@ class Link {
   void HandlePubReadable();
   void HandleMonitorReadable();
   void HandleBrokerFrame(const zmq::message_t& message);
+  void HandleRecovered(v1::Recovered& recovered);
+  // Notes a delivery's epoch/sequence and advances the positions of the
+  // subscribed topics in its offsets. Returns whether any position advanced.
+  bool TrackDelivery(const v1::Delivery& header);
+  void SeeEpoch(uint64_t epoch, uint64_t sequence);
+  void AddResumePoint(const Subscription& subscription, v1::Subscribe& subscribe) const;
   void RunTimers(Clock::time_point now);
   Clock::time_point NextTimer() const;
 
@@ -165,13 +236,19 @@ class Link {
   uint64_t connections_ = 0;  // TCP connections seen on the sub socket
   bool broker_connected_ = false;
 
-  // Routing key -> topic: the whole subscription set, restored on reconnect.
-  std::map<std::string, v1::Topic> subscriptions_;
+  // Routing key -> topic and position: the whole subscription set, restored
+  // (and resumed) on reconnect.
+  std::map<std::string, Subscription> subscriptions_;
+  std::string key_scratch_;  // TrackDelivery's topic keys, no allocation once grown
   // request id -> callbacks waiting for that Reply.
   std::map<uint64_t, std::vector<PendingReply>> pending_replies_;
   // message id -> receipt callback; ids increase with time, so the map's
   // order is also deadline order.
   std::map<uint64_t, PendingReceipt> pending_receipts_;
+  // request id -> Recover callback.
+  std::map<uint64_t, PendingRecover> pending_recovers_;
+  uint64_t epoch_ = 0;
+  uint64_t last_sequence_ = 0;
 
   uint64_t next_request_id_ = 1;
   uint64_t next_message_id_ = 1;
