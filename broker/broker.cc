@@ -182,12 +182,25 @@ absl::Status Broker::Run() {
     }
   }
   LogStats(/*final=*/true);
+  if (stats_observer_) stats_observer_(stats_);
   return result;
 }
 
 void Broker::Housekeeping(Clock::time_point now) {
   peers_.ExpireSilent(now);
   next_housekeeping_ = now + kHousekeepingInterval;
+  if (stats_observer_ && now >= next_observe_) {
+    stats_.peers = peers_.size();
+    stats_.topics = routes_.topic_count();
+    stats_observer_(stats_);
+    next_observe_ = now + stats_observer_interval_;
+  }
+}
+
+void Broker::SetStatsObserver(std::function<void(const BrokerStats&)> observer,
+                              std::chrono::milliseconds interval) {
+  stats_observer_ = std::move(observer);
+  stats_observer_interval_ = interval;
 }
 
 void Broker::LogStats(bool final) {

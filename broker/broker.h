@@ -44,6 +44,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -102,6 +103,14 @@ class Broker {
   // Counters; from the loop thread or after Run() returned.
   const BrokerStats& stats() const { return stats_; }
 
+  // Calls `observer` on the loop thread with a copy of the counters (peers
+  // and topics current) about every `interval` while Run() runs, and once
+  // more as it returns; used to publish them to the metrics endpoint
+  // (broker/metrics.h). Call before Run(). The observer must be quick: it
+  // runs on the routing thread.
+  void SetStatsObserver(std::function<void(const BrokerStats&)> observer,
+                        std::chrono::milliseconds interval);
+
  private:
   Broker(zmq::context_t& context, BrokerOptions options, uint64_t epoch);
   absl::Status Bind();
@@ -135,6 +144,9 @@ class Broker {
   BrokerStats last_logged_;
   Clock::time_point next_housekeeping_;
   Clock::time_point next_stats_;
+  std::function<void(const BrokerStats&)> stats_observer_;
+  std::chrono::milliseconds stats_observer_interval_{100};
+  Clock::time_point next_observe_;
 
   // Reused on the hot path so routing makes no allocation of its own in
   // steady state (libzmq allocates each received envelope's buffer and each

@@ -5,6 +5,8 @@
 #include <csignal>
 #include <cstdint>
 #include <cstdio>
+#include <memory>
+#include <string>
 
 #include <zmq.hpp>
 
@@ -12,6 +14,8 @@
 #include "google/protobuf/stubs/logging.h"
 #include "broker/broker.h"
 #include "broker/command_line.h"
+#include "broker/metrics.h"
+#include "broker/metrics_http.h"
 #include "spdlog/spdlog.h"
 
 ABSL_FLAG(std::string, pub_bind, "tcp://127.0.0.1:5555",
@@ -27,6 +31,9 @@ ABSL_FLAG(int64_t, max_message_bytes, 16 << 20,
 ABSL_FLAG(int32_t, max_topics_per_peer, 1000000, "Subscriptions one subscriber may hold");
 ABSL_FLAG(int32_t, stats_interval_ms, 10000, "How often counters are logged (when they changed)");
 ABSL_FLAG(int32_t, io_threads, 1, "ZeroMQ I/O threads");
+ABSL_FLAG(std::string, metrics_bind, "",
+          "HOST:PORT serving GET /metrics (Prometheus text) on its own thread; port 0 picks a "
+          "free port (logged); empty = off");
 
 namespace {
 
@@ -38,6 +45,9 @@ namespace {
 // open): the write blocks and restarts after the signal. The broker keeps
 // no state worth flushing, so an overdue shutdown still exits 0.
 constexpr unsigned kShutdownGraceSeconds = 1;
+
+// How often the loop copies its counters for the metrics endpoint.
+constexpr std::chrono::milliseconds kMetricsPublishInterval{100};
 
 roomq::broker::Broker* g_broker = nullptr;
 volatile sig_atomic_t g_stopping = 0;
@@ -87,6 +97,25 @@ int main(int argc, char** argv) {
     spdlog::error("roomq-broker: {}", broker.status().ToString());
     return absl::IsInvalidArgument(broker.status()) ? 2 : 1;
   }
+  // The metrics endpoint reads only this snapshot, which the loop refreshes
+  // every kMetricsPublishInterval.
+  roomq::broker::StatsSnapshot metrics_snapshot;
+  std::unique_ptr<roomq::broker::MetricsHttpServer> metrics_server;
+  if (const std::string metrics_bind = absl::GetFlag(FLAGS_metrics_bind); !metrics_bind.empty()) {
+    auto started = roomq::broker::MetricsHttpServer::Start(metrics_bind, &metrics_snapshot);
+    if (!started.ok()) {
+      spdlog::error("roomq-broker: --metrics-bind: {}", started.status().ToString());
+      return absl::IsInvalidArgument(started.status()) ? 2 : 1;
+    }
+    metrics_server = *std::move(started);
+    metrics_snapshot.Publish((*broker)->stats());
+    (*broker)->SetStatsObserver(
+        [&metrics_snapshot](const roomq::broker::BrokerStats& stats) {
+          metrics_snapshot.Publish(stats);
+        },
+        kMetricsPublishInterval);
+    spdlog::info("roomq-broker metrics on http://{}/metrics", metrics_server->endpoint());
+  }
   g_broker = broker->get();
   std::signal(SIGALRM, OnShutdownOverdue);
   std::signal(SIGINT, OnStopSignal);
@@ -98,6 +127,7 @@ int main(int argc, char** argv) {
   std::signal(SIGTERM, SIG_DFL);
   g_broker = nullptr;
   broker->reset();
+  metrics_server.reset();
   if (!status.ok()) {
     spdlog::error("roomq-broker: {}", status.ToString());
     return 1;

@@ -1,0 +1,77 @@
+#include "broker/metrics.h"
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "proto/wire/absl_compat.h"
+
+namespace roomq::broker {
+namespace {
+
+void AppendHeader(std::string* out, std::string_view name, std::string_view type,
+                  std::string_view help) {
+  absl::StrAppend(out, "# HELP roomq_broker_", ToAbsl(name), " ", ToAbsl(help), "\n",
+                  "# TYPE roomq_broker_", ToAbsl(name), " ", ToAbsl(type), "\n");
+}
+
+void AppendMetric(std::string* out, std::string_view name, std::string_view type,
+                  std::string_view help, uint64_t value) {
+  AppendHeader(out, name, type, help);
+  absl::StrAppend(out, "roomq_broker_", ToAbsl(name), " ", value, "\n");
+}
+
+// Label values here are our own fixed reason names ([a-z_]), so they need
+// no escaping.
+void AppendLabeled(std::string* out, std::string_view name, std::string_view label,
+                   std::string_view value, uint64_t count) {
+  absl::StrAppend(out, "roomq_broker_", ToAbsl(name), "{", ToAbsl(label), "=\"", ToAbsl(value),
+                  "\"} ", count, "\n");
+}
+
+}  // namespace
+
+void StatsSnapshot::Publish(const BrokerStats& stats) {
+  const auto now = std::chrono::steady_clock::now();
+  std::lock_guard<std::mutex> lock(mutex_);
+  stats_ = stats;
+  published_ = now;
+}
+
+BrokerStats StatsSnapshot::Latest(std::chrono::steady_clock::time_point* published_at) const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (published_at != nullptr) *published_at = published_;
+  return stats_;
+}
+
+std::string FormatPrometheus(const BrokerStats& stats, std::chrono::milliseconds age) {
+  std::string out;
+  out.reserve(4096);
+  AppendMetric(&out, "routed_total", "counter", "Envelopes accepted for routing.", stats.routed);
+  AppendMetric(&out, "unrouted_total", "counter", "Routed envelopes that matched no subscriber.",
+               stats.unrouted);
+  AppendMetric(&out, "delivered_total", "counter", "Deliveries handed to ZeroMQ.",
+               stats.delivered);
+  AppendHeader(&out, "dropped_total", "counter",
+               "Deliveries lost: hwm = subscriber at its high-water mark, unreachable = its "
+               "connection was gone.");
+  AppendLabeled(&out, "dropped_total", "reason", "hwm", stats.dropped_hwm);
+  AppendLabeled(&out, "dropped_total", "reason", "unreachable", stats.dropped_unreachable);
+  AppendMetric(&out, "receipts_total", "counter", "PublishReceipts sent.", stats.receipts);
+  AppendMetric(&out, "receipts_dropped_total", "counter",
+               "PublishReceipts the publisher could not take.", stats.receipts_dropped);
+  AppendMetric(&out, "commands_total", "counter", "Subscriber commands handled.",
+               stats.commands);
+  AppendHeader(&out, "malformed_total", "counter", "Inputs dropped as malformed, by reason.");
+  for (size_t i = 0; i < static_cast<size_t>(Malformed::kCount); ++i) {
+    AppendLabeled(&out, "malformed_total", "reason", MalformedName(static_cast<Malformed>(i)),
+                  stats.malformed[i]);
+  }
+  AppendMetric(&out, "subscribers", "gauge", "Subscriber peers (sessions) known.", stats.peers);
+  AppendMetric(&out, "topics", "gauge", "Topics with at least one subscriber.", stats.topics);
+  AppendHeader(&out, "snapshot_age_seconds", "gauge", "Age of the published counters.");
+  absl::StrAppend(&out, "roomq_broker_snapshot_age_seconds ",
+                  absl::StrFormat("%.3f", static_cast<double>(age.count()) / 1000.0), "\n");
+  AppendMetric(&out, "up", "gauge", "1 while the metrics endpoint answers.", 1);
+  return out;
+}
+
+}  // namespace roomq::broker

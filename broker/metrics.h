@@ -1,0 +1,58 @@
+#ifndef ROOMQ_BROKER_METRICS_H_
+#define ROOMQ_BROKER_METRICS_H_
+
+// The broker's counters as Prometheus text (exposition format 0.0.4), and
+// the hand-over of those counters from the broker loop to the thread that
+// serves them (broker/metrics_http.h).
+//
+// The loop never shares its live BrokerStats: every publish interval
+// (Broker::SetStatsObserver, 100 ms in roomq-broker) it copies them into a
+// StatsSnapshot under a mutex held for one struct copy; a scrape copies
+// them out the same way. So a scrape never touches loop state and the loop
+// never waits on a scrape for longer than a copy.
+//
+// Metric names (all prefixed roomq_broker_):
+//   routed_total                 counter  envelopes accepted for routing
+//   unrouted_total               counter  ... of which matched no subscriber
+//   delivered_total              counter  deliveries handed to ZeroMQ
+//   dropped_total{reason}        counter  hwm | unreachable (deliveries lost)
+//   receipts_total               counter  PublishReceipts sent
+//   receipts_dropped_total       counter  PublishReceipts the publisher could not take
+//   commands_total               counter  subscriber commands handled
+//   malformed_total{reason}      counter  every Malformed reason (stats.h), zeros included
+//   subscribers                  gauge    subscriber peers (sessions) known
+//   topics                       gauge    topics with at least one subscriber
+//   snapshot_age_seconds         gauge    how old the published counters are
+//   up                           gauge    1 (the endpoint answers)
+//
+// Thread safety: StatsSnapshot is safe from any thread; FormatPrometheus is
+// a pure function.
+
+#include <chrono>
+#include <mutex>
+#include <string>
+
+#include "broker/stats.h"
+
+namespace roomq::broker {
+
+class StatsSnapshot {
+ public:
+  // Replaces the published counters (the loop thread calls this).
+  void Publish(const BrokerStats& stats);
+  // The latest published counters and when they were published (a
+  // default-constructed time point before the first Publish).
+  BrokerStats Latest(std::chrono::steady_clock::time_point* published_at = nullptr) const;
+
+ private:
+  mutable std::mutex mutex_;
+  BrokerStats stats_;                               // guarded by mutex_
+  std::chrono::steady_clock::time_point published_;  // guarded by mutex_
+};
+
+// The Prometheus text of `stats`; `age` is how old the counters are.
+std::string FormatPrometheus(const BrokerStats& stats, std::chrono::milliseconds age);
+
+}  // namespace roomq::broker
+
+#endif  // ROOMQ_BROKER_METRICS_H_
