@@ -105,6 +105,8 @@ class Stack {
 
     const broker = this.spawn('broker', brokerBin, ['--pub-bind', 'tcp://127.0.0.1:*', '--sub-bind', 'tcp://127.0.0.1:*']);
     const m = await broker.waitForLine(/roomq-broker listening pub=(\S+) sub=(\S+)/, {timeoutMs: START_TIMEOUT_MS});
+    this.broker = broker;
+    this.brokerBin = brokerBin;
     this.brokerPub = m[1];
     this.brokerSub = m[2];
     const brokerFlags = ['--broker-pub', this.brokerPub, '--broker-sub', this.brokerSub];
@@ -144,6 +146,43 @@ class Stack {
     const m = await child.waitForLine(/listening on (http:\/\/\S+:\d+)/, {timeoutMs: START_TIMEOUT_MS});
     if (m[1] !== this.urls[i]) throw new Error(`gateway ${i} came back on ${m[1]}, not ${this.urls[i]}`);
     this.gateways[i] = child;
+  }
+
+  // Faults (roomq target only). SIGKILLs the broker and waits until it is gone.
+  async killBroker() {
+    this.broker.proc.kill('SIGKILL');
+    await this.broker.exitPromise;
+    this.children = this.children.filter((c) => c !== this.broker);
+  }
+
+  // Starts a broker on the endpoints of the first one (a new epoch); retried
+  // while the ports are still held by the dying one.
+  async restartBroker(extraArgs = []) {
+    const deadline = Date.now() + START_TIMEOUT_MS;
+    for (;;) {
+      const broker = this.spawn('broker', this.brokerBin,
+                                ['--pub-bind', this.brokerPub, '--sub-bind', this.brokerSub, ...extraArgs]);
+      try {
+        await broker.waitForLine(/roomq-broker listening pub=/, {timeoutMs: Math.max(1, deadline - Date.now())});
+        this.broker = broker;
+        return broker;
+      } catch (err) {
+        this.children = this.children.filter((c) => c !== broker);
+        if (Date.now() >= deadline) throw err;
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+    }
+  }
+
+  // One more roomq-gateway on the same broker (127.0.0.1:0, the stack's
+  // config and flags plus `extraFlags`); resolves with {child, url}.
+  async addGateway(extraFlags = []) {
+    const child = this.spawn(`gateway${this.gateways.length}`, this.gatewayBin,
+                             [...this.gatewayArgs('127.0.0.1:0'), ...extraFlags]);
+    const m = await child.waitForLine(/listening on (http:\/\/\S+:\d+)/, {timeoutMs: START_TIMEOUT_MS});
+    this.gateways.push(child);
+    this.urls.push(m[1]);
+    return {child, url: m[1]};
   }
 
   // The echo service is ready once it answers a connection with `auth`;
