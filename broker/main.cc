@@ -13,7 +13,7 @@
 #include "absl/flags/flag.h"
 #include "google/protobuf/stubs/logging.h"
 #include "broker/broker.h"
-#include "broker/command_line.h"
+#include "proto/base/command_line.h"
 #include "broker/metrics.h"
 #include "broker/metrics_http.h"
 #include "spdlog/spdlog.h"
@@ -72,7 +72,7 @@ void ProtobufLogToDebug(google::protobuf::LogLevel level, const char* filename, 
 }  // namespace
 
 int main(int argc, char** argv) {
-  roomq::broker::ParseFlagsOrExit(
+  roomq::base::ParseFlagsOrExit(
       argc, argv, "Routes roomq envelopes from publishers to subscribers by exact topic.",
       "broker/main.cc");
 

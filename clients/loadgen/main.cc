@@ -15,7 +15,7 @@
 #include "absl/strings/numbers.h"
 #include "clients/loadgen/load_generator.h"
 #include "clients/loadgen/report.h"
-#include "gateway/server/command_line.h"
+#include "proto/base/command_line.h"
 
 ABSL_FLAG(std::string, host, "127.0.0.1", "Server IPv4 address");
 ABSL_FLAG(int32_t, port, 0, "Server port (required)");
@@ -45,7 +45,7 @@ namespace {
 
 int main(int argc, char** argv) {
   namespace loadgen = roomq::loadgen;
-  roomq::gateway::server::ParseFlagsOrExit(
+  roomq::base::ParseFlagsOrExit(
       argc, argv, "Socket.IO WebSocket load generator: fan-out, many rooms, idle connections.",
       "clients/loadgen/main.cc");
   spdlog::set_default_logger(spdlog::stderr_color_mt("loadgen"));

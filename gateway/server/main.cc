@@ -18,11 +18,12 @@
 
 #include "absl/flags/flag.h"
 #include "gateway/engineio/sid.h"
-#include "gateway/server/command_line.h"
 #include "gateway/server/gateway_server.h"
+#include "gateway/server/host_port.h"
 #include "gateway/server/io_shards.h"
 #include "gateway/socketio/config.h"
 #include "gateway/socketio/server.h"
+#include "proto/base/command_line.h"
 
 ABSL_FLAG(std::string, listen, "127.0.0.1:8080",
           "HOST:PORT to serve HTTP and WebSocket on; port 0 picks a free port (logged)");
@@ -90,7 +91,7 @@ int main(int argc, char** argv) {
   namespace server = roomq::gateway::server;
   namespace socketio = roomq::gateway::socketio;
   namespace engineio = roomq::gateway::engineio;
-  server::ParseFlagsOrExit(
+  roomq::base::ParseFlagsOrExit(
       argc, argv,
       "Socket.IO-compatible WebSocket/HTTP gateway mapping rooms onto roomq broker topics.",
       "gateway/server/main.cc");

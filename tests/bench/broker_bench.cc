@@ -52,7 +52,7 @@
 #include "absl/flags/flag.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "broker/command_line.h"
+#include "proto/base/command_line.h"
 #include "proto/roomq.pb.h"
 #include "proto/wire/topic.h"
 #include "tests/support/binaries.h"
@@ -656,7 +656,7 @@ int RunBench(const char* self) {
 }  // namespace roomq::bench
 
 int main(int argc, char** argv) {
-  roomq::broker::ParseFlagsOrExit(
+  roomq::base::ParseFlagsOrExit(
       argc, argv,
       "Envelopes/s through roomq-broker next to a plain XSUB/XPUB proxy and Redis pub/sub.",
       "tests/bench/broker_bench.cc");

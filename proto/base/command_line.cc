@@ -1,4 +1,4 @@
-#include "gateway/server/command_line.h"
+#include "proto/base/command_line.h"
 
 #include <algorithm>
 #include <cstdio>
@@ -7,13 +7,12 @@
 
 #include "absl/flags/commandlineflag.h"
 #include "absl/flags/reflection.h"
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_replace.h"
 #include "proto/wire/absl_compat.h"
 
-namespace roomq::gateway::server {
+namespace roomq::base {
 namespace {
 
 absl::CommandLineFlag* FindOurFlag(std::string_view dashed_name, std::string_view file_filter) {
@@ -109,7 +108,7 @@ std::string FlagsUsage(std::string_view program, std::string_view description,
 
 void ParseFlagsOrExit(int argc, char** argv, std::string_view description,
                       std::string_view file_filter) {
-  std::string program = argc > 0 ? argv[0] : "roomq-gateway";
+  std::string program = argc > 0 ? argv[0] : "program";
   program = program.substr(program.rfind('/') + 1);
   const std::vector<std::string> args(argv + std::min(argc, 1), argv + argc);
   const absl::Status status = ParseFlags(args, file_filter);
@@ -124,21 +123,4 @@ void ParseFlagsOrExit(int argc, char** argv, std::string_view description,
   std::exit(2);
 }
 
-absl::Status ParseHostPort(std::string_view text, std::string* host, int* port) {
-  const size_t colon = text.rfind(':');
-  if (colon == std::string_view::npos || colon == 0) {
-    return absl::InvalidArgumentError("expected HOST:PORT");
-  }
-  std::string_view h = text.substr(0, colon);
-  if (h.size() >= 2 && h.front() == '[' && h.back() == ']') h = h.substr(1, h.size() - 2);
-  int p = 0;
-  if (!absl::SimpleAtoi(ToAbsl(text.substr(colon + 1)), &p) || p < 0 || p > 65535) {
-    return absl::InvalidArgumentError("port must be 0..65535");
-  }
-  if (h.empty()) return absl::InvalidArgumentError("empty host");
-  *host = std::string(h);
-  *port = p;
-  return absl::OkStatus();
-}
-
-}  // namespace roomq::gateway::server
+}  // namespace roomq::base
