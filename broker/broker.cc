@@ -3,11 +3,14 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <random>
 
+#include "absl/container/inlined_vector.h"
 #include "absl/strings/str_cat.h"
+#include "google/protobuf/io/coded_stream.h"
 #include "proto/wire/absl_compat.h"
 #include "proto/wire/delivery.h"
 #include "proto/wire/topic.h"
@@ -19,8 +22,19 @@ namespace {
 // Messages read from one socket before the loop looks at the other one and
 // at its timers: keeps either side from starving the other.
 constexpr int kBurst = 1024;
-// How often silent peers are looked for.
+// How often silent peers, old history and expired sessions are looked for.
 constexpr std::chrono::milliseconds kHousekeepingInterval{25};
+// RecordLog record types.
+constexpr uint8_t kRecordEnvelope = 1;  // u64 LE wall-clock us + live delivery frame
+// BrokerFrame.recovered (field 4, length-delimited) and Recovered.missed (5).
+constexpr int kBrokerFrameRecoveredField = 4;
+constexpr int kRecoveredMissedField = 5;
+
+int64_t WallNowUs() {
+  return std::chrono::duration_cast<std::chrono::microseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
 
 uint64_t RandomEpoch() {
   std::random_device random;
@@ -102,6 +116,9 @@ absl::StatusOr<std::unique_ptr<Broker>> Broker::Create(zmq::context_t& context,
     return absl::InternalError(absl::StrCat("eventfd: ", strerror(errno)));
   }
   if (absl::Status status = broker->Bind(); !status.ok()) return status;
+  if (!broker->options_.data_dir.empty()) {
+    if (absl::Status status = broker->OpenLog(); !status.ok()) return status;
+  }
   return broker;
 }
 
@@ -111,7 +128,9 @@ Broker::Broker(zmq::context_t& context, BrokerOptions options, uint64_t epoch)
       pub_(context, zmq::socket_type::router),
       sub_(context, zmq::socket_type::router),
       wake_fd_(::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)),
-      peers_(routes_, options_.heartbeat) {
+      peers_(routes_, options_.heartbeat),
+      history_(options_.history),
+      sessions_(options_.sessions) {
   targets_.reserve(64);
 }
 
@@ -181,6 +200,7 @@ absl::Status Broker::Run() {
       next_stats_ = now + options_.stats_interval;
     }
   }
+  FlushLog();
   LogStats(/*final=*/true);
   if (stats_observer_) stats_observer_(stats_);
   return result;
@@ -188,6 +208,16 @@ absl::Status Broker::Run() {
 
 void Broker::Housekeeping(Clock::time_point now) {
   peers_.ExpireSilent(now);
+  history_.ExpireOld(WallNowUs());
+  sessions_.Expire(now);
+  if (log_ != nullptr) {
+    FlushLog();  // also runs the interval fsync when publishing is quiet
+    const uint64_t oldest = history_.oldest_log_index();
+    if (absl::Status status = log_->DropBefore(oldest != 0 ? oldest : log_->next_index());
+        !status.ok()) {
+      spdlog::warn("roomq-broker: dropping old log segments: {}", status.ToString());
+    }
+  }
   next_housekeeping_ = now + kHousekeepingInterval;
   if (stats_observer_ && now >= next_observe_) {
     stats_.peers = peers_.size();
@@ -203,9 +233,16 @@ void Broker::SetStatsObserver(std::function<void(const BrokerStats&)> observer,
   stats_observer_interval_ = interval;
 }
 
-void Broker::LogStats(bool final) {
+void Broker::RefreshGauges() {
   stats_.peers = peers_.size();
   stats_.topics = routes_.topic_count();
+  stats_.history_entries = history_.entry_count();
+  stats_.history_bytes = history_.bytes();
+  stats_.sessions = sessions_.size();
+}
+
+void Broker::LogStats(bool final) {
+  RefreshGauges();
   if (final) {
     spdlog::info("roomq-broker stopped: {}", stats_.ToString());
     return;
@@ -219,21 +256,27 @@ void Broker::LogStats(bool final) {
 // Publish path
 
 void Broker::DrainPublishers() {
+  wall_now_us_ = WallNowUs();
   for (int i = 0; i < kBurst; ++i) {
-    if (zmq_msg_recv(identity_.handle(), pub_.handle(), ZMQ_DONTWAIT) < 0) return;
+    if (zmq_msg_recv(identity_.handle(), pub_.handle(), ZMQ_DONTWAIT) < 0) break;
     // A ROUTER message always starts with the identity frame; exactly one
     // frame (the Envelope) must follow.
     if (!identity_.more()) {
       ++stats_.malformed_count(Malformed::kEnvelopeFrames);
       continue;
     }
-    if (zmq_msg_recv(body_.handle(), pub_.handle(), ZMQ_DONTWAIT) < 0) return;
+    if (zmq_msg_recv(body_.handle(), pub_.handle(), ZMQ_DONTWAIT) < 0) break;
     if (body_.more()) {
       DrainRest(pub_);
       ++stats_.malformed_count(Malformed::kEnvelopeFrames);
       continue;
     }
     Route();
+  }
+  if (log_ != nullptr) {
+    // The burst's records reach the file before anyone sees their offsets.
+    FlushLog();
+    SendDeferred();
   }
 }
 
@@ -243,40 +286,89 @@ void Broker::Route() {
     ++stats_.malformed_count(FromScanError(error));
     // Well-formed but invalid: the publisher learns why, if it asked.
     if (error != wire::ScanError::kMalformed && route_.confirm) {
-      SendReceipt(false, absl::StrCat("invalid envelope: ",
-                                      ToAbsl(wire::ScanErrorName(error))));
+      SendReceipt(View(identity_),
+                  EncodeReceipt(false,
+                                absl::StrCat("invalid envelope: ",
+                                             ToAbsl(wire::ScanErrorName(error))),
+                                0, {}));
     }
     return;
   }
   ++stats_.routed;
 
-  targets_.clear();
-  routes_.Match(route_, [this](const Subscriber& subscriber) { targets_.push_back(&subscriber); });
-  if (targets_.empty()) ++stats_.unrouted;
+  std::vector<const Subscriber*>& targets = log_ != nullptr ? deferred_targets_ : targets_;
+  const size_t begin = targets.size();
+  routes_.Match(route_, [&targets](const Subscriber& subscriber) { targets.push_back(&subscriber); });
+  const size_t end = targets.size();
+  if (begin == end) ++stats_.unrouted;
 
-  if (!targets_.empty()) SendDeliveries();
-  if (route_.confirm) SendReceipt(true, {});
-  if (!unreachable_.empty()) {
-    for (const std::string& identity : unreachable_) peers_.Remove(identity, "unreachable");
-    unreachable_.clear();
+  std::string receipt;
+  if (history_.Keeps(route_)) {
+    const uint64_t sequence = history_.Stamp(route_);
+    BuildDeliveryFrame(sequence, history_.stamped_offsets());
+    if (route_.confirm) receipt = EncodeReceipt(true, {}, sequence, history_.stamped_offsets());
+    uint64_t index = 0;
+    if (log_ != nullptr) {
+      record_scratch_.resize(sizeof(int64_t));
+      const uint64_t time = static_cast<uint64_t>(wall_now_us_);
+      for (size_t i = 0; i < sizeof(time); ++i) record_scratch_[i] = static_cast<char>(time >> (8 * i));
+      record_scratch_.append(View(delivery_));
+      index = log_->Append(kRecordEnvelope, record_scratch_);
+    }
+    history_.Keep(delivery_, wall_now_us_, index);
+    ++stats_.kept;
+  } else {
+    if (begin != end) BuildDeliveryFrame(0, {});
+    if (route_.confirm) receipt = EncodeReceipt(true, {}, 0, {});
   }
+
+  if (log_ != nullptr) {
+    Deferred& deferred = deferred_.emplace_back();
+    if (begin != end) deferred.frame.copy(delivery_);
+    deferred.begin = begin;
+    deferred.end = end;
+    if (route_.confirm) {
+      deferred.receipt_identity.assign(View(identity_));
+      deferred.receipt = std::move(receipt);
+    }
+    return;
+  }
+  if (begin != end) SendDeliveries(delivery_, targets_);
+  targets_.clear();
+  if (route_.confirm) SendReceipt(View(identity_), receipt);
+  RemoveUnreachable();
 }
 
-void Broker::SendDeliveries() {
-  // One frame for every recipient: the delivery prefix and the envelope
-  // bytes, written once into one zmq buffer; each recipient's copy shares it
-  // by reference count (zmq_msg_copy of a message over 33 bytes).
-  char prefix[wire::kMaxDeliveryPrefixBytes];
-  const size_t prefix_size = wire::EncodeDeliveryPrefix(epoch_, body_.size(), prefix);
+void Broker::BuildDeliveryFrame(uint64_t sequence, std::span<const wire::RoomOffset> offsets) {
+  // One frame for every recipient: the delivery prefix (epoch, offsets,
+  // sequence) and the envelope bytes, written once into one zmq buffer;
+  // each recipient's copy shares it by reference count (zmq_msg_copy of a
+  // message over 33 bytes), and so does History.
+  if (offsets.empty()) {
+    char prefix[wire::kMaxDeliveryPrefixBytes];
+    const size_t prefix_size = wire::EncodeDeliveryPrefix(epoch_, body_.size(), prefix);
+    delivery_.rebuild(prefix_size + body_.size());
+    char* const out = static_cast<char*>(delivery_.data());
+    std::memcpy(out, prefix, prefix_size);
+    std::memcpy(out + prefix_size, body_.data(), body_.size());
+    return;
+  }
+  wire::DeliveryHeader header;
+  header.epoch = epoch_;
+  header.offsets = offsets;
+  header.sequence = sequence;
+  const size_t prefix_size = wire::DeliveryPrefixSize(header, body_.size());
   delivery_.rebuild(prefix_size + body_.size());
   char* const out = static_cast<char*>(delivery_.data());
-  std::memcpy(out, prefix, prefix_size);
+  wire::WriteDeliveryPrefix(header, body_.size(), out);
   std::memcpy(out + prefix_size, body_.data(), body_.size());
+}
 
+void Broker::SendDeliveries(zmq::message_t& frame, std::span<const Subscriber* const> targets) {
   void* const socket = sub_.handle();
   zmq_msg_t copy;
   zmq_msg_init(&copy);
-  for (const Subscriber* target : targets_) {
+  for (const Subscriber* target : targets) {
     const std::string& identity = target->identity();
     // The identity frame is where ROUTER_MANDATORY reports a full or gone
     // peer; once it is accepted the rest of the message is too.
@@ -292,7 +384,7 @@ void Broker::SendDeliveries() {
       unreachable_.push_back(identity);
       continue;
     }
-    zmq_msg_copy(&copy, delivery_.handle());
+    zmq_msg_copy(&copy, frame.handle());
     // A successful send leaves `copy` empty (reusable); a failed one keeps
     // its reference, released by the next copy or the close below.
     if (zmq_msg_send(&copy, socket, ZMQ_DONTWAIT) < 0) continue;
@@ -301,19 +393,116 @@ void Broker::SendDeliveries() {
   zmq_msg_close(&copy);
 }
 
-void Broker::SendReceipt(bool accepted, std::string_view error) {
+void Broker::SendDeferred() {
+  for (Deferred& deferred : deferred_) {
+    if (deferred.begin != deferred.end) {
+      SendDeliveries(deferred.frame,
+                     std::span<const Subscriber* const>(deferred_targets_.data() + deferred.begin,
+                                                        deferred.end - deferred.begin));
+    }
+    if (!deferred.receipt_identity.empty()) {
+      SendReceipt(deferred.receipt_identity, deferred.receipt);
+    }
+  }
+  deferred_.clear();
+  deferred_targets_.clear();
+  RemoveUnreachable();
+}
+
+void Broker::RemoveUnreachable() {
+  if (unreachable_.empty()) return;
+  for (const std::string& identity : unreachable_) peers_.Remove(identity, "unreachable");
+  unreachable_.clear();
+}
+
+std::string Broker::EncodeReceipt(bool accepted, std::string_view error, uint64_t sequence,
+                                  std::span<const wire::RoomOffset> offsets) const {
   v1::PublishReceipt receipt;
   receipt.set_origin(std::string(route_.origin));
   receipt.set_message_id(route_.message_id);
   receipt.set_accepted(accepted);
   if (!error.empty()) receipt.set_error(std::string(error));
-  const std::string bytes = receipt.SerializeAsString();
-  if (SendCopy(pub_.handle(), identity_.data(), identity_.size(), ZMQ_SNDMORE | ZMQ_DONTWAIT) != 0 ||
-      SendCopy(pub_.handle(), bytes.data(), bytes.size(), ZMQ_DONTWAIT) != 0) {
+  for (const wire::RoomOffset& offset : offsets) {
+    v1::TopicOffset* entry = receipt.add_offsets();
+    *entry->mutable_topic() = wire::ToProto(wire::RoomTopic(offset.ns, offset.room));
+    entry->set_offset(offset.offset);
+  }
+  receipt.set_sequence(sequence);
+  return receipt.SerializeAsString();
+}
+
+void Broker::SendReceipt(std::string_view identity, const std::string& receipt) {
+  if (SendCopy(pub_.handle(), identity.data(), identity.size(), ZMQ_SNDMORE | ZMQ_DONTWAIT) != 0 ||
+      SendCopy(pub_.handle(), receipt.data(), receipt.size(), ZMQ_DONTWAIT) != 0) {
     ++stats_.receipts_dropped;
     return;
   }
   ++stats_.receipts;
+}
+
+// ---------------------------------------------------------------------------
+// Persistence
+
+absl::Status Broker::OpenLog() {
+  storage::LogOptions log_options;
+  log_options.dir = options_.data_dir;
+  log_options.fsync = options_.fsync;
+  storage::OpenReport report;
+  const auto start = Clock::now();
+  auto log = storage::RecordLog::Open(
+      log_options, [this](const storage::Record& record) { RestoreRecord(record); }, &report);
+  if (!log.ok()) return log.status();
+  log_ = std::move(*log);
+  epoch_ = log_->epoch();
+  history_.ExpireOld(WallNowUs());
+  const auto took = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - start);
+  spdlog::info(
+      "history restored from {}: records={} segments={} kept={} sequence={} in {} ms{}",
+      options_.data_dir, report.records, report.segments, history_.entry_count(),
+      history_.last_sequence(), took.count(),
+      report.truncated_bytes == 0
+          ? std::string()
+          : absl::StrCat(" torn tail cut: ", report.truncated_bytes, " bytes (",
+                         report.truncated_reason, ")"));
+  return absl::OkStatus();
+}
+
+void Broker::RestoreRecord(const storage::Record& record) {
+  if (record.type != kRecordEnvelope || record.payload.size() < sizeof(uint64_t)) {
+    ++restore_skipped_;
+    return;
+  }
+  uint64_t time = 0;
+  for (size_t i = 0; i < sizeof(time); ++i) {
+    time |= static_cast<uint64_t>(static_cast<uint8_t>(record.payload[i])) << (8 * i);
+  }
+  const std::string_view frame = record.payload.substr(sizeof(time));
+  auto body = wire::DeliveryBody(frame);
+  v1::Delivery delivery;
+  if (!body.ok() || !delivery.ParseFromArray(body->data(), static_cast<int>(body->size())) ||
+      delivery.offsets().empty() || delivery.sequence() == 0) {
+    ++restore_skipped_;
+    return;
+  }
+  absl::InlinedVector<wire::RoomOffset, wire::kInlineRooms> offsets;
+  for (const v1::TopicOffset& offset : delivery.offsets()) {
+    offsets.push_back({offset.topic().namespace_(), offset.topic().name(), offset.offset()});
+  }
+  zmq::message_t message(frame.data(), frame.size());
+  history_.Restore(offsets.front().ns, offsets, delivery.sequence(), message,
+                   static_cast<int64_t>(time), record.index);
+}
+
+void Broker::FlushLog() {
+  if (log_ == nullptr) return;
+  const absl::Status status = log_->Flush();
+  if (status.ok()) {
+    log_failed_ = false;
+    return;
+  }
+  ++stats_.log_errors;
+  if (!log_failed_) spdlog::error("roomq-broker: writing the history log failed: {}", status.ToString());
+  log_failed_ = true;
 }
 
 // ---------------------------------------------------------------------------
@@ -376,12 +565,19 @@ void Broker::HandleCommand(std::string_view identity, const zmq::message_t& body
       v1::BrokerFrame frame;
       frame.mutable_pong()->set_epoch(epoch_);
       frame.mutable_pong()->set_known(peer != nullptr && peer->known);
+      frame.mutable_pong()->set_sequence(history_.last_sequence());
       SendBrokerFrame(identity, frame);
       break;
     }
     case v1::SubscriberCommand::kGoodbye:
       peers_.Remove(identity, "goodbye");
       break;
+    case v1::SubscriberCommand::kSaveSession:
+      HandleSaveSession(identity, command, now);
+      return;  // replies itself
+    case v1::SubscriberCommand::kRecover:
+      HandleRecover(peers_.Touch(identity, now), command, now);
+      return;  // answers with Recovered
     default:
       break;
   }
@@ -389,18 +585,32 @@ void Broker::HandleCommand(std::string_view identity, const zmq::message_t& body
 }
 
 void Broker::HandleSubscribe(Peer& peer, const v1::SubscriberCommand& command) {
-  const auto& topics = command.subscribe().topics();
-  // All or nothing: a command with one bad topic changes nothing.
-  for (const v1::Topic& topic : topics) {
+  const v1::Subscribe& subscribe = command.subscribe();
+  auto refuse = [&](std::string_view error) {
+    ++stats_.malformed_count(Malformed::kCommandTopic);
+    if (command.request_id() != 0) SendReply(peer.identity, command.request_id(), false, error);
+  };
+  // All or nothing: a command with one bad topic or resume point changes
+  // nothing.
+  for (const v1::Topic& topic : subscribe.topics()) {
     if (absl::Status status = wire::ValidateTopic(wire::ToRef(topic)); !status.ok()) {
-      ++stats_.malformed_count(Malformed::kCommandTopic);
-      if (command.request_id() != 0) {
-        SendReply(peer.identity, command.request_id(), false, FromAbsl(status.message()));
-      }
+      refuse(FromAbsl(status.message()));
       return;
     }
   }
-  if (peer.subscriber->topic_count() + static_cast<size_t>(topics.size()) >
+  for (const v1::ResumePoint& point : subscribe.resume()) {
+    const wire::TopicRef topic = wire::ToRef(point.topic());
+    if (absl::Status status = wire::ValidateTopic(topic); !status.ok()) {
+      refuse(FromAbsl(status.message()));
+      return;
+    }
+    if (topic.channel != v1::CHANNEL_ROOMS) {
+      refuse("only CHANNEL_ROOMS topics can be resumed");
+      return;
+    }
+  }
+  if (peer.subscriber->topic_count() +
+          static_cast<size_t>(subscribe.topics_size() + subscribe.resume_size()) >
       static_cast<size_t>(options_.max_topics_per_peer)) {
     if (command.request_id() != 0) {
       SendReply(peer.identity, command.request_id(), false,
@@ -409,8 +619,158 @@ void Broker::HandleSubscribe(Peer& peer, const v1::SubscriberCommand& command) {
     }
     return;
   }
-  for (const v1::Topic& topic : topics) routes_.Subscribe(peer.subscriber, wire::ToRef(topic));
-  if (command.request_id() != 0) SendReply(peer.identity, command.request_id(), true, {});
+  for (const v1::Topic& topic : subscribe.topics()) routes_.Subscribe(peer.subscriber, wire::ToRef(topic));
+  if (subscribe.resume().empty()) {
+    if (command.request_id() != 0) SendReply(peer.identity, command.request_id(), true, {});
+    return;
+  }
+
+  // Durable resume: subscribe, replay what history holds after each point
+  // (each envelope once even when it is in several resumed topics, in
+  // sequence order, which is offset order within every topic), then Reply.
+  // Nothing is routed in between: this thread does both.
+  v1::BrokerFrame frame;
+  v1::Reply* reply = frame.mutable_reply();
+  reply->set_request_id(command.request_id());
+  reply->set_ok(true);
+  std::vector<const history::Entry*> replay;
+  for (const v1::ResumePoint& point : subscribe.resume()) {
+    const wire::TopicRef topic = wire::ToRef(point.topic());
+    routes_.Subscribe(peer.subscriber, topic);
+    const bool same_epoch =
+        point.epoch() == epoch_ || (point.epoch() == 0 && point.after_offset() == 0);
+    const history::ResumeOutcome outcome =
+        history_.Resume(topic.ns, topic.name, same_epoch, point.after_offset(),
+                        [&replay](const history::Entry& entry) { replay.push_back(&entry); });
+    v1::ResumeResult* result = reply->add_resumed();
+    *result->mutable_topic() = point.topic();
+    result->set_replayed(outcome.replayed);
+    result->set_truncated(outcome.truncated);
+    result->set_last_offset(outcome.last_offset);
+  }
+  if (subscribe.resume_size() > 1) {
+    std::sort(replay.begin(), replay.end(),
+              [](const history::Entry* a, const history::Entry* b) { return a->sequence < b->sequence; });
+    replay.erase(std::unique(replay.begin(), replay.end()), replay.end());
+  }
+  for (const history::Entry* entry : replay) {
+    if (!SendReplayed(peer.identity, *entry)) break;  // full or gone: the rest would be too
+  }
+  // The Reply goes even without a request id: it carries the ResumeResults.
+  SendBrokerFrame(peer.identity, frame);
+}
+
+bool Broker::SendReplayed(std::string_view identity, const history::Entry& entry) {
+  const std::string_view body = entry.body();
+  zmq_msg_t message;
+  zmq_msg_init_size(&message, wire::ReplayedFrameSize(body));
+  wire::WriteReplayedFrame(body, static_cast<char*>(zmq_msg_data(&message)));
+  const int error_code =
+      SendCopy(sub_.handle(), identity.data(), identity.size(), ZMQ_SNDMORE | ZMQ_DONTWAIT);
+  if (error_code != 0) {
+    zmq_msg_close(&message);
+    if (error_code == EAGAIN) {
+      ++stats_.dropped_hwm;
+    } else {
+      ++stats_.dropped_unreachable;
+    }
+    return false;
+  }
+  if (zmq_msg_send(&message, sub_.handle(), ZMQ_DONTWAIT) < 0) {
+    zmq_msg_close(&message);
+    return false;
+  }
+  ++stats_.replayed;
+  ++stats_.delivered;
+  return true;
+}
+
+void Broker::HandleSaveSession(std::string_view identity, const v1::SubscriberCommand& command,
+                               Clock::time_point now) {
+  const v1::SaveSession& save = command.save_session();
+  const absl::Status status =
+      sessions_.Save(save.session(), std::chrono::milliseconds(save.ttl_ms()), now);
+  if (!status.ok()) spdlog::debug("SaveSession refused: {}", status.ToString());
+  if (command.request_id() != 0) {
+    SendReply(identity, command.request_id(), status.ok(), FromAbsl(status.message()));
+  }
+}
+
+void Broker::HandleRecover(Peer& peer, const v1::SubscriberCommand& command,
+                           Clock::time_point now) {
+  const v1::Recover& request = command.recover();
+  v1::Recovered recovered;
+  recovered.set_request_id(command.request_id());
+  auto fail = [&](std::string_view error) {
+    ++stats_.recover_failed;
+    recovered.set_ok(false);
+    recovered.set_error(std::string(error));
+    v1::BrokerFrame frame;
+    *frame.mutable_recovered() = std::move(recovered);
+    SendBrokerFrame(peer.identity, frame);
+  };
+  auto claimed = sessions_.Claim(request.pid(), now);
+  if (!claimed.ok()) return fail(FromAbsl(claimed.status().message()));
+  const v1::Session& session = *claimed;
+  if (session.namespace_() != request.namespace_()) return fail("namespace differs");
+  if (request.epoch() != epoch_ || (request.use_session_start() && session.epoch() != epoch_)) {
+    return fail("epoch changed");
+  }
+  const uint64_t after =
+      request.use_session_start() ? session.since_sequence() : request.after_sequence();
+  const std::string& ns = session.namespace_();
+  for (const std::string& room : session.rooms()) {
+    if (!wire::ValidateTopic(wire::RoomTopic(ns, room)).ok()) return fail("invalid session room");
+  }
+  if (peer.subscriber->topic_count() + static_cast<size_t>(session.rooms_size()) >
+      static_cast<size_t>(options_.max_topics_per_peer)) {
+    return fail("over the topic limit");
+  }
+  if (history_.MissingSince(ns, "", after)) return fail("history truncated");
+  for (const std::string& room : session.rooms()) {
+    if (history_.MissingSince(ns, room, after)) return fail("history truncated");
+  }
+
+  // Subscribe, collect, answer: atomic with respect to routing (one thread).
+  std::vector<const history::Entry*> missed;
+  history_.CollectSince(ns, "", after, missed);
+  for (const std::string& room : session.rooms()) {
+    routes_.Subscribe(peer.subscriber, wire::RoomTopic(ns, room));
+    history_.CollectSince(ns, room, after, missed);
+  }
+  std::sort(missed.begin(), missed.end(),
+            [](const history::Entry* a, const history::Entry* b) { return a->sequence < b->sequence; });
+  missed.erase(std::unique(missed.begin(), missed.end()), missed.end());
+
+  recovered.set_ok(true);
+  *recovered.mutable_session() = session;
+  // Recovered without `missed`, then every missed Delivery appended as a
+  // field built from the kept frame (no envelope parse or re-encode).
+  const std::string head = recovered.SerializeAsString();
+  size_t size = head.size();
+  for (const history::Entry* entry : missed) size += wire::ReplayedFieldSize(entry->body());
+  using google::protobuf::io::CodedOutputStream;
+  const size_t total = 1 + CodedOutputStream::VarintSize64(size) + size;
+  zmq_msg_t message;
+  zmq_msg_init_size(&message, total);
+  char* p = static_cast<char*>(zmq_msg_data(&message));
+  *p++ = static_cast<char>((kBrokerFrameRecoveredField << 3) | 2);
+  p = reinterpret_cast<char*>(
+      CodedOutputStream::WriteVarint64ToArray(size, reinterpret_cast<uint8_t*>(p)));
+  std::memcpy(p, head.data(), head.size());
+  p += head.size();
+  for (const history::Entry* entry : missed) {
+    p += wire::WriteReplayedField(kRecoveredMissedField, entry->body(), p);
+  }
+  if (SendCopy(sub_.handle(), peer.identity.data(), peer.identity.size(),
+               ZMQ_SNDMORE | ZMQ_DONTWAIT) != 0 ||
+      zmq_msg_send(&message, sub_.handle(), ZMQ_DONTWAIT) < 0) {
+    zmq_msg_close(&message);
+    ++stats_.recover_failed;
+    return;
+  }
+  ++stats_.recovered;
+  stats_.replayed += missed.size();
 }
 
 void Broker::HandleUnsubscribe(std::string_view identity, Peer* peer,

@@ -27,8 +27,33 @@
 //
 // Subscriber commands (see proto/README.md): Hello starts a session,
 // Subscribe/Unsubscribe change the routing table at once, then a Reply
-// answers a non-zero request_id; Ping is answered with Pong{epoch, known};
-// Goodbye removes the peer. Peers silent for 3 heartbeats are expired.
+// answers a non-zero request_id; Ping is answered with Pong{epoch, known,
+// sequence}; Goodbye removes the peer. Peers silent for 3 heartbeats are
+// expired.
+//
+// History (broker/history/history.h, proto/README.md "History, resume and
+// recovery"): every CHANNEL_ROOMS KIND_EVENT envelope of a namespace whose
+// max_messages > 0 is stamped with a broker-wide sequence and an offset per
+// target topic, written into its delivery frame (so recipients see them) and
+// into the PublishReceipt, and kept: History holds a shared copy of that very
+// frame (no second copy of the bytes). Limits per namespace (max_messages,
+// max_age) and for the whole (max_bytes) come from BrokerOptions.history
+// (the --config file). Because one thread does everything, "replay, then
+// Reply" in HandleSubscribe and "subscribe, then Recovered" in HandleRecover
+// are atomic with respect to routing: no live delivery can fall between
+// the replayed ones and the seam (no gap, no duplicate).
+// Sessions (SaveSession / Recover, broker/history/session_store.h) live in
+// memory only, expired by Housekeeping.
+//
+// Persistence (BrokerOptions.data_dir, broker/storage/record_log.h): every
+// kept envelope is appended to a RecordLog as one record (type 1: u64 LE
+// wall-clock microseconds + the live delivery frame); on start the records
+// are replayed into History (offsets, sequences and the epoch survive); the
+// log is cut behind history's oldest entry (DropBefore) as it evicts. With a
+// log, the deliveries and receipts of a burst of envelopes are sent only
+// after the burst's records were written (one Flush per burst): a subscriber
+// never holds an offset a SIGKILLed broker forgets. Without data_dir the
+// epoch is random per start.
 //
 // Thread safety: Create() may run on one thread and Run() on another (the
 // sockets move with the thread start's memory barrier); after that every
@@ -46,6 +71,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -53,9 +79,12 @@
 #include <zmq.hpp>
 
 #include "absl/status/statusor.h"
+#include "broker/history/history.h"
+#include "broker/history/session_store.h"
 #include "broker/peer_table.h"
 #include "broker/routing_table.h"
 #include "broker/stats.h"
+#include "broker/storage/record_log.h"
 #include "proto/roomq.pb.h"
 #include "proto/wire/route.h"
 
@@ -73,14 +102,24 @@ struct BrokerOptions {
   int max_topics_per_peer = 1000000;
   // How often the stats line is logged (only when something changed).
   std::chrono::milliseconds stats_interval{10000};
+  // History limits and the session store (the --config file).
+  history::HistoryOptions history;
+  history::SessionOptions sessions;
+  // Where history is persisted (a RecordLog); empty = memory only. The
+  // epoch is then the log's (its EPOCH file) and `epoch` is ignored.
+  std::string data_dir;
+  storage::FsyncPolicy fsync = storage::FsyncPolicy::kInterval;
   // The Delivery/Pong epoch; 0 picks a random one.
   uint64_t epoch = 0;
 };
 
 class Broker {
  public:
-  // Creates and binds both sockets. InvalidArgument for a bad option or
-  // endpoint, Unavailable when an endpoint cannot be bound (in use).
+  // Creates and binds both sockets and, with data_dir, opens the log and
+  // restores history from it. InvalidArgument for a bad option or
+  // endpoint, Unavailable when an endpoint cannot be bound (in use), the
+  // log's error (DataLoss for a corrupt log, FailedPrecondition when another
+  // broker holds the dir, ...).
   static absl::StatusOr<std::unique_ptr<Broker>> Create(zmq::context_t& context,
                                                         BrokerOptions options);
   ~Broker();
@@ -102,6 +141,8 @@ class Broker {
 
   // Counters; from the loop thread or after Run() returned.
   const BrokerStats& stats() const { return stats_; }
+  // History and sessions; for tests, from the loop thread or after Run().
+  const history::History& history() const { return history_; }
 
   // Calls `observer` on the loop thread with a copy of the counters (peers
   // and topics current) about every `interval` while Run() runs, and once
@@ -112,25 +153,50 @@ class Broker {
                         std::chrono::milliseconds interval);
 
  private:
+  // A deferred publish (with a log): the frame, its recipients
+  // (deferred_targets_[begin, end)) and the receipt, sent after Flush.
+  struct Deferred {
+    zmq::message_t frame;
+    size_t begin = 0;
+    size_t end = 0;
+    std::string receipt_identity;  // empty = no receipt
+    std::string receipt;
+  };
+
   Broker(zmq::context_t& context, BrokerOptions options, uint64_t epoch);
   absl::Status Bind();
+  absl::Status OpenLog();
+  void RestoreRecord(const storage::Record& record);
+  void FlushLog();
 
   void DrainPublishers();
   void DrainSubscribers();
   void Route();
-  void SendDeliveries();
-  void SendReceipt(bool accepted, std::string_view error);
+  void BuildDeliveryFrame(uint64_t sequence, std::span<const wire::RoomOffset> offsets);
+  void SendDeliveries(zmq::message_t& frame, std::span<const Subscriber* const> targets);
+  std::string EncodeReceipt(bool accepted, std::string_view error, uint64_t sequence,
+                            std::span<const wire::RoomOffset> offsets) const;
+  void SendReceipt(std::string_view identity, const std::string& receipt);
+  void SendDeferred();
+  void RemoveUnreachable();
   void HandleCommand(std::string_view identity, const zmq::message_t& body);
   void HandleSubscribe(Peer& peer, const v1::SubscriberCommand& command);
+  void HandleSaveSession(std::string_view identity, const v1::SubscriberCommand& command,
+                         Clock::time_point now);
+  void HandleRecover(Peer& peer, const v1::SubscriberCommand& command, Clock::time_point now);
+  // Sends `entry` to `identity` as a replayed delivery. False when it was
+  // dropped (full or gone).
+  bool SendReplayed(std::string_view identity, const history::Entry& entry);
   void HandleUnsubscribe(std::string_view identity, Peer* peer,
                          const v1::SubscriberCommand& command);
   void SendReply(std::string_view identity, uint64_t request_id, bool ok, std::string_view error);
   void SendBrokerFrame(std::string_view identity, const v1::BrokerFrame& frame);
   void Housekeeping(Clock::time_point now);
+  void RefreshGauges();
   void LogStats(bool final);
 
   const BrokerOptions options_;
-  const uint64_t epoch_;
+  uint64_t epoch_;  // set once by Create (the log's with data_dir)
   zmq::socket_t pub_;
   zmq::socket_t sub_;
   std::string pub_endpoint_;
@@ -157,6 +223,16 @@ class Broker {
   wire::EnvelopeRoute route_;    // views into body_
   std::vector<const Subscriber*> targets_;
   std::vector<std::string> unreachable_;
+
+  history::History history_;
+  history::SessionStore sessions_;
+  int64_t wall_now_us_ = 0;  // wall clock, refreshed per publish burst
+  std::unique_ptr<storage::RecordLog> log_;
+  std::string record_scratch_;
+  bool log_failed_ = false;  // a Flush failed (logged once)
+  uint64_t restore_skipped_ = 0;  // log records not understood on restore
+  std::vector<Deferred> deferred_;
+  std::vector<const Subscriber*> deferred_targets_;
 };
 
 }  // namespace roomq::broker

@@ -13,6 +13,7 @@
 #include "absl/flags/flag.h"
 #include "google/protobuf/stubs/logging.h"
 #include "broker/broker.h"
+#include "broker/config.h"
 #include "proto/base/command_line.h"
 #include "broker/metrics.h"
 #include "broker/metrics_http.h"
@@ -31,6 +32,14 @@ ABSL_FLAG(int64_t, max_message_bytes, 16 << 20,
 ABSL_FLAG(int32_t, max_topics_per_peer, 1000000, "Subscriptions one subscriber may hold");
 ABSL_FLAG(int32_t, stats_interval_ms, 10000, "How often counters are logged (when they changed)");
 ABSL_FLAG(int32_t, io_threads, 1, "ZeroMQ I/O threads");
+ABSL_FLAG(std::string, config, "",
+          "YAML file with history limits (per namespace) and session store limits; empty = defaults "
+          "(1000 messages and 2 min per topic, 256 MiB in all)");
+ABSL_FLAG(std::string, data_dir, "",
+          "Directory of the history log: history survives a restart (same epoch); empty = memory "
+          "only, a new epoch per start");
+ABSL_FLAG(std::string, fsync, "interval",
+          "When the history log is fsynced: always (every write), interval (every second), never");
 ABSL_FLAG(std::string, metrics_bind, "",
           "HOST:PORT serving GET /metrics (Prometheus text) on its own thread; port 0 picks a "
           "free port (logged); empty = off");
@@ -87,6 +96,28 @@ int main(int argc, char** argv) {
   const int io_threads = absl::GetFlag(FLAGS_io_threads);
   if (io_threads < 1 || options.stats_interval.count() <= 0) {
     std::fprintf(stderr, "roomq-broker: --io-threads and --stats-interval-ms must be positive\n");
+    return 2;
+  }
+  if (const std::string path = absl::GetFlag(FLAGS_config); !path.empty()) {
+    auto config = roomq::broker::LoadBrokerConfig(path);
+    if (!config.ok()) {
+      std::fprintf(stderr, "roomq-broker: --config: %s\n",
+                   std::string(config.status().message()).c_str());
+      return 2;
+    }
+    options.history = std::move(config->history);
+    options.sessions = config->sessions;
+  }
+  options.data_dir = absl::GetFlag(FLAGS_data_dir);
+  const std::string fsync = absl::GetFlag(FLAGS_fsync);
+  if (fsync == "always") {
+    options.fsync = roomq::broker::storage::FsyncPolicy::kAlways;
+  } else if (fsync == "interval") {
+    options.fsync = roomq::broker::storage::FsyncPolicy::kInterval;
+  } else if (fsync == "never") {
+    options.fsync = roomq::broker::storage::FsyncPolicy::kNever;
+  } else {
+    std::fprintf(stderr, "roomq-broker: --fsync must be always, interval or never\n");
     return 2;
   }
 

@@ -57,7 +57,10 @@ std::string BrokerStats::ToString() const {
     }
     out += ")";
   }
-  absl::StrAppend(&out, " peers=", peers, " topics=", topics);
+  absl::StrAppend(&out, " peers=", peers, " topics=", topics, " kept=", kept, " replayed=", replayed,
+                  " recovered=", recovered, " recover_failed=", recover_failed,
+                  " history=", history_entries, "/", history_bytes, "B sessions=", sessions,
+                  " log_errors=", log_errors);
   return out;
 }
 

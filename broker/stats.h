@@ -41,12 +41,24 @@ struct BrokerStats {
   std::array<uint64_t, static_cast<size_t>(Malformed::kCount)> malformed{};
   uint64_t peers = 0;   // current, refreshed when logged
   uint64_t topics = 0;  // current, refreshed when logged
+  // History (broker/history): envelopes kept, deliveries replayed by
+  // resumes and recoveries, Recover outcomes; then the current held
+  // envelopes and bytes and saved sessions, refreshed when logged.
+  uint64_t kept = 0;
+  uint64_t replayed = 0;
+  uint64_t recovered = 0;
+  uint64_t recover_failed = 0;
+  uint64_t log_errors = 0;  // RecordLog::Flush failures (--data-dir)
+  uint64_t history_entries = 0;
+  uint64_t history_bytes = 0;
+  uint64_t sessions = 0;
 
   uint64_t malformed_total() const;
   uint64_t& malformed_count(Malformed reason) { return malformed[static_cast<size_t>(reason)]; }
   uint64_t malformed_count(Malformed reason) const { return malformed[static_cast<size_t>(reason)]; }
 
-  // "routed=10 unrouted=0 delivered=40 dropped_hwm=0 ... malformed=2 (version=1 topic=1) peers=4 topics=7"
+  // "routed=10 unrouted=0 delivered=40 dropped_hwm=0 ... malformed=2 (version=1 topic=1) peers=4 topics=7
+  //  kept=10 replayed=0 recovered=0 recover_failed=0 history=10/2048B sessions=0"
   std::string ToString() const;
 
   friend bool operator==(const BrokerStats&, const BrokerStats&) = default;

@@ -128,9 +128,18 @@ TEST_F(BrokerTest, ForwardsTheEnvelopeBytesUnchangedWithTheEpoch) {
   publisher.SendPub({bytes});
   auto received = sub->ReceiveDelivery(kWait);
   ASSERT_TRUE(received.ok()) << received.status();
-  // One frame: the delivery prefix, then the publisher's bytes verbatim.
-  EXPECT_EQ(received->raw, wire::EncodeDeliveryFrame(broker_.epoch, bytes));
-  EXPECT_EQ(received->frame.delivery().epoch(), broker_.epoch);
+  // One frame: the delivery prefix (epoch, the offset in the kept topic,
+  // the sequence), then the publisher's bytes verbatim.
+  const v1::Delivery& delivery = received->frame.delivery();
+  ASSERT_EQ(delivery.offsets_size(), 1);
+  EXPECT_EQ(delivery.sequence(), 1u);
+  const wire::RoomOffset offsets[] = {{"/chat", "a", delivery.offsets(0).offset()}};
+  wire::DeliveryHeader header;
+  header.epoch = broker_.epoch;
+  header.offsets = offsets;
+  header.sequence = 1;
+  EXPECT_EQ(received->raw, wire::EncodeDeliveryFrame(header, bytes));
+  EXPECT_EQ(delivery.epoch(), broker_.epoch);
   EXPECT_EQ(received->envelope.args(), std::string(5000, 'x'));
 }
 

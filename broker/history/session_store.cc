@@ -1,0 +1,64 @@
+#include "broker/history/session_store.h"
+
+#include <algorithm>
+
+#include "proto/wire/absl_compat.h"
+
+namespace roomq::broker::history {
+
+absl::Status SessionStore::Save(v1::Session session, std::chrono::milliseconds ttl,
+                                Clock::time_point now) {
+  if (session.pid().empty() || session.namespace_().empty()) {
+    return absl::InvalidArgumentError("a session needs a pid and a namespace");
+  }
+  if (ttl <= std::chrono::milliseconds::zero()) return absl::InvalidArgumentError("ttl must be > 0");
+  if (static_cast<size_t>(session.rooms_size()) > kMaxSessionRooms ||
+      session.ByteSizeLong() > kMaxSessionBytes) {
+    return absl::InvalidArgumentError("session over the size limit");
+  }
+  const Clock::time_point deadline = now + std::min(ttl, options_.max_ttl);
+  std::string pid = session.pid();
+  if (auto it = sessions_.find(pid); it != sessions_.end()) {
+    by_deadline_.erase({it->second.deadline, pid});
+    it->second = {std::move(session), deadline};
+  } else {
+    while (!sessions_.empty() && sessions_.size() >= options_.max_sessions) {
+      const std::string victim = by_deadline_.begin()->second;
+      Erase(victim);
+      ++evicted_;
+    }
+    if (options_.max_sessions == 0) return absl::ResourceExhaustedError("sessions are disabled");
+    sessions_.emplace(pid, Stored{std::move(session), deadline});
+  }
+  by_deadline_.emplace(deadline, std::move(pid));
+  return absl::OkStatus();
+}
+
+absl::StatusOr<v1::Session> SessionStore::Claim(std::string_view pid, Clock::time_point now) {
+  auto it = sessions_.find(ToAbsl(pid));
+  if (it == sessions_.end()) return absl::NotFoundError("unknown session");
+  const bool expired = it->second.deadline <= now;
+  v1::Session session = std::move(it->second.session);
+  Erase(std::string(pid));
+  if (expired) return absl::NotFoundError("session expired");
+  return session;
+}
+
+size_t SessionStore::Expire(Clock::time_point now) {
+  size_t removed = 0;
+  while (!by_deadline_.empty() && by_deadline_.begin()->first <= now) {
+    const std::string pid = by_deadline_.begin()->second;
+    Erase(pid);
+    ++removed;
+  }
+  return removed;
+}
+
+void SessionStore::Erase(const std::string& pid) {
+  auto it = sessions_.find(pid);
+  if (it == sessions_.end()) return;
+  by_deadline_.erase({it->second.deadline, pid});
+  sessions_.erase(it);
+}
+
+}  // namespace roomq::broker::history
