@@ -550,9 +550,14 @@ Link::Clock::time_point Link::NextTimer() const {
 
 void Link::RunTimers(Clock::time_point now) {
   if (now >= next_ping_) {
-    v1::SubscriberCommand ping;
-    ping.mutable_ping();
-    SendCommand(ping);
+    // No Ping while the TCP connection is down: it would wait in the queue,
+    // reach a restarted broker before the reconnection's Hello and draw a
+    // Pong{known=false}, i.e. a second full re-subscription (and replay).
+    if (tcp_connected_) {
+      v1::SubscriberCommand ping;
+      ping.mutable_ping();
+      SendCommand(ping);
+    }
     next_ping_ = now + options_.heartbeat;
   }
   if (now - last_broker_answer_ >= kSilentHeartbeats * options_.heartbeat) {

@@ -1,0 +1,236 @@
+// History persistence end to end: the real roomq-broker with --data-dir,
+// killed with SIGKILL and restarted on the same endpoints and directory,
+// and client Links that resume by themselves (issue 7, items 3 and 4).
+
+#include <dirent.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <regex>
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+#include <zmq.hpp>
+
+#include "roomq/link.h"
+#include "tests/support/broker_process.h"
+
+namespace roomq {
+namespace {
+
+using std::chrono::milliseconds;
+using Clock = std::chrono::steady_clock;
+
+constexpr milliseconds kWait{5000};
+
+struct Received {
+  uint64_t message_id;
+  bool replayed;
+  uint64_t sequence;
+};
+
+class HistoryIntegrationTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char dir[] = "/tmp/roomq-history-XXXXXX";
+    ASSERT_NE(mkdtemp(dir), nullptr);
+    data_dir_ = dir;
+    StartBroker(test_support::BrokerOptions());
+  }
+
+  void TearDown() override {
+    links_.clear();
+    if (broker_.process) broker_.process->Kill();
+    std::error_code ignored;
+    std::filesystem::remove_all(data_dir_, ignored);
+  }
+
+  void StartBroker(test_support::BrokerOptions options) {
+    options.extra_args = {"--data-dir=" + data_dir_, "--heartbeat-ms=100"};
+    auto broker = test_support::StartBroker(std::move(options));
+    ASSERT_TRUE(broker.ok()) << broker.status();
+    broker_ = std::move(*broker);
+  }
+
+  // Kills the broker with SIGKILL and starts it again on the same endpoints
+  // and data dir.
+  void KillAndRestart() {
+    const test_support::BrokerOptions same = broker_.SameEndpoints();
+    broker_.process->Kill();
+    StartBroker(same);
+  }
+
+  client::Link* NewLink(std::vector<Received>* inbox) {
+    client::LinkOptions options;
+    options.pub_endpoint = broker_.pub_endpoint;
+    options.sub_endpoint = broker_.sub_endpoint;
+    options.heartbeat = milliseconds(100);
+    options.receipt_timeout = milliseconds(3000);
+    client::LinkHandlers handlers;
+    handlers.on_delivery = [inbox](client::Delivery& delivery) {
+      if (inbox != nullptr) {
+        inbox->push_back({delivery.envelope.message_id(), delivery.header.replayed(),
+                          delivery.header.sequence()});
+      }
+    };
+    auto link = client::Link::Create(context_, options, std::move(handlers));
+    EXPECT_TRUE(link.ok()) << link.status();
+    links_.push_back(std::move(*link));
+    return links_.back().get();
+  }
+
+  // Polls every link until `done` or the deadline.
+  bool PollUntil(const std::function<bool()>& done, milliseconds timeout = kWait) {
+    const auto deadline = Clock::now() + timeout;
+    while (!done()) {
+      if (Clock::now() > deadline) return false;
+      for (auto& link : links_) (void)link->Poll(milliseconds(2));
+    }
+    return true;
+  }
+
+  // Subscribes and waits for the broker's Reply.
+  void Subscribe(client::Link* link, std::optional<client::ResumeFrom> from = std::nullopt) {
+    bool done = false;
+    link->Subscribe(
+        wire::RoomTopic("/chat", "room"),
+        [&done](absl::Status status) {
+          EXPECT_TRUE(status.ok()) << status;
+          done = true;
+        },
+        from);
+    ASSERT_TRUE(PollUntil([&] { return done; }));
+  }
+
+  // Publishes message ids [first, last] to (/chat, room) and waits for every
+  // receipt (each was routed, and with --data-dir written, before it).
+  void PublishRange(client::Link* publisher, uint64_t first, uint64_t last) {
+    size_t confirmed = 0;
+    for (uint64_t id = first; id <= last; ++id) {
+      v1::Envelope envelope;
+      envelope.set_kind(v1::KIND_EVENT);
+      envelope.set_channel(v1::CHANNEL_ROOMS);
+      envelope.set_namespace_("/chat");
+      envelope.add_rooms("room");
+      envelope.set_event("n");
+      envelope.set_message_id(id);
+      ASSERT_TRUE(publisher
+                      ->Publish(envelope,
+                                [&confirmed](absl::StatusOr<v1::PublishReceipt> receipt) {
+                                  EXPECT_TRUE(receipt.ok() && receipt->accepted());
+                                  ++confirmed;
+                                })
+                      .ok());
+    }
+    ASSERT_TRUE(PollUntil([&] { return confirmed == last - first + 1; }));
+  }
+
+  static void ExpectIds(const std::vector<Received>& inbox, uint64_t first, uint64_t last) {
+    ASSERT_EQ(inbox.size(), last - first + 1);
+    for (size_t i = 0; i < inbox.size(); ++i) {
+      ASSERT_EQ(inbox[i].message_id, first + i) << "gap or duplicate at " << i;
+    }
+  }
+
+  std::string SegmentPath() const {
+    for (const auto& file : std::filesystem::directory_iterator(data_dir_)) {
+      if (file.path().extension() == ".log") return file.path();
+    }
+    return {};
+  }
+
+  zmq::context_t context_;
+  std::string data_dir_;
+  test_support::BrokerProcess broker_;
+  std::vector<std::unique_ptr<client::Link>> links_;
+};
+
+TEST_F(HistoryIntegrationTest, SigkillKeepsHistoryAndALinkResumesWithNothingLostOrTwice) {
+  std::vector<Received> inbox;
+  client::Link* subscriber = NewLink(&inbox);
+  client::Link* publisher = NewLink(nullptr);
+  Subscribe(subscriber);
+  PublishRange(publisher, 1, 50);
+  ASSERT_TRUE(PollUntil([&] { return inbox.size() == 50; }));
+  const uint64_t epoch = subscriber->epoch();
+  EXPECT_EQ(epoch, broker_.epoch);
+  EXPECT_EQ(subscriber->last_sequence(), 50u);
+
+  KillAndRestart();
+  EXPECT_EQ(broker_.epoch, epoch) << "the epoch comes from the data dir";
+  // Logged before the start line StartBroker waited for.
+  EXPECT_EQ(broker_.process->CountLines(std::regex("history restored from .* kept=50 sequence=50")),
+            1);
+  // Published while the subscriber has not re-subscribed yet (its Link is
+  // not polled): routed to nobody, kept in history.
+  {
+    std::vector<std::unique_ptr<client::Link>> all = std::move(links_);
+    links_.clear();
+    for (auto& link : all) {
+      if (link.get() == publisher) links_.push_back(std::move(link));
+    }
+    PublishRange(publisher, 51, 100);
+    for (auto& link : all) {
+      if (link) links_.push_back(std::move(link));
+    }
+  }
+  const auto resume_start = Clock::now();
+  // The subscriber's Link reconnects, re-subscribes from offset 50 and gets
+  // 51..100 replayed; then live ones.
+  ASSERT_TRUE(PollUntil([&] { return inbox.size() >= 100; })) << inbox.size();
+  const auto resume_ms =
+      std::chrono::duration_cast<milliseconds>(Clock::now() - resume_start).count();
+  PublishRange(publisher, 101, 150);
+  ASSERT_TRUE(PollUntil([&] { return inbox.size() >= 150; })) << inbox.size();
+  ExpectIds(inbox, 1, 150);
+  for (size_t i = 50; i < 100; ++i) EXPECT_TRUE(inbox[i].replayed) << i;
+  for (size_t i = 100; i < 150; ++i) EXPECT_FALSE(inbox[i].replayed) << i;
+  // (A reconnection can re-subscribe twice, TCP reconnect and then
+  // Pong{known=false}: the second replay is dropped by the Link as already
+  // delivered, which ExpectIds proves.)
+  std::printf("[ history ] reconnect + resume of 50 envelopes after SIGKILL: %lld ms "
+              "(replayed deliveries dropped by the Link as already delivered: %llu)\n",
+              static_cast<long long>(resume_ms),
+              static_cast<unsigned long long>(subscriber->stats().dropped_duplicate));
+
+  // History itself survived: a new subscriber resuming from the start of the
+  // epoch gets all 150, in order.
+  std::vector<Received> late;
+  client::Link* newcomer = NewLink(&late);
+  Subscribe(newcomer, client::ResumeFrom{epoch, 0});
+  ExpectIds(late, 1, 150);
+  EXPECT_TRUE(late.front().replayed);
+}
+
+TEST_F(HistoryIntegrationTest, ATruncatedLogTailIsCutAndEverythingBeforeItSurvives) {
+  client::Link* publisher = NewLink(nullptr);
+  PublishRange(publisher, 1, 20);
+  const uint64_t epoch = broker_.epoch;
+  broker_.process->Kill();
+  const std::string segment = SegmentPath();
+  ASSERT_FALSE(segment.empty());
+  const auto size = std::filesystem::file_size(segment);
+  std::filesystem::resize_file(segment, size - 3);  // a torn last record
+
+  StartBroker(broker_.SameEndpoints());
+  EXPECT_EQ(broker_.epoch, epoch);
+  EXPECT_EQ(broker_.process->CountLines(std::regex("kept=19 sequence=19 .*torn tail cut")), 1);
+  std::vector<Received> inbox;
+  client::Link* subscriber = NewLink(&inbox);
+  Subscribe(subscriber, client::ResumeFrom{epoch, 0});
+  ExpectIds(inbox, 1, 19);
+  // The cut envelope's sequence is assigned again, to the next one.
+  PublishRange(publisher, 21, 21);
+  ASSERT_TRUE(PollUntil([&] { return inbox.size() == 20; }));
+  EXPECT_EQ(inbox.back().message_id, 21u);
+  EXPECT_EQ(inbox.back().sequence, 20u);
+}
+
+}  // namespace
+}  // namespace roomq
