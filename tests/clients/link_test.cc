@@ -29,8 +29,12 @@ class LinkTest : public ::testing::Test {
     options.receipt_timeout = receipt_timeout;
     options.linger = milliseconds(0);
     LinkHandlers handlers;
-    handlers.on_delivery = [this](Delivery& d) { deliveries_.push_back(d.envelope); };
+    handlers.on_delivery = [this](Delivery& d) {
+      deliveries_.push_back(d.envelope);
+      headers_.push_back(d.header);
+    };
     handlers.on_broker_state = [this](bool up) { states_.push_back(up); };
+    handlers.on_resumed = [this](const v1::ResumeResult& r) { resumed_.push_back(r); };
     auto link = Link::Create(context_, options, handlers);
     ASSERT_TRUE(link.ok()) << link.status();
     link_ = std::move(*link);
@@ -58,8 +62,37 @@ class LinkTest : public ::testing::Test {
   zmq::context_t context_;
   std::unique_ptr<Link> link_;
   std::vector<v1::Envelope> deliveries_;
+  std::vector<v1::Delivery> headers_;
+  std::vector<v1::ResumeResult> resumed_;
   std::vector<bool> states_;
 };
+
+// A delivery frame for (/chat, room) as the broker writes it.
+std::string HistoryFrame(uint64_t epoch, const std::string& room, uint64_t offset,
+                         uint64_t sequence, bool replayed, const std::string& event) {
+  v1::Envelope envelope;
+  envelope.set_version(v1::VERSION_1);
+  envelope.set_kind(v1::KIND_EVENT);
+  envelope.set_channel(v1::CHANNEL_ROOMS);
+  envelope.set_namespace_("/chat");
+  envelope.add_rooms(room);
+  envelope.set_event(event);
+  const wire::RoomOffset offsets[] = {{"/chat", room, offset}};
+  wire::DeliveryHeader header;
+  header.epoch = epoch;
+  header.offsets = offsets;
+  header.sequence = sequence;
+  header.replayed = replayed;
+  return wire::EncodeDeliveryFrame(header, envelope.SerializeAsString());
+}
+
+const v1::SubscriberCommand* LastWith(const FakeBroker& broker,
+                                      v1::SubscriberCommand::CommandCase which) {
+  for (auto it = broker.commands.rbegin(); it != broker.commands.rend(); ++it) {
+    if (it->command_case() == which) return &*it;
+  }
+  return nullptr;
+}
 
 TEST_F(LinkTest, GeneratesNodeIdWithPrefix) {
   FakeBroker broker(context_);
@@ -289,6 +322,169 @@ TEST_F(LinkTest, PollReportsExtraItems) {
     ASSERT_TRUE(link_->Poll(milliseconds(50), items).ok());
   }
   EXPECT_TRUE(items[0].revents & ZMQ_POLLIN);
+}
+
+}  // namespace
+}  // namespace roomq::client
+
+namespace roomq::client {
+namespace {
+
+using std::chrono::milliseconds;
+using testing::FakeBroker;
+
+TEST_F(LinkTest, TracksPositionsAndResumesThemAfterARestartedBrokerForgotIt) {
+  FakeBroker broker(context_);
+  MakeLink(broker);
+  const wire::TopicRef topic = wire::RoomTopic("/chat", "a");
+  std::optional<absl::Status> done;
+  link_->Subscribe(topic, [&](absl::Status s) { done = s; });
+  ASSERT_TRUE(PumpUntil(&broker, [&] { return done.has_value(); }));
+  EXPECT_FALSE(link_->position(topic).has_value());
+  EXPECT_EQ(link_->epoch(), 0u);
+  broker.SendRawToSubscriber({HistoryFrame(42, "a", 6, 10, false, "x")});
+  broker.SendRawToSubscriber({HistoryFrame(42, "a", 7, 12, false, "y")});
+  ASSERT_TRUE(PumpUntil(&broker, [&] { return deliveries_.size() == 2; }));
+  ASSERT_TRUE(link_->position(topic).has_value());
+  EXPECT_EQ(link_->position(topic)->epoch, 42u);
+  EXPECT_EQ(link_->position(topic)->after_offset, 7u);
+  EXPECT_EQ(link_->epoch(), 42u);
+  EXPECT_EQ(link_->last_sequence(), 12u);
+
+  // The broker forgot the node: the whole set goes again, resumed from 7.
+  broker.known = false;
+  const size_t before = broker.commands.size();
+  ASSERT_TRUE(PumpUntil(&broker, [&] {
+    for (size_t i = before; i < broker.commands.size(); ++i) {
+      if (broker.commands[i].subscribe().resume_size() > 0) return true;
+    }
+    return false;
+  }));
+  const v1::SubscriberCommand* subscribe = LastWith(broker, v1::SubscriberCommand::kSubscribe);
+  ASSERT_EQ(subscribe->subscribe().resume_size(), 1);
+  EXPECT_EQ(subscribe->subscribe().resume(0).topic().name(), "a");
+  EXPECT_EQ(subscribe->subscribe().resume(0).epoch(), 42u);
+  EXPECT_EQ(subscribe->subscribe().resume(0).after_offset(), 7u);
+}
+
+TEST_F(LinkTest, ReplayedDeliveriesAlreadyDeliveredAreDropped) {
+  FakeBroker broker(context_);
+  MakeLink(broker);
+  std::optional<absl::Status> done;
+  link_->Subscribe(wire::RoomTopic("/chat", "a"), [&](absl::Status s) { done = s; });
+  ASSERT_TRUE(PumpUntil(&broker, [&] { return done.has_value(); }));
+  broker.SendRawToSubscriber({HistoryFrame(1, "a", 5, 5, false, "live-5")});
+  broker.SendRawToSubscriber({HistoryFrame(1, "a", 5, 5, true, "again-5")});
+  broker.SendRawToSubscriber({HistoryFrame(1, "a", 6, 6, true, "replayed-6")});
+  ASSERT_TRUE(PumpUntil(&broker, [&] { return deliveries_.size() == 2; }));
+  EXPECT_EQ(deliveries_[0].event(), "live-5");
+  EXPECT_EQ(deliveries_[1].event(), "replayed-6");
+  EXPECT_TRUE(headers_[1].replayed());
+  EXPECT_EQ(link_->stats().dropped_duplicate, 1u);
+  EXPECT_EQ(link_->stats().replayed, 1u);
+}
+
+TEST_F(LinkTest, SubscribeFromAResumePointSendsItAndReportsTheResult) {
+  FakeBroker broker(context_);
+  broker.answer_subscribe = false;
+  MakeLink(broker);
+  const wire::TopicRef topic = wire::RoomTopic("/chat", "a");
+  std::optional<absl::Status> done;
+  link_->Subscribe(topic, [&](absl::Status s) { done = s; }, ResumeFrom{9, 3});
+  EXPECT_EQ(link_->position(topic)->after_offset, 3u);
+  const v1::SubscriberCommand* subscribe = nullptr;
+  ASSERT_TRUE(PumpUntil(&broker, [&] {
+    subscribe = LastWith(broker, v1::SubscriberCommand::kSubscribe);
+    return subscribe != nullptr;
+  }));
+  ASSERT_EQ(subscribe->subscribe().resume_size(), 1);
+  EXPECT_EQ(subscribe->subscribe().resume(0).epoch(), 9u);
+  EXPECT_EQ(subscribe->subscribe().resume(0).after_offset(), 3u);
+  v1::BrokerFrame frame;
+  frame.mutable_reply()->set_request_id(subscribe->request_id());
+  frame.mutable_reply()->set_ok(true);
+  v1::ResumeResult* result = frame.mutable_reply()->add_resumed();
+  *result->mutable_topic() = subscribe->subscribe().resume(0).topic();
+  result->set_replayed(2);
+  result->set_truncated(true);
+  broker.SendRawToSubscriber({frame.SerializeAsString()});
+  ASSERT_TRUE(PumpUntil(&broker, [&] { return done.has_value(); }));
+  EXPECT_TRUE(done->ok());
+  ASSERT_EQ(resumed_.size(), 1u);
+  EXPECT_TRUE(resumed_[0].truncated());
+
+  std::optional<absl::Status> refused;
+  link_->Subscribe(wire::ServiceTopic("/chat"), [&](absl::Status s) { refused = s; },
+                   ResumeFrom{9, 3});
+  ASSERT_TRUE(refused.has_value());
+  EXPECT_EQ(refused->code(), absl::StatusCode::kInvalidArgument);
+}
+
+TEST_F(LinkTest, RecoverAddsTheSessionRoomsAndTracksTheMissedOffsets) {
+  FakeBroker broker(context_);
+  MakeLink(broker);
+  ASSERT_TRUE(PumpUntil(&broker, [&] { return link_->broker_connected(); }));
+  v1::Session session;
+  session.set_pid("pid");
+  session.set_namespace_("/chat");
+  session.add_rooms("s1");
+  session.add_rooms("general");
+  link_->SaveSession(session, milliseconds(2000));
+  v1::Recover request;
+  request.set_pid("pid");
+  request.set_namespace_("/chat");
+  std::optional<absl::StatusOr<v1::Recovered>> done;
+  link_->Recover(request, [&](absl::StatusOr<v1::Recovered> r) { done = std::move(r); });
+  const v1::SubscriberCommand* recover = nullptr;
+  ASSERT_TRUE(PumpUntil(&broker, [&] {
+    recover = LastWith(broker, v1::SubscriberCommand::kRecover);
+    return recover != nullptr;
+  }));
+  const v1::SubscriberCommand* save = LastWith(broker, v1::SubscriberCommand::kSaveSession);
+  ASSERT_NE(save, nullptr);
+  EXPECT_EQ(save->save_session().ttl_ms(), 2000u);
+  EXPECT_EQ(save->save_session().session().pid(), "pid");
+  EXPECT_EQ(recover->recover().pid(), "pid");
+
+  // Recovered{ok} with one missed delivery, built as the broker does.
+  v1::BrokerFrame missed_frame;
+  ASSERT_TRUE(missed_frame.ParseFromString(HistoryFrame(5, "general", 8, 30, true, "missed")));
+  v1::BrokerFrame frame;
+  v1::Recovered* recovered = frame.mutable_recovered();
+  recovered->set_request_id(recover->request_id());
+  recovered->set_ok(true);
+  *recovered->mutable_session() = session;
+  *recovered->add_missed() = missed_frame.delivery();
+  broker.SendRawToSubscriber({frame.SerializeAsString()});
+  ASSERT_TRUE(PumpUntil(&broker, [&] { return done.has_value(); }));
+  ASSERT_TRUE(done->ok()) << done->status();
+  EXPECT_TRUE((*done)->ok());
+  ASSERT_EQ((*done)->missed_size(), 1);
+  EXPECT_EQ((*done)->missed(0).envelope().event(), "missed");
+  EXPECT_TRUE(deliveries_.empty()) << "missed entries do not go through on_delivery";
+  EXPECT_TRUE(link_->subscribed(wire::RoomTopic("/chat", "s1")));
+  EXPECT_TRUE(link_->subscribed(wire::RoomTopic("/chat", "general")));
+  EXPECT_EQ(link_->position(wire::RoomTopic("/chat", "general"))->after_offset, 8u);
+  EXPECT_EQ(link_->epoch(), 5u);
+  EXPECT_EQ(link_->last_sequence(), 30u);
+}
+
+TEST_F(LinkTest, RecoverIsUnavailableWhenDisconnectedOrUnanswered) {
+  FakeBroker broker(context_);
+  MakeLink(broker, milliseconds(100), milliseconds(200));
+  v1::Recover request;
+  request.set_pid("pid");
+  std::optional<absl::StatusOr<v1::Recovered>> done;
+  // Not connected yet (nothing polled): at once.
+  link_->Recover(request, [&](absl::StatusOr<v1::Recovered> r) { done = std::move(r); });
+  ASSERT_TRUE(done.has_value());
+  EXPECT_EQ(done->status().code(), absl::StatusCode::kUnavailable);
+  ASSERT_TRUE(PumpUntil(&broker, [&] { return link_->broker_connected(); }));
+  done.reset();
+  // The fake broker never answers Recover: receipt_timeout.
+  link_->Recover(request, [&](absl::StatusOr<v1::Recovered> r) { done = std::move(r); });
+  ASSERT_TRUE(PumpUntil(&broker, [&] { return done.has_value(); }));
+  EXPECT_EQ(done->status().code(), absl::StatusCode::kUnavailable);
 }
 
 }  // namespace
