@@ -91,7 +91,7 @@ std::shared_ptr<SessionImpl> Engine::NewSession(size_t shard_index, HandshakeInf
   Shard& shard = *shards_[shard_index];
   std::string sid = NewSid(shard_index, options_.sid_prefix);
   auto session = std::make_shared<SessionImpl>(
-      sid, shard.executor, std::move(info), options_,
+      sid, shard.executor, std::move(info), options_, &transport_errors_,
       [this, shard_index](const std::string& id) {
         if (shards_[shard_index]->sessions.erase(id) > 0) {
           live_sessions_.fetch_sub(1, std::memory_order_relaxed);
@@ -256,6 +256,7 @@ void Engine::UpgradeOnOwnerShard(size_t shard, WebSocketTransport::Request reque
   }
   WebSocketTransport::Accept(
       std::move(socket), std::move(request), options_.max_payload, std::move(remote_address),
+      &transport_errors_,
       [this, shard, sid = std::move(sid)](std::shared_ptr<WebSocketTransport> ws) {
         if (!ws) return;
         auto session = Find(shard, sid);
@@ -285,6 +286,7 @@ void Engine::HandshakeWebSocket(size_t shard, WebSocketTransport::Request reques
   HandshakeInfo info{remote_address, std::move(origin), std::move(query)};
   WebSocketTransport::Accept(
       std::move(socket), std::move(request), options_.max_payload, std::move(remote_address),
+      &transport_errors_,
       [this, shard, info = std::move(info)](std::shared_ptr<WebSocketTransport> ws) mutable {
         if (!ws) return;
         if (shards_[shard]->stopping) {

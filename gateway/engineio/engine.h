@@ -22,6 +22,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -36,6 +37,7 @@
 #include "gateway/engineio/options.h"
 #include "gateway/engineio/session.h"
 #include "gateway/engineio/session_impl.h"
+#include "gateway/engineio/transport_errors.h"
 #include "gateway/engineio/websocket_transport.h"
 
 namespace roomq::gateway::engineio {
@@ -44,6 +46,7 @@ namespace roomq::gateway::engineio {
 struct EngineStats {
   uint64_t sessions = 0;                 // open now
   uint64_t refused_max_connections = 0;  // handshakes refused by max_connections
+  std::map<std::string, uint64_t> transport_errors;  // TransportErrorCounters::Snapshot()
 };
 
 class Engine {
@@ -77,8 +80,13 @@ class Engine {
 
   EngineStats stats() const {
     return {live_sessions_.load(std::memory_order_relaxed),
-            refused_max_connections_.load(std::memory_order_relaxed)};
+            refused_max_connections_.load(std::memory_order_relaxed),
+            transport_errors_.Snapshot()};
   }
+
+  // Connections closed for bad input or silence, by reason; shared with the
+  // HTTP layer (any thread).
+  TransportErrorCounters& transport_errors() { return transport_errors_; }
 
  private:
   struct Shard {
@@ -112,6 +120,7 @@ class Engine {
   std::vector<std::unique_ptr<Shard>> shards_;
   std::atomic<uint64_t> live_sessions_{0};
   std::atomic<uint64_t> refused_max_connections_{0};
+  TransportErrorCounters transport_errors_;
 };
 
 // Writes `reply` as an HTTP/1.1 answer on a raw socket, then closes it.

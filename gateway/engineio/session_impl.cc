@@ -14,15 +14,14 @@ namespace roomq::gateway::engineio {
 
 SessionImpl::SessionImpl(std::string id, boost::asio::any_io_executor executor,
                          HandshakeInfo handshake, const EngineOptions& options,
-                         FinishedCallback on_finished)
+                         TransportErrorCounters* errors, FinishedCallback on_finished)
     : id_(std::move(id)),
       executor_(executor),
       handshake_(std::move(handshake)),
       options_(options),
+      errors_(errors),
       on_finished_(std::move(on_finished)),
-      heartbeat_timer_(executor),
-      upgrade_timer_(executor),
-      close_timer_(executor) {}
+      heartbeat_timer_(executor) {}
 
 SessionImpl::~SessionImpl() {
   if (ws_) ws_->Abort();
@@ -67,6 +66,11 @@ absl::Status SessionImpl::Send(SharedOutbound message) {
     return absl::ResourceExhaustedError("outbound queue full");
   }
   queued_bytes_ += bytes;
+  if (opened_ && transport_ == Transport::kWebSocket && ws_ && queue_.empty()) {
+    // The hot path: straight into the transport's FIFO, no staging.
+    WriteMessageToWebSocket(message);
+    return absl::OkStatus();
+  }
   queue_.push_back(Outgoing{PacketType::kMessage, {}, std::move(message), bytes});
   Flush();
   return absl::OkStatus();
@@ -98,8 +102,9 @@ void SessionImpl::BeginGracefulClose(std::string reason) {
   }
   // Polling without a pending GET: the client's next GET gets the close
   // packet; bounded by close_timeout.
-  close_timer_.expires_after(options_.close_timeout);
-  close_timer_.async_wait([weak = weak_from_this()](boost::system::error_code ec) {
+  boost::asio::steady_timer& close_timer = LazyTimer(close_timer_);
+  close_timer.expires_after(options_.close_timeout);
+  close_timer.async_wait([weak = weak_from_this()](boost::system::error_code ec) {
     auto self = weak.lock();
     if (ec || !self || self->closed_) return;
     self->Finish(self->close_reason_, true);
@@ -122,20 +127,9 @@ void SessionImpl::Flush() {
 void SessionImpl::FlushToWebSocket() {
   if (!ws_) return;
   bool close_sent = false;
-  while (!queue_.empty()) {
-    Outgoing out = std::move(queue_.front());
-    queue_.pop_front();
+  for (Outgoing& out : queue_) {
     if (out.type == PacketType::kMessage) {
-      for (size_t i = 0; i < out.message->size(); ++i) {
-        const OutboundPart& part = (*out.message)[i];
-        WsFrame frame;
-        frame.binary = part.binary;
-        frame.prefix = part.binary ? 0 : static_cast<char>(PacketType::kMessage);
-        frame.shared = out.message;
-        frame.shared_part = i;
-        frame.accounted = part.data.size();
-        ws_->Write(std::move(frame));
-      }
+      WriteMessageToWebSocket(out.message);
     } else {
       if (out.type == PacketType::kClose) close_sent = true;
       WsFrame frame;
@@ -144,7 +138,29 @@ void SessionImpl::FlushToWebSocket() {
       ws_->Write(std::move(frame));
     }
   }
+  ReleaseQueue();
   if (closing_ && close_sent) Finish(close_reason_, true);
+}
+
+void SessionImpl::WriteMessageToWebSocket(const SharedOutbound& message) {
+  for (size_t i = 0; i < message->size(); ++i) {
+    const OutboundPart& part = (*message)[i];
+    WsFrame frame;
+    frame.binary = part.binary;
+    frame.prefix = part.binary ? 0 : static_cast<char>(PacketType::kMessage);
+    frame.shared = message;
+    frame.shared_part = i;
+    frame.accounted = part.data.size();
+    ws_->Write(std::move(frame));
+  }
+}
+
+void SessionImpl::ReleaseQueue() { std::vector<Outgoing>().swap(queue_); }
+
+boost::asio::steady_timer& SessionImpl::LazyTimer(
+    std::unique_ptr<boost::asio::steady_timer>& timer) {
+  if (!timer) timer = std::make_unique<boost::asio::steady_timer>(executor_);
+  return *timer;
 }
 
 void SessionImpl::FlushToPoll() {
@@ -162,7 +178,7 @@ void SessionImpl::FlushToPoll() {
       AppendPayloadPacket(&payload, out.type, out.text);
     }
   }
-  queue_.clear();
+  ReleaseQueue();
   AnswerPendingGet(std::move(payload));
   if (closing_ && close_sent) Finish(close_reason_, true);
 }
@@ -212,8 +228,8 @@ void SessionImpl::HandlePollPost(EngineRequest request, Responder respond) {
     return;
   }
   if (request.body_too_large) {
-    spdlog::info("session {}: POST over maxPayload ({} bytes) from {}", id_, options_.max_payload,
-                 request.remote_address);
+    CountError(TransportError::kHttpTooLarge,
+               "POST over maxPayload " + std::to_string(options_.max_payload));
     HttpReply reply;
     reply.status = 413;
     reply.content_type = "text/plain";
@@ -225,8 +241,8 @@ void SessionImpl::HandlePollPost(EngineRequest request, Responder respond) {
   }
   auto packets = DecodePayload(request.body);
   if (!packets.ok()) {
-    spdlog::info("session {}: bad payload from {}: {}", id_, request.remote_address,
-                 roomq::FromAbsl(packets.status().message()));
+    CountError(TransportError::kEnginePacket,
+               "bad payload: " + std::string(roomq::FromAbsl(packets.status().message())));
     respond(ErrorReply(ErrorCode::kBadRequest));
     Finish("parse error", true);
     return;
@@ -276,14 +292,15 @@ void SessionImpl::HandleUpgradeCandidate(std::shared_ptr<WebSocketTransport> ws)
   }
   probe_ = std::move(ws);
   probe_->SetHandler(weak_from_this());
-  upgrade_timer_.expires_after(options_.upgrade_timeout);
-  upgrade_timer_.async_wait(
+  boost::asio::steady_timer& upgrade_timer = LazyTimer(upgrade_timer_);
+  upgrade_timer.expires_after(options_.upgrade_timeout);
+  upgrade_timer.async_wait(
       [weak = weak_from_this(), probe = std::weak_ptr<WebSocketTransport>(probe_)](
           boost::system::error_code ec) {
         auto self = weak.lock();
         if (ec || !self || self->closed_) return;
         if (self->probe_ && self->probe_ == probe.lock()) {
-          spdlog::info("session {}: upgrade timed out", self->id_);
+          self->CountError(TransportError::kUpgradeTimeout, "upgrade probe not completed");
           self->AbortProbe();
         }
       });
@@ -293,7 +310,7 @@ void SessionImpl::AbortProbe() {
   if (probe_) probe_->Abort();
   probe_.reset();
   upgrading_ = false;
-  upgrade_timer_.cancel();
+  if (upgrade_timer_) upgrade_timer_->cancel();
 }
 
 void SessionImpl::HandleProbeMessage(std::string_view data, bool binary) {
@@ -307,18 +324,18 @@ void SessionImpl::HandleProbeMessage(std::string_view data, bool binary) {
     return;
   }
   if (!binary && data == "5" && upgrading_) {
-    upgrade_timer_.cancel();
+    if (upgrade_timer_) upgrade_timer_->cancel();
     upgrading_ = false;
     if (pending_get_) AnswerPendingGet(EncodeTextPacket(PacketType::kNoop));
     ws_ = std::move(probe_);
     transport_ = Transport::kWebSocket;
     // A noop first tells the client the new transport carries traffic now;
     // clients ignore it.
-    queue_.push_front(Outgoing{PacketType::kNoop, {}, nullptr, 0});
+    queue_.insert(queue_.begin(), Outgoing{PacketType::kNoop, {}, nullptr, 0});
     Flush();
     return;
   }
-  spdlog::info("session {}: unexpected packet during upgrade, closing the probe", id_);
+  CountError(TransportError::kEnginePacket, "unexpected packet during upgrade, probe closed");
   AbortProbe();
 }
 
@@ -335,8 +352,8 @@ void SessionImpl::OnWsMessage(WebSocketTransport* ws, std::string_view data, boo
   }
   auto packet = DecodeTextPacket(data);
   if (!packet.ok()) {
-    spdlog::info("session {}: bad packet from {}: {}", id_, handshake_.remote_address,
-                 roomq::FromAbsl(packet.status().message()));
+    CountError(TransportError::kEnginePacket,
+               "bad packet: " + std::string(roomq::FromAbsl(packet.status().message())));
     Finish("parse error", true);
     return;
   }
@@ -351,7 +368,7 @@ void SessionImpl::OnWsClosed(WebSocketTransport* ws, std::string_view reason) {
   if (probe_ && ws == probe_.get()) {
     probe_.reset();
     upgrading_ = false;
-    upgrade_timer_.cancel();
+    if (upgrade_timer_) upgrade_timer_->cancel();
     return;
   }
   if (ws_ && ws == ws_.get()) {
@@ -380,8 +397,19 @@ void SessionImpl::SendPing() {
   heartbeat_timer_.async_wait([weak = weak_from_this(), generation](boost::system::error_code ec) {
     auto self = weak.lock();
     if (ec || !self || self->closed_ || generation != self->heartbeat_generation_) return;
-    if (self->awaiting_pong_) self->Finish("ping timeout", true);
+    if (self->awaiting_pong_) {
+      self->CountError(TransportError::kPingTimeout, "no pong within pingTimeout");
+      self->Finish("ping timeout", true);
+    }
   });
+}
+
+void SessionImpl::CountError(TransportError reason, const std::string& detail) {
+  if (errors_ != nullptr) {
+    errors_->Record(reason, handshake_.remote_address, "session " + id_ + ": " + detail);
+  } else {
+    spdlog::info("session {} from {}: {}", id_, handshake_.remote_address, detail);
+  }
 }
 
 void SessionImpl::Finish(std::string_view reason, bool graceful) {
@@ -389,8 +417,8 @@ void SessionImpl::Finish(std::string_view reason, bool graceful) {
   closed_ = true;
   auto self = shared_from_this();
   heartbeat_timer_.cancel();
-  upgrade_timer_.cancel();
-  close_timer_.cancel();
+  if (upgrade_timer_) upgrade_timer_->cancel();
+  if (close_timer_) close_timer_->cancel();
   if (pending_get_) AnswerPendingGet(EncodeTextPacket(PacketType::kClose));
   if (probe_) {
     probe_->Abort();
@@ -404,7 +432,7 @@ void SessionImpl::Finish(std::string_view reason, bool graceful) {
     }
     ws_.reset();
   }
-  queue_.clear();
+  ReleaseQueue();
   queued_bytes_ = 0;
   spdlog::debug("engine.io session {} closed: {}", id_, reason);
   if (listener_) {

@@ -25,17 +25,18 @@
 #include <boost/asio/steady_timer.hpp>
 #include <cstddef>
 #include <cstdint>
-#include <deque>
 #include <functional>
 #include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "gateway/engineio/http_types.h"
 #include "gateway/engineio/options.h"
 #include "gateway/engineio/packet.h"
 #include "gateway/engineio/session.h"
+#include "gateway/engineio/transport_errors.h"
 #include "gateway/engineio/websocket_transport.h"
 
 namespace roomq::gateway::engineio {
@@ -49,7 +50,8 @@ class SessionImpl final : public Session,
   using FinishedCallback = std::function<void(const std::string& sid)>;
 
   SessionImpl(std::string id, boost::asio::any_io_executor executor, HandshakeInfo handshake,
-              const EngineOptions& options, FinishedCallback on_finished);
+              const EngineOptions& options, TransportErrorCounters* errors,
+              FinishedCallback on_finished);
   ~SessionImpl() override;
 
   // Session.
@@ -96,6 +98,7 @@ class SessionImpl final : public Session,
   void EnqueueControl(PacketType type, std::string text = {});
   void Flush();
   void FlushToWebSocket();
+  void WriteMessageToWebSocket(const SharedOutbound& message);
   void FlushToPoll();
   void AnswerPendingGet(std::string payload);
   void HandlePacket(PacketType type, std::string_view data, bool binary);
@@ -107,11 +110,17 @@ class SessionImpl final : public Session,
   // Ends the session. `graceful`: a WebSocket gets its queue and a close
   // frame; otherwise it is aborted.
   void Finish(std::string_view reason, bool graceful);
+  // Empties queue_ and releases its memory.
+  void ReleaseQueue();
+  boost::asio::steady_timer& LazyTimer(std::unique_ptr<boost::asio::steady_timer>& timer);
+  // Counts (and logs, rate-limited) a transport-level error of this session.
+  void CountError(TransportError reason, const std::string& detail);
 
   const std::string id_;
   const boost::asio::any_io_executor executor_;
   const HandshakeInfo handshake_;
   const EngineOptions& options_;
+  TransportErrorCounters* const errors_;  // not owned; may be null (tests)
   FinishedCallback on_finished_;
   std::unique_ptr<SessionListener> listener_;
 
@@ -121,14 +130,18 @@ class SessionImpl final : public Session,
   bool upgrading_ = false;                     // "2probe" answered
   std::optional<Responder> pending_get_;
 
-  std::deque<Outgoing> queue_;
+  // Packets not yet handed to a transport. A vector, released whenever it
+  // empties: an idle session holds no queue memory (an empty std::deque
+  // would hold ~600 bytes).
+  std::vector<Outgoing> queue_;
   size_t queued_bytes_ = 0;
 
   boost::asio::steady_timer heartbeat_timer_;
   uint64_t heartbeat_generation_ = 0;
   bool awaiting_pong_ = false;
-  boost::asio::steady_timer upgrade_timer_;
-  boost::asio::steady_timer close_timer_;
+  // Rarely needed; created on first use.
+  std::unique_ptr<boost::asio::steady_timer> upgrade_timer_;
+  std::unique_ptr<boost::asio::steady_timer> close_timer_;
 
   bool opened_ = false;
   bool closing_ = false;  // graceful close under way; Send refused

@@ -3,31 +3,54 @@
 
 // One accepted WebSocket connection carrying Engine.IO packets: text frames
 // are "<type><data>", binary frames are message packets with raw bytes.
+// RFC 6455 is spoken directly on the TCP socket (ws_frame.h does the
+// framing): no extensions (permessage-deflate is never negotiated), server
+// frames unmasked and unfragmented, client frames validated strictly.
 //
 // Thread safety: lives on one shard thread; every method must be called on
-// the executor of its socket. Keeps itself alive (shared_from_this) while a
-// read or write is outstanding.
+// the executor of its socket. Keeps itself alive (shared_from_this) while an
+// operation is outstanding.
 //
-// Write path: at most one async_write in flight; frames wait in a FIFO.
-// A message part is written as a two-buffer sequence (the 1-byte type
-// prefix, then the shared data) so a frame shared by many recipients is never
-// copied. The FIFO itself is unbounded here; the owning Session bounds it in
-// bytes (EngineOptions::max_outbound_bytes).
+// Write path (the gateway's hot path under fan-out): Write() only appends
+// the frame to the FIFO and marks the transport dirty on its thread's flush
+// list; one task per io-thread wakeup then writes every dirty transport's
+// whole FIFO with ONE sendmsg (a gather write of header and shared payload
+// buffers, up to IOV_MAX pieces), so a socket costs one syscall per wakeup
+// however many frames were queued for it, and no Asio operation at all
+// unless the kernel buffer is full (then one async_wait for writability).
+// Payloads shared by many recipients are never copied. Control frames
+// (pong, close) go through the same FIFO, so frames never interleave.
+// The FIFO is unbounded here; the owning Session bounds it in bytes
+// (EngineOptions::max_outbound_bytes).
+//
+// Read path: no buffer while idle. The socket is waited on for readability
+// (async_wait), then read non-blocking into a per-thread 64 KiB scratch
+// buffer and parsed in place; only the bytes of an incomplete frame are kept
+// per connection, and released once the frame is complete.
+//
+// Closing: Close() queues a close frame (1000) after what is queued; a
+// protocol violation, an over-long message or bad UTF-8 drops what is queued
+// and sends the matching close code (1002, 1009, 1007), counted in
+// TransportErrorCounters; a peer's close frame is answered. After our close
+// frame is written the socket is shut down for writing and kept open until
+// the peer closes or kCloseLinger passes, so the close frame is not lost to
+// a reset.
 
-#include <array>
+#include <chrono>
 #include <cstddef>
-#include <deque>
 #include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include <boost/asio/ip/tcp.hpp>
-#include <boost/beast/core.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/beast/http.hpp>
-#include <boost/beast/websocket.hpp>
 
 #include "gateway/engineio/session.h"
+#include "gateway/engineio/transport_errors.h"
+#include "gateway/engineio/ws_frame.h"
 
 namespace roomq::gateway::engineio {
 
@@ -61,13 +84,20 @@ class WebSocketTransport : public std::enable_shared_from_this<WebSocketTranspor
   using Request = boost::beast::http::request<boost::beast::http::string_body>;
   using AcceptCallback = std::function<void(std::shared_ptr<WebSocketTransport>)>;
 
-  // Performs the WebSocket handshake for `request` on `socket`; calls `done`
-  // with the transport, or with nullptr when the handshake failed (logged).
-  static void Accept(boost::asio::ip::tcp::socket socket, Request request, size_t max_payload,
-                     std::string remote_address, AcceptCallback done);
+  // After our close frame, how long the peer has to close its side.
+  static constexpr std::chrono::seconds kCloseLinger{5};
 
-  explicit WebSocketTransport(boost::asio::ip::tcp::socket socket, size_t max_payload,
-                              std::string remote_address);
+  // Answers the upgrade `request` on `socket` (101, or 400/426 for a request
+  // that cannot be accepted: counted as ws_handshake) and calls `done` with
+  // the transport, or with nullptr when refused. Violations are counted in
+  // `errors` (may be null; must outlive the transport).
+  static void Accept(boost::asio::ip::tcp::socket socket, Request request, size_t max_payload,
+                     std::string remote_address, TransportErrorCounters* errors,
+                     AcceptCallback done);
+
+  WebSocketTransport(boost::asio::ip::tcp::socket socket, size_t max_payload,
+                     std::string remote_address, TransportErrorCounters* errors);
+  ~WebSocketTransport();
 
   // Starts (or redirects) the read loop to `handler`.
   void SetHandler(std::weak_ptr<WebSocketHandler> handler);
@@ -79,23 +109,63 @@ class WebSocketTransport : public std::enable_shared_from_this<WebSocketTranspor
 
   const std::string& remote_address() const { return remote_address_; }
 
- private:
-  void DoRead();
-  void OnRead(boost::beast::error_code ec, size_t bytes);
-  void DoWrite();
-  void OnWrite(boost::beast::error_code ec, size_t bytes);
-  void Fail(std::string_view reason, boost::beast::error_code ec);
+  // Writes every transport made dirty on the calling thread (what the
+  // per-wakeup flush task runs); exposed for tests.
+  static void FlushDirty();
 
-  boost::beast::websocket::stream<boost::beast::tcp_stream> ws_;
-  boost::beast::flat_buffer read_buffer_;
+ private:
+  // One queued frame: header (+ the packet type byte) inline, payload
+  // shared or owned. `raw` entries (the HTTP 101 answer) have no header.
+  struct OutFrame {
+    char head[kWsMaxServerHeader + 1];
+    uint8_t head_size = 0;
+    size_t accounted = 0;
+    SharedOutbound shared;
+    size_t shared_part = 0;
+    std::string owned;
+    std::string_view payload() const;
+  };
+
+  void Enqueue(OutFrame frame);
+  void MarkDirty();
+  void FlushNow();
+  void WaitWritable();
+  void CompactQueue();
+
+  void StartReading();
+  void ReadAvailable();
+  // Parses `size` bytes at `data`; returns bytes consumed; false in `ok`
+  // when the connection ended while parsing.
+  size_t Parse(char* data, size_t size, bool* ok);
+  void HandleEvent(const WsEvent& event, bool* ok);
+
+  // Our close frame with `code` after (graceful) or instead of (not) what
+  // is queued; then linger.
+  void SendClose(uint16_t code, bool graceful);
+  void AfterCloseWritten();
+  // Tells the handler the connection ended (once).
+  void NotifyClosed(std::string_view reason);
+  void CloseSocket();
+
+  boost::asio::ip::tcp::socket socket_;
+  const std::string remote_address_;
+  TransportErrorCounters* const errors_;
   std::weak_ptr<WebSocketHandler> handler_;
-  std::deque<WsFrame> queue_;
-  std::string remote_address_;
-  bool reading_ = false;
-  bool writing_ = false;
-  bool closing_ = false;   // Close() requested: close frame after the queue
-  bool done_ = false;      // no more callbacks to the handler
-  bool aborted_ = false;   // Abort(): the socket is closed
+  WsFrameParser parser_;
+  std::string partial_;           // bytes of an incomplete frame; empty when idle
+  std::vector<OutFrame> out_;     // FIFO from out_head_; empty (no capacity) when idle
+  size_t out_head_ = 0;
+  size_t front_offset_ = 0;       // bytes of out_[out_head_] already written
+  std::unique_ptr<boost::asio::steady_timer> linger_timer_;  // only while closing
+  bool reading_ = false;          // an async_wait for readability is pending
+  bool dirty_ = false;            // on the thread's flush list
+  bool waiting_writable_ = false; // an async_wait for writability is pending
+  bool close_queued_ = false;     // our close frame is in the FIFO; nothing after it
+  bool close_sent_ = false;       // our close frame reached the socket
+  bool peer_closed_ = false;      // the peer's close frame arrived
+  bool parser_dead_ = false;      // after a close frame or a violation: input discarded
+  bool notified_ = false;         // the handler was told (or released)
+  bool closed_ = false;           // the socket is closed
 };
 
 }  // namespace roomq::gateway::engineio

@@ -65,12 +65,16 @@ void HttpConnection::OnHeader(beast::error_code ec) {
         ec == asio::error::connection_reset || ec == beast::error::timeout ||
         ec == asio::error::operation_aborted) {
       if (ec == beast::error::timeout && buffer_.size() > 0) {
-        spdlog::info("http {}: request incomplete at timeout, closing", remote_);
+        CountError(engineio::TransportError::kRequestTimeout, "request incomplete at timeout");
+      } else if (ec == beast::error::timeout && !served_any_) {
+        CountError(engineio::TransportError::kIdleTimeout, "no request before the idle timeout");
       }
       CloseSocket();
       return;
     }
-    spdlog::info("http {}: malformed request ({}), closing", remote_, ec.message());
+    CountError(ec == http::error::header_limit ? engineio::TransportError::kHttpTooLarge
+                                               : engineio::TransportError::kHttpMalformed,
+               "malformed request: " + ec.message());
     version_ = 11;
     keep_alive_ = false;
     head_ = false;
@@ -101,14 +105,16 @@ void HttpConnection::OnHeader(beast::error_code ec) {
 void HttpConnection::OnBody(beast::error_code ec) {
   if (ec) {
     if (ec == http::error::body_limit) {
-      spdlog::info("http {}: request body over the limit, closing", remote_);
+      CountError(engineio::TransportError::kHttpTooLarge, "request body over the limit");
       keep_alive_ = false;
       ReplyStatus(413, "Payload Too Large\n", true);
       return;
     }
-    if (ec != http::error::end_of_stream && ec != asio::error::eof &&
-        ec != asio::error::connection_reset && ec != beast::error::timeout) {
-      spdlog::info("http {}: malformed request body ({}), closing", remote_, ec.message());
+    if (ec == beast::error::timeout) {
+      CountError(engineio::TransportError::kRequestTimeout, "request body incomplete at timeout");
+    } else if (ec != http::error::end_of_stream && ec != asio::error::eof &&
+               ec != asio::error::connection_reset && ec != asio::error::operation_aborted) {
+      CountError(engineio::TransportError::kHttpMalformed, "malformed body: " + ec.message());
     }
     CloseSocket();
     return;
@@ -117,6 +123,7 @@ void HttpConnection::OnBody(beast::error_code ec) {
 }
 
 void HttpConnection::Dispatch() {
+  served_any_ = true;
   const auto& req = parser_->get();
   version_ = req.version();
   keep_alive_ = req.keep_alive() && !body_too_large_;
@@ -131,7 +138,7 @@ void HttpConnection::Dispatch() {
     if (beast::websocket::is_upgrade(req)) {
       stream_.expires_never();
       if (buffer_.size() > 0) {
-        spdlog::info("http {}: data after the upgrade request, closing", remote_);
+        CountError(engineio::TransportError::kWsHandshake, "data after the upgrade request");
         CloseSocket();
         return;
       }
@@ -268,6 +275,10 @@ void HttpConnection::OnWrite(bool keep_alive, beast::error_code ec) {
     return;
   }
   ReadHeader();
+}
+
+void HttpConnection::CountError(engineio::TransportError reason, const std::string& detail) {
+  engine_->transport_errors().Record(reason, remote_, "http: " + detail);
 }
 
 void HttpConnection::CloseSocket() {

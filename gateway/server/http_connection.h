@@ -10,7 +10,10 @@
 //   GET /healthz                200 {"status":"ok"}
 //   GET /metrics                Prometheus text (GatewayOptions::metrics)
 //   anything else               static files from static_dir, else 404
-// A malformed request closes only this connection (logged at info).
+// A malformed request, one that does not arrive in full within
+// http_idle_timeout, or a connection that sends nothing that long closes only
+// this connection, counted in Engine::transport_errors() (which logs,
+// rate-limited).
 //
 // Thread safety: lives on its shard thread; Engine answers are posted back
 // to it. Keeps itself alive through its pending operations.
@@ -51,6 +54,7 @@ class HttpConnection : public std::enable_shared_from_this<HttpConnection> {
   void ReplyStatus(unsigned status, std::string body, bool close = false);
   void OnWrite(bool keep_alive, boost::beast::error_code ec);
   void CloseSocket();
+  void CountError(engineio::TransportError reason, const std::string& detail);
 
   boost::beast::tcp_stream stream_;
   boost::beast::flat_buffer buffer_;
@@ -67,6 +71,7 @@ class HttpConnection : public std::enable_shared_from_this<HttpConnection> {
   bool head_ = false;
   unsigned version_ = 11;
   bool body_too_large_ = false;
+  bool served_any_ = false;  // a request was dispatched on this connection
 };
 
 }  // namespace roomq::gateway::server

@@ -193,6 +193,7 @@ int main(int argc, char** argv) {
     sio->CollectMetrics([reply = std::move(reply), engine](socketio::MetricsSnapshot snapshot) {
       snapshot.engine_sessions = engine.sessions;
       snapshot.refusals["max_connections"] = engine.refused_max_connections;
+      snapshot.transport_errors = engine.transport_errors;
       reply(socketio::FormatPrometheus(snapshot));
     });
   };

@@ -76,6 +76,7 @@ void MetricsSnapshot::Merge(const MetricsSnapshot& shard) {
   MergeMap(drops, shard.drops);
   MergeMap(refusals, shard.refusals);
   protocol_errors += shard.protocol_errors;
+  MergeMap(transport_errors, shard.transport_errors);
   MergeMap(disconnects, shard.disconnects);
 }
 
@@ -135,6 +136,9 @@ std::string FormatPrometheus(const MetricsSnapshot& s) {
   ByLabel(out, "refusals_total", "Requests refused by a limit", "limit", s.refusals);
   Scalar(out, "protocol_errors_total", "counter", "Sessions closed for a malformed packet",
          s.protocol_errors);
+  ByLabel(out, "transport_errors_total",
+          "Connections closed for bad input or silence below the packet level, by reason",
+          "reason", s.transport_errors);
   ByLabel(out, "disconnects_total", "Socket disconnects, by reason", "reason", s.disconnects);
   Scalar(out, "broker_connected", "gauge", "1 while the broker answers", s.broker_connected ? 1 : 0);
   Scalar(out, "bridge_deliveries_total", "counter", "Envelopes received from the broker",

@@ -24,6 +24,10 @@
 //   refusals_total{limit}         counter  max_connections | max_namespaces |
 //                                          max_rooms_per_socket
 //   protocol_errors_total         counter  sessions closed for a malformed packet
+//   transport_errors_total{reason} counter connections closed for bad input or
+//                                          silence below the packet level
+//                                          (engineio/transport_errors.h; set by
+//                                          the caller from EngineStats)
 //   disconnects_total{reason}     counter  socket disconnects by Socket.IO reason
 //   broker_connected              gauge    1 while the broker answers
 //   bridge_*                      counters of the bridge thread (bridge.h BridgeStats)
@@ -54,6 +58,7 @@ struct MetricsSnapshot {
   std::map<std::string, uint64_t> drops;        // reason -> count
   std::map<std::string, uint64_t> refusals;     // limit -> count
   uint64_t protocol_errors = 0;
+  std::map<std::string, uint64_t> transport_errors;  // reason -> count (set by the caller)
   std::map<std::string, uint64_t> disconnects;  // reason -> count
   bool broker_connected = false;
   bridge::BridgeStats bridge;

@@ -1,0 +1,47 @@
+#include "gateway/engineio/transport_errors.h"
+
+#include <spdlog/spdlog.h>
+
+namespace roomq::gateway::engineio {
+
+std::string_view TransportErrorName(TransportError reason) {
+  switch (reason) {
+    case TransportError::kWsProtocol: return "ws_protocol";
+    case TransportError::kWsBadUtf8: return "ws_bad_utf8";
+    case TransportError::kWsTooBig: return "ws_too_big";
+    case TransportError::kWsHandshake: return "ws_handshake";
+    case TransportError::kHttpMalformed: return "http_malformed";
+    case TransportError::kHttpTooLarge: return "http_too_large";
+    case TransportError::kRequestTimeout: return "request_timeout";
+    case TransportError::kIdleTimeout: return "idle_timeout";
+    case TransportError::kPingTimeout: return "ping_timeout";
+    case TransportError::kUpgradeTimeout: return "upgrade_timeout";
+    case TransportError::kEnginePacket: return "engineio_packet";
+    case TransportError::kCount: break;
+  }
+  return "unknown";
+}
+
+void TransportErrorCounters::Record(TransportError reason, std::string_view remote,
+                                    std::string_view detail) {
+  const uint64_t n =
+      counts_[static_cast<size_t>(reason)].fetch_add(1, std::memory_order_relaxed) + 1;
+  const std::string_view name = TransportErrorName(reason);
+  if (n <= kLoggedInFull || n % kLogEvery == 0) {
+    spdlog::info("connection {} closed: {} ({}); {} so far{}", remote, name, detail, n,
+                 n == kLoggedInFull ? ", further ones logged once per 1000" : "");
+  } else {
+    spdlog::debug("connection {} closed: {} ({}); {} so far", remote, name, detail, n);
+  }
+}
+
+std::map<std::string, uint64_t> TransportErrorCounters::Snapshot() const {
+  std::map<std::string, uint64_t> out;
+  for (size_t i = 0; i < counts_.size(); ++i) {
+    out[std::string(TransportErrorName(static_cast<TransportError>(i)))] =
+        counts_[i].load(std::memory_order_relaxed);
+  }
+  return out;
+}
+
+}  // namespace roomq::gateway::engineio

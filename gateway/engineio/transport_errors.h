@@ -1,0 +1,63 @@
+#ifndef ROOMQ_GATEWAY_ENGINEIO_TRANSPORT_ERRORS_H_
+#define ROOMQ_GATEWAY_ENGINEIO_TRANSPORT_ERRORS_H_
+
+// Counters of connections closed for bad input or silence below the
+// Engine.IO packet level (issue 6, "Bad input"): each such event closes only
+// the offending connection, is counted here by reason, and is logged at info
+// for the first kLoggedInFull events of a reason and then once per
+// kLogEvery (the rest at debug), so a flood of bad input cannot flood the
+// log. Exposed as roomq_gateway_transport_errors_total{reason} on /metrics.
+//
+// Thread safety: Record and the readers may be called from any thread
+// (relaxed atomics; these are rare events, never on the delivery path).
+
+#include <array>
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <map>
+#include <string>
+#include <string_view>
+
+namespace roomq::gateway::engineio {
+
+enum class TransportError {
+  kWsProtocol,       // malformed WebSocket frame (RFC 6455 violation)
+  kWsBadUtf8,        // text frame (or close reason) not valid UTF-8
+  kWsTooBig,         // WebSocket message over maxPayload
+  kWsHandshake,      // WebSocket upgrade request that cannot be accepted
+  kHttpMalformed,    // garbage or unparsable HTTP request
+  kHttpTooLarge,     // HTTP headers or body over their limit
+  kRequestTimeout,   // an HTTP request (or upgrade) begun but never finished
+  kIdleTimeout,      // a TCP connection that never sent a request
+  kPingTimeout,      // an Engine.IO session whose peer went silent (half-open TCP)
+  kUpgradeTimeout,   // a WebSocket upgrade probe that never completed
+  kEnginePacket,     // a malformed Engine.IO packet or payload
+  kCount
+};
+
+// The label value ("ws_protocol", "ws_bad_utf8", ...).
+std::string_view TransportErrorName(TransportError reason);
+
+class TransportErrorCounters {
+ public:
+  static constexpr uint64_t kLoggedInFull = 10;
+  static constexpr uint64_t kLogEvery = 1000;
+
+  // Counts one event and logs it (rate-limited, see above). `remote` is the
+  // peer's "ip:port", `detail` a short description.
+  void Record(TransportError reason, std::string_view remote, std::string_view detail);
+
+  uint64_t count(TransportError reason) const {
+    return counts_[static_cast<size_t>(reason)].load(std::memory_order_relaxed);
+  }
+  // Every reason with its count (zeros included), keyed by label value.
+  std::map<std::string, uint64_t> Snapshot() const;
+
+ private:
+  std::array<std::atomic<uint64_t>, static_cast<size_t>(TransportError::kCount)> counts_{};
+};
+
+}  // namespace roomq::gateway::engineio
+
+#endif  // ROOMQ_GATEWAY_ENGINEIO_TRANSPORT_ERRORS_H_
