@@ -327,7 +327,9 @@ TEST(SlowConsumer, AStalledReaderIsCutOffWhileFiveHundredFastOnesGetEverything) 
               kRssGrowthBound / 1048576.0, *drained,
               static_cast<unsigned long long>(report->delivered), report->delivered_per_s,
               report->p99_us / 1000.0);
-  if (kCheckRss) EXPECT_LT(growth, kRssGrowthBound);
+  if (kCheckRss) {
+    EXPECT_LT(growth, kRssGrowthBound);
+  }
 }
 
 }  // namespace
