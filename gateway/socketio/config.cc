@@ -2,6 +2,8 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <algorithm>
+#include <cstdlib>
 #include <fstream>
 #include <regex>
 #include <set>
@@ -45,6 +47,70 @@ class Parser {
       return Error(node.Mark(), absl::StrCat("bad regex '", pattern, "': ", e.what()));
     }
     return absl::OkStatus();
+  }
+
+  // `auth: none`, or `auth: {type: jwt, secret_env|secret_file, audience,
+  // issuer, leeway}` (schema in config.h). The secret itself is read by
+  // LoadSecrets.
+  absl::StatusOr<auth::AuthPolicy> Auth(const YAML::Node& node) const {
+    auth::AuthPolicy policy;
+    if (node.IsScalar()) {
+      if (node.Scalar() == "none") return policy;
+      return Error(node.Mark(), "'auth' must be none or a map with 'type: jwt' and a secret");
+    }
+    if (!node.IsMap()) return Error(node.Mark(), "'auth' must be none or a map");
+    bool has_type = false;
+    for (const auto& item : node) {
+      if (!item.first.IsScalar()) return Error(item.first.Mark(), "keys must be scalars");
+      const std::string key = item.first.Scalar();
+      auto value = Scalar(item.second, key);
+      if (!value.ok()) return value.status();
+      if (key == "type") {
+        if (*value == "jwt") {
+          policy.kind = auth::AuthKind::kJwt;
+        } else if (*value != "none") {
+          return Error(item.second.Mark(),
+                       absl::StrCat("bad auth type '", *value, "' (expected none or jwt)"));
+        }
+        has_type = true;
+      } else if (key == "secret_env") {
+        if (value->empty()) return Error(item.second.Mark(), "'secret_env' must not be empty");
+        policy.secret_env = *std::move(value);
+      } else if (key == "secret_file") {
+        if (value->empty()) return Error(item.second.Mark(), "'secret_file' must not be empty");
+        policy.secret_file = *std::move(value);
+      } else if (key == "audience") {
+        policy.audience = *std::move(value);
+      } else if (key == "issuer") {
+        policy.issuer = *std::move(value);
+      } else if (key == "leeway") {
+        // "<integer>s", 0 to 300.
+        const std::string& text = *value;
+        const bool digits = text.size() >= 2 && text.size() <= 4 && text.back() == 's' &&
+                            std::all_of(text.begin(), text.end() - 1,
+                                        [](char c) { return c >= '0' && c <= '9'; });
+        if (!digits || std::stoi(text.substr(0, text.size() - 1)) > 300) {
+          return Error(item.second.Mark(),
+                       absl::StrCat("bad leeway '", text, "' (expected <integer>s, at most 300s)"));
+        }
+        policy.leeway = std::chrono::seconds(std::stoi(text.substr(0, text.size() - 1)));
+      } else {
+        return Error(item.first.Mark(),
+                     absl::StrCat("unknown key in 'auth': '", key,
+                                  "' (expected type, secret_env, secret_file, audience, issuer, "
+                                  "leeway)"));
+      }
+    }
+    if (!has_type) return Error(node.Mark(), "'auth' needs 'type' (none or jwt)");
+    const bool jwt = policy.kind == auth::AuthKind::kJwt;
+    if (jwt && policy.secret_env.empty() == policy.secret_file.empty()) {
+      return Error(node.Mark(), "auth type jwt needs exactly one of 'secret_env' and 'secret_file'");
+    }
+    if (!jwt && (!policy.secret_env.empty() || !policy.secret_file.empty() ||
+                 !policy.audience.empty() || !policy.issuer.empty())) {
+      return Error(node.Mark(), "auth type none takes no secret, audience or issuer");
+    }
+    return policy;
   }
 
   absl::StatusOr<NamespacePolicy> Namespace(const YAML::Node& node) const {
@@ -101,10 +167,14 @@ class Parser {
         auto forward = Bool(value, key);
         if (!forward.ok()) return forward.status();
         policy.forward = *forward;
+      } else if (key == "auth") {
+        auto auth = Auth(value);
+        if (!auth.ok()) return auth.status();
+        policy.auth = *std::move(auth);
       } else {
         return Error(item.first.Mark(),
                      absl::StrCat("unknown key '", key,
-                                  "' (expected name, pattern, join, relay, echo, forward)"));
+                                  "' (expected name, pattern, join, relay, echo, forward, auth)"));
       }
     }
     if (has_name == has_pattern) {
@@ -174,12 +244,56 @@ absl::StatusOr<Config> ParseConfig(std::string_view yaml, std::string_view sourc
   }
 }
 
+absl::Status LoadSecrets(Config& config) {
+  constexpr size_t kMaxSecretBytes = 64 * 1024;
+  for (NamespacePolicy& ns : config.namespaces) {
+    auth::AuthPolicy& policy = ns.auth;
+    if (policy.kind != auth::AuthKind::kJwt) continue;
+    const std::string& which = ns.name.empty() ? ns.pattern : ns.name;
+    std::string secret;
+    if (!policy.secret_env.empty()) {
+      const char* value = std::getenv(policy.secret_env.c_str());
+      if (value == nullptr || *value == '\0') {
+        return absl::InvalidArgumentError(absl::StrCat("namespace '", which, "': secret_env ",
+                                                       policy.secret_env, " is unset or empty"));
+      }
+      secret = value;
+    } else {
+      std::ifstream in(policy.secret_file, std::ios::binary);
+      if (!in) {
+        return absl::InvalidArgumentError(absl::StrCat("namespace '", which, "': cannot read secret_file '",
+                                                       policy.secret_file, "'"));
+      }
+      secret.resize(kMaxSecretBytes + 1);
+      in.read(secret.data(), static_cast<std::streamsize>(secret.size()));
+      secret.resize(static_cast<size_t>(in.gcount()));
+      if (secret.size() > kMaxSecretBytes) {
+        return absl::InvalidArgumentError(absl::StrCat("namespace '", which, "': secret_file '",
+                                                       policy.secret_file, "' is over 64 KiB"));
+      }
+      if (!secret.empty() && secret.back() == '\n') secret.pop_back();
+      if (!secret.empty() && secret.back() == '\r') secret.pop_back();
+      if (secret.empty()) {
+        return absl::InvalidArgumentError(absl::StrCat("namespace '", which, "': secret_file '",
+                                                       policy.secret_file, "' is empty"));
+      }
+    }
+    policy.secret = std::move(secret);
+  }
+  return absl::OkStatus();
+}
+
 absl::StatusOr<Config> LoadConfigFile(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) return absl::NotFoundError(absl::StrCat("cannot read config file '", path, "'"));
   std::ostringstream text;
   text << in.rdbuf();
-  return ParseConfig(text.str(), path);
+  absl::StatusOr<Config> config = ParseConfig(text.str(), path);
+  if (!config.ok()) return config;
+  if (absl::Status status = LoadSecrets(*config); !status.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat(path, ": ", status.message()));
+  }
+  return config;
 }
 
 Config DefaultConfig() {

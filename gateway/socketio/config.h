@@ -20,6 +20,36 @@
 //       echo: false           # relayed events also go back to the sender
 //       forward: false        # connections, disconnections and client events
 //                             # are published to native services
+//       auth: none            # who may CONNECT (gateway/socketio/auth/):
+//                             #   none: anyone (default)
+//                             # or a map:
+//       # auth:
+//       #   type: jwt         # CONNECT auth payload {"token": "<JWT>"},
+//       #                     # HS256 only (auth/jwt_verifier.h); checks the
+//       #                     # signature, exp (required), nbf
+//       #   secret_env: NAME  # the HS256 key: an environment variable, or
+//       #   secret_file: PATH # a file (one trailing newline dropped);
+//       #                     # exactly one; read at startup by LoadSecrets:
+//       #                     # unset, unreadable or empty = startup error
+//       #   audience: roomq   # optional: `aud` must be or contain it
+//       #   issuer: idp       # optional: `iss` must equal it
+//       #   leeway: 5s        # clock skew for exp/nbf, <integer>s, at
+//       #                     # most 300s; default 5s
+//                             # Claims that limit an admitted socket:
+//                             #   "rooms": ["lobby", "^team-[0-9]+$"] it
+//                             #     may join only these (exact names, or
+//                             #     regexes when starting with '^'), on top
+//                             #     of `join`; absent = `join` alone
+//                             #   "publish": false  no `publish`, and its
+//                             #     events are not relayed to clients
+//                             # A refused CONNECT gets CONNECT_ERROR
+//                             # {"message": reason}: "missing token",
+//                             # "invalid token", "token expired", "token not
+//                             # yet valid", "invalid audience", "invalid
+//                             # issuer" (auth/socket_auth.h).
+//
+// Rooms shaped like a socket id (20 characters of [A-Za-z0-9_-]) are
+// reserved for that socket: no client may `join` one, whatever `join` says.
 //
 // Exact names are looked up first; patterns are tried in file order. A name
 // or a pattern appears at most once.
@@ -31,6 +61,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "gateway/socketio/auth/auth_policy.h"
 
 namespace roomq::gateway::socketio {
 
@@ -45,6 +76,7 @@ struct NamespacePolicy {
   RelayPolicy relay = RelayPolicy::kNone;
   bool echo = false;
   bool forward = false;
+  auth::AuthPolicy auth;  // kNone unless `auth` says otherwise
   int line = 0;  // 1-based line in the config file, 0 when built in code
 };
 
@@ -55,11 +87,20 @@ struct Config {
 // Parses YAML text. InvalidArgument naming `source` and the line for:
 // malformed YAML, unknown keys, a wrong type, a name not starting with '/',
 // both or neither of name/pattern, a bad regex, a bad relay value, a
-// duplicate name or pattern.
+// duplicate name or pattern, a bad `auth` map.
+// Secrets are not read here (see LoadSecrets).
 absl::StatusOr<Config> ParseConfig(std::string_view yaml, std::string_view source = "config");
 
-// Reads and parses `path`. NotFound when it cannot be read.
+// Fills the `secret` of every jwt namespace from its secret_env variable or
+// secret_file. InvalidArgument naming the namespace and the variable or
+// file (never the secret) when one is unset, unreadable, empty or larger
+// than 64 KiB. Call once at startup.
+absl::Status LoadSecrets(Config& config);
+
+// Reads and parses `path`, then LoadSecrets. NotFound when it cannot be
+// read.
 absl::StatusOr<Config> LoadConfigFile(const std::string& path);
+
 
 // What the gateway runs without --config: namespace "/" open to everything:
 // join any room, relay broadcast, no echo, no forwarding.

@@ -27,6 +27,19 @@ bool ValidRoomName(std::string_view room) {
   return !room.empty() && room.size() <= wire::kMaxNameBytes;
 }
 
+// A client's own `join` (not its own id room): the namespace's regex, the
+// token's `rooms` claim, and never a room shaped like a socket id (another
+// socket's private room).
+bool ClientMayJoin(const Socket& socket, std::string_view room) {
+  if (auth::IsSocketIdShaped(room) || !socket.ns->MayJoin(room)) return false;
+  return socket.grant == nullptr || socket.grant->MayJoin(room);
+}
+
+// May publish and have its events relayed (the token's `publish` claim).
+bool MayPublish(const Socket& socket) {
+  return socket.grant == nullptr || socket.grant->may_publish;
+}
+
 }  // namespace
 
 Connection::Connection(engineio::Session& session, std::shared_ptr<Shard> shard,
@@ -144,11 +157,23 @@ void Connection::HandleConnect(Packet& packet) {
     Send(EncodeConnectError(packet.nsp, "Invalid namespace"));
     return;
   }
+  auth::Admission admission =
+      auth::Admit(ns->policy->auth, packet.data, std::chrono::system_clock::now());
+  if (!admission.ok()) {
+    // Never the token or the key: the reason and a detail of what was wrong.
+    ++shard_->stats().auth_refusals[std::string(admission.reason)];
+    spdlog::info("session {} ({}): CONNECT to '{}' refused: {} ({})", session_.id(),
+                 session_.handshake().remote_address, packet.nsp, admission.reason,
+                 admission.detail);
+    Send(EncodeConnectError(packet.nsp, admission.reason));
+    return;
+  }
   auto owned = std::make_unique<Socket>();
   Socket& socket = *owned;
   socket.id = Shard::NewSocketId();
   socket.ns = ns;
   socket.connection = this;
+  socket.grant = std::move(admission.grant);
   if (!packet.data.empty()) socket.auth = std::move(packet.data);
   socket.rate_tokens = options_.message_burst;
   socket.rate_refilled = std::chrono::steady_clock::now();
@@ -244,7 +269,7 @@ void Connection::HandleJoin(Socket& socket, const Packet& packet) {
     AckJson(socket, packet.ack_id, ErrorJson("invalid room name"));
     return;
   }
-  if (room != socket.id && !socket.ns->MayJoin(room)) {
+  if (room != socket.id && !ClientMayJoin(socket, room)) {
     AckJson(socket, packet.ack_id, ErrorJson("joining this room is not allowed"));
     return;
   }
@@ -289,6 +314,10 @@ void Connection::HandleLeave(Socket& socket, const Packet& packet) {
 }
 
 void Connection::HandlePublish(Socket& socket, Packet& packet) {
+  if (!MayPublish(socket)) {
+    AckJson(socket, packet.ack_id, ErrorJson("publishing is not allowed"));
+    return;
+  }
   auto split = SplitLeadingStrings(packet.args, 2);
   if (!split.ok()) {
     AckJson(socket, packet.ack_id, ErrorJson("publish needs a room and an event name"));
@@ -337,7 +366,7 @@ void Connection::HandlePublish(Socket& socket, Packet& packet) {
 
 void Connection::Relay(Socket& socket, const Packet& packet) {
   const NamespacePolicy& policy = *socket.ns->policy;
-  if (policy.relay == RelayPolicy::kNone) return;
+  if (policy.relay == RelayPolicy::kNone || !MayPublish(socket)) return;
   v1::Envelope envelope;
   envelope.set_kind(v1::KIND_EVENT);
   envelope.set_channel(v1::CHANNEL_ROOMS);

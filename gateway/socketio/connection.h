@@ -16,6 +16,12 @@
 //    max_namespaces gets CONNECT_ERROR "Too many namespaces"; client events
 //    past the socket's message rate are refused per rate_limit_policy; a
 //    join past ShardOptions::max_rooms_per_socket is acked with an error.
+//  - Auth (the namespace's `auth`, auth/socket_auth.h): a CONNECT it
+//    refuses gets CONNECT_ERROR {"message": reason} (counted in
+//    ShardStats::auth_refusals, logged without the token); an admitted
+//    socket's joins must also pass its token's `rooms` claim, and `publish`
+//    and relaying need its `publish` claim. No client joins a room shaped
+//    like a socket id (another socket's own room).
 //  - A malformed packet closes the session; its sockets disconnect with
 //    reason "parse error".
 //  - EVENT: reserved `join`, `leave`, `publish` (gateway-api.md); any other

@@ -77,6 +77,7 @@ void MetricsSnapshot::Merge(const MetricsSnapshot& shard) {
   MergeMap(refusals, shard.refusals);
   protocol_errors += shard.protocol_errors;
   MergeMap(transport_errors, shard.transport_errors);
+  MergeMap(auth_refusals, shard.auth_refusals);
   MergeMap(disconnects, shard.disconnects);
 }
 
@@ -106,6 +107,7 @@ MetricsSnapshot ShardSnapshot(const Shard& shard) {
   s.refusals["max_rooms_per_socket"] = stats.joins_refused;
   s.protocol_errors = stats.protocol_errors;
   for (const auto& [reason, count] : stats.disconnects) s.disconnects[reason] = count;
+  for (const auto& [reason, count] : stats.auth_refusals) s.auth_refusals[reason] = count;
   return s;
 }
 
@@ -139,6 +141,8 @@ std::string FormatPrometheus(const MetricsSnapshot& s) {
   ByLabel(out, "transport_errors_total",
           "Connections closed for bad input or silence below the packet level, by reason",
           "reason", s.transport_errors);
+  ByLabel(out, "auth_refusals_total", "CONNECTs refused by a namespace's auth policy, by reason",
+          "reason", s.auth_refusals);
   ByLabel(out, "disconnects_total", "Socket disconnects, by reason", "reason", s.disconnects);
   Scalar(out, "broker_connected", "gauge", "1 while the broker answers", s.broker_connected ? 1 : 0);
   Scalar(out, "bridge_deliveries_total", "counter", "Envelopes received from the broker",

@@ -28,6 +28,8 @@
 //                                          silence below the packet level
 //                                          (engineio/transport_errors.h; set by
 //                                          the caller from EngineStats)
+//   auth_refusals_total{reason}   counter  CONNECTs refused by a namespace's auth
+//                                          policy (auth/socket_auth.h reasons)
 //   disconnects_total{reason}     counter  socket disconnects by Socket.IO reason
 //   broker_connected              gauge    1 while the broker answers
 //   bridge_*                      counters of the bridge thread (bridge.h BridgeStats)
@@ -59,6 +61,7 @@ struct MetricsSnapshot {
   std::map<std::string, uint64_t> refusals;     // limit -> count
   uint64_t protocol_errors = 0;
   std::map<std::string, uint64_t> transport_errors;  // reason -> count (set by the caller)
+  std::map<std::string, uint64_t> auth_refusals;  // reason -> count
   std::map<std::string, uint64_t> disconnects;  // reason -> count
   bool broker_connected = false;
   bridge::BridgeStats bridge;

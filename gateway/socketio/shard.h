@@ -68,6 +68,7 @@ struct ShardStats {
   uint64_t joins_refused = 0;       // joins over max_rooms_per_socket
   uint64_t protocol_errors = 0;     // sessions closed for a malformed packet
   absl::flat_hash_map<std::string, uint64_t> disconnects;  // reason -> sockets
+  absl::flat_hash_map<std::string, uint64_t> auth_refusals;  // reason -> CONNECTs
 };
 
 class Connection;

@@ -10,7 +10,10 @@
 #include <chrono>
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <string>
+
+#include "gateway/socketio/auth/socket_auth.h"
 
 namespace roomq::gateway::socketio {
 
@@ -35,6 +38,9 @@ struct Socket {
   Connection* connection = nullptr;
   State state = State::kConnecting;
   std::string auth = "{}";  // CONNECT auth payload, JSON text
+  // What the namespace's auth policy granted (auth/socket_auth.h); null
+  // under auth: none (no limit beyond the namespace policy).
+  std::shared_ptr<const auth::Grant> grant;
   uint64_t next_ack_id = 0;
   std::map<uint64_t, ServiceAck> service_acks;  // client-visible ack id -> service ack
   // Message rate token bucket (ConnectionOptions::message_rate/burst).

@@ -2,9 +2,13 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <string>
+
+#include "absl/strings/str_cat.h"
 
 #include "gateway/socketio/namespace_registry.h"
 
@@ -91,6 +95,121 @@ TEST(ConfigTest, LoadConfigFile) {
   std::remove(path.c_str());
   auto missing = LoadConfigFile(path);
   EXPECT_EQ(missing.status().code(), absl::StatusCode::kNotFound);
+}
+
+TEST(ConfigTest, AuthPolicies) {
+  auto config = ParseConfig(R"(
+namespaces:
+  - name: /open
+  - name: /none
+    auth: none
+  - name: /env
+    auth:
+      type: jwt
+      secret_env: SOME_VAR
+      audience: roomq
+      issuer: idp
+      leeway: 30s
+  - pattern: '^/file-\w+$'
+    auth: {type: jwt, secret_file: /etc/roomq/jwt.key}
+)");
+  ASSERT_TRUE(config.ok()) << config.status();
+  ASSERT_EQ(config->namespaces.size(), 4u);
+  EXPECT_EQ(config->namespaces[0].auth.kind, auth::AuthKind::kNone);
+  EXPECT_EQ(config->namespaces[1].auth.kind, auth::AuthKind::kNone);
+  const auth::AuthPolicy& env = config->namespaces[2].auth;
+  EXPECT_EQ(env.kind, auth::AuthKind::kJwt);
+  EXPECT_EQ(env.secret_env, "SOME_VAR");
+  EXPECT_EQ(env.audience, "roomq");
+  EXPECT_EQ(env.issuer, "idp");
+  EXPECT_EQ(env.leeway, std::chrono::seconds(30));
+  EXPECT_EQ(env.secret, "") << "ParseConfig never reads secrets";
+  const auth::AuthPolicy& file = config->namespaces[3].auth;
+  EXPECT_EQ(file.secret_file, "/etc/roomq/jwt.key");
+  EXPECT_EQ(file.leeway, std::chrono::seconds(5)) << "default leeway";
+}
+
+TEST(ConfigTest, AuthErrors) {
+  const std::string head = "namespaces:\n  - name: /\n    auth:";
+  ExpectError(head + " jwt\n", "'auth' must be none or a map");
+  ExpectError(head + " {type: oauth, secret_env: X}\n", "bad auth type 'oauth'");
+  ExpectError(head + " {secret_env: X}\n", "needs 'type'");
+  ExpectError(head + " {type: jwt}\n", "exactly one of 'secret_env' and 'secret_file'");
+  ExpectError(head + " {type: jwt, secret_env: X, secret_file: Y}\n", "exactly one of");
+  ExpectError(head + " {type: jwt, secret_env: ''}\n", "'secret_env' must not be empty");
+  ExpectError(head + " {type: none, secret_env: X}\n", "auth type none takes no secret");
+  ExpectError(head + " {type: jwt, secret_env: X, leeway: 1h}\n", "bad leeway '1h'");
+  ExpectError(head + " {type: jwt, secret_env: X, leeway: 301s}\n", "bad leeway '301s'");
+  ExpectError(head + " {type: jwt, secret_env: X, leeway: soon}\n", "bad leeway");
+  ExpectError(head + " {type: jwt, secret_env: X, algorithm: RS256}\n",
+              "unknown key in 'auth': 'algorithm'");
+  ExpectError(head + " {type: jwt, secret_env: [X]}\n", "'secret_env' must be a scalar");
+}
+
+TEST(ConfigTest, LoadSecretsFromEnvironmentAndFile) {
+  constexpr char kVar[] = "ROOMQ_CONFIG_TEST_SECRET";
+  const std::string key_path = ::testing::TempDir() + "/socketio_config_test.key";
+  auto config = ParseConfig(absl::StrCat(R"(
+namespaces:
+  - name: /env
+    auth: {type: jwt, secret_env: ROOMQ_CONFIG_TEST_SECRET}
+  - name: /file
+    auth: {type: jwt, secret_file: ')", key_path, R"('}
+)"));
+  ASSERT_TRUE(config.ok()) << config.status();
+
+  ::unsetenv(kVar);
+  {
+    std::ofstream out(key_path);
+    out << "file-secret-value\n";
+  }
+  Config unset = *config;
+  absl::Status status = LoadSecrets(unset);
+  EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(std::string(status.message()).find("ROOMQ_CONFIG_TEST_SECRET is unset or empty"),
+            std::string::npos)
+      << status;
+  ::setenv(kVar, "", 1);
+  Config empty = *config;
+  EXPECT_FALSE(LoadSecrets(empty).ok());
+
+  ::setenv(kVar, "env-secret-value", 1);
+  Config loaded = *config;
+  ASSERT_TRUE(LoadSecrets(loaded).ok());
+  EXPECT_EQ(loaded.namespaces[0].auth.secret, "env-secret-value");
+  EXPECT_EQ(loaded.namespaces[1].auth.secret, "file-secret-value") << "trailing newline dropped";
+
+  {
+    std::ofstream out(key_path, std::ios::trunc);
+    out << "\n";
+  }
+  Config empty_file = *config;
+  status = LoadSecrets(empty_file);
+  EXPECT_NE(std::string(status.message()).find("is empty"), std::string::npos) << status;
+  std::remove(key_path.c_str());
+  Config missing_file = *config;
+  status = LoadSecrets(missing_file);
+  EXPECT_NE(std::string(status.message()).find("cannot read secret_file"), std::string::npos)
+      << status;
+  // No message ever carries a secret value.
+  EXPECT_EQ(std::string(status.message()).find("secret-value"), std::string::npos);
+  ::unsetenv(kVar);
+}
+
+TEST(ConfigTest, LoadConfigFileFailsOnAMissingSecret) {
+  const std::string path = ::testing::TempDir() + "/socketio_config_auth_test.yaml";
+  {
+    std::ofstream out(path);
+    out << "namespaces:\n  - name: /a\n    auth: {type: jwt, secret_env: ROOMQ_CONFIG_TEST_UNSET}\n";
+  }
+  ::unsetenv("ROOMQ_CONFIG_TEST_UNSET");
+  auto config = LoadConfigFile(path);
+  EXPECT_EQ(config.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(std::string(config.status().message()).find(path), std::string::npos);
+  ::setenv("ROOMQ_CONFIG_TEST_UNSET", "k", 1);
+  EXPECT_TRUE(LoadConfigFile(path).ok());
+  ::unsetenv("ROOMQ_CONFIG_TEST_UNSET");
+  std::remove(path.c_str());
 }
 
 TEST(ConfigTest, DefaultConfigIsAnOpenRootNamespace) {

@@ -1,0 +1,129 @@
+#include "gateway/socketio/auth/socket_auth.h"
+
+#include <simdjson.h>
+
+#include <algorithm>
+#include <optional>
+
+#include "absl/strings/str_cat.h"
+#include "gateway/socketio/auth/jwt_verifier.h"
+#include "proto/wire/absl_compat.h"
+
+namespace roomq::gateway::socketio::auth {
+namespace {
+
+constexpr size_t kSocketIdChars = 20;
+
+Admission Refuse(std::string_view reason, std::string detail) {
+  Admission admission;
+  admission.reason = reason;
+  admission.detail = std::move(detail);
+  return admission;
+}
+
+// The "token" string of the CONNECT payload; nullopt when there is none.
+std::optional<std::string> TokenOf(std::string_view connect_data) {
+  if (connect_data.empty()) return std::nullopt;
+  simdjson::dom::parser parser;
+  simdjson::dom::element root;
+  if (parser.parse(connect_data.data(), connect_data.size()).get(root) != simdjson::SUCCESS) {
+    return std::nullopt;
+  }
+  std::string_view token;
+  if (root.at_key("token").get_string().get(token) != simdjson::SUCCESS || token.empty()) {
+    return std::nullopt;
+  }
+  return std::string(token);
+}
+
+// Reads the roomq claims of a verified payload into `grant`; false (with
+// `why`) when one has the wrong type or is too big.
+bool ReadClaims(const std::string& payload, Grant& grant, std::string* why) {
+  simdjson::dom::parser parser;
+  simdjson::dom::object claims;
+  if (parser.parse(payload.data(), payload.size()).get_object().get(claims) != simdjson::SUCCESS) {
+    *why = "payload is not a JSON object";
+    return false;
+  }
+  simdjson::dom::element rooms;
+  if (claims.at_key("rooms").get(rooms) == simdjson::SUCCESS) {
+    simdjson::dom::array list;
+    if (rooms.get_array().get(list) != simdjson::SUCCESS) {
+      *why = "'rooms' claim is not a list";
+      return false;
+    }
+    if (list.size() > kMaxRoomClaims) {
+      *why = absl::StrCat("'rooms' claim has more than ", kMaxRoomClaims, " entries");
+      return false;
+    }
+    grant.limit_rooms = true;
+    for (simdjson::dom::element item : list) {
+      std::string_view entry;
+      if (item.get_string().get(entry) != simdjson::SUCCESS || entry.empty() ||
+          entry.size() > kMaxRoomClaimBytes) {
+        *why = "a 'rooms' entry is not a string of 1 to 256 bytes";
+        return false;
+      }
+      if (entry.front() != '^') {
+        grant.exact_rooms.emplace_back(entry);
+        continue;
+      }
+      try {
+        grant.room_patterns.emplace_back(std::string(entry), std::regex::ECMAScript);
+      } catch (const std::regex_error&) {
+        *why = "a 'rooms' entry is not a valid regex";
+        return false;
+      }
+    }
+  }
+  simdjson::dom::element publish;
+  if (claims.at_key("publish").get(publish) == simdjson::SUCCESS) {
+    if (publish.get_bool().get(grant.may_publish) != simdjson::SUCCESS) {
+      *why = "'publish' claim is not a boolean";
+      return false;
+    }
+  }
+  return true;
+}
+
+}  // namespace
+
+bool Grant::MayJoin(std::string_view room) const {
+  if (!limit_rooms) return true;
+  if (std::find(exact_rooms.begin(), exact_rooms.end(), room) != exact_rooms.end()) return true;
+  for (const std::regex& pattern : room_patterns) {
+    if (std::regex_match(room.begin(), room.end(), pattern)) return true;
+  }
+  return false;
+}
+
+Admission Admit(const AuthPolicy& policy, std::string_view connect_data,
+                std::chrono::system_clock::time_point now) {
+  if (policy.kind == AuthKind::kNone) return {};
+  std::optional<std::string> token = TokenOf(connect_data);
+  if (!token.has_value()) return Refuse(kReasonMissingToken, "no \"token\" string in the auth payload");
+  JwtOptions options;
+  options.key = policy.secret;
+  options.audience = policy.audience;
+  options.issuer = policy.issuer;
+  options.leeway = policy.leeway;
+  JwtResult verified = VerifyJwt(*token, options, now);
+  if (!verified.ok()) return Refuse(verified.reason, std::move(verified.detail));
+  auto grant = std::make_shared<Grant>();
+  grant->subject = std::move(verified.subject);
+  std::string why;
+  if (!ReadClaims(verified.payload, *grant, &why)) return Refuse(kReasonInvalidToken, why);
+  Admission admission;
+  admission.grant = std::move(grant);
+  return admission;
+}
+
+bool IsSocketIdShaped(std::string_view room) {
+  if (room.size() != kSocketIdChars) return false;
+  return std::all_of(room.begin(), room.end(), [](char c) {
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+           c == '-' || c == '_';
+  });
+}
+
+}  // namespace roomq::gateway::socketio::auth
