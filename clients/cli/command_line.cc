@@ -1,5 +1,6 @@
 #include "clients/cli/command_line.h"
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "clients/cli/flags.h"
 #include "clients/src/json.h"
@@ -30,6 +31,14 @@ std::vector<FlagSpec> PubSpecs() {
 std::vector<FlagSpec> SubSpecs() {
   std::vector<FlagSpec> specs = CommonSpecs();
   specs.push_back({"room", "ROOM", "Room to receive; none = namespace-wide events only.", "", true});
+  specs.push_back({"from-offset", "N",
+                   "First replay what the broker's history holds after offset N of the topic "
+                   "(one --room at most; 0 = everything held), then go live.",
+                   ""});
+  specs.push_back({"epoch", "E",
+                   "The epoch --from-offset belongs to (printed with each event); another epoch "
+                   "than the broker's replays everything held.",
+                   "0"});
   return specs;
 }
 
@@ -95,6 +104,19 @@ absl::StatusOr<Command> ParseSub(const std::vector<std::string>& args) {
   command.ns = flags->Get("ns", "/");
   command.rooms = flags->GetAll("room");
   if (absl::Status status = ValidateTarget(command.ns, command.rooms); !status.ok()) return status;
+  if (const std::string from = flags->Get("from-offset", ""); !from.empty()) {
+    uint64_t offset = 0;
+    if (!absl::SimpleAtoi(from, &offset)) {
+      return absl::InvalidArgumentError("flag --from-offset: not an unsigned integer");
+    }
+    if (command.rooms.size() > 1) {
+      return absl::InvalidArgumentError("--from-offset resumes one topic: give at most one --room");
+    }
+    command.from_offset = offset;
+  }
+  if (!absl::SimpleAtoi(flags->Get("epoch", "0"), &command.epoch)) {
+    return absl::InvalidArgumentError("flag --epoch: not an unsigned integer");
+  }
   return command;
 }
 

@@ -9,6 +9,7 @@
 //   roomq help | --help                usage
 
 #include <chrono>
+#include <optional>
 #include <string>
 #include <variant>
 #include <vector>
@@ -39,6 +40,10 @@ struct SubCommand {
   std::string broker_sub = kDefaultBrokerSub;
   std::string ns = "/";
   std::vector<std::string> rooms;  // none = the namespace alone
+  // --from-offset / --epoch: resume the (single) topic from broker history
+  // after this offset of that epoch, then live (see roomq::client::ResumeFrom).
+  std::optional<uint64_t> from_offset;
+  uint64_t epoch = 0;
 };
 
 struct HelpCommand {

@@ -25,6 +25,22 @@ std::string FormatMessageLine(const Message& message) {
     out += ",\"args_text\":";
     client::AppendJsonString(out, message.args_json);
   }
+  if (!message.offsets.empty()) {
+    // Where the event sits in the broker's history: resume with
+    // `roomq sub --epoch E --from-offset N`.
+    // The epoch as a string: it is a random 64-bit number, beyond what a
+    // JSON number holds exactly in JavaScript.
+    out += ",\"epoch\":\"";
+    out += std::to_string(message.epoch);
+    out += "\",\"offsets\":{";
+    for (size_t i = 0; i < message.offsets.size(); ++i) {
+      if (i > 0) out.push_back(',');
+      client::AppendJsonString(out, message.offsets[i].room);
+      out.push_back(':');
+      out += std::to_string(message.offsets[i].offset);
+    }
+    out.push_back('}');
+  }
   if (!message.attachments.empty()) {
     out += ",\"attachments\":[";
     for (size_t i = 0; i < message.attachments.size(); ++i) {

@@ -2,6 +2,8 @@
 
 #include <pthread.h>
 #include <signal.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
 
 #include <condition_variable>
 #include <cstdio>
@@ -15,6 +17,7 @@
 #include "clients/cli/format.h"
 #include "clients/src/json.h"
 #include "roomq/client.h"
+#include "roomq/link.h"
 #include "spdlog/spdlog.h"
 
 namespace roomq::cli {
@@ -146,6 +149,85 @@ int RunPub(const PubCommand& command, std::istream& in) {
   return bad_lines > 0 ? 1 : 0;
 }
 
+// `roomq sub --from-offset`: a Link of its own (the high-level Client has
+// no resume point), polled on this thread with the signals as a signalfd.
+int RunResumingSub(const SubCommand& command, const sigset_t& signals) {
+  const int signal_fd = signalfd(-1, &signals, SFD_CLOEXEC);
+  if (signal_fd < 0) {
+    std::perror("roomq sub: signalfd");
+    return 1;
+  }
+  zmq::context_t context;
+  client::LinkOptions options;
+  options.pub_endpoint = command.broker_pub;
+  options.sub_endpoint = command.broker_sub;
+  options.node_prefix = "cli";
+  const std::string room = command.rooms.empty() ? std::string() : command.rooms.front();
+  const std::string what = Describe(command.ns, command.rooms);
+  client::LinkHandlers handlers;
+  handlers.on_delivery = [&command](client::Delivery& delivery) {
+    const v1::Envelope& envelope = delivery.envelope;
+    if (envelope.kind() != v1::KIND_EVENT || envelope.namespace_() != command.ns) return;
+    Message message;
+    message.ns = envelope.namespace_();
+    message.rooms.assign(envelope.rooms().begin(), envelope.rooms().end());
+    message.event = envelope.event();
+    message.args_json = envelope.args().empty() ? "[]" : envelope.args();
+    message.attachments.assign(envelope.attachments().begin(), envelope.attachments().end());
+    message.origin = envelope.origin();
+    message.message_id = envelope.message_id();
+    message.timestamp_us = envelope.timestamp_us();
+    message.epoch = delivery.header.epoch();
+    for (const v1::TopicOffset& offset : delivery.header.offsets()) {
+      message.offsets.push_back({offset.topic().name(), offset.offset()});
+    }
+    std::string line = FormatMessageLine(message);
+    line.push_back('\n');
+    std::fwrite(line.data(), 1, line.size(), stdout);
+    std::fflush(stdout);
+  };
+  handlers.on_broker_state = [](bool up) {
+    std::fprintf(stderr, "roomq sub: broker %s\n", up ? "up" : "down");
+  };
+  handlers.on_resumed = [](const v1::ResumeResult& result) {
+    std::fprintf(stderr, "roomq sub: replayed %llu from history (newest offset %llu)%s\n",
+                 static_cast<unsigned long long>(result.replayed()),
+                 static_cast<unsigned long long>(result.last_offset()),
+                 result.truncated() ? ", with a gap: history no longer holds part of it" : "");
+  };
+  auto link = client::Link::Create(context, options, std::move(handlers));
+  if (!link.ok()) {
+    std::fprintf(stderr, "roomq sub: %s\n", link.status().ToString().c_str());
+    close(signal_fd);
+    return 1;
+  }
+  (*link)->Subscribe(
+      wire::RoomTopic(command.ns, room),
+      [what](absl::Status status) {
+        if (status.ok()) {
+          std::fprintf(stderr, "roomq sub: ready, subscribed to %s\n", what.c_str());
+        } else {
+          std::fprintf(stderr, "roomq sub: not confirmed yet (%s)\n", status.ToString().c_str());
+        }
+      },
+      client::ResumeFrom{command.epoch, *command.from_offset});
+  zmq::pollitem_t items[1] = {{nullptr, signal_fd, ZMQ_POLLIN, 0}};
+  while (true) {
+    if (absl::Status status = (*link)->Poll(std::chrono::milliseconds(1000), items); !status.ok()) {
+      std::fprintf(stderr, "roomq sub: %s\n", status.ToString().c_str());
+      break;
+    }
+    if (items[0].revents & ZMQ_POLLIN) {
+      signalfd_siginfo info{};
+      [[maybe_unused]] ssize_t ignored = read(signal_fd, &info, sizeof(info));
+      std::fprintf(stderr, "roomq sub: signal %u, exiting\n", info.ssi_signo);
+      break;
+    }
+  }
+  close(signal_fd);
+  return 0;
+}
+
 int RunSub(const SubCommand& command) {
   // Block the signals before the client's thread starts so only sigwait sees them.
   sigset_t signals;
@@ -153,6 +235,7 @@ int RunSub(const SubCommand& command) {
   sigaddset(&signals, SIGINT);
   sigaddset(&signals, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  if (command.from_offset.has_value()) return RunResumingSub(command, signals);
 
   ClientOptions options;
   options.broker_pub = command.broker_pub;

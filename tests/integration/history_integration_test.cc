@@ -3,6 +3,7 @@
 // and client Links that resume by themselves (issue 7, items 3 and 4).
 
 #include <dirent.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -19,7 +20,9 @@
 #include <zmq.hpp>
 
 #include "roomq/link.h"
+#include "tests/support/binaries.h"
 #include "tests/support/broker_process.h"
+#include "tests/support/child_process.h"
 
 namespace roomq {
 namespace {
@@ -230,6 +233,30 @@ TEST_F(HistoryIntegrationTest, ATruncatedLogTailIsCutAndEverythingBeforeItSurviv
   ASSERT_TRUE(PollUntil([&] { return inbox.size() == 20; }));
   EXPECT_EQ(inbox.back().message_id, 21u);
   EXPECT_EQ(inbox.back().sequence, 20u);
+}
+
+TEST_F(HistoryIntegrationTest, CliSubResumesFromAnOffsetAndPrintsOffsets) {
+  client::Link* publisher = NewLink(nullptr);
+  PublishRange(publisher, 1, 3);
+  auto sub = test_support::ChildProcess::Start(
+      test_support::BinaryPath("roomq"),
+      {"sub", "--broker-pub", broker_.pub_endpoint, "--broker-sub", broker_.sub_endpoint, "--ns",
+       "/chat", "--room", "room", "--epoch", std::to_string(broker_.epoch), "--from-offset", "1"});
+  ASSERT_TRUE(sub.ok()) << sub.status();
+  const std::string epoch = "\"epoch\":\"" + std::to_string(broker_.epoch) + "\"";
+  // Offsets 2 and 3 replayed (the topic began at sequence 1), then live.
+  auto second = (*sub)->WaitForLine(std::regex("\"offsets\":\\{\"room\":2\\}"), kWait);
+  ASSERT_TRUE(second.ok()) << second.status();
+  EXPECT_NE(second->find(epoch), std::string::npos) << *second;
+  ASSERT_TRUE((*sub)->WaitForLine(std::regex("\"offsets\":\\{\"room\":3\\}"), kWait).ok());
+  ASSERT_TRUE((*sub)->WaitForLine(std::regex("ready, subscribed"), kWait).ok());
+  PublishRange(publisher, 4, 4);
+  ASSERT_TRUE((*sub)->WaitForLine(std::regex("\"offsets\":\\{\"room\":4\\}"), kWait).ok());
+  EXPECT_EQ((*sub)->CountLines(std::regex("\"room\":1\\}")), 0);
+  ASSERT_TRUE((*sub)->Signal(SIGTERM).ok());
+  auto exit = (*sub)->Wait(kWait);
+  ASSERT_TRUE(exit.ok());
+  EXPECT_TRUE(exit->exited_ok()) << exit->ToString();
 }
 
 }  // namespace
