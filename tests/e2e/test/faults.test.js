@@ -117,9 +117,9 @@ function failoverProxy(upstreamUrls) {
 
 // A socket that reconnects by itself (fast) and rejoins `room` on every
 // connect; `socket.joined` is the latest join's ack.
-async function reconnectingMember(url, room) {
+async function reconnectingMember(url, room, transports = ['websocket']) {
   const socket = await ws(url, {reconnection: true, reconnectionDelay: 50, reconnectionDelayMax: 200,
-                                randomizationFactor: 0});
+                                randomizationFactor: 0, transports});
   socket.connects = 1;
   socket.joined = ack(socket, 'join', room);
   socket.io.on('reconnect', () => {
@@ -251,6 +251,8 @@ test('gateway SIGTERM: stops accepting, closes clients at once, flushes what it 
          await join(stalled, 'drain');
          const roaming = await reconnectingMember(proxy.url, 'drain');  // on g, falls over to `other`
          assert.equal(roaming.io.engine.transport.name, 'websocket');
+         const polling = await reconnectingMember(proxy.url, 'drain', ['polling']);
+         assert.equal(polling.io.engine.transport.name, 'polling');
 
          // The stalled client stops reading; a backlog piles up for it in g:
          // more than the kernel buffers take, so part of it is in g's own
@@ -261,7 +263,9 @@ test('gateway SIGTERM: stops accepting, closes clients at once, flushes what it 
          const acks = [];
          for (let i = 0; i < N; i++) acks.push(ack(sender, 'publish', 'drain', 'backlog', {i, pad}));
          for (const reply of await Promise.all(acks)) assert.deepEqual(reply, {ok: true});
-         await roaming.rec.waitUntil(() => roaming.rec.received('backlog').length === N, 10000, 'the backlog at roaming');
+         for (const s of [roaming, polling]) {
+           await s.rec.waitUntil(() => s.rec.received('backlog').length === N, 10000, 'the backlog');
+         }
          const queued = await until('a backlog queued in the gateway', async () => {
            const metrics = await scrape(g.url);
            return sample(metrics, 'roomq_gateway_outbound_queued_bytes') > 0 ? metrics : null;
@@ -275,10 +279,16 @@ test('gateway SIGTERM: stops accepting, closes clients at once, flushes what it 
          // Tells its clients at once: the roaming one gets a transport close
          // (not "io server disconnect", which would stop it reconnecting)
          // and reconnects to the other gateway by itself.
+         // The polling one learns it at its next poll, also at once.
+         const reconnected = [roaming, polling].map(
+             (s) => withTimeout(new Promise((resolve) => s.io.once('reconnect', resolve)), 5000, 'reconnect'));
          assert.equal(await waitDisconnect(roaming, 2000), 'transport close');
          const toldMs = Date.now() - signalled;
-         await withTimeout(new Promise((resolve) => roaming.io.once('reconnect', resolve)), 5000, 'reconnect');
+         assert.match(await waitDisconnect(polling, 2000), /^transport (close|error)$/);
+         const pollingToldMs = Date.now() - signalled;
+         await Promise.all(reconnected);
          assert.deepEqual(await roaming.joined, {ok: true});
+         assert.deepEqual(await polling.joined, {ok: true});
 
          // The stalled client reads again: everything queued before the
          // signal arrives, in order, then the close.
@@ -294,7 +304,9 @@ test('gateway SIGTERM: stops accepting, closes clients at once, flushes what it 
          // The roaming client chats through the other gateway.
          assert.deepEqual(await ack(sender, 'publish', 'drain', 'after', 'hello again'), {ok: true});
          assert.deepEqual(await roaming.rec.waitFor('after'), ['hello again']);
-         console.log(`# gateway SIGTERM: clients told in ${toldMs} ms, ${queuedBytes} bytes queued in the gateway ` +
+         assert.deepEqual(await polling.rec.waitFor('after'), ['hello again']);
+         console.log(`# gateway SIGTERM: clients told in ${toldMs} ms (polling ${pollingToldMs} ms), ` +
+                     `${queuedBytes} bytes queued in the gateway ` +
                      `flushed, exit 0 after ${exitedMs} ms`);
        } finally {
          proxy.close();
