@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include <spdlog/spdlog.h>
+
 namespace roomq::gateway::engineio {
 
 CorsPolicy::CorsPolicy(std::vector<std::string> origins) : origins_(std::move(origins)) {
@@ -11,6 +13,18 @@ CorsPolicy::CorsPolicy(std::vector<std::string> origins) : origins_(std::move(or
 bool CorsPolicy::Allows(std::string_view origin) const {
   if (origins_.empty() || any_ || origin.empty()) return true;
   return std::find(origins_.begin(), origins_.end(), origin) != origins_.end();
+}
+
+bool CorsPolicy::Admit(std::string_view origin, bool websocket) const {
+  if (Allows(origin)) return true;
+  const uint64_t refused = refused_.fetch_add(1, std::memory_order_relaxed);
+  if (refused < 100 || refused % 1000 == 0) {
+    // The Origin is client data: shown bounded.
+    spdlog::warn("engine.io: {} request from Origin '{}' refused (not in --cors-origin); {} refused "
+                 "so far",
+                 websocket ? "websocket" : "polling", origin.substr(0, 200), refused + 1);
+  }
+  return false;
 }
 
 CorsPolicy::Headers CorsPolicy::ResponseHeaders(std::string_view origin) const {

@@ -44,7 +44,7 @@ bool Engine::Validate(HttpMethod method, bool upgrade, const std::string& query,
     *error = ErrorReply(ErrorCode::kUnknownTransport);
     return false;
   }
-  if (!cors_.Allows(origin)) {
+  if (!cors_.Admit(origin, upgrade)) {
     *error = ErrorReply(ErrorCode::kForbidden);
     return false;
   }

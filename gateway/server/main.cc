@@ -190,9 +190,13 @@ int main(int argc, char** argv) {
                      &metrics_gateway](std::function<void(std::string)> reply) {
     engineio::EngineStats engine;
     if (metrics_gateway != nullptr) engine = metrics_gateway->engine().stats();
-    sio->CollectMetrics([reply = std::move(reply), engine](socketio::MetricsSnapshot snapshot) {
+    const uint64_t origin_refused =
+        metrics_gateway != nullptr ? metrics_gateway->engine().cors().refused() : 0;
+    sio->CollectMetrics([reply = std::move(reply), engine,
+                          origin_refused](socketio::MetricsSnapshot snapshot) {
       snapshot.engine_sessions = engine.sessions;
       snapshot.refusals["max_connections"] = engine.refused_max_connections;
+      snapshot.refusals["origin"] = origin_refused;
       snapshot.transport_errors = engine.transport_errors;
       reply(socketio::FormatPrometheus(snapshot));
     });

@@ -22,7 +22,8 @@
 //   messages_out_total / bytes_out_total   messages queued to clients
 //   drops_total{reason}           counter  outbound_full | closed | rate_limited
 //   refusals_total{limit}         counter  max_connections | max_namespaces |
-//                                          max_rooms_per_socket
+//                                          max_rooms_per_socket | origin
+//                                          (--cors-origin; set by the caller)
 //   protocol_errors_total         counter  sessions closed for a malformed packet
 //   transport_errors_total{reason} counter connections closed for bad input or
 //                                          silence below the packet level

@@ -114,6 +114,18 @@ TEST(Cors, WildcardAllowsAll) {
   EXPECT_EQ(headers[0].second, "*");
 }
 
+TEST(Cors, AdmitCountsRefusalsOnly) {
+  CorsPolicy cors({"http://a.example"});
+  EXPECT_TRUE(cors.Admit("http://a.example", false));
+  EXPECT_TRUE(cors.Admit("", true));
+  EXPECT_FALSE(cors.Admit("http://evil.example", true));
+  EXPECT_FALSE(cors.Admit("null", false));
+  EXPECT_EQ(cors.refused(), 2u);
+  CorsPolicy open({});
+  EXPECT_TRUE(open.Admit("http://evil.example", false));
+  EXPECT_EQ(open.refused(), 0u);
+}
+
 TEST(Cors, ListEchoesAllowedOriginsWithCredentials) {
   CorsPolicy cors({"http://a.example", "http://b.example"});
   EXPECT_TRUE(cors.Allows("http://b.example"));
