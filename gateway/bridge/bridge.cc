@@ -11,6 +11,7 @@
 #include <spdlog/spdlog.h>
 
 #include "absl/strings/str_format.h"
+#include "gateway/socketio/recovery.h"
 #include "proto/wire/absl_compat.h"
 #include "proto/wire/topic.h"
 
@@ -96,6 +97,7 @@ void Bridge::Run(std::promise<absl::Status>* started) {
     zmq::pollitem_t wake{nullptr, wake_fd_, ZMQ_POLLIN, 0};
     absl::Status status = link_->Poll(kPollSlice, std::span<zmq::pollitem_t>(&wake, 1));
     if (!status.ok()) spdlog::warn("bridge {}: poll: {}", node_id_, status.ToString());
+    NoteBrokerPosition(link_->epoch(), link_->last_sequence());
     if (wake.revents & ZMQ_POLLIN) {
       uint64_t count = 0;
       [[maybe_unused]] ssize_t n = read(wake_fd_, &count, sizeof(count));
@@ -115,7 +117,9 @@ void Bridge::Run(std::promise<absl::Status>* started) {
     batch.swap(queue_);
   }
   for (Command& command : batch) {
-    if (command.type == Command::Type::kPublish) Execute(command);
+    if (command.type == Command::Type::kPublish || command.type == Command::Type::kSaveSession) {
+      Execute(command);
+    }
   }
   link_.reset();  // Goodbye
   topics_.clear();
@@ -186,6 +190,92 @@ void Bridge::Publish(size_t shard, v1::Envelope envelope,
   Enqueue(std::move(command));
 }
 
+void Bridge::SaveSession(size_t shard, v1::Session session, std::chrono::milliseconds ttl) {
+  Command command;
+  command.type = Command::Type::kSaveSession;
+  command.shard = shard;
+  command.session = std::move(session);
+  command.ttl = ttl;
+  Enqueue(std::move(command));
+}
+
+void Bridge::Recover(size_t shard, v1::Recover request,
+                     std::function<void(absl::StatusOr<Recovery>)> done) {
+  Command command;
+  command.type = Command::Type::kRecover;
+  command.shard = shard;
+  command.recover = std::move(request);
+  command.on_recovered = std::move(done);
+  Enqueue(std::move(command));
+}
+
+void Bridge::NoteBrokerPosition(uint64_t epoch, uint64_t sequence) {
+  if (epoch == 0) return;
+  if (epoch != epoch_.load(std::memory_order_relaxed)) {
+    epoch_.store(epoch, std::memory_order_relaxed);
+    last_sequence_.store(sequence, std::memory_order_relaxed);
+    return;
+  }
+  if (sequence > last_sequence_.load(std::memory_order_relaxed)) {
+    last_sequence_.store(sequence, std::memory_order_relaxed);
+  }
+}
+
+std::string Bridge::OffsetArgFor(const std::string& ns, uint64_t epoch, uint64_t sequence) {
+  if (sequence == 0 || !options_.recovery_namespace || !options_.recovery_namespace(ns)) return "";
+  return socketio::OffsetArg({epoch, sequence});
+}
+
+void Bridge::OnRecovered(size_t shard, absl::StatusOr<v1::Recovered> answer,
+                         const std::function<void(absl::StatusOr<Recovery>)>& done) {
+  auto fail = [&](absl::Status status) {
+    {
+      std::lock_guard<std::mutex> lock(stats_mutex_);
+      ++stats_.recoveries_refused;
+    }
+    Post(shard, [done, status = std::move(status)] { done(status); });
+  };
+  if (!answer.ok()) {
+    fail(answer.status());
+    return;
+  }
+  if (!answer->ok()) {
+    fail(absl::NotFoundError(answer->error().empty() ? "session not recovered" : answer->error()));
+    return;
+  }
+  Recovery recovery;
+  recovery.session = std::move(*answer->mutable_session());
+  const std::string& ns = recovery.session.namespace_();
+  // The broker already routes the session's rooms to this node (and the
+  // Link has them in its set): count the shard for them now, before the
+  // next delivery is looked up.
+  std::vector<std::string> rooms(recovery.session.rooms().begin(), recovery.session.rooms().end());
+  rooms.push_back("");
+  for (const std::string& room : rooms) {
+    const wire::TopicRef topic = wire::RoomTopic(ns, room);
+    if (!wire::ValidateTopic(topic).ok()) continue;
+    TopicShards& entry = topics_[wire::EncodeTopicKey(topic)];
+    if (entry.shards.empty()) entry.shards.resize(shards_.size(), false);
+    if (!entry.shards[shard]) {
+      entry.shards[shard] = true;
+      ++entry.count;
+    }
+  }
+  recovery.missed.reserve(answer->missed_size());
+  for (v1::Delivery& delivery : *answer->mutable_missed()) {
+    NoteBrokerPosition(delivery.epoch(), delivery.sequence());
+    const std::string offset_arg = socketio::OffsetArg({delivery.epoch(), delivery.sequence()});
+    recovery.missed.push_back(MakeDispatch(std::move(*delivery.mutable_envelope()), offset_arg));
+  }
+  {
+    std::lock_guard<std::mutex> lock(stats_mutex_);
+    ++stats_.recoveries;
+    stats_.topics = topics_.size();
+  }
+  auto shared = std::make_shared<Recovery>(std::move(recovery));
+  Post(shard, [done, shared] { done(std::move(*shared)); });
+}
+
 void Bridge::Execute(Command& command) {
   switch (command.type) {
     case Command::Type::kSubscribe: {
@@ -253,11 +343,27 @@ void Bridge::Execute(Command& command) {
       }
       return;
     }
+    case Command::Type::kSaveSession: {
+      link_->SaveSession(command.session, command.ttl);
+      std::lock_guard<std::mutex> lock(stats_mutex_);
+      ++stats_.sessions_saved;
+      return;
+    }
+    case Command::Type::kRecover: {
+      if (command.shard >= shards_.size()) return;
+      const size_t shard = command.shard;
+      link_->Recover(command.recover, [this, shard, done = std::move(command.on_recovered)](
+                                          absl::StatusOr<v1::Recovered> answer) {
+        OnRecovered(shard, std::move(answer), done);
+      });
+      return;
+    }
   }
 }
 
 void Bridge::OnDelivery(client::Delivery& delivery) {
   v1::Envelope& envelope = delivery.envelope;
+  NoteBrokerPosition(delivery.header.epoch(), delivery.header.sequence());
   {
     std::lock_guard<std::mutex> lock(stats_mutex_);
     ++stats_.deliveries;
@@ -289,7 +395,9 @@ void Bridge::OnDelivery(client::Delivery& delivery) {
     ++stats_.deliveries_unrouted;
     return;
   }
-  SharedDispatch dispatch = MakeDispatch(std::move(envelope));
+  const std::string offset_arg =
+      OffsetArgFor(envelope.namespace_(), delivery.header.epoch(), delivery.header.sequence());
+  SharedDispatch dispatch = MakeDispatch(std::move(envelope), offset_arg);
   for (size_t i = 0; i < targets.size(); ++i) {
     if (targets[i]) sink_(i, dispatch);
   }

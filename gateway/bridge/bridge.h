@@ -26,12 +26,22 @@
 // (for a namespace-wide envelope: every shard holding any socket of the
 // namespace, i.e. the (ns, "") topic). The sink runs on the bridge thread
 // and is expected to post to the shard. Deliveries for no local shard are
-// counted and dropped.
+// counted and dropped. For a namespace with connection state recovery
+// (Options::recovery_namespace), an event's frame carries its offset
+// "<epoch>-<sequence>" as a last argument (socketio/recovery.h).
+//
+// Connection state recovery: SaveSession is queued like Subscribe (never
+// refused: one per closing socket) and, like a publish, still goes out
+// during Stop; Recover asks the Link and, on the
+// broker's ok, counts the asking shard for the session's rooms before
+// posting the answer (port.h), so the live deliveries that follow are
+// routed to it.
 //
 // Thread safety: Port methods and stats() may be called from any thread;
 // Start and Stop from the owner's thread only.
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <future>
@@ -57,6 +67,9 @@ struct BridgeStats {
   uint64_t publishes = 0;
   uint64_t publishes_refused = 0;    // queue bound or Link refused
   uint64_t topics = 0;               // topics subscribed at the broker
+  uint64_t sessions_saved = 0;       // SaveSession sent
+  uint64_t recoveries = 0;           // Recover answered ok
+  uint64_t recoveries_refused = 0;   // Recover answered not ok, or no answer
 };
 
 class Bridge : public Port {
@@ -67,6 +80,9 @@ class Bridge : public Port {
   struct Options {
     client::LinkOptions link;
     size_t max_queued_publishes = 100000;
+    // True for a namespace whose events carry their offset (connection
+    // state recovery on). Called on the bridge thread; null = none.
+    std::function<bool(const std::string& ns)> recovery_namespace;
   };
 
   using Stats = BridgeStats;
@@ -90,18 +106,27 @@ class Bridge : public Port {
   void Unsubscribe(size_t shard, std::string topic_key) override;
   void Publish(size_t shard, v1::Envelope envelope,
                std::function<void(absl::StatusOr<v1::PublishReceipt>)> on_receipt) override;
+  void SaveSession(size_t shard, v1::Session session, std::chrono::milliseconds ttl) override;
+  void Recover(size_t shard, v1::Recover request,
+               std::function<void(absl::StatusOr<Recovery>)> done) override;
+  uint64_t epoch() const override { return epoch_.load(std::memory_order_relaxed); }
+  uint64_t last_sequence() const override { return last_sequence_.load(std::memory_order_relaxed); }
 
   Stats stats() const;
   bool broker_connected() const { return broker_connected_.load(); }
 
  private:
   struct Command {
-    enum class Type { kSubscribe, kUnsubscribe, kPublish } type = Type::kPublish;
+    enum class Type { kSubscribe, kUnsubscribe, kPublish, kSaveSession, kRecover } type = Type::kPublish;
     size_t shard = 0;
     std::string topic_key;
     std::function<void(absl::Status)> done;
     v1::Envelope envelope;
     std::function<void(absl::StatusOr<v1::PublishReceipt>)> on_receipt;
+    v1::Session session;                  // kSaveSession
+    std::chrono::milliseconds ttl{0};     // kSaveSession
+    v1::Recover recover;                  // kRecover
+    std::function<void(absl::StatusOr<Recovery>)> on_recovered;  // kRecover
   };
   struct TopicShards {
     std::vector<bool> shards;
@@ -113,6 +138,10 @@ class Bridge : public Port {
   void Run(std::promise<absl::Status>* started);
   void Execute(Command& command);
   void OnDelivery(client::Delivery& delivery);
+  void OnRecovered(size_t shard, absl::StatusOr<v1::Recovered> answer,
+                   const std::function<void(absl::StatusOr<Recovery>)>& done);
+  void NoteBrokerPosition(uint64_t epoch, uint64_t sequence);
+  std::string OffsetArgFor(const std::string& ns, uint64_t epoch, uint64_t sequence);
   void Post(size_t shard, std::function<void()> fn);
 
   Options options_;
@@ -128,6 +157,8 @@ class Bridge : public Port {
 
   std::atomic<bool> stop_{false};
   std::atomic<bool> broker_connected_{false};
+  std::atomic<uint64_t> epoch_{0};
+  std::atomic<uint64_t> last_sequence_{0};
   std::thread thread_;
 
   // Bridge thread only.

@@ -30,7 +30,7 @@ std::vector<std::string> TakeAttachments(v1::Envelope& envelope) {
 
 }  // namespace
 
-SharedDispatch MakeDispatch(v1::Envelope envelope) {
+SharedDispatch MakeDispatch(v1::Envelope envelope, std::string_view offset_arg) {
   auto dispatch = std::make_shared<Dispatch>();
   const bool args_ok = ArgsLookLikeArray(envelope.args());
   switch (envelope.kind()) {
@@ -44,9 +44,12 @@ SharedDispatch MakeDispatch(v1::Envelope envelope) {
         spdlog::warn("bridge: dropping event from {}: '{}' is a reserved event name",
                      envelope.origin(), envelope.event());
       } else if (!envelope.has_ack_id()) {
+        std::string with_offset;
+        if (!offset_arg.empty()) with_offset = socketio::AppendArg(envelope.args(), offset_arg);
         dispatch->frame = std::make_shared<const engineio::OutboundMessage>(socketio::EncodeEvent(
-            envelope.namespace_(), envelope.event(), envelope.args(), std::nullopt,
-            TakeAttachments(envelope)));
+            envelope.namespace_(), envelope.event(),
+            offset_arg.empty() ? std::string_view(envelope.args()) : std::string_view(with_offset),
+            std::nullopt, TakeAttachments(envelope)));
       }
       break;
     case v1::KIND_ACK:

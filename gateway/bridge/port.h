@@ -10,10 +10,14 @@
 // Callbacks passed in run later on the executor of the shard named in the
 // call, never inside the call itself.
 
+#include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -40,8 +44,20 @@ struct Dispatch {
 using SharedDispatch = std::shared_ptr<const Dispatch>;
 
 // Builds the Dispatch for `envelope`, encoding the frame when there is one.
-// Runs on the bridge thread, once per delivery.
-SharedDispatch MakeDispatch(v1::Envelope envelope);
+// Runs on the bridge thread, once per delivery. A non-empty `offset_arg`
+// (a JSON value: socketio::OffsetArg, for a namespace with connection state
+// recovery) is appended as the last argument of a KIND_EVENT frame without
+// ack id, as npm socket.io does for the events it keeps.
+SharedDispatch MakeDispatch(v1::Envelope envelope, std::string_view offset_arg = {});
+
+// A Socket.IO session the broker gave back (Port::Recover).
+struct Recovery {
+  v1::Session session;
+  // The events the socket missed, in sequence order, each a Dispatch whose
+  // frame carries its offset argument. Not yet filtered for the socket
+  // (except_socket / except_rooms): the shard does that.
+  std::vector<SharedDispatch> missed;
+};
 
 class Port {
  public:
@@ -64,6 +80,26 @@ class Port {
   // Unavailable / ResourceExhausted when it could not be had.
   virtual void Publish(size_t shard, v1::Envelope envelope,
                        std::function<void(absl::StatusOr<v1::PublishReceipt>)> on_receipt) = 0;
+
+  // Connection state recovery (gateway/socketio/recovery.h).
+  // Keeps `session` in the broker for `ttl` (fire and forget).
+  virtual void SaveSession(size_t shard, v1::Session session, std::chrono::milliseconds ttl) = 0;
+  // Claims a saved session. `done` runs on shard `shard` with the Recovery,
+  // or NotFound carrying the broker's reason ("unknown session", "epoch
+  // changed", "history truncated", ...), or Unavailable when the broker did
+  // not answer. On success the broker has subscribed this gateway to the
+  // session's rooms and, BEFORE `done` is posted, the port counts shard
+  // `shard` as a member of (namespace, room) for every session room and of
+  // (namespace, "") — so that no delivery after the broker's answer is
+  // dropped as unrouted. The shard must take over each of those (a local
+  // member joins) or give it back with Unsubscribe. Deliveries posted to the
+  // shard after `done` all have a greater sequence than every missed event.
+  virtual void Recover(size_t shard, v1::Recover request,
+                       std::function<void(absl::StatusOr<Recovery>)> done) = 0;
+  // The broker's epoch and the newest sequence this gateway has seen
+  // (deliveries, pongs); 0 before any. Callable from any thread.
+  virtual uint64_t epoch() const = 0;
+  virtual uint64_t last_sequence() const = 0;
 };
 
 }  // namespace roomq::gateway::bridge

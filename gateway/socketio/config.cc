@@ -17,6 +17,21 @@
 namespace roomq::gateway::socketio {
 namespace {
 
+// "<integer><unit>", unit ms, s, m or h; nullopt when malformed or huge.
+std::optional<std::chrono::milliseconds> ParseDuration(std::string_view text) {
+  size_t digits = 0;
+  while (digits < text.size() && text[digits] >= '0' && text[digits] <= '9') ++digits;
+  if (digits == 0 || digits > 9) return std::nullopt;
+  int64_t value = 0;
+  for (size_t i = 0; i < digits; ++i) value = value * 10 + (text[i] - '0');
+  const std::string_view unit = text.substr(digits);
+  if (unit == "ms") return std::chrono::milliseconds(value);
+  if (unit == "s") return std::chrono::seconds(value);
+  if (unit == "m") return std::chrono::minutes(value);
+  if (unit == "h") return std::chrono::hours(value);
+  return std::nullopt;
+}
+
 class Parser {
  public:
   explicit Parser(std::string_view source) : source_(source) {}
@@ -47,6 +62,28 @@ class Parser {
       return Error(node.Mark(), absl::StrCat("bad regex '", pattern, "': ", e.what()));
     }
     return absl::OkStatus();
+  }
+
+  // `recovery: {max_disconnection: 2m}`: the window, default 2 minutes.
+  absl::StatusOr<std::chrono::milliseconds> Recovery(const YAML::Node& node) const {
+    if (!node.IsMap()) return Error(node.Mark(), "'recovery' must be a map (e.g. {max_disconnection: 2m})");
+    std::chrono::milliseconds window = std::chrono::minutes(2);
+    for (const auto& item : node) {
+      if (!item.first.IsScalar() || item.first.Scalar() != "max_disconnection") {
+        return Error(item.first.Mark(), "unknown key in 'recovery' (expected max_disconnection)");
+      }
+      auto text = Scalar(item.second, "max_disconnection");
+      if (!text.ok()) return text.status();
+      std::optional<std::chrono::milliseconds> parsed = ParseDuration(*text);
+      if (!parsed.has_value() || *parsed < std::chrono::milliseconds(1) ||
+          *parsed > std::chrono::hours(24)) {
+        return Error(item.second.Mark(),
+                     absl::StrCat("bad max_disconnection '", *text,
+                                  "' (expected <integer>ms|s|m|h, 1 ms to 24 h)"));
+      }
+      window = *parsed;
+    }
+    return window;
   }
 
   // `auth: none`, or `auth: {type: jwt, secret_env|secret_file, audience,
@@ -171,10 +208,15 @@ class Parser {
         auto auth = Auth(value);
         if (!auth.ok()) return auth.status();
         policy.auth = *std::move(auth);
+      } else if (key == "recovery") {
+        auto recovery = Recovery(value);
+        if (!recovery.ok()) return recovery.status();
+        policy.recovery = *recovery;
       } else {
         return Error(item.first.Mark(),
                      absl::StrCat("unknown key '", key,
-                                  "' (expected name, pattern, join, relay, echo, forward, auth)"));
+                                  "' (expected name, pattern, join, relay, echo, forward, "
+                                  "recovery, auth)"));
       }
     }
     if (has_name == has_pattern) {

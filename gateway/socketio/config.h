@@ -20,6 +20,17 @@
 //       echo: false           # relayed events also go back to the sender
 //       forward: false        # connections, disconnections and client events
 //                             # are published to native services
+//       recovery:             # Socket.IO connection state recovery; absent =
+//         max_disconnection: 2m   # off (as Socket.IO). A socket whose transport
+//                             # closed unexpectedly ("transport close",
+//                             # "transport error", "ping timeout", "forced
+//                             # close", "server shutting down") can come back
+//                             # within max_disconnection, through any gateway,
+//                             # with its id, its rooms and every event it
+//                             # missed (gateway/socketio/recovery.h). Events
+//                             # then carry their offset as a last argument.
+//                             # Duration: <integer>ms|s|m|h, 1 ms to 24 h;
+//                             # default 2m. `recovery: {}` = on with 2m.
 //       auth: none            # who may CONNECT (gateway/socketio/auth/):
 //                             #   none: anyone (default)
 //                             # or a map:
@@ -56,6 +67,8 @@
 //
 // Thread safety: Config is a plain value, immutable once loaded.
 
+#include <chrono>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -76,6 +89,8 @@ struct NamespacePolicy {
   RelayPolicy relay = RelayPolicy::kNone;
   bool echo = false;
   bool forward = false;
+  // Connection state recovery window; nullopt = recovery off.
+  std::optional<std::chrono::milliseconds> recovery;
   auth::AuthPolicy auth;  // kNone unless `auth` says otherwise
   int line = 0;  // 1-based line in the config file, 0 when built in code
 };
@@ -87,7 +102,7 @@ struct Config {
 // Parses YAML text. InvalidArgument naming `source` and the line for:
 // malformed YAML, unknown keys, a wrong type, a name not starting with '/',
 // both or neither of name/pattern, a bad regex, a bad relay value, a
-// duplicate name or pattern, a bad `auth` map.
+// duplicate name or pattern, a bad recovery duration, a bad `auth` map.
 // Secrets are not read here (see LoadSecrets).
 absl::StatusOr<Config> ParseConfig(std::string_view yaml, std::string_view source = "config");
 
@@ -100,7 +115,6 @@ absl::Status LoadSecrets(Config& config);
 // Reads and parses `path`, then LoadSecrets. NotFound when it cannot be
 // read.
 absl::StatusOr<Config> LoadConfigFile(const std::string& path);
-
 
 // What the gateway runs without --config: namespace "/" open to everything:
 // join any room, relay broadcast, no echo, no forwarding.

@@ -179,11 +179,17 @@ void Connection::HandleConnect(Packet& packet) {
   socket.rate_refilled = std::chrono::steady_clock::now();
   shard_->Register(socket);
   sockets_.emplace(packet.nsp, std::move(owned));
+  // A client coming back with a private session id (connection_recovery.cc).
+  if (StartRecovery(socket)) return;
+  BeginConnect(socket);
+}
 
+void Connection::BeginConnect(Socket& socket) {
+  OfferRecovery(socket);
   // Answer once both rooms (its own, the namespace's) are confirmed.
   auto remaining = std::make_shared<int>(2);
   auto first_error = std::make_shared<absl::Status>();
-  auto done = [token = Token(), this, nsp = packet.nsp, handle = socket.handle, remaining,
+  auto done = [token = Token(), this, nsp = socket.ns->name, handle = socket.handle, remaining,
                first_error](absl::Status status) {
     if (token.expired()) return;
     if (!status.ok() && first_error->ok()) *first_error = status;
@@ -210,7 +216,7 @@ void Connection::FinishConnect(const std::string& nsp, uint64_t handle,
   socket.state = Socket::State::kConnected;
   ever_connected_ = true;
   connect_timer_.cancel();
-  Send(EncodeConnect(nsp, socket.id));
+  Send(EncodeConnect(nsp, socket.id, socket.pid));
   spdlog::info("socket connected: id={} ns={} transport={} session={} remote={}", socket.id, nsp,
                session_.transport(), session_.id(), session_.handshake().remote_address);
   if (socket.ns->policy->forward) {
@@ -493,6 +499,7 @@ void Connection::CloseSocket(Socket& socket, std::string_view reason, bool tell_
     return;
   }
   ++shard_->stats().disconnects[std::string(reason)];
+  SaveSession(*owned, reason, rooms);
   spdlog::info("socket disconnected: id={} ns={} transport={} session={} reason=\"{}\"", owned->id,
                owned->ns->name, session_.transport(), session_.id(), reason);
   if (owned->ns->policy->forward) {

@@ -28,6 +28,10 @@
 //    event is relayed per the namespace policy and, with `forward`, sent to
 //    services as KIND_CLIENT_EVENT (with the client's ack id).
 //  - ACK from the client answers a service's emit: KIND_ACK to the service.
+//  - Connection state recovery (namespaces with `recovery`, recovery.h): the
+//    CONNECT answer carries a pid; a CONNECT with {pid, offset} in its auth
+//    gets the saved socket back (same id, rooms, missed events) or a fresh
+//    one; a recoverable close saves the socket's state in the broker.
 //  - DISCONNECT from the client: "client namespace disconnect"; KIND_DISCONNECT
 //    from a service: DISCONNECT packet + "server namespace disconnect";
 //    session end: the Engine.IO reason ("transport close", "ping timeout", ...).
@@ -44,6 +48,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include <boost/asio/steady_timer.hpp>
 
@@ -101,7 +106,22 @@ class Connection : public engineio::SessionListener {
  private:
   void HandlePacket(Packet packet);
   void HandleConnect(Packet& packet);
+  // A fresh socket: offers recovery, joins its own and the namespace room;
+  // FinishConnect answers.
+  void BeginConnect(Socket& socket);
   void FinishConnect(const std::string& nsp, uint64_t handle, const absl::Status& broker_status);
+  // Connection state recovery (connection_recovery.cc, recovery.h).
+  // Gives a socket of a recovery namespace a new pid and its replay start.
+  void OfferRecovery(Socket& socket);
+  // True when the CONNECT claims a saved session and the broker was asked;
+  // FinishRecovery answers (or falls back to BeginConnect).
+  bool StartRecovery(Socket& socket);
+  void FinishRecovery(const std::string& nsp, uint64_t handle,
+                      absl::StatusOr<bridge::Recovery> recovery);
+  // Saves a closing socket's state in the broker when its namespace has
+  // recovery and `reason` is recoverable.
+  void SaveSession(const Socket& socket, std::string_view reason,
+                   const std::vector<std::string>& rooms);
   void HandleEvent(Socket& socket, Packet& packet);
   // Takes one token from the socket's rate bucket; false when empty.
   bool TakeRateToken(Socket& socket);

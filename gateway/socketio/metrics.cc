@@ -78,6 +78,7 @@ void MetricsSnapshot::Merge(const MetricsSnapshot& shard) {
   protocol_errors += shard.protocol_errors;
   MergeMap(transport_errors, shard.transport_errors);
   MergeMap(auth_refusals, shard.auth_refusals);
+  MergeMap(recovery, shard.recovery);
   MergeMap(disconnects, shard.disconnects);
 }
 
@@ -108,6 +109,9 @@ MetricsSnapshot ShardSnapshot(const Shard& shard) {
   s.protocol_errors = stats.protocol_errors;
   for (const auto& [reason, count] : stats.disconnects) s.disconnects[reason] = count;
   for (const auto& [reason, count] : stats.auth_refusals) s.auth_refusals[reason] = count;
+  s.recovery["saved"] = stats.sessions_saved;
+  s.recovery["recovered"] = stats.recoveries;
+  s.recovery["failed"] = stats.recoveries_failed;
   return s;
 }
 
@@ -143,6 +147,9 @@ std::string FormatPrometheus(const MetricsSnapshot& s) {
           "reason", s.transport_errors);
   ByLabel(out, "auth_refusals_total", "CONNECTs refused by a namespace's auth policy, by reason",
           "reason", s.auth_refusals);
+  ByLabel(out, "recovery_total",
+          "Connection state recovery: sessions saved, recovered, failed (fresh session)", "outcome",
+          s.recovery);
   ByLabel(out, "disconnects_total", "Socket disconnects, by reason", "reason", s.disconnects);
   Scalar(out, "broker_connected", "gauge", "1 while the broker answers", s.broker_connected ? 1 : 0);
   Scalar(out, "bridge_deliveries_total", "counter", "Envelopes received from the broker",

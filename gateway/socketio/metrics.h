@@ -31,6 +31,8 @@
 //                                          the caller from EngineStats)
 //   auth_refusals_total{reason}   counter  CONNECTs refused by a namespace's auth
 //                                          policy (auth/socket_auth.h reasons)
+//   recovery_total{outcome}       counter  connection state recovery: sessions
+//                                          saved, recovered, failed (fresh session)
 //   disconnects_total{reason}     counter  socket disconnects by Socket.IO reason
 //   broker_connected              gauge    1 while the broker answers
 //   bridge_*                      counters of the bridge thread (bridge.h BridgeStats)
@@ -63,6 +65,7 @@ struct MetricsSnapshot {
   uint64_t protocol_errors = 0;
   std::map<std::string, uint64_t> transport_errors;  // reason -> count (set by the caller)
   std::map<std::string, uint64_t> auth_refusals;  // reason -> count
+  std::map<std::string, uint64_t> recovery;       // saved | recovered | failed -> count
   std::map<std::string, uint64_t> disconnects;  // reason -> count
   bool broker_connected = false;
   bridge::BridgeStats bridge;

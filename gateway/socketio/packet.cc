@@ -318,11 +318,25 @@ absl::StatusOr<LeadingStrings> SplitLeadingStrings(std::string_view array, size_
   return out;
 }
 
-engineio::OutboundMessage EncodeConnect(std::string_view nsp, std::string_view sid) {
+engineio::OutboundMessage EncodeConnect(std::string_view nsp, std::string_view sid,
+                                        std::string_view pid) {
   std::string text;
   AppendHeader(text, PacketType::kConnect, 0, nsp, std::nullopt);
-  absl::StrAppend(&text, "{\"sid\":", JsonQuote(sid), "}");
+  absl::StrAppend(&text, "{\"sid\":", JsonQuote(sid));
+  if (!pid.empty()) absl::StrAppend(&text, ",\"pid\":", JsonQuote(pid));
+  text += '}';
   return WithAttachments(std::move(text), {});
+}
+
+std::string AppendArg(std::string_view array, std::string_view value) {
+  auto space = [](char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; };
+  while (!array.empty() && space(array.back())) array.remove_suffix(1);
+  if (array.empty()) return absl::StrCat("[", ToAbsl(value), "]");
+  array.remove_suffix(1);  // the closing ']'
+  std::string_view inside = array.substr(1);
+  while (!inside.empty() && space(inside.back())) inside.remove_suffix(1);
+  if (inside.empty()) return absl::StrCat("[", ToAbsl(value), "]");
+  return absl::StrCat(ToAbsl(array), ",", ToAbsl(value), "]");
 }
 
 engineio::OutboundMessage EncodeConnectError(std::string_view nsp, std::string_view message) {

@@ -132,8 +132,10 @@ absl::StatusOr<LeadingStrings> SplitLeadingStrings(std::string_view array, size_
 // part (without the Engine.IO type byte) followed by the attachments.
 // `nsp` "/" is omitted from the text as socket.io does.
 
-// CONNECT answer: 0/ns,{"sid":"<sid>"}
-engineio::OutboundMessage EncodeConnect(std::string_view nsp, std::string_view sid);
+// CONNECT answer: 0/ns,{"sid":"<sid>"}, or 0/ns,{"sid":"<sid>","pid":"<pid>"}
+// when the namespace offers connection state recovery (`pid` non-empty).
+engineio::OutboundMessage EncodeConnect(std::string_view nsp, std::string_view sid,
+                                        std::string_view pid = {});
 // CONNECT_ERROR: 4/ns,{"message":"<message>"}
 engineio::OutboundMessage EncodeConnectError(std::string_view nsp, std::string_view message);
 // DISCONNECT: 1/ns,
@@ -146,6 +148,11 @@ engineio::OutboundMessage EncodeEvent(std::string_view nsp, std::string_view eve
 // ACK, or BINARY_ACK when there are attachments.
 engineio::OutboundMessage EncodeAck(std::string_view nsp, uint64_t ack_id, std::string_view args,
                                     std::vector<std::string> attachments = {});
+
+// Appends one JSON value to the JSON array text `array` (empty = "[]"),
+// without parsing it: `[1,2]` + `"x"` = `[1,2,"x"]`, `[]` + `"x"` = `["x"]`.
+// `array` must be an array text (MakeDispatch checks the shape first).
+std::string AppendArg(std::string_view array, std::string_view value);
 
 // The text form of a packet header for logs: `2/chat,12` etc. (no payload).
 std::string DescribePacket(const Packet& packet);

@@ -20,6 +20,19 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Create(
 
   bridge::Bridge::Options bridge_options;
   bridge_options.link = options.broker;
+  const bool any_recovery =
+      std::any_of(server->config_->namespaces.begin(), server->config_->namespaces.end(),
+                  [](const NamespacePolicy& ns) { return ns.recovery.has_value(); });
+  if (any_recovery) {
+    // The bridge thread's own registry (registries are not thread-safe):
+    // events of a namespace with recovery carry their offset.
+    auto registry = std::make_shared<NamespaceRegistry>(*server->config_);
+    bridge_options.recovery_namespace = [config = server->config_,
+                                         registry](const std::string& ns) {
+      const Namespace* found = registry->Find(ns);
+      return found != nullptr && found->policy->recovery.has_value();
+    };
+  }
   server->bridge_ = std::make_shared<bridge::Bridge>(std::move(bridge_options), shards);
 
   ShardOptions shard_options;

@@ -150,11 +150,7 @@ std::vector<uint64_t> Shard::Recipients(const v1::Envelope& envelope) const {
   auto consider = [&](uint64_t handle) {
     Socket* socket = Find(handle);
     if (socket == nullptr || socket->state != Socket::State::kConnected) return;
-    if (!envelope.except_socket().empty() && socket->id == envelope.except_socket()) return;
-    for (const std::string& room : envelope.except_rooms()) {
-      if (rooms_.Contains(handle, room)) return;
-    }
-    out.push_back(handle);
+    if (Accepts(*socket, envelope)) out.push_back(handle);
   };
   if (envelope.rooms_size() <= 1) {
     const RoomIndex::MemberSet* members =
@@ -173,6 +169,54 @@ std::vector<uint64_t> Shard::Recipients(const v1::Envelope& envelope) const {
     }
   }
   return out;
+}
+
+bool Shard::Accepts(const Socket& socket, const v1::Envelope& envelope) const {
+  if (!envelope.except_socket().empty() && socket.id == envelope.except_socket()) return false;
+  for (const std::string& room : envelope.except_rooms()) {
+    if (rooms_.Contains(socket.handle, room)) return false;
+  }
+  return true;
+}
+
+void Shard::Recover(Socket& socket, v1::Recover request, RecoverDone done) {
+  port_->Recover(index_, std::move(request),
+                 [weak = weak_from_this(), handle = socket.handle,
+                  done = std::move(done)](absl::StatusOr<bridge::Recovery> result) {
+                   if (auto self = weak.lock()) self->OnRecovered(handle, std::move(result), done);
+                 });
+}
+
+void Shard::OnRecovered(uint64_t handle, absl::StatusOr<bridge::Recovery> result,
+                        const RecoverDone& done) {
+  if (!result.ok()) {
+    done(result.status());
+    return;
+  }
+  const v1::Session& session = result->session;
+  std::vector<std::string> rooms(session.rooms().begin(), session.rooms().end());
+  rooms.push_back("");  // the namespace room, which the port counted too
+  Socket* socket = Find(handle);
+  if (socket == nullptr || socket->state != Socket::State::kConnecting || socket->ns == nullptr ||
+      socket->ns->name != session.namespace_() || session.socket_id().empty()) {
+    // Nobody takes the rooms over: hand back what has no local member.
+    for (const std::string& room : rooms) {
+      if (rooms_.Members(session.namespace_(), room) == nullptr) {
+        port_->Unsubscribe(index_, RoomIndex::Key(session.namespace_(), room));
+      }
+    }
+    done(absl::AbortedError("the socket left before its session was recovered"));
+    return;
+  }
+  socket->id = session.socket_id();
+  for (const std::string& room : rooms) {
+    if (room.size() <= wire::kMaxNameBytes) {
+      Join(*socket, room, nullptr);
+    } else if (rooms_.Members(session.namespace_(), room) == nullptr) {
+      port_->Unsubscribe(index_, RoomIndex::Key(session.namespace_(), room));
+    }
+  }
+  done(*std::move(result));
 }
 
 void Shard::OnDispatch(const bridge::SharedDispatch& dispatch) {

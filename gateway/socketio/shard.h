@@ -67,6 +67,9 @@ struct ShardStats {
   uint64_t namespaces_refused = 0;  // CONNECTs over max_namespaces
   uint64_t joins_refused = 0;       // joins over max_rooms_per_socket
   uint64_t protocol_errors = 0;     // sessions closed for a malformed packet
+  uint64_t sessions_saved = 0;      // recovery: sockets whose state was saved
+  uint64_t recoveries = 0;          // recovery: sessions given back
+  uint64_t recoveries_failed = 0;   // recovery: claims that got a fresh session
   absl::flat_hash_map<std::string, uint64_t> disconnects;  // reason -> sockets
   absl::flat_hash_map<std::string, uint64_t> auth_refusals;  // reason -> CONNECTs
 };
@@ -113,6 +116,22 @@ class Shard : public std::enable_shared_from_this<Shard> {
   // Delivers one broker envelope to the local sockets it targets.
   void OnDispatch(const bridge::SharedDispatch& dispatch);
 
+  // False when `envelope` skips `socket` (its except_socket, or the socket
+  // is in one of its except_rooms).
+  bool Accepts(const Socket& socket, const v1::Envelope& envelope) const;
+
+  // Connection state recovery: claims the saved session of request.pid for
+  // `socket` (connecting, in no room yet). On success, on this shard and
+  // before `done` runs, the socket takes the session's id and joins its
+  // rooms and the namespace room; `done` gets the session and the missed
+  // events (unfiltered, sequence order) and must answer the CONNECT and send
+  // them before it returns, so that live deliveries (posted after it) follow. When the
+  // socket is gone (or no longer connecting) by then, the rooms the bridge
+  // counted for this shard are given back and `done` gets Aborted. Failures
+  // from the broker are passed on (NotFound, Unavailable).
+  using RecoverDone = std::function<void(absl::StatusOr<bridge::Recovery>)>;
+  void Recover(Socket& socket, v1::Recover request, RecoverDone done);
+
   size_t socket_count() const { return sockets_.size(); }
   size_t subscription_count() const { return topics_.size(); }
   ShardStats& stats() { return stats_; }
@@ -143,6 +162,7 @@ class Shard : public std::enable_shared_from_this<Shard> {
   void OnConfirmed(const std::string& key, uint64_t generation, absl::Status status);
   static void Fire(const std::shared_ptr<Waiter>& waiter, absl::Status status);
   std::vector<uint64_t> Recipients(const v1::Envelope& envelope) const;
+  void OnRecovered(uint64_t handle, absl::StatusOr<bridge::Recovery> result, const RecoverDone& done);
 
   const size_t index_;
   boost::asio::any_io_executor executor_;

@@ -41,6 +41,14 @@ struct Socket {
   // What the namespace's auth policy granted (auth/socket_auth.h); null
   // under auth: none (no limit beyond the namespace policy).
   std::shared_ptr<const auth::Grant> grant;
+  // Connection state recovery (recovery.h), namespaces with `recovery` only:
+  // the private session id ("" = not offered), and where a reconnect
+  // without an offset replays from (the broker epoch and sequence seen
+  // when the socket connected, or the point it was recovered from).
+  std::string pid;
+  uint64_t epoch = 0;
+  uint64_t since_sequence = 0;
+  bool recovered = false;  // this socket is a recovered session
   uint64_t next_ack_id = 0;
   std::map<uint64_t, ServiceAck> service_acks;  // client-visible ack id -> service ack
   // Message rate token bucket (ConnectionOptions::message_rate/burst).

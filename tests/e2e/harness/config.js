@@ -5,10 +5,11 @@
 //
 // Only the subset the schema needs is supported: a top-level `namespaces:`
 // list of flat maps whose values are strings (plain, 'single' or "double"
-// quoted) or booleans, with `#` comments. Anything else is an error, so a
+// quoted) or booleans, or a one-line flow map of such values
+// (`recovery: {max_disconnection: '2s'}`), with `#` comments. Anything else is an error, so a
 // config the reference server accepts is one roomq must accept too.
 
-const KEYS = new Set(['name', 'pattern', 'join', 'relay', 'echo', 'forward']);
+const KEYS = new Set(['name', 'pattern', 'join', 'relay', 'echo', 'forward', 'recovery']);
 
 // {namespaces: [{name, join, relay, echo, forward}, ...]} -> YAML text.
 function toYaml(config) {
@@ -17,12 +18,18 @@ function toYaml(config) {
     let first = true;
     for (const [key, value] of Object.entries(ns)) {
       if (!KEYS.has(key)) throw new Error(`config: unknown key ${key}`);
-      const text = typeof value === 'boolean' ? String(value) : quote(String(value));
+      const text = typeof value === 'boolean' ? String(value) :
+          typeof value === 'object' ? flowMap(value) : quote(String(value));
       lines.push(`${first ? '  - ' : '    '}${key}: ${text}`);
       first = false;
     }
   }
   return lines.join('\n') + '\n';
+}
+
+function flowMap(object) {
+  const items = Object.entries(object).map(([k, v]) => `${k}: ${typeof v === 'boolean' ? v : quote(String(v))}`);
+  return `{${items.join(', ')}}`;
 }
 
 function quote(s) {
@@ -31,6 +38,17 @@ function quote(s) {
 
 function parseScalar(raw, where) {
   const s = raw.trim();
+  if (s.startsWith('{')) {
+    const m = /^\{([^{}]*)\}\s*(#.*)?$/.exec(s);
+    if (!m) throw new Error(`${where}: unsupported flow map: ${s}`);
+    const out = {};
+    for (const item of m[1].split(',').filter((x) => x.trim() !== '')) {
+      const kv = /^\s*([a-z_]+):\s*(.*)$/.exec(item);
+      if (!kv) throw new Error(`${where}: bad flow map item: ${item}`);
+      out[kv[1]] = parseScalar(kv[2], where);
+    }
+    return out;
+  }
   let value;
   let rest;
   if (s.startsWith("'")) {

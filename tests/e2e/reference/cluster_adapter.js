@@ -10,12 +10,40 @@
 // socket id, which is a room only on the sender's server, so the sender is
 // excluded there and nobody is excluded elsewhere.
 //
+// Connection state recovery (Socket.IO's connectionStateRecovery, roomq's
+// per-namespace `recovery`): for a namespace whose recoveryWindow() is set,
+// this adapter does what socket.io-adapter's SessionAwareAdapter does — an
+// offset appended to every broadcast event without ack, sessions persisted
+// on a recoverable disconnect, missed packets found by offset — but with
+// the sessions and the packet log shared by every Server of the process,
+// so a client can recover through another listener (as with a Redis
+// Streams adapter, and as roomq does through its broker).
+//
 // Thread safety: Node's single thread; the peer registry is process-global.
 
 const {Adapter} = require('socket.io-adapter');
 
 // namespace name -> Set of adapters, one per Server that has that namespace.
 const peers = new Map();
+// namespace name -> {sessions: Map(pid -> session), packets: [{id, opts, data, emittedAt}]}
+const recoveryState = new Map();
+let lastOffset = 0;
+
+function stateOf(name) {
+  let state = recoveryState.get(name);
+  if (!state) {
+    state = {sessions: new Map(), packets: []};
+    recoveryState.set(name, state);
+  }
+  return state;
+}
+
+// As socket.io-adapter's shouldIncludePacket.
+function shouldIncludePacket(sessionRooms, opts) {
+  const included = opts.rooms.size === 0 || sessionRooms.some((room) => opts.rooms.has(room));
+  const notExcluded = sessionRooms.every((room) => !opts.except.has(room));
+  return included && notExcluded;
+}
 
 class LocalClusterAdapter extends Adapter {
   constructor(nsp) {
@@ -28,7 +56,44 @@ class LocalClusterAdapter extends Adapter {
     set.add(this);
   }
 
+  // Milliseconds a disconnected session is kept for this namespace, or
+  // undefined when recovery is off (server.js overrides it).
+  recoveryWindow() {
+    return undefined;
+  }
+
+  persistSession(session) {
+    if (this.recoveryWindow() === undefined) return;
+    stateOf(this.nsp.name).sessions.set(session.pid, {...session, disconnectedAt: Date.now()});
+  }
+
+  restoreSession(pid, offset) {
+    const window = this.recoveryWindow();
+    if (window === undefined) return null;
+    const state = stateOf(this.nsp.name);
+    const session = state.sessions.get(pid);
+    if (!session) return null;
+    state.sessions.delete(pid);  // a session recovers at most once
+    if (session.disconnectedAt + window < Date.now()) return null;
+    const threshold = Date.now() - window;
+    while (state.packets.length > 0 && state.packets[0].emittedAt < threshold) state.packets.shift();
+    const index = state.packets.findIndex((packet) => packet.id === offset);
+    if (index === -1) return null;
+    const missedPackets = [];
+    for (let i = index + 1; i < state.packets.length; i++) {
+      if (shouldIncludePacket(session.rooms, state.packets[i].opts)) missedPackets.push(state.packets[i].data);
+    }
+    return Promise.resolve({...session, missedPackets});
+  }
+
   broadcast(packet, opts) {
+    if (this.recoveryWindow() !== undefined && packet.type === 2 && packet.id === undefined &&
+        !(opts.flags && opts.flags.volatile)) {
+      // Before the peers' copies are taken: every server sends the same offset.
+      const id = String(++lastOffset);
+      packet.data.push(id);
+      stateOf(this.nsp.name).packets.push({id, opts, data: packet.data, emittedAt: Date.now()});
+    }
     // Encoding mutates the packet (type, data placeholders): every server
     // gets its own shallow copy, taken before any of them encodes.
     const copies = [];

@@ -17,6 +17,12 @@
 // and ignores --threads, --broker-pub, --broker-sub.
 // Prints `listening on http://HOST:PORT` per listener once it accepts.
 //
+// Connection state recovery: a namespace with `recovery: {max_disconnection:
+// D}` gets Socket.IO's connectionStateRecovery (server-wide in Socket.IO, so
+// it is switched on when any namespace asks, with the longest window, and
+// the cluster adapter keeps sessions and offsets only for the namespaces
+// that asked, each with its own window).
+//
 // Conventions (gateway/socketio, proto/README.md "Gateway conventions"):
 //  - reserved client events: join(room[, ack]), leave(room[, ack]),
 //    publish(room, event, ...args[, ack]); acks {"ok":true} / {"error":"..."}
@@ -33,6 +39,35 @@ const http = require('node:http');
 const path = require('node:path');
 const {Server} = require('socket.io');
 const {LocalClusterAdapter} = require('./cluster_adapter');
+
+// "<integer>ms|s|m|h" (gateway/socketio/config.h) -> milliseconds.
+function parseDuration(text) {
+  const m = /^(\d+)(ms|s|m|h)$/.exec(String(text));
+  if (!m) throw new Error(`config: bad duration ${text}`);
+  return Number(m[1]) * {ms: 1, s: 1000, m: 60000, h: 3600000}[m[2]];
+}
+
+// The recovery window of each configured namespace (undefined = off).
+function recoveryWindows(config) {
+  const entries = config.namespaces.map((entry) => {
+    let window;
+    if (entry.recovery !== undefined) {
+      const spec = entry.recovery;
+      if (typeof spec !== 'object') throw new Error('config: recovery must be a map');
+      window = spec.max_disconnection === undefined ? 120000 : parseDuration(spec.max_disconnection);
+    }
+    return {entry, window};
+  });
+  const lookup = (name) => {
+    const exact = entries.find(({entry}) => entry.name === name);
+    if (exact) return exact.window;
+    const pattern = entries.find(({entry}) => entry.pattern !== undefined &&
+                                 new RegExp(`^(?:${entry.pattern})$`).test(name));
+    return pattern ? pattern.window : undefined;
+  };
+  const windows = entries.map(({window}) => window).filter((w) => w !== undefined);
+  return {lookup, longest: windows.length > 0 ? Math.max(...windows) : undefined};
+}
 const {parseYaml} = require('../harness/config');
 
 const RESERVED = new Set(['join', 'leave', 'publish']);
@@ -224,9 +259,17 @@ function createServer(flags, config, hostPort) {
     pingTimeout: flags.pingTimeoutMs,
     connectTimeout: flags.connectTimeoutMs,
     maxHttpBufferSize: flags.maxPayload,
-    adapter: LocalClusterAdapter,
     serveClient: true,
   };
+  const recovery = recoveryWindows(config);
+  options.adapter = class extends LocalClusterAdapter {
+    recoveryWindow() {
+      return recovery.lookup(this.nsp.name);
+    }
+  };
+  if (recovery.longest !== undefined) {
+    options.connectionStateRecovery = {maxDisconnectionDuration: recovery.longest, skipMiddlewares: true};
+  }
   if (flags.corsOrigin.length > 0) {
     options.cors = {origin: flags.corsOrigin.includes('*') ? '*' : flags.corsOrigin};
   }

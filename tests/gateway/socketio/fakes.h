@@ -6,6 +6,7 @@
 // and lets the test confirm them. Single-threaded: everything runs on the
 // test's io_context.
 
+#include <chrono>
 #include <functional>
 #include <memory>
 #include <string>
@@ -89,6 +90,47 @@ class FakePort : public bridge::Port {
     published_.push_back({std::move(envelope), std::move(on_receipt)});
   }
 
+  struct SavedSession {
+    v1::Session session;
+    std::chrono::milliseconds ttl;
+  };
+  struct PendingRecover {
+    size_t shard;
+    v1::Recover request;
+    std::function<void(absl::StatusOr<bridge::Recovery>)> done;
+  };
+
+  void SaveSession(size_t shard, v1::Session session, std::chrono::milliseconds ttl) override {
+    saved_.push_back({std::move(session), ttl});
+  }
+  void Recover(size_t shard, v1::Recover request,
+               std::function<void(absl::StatusOr<bridge::Recovery>)> done) override {
+    recovers_.push_back({shard, std::move(request), std::move(done)});
+  }
+  uint64_t epoch() const override { return epoch_; }
+  uint64_t last_sequence() const override { return last_sequence_; }
+  void SetPosition(uint64_t epoch, uint64_t sequence) {
+    epoch_ = epoch;
+    last_sequence_ = sequence;
+  }
+
+  // Answers the oldest pending Recover (posted, as the bridge does). On
+  // success it counts the rooms for the shard as the bridge does (recorded
+  // in subscribed() as "+ns#room" so tests can tell them apart).
+  void AnswerRecover(absl::StatusOr<bridge::Recovery> result) {
+    PendingRecover pending = std::move(recovers_.at(0));
+    recovers_.erase(recovers_.begin());
+    if (result.ok()) {
+      for (const std::string& room : result->session.rooms()) {
+        counted_.push_back(result->session.namespace_() + "#" + room);
+      }
+      counted_.push_back(result->session.namespace_() + "#");
+    }
+    boost::asio::post(io_, [done = std::move(pending.done), result = std::move(result)]() mutable {
+      done(std::move(result));
+    });
+  }
+
   // Answers every pending Subscribe with `status` (posted, as the bridge does).
   void ConfirmAll(absl::Status status = absl::OkStatus()) {
     for (auto& pending : std::exchange(pending_, {})) {
@@ -111,6 +153,10 @@ class FakePort : public bridge::Port {
   std::vector<std::string>& subscribed() { return subscribed_; }
   std::vector<std::string>& unsubscribed() { return unsubscribed_; }
   std::vector<Published>& published() { return published_; }
+  std::vector<SavedSession>& saved() { return saved_; }
+  std::vector<PendingRecover>& recovers() { return recovers_; }
+  // Rooms a successful AnswerRecover counted for the shard ("ns#room").
+  std::vector<std::string>& counted() { return counted_; }
   size_t pending_count() const { return pending_.size(); }
 
  private:
@@ -120,6 +166,11 @@ class FakePort : public bridge::Port {
   std::vector<std::string> subscribed_;
   std::vector<std::string> unsubscribed_;
   std::vector<Published> published_;
+  std::vector<SavedSession> saved_;
+  std::vector<PendingRecover> recovers_;
+  std::vector<std::string> counted_;
+  uint64_t epoch_ = 0;
+  uint64_t last_sequence_ = 0;
 };
 
 }  // namespace roomq::gateway::socketio::testing

@@ -1,0 +1,128 @@
+// Connection's part of Socket.IO connection state recovery (recovery.h):
+// offering a pid, claiming a saved session on CONNECT, saving one on a
+// recoverable close. Kept apart from connection.cc so the CONNECT path there
+// stays readable; the wire conventions live in recovery.{h,cc}.
+
+#include <spdlog/spdlog.h>
+
+#include <utility>
+
+#include "gateway/socketio/connection.h"
+#include "gateway/socketio/recovery.h"
+
+namespace roomq::gateway::socketio {
+
+void Connection::OfferRecovery(Socket& socket) {
+  if (!socket.ns->policy->recovery.has_value()) return;
+  socket.pid = NewPrivateSessionId();
+  if (socket.pid.empty()) {
+    spdlog::warn("socket {} ns={}: no random bytes for a private session id; no recovery offered",
+                 socket.id, socket.ns->name);
+    return;
+  }
+  socket.epoch = shard_->port().epoch();
+  socket.since_sequence = shard_->port().last_sequence();
+}
+
+bool Connection::StartRecovery(Socket& socket) {
+  if (!socket.ns->policy->recovery.has_value()) return false;
+  std::optional<RecoveryClaim> claim = ParseRecoveryClaim(socket.auth);
+  if (!claim.has_value()) return false;
+  v1::Recover request;
+  request.set_pid(claim->pid);
+  request.set_namespace_(socket.ns->name);
+  if (claim->offset.has_value()) {
+    std::optional<EventOffset> offset = ParseOffset(*claim->offset);
+    if (!offset.has_value()) {
+      // Not an offset this gateway handed out: nothing to resume from.
+      spdlog::info("socket {} ns={}: recovery refused: malformed offset; fresh session", socket.id,
+                   socket.ns->name);
+      ++shard_->stats().recoveries_failed;
+      return false;
+    }
+    request.set_epoch(offset->epoch);
+    request.set_after_sequence(offset->sequence);
+  } else {
+    // The client got no event yet: replay from where its socket started.
+    request.set_epoch(shard_->port().epoch());
+    request.set_use_session_start(true);
+  }
+  shard_->Recover(socket, std::move(request),
+                  [token = Token(), this, nsp = socket.ns->name, handle = socket.handle](
+                      absl::StatusOr<bridge::Recovery> recovery) {
+                    if (token.expired()) return;
+                    FinishRecovery(nsp, handle, std::move(recovery));
+                  });
+  return true;
+}
+
+void Connection::FinishRecovery(const std::string& nsp, uint64_t handle,
+                                absl::StatusOr<bridge::Recovery> recovery) {
+  if (closed_ || failed_) return;
+  auto it = sockets_.find(nsp);
+  if (it == sockets_.end() || it->second->handle != handle ||
+      it->second->state != Socket::State::kConnecting) {
+    return;
+  }
+  Socket& socket = *it->second;
+  if (!recovery.ok()) {
+    // As Socket.IO: a session that cannot be recovered becomes a new one.
+    ++shard_->stats().recoveries_failed;
+    spdlog::info("socket {} ns={}: session not recovered ({}); fresh session", socket.id, nsp,
+                 recovery.status().ToString());
+    BeginConnect(socket);
+    return;
+  }
+  // The shard has given the socket its old id and rooms. From here to the
+  // end of this handler nothing else runs on the shard: the CONNECT answer,
+  // then the missed events, go out before any live delivery.
+  // The same pid again is what makes the client's `socket.recovered` true.
+  // A later reconnect without an offset still replays from where this
+  // session started.
+  const v1::Session& session = recovery->session;
+  socket.pid = session.pid();
+  socket.recovered = true;
+  socket.epoch = session.epoch();
+  socket.since_sequence = session.since_sequence();
+  socket.state = Socket::State::kConnected;
+  ever_connected_ = true;
+  connect_timer_.cancel();
+  Send(EncodeConnect(nsp, socket.id, socket.pid));
+  size_t sent = 0;
+  for (const bridge::SharedDispatch& dispatch : recovery->missed) {
+    const v1::Envelope& envelope = dispatch->envelope;
+    if (!dispatch->deliverable || !dispatch->frame || envelope.kind() != v1::KIND_EVENT ||
+        envelope.namespace_() != nsp || !shard_->Accepts(socket, envelope)) {
+      continue;
+    }
+    Send(dispatch->frame);
+    ++sent;
+  }
+  ++shard_->stats().recoveries;
+  spdlog::info("socket recovered: id={} ns={} transport={} session={} remote={} missed={}",
+               socket.id, nsp, session_.transport(), session_.id(),
+               session_.handshake().remote_address, sent);
+  if (socket.ns->policy->forward) {
+    v1::Envelope envelope;
+    envelope.set_kind(v1::KIND_CONNECTION);
+    envelope.set_auth(socket.auth);
+    PublishToService(socket, std::move(envelope));
+  }
+}
+
+void Connection::SaveSession(const Socket& socket, std::string_view reason,
+                             const std::vector<std::string>& rooms) {
+  const std::optional<std::chrono::milliseconds>& window = socket.ns->policy->recovery;
+  if (!window.has_value() || socket.pid.empty() || !IsRecoverableReason(reason)) return;
+  v1::Session session;
+  session.set_pid(socket.pid);
+  session.set_namespace_(socket.ns->name);
+  session.set_socket_id(socket.id);
+  for (const std::string& room : rooms) session.add_rooms(room);
+  session.set_epoch(socket.epoch);
+  session.set_since_sequence(socket.since_sequence);
+  ++shard_->stats().sessions_saved;
+  shard_->port().SaveSession(shard_->index(), std::move(session), *window);
+}
+
+}  // namespace roomq::gateway::socketio

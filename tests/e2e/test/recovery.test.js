@@ -1,0 +1,173 @@
+'use strict';
+// Socket.IO connection state recovery (issue 7) with the stock client,
+// through TWO gateways on one broker: a socket whose transport drops on
+// gateway A comes back through gateway B with `socket.recovered === true`,
+// the same id, its rooms, and every event published meanwhile, in order,
+// exactly once; past the namespace's window it gets a fresh session.
+//
+// On the reference target the same tests run against Socket.IO's own
+// connectionStateRecovery: reference/cluster_adapter.js shares sessions and
+// the packet log between the listeners (the part a Redis Streams adapter
+// plays for Node), so the cross-listener part is proven there too. The
+// offset is opaque to the tests (roomq: "<epoch>-<sequence>"; reference: a
+// counter): only "a string as last argument" is checked.
+//
+// Waits: the recovery attempt starts only once the old gateway has logged
+// the disconnect (the server must have noticed the drop, as in real life);
+// the expiry test waits for the window itself (1 s) — the one thing that
+// can only be waited for by time.
+
+const {test, before, after} = require('node:test');
+const assert = require('node:assert/strict');
+const {startStack, ns, TARGET} = require('../harness/stack');
+const {ack, closeAll, connect, waitDisconnect, withTimeout, DEFAULT_TIMEOUT_MS} = require('../harness/client');
+
+const SHORT_WINDOW_MS = 1000;
+
+let stack;
+let A;
+let B;
+before(async () => {
+  stack = await startStack({
+    gateways: 2,
+    config: {
+      namespaces: [
+        ns('/', {relay: 'none'}),
+        ns('/recover', {relay: 'none', recovery: {max_disconnection: '60s'}}),
+        ns('/short', {relay: 'none', recovery: {max_disconnection: `${SHORT_WINDOW_MS}ms`}}),
+      ],
+    },
+  });
+  [A, B] = stack.urls;
+  assert.notEqual(A, B);
+});
+after(async () => {
+  closeAll();
+  if (stack) await stack.stop();
+});
+
+function on(url, nsp) {
+  return connect(url, nsp, {transports: ['websocket']});
+}
+
+async function join(socket, room) {
+  assert.deepEqual(await ack(socket, 'join', room), {ok: true});
+}
+
+// The values (first argument) of every received `event`; each event must
+// carry a string offset as its last argument.
+function values(socket, event) {
+  return socket.rec.received(event).map((e) => {
+    assert.equal(e.args.length, 2, `${event}${JSON.stringify(e.args)}: value and offset`);
+    assert.equal(typeof e.args[1], 'string', `${event}${JSON.stringify(e.args)}: offset`);
+    return e.args[0];
+  });
+}
+
+// Drops the transport under the socket (no DISCONNECT packet: for the server
+// it is a "transport close", which is recoverable) and waits until the
+// gateway it was on has logged the socket's disconnection.
+async function dropTransport(socket, gatewayIndex) {
+  const sid = socket.id;
+  socket.io.engine.close();
+  assert.equal(await waitDisconnect(socket), 'forced close');
+  const line = TARGET === 'reference' ?
+    new RegExp(`disconnect sid=${sid} .*reason=transport close`) :
+    new RegExp(`socket disconnected: id=${sid} .*reason="transport close"`);
+  await stack.gateways[gatewayIndex].waitForLine(line, {timeoutMs: DEFAULT_TIMEOUT_MS});
+}
+
+// Reconnects the same socket object (it holds the pid and the last offset)
+// through `url`.
+function reconnectVia(socket, url) {
+  socket.io.uri = url;
+  return withTimeout(new Promise((resolve, reject) => {
+    socket.once('connect', resolve);
+    socket.once('connect_error', reject);
+    socket.connect();
+  }), DEFAULT_TIMEOUT_MS, `reconnect of ${socket.nsp} via ${url}`);
+}
+
+test('a dropped socket recovers through the other gateway: same id, rooms, all 100 missed events once', async () => {
+  const receiver = await on(A, '/recover');
+  assert.equal(receiver.recovered, false);
+  const sid = receiver.id;
+  await join(receiver, 'feed');
+  const publisher = await on(B, '/recover');
+
+  // One event before the drop: the client then holds an offset.
+  assert.deepEqual(await ack(publisher, 'publish', 'feed', 'msg', 0), {ok: true});
+  await receiver.rec.waitFor('msg', (v) => v === 0);
+
+  await dropTransport(receiver, 0);
+  for (let i = 1; i <= 100; i++) {
+    assert.deepEqual(await ack(publisher, 'publish', 'feed', 'msg', i), {ok: true});
+  }
+  // Addressed to the socket's own room while it is away.
+  assert.deepEqual(await ack(publisher, 'publish', sid, 'direct', 'while away'), {ok: true});
+
+  await reconnectVia(receiver, B);
+  assert.equal(receiver.recovered, true, 'socket.recovered');
+  assert.equal(receiver.id, sid, 'same socket id');
+
+  const expected = Array.from({length: 101}, (_, i) => i);
+  await receiver.rec.waitUntil(() => values(receiver, 'msg').length >= 101, DEFAULT_TIMEOUT_MS,
+                               '101 msg events');
+  await receiver.rec.waitFor('direct');
+
+  // Causal marker after the recovery, to the room it was in before: its
+  // arrival proves the room was kept, and any duplicate of an earlier
+  // event would have arrived before it.
+  assert.deepEqual(await ack(publisher, 'publish', 'feed', 'msg', 101), {ok: true});
+  await receiver.rec.waitFor('msg', (v) => v === 101);
+  assert.deepEqual(values(receiver, 'msg'), [...expected, 101], 'in order, each once');
+  assert.deepEqual(values(receiver, 'direct'), ['while away']);
+  const offsets = receiver.rec.received('msg').map((e) => e.args[1]);
+  assert.equal(new Set(offsets).size, offsets.length, 'one offset per event');
+});
+
+test('past the window the client gets a fresh session (recovered false, new id, no rooms)', async () => {
+  const receiver = await on(A, '/short');
+  const oldSid = receiver.id;
+  await join(receiver, 'gone');
+  const publisher = await on(B, '/short');
+  assert.deepEqual(await ack(publisher, 'publish', 'gone', 'msg', 1), {ok: true});
+  await receiver.rec.waitFor('msg', (v) => v === 1);
+
+  await dropTransport(receiver, 0);
+  const droppedAt = Date.now();
+  assert.deepEqual(await ack(publisher, 'publish', 'gone', 'msg', 2), {ok: true});
+  // The window is a duration: wait it out (plus a margin for the broker's
+  // expiry sweep), measured from the drop.
+  await new Promise((resolve) => setTimeout(resolve, Math.max(0, droppedAt + SHORT_WINDOW_MS + 500 - Date.now())));
+
+  await reconnectVia(receiver, B);
+  assert.equal(receiver.recovered, false, 'socket.recovered');
+  assert.notEqual(receiver.id, oldSid, 'a new socket id');
+  // Not in `gone` any more: an event there, then a marker to its new id
+  // from the same publisher; the first would arrive before the second.
+  assert.deepEqual(await ack(publisher, 'publish', 'gone', 'msg', 3), {ok: true});
+  assert.deepEqual(await ack(publisher, 'publish', receiver.id, 'marker', 'm'), {ok: true});
+  await receiver.rec.waitFor('marker');
+  assert.deepEqual(values(receiver, 'msg'), [1], 'nothing missed is replayed, nothing of the old room arrives');
+});
+
+test('a client disconnect is final: reconnecting gives a fresh session', async () => {
+  const receiver = await on(A, '/recover');
+  const oldSid = receiver.id;
+  const publisher = await on(B, '/recover');
+  assert.deepEqual(await ack(publisher, 'publish', oldSid, 'msg', 1), {ok: true});
+  await receiver.rec.waitFor('msg', (v) => v === 1);
+  receiver.disconnect();
+  await reconnectVia(receiver, B);
+  assert.equal(receiver.recovered, false);
+  assert.notEqual(receiver.id, oldSid);
+});
+
+test('namespaces without recovery: no pid, no offset argument', async () => {
+  const receiver = await on(A, '/');
+  if (TARGET === 'roomq') assert.equal(receiver._pid, undefined, 'no pid offered');
+  const publisher = await on(B, '/');
+  assert.deepEqual(await ack(publisher, 'publish', receiver.id, 'plain', 1), {ok: true});
+  assert.deepEqual(await receiver.rec.waitFor('plain'), [1]);
+});

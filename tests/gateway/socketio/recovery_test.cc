@@ -1,0 +1,476 @@
+// Socket.IO connection state recovery on the gateway side: the wire helpers
+// (recovery.h), the offset argument in dispatched frames, the `recovery`
+// config key, and the Connection/Shard flow against a fake bridge — pid in
+// the CONNECT answer, sessions saved on recoverable closes only, and a
+// recovered socket getting its CONNECT answer, then its missed events, then
+// live ones, each once.
+
+#include "gateway/socketio/recovery.h"
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <memory>
+#include <regex>
+#include <set>
+#include <string>
+#include <vector>
+
+#include <boost/asio/post.hpp>
+
+#include "gateway/bridge/port.h"
+#include "gateway/socketio/config.h"
+#include "gateway/socketio/connection.h"
+#include "gateway/socketio/packet.h"
+#include "gateway/socketio/shard.h"
+#include "tests/gateway/socketio/fakes.h"
+
+namespace roomq::gateway::socketio {
+namespace {
+
+using std::chrono::milliseconds;
+using testing::FakePort;
+using testing::FakeSession;
+
+// ---- wire helpers ----------------------------------------------------------
+
+TEST(RecoveryWireTest, RecoverableReasonsAreSocketIos) {
+  for (const char* reason : {"transport error", "transport close", "forced close", "ping timeout",
+                             "server shutting down", "forced server close"}) {
+    EXPECT_TRUE(IsRecoverableReason(reason)) << reason;
+  }
+  for (const char* reason : {"client namespace disconnect", "server namespace disconnect",
+                             "parse error", "rate limit exceeded", ""}) {
+    EXPECT_FALSE(IsRecoverableReason(reason)) << reason;
+  }
+}
+
+TEST(RecoveryWireTest, PrivateSessionIdsAre128RandomBits) {
+  std::set<std::string> seen;
+  for (int i = 0; i < 1000; ++i) {
+    const std::string pid = NewPrivateSessionId();
+    ASSERT_TRUE(std::regex_match(pid, std::regex("[A-Za-z0-9_-]{21}[AQgw]"))) << pid;
+    seen.insert(pid);
+  }
+  EXPECT_EQ(seen.size(), 1000u);
+}
+
+TEST(RecoveryWireTest, OffsetsRoundTrip) {
+  EXPECT_EQ(FormatOffset({7, 42}), "7-42");
+  EXPECT_EQ(OffsetArg({7, 42}), R"("7-42")");
+  const EventOffset big{18446744073709551615u, 1};
+  auto parsed = ParseOffset(FormatOffset(big));
+  ASSERT_TRUE(parsed.has_value());
+  EXPECT_EQ(parsed->epoch, big.epoch);
+  EXPECT_EQ(parsed->sequence, 1u);
+  for (const char* bad : {"", "7", "7-", "-42", "7-42-1", "a-1", "1-b", " 1-2", "1-2 ",
+                          "18446744073709551616-1", "KhGn7k6"}) {
+    EXPECT_FALSE(ParseOffset(bad).has_value()) << bad;
+  }
+}
+
+TEST(RecoveryWireTest, ClaimsComeFromTheConnectAuth) {
+  auto claim = ParseRecoveryClaim(R"({"token":"t","pid":"abc","offset":"1-2"})");
+  ASSERT_TRUE(claim.has_value());
+  EXPECT_EQ(claim->pid, "abc");
+  EXPECT_EQ(claim->offset, "1-2");
+  claim = ParseRecoveryClaim(R"({"pid":"abc"})");
+  ASSERT_TRUE(claim.has_value());
+  EXPECT_FALSE(claim->offset.has_value());
+  claim = ParseRecoveryClaim(R"({"pid":"abc","offset":5})");
+  ASSERT_TRUE(claim.has_value());
+  EXPECT_FALSE(claim->offset.has_value()) << "a non-string offset is no offset";
+  for (const char* bad : {"", "{}", "[]", R"({"pid":""})", R"({"pid":1})", R"({"pid":"a")",
+                          "not json"}) {
+    EXPECT_FALSE(ParseRecoveryClaim(bad).has_value()) << bad;
+  }
+  EXPECT_FALSE(ParseRecoveryClaim(R"({"pid":")" + std::string(65, 'x') + R"("})").has_value());
+}
+
+// ---- offsets in frames -----------------------------------------------------
+
+v1::Envelope Event(const std::string& nsp, std::vector<std::string> rooms, const std::string& event,
+                   const std::string& args) {
+  v1::Envelope envelope;
+  envelope.set_kind(v1::KIND_EVENT);
+  envelope.set_channel(v1::CHANNEL_ROOMS);
+  envelope.set_namespace_(nsp);
+  for (auto& room : rooms) envelope.add_rooms(room);
+  envelope.set_event(event);
+  envelope.set_args(args);
+  return envelope;
+}
+
+std::string FrameText(const bridge::SharedDispatch& dispatch) {
+  return dispatch->frame ? dispatch->frame->at(0).data : "<none>";
+}
+
+TEST(RecoveryFrameTest, AppendArgAddsOneLastElement) {
+  EXPECT_EQ(AppendArg("[1,{\"a\":[2]}]", R"("5-7")"), R"([1,{"a":[2]},"5-7"])");
+  EXPECT_EQ(AppendArg("[]", R"("5-7")"), R"(["5-7"])");
+  EXPECT_EQ(AppendArg("[ \n ]", R"("5-7")"), R"(["5-7"])");
+  EXPECT_EQ(AppendArg("", R"("5-7")"), R"(["5-7"])");
+  EXPECT_EQ(AppendArg("[1] \n", R"("5-7")"), R"([1,"5-7"])");
+}
+
+TEST(RecoveryFrameTest, EventsCarryTheirOffsetOnce) {
+  const std::string offset = OffsetArg({3, 12});
+  EXPECT_EQ(FrameText(bridge::MakeDispatch(Event("/", {"r"}, "chat", R"([{"t":1}])"), offset)),
+            R"(2["chat",{"t":1},"3-12"])");
+  EXPECT_EQ(FrameText(bridge::MakeDispatch(Event("/chat", {}, "tick", ""), offset)),
+            R"(2/chat,["tick","3-12"])");
+  EXPECT_EQ(FrameText(bridge::MakeDispatch(Event("/", {"r"}, "chat", "[1]"))), R"(2["chat",1])")
+      << "no offset for a namespace without recovery";
+  // Binary: the offset follows the placeholders.
+  v1::Envelope binary = Event("/", {"r"}, "file", R"([{"_placeholder":true,"num":0}])");
+  binary.add_attachments("\x01\x02");
+  bridge::SharedDispatch dispatch = bridge::MakeDispatch(std::move(binary), offset);
+  ASSERT_TRUE(dispatch->frame);
+  EXPECT_EQ(dispatch->frame->at(0).data, R"(51-["file",{"_placeholder":true,"num":0},"3-12"])");
+  // An event asking for an ack is encoded per socket, never with an offset
+  // (npm socket.io neither offsets nor keeps them either).
+  v1::Envelope asking = Event("/", {"r"}, "q", "[1]");
+  asking.set_ack_id(9);
+  asking.set_reply_to("svc");
+  EXPECT_FALSE(bridge::MakeDispatch(std::move(asking), offset)->frame);
+  // Acks are not events: no offset.
+  v1::Envelope ack;
+  ack.set_kind(v1::KIND_ACK);
+  ack.set_channel(v1::CHANNEL_ROOMS);
+  ack.set_namespace_("/");
+  ack.set_ack_id(4);
+  ack.set_args("[true]");
+  EXPECT_EQ(FrameText(bridge::MakeDispatch(std::move(ack), offset)), "34[true]");
+}
+
+// ---- config ----------------------------------------------------------------
+
+TEST(RecoveryConfigTest, RecoveryIsPerNamespaceAndOffByDefault) {
+  auto config = ParseConfig(R"(
+namespaces:
+  - name: /
+  - name: /a
+    recovery: {max_disconnection: 2m}
+  - name: /b
+    recovery: {}
+  - name: /c
+    recovery:
+      max_disconnection: 1500ms
+  - name: /d
+    recovery: {max_disconnection: 3s}
+)");
+  ASSERT_TRUE(config.ok()) << config.status();
+  ASSERT_EQ(config->namespaces.size(), 5u);
+  EXPECT_FALSE(config->namespaces[0].recovery.has_value());
+  EXPECT_EQ(config->namespaces[1].recovery, milliseconds(120000));
+  EXPECT_EQ(config->namespaces[2].recovery, milliseconds(120000)) << "Socket.IO's default";
+  EXPECT_EQ(config->namespaces[3].recovery, milliseconds(1500));
+  EXPECT_EQ(config->namespaces[4].recovery, milliseconds(3000));
+  EXPECT_FALSE(DefaultConfig().namespaces[0].recovery.has_value());
+}
+
+TEST(RecoveryConfigTest, BadRecoveryValuesAreErrorsWithTheLine) {
+  for (const char* value : {"true", "2m", "{max_disconnection: 0s}", "{max_disconnection: 25h}",
+                            "{max_disconnection: 5}", "{max_disconnection: 5 s}",
+                            "{max_disconnection: -1s}", "{window: 2m}",
+                            "{max_disconnection: [1s]}"}) {
+    auto config = ParseConfig(std::string("namespaces:\n  - name: /\n    recovery: ") + value + "\n");
+    ASSERT_FALSE(config.ok()) << value;
+    EXPECT_NE(config.status().message().find("config:3:"), std::string::npos)
+        << value << ": " << config.status();
+  }
+}
+
+// ---- the Connection / Shard flow ---------------------------------------------
+
+constexpr char kConfig[] = R"(
+namespaces:
+  - name: /
+    join: 'room-.*'
+    relay: broadcast
+    recovery: {max_disconnection: 30s}
+  - name: /plain
+    relay: broadcast
+)";
+
+struct Client {
+  std::unique_ptr<FakeSession> session;
+  std::unique_ptr<Connection> connection;
+
+  void Send(std::string_view text) { connection->OnMessage(text, false); }
+  std::vector<std::string> Take() { return session->TakeSent(); }
+};
+
+class RecoveryFlowTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto config = ParseConfig(kConfig);
+    ASSERT_TRUE(config.ok()) << config.status();
+    shard_ = std::make_shared<Shard>(0, io_.get_executor(),
+                                     std::make_shared<const Config>(*config), port_, ShardOptions{});
+    port_->SetPosition(3, 100);
+  }
+
+  Client NewClient() {
+    Client client;
+    client.session = std::make_unique<FakeSession>(io_, "eio" + std::to_string(++sessions_));
+    client.connection = std::make_unique<Connection>(*client.session, shard_, ConnectionOptions{});
+    return client;
+  }
+
+  void Run() {
+    io_.restart();
+    io_.poll();
+  }
+  void Confirm() {
+    port_->ConfirmAll();
+    Run();
+  }
+
+  struct Answer {
+    std::string sid;
+    std::string pid;  // "" when none
+  };
+  static Answer ParseAnswer(const std::string& text, const std::string& prefix = "0") {
+    static const std::regex with_pid(R"re(^0(?:/[^,]*,)?\{"sid":"([A-Za-z0-9_-]{20})","pid":"([A-Za-z0-9_-]+)"\}$)re");
+    static const std::regex without(R"re(^0(?:/[^,]*,)?\{"sid":"([A-Za-z0-9_-]{20})"\}$)re");
+    std::smatch match;
+    if (std::regex_match(text, match, with_pid)) return {match[1].str(), match[2].str()};
+    if (std::regex_match(text, match, without)) return {match[1].str(), ""};
+    ADD_FAILURE() << "not a CONNECT answer: " << text;
+    return {};
+  }
+
+  Answer Connect(Client& client, const std::string& packet = "0") {
+    client.Send(packet);
+    Confirm();
+    std::vector<std::string> sent = client.Take();
+    EXPECT_EQ(sent.size(), 1u);
+    return sent.empty() ? Answer{} : ParseAnswer(sent[0]);
+  }
+
+  void Join(Client& client, const std::string& room) {
+    client.Send(R"(21["join",")" + room + R"("])");
+    Confirm();
+    EXPECT_EQ(client.Take(), (std::vector<std::string>{R"(31[{"ok":true}])"}));
+  }
+
+  void Deliver(v1::Envelope envelope, uint64_t sequence) {
+    shard_->OnDispatch(bridge::MakeDispatch(std::move(envelope), OffsetArg({3, sequence})));
+    Run();
+  }
+
+  static bridge::Recovery Session(const std::string& sid, const std::string& pid,
+                                  std::vector<std::string> rooms) {
+    bridge::Recovery recovery;
+    recovery.session.set_pid(pid);
+    recovery.session.set_namespace_("/");
+    recovery.session.set_socket_id(sid);
+    for (auto& room : rooms) recovery.session.add_rooms(room);
+    recovery.session.set_epoch(3);
+    recovery.session.set_since_sequence(90);
+    return recovery;
+  }
+
+  boost::asio::io_context io_;
+  std::shared_ptr<FakePort> port_ = std::make_shared<FakePort>(io_);
+  std::shared_ptr<Shard> shard_;
+  int sessions_ = 0;
+};
+
+TEST_F(RecoveryFlowTest, ConnectAnswerCarriesAPidOnlyWhereRecoveryIsOn) {
+  Client client = NewClient();
+  const Answer root = Connect(client);
+  EXPECT_EQ(root.pid.size(), 22u);
+  const Answer plain = Connect(client, "0/plain,");
+  EXPECT_EQ(plain.pid, "") << "no recovery configured for /plain";
+  Client other = NewClient();
+  EXPECT_NE(Connect(other).pid, root.pid);
+  EXPECT_TRUE(port_->recovers().empty()) << "a CONNECT without pid claims nothing";
+}
+
+TEST_F(RecoveryFlowTest, RecoverableClosesSaveTheSessionForTheWindow) {
+  Client client = NewClient();
+  const Answer answer = Connect(client);
+  Join(client, "room-a");
+  port_->SetPosition(3, 150);  // later traffic does not move the replay start
+  client.connection->OnClose("transport close");
+  ASSERT_EQ(port_->saved().size(), 1u);
+  const v1::Session& session = port_->saved()[0].session;
+  EXPECT_EQ(port_->saved()[0].ttl, milliseconds(30000));
+  EXPECT_EQ(session.pid(), answer.pid);
+  EXPECT_EQ(session.namespace_(), "/");
+  EXPECT_EQ(session.socket_id(), answer.sid);
+  EXPECT_EQ(std::set<std::string>(session.rooms().begin(), session.rooms().end()),
+            (std::set<std::string>{answer.sid, "room-a"}));
+  EXPECT_EQ(session.epoch(), 3u);
+  EXPECT_EQ(session.since_sequence(), 100u);
+}
+
+TEST_F(RecoveryFlowTest, FinalClosesSaveNothing) {
+  {
+    Client client = NewClient();
+    Connect(client);
+    client.Send("1");  // the client's own disconnect
+    client.connection->OnClose("transport close");
+  }
+  {
+    Client client = NewClient();
+    Connect(client);
+    client.Send(R"(2["ev",)");  // parse error
+  }
+  {
+    Client client = NewClient();
+    Connect(client);
+    v1::Envelope kick;
+    kick.set_kind(v1::KIND_DISCONNECT);
+    kick.set_channel(v1::CHANNEL_ROOMS);
+    kick.set_namespace_("/");
+    shard_->OnDispatch(bridge::MakeDispatch(std::move(kick)));  // server namespace disconnect
+    Run();
+    client.connection->OnClose("transport close");
+  }
+  {
+    Client client = NewClient();
+    Connect(client, "0/plain,");
+    client.connection->OnClose("ping timeout");  // recoverable, but /plain has no recovery
+  }
+  {
+    Client client = NewClient();
+    client.Send("0");  // never answered: nothing to recover
+    client.connection->OnClose("transport close");
+  }
+  EXPECT_TRUE(port_->saved().empty());
+  Client client = NewClient();
+  Connect(client);
+  client.connection->OnClose("ping timeout");
+  EXPECT_EQ(port_->saved().size(), 1u) << "the control case saves";
+}
+
+TEST_F(RecoveryFlowTest, RecoveredSocketGetsConnectThenMissedThenLiveEachOnce) {
+  Client member = NewClient();  // keeps room-a subscribed on this shard
+  Connect(member);
+  Join(member, "room-a");
+  const std::string old_sid = "OldSocketIdOldSocket";
+
+  Client client = NewClient();
+  client.Send(R"(0{"token":"x","pid":"secret-pid","offset":"3-105"})");
+  Run();
+  EXPECT_TRUE(client.Take().empty()) << "no answer before the broker's";
+  ASSERT_EQ(port_->recovers().size(), 1u);
+  const v1::Recover& request = port_->recovers()[0].request;
+  EXPECT_EQ(request.pid(), "secret-pid");
+  EXPECT_EQ(request.namespace_(), "/");
+  EXPECT_EQ(request.epoch(), 3u);
+  EXPECT_EQ(request.after_sequence(), 105u);
+  EXPECT_FALSE(request.use_session_start());
+
+  // The broker's answer, with deliveries posted around it as the bridge
+  // would: one before (already in the missed list), one after (newer).
+  bridge::Recovery recovery = Session(old_sid, "secret-pid", {old_sid, "room-a"});
+  auto missed = [&](v1::Envelope envelope, uint64_t sequence) {
+    recovery.missed.push_back(bridge::MakeDispatch(std::move(envelope), OffsetArg({3, sequence})));
+  };
+  missed(Event("/", {"room-a"}, "m", "[1]"), 106);
+  v1::Envelope own = Event("/", {"room-a"}, "m", "[2]");
+  own.set_except_socket(old_sid);  // its own publish
+  missed(std::move(own), 107);
+  v1::Envelope excluded = Event("/", {"room-a"}, "m", "[3]");
+  excluded.add_except_rooms("room-a");
+  missed(std::move(excluded), 108);
+  missed(Event("/", {}, "m", "[4]"), 109);  // namespace-wide
+  v1::Envelope asking = Event("/", {old_sid}, "q", "[5]");
+  asking.set_ack_id(1);
+  asking.set_reply_to("svc");
+  missed(std::move(asking), 110);
+  missed(Event("/", {old_sid}, "m", "[6]"), 111);  // to the socket itself
+
+  boost::asio::post(io_, [this] {
+    shard_->OnDispatch(bridge::MakeDispatch(Event("/", {"room-a"}, "m", "[1]"), OffsetArg({3, 106})));
+  });
+  port_->AnswerRecover(std::move(recovery));
+  boost::asio::post(io_, [this] {
+    shard_->OnDispatch(bridge::MakeDispatch(Event("/", {"room-a"}, "m", "[7]"), OffsetArg({3, 112})));
+  });
+  Run();
+
+  EXPECT_EQ(client.Take(), (std::vector<std::string>{
+                               R"(0{"sid":"OldSocketIdOldSocket","pid":"secret-pid"})",
+                               R"(2["m",1,"3-106"])",
+                               R"(2["m",4,"3-109"])",
+                               R"(2["m",6,"3-111"])",
+                               R"(2["m",7,"3-112"])",
+                           }));
+  EXPECT_EQ(member.Take(), (std::vector<std::string>{R"(2["m",1,"3-106"])", R"(2["m",7,"3-112"])"}));
+  // Its rooms are back: a later delivery to the old id reaches it, and the
+  // shard subscribed what it took over (room-a was already held).
+  Deliver(Event("/", {old_sid}, "direct", "[]"), 113);
+  EXPECT_EQ(client.Take(), (std::vector<std::string>{R"(2["direct","3-113"])"}));
+  EXPECT_EQ(port_->subscribed().back(), "/#" + old_sid);
+
+  // Closing again saves the same pid, id and rooms, with the first
+  // session's replay start.
+  client.connection->OnClose("transport error");
+  ASSERT_EQ(port_->saved().size(), 1u);
+  const v1::Session& saved = port_->saved()[0].session;
+  EXPECT_EQ(saved.pid(), "secret-pid");
+  EXPECT_EQ(saved.socket_id(), old_sid);
+  EXPECT_EQ(std::set<std::string>(saved.rooms().begin(), saved.rooms().end()),
+            (std::set<std::string>{old_sid, "room-a"}));
+  EXPECT_EQ(saved.since_sequence(), 90u);
+}
+
+TEST_F(RecoveryFlowTest, NoOffsetReplaysFromTheSessionStart) {
+  Client client = NewClient();
+  client.Send(R"(0{"pid":"p1"})");
+  Run();
+  ASSERT_EQ(port_->recovers().size(), 1u);
+  EXPECT_TRUE(port_->recovers()[0].request.use_session_start());
+  EXPECT_EQ(port_->recovers()[0].request.epoch(), 3u);
+}
+
+TEST_F(RecoveryFlowTest, FailedRecoveryGivesAFreshSession) {
+  Client client = NewClient();
+  client.Send(R"(0{"pid":"expired","offset":"3-1"})");
+  Run();
+  port_->AnswerRecover(absl::NotFoundError("unknown session"));
+  Run();
+  EXPECT_TRUE(client.Take().empty()) << "the fresh socket waits for its own rooms";
+  Confirm();
+  std::vector<std::string> sent = client.Take();
+  ASSERT_EQ(sent.size(), 1u);
+  const Answer answer = ParseAnswer(sent[0]);
+  EXPECT_EQ(answer.pid.size(), 22u);
+  EXPECT_NE(answer.pid, "expired") << "a new pid: the client's `recovered` stays false";
+  // A malformed offset is not sent to the broker at all.
+  Client other = NewClient();
+  const Answer fresh = Connect(other, R"(0{"pid":"p","offset":"not-an-offset"})");
+  EXPECT_NE(fresh.pid, "p");
+  EXPECT_TRUE(port_->recovers().empty());
+  // Namespaces without recovery ignore a pid.
+  Client plain = NewClient();
+  EXPECT_EQ(Connect(plain, R"(0/plain,{"pid":"p","offset":"3-1"})").pid, "");
+  EXPECT_TRUE(port_->recovers().empty());
+}
+
+TEST_F(RecoveryFlowTest, SocketGoneBeforeTheAnswerHandsTheRoomsBack) {
+  Client member = NewClient();
+  Connect(member);
+  Join(member, "room-a");
+  Client client = NewClient();
+  client.Send(R"(0{"pid":"p","offset":"3-1"})");
+  Run();
+  client.connection->OnClose("transport close");
+  port_->unsubscribed().clear();
+  port_->AnswerRecover(Session("OldSocketIdOldSocket", "p", {"OldSocketIdOldSocket", "room-a", "room-b"}));
+  Run();
+  EXPECT_TRUE(client.Take().empty());
+  // room-a and the namespace room still have a local member; the others
+  // had none and go back.
+  EXPECT_EQ(std::set<std::string>(port_->unsubscribed().begin(), port_->unsubscribed().end()),
+            (std::set<std::string>{"/#OldSocketIdOldSocket", "/#room-b"}));
+  EXPECT_TRUE(port_->saved().empty()) << "a socket never connected saves nothing";
+}
+
+}  // namespace
+}  // namespace roomq::gateway::socketio
