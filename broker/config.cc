@@ -105,6 +105,9 @@ class Parser {
       if (key == "max_sessions") {
         ROOMQ_ASSIGN_OR_RETURN(uint64_t value, Unsigned(item.second, key, uint64_t{1} << 32));
         options.max_sessions = value;
+      } else if (key == "max_bytes") {
+        ROOMQ_ASSIGN_OR_RETURN(uint64_t value, Unsigned(item.second, key, uint64_t{1} << 50));
+        options.max_bytes = value;
       } else if (key == "max_ttl_ms") {
         ROOMQ_ASSIGN_OR_RETURN(uint64_t value, Unsigned(item.second, key, uint64_t{1} << 32));
         if (value == 0) return Error(item.second.Mark(), "'max_ttl_ms' must be > 0");

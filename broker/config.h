@@ -14,6 +14,7 @@
 //       /telemetry: { max_messages: 0 }
 //   sessions:
 //     max_sessions: 100000      # saved Socket.IO sessions (soonest-expiring evicted)
+//     max_bytes: 67108864       # their encoded sizes summed (the same eviction)
 //     max_ttl_ms: 600000        # a SaveSession ttl is clamped to this
 //
 // Thread safety: pure functions.

@@ -12,24 +12,23 @@ absl::Status SessionStore::Save(v1::Session session, std::chrono::milliseconds t
     return absl::InvalidArgumentError("a session needs a pid and a namespace");
   }
   if (ttl <= std::chrono::milliseconds::zero()) return absl::InvalidArgumentError("ttl must be > 0");
-  if (static_cast<size_t>(session.rooms_size()) > kMaxSessionRooms ||
-      session.ByteSizeLong() > kMaxSessionBytes) {
+  const size_t bytes = session.ByteSizeLong();
+  if (static_cast<size_t>(session.rooms_size()) > kMaxSessionRooms || bytes > kMaxSessionBytes ||
+      bytes > options_.max_bytes) {
     return absl::InvalidArgumentError("session over the size limit");
   }
   const Clock::time_point deadline = now + std::min(ttl, options_.max_ttl);
+  if (options_.max_sessions == 0) return absl::ResourceExhaustedError("sessions are disabled");
   std::string pid = session.pid();
-  if (auto it = sessions_.find(pid); it != sessions_.end()) {
-    by_deadline_.erase({it->second.deadline, pid});
-    it->second = {std::move(session), deadline};
-  } else {
-    while (!sessions_.empty() && sessions_.size() >= options_.max_sessions) {
-      const std::string victim = by_deadline_.begin()->second;
-      Erase(victim);
-      ++evicted_;
-    }
-    if (options_.max_sessions == 0) return absl::ResourceExhaustedError("sessions are disabled");
-    sessions_.emplace(pid, Stored{std::move(session), deadline});
+  Erase(pid);  // a new save replaces the old one
+  while (!sessions_.empty() && (sessions_.size() >= options_.max_sessions ||
+                                bytes_ + bytes > options_.max_bytes)) {
+    const std::string victim = by_deadline_.begin()->second;
+    Erase(victim);
+    ++evicted_;
   }
+  sessions_.emplace(pid, Stored{std::move(session), deadline, bytes});
+  bytes_ += bytes;
   by_deadline_.emplace(deadline, std::move(pid));
   return absl::OkStatus();
 }
@@ -58,6 +57,7 @@ void SessionStore::Erase(const std::string& pid) {
   auto it = sessions_.find(pid);
   if (it == sessions_.end()) return;
   by_deadline_.erase({it->second.deadline, pid});
+  bytes_ -= it->second.bytes;
   sessions_.erase(it);
 }
 

@@ -12,9 +12,11 @@
 // would expire soonest (a full store loses its oldest-deadline sessions,
 // never refuses a new one).
 //
-// Limits (defaults): max_sessions 100000; max_ttl 10 min; a session's
-// rooms are at most kMaxSessionRooms and its bytes at most
-// kMaxSessionBytes (larger ones are refused with InvalidArgument).
+// Limits (defaults): max_sessions 100000; max_bytes 64 MiB (the sessions'
+// encoded sizes summed; over it, soonest-to-expire sessions are evicted as
+// at max_sessions); max_ttl 10 min; a session's rooms are at most
+// kMaxSessionRooms and its bytes at most kMaxSessionBytes (larger ones are
+// refused with InvalidArgument).
 //
 // Thread safety: none; owned by the broker loop thread. Time is passed in.
 
@@ -34,11 +36,12 @@
 namespace roomq::broker::history {
 
 inline constexpr size_t kMaxSessionRooms = 10000;
-inline constexpr size_t kMaxSessionBytes = 1 << 20;
+inline constexpr size_t kMaxSessionBytes = 64 << 10;
 
 struct SessionOptions {
   size_t max_sessions = 100000;
   std::chrono::milliseconds max_ttl{10 * 60 * 1000};
+  size_t max_bytes = size_t{64} << 20;
 };
 
 class SessionStore {
@@ -57,19 +60,22 @@ class SessionStore {
   size_t Expire(Clock::time_point now);
 
   size_t size() const { return sessions_.size(); }
+  size_t bytes() const { return bytes_; }
   uint64_t evicted() const { return evicted_; }
 
  private:
   struct Stored {
     v1::Session session;
     Clock::time_point deadline;
+    size_t bytes = 0;
   };
   void Erase(const std::string& pid);
 
   const SessionOptions options_;
   absl::flat_hash_map<std::string, Stored> sessions_;     // by pid
   std::set<std::pair<Clock::time_point, std::string>> by_deadline_;
-  uint64_t evicted_ = 0;  // removed at max_sessions
+  uint64_t evicted_ = 0;  // removed at max_sessions / max_bytes
+  size_t bytes_ = 0;
 };
 
 }  // namespace roomq::broker::history

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cstdio>
 #include <fstream>
 #include <regex>
 #include <string>
@@ -235,6 +236,7 @@ TEST_F(BrokerHistoryTest, ResumeWhilePublishingContinuouslyHasNoGapAndNoDuplicat
     ++seen;
   }
   auto sub = Node("resumer");
+  const auto resume_start = std::chrono::steady_clock::now();
   sub->Command(ResumeCommand({Point(RoomTopic("/chat", "a"), broker_.epoch, 0)}, 9));
   std::vector<uint64_t> ids;
   bool replied = false;
@@ -246,6 +248,10 @@ TEST_F(BrokerHistoryTest, ResumeWhilePublishingContinuouslyHasNoGapAndNoDuplicat
       ASSERT_FALSE(replied);
       replied = true;
       replayed_before_reply = ids.size();
+      std::printf("[ history ] resume: %zu envelopes replayed, Reply after %lld ms\n", ids.size(),
+                  static_cast<long long>(std::chrono::duration_cast<milliseconds>(
+                                             std::chrono::steady_clock::now() - resume_start)
+                                             .count()));
       EXPECT_EQ(received->frame.reply().resumed(0).replayed(), ids.size());
       continue;
     }

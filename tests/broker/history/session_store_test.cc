@@ -70,6 +70,22 @@ TEST(SessionStoreTest, AtTheCapTheSoonestToExpireIsEvicted) {
   EXPECT_TRUE(store.Claim("c", now).ok());
 }
 
+TEST(SessionStoreTest, OverMaxBytesTheSoonestToExpireIsEvicted) {
+  const size_t one = MakeSession("a").ByteSizeLong();
+  SessionStore store({100, milliseconds(100000), 2 * one + 1});
+  const Clock::time_point now{};
+  ASSERT_TRUE(store.Save(MakeSession("a"), milliseconds(5000), now).ok());
+  ASSERT_TRUE(store.Save(MakeSession("b"), milliseconds(1000), now).ok());
+  ASSERT_TRUE(store.Save(MakeSession("c"), milliseconds(3000), now).ok());
+  EXPECT_EQ(store.size(), 2u);
+  EXPECT_LE(store.bytes(), 2 * one + 1);
+  EXPECT_FALSE(store.Claim("b", now).ok());
+  // Saving the same pid again does not count twice.
+  ASSERT_TRUE(store.Save(MakeSession("a"), milliseconds(5000), now).ok());
+  EXPECT_EQ(store.size(), 2u);
+  EXPECT_EQ(store.evicted(), 1u);
+}
+
 TEST(SessionStoreTest, RefusesSessionsWithoutPidNamespaceOrTtl) {
   SessionStore store({});
   v1::Session session = MakeSession("p");
