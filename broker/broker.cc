@@ -654,7 +654,11 @@ void Broker::HandleSubscribe(Peer& peer, const v1::SubscriberCommand& command) {
     replay.erase(std::unique(replay.begin(), replay.end()), replay.end());
   }
   for (const history::Entry* entry : replay) {
-    if (!SendReplayed(peer.identity, *entry)) break;  // full or gone: the rest would be too
+    if (!SendReplayed(peer.identity, *entry)) {
+      // Full or gone: the rest would be too. The subscriber has a gap.
+      for (v1::ResumeResult& result : *reply->mutable_resumed()) result.set_truncated(true);
+      break;
+    }
   }
   // The Reply goes even without a request id: it carries the ResumeResults.
   SendBrokerFrame(peer.identity, frame);
