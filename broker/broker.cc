@@ -220,8 +220,7 @@ void Broker::Housekeeping(Clock::time_point now) {
   }
   next_housekeeping_ = now + kHousekeepingInterval;
   if (stats_observer_ && now >= next_observe_) {
-    stats_.peers = peers_.size();
-    stats_.topics = routes_.topic_count();
+    RefreshGauges();
     stats_observer_(stats_);
     next_observe_ = now + stats_observer_interval_;
   }

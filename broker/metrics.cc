@@ -67,6 +67,21 @@ std::string FormatPrometheus(const BrokerStats& stats, std::chrono::milliseconds
   }
   AppendMetric(&out, "subscribers", "gauge", "Subscriber peers (sessions) known.", stats.peers);
   AppendMetric(&out, "topics", "gauge", "Topics with at least one subscriber.", stats.topics);
+  AppendMetric(&out, "history_kept_total", "counter", "Room events kept in history.", stats.kept);
+  AppendMetric(&out, "history_replayed_total", "counter",
+               "Deliveries replayed by resumes and recoveries.", stats.replayed);
+  AppendMetric(&out, "recoveries_total", "counter", "Recover requests answered ok.",
+               stats.recovered);
+  AppendMetric(&out, "recoveries_failed_total", "counter", "Recover requests answered not ok.",
+               stats.recover_failed);
+  AppendMetric(&out, "log_errors_total", "counter", "Record log flush failures (--data-dir).",
+               stats.log_errors);
+  AppendMetric(&out, "history_entries", "gauge", "Envelopes held in history.",
+               stats.history_entries);
+  AppendMetric(&out, "history_bytes", "gauge", "Bytes of envelopes held in history.",
+               stats.history_bytes);
+  AppendMetric(&out, "sessions", "gauge", "Saved Socket.IO sessions awaiting recovery.",
+               stats.sessions);
   AppendHeader(&out, "snapshot_age_seconds", "gauge", "Age of the published counters.");
   absl::StrAppend(&out, "roomq_broker_snapshot_age_seconds ",
                   absl::StrFormat("%.3f", static_cast<double>(age.count()) / 1000.0), "\n");

@@ -22,6 +22,12 @@
 //   malformed_total{reason}      counter  every Malformed reason (stats.h), zeros included
 //   subscribers                  gauge    subscriber peers (sessions) known
 //   topics                       gauge    topics with at least one subscriber
+//   history_kept_total           counter  room events kept in history
+//   history_replayed_total       counter  deliveries replayed by resumes and recoveries
+//   recoveries_total / recoveries_failed_total   Recover answered ok / not ok
+//   log_errors_total             counter  record log flush failures (--data-dir)
+//   history_entries / history_bytes   gauge  envelopes / bytes held in history
+//   sessions                     gauge    saved sessions awaiting recovery
 //   snapshot_age_seconds         gauge    how old the published counters are
 //   up                           gauge    1 (the endpoint answers)
 //

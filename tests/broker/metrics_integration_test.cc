@@ -141,6 +141,10 @@ TEST_F(BrokerMetricsTest, ServesTheCountersAfterPublishing) {
   EXPECT_EQ(Sample(response, "roomq_broker_malformed_total{reason=\"topic\"}"), 0);
   EXPECT_EQ(Sample(response, "roomq_broker_subscribers"), 1);
   EXPECT_EQ(Sample(response, "roomq_broker_topics"), 2);
+  for (const char* name : {"roomq_broker_history_kept_total", "roomq_broker_history_entries",
+                           "roomq_broker_history_bytes", "roomq_broker_sessions"}) {
+    EXPECT_TRUE(Sample(response, name).has_value()) << name;
+  }
   EXPECT_LT(*Sample(response, "roomq_broker_snapshot_age_seconds"), 1.0);
 
   // Gauges follow the routing table: the subscriber leaves.
