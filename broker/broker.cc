@@ -10,6 +10,7 @@
 
 #include "absl/container/inlined_vector.h"
 #include "absl/strings/str_cat.h"
+#include "broker/security/curve_server.h"
 #include "google/protobuf/io/coded_stream.h"
 #include "proto/wire/absl_compat.h"
 #include "proto/wire/delivery.h"
@@ -149,6 +150,11 @@ absl::Status Broker::Bind() {
                     Side{sub_, options_.sub_bind, sub_endpoint_, "--sub-bind"}}) {
     try {
       SetCommonOptions(side.socket, options_);
+      if (!options_.curve_secret_key.empty()) {  // CURVE server; the ZapHandler admits clients
+        absl::Status curve = security::EnableCurveServer(side.socket, options_.curve_secret_key,
+                                                         &side.socket == &pub_ ? "pub" : "sub");
+        if (!curve.ok()) return curve;
+      }
       side.socket.bind(side.endpoint);
       side.bound = side.socket.get(zmq::sockopt::last_endpoint);
     } catch (const zmq::error_t& e) {

@@ -111,6 +111,9 @@ struct BrokerOptions {
   storage::FsyncPolicy fsync = storage::FsyncPolicy::kInterval;
   // The Delivery/Pong epoch; 0 picks a random one.
   uint64_t epoch = 0;
+  // CURVE secret key (Z85) of both sockets; empty = plain TCP. When set, a
+  // security::ZapHandler must run on the same context (broker/security).
+  std::string curve_secret_key;
 };
 
 class Broker {

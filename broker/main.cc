@@ -13,6 +13,7 @@
 #include "absl/flags/flag.h"
 #include "google/protobuf/stubs/logging.h"
 #include "broker/broker.h"
+#include "broker/security/curve_server.h"
 #include "broker/config.h"
 #include "proto/base/command_line.h"
 #include "broker/metrics.h"
@@ -40,6 +41,11 @@ ABSL_FLAG(std::string, data_dir, "",
           "only, a new epoch per start");
 ABSL_FLAG(std::string, fsync, "interval",
           "When the history log is fsynced: always (every write), interval (every second), never");
+ABSL_FLAG(std::string, curve_secret_key, "",
+          "CURVE: file with this broker's secret key (roomq keygen NAME writes NAME.key/.pub); "
+          "with --curve-clients both sockets accept only CURVE clients with a listed key");
+ABSL_FLAG(std::string, curve_clients, "",
+          "CURVE: directory of the allowed client public keys (*.pub files, one key each)");
 ABSL_FLAG(std::string, metrics_bind, "",
           "HOST:PORT serving GET /metrics (Prometheus text) on its own thread; port 0 picks a "
           "free port (logged); empty = off");
@@ -123,6 +129,14 @@ int main(int argc, char** argv) {
 
   google::protobuf::SetLogHandler(&ProtobufLogToDebug);
   zmq::context_t context(io_threads);
+  // The ZAP handler runs before the sockets bind and is destroyed after them.
+  auto curve = roomq::broker::security::SetUpCurveServer(
+      context, absl::GetFlag(FLAGS_curve_secret_key), absl::GetFlag(FLAGS_curve_clients));
+  if (!curve.ok()) {
+    spdlog::error("roomq-broker: {}", curve.status().ToString());
+    return absl::IsInvalidArgument(curve.status()) ? 2 : 1;
+  }
+  options.curve_secret_key = curve->secret_key;
   auto broker = roomq::broker::Broker::Create(context, options);
   if (!broker.ok()) {
     spdlog::error("roomq-broker: {}", broker.status().ToString());

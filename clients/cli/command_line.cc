@@ -15,7 +15,21 @@ std::vector<FlagSpec> CommonSpecs() {
       {"broker-sub", "ENDPOINT", "The broker's subscribe endpoint (its --sub-bind).",
        kDefaultBrokerSub},
       {"ns", "NAMESPACE", "Socket.IO namespace.", "/"},
+      {"curve-server-key", "FILE",
+       "CURVE: the broker's public key file (NAME.pub); with --curve-secret-key.", ""},
+      {"curve-secret-key", "FILE", "CURVE: this client's secret key file (NAME.key).", ""},
   };
+}
+
+// Both CURVE files or neither (they are read when the command runs).
+absl::Status ReadCurveFlags(const ParsedFlags& flags, std::string* server_key,
+                            std::string* secret_key) {
+  *server_key = flags.Get("curve-server-key", "");
+  *secret_key = flags.Get("curve-secret-key", "");
+  if (server_key->empty() != secret_key->empty()) {
+    return absl::InvalidArgumentError("--curve-server-key and --curve-secret-key go together");
+  }
+  return absl::OkStatus();
 }
 
 std::vector<FlagSpec> PubSpecs() {
@@ -67,6 +81,11 @@ absl::StatusOr<Command> ParsePub(const std::vector<std::string>& args) {
   command.rooms = flags->GetAll("room");
   command.except_rooms = flags->GetAll("except-room");
   command.except_socket = flags->Get("except-socket", "");
+  if (absl::Status status =
+          ReadCurveFlags(*flags, &command.curve_server_key, &command.curve_secret_key);
+      !status.ok()) {
+    return status;
+  }
   if (flags->Has("timeout-ms")) {
     auto timeout = ParseNonNegative("timeout-ms", flags->Get("timeout-ms", ""));
     if (!timeout.ok()) return timeout.status();
@@ -117,7 +136,22 @@ absl::StatusOr<Command> ParseSub(const std::vector<std::string>& args) {
   if (!absl::SimpleAtoi(flags->Get("epoch", "0"), &command.epoch)) {
     return absl::InvalidArgumentError("flag --epoch: not an unsigned integer");
   }
+  if (absl::Status status =
+          ReadCurveFlags(*flags, &command.curve_server_key, &command.curve_secret_key);
+      !status.ok()) {
+    return status;
+  }
   return command;
+}
+
+absl::StatusOr<Command> ParseKeygen(const std::vector<std::string>& args) {
+  auto flags = ParseFlags({}, args);
+  if (!flags.ok()) return flags.status();
+  if (flags->help) return HelpCommand{KeygenUsage()};
+  if (flags->positional.size() != 1 || flags->positional.front().empty()) {
+    return absl::InvalidArgumentError("keygen takes exactly one NAME");
+  }
+  return KeygenCommand{flags->positional.front()};
 }
 
 }  // namespace
@@ -128,9 +162,11 @@ absl::StatusOr<Command> ParseCommandLine(const std::vector<std::string>& args) {
   const std::vector<std::string> rest(args.begin() + 1, args.end());
   if (sub == "pub") return ParsePub(rest);
   if (sub == "sub") return ParseSub(rest);
+  if (sub == "keygen") return ParseKeygen(rest);
   if (sub == "help" || sub == "--help" || sub == "-h" || sub == "-help") {
     if (!rest.empty() && rest.front() == "pub") return HelpCommand{PubUsage()};
     if (!rest.empty() && rest.front() == "sub") return HelpCommand{SubUsage()};
+    if (!rest.empty() && rest.front() == "keygen") return HelpCommand{KeygenUsage()};
     return HelpCommand{Usage()};
   }
   if (!sub.empty() && sub[0] == '-') {
@@ -142,6 +178,7 @@ absl::StatusOr<Command> ParseCommandLine(const std::vector<std::string>& args) {
 std::string UsageFor(const std::vector<std::string>& args) {
   if (!args.empty() && args.front() == "pub") return PubUsage();
   if (!args.empty() && args.front() == "sub") return SubUsage();
+  if (!args.empty() && args.front() == "keygen") return KeygenUsage();
   return Usage();
 }
 
@@ -152,7 +189,8 @@ std::string Usage() {
          "Commands:\n"
          "  pub    Publish an event to a namespace or rooms; waits for the broker's receipts.\n"
          "  sub    Print one JSON line per event received in a namespace or rooms.\n"
-         "  help   Print this (or `roomq help pub|sub`).\n"
+         "  keygen Write a CURVE key pair NAME.key (secret, 0600) and NAME.pub.\n"
+         "  help   Print this (or `roomq help pub|sub|keygen`).\n"
          "\n"
          "Examples:\n"
          "  roomq sub --ns /chat --room general\n"
@@ -182,6 +220,15 @@ std::string SubUsage() {
       "\"ready\" goes to stderr once the broker confirmed the subscription. Keeps running\n"
       "(and resubscribes) across broker restarts; exits 0 on SIGINT/SIGTERM.\n\nFlags:\n",
       FlagsHelp(SubSpecs()));
+}
+
+std::string KeygenUsage() {
+  return "Usage: roomq keygen NAME\n"
+         "Writes a new CURVE key pair: NAME.key (the secret key, mode 0600) and NAME.pub\n"
+         "(the public key), Z85 text as zmq_curve_keypair gives it. Refuses to overwrite.\n"
+         "The broker: --curve-secret-key broker.key, and every allowed node's NAME.pub in\n"
+         "its --curve-clients DIR. A node: --curve-server-key broker.pub --curve-secret-key\n"
+         "NAME.key.\n";
 }
 
 }  // namespace roomq::cli

@@ -6,6 +6,7 @@
 //
 //   roomq pub [flags] [JSON-ARG ...]   publish one event (or one per stdin line)
 //   roomq sub [flags]                  print one JSON line per received event
+//   roomq keygen NAME                  write a CURVE key pair NAME.key / NAME.pub
 //   roomq help | --help                usage
 
 #include <chrono>
@@ -33,6 +34,8 @@ struct PubCommand {
   // one event per non-empty line, that line being its single argument.
   std::vector<std::string> args;
   std::chrono::milliseconds timeout{5000};  // wait for broker receipts
+  std::string curve_server_key;  // CURVE key files (both or neither; loaded when run)
+  std::string curve_secret_key;
 };
 
 struct SubCommand {
@@ -44,13 +47,19 @@ struct SubCommand {
   // after this offset of that epoch, then live (see roomq::client::ResumeFrom).
   std::optional<uint64_t> from_offset;
   uint64_t epoch = 0;
+  std::string curve_server_key;  // CURVE key files (both or neither; loaded when run)
+  std::string curve_secret_key;
+};
+
+struct KeygenCommand {
+  std::string base;  // writes <base>.key and <base>.pub
 };
 
 struct HelpCommand {
   std::string text;  // printed to stdout, exit 0
 };
 
-using Command = std::variant<PubCommand, SubCommand, HelpCommand>;
+using Command = std::variant<PubCommand, SubCommand, HelpCommand, KeygenCommand>;
 
 // `args` is argv without argv[0]. InvalidArgument says what is wrong; print
 // it with UsageFor(args) and exit 2.
@@ -61,6 +70,7 @@ std::string UsageFor(const std::vector<std::string>& args);
 std::string Usage();
 std::string PubUsage();
 std::string SubUsage();
+std::string KeygenUsage();
 
 }  // namespace roomq::cli
 

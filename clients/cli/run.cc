@@ -18,6 +18,7 @@
 #include "clients/src/json.h"
 #include "roomq/client.h"
 #include "roomq/link.h"
+#include "roomq/curve.h"
 #include "spdlog/spdlog.h"
 
 namespace roomq::cli {
@@ -100,8 +101,26 @@ std::string Describe(const std::string& ns, const std::vector<std::string>& room
 
 }  // namespace
 
+int RunKeygen(const KeygenCommand& command) {
+  auto pair = client::GenerateCurveKeyPair();
+  absl::Status status = pair.ok() ? client::WriteCurveKeyPair(*pair, command.base) : pair.status();
+  if (!status.ok()) {
+    std::fprintf(stderr, "roomq keygen: %s\n", std::string(status.message()).c_str());
+    return 1;
+  }
+  std::printf("%s.key %s.pub public-key %s\n", command.base.c_str(), command.base.c_str(),
+              pair->public_key.c_str());
+  return 0;
+}
+
 int RunPub(const PubCommand& command, std::istream& in) {
   ClientOptions options;
+  auto curve = client::LoadCurveClientOptions(command.curve_server_key, command.curve_secret_key);
+  if (!curve.ok()) {
+    std::fprintf(stderr, "roomq pub: %s\n", std::string(curve.status().message()).c_str());
+    return 2;
+  }
+  options.curve = *std::move(curve);
   options.broker_pub = command.broker_pub;
   options.broker_sub = command.broker_sub;
   options.node_prefix = "cli";
@@ -238,6 +257,12 @@ int RunSub(const SubCommand& command) {
   if (command.from_offset.has_value()) return RunResumingSub(command, signals);
 
   ClientOptions options;
+  auto curve = client::LoadCurveClientOptions(command.curve_server_key, command.curve_secret_key);
+  if (!curve.ok()) {
+    std::fprintf(stderr, "roomq sub: %s\n", std::string(curve.status().message()).c_str());
+    return 2;
+  }
+  options.curve = *std::move(curve);
   options.broker_pub = command.broker_pub;
   options.broker_sub = command.broker_sub;
   options.node_prefix = "cli";
@@ -295,6 +320,7 @@ int Main(int argc, char** argv) {
     return 0;
   }
   if (auto* pub = std::get_if<PubCommand>(&*command)) return RunPub(*pub, std::cin);
+  if (auto* keygen = std::get_if<KeygenCommand>(&*command)) return RunKeygen(*keygen);
   return RunSub(std::get<SubCommand>(*command));
 }
 

@@ -13,6 +13,10 @@ namespace roomq::cli {
 // 2 usage error).
 int Main(int argc, char** argv);
 
+// Writes a CURVE key pair <base>.key / <base>.pub and prints the public key.
+// 1 when a file exists or cannot be written.
+int RunKeygen(const KeygenCommand& command);
+
 // Publishes and waits for receipts. 0 when every event was confirmed.
 int RunPub(const PubCommand& command, std::istream& in);
 

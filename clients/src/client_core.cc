@@ -172,6 +172,7 @@ void ClientCore::Run(std::promise<absl::Status> started) {
   link_options.receipt_timeout = options_.receipt_timeout;
   link_options.send_hwm = options_.send_hwm;
   link_options.receive_hwm = options_.receive_hwm;
+  link_options.curve = options_.curve;
   client::LinkHandlers handlers;
   handlers.on_delivery = [this](client::Delivery& delivery) { OnDelivery(delivery); };
   handlers.on_broker_state = [this](bool connected) {

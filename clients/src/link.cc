@@ -62,6 +62,9 @@ absl::StatusOr<std::unique_ptr<Link>> Link::Create(zmq::context_t& context, Link
     link->pub_ = zmq::socket_t(context, zmq::socket_type::dealer);
     link->pub_.set(zmq::sockopt::sndhwm, link->options_.send_hwm);
     link->pub_.set(zmq::sockopt::linger, static_cast<int>(link->options_.linger.count()));
+    if (absl::Status curve = ApplyCurveClient(link->pub_, link->options_.curve); !curve.ok()) {
+      return curve;
+    }
     link->pub_.connect(link->options_.pub_endpoint);
   } catch (const zmq::error_t& e) {
     return absl::InternalError(absl::StrCat("broker pub endpoint \"", link->options_.pub_endpoint,
@@ -97,6 +100,7 @@ absl::Status Link::OpenSubSocket() {
     monitor_ = zmq::socket_t(context_, zmq::socket_type::pair);
     monitor_.set(zmq::sockopt::linger, 0);
     monitor_.connect(monitor_endpoint_);
+    if (absl::Status curve = ApplyCurveClient(sub_, options_.curve); !curve.ok()) return curve;
     sub_.connect(options_.sub_endpoint);
   } catch (const zmq::error_t& e) {
     return absl::InternalError(

@@ -24,6 +24,7 @@
 #include "gateway/socketio/config.h"
 #include "gateway/socketio/server.h"
 #include "proto/base/command_line.h"
+#include "roomq/curve.h"
 
 ABSL_FLAG(std::string, listen, "127.0.0.1:8080",
           "HOST:PORT to serve HTTP and WebSocket on; port 0 picks a free port (logged)");
@@ -32,6 +33,10 @@ ABSL_FLAG(int32_t, threads, static_cast<int32_t>(std::max(1u, std::thread::hardw
 ABSL_FLAG(std::string, broker_pub, "tcp://127.0.0.1:5555", "Broker endpoint envelopes are sent to");
 ABSL_FLAG(std::string, broker_sub, "tcp://127.0.0.1:5556",
           "Broker endpoint deliveries are received from");
+ABSL_FLAG(std::string, curve_server_key, "",
+          "CURVE: the broker's public key file (NAME.pub); with --curve-secret-key");
+ABSL_FLAG(std::string, curve_secret_key, "",
+          "CURVE: this gateway's secret key file (NAME.key, from roomq keygen)");
 ABSL_FLAG(std::string, config, "",
           "YAML namespace policy file; empty = namespace / open (join any room, relay broadcast)");
 ABSL_FLAG(int32_t, ping_interval_ms, 25000, "Engine.IO pingInterval: the server pings this often");
@@ -141,6 +146,10 @@ int main(int argc, char** argv) {
   }
   socketio_options.broker.pub_endpoint = absl::GetFlag(FLAGS_broker_pub);
   socketio_options.broker.sub_endpoint = absl::GetFlag(FLAGS_broker_sub);
+  auto curve = roomq::client::LoadCurveClientOptions(absl::GetFlag(FLAGS_curve_server_key),
+                                                     absl::GetFlag(FLAGS_curve_secret_key));
+  if (!curve.ok()) UsageError(std::string(curve.status().message()));
+  socketio_options.broker.curve = *std::move(curve);
   socketio_options.connect_timeout = std::chrono::milliseconds(connect_timeout);
   const int64_t max_connections = absl::GetFlag(FLAGS_max_connections);
   const int max_namespaces = absl::GetFlag(FLAGS_max_namespaces);

@@ -1,5 +1,6 @@
 // roomq-echo: the conformance echo service (see echo_service.h).
 //   roomq-echo [--broker-pub ENDPOINT] [--broker-sub ENDPOINT]
+//              [--curve-server-key FILE --curve-secret-key FILE]
 // Logs "roomq-echo ready" once the broker confirmed its service
 // subscriptions; exits 0 on SIGINT/SIGTERM.
 #include <pthread.h>
@@ -12,6 +13,7 @@
 #include "clients/cli/flags.h"
 #include "clients/examples/echo/echo_service.h"
 #include "roomq/client.h"
+#include "roomq/curve.h"
 #include "spdlog/spdlog.h"
 
 namespace {
@@ -21,6 +23,9 @@ const std::vector<roomq::cli::FlagSpec> kFlags = {
      roomq::cli::kDefaultBrokerPub},
     {"broker-sub", "ENDPOINT", "The broker's subscribe endpoint (its --sub-bind).",
      roomq::cli::kDefaultBrokerSub},
+    {"curve-server-key", "FILE",
+     "CURVE: the broker's public key file (NAME.pub); with --curve-secret-key.", ""},
+    {"curve-secret-key", "FILE", "CURVE: this service's secret key file (NAME.key).", ""},
 };
 
 std::string Usage() {
@@ -56,6 +61,13 @@ int main(int argc, char** argv) {
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
   roomq::ClientOptions options;
+  auto curve = roomq::client::LoadCurveClientOptions(flags->Get("curve-server-key", ""),
+                                                     flags->Get("curve-secret-key", ""));
+  if (!curve.ok()) {
+    std::fprintf(stderr, "roomq-echo: %s\n", std::string(curve.status().message()).c_str());
+    return 2;
+  }
+  options.curve = *std::move(curve);
   options.broker_pub = flags->Get("broker-pub", roomq::cli::kDefaultBrokerPub);
   options.broker_sub = flags->Get("broker-sub", roomq::cli::kDefaultBrokerSub);
   options.node_prefix = "svc-echo";

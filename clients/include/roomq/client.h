@@ -57,6 +57,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "roomq/args.h"
+#include "roomq/curve.h"
 #include "roomq/message.h"
 
 namespace roomq {
@@ -81,6 +82,8 @@ struct ClientOptions {
   int receive_hwm = 100000;  // ZMQ_RCVHWM from the broker (messages)
   // Broker up/down transitions; runs on the client's thread.
   std::function<void(bool connected)> on_broker_state;
+  // CURVE to the broker (roomq/curve.h); default (empty) = plain TCP.
+  client::CurveClientOptions curve;
 };
 
 // OK once the broker accepted the envelope (with a receipt); Unavailable

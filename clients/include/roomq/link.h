@@ -63,6 +63,7 @@
 #include "absl/status/statusor.h"
 #include "proto/roomq.pb.h"
 #include "proto/wire/topic.h"
+#include "roomq/curve.h"
 
 namespace roomq::client {
 
@@ -78,6 +79,11 @@ struct LinkOptions {
   // Added: how long closing the Link may wait to flush Goodbye and unsent
   // envelopes (ZMQ_LINGER on both sockets).
   std::chrono::milliseconds linger{200};
+  // CURVE to the broker (roomq/curve.h: LoadCurveClientOptions) on both
+  // sockets; default (empty) = plain TCP. Against a CURVE broker a node
+  // whose key is not allowed never gets through: it keeps reconnecting and
+  // sees the broker as down.
+  CurveClientOptions curve;
 };
 
 // One delivery from the broker: the BrokerFrame{delivery} parsed once by the

@@ -1,0 +1,62 @@
+#include "broker/security/curve_server.h"
+
+#include <spdlog/spdlog.h>
+
+#include "absl/strings/str_cat.h"
+#include "proto/wire/absl_compat.h"
+#include "roomq/curve.h"
+
+namespace roomq::broker::security {
+
+std::string MonitorEndpoint(std::string_view name) {
+  return absl::StrCat("inproc://roomq-curve-monitor-", ToAbsl(name));
+}
+
+absl::Status EnableCurveServer(zmq::socket_t& socket, const std::string& secret_key,
+                               std::string_view name) {
+  if (absl::Status valid = client::ValidateCurveKey(secret_key); !valid.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat("CURVE secret key: ", valid.message()));
+  }
+  try {
+    socket.set(zmq::sockopt::curve_server, 1);
+    socket.set(zmq::sockopt::curve_secretkey, secret_key);
+    socket.set(zmq::sockopt::zap_domain, kZapDomain);
+  } catch (const zmq::error_t& e) {
+    return absl::InternalError(absl::StrCat("CURVE server options: ", e.what()));
+  }
+  const std::string monitor = MonitorEndpoint(name);
+  if (zmq_socket_monitor(socket.handle(), monitor.c_str(),
+                         ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL | ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL |
+                             ZMQ_EVENT_HANDSHAKE_FAILED_AUTH) != 0) {
+    return absl::InternalError(
+        absl::StrCat("zmq_socket_monitor ", monitor, ": ", zmq_strerror(zmq_errno())));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<CurveServerSetup> SetUpCurveServer(zmq::context_t& context,
+                                                  const std::string& secret_key_file,
+                                                  const std::string& clients_dir) {
+  CurveServerSetup setup;
+  if (secret_key_file.empty() && clients_dir.empty()) return setup;
+  if (secret_key_file.empty() || clients_dir.empty()) {
+    return absl::InvalidArgumentError(
+        "CURVE needs both --curve-secret-key (the broker's key) and --curve-clients (the allowed "
+        "client keys)");
+  }
+  if (absl::Status available = client::CheckCurveAvailable(); !available.ok()) return available;
+  absl::StatusOr<client::CurveKeyPair> pair = client::LoadCurveSecretKey(secret_key_file);
+  if (!pair.ok()) return absl::InvalidArgumentError(pair.status().message());
+  absl::StatusOr<std::vector<std::string>> clients = client::LoadCurvePublicKeyDir(clients_dir);
+  if (!clients.ok()) return absl::InvalidArgumentError(clients.status().message());
+  absl::StatusOr<std::unique_ptr<ZapHandler>> zap =
+      ZapHandler::Start(context, *clients, {"pub", "sub"});
+  if (!zap.ok()) return zap.status();
+  setup.secret_key = pair->secret_key;
+  setup.public_key = pair->public_key;
+  setup.zap = *std::move(zap);
+  spdlog::info("curve on clients={} server_key={}", clients->size(), setup.public_key);
+  return setup;
+}
+
+}  // namespace roomq::broker::security
