@@ -1,6 +1,7 @@
 #include "gateway/socketio/shard.h"
 
 #include <random>
+#include <utility>
 
 #include <boost/asio/post.hpp>
 #include <spdlog/spdlog.h>
@@ -106,6 +107,10 @@ void Shard::EndSubscription(const std::string& key) {
       Fire(waiter, absl::AbortedError("the room was left before the broker confirmed it"));
     }
   }
+  if (pending_recoveries_ > 0) {
+    deferred_unsubscribes_.insert(key);
+    return;
+  }
   port_->Unsubscribe(index_, key);
 }
 
@@ -180,6 +185,7 @@ bool Shard::Accepts(const Socket& socket, const v1::Envelope& envelope) const {
 }
 
 void Shard::Recover(Socket& socket, v1::Recover request, RecoverDone done) {
+  ++pending_recoveries_;
   port_->Recover(index_, std::move(request),
                  [weak = weak_from_this(), handle = socket.handle,
                   done = std::move(done)](absl::StatusOr<bridge::Recovery> result) {
@@ -189,6 +195,18 @@ void Shard::Recover(Socket& socket, v1::Recover request, RecoverDone done) {
 
 void Shard::OnRecovered(uint64_t handle, absl::StatusOr<bridge::Recovery> result,
                         const RecoverDone& done) {
+  --pending_recoveries_;
+  // Runs after the rooms below were taken over (or not): what still has no
+  // local member is unsubscribed now.
+  struct FlushDeferred {
+    Shard* shard;
+    ~FlushDeferred() {
+      if (shard->pending_recoveries_ > 0) return;
+      for (const std::string& key : std::exchange(shard->deferred_unsubscribes_, {})) {
+        if (!shard->topics_.contains(key)) shard->port_->Unsubscribe(shard->index_, key);
+      }
+    }
+  } flush{this};
   if (!result.ok()) {
     done(result.status());
     return;
@@ -201,9 +219,7 @@ void Shard::OnRecovered(uint64_t handle, absl::StatusOr<bridge::Recovery> result
       socket->ns->name != session.namespace_() || session.socket_id().empty()) {
     // Nobody takes the rooms over: hand back what has no local member.
     for (const std::string& room : rooms) {
-      if (rooms_.Members(session.namespace_(), room) == nullptr) {
-        port_->Unsubscribe(index_, RoomIndex::Key(session.namespace_(), room));
-      }
+      deferred_unsubscribes_.insert(RoomIndex::Key(session.namespace_(), room));
     }
     done(absl::AbortedError("the socket left before its session was recovered"));
     return;
@@ -212,8 +228,8 @@ void Shard::OnRecovered(uint64_t handle, absl::StatusOr<bridge::Recovery> result
   for (const std::string& room : rooms) {
     if (room.size() <= wire::kMaxNameBytes) {
       Join(*socket, room, nullptr);
-    } else if (rooms_.Members(session.namespace_(), room) == nullptr) {
-      port_->Unsubscribe(index_, RoomIndex::Key(session.namespace_(), room));
+    } else {
+      deferred_unsubscribes_.insert(RoomIndex::Key(session.namespace_(), room));
     }
   }
   done(*std::move(result));

@@ -129,6 +129,10 @@ class Shard : public std::enable_shared_from_this<Shard> {
   // socket is gone (or no longer connecting) by then, the rooms the bridge
   // counted for this shard are given back and `done` gets Aborted. Failures
   // from the broker are passed on (NotFound, Unavailable).
+  // While any recovery is pending on the shard, a room's last local member
+  // leaving does not unsubscribe it yet (the broker answer may count the
+  // shard for that very room): the Unsubscribe waits until no recovery is
+  // pending and goes out only if the room still has no local member.
   using RecoverDone = std::function<void(absl::StatusOr<bridge::Recovery>)>;
   void Recover(Socket& socket, v1::Recover request, RecoverDone done);
 
@@ -169,6 +173,8 @@ class Shard : public std::enable_shared_from_this<Shard> {
   std::shared_ptr<const Config> config_;
   std::shared_ptr<bridge::Port> port_;
   const ShardOptions options_;
+  size_t pending_recoveries_ = 0;
+  absl::flat_hash_set<std::string> deferred_unsubscribes_;  // topic keys
   NamespaceRegistry namespaces_;
   RoomIndex rooms_;
   absl::flat_hash_map<uint64_t, Socket*> sockets_;

@@ -472,5 +472,44 @@ TEST_F(RecoveryFlowTest, SocketGoneBeforeTheAnswerHandsTheRoomsBack) {
   EXPECT_TRUE(port_->saved().empty()) << "a socket never connected saves nothing";
 }
 
+TEST_F(RecoveryFlowTest, ALastMemberLeavingDuringARecoveryDoesNotDropTheRoom) {
+  // The broker's answer may already count this shard for room-a: its last
+  // member leaving meanwhile must not unsubscribe it under the recovering
+  // socket's feet.
+  Client member = NewClient();
+  Connect(member);
+  Join(member, "room-a");
+  Join(member, "room-b");
+  Client client = NewClient();
+  client.Send(R"(0{"pid":"p","offset":"3-1"})");
+  Run();
+  port_->unsubscribed().clear();
+  member.Send(R"(2["leave","room-a"])");
+  member.Send(R"(2["leave","room-b"])");
+  Run();
+  EXPECT_TRUE(port_->unsubscribed().empty()) << "deferred while a recovery is pending";
+  port_->AnswerRecover(Session("OldSocketIdOldSocket", "p", {"OldSocketIdOldSocket", "room-a"}));
+  Run();
+  // room-a was taken over by the recovered socket; room-b has nobody.
+  EXPECT_EQ(port_->unsubscribed(), (std::vector<std::string>{"/#room-b"}));
+  EXPECT_EQ(shard_->rooms().Members("/", "room-a")->size(), 1u);
+}
+
+TEST_F(RecoveryFlowTest, DeferredUnsubscribesGoOutWhenARecoveryFails) {
+  Client member = NewClient();
+  Connect(member);
+  Join(member, "room-a");
+  Client client = NewClient();
+  client.Send(R"(0{"pid":"p","offset":"3-1"})");
+  Run();
+  port_->unsubscribed().clear();
+  member.Send(R"(2["leave","room-a"])");
+  Run();
+  EXPECT_TRUE(port_->unsubscribed().empty());
+  port_->AnswerRecover(absl::NotFoundError("unknown session"));
+  Run();
+  EXPECT_EQ(port_->unsubscribed(), (std::vector<std::string>{"/#room-a"}));
+}
+
 }  // namespace
 }  // namespace roomq::gateway::socketio
