@@ -197,3 +197,27 @@ test('namespaces without recovery: no pid, no offset argument', async () => {
   assert.deepEqual(await ack(publisher, 'publish', receiver.id, 'plain', 1), {ok: true});
   assert.deepEqual(await receiver.rec.waitFor('plain'), [1]);
 });
+
+// The reference restarts its one process (every listener, and the session
+// store with it), so this is roomq-only: there the sessions live in the
+// broker, and a gateway's graceful shutdown ("server shutting down", a
+// recoverable reason) saves them before the bridge says Goodbye.
+test('a gateway shutting down: its sockets recover through the other one',
+     {skip: TARGET === 'reference' ? 'sessions die with the reference process' : false}, async () => {
+  const receiver = await on(A, '/recover');
+  const sid = receiver.id;
+  await join(receiver, 'handover');
+  const publisher = await on(B, '/recover');
+  assert.deepEqual(await ack(publisher, 'publish', 'handover', 'msg', 1), {ok: true});
+  await receiver.rec.waitFor('msg', (v) => v === 1);
+
+  await stack.restartGateway(0);  // SIGTERM, then the same address again
+  await waitDisconnect(receiver);
+  assert.deepEqual(await ack(publisher, 'publish', 'handover', 'msg', 2), {ok: true});
+  await reconnectVia(receiver, B);
+  assert.equal(receiver.recovered, true);
+  assert.equal(receiver.id, sid);
+  assert.deepEqual(await ack(publisher, 'publish', 'handover', 'msg', 3), {ok: true});
+  await receiver.rec.waitFor('msg', (v) => v === 3);
+  assert.deepEqual(values(receiver, 'msg'), [1, 2, 3]);
+});
