@@ -31,6 +31,11 @@
 //                             # then carry their offset as a last argument.
 //                             # Duration: <integer>ms|s|m|h, 1 ms to 24 h;
 //                             # default 2m. `recovery: {}` = on with 2m.
+//                             # The broker bounds it too: sessions live at
+//                             # most its sessions.max_ttl_ms (10 min), and a
+//                             # client missing more than its history holds
+//                             # (history.max_messages 1000 per room,
+//                             # max_age_ms 2 min) gets a fresh session.
 //       auth: none            # who may CONNECT (gateway/socketio/auth/):
 //                             #   none: anyone (default)
 //                             # or a map:
