@@ -82,7 +82,10 @@ absl::StatusOr<std::vector<std::string>> LoadCurvePublicKeyDir(const std::string
   std::vector<std::string> paths;
   for (std::filesystem::directory_iterator it(dir, error), end; !error && it != end;
        it.increment(error)) {
-    if (it->path().extension() == ".pub" && it->is_regular_file()) paths.push_back(it->path());
+    std::error_code type_error;  // the non-throwing overload: a bad entry is skipped
+    if (it->path().extension() == ".pub" && it->is_regular_file(type_error)) {
+      paths.push_back(it->path());
+    }
   }
   if (error) {
     return absl::InvalidArgumentError(
