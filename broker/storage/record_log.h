@@ -41,7 +41,9 @@
 //              loses at most the last interval.
 //   kNever     the kernel writes back when it likes; a process crash loses
 //              nothing flushed, a power loss may lose anything not yet
-//              written back.
+//              written back, and since rotation does not sync either, it
+//              can leave an OLDER segment torn, which Open then refuses as
+//              DataLoss (move the damaged files away to start).
 // Segment rotation and deletion also fsync the closed segment and DIR,
 // except under kNever.
 //
