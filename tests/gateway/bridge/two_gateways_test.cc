@@ -9,6 +9,7 @@
 #include <chrono>
 #include <functional>
 #include <future>
+#include <list>
 #include <memory>
 #include <regex>
 #include <string>
@@ -99,6 +100,24 @@ class Client {
       return 0;
     });
   }
+  // Waits for a sent frame fully matching `pattern`; its submatches.
+  std::smatch WaitForMatch(const std::regex& pattern, milliseconds timeout = kTimeout) {
+    auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (std::chrono::steady_clock::now() < deadline) {
+      for (const std::string& frame : Sent()) {
+        std::smatch match;
+        if (std::regex_match(frame, match, pattern)) {
+          // Copy the frame so the submatches outlive this vector.
+          matched_.push_back(frame);
+          std::regex_match(matched_.back(), match, pattern);
+          return match;
+        }
+      }
+      std::this_thread::sleep_for(milliseconds(5));
+    }
+    ADD_FAILURE() << "nothing matched";
+    return {};
+  }
   std::vector<std::string> Sent() {
     return thread_.Run([&] { return session_->sent(); });
   }
@@ -142,6 +161,7 @@ class Client {
   IoThread& thread_;
   std::unique_ptr<FakeSession> session_;
   std::unique_ptr<engineio::SessionListener> listener_;
+  std::list<std::string> matched_;
 };
 
 class TwoGatewaysTest : public ::testing::Test {
@@ -177,6 +197,9 @@ namespaces:
   - name: /svc
     relay: none
     forward: true
+  - name: /rec
+    relay: none
+    recovery: {max_disconnection: 30s}
 )");
     EXPECT_TRUE(config.ok()) << config.status();
     options.config = *config;
@@ -405,6 +428,62 @@ TEST_F(TwoGatewaysTest, ServicesHearConnectionsAndShutdownDisconnections) {
   EXPECT_EQ(heard[1].reason(), "server shutting down");
   ASSERT_EQ(heard[1].membership_rooms_size(), 1);
   EXPECT_EQ(heard[1].membership_rooms(0), connection.socket_id());
+}
+
+}  // namespace
+}  // namespace roomq::gateway::socketio
+
+namespace roomq::gateway::socketio {
+namespace {
+
+// Connection state recovery through the real broker: a socket whose
+// session ended on gateway A ("transport close") is claimed on gateway B
+// with its pid and last offset: same id and pid, every event published
+// meanwhile in order once, then live events (its room has no other member
+// on B: the bridge must route to it from the broker's answer on).
+TEST_F(TwoGatewaysTest, ASocketRecoversOnTheOtherGatewayWithEveryMissedEventOnce) {
+  Client publisher(b_, 0, "publisher");
+  publisher.Send("0/rec,");
+  publisher.WaitForMatch(std::regex(R"(0/rec,\{"sid":"[^"]+","pid":"[^"]+"\})"));
+  std::string sid;
+  std::string pid;
+  std::string offset;
+  {
+    Client receiver(a_, 1, "receiver");
+    receiver.Send("0/rec,");
+    std::smatch answer =
+        receiver.WaitForMatch(std::regex(R"re(0/rec,\{"sid":"([^"]+)","pid":"([^"]+)"\})re"));
+    sid = answer[1].str();
+    pid = answer[2].str();
+    receiver.Send(R"(2/rec,1["join","feed"])");
+    ASSERT_TRUE(receiver.WaitFor(R"(3/rec,1[{"ok":true}])"));
+    publisher.Send(R"(2/rec,100["publish","feed","m",0])");
+    std::smatch first = receiver.WaitForMatch(std::regex(R"re(2/rec,\["m",0,"([0-9]+-[0-9]+)"\])re"));
+    offset = first[1].str();
+    receiver.CloseSession("transport close");  // saved in the broker
+  }
+  for (int i = 1; i <= 50; ++i) {
+    publisher.Send("2/rec," + std::to_string(100 + i) + R"(["publish","feed","m",)" +
+                   std::to_string(i) + "]");
+    ASSERT_TRUE(publisher.WaitFor("3/rec," + std::to_string(100 + i) + R"([{"ok":true}])"));
+  }
+  Client back(b_, 0, "back");
+  back.Send(R"(0/rec,{"pid":")" + pid + R"(","offset":")" + offset + R"("})");
+  back.WaitForMatch(std::regex(R"(0/rec,\{"sid":")" + sid + R"(","pid":")" + pid + R"("\})"));
+  publisher.Send(R"(2/rec,200["publish","feed","m",51])");
+  back.WaitForMatch(std::regex(R"re(2/rec,\["m",51,"[0-9]+-[0-9]+"\])re"));
+  std::vector<std::string> sent = back.Sent();
+  ASSERT_EQ(sent.size(), 52u);
+  static const std::regex event(R"re(2/rec,\["m",([0-9]+),"[0-9]+-([0-9]+)"\])re");
+  uint64_t last_sequence = 0;
+  for (int i = 1; i <= 51; ++i) {
+    std::smatch match;
+    ASSERT_TRUE(std::regex_match(sent[i], match, event)) << sent[i];
+    EXPECT_EQ(match[1].str(), std::to_string(i)) << "in order, each once";
+    const uint64_t sequence = std::stoull(match[2].str());
+    EXPECT_GT(sequence, last_sequence);
+    last_sequence = sequence;
+  }
 }
 
 }  // namespace
