@@ -261,15 +261,16 @@ TEST(SlowConsumer, AStalledReaderIsCutOffWhileFiveHundredFastOnesGetEverything) 
   RawSocketIo flooder;
   ASSERT_TRUE(flooder.Connect(port));
 
-  // 500 fast receivers in r0 and one publisher: 100 msg/s for 3 s.
+  // 500 fast receivers in r0 and one publisher: 60 msg/s for 3 s (90,000
+  // deliveries; kept moderate so a loaded or sanitized build keeps up).
   loadgen::LoadOptions options;
   options.port = port;
   options.scenario = loadgen::Scenario::kFanout;
   options.receivers = kFastClients;
   options.publishers = 1;
-  options.rate = 100;
+  options.rate = 60;
   options.duration_s = 3;
-  options.drain_s = 3;
+  options.drain_s = 5;
   options.pad_bytes = 512;
   options.setup_timeout_s = 20;
   std::atomic<bool> load_done{false};
@@ -304,7 +305,7 @@ TEST(SlowConsumer, AStalledReaderIsCutOffWhileFiveHundredFastOnesGetEverything) 
   // The fast clients got everything.
   EXPECT_EQ(report->ready, kFastClients + 1);
   EXPECT_EQ(report->dropped, 0);
-  EXPECT_GT(report->published, 250u);
+  EXPECT_GT(report->published, 150u);
   EXPECT_EQ(report->expected, report->published * kFastClients);
   EXPECT_EQ(report->delivered, report->expected);
   EXPECT_EQ(report->lost, 0u);
