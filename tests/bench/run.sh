@@ -2,21 +2,25 @@
 # roomq vs Socket.IO, side by side, same machine, same run, same client load.
 # NOT part of the test suite (the smoke variant is: ctest -L smoke).
 #
-#   tests/bench/run.sh            # full run, ~5 minutes here
-#   BENCH_SCALE=0.1 tests/bench/run.sh   # a quick look (10x fewer clients)
+#   tests/bench/run.sh            # full run: 3 rounds, ~15 minutes here
+#   BENCH_ROUNDS=1 BENCH_SCALE=0.1 tests/bench/run.sh   # a quick look
 #
 # For every scenario it starts a fresh server, runs roomq-loadgen against it
 # with --server-pid set to the server's processes, stops it, and then does
 # the same for the other server: roomq (roomq-broker + roomq-gateway, both
 # PIDs counted) and the Socket.IO reference (node tests/e2e/reference/
 # server.js, npm socket.io 4.8.x, one process). The order alternates from
-# scenario to scenario. Results: tests/bench/results/results.md (table with
+# scenario to scenario and from round to round; every scenario runs
+# BENCH_ROUNDS times (default 3) and the report gives medians with their
+# range, since one run on a shared machine is noise. Results: tests/bench/results/results.md (table with
 # every figure and the roomq/Socket.IO ratio), results.png (gnuplot chart),
 # raw.jsonl (one loadgen JSON line per run).
 #
 # Environment: BENCH_BUILD_DIR (default <repo>/build-bench), BENCH_RESULTS
 # (default tests/bench/results), BENCH_SCALE (client counts multiplier,
-# default 1), BENCH_THREADS (gateway io threads, default 2), BENCH_LOG_DIR
+# default 1), BENCH_ROUNDS (default 3), BENCH_SKIP_BUILD (1: use the
+# binaries already in BENCH_BUILD_DIR), BENCH_BROKER (a roomq-broker binary
+# to use instead of the build dir's), BENCH_THREADS (gateway io threads, default 2), BENCH_LOG_DIR
 # (server logs, default $BENCH_RESULTS/logs, not committed).
 set -euo pipefail
 
@@ -24,6 +28,8 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 BUILD=${BENCH_BUILD_DIR:-$ROOT/build-bench}
 RESULTS=${BENCH_RESULTS:-$ROOT/tests/bench/results}
 SCALE=${BENCH_SCALE:-1}
+ROUNDS=${BENCH_ROUNDS:-3}
+ROUND=1
 THREADS=${BENCH_THREADS:-2}
 LOGS=${BENCH_LOG_DIR:-$RESULTS/logs}
 PING_MS=5000        # both servers: heartbeats actually happen in a short run
@@ -38,11 +44,16 @@ if ! command -v gnuplot >/dev/null; then
   SUDO=""; [ "$(id -u)" = 0 ] || SUDO=sudo
   $SUDO apt-get install -y gnuplot-nox >/dev/null || log "gnuplot unavailable: no chart"
 fi
-log "building roomq-broker roomq-gateway roomq-loadgen in $BUILD"
-[ -f "$BUILD/build.ninja" ] || cmake -S "$ROOT" -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-cmake --build "$BUILD" --target roomq-broker roomq-gateway roomq-loadgen -j2 >/dev/null
+if [ "${BENCH_SKIP_BUILD:-0}" = 1 ]; then
+  log "using the binaries in $BUILD/bin as they are (BENCH_SKIP_BUILD=1)"
+else
+  log "building roomq-broker roomq-gateway roomq-loadgen in $BUILD"
+  [ -f "$BUILD/build.ninja" ] || cmake -S "$ROOT" -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+  cmake --build "$BUILD" --target roomq-broker roomq-gateway roomq-loadgen -j2 >/dev/null
+fi
 [ -d "$ROOT/tests/e2e/node_modules/socket.io" ] || (cd "$ROOT/tests/e2e" && npm ci --no-audit --no-fund >/dev/null)
 BIN=$BUILD/bin
+BROKER_BIN=${BENCH_BROKER:-$BIN/roomq-broker}
 mkdir -p "$RESULTS" "$LOGS"
 RAW=$RESULTS/raw.jsonl
 : >"$RAW"
@@ -64,7 +75,7 @@ wait_line() {
 
 start_roomq() {
   local name=$1
-  "$BIN/roomq-broker" --pub-bind 'tcp://127.0.0.1:*' --sub-bind 'tcp://127.0.0.1:*' \
+  "$BROKER_BIN" --pub-bind 'tcp://127.0.0.1:*' --sub-bind 'tcp://127.0.0.1:*' \
     >"$LOGS/$name.broker.log" 2>&1 &
   local broker=$!
   local line pub sub
@@ -89,9 +100,17 @@ start_reference() {
   PORT=${line##*:}
 }
 
+# SIGTERM, then SIGKILL after 10 s: a server that fell far behind (the
+# Node reference at 200 msg/s) only sees SIGTERM once its event loop has
+# drained the backlog, which can take minutes and measures nothing.
 stop_servers() {
   for pid in "${SERVER_PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
-  for pid in "${SERVER_PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
+  local deadline=$((SECONDS + 10))
+  for pid in "${SERVER_PIDS[@]}"; do
+    while kill -0 "$pid" 2>/dev/null && ((SECONDS < deadline)); do sleep 0.2; done
+    kill -9 "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+  done
   SERVER_PIDS=()
 }
 trap stop_servers EXIT
@@ -100,16 +119,17 @@ trap stop_servers EXIT
 # JSON line (tagged with target and scenario) appended to raw.jsonl.
 run_one() {
   local target=$1 scenario=$2; shift 2
-  local name="$scenario.$target"
+  local name="$scenario.$target.r$ROUND"
   if [ "$target" = roomq ]; then start_roomq "$name"; else start_reference "$name"; fi
   sleep 1  # let the server finish starting (JIT, allocator) before the RSS baseline
   local pid_args=()
   for pid in "${SERVER_PIDS[@]}"; do pid_args+=(--server-pid "$pid"); done
-  log "$scenario on $target (port $PORT): roomq-loadgen $*"
+  log "round $ROUND/$ROUNDS: $scenario on $target (port $PORT): roomq-loadgen $*"
   local out
   if out=$("$BIN/roomq-loadgen" --port "$PORT" "${pid_args[@]}" "$@" 2>"$LOGS/$name.loadgen.log"); then
     echo "$out" | sed '$d' >&2
-    echo "$out" | tail -1 | sed "s/^{/{\"target\":\"$target\",\"case\":\"$scenario\",/" >>"$RAW"
+    echo "$out" | tail -1 |
+      sed "s/^{/{\"target\":\"$target\",\"case\":\"$scenario\",\"round\":$ROUND,/" >>"$RAW"
   else
     log "loadgen failed on $target: $(tail -3 "$LOGS/$name.loadgen.log")"
   fi
@@ -130,12 +150,17 @@ both() {
 
 # --- scenarios (issue 5's targets) ----------------------------------------------
 R1000=$(scaled 1000)
-both fanout_cpu   --scenario fanout --receivers "$R1000" --publishers 1 --rate 200 --duration-s 10 --drain-s 5
-both latency_100  --scenario fanout --receivers "$R1000" --publishers 1 --rate 100 --duration-s 10 --drain-s 5
-both rooms        --scenario rooms --receivers "$(scaled 2000)" --room-size 10 --publishers 2 --rate 500 \
-                  --duration-s 10 --drain-s 5
-both idle_10k     --scenario idle --receivers "$(scaled 10000)" --duration-s 5
-both held_15k     --scenario idle --receivers "$(scaled 15000)" --duration-s 20
+for ((ROUND = 1; ROUND <= ROUNDS; ROUND++)); do
+  both fanout_cpu   --scenario fanout --receivers "$R1000" --publishers 1 --rate 200 --duration-s 10 --drain-s 5
+  both latency_100  --scenario fanout --receivers "$R1000" --publishers 1 --rate 100 --duration-s 10 --drain-s 5
+  both rooms        --scenario rooms --receivers "$(scaled 2000)" --room-size 10 --publishers 2 --rate 500 \
+                    --duration-s 10 --drain-s 5
+  both idle_10k     --scenario idle --receivers "$(scaled 10000)" --duration-s 5
+  both held_15k     --scenario idle --receivers "$(scaled 15000)" --duration-s 20
+  # The next round starts with the other server first, so every scenario
+  # alternates across rounds whatever the number of scenarios.
+  ORDER_FLIP=$((ROUND % 2))
+done
 
 # --- report ---------------------------------------------------------------------
 node "$ROOT/tests/bench/report.js" "$RAW" "$RESULTS" "$SCALE"
