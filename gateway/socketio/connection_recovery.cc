@@ -48,8 +48,8 @@ bool Connection::StartRecovery(Socket& socket) {
     request.set_use_session_start(true);
   }
   shard_->Recover(socket, std::move(request),
-                  [token = Token(), this, nsp = socket.ns->name, handle = socket.handle](
-                      absl::StatusOr<bridge::Recovery> recovery) {
+                  [token = Token(), this, nsp = socket.ns->name,
+                   handle = socket.handle](absl::StatusOr<bridge::Recovery> recovery) {
                     if (token.expired()) return;
                     FinishRecovery(nsp, handle, std::move(recovery));
                   });

@@ -9,14 +9,13 @@
 
 #include <gtest/gtest.h>
 
+#include <boost/asio/post.hpp>
 #include <chrono>
 #include <memory>
 #include <regex>
 #include <set>
 #include <string>
 #include <vector>
-
-#include <boost/asio/post.hpp>
 
 #include "gateway/bridge/port.h"
 #include "gateway/socketio/config.h"
@@ -80,8 +79,8 @@ TEST(RecoveryWireTest, ClaimsComeFromTheConnectAuth) {
   claim = ParseRecoveryClaim(R"({"pid":"abc","offset":5})");
   ASSERT_TRUE(claim.has_value());
   EXPECT_FALSE(claim->offset.has_value()) << "a non-string offset is no offset";
-  for (const char* bad : {"", "{}", "[]", R"({"pid":""})", R"({"pid":1})", R"({"pid":"a")",
-                          "not json"}) {
+  for (const char* bad :
+       {"", "{}", "[]", R"({"pid":""})", R"({"pid":1})", R"({"pid":"a")", "not json"}) {
     EXPECT_FALSE(ParseRecoveryClaim(bad).has_value()) << bad;
   }
   EXPECT_FALSE(ParseRecoveryClaim(R"({"pid":")" + std::string(65, 'x') + R"("})").has_value());
@@ -170,11 +169,12 @@ namespaces:
 }
 
 TEST(RecoveryConfigTest, BadRecoveryValuesAreErrorsWithTheLine) {
-  for (const char* value : {"true", "2m", "{max_disconnection: 0s}", "{max_disconnection: 25h}",
-                            "{max_disconnection: 5}", "{max_disconnection: 5 s}",
-                            "{max_disconnection: -1s}", "{window: 2m}",
-                            "{max_disconnection: [1s]}"}) {
-    auto config = ParseConfig(std::string("namespaces:\n  - name: /\n    recovery: ") + value + "\n");
+  for (const char* value :
+       {"true", "2m", "{max_disconnection: 0s}", "{max_disconnection: 25h}",
+        "{max_disconnection: 5}", "{max_disconnection: 5 s}", "{max_disconnection: -1s}",
+        "{window: 2m}", "{max_disconnection: [1s]}"}) {
+    auto config =
+        ParseConfig(std::string("namespaces:\n  - name: /\n    recovery: ") + value + "\n");
     ASSERT_FALSE(config.ok()) << value;
     EXPECT_NE(config.status().message().find("config:3:"), std::string::npos)
         << value << ": " << config.status();
@@ -206,8 +206,8 @@ class RecoveryFlowTest : public ::testing::Test {
   void SetUp() override {
     auto config = ParseConfig(kConfig);
     ASSERT_TRUE(config.ok()) << config.status();
-    shard_ = std::make_shared<Shard>(0, io_.get_executor(),
-                                     std::make_shared<const Config>(*config), port_, ShardOptions{});
+    shard_ = std::make_shared<Shard>(0, io_.get_executor(), std::make_shared<const Config>(*config),
+                                     port_, ShardOptions{});
     port_->SetPosition(3, 100);
   }
 
@@ -232,7 +232,8 @@ class RecoveryFlowTest : public ::testing::Test {
     std::string pid;  // "" when none
   };
   static Answer ParseAnswer(const std::string& text, const std::string& prefix = "0") {
-    static const std::regex with_pid(R"re(^0(?:/[^,]*,)?\{"sid":"([A-Za-z0-9_-]{20})","pid":"([A-Za-z0-9_-]+)"\}$)re");
+    static const std::regex with_pid(
+        R"re(^0(?:/[^,]*,)?\{"sid":"([A-Za-z0-9_-]{20})","pid":"([A-Za-z0-9_-]+)"\}$)re");
     static const std::regex without(R"re(^0(?:/[^,]*,)?\{"sid":"([A-Za-z0-9_-]{20})"\}$)re");
     std::smatch match;
     if (std::regex_match(text, match, with_pid)) return {match[1].str(), match[2].str()};
@@ -386,11 +387,13 @@ TEST_F(RecoveryFlowTest, RecoveredSocketGetsConnectThenMissedThenLiveEachOnce) {
   missed(Event("/", {old_sid}, "m", "[6]"), 111);  // to the socket itself
 
   boost::asio::post(io_, [this] {
-    shard_->OnDispatch(bridge::MakeDispatch(Event("/", {"room-a"}, "m", "[1]"), OffsetArg({3, 106})));
+    shard_->OnDispatch(
+        bridge::MakeDispatch(Event("/", {"room-a"}, "m", "[1]"), OffsetArg({3, 106})));
   });
   port_->AnswerRecover(std::move(recovery));
   boost::asio::post(io_, [this] {
-    shard_->OnDispatch(bridge::MakeDispatch(Event("/", {"room-a"}, "m", "[7]"), OffsetArg({3, 112})));
+    shard_->OnDispatch(
+        bridge::MakeDispatch(Event("/", {"room-a"}, "m", "[7]"), OffsetArg({3, 112})));
   });
   Run();
 
@@ -401,7 +404,8 @@ TEST_F(RecoveryFlowTest, RecoveredSocketGetsConnectThenMissedThenLiveEachOnce) {
                                R"(2["m",6,"3-111"])",
                                R"(2["m",7,"3-112"])",
                            }));
-  EXPECT_EQ(member.Take(), (std::vector<std::string>{R"(2["m",1,"3-106"])", R"(2["m",7,"3-112"])"}));
+  EXPECT_EQ(member.Take(),
+            (std::vector<std::string>{R"(2["m",1,"3-106"])", R"(2["m",7,"3-112"])"}));
   // Its rooms are back: a later delivery to the old id reaches it, and the
   // shard subscribed what it took over (room-a was already held).
   Deliver(Event("/", {old_sid}, "direct", "[]"), 113);
@@ -462,7 +466,8 @@ TEST_F(RecoveryFlowTest, SocketGoneBeforeTheAnswerHandsTheRoomsBack) {
   Run();
   client.connection->OnClose("transport close");
   port_->unsubscribed().clear();
-  port_->AnswerRecover(Session("OldSocketIdOldSocket", "p", {"OldSocketIdOldSocket", "room-a", "room-b"}));
+  port_->AnswerRecover(
+      Session("OldSocketIdOldSocket", "p", {"OldSocketIdOldSocket", "room-a", "room-b"}));
   Run();
   EXPECT_TRUE(client.Take().empty());
   // room-a and the namespace room still have a local member; the others
