@@ -170,7 +170,8 @@ int RunPub(const PubCommand& command, std::istream& in) {
 
 // `roomq sub --from-offset`: a Link of its own (the high-level Client has
 // no resume point), polled on this thread with the signals as a signalfd.
-int RunResumingSub(const SubCommand& command, const sigset_t& signals) {
+int RunResumingSub(const SubCommand& command, const client::CurveClientOptions& curve,
+                   const sigset_t& signals) {
   const int signal_fd = signalfd(-1, &signals, SFD_CLOEXEC);
   if (signal_fd < 0) {
     std::perror("roomq sub: signalfd");
@@ -181,6 +182,7 @@ int RunResumingSub(const SubCommand& command, const sigset_t& signals) {
   options.pub_endpoint = command.broker_pub;
   options.sub_endpoint = command.broker_sub;
   options.node_prefix = "cli";
+  options.curve = curve;
   const std::string room = command.rooms.empty() ? std::string() : command.rooms.front();
   const std::string what = Describe(command.ns, command.rooms);
   client::LinkHandlers handlers;
@@ -254,14 +256,14 @@ int RunSub(const SubCommand& command) {
   sigaddset(&signals, SIGINT);
   sigaddset(&signals, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
-  if (command.from_offset.has_value()) return RunResumingSub(command, signals);
-
-  ClientOptions options;
   auto curve = client::LoadCurveClientOptions(command.curve_server_key, command.curve_secret_key);
   if (!curve.ok()) {
     std::fprintf(stderr, "roomq sub: %s\n", std::string(curve.status().message()).c_str());
     return 2;
   }
+  if (command.from_offset.has_value()) return RunResumingSub(command, *curve, signals);
+
+  ClientOptions options;
   options.curve = *std::move(curve);
   options.broker_pub = command.broker_pub;
   options.broker_sub = command.broker_sub;
