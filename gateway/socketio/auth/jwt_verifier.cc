@@ -5,6 +5,7 @@
 #include <openssl/hmac.h>
 #include <simdjson.h>
 
+#include <algorithm>
 #include <cmath>
 #include <optional>
 
@@ -23,6 +24,10 @@ JwtResult Refuse(std::string_view reason, std::string detail) {
   result.detail = std::move(detail);
   return result;
 }
+
+// Whole seconds for a log detail. A claim may be any finite double, and
+// casting one past the range of int64_t is undefined (found by jwt_fuzz).
+int64_t DetailSeconds(double s) { return static_cast<int64_t>(std::clamp(s, -1e15, 1e15)); }
 
 bool IsBase64UrlChar(char c) {
   return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
@@ -171,11 +176,11 @@ JwtResult VerifyJwt(std::string_view token, const JwtOptions& options,
   if (!exp.has_value()) return Refuse(kReasonInvalidToken, "no 'exp' claim");
   if (now_s >= *exp + leeway_s) {
     return Refuse(kReasonTokenExpired,
-                  absl::StrCat("expired ", static_cast<int64_t>(now_s - *exp), " s ago"));
+                  absl::StrCat("expired ", DetailSeconds(now_s - *exp), " s ago"));
   }
   if (nbf.has_value() && now_s + leeway_s < *nbf) {
     return Refuse(kReasonTokenNotYetValid,
-                  absl::StrCat("valid in ", static_cast<int64_t>(*nbf - now_s), " s"));
+                  absl::StrCat("valid in ", DetailSeconds(*nbf - now_s), " s"));
   }
   if (!options.audience.empty()) {
     bool well_typed = false;

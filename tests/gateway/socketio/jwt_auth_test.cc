@@ -176,6 +176,19 @@ TEST(JwtVerifierTest, ChecksExpAndNbfWithLeeway) {
   EXPECT_EQ(Verify(Sign(R"({"sub":"no exp"})")).reason, kReasonInvalidToken);
 }
 
+// Found by tests/fuzz/jwt_fuzz (corpus/jwt/regression_exp_-1e30): an exp or
+// nbf far outside int64_t seconds is refused, and its log detail is clamped
+// (the cast was undefined behaviour under UBSan).
+TEST(JwtVerifierTest, HugeExpAndNbfAreRefusedWithAClampedDetail) {
+  JwtResult expired = Verify(Sign(R"({"exp":-1e30,"nbf":0})"));
+  EXPECT_EQ(expired.reason, kReasonTokenExpired);
+  EXPECT_EQ(expired.detail, "expired 1000000000000000 s ago");
+  JwtResult early = Verify(Sign(R"({"exp":1e300,"nbf":1e300})"));
+  EXPECT_EQ(early.reason, kReasonTokenNotYetValid);
+  EXPECT_EQ(early.detail, "valid in 1000000000000000 s");
+  EXPECT_TRUE(Verify(Sign(R"({"exp":1e300,"nbf":-1e300})")).ok());
+}
+
 TEST(JwtVerifierTest, ChecksAudienceAndIssuerWhenConfigured) {
   JwtOptions options;
   options.audience = "roomq";
