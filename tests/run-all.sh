@@ -3,7 +3,7 @@
 # (apt, npm ci), builds, and runs every suite:
 #   1. default preset: unit, integration, smoke, e2e (Node + socket.io-client), browser (chromium)
 #   2. asan preset: unit + integration under AddressSanitizer + UBSan
-#   3. fuzz: every libFuzzer target over its committed corpus for ROOMQ_FUZZ_SECONDS (default 20)
+#   3. fuzz: every libFuzzer target over its committed corpus for ROOMQ_FUZZ_SECONDS (default 15)
 #   4. deploy (label slow;deploy): the docker compose stack through podman, when run
 #      as root with the compose-up recipe at ../shared/tools/compose-up (as in CI)
 # Environment: ROOMQ_JOBS (parallelism, default: cores).
