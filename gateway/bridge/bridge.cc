@@ -255,9 +255,8 @@ void Bridge::OnRecovered(size_t shard, absl::StatusOr<v1::Recovered> answer,
     const wire::TopicRef topic = wire::RoomTopic(ns, room);
     if (!wire::ValidateTopic(topic).ok()) continue;
     TopicShards& entry = topics_[wire::EncodeTopicKey(topic)];
-    if (entry.shards.empty()) entry.shards.resize(shards_.size(), false);
-    if (!entry.shards[shard]) {
-      entry.shards[shard] = true;
+    if (!entry.Has(shard)) {
+      entry.Set(shard, true);
       ++entry.count;
     }
   }
@@ -289,9 +288,8 @@ void Bridge::Execute(Command& command) {
         return;
       }
       TopicShards& entry = topics_[command.topic_key];
-      if (entry.shards.empty()) entry.shards.resize(shards_.size(), false);
-      if (!entry.shards[command.shard]) {
-        entry.shards[command.shard] = true;
+      if (!entry.Has(command.shard)) {
+        entry.Set(command.shard, true);
         ++entry.count;
       }
       const size_t shard = command.shard;
@@ -307,11 +305,8 @@ void Bridge::Execute(Command& command) {
     }
     case Command::Type::kUnsubscribe: {
       auto it = topics_.find(command.topic_key);
-      if (it == topics_.end() || command.shard >= it->second.shards.size() ||
-          !it->second.shards[command.shard]) {
-        return;
-      }
-      it->second.shards[command.shard] = false;
+      if (it == topics_.end() || !it->second.Has(command.shard)) return;
+      it->second.Set(command.shard, false);
       if (--it->second.count == 0) {
         auto topic = wire::DecodeTopicKey(command.topic_key);
         if (topic.ok()) link_->Unsubscribe(*topic);
@@ -378,8 +373,8 @@ void Bridge::OnDelivery(client::Delivery& delivery) {
   auto add = [&](std::string_view room) {
     auto it = topics_.find(wire::EncodeTopicKey(wire::RoomTopic(envelope.namespace_(), room)));
     if (it == topics_.end()) return;
-    for (size_t i = 0; i < it->second.shards.size(); ++i) {
-      if (it->second.shards[i] && !targets[i]) {
+    for (size_t i = 0; i < shards_.size(); ++i) {
+      if (it->second.Has(i) && !targets[i]) {
         targets[i] = true;
         ++target_count;
       }

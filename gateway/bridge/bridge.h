@@ -128,8 +128,25 @@ class Bridge : public Port {
     v1::Recover recover;                  // kRecover
     std::function<void(absl::StatusOr<Recovery>)> on_recovered;  // kRecover
   };
+  // The shards with local members of one topic. Shards 0..63 are bits
+  // inline (no allocation per topic: most topics are a socket's own room);
+  // higher shard indexes spill into `high`, allocated only then.
   struct TopicShards {
-    std::vector<bool> shards;
+    bool Has(size_t shard) const {
+      if (shard < 64) return (low >> shard & 1) != 0;
+      return high != nullptr && shard - 64 < high->size() && (*high)[shard - 64];
+    }
+    void Set(size_t shard, bool on) {
+      if (shard < 64) {
+        low = on ? low | uint64_t{1} << shard : low & ~(uint64_t{1} << shard);
+        return;
+      }
+      if (high == nullptr) high = std::make_unique<std::vector<bool>>();
+      if (high->size() <= shard - 64) high->resize(shard - 64 + 1, false);
+      (*high)[shard - 64] = on;
+    }
+    uint64_t low = 0;
+    std::unique_ptr<std::vector<bool>> high;
     size_t count = 0;
   };
 

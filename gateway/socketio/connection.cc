@@ -279,9 +279,8 @@ void Connection::HandleJoin(Socket& socket, const Packet& packet) {
     AckJson(socket, packet.ack_id, ErrorJson("joining this room is not allowed"));
     return;
   }
-  const RoomIndex::RoomSet* rooms = shard_->rooms().RoomsOf(socket.handle);
-  if (rooms != nullptr && !rooms->contains(ToAbsl(room)) &&
-      rooms->size() >= shard_->options().max_rooms_per_socket) {
+  if (!shard_->InRoom(socket, room) &&
+      shard_->RoomCount(socket) >= shard_->options().max_rooms_per_socket) {
     ++shard_->stats().joins_refused;
     AckJson(socket, packet.ack_id, ErrorJson("too many rooms"));
     return;

@@ -95,7 +95,7 @@ MetricsSnapshot ShardSnapshot(const Shard& shard) {
     if (socket.state != Socket::State::kConnected || socket.connection == nullptr) return;
     ++s.sockets[{socket.ns->name, std::string(socket.connection->transport())}];
   });
-  s.rooms = shard.rooms().room_count();
+  s.rooms = shard.room_count();
   s.subscriptions = shard.subscription_count();
   s.messages_in = stats.messages_in;
   s.bytes_in = stats.bytes_in;

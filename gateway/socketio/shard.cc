@@ -7,6 +7,7 @@
 #include <spdlog/spdlog.h>
 
 #include "absl/container/flat_hash_set.h"
+#include "absl/hash/hash.h"
 #include "absl/strings/str_cat.h"
 #include "gateway/socketio/connection.h"
 #include "proto/wire/absl_compat.h"
@@ -48,17 +49,49 @@ void Shard::Register(Socket& socket) {
   sockets_[socket.handle] = &socket;
 }
 
-void Shard::Unregister(Socket& socket) { sockets_.erase(socket.handle); }
+void Shard::Unregister(Socket& socket) {
+  if (socket.in_own_room) own_rooms_.erase(&socket);  // LeaveAll normally did
+  socket.in_own_room = false;
+  sockets_.erase(socket.handle);
+}
 
 Socket* Shard::Find(uint64_t handle) const {
   auto it = sockets_.find(handle);
   return it == sockets_.end() ? nullptr : it->second;
 }
 
+Shard::OwnKey Shard::KeyOf(const Socket* socket) { return {socket->ns->name, socket->id}; }
+
+size_t Shard::OwnHash::operator()(const OwnKey& key) const {
+  return absl::HashOf(ToAbsl(key.first), ToAbsl(key.second));
+}
+
+Socket* Shard::OwnHolder(std::string_view ns, std::string_view room) const {
+  auto it = own_rooms_.find(OwnKey(ns, room));
+  return it == own_rooms_.end() ? nullptr : *it;
+}
+
+size_t Shard::RoomCount(const Socket& socket) const {
+  const RoomIndex::RoomSet* rooms = rooms_.RoomsOf(socket.handle);
+  return (rooms == nullptr ? 0 : rooms->size()) + (socket.in_own_room ? 1 : 0);
+}
+
+bool Shard::InRoom(const Socket& socket, std::string_view room) const {
+  return (socket.in_own_room && room == socket.id) || rooms_.Contains(socket.handle, room);
+}
+
 void Shard::Join(Socket& socket, std::string_view room, std::function<void(absl::Status)> done) {
-  const RoomIndex::Change change = rooms_.Join(socket.handle, socket.ns->name, room);
-  const std::string key = RoomIndex::Key(socket.ns->name, room);
-  if (change.edge) StartSubscription(key);
+  const std::string& ns = socket.ns->name;
+  bool edge = false;
+  if (room == socket.id && !socket.in_own_room && !rooms_.Contains(socket.handle, room) &&
+      own_rooms_.insert(&socket).second) {
+    socket.in_own_room = true;
+    edge = rooms_.Members(ns, room) == nullptr;
+  } else if (!InRoom(socket, room)) {
+    edge = rooms_.Join(socket.handle, ns, room).edge && OwnHolder(ns, room) == nullptr;
+  }
+  const std::string key = RoomIndex::Key(ns, room);
+  if (edge) StartSubscription(key);
   if (!done) return;
   auto it = topics_.find(key);
   if (it == topics_.end()) {
@@ -75,15 +108,30 @@ void Shard::Join(Socket& socket, std::string_view room, std::function<void(absl:
 }
 
 void Shard::Leave(Socket& socket, std::string_view room) {
-  const RoomIndex::Change change = rooms_.Leave(socket.handle, room);
-  if (change.edge) EndSubscription(RoomIndex::Key(socket.ns->name, room));
+  const std::string& ns = socket.ns->name;
+  bool edge = false;
+  if (socket.in_own_room && room == socket.id) {
+    own_rooms_.erase(&socket);
+    socket.in_own_room = false;
+    edge = rooms_.Members(ns, room) == nullptr;
+  } else {
+    edge = rooms_.Leave(socket.handle, room).edge && OwnHolder(ns, room) == nullptr;
+  }
+  if (edge) EndSubscription(RoomIndex::Key(ns, room));
 }
 
 std::vector<std::string> Shard::LeaveAll(Socket& socket) {
+  const std::string_view ns = socket.ns == nullptr ? std::string_view() : socket.ns->name;
   std::vector<std::string> names;
   for (RoomIndex::Left& left : rooms_.LeaveAll(socket.handle)) {
-    if (left.last) EndSubscription(RoomIndex::Key(socket.ns->name, left.room));
+    if (left.last && OwnHolder(ns, left.room) == nullptr) EndSubscription(RoomIndex::Key(ns, left.room));
     if (!left.room.empty()) names.push_back(std::move(left.room));
+  }
+  if (socket.in_own_room) {
+    own_rooms_.erase(&socket);
+    socket.in_own_room = false;
+    if (rooms_.Members(ns, socket.id) == nullptr) EndSubscription(RoomIndex::Key(ns, socket.id));
+    names.push_back(socket.id);
   }
   return names;
 }
@@ -158,15 +206,20 @@ std::vector<uint64_t> Shard::Recipients(const v1::Envelope& envelope) const {
     if (Accepts(*socket, envelope)) out.push_back(handle);
   };
   if (envelope.rooms_size() <= 1) {
-    const RoomIndex::MemberSet* members =
-        rooms_.Members(ns, envelope.rooms_size() == 0 ? std::string_view() : envelope.rooms(0));
+    const std::string_view room =
+        envelope.rooms_size() == 0 ? std::string_view() : std::string_view(envelope.rooms(0));
+    if (const Socket* own = OwnHolder(ns, room); own != nullptr) consider(own->handle);
+    const RoomIndex::MemberSet* members = rooms_.Members(ns, room);
     if (members == nullptr) return out;
-    out.reserve(members->size());
+    out.reserve(out.size() + members->size());
     for (uint64_t handle : *members) consider(handle);
     return out;
   }
   absl::flat_hash_set<uint64_t> seen;
   for (const std::string& room : envelope.rooms()) {
+    if (const Socket* own = OwnHolder(ns, room); own != nullptr && seen.insert(own->handle).second) {
+      consider(own->handle);
+    }
     const RoomIndex::MemberSet* members = rooms_.Members(ns, room);
     if (members == nullptr) continue;
     for (uint64_t handle : *members) {
@@ -179,7 +232,7 @@ std::vector<uint64_t> Shard::Recipients(const v1::Envelope& envelope) const {
 bool Shard::Accepts(const Socket& socket, const v1::Envelope& envelope) const {
   if (!envelope.except_socket().empty() && socket.id == envelope.except_socket()) return false;
   for (const std::string& room : envelope.except_rooms()) {
-    if (rooms_.Contains(socket.handle, room)) return false;
+    if (InRoom(socket, room)) return false;
   }
   return true;
 }
@@ -224,6 +277,8 @@ void Shard::OnRecovered(uint64_t handle, absl::StatusOr<bridge::Recovery> result
     done(absl::AbortedError("the socket left before its session was recovered"));
     return;
   }
+  if (socket->in_own_room) own_rooms_.erase(socket);  // not expected: no room yet
+  socket->in_own_room = false;
   socket->id = session.socket_id();
   for (const std::string& room : rooms) {
     if (room.size() <= wire::kMaxNameBytes) {

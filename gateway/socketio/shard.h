@@ -12,6 +12,12 @@
 // (default 2000 ms): with the broker down, work proceeds and the Link
 // restores the subscription when the broker returns.
 //
+// Own rooms: a socket's own room (named by its id) is not a RoomIndex entry
+// but one pointer in a shard-local (ns, id) -> socket set, which saves the
+// index and member-set allocations per socket; the broker subscription of
+// (ns, id) is unchanged. A second local socket with the same (ns, id) (a
+// recovery race) falls back to the RoomIndex; lookups consult both.
+//
 // Fan-out: a Dispatch reaches each local socket at most once even when it
 // targets several of its rooms; sockets in any except_rooms and the
 // except_socket are skipped; sockets still connecting are skipped.
@@ -26,6 +32,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include <boost/asio/any_io_executor.hpp>
@@ -136,6 +143,13 @@ class Shard : public std::enable_shared_from_this<Shard> {
   using RecoverDone = std::function<void(absl::StatusOr<bridge::Recovery>)>;
   void Recover(Socket& socket, v1::Recover request, RecoverDone done);
 
+  // Rooms with a local member: the RoomIndex's plus the own rooms.
+  size_t room_count() const { return rooms_.room_count() + own_rooms_.size(); }
+  // Rooms `socket` is in, its own and the namespace room included.
+  size_t RoomCount(const Socket& socket) const;
+  // True when `socket` is in `room` (its own room included).
+  bool InRoom(const Socket& socket, std::string_view room) const;
+
   size_t socket_count() const { return sockets_.size(); }
   size_t subscription_count() const { return topics_.size(); }
   ShardStats& stats() { return stats_; }
@@ -160,6 +174,23 @@ class Shard : public std::enable_shared_from_this<Shard> {
     std::vector<std::shared_ptr<Waiter>> waiters;
   };
 
+  // (ns name, id) of a socket holding its own room, for heterogeneous lookup.
+  using OwnKey = std::pair<std::string_view, std::string_view>;
+  struct OwnHash {
+    using is_transparent = void;
+    size_t operator()(const Socket* socket) const { return (*this)(KeyOf(socket)); }
+    size_t operator()(const OwnKey& key) const;
+  };
+  struct OwnEq {
+    using is_transparent = void;
+    template <typename A, typename B>
+    bool operator()(const A& a, const B& b) const { return KeyOf(a) == KeyOf(b); }
+  };
+  static OwnKey KeyOf(const Socket* socket);
+  static const OwnKey& KeyOf(const OwnKey& key) { return key; }
+  // The socket holding (ns, room) as its own room, or nullptr.
+  Socket* OwnHolder(std::string_view ns, std::string_view room) const;
+
   void StartSubscription(const std::string& key);
   void EndSubscription(const std::string& key);
   void AddWaiter(TopicState& state, std::function<void(absl::Status)> done);
@@ -178,6 +209,7 @@ class Shard : public std::enable_shared_from_this<Shard> {
   NamespaceRegistry namespaces_;
   RoomIndex rooms_;
   absl::flat_hash_map<uint64_t, Socket*> sockets_;
+  absl::flat_hash_set<Socket*, OwnHash, OwnEq> own_rooms_;  // sockets in their own room
   absl::flat_hash_map<std::string, TopicState> topics_;  // topic key -> subscription state
   ShardStats stats_;
   absl::flat_hash_set<Connection*> connections_;

@@ -34,6 +34,9 @@ struct Socket {
 
   uint64_t handle = 0;  // shard-local, never reused
   std::string id;       // Socket.IO socket id; also the name of its own room
+  // The shard's own-room lookup holds this socket under (ns, id) (shard.h);
+  // `id` must not change while it does.
+  bool in_own_room = false;
   const Namespace* ns = nullptr;
   Connection* connection = nullptr;
   State state = State::kConnecting;
