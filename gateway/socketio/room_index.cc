@@ -16,7 +16,12 @@ RoomIndex::Change RoomIndex::Join(Member member, std::string_view ns, std::strin
   } else if (it->second.ns != ns) {
     return {};
   }
-  if (!it->second.rooms.insert(std::string(room)).second) return {};
+  if (room.empty()) {
+    if (it->second.in_namespace_room) return {};
+    it->second.in_namespace_room = true;
+  } else if (!it->second.rooms.insert(std::string(room)).second) {
+    return {};
+  }
   MemberSet& set = rooms_[Key(ns, room)];
   set.insert(member);
   return {true, set.size() == 1};
@@ -25,11 +30,16 @@ RoomIndex::Change RoomIndex::Join(Member member, std::string_view ns, std::strin
 RoomIndex::Change RoomIndex::Leave(Member member, std::string_view room) {
   auto it = members_.find(member);
   if (it == members_.end()) return {};
-  auto room_it = it->second.rooms.find(ToAbsl(room));
-  if (room_it == it->second.rooms.end()) return {};
-  it->second.rooms.erase(room_it);
+  if (room.empty()) {
+    if (!it->second.in_namespace_room) return {};
+    it->second.in_namespace_room = false;
+  } else {
+    auto room_it = it->second.rooms.find(ToAbsl(room));
+    if (room_it == it->second.rooms.end()) return {};
+    it->second.rooms.erase(room_it);
+  }
   const std::string key = Key(it->second.ns, room);
-  if (it->second.rooms.empty()) members_.erase(it);
+  if (it->second.rooms.empty() && !it->second.in_namespace_room) members_.erase(it);
   auto set_it = rooms_.find(key);
   if (set_it == rooms_.end()) return {true, false};
   set_it->second.erase(member);
@@ -42,8 +52,8 @@ std::vector<RoomIndex::Left> RoomIndex::LeaveAll(Member member) {
   std::vector<Left> left;
   auto it = members_.find(member);
   if (it == members_.end()) return left;
-  left.reserve(it->second.rooms.size());
-  for (const std::string& room : it->second.rooms) {
+  left.reserve(it->second.rooms.size() + 1);
+  auto leave = [&](const std::string& room) {
     bool last = false;
     auto set_it = rooms_.find(Key(it->second.ns, room));
     if (set_it != rooms_.end()) {
@@ -54,7 +64,9 @@ std::vector<RoomIndex::Left> RoomIndex::LeaveAll(Member member) {
       }
     }
     left.push_back({room, last});
-  }
+  };
+  if (it->second.in_namespace_room) leave(std::string());
+  for (const std::string& room : it->second.rooms) leave(room);
   members_.erase(it);
   return left;
 }
@@ -69,9 +81,17 @@ const RoomIndex::RoomSet* RoomIndex::RoomsOf(Member member) const {
   return it == members_.end() ? nullptr : &it->second.rooms;
 }
 
+size_t RoomIndex::RoomCount(Member member) const {
+  auto it = members_.find(member);
+  if (it == members_.end()) return 0;
+  return it->second.rooms.size() + (it->second.in_namespace_room ? 1 : 0);
+}
+
 bool RoomIndex::Contains(Member member, std::string_view room) const {
-  const RoomSet* rooms = RoomsOf(member);
-  return rooms != nullptr && rooms->contains(ToAbsl(room));
+  auto it = members_.find(member);
+  if (it == members_.end()) return false;
+  if (room.empty()) return it->second.in_namespace_room;
+  return it->second.rooms.contains(ToAbsl(room));
 }
 
 }  // namespace roomq::gateway::socketio

@@ -51,8 +51,12 @@ class RoomIndex {
 
   // Local members of (ns, room); nullptr when none.
   const MemberSet* Members(std::string_view ns, std::string_view room) const;
-  // Rooms of `member`; nullptr when it is in none.
+  // Rooms of `member` except the namespace room "" (held as a flag, so a
+  // socket in no other room costs no set allocation); nullptr when it is in
+  // none, an empty set when it is in "" only.
   const RoomSet* RoomsOf(Member member) const;
+  // Number of rooms of `member`, "" included.
+  size_t RoomCount(Member member) const;
   bool Contains(Member member, std::string_view room) const;
 
   size_t room_count() const { return rooms_.size(); }
@@ -64,7 +68,8 @@ class RoomIndex {
  private:
   struct MemberRooms {
     std::string ns;
-    RoomSet rooms;
+    bool in_namespace_room = false;  // member of room ""
+    RoomSet rooms;                   // every other room
   };
   absl::flat_hash_map<std::string, MemberSet> rooms_;  // Key(ns, room) -> members
   absl::flat_hash_map<Member, MemberRooms> members_;

@@ -72,8 +72,7 @@ Socket* Shard::OwnHolder(std::string_view ns, std::string_view room) const {
 }
 
 size_t Shard::RoomCount(const Socket& socket) const {
-  const RoomIndex::RoomSet* rooms = rooms_.RoomsOf(socket.handle);
-  return (rooms == nullptr ? 0 : rooms->size()) + (socket.in_own_room ? 1 : 0);
+  return rooms_.RoomCount(socket.handle) + (socket.in_own_room ? 1 : 0);
 }
 
 bool Shard::InRoom(const Socket& socket, std::string_view room) const {

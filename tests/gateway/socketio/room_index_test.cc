@@ -56,7 +56,11 @@ TEST(RoomIndexTest, TwoWayIndex) {
   index.Join(2, "/", "a");
   const RoomIndex::RoomSet* rooms = index.RoomsOf(1);
   ASSERT_NE(rooms, nullptr);
-  EXPECT_EQ(rooms->size(), 3u);
+  EXPECT_EQ(rooms->size(), 2u) << "the namespace room is not in the set";
+  EXPECT_FALSE(rooms->contains(""));
+  EXPECT_EQ(index.RoomCount(1), 3u);
+  EXPECT_EQ(index.RoomCount(2), 1u);
+  EXPECT_EQ(index.RoomCount(3), 0u);
   EXPECT_TRUE(index.Contains(1, "a"));
   EXPECT_TRUE(index.Contains(1, ""));
   EXPECT_FALSE(index.Contains(2, "sid1"));
@@ -87,6 +91,26 @@ TEST(RoomIndexTest, LeaveAllInOnePass) {
   EXPECT_EQ(rest.size(), 2u);
   for (const auto& room : rest) EXPECT_TRUE(room.last);
   EXPECT_EQ(index.room_count(), 0u);
+}
+
+TEST(RoomIndexTest, NamespaceRoomAloneIsAMembership) {
+  RoomIndex index;
+  EXPECT_TRUE(index.Join(1, "/", "").edge);
+  EXPECT_FALSE(index.Join(1, "/", "").changed);
+  ASSERT_NE(index.RoomsOf(1), nullptr);
+  EXPECT_TRUE(index.RoomsOf(1)->empty());
+  EXPECT_TRUE(index.Contains(1, ""));
+  EXPECT_EQ(index.member_count(), 1u);
+  index.Join(1, "/", "a");
+  auto left = index.Leave(1, "");
+  EXPECT_TRUE(left.changed);
+  EXPECT_TRUE(left.edge);
+  EXPECT_FALSE(index.Contains(1, ""));
+  EXPECT_TRUE(index.Contains(1, "a")) << "still a member elsewhere";
+  EXPECT_FALSE(index.Leave(1, "").changed);
+  EXPECT_TRUE(index.Leave(1, "a").edge);
+  EXPECT_EQ(index.member_count(), 0u);
+  EXPECT_EQ(index.RoomsOf(1), nullptr);
 }
 
 }  // namespace
