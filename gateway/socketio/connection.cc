@@ -47,10 +47,10 @@ Connection::Connection(engineio::Session& session, std::shared_ptr<Shard> shard,
     : session_(session),
       shard_(std::move(shard)),
       options_(options),
-      connect_timer_(session.executor()) {
+      connect_timer_(std::make_unique<boost::asio::steady_timer>(session.executor())) {
   shard_->AddConnection(this);
-  connect_timer_.expires_after(options_.connect_timeout);
-  connect_timer_.async_wait([token = Token(), this](boost::system::error_code ec) {
+  connect_timer_->expires_after(options_.connect_timeout);
+  connect_timer_->async_wait([token = Token(), this](boost::system::error_code ec) {
     if (ec || token.expired()) return;
     if (closed_ || failed_ || ever_connected_ || !sockets_.empty()) return;
     spdlog::info("session {} ({}): no namespace connected within {} ms, closing", session_.id(),
@@ -62,7 +62,7 @@ Connection::Connection(engineio::Session& session, std::shared_ptr<Shard> shard,
 Connection::~Connection() {
   shard_->RemoveConnection(this);
   alive_.reset();
-  connect_timer_.cancel();
+  StopConnectTimer();
   if (!sockets_.empty()) {
     // OnClose never came: still leave the shard clean. The session may be
     // half destroyed, so it is not touched.
@@ -92,7 +92,7 @@ void Connection::OnMessage(std::string_view data, bool binary) {
 void Connection::OnClose(std::string_view reason) {
   if (closed_) return;
   closed_ = true;
-  connect_timer_.cancel();
+  StopConnectTimer();
   std::vector<std::string> names;
   names.reserve(sockets_.size());
   for (const auto& [nsp, socket] : sockets_) names.push_back(nsp);
@@ -215,7 +215,7 @@ void Connection::FinishConnect(const std::string& nsp, uint64_t handle,
   }
   socket.state = Socket::State::kConnected;
   ever_connected_ = true;
-  connect_timer_.cancel();
+  StopConnectTimer();
   Send(EncodeConnect(nsp, socket.id, socket.pid));
   spdlog::info("socket connected: id={} ns={} transport={} session={} remote={}", socket.id, nsp,
                session_.transport(), session_.id(), session_.handshake().remote_address);

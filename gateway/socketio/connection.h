@@ -147,6 +147,8 @@ class Connection : public engineio::SessionListener {
   void Send(const engineio::SharedOutbound& message);
   void PublishToService(Socket& socket, v1::Envelope envelope);
   std::weak_ptr<bool> Token() const { return alive_; }
+  // Cancels and frees connect_timer_ (its handler sees operation_aborted).
+  void StopConnectTimer() { connect_timer_.reset(); }
 
   engineio::Session& session_;
   std::shared_ptr<Shard> shard_;
@@ -154,7 +156,9 @@ class Connection : public engineio::SessionListener {
   Decoder decoder_;
   // namespace name -> its socket (connecting or connected)
   absl::flat_hash_map<std::string, std::unique_ptr<Socket>> sockets_;
-  boost::asio::steady_timer connect_timer_;
+  // Armed until some namespace connects (or the session closes), then
+  // freed: an idle connected socket does not keep a timer object.
+  std::unique_ptr<boost::asio::steady_timer> connect_timer_;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
   bool closed_ = false;          // OnClose ran
   bool failed_ = false;          // a protocol error closed the session

@@ -86,7 +86,7 @@ void Connection::FinishRecovery(const std::string& nsp, uint64_t handle,
   socket.since_sequence = session.since_sequence();
   socket.state = Socket::State::kConnected;
   ever_connected_ = true;
-  connect_timer_.cancel();
+  StopConnectTimer();
   Send(EncodeConnect(nsp, socket.id, socket.pid));
   size_t sent = 0;
   for (const bridge::SharedDispatch& dispatch : recovery->missed) {

@@ -34,12 +34,13 @@ struct Socket {
 
   uint64_t handle = 0;  // shard-local, never reused
   std::string id;       // Socket.IO socket id; also the name of its own room
-  // The shard's own-room lookup holds this socket under (ns, id) (shard.h);
-  // `id` must not change while it does.
-  bool in_own_room = false;
   const Namespace* ns = nullptr;
   Connection* connection = nullptr;
   State state = State::kConnecting;
+  // The shard's own-room lookup holds this socket under (ns, id) (shard.h);
+  // `id` must not change while it does.
+  bool in_own_room = false;
+  bool recovered = false;  // this socket is a recovered session
   std::string auth = "{}";  // CONNECT auth payload, JSON text
   // What the namespace's auth policy granted (auth/socket_auth.h); null
   // under auth: none (no limit beyond the namespace policy).
@@ -51,7 +52,6 @@ struct Socket {
   std::string pid;
   uint64_t epoch = 0;
   uint64_t since_sequence = 0;
-  bool recovered = false;  // this socket is a recovered session
   uint64_t next_ack_id = 0;
   std::map<uint64_t, ServiceAck> service_acks;  // client-visible ack id -> service ack
   // Message rate token bucket (ConnectionOptions::message_rate/burst).
