@@ -315,10 +315,14 @@ void ChildProcess::Kill() {
 }
 
 absl::StatusOr<ExitStatus> ChildProcess::Wait(Deadline deadline) {
+  ExitStatus exit;
   while (true) {
     {
       std::lock_guard lock(reap_mutex_);
-      if (Reap(/*block=*/false)) return *exit_status_;
+      if (Reap(/*block=*/false)) {
+        exit = *exit_status_;
+        break;
+      }
     }
     if (Clock::now() >= deadline) {
       std::lock_guard lock(mutex_);
@@ -327,6 +331,14 @@ absl::StatusOr<ExitStatus> ChildProcess::Wait(Deadline deadline) {
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
+  // The child is gone, but the reader may still be turning its last output
+  // into lines: callers count and match lines right after Wait, so wait for
+  // the pipes' end of file too (at most 1 s: a grandchild could hold them
+  // open).
+  std::unique_lock lock(mutex_);
+  changed_.wait_until(lock, Clock::now() + std::chrono::seconds(1),
+                      [this] { return output_closed_; });
+  return exit;
 }
 
 bool ChildProcess::Running() {
