@@ -45,14 +45,23 @@ class HealthyClient {
   }
   ~HealthyClient() { StopAndCheck(); }
 
-  // Stops the thread; expects round trips happened, none failed, and the
-  // session is still open.
+  // Waits (up to 5 s) for one more round trip than had happened when called,
+  // i.e. the client still works after whatever the test did, then stops the
+  // thread; expects no failure and the session still open. (Not just
+  // "round trips > 0": a bad-input case can finish in a few milliseconds,
+  // before the first round trip.)
   void StopAndCheck() {
     if (!thread_.joinable()) return;
+    const int before = round_trips_.load();
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+    while (!failed_.load() && round_trips_.load() <= before &&
+           std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    }
     stop_ = true;
     thread_.join();
     EXPECT_FALSE(failed_) << "the healthy client failed after " << round_trips_ << " round trips";
-    EXPECT_GT(round_trips_.load(), 0);
+    EXPECT_GT(round_trips_.load(), before) << "no round trip after the test's bad input";
     EXPECT_TRUE(gateway_.recorder().Get(sid_).close_reason.empty());
   }
 
