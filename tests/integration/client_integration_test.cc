@@ -273,7 +273,13 @@ TEST_F(ClientIntegrationTest, EmitWithAckNeedsOneSocket) {
 }
 
 TEST_F(ClientIntegrationTest, EmitWithAckGetsTheSocketsAnswerThroughTheNodeTopic) {
-  auto client = Connect();
+  // The answer comes on the client's node topic: wait until the broker has
+  // answered the client (its Hello and whole subscription set, node topic
+  // included, went first), or under load the answer could beat the
+  // subscription and be unrouted.
+  Latch<bool> broker_up;
+  auto client = Connect(broker_up.Callback());
+  ASSERT_TRUE(broker_up.WaitFor(1, milliseconds(5000)));
   // A bare Link plays the gateway holding socket "sid-1".
   zmq::context_t context;
   std::vector<v1::Envelope> received;
