@@ -263,6 +263,76 @@ inline std::string SidFromOpen(const std::string& open_packet) {
   return open_packet.substr(start, open_packet.find('"', start) - start);
 }
 
+// A masked client-to-server WebSocket frame (mask 01 02 03 04), for
+// payloads under 64 KiB. `first_byte` is FIN/RSV/opcode as sent, so tests
+// can build invalid frames too.
+inline std::string MaskedClientFrame(uint8_t first_byte, const std::string& payload) {
+  std::string frame(1, static_cast<char>(first_byte));
+  if (payload.size() < 126) {
+    frame.push_back(static_cast<char>(0x80 | payload.size()));
+  } else {
+    frame.push_back(static_cast<char>(0x80 | 126));
+    frame.push_back(static_cast<char>(payload.size() >> 8));
+    frame.push_back(static_cast<char>(payload.size() & 0xFF));
+  }
+  const char mask[4] = {1, 2, 3, 4};
+  frame.append(mask, 4);
+  for (size_t i = 0; i < payload.size(); ++i) frame.push_back(payload[i] ^ mask[i % 4]);
+  return frame;
+}
+
+// A raw TCP client that upgrades to WebSocket by hand (fixed key, the
+// accept value checked) and then reads raw bytes: the base of the tests
+// that send malformed frames or parse every server frame themselves. Every
+// operation is bounded by 5 s.
+class RawWebSocketConnection {
+ public:
+  // Connects and upgrades; afterwards buffer() holds whatever the server sent
+  // after the 101 response headers.
+  bool Handshake(uint16_t port) {
+    if (!ConnectLocal(ioc_, socket_, port)) return false;
+    const std::string request =
+        "GET /socket.io/?EIO=4&transport=websocket HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n"
+        "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+        "Sec-WebSocket-Version: 13\r\n\r\n";
+    if (!Send(request)) return false;
+    size_t end;
+    while ((end = buffer_.find("\r\n\r\n")) == std::string::npos) {
+      if (ReadSome()) return false;
+    }
+    const std::string headers = buffer_.substr(0, end);
+    buffer_.erase(0, end + 4);
+    return headers.rfind("HTTP/1.1 101 Switching Protocols", 0) == 0 &&
+           headers.find("s3pPLMBiTxaQ9kYGzzhZRbK+xOo=") != std::string::npos;
+  }
+  bool Send(const std::string& bytes) {
+    return !RunBounded(ioc_, socket_, [&](auto handler) {
+      boost::asio::async_write(socket_, boost::asio::buffer(bytes), handler);
+    });
+  }
+  // Reads once; what arrived is appended to buffer().
+  beast::error_code ReadSome() {
+    size_t n = 0;
+    char chunk[16384];
+    beast::error_code ec = RunBounded(ioc_, socket_, [&](auto handler) {
+      socket_.async_read_some(boost::asio::buffer(chunk),
+                              [&n, handler](beast::error_code e, size_t got) mutable {
+                                n = got;
+                                handler(e);
+                              });
+    });
+    buffer_.append(chunk, n);
+    return ec;
+  }
+  std::string& buffer() { return buffer_; }
+  const std::string& buffer() const { return buffer_; }
+
+ private:
+  boost::asio::io_context ioc_;
+  tcp::socket socket_{ioc_};
+  std::string buffer_;
+};
+
 // A blocking WebSocket client; every operation is bounded by 5 s.
 class WsClient {
  public:

@@ -84,29 +84,19 @@ bool WaitCount(TestGateway& gateway, TransportError reason, uint64_t at_least) {
   return true;
 }
 
-// A raw TCP client that did the WebSocket handshake by hand and holds the
-// Engine.IO open packet.
-class RawWebSocket {
+// The shared raw client, after the handshake holding the Engine.IO open
+// packet; everything read stays in received().
+class RawWebSocket : public RawWebSocketConnection {
  public:
   bool Open(uint16_t port) {
-    if (!ConnectLocal(ioc_, socket_, port)) return false;
-    const std::string request =
-        "GET /socket.io/?EIO=4&transport=websocket HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n"
-        "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
-        "Sec-WebSocket-Version: 13\r\n\r\n";
-    if (!Send(request)) return false;
-    while (received_.empty() || received_.back() != '}') {
+    if (!Handshake(port)) return false;
+    while (buffer().empty() || buffer().back() != '}') {
       if (ReadSome()) return false;
     }
-    if (received_.find("101 Switching Protocols") == std::string::npos) return false;
-    if (received_.find("s3pPLMBiTxaQ9kYGzzhZRbK+xOo=") == std::string::npos) return false;
-    sid_ = SidFromOpen(received_.substr(received_.find("0{\"sid\"")));
+    const size_t open = buffer().find("0{\"sid\"");
+    if (open == std::string::npos) return false;
+    sid_ = SidFromOpen(buffer().substr(open));
     return !sid_.empty();
-  }
-  bool Send(const std::string& bytes) {
-    return !RunBounded(ioc_, socket_, [&](auto handler) {
-      boost::asio::async_write(socket_, boost::asio::buffer(bytes), handler);
-    });
   }
   // Reads until the server closes; true when it did (EOF or reset) within
   // the bound. Everything read is appended to received().
@@ -118,48 +108,12 @@ class RawWebSocket {
       if (ec || std::chrono::steady_clock::now() > deadline) return false;
     }
   }
-  const std::string& received() const { return received_; }
+  const std::string& received() const { return buffer(); }
   const std::string& sid() const { return sid_; }
 
  private:
-  beast::error_code ReadSome() {
-    size_t n = 0;
-    char buffer[4096];
-    beast::error_code ec = RunBounded(ioc_, socket_, [&](auto handler) {
-      socket_.async_read_some(boost::asio::buffer(buffer),
-                              [&n, handler](beast::error_code e, size_t got) mutable {
-                                n = got;
-                                handler(e);
-                              });
-    });
-    received_.append(buffer, n);
-    return ec;
-  }
-
-  boost::asio::io_context ioc_;
-  tcp::socket socket_{ioc_};
-  std::string received_;
   std::string sid_;
 };
-
-// A masked client frame (mask 0x01020304).
-std::string ClientFrame(uint8_t first_byte, const std::string& payload) {
-  std::string frame;
-  frame.push_back(static_cast<char>(first_byte));
-  const uint8_t mask[4] = {1, 2, 3, 4};
-  if (payload.size() < 126) {
-    frame.push_back(static_cast<char>(0x80 | payload.size()));
-  } else {
-    frame.push_back(static_cast<char>(0x80 | 126));
-    frame.push_back(static_cast<char>(payload.size() >> 8));
-    frame.push_back(static_cast<char>(payload.size() & 0xff));
-  }
-  frame.append(reinterpret_cast<const char*>(mask), 4);
-  for (size_t i = 0; i < payload.size(); ++i) {
-    frame.push_back(static_cast<char>(payload[i] ^ mask[i % 4]));
-  }
-  return frame;
-}
 
 // The close code of the first close frame (opcode 8) in what the server
 // sent after the handshake, or -1.
@@ -197,19 +151,19 @@ TEST(TransportErrors, UnmaskedClientFrame) {
 
 TEST(TransportErrors, ReservedBitsAndUnknownOpcode) {
   TestGateway gateway;
-  ExpectWebSocketClosedFor(gateway, ClientFrame(0xC1, "4x"), TransportError::kWsProtocol, 1002);
-  ExpectWebSocketClosedFor(gateway, ClientFrame(0x83, "4x"), TransportError::kWsProtocol, 1002);
+  ExpectWebSocketClosedFor(gateway, MaskedClientFrame(0xC1, "4x"), TransportError::kWsProtocol, 1002);
+  ExpectWebSocketClosedFor(gateway, MaskedClientFrame(0x83, "4x"), TransportError::kWsProtocol, 1002);
   EXPECT_EQ(gateway.server().engine().transport_errors().count(TransportError::kWsProtocol), 2u);
 }
 
 TEST(TransportErrors, FragmentedControlFrame) {
   TestGateway gateway;
-  ExpectWebSocketClosedFor(gateway, ClientFrame(0x09, "p"), TransportError::kWsProtocol, 1002);
+  ExpectWebSocketClosedFor(gateway, MaskedClientFrame(0x09, "p"), TransportError::kWsProtocol, 1002);
 }
 
 TEST(TransportErrors, BadUtf8InTextFrame) {
   TestGateway gateway;
-  ExpectWebSocketClosedFor(gateway, ClientFrame(0x81, "4\xff\xfe"), TransportError::kWsBadUtf8,
+  ExpectWebSocketClosedFor(gateway, MaskedClientFrame(0x81, "4\xff\xfe"), TransportError::kWsBadUtf8,
                            1007);
 }
 
@@ -219,12 +173,12 @@ TEST(TransportErrors, BadUtf8AcrossFragments) {
   HealthyClient healthy(gateway);
   RawWebSocket ok;
   ASSERT_TRUE(ok.Open(gateway.port()));
-  ASSERT_TRUE(ok.Send(ClientFrame(0x01, "4\xc3") + ClientFrame(0x80, "\xa9")));
+  ASSERT_TRUE(ok.Send(MaskedClientFrame(0x01, "4\xc3") + MaskedClientFrame(0x80, "\xa9")));
   ASSERT_TRUE(gateway.recorder().WaitFor(
       ok.sid(), [](const Recorder::SessionRecord& r) { return r.messages.size() == 1; }));
   EXPECT_EQ(gateway.recorder().Get(ok.sid()).messages[0].first, "\xc3\xa9");
   // ...a truncated sequence at the end of the message is not.
-  ASSERT_TRUE(ok.Send(ClientFrame(0x01, "4a") + ClientFrame(0x80, "\xc3")));
+  ASSERT_TRUE(ok.Send(MaskedClientFrame(0x01, "4a") + MaskedClientFrame(0x80, "\xc3")));
   ASSERT_TRUE(WaitCount(gateway, TransportError::kWsBadUtf8, 1));
   EXPECT_TRUE(ok.ReadUntilClosed());
   healthy.StopAndCheck();
@@ -234,7 +188,7 @@ TEST(TransportErrors, MessageOverMaxPayload) {
   GatewayOptions options = TestGateway::DefaultOptions();
   options.engine.max_payload = 1000;
   TestGateway gateway(options);
-  ExpectWebSocketClosedFor(gateway, ClientFrame(0x81, "4" + std::string(5000, 'a')),
+  ExpectWebSocketClosedFor(gateway, MaskedClientFrame(0x81, "4" + std::string(5000, 'a')),
                            TransportError::kWsTooBig, 1009);
 }
 
@@ -244,8 +198,8 @@ TEST(TransportErrors, FragmentsOverMaxPayload) {
   TestGateway gateway(options);
   // Each fragment is small; together they are over the bound.
   ExpectWebSocketClosedFor(gateway,
-                           ClientFrame(0x01, "4" + std::string(600, 'a')) +
-                               ClientFrame(0x80, std::string(600, 'b')),
+                           MaskedClientFrame(0x01, "4" + std::string(600, 'a')) +
+                               MaskedClientFrame(0x80, std::string(600, 'b')),
                            TransportError::kWsTooBig, 1009);
 }
 

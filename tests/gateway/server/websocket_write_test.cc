@@ -24,44 +24,17 @@ struct Frame {
 
 // A raw client: hand-made handshake, masked frames out, server frames parsed
 // strictly (no mask, no RSV bits, minimal length encoding).
-class FrameClient {
+class FrameClient : public RawWebSocketConnection {
  public:
   bool Open(uint16_t port) {
-    if (!ConnectLocal(ioc_, socket_, port)) return false;
-    const std::string request =
-        "GET /socket.io/?EIO=4&transport=websocket HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n"
-        "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
-        "Sec-WebSocket-Version: 13\r\n\r\n";
-    if (!Send(request)) return false;
-    while (buffer_.find("\r\n\r\n") == std::string::npos) {
-      if (ReadSome()) return false;
-    }
-    const size_t end = buffer_.find("\r\n\r\n") + 4;
-    if (buffer_.compare(0, 12, "HTTP/1.1 101") != 0) return false;
-    buffer_.erase(0, end);
+    if (!Handshake(port)) return false;
     Frame open;
     if (!Next(&open) || open.payload.compare(0, 8, "0{\"sid\":") != 0) return false;
     sid_ = SidFromOpen(open.payload);
     return true;
   }
-  bool Send(const std::string& bytes) {
-    return !RunBounded(ioc_, socket_, [&](auto handler) {
-      boost::asio::async_write(socket_, boost::asio::buffer(bytes), handler);
-    });
-  }
   bool SendFrame(uint8_t first_byte, const std::string& payload) {
-    std::string frame(1, static_cast<char>(first_byte));
-    if (payload.size() < 126) {
-      frame.push_back(static_cast<char>(0x80 | payload.size()));
-    } else {
-      frame.push_back(static_cast<char>(0x80 | 126));
-      frame.push_back(static_cast<char>(payload.size() >> 8));
-      frame.push_back(static_cast<char>(payload.size() & 0xFF));
-    }
-    const char mask[4] = {0x11, 0x22, 0x33, 0x44};
-    frame.append(mask, 4);
-    for (size_t i = 0; i < payload.size(); ++i) frame.push_back(payload[i] ^ mask[i % 4]);
-    return Send(frame);
+    return Send(MaskedClientFrame(first_byte, payload));
   }
   // The next server frame; false (with error() set) when none arrives.
   bool Next(Frame* frame) {
@@ -90,9 +63,9 @@ class FrameClient {
  private:
   // 1: a frame; 0: incomplete; -1: malformed.
   int TryParse(Frame* frame) {
-    if (buffer_.size() < 2) return 0;
-    const auto b0 = static_cast<uint8_t>(buffer_[0]);
-    const auto b1 = static_cast<uint8_t>(buffer_[1]);
+    if (buffer().size() < 2) return 0;
+    const auto b0 = static_cast<uint8_t>(buffer()[0]);
+    const auto b1 = static_cast<uint8_t>(buffer()[1]);
     if ((b0 & 0x70) != 0 || (b1 & 0x80) != 0) {
       malformed_ = "RSV bits or mask from the server";
       return -1;
@@ -100,41 +73,25 @@ class FrameClient {
     uint64_t length = b1 & 0x7F;
     size_t header = 2;
     if (length == 126) {
-      if (buffer_.size() < 4) return 0;
-      length = (static_cast<uint8_t>(buffer_[2]) << 8) | static_cast<uint8_t>(buffer_[3]);
+      if (buffer().size() < 4) return 0;
+      length = (static_cast<uint8_t>(buffer()[2]) << 8) | static_cast<uint8_t>(buffer()[3]);
       header = 4;
       if (length < 126) malformed_ = "non-minimal 16-bit length";
     } else if (length == 127) {
-      if (buffer_.size() < 10) return 0;
+      if (buffer().size() < 10) return 0;
       length = 0;
-      for (int i = 0; i < 8; ++i) length = (length << 8) | static_cast<uint8_t>(buffer_[2 + i]);
+      for (int i = 0; i < 8; ++i) length = (length << 8) | static_cast<uint8_t>(buffer()[2 + i]);
       header = 10;
       if (length <= 0xFFFF) malformed_ = "non-minimal 64-bit length";
     }
-    if (buffer_.size() < header + length) return 0;
+    if (buffer().size() < header + length) return 0;
     frame->fin = (b0 & 0x80) != 0;
     frame->opcode = b0 & 0x0F;
-    frame->payload = buffer_.substr(header, length);
-    buffer_.erase(0, header + length);
+    frame->payload = buffer().substr(header, length);
+    buffer().erase(0, header + length);
     return 1;
   }
-  beast::error_code ReadSome() {
-    size_t n = 0;
-    char chunk[16384];
-    beast::error_code ec = RunBounded(ioc_, socket_, [&](auto handler) {
-      socket_.async_read_some(boost::asio::buffer(chunk),
-                              [&n, handler](beast::error_code e, size_t got) mutable {
-                                n = got;
-                                handler(e);
-                              });
-    });
-    buffer_.append(chunk, n);
-    return ec;
-  }
 
-  boost::asio::io_context ioc_;
-  tcp::socket socket_{ioc_};
-  std::string buffer_;
   std::string sid_;
   std::string malformed_;
   beast::error_code error_;
