@@ -40,9 +40,10 @@ class LinkTest : public ::testing::Test {
     link_ = std::move(*link);
   }
 
-  // Polls the link and services `broker` until `done` or 5 s pass.
-  bool PumpUntil(FakeBroker* broker, const std::function<bool()>& done) {
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  // Polls the link and services `broker` until `done` or `patience` passes.
+  bool PumpUntil(FakeBroker* broker, const std::function<bool()>& done,
+                 std::chrono::seconds patience = std::chrono::seconds(5)) {
+    const auto deadline = std::chrono::steady_clock::now() + patience;
     while (std::chrono::steady_clock::now() < deadline) {
       if (done()) return true;
       EXPECT_TRUE(link_->Poll(milliseconds(5)).ok());
@@ -291,13 +292,16 @@ TEST_F(LinkTest, BrokerRestartOnSameEndpointsRestoresSubscriptions) {
 
 TEST_F(LinkTest, LargeSubscriptionSetGoesInBatchesWithOneReply) {
   FakeBroker broker(context_);
-  MakeLink(broker);
+  // Queueing 25,001 subscriptions takes a while on a loaded machine under
+  // ASan. This test is about batching, so neither a silent-broker reconnect
+  // (which re-sends the set) nor a reply timeout may fire meanwhile.
+  MakeLink(broker, std::chrono::seconds(60), std::chrono::seconds(120));
   int done = 0;
   for (int i = 0; i < 25001; ++i) {
     link_->Subscribe(wire::RoomTopic("/big", "room-" + std::to_string(i)),
                      [&](absl::Status s) { done += s.ok(); });
   }
-  ASSERT_TRUE(PumpUntil(&broker, [&] { return done == 25001; }));
+  ASSERT_TRUE(PumpUntil(&broker, [&] { return done == 25001; }, std::chrono::seconds(60)));
   std::vector<int> batches;
   int with_request = 0;
   for (const auto& c : broker.commands) {
