@@ -64,8 +64,9 @@
 //                             # yet valid", "invalid audience", "invalid
 //                             # issuer" (auth/socket_auth.h).
 //
-// Rooms shaped like a socket id (20 characters of [A-Za-z0-9_-]) are
-// reserved for that socket: no client may `join` one, whatever `join` says.
+// Rooms named by a socket id the gateway issues (auth::IsIssuedSocketId in
+// auth/socket_auth.h) are reserved for that socket: no client may `join`
+// one, whatever `join` says.
 //
 // Exact names are looked up first; patterns are tried in file order. A name
 // or a pattern appears at most once.

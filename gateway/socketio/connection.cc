@@ -28,10 +28,10 @@ bool ValidRoomName(std::string_view room) {
 }
 
 // A client's own `join` (not its own id room): the namespace's regex, the
-// token's `rooms` claim, and never a room shaped like a socket id (another
-// socket's private room).
+// token's `rooms` claim, and never a room named by an issued socket id
+// (another socket's private room, auth/socket_auth.h).
 bool ClientMayJoin(const Socket& socket, std::string_view room) {
-  if (auth::IsSocketIdShaped(room) || !socket.ns->MayJoin(room)) return false;
+  if (auth::IsIssuedSocketId(room) || !socket.ns->MayJoin(room)) return false;
   return socket.grant == nullptr || socket.grant->MayJoin(room);
 }
 

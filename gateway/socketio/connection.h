@@ -20,8 +20,8 @@
 //    refuses gets CONNECT_ERROR {"message": reason} (counted in
 //    ShardStats::auth_refusals, logged without the token); an admitted
 //    socket's joins must also pass its token's `rooms` claim, and `publish`
-//    and relaying need its `publish` claim. No client joins a room shaped
-//    like a socket id (another socket's own room).
+//    and relaying need its `publish` claim. No client joins a room named
+//    by an issued socket id (another socket's own room).
 //  - A malformed packet closes the session; its sockets disconnect with
 //    reason "parse error".
 //  - EVENT: reserved `join`, `leave`, `publish` (gateway-api.md); any other

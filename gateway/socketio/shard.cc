@@ -1,14 +1,17 @@
 #include "gateway/socketio/shard.h"
 
-#include <random>
+#include <array>
+#include <stdexcept>
 #include <utility>
 
 #include <boost/asio/post.hpp>
+#include <openssl/rand.h>
 #include <spdlog/spdlog.h>
 
 #include "absl/container/flat_hash_set.h"
 #include "absl/hash/hash.h"
 #include "absl/strings/str_cat.h"
+#include "gateway/socketio/auth/socket_auth.h"
 #include "gateway/socketio/connection.h"
 #include "proto/wire/absl_compat.h"
 #include "proto/wire/topic.h"
@@ -28,19 +31,23 @@ Shard::Shard(size_t index, boost::asio::any_io_executor executor,
 std::string Shard::NewSocketId() {
   static constexpr char kAlphabet[] =
       "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-  thread_local std::random_device device;
-  std::string id(20, 'A');
-  uint32_t bits = 0;
-  int left = 0;
-  for (char& c : id) {
-    if (left < 6) {
-      bits = device();
-      left = 32;
-    }
-    c = kAlphabet[bits & 63];
-    bits >>= 6;
-    left -= 6;
+  // 12 bytes = 96 bits = exactly kSocketIdRandomChars base64url characters.
+  static_assert(auth::kSocketIdRandomChars == 16);
+  std::array<unsigned char, 12> bytes;
+  if (RAND_bytes(bytes.data(), static_cast<int>(bytes.size())) != 1) {
+    // As for Engine.IO sids (engineio/sid.cc): never hand out guessable ids.
+    throw std::runtime_error("RAND_bytes failed");
   }
+  std::string id;
+  id.reserve(auth::kSocketIdChars);
+  for (size_t i = 0; i < bytes.size(); i += 3) {
+    const uint32_t v = (uint32_t{bytes[i]} << 16) | (uint32_t{bytes[i + 1]} << 8) | bytes[i + 2];
+    id.push_back(kAlphabet[(v >> 18) & 63]);
+    id.push_back(kAlphabet[(v >> 12) & 63]);
+    id.push_back(kAlphabet[(v >> 6) & 63]);
+    id.push_back(kAlphabet[v & 63]);
+  }
+  id += auth::SocketIdCheck(id);
   return id;
 }
 

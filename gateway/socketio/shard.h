@@ -97,7 +97,10 @@ class Shard : public std::enable_shared_from_this<Shard> {
   NamespaceRegistry& namespaces() { return namespaces_; }
   const RoomIndex& rooms() const { return rooms_; }
 
-  // A new socket id: 20 random characters of [A-Za-z0-9_-] (like Socket.IO's).
+  // A new socket id: 20 characters of [A-Za-z0-9_-] (the shape of
+  // Socket.IO's), 16 from OpenSSL's CSPRNG and 4 of their check, so that
+  // auth::IsIssuedSocketId (auth/socket_auth.h) verifies it on any gateway.
+  // Throws std::runtime_error if the CSPRNG fails (as engineio::NewSid).
   static std::string NewSocketId();
 
   // Gives `socket` a handle and makes it findable. Unregister forgets it;

@@ -1,8 +1,10 @@
 #include "gateway/socketio/auth/socket_auth.h"
 
+#include <openssl/sha.h>
 #include <simdjson.h>
 
 #include <algorithm>
+#include <cstdint>
 #include <optional>
 
 #include "absl/strings/str_cat.h"
@@ -12,7 +14,14 @@
 namespace roomq::gateway::socketio::auth {
 namespace {
 
-constexpr size_t kSocketIdChars = 20;
+constexpr char kUrlAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+// Domain separation: the check is SHA-256 of this prefix + the random part.
+constexpr std::string_view kSocketIdCheckPrefix = "roomq-sid:";
+
+bool IsUrlChar(char c) {
+  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
+         c == '_';
+}
 
 Admission Refuse(std::string_view reason, std::string detail) {
   Admission admission;
@@ -118,12 +127,22 @@ Admission Admit(const AuthPolicy& policy, std::string_view connect_data,
   return admission;
 }
 
-bool IsSocketIdShaped(std::string_view room) {
-  if (room.size() != kSocketIdChars) return false;
-  return std::all_of(room.begin(), room.end(), [](char c) {
-    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-           c == '-' || c == '_';
-  });
+std::string SocketIdCheck(std::string_view random_part) {
+  static_assert(kSocketIdCheckChars == 4, "the check is 3 digest bytes as 4 characters");
+  std::string input(kSocketIdCheckPrefix);
+  input.append(random_part);
+  unsigned char digest[SHA256_DIGEST_LENGTH];
+  SHA256(reinterpret_cast<const unsigned char*>(input.data()), input.size(), digest);
+  const uint32_t bits = (uint32_t{digest[0]} << 16) | (uint32_t{digest[1]} << 8) | digest[2];
+  return {kUrlAlphabet[(bits >> 18) & 63], kUrlAlphabet[(bits >> 12) & 63],
+          kUrlAlphabet[(bits >> 6) & 63], kUrlAlphabet[bits & 63]};
+}
+
+bool IsIssuedSocketId(std::string_view name) {
+  if (name.size() != kSocketIdChars || !std::all_of(name.begin(), name.end(), IsUrlChar)) {
+    return false;
+  }
+  return name.substr(kSocketIdRandomChars) == SocketIdCheck(name.substr(0, kSocketIdRandomChars));
 }
 
 }  // namespace roomq::gateway::socketio::auth

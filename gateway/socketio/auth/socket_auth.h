@@ -26,9 +26,40 @@
 // "invalid token", "token expired", ...) for the client's CONNECT_ERROR and
 // the metrics, and a detail for the log; neither contains the token or key.
 //
-// Reserved rooms: a room name shaped like a socket id (IsSocketIdShaped)
-// belongs to the socket of that id; clients cannot join it, whatever the
-// `join` regex and the claims say (services still can, through the broker).
+// Reserved rooms: every socket is in the room named by its id, so a room
+// named by a socket id belongs to that socket; clients cannot join it,
+// whatever the `join` regex and the claims say (services still can, through
+// the broker). Which names are socket ids is decided by the id alone, with
+// no lookup, because the socket may live on another gateway:
+//
+// Socket ids. An id is 20 characters of the base64url alphabet
+// [A-Za-z0-9_-], the shape of Socket.IO's own ids: kSocketIdRandomChars (16)
+// characters from OpenSSL's CSPRNG (96 bits; Shard::NewSocketId), then
+// kSocketIdCheckChars (4) characters of a check on them (SocketIdCheck):
+//   check = base64url(SHA-256("roomq-sid:" + random part)[0..3))
+// i.e. the first 24 bits of the digest as 4 characters. IsIssuedSocketId
+// reserves exactly the names whose check verifies: every id the gateway
+// issues, and (by chance) one name in 2^24 (~1 in 16.7 million) of any
+// other 20-character base64url names, such as "internationalization",
+// Firestore document ids or other random tokens an app uses as rooms.
+//
+// Why a public, unkeyed check: it only has to tell issued ids from names
+// that merely look like them, and must give the same answer on every
+// gateway and across restarts and upgrades (a recovered socket keeps its
+// id on whichever gateway it comes back to), so there is no key to share or
+// rotate. It is not a secret and need not be: what protects a socket's room
+// is that its id is reserved, not that it is hard to forge — a forged name
+// that verifies is merely refused too, and the 96 random bits keep ids
+// unguessable and collision-free. SHA-256 is in every language's standard
+// library, so a service can tell ids from other names the same way.
+// 24 bits is the most a 20-character id spares for the check while keeping
+// 96 random bits (Socket.IO's ids have 120; the Engine.IO sid has 128).
+//
+// Limit: an id issued before this check (20 random characters) verifies
+// only by the 1-in-2^24 chance. A socket saved with such an id that comes
+// back through connection state recovery (recovery.h) keeps it, and its
+// room is then not reserved, until the socket gets a fresh session (it is
+// disconnected for longer than the recovery window, or for good).
 //
 // Thread safety: Admit is a pure function; a Grant is immutable and may be
 // shared.
@@ -72,9 +103,19 @@ struct Admission {
 Admission Admit(const AuthPolicy& policy, std::string_view connect_data,
                 std::chrono::system_clock::time_point now);
 
-// A name of exactly 20 characters of [A-Za-z0-9_-], the shape of every
-// Socket.IO socket id the gateway hands out (Shard::NewSocketId).
-bool IsSocketIdShaped(std::string_view room);
+inline constexpr size_t kSocketIdChars = 20;
+inline constexpr size_t kSocketIdRandomChars = 16;
+inline constexpr size_t kSocketIdCheckChars = kSocketIdChars - kSocketIdRandomChars;
+
+// The kSocketIdCheckChars check characters of a socket id's random part
+// (see "Socket ids" above); any bytes are accepted, the id's are
+// kSocketIdRandomChars base64url characters.
+std::string SocketIdCheck(std::string_view random_part);
+
+// True when `name` is a socket id the gateway issues: kSocketIdChars
+// base64url characters whose last kSocketIdCheckChars are the check of the
+// rest. Such a room is reserved for the socket of that id.
+bool IsIssuedSocketId(std::string_view name);
 
 }  // namespace roomq::gateway::socketio::auth
 

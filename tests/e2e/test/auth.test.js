@@ -7,11 +7,13 @@
 //    GET /metrics and logged without the token or the secret;
 //  - the token's "rooms" and "publish" claims limit the socket;
 //  - a missing secret stops the gateway at startup;
-//  - no client can join another socket's id room;
+//  - no client can join another socket's id room, while other 20-character
+//    names of the same shape ("internationalization") are ordinary rooms;
 //  - envelope-looking fields in a client's args change nothing.
 // The auth policy and the reserved socket-id rooms are roomq features (the
 // Socket.IO reference server has no config-driven middleware): those tests
-// are skipped on E2E_TARGET=reference. The spoofing test runs on both.
+// are skipped on E2E_TARGET=reference. The spoofing test and the
+// id-shaped-names test run on both.
 
 const {describe, test, before, after} = require('node:test');
 const assert = require('node:assert/strict');
@@ -26,6 +28,7 @@ const {ack, closeAll, connect, connectError} = require('../harness/client');
 const ROOMQ_ONLY = TARGET === 'reference' ? 'roomq feature: the reference server has no config auth' : false;
 const ROOMQ_ONLY_ROOMS =
     TARGET === 'reference' ? 'roomq feature: Socket.IO lets a client join any room, socket ids included' : false;
+const ROOMQ_ONLY_IDS = TARGET === 'reference' ? 'roomq feature: Socket.IO\'s ids carry no check' : false;
 const SECRET_ENV = 'ROOMQ_E2E_JWT_SECRET';
 const SECRET = crypto.randomBytes(24).toString('hex');
 const FILE_SECRET = crypto.randomBytes(24).toString('hex');
@@ -206,6 +209,44 @@ describe('socket-id rooms are reserved', {skip: ROOMQ_ONLY_ROOMS}, () => {
     assert.deepEqual(await ack(sender, 'publish', 'both', 'marker'), {ok: true});
     await attacker.rec.waitFor('marker');
     assert.equal(attacker.rec.received('private').length, 0);
+  });
+});
+
+// The socket-id check of gateway/socketio/auth/socket_auth.h: an id is 16
+// random base64url characters, then base64url of the first 3 bytes of
+// SHA-256("roomq-sid:" + those 16).
+function isIssuedSocketId(name) {
+  if (!/^[A-Za-z0-9_-]{20}$/.test(name)) return false;
+  const check = crypto.createHash('sha256').update(`roomq-sid:${name.slice(0, 16)}`).digest().subarray(0, 3);
+  return name.slice(16) === check.toString('base64url');
+}
+
+describe('socket ids carry their check', {skip: ROOMQ_ONLY_IDS}, () => {
+  test('every socket id the gateway hands out verifies, on both transports', async () => {
+    const sockets = await Promise.all([client('/'), client('/'), client('/', undefined, 'polling')]);
+    for (const s of sockets) assert.ok(isIssuedSocketId(s.id), `socket id ${s.id}`);
+    // A name that verifies is refused even though no socket has it (it could
+    // be a socket on another gateway).
+    const forged = 'ABCDEFGHIJKLMNOP' + crypto.createHash('sha256').update('roomq-sid:ABCDEFGHIJKLMNOP')
+        .digest().subarray(0, 3).toString('base64url');
+    assert.ok(isIssuedSocketId(forged));
+    const refused = await ack(sockets[0], 'join', forged);
+    assert.ok(refused && refused.error, `join of a verifying name: ${JSON.stringify(refused)}`);
+  });
+});
+
+describe('names shaped like socket ids', () => {
+  test('20-character names that are not socket ids are ordinary rooms', async () => {
+    const [a, b] = await Promise.all([client('/'), client('/')]);
+    const rooms = ['internationalization', 'ABCDEFGHIJKLMNOPQRST', 'QpZ3xR7mN2kL9vB4tY6w'];
+    for (const room of rooms) {
+      assert.ok(!isIssuedSocketId(room), room);
+      for (const s of [a, b]) assert.deepEqual(await ack(s, 'join', room), {ok: true}, room);
+    }
+    for (const room of rooms) {
+      assert.deepEqual(await ack(a, 'publish', room, 'word', room), {ok: true});
+      assert.deepEqual(await b.rec.waitFor('word', (m) => m === room), [room]);
+    }
   });
 });
 

@@ -1,7 +1,8 @@
 // Namespace auth and reserved rooms in the Connection (gateway/socketio/
 // auth/, connection.cc) against a fake Engine.IO session and a fake bridge:
 // CONNECT refusals with their reasons and counters, the `rooms` and
-// `publish` claims, and socket-id rooms no client may join.
+// `publish` claims, and socket-id rooms no client may join (while other
+// names of the same shape are ordinary rooms).
 
 #include <gtest/gtest.h>
 #include <openssl/evp.h>
@@ -192,8 +193,11 @@ TEST_F(ConnectionAuthTest, NoClientJoinsAnotherSocketsIdRoom) {
   // "/" lets clients join '.*', yet the victim's own room is refused...
   EXPECT_EQ(Exchange(attacker, absl::StrCat(R"(21["join",")", victim_id, R"("])")),
             (std::vector<std::string>{R"(31[{"error":"joining this room is not allowed"}])"}));
-  // ...as is any room of that shape (it may be a socket on another gateway).
-  EXPECT_EQ(Exchange(attacker, R"(22["join","ABCDEFGHIJKLMNOPQRST"])"),
+  // ...as is any name that verifies as an issued id, though no local socket
+  // has it (it may be a socket on another gateway).
+  const std::string remote_id = "ABCDEFGHIJKLMNOP" + auth::SocketIdCheck("ABCDEFGHIJKLMNOP");
+  ASSERT_TRUE(auth::IsIssuedSocketId(remote_id));
+  EXPECT_EQ(Exchange(attacker, absl::StrCat(R"(22["join",")", remote_id, R"("])")),
             (std::vector<std::string>{R"(32[{"error":"joining this room is not allowed"}])"}));
   // Its own id room and ordinary names stay fine.
   EXPECT_EQ(Exchange(attacker, absl::StrCat(R"(23["join",")", attacker_id, R"("])")),
@@ -213,6 +217,40 @@ TEST_F(ConnectionAuthTest, NoClientJoinsAnotherSocketsIdRoom) {
   io_.poll();
   EXPECT_EQ(victim.Take(), (std::vector<std::string>{R"(2["private",1])"}));
   EXPECT_TRUE(attacker.Take().empty());
+}
+
+TEST_F(ConnectionAuthTest, TwentyCharacterNamesThatAreNotSocketIdsAreOrdinaryRooms) {
+  // Shaped like a socket id (20 characters of [A-Za-z0-9_-]) but not one:
+  // joinable, and a delivery to the room reaches its members.
+  Client first = NewClient();
+  Connect(first, "/");
+  Client second = NewClient();
+  Connect(second, "/");
+  int ack = 0;
+  for (const std::string room :
+       {"internationalization", "ABCDEFGHIJKLMNOPQRST", "QpZ3xR7mN2kL9vB4tY6w"}) {
+    for (Client* client : {&first, &second}) {
+      ++ack;
+      EXPECT_EQ(Exchange(*client, absl::StrCat("2", ack, R"(["join",")", room, R"("])")),
+                (std::vector<std::string>{absl::StrCat("3", ack, R"([{"ok":true}])")}))
+          << room;
+    }
+    const auto* members = shard_->rooms().Members("/", room);
+    ASSERT_NE(members, nullptr) << room;
+    EXPECT_EQ(members->size(), 2u) << room;
+  }
+  v1::Envelope envelope;
+  envelope.set_kind(v1::KIND_EVENT);
+  envelope.set_channel(v1::CHANNEL_ROOMS);
+  envelope.set_namespace_("/");
+  envelope.add_rooms("internationalization");
+  envelope.set_event("hello");
+  envelope.set_args("[1]");
+  shard_->OnDispatch(bridge::MakeDispatch(std::move(envelope)));
+  io_.restart();
+  io_.poll();
+  EXPECT_EQ(first.Take(), (std::vector<std::string>{R"(2["hello",1])"}));
+  EXPECT_EQ(second.Take(), (std::vector<std::string>{R"(2["hello",1])"}));
 }
 
 TEST_F(ConnectionAuthTest, SenderIdentityComesFromTheGateway) {

@@ -1,18 +1,26 @@
 // The HS256 JWT verifier and CONNECT admission (gateway/socketio/auth/),
-// with tokens signed here with OpenSSL, plus two published vectors.
+// with tokens signed here with OpenSSL, plus two published vectors; and the
+// socket ids whose rooms are reserved (IsIssuedSocketId, Shard::NewSocketId).
 
 #include <gtest/gtest.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
 #include <chrono>
+#include <cstdint>
+#include <functional>
+#include <random>
+#include <set>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "gateway/socketio/auth/jwt_verifier.h"
 #include "gateway/socketio/auth/socket_auth.h"
+#include "gateway/socketio/shard.h"
 #include "proto/wire/absl_compat.h"
 
 namespace roomq::gateway::socketio::auth {
@@ -293,13 +301,100 @@ TEST(SocketAuthTest, AudienceAndIssuerFromThePolicy) {
             kReasonInvalidToken);
 }
 
-TEST(SocketAuthTest, SocketIdShapedRooms) {
-  EXPECT_TRUE(IsSocketIdShaped("AbCdEfGhIjKlMnOpQr_-"));
-  EXPECT_TRUE(IsSocketIdShaped("01234567890123456789"));
-  EXPECT_FALSE(IsSocketIdShaped("AbCdEfGhIjKlMnOpQr_"));    // 19
-  EXPECT_FALSE(IsSocketIdShaped("AbCdEfGhIjKlMnOpQr_-x"));  // 21
-  EXPECT_FALSE(IsSocketIdShaped("AbCdEfGhIjKlMnOpQr.-"));   // '.'
-  EXPECT_FALSE(IsSocketIdShaped("lobby"));
+constexpr std::string_view kUrlAlphabet =
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+TEST(SocketIdTest, EveryNewSocketIdIsAnIssuedId) {
+  std::set<std::string> seen;
+  for (int i = 0; i < 2000; ++i) {
+    const std::string id = Shard::NewSocketId();
+    ASSERT_EQ(id.size(), kSocketIdChars) << id;
+    ASSERT_EQ(id.find_first_not_of(kUrlAlphabet), std::string::npos) << id;
+    ASSERT_TRUE(IsIssuedSocketId(id)) << id;
+    seen.insert(id);
+  }
+  EXPECT_EQ(seen.size(), 2000u);
+}
+
+TEST(SocketIdTest, CheckIsTheDocumentedSha256) {
+  // base64url(SHA-256("roomq-sid:" + part)[0..3)), computed independently
+  // (Python's hashlib): every gateway, of any version, must agree on it.
+  EXPECT_EQ(SocketIdCheck("ABCDEFGHIJKLMNOP"), "t55s");
+  EXPECT_EQ(SocketIdCheck("0123456789abcdef"), "zi5c");
+  EXPECT_TRUE(IsIssuedSocketId("ABCDEFGHIJKLMNOPt55s"));
+  EXPECT_TRUE(IsIssuedSocketId("0123456789abcdefzi5c"));
+  // Any single changed character breaks it.
+  const std::string id = "ABCDEFGHIJKLMNOPt55s";
+  for (size_t i = 0; i < id.size(); ++i) {
+    std::string changed = id;
+    changed[i] = changed[i] == 'x' ? 'y' : 'x';
+    EXPECT_FALSE(IsIssuedSocketId(changed)) << changed;
+  }
+  EXPECT_FALSE(IsIssuedSocketId("ABCDEFGHIJKLMNOPt55"));     // 19
+  EXPECT_FALSE(IsIssuedSocketId("ABCDEFGHIJKLMNOPt55s_"));   // 21
+  EXPECT_FALSE(IsIssuedSocketId("ABCDEFGHIJKLMNOPQ.t55s"));  // 22, '.'
+  EXPECT_FALSE(IsIssuedSocketId(""));
+}
+
+TEST(SocketIdTest, WordsShapedLikeSocketIdsAreNotIssuedIds) {
+  for (std::string_view word :
+       {"internationalization", "counterrevolutionary", "uncharacteristically",
+        "ABCDEFGHIJKLMNOPQRST", "abcdefghijklmnopqrst", "AbCdEfGhIjKlMnOpQr_-",
+        "01234567890123456789", "aaaaaaaaaaaaaaaaaaaa", "QpZ3xR7mN2kL9vB4tY6w"}) {
+    ASSERT_EQ(word.size(), kSocketIdChars) << word;
+    EXPECT_FALSE(IsIssuedSocketId(word)) << word;
+  }
+  EXPECT_FALSE(IsIssuedSocketId("lobby"));
+}
+
+// How often names that are not ids verify by chance. The designed rate is
+// 64^-4 = 2^-24 per name, too rare to count in a fast test, so the test
+// counts matches of the first check character (rate 1/64) and of the first
+// two (1/4096) — the full check is four such characters — and that no name
+// verifies outright (expected 0.004 of N). Four families of names, from a
+// fixed seed: uniform base64url; lowercase only (word-like); digits only;
+// and a 10-character string written twice, where the would-be check
+// characters repeat part of the random part (a check that copied or summed
+// the random part's characters would verify these far too often).
+TEST(SocketIdTest, OtherNamesVerifyAtTheDesignedRate) {
+  constexpr int kNames = 1 << 16;
+  std::mt19937_64 rng(20261122);
+  auto pick = [&rng](std::string_view alphabet) {
+    return alphabet[(rng() >> 32) % alphabet.size()];
+  };
+  auto random_string = [&](std::string_view alphabet, size_t size) {
+    std::string out;
+    for (size_t i = 0; i < size; ++i) out.push_back(pick(alphabet));
+    return out;
+  };
+  const std::vector<std::pair<std::string, std::function<std::string()>>> families = {
+      {"uniform", [&] { return random_string(kUrlAlphabet, 20); }},
+      {"lowercase", [&] { return random_string("abcdefghijklmnopqrstuvwxyz", 20); }},
+      {"digits", [&] { return random_string("0123456789", 20); }},
+      {"doubled",
+       [&] {
+         std::string half = random_string(kUrlAlphabet, 10);
+         return half + half;
+       }},
+  };
+  for (const auto& [family, make] : families) {
+    int first = 0;
+    int first_two = 0;
+    int verified = 0;
+    for (int i = 0; i < kNames; ++i) {
+      const std::string name = make();
+      const std::string check = SocketIdCheck(std::string_view(name).substr(0, kSocketIdRandomChars));
+      if (name[16] == check[0]) ++first;
+      if (name.compare(16, 2, check, 0, 2) == 0) ++first_two;
+      if (IsIssuedSocketId(name)) ++verified;
+    }
+    // Expected 1024 (sd 32) and 16 (sd 4); the bounds are many sd wide.
+    EXPECT_GE(first, 800) << family;
+    EXPECT_LE(first, 1250) << family;
+    EXPECT_GE(first_two, 4) << family;
+    EXPECT_LE(first_two, 40) << family;
+    EXPECT_LE(verified, 1) << family;
+  }
 }
 
 }  // namespace
