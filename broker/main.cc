@@ -147,7 +147,8 @@ int main(int argc, char** argv) {
   roomq::broker::StatsSnapshot metrics_snapshot;
   std::unique_ptr<roomq::broker::MetricsHttpServer> metrics_server;
   if (const std::string metrics_bind = absl::GetFlag(FLAGS_metrics_bind); !metrics_bind.empty()) {
-    auto started = roomq::broker::MetricsHttpServer::Start(metrics_bind, &metrics_snapshot);
+    auto started =
+        roomq::broker::MetricsHttpServer::Start(metrics_bind, &metrics_snapshot, curve->zap.get());
     if (!started.ok()) {
       spdlog::error("roomq-broker: --metrics-bind: {}", started.status().ToString());
       return absl::IsInvalidArgument(started.status()) ? 2 : 1;

@@ -42,7 +42,8 @@ BrokerStats StatsSnapshot::Latest(std::chrono::steady_clock::time_point* publish
   return stats_;
 }
 
-std::string FormatPrometheus(const BrokerStats& stats, std::chrono::milliseconds age) {
+std::string FormatPrometheus(const BrokerStats& stats, std::chrono::milliseconds age,
+                             const std::optional<CurveCounters>& curve) {
   std::string out;
   out.reserve(4096);
   AppendMetric(&out, "routed_total", "counter", "Envelopes accepted for routing.", stats.routed);
@@ -85,6 +86,16 @@ std::string FormatPrometheus(const BrokerStats& stats, std::chrono::milliseconds
   AppendHeader(&out, "snapshot_age_seconds", "gauge", "Age of the published counters.");
   absl::StrAppend(&out, "roomq_broker_snapshot_age_seconds ",
                   absl::StrFormat("%.3f", static_cast<double>(age.count()) / 1000.0), "\n");
+  if (curve.has_value()) {
+    AppendHeader(&out, "curve_auth_total", "counter",
+                 "CURVE clients asked about by ZAP: accepted = a listed key, refused = an unknown "
+                 "key, another mechanism or a malformed request.");
+    AppendLabeled(&out, "curve_auth_total", "result", "accepted", curve->accepted);
+    AppendLabeled(&out, "curve_auth_total", "result", "refused", curve->refused);
+    AppendMetric(&out, "curve_handshake_failures_total", "counter",
+                 "Peers that failed the CURVE handshake before ZAP (no CURVE, wrong server key).",
+                 curve->handshake_failed);
+  }
   AppendMetric(&out, "up", "gauge", "1 while the metrics endpoint answers.", 1);
   return out;
 }

@@ -30,12 +30,17 @@
 //   sessions                     gauge    saved sessions awaiting recovery
 //   snapshot_age_seconds         gauge    how old the published counters are
 //   up                           gauge    1 (the endpoint answers)
+// Only with CURVE on (--curve-secret-key), read live from the ZapHandler:
+//   curve_auth_total{result}     counter  accepted | refused ZAP requests
+//   curve_handshake_failures_total  counter  handshakes failed before ZAP
 //
 // Thread safety: StatsSnapshot is safe from any thread; FormatPrometheus is
 // a pure function.
 
 #include <chrono>
+#include <cstdint>
 #include <mutex>
+#include <optional>
 #include <string>
 
 #include "broker/stats.h"
@@ -56,8 +61,17 @@ class StatsSnapshot {
   std::chrono::steady_clock::time_point published_;  // guarded by mutex_
 };
 
+// The CURVE counters of the broker's ZapHandler (security/zap_handler.h).
+struct CurveCounters {
+  uint64_t accepted = 0;          // ZAP requests admitted (a listed client key)
+  uint64_t refused = 0;           // ZAP requests refused: unknown key, other mechanism, malformed
+  uint64_t handshake_failed = 0;  // peers that failed before ZAP: no CURVE, wrong server key
+};
+
 // The Prometheus text of `stats`; `age` is how old the counters are.
-std::string FormatPrometheus(const BrokerStats& stats, std::chrono::milliseconds age);
+// `curve`: the CURVE counters when CURVE is on; nullopt leaves them out.
+std::string FormatPrometheus(const BrokerStats& stats, std::chrono::milliseconds age,
+                             const std::optional<CurveCounters>& curve = std::nullopt);
 
 }  // namespace roomq::broker
 

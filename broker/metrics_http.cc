@@ -54,8 +54,8 @@ absl::StatusOr<tcp::endpoint> ParseBind(std::string_view bind) {
 // Lives on the server thread.
 class MetricsHttpServer::Acceptor {
  public:
-  Acceptor(asio::io_context& io, const StatsSnapshot* snapshot)
-      : acceptor_(io), snapshot_(snapshot) {}
+  Acceptor(asio::io_context& io, const StatsSnapshot* snapshot, const security::ZapHandler* curve)
+      : acceptor_(io), snapshot_(snapshot), curve_(curve) {}
 
   absl::Status Listen(const tcp::endpoint& endpoint) {
     boost::system::error_code ec;
@@ -124,8 +124,12 @@ class MetricsHttpServer::Acceptor {
         const BrokerStats stats = snapshot_->Latest(&published);
         const auto age = std::chrono::duration_cast<std::chrono::milliseconds>(
             std::chrono::steady_clock::now() - published);
+        std::optional<CurveCounters> curve;
+        if (curve_ != nullptr) {
+          curve = CurveCounters{curve_->accepted(), curve_->refused(), curve_->handshake_failed()};
+        }
         Reply(http::status::ok, "text/plain; version=0.0.4; charset=utf-8",
-              FormatPrometheus(stats, age));
+              FormatPrometheus(stats, age, curve));
       }
     }
     http::async_write(*stream_, *response_,
@@ -151,6 +155,7 @@ class MetricsHttpServer::Acceptor {
 
   tcp::acceptor acceptor_;
   const StatsSnapshot* const snapshot_;
+  const security::ZapHandler* const curve_;  // null when CURVE is off
   std::optional<asio::steady_timer> timer_;
   std::optional<beast::tcp_stream> stream_;
   beast::flat_buffer buffer_{kMaxHeaderBytes};
@@ -159,10 +164,10 @@ class MetricsHttpServer::Acceptor {
 };
 
 absl::StatusOr<std::unique_ptr<MetricsHttpServer>> MetricsHttpServer::Start(
-    std::string_view bind, const StatsSnapshot* snapshot) {
+    std::string_view bind, const StatsSnapshot* snapshot, const security::ZapHandler* curve) {
   ROOMQ_ASSIGN_OR_RETURN(const tcp::endpoint endpoint, ParseBind(bind));
   std::unique_ptr<MetricsHttpServer> server(new MetricsHttpServer());
-  server->acceptor_ = std::make_unique<Acceptor>(server->io_, snapshot);
+  server->acceptor_ = std::make_unique<Acceptor>(server->io_, snapshot, curve);
   ROOMQ_RETURN_IF_ERROR(server->acceptor_->Listen(endpoint));
   const tcp::endpoint bound = server->acceptor_->local_endpoint();
   server->endpoint_ = bound.address().is_v6()

@@ -3,8 +3,9 @@
 
 // roomq-broker's metrics endpoint (--metrics-bind, off by default): a tiny
 // HTTP/1.1 server on its own thread answering GET /metrics with
-// FormatPrometheus of the latest StatsSnapshot (broker/metrics.h). It reads
-// only that snapshot, never the broker loop's state.
+// FormatPrometheus of the latest StatsSnapshot (broker/metrics.h), plus the
+// CURVE counters when given a ZapHandler (atomics, read at each scrape). It
+// never reads the broker loop's state.
 //
 // Deliberately small and bounded: one connection at a time (the next is
 // accepted when the current one ends), one request per connection
@@ -25,16 +26,19 @@
 
 #include "absl/status/statusor.h"
 #include "broker/metrics.h"
+#include "broker/security/zap_handler.h"
 
 namespace roomq::broker {
 
 class MetricsHttpServer {
  public:
   // Binds "HOST:PORT" (IPv4, IPv6 in brackets; port 0 picks a free one) and
-  // starts serving `snapshot`, which must outlive the server.
-  // InvalidArgument for a bad address, Unavailable when it cannot bind.
-  static absl::StatusOr<std::unique_ptr<MetricsHttpServer>> Start(std::string_view bind,
-                                                                  const StatsSnapshot* snapshot);
+  // starts serving `snapshot`, and the counters of `curve` when not null
+  // (CURVE on); both must outlive the server. InvalidArgument for a bad
+  // address, Unavailable when it cannot bind.
+  static absl::StatusOr<std::unique_ptr<MetricsHttpServer>> Start(
+      std::string_view bind, const StatsSnapshot* snapshot,
+      const security::ZapHandler* curve = nullptr);
   // Stops the server thread and closes its sockets.
   ~MetricsHttpServer();
   MetricsHttpServer(const MetricsHttpServer&) = delete;

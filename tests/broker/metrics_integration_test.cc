@@ -146,6 +146,8 @@ TEST_F(BrokerMetricsTest, ServesTheCountersAfterPublishing) {
     EXPECT_TRUE(Sample(response, name).has_value()) << name;
   }
   EXPECT_LT(*Sample(response, "roomq_broker_snapshot_age_seconds"), 1.0);
+  // CURVE is off: no CURVE counters (tests/integration/curve_integration_test.cc has them).
+  EXPECT_EQ(response.find("roomq_broker_curve_"), std::string::npos);
 
   // Gauges follow the routing table: the subscriber leaves.
   subscriber.Goodbye();

@@ -3,7 +3,12 @@
 // --curve-clients, nodes connecting through client::Link (the code path of
 // the gateway, the CLI and roomq-echo) and through the CLI itself.
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/time.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <cstdlib>
@@ -11,6 +16,7 @@
 #include <fstream>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <regex>
 #include <string>
 #include <vector>
@@ -35,6 +41,40 @@ using test_support::ChildProcess;
 
 constexpr milliseconds kTimeout{5000};
 
+// GET /metrics from the broker's --metrics-bind port: the whole answer
+// ("" when nothing answered within 5 s).
+std::string ScrapeMetrics(int port) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  if (fd < 0) return "";
+  timeval timeout{5, 0};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof(timeout));
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_port = htons(static_cast<uint16_t>(port));
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  std::string response;
+  const std::string request = "GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)) == 0 &&
+      ::send(fd, request.data(), request.size(), MSG_NOSIGNAL) ==
+          static_cast<ssize_t>(request.size())) {
+    char buffer[4096];
+    ssize_t n;
+    while ((n = ::recv(fd, buffer, sizeof(buffer), 0)) > 0) {
+      response.append(buffer, static_cast<size_t>(n));
+    }
+  }
+  ::close(fd);
+  return response;
+}
+
+// The value of the sample "<name> <value>" in Prometheus text.
+std::optional<double> Sample(const std::string& text, const std::string& name) {
+  const std::string prefix = "\n" + name + " ";
+  const size_t at = text.find(prefix);
+  if (at == std::string::npos) return std::nullopt;
+  return std::strtod(text.c_str() + at + prefix.size(), nullptr);
+}
+
 // A Link and what reached it.
 struct Node {
   std::unique_ptr<client::Link> link;
@@ -53,12 +93,34 @@ class CurveIntegrationTest : public ::testing::Test {
     fs::copy_file(root_ + "/alice.pub", root_ + "/clients/alice.pub");
     test_support::BrokerOptions options;
     options.extra_args = {"--curve-secret-key=" + root_ + "/broker.key",
-                          "--curve-clients=" + root_ + "/clients", "--heartbeat-ms=200"};
+                          "--curve-clients=" + root_ + "/clients", "--heartbeat-ms=200",
+                          "--metrics-bind=127.0.0.1:0"};
     auto broker = test_support::StartBroker(options);
     ASSERT_TRUE(broker.ok()) << broker.status();
     broker_ = std::move(*broker);
     // Logged before the "listening" line StartBroker waited for.
     EXPECT_EQ(broker_.process->CountLines(std::regex("curve on clients=1 server_key=")), 1);
+    const std::regex metrics_line("roomq-broker metrics on http://127\\.0\\.0\\.1:([0-9]+)/metrics");
+    for (const std::string& line : broker_.process->Lines()) {
+      std::smatch match;
+      if (std::regex_search(line, match, metrics_line)) metrics_port_ = std::stoi(match[1]);
+    }
+    ASSERT_NE(metrics_port_, 0) << "no metrics line";
+  }
+
+  // Scrapes /metrics until `name` reads at least `at_least` (the counters
+  // are read live from the ZAP handler, which may still be answering);
+  // returns the last body.
+  std::string ScrapeUntilAtLeast(const std::string& name, double at_least) {
+    std::string body;
+    const auto deadline = std::chrono::steady_clock::now() + kTimeout;
+    while (std::chrono::steady_clock::now() < deadline) {
+      body = ScrapeMetrics(metrics_port_);
+      if (Sample(body, name).value_or(-1) >= at_least) return body;
+      PollUntil([] { return false; }, milliseconds(20));
+    }
+    ADD_FAILURE() << name << " never reached " << at_least << ":\n" << body;
+    return body;
   }
 
   void TearDown() override {
@@ -162,6 +224,7 @@ class CurveIntegrationTest : public ::testing::Test {
 
   std::string root_;
   test_support::BrokerProcess broker_;
+  int metrics_port_ = 0;
   zmq::context_t context_;
   std::vector<std::unique_ptr<Node>> nodes_;
 };
@@ -205,6 +268,15 @@ TEST_F(CurveIntegrationTest, AnUnknownKeyGetsNothingThroughAndIsCountedAndLogged
   EXPECT_EQ(subscriber.events, std::vector<std::string>{"legit"});
   EXPECT_TRUE(intruder.events.empty());
 
+  // The counters, on /metrics: 2 sockets x 2 allowed links accepted, both
+  // intruder sockets refused at least once, no handshake failure.
+  const std::string metrics =
+      ScrapeUntilAtLeast("roomq_broker_curve_auth_total{result=\"refused\"}", 2);
+  EXPECT_NE(metrics.find("# TYPE roomq_broker_curve_auth_total counter"), std::string::npos);
+  EXPECT_GE(Sample(metrics, "roomq_broker_curve_auth_total{result=\"accepted\"}").value_or(-1), 4)
+      << metrics;
+  EXPECT_EQ(Sample(metrics, "roomq_broker_curve_handshake_failures_total"), 0) << metrics;
+
   // The counters, on the shutdown line.
   ASSERT_TRUE(broker_.process->Signal(SIGTERM).ok());
   auto stopped = broker_.process->WaitForLine(
@@ -235,6 +307,11 @@ TEST_F(CurveIntegrationTest, AClientWithoutCurveGetsNothingThroughAndIsCounted) 
   ASSERT_TRUE(PollUntil([&] { return !subscriber.events.empty(); }));
   EXPECT_EQ(subscriber.events, std::vector<std::string>{"legit"});
   EXPECT_TRUE(plain.events.empty());
+  // On /metrics: no ZAP refusal (it never got that far), handshake failures.
+  const std::string metrics = ScrapeUntilAtLeast("roomq_broker_curve_handshake_failures_total", 2);
+  EXPECT_EQ(Sample(metrics, "roomq_broker_curve_auth_total{result=\"refused\"}"), 0) << metrics;
+  EXPECT_GE(Sample(metrics, "roomq_broker_curve_auth_total{result=\"accepted\"}").value_or(-1), 4)
+      << metrics;
 
   ASSERT_TRUE(broker_.process->Signal(SIGTERM).ok());
   EXPECT_TRUE(broker_.process
