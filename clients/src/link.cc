@@ -389,26 +389,19 @@ void Link::HandleMonitorReadable() {
 }
 
 void Link::HandleSubReadable() {
+  // A broker message carries one or more frames (the broker packs a burst's
+  // deliveries to this node into one message); every frame is one
+  // BrokerFrame, handled on its own in order, so a message cut off by the
+  // read limit simply continues on the next Poll().
+  zmq::message_t frame;
   for (int i = 0; i < kMaxReadsPerPoll; ++i) {
-    zmq::message_t message;
-    bool more = false;
     try {
-      if (!sub_.recv(message, zmq::recv_flags::dontwait)) return;
-      // Every broker message is one frame; drain and drop anything longer.
-      while (sub_.get(zmq::sockopt::rcvmore)) {
-        more = true;
-        zmq::message_t rest;
-        (void)sub_.recv(rest, zmq::recv_flags::none);
-      }
+      if (!sub_.recv(frame, zmq::recv_flags::dontwait)) return;
     } catch (const zmq::error_t& e) {
       spdlog::warn("roomq link {}: receive from broker failed: {}", node_id_, e.what());
       return;
     }
-    if (more) {
-      ++stats_.dropped_malformed;
-      continue;
-    }
-    HandleBrokerFrame(message);
+    HandleBrokerFrame(frame);
   }
 }
 

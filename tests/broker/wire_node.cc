@@ -118,14 +118,10 @@ absl::StatusOr<std::vector<zmq::message_t>> WireNode::ReceiveFrames(
   return frames;
 }
 
-absl::StatusOr<Received> WireNode::Receive(std::chrono::milliseconds timeout) {
-  auto frames = ReceiveFrames(sub_, timeout);
-  if (!frames.ok()) return frames.status();
-  if (frames->size() != 1) {
-    return absl::DataLossError(absl::StrCat("expected 1 frame, got ", frames->size()));
-  }
+namespace {
+absl::StatusOr<Received> Decode(const zmq::message_t& message) {
   Received received;
-  received.raw = (*frames)[0].to_string();
+  received.raw = message.to_string();
   if (!received.frame.ParseFromString(received.raw)) {
     return absl::DataLossError("not a BrokerFrame");
   }
@@ -136,6 +132,39 @@ absl::StatusOr<Received> WireNode::Receive(std::chrono::milliseconds timeout) {
     received.envelope = received.frame.delivery().envelope();
   }
   return received;
+}
+}  // namespace
+
+absl::StatusOr<Received> WireNode::Receive(std::chrono::milliseconds timeout) {
+  if (pending_.empty()) {
+    auto frames = ReceiveFrames(sub_, timeout);
+    if (!frames.ok()) return frames.status();
+    for (zmq::message_t& frame : *frames) pending_.push_back(std::move(frame));
+  }
+  const zmq::message_t frame = std::move(pending_.front());
+  pending_.pop_front();
+  return Decode(frame);
+}
+
+absl::StatusOr<std::vector<Received>> WireNode::ReceiveMessage(std::chrono::milliseconds timeout) {
+  if (pending_.empty()) {
+    auto frames = ReceiveFrames(sub_, timeout);
+    if (!frames.ok()) return frames.status();
+    for (zmq::message_t& frame : *frames) pending_.push_back(std::move(frame));
+  }
+  std::vector<Received> message;
+  absl::Status status = absl::OkStatus();
+  for (const zmq::message_t& frame : pending_) {
+    auto received = Decode(frame);
+    if (!received.ok()) {
+      status = received.status();
+      continue;
+    }
+    message.push_back(std::move(*received));
+  }
+  pending_.clear();
+  if (!status.ok()) return status;
+  return message;
 }
 
 absl::StatusOr<Received> WireNode::ReceiveDelivery(std::chrono::milliseconds timeout) {

@@ -8,6 +8,7 @@
 // Thread safety: none; one test thread per WireNode.
 
 #include <chrono>
+#include <deque>
 #include <optional>
 #include <string>
 #include <vector>
@@ -51,10 +52,14 @@ class WireNode {
   absl::Status Join(const std::string& node, uint32_t heartbeat_ms = 0,
                     std::chrono::milliseconds timeout = std::chrono::milliseconds(5000));
 
-  // The next message on the subscribe socket. DeadlineExceeded when none
-  // arrives in time; DataLoss when it is not one BrokerFrame (a delivery
-  // must carry an envelope).
+  // The next frame on the subscribe socket: a broker message carries one
+  // or more frames, each one BrokerFrame (the rest of a message wait for the
+  // next calls). DeadlineExceeded when none arrives in time; DataLoss when
+  // it is not a BrokerFrame (a delivery must carry an envelope).
   absl::StatusOr<Received> Receive(std::chrono::milliseconds timeout);
+  // Every frame of the next message (or what Receive() left of the current
+  // one), decoded; DataLoss when one of them is not a BrokerFrame.
+  absl::StatusOr<std::vector<Received>> ReceiveMessage(std::chrono::milliseconds timeout);
   // The next delivery, skipping Pongs and Replies.
   absl::StatusOr<Received> ReceiveDelivery(std::chrono::milliseconds timeout);
   // The next frame on the publish socket (a PublishReceipt).
@@ -69,6 +74,7 @@ class WireNode {
 
   zmq::socket_t pub_;
   zmq::socket_t sub_;
+  std::deque<zmq::message_t> pending_;  // frames of a message Receive() has not returned yet
   uint64_t next_request_id_ = 1000000;
 };
 

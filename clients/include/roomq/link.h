@@ -30,9 +30,12 @@
 // are keyed by message id. Neither waits forever: after receipt_timeout they
 // complete with Unavailable.
 //
-// Malformed broker messages (bad protobuf, more than one frame, a delivery
-// without an envelope or with the wrong envelope version) are dropped and
-// counted in stats().dropped_malformed.
+// A broker message carries one or more frames (the broker sends a burst's
+// deliveries to this node as one message, proto/README.md); each frame is
+// one BrokerFrame, handled on its own, in order. A malformed frame (bad
+// protobuf, a delivery without an envelope or with the wrong envelope
+// version) is dropped and counted in stats().dropped_malformed; the other
+// frames of its message are handled as usual.
 //
 // History (proto/README.md "History, resume and recovery"): the Link records,
 // per subscribed CHANNEL_ROOMS topic, the newest offset it delivered (from
