@@ -408,6 +408,7 @@ void WebSocketTransport::CloseSocket() {
   if (linger_timer_) linger_timer_->cancel();
   boost::system::error_code ignored;
   socket_.close(ignored);
+  open_.Release();
 }
 
 }  // namespace roomq::gateway::engineio

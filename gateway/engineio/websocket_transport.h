@@ -35,6 +35,10 @@
 // frame is written the socket is shut down for writing and kept open until
 // the peer closes or kCloseLinger passes, so the close frame is not lost to
 // a reset.
+//
+// Shutdown: the transport counts as open (OpenTransportToken, one per io
+// thread's count) from construction until its socket closes, so a graceful
+// shutdown knows when every transport has flushed and closed.
 
 #include <chrono>
 #include <cstddef>
@@ -48,6 +52,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/beast/http.hpp>
 
+#include "gateway/engineio/open_transports.h"
 #include "gateway/engineio/session.h"
 #include "gateway/engineio/transport_errors.h"
 #include "gateway/engineio/ws_frame.h"
@@ -157,6 +162,7 @@ class WebSocketTransport : public std::enable_shared_from_this<WebSocketTranspor
   size_t out_head_ = 0;
   size_t front_offset_ = 0;       // bytes of out_[out_head_] already written
   std::unique_ptr<boost::asio::steady_timer> linger_timer_;  // only while closing
+  OpenTransportToken open_ = OpenTransportToken::Acquire();  // released when the socket closes
   bool reading_ = false;          // an async_wait for readability is pending
   bool dirty_ = false;            // on the thread's flush list
   bool waiting_writable_ = false; // an async_wait for writability is pending

@@ -1,6 +1,8 @@
 #include "gateway/server/gateway_server.h"
 
+#include <condition_variable>
 #include <future>
+#include <mutex>
 #include <utility>
 
 #include <boost/asio/post.hpp>
@@ -21,7 +23,11 @@ GatewayServer::GatewayServer(GatewayOptions options, IoShards* shards,
       shards_(shards),
       engine_(std::make_unique<engineio::Engine>(options_.engine, shards->executors(), factory)),
       acceptor_(shards->context(0)),
-      retry_timer_(shards->context(0)) {}
+      retry_timer_(shards->context(0)) {
+  for (size_t i = 0; i < shards->size(); ++i) {
+    connections_.push_back(std::make_shared<HttpConnectionSet>());
+  }
+}
 
 GatewayServer::~GatewayServer() = default;
 
@@ -78,7 +84,8 @@ void GatewayServer::DoAccept() {
     boost::system::error_code ignored;
     socket.set_option(tcp::no_delay(true), ignored);
     auto connection =
-        std::make_shared<HttpConnection>(std::move(socket), shard, engine_.get(), &options_);
+        std::make_shared<HttpConnection>(std::move(socket), shard, engine_.get(),
+                                         &options_, connections_[shard]);
     asio::post(shards_->executor(shard), [connection] { connection->Start(); });
     DoAccept();
   });
@@ -97,7 +104,50 @@ bool GatewayServer::Shutdown(const std::string& reason, std::chrono::millisecond
   auto sessions_closed = std::make_shared<std::promise<void>>();
   auto future = sessions_closed->get_future();
   engine_->CloseAllSessions(reason, [sessions_closed] { sessions_closed->set_value(); });
-  return future.wait_until(deadline) == std::future_status::ready;
+  if (future.wait_until(deadline) != std::future_status::ready) return false;
+  // Answers already under way (e.g. the close packet to a pending long-poll)
+  // are the connections' last; idle keep-alive connections close now.
+  for (size_t shard = 0; shard < shards_->size(); ++shard) {
+    asio::post(shards_->executor(shard), [connections = connections_[shard]] {
+      connections->draining = true;
+      std::vector<std::shared_ptr<HttpConnection>> open;
+      for (HttpConnection* connection : connections->open) {
+        if (auto alive = connection->weak_from_this().lock()) open.push_back(std::move(alive));
+      }
+      for (auto& connection : open) connection->Drain();
+    });
+  }
+  return true;
+}
+
+bool GatewayServer::WaitForTransportsClosed(std::chrono::steady_clock::time_point deadline) {
+  // Where the threads meet: each shard thread reports once, when its count
+  // of open transports reaches zero (OpenTransports::WhenNoneOpen), by
+  // decrementing `pending` under the mutex and notifying; this (controlling)
+  // thread waits on the condition variable until `pending` is zero or the
+  // deadline. The state is shared, so a report after the deadline (or from
+  // teardown, when leftover handlers are destroyed) touches nothing freed.
+  // Posted after Shutdown's posts, so each shard counts after it closed its
+  // sessions and drained its HTTP connections (one io_context per shard
+  // runs its handlers in the order they were posted).
+  struct Pending {
+    std::mutex mutex;
+    std::condition_variable changed;
+    size_t shards = 0;  // guarded by mutex: shards with transports still open
+  };
+  auto pending = std::make_shared<Pending>();
+  pending->shards = shards_->size();
+  for (size_t shard = 0; shard < shards_->size(); ++shard) {
+    asio::post(shards_->executor(shard), [pending] {
+      engineio::OpenTransports::ForThisThread()->WhenNoneOpen([pending] {
+        std::lock_guard<std::mutex> lock(pending->mutex);
+        --pending->shards;
+        pending->changed.notify_all();
+      });
+    });
+  }
+  std::unique_lock<std::mutex> lock(pending->mutex);
+  return pending->changed.wait_until(lock, deadline, [&] { return pending->shards == 0; });
 }
 
 }  // namespace roomq::gateway::server

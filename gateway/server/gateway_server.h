@@ -5,14 +5,23 @@
 // the io shards round-robin, an HttpConnection per TCP connection, and the
 // Engine.IO engine behind /socket.io/.
 //
-// Thread safety: Create/Start/Shutdown from the controlling thread (main).
-// The acceptor lives on shard 0; connections on their shards.
+// Graceful shutdown, from the controlling thread: Shutdown() stops
+// accepting, ends every Engine.IO session (close packet, then the transport
+// flushes what it had queued and closes) and drains the HTTP connections;
+// WaitForTransportsClosed() then returns as soon as every shard has no open
+// transport left (engineio/open_transports.h), or at its deadline (a client
+// that does not read, or never closes its side, holds its transport open).
+//
+// Thread safety: Create/Start/Shutdown/WaitForTransportsClosed from the
+// controlling thread (main). The acceptor lives on shard 0; connections on
+// their shards.
 
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -21,6 +30,7 @@
 #include "gateway/engineio/engine.h"
 #include "gateway/engineio/session.h"
 #include "gateway/server/gateway_options.h"
+#include "gateway/server/http_connection.h"
 #include "gateway/server/io_shards.h"
 
 namespace roomq::gateway::server {
@@ -42,8 +52,13 @@ class GatewayServer {
   // Starts accepting.
   void Start();
   // Stops accepting and ends every session with `reason` ("server shutting
-  // down"). Blocks until done or `bound` passed; false on timeout.
+  // down"); HTTP connections close once idle (no more keep-alive). Blocks
+  // until every shard did so or `bound` passed; false on timeout.
   bool Shutdown(const std::string& reason, std::chrono::milliseconds bound);
+  // After Shutdown: blocks until no shard has an open transport (every
+  // WebSocket flushed its queue and closed, every HTTP connection closed) or
+  // `deadline`; true when they all closed.
+  bool WaitForTransportsClosed(std::chrono::steady_clock::time_point deadline);
 
  private:
   GatewayServer(GatewayOptions options, IoShards* shards, engineio::SessionListenerFactory* factory);
@@ -51,6 +66,8 @@ class GatewayServer {
 
   GatewayOptions options_;
   IoShards* const shards_;
+  // One per shard, each touched on its shard's thread (http_connection.h).
+  std::vector<std::shared_ptr<HttpConnectionSet>> connections_;
   std::unique_ptr<engineio::Engine> engine_;
   boost::asio::ip::tcp::acceptor acceptor_;
   boost::asio::steady_timer retry_timer_;

@@ -41,14 +41,46 @@ engineio::HttpMethod MethodOf(http::verb verb) {
 }  // namespace
 
 HttpConnection::HttpConnection(tcp::socket socket, size_t shard, engineio::Engine* engine,
-                               const GatewayOptions* options)
-    : stream_(std::move(socket)), shard_(shard), engine_(engine), options_(options) {
+                               const GatewayOptions* options,
+                               std::shared_ptr<HttpConnectionSet> connections)
+    : stream_(std::move(socket)),
+      shard_(shard),
+      engine_(engine),
+      options_(options),
+      connections_(std::move(connections)) {
   remote_ = Endpoint(stream_.socket());
 }
 
-void HttpConnection::Start() { ReadHeader(); }
+// Normally Forget() ran already (on the shard thread); this covers teardown.
+HttpConnection::~HttpConnection() { Forget(); }
+
+void HttpConnection::Start() {
+  if (connections_->draining) {  // accepted just before the shutdown
+    CloseSocket();
+    return;
+  }
+  connections_->open.insert(this);
+  in_set_ = true;
+  open_ = engineio::OpenTransportToken::Acquire();
+  ReadHeader();
+}
+
+void HttpConnection::Drain() {
+  if (awaiting_request_) CloseSocket();  // the pending read ends with operation_aborted
+}
+
+void HttpConnection::Forget() {
+  if (in_set_) connections_->open.erase(this);
+  in_set_ = false;
+  open_.Release();
+}
 
 void HttpConnection::ReadHeader() {
+  if (connections_->draining) {
+    CloseSocket();
+    return;
+  }
+  awaiting_request_ = true;
   parser_.emplace();
   parser_->header_limit(static_cast<std::uint32_t>(options_->max_header_bytes));
   body_too_large_ = false;
@@ -60,6 +92,7 @@ void HttpConnection::ReadHeader() {
 }
 
 void HttpConnection::OnHeader(beast::error_code ec) {
+  awaiting_request_ = false;
   if (ec) {
     if (ec == http::error::end_of_stream || ec == asio::error::eof ||
         ec == asio::error::connection_reset || ec == beast::error::timeout ||
@@ -143,6 +176,7 @@ void HttpConnection::Dispatch() {
         return;
       }
       engine_->HandleUpgrade(shard_, parser_->release(), stream_.release_socket(), remote_);
+      Forget();  // after the hand-over, so a same-shard WebSocket is counted first
       return;
     }
     DispatchEngine(query);
@@ -242,7 +276,7 @@ void HttpConnection::ReplyStatus(unsigned status, std::string body, bool close) 
 }
 
 void HttpConnection::Reply(engineio::HttpReply reply) {
-  bool keep_alive = keep_alive_ && !reply.close_connection;
+  bool keep_alive = keep_alive_ && !reply.close_connection && !connections_->draining;
   response_ = std::make_shared<Response>(static_cast<http::status>(reply.status), version_);
   Response& res = *response_;
   res.set(http::field::server, "roomq-gateway");
@@ -285,6 +319,7 @@ void HttpConnection::CloseSocket() {
   beast::error_code ignored;
   stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
   stream_.close();
+  Forget();
 }
 
 }  // namespace roomq::gateway::server

@@ -15,6 +15,12 @@
 // this connection, counted in Engine::transport_errors() (which logs,
 // rate-limited).
 //
+// Graceful shutdown (GatewayServer::Shutdown): once its shard's
+// HttpConnectionSet is draining, a connection waiting for a request closes at
+// once and one answering a request closes after the answer (no keep-alive).
+// It counts as an open transport (engineio/open_transports.h) from Start()
+// until its socket closes or is handed to a WebSocket.
+//
 // Thread safety: lives on its shard thread; Engine answers are posted back
 // to it. Keeps itself alive through its pending operations.
 
@@ -22,6 +28,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <unordered_set>
 
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core.hpp>
@@ -29,17 +36,35 @@
 
 #include "gateway/engineio/engine.h"
 #include "gateway/engineio/http_types.h"
+#include "gateway/engineio/open_transports.h"
 #include "gateway/server/gateway_options.h"
 
 namespace roomq::gateway::server {
 
+class HttpConnection;
+
+// The HTTP connections of one shard. Touched on the shard's thread only (a
+// connection destroyed at teardown, after the io threads were joined,
+// removes itself on the destroying thread; shared ownership keeps the set
+// alive for that).
+struct HttpConnectionSet {
+  std::unordered_set<HttpConnection*> open;  // started, socket still ours
+  bool draining = false;                     // shutting down: no keep-alive, no new request
+};
+
 class HttpConnection : public std::enable_shared_from_this<HttpConnection> {
  public:
-  // `engine` and `options` outlive every connection.
+  // `engine` and `options` outlive every connection. `connections` is the
+  // set of the connection's shard.
   HttpConnection(boost::asio::ip::tcp::socket socket, size_t shard, engineio::Engine* engine,
-                 const GatewayOptions* options);
+                 const GatewayOptions* options, std::shared_ptr<HttpConnectionSet> connections);
+  ~HttpConnection();
   // Call on the socket's executor.
   void Start();
+  // The shard is draining (call on the socket's executor, after setting
+  // HttpConnectionSet::draining): closes now when waiting for a request;
+  // otherwise the answer under way is the last.
+  void Drain();
 
  private:
   using Response = boost::beast::http::response<boost::beast::http::string_body>;
@@ -54,6 +79,8 @@ class HttpConnection : public std::enable_shared_from_this<HttpConnection> {
   void ReplyStatus(unsigned status, std::string body, bool close = false);
   void OnWrite(bool keep_alive, boost::beast::error_code ec);
   void CloseSocket();
+  // The socket is closed or handed over: no longer open in the set.
+  void Forget();
   void CountError(engineio::TransportError reason, const std::string& detail);
 
   boost::beast::tcp_stream stream_;
@@ -63,6 +90,8 @@ class HttpConnection : public std::enable_shared_from_this<HttpConnection> {
   const size_t shard_;
   engineio::Engine* const engine_;
   const GatewayOptions* const options_;
+  const std::shared_ptr<HttpConnectionSet> connections_;
+  engineio::OpenTransportToken open_;  // held from Start() until Forget()
   std::string remote_;
   // The request being answered.
   std::string origin_;
@@ -72,6 +101,8 @@ class HttpConnection : public std::enable_shared_from_this<HttpConnection> {
   unsigned version_ = 11;
   bool body_too_large_ = false;
   bool served_any_ = false;  // a request was dispatched on this connection
+  bool awaiting_request_ = false;  // a header read is pending (between requests)
+  bool in_set_ = false;            // in connections_->open
 };
 
 }  // namespace roomq::gateway::server

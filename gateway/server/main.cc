@@ -70,6 +70,9 @@ ABSL_FLAG(int32_t, max_rooms_per_socket, 1000,
 ABSL_FLAG(double, message_rate, 1000,
           "Client events per second per socket (token bucket; 0 = no limit)");
 ABSL_FLAG(double, message_burst, 2000, "Token bucket size of --message-rate");
+ABSL_FLAG(int32_t, shutdown_grace_ms, 1000,
+          "After SIGTERM/SIGINT: how long clients' transports may take to flush what was queued "
+          "for them and close; the gateway exits as soon as all have, or when this passes");
 ABSL_FLAG(std::string, rate_limit_policy, "ack",
           "What an event over --message-rate gets: 'ack' (dropped; an error ack when the client "
           "asked for one) or 'disconnect' (the socket is disconnected)");
@@ -157,6 +160,8 @@ int main(int argc, char** argv) {
   const double message_rate = absl::GetFlag(FLAGS_message_rate);
   const double message_burst = absl::GetFlag(FLAGS_message_burst);
   const std::string rate_policy = absl::GetFlag(FLAGS_rate_limit_policy);
+  const int shutdown_grace_ms = absl::GetFlag(FLAGS_shutdown_grace_ms);
+  if (shutdown_grace_ms < 0) UsageError("--shutdown-grace-ms must be >= 0");
   if (max_connections < 0) UsageError("--max-connections must be >= 0");
   if (max_namespaces < 1 || max_rooms < 2) {
     UsageError("--max-namespaces must be >= 1 and --max-rooms-per-socket >= 2");
@@ -227,11 +232,28 @@ int main(int argc, char** argv) {
   int signal_number = 0;
   sigwait(&stop_signals, &signal_number);
   spdlog::info("roomq-gateway: signal {}, shutting down", signal_number);
+  // Stop accepting and tell every client at once (close packet, then each
+  // transport flushes what it had queued and closes). The bridge stops while
+  // the io threads flush; the process leaves once every transport closed,
+  // or after the grace (a client that does not read cannot hold it longer).
+  const auto signalled = std::chrono::steady_clock::now();
   if (!(*gateway)->Shutdown("server shutting down", std::chrono::seconds(3))) {
     spdlog::warn("roomq-gateway: sessions did not all close in time");
   }
+  const auto flush_deadline =
+      std::chrono::steady_clock::now() + std::chrono::milliseconds(shutdown_grace_ms);
   (*socketio_server)->Shutdown();
-  shards.Stop(std::chrono::milliseconds(1000));
+  const bool flushed = (*gateway)->WaitForTransportsClosed(flush_deadline);
+  const auto waited_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                             std::chrono::steady_clock::now() - signalled)
+                             .count();
+  if (flushed) {
+    spdlog::info("roomq-gateway: transports flushed and closed {} ms after the signal", waited_ms);
+  } else {
+    spdlog::warn("roomq-gateway: transports still open after --shutdown-grace-ms={}; closing them",
+                 shutdown_grace_ms);
+  }
+  shards.Stop(std::chrono::milliseconds(0));
   gateway->reset();
   socketio_server->reset();
   spdlog::info("roomq-gateway stopped");

@@ -1,0 +1,151 @@
+// Graceful shutdown of the in-process gateway: GatewayServer::Shutdown tells
+// every client at once, and WaitForTransportsClosed returns as soon as every
+// transport has flushed and closed: at once with idle clients (WebSocket,
+// long-polling, an idle keep-alive HTTP connection), only at its deadline
+// while a client does not read, and right after that client drained.
+// (The SIGTERM path of the real binary: sigterm_test.cc.)
+
+#include <chrono>
+#include <cstdio>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "tests/gateway/server/test_gateway.h"
+
+namespace roomq::gateway::server::testing {
+namespace {
+
+using std::chrono::milliseconds;
+using Clock = std::chrono::steady_clock;
+
+// A WebSocket client reading on its own thread until the server closes,
+// as a real client's event loop does.
+class ReadingWsClient {
+ public:
+  bool Open(uint16_t port) {
+    if (!client_.Connect(port, "/socket.io/?EIO=4&transport=websocket")) return false;
+    std::string open;
+    if (!client_.Read(&open) || open.rfind("0{", 0) != 0) return false;
+    thread_ = std::thread([this] {
+      std::string data;
+      while (client_.ReadSkippingPings(&data)) {
+        if (data == "1") saw_close_packet_ = true;
+      }
+    });
+    return true;
+  }
+  // Joins the reader (it ends when the server closes, or after its 5 s
+  // read bound).
+  void Join() {
+    if (thread_.joinable()) thread_.join();
+  }
+  ~ReadingWsClient() { Join(); }
+  bool saw_close_packet() const { return saw_close_packet_; }
+
+ private:
+  WsClient client_;
+  std::thread thread_;
+  bool saw_close_packet_ = false;
+};
+
+TEST(GatewayShutdown, IdleTransportsCloseLongBeforeTheDeadline) {
+  TestGateway gateway;
+  std::vector<std::unique_ptr<ReadingWsClient>> ws;
+  for (int i = 0; i < 4; ++i) {  // round-robin: both shards get some
+    ws.push_back(std::make_unique<ReadingWsClient>());
+    ASSERT_TRUE(ws.back()->Open(gateway.port()));
+  }
+  // A long-polling client: polls until the close packet or an error.
+  const std::string sid = gateway.PollingHandshake();
+  ASSERT_FALSE(sid.empty());
+  std::thread polling([&] {
+    for (int i = 0; i < 100; ++i) {
+      HttpResult result = gateway.Poll(sid);
+      if (!result.ok || result.status != 200 || result.body.find('1') == 0) return;
+    }
+  });
+  // An idle keep-alive HTTP connection (http_idle_timeout is 60 s).
+  boost::asio::io_context ioc;
+  tcp::socket keep_alive(ioc);
+  ASSERT_TRUE(ConnectLocal(ioc, keep_alive, gateway.port()));
+  const std::string healthz = "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n";
+  ASSERT_FALSE(RunBounded(ioc, keep_alive, [&](auto handler) {
+    boost::asio::async_write(keep_alive, boost::asio::buffer(healthz), handler);
+  }));
+  beast::flat_buffer buffer;
+  http::response<http::string_body> response;
+  ASSERT_FALSE(RunBounded(ioc, keep_alive,
+                          [&](auto handler) { http::async_read(keep_alive, buffer, response, handler); }));
+  ASSERT_EQ(response.result_int(), 200u);
+  ASSERT_TRUE(response.keep_alive());
+
+  const auto start = Clock::now();
+  ASSERT_TRUE(gateway.server().Shutdown("server shutting down", std::chrono::seconds(5)));
+  EXPECT_TRUE(gateway.server().WaitForTransportsClosed(start + std::chrono::seconds(10)));
+  const auto elapsed = std::chrono::duration_cast<milliseconds>(Clock::now() - start);
+  EXPECT_LT(elapsed.count(), 5000) << "the wait did not end when the transports closed";
+  // The keep-alive connection was closed by the server, not left open.
+  char byte;
+  beast::error_code ec = RunBounded(ioc, keep_alive, [&](auto handler) {
+    keep_alive.async_read_some(boost::asio::buffer(&byte, 1),
+                               [handler](beast::error_code e, size_t) mutable { handler(e); });
+  });
+  EXPECT_TRUE(ec == boost::asio::error::eof || ec == boost::asio::error::connection_reset)
+      << ec.message();
+  polling.join();
+  for (auto& client : ws) {
+    client->Join();
+    EXPECT_TRUE(client->saw_close_packet());
+  }
+  std::printf("# idle transports closed %lld ms after Shutdown began\n",
+              static_cast<long long>(elapsed.count()));
+}
+
+TEST(GatewayShutdown, AClientThatDoesNotReadHoldsItsTransportUntilItDrains) {
+  GatewayOptions options = TestGateway::DefaultOptions();
+  options.engine.max_outbound_bytes = 64 << 20;
+  TestGateway gateway(options);
+  std::optional<RawWebSocketConnection> stalled;
+  stalled.emplace();
+  ASSERT_TRUE(stalled->Handshake(gateway.port()));
+  // 32 MiB for a client that stops reading: more than the socket buffers
+  // hold, so most of it stays queued in the gateway.
+  ASSERT_TRUE(stalled->Send(MaskedClientFrame(0x81, "4flood:64:524288")));
+  const std::string sid = [&] {
+    std::string open = stalled->buffer();
+    while (open.find("\"sid\":\"") == std::string::npos && !stalled->ReadSome()) open = stalled->buffer();
+    return SidFromOpen(open);
+  }();
+  ASSERT_FALSE(sid.empty());
+  ASSERT_TRUE(gateway.recorder().WaitFor(sid, [](const Recorder::SessionRecord& r) {
+    return r.send_results.size() == 64;
+  }));
+
+  ASSERT_TRUE(gateway.server().Shutdown("server shutting down", std::chrono::seconds(5)));
+  const auto start = Clock::now();
+  EXPECT_FALSE(gateway.server().WaitForTransportsClosed(start + milliseconds(500)));
+  EXPECT_GE(Clock::now() - start, milliseconds(500)) << "returned before its deadline";
+
+  // The client reads again: everything queued, the close, EOF (the server
+  // shut its side after the close frame); once it closes too, the wait ends.
+  size_t received = stalled->buffer().size();
+  stalled->buffer().clear();
+  beast::error_code ec;
+  while (!(ec = stalled->ReadSome())) {
+    received += stalled->buffer().size();
+    stalled->buffer().clear();
+  }
+  EXPECT_EQ(ec, boost::asio::error::eof) << ec.message();
+  EXPECT_GT(received, size_t{64} * 524288);
+  stalled.reset();
+  const auto drained = Clock::now();
+  EXPECT_TRUE(gateway.server().WaitForTransportsClosed(drained + std::chrono::seconds(10)));
+  EXPECT_LT(Clock::now() - drained, milliseconds(5000)) << "not ended by the drain";
+}
+
+}  // namespace
+}  // namespace roomq::gateway::server::testing
