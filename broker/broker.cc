@@ -23,6 +23,11 @@ namespace {
 // Messages read from one socket before the loop looks at the other one and
 // at its timers: keeps either side from starving the other.
 constexpr int kBurst = 1024;
+// Limits of one ROUTER message to a subscriber: at most this many frames
+// (deliveries), and no more bytes than kMaxBatchBytes unless its only frame
+// is larger. A burst's deliveries past them go in further messages.
+constexpr size_t kMaxBatchFrames = 64;
+constexpr size_t kMaxBatchBytes = 256 * 1024;
 // How often silent peers, old history and expired sessions are looked for.
 constexpr std::chrono::milliseconds kHousekeepingInterval{25};
 // RecordLog record types.
@@ -82,6 +87,13 @@ void DrainRest(zmq::socket_t& socket) {
   do {
     if (zmq_msg_recv(rest.handle(), socket.handle(), ZMQ_DONTWAIT) < 0) return;
   } while (rest.more());
+}
+
+// ZMQ_SNDHWM of the subscriber socket, in messages: hwm / kMaxBatchFrames,
+// rounded up (0 = no limit stays 0).
+int SubscriberHwm(int hwm) {
+  return hwm == 0 ? 0 : static_cast<int>((static_cast<int64_t>(hwm) + kMaxBatchFrames - 1) /
+                                         static_cast<int64_t>(kMaxBatchFrames));
 }
 
 void SetCommonOptions(zmq::socket_t& socket, const BrokerOptions& options) {
@@ -150,6 +162,13 @@ absl::Status Broker::Bind() {
                     Side{sub_, options_.sub_bind, sub_endpoint_, "--sub-bind"}}) {
     try {
       SetCommonOptions(side.socket, options_);
+      if (&side.socket == &sub_) {
+        // A message to a subscriber carries up to kMaxBatchFrames
+        // deliveries: the queue bound stays about `hwm` deliveries when it
+        // fills with full batches (the case that matters: a subscriber
+        // falling behind a busy broker).
+        side.socket.set(zmq::sockopt::sndhwm, SubscriberHwm(options_.hwm));
+      }
       if (!options_.curve_secret_key.empty()) {  // CURVE server; the ZapHandler admits clients
         absl::Status curve = security::EnableCurveServer(side.socket, options_.curve_secret_key,
                                                          &side.socket == &pub_ ? "pub" : "sub");
@@ -278,11 +297,9 @@ void Broker::DrainPublishers() {
     }
     Route();
   }
-  if (log_ != nullptr) {
-    // The burst's records reach the file before anyone sees their offsets.
-    FlushLog();
-    SendDeferred();
-  }
+  // The burst's records reach the file before anyone sees their offsets.
+  if (log_ != nullptr) FlushLog();
+  SendBurst();
 }
 
 void Broker::Route() {
@@ -291,21 +308,19 @@ void Broker::Route() {
     ++stats_.malformed_count(FromScanError(error));
     // Well-formed but invalid: the publisher learns why, if it asked.
     if (error != wire::ScanError::kMalformed && route_.confirm) {
-      SendReceipt(View(identity_),
-                  EncodeReceipt(false,
-                                absl::StrCat("invalid envelope: ",
-                                             ToAbsl(wire::ScanErrorName(error))),
-                                0, {}));
+      receipts_.push_back(
+          {std::string(View(identity_)),
+           EncodeReceipt(false,
+                         absl::StrCat("invalid envelope: ", ToAbsl(wire::ScanErrorName(error))),
+                         0, {})});
     }
     return;
   }
   ++stats_.routed;
 
-  std::vector<const Subscriber*>& targets = log_ != nullptr ? deferred_targets_ : targets_;
-  const size_t begin = targets.size();
-  routes_.Match(route_, [&targets](const Subscriber& subscriber) { targets.push_back(&subscriber); });
-  const size_t end = targets.size();
-  if (begin == end) ++stats_.unrouted;
+  targets_.clear();
+  routes_.Match(route_, [this](const Subscriber& subscriber) { targets_.push_back(&subscriber); });
+  if (targets_.empty()) ++stats_.unrouted;
 
   std::string receipt;
   if (history_.Keeps(route_)) {
@@ -323,25 +338,25 @@ void Broker::Route() {
     history_.Keep(delivery_, wall_now_us_, index);
     ++stats_.kept;
   } else {
-    if (begin != end) BuildDeliveryFrame(0, {});
+    if (!targets_.empty()) BuildDeliveryFrame(0, {});
     if (route_.confirm) receipt = EncodeReceipt(true, {}, 0, {});
   }
 
-  if (log_ != nullptr) {
-    Deferred& deferred = deferred_.emplace_back();
-    if (begin != end) deferred.frame.copy(delivery_);
-    deferred.begin = begin;
-    deferred.end = end;
-    if (route_.confirm) {
-      deferred.receipt_identity.assign(View(identity_));
-      deferred.receipt = std::move(receipt);
+  if (!targets_.empty()) {
+    // The frame joins the burst; each recipient's batch lists it.
+    const auto frame = static_cast<uint32_t>(burst_frames_.size());
+    burst_frames_.push_back(std::move(delivery_));
+    for (const Subscriber* target : targets_) {
+      auto [slot, added] = batch_of_.try_emplace(target, static_cast<uint32_t>(batch_count_));
+      if (added) {
+        if (batch_count_ == batches_.size()) batches_.emplace_back();
+        batches_[batch_count_].subscriber = target;
+        ++batch_count_;
+      }
+      batches_[slot->second].frames.push_back(frame);
     }
-    return;
   }
-  if (begin != end) SendDeliveries(delivery_, targets_);
-  targets_.clear();
-  if (route_.confirm) SendReceipt(View(identity_), receipt);
-  RemoveUnreachable();
+  if (route_.confirm) receipts_.push_back({std::string(View(identity_)), std::move(receipt)});
 }
 
 void Broker::BuildDeliveryFrame(uint64_t sequence, std::span<const wire::RoomOffset> offsets) {
@@ -369,48 +384,76 @@ void Broker::BuildDeliveryFrame(uint64_t sequence, std::span<const wire::RoomOff
   std::memcpy(out + prefix_size, body_.data(), body_.size());
 }
 
-void Broker::SendDeliveries(zmq::message_t& frame, std::span<const Subscriber* const> targets) {
+Broker::SendResult Broker::SendFrames(std::string_view identity,
+                                      std::span<zmq::message_t* const> frames,
+                                      bool stop_when_full) {
+  SendResult result;
   void* const socket = sub_.handle();
   zmq_msg_t copy;
   zmq_msg_init(&copy);
-  for (const Subscriber* target : targets) {
-    const std::string& identity = target->identity();
+  size_t i = 0;
+  while (i < frames.size()) {
+    // This message: frames [i, end), at least one, within the limits.
+    size_t end = i + 1;
+    size_t bytes = frames[i]->size();
+    while (end < frames.size() && end - i < kMaxBatchFrames &&
+           bytes + frames[end]->size() <= kMaxBatchBytes) {
+      bytes += frames[end]->size();
+      ++end;
+    }
     // The identity frame is where ROUTER_MANDATORY reports a full or gone
     // peer; once it is accepted the rest of the message is too.
     const int error_code =
         SendCopy(socket, identity.data(), identity.size(), ZMQ_SNDMORE | ZMQ_DONTWAIT);
     if (error_code == EAGAIN) {
-      ++stats_.dropped_hwm;
-      if (Peer* peer = peers_.Find(identity)) ++peer->dropped;
+      if (stop_when_full) {
+        result.full += frames.size() - i;
+        break;
+      }
+      result.full += end - i;
+      i = end;
       continue;
     }
     if (error_code != 0) {
-      ++stats_.dropped_unreachable;
-      unreachable_.push_back(identity);
-      continue;
+      result.unreachable += frames.size() - i;
+      break;
     }
-    zmq_msg_copy(&copy, frame.handle());
-    // A successful send leaves `copy` empty (reusable); a failed one keeps
-    // its reference, released by the next copy or the close below.
-    if (zmq_msg_send(&copy, socket, ZMQ_DONTWAIT) < 0) continue;
-    ++stats_.delivered;
+    for (; i < end; ++i) {
+      zmq_msg_copy(&copy, frames[i]->handle());
+      // A successful send leaves `copy` empty (reusable); a failed one keeps
+      // its reference, released by the next copy or the close below.
+      if (zmq_msg_send(&copy, socket, (i + 1 < end ? ZMQ_SNDMORE : 0) | ZMQ_DONTWAIT) >= 0) {
+        ++result.sent;
+      }
+    }
   }
   zmq_msg_close(&copy);
+  return result;
 }
 
-void Broker::SendDeferred() {
-  for (Deferred& deferred : deferred_) {
-    if (deferred.begin != deferred.end) {
-      SendDeliveries(deferred.frame,
-                     std::span<const Subscriber* const>(deferred_targets_.data() + deferred.begin,
-                                                        deferred.end - deferred.begin));
+void Broker::SendBurst() {
+  for (size_t b = 0; b < batch_count_; ++b) {
+    Batch& batch = batches_[b];
+    frame_scratch_.clear();
+    for (uint32_t frame : batch.frames) frame_scratch_.push_back(&burst_frames_[frame]);
+    const std::string& identity = batch.subscriber->identity();
+    const SendResult result = SendFrames(identity, frame_scratch_, /*stop_when_full=*/false);
+    stats_.delivered += result.sent;
+    if (result.full > 0) {
+      stats_.dropped_hwm += result.full;
+      if (Peer* peer = peers_.Find(identity)) peer->dropped += result.full;
     }
-    if (!deferred.receipt_identity.empty()) {
-      SendReceipt(deferred.receipt_identity, deferred.receipt);
+    if (result.unreachable > 0) {
+      stats_.dropped_unreachable += result.unreachable;
+      unreachable_.push_back(identity);
     }
+    batch.frames.clear();
   }
-  deferred_.clear();
-  deferred_targets_.clear();
+  batch_count_ = 0;
+  batch_of_.clear();
+  burst_frames_.clear();
+  for (const PendingReceipt& receipt : receipts_) SendReceipt(receipt.identity, receipt.receipt);
+  receipts_.clear();
   RemoveUnreachable();
 }
 
@@ -658,40 +701,27 @@ void Broker::HandleSubscribe(Peer& peer, const v1::SubscriberCommand& command) {
               [](const history::Entry* a, const history::Entry* b) { return a->sequence < b->sequence; });
     replay.erase(std::unique(replay.begin(), replay.end()), replay.end());
   }
-  for (const history::Entry* entry : replay) {
-    if (!SendReplayed(peer.identity, *entry)) {
-      // Full or gone: the rest would be too. The subscriber has a gap.
-      for (v1::ResumeResult& result : *reply->mutable_resumed()) result.set_truncated(true);
-      break;
-    }
+  // The replayed frames go in as few messages as the batch limits allow,
+  // before the Reply (same pipe, so in this order).
+  std::vector<zmq::message_t> frames(replay.size());
+  frame_scratch_.clear();
+  for (size_t i = 0; i < replay.size(); ++i) {
+    const std::string_view body = replay[i]->body();
+    frames[i].rebuild(wire::ReplayedFrameSize(body));
+    wire::WriteReplayedFrame(body, static_cast<char*>(frames[i].data()));
+    frame_scratch_.push_back(&frames[i]);
+  }
+  const SendResult sent = SendFrames(peer.identity, frame_scratch_, /*stop_when_full=*/true);
+  stats_.replayed += sent.sent;
+  stats_.delivered += sent.sent;
+  stats_.dropped_hwm += sent.full;
+  stats_.dropped_unreachable += sent.unreachable;
+  if (sent.sent < replay.size()) {
+    // Full or gone: the subscriber has a gap.
+    for (v1::ResumeResult& result : *reply->mutable_resumed()) result.set_truncated(true);
   }
   // The Reply goes even without a request id: it carries the ResumeResults.
   SendBrokerFrame(peer.identity, frame);
-}
-
-bool Broker::SendReplayed(std::string_view identity, const history::Entry& entry) {
-  const std::string_view body = entry.body();
-  zmq_msg_t message;
-  zmq_msg_init_size(&message, wire::ReplayedFrameSize(body));
-  wire::WriteReplayedFrame(body, static_cast<char*>(zmq_msg_data(&message)));
-  const int error_code =
-      SendCopy(sub_.handle(), identity.data(), identity.size(), ZMQ_SNDMORE | ZMQ_DONTWAIT);
-  if (error_code != 0) {
-    zmq_msg_close(&message);
-    if (error_code == EAGAIN) {
-      ++stats_.dropped_hwm;
-    } else {
-      ++stats_.dropped_unreachable;
-    }
-    return false;
-  }
-  if (zmq_msg_send(&message, sub_.handle(), ZMQ_DONTWAIT) < 0) {
-    zmq_msg_close(&message);
-    return false;
-  }
-  ++stats_.replayed;
-  ++stats_.delivered;
-  return true;
 }
 
 void Broker::HandleSaveSession(std::string_view identity, const v1::SubscriberCommand& command,

@@ -8,16 +8,31 @@
 //   --sub-bind  ROUTER  <- [SubscriberCommand] from subscribers' DEALERs
 //                       -> [BrokerFrame{delivery|reply|pong}]
 //
-// Publish path (the hot path): wire::ScanRouteInto reads the routing fields
+// Publish path (the hot path): the loop reads a burst of up to 1024
+// envelopes; for each, wire::ScanRouteInto reads the routing fields
 // straight from the received bytes, RoutingTable::Match finds the
-// subscribers, and each gets [its identity][the delivery frame]. The
-// delivery frame (BrokerFrame{delivery{epoch, envelope}}, see
-// proto/wire/delivery.h) is written once per envelope: a few header bytes
-// and the publisher's envelope bytes verbatim, in one zmq buffer that every
-// recipient's message shares by reference count (zmq_msg_copy).
+// subscribers, and the delivery frame (BrokerFrame{delivery{epoch,
+// envelope}}, see proto/wire/delivery.h) is written once: a few header
+// bytes and the publisher's envelope bytes verbatim, in one zmq buffer.
+// Each recipient's Batch lists the frame. At the burst's end (after the
+// log's Flush) every subscriber gets ONE message with all its deliveries of
+// the burst, in publish order: [identity][frame][frame]..., each frame
+// shared by reference count (zmq_msg_copy); past 64 frames or 256 KiB a
+// further message starts. Per subscriber and burst that is one identity
+// lookup, one pipe flush and one wake-up of the I/O thread instead of one
+// per envelope. Receipts go after the burst's deliveries.
 // Sends never block: ZMQ_ROUTER_MANDATORY is on, a subscriber at its
-// high-water mark (EAGAIN) loses that delivery (counted in dropped_hwm),
-// an unreachable one (EHOSTUNREACH: its connection is gone) is removed.
+// high-water mark (EAGAIN) loses that message, i.e. all its deliveries
+// (counted in dropped_hwm and the peer's `dropped`), an unreachable one
+// (EHOSTUNREACH: its connection is gone) is removed. ZMQ_SNDHWM counts
+// messages, so the subscriber socket's is hwm / 64: about `hwm` deliveries
+// once a subscriber falls behind (full batches), fewer when traffic is light.
+//
+// Ordering: a burst's deliveries are sent within DrainPublishers, before
+// any subscriber command is read again, so an answer to a command (Reply,
+// Pong, the replay of a resume, Recovered) never falls inside a burst: it
+// follows every delivery routed before the command and precedes every
+// delivery routed after it.
 //
 // Malformed input of any kind (wrong frame count, not a protobuf message,
 // wrong version, unknown channel or kind, invalid topics) is dropped and
@@ -50,9 +65,9 @@
 // wall-clock microseconds + the live delivery frame); on start the records
 // are replayed into History (offsets, sequences and the epoch survive); the
 // log is cut behind history's oldest entry (DropBefore) as it evicts. With a
-// log, the deliveries and receipts of a burst of envelopes are sent only
-// after the burst's records were written (one Flush per burst): a subscriber
-// never holds an offset a SIGKILLed broker forgets. Without data_dir the
+// log, the burst's records are written (one Flush) before any of its
+// deliveries and receipts is sent: a subscriber never holds an offset a
+// SIGKILLed broker forgets. Without data_dir the
 // epoch is random per start.
 //
 // Thread safety: Create() may run on one thread and Run() on another (the
@@ -60,8 +75,9 @@
 // method except Stop() belongs to the thread running Run(). Stop() may be
 // called from any thread and from a signal handler.
 //
-// Limits (BrokerOptions, with defaults): high-water mark 100000 messages per
-// socket and peer, in both directions; max message size 16 MiB (ZeroMQ
+// Limits (BrokerOptions, with defaults): high-water mark 100000 per socket
+// and peer, in both directions (messages; deliveries on the subscriber
+// socket, see above); max message size 16 MiB (ZeroMQ
 // drops the connection of a peer that sends more); 1,000,000 topics per
 // subscriber (more is refused with Reply{ok=false}); at most
 // wire::kMaxRoomsPerEnvelope rooms per envelope.
@@ -78,6 +94,7 @@
 
 #include <zmq.hpp>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
 #include "broker/history/history.h"
 #include "broker/history/session_store.h"
@@ -95,7 +112,9 @@ struct BrokerOptions {
   std::string sub_bind = "tcp://127.0.0.1:5556";
   // Heartbeat assumed for subscribers whose Hello says 0 (and before Hello).
   std::chrono::milliseconds heartbeat{1000};
-  // ZMQ_SNDHWM and ZMQ_RCVHWM on both sockets (messages, per peer).
+  // ZMQ_SNDHWM and ZMQ_RCVHWM on both sockets (messages, per peer); the
+  // subscriber socket's SNDHWM is hwm / 64 (rounded up), its messages
+  // holding up to 64 deliveries each.
   int hwm = 100000;
   // ZMQ_MAXMSGSIZE on both sockets.
   int64_t max_message_bytes = 16 << 20;
@@ -156,14 +175,21 @@ class Broker {
                         std::chrono::milliseconds interval);
 
  private:
-  // A deferred publish (with a log): the frame, its recipients
-  // (deferred_targets_[begin, end)) and the receipt, sent after Flush.
-  struct Deferred {
-    zmq::message_t frame;
-    size_t begin = 0;
-    size_t end = 0;
-    std::string receipt_identity;  // empty = no receipt
+  // One subscriber's deliveries of the current publish burst.
+  struct Batch {
+    const Subscriber* subscriber = nullptr;
+    std::vector<uint32_t> frames;  // indexes into burst_frames_, publish order
+  };
+  // A PublishReceipt of the current burst, sent after its deliveries.
+  struct PendingReceipt {
+    std::string identity;
     std::string receipt;
+  };
+  // What SendFrames did with a run of frames to one subscriber.
+  struct SendResult {
+    size_t sent = 0;          // frames handed to ZeroMQ
+    size_t full = 0;          // frames dropped: the subscriber was at its HWM
+    size_t unreachable = 0;   // frames dropped: its connection is gone
   };
 
   Broker(zmq::context_t& context, BrokerOptions options, uint64_t epoch);
@@ -176,20 +202,25 @@ class Broker {
   void DrainSubscribers();
   void Route();
   void BuildDeliveryFrame(uint64_t sequence, std::span<const wire::RoomOffset> offsets);
-  void SendDeliveries(zmq::message_t& frame, std::span<const Subscriber* const> targets);
+  // Sends `frames` to `identity` in as few ROUTER messages as the batch
+  // limits allow ([identity][frame]...[frame], each frame shared by
+  // zmq_msg_copy). A message refused at the high-water mark loses all its
+  // frames; with stop_when_full the rest are not tried (counted as full).
+  // An unreachable peer loses every remaining frame.
+  SendResult SendFrames(std::string_view identity, std::span<zmq::message_t* const> frames,
+                        bool stop_when_full);
+  // Sends the burst's batches (one message per subscriber, or more past the
+  // limits), then its receipts, then removes unreachable peers.
+  void SendBurst();
   std::string EncodeReceipt(bool accepted, std::string_view error, uint64_t sequence,
                             std::span<const wire::RoomOffset> offsets) const;
   void SendReceipt(std::string_view identity, const std::string& receipt);
-  void SendDeferred();
   void RemoveUnreachable();
   void HandleCommand(std::string_view identity, const zmq::message_t& body);
   void HandleSubscribe(Peer& peer, const v1::SubscriberCommand& command);
   void HandleSaveSession(std::string_view identity, const v1::SubscriberCommand& command,
                          Clock::time_point now);
   void HandleRecover(Peer& peer, const v1::SubscriberCommand& command, Clock::time_point now);
-  // Sends `entry` to `identity` as a replayed delivery. False when it was
-  // dropped (full or gone).
-  bool SendReplayed(std::string_view identity, const history::Entry& entry);
   void HandleUnsubscribe(std::string_view identity, Peer* peer,
                          const v1::SubscriberCommand& command);
   void SendReply(std::string_view identity, uint64_t request_id, bool ok, std::string_view error);
@@ -226,6 +257,17 @@ class Broker {
   wire::EnvelopeRoute route_;    // views into body_
   std::vector<const Subscriber*> targets_;
   std::vector<std::string> unreachable_;
+  // The current publish burst's traffic (empty between bursts, so command
+  // answers never overtake or fall between a burst's deliveries): one
+  // shared delivery frame per routed envelope, one Batch per subscriber
+  // (slots [0, batch_count_) in use, reused across bursts with their
+  // capacity), the receipts.
+  std::vector<zmq::message_t> burst_frames_;
+  absl::flat_hash_map<const Subscriber*, uint32_t> batch_of_;
+  std::vector<Batch> batches_;
+  size_t batch_count_ = 0;
+  std::vector<PendingReceipt> receipts_;
+  std::vector<zmq::message_t*> frame_scratch_;
 
   history::History history_;
   history::SessionStore sessions_;
@@ -234,8 +276,6 @@ class Broker {
   std::string record_scratch_;
   bool log_failed_ = false;  // a Flush failed (logged once)
   uint64_t restore_skipped_ = 0;  // log records not understood on restore
-  std::vector<Deferred> deferred_;
-  std::vector<const Subscriber*> deferred_targets_;
 };
 
 }  // namespace roomq::broker

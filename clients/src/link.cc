@@ -19,6 +19,10 @@ namespace {
 // How many messages one Poll() reads from one socket before it moves on, so a
 // flood on one socket cannot starve timers or the caller's own poll items.
 constexpr int kMaxReadsPerPoll = 4096;
+// The broker packs up to this many deliveries into one message
+// (proto/README.md): ZMQ_RCVHWM counts messages, so receive_hwm (about
+// deliveries) is divided by it.
+constexpr int kMaxFramesPerMessage = 64;
 constexpr int kSilentHeartbeats = 3;
 // Topics per Subscribe command when the whole set is (re)sent: ~40 bytes
 // each, so a command stays far below the broker's message size limit.
@@ -89,7 +93,10 @@ Link::~Link() {
 absl::Status Link::OpenSubSocket() {
   try {
     sub_ = zmq::socket_t(context_, zmq::socket_type::dealer);
-    sub_.set(zmq::sockopt::rcvhwm, options_.receive_hwm);
+    sub_.set(zmq::sockopt::rcvhwm,
+             options_.receive_hwm <= 0
+                 ? options_.receive_hwm
+                 : (options_.receive_hwm + kMaxFramesPerMessage - 1) / kMaxFramesPerMessage);
     sub_.set(zmq::sockopt::sndhwm, options_.send_hwm);
     sub_.set(zmq::sockopt::linger, static_cast<int>(options_.linger.count()));
     monitor_endpoint_ = NextMonitorEndpoint();

@@ -79,6 +79,9 @@ ABSL_FLAG(std::string, broker_sub, "", "Sub endpoint of the already running brok
 ABSL_FLAG(std::string, proxy_xsub, "",
           "Use an already running proxy (e.g. `roomq-bench-broker --proxy` under a profiler); needs --proxy-xpub");
 ABSL_FLAG(std::string, proxy_xpub, "", "XPUB endpoint of the already running proxy");
+ABSL_FLAG(int32_t, broker_frames_per_message, 64,
+          "The broker subscribers' ZMQ_RCVHWM is --hwm divided by this (as the Link does: a broker "
+          "message holds up to 64 deliveries); 1 = the same queue as before the batching, for A/B runs");
 ABSL_FLAG(bool, proxy, false, "Internal: run as the XSUB/XPUB proxy child");
 
 namespace roomq::bench {
@@ -162,7 +165,11 @@ class Subscriber : public SubscriberBase {
       : relay_(relay),
         context_(1),
         socket_(context_, relay == Relay::kProxy ? zmq::socket_type::sub : zmq::socket_type::dealer) {
-    socket_.set(zmq::sockopt::rcvhwm, hwm);
+    // As roomq::client::Link does: a broker message carries up to 64
+    // deliveries, so the receive queue holds hwm deliveries at full batches.
+    const int per_message = std::max(1, absl::GetFlag(FLAGS_broker_frames_per_message));
+    socket_.set(zmq::sockopt::rcvhwm,
+                relay == Relay::kProxy ? hwm : (hwm + per_message - 1) / per_message);
     socket_.set(zmq::sockopt::linger, 0);
     socket_.connect(endpoints.subscribe);
     if (relay == Relay::kProxy) {
@@ -191,9 +198,10 @@ class Subscriber : public SubscriberBase {
   void Loop() {
     zmq::message_t frame;
     zmq::pollitem_t item{socket_.handle(), 0, ZMQ_POLLIN, 0};
-    // Every message is one frame. From the broker, a delivery is a
-    // BrokerFrame whose first byte is the tag of field 1 (delivery); Replies
-    // and Pongs are not envelopes.
+    // Every frame is one envelope (the broker packs several frames, each
+    // one BrokerFrame, into a message; frames are counted whatever the
+    // message). From the broker, a delivery is a BrokerFrame whose first
+    // byte is the tag of field 1 (delivery); Replies and Pongs are not.
     const bool any_frame = relay_ == Relay::kProxy;
     while (!stop_) {
       if (zmq::poll(&item, 1, milliseconds(50)) == 0) continue;
@@ -398,16 +406,23 @@ struct RunResult {
   double loss = 0;               // 1 - delivered/published
   double relay_cores = -1;       // CPU the relay process used (1.0 = one core), -1 = unknown
   double relay_us_per_envelope = -1;  // relay CPU time per published envelope
+  double relay_io_us_per_envelope = -1;  // of which its ZeroMQ I/O threads (ZMQbg/IO/*)
   double clients_us_per_envelope = -1;  // this process (publisher + subscribers) likewise
 };
 
-// CPU time (ns) all threads of `pid` have run so far: the sum of the first
-// field of /proc/<pid>/task/*/schedstat. 0 when unreadable.
-uint64_t ProcessCpuNs(pid_t pid) {
+// CPU time (ns) the threads of `pid` have run so far: the sum of the first
+// field of /proc/<pid>/task/*/schedstat (0 when unreadable); with
+// io_only, only ZeroMQ's I/O threads (named "ZMQbg/IO/<n>").
+uint64_t ProcessCpuNs(pid_t pid, bool io_only = false) {
   uint64_t total = 0;
   std::error_code error;
   const std::string dir = "/proc/" + std::to_string(pid) + "/task";
   for (const auto& task : std::filesystem::directory_iterator(dir, error)) {
+    if (io_only) {
+      std::ifstream comm(task.path() / "comm");
+      std::string name;
+      if (!std::getline(comm, name) || name.rfind("ZMQbg/IO/", 0) != 0) continue;
+    }
     std::ifstream schedstat(task.path() / "schedstat");
     uint64_t ns = 0;
     if (schedstat >> ns) total += ns;
@@ -524,11 +539,13 @@ absl::StatusOr<RunResult> RunOnce(Relay relay, const char* self) {
   std::vector<uint64_t> received_start, received_end;
   const auto start = Clock::now();
   const uint64_t cpu_start = relay_pid != 0 ? ProcessCpuNs(relay_pid) : 0;
+  const uint64_t io_cpu_start = relay_pid != 0 ? ProcessCpuNs(relay_pid, /*io_only=*/true) : 0;
   const uint64_t clients_cpu_start = ProcessCpuNs(getpid());
   const uint64_t sent_start = snapshot(received_start);
   std::this_thread::sleep_for(milliseconds(absl::GetFlag(FLAGS_duration_ms)));
   const uint64_t sent_end = snapshot(received_end);
   const uint64_t cpu_end = relay_pid != 0 ? ProcessCpuNs(relay_pid) : 0;
+  const uint64_t io_cpu_end = relay_pid != 0 ? ProcessCpuNs(relay_pid, /*io_only=*/true) : 0;
   const uint64_t clients_cpu_end = ProcessCpuNs(getpid());
   const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
 
@@ -546,7 +563,11 @@ absl::StatusOr<RunResult> RunOnce(Relay relay, const char* self) {
   if (relay_pid != 0 && cpu_end > cpu_start) {
     const double cpu_seconds = (cpu_end - cpu_start) / 1e9;
     result.relay_cores = cpu_seconds / seconds;
-    if (sent_end > sent_start) result.relay_us_per_envelope = 1e6 * cpu_seconds / (sent_end - sent_start);
+    if (sent_end > sent_start) {
+      result.relay_us_per_envelope = 1e6 * cpu_seconds / (sent_end - sent_start);
+      result.relay_io_us_per_envelope =
+          (io_cpu_end - io_cpu_start) / 1e3 / static_cast<double>(sent_end - sent_start);
+    }
   }
   publisher.reset();
   subscribers.clear();
@@ -591,8 +612,8 @@ int RunBench(const char* self) {
               absl::GetFlag(FLAGS_subscribers), absl::GetFlag(FLAGS_payload_bytes),
               EncodedEnvelope(absl::GetFlag(FLAGS_payload_bytes)).size(),
               absl::GetFlag(FLAGS_duration_ms), absl::GetFlag(FLAGS_hwm));
-  std::printf("| round | relay | delivered/s per subscriber | published/s | loss | relay CPU (cores) | relay CPU µs/envelope | clients CPU µs/envelope |\n");
-  std::printf("|---|---|---:|---:|---:|---:|---:|---:|\n");
+  std::printf("| round | relay | delivered/s per subscriber | published/s | loss | relay CPU (cores) | relay CPU µs/envelope | of which zmq I/O thread | clients CPU µs/envelope |\n");
+  std::printf("|---|---|---:|---:|---:|---:|---:|---:|---:|\n");
   std::vector<double> rates[kRelays];
   std::vector<double> costs[kRelays];
   // Adjacent runs share the machine's mood; their ratio is steadier than
@@ -606,10 +627,10 @@ int RunBench(const char* self) {
         std::fprintf(stderr, "run failed: %s\n", std::string(result.status().message()).c_str());
         return 1;
       }
-      std::printf("| %d | %s | %.0f | %.0f | %.1f%% | %.2f | %.2f | %.2f |\n", round, Name(relay),
-                  result->delivered_per_sub, result->published, 100 * result->loss,
+      std::printf("| %d | %s | %.0f | %.0f | %.1f%% | %.2f | %.2f | %.2f | %.2f |\n", round,
+                  Name(relay), result->delivered_per_sub, result->published, 100 * result->loss,
                   result->relay_cores, result->relay_us_per_envelope,
-                  result->clients_us_per_envelope);
+                  result->relay_io_us_per_envelope, result->clients_us_per_envelope);
       std::fflush(stdout);
       const int index = static_cast<int>(relay);
       rates[index].push_back(result->delivered_per_sub);

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <optional>
 #include <random>
 #include <regex>
 #include <string>
@@ -488,9 +489,137 @@ TEST_F(BrokerTest, RemovesAPeerWhoseConnectionIsGone) {
   EXPECT_TRUE(removed);
 }
 
+// A publisher speaking ZMTP 3.0 (NULL mechanism, DEALER) over a raw TCP
+// socket, so that several envelopes reach the broker in ONE write: its I/O
+// thread decodes them from one read and hands them over together, and the
+// broker reads them in one burst, however loaded the machine is.
+class OneWritePublisher {
+ public:
+  // Connects and completes the handshake; false when anything fails.
+  bool Connect(const std::string& endpoint) {
+    const size_t colon = endpoint.rfind(':');
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_port = htons(static_cast<uint16_t>(std::stoi(endpoint.substr(colon + 1))));
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    timeval timeout{5, 0};
+    ::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof(timeout));
+    if (fd_ < 0 || ::connect(fd_, reinterpret_cast<sockaddr*>(&address), sizeof(address)) != 0) {
+      return false;
+    }
+    std::string greeting(64, '\0');  // signature, version 3.0, NULL, client, filler
+    greeting[0] = '\xff';
+    greeting[9] = '\x7f';
+    greeting[10] = 3;
+    greeting.replace(12, 4, "NULL");
+    std::string ready = std::string("\x05READY\x0bSocket-Type", 18) + std::string("\0\0\0\x06", 4) +
+                        "DEALER";
+    ready = std::string{'\x04', static_cast<char>(ready.size())} + ready;  // short command
+    if (!Write(greeting) || !Read(64) || !Write(ready)) return false;
+    // The broker's READY: a command frame, short or long.
+    auto header = Read(2);
+    if (!header || ((*header)[0] & 0x04) == 0) return false;
+    if ((*header)[0] & 0x02) {
+      auto rest = Read(7);  // a long size: 8 bytes, the first already read
+      if (!rest) return false;
+      uint64_t size = static_cast<uint8_t>((*header)[1]);
+      for (char c : *rest) size = size << 8 | static_cast<uint8_t>(c);
+      return Read(size).has_value();
+    }
+    return Read(static_cast<uint8_t>((*header)[1])).has_value();
+  }
+  // Sends every envelope (one frame each, under 256 bytes) in one write.
+  bool PublishInOneWrite(const std::vector<v1::Envelope>& envelopes) {
+    std::string bytes;
+    for (const v1::Envelope& envelope : envelopes) {
+      const std::string body = envelope.SerializeAsString();
+      if (body.size() > 255) return false;
+      bytes += std::string{'\0', static_cast<char>(body.size())} + body;
+    }
+    return Write(bytes);
+  }
+  ~OneWritePublisher() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+
+ private:
+  bool Write(const std::string& bytes) {
+    return ::send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(bytes.size());
+  }
+  std::optional<std::string> Read(size_t size) {
+    std::string bytes(size, '\0');
+    size_t have = 0;
+    while (have < size) {
+      const ssize_t n = ::recv(fd_, bytes.data() + have, size - have, 0);
+      if (n <= 0) return std::nullopt;
+      have += static_cast<size_t>(n);
+    }
+    return bytes;
+  }
+
+  int fd_ = -1;
+};
+
+TEST_F(BrokerTest, ABurstsDeliveriesToASubscriberArriveAsOneMessageInOrder) {
+  auto sub = Node("sub");
+  ASSERT_TRUE(sub->Subscribe({RoomTopic("/chat", "batch")}).ok());
+  OneWritePublisher publisher;
+  ASSERT_TRUE(publisher.Connect(broker_.pub_endpoint));
+  // Once this arrives the broker has attached the connection: what follows
+  // is decoded as one read.
+  ASSERT_TRUE(publisher.PublishInOneWrite({RoomsEnvelope("/chat", {"batch"}, "first")}));
+  auto first = sub->ReceiveMessage(kWait);
+  ASSERT_TRUE(first.ok()) << first.status();
+  ASSERT_EQ(first->size(), 1u);
+  std::vector<v1::Envelope> envelopes;
+  for (int i = 0; i < 10; ++i) {
+    envelopes.push_back(RoomsEnvelope("/chat", {"batch"}, "e" + std::to_string(i)));
+  }
+  ASSERT_TRUE(publisher.PublishInOneWrite(envelopes));
+
+  // One message: [identity][delivery e0]...[delivery e9], one frame each.
+  auto message = sub->ReceiveMessage(kWait);
+  ASSERT_TRUE(message.ok()) << message.status();
+  Events events;
+  for (const Received& frame : *message) events.push_back(frame.envelope.event());
+  EXPECT_EQ(events, (Events{"e0", "e1", "e2", "e3", "e4", "e5", "e6", "e7", "e8", "e9"}));
+
+  // A resume replays them the same way: one message of replayed frames,
+  // then the Reply in a message of its own.
+  auto resumer = Node("resumer");
+  v1::SubscriberCommand resume;
+  resume.set_request_id(5);
+  v1::ResumePoint* point = resume.mutable_subscribe()->add_resume();
+  *point->mutable_topic() = wire::ToProto(RoomTopic("/chat", "batch"));
+  point->set_epoch(broker_.epoch);
+  point->set_after_offset(0);
+  resumer->Command(resume);
+  auto replayed = resumer->ReceiveMessage(kWait);
+  ASSERT_TRUE(replayed.ok()) << replayed.status();
+  events.clear();
+  for (const Received& frame : *replayed) {
+    EXPECT_TRUE(frame.frame.delivery().replayed());
+    events.push_back(frame.envelope.event());
+  }
+  EXPECT_EQ(events,
+            (Events{"first", "e0", "e1", "e2", "e3", "e4", "e5", "e6", "e7", "e8", "e9"}));
+  auto reply = resumer->ReceiveMessage(kWait);
+  ASSERT_TRUE(reply.ok()) << reply.status();
+  ASSERT_EQ(reply->size(), 1u);
+  ASSERT_TRUE((*reply)[0].frame.has_reply());
+  EXPECT_EQ((*reply)[0].frame.reply().request_id(), 5u);
+  ASSERT_EQ((*reply)[0].frame.reply().resumed_size(), 1);
+  EXPECT_EQ((*reply)[0].frame.reply().resumed(0).replayed(), 11u);
+  EXPECT_FALSE((*reply)[0].frame.reply().resumed(0).truncated());
+}
+
 TEST_F(BrokerTest, AFullSubscriberLosesDeliveriesWithoutSlowingOthers) {
   BrokerOptions options;
-  options.extra_args = {"--hwm=50"};
+  // 3200 deliveries = 50 messages on the subscriber socket (up to 64
+  // deliveries each): room for the reader's 25 per round whatever the
+  // batching, far less than the stalled peer is sent.
+  options.extra_args = {"--hwm=3200"};
   Start(options);
   auto stalled = Node("stalled", /*receive_hwm=*/10);
   auto reader = Node("reader");
@@ -500,9 +629,10 @@ TEST_F(BrokerTest, AFullSubscriberLosesDeliveriesWithoutSlowingOthers) {
   v1::Envelope envelope = RoomsEnvelope("/chat", {"a"}, "bulk");
   envelope.set_args(std::string(16 * 1024, 'x'));
   const std::string bytes = envelope.SerializeAsString();
-  // 32 MiB in batches the reader drains: the stalled peer's pipe, socket
-  // buffers and receive queue fill up long before the end.
-  constexpr int kBatches = 80;
+  // 48 MiB in batches the reader drains: the stalled peer's pipe (50
+  // messages of up to 256 KiB), socket buffers and receive queue (10
+  // messages) fill up long before the end.
+  constexpr int kBatches = 120;
   constexpr int kBatch = 25;
   for (int batch = 0; batch < kBatches; ++batch) {
     for (int i = 0; i < kBatch; ++i) publisher.SendPub({bytes});

@@ -77,7 +77,10 @@ struct LinkOptions {
   std::string node_prefix = "node";
   std::chrono::milliseconds heartbeat{1000};   // Ping period; broker silent 3x this => down
   int send_hwm = 100000;                       // ZMQ_SNDHWM on the pub socket (messages)
-  int receive_hwm = 100000;                    // ZMQ_RCVHWM on the sub socket
+  // Deliveries queued from the broker, about: the sub socket's ZMQ_RCVHWM
+  // (messages) is receive_hwm / 64, as a broker message holds up to 64
+  // deliveries (fewer when traffic is light). <= 0: ZeroMQ's meaning.
+  int receive_hwm = 100000;
   std::chrono::milliseconds receipt_timeout{5000};
   // Added: how long closing the Link may wait to flush Goodbye and unsent
   // envelopes (ZMQ_LINGER on both sockets).
