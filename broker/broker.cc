@@ -702,22 +702,33 @@ void Broker::HandleSubscribe(Peer& peer, const v1::SubscriberCommand& command) {
     replay.erase(std::unique(replay.begin(), replay.end()), replay.end());
   }
   // The replayed frames go in as few messages as the batch limits allow,
-  // before the Reply (same pipe, so in this order).
-  std::vector<zmq::message_t> frames(replay.size());
-  frame_scratch_.clear();
-  for (size_t i = 0; i < replay.size(); ++i) {
-    const std::string_view body = replay[i]->body();
-    frames[i].rebuild(wire::ReplayedFrameSize(body));
-    wire::WriteReplayedFrame(body, static_cast<char*>(frames[i].data()));
-    frame_scratch_.push_back(&frames[i]);
+  // before the Reply (same pipe, so in this order). They are built a
+  // message's worth at a time, so a replay that meets the high-water mark
+  // stops building there.
+  std::vector<zmq::message_t> frames;
+  bool gap = false;
+  for (size_t begin = 0; begin < replay.size(); begin += kMaxBatchFrames) {
+    const size_t end = std::min(replay.size(), begin + kMaxBatchFrames);
+    frames.resize(end - begin);
+    frame_scratch_.clear();
+    for (size_t i = begin; i < end; ++i) {
+      const std::string_view body = replay[i]->body();
+      zmq::message_t& message = frames[i - begin];
+      message.rebuild(wire::ReplayedFrameSize(body));
+      wire::WriteReplayedFrame(body, static_cast<char*>(message.data()));
+      frame_scratch_.push_back(&message);
+    }
+    const SendResult sent = SendFrames(peer.identity, frame_scratch_, /*stop_when_full=*/true);
+    stats_.replayed += sent.sent;
+    stats_.delivered += sent.sent;
+    if (sent.sent == end - begin) continue;
+    // Full or gone: the rest is lost too, and the subscriber has a gap.
+    const size_t lost = replay.size() - begin - sent.sent;
+    (sent.unreachable > 0 ? stats_.dropped_unreachable : stats_.dropped_hwm) += lost;
+    gap = true;
+    break;
   }
-  const SendResult sent = SendFrames(peer.identity, frame_scratch_, /*stop_when_full=*/true);
-  stats_.replayed += sent.sent;
-  stats_.delivered += sent.sent;
-  stats_.dropped_hwm += sent.full;
-  stats_.dropped_unreachable += sent.unreachable;
-  if (sent.sent < replay.size()) {
-    // Full or gone: the subscriber has a gap.
+  if (gap) {
     for (v1::ResumeResult& result : *reply->mutable_resumed()) result.set_truncated(true);
   }
   // The Reply goes even without a request id: it carries the ResumeResults.
