@@ -26,7 +26,7 @@ constexpr int kBurst = 1024;
 // Limits of one ROUTER message to a subscriber: at most this many frames
 // (deliveries), and no more bytes than kMaxBatchBytes unless its only frame
 // is larger. A burst's deliveries past them go in further messages.
-constexpr size_t kMaxBatchFrames = 64;
+constexpr size_t kMaxBatchFrames = wire::kMaxDeliveriesPerMessage;
 constexpr size_t kMaxBatchBytes = 256 * 1024;
 // How often silent peers, old history and expired sessions are looked for.
 constexpr std::chrono::milliseconds kHousekeepingInterval{25};

@@ -17,7 +17,7 @@
 // Each recipient's Batch lists the frame. At the burst's end (after the
 // log's Flush) every subscriber gets ONE message with all its deliveries of
 // the burst, in publish order: [identity][frame][frame]..., each frame
-// shared by reference count (zmq_msg_copy); past 64 frames or 256 KiB a
+// shared by reference count (zmq_msg_copy); past 8 frames or 256 KiB a
 // further message starts. Per subscriber and burst that is one identity
 // lookup, one pipe flush and one wake-up of the I/O thread instead of one
 // per envelope. Receipts go after the burst's deliveries.
@@ -25,8 +25,9 @@
 // high-water mark (EAGAIN) loses that message, i.e. all its deliveries
 // (counted in dropped_hwm and the peer's `dropped`), an unreachable one
 // (EHOSTUNREACH: its connection is gone) is removed. ZMQ_SNDHWM counts
-// messages, so the subscriber socket's is hwm / 64: about `hwm` deliveries
-// once a subscriber falls behind (full batches), fewer when traffic is light.
+// messages, so the subscriber socket's is hwm / 8: `hwm` deliveries once a
+// subscriber falls behind a busy broker (full batches), down to hwm / 8 when
+// every burst brings it one delivery.
 //
 // Ordering: a burst's deliveries are sent within DrainPublishers, before
 // any subscriber command is read again, so an answer to a command (Reply,
@@ -113,8 +114,8 @@ struct BrokerOptions {
   // Heartbeat assumed for subscribers whose Hello says 0 (and before Hello).
   std::chrono::milliseconds heartbeat{1000};
   // ZMQ_SNDHWM and ZMQ_RCVHWM on both sockets (messages, per peer); the
-  // subscriber socket's SNDHWM is hwm / 64 (rounded up), its messages
-  // holding up to 64 deliveries each.
+  // subscriber socket's SNDHWM is hwm / wire::kMaxDeliveriesPerMessage (8,
+  // rounded up), its messages holding up to 8 deliveries each.
   int hwm = 100000;
   // ZMQ_MAXMSGSIZE on both sockets.
   int64_t max_message_bytes = 16 << 20;

@@ -11,6 +11,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "proto/wire/absl_compat.h"
+#include "proto/wire/delivery.h"
 #include "spdlog/spdlog.h"
 
 namespace roomq::client {
@@ -22,7 +23,7 @@ constexpr int kMaxReadsPerPoll = 4096;
 // The broker packs up to this many deliveries into one message
 // (proto/README.md): ZMQ_RCVHWM counts messages, so receive_hwm (about
 // deliveries) is divided by it.
-constexpr int kMaxFramesPerMessage = 64;
+constexpr int kMaxFramesPerMessage = wire::kMaxDeliveriesPerMessage;
 constexpr int kSilentHeartbeats = 3;
 // Topics per Subscribe command when the whole set is (re)sent: ~40 bytes
 // each, so a command stays far below the broker's message size limit.

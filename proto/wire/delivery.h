@@ -35,6 +35,15 @@
 
 namespace roomq::wire {
 
+// The most delivery frames the broker puts in one message to a subscriber
+// (proto/README.md: a message may carry several frames). ZeroMQ's
+// high-water marks count messages, so both ends divide a bound meant in
+// deliveries by it. Kept small on purpose: with light traffic a message
+// holds one delivery, and the queue then holds only bound / this many
+// deliveries; 8 already spares the per-message cost (identity lookup,
+// pipe flush, I/O-thread wake-up) for 7 deliveries in 8.
+inline constexpr int kMaxDeliveriesPerMessage = 8;
+
 // The longest prefix EncodeDeliveryPrefix writes (three tags, three
 // 64-bit varints).
 inline constexpr size_t kMaxDeliveryPrefixBytes = 3 + 3 * 10;

@@ -54,6 +54,7 @@
 #include "absl/strings/str_format.h"
 #include "proto/base/command_line.h"
 #include "proto/roomq.pb.h"
+#include "proto/wire/delivery.h"
 #include "proto/wire/topic.h"
 #include "tests/support/binaries.h"
 #include "tests/support/broker_process.h"
@@ -79,9 +80,10 @@ ABSL_FLAG(std::string, broker_sub, "", "Sub endpoint of the already running brok
 ABSL_FLAG(std::string, proxy_xsub, "",
           "Use an already running proxy (e.g. `roomq-bench-broker --proxy` under a profiler); needs --proxy-xpub");
 ABSL_FLAG(std::string, proxy_xpub, "", "XPUB endpoint of the already running proxy");
-ABSL_FLAG(int32_t, broker_frames_per_message, 64,
+ABSL_FLAG(int32_t, broker_frames_per_message, roomq::wire::kMaxDeliveriesPerMessage,
           "The broker subscribers' ZMQ_RCVHWM is --hwm divided by this (as the Link does: a broker "
-          "message holds up to 64 deliveries); 1 = the same queue as before the batching, for A/B runs");
+          "message holds up to that many deliveries); 1 = the same queue as before the batching, "
+          "for A/B runs");
 ABSL_FLAG(bool, proxy, false, "Internal: run as the XSUB/XPUB proxy child");
 
 namespace roomq::bench {

@@ -561,7 +561,7 @@ class OneWritePublisher {
   int fd_ = -1;
 };
 
-TEST_F(BrokerTest, ABurstsDeliveriesToASubscriberArriveAsOneMessageInOrder) {
+TEST_F(BrokerTest, ABurstsDeliveriesToASubscriberArriveBatchedInOrder) {
   auto sub = Node("sub");
   ASSERT_TRUE(sub->Subscribe({RoomTopic("/chat", "batch")}).ok());
   OneWritePublisher publisher;
@@ -572,21 +572,29 @@ TEST_F(BrokerTest, ABurstsDeliveriesToASubscriberArriveAsOneMessageInOrder) {
   auto first = sub->ReceiveMessage(kWait);
   ASSERT_TRUE(first.ok()) << first.status();
   ASSERT_EQ(first->size(), 1u);
+  // One burst of kMax + 2 envelopes: two messages, [identity][e0]...[e7]
+  // and [identity][e8][e9], one delivery frame each.
+  constexpr int kMax = wire::kMaxDeliveriesPerMessage;
   std::vector<v1::Envelope> envelopes;
-  for (int i = 0; i < 10; ++i) {
-    envelopes.push_back(RoomsEnvelope("/chat", {"batch"}, "e" + std::to_string(i)));
+  Events published;
+  for (int i = 0; i < kMax + 2; ++i) {
+    published.push_back("e" + std::to_string(i));
+    envelopes.push_back(RoomsEnvelope("/chat", {"batch"}, published.back()));
   }
   ASSERT_TRUE(publisher.PublishInOneWrite(envelopes));
-
-  // One message: [identity][delivery e0]...[delivery e9], one frame each.
-  auto message = sub->ReceiveMessage(kWait);
-  ASSERT_TRUE(message.ok()) << message.status();
   Events events;
-  for (const Received& frame : *message) events.push_back(frame.envelope.event());
-  EXPECT_EQ(events, (Events{"e0", "e1", "e2", "e3", "e4", "e5", "e6", "e7", "e8", "e9"}));
+  std::vector<size_t> sizes;
+  while (events.size() < published.size()) {
+    auto message = sub->ReceiveMessage(kWait);
+    ASSERT_TRUE(message.ok()) << message.status();
+    sizes.push_back(message->size());
+    for (const Received& frame : *message) events.push_back(frame.envelope.event());
+  }
+  EXPECT_EQ(events, published);
+  EXPECT_EQ(sizes, (std::vector<size_t>{kMax, 2}));
 
-  // A resume replays them the same way: one message of replayed frames,
-  // then the Reply in a message of its own.
+  // A resume replays them the same way: batches of replayed frames, then
+  // the Reply in a message of its own.
   auto resumer = Node("resumer");
   v1::SubscriberCommand resume;
   resume.set_request_id(5);
@@ -595,31 +603,37 @@ TEST_F(BrokerTest, ABurstsDeliveriesToASubscriberArriveAsOneMessageInOrder) {
   point->set_epoch(broker_.epoch);
   point->set_after_offset(0);
   resumer->Command(resume);
-  auto replayed = resumer->ReceiveMessage(kWait);
-  ASSERT_TRUE(replayed.ok()) << replayed.status();
+  published.insert(published.begin(), "first");
   events.clear();
-  for (const Received& frame : *replayed) {
-    EXPECT_TRUE(frame.frame.delivery().replayed());
-    events.push_back(frame.envelope.event());
+  sizes.clear();
+  while (events.size() < published.size()) {
+    auto replayed = resumer->ReceiveMessage(kWait);
+    ASSERT_TRUE(replayed.ok()) << replayed.status();
+    sizes.push_back(replayed->size());
+    for (const Received& frame : *replayed) {
+      EXPECT_TRUE(frame.frame.delivery().replayed());
+      events.push_back(frame.envelope.event());
+    }
   }
-  EXPECT_EQ(events,
-            (Events{"first", "e0", "e1", "e2", "e3", "e4", "e5", "e6", "e7", "e8", "e9"}));
+  EXPECT_EQ(events, published);
+  EXPECT_EQ(sizes, (std::vector<size_t>{kMax, 3}));
   auto reply = resumer->ReceiveMessage(kWait);
   ASSERT_TRUE(reply.ok()) << reply.status();
   ASSERT_EQ(reply->size(), 1u);
   ASSERT_TRUE((*reply)[0].frame.has_reply());
   EXPECT_EQ((*reply)[0].frame.reply().request_id(), 5u);
   ASSERT_EQ((*reply)[0].frame.reply().resumed_size(), 1);
-  EXPECT_EQ((*reply)[0].frame.reply().resumed(0).replayed(), 11u);
+  EXPECT_EQ((*reply)[0].frame.reply().resumed(0).replayed(), published.size());
   EXPECT_FALSE((*reply)[0].frame.reply().resumed(0).truncated());
 }
 
 TEST_F(BrokerTest, AFullSubscriberLosesDeliveriesWithoutSlowingOthers) {
   BrokerOptions options;
-  // 3200 deliveries = 50 messages on the subscriber socket (up to 64
+  // 800 deliveries = 100 messages on the subscriber socket (up to 8
   // deliveries each): room for the reader's 25 per round whatever the
-  // batching, far less than the stalled peer is sent.
-  options.extra_args = {"--hwm=3200"};
+  // batching, and at most 800 x 16 KiB queued for the stalled peer, far
+  // less than it is sent.
+  options.extra_args = {"--hwm=800"};
   Start(options);
   auto stalled = Node("stalled", /*receive_hwm=*/10);
   auto reader = Node("reader");
@@ -629,8 +643,8 @@ TEST_F(BrokerTest, AFullSubscriberLosesDeliveriesWithoutSlowingOthers) {
   v1::Envelope envelope = RoomsEnvelope("/chat", {"a"}, "bulk");
   envelope.set_args(std::string(16 * 1024, 'x'));
   const std::string bytes = envelope.SerializeAsString();
-  // 48 MiB in batches the reader drains: the stalled peer's pipe (50
-  // messages of up to 256 KiB), socket buffers and receive queue (10
+  // 48 MiB in batches the reader drains: the stalled peer's pipe (100
+  // messages of up to 128 KiB), socket buffers and receive queue (10
   // messages) fill up long before the end.
   constexpr int kBatches = 120;
   constexpr int kBatch = 25;

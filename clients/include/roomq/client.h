@@ -79,7 +79,8 @@ struct ClientOptions {
   // Bound of the emit queue towards the I/O thread (entries).
   size_t max_queued_emits = 65536;
   int send_hwm = 100000;     // ZMQ_SNDHWM towards the broker (messages)
-  int receive_hwm = 100000;  // ZMQ_RCVHWM from the broker (messages)
+  // Deliveries queued from the broker, about (LinkOptions::receive_hwm).
+  int receive_hwm = 100000;
   // Broker up/down transitions; runs on the client's thread.
   std::function<void(bool connected)> on_broker_state;
   // CURVE to the broker (roomq/curve.h); default (empty) = plain TCP.

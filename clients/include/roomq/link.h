@@ -78,7 +78,7 @@ struct LinkOptions {
   std::chrono::milliseconds heartbeat{1000};   // Ping period; broker silent 3x this => down
   int send_hwm = 100000;                       // ZMQ_SNDHWM on the pub socket (messages)
   // Deliveries queued from the broker, about: the sub socket's ZMQ_RCVHWM
-  // (messages) is receive_hwm / 64, as a broker message holds up to 64
+  // (messages) is receive_hwm / 8, as a broker message holds up to 8
   // deliveries (fewer when traffic is light). <= 0: ZeroMQ's meaning.
   int receive_hwm = 100000;
   std::chrono::milliseconds receipt_timeout{5000};
