@@ -46,14 +46,18 @@
 // Why a public, unkeyed check: it only has to tell issued ids from names
 // that merely look like them, and must give the same answer on every
 // gateway and across restarts and upgrades (a recovered socket keeps its
-// id on whichever gateway it comes back to), so there is no key to share or
-// rotate. It is not a secret and need not be: what protects a socket's room
-// is that its id is reserved, not that it is hard to forge — a forged name
-// that verifies is merely refused too, and the 96 random bits keep ids
-// unguessable and collision-free. SHA-256 is in every language's standard
-// library, so a service can tell ids from other names the same way.
-// 24 bits is the most a 20-character id spares for the check while keeping
-// 96 random bits (Socket.IO's ids have 120; the Engine.IO sid has 128).
+// id on whichever gateway it comes back to; with a per-process key, an id
+// from gateway A would not verify on gateway B), so there is no key to
+// share or rotate. It is not a secret and need not be: what protects a
+// socket's room is that its id is reserved, not that it is hard to forge —
+// a forged name that verifies is merely refused too, and the 96 random bits
+// keep ids unguessable and collision-free. SHA-256 is in the standard
+// library of Node, Python, Go, ..., so a service can tell ids from other
+// names the same way.
+// Why 4 check characters: at 2^-24 an app with a million id-shaped room
+// names most likely has none refused (3 characters, 2^-18, would refuse
+// about 4), and 16 characters still carry 96 random bits (Socket.IO's ids
+// have 120, the Engine.IO sid 128).
 //
 // Limit: an id issued before this check (20 random characters) verifies
 // only by the 1-in-2^24 chance. A socket saved with such an id that comes
@@ -61,8 +65,8 @@
 // room is then not reserved, until the socket gets a fresh session (it is
 // disconnected for longer than the recovery window, or for good).
 //
-// Thread safety: Admit is a pure function; a Grant is immutable and may be
-// shared.
+// Thread safety: Admit, SocketIdCheck and IsIssuedSocketId are pure
+// functions; a Grant is immutable and may be shared.
 
 #include <chrono>
 #include <memory>
