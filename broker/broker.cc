@@ -281,7 +281,9 @@ void Broker::LogStats(bool final) {
 
 void Broker::DrainPublishers() {
   wall_now_us_ = WallNowUs();
-  for (int i = 0; i < kBurst; ++i) {
+  // A stop ends the burst: a burst of large envelopes can take longer than
+  // main's shutdown grace on a slow (sanitized, loaded) machine.
+  for (int i = 0; i < kBurst && !stop_.load(std::memory_order_relaxed); ++i) {
     if (zmq_msg_recv(identity_.handle(), pub_.handle(), ZMQ_DONTWAIT) < 0) break;
     // A ROUTER message always starts with the identity frame; exactly one
     // frame (the Envelope) must follow.
@@ -559,7 +561,7 @@ void Broker::FlushLog() {
 void Broker::DrainSubscribers() {
   zmq::message_t identity;
   zmq::message_t body;
-  for (int i = 0; i < kBurst; ++i) {
+  for (int i = 0; i < kBurst && !stop_.load(std::memory_order_relaxed); ++i) {
     if (zmq_msg_recv(identity.handle(), sub_.handle(), ZMQ_DONTWAIT) < 0) return;
     if (!identity.more()) {
       ++stats_.malformed_count(Malformed::kCommandFrames);
