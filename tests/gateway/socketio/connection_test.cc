@@ -139,7 +139,9 @@ TEST_F(ConnectionTest, ConnectIsAnsweredAfterTheBrokerConfirmedItsRooms) {
 
 TEST_F(ConnectionTest, ConnectProceedsWhenTheBrokerDoesNotAnswer) {
   ShardOptions options;
-  options.subscribe_wait = milliseconds(30);
+  // Long enough that it cannot expire between Send() and Run() below while
+  // a loaded machine holds this thread; the wait itself is what is tested.
+  options.subscribe_wait = milliseconds(500);
   MakeShard(options);
   Client client = NewClient();
   client.Send("0");
@@ -183,9 +185,11 @@ TEST_F(ConnectionTest, ConnectTimeoutClosesASessionWithoutNamespace) {
 }
 
 TEST_F(ConnectionTest, ConnectTimeoutSparesAConnectedSession) {
-  Client client = NewClient(milliseconds(20));
+  // The timer runs from NewClient(); it must not expire before Connect()
+  // has run its handlers, however long a loaded machine holds this thread.
+  Client client = NewClient(milliseconds(300));
   Connect(client);
-  RunFor(milliseconds(60));
+  RunFor(milliseconds(600));
   EXPECT_FALSE(client.session->closed());
 }
 
