@@ -162,7 +162,10 @@ TEST(EngineIoPolling, OutboundQueueBoundClosesSlowConsumer) {
 TEST(EngineIoPolling, HeartbeatTimeoutClosesSession) {
   GatewayOptions options = TestGateway::DefaultOptions();
   options.engine.ping_interval = std::chrono::milliseconds(100);
-  options.engine.ping_timeout = std::chrono::milliseconds(100);
+  // The poll below must reach the session before it times out (a later one
+  // is refused as an unknown sid): 1.1 s after the handshake, not 200 ms,
+  // however loaded the machine.
+  options.engine.ping_timeout = std::chrono::milliseconds(1000);
   TestGateway gateway(options);
   std::string sid = gateway.PollingHandshake();
   HttpResult ping = gateway.Poll(sid);
@@ -176,7 +179,10 @@ TEST(EngineIoPolling, HeartbeatTimeoutClosesSession) {
 TEST(EngineIoPolling, PongKeepsSessionAlive) {
   GatewayOptions options = TestGateway::DefaultOptions();
   options.engine.ping_interval = std::chrono::milliseconds(100);
-  options.engine.ping_timeout = std::chrono::milliseconds(150);
+  // Each ping after the first is only sent once the previous pong arrived,
+  // so four pings prove the pongs count; the timeout only has to leave a
+  // loaded machine time for a fresh connection and POST.
+  options.engine.ping_timeout = std::chrono::milliseconds(1000);
   TestGateway gateway(options);
   std::string sid = gateway.PollingHandshake();
   for (int i = 0; i < 4; ++i) {
