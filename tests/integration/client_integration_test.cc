@@ -30,7 +30,10 @@ class ClientIntegrationTest : public ::testing::Test {
     ClientOptions options;
     options.broker_pub = broker_.pub_endpoint;
     options.broker_sub = broker_.sub_endpoint;
-    options.heartbeat = milliseconds(200);
+    // A silent-broker reconnect (3 heartbeats) must not happen just because
+    // a loaded machine held the client's thread; a kill is seen at once
+    // through the TCP disconnect anyway.
+    options.heartbeat = milliseconds(1000);
     options.receipt_timeout = milliseconds(2000);
     options.on_broker_state = std::move(on_broker_state);
     auto client = Client::Connect(options);
