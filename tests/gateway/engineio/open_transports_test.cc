@@ -3,9 +3,9 @@
 
 #include "gateway/engineio/open_transports.h"
 
-#include <thread>
-
 #include <gtest/gtest.h>
+
+#include <thread>
 
 namespace roomq::gateway::engineio {
 namespace {

@@ -5,14 +5,14 @@
 // while a client does not read, and right after that client drained.
 // (The SIGTERM path of the real binary: sigterm_test.cc.)
 
+#include <gtest/gtest.h>
+
 #include <chrono>
 #include <cstdio>
 #include <optional>
 #include <string>
 #include <thread>
 #include <vector>
-
-#include <gtest/gtest.h>
 
 #include "tests/gateway/server/test_gateway.h"
 
@@ -78,8 +78,9 @@ TEST(GatewayShutdown, IdleTransportsCloseLongBeforeTheDeadline) {
   }));
   beast::flat_buffer buffer;
   http::response<http::string_body> response;
-  ASSERT_FALSE(RunBounded(ioc, keep_alive,
-                          [&](auto handler) { http::async_read(keep_alive, buffer, response, handler); }));
+  ASSERT_FALSE(RunBounded(ioc, keep_alive, [&](auto handler) {
+    http::async_read(keep_alive, buffer, response, handler);
+  }));
   ASSERT_EQ(response.result_int(), 200u);
   ASSERT_TRUE(response.keep_alive());
 
@@ -117,13 +118,13 @@ TEST(GatewayShutdown, AClientThatDoesNotReadHoldsItsTransportUntilItDrains) {
   ASSERT_TRUE(stalled->Send(MaskedClientFrame(0x81, "4flood:64:524288")));
   const std::string sid = [&] {
     std::string open = stalled->buffer();
-    while (open.find("\"sid\":\"") == std::string::npos && !stalled->ReadSome()) open = stalled->buffer();
+    while (open.find("\"sid\":\"") == std::string::npos && !stalled->ReadSome())
+      open = stalled->buffer();
     return SidFromOpen(open);
   }();
   ASSERT_FALSE(sid.empty());
-  ASSERT_TRUE(gateway.recorder().WaitFor(sid, [](const Recorder::SessionRecord& r) {
-    return r.send_results.size() == 64;
-  }));
+  ASSERT_TRUE(gateway.recorder().WaitFor(
+      sid, [](const Recorder::SessionRecord& r) { return r.send_results.size() == 64; }));
 
   ASSERT_TRUE(gateway.server().Shutdown("server shutting down", std::chrono::seconds(5)));
   const auto start = Clock::now();

@@ -4,8 +4,10 @@
 // and no later than the grace (plus slack for a loaded machine) when a
 // client does not read. The in-process details: shutdown_test.cc.
 
-#include <csignal>
+#include <gtest/gtest.h>
+
 #include <chrono>
+#include <csignal>
 #include <cstdio>
 #include <memory>
 #include <optional>
@@ -13,8 +15,6 @@
 #include <string>
 #include <thread>
 #include <vector>
-
-#include <gtest/gtest.h>
 
 #include "tests/gateway/server/test_gateway.h"
 #include "tests/support/binaries.h"
@@ -79,8 +79,8 @@ class SocketIoWsClient {
   bool Connect(uint16_t port) {
     std::string data;
     if (!client_.Connect(port, "/socket.io/?EIO=4&transport=websocket") || !client_.Read(&data) ||
-        data.rfind("0{", 0) != 0 || !client_.SendText("40") ||
-        !client_.ReadSkippingPings(&data) || data.rfind("40{", 0) != 0) {
+        data.rfind("0{", 0) != 0 || !client_.SendText("40") || !client_.ReadSkippingPings(&data) ||
+        data.rfind("40{", 0) != 0) {
       return false;
     }
     thread_ = std::thread([this] {
@@ -123,14 +123,16 @@ TEST_F(GatewaySigtermTest, IdleClientsLetItExitLongBeforeTheGrace) {
   }));
   beast::flat_buffer buffer;
   http::response<http::string_body> response;
-  ASSERT_FALSE(RunBounded(
-      ioc, keep_alive, [&](auto handler) { http::async_read(keep_alive, buffer, response, handler); }));
+  ASSERT_FALSE(RunBounded(ioc, keep_alive, [&](auto handler) {
+    http::async_read(keep_alive, buffer, response, handler);
+  }));
   ASSERT_TRUE(response.keep_alive());
 
   const milliseconds exited = TerminateAndTime(milliseconds(10000));
   EXPECT_LT(exited.count(), 5000) << "waited for the grace instead of the transports";
-  EXPECT_EQ(gateway_->CountLines(std::regex("transports flushed and closed [0-9]+ ms after the signal")),
-            1);
+  EXPECT_EQ(
+      gateway_->CountLines(std::regex("transports flushed and closed [0-9]+ ms after the signal")),
+      1);
   for (auto& client : clients) EXPECT_TRUE(client->JoinTold());
   std::printf("# SIGTERM with idle clients, --shutdown-grace-ms=10000: exit 0 after %lld ms\n",
               static_cast<long long>(exited.count()));
@@ -150,12 +152,13 @@ TEST_F(GatewaySigtermTest, AClientThatDoesNotReadCannotHoldItPastTheGrace) {
   const milliseconds exited = TerminateAndTime(milliseconds(15000));
   EXPECT_GE(exited.count(), kGraceMs) << "left before the stalled transport closed";
   EXPECT_LT(exited.count(), kGraceMs + 4500);
-  EXPECT_EQ(gateway_->CountLines(std::regex("transports still open after --shutdown-grace-ms=1500")),
-            1);
+  EXPECT_EQ(
+      gateway_->CountLines(std::regex("transports still open after --shutdown-grace-ms=1500")), 1);
   EXPECT_TRUE(reading.JoinTold());
-  std::printf("# SIGTERM with a client that does not read, --shutdown-grace-ms=%d: exit 0 after "
-              "%lld ms\n",
-              kGraceMs, static_cast<long long>(exited.count()));
+  std::printf(
+      "# SIGTERM with a client that does not read, --shutdown-grace-ms=%d: exit 0 after "
+      "%lld ms\n",
+      kGraceMs, static_cast<long long>(exited.count()));
 }
 
 }  // namespace
