@@ -152,13 +152,20 @@ class CurveIntegrationTest : public ::testing::Test {
     return key.ok() ? *key : "";
   }
 
-  Node& AddNode(client::CurveClientOptions curve) {
+  // `receipt_timeout`: how long a Subscribe/Publish waits for the broker.
+  // An allowed node's first one also waits out the CURVE handshake and the
+  // ZAP round trip, which a loaded ASan run can stretch past a second; the
+  // nodes the broker refuses pass a short one, since their Unavailable is
+  // what their tests wait for.
+  Node& AddNode(client::CurveClientOptions curve,
+                milliseconds receipt_timeout = milliseconds(4000)) {
     auto node = std::make_unique<Node>();
     client::LinkOptions options;
     options.pub_endpoint = broker_.pub_endpoint;
     options.sub_endpoint = broker_.sub_endpoint;
-    options.heartbeat = milliseconds(200);
-    options.receipt_timeout = milliseconds(1000);
+    // No silent-broker reconnect while a loaded machine holds the thread.
+    options.heartbeat = milliseconds(1000);
+    options.receipt_timeout = receipt_timeout;
     options.curve = std::move(curve);
     client::LinkHandlers handlers;
     Node* raw = node.get();
@@ -243,7 +250,7 @@ TEST_F(CurveIntegrationTest, AnUnknownKeyGetsNothingThroughAndIsCountedAndLogged
   Node& subscriber = AddNode(Curve("alice"));
   ASSERT_TRUE(SubscribeAndWait(subscriber).ok());
 
-  Node& intruder = AddNode(Curve("mallory"));
+  Node& intruder = AddNode(Curve("mallory"), milliseconds(1000));
   // Neither its subscription nor its publish is answered: the broker never
   // lets its connections past the handshake.
   EXPECT_TRUE(absl::IsUnavailable(SubscribeAndWait(intruder)));
@@ -292,7 +299,7 @@ TEST_F(CurveIntegrationTest, AnUnknownKeyGetsNothingThroughAndIsCountedAndLogged
 TEST_F(CurveIntegrationTest, AClientWithoutCurveGetsNothingThroughAndIsCounted) {
   Node& subscriber = AddNode(Curve("alice"));
   ASSERT_TRUE(SubscribeAndWait(subscriber).ok());
-  Node& plain = AddNode(client::CurveClientOptions{});
+  Node& plain = AddNode(client::CurveClientOptions{}, milliseconds(1000));
   const absl::Status published = PublishAndWait(plain, "plain");
   EXPECT_TRUE(absl::IsUnavailable(published) || absl::IsResourceExhausted(published)) << published;
   // Both sockets refuse it: a mechanism mismatch, or (libzmq's report
