@@ -205,7 +205,10 @@ namespaces:
     options.config = *config;
     options.broker.pub_endpoint = broker_->pub_endpoint;
     options.broker.sub_endpoint = broker_->sub_endpoint;
-    options.broker.heartbeat = milliseconds(200);
+    // Long enough that a loaded machine holding the bridge thread does not
+    // look like a silent broker (a reconnect could drop what is in flight);
+    // a broker kill is seen at once through the TCP disconnect.
+    options.broker.heartbeat = milliseconds(1000);
     options.broker.receipt_timeout = milliseconds(1000);
     auto server = Server::Create(std::move(options), executors);
     EXPECT_TRUE(server.ok()) << server.status();
