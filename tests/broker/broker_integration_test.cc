@@ -62,7 +62,10 @@ class BrokerTest : public ::testing::Test {
   std::unique_ptr<WireNode> Node(const std::string& node_id, int receive_hwm = 1000) {
     auto node = std::make_unique<WireNode>(context_, broker_.pub_endpoint, broker_.sub_endpoint,
                                            receive_hwm);
-    EXPECT_TRUE(node->Join(node_id).ok()) << node_id;
+    // These nodes never ping: a heartbeat the broker cannot expire them by
+    // while a test runs on a loaded machine (its default, 1 s, expired
+    // both subscribers 3 s into a long ASan run).
+    EXPECT_TRUE(node->Join(node_id, /*heartbeat_ms=*/60000).ok()) << node_id;
     return node;
   }
 
