@@ -84,12 +84,7 @@ class BrokerMetricsTest : public ::testing::Test {
     auto broker = StartBroker(std::move(options));
     ASSERT_TRUE(broker.ok()) << broker.status();
     broker_ = std::move(*broker);
-    // Logged before the start line StartBroker waited for.
-    const std::regex metrics_line("roomq-broker metrics on http://127\\.0\\.0\\.1:([0-9]+)/metrics");
-    for (const std::string& line : broker_.process->Lines()) {
-      std::smatch match;
-      if (std::regex_search(line, match, metrics_line)) port_ = std::stoi(match[1]);
-    }
+    port_ = broker_.metrics_port();
     ASSERT_NE(port_, 0) << "no metrics line";
   }
 

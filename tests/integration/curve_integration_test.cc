@@ -100,11 +100,7 @@ class CurveIntegrationTest : public ::testing::Test {
     broker_ = std::move(*broker);
     // Logged before the "listening" line StartBroker waited for.
     EXPECT_EQ(broker_.process->CountLines(std::regex("curve on clients=1 server_key=")), 1);
-    const std::regex metrics_line("roomq-broker metrics on http://127\\.0\\.0\\.1:([0-9]+)/metrics");
-    for (const std::string& line : broker_.process->Lines()) {
-      std::smatch match;
-      if (std::regex_search(line, match, metrics_line)) metrics_port_ = std::stoi(match[1]);
-    }
+    metrics_port_ = broker_.metrics_port();
     ASSERT_NE(metrics_port_, 0) << "no metrics line";
   }
 

@@ -8,6 +8,16 @@
 
 namespace roomq::test_support {
 
+int BrokerProcess::metrics_port() const {
+  static const std::regex kMetricsLine(
+      "roomq-broker metrics on http://127\\.0\\.0\\.1:([0-9]+)/metrics");
+  for (const std::string& line : process->Lines()) {
+    std::smatch match;
+    if (std::regex_search(line, match, kMetricsLine)) return std::stoi(match[1]);
+  }
+  return 0;
+}
+
 BrokerOptions BrokerProcess::SameEndpoints() const {
   BrokerOptions options;
   options.pub_bind = pub_endpoint;

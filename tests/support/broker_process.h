@@ -45,6 +45,10 @@ struct BrokerProcess {
 
   // Options that bind the same endpoints again (for restart tests).
   BrokerOptions SameEndpoints() const;
+  // The port of the broker's /metrics endpoint (started with
+  // --metrics-bind=127.0.0.1:0), from its "metrics on" line, which comes
+  // before the start line; 0 if there is none.
+  int metrics_port() const;
 };
 
 // DeadlineExceeded / FailedPrecondition (with the broker's last output) when
