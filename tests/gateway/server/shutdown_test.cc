@@ -22,42 +22,12 @@ namespace {
 using std::chrono::milliseconds;
 using Clock = std::chrono::steady_clock;
 
-// A WebSocket client reading on its own thread until the server closes,
-// as a real client's event loop does.
-class ReadingWsClient {
- public:
-  bool Open(uint16_t port) {
-    if (!client_.Connect(port, "/socket.io/?EIO=4&transport=websocket")) return false;
-    std::string open;
-    if (!client_.Read(&open) || open.rfind("0{", 0) != 0) return false;
-    thread_ = std::thread([this] {
-      std::string data;
-      while (client_.ReadSkippingPings(&data)) {
-        if (data == "1") saw_close_packet_ = true;
-      }
-    });
-    return true;
-  }
-  // Joins the reader (it ends when the server closes, or after its 5 s
-  // read bound).
-  void Join() {
-    if (thread_.joinable()) thread_.join();
-  }
-  ~ReadingWsClient() { Join(); }
-  bool saw_close_packet() const { return saw_close_packet_; }
-
- private:
-  WsClient client_;
-  std::thread thread_;
-  bool saw_close_packet_ = false;
-};
-
 TEST(GatewayShutdown, IdleTransportsCloseLongBeforeTheDeadline) {
   TestGateway gateway;
-  std::vector<std::unique_ptr<ReadingWsClient>> ws;
+  std::vector<std::unique_ptr<ReadUntilClosedClient>> ws;
   for (int i = 0; i < 4; ++i) {  // round-robin: both shards get some
-    ws.push_back(std::make_unique<ReadingWsClient>());
-    ASSERT_TRUE(ws.back()->Open(gateway.port()));
+    ws.push_back(std::make_unique<ReadUntilClosedClient>());
+    ASSERT_TRUE(ws.back()->Open(gateway.port(), /*connect_namespace=*/false));
   }
   // A long-polling client: polls until the close packet or an error.
   const std::string sid = gateway.PollingHandshake();
@@ -98,10 +68,7 @@ TEST(GatewayShutdown, IdleTransportsCloseLongBeforeTheDeadline) {
   EXPECT_TRUE(ec == boost::asio::error::eof || ec == boost::asio::error::connection_reset)
       << ec.message();
   polling.join();
-  for (auto& client : ws) {
-    client->Join();
-    EXPECT_TRUE(client->saw_close_packet());
-  }
+  for (auto& client : ws) EXPECT_TRUE(client->JoinTold());
   std::printf("# idle transports closed %lld ms after Shutdown began\n",
               static_cast<long long>(elapsed.count()));
 }

@@ -72,45 +72,12 @@ class GatewaySigtermTest : public ::testing::Test {
   uint16_t port_ = 0;
 };
 
-// A Socket.IO client on WebSocket that reads until the server closes (as
-// socket.io-client does), on its own thread.
-class SocketIoWsClient {
- public:
-  bool Connect(uint16_t port) {
-    std::string data;
-    if (!client_.Connect(port, "/socket.io/?EIO=4&transport=websocket") || !client_.Read(&data) ||
-        data.rfind("0{", 0) != 0 || !client_.SendText("40") || !client_.ReadSkippingPings(&data) ||
-        data.rfind("40{", 0) != 0) {
-      return false;
-    }
-    thread_ = std::thread([this] {
-      std::string message;
-      while (client_.ReadSkippingPings(&message)) {
-        if (message == "1") told_ = true;
-      }
-    });
-    return true;
-  }
-  // True once the server's Engine.IO close packet arrived and the
-  // connection ended.
-  bool JoinTold() {
-    if (thread_.joinable()) thread_.join();
-    return told_;
-  }
-  ~SocketIoWsClient() { JoinTold(); }
-
- private:
-  WsClient client_;
-  std::thread thread_;
-  bool told_ = false;
-};
-
 TEST_F(GatewaySigtermTest, IdleClientsLetItExitLongBeforeTheGrace) {
   ASSERT_NO_FATAL_FAILURE(StartGateway(10000));
-  std::vector<std::unique_ptr<SocketIoWsClient>> clients;
+  std::vector<std::unique_ptr<ReadUntilClosedClient>> clients;
   for (int i = 0; i < 4; ++i) {
-    clients.push_back(std::make_unique<SocketIoWsClient>());
-    ASSERT_TRUE(clients.back()->Connect(port_)) << "client " << i;
+    clients.push_back(std::make_unique<ReadUntilClosedClient>());
+    ASSERT_TRUE(clients.back()->Open(port_, /*connect_namespace=*/true)) << "client " << i;
   }
   // An idle keep-alive HTTP connection: the gateway closes it rather than
   // waiting out its 60 s idle timeout.
@@ -141,8 +108,8 @@ TEST_F(GatewaySigtermTest, IdleClientsLetItExitLongBeforeTheGrace) {
 TEST_F(GatewaySigtermTest, AClientThatDoesNotReadCannotHoldItPastTheGrace) {
   constexpr int kGraceMs = 1500;
   ASSERT_NO_FATAL_FAILURE(StartGateway(kGraceMs));
-  SocketIoWsClient reading;
-  ASSERT_TRUE(reading.Connect(port_));
+  ReadUntilClosedClient reading;
+  ASSERT_TRUE(reading.Open(port_, /*connect_namespace=*/true));
   // Connects, then never reads again (nor answers the close).
   RawWebSocketConnection stalled;
   ASSERT_TRUE(stalled.Handshake(port_));

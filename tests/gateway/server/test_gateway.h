@@ -398,6 +398,43 @@ class WsClient {
   beast::error_code last_error_;
 };
 
+// An Engine.IO client on WebSocket (with the Socket.IO `/` namespace
+// connected when asked) that reads on its own thread until the server
+// closes, as socket.io-client's event loop does: for shutdown tests.
+class ReadUntilClosedClient {
+ public:
+  bool Open(uint16_t port, bool connect_namespace) {
+    std::string data;
+    if (!client_.Connect(port, "/socket.io/?EIO=4&transport=websocket") || !client_.Read(&data) ||
+        data.rfind("0{", 0) != 0) {
+      return false;
+    }
+    if (connect_namespace &&
+        (!client_.SendText("40") || !client_.ReadSkippingPings(&data) || data.rfind("40{", 0) != 0)) {
+      return false;
+    }
+    thread_ = std::thread([this] {
+      std::string message;
+      while (client_.ReadSkippingPings(&message)) {
+        if (message == "1") told_ = true;
+      }
+    });
+    return true;
+  }
+  // Waits for the reader (it ends when the server closes, or after its 5 s
+  // read bound); true when the server's Engine.IO close packet came first.
+  bool JoinTold() {
+    if (thread_.joinable()) thread_.join();
+    return told_;
+  }
+  ~ReadUntilClosedClient() { JoinTold(); }
+
+ private:
+  WsClient client_;
+  std::thread thread_;
+  bool told_ = false;
+};
+
 // The gateway under test.
 class TestGateway {
  public:
