@@ -1,11 +1,6 @@
 // Black-box tests of roomq-broker's metrics endpoint (--metrics-bind): the
 // real binary on free loopback ports, scraped over plain TCP after traffic.
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <sys/time.h>
-#include <unistd.h>
 
 #include <cstdlib>
 #include <optional>
@@ -21,6 +16,7 @@
 #include "tests/support/binaries.h"
 #include "tests/support/broker_process.h"
 #include "tests/support/child_process.h"
+#include "tests/support/http_scrape.h"
 
 namespace roomq::broker_test {
 namespace {
@@ -28,53 +24,13 @@ namespace {
 using std::chrono::milliseconds;
 using test_support::BrokerProcess;
 using test_support::ChildProcess;
+using test_support::HttpExchange;
+using test_support::HttpGet;
+using test_support::PrometheusSample;
 using test_support::StartBroker;
 using wire::RoomTopic;
 
 constexpr milliseconds kWait{5000};
-
-// Sends `request` to 127.0.0.1:port and returns everything the server sent
-// until it closed (the endpoint answers one request per connection).
-std::string Exchange(int port, const std::string& request) {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  if (fd < 0) return "";
-  timeval timeout{5, 0};
-  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof(timeout));
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_port = htons(static_cast<uint16_t>(port));
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  std::string response;
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)) == 0) {
-    size_t sent = 0;
-    while (sent < request.size()) {
-      const ssize_t n = ::send(fd, request.data() + sent, request.size() - sent, MSG_NOSIGNAL);
-      if (n <= 0) break;
-      sent += static_cast<size_t>(n);
-    }
-    ::shutdown(fd, SHUT_WR);
-    char buffer[4096];
-    while (true) {
-      const ssize_t n = ::recv(fd, buffer, sizeof(buffer), 0);
-      if (n <= 0) break;
-      response.append(buffer, static_cast<size_t>(n));
-    }
-  }
-  ::close(fd);
-  return response;
-}
-
-std::string Get(int port, const std::string& path) {
-  return Exchange(port, "GET " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
-}
-
-// The value of the sample line "<name> <value>" (name includes any labels).
-std::optional<double> Sample(const std::string& text, const std::string& name) {
-  const std::string prefix = "\n" + name + " ";
-  const size_t at = text.find(prefix);
-  if (at == std::string::npos) return std::nullopt;
-  return std::strtod(text.c_str() + at + prefix.size(), nullptr);
-}
 
 class BrokerMetricsTest : public ::testing::Test {
  protected:
@@ -94,8 +50,8 @@ class BrokerMetricsTest : public ::testing::Test {
     std::string body;
     const auto deadline = test_support::DeadlineIn(kWait);
     while (test_support::Clock::now() < deadline) {
-      body = Get(port_, "/metrics");
-      if (Sample(body, name) == value) return body;
+      body = HttpGet(port_, "/metrics");
+      if (PrometheusSample(body, name) == value) return body;
       std::this_thread::sleep_for(milliseconds(20));
     }
     ADD_FAILURE() << name << " never read " << value << ":\n" << body;
@@ -129,44 +85,44 @@ TEST_F(BrokerMetricsTest, ServesTheCountersAfterPublishing) {
   EXPECT_NE(response.find("HTTP/1.1 200 OK"), std::string::npos) << response;
   EXPECT_NE(response.find("Content-Type: text/plain; version=0.0.4"), std::string::npos);
   EXPECT_NE(response.find("# TYPE roomq_broker_routed_total counter"), std::string::npos);
-  EXPECT_EQ(Sample(response, "roomq_broker_unrouted_total"), 2);
-  EXPECT_EQ(Sample(response, "roomq_broker_delivered_total"), 5);
-  EXPECT_EQ(Sample(response, "roomq_broker_dropped_total{reason=\"hwm\"}"), 0);
-  EXPECT_EQ(Sample(response, "roomq_broker_dropped_total{reason=\"unreachable\"}"), 0);
-  EXPECT_EQ(Sample(response, "roomq_broker_malformed_total{reason=\"envelope\"}"), 1);
-  EXPECT_EQ(Sample(response, "roomq_broker_malformed_total{reason=\"version\"}"), 1);
-  EXPECT_EQ(Sample(response, "roomq_broker_malformed_total{reason=\"topic\"}"), 0);
-  EXPECT_EQ(Sample(response, "roomq_broker_subscribers"), 1);
-  EXPECT_EQ(Sample(response, "roomq_broker_topics"), 2);
+  EXPECT_EQ(PrometheusSample(response, "roomq_broker_unrouted_total"), 2);
+  EXPECT_EQ(PrometheusSample(response, "roomq_broker_delivered_total"), 5);
+  EXPECT_EQ(PrometheusSample(response, "roomq_broker_dropped_total{reason=\"hwm\"}"), 0);
+  EXPECT_EQ(PrometheusSample(response, "roomq_broker_dropped_total{reason=\"unreachable\"}"), 0);
+  EXPECT_EQ(PrometheusSample(response, "roomq_broker_malformed_total{reason=\"envelope\"}"), 1);
+  EXPECT_EQ(PrometheusSample(response, "roomq_broker_malformed_total{reason=\"version\"}"), 1);
+  EXPECT_EQ(PrometheusSample(response, "roomq_broker_malformed_total{reason=\"topic\"}"), 0);
+  EXPECT_EQ(PrometheusSample(response, "roomq_broker_subscribers"), 1);
+  EXPECT_EQ(PrometheusSample(response, "roomq_broker_topics"), 2);
   for (const char* name : {"roomq_broker_history_kept_total", "roomq_broker_history_entries",
                            "roomq_broker_history_bytes", "roomq_broker_sessions"}) {
-    EXPECT_TRUE(Sample(response, name).has_value()) << name;
+    EXPECT_TRUE(PrometheusSample(response, name).has_value()) << name;
   }
-  EXPECT_LT(*Sample(response, "roomq_broker_snapshot_age_seconds"), 1.0);
+  EXPECT_LT(*PrometheusSample(response, "roomq_broker_snapshot_age_seconds"), 1.0);
   // CURVE is off: no CURVE counters (tests/integration/curve_integration_test.cc has them).
   EXPECT_EQ(response.find("roomq_broker_curve_"), std::string::npos);
 
   // Gauges follow the routing table: the subscriber leaves.
   subscriber.Goodbye();
   ScrapeUntil("roomq_broker_subscribers", 0);
-  EXPECT_EQ(Sample(Get(port_, "/metrics"), "roomq_broker_topics"), 0);
+  EXPECT_EQ(PrometheusSample(HttpGet(port_, "/metrics"), "roomq_broker_topics"), 0);
 }
 
 TEST_F(BrokerMetricsTest, AnswersOnlyGetMetricsAndSurvivesBadRequests) {
-  EXPECT_NE(Get(port_, "/").find("HTTP/1.1 404"), std::string::npos);
-  EXPECT_NE(Exchange(port_, "POST /metrics HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n")
+  EXPECT_NE(HttpGet(port_, "/").find("HTTP/1.1 404"), std::string::npos);
+  EXPECT_NE(HttpExchange(port_, "POST /metrics HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n")
                 .find("HTTP/1.1 405"),
             std::string::npos);
-  EXPECT_NE(Exchange(port_, "\x16\x03\x01 garbage\r\n\r\n").find("HTTP/1.1 400"),
+  EXPECT_NE(HttpExchange(port_, "\x16\x03\x01 garbage\r\n\r\n").find("HTTP/1.1 400"),
             std::string::npos);
   // A header over the 8 KiB limit is refused, not buffered.
   const std::string huge = "GET /metrics HTTP/1.1\r\nX-Big: " + std::string(64 * 1024, 'a') +
                            "\r\n\r\n";
-  EXPECT_EQ(Exchange(port_, huge).find("200 OK"), std::string::npos);
+  EXPECT_EQ(HttpExchange(port_, huge).find("200 OK"), std::string::npos);
   // A connect-and-close without a request is harmless.
-  Exchange(port_, "");
-  EXPECT_NE(Get(port_, "/metrics").find("roomq_broker_up 1"), std::string::npos);
-  EXPECT_NE(Get(port_, "/metrics").find("HTTP/1.1 200 OK"), std::string::npos);
+  HttpExchange(port_, "");
+  EXPECT_NE(HttpGet(port_, "/metrics").find("roomq_broker_up 1"), std::string::npos);
+  EXPECT_NE(HttpGet(port_, "/metrics").find("HTTP/1.1 200 OK"), std::string::npos);
 }
 
 TEST(BrokerMetricsBinary, RefusesABadMetricsAddress) {

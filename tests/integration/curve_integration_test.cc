@@ -3,12 +3,7 @@
 // --curve-clients, nodes connecting through client::Link (the code path of
 // the gateway, the CLI and roomq-echo) and through the CLI itself.
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/time.h>
-#include <unistd.h>
 
 #include <chrono>
 #include <cstdlib>
@@ -30,6 +25,7 @@
 #include "tests/support/binaries.h"
 #include "tests/support/broker_process.h"
 #include "tests/support/child_process.h"
+#include "tests/support/http_scrape.h"
 
 namespace roomq {
 namespace {
@@ -38,42 +34,10 @@ namespace fs = std::filesystem;
 using std::chrono::milliseconds;
 using test_support::BinaryPath;
 using test_support::ChildProcess;
+using test_support::HttpGet;
+using test_support::PrometheusSample;
 
 constexpr milliseconds kTimeout{5000};
-
-// GET /metrics from the broker's --metrics-bind port: the whole answer
-// ("" when nothing answered within 5 s).
-std::string ScrapeMetrics(int port) {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  if (fd < 0) return "";
-  timeval timeout{5, 0};
-  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof(timeout));
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_port = htons(static_cast<uint16_t>(port));
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  std::string response;
-  const std::string request = "GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)) == 0 &&
-      ::send(fd, request.data(), request.size(), MSG_NOSIGNAL) ==
-          static_cast<ssize_t>(request.size())) {
-    char buffer[4096];
-    ssize_t n;
-    while ((n = ::recv(fd, buffer, sizeof(buffer), 0)) > 0) {
-      response.append(buffer, static_cast<size_t>(n));
-    }
-  }
-  ::close(fd);
-  return response;
-}
-
-// The value of the sample "<name> <value>" in Prometheus text.
-std::optional<double> Sample(const std::string& text, const std::string& name) {
-  const std::string prefix = "\n" + name + " ";
-  const size_t at = text.find(prefix);
-  if (at == std::string::npos) return std::nullopt;
-  return std::strtod(text.c_str() + at + prefix.size(), nullptr);
-}
 
 // A Link and what reached it.
 struct Node {
@@ -111,8 +75,8 @@ class CurveIntegrationTest : public ::testing::Test {
     std::string body;
     const auto deadline = std::chrono::steady_clock::now() + kTimeout;
     while (std::chrono::steady_clock::now() < deadline) {
-      body = ScrapeMetrics(metrics_port_);
-      if (Sample(body, name).value_or(-1) >= at_least) return body;
+      body = HttpGet(metrics_port_, "/metrics");
+      if (PrometheusSample(body, name).value_or(-1) >= at_least) return body;
       PollUntil([] { return false; }, milliseconds(20));
     }
     ADD_FAILURE() << name << " never reached " << at_least << ":\n" << body;
@@ -276,9 +240,9 @@ TEST_F(CurveIntegrationTest, AnUnknownKeyGetsNothingThroughAndIsCountedAndLogged
   const std::string metrics =
       ScrapeUntilAtLeast("roomq_broker_curve_auth_total{result=\"refused\"}", 2);
   EXPECT_NE(metrics.find("# TYPE roomq_broker_curve_auth_total counter"), std::string::npos);
-  EXPECT_GE(Sample(metrics, "roomq_broker_curve_auth_total{result=\"accepted\"}").value_or(-1), 4)
+  EXPECT_GE(PrometheusSample(metrics, "roomq_broker_curve_auth_total{result=\"accepted\"}").value_or(-1), 4)
       << metrics;
-  EXPECT_EQ(Sample(metrics, "roomq_broker_curve_handshake_failures_total"), 0) << metrics;
+  EXPECT_EQ(PrometheusSample(metrics, "roomq_broker_curve_handshake_failures_total"), 0) << metrics;
 
   // The counters, on the shutdown line.
   ASSERT_TRUE(broker_.process->Signal(SIGTERM).ok());
@@ -312,8 +276,8 @@ TEST_F(CurveIntegrationTest, AClientWithoutCurveGetsNothingThroughAndIsCounted) 
   EXPECT_TRUE(plain.events.empty());
   // On /metrics: no ZAP refusal (it never got that far), handshake failures.
   const std::string metrics = ScrapeUntilAtLeast("roomq_broker_curve_handshake_failures_total", 2);
-  EXPECT_EQ(Sample(metrics, "roomq_broker_curve_auth_total{result=\"refused\"}"), 0) << metrics;
-  EXPECT_GE(Sample(metrics, "roomq_broker_curve_auth_total{result=\"accepted\"}").value_or(-1), 4)
+  EXPECT_EQ(PrometheusSample(metrics, "roomq_broker_curve_auth_total{result=\"refused\"}"), 0) << metrics;
+  EXPECT_GE(PrometheusSample(metrics, "roomq_broker_curve_auth_total{result=\"accepted\"}").value_or(-1), 4)
       << metrics;
 
   ASSERT_TRUE(broker_.process->Signal(SIGTERM).ok());
