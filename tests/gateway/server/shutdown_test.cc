@@ -41,18 +41,7 @@ TEST(GatewayShutdown, IdleTransportsCloseLongBeforeTheDeadline) {
   // An idle keep-alive HTTP connection (http_idle_timeout is 60 s).
   boost::asio::io_context ioc;
   tcp::socket keep_alive(ioc);
-  ASSERT_TRUE(ConnectLocal(ioc, keep_alive, gateway.port()));
-  const std::string healthz = "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n";
-  ASSERT_FALSE(RunBounded(ioc, keep_alive, [&](auto handler) {
-    boost::asio::async_write(keep_alive, boost::asio::buffer(healthz), handler);
-  }));
-  beast::flat_buffer buffer;
-  http::response<http::string_body> response;
-  ASSERT_FALSE(RunBounded(ioc, keep_alive, [&](auto handler) {
-    http::async_read(keep_alive, buffer, response, handler);
-  }));
-  ASSERT_EQ(response.result_int(), 200u);
-  ASSERT_TRUE(response.keep_alive());
+  ASSERT_TRUE(OpenIdleKeepAlive(ioc, keep_alive, gateway.port()));
 
   const auto start = Clock::now();
   ASSERT_TRUE(gateway.server().Shutdown("server shutting down", std::chrono::seconds(5)));

@@ -83,17 +83,7 @@ TEST_F(GatewaySigtermTest, IdleClientsLetItExitLongBeforeTheGrace) {
   // waiting out its 60 s idle timeout.
   boost::asio::io_context ioc;
   tcp::socket keep_alive(ioc);
-  ASSERT_TRUE(ConnectLocal(ioc, keep_alive, port_));
-  const std::string healthz = "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n";
-  ASSERT_FALSE(RunBounded(ioc, keep_alive, [&](auto handler) {
-    boost::asio::async_write(keep_alive, boost::asio::buffer(healthz), handler);
-  }));
-  beast::flat_buffer buffer;
-  http::response<http::string_body> response;
-  ASSERT_FALSE(RunBounded(ioc, keep_alive, [&](auto handler) {
-    http::async_read(keep_alive, buffer, response, handler);
-  }));
-  ASSERT_TRUE(response.keep_alive());
+  ASSERT_TRUE(OpenIdleKeepAlive(ioc, keep_alive, port_));
 
   const milliseconds exited = TerminateAndTime(milliseconds(10000));
   EXPECT_LT(exited.count(), 5000) << "waited for the grace instead of the transports";

@@ -188,6 +188,26 @@ inline bool ConnectLocal(boost::asio::io_context& ioc, tcp::socket& socket, uint
   return !RunBounded(ioc, socket, [&](auto handler) { socket.async_connect(endpoint, handler); });
 }
 
+// Connects `socket` and makes one GET /healthz on it, leaving an idle
+// keep-alive HTTP connection (for shutdown tests); false on any failure or
+// when the answer is not a keep-alive 200.
+inline bool OpenIdleKeepAlive(boost::asio::io_context& ioc, tcp::socket& socket, uint16_t port) {
+  if (!ConnectLocal(ioc, socket, port)) return false;
+  const std::string healthz = "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n";
+  if (RunBounded(ioc, socket, [&](auto handler) {
+        boost::asio::async_write(socket, boost::asio::buffer(healthz), handler);
+      })) {
+    return false;
+  }
+  beast::flat_buffer buffer;
+  http::response<http::string_body> response;
+  if (RunBounded(ioc, socket,
+                 [&](auto handler) { http::async_read(socket, buffer, response, handler); })) {
+    return false;
+  }
+  return response.result_int() == 200 && response.keep_alive();
+}
+
 // One request on a fresh connection.
 inline HttpResult DoRequest(uint16_t port, http::verb verb, const std::string& target,
                             const std::string& body = "",
