@@ -177,19 +177,7 @@ TEST(HttpServer, BadWebSocketFrameClosesOnlyThatConnection) {
     boost::asio::async_write(socket, boost::asio::buffer(request), handler);
   }));
   std::string received;
-  char buffer[4096];
-  auto read_some = [&]() {
-    size_t n = 0;
-    beast::error_code ec = RunBounded(ioc, socket, [&](auto handler) {
-      socket.async_read_some(boost::asio::buffer(buffer),
-                             [&n, handler](beast::error_code e, size_t got) mutable {
-                               n = got;
-                               handler(e);
-                             });
-    });
-    received.append(buffer, n);
-    return ec;
-  };
+  auto read_some = [&] { return ReadSomeBounded(ioc, socket, received); };
   // Until the whole open packet (it ends with '}') is in.
   while (received.empty() || received.back() != '}') ASSERT_FALSE(read_some());
   ASSERT_NE(received.find("101 Switching Protocols"), std::string::npos);

@@ -183,6 +183,23 @@ beast::error_code RunBounded(boost::asio::io_context& ioc, tcp::socket& socket, 
   return result;
 }
 
+// One bounded read_some on `socket`: appends what arrived to `out` and
+// returns the read's error (timed_out after 5 s).
+inline beast::error_code ReadSomeBounded(boost::asio::io_context& ioc, tcp::socket& socket,
+                                         std::string& out) {
+  char chunk[16384];
+  size_t n = 0;
+  beast::error_code ec = RunBounded(ioc, socket, [&](auto handler) {
+    socket.async_read_some(boost::asio::buffer(chunk),
+                           [&n, handler](beast::error_code e, size_t got) mutable {
+                             n = got;
+                             handler(e);
+                           });
+  });
+  out.append(chunk, n);
+  return ec;
+}
+
 inline bool ConnectLocal(boost::asio::io_context& ioc, tcp::socket& socket, uint16_t port) {
   tcp::endpoint endpoint(boost::asio::ip::make_address("127.0.0.1"), port);
   return !RunBounded(ioc, socket, [&](auto handler) { socket.async_connect(endpoint, handler); });
@@ -255,18 +272,8 @@ inline std::string RawExchange(uint16_t port, const std::string& bytes) {
     boost::asio::async_write(socket, boost::asio::buffer(bytes), handler);
   });
   std::string out;
-  char buffer[4096];
   for (;;) {
-    size_t n = 0;
-    beast::error_code ec = RunBounded(ioc, socket, [&](auto handler) {
-      socket.async_read_some(boost::asio::buffer(buffer),
-                             [&n, handler](beast::error_code e, size_t got) mutable {
-                               n = got;
-                               handler(e);
-                             });
-    });
-    out.append(buffer, n);
-    if (ec) {
+    if (beast::error_code ec = ReadSomeBounded(ioc, socket, out)) {
       if (ec != boost::asio::error::eof && ec != boost::asio::error::connection_reset) {
         out += "<not closed: " + ec.message() + ">";
       }
@@ -331,19 +338,7 @@ class RawWebSocketConnection {
     });
   }
   // Reads once; what arrived is appended to buffer().
-  beast::error_code ReadSome() {
-    size_t n = 0;
-    char chunk[16384];
-    beast::error_code ec = RunBounded(ioc_, socket_, [&](auto handler) {
-      socket_.async_read_some(boost::asio::buffer(chunk),
-                              [&n, handler](beast::error_code e, size_t got) mutable {
-                                n = got;
-                                handler(e);
-                              });
-    });
-    buffer_.append(chunk, n);
-    return ec;
-  }
+  beast::error_code ReadSome() { return ReadSomeBounded(ioc_, socket_, buffer_); }
   std::string& buffer() { return buffer_; }
   const std::string& buffer() const { return buffer_; }
 
