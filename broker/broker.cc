@@ -92,8 +92,9 @@ void DrainRest(zmq::socket_t& socket) {
 // ZMQ_SNDHWM of the subscriber socket, in messages: hwm / kMaxBatchFrames,
 // rounded up (0 = no limit stays 0).
 int SubscriberHwm(int hwm) {
-  return hwm == 0 ? 0 : static_cast<int>((static_cast<int64_t>(hwm) + kMaxBatchFrames - 1) /
-                                         static_cast<int64_t>(kMaxBatchFrames));
+  return hwm == 0 ? 0
+                  : static_cast<int>((static_cast<int64_t>(hwm) + kMaxBatchFrames - 1) /
+                                     static_cast<int64_t>(kMaxBatchFrames));
 }
 
 void SetCommonOptions(zmq::socket_t& socket, const BrokerOptions& options) {
@@ -177,8 +178,7 @@ absl::Status Broker::Bind() {
       side.socket.bind(side.endpoint);
       side.bound = side.socket.get(zmq::sockopt::last_endpoint);
     } catch (const zmq::error_t& e) {
-      const std::string message =
-          absl::StrCat(side.flag, " ", side.endpoint, ": ", e.what());
+      const std::string message = absl::StrCat(side.flag, " ", side.endpoint, ": ", e.what());
       if (e.num() == EADDRINUSE || e.num() == EADDRNOTAVAIL || e.num() == EACCES) {
         return absl::UnavailableError(message);
       }
@@ -209,8 +209,8 @@ absl::Status Broker::Run() {
   while (!stop_.load(std::memory_order_relaxed)) {
     Clock::time_point now = Clock::now();
     const auto wait = std::min(next_housekeeping_, next_stats_) - now;
-    const long timeout_ms = std::max<long>(
-        0, std::chrono::duration_cast<std::chrono::milliseconds>(wait).count() + 1);
+    const long timeout_ms =
+        std::max<long>(0, std::chrono::duration_cast<std::chrono::milliseconds>(wait).count() + 1);
     if (zmq_poll(items, 3, timeout_ms) < 0) {
       if (zmq_errno() == EINTR) continue;
       result = absl::InternalError(absl::StrCat("zmq_poll: ", zmq_strerror(zmq_errno())));
@@ -313,8 +313,8 @@ void Broker::Route() {
       receipts_.push_back(
           {std::string(View(identity_)),
            EncodeReceipt(false,
-                         absl::StrCat("invalid envelope: ", ToAbsl(wire::ScanErrorName(error))),
-                         0, {})});
+                         absl::StrCat("invalid envelope: ", ToAbsl(wire::ScanErrorName(error))), 0,
+                         {})});
     }
     return;
   }
@@ -333,7 +333,8 @@ void Broker::Route() {
     if (log_ != nullptr) {
       record_scratch_.resize(sizeof(int64_t));
       const uint64_t time = static_cast<uint64_t>(wall_now_us_);
-      for (size_t i = 0; i < sizeof(time); ++i) record_scratch_[i] = static_cast<char>(time >> (8 * i));
+      for (size_t i = 0; i < sizeof(time); ++i)
+        record_scratch_[i] = static_cast<char>(time >> (8 * i));
       record_scratch_.append(View(delivery_));
       index = log_->Append(kRecordEnvelope, record_scratch_);
     }
@@ -506,14 +507,13 @@ absl::Status Broker::OpenLog() {
   epoch_ = log_->epoch();
   history_.ExpireOld(WallNowUs());
   const auto took = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - start);
-  spdlog::info(
-      "history restored from {}: records={} segments={} kept={} sequence={} in {} ms{}",
-      options_.data_dir, report.records, report.segments, history_.entry_count(),
-      history_.last_sequence(), took.count(),
-      report.truncated_bytes == 0
-          ? std::string()
-          : absl::StrCat(" torn tail cut: ", report.truncated_bytes, " bytes (",
-                         report.truncated_reason, ")"));
+  spdlog::info("history restored from {}: records={} segments={} kept={} sequence={} in {} ms{}",
+               options_.data_dir, report.records, report.segments, history_.entry_count(),
+               history_.last_sequence(), took.count(),
+               report.truncated_bytes == 0
+                   ? std::string()
+                   : absl::StrCat(" torn tail cut: ", report.truncated_bytes, " bytes (",
+                                  report.truncated_reason, ")"));
   return absl::OkStatus();
 }
 
@@ -551,7 +551,8 @@ void Broker::FlushLog() {
     return;
   }
   ++stats_.log_errors;
-  if (!log_failed_) spdlog::error("roomq-broker: writing the history log failed: {}", status.ToString());
+  if (!log_failed_)
+    spdlog::error("roomq-broker: writing the history log failed: {}", status.ToString());
   log_failed_ = true;
 }
 
@@ -593,7 +594,8 @@ void Broker::HandleCommand(std::string_view identity, const zmq::message_t& body
       if (hello.version() != v1::VERSION_1 || hello.node().empty() ||
           hello.node().size() > wire::kMaxNameBytes) {
         ++stats_.malformed_count(Malformed::kHelloVersion);
-        if (request_id != 0) SendReply(identity, request_id, false, "unsupported version or no node id");
+        if (request_id != 0)
+          SendReply(identity, request_id, false, "unsupported version or no node id");
         return;
       }
       Peer& peer = peers_.Touch(identity, now);
@@ -669,7 +671,8 @@ void Broker::HandleSubscribe(Peer& peer, const v1::SubscriberCommand& command) {
     }
     return;
   }
-  for (const v1::Topic& topic : subscribe.topics()) routes_.Subscribe(peer.subscriber, wire::ToRef(topic));
+  for (const v1::Topic& topic : subscribe.topics())
+    routes_.Subscribe(peer.subscriber, wire::ToRef(topic));
   if (subscribe.resume().empty()) {
     if (command.request_id() != 0) SendReply(peer.identity, command.request_id(), true, {});
     return;
@@ -699,8 +702,9 @@ void Broker::HandleSubscribe(Peer& peer, const v1::SubscriberCommand& command) {
     result->set_last_offset(outcome.last_offset);
   }
   if (subscribe.resume_size() > 1) {
-    std::sort(replay.begin(), replay.end(),
-              [](const history::Entry* a, const history::Entry* b) { return a->sequence < b->sequence; });
+    std::sort(replay.begin(), replay.end(), [](const history::Entry* a, const history::Entry* b) {
+      return a->sequence < b->sequence;
+    });
     replay.erase(std::unique(replay.begin(), replay.end()), replay.end());
   }
   // The replayed frames go in as few messages as the batch limits allow,
@@ -790,8 +794,9 @@ void Broker::HandleRecover(Peer& peer, const v1::SubscriberCommand& command,
     routes_.Subscribe(peer.subscriber, wire::RoomTopic(ns, room));
     history_.CollectSince(ns, room, after, missed);
   }
-  std::sort(missed.begin(), missed.end(),
-            [](const history::Entry* a, const history::Entry* b) { return a->sequence < b->sequence; });
+  std::sort(missed.begin(), missed.end(), [](const history::Entry* a, const history::Entry* b) {
+    return a->sequence < b->sequence;
+  });
   missed.erase(std::unique(missed.begin(), missed.end()), missed.end());
 
   recovered.set_ok(true);

@@ -92,7 +92,6 @@
 #include <string>
 #include <string_view>
 #include <vector>
-
 #include <zmq.hpp>
 
 #include "absl/container/flat_hash_map.h"
@@ -188,9 +187,9 @@ class Broker {
   };
   // What SendFrames did with a run of frames to one subscriber.
   struct SendResult {
-    size_t sent = 0;          // frames handed to ZeroMQ
-    size_t full = 0;          // frames dropped: the subscriber was at its HWM
-    size_t unreachable = 0;   // frames dropped: its connection is gone
+    size_t sent = 0;         // frames handed to ZeroMQ
+    size_t full = 0;         // frames dropped: the subscriber was at its HWM
+    size_t unreachable = 0;  // frames dropped: its connection is gone
   };
 
   Broker(zmq::context_t& context, BrokerOptions options, uint64_t epoch);
@@ -252,10 +251,10 @@ class Broker {
   // Reused on the hot path so routing makes no allocation of its own in
   // steady state (libzmq allocates each received envelope's buffer and each
   // delivery frame's one shared buffer: one per envelope, not per recipient).
-  zmq::message_t delivery_;      // current delivery frame, shared by all recipients
-  zmq::message_t identity_;      // current publish message: sender identity
-  zmq::message_t body_;          // current publish message: envelope bytes
-  wire::EnvelopeRoute route_;    // views into body_
+  zmq::message_t delivery_;    // current delivery frame, shared by all recipients
+  zmq::message_t identity_;    // current publish message: sender identity
+  zmq::message_t body_;        // current publish message: envelope bytes
+  wire::EnvelopeRoute route_;  // views into body_
   std::vector<const Subscriber*> targets_;
   std::vector<std::string> unreachable_;
   // The current publish burst's traffic (empty between bursts, so command
@@ -275,7 +274,7 @@ class Broker {
   int64_t wall_now_us_ = 0;  // wall clock, refreshed per publish burst
   std::unique_ptr<storage::RecordLog> log_;
   std::string record_scratch_;
-  bool log_failed_ = false;  // a Flush failed (logged once)
+  bool log_failed_ = false;       // a Flush failed (logged once)
   uint64_t restore_skipped_ = 0;  // log records not understood on restore
 };
 

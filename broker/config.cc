@@ -20,7 +20,8 @@ class Parser {
   explicit Parser(std::string_view source) : source_(source) {}
 
   absl::Status Error(const YAML::Mark& mark, std::string_view what) const {
-    if (mark.is_null()) return absl::InvalidArgumentError(absl::StrCat(source_, ": ", ToAbsl(what)));
+    if (mark.is_null())
+      return absl::InvalidArgumentError(absl::StrCat(source_, ": ", ToAbsl(what)));
     return absl::InvalidArgumentError(
         absl::StrCat(source_, ":", mark.line + 1, ":", mark.column + 1, ": ", ToAbsl(what)));
   }
@@ -30,8 +31,8 @@ class Parser {
     uint64_t value = 0;
     if (!node.IsScalar() || node.Scalar().empty() || node.Scalar()[0] == '-' ||
         !YAML::convert<uint64_t>::decode(node, value) || value > max) {
-      return Error(node.Mark(), absl::StrCat("'", ToAbsl(key), "' must be an integer from 0 to ",
-                                             max));
+      return Error(node.Mark(),
+                   absl::StrCat("'", ToAbsl(key), "' must be an integer from 0 to ", max));
     }
     return value;
   }
@@ -62,20 +63,20 @@ class Parser {
 
   absl::Status History(const YAML::Node& node, history::HistoryOptions& options) const {
     std::optional<YAML::Node> namespaces;
-    ROOMQ_RETURN_IF_ERROR(Limits(
-        node, options.defaults,
-        [&](const std::string& key, const YAML::Node& value) -> absl::StatusOr<bool> {
-          if (key == "max_bytes") {
-            ROOMQ_ASSIGN_OR_RETURN(uint64_t bytes, Unsigned(value, key, uint64_t{1} << 50));
-            options.max_bytes = bytes;
-            return true;
-          }
-          if (key == "namespaces") {
-            namespaces.emplace(value);
-            return true;
-          }
-          return false;
-        }));
+    ROOMQ_RETURN_IF_ERROR(
+        Limits(node, options.defaults,
+               [&](const std::string& key, const YAML::Node& value) -> absl::StatusOr<bool> {
+                 if (key == "max_bytes") {
+                   ROOMQ_ASSIGN_OR_RETURN(uint64_t bytes, Unsigned(value, key, uint64_t{1} << 50));
+                   options.max_bytes = bytes;
+                   return true;
+                 }
+                 if (key == "namespaces") {
+                   namespaces.emplace(value);
+                   return true;
+                 }
+                 return false;
+               }));
     if (!namespaces.has_value()) return absl::OkStatus();
     if (!namespaces->IsMap()) return Error(namespaces->Mark(), "'namespaces' must be a map");
     // Overrides inherit the defaults, whichever order the keys came in.
@@ -83,13 +84,13 @@ class Parser {
       if (!item.first.IsScalar()) return Error(item.first.Mark(), "keys must be scalars");
       const std::string name = item.first.Scalar();
       if (!wire::ValidateTopic(wire::NamespaceTopic(name)).ok()) {
-        return Error(item.first.Mark(), absl::StrCat("bad namespace '", name, "' (must start with /)"));
+        return Error(item.first.Mark(),
+                     absl::StrCat("bad namespace '", name, "' (must start with /)"));
       }
       history::Limits limits = options.defaults;
-      ROOMQ_RETURN_IF_ERROR(Limits(item.second, limits,
-                                   [](const std::string&, const YAML::Node&) -> absl::StatusOr<bool> {
-                                     return false;
-                                   }));
+      ROOMQ_RETURN_IF_ERROR(Limits(
+          item.second, limits,
+          [](const std::string&, const YAML::Node&) -> absl::StatusOr<bool> { return false; }));
       if (!options.namespaces.emplace(name, limits).second) {
         return Error(item.first.Mark(), absl::StrCat("namespace '", name, "' given twice"));
       }

@@ -7,25 +7,25 @@
 #include <cstdio>
 #include <memory>
 #include <string>
-
 #include <zmq.hpp>
 
 #include "absl/flags/flag.h"
-#include "google/protobuf/stubs/logging.h"
 #include "broker/broker.h"
-#include "broker/security/curve_server.h"
 #include "broker/config.h"
-#include "proto/base/command_line.h"
 #include "broker/metrics.h"
 #include "broker/metrics_http.h"
+#include "broker/security/curve_server.h"
+#include "google/protobuf/stubs/logging.h"
+#include "proto/base/command_line.h"
 #include "spdlog/spdlog.h"
 
 ABSL_FLAG(std::string, pub_bind, "tcp://127.0.0.1:5555",
           "Endpoint publishers send envelopes to (ROUTER); tcp://host:* picks a free port");
 ABSL_FLAG(std::string, sub_bind, "tcp://127.0.0.1:5556",
           "Endpoint subscribers receive deliveries from (ROUTER); tcp://host:* picks a free port");
-ABSL_FLAG(int32_t, heartbeat_ms, 1000,
-          "Heartbeat assumed for subscribers whose Hello gives none; silent for 3 of them = expired");
+ABSL_FLAG(
+    int32_t, heartbeat_ms, 1000,
+    "Heartbeat assumed for subscribers whose Hello gives none; silent for 3 of them = expired");
 ABSL_FLAG(int32_t, hwm, 100000,
           "High-water mark (messages) per socket and peer; a subscriber over it loses deliveries");
 ABSL_FLAG(int64_t, max_message_bytes, 16 << 20,
@@ -33,9 +33,10 @@ ABSL_FLAG(int64_t, max_message_bytes, 16 << 20,
 ABSL_FLAG(int32_t, max_topics_per_peer, 1000000, "Subscriptions one subscriber may hold");
 ABSL_FLAG(int32_t, stats_interval_ms, 10000, "How often counters are logged (when they changed)");
 ABSL_FLAG(int32_t, io_threads, 1, "ZeroMQ I/O threads");
-ABSL_FLAG(std::string, config, "",
-          "YAML file with history limits (per namespace) and session store limits; empty = defaults "
-          "(1000 messages and 2 min per topic, 256 MiB in all)");
+ABSL_FLAG(
+    std::string, config, "",
+    "YAML file with history limits (per namespace) and session store limits; empty = defaults "
+    "(1000 messages and 2 min per topic, 256 MiB in all)");
 ABSL_FLAG(std::string, data_dir, "",
           "Directory of the history log: history survives a restart (same epoch); empty = memory "
           "only, a new epoch per start");

@@ -49,8 +49,7 @@ std::string FormatPrometheus(const BrokerStats& stats, std::chrono::milliseconds
   AppendMetric(&out, "routed_total", "counter", "Envelopes accepted for routing.", stats.routed);
   AppendMetric(&out, "unrouted_total", "counter", "Routed envelopes that matched no subscriber.",
                stats.unrouted);
-  AppendMetric(&out, "delivered_total", "counter", "Deliveries handed to ZeroMQ.",
-               stats.delivered);
+  AppendMetric(&out, "delivered_total", "counter", "Deliveries handed to ZeroMQ.", stats.delivered);
   AppendHeader(&out, "dropped_total", "counter",
                "Deliveries lost: hwm = subscriber at its high-water mark, unreachable = its "
                "connection was gone.");
@@ -59,8 +58,7 @@ std::string FormatPrometheus(const BrokerStats& stats, std::chrono::milliseconds
   AppendMetric(&out, "receipts_total", "counter", "PublishReceipts sent.", stats.receipts);
   AppendMetric(&out, "receipts_dropped_total", "counter",
                "PublishReceipts the publisher could not take.", stats.receipts_dropped);
-  AppendMetric(&out, "commands_total", "counter", "Subscriber commands handled.",
-               stats.commands);
+  AppendMetric(&out, "commands_total", "counter", "Subscriber commands handled.", stats.commands);
   AppendHeader(&out, "malformed_total", "counter", "Inputs dropped as malformed, by reason.");
   for (size_t i = 0; i < static_cast<size_t>(Malformed::kCount); ++i) {
     AppendLabeled(&out, "malformed_total", "reason", MalformedName(static_cast<Malformed>(i)),

@@ -57,7 +57,7 @@ class StatsSnapshot {
 
  private:
   mutable std::mutex mutex_;
-  BrokerStats stats_;                               // guarded by mutex_
+  BrokerStats stats_;                                // guarded by mutex_
   std::chrono::steady_clock::time_point published_;  // guarded by mutex_
 };
 

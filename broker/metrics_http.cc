@@ -1,11 +1,10 @@
 #include "broker/metrics_http.h"
 
-#include <chrono>
-#include <optional>
-
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <chrono>
+#include <optional>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -138,7 +137,8 @@ class MetricsHttpServer::Acceptor {
 
   void Reply(http::status status, std::string_view content_type, std::string body) {
     response_->result(status);
-    response_->set(http::field::content_type, beast::string_view(content_type.data(), content_type.size()));
+    response_->set(http::field::content_type,
+                   beast::string_view(content_type.data(), content_type.size()));
     response_->body() = std::move(body);
     response_->prepare_payload();
   }

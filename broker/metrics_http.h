@@ -16,13 +16,12 @@
 // Thread safety: Start() and the destructor from one controlling thread;
 // the server thread owns its sockets.
 
+#include <boost/asio/io_context.hpp>
 #include <cstdint>
 #include <memory>
 #include <string>
 #include <string_view>
 #include <thread>
-
-#include <boost/asio/io_context.hpp>
 
 #include "absl/status/statusor.h"
 #include "broker/metrics.h"

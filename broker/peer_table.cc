@@ -9,7 +9,8 @@
 namespace roomq::broker {
 
 PeerTable::PeerTable(RoutingTable& routes, std::chrono::milliseconds default_heartbeat)
-    : routes_(routes), default_heartbeat_(std::clamp(default_heartbeat, kMinHeartbeat, kMaxHeartbeat)) {}
+    : routes_(routes),
+      default_heartbeat_(std::clamp(default_heartbeat, kMinHeartbeat, kMaxHeartbeat)) {}
 
 std::string PeerTable::PrintableIdentity(std::string_view identity) {
   return absl::BytesToHexString(ToAbsl(identity));
@@ -49,8 +50,8 @@ void PeerTable::Hello(Peer& peer, std::string_view node, uint32_t heartbeat_ms,
   peer.last_seen = now;
   by_node_[peer.node] = &peer;
   spdlog::info("peer {} node={} identity={} heartbeat_ms={}",
-               was_known ? "reconnected" : "connected", peer.node,
-               PrintableIdentity(peer.identity), peer.heartbeat.count());
+               was_known ? "reconnected" : "connected", peer.node, PrintableIdentity(peer.identity),
+               peer.heartbeat.count());
 }
 
 void PeerTable::Remove(std::string_view identity, std::string_view reason) {

@@ -61,7 +61,7 @@ class Subscriber {
   const std::string identity_;
   absl::flat_hash_set<std::string> topics_;
   absl::flat_hash_map<std::string, uint32_t> ns_refs_;  // ROOMS subscriptions per namespace
-  uint64_t match_stamp_ = 0;                           // last Match generation that visited it
+  uint64_t match_stamp_ = 0;                            // last Match generation that visited it
 };
 
 class RoutingTable {
@@ -109,8 +109,8 @@ class RoutingTable {
   void ReleaseNamespace(Subscriber* subscriber, std::string_view ns);
 
   absl::flat_hash_map<std::string, std::unique_ptr<Subscriber>> subscribers_;  // by identity
-  absl::flat_hash_map<std::string, SubscriberList> topics_;                     // by topic key
-  absl::flat_hash_map<std::string, SubscriberList> namespaces_;                 // ROOMS members
+  absl::flat_hash_map<std::string, SubscriberList> topics_;                    // by topic key
+  absl::flat_hash_map<std::string, SubscriberList> namespaces_;                // ROOMS members
   uint64_t generation_ = 0;
   std::string key_scratch_;  // reused by Match: no allocation once grown
 };

@@ -42,11 +42,11 @@ uint64_t BrokerStats::malformed_total() const {
 }
 
 std::string BrokerStats::ToString() const {
-  std::string out = absl::StrCat(
-      "routed=", routed, " unrouted=", unrouted, " delivered=", delivered,
-      " dropped_hwm=", dropped_hwm, " dropped_unreachable=", dropped_unreachable,
-      " receipts=", receipts, " receipts_dropped=", receipts_dropped, " commands=", commands,
-      " malformed=", malformed_total());
+  std::string out =
+      absl::StrCat("routed=", routed, " unrouted=", unrouted, " delivered=", delivered,
+                   " dropped_hwm=", dropped_hwm, " dropped_unreachable=", dropped_unreachable,
+                   " receipts=", receipts, " receipts_dropped=", receipts_dropped,
+                   " commands=", commands, " malformed=", malformed_total());
   if (malformed_total() > 0) {
     std::string_view sep = " (";
     for (size_t i = 0; i < malformed.size(); ++i) {
@@ -57,10 +57,10 @@ std::string BrokerStats::ToString() const {
     }
     out += ")";
   }
-  absl::StrAppend(&out, " peers=", peers, " topics=", topics, " kept=", kept, " replayed=", replayed,
-                  " recovered=", recovered, " recover_failed=", recover_failed,
-                  " history=", history_entries, "/", history_bytes, "B sessions=", sessions,
-                  " log_errors=", log_errors);
+  absl::StrAppend(&out, " peers=", peers, " topics=", topics, " kept=", kept,
+                  " replayed=", replayed, " recovered=", recovered,
+                  " recover_failed=", recover_failed, " history=", history_entries, "/",
+                  history_bytes, "B sessions=", sessions, " log_errors=", log_errors);
   return out;
 }
 

@@ -14,17 +14,17 @@ namespace roomq::broker {
 
 // Why an input was dropped as malformed.
 enum class Malformed : uint8_t {
-  kEnvelopeFrames,   // a publish message with other than one frame after the identity
-  kEnvelope,         // not a protobuf message
-  kVersion,          // Envelope.version is not VERSION_1
-  kKind,             // unknown Envelope.kind
-  kChannel,          // unknown Envelope.channel
-  kTopic,            // invalid target topic (no namespace, too long, ...)
-  kTooManyRooms,     // more rooms than wire::kMaxRoomsPerEnvelope
-  kCommandFrames,    // a subscriber message with other than one frame after the identity
-  kCommand,          // not a SubscriberCommand, or no command in it
-  kHelloVersion,     // Hello.version is not VERSION_1, or no node id
-  kCommandTopic,     // Subscribe/Unsubscribe with an invalid topic (the command is refused)
+  kEnvelopeFrames,  // a publish message with other than one frame after the identity
+  kEnvelope,        // not a protobuf message
+  kVersion,         // Envelope.version is not VERSION_1
+  kKind,            // unknown Envelope.kind
+  kChannel,         // unknown Envelope.channel
+  kTopic,           // invalid target topic (no namespace, too long, ...)
+  kTooManyRooms,    // more rooms than wire::kMaxRoomsPerEnvelope
+  kCommandFrames,   // a subscriber message with other than one frame after the identity
+  kCommand,         // not a SubscriberCommand, or no command in it
+  kHelloVersion,    // Hello.version is not VERSION_1, or no node id
+  kCommandTopic,    // Subscribe/Unsubscribe with an invalid topic (the command is refused)
   kCount,
 };
 std::string_view MalformedName(Malformed reason);
@@ -55,9 +55,12 @@ struct BrokerStats {
 
   uint64_t malformed_total() const;
   uint64_t& malformed_count(Malformed reason) { return malformed[static_cast<size_t>(reason)]; }
-  uint64_t malformed_count(Malformed reason) const { return malformed[static_cast<size_t>(reason)]; }
+  uint64_t malformed_count(Malformed reason) const {
+    return malformed[static_cast<size_t>(reason)];
+  }
 
-  // "routed=10 unrouted=0 delivered=40 dropped_hwm=0 ... malformed=2 (version=1 topic=1) peers=4 topics=7
+  // "routed=10 unrouted=0 delivered=40 dropped_hwm=0 ... malformed=2 (version=1 topic=1) peers=4
+  // topics=7
   //  kept=10 replayed=0 recovered=0 recover_failed=0 history=10/2048B sessions=0"
   std::string ToString() const;
 

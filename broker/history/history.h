@@ -43,17 +43,16 @@
 //
 // Thread safety: none; owned by the broker loop thread. Time is passed in.
 
+#include <algorithm>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
-#include <algorithm>
 #include <deque>
 #include <memory>
 #include <span>
 #include <string>
 #include <string_view>
 #include <vector>
-
 #include <zmq.hpp>
 
 #include "absl/container/flat_hash_map.h"
@@ -64,7 +63,7 @@
 namespace roomq::broker::history {
 
 struct Limits {
-  uint32_t max_messages = 1000;             // per topic; 0 = no history
+  uint32_t max_messages = 1000;  // per topic; 0 = no history
   std::chrono::milliseconds max_age{120000};
   friend bool operator==(const Limits&, const Limits&) = default;
 };
@@ -83,21 +82,21 @@ struct Namespace;
 // One kept envelope.
 struct Entry {
   uint64_t sequence = 0;
-  int64_t time_us = 0;       // wall clock when the broker received it
-  uint64_t log_index = 0;    // RecordLog index (0 without persistence)
-  zmq::message_t frame;      // the live delivery frame
+  int64_t time_us = 0;     // wall clock when the broker received it
+  uint64_t log_index = 0;  // RecordLog index (0 without persistence)
+  zmq::message_t frame;    // the live delivery frame
   Namespace* ns = nullptr;
-  Entry* prev = nullptr;     // namespace list, sequence order
+  Entry* prev = nullptr;  // namespace list, sequence order
   Entry* next = nullptr;
   absl::InlinedVector<Topic*, 1> topics;  // topics that still hold it
-  size_t bytes = 0;          // what it counts against max_bytes
+  size_t bytes = 0;                       // what it counts against max_bytes
 
   // The Delivery bytes of `frame` (for replayed frames).
   std::string_view body() const;
 };
 
 struct Topic {
-  std::string key;          // wire::EncodeTopicKey
+  std::string key;  // wire::EncodeTopicKey
   std::string room;
   Namespace* ns = nullptr;
   std::deque<Entry*> entries;     // offset order

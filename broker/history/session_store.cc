@@ -11,7 +11,8 @@ absl::Status SessionStore::Save(v1::Session session, std::chrono::milliseconds t
   if (session.pid().empty() || session.namespace_().empty()) {
     return absl::InvalidArgumentError("a session needs a pid and a namespace");
   }
-  if (ttl <= std::chrono::milliseconds::zero()) return absl::InvalidArgumentError("ttl must be > 0");
+  if (ttl <= std::chrono::milliseconds::zero())
+    return absl::InvalidArgumentError("ttl must be > 0");
   const size_t bytes = session.ByteSizeLong();
   if (static_cast<size_t>(session.rooms_size()) > kMaxSessionRooms || bytes > kMaxSessionBytes ||
       bytes > options_.max_bytes) {
@@ -21,8 +22,8 @@ absl::Status SessionStore::Save(v1::Session session, std::chrono::milliseconds t
   if (options_.max_sessions == 0) return absl::ResourceExhaustedError("sessions are disabled");
   std::string pid = session.pid();
   Erase(pid);  // a new save replaces the old one
-  while (!sessions_.empty() && (sessions_.size() >= options_.max_sessions ||
-                                bytes_ + bytes > options_.max_bytes)) {
+  while (!sessions_.empty() &&
+         (sessions_.size() >= options_.max_sessions || bytes_ + bytes > options_.max_bytes)) {
     const std::string victim = by_deadline_.begin()->second;
     Erase(victim);
     ++evicted_;

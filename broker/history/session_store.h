@@ -72,7 +72,7 @@ class SessionStore {
   void Erase(const std::string& pid);
 
   const SessionOptions options_;
-  absl::flat_hash_map<std::string, Stored> sessions_;     // by pid
+  absl::flat_hash_map<std::string, Stored> sessions_;  // by pid
   std::set<std::pair<Clock::time_point, std::string>> by_deadline_;
   uint64_t evicted_ = 0;  // removed at max_sessions / max_bytes
   size_t bytes_ = 0;

@@ -26,7 +26,8 @@ absl::Status EnableCurveServer(zmq::socket_t& socket, const std::string& secret_
   }
   const std::string monitor = MonitorEndpoint(name);
   if (zmq_socket_monitor(socket.handle(), monitor.c_str(),
-                         ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL | ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL |
+                         ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL |
+                             ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL |
                              ZMQ_EVENT_HANDSHAKE_FAILED_AUTH) != 0) {
     return absl::InternalError(
         absl::StrCat("zmq_socket_monitor ", monitor, ": ", zmq_strerror(zmq_errno())));

@@ -11,7 +11,6 @@
 #include <memory>
 #include <string>
 #include <string_view>
-
 #include <zmq.hpp>
 
 #include "absl/status/status.h"
@@ -37,9 +36,9 @@ absl::Status EnableCurveServer(zmq::socket_t& socket, const std::string& secret_
 
 // What roomq-broker's --curve-secret-key FILE and --curve-clients DIR set up.
 struct CurveServerSetup {
-  std::string secret_key;               // Z85, for BrokerOptions::curve_secret_key; empty = off
-  std::string public_key;               // Z85, what nodes pass as --curve-server-key
-  std::unique_ptr<ZapHandler> zap;      // running; null when off
+  std::string secret_key;           // Z85, for BrokerOptions::curve_secret_key; empty = off
+  std::string public_key;           // Z85, what nodes pass as --curve-server-key
+  std::unique_ptr<ZapHandler> zap;  // running; null when off
 };
 
 // Neither flag: CURVE off (empty setup). Otherwise loads the key pair and

@@ -1,11 +1,11 @@
 #include "broker/security/zap_handler.h"
 
+#include <spdlog/spdlog.h>
+
 #include <cstdio>
 #include <cstring>
 #include <iterator>
 #include <utility>
-
-#include <spdlog/spdlog.h>
 
 #include "absl/strings/str_cat.h"
 #include "broker/security/curve_server.h"
@@ -28,8 +28,10 @@ std::string Z85(const std::string& binary_key) {
 std::string HandshakeFailure(uint16_t event, uint32_t value) {
   if (event == ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL) return "no_detail";
   switch (value) {
-    case ZMQ_PROTOCOL_ERROR_ZMTP_MECHANISM_MISMATCH: return "mechanism_mismatch";
-    case ZMQ_PROTOCOL_ERROR_ZMTP_CRYPTOGRAPHIC: return "cryptographic";
+    case ZMQ_PROTOCOL_ERROR_ZMTP_MECHANISM_MISMATCH:
+      return "mechanism_mismatch";
+    case ZMQ_PROTOCOL_ERROR_ZMTP_CRYPTOGRAPHIC:
+      return "cryptographic";
     default: {
       char code[16];
       std::snprintf(code, sizeof code, "0x%08x", value);
@@ -94,8 +96,8 @@ void ZapHandler::Run(std::promise<absl::Status>* started) {
       sockets.back().connect(MonitorEndpoint(name));  // inproc: may precede the monitor's bind
     }
   } catch (const zmq::error_t& e) {
-    started->set_value(absl::InternalError(absl::StrCat("ZAP handler on ", kZapEndpoint, ": ",
-                                                        e.what())));
+    started->set_value(
+        absl::InternalError(absl::StrCat("ZAP handler on ", kZapEndpoint, ": ", e.what())));
     return;
   }
   started->set_value(absl::OkStatus());  // `started` is gone after this
@@ -171,8 +173,8 @@ void ZapHandler::HandleRequest(zmq::socket_t& rep) {
     accepted_.fetch_add(1, std::memory_order_relaxed);
     spdlog::debug("curve accepted key={} address={}", user_id, address);
   }
-  const std::string reply[] = {"1.0", request_id, ok ? "200" : "400",
-                               ok ? "OK" : "not allowed", user_id, ""};
+  const std::string reply[] = {"1.0",   request_id, ok ? "200" : "400", ok ? "OK" : "not allowed",
+                               user_id, ""};
   try {
     for (size_t i = 0; i < std::size(reply); ++i) {
       rep.send(zmq::buffer(reply[i]),
@@ -200,7 +202,8 @@ void ZapHandler::HandleMonitorEvent(zmq::socket_t& monitor, const std::string& n
   std::memcpy(&value, static_cast<const char*>(event_frame.data()) + 2, sizeof value);
   // An AUTH failure is a ZAP refusal, already counted and logged there.
   if (event == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH) return;
-  if (event != ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL && event != ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL) {
+  if (event != ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL &&
+      event != ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL) {
     return;
   }
   handshake_failed_.fetch_add(1, std::memory_order_relaxed);

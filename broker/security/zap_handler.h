@@ -14,8 +14,9 @@
 // counted and logged too. Log lines (stable; tests match them):
 //   curve refused reason=unknown_key key=<z85> address=<peer ip>
 //   curve refused reason=mechanism mechanism=<name> address=<peer ip>
-//   curve handshake failed socket=pub|sub reason=mechanism_mismatch|cryptographic|protocol_0x<code>|no_detail
-//   curve stopped accepted=N refused=N handshake_failed=N
+//   curve handshake failed socket=pub|sub
+//   reason=mechanism_mismatch|cryptographic|protocol_0x<code>|no_detail curve stopped accepted=N
+//   refused=N handshake_failed=N
 // At most kLogBurst refusal lines per kLogWindow; beyond that they are only
 // counted ("curve refusals not logged=N" when the next window opens).
 //
@@ -29,14 +30,13 @@
 
 #include <atomic>
 #include <chrono>
-#include <future>
 #include <cstdint>
+#include <future>
 #include <memory>
 #include <set>
 #include <string>
 #include <thread>
 #include <vector>
-
 #include <zmq.hpp>
 
 #include "absl/status/statusor.h"
@@ -76,7 +76,7 @@ class ZapHandler {
   bool MayLog();
 
   zmq::context_t& context_;
-  const std::set<std::string> allowed_;         // 32-byte binary keys
+  const std::set<std::string> allowed_;  // 32-byte binary keys
   const std::vector<std::string> monitored_;
   std::atomic<bool> stop_{false};
   std::atomic<uint64_t> accepted_{0};

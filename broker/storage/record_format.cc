@@ -54,10 +54,14 @@ DecodeResult DecodeRecord(std::string_view bytes, uint8_t* type, std::string_vie
 
 const char* DecodeResultName(DecodeResult result) {
   switch (result) {
-    case DecodeResult::kOk: return "ok";
-    case DecodeResult::kShortHeader: return "short header";
-    case DecodeResult::kShortPayload: return "short payload";
-    case DecodeResult::kBadCrc: return "CRC mismatch";
+    case DecodeResult::kOk:
+      return "ok";
+    case DecodeResult::kShortHeader:
+      return "short header";
+    case DecodeResult::kShortPayload:
+      return "short payload";
+    case DecodeResult::kBadCrc:
+      return "CRC mismatch";
   }
   return "unknown";
 }

@@ -1,6 +1,7 @@
 #include "broker/storage/record_log.h"
 
 #include <fcntl.h>
+#include <spdlog/spdlog.h>
 #include <sys/file.h>
 #include <unistd.h>
 
@@ -10,8 +11,6 @@
 #include <filesystem>
 #include <system_error>
 #include <utility>
-
-#include <spdlog/spdlog.h>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -147,8 +146,8 @@ absl::Status RecordLog::Recover(const std::function<void(const Record&)>& replay
         size_t next_size;
         if (DecodeRecord(bytes.substr(offset + size), &next_type, &next_payload, &next_size) ==
             DecodeResult::kOk) {
-          return absl::DataLossError(absl::StrCat(where, ", followed by an intact record at offset ",
-                                                  offset + size));
+          return absl::DataLossError(
+              absl::StrCat(where, ", followed by an intact record at offset ", offset + size));
         }
       }
       if (::truncate(path.c_str(), static_cast<off_t>(offset)) != 0) {
@@ -239,9 +238,9 @@ absl::Status RecordLog::Flush() {
       // Undo a partial write so the segment ends on a record boundary and
       // the buffered records can be retried.
       if (::ftruncate(fd_, static_cast<off_t>(segment.bytes)) != 0) {
-        broken_ = absl::Status(written.code(),
-                               absl::StrCat(written.message(), "; undoing it failed too: ",
-                                            ErrnoStatus(errno, "ftruncate", segment.path).message()));
+        broken_ = absl::Status(
+            written.code(), absl::StrCat(written.message(), "; undoing it failed too: ",
+                                         ErrnoStatus(errno, "ftruncate", segment.path).message()));
         return broken_;
       }
       return written;

@@ -101,8 +101,8 @@ enum class FsyncPolicy { kNever, kInterval, kAlways };
 inline constexpr size_t kMaxPayloadBytes = size_t{1} << 30;
 
 struct LogOptions {
-  std::string dir;                         // created (with parents) if missing
-  size_t segment_bytes = 64 << 20;         // a segment is closed and a new one started past this
+  std::string dir;                  // created (with parents) if missing
+  size_t segment_bytes = 64 << 20;  // a segment is closed and a new one started past this
   FsyncPolicy fsync = FsyncPolicy::kInterval;
   std::chrono::milliseconds fsync_interval{1000};
 };
@@ -110,16 +110,17 @@ struct LogOptions {
 // One record as replayed. `payload` points into a buffer valid only during
 // the replay callback.
 struct Record {
-  uint64_t index;     // 1, 2, 3... for the log's life
+  uint64_t index;  // 1, 2, 3... for the log's life
   uint8_t type;
   std::string_view payload;
 };
 
 struct OpenReport {
-  uint64_t records = 0;            // intact records replayed
-  uint64_t segments = 0;           // segment files found (after the tail cut)
-  uint64_t truncated_bytes = 0;    // bytes cut off the newest segment's tail; 0 = clean
-  std::string truncated_reason;    // e.g. "00000000000000000042.log: short payload at offset 1234"; empty = clean
+  uint64_t records = 0;          // intact records replayed
+  uint64_t segments = 0;         // segment files found (after the tail cut)
+  uint64_t truncated_bytes = 0;  // bytes cut off the newest segment's tail; 0 = clean
+  std::string truncated_reason;  // e.g. "00000000000000000042.log: short payload at offset 1234";
+                                 // empty = clean
 };
 
 class RecordLog {
@@ -166,9 +167,9 @@ class RecordLog {
   size_t buffered_bytes() const { return buffer_.size(); }
 
   struct Stats {
-    uint64_t writes = 0;            // write() calls that wrote records
+    uint64_t writes = 0;  // write() calls that wrote records
     uint64_t bytes_written = 0;
-    uint64_t syncs = 0;             // fdatasync of segments
+    uint64_t syncs = 0;  // fdatasync of segments
     uint64_t segments_created = 0;
     uint64_t segments_deleted = 0;
   };
@@ -191,15 +192,15 @@ class RecordLog {
   const LogOptions options_;
   uint64_t epoch_ = 0;
   int lock_fd_ = -1;
-  int fd_ = -1;                       // newest segment, O_APPEND; -1 before the first write
-  std::vector<Segment> segments_;     // oldest first; back() is the newest
+  int fd_ = -1;                    // newest segment, O_APPEND; -1 before the first write
+  std::vector<Segment> segments_;  // oldest first; back() is the newest
   uint64_t next_index_ = 1;
-  uint64_t buffered_first_index_ = 1; // index of the first record in buffer_
-  std::string buffer_;                // encoded records not yet written
-  bool oversized_ = false;            // an Append exceeded kMaxPayloadBytes
-  bool dirty_ = false;                // written since the last fdatasync
+  uint64_t buffered_first_index_ = 1;  // index of the first record in buffer_
+  std::string buffer_;                 // encoded records not yet written
+  bool oversized_ = false;             // an Append exceeded kMaxPayloadBytes
+  bool dirty_ = false;                 // written since the last fdatasync
   std::chrono::steady_clock::time_point last_sync_;
-  absl::Status broken_;               // set when a failed write could not be undone
+  absl::Status broken_;  // set when a failed write could not be undone
   Stats stats_;
 };
 

@@ -11,7 +11,8 @@ namespace {
 
 std::vector<FlagSpec> CommonSpecs() {
   return {
-      {"broker-pub", "ENDPOINT", "The broker's publish endpoint (its --pub-bind).", kDefaultBrokerPub},
+      {"broker-pub", "ENDPOINT", "The broker's publish endpoint (its --pub-bind).",
+       kDefaultBrokerPub},
       {"broker-sub", "ENDPOINT", "The broker's subscribe endpoint (its --sub-bind).",
        kDefaultBrokerSub},
       {"ns", "NAMESPACE", "Socket.IO namespace.", "/"},
@@ -44,7 +45,8 @@ std::vector<FlagSpec> PubSpecs() {
 
 std::vector<FlagSpec> SubSpecs() {
   std::vector<FlagSpec> specs = CommonSpecs();
-  specs.push_back({"room", "ROOM", "Room to receive; none = namespace-wide events only.", "", true});
+  specs.push_back(
+      {"room", "ROOM", "Room to receive; none = namespace-wide events only.", "", true});
   specs.push_back({"from-offset", "N",
                    "First replay what the broker's history holds after offset N of the topic "
                    "(one --room at most; 0 = everything held), then go live.",
@@ -170,7 +172,8 @@ absl::StatusOr<Command> ParseCommandLine(const std::vector<std::string>& args) {
     return HelpCommand{Usage()};
   }
   if (!sub.empty() && sub[0] == '-') {
-    return absl::InvalidArgumentError(absl::StrCat("unknown flag ", sub, " (flags follow the subcommand)"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("unknown flag ", sub, " (flags follow the subcommand)"));
   }
   return absl::InvalidArgumentError(absl::StrCat("unknown subcommand \"", sub, "\""));
 }
@@ -215,7 +218,8 @@ std::string SubUsage() {
   return absl::StrCat(
       "Usage: roomq sub [flags]\n"
       "Subscribes to the rooms (or the namespace alone) and prints one JSON line per event:\n"
-      "  {\"namespace\":\"/chat\",\"rooms\":[\"general\"],\"event\":\"chat message\",\"args\":[...]}\n"
+      "  {\"namespace\":\"/chat\",\"rooms\":[\"general\"],\"event\":\"chat "
+      "message\",\"args\":[...]}\n"
       "with \"attachments\" (base64) when the event carries binary data. A line saying\n"
       "\"ready\" goes to stderr once the broker confirmed the subscription. Keeps running\n"
       "(and resubscribes) across broker restarts; exits 0 on SIGINT/SIGTERM.\n\nFlags:\n",

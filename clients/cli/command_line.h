@@ -27,14 +27,14 @@ struct PubCommand {
   std::string broker_sub = kDefaultBrokerSub;
   std::string ns = "/";
   std::string event = "message";
-  std::vector<std::string> rooms;         // none = the whole namespace
+  std::vector<std::string> rooms;  // none = the whole namespace
   std::vector<std::string> except_rooms;
   std::string except_socket;
   // Each one JSON argument of a single event, validated. Empty: read stdin,
   // one event per non-empty line, that line being its single argument.
   std::vector<std::string> args;
   std::chrono::milliseconds timeout{5000};  // wait for broker receipts
-  std::string curve_server_key;  // CURVE key files (both or neither; loaded when run)
+  std::string curve_server_key;             // CURVE key files (both or neither; loaded when run)
   std::string curve_secret_key;
 };
 

@@ -64,9 +64,8 @@ absl::StatusOr<ParsedFlags> ParseFlags(const std::vector<FlagSpec>& specs,
     if (spec->value_name.empty()) {
       if (has_value) {
         if (value != "true" && value != "false") {
-          return absl::InvalidArgumentError(absl::StrCat("flag --", spec->name,
-                                                         " takes true or false, not \"",
-                                                         ToAbsl(value), "\""));
+          return absl::InvalidArgumentError(absl::StrCat(
+              "flag --", spec->name, " takes true or false, not \"", ToAbsl(value), "\""));
         }
         stored = std::string(value);
       } else {
@@ -107,9 +106,8 @@ absl::StatusOr<int64_t> ParseNonNegative(std::string_view flag, std::string_view
   int64_t result = 0;
   const auto [end, error] = std::from_chars(value.data(), value.data() + value.size(), result);
   if (error != std::errc() || end != value.data() + value.size() || result < 0) {
-    return absl::InvalidArgumentError(absl::StrCat("flag --", ToAbsl(flag),
-                                                   " needs a non-negative integer, not \"",
-                                                   ToAbsl(value), "\""));
+    return absl::InvalidArgumentError(absl::StrCat(
+        "flag --", ToAbsl(flag), " needs a non-negative integer, not \"", ToAbsl(value), "\""));
   }
   return result;
 }

@@ -22,15 +22,15 @@
 namespace roomq::cli {
 
 struct FlagSpec {
-  std::string name;           // without dashes: "broker-pub"
-  std::string value_name;     // "" for a boolean flag, else e.g. "ENDPOINT"
+  std::string name;        // without dashes: "broker-pub"
+  std::string value_name;  // "" for a boolean flag, else e.g. "ENDPOINT"
   std::string help;
   std::string default_value;  // shown in usage; "" = none
   bool repeatable = false;
 };
 
 struct ParsedFlags {
-  bool help = false;                                      // --help / -h seen
+  bool help = false;                                       // --help / -h seen
   std::map<std::string, std::vector<std::string>> values;  // flag -> values in order
   std::vector<std::string> positional;
 

@@ -17,8 +17,8 @@
 #include "clients/cli/format.h"
 #include "clients/src/json.h"
 #include "roomq/client.h"
-#include "roomq/link.h"
 #include "roomq/curve.h"
+#include "roomq/link.h"
 #include "spdlog/spdlog.h"
 
 namespace roomq::cli {
@@ -130,7 +130,8 @@ int RunPub(const PubCommand& command, std::istream& in) {
     std::fprintf(stderr, "roomq pub: %s\n", client.status().ToString().c_str());
     return 1;
   }
-  BroadcastOperator target = (*client)->Of(command.ns).To(command.rooms).Except(command.except_rooms);
+  BroadcastOperator target =
+      (*client)->Of(command.ns).To(command.rooms).Except(command.except_rooms);
   if (!command.except_socket.empty()) target = target.ExceptSocket(command.except_socket);
 
   ReceiptTracker tracker;
@@ -159,10 +160,11 @@ int RunPub(const PubCommand& command, std::istream& in) {
   const int failed = tracker.failed() + (all_answered ? 0 : tracker.pending());
   (*client)->Close();
   if (failed > 0) {
-    std::fprintf(stderr,
-                 "roomq pub: the broker at %s did not confirm %d of %d event(s) within %lld ms: %s\n",
-                 command.broker_pub.c_str(), failed, tracker.total(),
-                 static_cast<long long>(command.timeout.count()), tracker.first_error().c_str());
+    std::fprintf(
+        stderr,
+        "roomq pub: the broker at %s did not confirm %d of %d event(s) within %lld ms: %s\n",
+        command.broker_pub.c_str(), failed, tracker.total(),
+        static_cast<long long>(command.timeout.count()), tracker.first_error().c_str());
     return 1;
   }
   return bad_lines > 0 ? 1 : 0;
@@ -277,24 +279,27 @@ int RunSub(const SubCommand& command) {
     return 1;
   }
   const std::string what = Describe(command.ns, command.rooms);
-  Subscription subscription = (*client)->Of(command.ns).Subscribe(
-      command.rooms,
-      [](const Message& message) {
-        std::string line = FormatMessageLine(message);
-        line.push_back('\n');
-        std::fwrite(line.data(), 1, line.size(), stdout);
-        std::fflush(stdout);
-      },
-      [what, broker = command.broker_sub](absl::Status status) {
-        if (status.ok()) {
-          std::fprintf(stderr, "roomq sub: ready, subscribed to %s\n", what.c_str());
-        } else {
-          std::fprintf(stderr,
-                       "roomq sub: not confirmed yet by the broker at %s (%s); "
-                       "will subscribe as soon as it answers\n",
-                       broker.c_str(), status.ToString().c_str());
-        }
-      });
+  Subscription subscription =
+      (*client)
+          ->Of(command.ns)
+          .Subscribe(
+              command.rooms,
+              [](const Message& message) {
+                std::string line = FormatMessageLine(message);
+                line.push_back('\n');
+                std::fwrite(line.data(), 1, line.size(), stdout);
+                std::fflush(stdout);
+              },
+              [what, broker = command.broker_sub](absl::Status status) {
+                if (status.ok()) {
+                  std::fprintf(stderr, "roomq sub: ready, subscribed to %s\n", what.c_str());
+                } else {
+                  std::fprintf(stderr,
+                               "roomq sub: not confirmed yet by the broker at %s (%s); "
+                               "will subscribe as soon as it answers\n",
+                               broker.c_str(), status.ToString().c_str());
+                }
+              });
   if (!subscription.active()) {
     std::fprintf(stderr, "roomq sub: %s\n", subscription.ready().get().ToString().c_str());
     return 2;

@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <spdlog/spdlog.h>
 #include <sys/epoll.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -16,8 +17,6 @@
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include <spdlog/spdlog.h>
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
@@ -39,7 +38,16 @@ uint64_t NowNs() {
   return static_cast<uint64_t>(ts.tv_sec) * 1000000000ull + static_cast<uint64_t>(ts.tv_nsec);
 }
 
-enum class State { kIdle, kTcpConnecting, kUpgrading, kAwaitOpen, kAwaitConnect, kJoining, kReady, kClosed };
+enum class State {
+  kIdle,
+  kTcpConnecting,
+  kUpgrading,
+  kAwaitOpen,
+  kAwaitConnect,
+  kJoining,
+  kReady,
+  kClosed
+};
 
 struct Conn {
   int fd = -1;
@@ -146,7 +154,8 @@ absl::Status Runner::Prepare() {
   if (o.rate <= 0 || o.duration_s <= 0 || o.drain_s < 0) {
     return absl::InvalidArgumentError("--rate and --duration-s must be positive, --drain-s >= 0");
   }
-  if (o.ns.empty() || o.ns[0] != '/') return absl::InvalidArgumentError("--namespace must start with /");
+  if (o.ns.empty() || o.ns[0] != '/')
+    return absl::InvalidArgumentError("--namespace must start with /");
   if (inet_pton(AF_INET, o.host.c_str(), &addr_.sin_addr) != 1) {
     return absl::InvalidArgumentError(absl::StrCat("--host must be an IPv4 address, got ", o.host));
   }
@@ -170,7 +179,8 @@ absl::Status Runner::Prepare() {
 
   epoll_ = epoll_create1(EPOLL_CLOEXEC);
   if (epoll_ < 0) return absl::InternalError(absl::StrCat("epoll_create1: ", std::strerror(errno)));
-  upgrade_ = UpgradeRequest(absl::StrCat(o.host, ":", o.port), "/socket.io/?EIO=4&transport=websocket");
+  upgrade_ =
+      UpgradeRequest(absl::StrCat(o.host, ":", o.port), "/socket.io/?EIO=4&transport=websocket");
 
   conns_.resize(static_cast<size_t>(total));
   const uint32_t rooms = RoomCount();
@@ -257,7 +267,8 @@ void Runner::UpdateInterest(Conn& c) {
 
 void Runner::Flush(Conn& c) {
   while (c.out_pos < c.out.size()) {
-    const ssize_t n = ::send(c.fd, c.out.data() + c.out_pos, c.out.size() - c.out_pos, MSG_NOSIGNAL);
+    const ssize_t n =
+        ::send(c.fd, c.out.data() + c.out_pos, c.out.size() - c.out_pos, MSG_NOSIGNAL);
     if (n > 0) {
       c.out_pos += static_cast<size_t>(n);
       continue;
@@ -451,7 +462,8 @@ void Runner::OnEvent42(Conn& c, std::string_view args) {
   if (c.publisher || args.substr(0, kPrefix.size()) != kPrefix) return;
   args.remove_prefix(kPrefix.size());
   uint64_t publisher = 0, seq = 0, sent_ns = 0;
-  if (!TakeNumber(args, &publisher) || !TakeNumber(args, &seq) || !TakeNumber(args, &sent_ns)) return;
+  if (!TakeNumber(args, &publisher) || !TakeNumber(args, &seq) || !TakeNumber(args, &sent_ns))
+    return;
   if (publisher >= c.last_seq.size()) return;
   uint32_t& last = c.last_seq[publisher];
   if (seq <= last) {
@@ -466,13 +478,15 @@ void Runner::OnEvent42(Conn& c, std::string_view args) {
 }
 
 void Runner::PublishDue(uint64_t now) {
-  const auto due = static_cast<uint64_t>(static_cast<double>(now - window_start_ns_) * 1e-9 * options_.rate);
+  const auto due =
+      static_cast<uint64_t>(static_cast<double>(now - window_start_ns_) * 1e-9 * options_.rate);
   const uint32_t rooms = RoomCount();
   const auto publishers = static_cast<uint32_t>(pub_seq_.size());
   const std::string prefix = SioPrefix('2');
-  const std::string pad = options_.pad_bytes > 0
-                              ? absl::StrCat(",\"", std::string(static_cast<size_t>(options_.pad_bytes), 'x'), "\"")
-                              : std::string();
+  const std::string pad =
+      options_.pad_bytes > 0
+          ? absl::StrCat(",\"", std::string(static_cast<size_t>(options_.pad_bytes), 'x'), "\"")
+          : std::string();
   while (published_ + publish_skipped_ < due) {
     const uint64_t k = published_ + publish_skipped_;
     const auto p = static_cast<uint32_t>(k % publishers);
@@ -484,8 +498,8 @@ void Runner::PublishDue(uint64_t now) {
     }
     const uint32_t seq = ++pub_seq_[p][room];
     frame_scratch_.clear();
-    absl::StrAppend(&frame_scratch_, prefix, "[\"publish\",\"r", room, "\",\"m\",", p, ",", seq, ",",
-                    NowNs(), pad, "]");
+    absl::StrAppend(&frame_scratch_, prefix, "[\"publish\",\"r", room, "\",\"m\",", p, ",", seq,
+                    ",", NowNs(), pad, "]");
     Send(c, kOpText, frame_scratch_);
     ++published_;
     expected_ += room_members_[room];
@@ -505,7 +519,9 @@ absl::StatusOr<Report> Runner::Run() {
   if (auto status = Prepare(); !status.ok()) return status;
   const LoadOptions& o = options_;
   Report report;
-  report.scenario = o.scenario == Scenario::kFanout ? "fanout" : o.scenario == Scenario::kRooms ? "rooms" : "idle";
+  report.scenario = o.scenario == Scenario::kFanout  ? "fanout"
+                    : o.scenario == Scenario::kRooms ? "rooms"
+                                                     : "idle";
   report.connections = static_cast<int>(conns_.size());
 
   absl::StatusOr<ProcSample> before = ProcSample{};
@@ -526,11 +542,14 @@ absl::StatusOr<Report> Runner::Run() {
     Poll(5);
   }
   for (Conn& c : conns_) {
-    if (c.state != State::kReady && c.state != State::kClosed) Fail(c, "not ready before --setup-timeout-s");
+    if (c.state != State::kReady && c.state != State::kClosed)
+      Fail(c, "not ready before --setup-timeout-s");
   }
   report.setup_s = static_cast<double>(NowNs() - setup_start) * 1e-9;
-  spdlog::info("setup: {} of {} clients ready in {:.2f} s ({} failed)", ready_, total, report.setup_s, failed_);
-  if (ready_ == 0) return absl::UnavailableError("no client became ready (is the server listening?)");
+  spdlog::info("setup: {} of {} clients ready in {:.2f} s ({} failed)", ready_, total,
+               report.setup_s, failed_);
+  if (ready_ == 0)
+    return absl::UnavailableError("no client became ready (is the server listening?)");
 
   absl::StatusOr<ProcSample> held = ProcSample{};
   if (!o.server_pids.empty()) {
@@ -579,10 +598,11 @@ absl::StatusOr<Report> Runner::Run() {
   report.max_us = static_cast<double>(latency_.max()) / 1e3;
   report.server_cpu_ns = after->cpu_ns - held->cpu_ns;
   report.server_cpu_ns_per_msg =
-      delivered_ > 0 ? static_cast<double>(report.server_cpu_ns) / static_cast<double>(delivered_) : 0;
-  report.server_rss_per_conn =
-      static_cast<double>(static_cast<int64_t>(report.server_rss_held) - static_cast<int64_t>(report.server_rss_before)) /
-      ready_;
+      delivered_ > 0 ? static_cast<double>(report.server_cpu_ns) / static_cast<double>(delivered_)
+                     : 0;
+  report.server_rss_per_conn = static_cast<double>(static_cast<int64_t>(report.server_rss_held) -
+                                                   static_cast<int64_t>(report.server_rss_before)) /
+                               ready_;
   report.loadgen_cpu_ns = SelfCpuNs();
   return report;
 }

@@ -31,10 +31,10 @@ struct LoadOptions {
   int receivers = 100;
   int publishers = 1;
   int room_size = 10;
-  double rate = 100;          // published messages/s, all publishers together
-  double duration_s = 10;     // publish (or hold) window
-  double drain_s = 3;         // longest wait for in-flight deliveries after it
-  int pad_bytes = 0;          // extra string argument of this size per message
+  double rate = 100;              // published messages/s, all publishers together
+  double duration_s = 10;         // publish (or hold) window
+  double drain_s = 3;             // longest wait for in-flight deliveries after it
+  int pad_bytes = 0;              // extra string argument of this size per message
   int connect_concurrency = 256;  // handshakes in flight at once
   double setup_timeout_s = 60;
   std::vector<pid_t> server_pids;  // CPU and RSS are sampled from these
@@ -42,29 +42,29 @@ struct LoadOptions {
 
 struct Report {
   std::string scenario;
-  int connections = 0;        // asked for (receivers + publishers)
-  int ready = 0;              // reached the ready state (joined / connected)
-  int connect_failed = 0;     // never became ready
-  int dropped = 0;            // closed by the server or the network after ready
+  int connections = 0;     // asked for (receivers + publishers)
+  int ready = 0;           // reached the ready state (joined / connected)
+  int connect_failed = 0;  // never became ready
+  int dropped = 0;         // closed by the server or the network after ready
   double setup_s = 0;
-  double window_s = 0;        // the publish / hold window actually run
+  double window_s = 0;  // the publish / hold window actually run
   uint64_t published = 0;
   uint64_t publish_skipped = 0;  // publisher's send queue was over its bound
-  uint64_t expected = 0;      // published x members of the target room
-  uint64_t delivered = 0;     // unique (publisher, seq) received per receiver
-  uint64_t lost = 0;          // expected - delivered after the drain
-  uint64_t gaps = 0;          // sequence numbers skipped while receiving
+  uint64_t expected = 0;         // published x members of the target room
+  uint64_t delivered = 0;        // unique (publisher, seq) received per receiver
+  uint64_t lost = 0;             // expected - delivered after the drain
+  uint64_t gaps = 0;             // sequence numbers skipped while receiving
   uint64_t duplicates = 0;
   uint64_t pings_answered = 0;
   double delivered_per_s = 0;
   double p50_us = 0, p99_us = 0, p999_us = 0, max_us = 0;
   // Server side, summed over `server_pids` (0 when none were given).
-  uint64_t server_cpu_ns = 0;           // during the window + drain
-  double server_cpu_ns_per_msg = 0;     // per delivered message
-  uint64_t server_rss_before = 0;       // before any client connected
-  uint64_t server_rss_held = 0;         // all clients connected
-  double server_rss_per_conn = 0;       // (held - before) / ready
-  uint64_t loadgen_cpu_ns = 0;          // this process, whole run
+  uint64_t server_cpu_ns = 0;        // during the window + drain
+  double server_cpu_ns_per_msg = 0;  // per delivered message
+  uint64_t server_rss_before = 0;    // before any client connected
+  uint64_t server_rss_held = 0;      // all clients connected
+  double server_rss_per_conn = 0;    // (held - before) / ready
+  uint64_t loadgen_cpu_ns = 0;       // this process, whole run
 };
 
 }  // namespace roomq::loadgen

@@ -1,5 +1,7 @@
 // roomq-loadgen: flags in, one load scenario run, a table and a JSON line out.
 
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
 #include <sys/types.h>
 
 #include <cstdint>
@@ -7,9 +9,6 @@
 #include <cstdlib>
 #include <string>
 #include <vector>
-
-#include <spdlog/sinks/stdout_color_sinks.h>
-#include <spdlog/spdlog.h>
 
 #include "absl/flags/flag.h"
 #include "absl/strings/numbers.h"

@@ -66,7 +66,8 @@ uint64_t SelfCpuNs() {
   rusage usage{};
   getrusage(RUSAGE_SELF, &usage);
   auto ns = [](const timeval& tv) {
-    return static_cast<uint64_t>(tv.tv_sec) * 1000000000ull + static_cast<uint64_t>(tv.tv_usec) * 1000ull;
+    return static_cast<uint64_t>(tv.tv_sec) * 1000000000ull +
+           static_cast<uint64_t>(tv.tv_usec) * 1000ull;
   };
   return ns(usage.ru_utime) + ns(usage.ru_stime);
 }

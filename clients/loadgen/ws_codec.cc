@@ -32,7 +32,8 @@ void AppendClientFrame(std::string& out, uint8_t opcode, std::string_view payloa
     out.push_back(static_cast<char>(n & 0xFF));
   } else {
     out.push_back(static_cast<char>(0x80 | 127));
-    for (int shift = 56; shift >= 0; shift -= 8) out.push_back(static_cast<char>((n >> shift) & 0xFF));
+    for (int shift = 56; shift >= 0; shift -= 8)
+      out.push_back(static_cast<char>((n >> shift) & 0xFF));
   }
   const char key[4] = {static_cast<char>(mask >> 24), static_cast<char>(mask >> 16),
                        static_cast<char>(mask >> 8), static_cast<char>(mask)};
@@ -51,7 +52,8 @@ int64_t ParseServerFrame(std::string_view data, uint64_t max_payload, ServerFram
   size_t header = 2;
   if (length == 126) {
     if (data.size() < 4) return 0;
-    length = (static_cast<uint64_t>(static_cast<uint8_t>(data[2])) << 8) | static_cast<uint8_t>(data[3]);
+    length =
+        (static_cast<uint64_t>(static_cast<uint8_t>(data[2])) << 8) | static_cast<uint8_t>(data[3]);
     header = 4;
   } else if (length == 127) {
     if (data.size() < 10) return 0;

@@ -31,8 +31,10 @@ absl::StatusOr<Args> Args::FromJsonArray(std::string_view json_array,
     for (size_t i = 0; i < body.size(); ++i) {
       const char c = body[i];
       if (in_string) {
-        if (c == '\\') ++i;
-        else if (c == '"') in_string = false;
+        if (c == '\\')
+          ++i;
+        else if (c == '"')
+          in_string = false;
       } else if (c == '"') {
         in_string = true;
       } else if (c == '[' || c == '{') {
@@ -66,8 +68,8 @@ void Args::Append(std::string_view json_value) {
 Args& Args::Json(std::string_view json) {
   if (!status_.ok()) return *this;
   if (absl::Status status = client::ValidateJsonValue(json); !status.ok()) {
-    status_ = absl::InvalidArgumentError(
-        absl::StrCat("argument ", count_ + 1, ": ", status.message()));
+    status_ =
+        absl::InvalidArgumentError(absl::StrCat("argument ", count_ + 1, ": ", status.message()));
     return *this;
   }
   Append(json);

@@ -57,7 +57,9 @@ Subscription::Subscription(std::weak_ptr<internal::ClientCore> core, uint64_t id
     : core_(std::move(core)), id_(id), ready_(std::move(ready)) {}
 
 Subscription::Subscription(Subscription&& other) noexcept
-    : core_(std::move(other.core_)), id_(std::exchange(other.id_, 0)), ready_(std::move(other.ready_)) {}
+    : core_(std::move(other.core_)),
+      id_(std::exchange(other.id_, 0)),
+      ready_(std::move(other.ready_)) {}
 
 Subscription& Subscription::operator=(Subscription&& other) noexcept {
   if (this != &other) {
@@ -150,9 +152,9 @@ absl::Status BroadcastOperator::Emit(std::string_view event, const Args& args,
   return core_->Publish(*std::move(envelope), std::move(on_published));
 }
 
-absl::Status BroadcastOperator::EmitWithAck(std::string_view event, const Args& args,
-                                            AckCallback on_ack,
-                                            std::optional<std::chrono::milliseconds> timeout) const {
+absl::Status BroadcastOperator::EmitWithAck(
+    std::string_view event, const Args& args, AckCallback on_ack,
+    std::optional<std::chrono::milliseconds> timeout) const {
   if (rooms_.size() != 1) {
     return absl::InvalidArgumentError(
         "EmitWithAck needs exactly one target socket: use To(socket_id)");
@@ -263,7 +265,8 @@ absl::StatusOr<std::unique_ptr<Client>> Client::Connect(ClientOptions options) {
   if (options.max_queued_emits == 0) {
     return absl::InvalidArgumentError("max_queued_emits must be positive");
   }
-  if (options.ack_timeout.count() <= 0) return absl::InvalidArgumentError("ack_timeout must be positive");
+  if (options.ack_timeout.count() <= 0)
+    return absl::InvalidArgumentError("ack_timeout must be positive");
   auto core = std::make_shared<internal::ClientCore>(std::move(options));
   if (absl::Status status = core->Start(); !status.ok()) return status;
   return std::unique_ptr<Client>(new Client(std::move(core)));

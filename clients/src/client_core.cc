@@ -150,8 +150,8 @@ absl::Status ClientCore::Post(Command command, bool bounded) {
     if (bounded) {
       if (queued_bounded_ >= options_.max_queued_emits) {
         rejected_full_.fetch_add(1);
-        return absl::ResourceExhaustedError(absl::StrCat(
-            "roomq client emit queue full (", options_.max_queued_emits, " entries)"));
+        return absl::ResourceExhaustedError(
+            absl::StrCat("roomq client emit queue full (", options_.max_queued_emits, " entries)"));
       }
       ++queued_bounded_;
     }
@@ -194,8 +194,9 @@ void ClientCore::Run(std::promise<absl::Status> started) {
     auto now = Clock::now();
     auto wait = kMaxPollWait;
     for (const auto& [id, pending] : pending_acks_) {
-      wait = std::min(wait, std::chrono::duration_cast<std::chrono::milliseconds>(
-                                pending.deadline - now) + std::chrono::milliseconds(1));
+      wait = std::min(
+          wait, std::chrono::duration_cast<std::chrono::milliseconds>(pending.deadline - now) +
+                    std::chrono::milliseconds(1));
     }
     wait = std::max(wait, std::chrono::milliseconds(0));
     zmq::pollitem_t wake{nullptr, wake_fd_, ZMQ_POLLIN, 0};
@@ -272,7 +273,8 @@ absl::Status ClientCore::PublishWithAck(v1::Envelope envelope, AckCallback on_ac
   envelope.set_ack_id(ack_id);
   envelope.set_reply_to(node_id_);
   return Post(
-      [this, ack_id, timeout, envelope = std::move(envelope), on_ack = std::move(on_ack)]() mutable {
+      [this, ack_id, timeout, envelope = std::move(envelope),
+       on_ack = std::move(on_ack)]() mutable {
         pending_acks_[ack_id] = {Clock::now() + timeout, on_ack};
         absl::Status status = link_->Publish(std::move(envelope));
         if (!status.ok()) {
@@ -321,7 +323,8 @@ uint64_t ClientCore::AddSubscription(std::string ns, std::vector<std::string> ro
   absl::Status posted = Post(
       [this, id, state, ns = std::move(ns), rooms = std::move(rooms),
        handler = std::move(handler)]() mutable {
-        const std::vector<std::string> topics = rooms.empty() ? std::vector<std::string>{""} : rooms;
+        const std::vector<std::string> topics =
+            rooms.empty() ? std::vector<std::string>{""} : rooms;
         state->remaining = static_cast<int>(topics.size());
         subscriptions_[id] = {ns, std::move(rooms), std::move(handler), false};
         for (const std::string& room : topics) {
@@ -374,7 +377,14 @@ void ClientCore::CancelSubscription(uint64_t id) {
   }
   auto done = std::make_shared<std::promise<void>>();
   std::future<void> removed = done->get_future();
-  if (!Post([this, id, done] { RemoveSubscription(id); done->set_value(); }, false).ok()) return;
+  if (!Post(
+           [this, id, done] {
+             RemoveSubscription(id);
+             done->set_value();
+           },
+           false)
+           .ok())
+    return;
   removed.wait();
 }
 
@@ -402,7 +412,8 @@ void ClientCore::EnsureServiceSubscribed(const std::string& ns) {
       if (!done) promise->set_value(absl::CancelledError("roomq client closed"));
     }
   };
-  auto guard = std::make_shared<Guard>();  // built in place: a temporary's destructor would resolve it
+  auto guard =
+      std::make_shared<Guard>();  // built in place: a temporary's destructor would resolve it
   guard->promise = promise;
   link_->Subscribe(wire::ServiceTopic(ns), [guard, ns, this](absl::Status status) {
     if (guard->done) return;
@@ -418,25 +429,30 @@ void ClientCore::EnsureServiceSubscribed(const std::string& ns) {
 }
 
 void ClientCore::SetConnectionHandler(std::string ns, ConnectionHandler handler) {
-  (void)Post([this, ns = std::move(ns), handler = std::move(handler)]() mutable {
-    services_[ns].on_connection = std::move(handler);
-    EnsureServiceSubscribed(ns);
-  }, false);
+  (void)Post(
+      [this, ns = std::move(ns), handler = std::move(handler)]() mutable {
+        services_[ns].on_connection = std::move(handler);
+        EnsureServiceSubscribed(ns);
+      },
+      false);
 }
 
 void ClientCore::SetDisconnectionHandler(std::string ns, DisconnectionHandler handler) {
-  (void)Post([this, ns = std::move(ns), handler = std::move(handler)]() mutable {
-    services_[ns].on_disconnection = std::move(handler);
-    EnsureServiceSubscribed(ns);
-  }, false);
+  (void)Post(
+      [this, ns = std::move(ns), handler = std::move(handler)]() mutable {
+        services_[ns].on_disconnection = std::move(handler);
+        EnsureServiceSubscribed(ns);
+      },
+      false);
 }
 
 void ClientCore::SetEventHandler(std::string ns, std::string event, EventHandler handler) {
-  (void)Post([this, ns = std::move(ns), event = std::move(event),
-              handler = std::move(handler)]() mutable {
-    services_[ns].on_event[event] = std::move(handler);
-    EnsureServiceSubscribed(ns);
-  }, false);
+  (void)Post(
+      [this, ns = std::move(ns), event = std::move(event), handler = std::move(handler)]() mutable {
+        services_[ns].on_event[event] = std::move(handler);
+        EnsureServiceSubscribed(ns);
+      },
+      false);
 }
 
 std::shared_future<absl::Status> ClientCore::Listen(std::string ns) {

@@ -26,7 +26,6 @@
 #include <string>
 #include <thread>
 #include <vector>
-
 #include <zmq.hpp>
 
 #include "absl/status/status.h"
@@ -135,11 +134,11 @@ class ClientCore : public std::enable_shared_from_this<ClientCore> {
     Command run;
     bool bounded;
   };
-  std::deque<Queued> queue_;    // guarded by mutex_
-  size_t queued_bounded_ = 0;   // guarded by mutex_
-  bool closed_ = false;         // guarded by mutex_: no more posts
-  bool stopping_ = false;       // guarded by mutex_: the I/O thread should finish
-  std::mutex stop_mutex_;       // serializes Stop()
+  std::deque<Queued> queue_;   // guarded by mutex_
+  size_t queued_bounded_ = 0;  // guarded by mutex_
+  bool closed_ = false;        // guarded by mutex_: no more posts
+  bool stopping_ = false;      // guarded by mutex_: the I/O thread should finish
+  std::mutex stop_mutex_;      // serializes Stop()
 
   // I/O thread state.
   zmq::context_t context_;

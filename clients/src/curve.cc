@@ -34,8 +34,9 @@ absl::StatusOr<std::string> ReadKeyLine(const std::string& path) {
   }
   if (in.bad()) return absl::DataLossError(absl::StrCat("CURVE key file ", path, ": read error"));
   if (keys != 1) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "CURVE key file ", path, ": expected exactly one key line (40 Z85 characters), found ", keys));
+    return absl::InvalidArgumentError(
+        absl::StrCat("CURVE key file ", path,
+                     ": expected exactly one key line (40 Z85 characters), found ", keys));
   }
   if (absl::Status valid = ValidateCurveKey(key); !valid.ok()) {
     return absl::InvalidArgumentError(absl::StrCat("CURVE key file ", path, ": ", valid.message()));
@@ -47,7 +48,8 @@ absl::StatusOr<std::string> ReadKeyLine(const std::string& path) {
 
 absl::Status CheckCurveAvailable() {
   if (zmq_has("curve") == 0) {
-    return absl::FailedPreconditionError("this libzmq was built without CURVE (zmq_has(\"curve\") is 0)");
+    return absl::FailedPreconditionError(
+        "this libzmq was built without CURVE (zmq_has(\"curve\") is 0)");
   }
   return absl::OkStatus();
 }
@@ -64,15 +66,18 @@ absl::Status ValidateCurveKey(const std::string& key) {
   return absl::OkStatus();
 }
 
-absl::StatusOr<std::string> LoadCurvePublicKey(const std::string& path) { return ReadKeyLine(path); }
+absl::StatusOr<std::string> LoadCurvePublicKey(const std::string& path) {
+  return ReadKeyLine(path);
+}
 
 absl::StatusOr<CurveKeyPair> LoadCurveSecretKey(const std::string& path) {
   absl::StatusOr<std::string> secret = ReadKeyLine(path);
   if (!secret.ok()) return secret.status();
   char public_key[kCurveKeyZ85Chars + 1];
   if (zmq_curve_public(public_key, secret->c_str()) != 0) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "CURVE key file ", path, ": cannot derive the public key (", zmq_strerror(zmq_errno()), ")"));
+    return absl::InvalidArgumentError(absl::StrCat("CURVE key file ", path,
+                                                   ": cannot derive the public key (",
+                                                   zmq_strerror(zmq_errno()), ")"));
   }
   return CurveKeyPair{std::string(public_key, kCurveKeyZ85Chars), *std::move(secret)};
 }
@@ -105,8 +110,8 @@ absl::StatusOr<std::vector<std::string>> LoadCurvePublicKeyDir(const std::string
   return keys;
 }
 
-absl::StatusOr<CurveClientOptions> LoadCurveClientOptions(
-    const std::string& server_public_key_file, const std::string& secret_key_file) {
+absl::StatusOr<CurveClientOptions> LoadCurveClientOptions(const std::string& server_public_key_file,
+                                                          const std::string& secret_key_file) {
   CurveClientOptions options;
   if (server_public_key_file.empty() && secret_key_file.empty()) return options;
   if (server_public_key_file.empty() || secret_key_file.empty()) {
@@ -143,8 +148,8 @@ absl::Status WriteCurveKeyPair(const CurveKeyPair& pair, const std::string& base
     std::string text;
   } files[] = {
       {base + ".key", 0600,
-       absl::StrCat("# roomq CURVE secret key: keep it private. Its public key is ", name,
-                    ".pub\n", pair.secret_key, "\n")},
+       absl::StrCat("# roomq CURVE secret key: keep it private. Its public key is ", name, ".pub\n",
+                    pair.secret_key, "\n")},
       {base + ".pub", 0644,
        absl::StrCat("# roomq CURVE public key (the secret key is ", name, ".key)\n",
                     pair.public_key, "\n")},

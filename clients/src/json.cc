@@ -1,8 +1,7 @@
 #include "clients/src/json.h"
 
-
-#include "proto/wire/json_string.h"
 #include "absl/strings/str_cat.h"
+#include "proto/wire/json_string.h"
 #include "simdjson.h"
 
 namespace roomq::client {
@@ -27,9 +26,13 @@ absl::Status Parse(std::string_view text, bool want_array) {
 absl::Status ValidateJsonValue(std::string_view text) { return Parse(text, false); }
 absl::Status ValidateJsonArray(std::string_view text) { return Parse(text, true); }
 
-bool IsValidUtf8(std::string_view text) { return simdjson::validate_utf8(text.data(), text.size()); }
+bool IsValidUtf8(std::string_view text) {
+  return simdjson::validate_utf8(text.data(), text.size());
+}
 
-void AppendJsonString(std::string& out, std::string_view utf8) { wire::AppendJsonString(out, utf8); }
+void AppendJsonString(std::string& out, std::string_view utf8) {
+  wire::AppendJsonString(out, utf8);
+}
 
 std::string JsonString(std::string_view utf8) {
   std::string out;

@@ -55,8 +55,10 @@ Link::Link(zmq::context_t& context, LinkOptions options, LinkHandlers handlers)
 
 absl::StatusOr<std::unique_ptr<Link>> Link::Create(zmq::context_t& context, LinkOptions options,
                                                    LinkHandlers handlers) {
-  if (!handlers.on_delivery) return absl::InvalidArgumentError("LinkHandlers.on_delivery is required");
-  if (options.heartbeat.count() <= 0) return absl::InvalidArgumentError("heartbeat must be positive");
+  if (!handlers.on_delivery)
+    return absl::InvalidArgumentError("LinkHandlers.on_delivery is required");
+  if (options.heartbeat.count() <= 0)
+    return absl::InvalidArgumentError("heartbeat must be positive");
   if (options.receipt_timeout.count() <= 0) {
     return absl::InvalidArgumentError("receipt_timeout must be positive");
   }
@@ -72,8 +74,8 @@ absl::StatusOr<std::unique_ptr<Link>> Link::Create(zmq::context_t& context, Link
     }
     link->pub_.connect(link->options_.pub_endpoint);
   } catch (const zmq::error_t& e) {
-    return absl::InternalError(absl::StrCat("broker pub endpoint \"", link->options_.pub_endpoint,
-                                            "\": ", e.what()));
+    return absl::InternalError(
+        absl::StrCat("broker pub endpoint \"", link->options_.pub_endpoint, "\": ", e.what()));
   }
   if (absl::Status status = link->OpenSubSocket(); !status.ok()) return status;
   const auto now = Clock::now();
@@ -292,7 +294,6 @@ bool Link::subscribed(const wire::TopicRef& topic) const {
   return subscriptions_.contains(wire::EncodeTopicKey(topic));
 }
 
-
 absl::Status Link::Publish(v1::Envelope envelope,
                            std::function<void(absl::StatusOr<v1::PublishReceipt>)> on_receipt) {
   if (envelope.version() == v1::VERSION_UNSPECIFIED) envelope.set_version(v1::VERSION_1);
@@ -318,7 +319,7 @@ absl::Status Link::Publish(v1::Envelope envelope,
   ++stats_.published;
   if (on_receipt) {
     pending_receipts_[envelope.message_id()] = {Clock::now() + options_.receipt_timeout,
-                                               std::move(on_receipt)};
+                                                std::move(on_receipt)};
   }
   return absl::OkStatus();
 }
@@ -451,10 +452,10 @@ void Link::HandleBrokerFrame(const zmq::message_t& message) {
       const v1::Reply& reply = frame.reply();
       for (const v1::ResumeResult& result : reply.resumed()) {
         if (result.truncated()) {
-          spdlog::info("roomq link {}: resumed {} with a gap (history no longer holds part of it), "
-                       "{} replayed",
-                       node_id_, wire::DescribeTopic(wire::ToRef(result.topic())),
-                       result.replayed());
+          spdlog::info(
+              "roomq link {}: resumed {} with a gap (history no longer holds part of it), "
+              "{} replayed",
+              node_id_, wire::DescribeTopic(wire::ToRef(result.topic())), result.replayed());
         }
         if (handlers_.on_resumed) handlers_.on_resumed(result);
       }

@@ -1,14 +1,13 @@
 #include "gateway/bridge/bridge.h"
 
+#include <spdlog/spdlog.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include <boost/asio/post.hpp>
 #include <cstring>
 #include <future>
 #include <random>
-
-#include <boost/asio/post.hpp>
-#include <spdlog/spdlog.h>
 
 #include "absl/strings/str_format.h"
 #include "gateway/socketio/recovery.h"
@@ -163,7 +162,8 @@ void Bridge::Post(size_t shard, std::function<void()> fn) {
   boost::asio::post(shards_[shard], std::move(fn));
 }
 
-void Bridge::Subscribe(size_t shard, std::string topic_key, std::function<void(absl::Status)> done) {
+void Bridge::Subscribe(size_t shard, std::string topic_key,
+                       std::function<void(absl::Status)> done) {
   Command command;
   command.type = Command::Type::kSubscribe;
   command.shard = shard;
@@ -282,7 +282,8 @@ void Bridge::Execute(Command& command) {
       if (!topic.ok() || command.shard >= shards_.size()) {
         if (command.done) {
           auto done = std::move(command.done);
-          absl::Status status = topic.ok() ? absl::InvalidArgumentError("bad shard") : topic.status();
+          absl::Status status =
+              topic.ok() ? absl::InvalidArgumentError("bad shard") : topic.status();
           Post(command.shard, [done = std::move(done), status] { done(status); });
         }
         return;
@@ -320,8 +321,8 @@ void Bridge::Execute(Command& command) {
       const size_t shard = command.shard;
       std::function<void(absl::StatusOr<v1::PublishReceipt>)> receipt;
       if (command.on_receipt) {
-        receipt = [this, shard, callback = command.on_receipt](
-                      absl::StatusOr<v1::PublishReceipt> result) {
+        receipt = [this, shard,
+                   callback = command.on_receipt](absl::StatusOr<v1::PublishReceipt> result) {
           Post(shard, [callback, result = std::move(result)] { callback(result); });
         };
       }

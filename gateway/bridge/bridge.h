@@ -41,6 +41,7 @@
 // Start and Stop from the owner's thread only.
 
 #include <atomic>
+#include <boost/asio/any_io_executor.hpp>
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -50,8 +51,6 @@
 #include <string>
 #include <thread>
 #include <vector>
-
-#include <boost/asio/any_io_executor.hpp>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
@@ -65,11 +64,11 @@ struct BridgeStats {
   uint64_t dispatches = 0;           // (envelope, shard) posts
   uint64_t deliveries_unrouted = 0;  // no shard had a target
   uint64_t publishes = 0;
-  uint64_t publishes_refused = 0;    // queue bound or Link refused
-  uint64_t topics = 0;               // topics subscribed at the broker
-  uint64_t sessions_saved = 0;       // SaveSession sent
-  uint64_t recoveries = 0;           // Recover answered ok
-  uint64_t recoveries_refused = 0;   // Recover answered not ok, or no answer
+  uint64_t publishes_refused = 0;   // queue bound or Link refused
+  uint64_t topics = 0;              // topics subscribed at the broker
+  uint64_t sessions_saved = 0;      // SaveSession sent
+  uint64_t recoveries = 0;          // Recover answered ok
+  uint64_t recoveries_refused = 0;  // Recover answered not ok, or no answer
 };
 
 class Bridge : public Port {
@@ -102,7 +101,8 @@ class Bridge : public Port {
   void Stop();
 
   const std::string& node_id() const override { return node_id_; }
-  void Subscribe(size_t shard, std::string topic_key, std::function<void(absl::Status)> done) override;
+  void Subscribe(size_t shard, std::string topic_key,
+                 std::function<void(absl::Status)> done) override;
   void Unsubscribe(size_t shard, std::string topic_key) override;
   void Publish(size_t shard, v1::Envelope envelope,
                std::function<void(absl::StatusOr<v1::PublishReceipt>)> on_receipt) override;
@@ -117,15 +117,21 @@ class Bridge : public Port {
 
  private:
   struct Command {
-    enum class Type { kSubscribe, kUnsubscribe, kPublish, kSaveSession, kRecover } type = Type::kPublish;
+    enum class Type {
+      kSubscribe,
+      kUnsubscribe,
+      kPublish,
+      kSaveSession,
+      kRecover
+    } type = Type::kPublish;
     size_t shard = 0;
     std::string topic_key;
     std::function<void(absl::Status)> done;
     v1::Envelope envelope;
     std::function<void(absl::StatusOr<v1::PublishReceipt>)> on_receipt;
-    v1::Session session;                  // kSaveSession
-    std::chrono::milliseconds ttl{0};     // kSaveSession
-    v1::Recover recover;                  // kRecover
+    v1::Session session;                                         // kSaveSession
+    std::chrono::milliseconds ttl{0};                            // kSaveSession
+    v1::Recover recover;                                         // kRecover
     std::function<void(absl::StatusOr<Recovery>)> on_recovered;  // kRecover
   };
   // The shards with local members of one topic. Shards 0..63 are bits
@@ -168,9 +174,9 @@ class Bridge : public Port {
   int wake_fd_ = -1;  // eventfd
 
   std::mutex mutex_;
-  std::vector<Command> queue_;     // guarded by mutex_
-  size_t queued_publishes_ = 0;    // guarded by mutex_
-  bool accepting_ = false;         // guarded by mutex_
+  std::vector<Command> queue_;   // guarded by mutex_
+  size_t queued_publishes_ = 0;  // guarded by mutex_
+  bool accepting_ = false;       // guarded by mutex_
 
   std::atomic<bool> stop_{false};
   std::atomic<bool> broker_connected_{false};

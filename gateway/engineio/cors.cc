@@ -1,8 +1,8 @@
 #include "gateway/engineio/cors.h"
 
-#include <algorithm>
-
 #include <spdlog/spdlog.h>
+
+#include <algorithm>
 
 namespace roomq::gateway::engineio {
 
@@ -20,9 +20,10 @@ bool CorsPolicy::Admit(std::string_view origin, bool websocket) const {
   const uint64_t refused = refused_.fetch_add(1, std::memory_order_relaxed);
   if (refused < 100 || refused % 1000 == 0) {
     // The Origin is client data: shown bounded.
-    spdlog::warn("engine.io: {} request from Origin '{}' refused (not in --cors-origin); {} refused "
-                 "so far",
-                 websocket ? "websocket" : "polling", origin.substr(0, 200), refused + 1);
+    spdlog::warn(
+        "engine.io: {} request from Origin '{}' refused (not in --cors-origin); {} refused "
+        "so far",
+        websocket ? "websocket" : "polling", origin.substr(0, 200), refused + 1);
   }
   return false;
 }

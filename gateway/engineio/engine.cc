@@ -1,12 +1,12 @@
 #include "gateway/engineio/engine.h"
 
-#include <atomic>
-#include <utility>
+#include <spdlog/spdlog.h>
 
+#include <atomic>
 #include <boost/asio/post.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
-#include <spdlog/spdlog.h>
+#include <utility>
 
 #include "gateway/engineio/errors.h"
 #include "gateway/engineio/packet.h"
@@ -90,13 +90,13 @@ bool Engine::Validate(HttpMethod method, bool upgrade, const std::string& query,
 std::shared_ptr<SessionImpl> Engine::NewSession(size_t shard_index, HandshakeInfo info) {
   Shard& shard = *shards_[shard_index];
   std::string sid = NewSid(shard_index, options_.sid_prefix);
-  auto session = std::make_shared<SessionImpl>(
-      sid, shard.executor, std::move(info), options_, &transport_errors_,
-      [this, shard_index](const std::string& id) {
-        if (shards_[shard_index]->sessions.erase(id) > 0) {
-          live_sessions_.fetch_sub(1, std::memory_order_relaxed);
-        }
-      });
+  auto session =
+      std::make_shared<SessionImpl>(sid, shard.executor, std::move(info), options_,
+                                    &transport_errors_, [this, shard_index](const std::string& id) {
+                                      if (shards_[shard_index]->sessions.erase(id) > 0) {
+                                        live_sessions_.fetch_sub(1, std::memory_order_relaxed);
+                                      }
+                                    });
   shard.sessions.emplace(sid, session);
   live_sessions_.fetch_add(1, std::memory_order_relaxed);
   return session;
@@ -110,9 +110,10 @@ bool Engine::OverMaxConnections(std::string_view remote_address) {
   const uint64_t refused = refused_max_connections_.fetch_add(1, std::memory_order_relaxed);
   // One line per 1000 refusals: a flood must not flood the log too.
   if (refused % 1000 == 0) {
-    spdlog::warn("engine.io: handshake from {} refused: {} sessions open (--max-connections); "
-                 "{} refused so far",
-                 remote_address, options_.max_connections, refused + 1);
+    spdlog::warn(
+        "engine.io: handshake from {} refused: {} sessions open (--max-connections); "
+        "{} refused so far",
+        remote_address, options_.max_connections, refused + 1);
   }
   return true;
 }
@@ -169,8 +170,8 @@ void Engine::HandleRequest(size_t from_shard, EngineRequest request, Responder r
     respond(TooManyConnections());
     return;
   }
-  auto session = NewSession(from_shard, HandshakeInfo{request.remote_address, request.origin,
-                                                      request.query});
+  auto session =
+      NewSession(from_shard, HandshakeInfo{request.remote_address, request.origin, request.query});
   std::unique_ptr<SessionListener> listener = factory_->OnSessionOpen(*session, from_shard);
   std::string payload = EncodeTextPacket(PacketType::kOpen, session->OpenPacketData(true));
   session->Open(std::move(listener));
@@ -182,8 +183,7 @@ void Engine::HandleRequest(size_t from_shard, EngineRequest request, Responder r
   respond(std::move(reply));
 }
 
-void Engine::OnOwnerShard(size_t shard, EngineRequest request, std::string sid,
-                          Responder respond) {
+void Engine::OnOwnerShard(size_t shard, EngineRequest request, std::string sid, Responder respond) {
   auto session = Find(shard, sid);
   if (!session) {
     respond(ErrorReply(ErrorCode::kUnknownSid));
@@ -213,7 +213,8 @@ void Engine::HandleUpgrade(size_t from_shard, WebSocketTransport::Request reques
     return;
   }
   if (parsed.sid.empty()) {
-    HandshakeWebSocket(from_shard, std::move(request), std::move(socket), std::move(remote_address));
+    HandshakeWebSocket(from_shard, std::move(request), std::move(socket),
+                       std::move(remote_address));
     return;
   }
   size_t owner = *ShardOfSid(parsed.sid, options_.sid_prefix);
@@ -273,8 +274,8 @@ void Engine::HandshakeWebSocket(size_t shard, WebSocketTransport::Request reques
   if (shards_[shard]->stopping) return;
   if (OverMaxConnections(remote_address)) {
     HttpReply reply = TooManyConnections();
-    reply.headers = cors_.ResponseHeaders(std::string_view(request[http::field::origin].data(),
-                                                           request[http::field::origin].size()));
+    reply.headers = cors_.ResponseHeaders(
+        std::string_view(request[http::field::origin].data(), request[http::field::origin].size()));
     reply.cors_included = true;
     WriteReplyAndClose(std::move(socket), std::move(reply));
     return;

@@ -19,6 +19,8 @@
 // the shards (destroy it after the io threads stopped).
 
 #include <atomic>
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/ip/tcp.hpp>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
@@ -27,9 +29,6 @@
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include <boost/asio/any_io_executor.hpp>
-#include <boost/asio/ip/tcp.hpp>
 
 #include "absl/container/flat_hash_map.h"
 #include "gateway/engineio/cors.h"
@@ -44,8 +43,8 @@ namespace roomq::gateway::engineio {
 
 // Engine-wide counters, readable from any thread.
 struct EngineStats {
-  uint64_t sessions = 0;                 // open now
-  uint64_t refused_max_connections = 0;  // handshakes refused by max_connections
+  uint64_t sessions = 0;                             // open now
+  uint64_t refused_max_connections = 0;              // handshakes refused by max_connections
   std::map<std::string, uint64_t> transport_errors;  // TransportErrorCounters::Snapshot()
 };
 
@@ -80,8 +79,7 @@ class Engine {
 
   EngineStats stats() const {
     return {live_sessions_.load(std::memory_order_relaxed),
-            refused_max_connections_.load(std::memory_order_relaxed),
-            transport_errors_.Snapshot()};
+            refused_max_connections_.load(std::memory_order_relaxed), transport_errors_.Snapshot()};
   }
 
   // Connections closed for bad input or silence, by reason; shared with the
@@ -96,8 +94,8 @@ class Engine {
   };
 
   struct Target {
-    std::string sid;       // empty: handshake
-    std::string transport; // "polling" | "websocket"
+    std::string sid;        // empty: handshake
+    std::string transport;  // "polling" | "websocket"
   };
   // Validates the query and origin; on failure fills `error`.
   bool Validate(HttpMethod method, bool upgrade, const std::string& query,

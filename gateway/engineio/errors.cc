@@ -6,12 +6,18 @@ namespace roomq::gateway::engineio {
 
 const char* ErrorMessage(ErrorCode code) {
   switch (code) {
-    case ErrorCode::kUnknownTransport: return "Transport unknown";
-    case ErrorCode::kUnknownSid: return "Session ID unknown";
-    case ErrorCode::kBadHandshakeMethod: return "Bad handshake method";
-    case ErrorCode::kBadRequest: return "Bad request";
-    case ErrorCode::kForbidden: return "Forbidden";
-    case ErrorCode::kUnsupportedProtocolVersion: return "Unsupported protocol version";
+    case ErrorCode::kUnknownTransport:
+      return "Transport unknown";
+    case ErrorCode::kUnknownSid:
+      return "Session ID unknown";
+    case ErrorCode::kBadHandshakeMethod:
+      return "Bad handshake method";
+    case ErrorCode::kBadRequest:
+      return "Bad request";
+    case ErrorCode::kForbidden:
+      return "Forbidden";
+    case ErrorCode::kUnsupportedProtocolVersion:
+      return "Unsupported protocol version";
   }
   return "Bad request";
 }

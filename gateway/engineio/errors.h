@@ -9,11 +9,11 @@
 namespace roomq::gateway::engineio {
 
 enum class ErrorCode {
-  kUnknownTransport = 0,    // "Transport unknown"
-  kUnknownSid = 1,          // "Session ID unknown"
-  kBadHandshakeMethod = 2,  // "Bad handshake method"
-  kBadRequest = 3,          // "Bad request"
-  kForbidden = 4,           // "Forbidden"
+  kUnknownTransport = 0,            // "Transport unknown"
+  kUnknownSid = 1,                  // "Session ID unknown"
+  kBadHandshakeMethod = 2,          // "Bad handshake method"
+  kBadRequest = 3,                  // "Bad request"
+  kForbidden = 4,                   // "Forbidden"
   kUnsupportedProtocolVersion = 5,  // "Unsupported protocol version"
 };
 

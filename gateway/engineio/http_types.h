@@ -16,11 +16,11 @@ enum class HttpMethod { kGet, kPost, kOptions, kOther };
 // One HTTP request under /socket.io/ (not a WebSocket upgrade).
 struct EngineRequest {
   HttpMethod method = HttpMethod::kGet;
-  std::string query;           // raw query string, without '?'
-  std::string origin;          // Origin header, may be empty
-  std::string remote_address;  // "ip:port"
-  std::string body;            // POST body
-  bool body_too_large = false; // Content-Length over max_payload; body not read
+  std::string query;            // raw query string, without '?'
+  std::string origin;           // Origin header, may be empty
+  std::string remote_address;   // "ip:port"
+  std::string body;             // POST body
+  bool body_too_large = false;  // Content-Length over max_payload; body not read
 };
 
 struct HttpReply {

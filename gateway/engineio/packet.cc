@@ -9,13 +9,13 @@
 namespace roomq::gateway::engineio {
 namespace {
 
-constexpr char kAlphabet[] =
-    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+constexpr char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
 constexpr std::array<int8_t, 256> MakeReverse() {
   std::array<int8_t, 256> table{};
   for (auto& v : table) v = -1;
-  for (int i = 0; i < 64; ++i) table[static_cast<unsigned char>(kAlphabet[i])] = static_cast<int8_t>(i);
+  for (int i = 0; i < 64; ++i)
+    table[static_cast<unsigned char>(kAlphabet[i])] = static_cast<int8_t>(i);
   return table;
 }
 constexpr std::array<int8_t, 256> kReverse = MakeReverse();
@@ -46,7 +46,8 @@ absl::StatusOr<std::vector<Packet>> DecodePayload(std::string_view body, size_t 
     size_t end = body.find(kRecordSeparator, start);
     std::string_view record =
         body.substr(start, end == std::string_view::npos ? std::string_view::npos : end - start);
-    if (packets.size() >= max_packets) return absl::InvalidArgumentError("too many packets in payload");
+    if (packets.size() >= max_packets)
+      return absl::InvalidArgumentError("too many packets in payload");
     if (record.empty()) return absl::InvalidArgumentError("empty packet in payload");
     Packet packet;
     if (record[0] == 'b') {

@@ -10,12 +10,11 @@
 // is called on that thread; work from other threads is posted to
 // Session::executor().
 
+#include <boost/asio/any_io_executor.hpp>
 #include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include <boost/asio/any_io_executor.hpp>
 
 #include "absl/status/status.h"
 

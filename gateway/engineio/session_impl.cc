@@ -1,10 +1,10 @@
 #include "gateway/engineio/session_impl.h"
 
-#include <algorithm>
-#include <utility>
-
-#include <boost/asio/post.hpp>
 #include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <boost/asio/post.hpp>
+#include <utility>
 
 #include "absl/status/status.h"
 #include "gateway/engineio/errors.h"
@@ -62,7 +62,8 @@ absl::Status SessionImpl::Send(SharedOutbound message) {
     spdlog::warn("session {}: outbound queue over {} bytes, closing", id_,
                  options_.max_outbound_bytes);
     closing_ = true;
-    boost::asio::post(executor_, [self = shared_from_this()] { self->Finish("transport error", false); });
+    boost::asio::post(executor_,
+                      [self = shared_from_this()] { self->Finish("transport error", false); });
     return absl::ResourceExhaustedError("outbound queue full");
   }
   queued_bytes_ += bytes;
@@ -79,9 +80,8 @@ absl::Status SessionImpl::Send(SharedOutbound message) {
 void SessionImpl::Close() {
   if (closed_ || closing_) return;
   closing_ = true;
-  boost::asio::post(executor_, [self = shared_from_this()] {
-    self->BeginGracefulClose("forced close");
-  });
+  boost::asio::post(executor_,
+                    [self = shared_from_this()] { self->BeginGracefulClose("forced close"); });
 }
 
 void SessionImpl::Shutdown(std::string_view reason) {
@@ -294,16 +294,15 @@ void SessionImpl::HandleUpgradeCandidate(std::shared_ptr<WebSocketTransport> ws)
   probe_->SetHandler(weak_from_this());
   boost::asio::steady_timer& upgrade_timer = LazyTimer(upgrade_timer_);
   upgrade_timer.expires_after(options_.upgrade_timeout);
-  upgrade_timer.async_wait(
-      [weak = weak_from_this(), probe = std::weak_ptr<WebSocketTransport>(probe_)](
-          boost::system::error_code ec) {
-        auto self = weak.lock();
-        if (ec || !self || self->closed_) return;
-        if (self->probe_ && self->probe_ == probe.lock()) {
-          self->CountError(TransportError::kUpgradeTimeout, "upgrade probe not completed");
-          self->AbortProbe();
-        }
-      });
+  upgrade_timer.async_wait([weak = weak_from_this(), probe = std::weak_ptr<WebSocketTransport>(
+                                                         probe_)](boost::system::error_code ec) {
+    auto self = weak.lock();
+    if (ec || !self || self->closed_) return;
+    if (self->probe_ && self->probe_ == probe.lock()) {
+      self->CountError(TransportError::kUpgradeTimeout, "upgrade probe not completed");
+      self->AbortProbe();
+    }
+  });
 }
 
 void SessionImpl::AbortProbe() {

@@ -6,18 +6,30 @@ namespace roomq::gateway::engineio {
 
 std::string_view TransportErrorName(TransportError reason) {
   switch (reason) {
-    case TransportError::kWsProtocol: return "ws_protocol";
-    case TransportError::kWsBadUtf8: return "ws_bad_utf8";
-    case TransportError::kWsTooBig: return "ws_too_big";
-    case TransportError::kWsHandshake: return "ws_handshake";
-    case TransportError::kHttpMalformed: return "http_malformed";
-    case TransportError::kHttpTooLarge: return "http_too_large";
-    case TransportError::kRequestTimeout: return "request_timeout";
-    case TransportError::kIdleTimeout: return "idle_timeout";
-    case TransportError::kPingTimeout: return "ping_timeout";
-    case TransportError::kUpgradeTimeout: return "upgrade_timeout";
-    case TransportError::kEnginePacket: return "engineio_packet";
-    case TransportError::kCount: break;
+    case TransportError::kWsProtocol:
+      return "ws_protocol";
+    case TransportError::kWsBadUtf8:
+      return "ws_bad_utf8";
+    case TransportError::kWsTooBig:
+      return "ws_too_big";
+    case TransportError::kWsHandshake:
+      return "ws_handshake";
+    case TransportError::kHttpMalformed:
+      return "http_malformed";
+    case TransportError::kHttpTooLarge:
+      return "http_too_large";
+    case TransportError::kRequestTimeout:
+      return "request_timeout";
+    case TransportError::kIdleTimeout:
+      return "idle_timeout";
+    case TransportError::kPingTimeout:
+      return "ping_timeout";
+    case TransportError::kUpgradeTimeout:
+      return "upgrade_timeout";
+    case TransportError::kEnginePacket:
+      return "engineio_packet";
+    case TransportError::kCount:
+      break;
   }
   return "unknown";
 }

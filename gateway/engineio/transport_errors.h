@@ -22,17 +22,17 @@
 namespace roomq::gateway::engineio {
 
 enum class TransportError {
-  kWsProtocol,       // malformed WebSocket frame (RFC 6455 violation)
-  kWsBadUtf8,        // text frame (or close reason) not valid UTF-8
-  kWsTooBig,         // WebSocket message over maxPayload
-  kWsHandshake,      // WebSocket upgrade request that cannot be accepted
-  kHttpMalformed,    // garbage or unparsable HTTP request
-  kHttpTooLarge,     // HTTP headers or body over their limit
-  kRequestTimeout,   // an HTTP request (or upgrade) begun but never finished
-  kIdleTimeout,      // a TCP connection that never sent a request
-  kPingTimeout,      // an Engine.IO session whose peer went silent (half-open TCP)
-  kUpgradeTimeout,   // a WebSocket upgrade probe that never completed
-  kEnginePacket,     // a malformed Engine.IO packet or payload
+  kWsProtocol,      // malformed WebSocket frame (RFC 6455 violation)
+  kWsBadUtf8,       // text frame (or close reason) not valid UTF-8
+  kWsTooBig,        // WebSocket message over maxPayload
+  kWsHandshake,     // WebSocket upgrade request that cannot be accepted
+  kHttpMalformed,   // garbage or unparsable HTTP request
+  kHttpTooLarge,    // HTTP headers or body over their limit
+  kRequestTimeout,  // an HTTP request (or upgrade) begun but never finished
+  kIdleTimeout,     // a TCP connection that never sent a request
+  kPingTimeout,     // an Engine.IO session whose peer went silent (half-open TCP)
+  kUpgradeTimeout,  // a WebSocket upgrade probe that never completed
+  kEnginePacket,    // a malformed Engine.IO packet or payload
   kCount
 };
 

@@ -1,16 +1,15 @@
 #include "gateway/engineio/websocket_transport.h"
 
+#include <spdlog/spdlog.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 
+#include <boost/asio/buffer.hpp>
+#include <boost/asio/post.hpp>
 #include <cerrno>
 #include <cstring>
 #include <memory>
 #include <utility>
-
-#include <boost/asio/buffer.hpp>
-#include <boost/asio/post.hpp>
-#include <spdlog/spdlog.h>
 
 #include "gateway/engineio/engine.h"
 

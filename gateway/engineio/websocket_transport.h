@@ -40,6 +40,9 @@
 // thread's count) from construction until its socket closes, so a graceful
 // shutdown knows when every transport has flushed and closed.
 
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/beast/http.hpp>
 #include <chrono>
 #include <cstddef>
 #include <functional>
@@ -47,10 +50,6 @@
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/steady_timer.hpp>
-#include <boost/beast/http.hpp>
 
 #include "gateway/engineio/open_transports.h"
 #include "gateway/engineio/session.h"
@@ -77,11 +76,11 @@ class WebSocketHandler {
 // One frame to write.
 struct WsFrame {
   bool binary = false;
-  char prefix = 0;          // the packet type byte, or 0 for none
-  std::string owned;        // data when not shared
-  SharedOutbound shared;    // keeps `shared_part` alive
+  char prefix = 0;        // the packet type byte, or 0 for none
+  std::string owned;      // data when not shared
+  SharedOutbound shared;  // keeps `shared_part` alive
   size_t shared_part = 0;
-  size_t accounted = 0;     // bytes reported to OnWsWritten once written
+  size_t accounted = 0;  // bytes reported to OnWsWritten once written
 };
 
 class WebSocketTransport : public std::enable_shared_from_this<WebSocketTransport> {
@@ -157,21 +156,21 @@ class WebSocketTransport : public std::enable_shared_from_this<WebSocketTranspor
   TransportErrorCounters* const errors_;
   std::weak_ptr<WebSocketHandler> handler_;
   WsFrameParser parser_;
-  std::string partial_;           // bytes of an incomplete frame; empty when idle
-  std::vector<OutFrame> out_;     // FIFO from out_head_; empty (no capacity) when idle
+  std::string partial_;        // bytes of an incomplete frame; empty when idle
+  std::vector<OutFrame> out_;  // FIFO from out_head_; empty (no capacity) when idle
   size_t out_head_ = 0;
-  size_t front_offset_ = 0;       // bytes of out_[out_head_] already written
+  size_t front_offset_ = 0;  // bytes of out_[out_head_] already written
   std::unique_ptr<boost::asio::steady_timer> linger_timer_;  // only while closing
   OpenTransportToken open_ = OpenTransportToken::Acquire();  // released when the socket closes
-  bool reading_ = false;          // an async_wait for readability is pending
-  bool dirty_ = false;            // on the thread's flush list
-  bool waiting_writable_ = false; // an async_wait for writability is pending
-  bool close_queued_ = false;     // our close frame is in the FIFO; nothing after it
-  bool close_sent_ = false;       // our close frame reached the socket
-  bool peer_closed_ = false;      // the peer's close frame arrived
-  bool parser_dead_ = false;      // after a close frame or a violation: input discarded
-  bool notified_ = false;         // the handler was told (or released)
-  bool closed_ = false;           // the socket is closed
+  bool reading_ = false;           // an async_wait for readability is pending
+  bool dirty_ = false;             // on the thread's flush list
+  bool waiting_writable_ = false;  // an async_wait for writability is pending
+  bool close_queued_ = false;      // our close frame is in the FIFO; nothing after it
+  bool close_sent_ = false;        // our close frame reached the socket
+  bool peer_closed_ = false;       // the peer's close frame arrived
+  bool parser_dead_ = false;       // after a close frame or a violation: input discarded
+  bool notified_ = false;          // the handler was told (or released)
+  bool closed_ = false;            // the socket is closed
 };
 
 }  // namespace roomq::gateway::engineio

@@ -2,10 +2,9 @@
 
 #include <openssl/evp.h>
 #include <openssl/sha.h>
+#include <simdjson.h>
 
 #include <cstring>
-
-#include <simdjson.h>
 
 namespace roomq::gateway::engineio {
 namespace {
@@ -177,7 +176,8 @@ size_t WsFrameParser::Next(char* data, size_t size, WsEvent* event) {
       event->kind = WsEvent::Kind::kPong;
     } else {
       if (view.size() == 1) {
-        *event = Error(TransportError::kWsProtocol, kWsCloseProtocolError, "close payload of 1 byte");
+        *event =
+            Error(TransportError::kWsProtocol, kWsCloseProtocolError, "close payload of 1 byte");
         return 0;
       }
       uint16_t code = 1005;
@@ -189,8 +189,8 @@ size_t WsFrameParser::Next(char* data, size_t size, WsEvent* event) {
           return 0;
         }
         if (!simdjson::validate_utf8(view.data() + 2, view.size() - 2)) {
-          *event = Error(TransportError::kWsBadUtf8, kWsCloseInvalidPayload,
-                         "close reason not UTF-8");
+          *event =
+              Error(TransportError::kWsBadUtf8, kWsCloseInvalidPayload, "close reason not UTF-8");
           return 0;
         }
       }

@@ -58,8 +58,8 @@ struct WsEvent {
     kMessage,  // a complete data message: `data`, `binary`
     kPing,     // `data` = ping payload (answer with a pong carrying it)
     kPong,
-    kClose,    // `close_code` (1005 when the frame had none)
-    kError,    // protocol violation: `error`, `close_code` to send, `detail`
+    kClose,  // `close_code` (1005 when the frame had none)
+    kError,  // protocol violation: `error`, `close_code` to send, `detail`
   };
   Kind kind = Kind::kNone;
   bool binary = false;

@@ -1,12 +1,12 @@
 #include "gateway/server/gateway_server.h"
 
+#include <spdlog/spdlog.h>
+
+#include <boost/asio/post.hpp>
 #include <condition_variable>
 #include <future>
 #include <mutex>
 #include <utility>
-
-#include <boost/asio/post.hpp>
-#include <spdlog/spdlog.h>
 
 #include "absl/status/status.h"
 #include "gateway/engineio/sid.h"
@@ -69,26 +69,25 @@ void GatewayServer::Start() {
 void GatewayServer::DoAccept() {
   size_t shard = next_shard_;
   next_shard_ = (next_shard_ + 1) % shards_->size();
-  acceptor_.async_accept(shards_->context(shard), [this, shard](boost::system::error_code ec,
-                                                                tcp::socket socket) {
-    if (ec == asio::error::operation_aborted || !acceptor_.is_open()) return;
-    if (ec) {
-      // Typically EMFILE: back off briefly instead of spinning.
-      spdlog::warn("accept failed: {}", ec.message());
-      retry_timer_.expires_after(std::chrono::milliseconds(100));
-      retry_timer_.async_wait([this](boost::system::error_code wait_ec) {
-        if (!wait_ec && acceptor_.is_open()) DoAccept();
+  acceptor_.async_accept(
+      shards_->context(shard), [this, shard](boost::system::error_code ec, tcp::socket socket) {
+        if (ec == asio::error::operation_aborted || !acceptor_.is_open()) return;
+        if (ec) {
+          // Typically EMFILE: back off briefly instead of spinning.
+          spdlog::warn("accept failed: {}", ec.message());
+          retry_timer_.expires_after(std::chrono::milliseconds(100));
+          retry_timer_.async_wait([this](boost::system::error_code wait_ec) {
+            if (!wait_ec && acceptor_.is_open()) DoAccept();
+          });
+          return;
+        }
+        boost::system::error_code ignored;
+        socket.set_option(tcp::no_delay(true), ignored);
+        auto connection = std::make_shared<HttpConnection>(std::move(socket), shard, engine_.get(),
+                                                           &options_, connections_[shard]);
+        asio::post(shards_->executor(shard), [connection] { connection->Start(); });
+        DoAccept();
       });
-      return;
-    }
-    boost::system::error_code ignored;
-    socket.set_option(tcp::no_delay(true), ignored);
-    auto connection =
-        std::make_shared<HttpConnection>(std::move(socket), shard, engine_.get(),
-                                         &options_, connections_[shard]);
-    asio::post(shards_->executor(shard), [connection] { connection->Start(); });
-    DoAccept();
-  });
 }
 
 bool GatewayServer::Shutdown(const std::string& reason, std::chrono::milliseconds bound) {

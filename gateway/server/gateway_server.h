@@ -16,15 +16,14 @@
 // controlling thread (main). The acceptor lives on shard 0; connections on
 // their shards.
 
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <string>
 #include <vector>
-
-#include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/steady_timer.hpp>
 
 #include "absl/status/statusor.h"
 #include "gateway/engineio/engine.h"
@@ -61,7 +60,8 @@ class GatewayServer {
   bool WaitForTransportsClosed(std::chrono::steady_clock::time_point deadline);
 
  private:
-  GatewayServer(GatewayOptions options, IoShards* shards, engineio::SessionListenerFactory* factory);
+  GatewayServer(GatewayOptions options, IoShards* shards,
+                engineio::SessionListenerFactory* factory);
   void DoAccept();
 
   GatewayOptions options_;

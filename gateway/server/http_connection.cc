@@ -1,11 +1,11 @@
 #include "gateway/server/http_connection.h"
 
-#include <string_view>
-#include <utility>
+#include <spdlog/spdlog.h>
 
 #include <boost/asio/post.hpp>
 #include <boost/beast/websocket.hpp>
-#include <spdlog/spdlog.h>
+#include <string_view>
+#include <utility>
 
 #include "gateway/server/static_files.h"
 
@@ -31,10 +31,14 @@ std::string Endpoint(const tcp::socket& socket) {
 
 engineio::HttpMethod MethodOf(http::verb verb) {
   switch (verb) {
-    case http::verb::get: return engineio::HttpMethod::kGet;
-    case http::verb::post: return engineio::HttpMethod::kPost;
-    case http::verb::options: return engineio::HttpMethod::kOptions;
-    default: return engineio::HttpMethod::kOther;
+    case http::verb::get:
+      return engineio::HttpMethod::kGet;
+    case http::verb::post:
+      return engineio::HttpMethod::kPost;
+    case http::verb::options:
+      return engineio::HttpMethod::kOptions;
+    default:
+      return engineio::HttpMethod::kOther;
   }
 }
 
@@ -85,10 +89,9 @@ void HttpConnection::ReadHeader() {
   parser_->header_limit(static_cast<std::uint32_t>(options_->max_header_bytes));
   body_too_large_ = false;
   stream_.expires_after(options_->http_idle_timeout);
-  http::async_read_header(stream_, buffer_, *parser_,
-                          [self = shared_from_this()](beast::error_code ec, size_t) {
-                            self->OnHeader(ec);
-                          });
+  http::async_read_header(
+      stream_, buffer_, *parser_,
+      [self = shared_from_this()](beast::error_code ec, size_t) { self->OnHeader(ec); });
 }
 
 void HttpConnection::OnHeader(beast::error_code ec) {
@@ -192,14 +195,15 @@ void HttpConnection::Dispatch() {
     return;
   }
   if (path == "/metrics" && get_like && options_->metrics) {
-    options_->metrics([self = shared_from_this(), executor = stream_.get_executor()](std::string text) {
-      asio::post(executor, [self, text = std::move(text)]() mutable {
-        engineio::HttpReply reply;
-        reply.content_type = "text/plain; version=0.0.4; charset=utf-8";
-        reply.body = std::move(text);
-        self->Reply(std::move(reply));
-      });
-    });
+    options_->metrics(
+        [self = shared_from_this(), executor = stream_.get_executor()](std::string text) {
+          asio::post(executor, [self, text = std::move(text)]() mutable {
+            engineio::HttpReply reply;
+            reply.content_type = "text/plain; version=0.0.4; charset=utf-8";
+            reply.body = std::move(text);
+            self->Reply(std::move(reply));
+          });
+        });
     return;
   }
   if (path == "/healthz" && get_like) {
@@ -247,9 +251,8 @@ void HttpConnection::DispatchEngine(const std::string& query) {
   stream_.expires_never();  // a long-poll may wait up to a ping interval
   engineio::Responder respond = [self = shared_from_this(),
                                  executor = stream_.get_executor()](engineio::HttpReply reply) {
-    asio::post(executor, [self, reply = std::move(reply)]() mutable {
-      self->Reply(std::move(reply));
-    });
+    asio::post(executor,
+               [self, reply = std::move(reply)]() mutable { self->Reply(std::move(reply)); });
   };
   engine_->HandleRequest(shard_, std::move(request), std::move(respond));
 }

@@ -24,15 +24,14 @@
 // Thread safety: lives on its shard thread; Engine answers are posted back
 // to it. Keeps itself alive through its pending operations.
 
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
 #include <cstddef>
 #include <memory>
 #include <optional>
 #include <string>
 #include <unordered_set>
-
-#include <boost/asio/ip/tcp.hpp>
-#include <boost/beast/core.hpp>
-#include <boost/beast/http.hpp>
 
 #include "gateway/engineio/engine.h"
 #include "gateway/engineio/http_types.h"
@@ -100,7 +99,7 @@ class HttpConnection : public std::enable_shared_from_this<HttpConnection> {
   bool head_ = false;
   unsigned version_ = 11;
   bool body_too_large_ = false;
-  bool served_any_ = false;  // a request was dispatched on this connection
+  bool served_any_ = false;        // a request was dispatched on this connection
   bool awaiting_request_ = false;  // a header read is pending (between requests)
   bool in_set_ = false;            // in connections_->open
 };

@@ -8,6 +8,9 @@
 // Thread safety: construct, executors() and Stop() from one controlling
 // thread. The io_contexts run on their threads until Stop().
 
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
 #include <chrono>
 #include <condition_variable>
 #include <cstddef>
@@ -16,10 +19,6 @@
 #include <optional>
 #include <thread>
 #include <vector>
-
-#include <boost/asio/any_io_executor.hpp>
-#include <boost/asio/executor_work_guard.hpp>
-#include <boost/asio/io_context.hpp>
 
 namespace roomq::gateway::server {
 
@@ -33,7 +32,9 @@ class IoShards {
 
   size_t size() const { return shards_.size(); }
   boost::asio::io_context& context(size_t shard) { return shards_[shard]->context; }
-  boost::asio::any_io_executor executor(size_t shard) { return shards_[shard]->context.get_executor(); }
+  boost::asio::any_io_executor executor(size_t shard) {
+    return shards_[shard]->context.get_executor();
+  }
   std::vector<boost::asio::any_io_executor> executors();
 
   // Lets the threads finish outstanding work for up to `grace`, then stops

@@ -2,6 +2,7 @@
 // Everything else lives in the libraries.
 
 #include <pthread.h>
+#include <spdlog/spdlog.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -13,8 +14,6 @@
 #include <string>
 #include <thread>
 #include <vector>
-
-#include <spdlog/spdlog.h>
 
 #include "absl/flags/flag.h"
 #include "gateway/engineio/sid.h"
@@ -206,14 +205,14 @@ int main(int argc, char** argv) {
     if (metrics_gateway != nullptr) engine = metrics_gateway->engine().stats();
     const uint64_t origin_refused =
         metrics_gateway != nullptr ? metrics_gateway->engine().cors().refused() : 0;
-    sio->CollectMetrics([reply = std::move(reply), engine,
-                          origin_refused](socketio::MetricsSnapshot snapshot) {
-      snapshot.engine_sessions = engine.sessions;
-      snapshot.refusals["max_connections"] = engine.refused_max_connections;
-      snapshot.refusals["origin"] = origin_refused;
-      snapshot.transport_errors = engine.transport_errors;
-      reply(socketio::FormatPrometheus(snapshot));
-    });
+    sio->CollectMetrics(
+        [reply = std::move(reply), engine, origin_refused](socketio::MetricsSnapshot snapshot) {
+          snapshot.engine_sessions = engine.sessions;
+          snapshot.refusals["max_connections"] = engine.refused_max_connections;
+          snapshot.refusals["origin"] = origin_refused;
+          snapshot.transport_errors = engine.transport_errors;
+          reply(socketio::FormatPrometheus(snapshot));
+        });
   };
   auto gateway = server::GatewayServer::Create(options, &shards, socketio_server->get());
   if (!gateway.ok()) {

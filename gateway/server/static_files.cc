@@ -38,8 +38,8 @@ absl::StatusOr<std::string> ResolveStaticPath(std::string_view root, std::string
   fs::path resolved = fs::canonical(candidate, ec);
   if (ec) return absl::NotFoundError("no such file");
   // The resolved file must stay inside the root (symlinks included).
-  auto [root_end, unused] = std::mismatch(root_path.begin(), root_path.end(), resolved.begin(),
-                                          resolved.end());
+  auto [root_end, unused] =
+      std::mismatch(root_path.begin(), root_path.end(), resolved.begin(), resolved.end());
   if (root_end != root_path.end()) return absl::NotFoundError("outside the static directory");
   if (!fs::is_regular_file(resolved, ec)) return absl::NotFoundError("not a regular file");
   return resolved.string();

@@ -37,13 +37,15 @@ class Parser {
   explicit Parser(std::string_view source) : source_(source) {}
 
   absl::Status Error(const YAML::Mark& mark, std::string_view what) const {
-    if (mark.is_null()) return absl::InvalidArgumentError(absl::StrCat(source_, ": ", ToAbsl(what)));
+    if (mark.is_null())
+      return absl::InvalidArgumentError(absl::StrCat(source_, ": ", ToAbsl(what)));
     return absl::InvalidArgumentError(
         absl::StrCat(source_, ":", mark.line + 1, ":", mark.column + 1, ": ", ToAbsl(what)));
   }
 
   absl::StatusOr<std::string> Scalar(const YAML::Node& node, std::string_view key) const {
-    if (!node.IsScalar()) return Error(node.Mark(), absl::StrCat("'", ToAbsl(key), "' must be a scalar"));
+    if (!node.IsScalar())
+      return Error(node.Mark(), absl::StrCat("'", ToAbsl(key), "' must be a scalar"));
     return node.Scalar();
   }
 
@@ -66,7 +68,8 @@ class Parser {
 
   // `recovery: {max_disconnection: 2m}`: the window, default 2 minutes.
   absl::StatusOr<std::chrono::milliseconds> Recovery(const YAML::Node& node) const {
-    if (!node.IsMap()) return Error(node.Mark(), "'recovery' must be a map (e.g. {max_disconnection: 2m})");
+    if (!node.IsMap())
+      return Error(node.Mark(), "'recovery' must be a map (e.g. {max_disconnection: 2m})");
     std::chrono::milliseconds window = std::chrono::minutes(2);
     for (const auto& item : node) {
       if (!item.first.IsScalar() || item.first.Scalar() != "max_disconnection") {
@@ -123,9 +126,9 @@ class Parser {
       } else if (key == "leeway") {
         // "<integer>s", 0 to 300.
         const std::string& text = *value;
-        const bool digits = text.size() >= 2 && text.size() <= 4 && text.back() == 's' &&
-                            std::all_of(text.begin(), text.end() - 1,
-                                        [](char c) { return c >= '0' && c <= '9'; });
+        const bool digits =
+            text.size() >= 2 && text.size() <= 4 && text.back() == 's' &&
+            std::all_of(text.begin(), text.end() - 1, [](char c) { return c >= '0' && c <= '9'; });
         if (!digits || std::stoi(text.substr(0, text.size() - 1)) > 300) {
           return Error(item.second.Mark(),
                        absl::StrCat("bad leeway '", text, "' (expected <integer>s, at most 300s)"));
@@ -141,7 +144,8 @@ class Parser {
     if (!has_type) return Error(node.Mark(), "'auth' needs 'type' (none or jwt)");
     const bool jwt = policy.kind == auth::AuthKind::kJwt;
     if (jwt && policy.secret_env.empty() == policy.secret_file.empty()) {
-      return Error(node.Mark(), "auth type jwt needs exactly one of 'secret_env' and 'secret_file'");
+      return Error(node.Mark(),
+                   "auth type jwt needs exactly one of 'secret_env' and 'secret_file'");
     }
     if (!jwt && (!policy.secret_env.empty() || !policy.secret_file.empty() ||
                  !policy.audience.empty() || !policy.issuer.empty())) {
@@ -164,7 +168,8 @@ class Parser {
         auto name = Scalar(value, key);
         if (!name.ok()) return name.status();
         if (name->empty() || (*name)[0] != '/') {
-          return Error(value.Mark(), absl::StrCat("namespace name '", *name, "' must start with '/'"));
+          return Error(value.Mark(),
+                       absl::StrCat("namespace name '", *name, "' must start with '/'"));
         }
         if (name->size() > wire::kMaxNamespaceBytes) {
           return Error(value.Mark(), "namespace name is too long");
@@ -236,10 +241,12 @@ class Parser {
       if (!item.first.IsScalar()) return Error(item.first.Mark(), "keys must be scalars");
       const std::string key = item.first.Scalar();
       if (key != "namespaces") {
-        return Error(item.first.Mark(), absl::StrCat("unknown key '", key, "' (expected namespaces)"));
+        return Error(item.first.Mark(),
+                     absl::StrCat("unknown key '", key, "' (expected namespaces)"));
       }
       has_namespaces = true;
-      if (!item.second.IsSequence()) return Error(item.second.Mark(), "'namespaces' must be a list");
+      if (!item.second.IsSequence())
+        return Error(item.second.Mark(), "'namespaces' must be a list");
       for (const auto& entry : item.second) {
         auto policy = Namespace(entry);
         if (!policy.ok()) return policy.status();
@@ -247,7 +254,8 @@ class Parser {
           return Error(entry.Mark(), absl::StrCat("duplicate namespace name '", policy->name, "'"));
         }
         if (!policy->pattern.empty() && !patterns.insert(policy->pattern).second) {
-          return Error(entry.Mark(), absl::StrCat("duplicate namespace pattern '", policy->pattern, "'"));
+          return Error(entry.Mark(),
+                       absl::StrCat("duplicate namespace pattern '", policy->pattern, "'"));
         }
         config.namespaces.push_back(*std::move(policy));
       }
@@ -264,9 +272,12 @@ class Parser {
 
 std::string_view RelayPolicyName(RelayPolicy policy) {
   switch (policy) {
-    case RelayPolicy::kNone: return "none";
-    case RelayPolicy::kBroadcast: return "broadcast";
-    case RelayPolicy::kRooms: return "rooms";
+    case RelayPolicy::kNone:
+      return "none";
+    case RelayPolicy::kBroadcast:
+      return "broadcast";
+    case RelayPolicy::kRooms:
+      return "rooms";
   }
   return "unknown";
 }
@@ -303,8 +314,8 @@ absl::Status LoadSecrets(Config& config) {
     } else {
       std::ifstream in(policy.secret_file, std::ios::binary);
       if (!in) {
-        return absl::InvalidArgumentError(absl::StrCat("namespace '", which, "': cannot read secret_file '",
-                                                       policy.secret_file, "'"));
+        return absl::InvalidArgumentError(absl::StrCat(
+            "namespace '", which, "': cannot read secret_file '", policy.secret_file, "'"));
       }
       secret.resize(kMaxSecretBytes + 1);
       in.read(secret.data(), static_cast<std::streamsize>(secret.size()));

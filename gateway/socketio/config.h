@@ -98,7 +98,7 @@ struct NamespacePolicy {
   // Connection state recovery window; nullopt = recovery off.
   std::optional<std::chrono::milliseconds> recovery;
   auth::AuthPolicy auth;  // kNone unless `auth` says otherwise
-  int line = 0;  // 1-based line in the config file, 0 when built in code
+  int line = 0;           // 1-based line in the config file, 0 when built in code
 };
 
 struct Config {

@@ -144,9 +144,8 @@ void Connection::HandleConnect(Packet& packet) {
   }
   if (sockets_.size() >= options_.max_namespaces) {
     ++shard_->stats().namespaces_refused;
-    spdlog::info("session {} ({}): CONNECT to '{}' refused: more than {} namespaces",
-                 session_.id(), session_.handshake().remote_address, packet.nsp,
-                 options_.max_namespaces);
+    spdlog::info("session {} ({}): CONNECT to '{}' refused: more than {} namespaces", session_.id(),
+                 session_.handshake().remote_address, packet.nsp, options_.max_namespaces);
     Send(EncodeConnectError(packet.nsp, "Too many namespaces"));
     return;
   }
@@ -346,7 +345,8 @@ void Connection::HandlePublish(Socket& socket, Packet& packet) {
   envelope.set_except_socket(socket.id);
   envelope.set_event(event);
   envelope.set_args(std::move(split->rest));
-  for (std::string& attachment : packet.attachments) envelope.add_attachments(std::move(attachment));
+  for (std::string& attachment : packet.attachments)
+    envelope.add_attachments(std::move(attachment));
   if (!packet.ack_id.has_value()) {
     shard_->port().Publish(shard_->index(), std::move(envelope), nullptr);
     return;
@@ -398,7 +398,8 @@ void Connection::Forward(Socket& socket, Packet& packet) {
   envelope.set_kind(v1::KIND_CLIENT_EVENT);
   envelope.set_event(packet.event);
   envelope.set_args(std::move(packet.args));
-  for (std::string& attachment : packet.attachments) envelope.add_attachments(std::move(attachment));
+  for (std::string& attachment : packet.attachments)
+    envelope.add_attachments(std::move(attachment));
   if (packet.ack_id.has_value()) envelope.set_ack_id(*packet.ack_id);
   PublishToService(socket, std::move(envelope));
 }
@@ -421,7 +422,8 @@ void Connection::HandleClientAck(Socket& socket, Packet& packet) {
   envelope.set_ack_id(it->second.ack_id);
   envelope.set_socket_id(socket.id);
   envelope.set_args(std::move(packet.args));
-  for (std::string& attachment : packet.attachments) envelope.add_attachments(std::move(attachment));
+  for (std::string& attachment : packet.attachments)
+    envelope.add_attachments(std::move(attachment));
   socket.service_acks.erase(it);
   shard_->port().Publish(shard_->index(), std::move(envelope), nullptr);
 }

@@ -43,14 +43,13 @@
 // there. Asynchronous callbacks hold a weak token and do nothing once the
 // Connection is gone.
 
+#include <boost/asio/steady_timer.hpp>
 #include <chrono>
 #include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include <boost/asio/steady_timer.hpp>
 
 #include "absl/container/flat_hash_map.h"
 #include "gateway/bridge/port.h"

@@ -46,11 +46,12 @@ void Scalar(std::string& out, std::string_view name, std::string_view type, std:
   Append(out, {kPrefix, name, " ", std::to_string(value), "\n"});
 }
 
-void ByLabel(std::string& out, std::string_view name, std::string_view help,
-             std::string_view label, const std::map<std::string, uint64_t>& values) {
+void ByLabel(std::string& out, std::string_view name, std::string_view help, std::string_view label,
+             const std::map<std::string, uint64_t>& values) {
   Header(out, name, "counter", help);
   for (const auto& [key, value] : values) {
-    Append(out, {kPrefix, name, "{", label, "=\"", Escape(key), "\"} ", std::to_string(value), "\n"});
+    Append(out,
+           {kPrefix, name, "{", label, "=\"", Escape(key), "\"} ", std::to_string(value), "\n"});
   }
 }
 
@@ -115,7 +116,6 @@ MetricsSnapshot ShardSnapshot(const Shard& shard) {
   return s;
 }
 
-
 std::string FormatPrometheus(const MetricsSnapshot& s) {
   std::string out;
   Scalar(out, "engine_sessions", "gauge", "Engine.IO sessions open", s.engine_sessions);
@@ -143,15 +143,16 @@ std::string FormatPrometheus(const MetricsSnapshot& s) {
   Scalar(out, "protocol_errors_total", "counter", "Sessions closed for a malformed packet",
          s.protocol_errors);
   ByLabel(out, "transport_errors_total",
-          "Connections closed for bad input or silence below the packet level, by reason",
-          "reason", s.transport_errors);
+          "Connections closed for bad input or silence below the packet level, by reason", "reason",
+          s.transport_errors);
   ByLabel(out, "auth_refusals_total", "CONNECTs refused by a namespace's auth policy, by reason",
           "reason", s.auth_refusals);
   ByLabel(out, "recovery_total",
           "Connection state recovery: sessions saved, recovered, failed (fresh session)", "outcome",
           s.recovery);
   ByLabel(out, "disconnects_total", "Socket disconnects, by reason", "reason", s.disconnects);
-  Scalar(out, "broker_connected", "gauge", "1 while the broker answers", s.broker_connected ? 1 : 0);
+  Scalar(out, "broker_connected", "gauge", "1 while the broker answers",
+         s.broker_connected ? 1 : 0);
   Scalar(out, "bridge_deliveries_total", "counter", "Envelopes received from the broker",
          s.bridge.deliveries);
   Scalar(out, "bridge_deliveries_unrouted_total", "counter",

@@ -60,13 +60,13 @@ struct MetricsSnapshot {
   uint64_t bytes_in = 0;
   uint64_t messages_out = 0;
   uint64_t bytes_out = 0;
-  std::map<std::string, uint64_t> drops;        // reason -> count
-  std::map<std::string, uint64_t> refusals;     // limit -> count
+  std::map<std::string, uint64_t> drops;     // reason -> count
+  std::map<std::string, uint64_t> refusals;  // limit -> count
   uint64_t protocol_errors = 0;
   std::map<std::string, uint64_t> transport_errors;  // reason -> count (set by the caller)
-  std::map<std::string, uint64_t> auth_refusals;  // reason -> count
-  std::map<std::string, uint64_t> recovery;       // saved | recovered | failed -> count
-  std::map<std::string, uint64_t> disconnects;  // reason -> count
+  std::map<std::string, uint64_t> auth_refusals;     // reason -> count
+  std::map<std::string, uint64_t> recovery;          // saved | recovered | failed -> count
+  std::map<std::string, uint64_t> disconnects;       // reason -> count
   bool broker_connected = false;
   bridge::BridgeStats bridge;
 

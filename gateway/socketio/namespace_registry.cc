@@ -55,7 +55,8 @@ const Namespace* NamespaceRegistry::Find(std::string_view name) {
     if (compiled.pattern == nullptr) continue;
     if (!std::regex_match(name.begin(), name.end(), *compiled.pattern)) continue;
     if (dynamic_count_ >= max_dynamic_) {
-      spdlog::warn("namespace '{}' refused: {} dynamic namespaces already exist", name, max_dynamic_);
+      spdlog::warn("namespace '{}' refused: {} dynamic namespaces already exist", name,
+                   max_dynamic_);
       return nullptr;
     }
     auto ns = std::make_unique<Namespace>();

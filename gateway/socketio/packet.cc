@@ -6,10 +6,10 @@
 #include <charconv>
 #include <utility>
 
-#include "proto/wire/json_string.h"
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "proto/wire/absl_compat.h"
+#include "proto/wire/json_string.h"
 #include "proto/wire/status_macros.h"
 
 namespace roomq::gateway::socketio {
@@ -75,9 +75,7 @@ std::string RestAfterLeadingStrings(std::string_view array, size_t n) {
   return rest;
 }
 
-absl::Status Invalid(std::string_view what) {
-  return absl::InvalidArgumentError(ToAbsl(what));
-}
+absl::Status Invalid(std::string_view what) { return absl::InvalidArgumentError(ToAbsl(what)); }
 
 // Checks every {"_placeholder":true,"num":N} below `element`: N must be an
 // integer in [0, attachments).
@@ -139,13 +137,20 @@ engineio::OutboundMessage WithAttachments(std::string text, std::vector<std::str
 
 std::string_view PacketTypeName(PacketType type) {
   switch (type) {
-    case PacketType::kConnect: return "CONNECT";
-    case PacketType::kDisconnect: return "DISCONNECT";
-    case PacketType::kEvent: return "EVENT";
-    case PacketType::kAck: return "ACK";
-    case PacketType::kConnectError: return "CONNECT_ERROR";
-    case PacketType::kBinaryEvent: return "BINARY_EVENT";
-    case PacketType::kBinaryAck: return "BINARY_ACK";
+    case PacketType::kConnect:
+      return "CONNECT";
+    case PacketType::kDisconnect:
+      return "DISCONNECT";
+    case PacketType::kEvent:
+      return "EVENT";
+    case PacketType::kAck:
+      return "ACK";
+    case PacketType::kConnectError:
+      return "CONNECT_ERROR";
+    case PacketType::kBinaryEvent:
+      return "BINARY_EVENT";
+    case PacketType::kBinaryAck:
+      return "BINARY_ACK";
   }
   return "UNKNOWN";
 }
@@ -198,8 +203,8 @@ absl::StatusOr<Packet> Decoder::DecodeText(std::string_view text) {
     std::from_chars(text.data() + start, text.data() + pos, attachments);
     if (attachments == 0) return Invalid("illegal attachments count 0");
     if (attachments > limits_.max_attachments) {
-      return Invalid(absl::StrCat("too many attachments (", attachments, " > ",
-                                  limits_.max_attachments, ")"));
+      return Invalid(
+          absl::StrCat("too many attachments (", attachments, " > ", limits_.max_attachments, ")"));
     }
     ++pos;  // past '-'
   }

@@ -1,9 +1,9 @@
 #include "gateway/socketio/server.h"
 
-#include <boost/asio/post.hpp>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <boost/asio/post.hpp>
 #include <mutex>
 
 #include "gateway/socketio/connection.h"
@@ -12,7 +12,8 @@ namespace roomq::gateway::socketio {
 
 absl::StatusOr<std::unique_ptr<Server>> Server::Create(
     ServerOptions options, std::vector<boost::asio::any_io_executor> shards) {
-  if (shards.empty()) return absl::InvalidArgumentError("socketio::Server needs at least one shard");
+  if (shards.empty())
+    return absl::InvalidArgumentError("socketio::Server needs at least one shard");
   std::unique_ptr<Server> server(new Server());
   server->config_ = std::make_shared<const Config>(std::move(options.config));
   server->connection_options_ = options.limits;
@@ -72,7 +73,6 @@ const std::string& Server::node_id() const { return bridge_->node_id(); }
 bool Server::broker_connected() const { return bridge_->broker_connected(); }
 
 bridge::BridgeStats Server::bridge_stats() const { return bridge_->stats(); }
-
 
 void Server::CollectMetrics(std::function<void(MetricsSnapshot)> done) const {
   struct Scrape {

@@ -13,13 +13,12 @@
 // which says Goodbye to the broker); destroy the Server only after every
 // session has been closed and the io threads have stopped.
 
+#include <boost/asio/any_io_executor.hpp>
 #include <chrono>
 #include <functional>
 #include <memory>
 #include <string>
 #include <vector>
-
-#include <boost/asio/any_io_executor.hpp>
 
 #include "absl/status/statusor.h"
 #include "gateway/bridge/bridge.h"

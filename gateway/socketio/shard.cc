@@ -1,12 +1,12 @@
 #include "gateway/socketio/shard.h"
 
-#include <array>
-#include <stdexcept>
-#include <utility>
-
-#include <boost/asio/post.hpp>
 #include <openssl/rand.h>
 #include <spdlog/spdlog.h>
+
+#include <array>
+#include <boost/asio/post.hpp>
+#include <stdexcept>
+#include <utility>
 
 #include "absl/container/flat_hash_set.h"
 #include "absl/hash/hash.h"
@@ -107,7 +107,8 @@ void Shard::Join(Socket& socket, std::string_view room, std::function<void(absl:
     return;
   }
   if (it->second.confirmed) {
-    boost::asio::post(executor_, [done = std::move(done), status = it->second.result] { done(status); });
+    boost::asio::post(executor_,
+                      [done = std::move(done), status = it->second.result] { done(status); });
     return;
   }
   AddWaiter(it->second, std::move(done));
@@ -130,7 +131,8 @@ std::vector<std::string> Shard::LeaveAll(Socket& socket) {
   const std::string_view ns = socket.ns == nullptr ? std::string_view() : socket.ns->name;
   std::vector<std::string> names;
   for (RoomIndex::Left& left : rooms_.LeaveAll(socket.handle)) {
-    if (left.last && OwnHolder(ns, left.room) == nullptr) EndSubscription(RoomIndex::Key(ns, left.room));
+    if (left.last && OwnHolder(ns, left.room) == nullptr)
+      EndSubscription(RoomIndex::Key(ns, left.room));
     if (!left.room.empty()) names.push_back(std::move(left.room));
   }
   if (socket.in_own_room) {
@@ -146,10 +148,11 @@ void Shard::StartSubscription(const std::string& key) {
   TopicState& state = topics_[key];
   state = TopicState{};
   state.generation = next_generation_++;
-  port_->Subscribe(index_, key,
-                   [weak = weak_from_this(), key, generation = state.generation](absl::Status status) {
-                     if (auto self = weak.lock()) self->OnConfirmed(key, generation, std::move(status));
-                   });
+  port_->Subscribe(
+      index_, key,
+      [weak = weak_from_this(), key, generation = state.generation](absl::Status status) {
+        if (auto self = weak.lock()) self->OnConfirmed(key, generation, std::move(status));
+      });
 }
 
 void Shard::EndSubscription(const std::string& key) {
@@ -223,7 +226,8 @@ std::vector<uint64_t> Shard::Recipients(const v1::Envelope& envelope) const {
   }
   absl::flat_hash_set<uint64_t> seen;
   for (const std::string& room : envelope.rooms()) {
-    if (const Socket* own = OwnHolder(ns, room); own != nullptr && seen.insert(own->handle).second) {
+    if (const Socket* own = OwnHolder(ns, room);
+        own != nullptr && seen.insert(own->handle).second) {
       consider(own->handle);
     }
     const RoomIndex::MemberSet* members = rooms_.Members(ns, room);

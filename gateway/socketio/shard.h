@@ -26,6 +26,8 @@
 // the bridge posts to it. Held by shared_ptr; asynchronous callbacks hold a
 // weak_ptr.
 
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -34,9 +36,6 @@
 #include <string_view>
 #include <utility>
 #include <vector>
-
-#include <boost/asio/any_io_executor.hpp>
-#include <boost/asio/steady_timer.hpp>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
@@ -64,20 +63,20 @@ struct ShardOptions {
 // Counters of one shard for /metrics (metrics.h); touched only on its
 // thread (a scrape posts to it), so the hot path takes no lock.
 struct ShardStats {
-  uint64_t messages_in = 0;         // Engine.IO messages from clients
+  uint64_t messages_in = 0;  // Engine.IO messages from clients
   uint64_t bytes_in = 0;
-  uint64_t messages_out = 0;        // messages queued to clients
+  uint64_t messages_out = 0;  // messages queued to clients
   uint64_t bytes_out = 0;
   uint64_t dropped_outbound_full = 0;  // Session::Send over max_outbound_bytes
   uint64_t dropped_closed = 0;         // Session::Send after the session closed
-  uint64_t rate_limited = 0;        // client events over a socket's message rate
-  uint64_t namespaces_refused = 0;  // CONNECTs over max_namespaces
-  uint64_t joins_refused = 0;       // joins over max_rooms_per_socket
-  uint64_t protocol_errors = 0;     // sessions closed for a malformed packet
-  uint64_t sessions_saved = 0;      // recovery: sockets whose state was saved
-  uint64_t recoveries = 0;          // recovery: sessions given back
-  uint64_t recoveries_failed = 0;   // recovery: claims that got a fresh session
-  absl::flat_hash_map<std::string, uint64_t> disconnects;  // reason -> sockets
+  uint64_t rate_limited = 0;           // client events over a socket's message rate
+  uint64_t namespaces_refused = 0;     // CONNECTs over max_namespaces
+  uint64_t joins_refused = 0;          // joins over max_rooms_per_socket
+  uint64_t protocol_errors = 0;        // sessions closed for a malformed packet
+  uint64_t sessions_saved = 0;         // recovery: sockets whose state was saved
+  uint64_t recoveries = 0;             // recovery: sessions given back
+  uint64_t recoveries_failed = 0;      // recovery: claims that got a fresh session
+  absl::flat_hash_map<std::string, uint64_t> disconnects;    // reason -> sockets
   absl::flat_hash_map<std::string, uint64_t> auth_refusals;  // reason -> CONNECTs
 };
 
@@ -187,7 +186,9 @@ class Shard : public std::enable_shared_from_this<Shard> {
   struct OwnEq {
     using is_transparent = void;
     template <typename A, typename B>
-    bool operator()(const A& a, const B& b) const { return KeyOf(a) == KeyOf(b); }
+    bool operator()(const A& a, const B& b) const {
+      return KeyOf(a) == KeyOf(b);
+    }
   };
   static OwnKey KeyOf(const Socket* socket);
   static const OwnKey& KeyOf(const OwnKey& key) { return key; }
@@ -200,7 +201,8 @@ class Shard : public std::enable_shared_from_this<Shard> {
   void OnConfirmed(const std::string& key, uint64_t generation, absl::Status status);
   static void Fire(const std::shared_ptr<Waiter>& waiter, absl::Status status);
   std::vector<uint64_t> Recipients(const v1::Envelope& envelope) const;
-  void OnRecovered(uint64_t handle, absl::StatusOr<bridge::Recovery> result, const RecoverDone& done);
+  void OnRecovered(uint64_t handle, absl::StatusOr<bridge::Recovery> result,
+                   const RecoverDone& done);
 
   const size_t index_;
   boost::asio::any_io_executor executor_;
@@ -213,7 +215,7 @@ class Shard : public std::enable_shared_from_this<Shard> {
   RoomIndex rooms_;
   absl::flat_hash_map<uint64_t, Socket*> sockets_;
   absl::flat_hash_set<Socket*, OwnHash, OwnEq> own_rooms_;  // sockets in their own room
-  absl::flat_hash_map<std::string, TopicState> topics_;  // topic key -> subscription state
+  absl::flat_hash_map<std::string, TopicState> topics_;     // topic key -> subscription state
   ShardStats stats_;
   absl::flat_hash_set<Connection*> connections_;
   uint64_t next_handle_ = 1;

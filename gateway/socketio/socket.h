@@ -40,7 +40,7 @@ struct Socket {
   // The shard's own-room lookup holds this socket under (ns, id) (shard.h);
   // `id` must not change while it does.
   bool in_own_room = false;
-  bool recovered = false;  // this socket is a recovered session
+  bool recovered = false;   // this socket is a recovered session
   std::string auth = "{}";  // CONNECT auth payload, JSON text
   // What the namespace's auth policy granted (auth/socket_auth.h); null
   // under auth: none (no limit beyond the namespace policy).

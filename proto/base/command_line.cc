@@ -96,8 +96,8 @@ std::string FlagsUsage(std::string_view program, std::string_view description,
     if (flag->Filename().find(file_filter) != std::string::npos) flags.push_back(flag);
   }
   std::sort(flags.begin(), flags.end(), [](auto* a, auto* b) { return a->Name() < b->Name(); });
-  std::string out = absl::StrCat("Usage: ", ToAbsl(program), " [flags]\n", ToAbsl(description),
-                                 "\n\nFlags:\n");
+  std::string out =
+      absl::StrCat("Usage: ", ToAbsl(program), " [flags]\n", ToAbsl(description), "\n\nFlags:\n");
   for (absl::CommandLineFlag* flag : flags) {
     absl::StrAppend(&out, "  --", Dashed(flag->Name()), "\n      ", flag->Help(),
                     " (default: ", flag->DefaultValue(), ")\n");

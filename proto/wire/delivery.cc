@@ -8,8 +8,8 @@
 namespace roomq::wire {
 namespace {
 
-using google::protobuf::io::CodedOutputStream;
 using google::protobuf::internal::WireFormatLite;
+using google::protobuf::io::CodedOutputStream;
 
 // Field numbers in roomq.proto.
 constexpr int kBrokerFrameDeliveryField = 1;
@@ -27,7 +27,9 @@ constexpr int kTopicNameField = 3;
 constexpr char Tag(int field, WireFormatLite::WireType type) {
   return static_cast<char>((field << 3) | type);
 }
-constexpr char LengthTag(int field) { return Tag(field, WireFormatLite::WIRETYPE_LENGTH_DELIMITED); }
+constexpr char LengthTag(int field) {
+  return Tag(field, WireFormatLite::WIRETYPE_LENGTH_DELIMITED);
+}
 constexpr char VarintTag(int field) { return Tag(field, WireFormatLite::WIRETYPE_VARINT); }
 
 size_t VarintSize(uint64_t value) { return CodedOutputStream::VarintSize64(value); }

@@ -10,8 +10,8 @@
 //   0x0a <len(Delivery)>            BrokerFrame.delivery (field 1)
 //     0x08 <epoch>                  Delivery.epoch (field 1, omitted when 0)
 //     0x12 <len> TopicOffset ...    Delivery.offsets (field 2), one per kept topic:
-//       0x0a <len> Topic            { 0x08 0x01 (ROOMS), 0x12 <len> ns, 0x1a <len> room (omitted when "") }
-//       0x10 <offset>
+//       0x0a <len> Topic            { 0x08 0x01 (ROOMS), 0x12 <len> ns, 0x1a <len> room (omitted
+//       when "") } 0x10 <offset>
 //     0x20 <sequence>               Delivery.sequence (field 4, omitted when 0)
 //     0x28 0x01                     Delivery.replayed (field 5, only when true)
 //     0x1a <len(envelope)>          Delivery.envelope (field 3), LAST

@@ -10,8 +10,8 @@
 namespace roomq::wire {
 namespace {
 
-using google::protobuf::io::CodedInputStream;
 using google::protobuf::internal::WireFormatLite;
+using google::protobuf::io::CodedInputStream;
 
 // Envelope field numbers the route needs (see roomq.proto).
 enum Field : int {

@@ -8,10 +8,10 @@
 #include "absl/status/statusor.h"
 
 // Returns from the enclosing function if `expr` (an absl::Status) is not OK.
-#define ROOMQ_RETURN_IF_ERROR(expr)                 \
-  do {                                              \
-    ::absl::Status roomq_status_ = (expr);          \
-    if (!roomq_status_.ok()) return roomq_status_;  \
+#define ROOMQ_RETURN_IF_ERROR(expr)                \
+  do {                                             \
+    ::absl::Status roomq_status_ = (expr);         \
+    if (!roomq_status_.ok()) return roomq_status_; \
   } while (0)
 
 #define ROOMQ_STATUS_CONCAT_INNER_(a, b) a##b

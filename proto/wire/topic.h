@@ -35,15 +35,9 @@ struct TopicRef {
 inline TopicRef RoomTopic(std::string_view ns, std::string_view room) {
   return {v1::CHANNEL_ROOMS, ns, room};
 }
-inline TopicRef NamespaceTopic(std::string_view ns) {
-  return {v1::CHANNEL_ROOMS, ns, {}};
-}
-inline TopicRef ServiceTopic(std::string_view ns) {
-  return {v1::CHANNEL_SERVICE, ns, {}};
-}
-inline TopicRef NodeTopic(std::string_view node) {
-  return {v1::CHANNEL_NODE, {}, node};
-}
+inline TopicRef NamespaceTopic(std::string_view ns) { return {v1::CHANNEL_ROOMS, ns, {}}; }
+inline TopicRef ServiceTopic(std::string_view ns) { return {v1::CHANNEL_SERVICE, ns, {}}; }
+inline TopicRef NodeTopic(std::string_view node) { return {v1::CHANNEL_NODE, {}, node}; }
 
 // OK when the topic is well formed: a known channel; a namespace that starts
 // with '/' for ROOMS and SERVICE (and none for NODE); no name for SERVICE; a

@@ -34,19 +34,18 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <filesystem>
-#include <fstream>
 #include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
+#include <fstream>
 #include <memory>
 #include <regex>
 #include <string>
 #include <string_view>
 #include <thread>
 #include <vector>
-
 #include <zmq.hpp>
 
 #include "absl/flags/flag.h"
@@ -71,14 +70,17 @@ ABSL_FLAG(int32_t, warmup_ms, 300, "Traffic before the window opens");
 ABSL_FLAG(int32_t, rounds, 3, "Runs per relay, alternating");
 ABSL_FLAG(int32_t, hwm, 100000, "High-water mark on every socket, relays and clients");
 ABSL_FLAG(std::string, only, "", "Run only this relay: proxy, broker or redis");
-ABSL_FLAG(std::string, redis_server, "redis-server",
-          "The redis-server executable (a path, or a name looked up in PATH); missing = no Redis relay");
+ABSL_FLAG(
+    std::string, redis_server, "redis-server",
+    "The redis-server executable (a path, or a name looked up in PATH); missing = no Redis relay");
 ABSL_FLAG(int32_t, redis_batch, 100, "PUBLISH commands pipelined per round trip to Redis");
 ABSL_FLAG(std::string, broker_pub, "",
-          "Use an already running broker (e.g. under a profiler) at this pub endpoint; needs --broker-sub");
+          "Use an already running broker (e.g. under a profiler) at this pub endpoint; needs "
+          "--broker-sub");
 ABSL_FLAG(std::string, broker_sub, "", "Sub endpoint of the already running broker");
 ABSL_FLAG(std::string, proxy_xsub, "",
-          "Use an already running proxy (e.g. `roomq-bench-broker --proxy` under a profiler); needs --proxy-xpub");
+          "Use an already running proxy (e.g. `roomq-bench-broker --proxy` under a profiler); "
+          "needs --proxy-xpub");
 ABSL_FLAG(std::string, proxy_xpub, "", "XPUB endpoint of the already running proxy");
 ABSL_FLAG(int32_t, broker_frames_per_message, roomq::wire::kMaxDeliveriesPerMessage,
           "The broker subscribers' ZMQ_RCVHWM is --hwm divided by this (as the Link does: a broker "
@@ -166,7 +168,8 @@ class Subscriber : public SubscriberBase {
   Subscriber(Relay relay, const Endpoints& endpoints, int index, int hwm)
       : relay_(relay),
         context_(1),
-        socket_(context_, relay == Relay::kProxy ? zmq::socket_type::sub : zmq::socket_type::dealer) {
+        socket_(context_,
+                relay == Relay::kProxy ? zmq::socket_type::sub : zmq::socket_type::dealer) {
     // As roomq::client::Link does: a broker message carries up to 64
     // deliveries, so the receive queue holds hwm deliveries at full batches.
     const int per_message = std::max(1, absl::GetFlag(FLAGS_broker_frames_per_message));
@@ -184,7 +187,8 @@ class Subscriber : public SubscriberBase {
       socket_.send(zmq::buffer(hello.SerializeAsString()));
       v1::SubscriberCommand subscribe;
       subscribe.set_request_id(1);
-      *subscribe.mutable_subscribe()->add_topics() = wire::ToProto(wire::RoomTopic(kNamespace, kRoom));
+      *subscribe.mutable_subscribe()->add_topics() =
+          wire::ToProto(wire::RoomTopic(kNamespace, kRoom));
       socket_.send(zmq::buffer(subscribe.SerializeAsString()));
     }
     thread_ = std::thread([this] { Loop(); });
@@ -228,7 +232,8 @@ class Publisher : public PublisherBase {
  public:
   Publisher(Relay relay, const Endpoints& endpoints, std::string bytes, int hwm)
       : context_(1),
-        socket_(context_, relay == Relay::kProxy ? zmq::socket_type::pub : zmq::socket_type::dealer),
+        socket_(context_,
+                relay == Relay::kProxy ? zmq::socket_type::pub : zmq::socket_type::dealer),
         bytes_(std::move(bytes)) {
     socket_.set(zmq::sockopt::sndhwm, hwm);
     socket_.set(zmq::sockopt::linger, 0);
@@ -403,13 +408,13 @@ absl::StatusOr<int> FreeLoopbackPort() {
 
 struct RunResult {
   Relay relay;
-  double delivered_per_sub = 0;  // envelopes/s received by each subscriber (mean)
-  double published = 0;          // envelopes/s the relay took from the publisher
-  double loss = 0;               // 1 - delivered/published
-  double relay_cores = -1;       // CPU the relay process used (1.0 = one core), -1 = unknown
+  double delivered_per_sub = 0;       // envelopes/s received by each subscriber (mean)
+  double published = 0;               // envelopes/s the relay took from the publisher
+  double loss = 0;                    // 1 - delivered/published
+  double relay_cores = -1;            // CPU the relay process used (1.0 = one core), -1 = unknown
   double relay_us_per_envelope = -1;  // relay CPU time per published envelope
   double relay_io_us_per_envelope = -1;  // of which its ZeroMQ I/O threads (ZMQbg/IO/*)
-  double clients_us_per_envelope = -1;  // this process (publisher + subscribers) likewise
+  double clients_us_per_envelope = -1;   // this process (publisher + subscribers) likewise
 };
 
 // CPU time (ns) the threads of `pid` have run so far: the sum of the first
@@ -556,8 +561,8 @@ absl::StatusOr<RunResult> RunOnce(Relay relay, const char* self) {
   for (size_t i = 0; i < subscribers.size(); ++i) delivered += received_end[i] - received_start[i];
   result.delivered_per_sub = delivered / subscribers.size() / seconds;
   result.published = (sent_end - sent_start) / seconds;
-  result.loss = result.published > 0 ? std::max(0.0, 1.0 - result.delivered_per_sub / result.published)
-                                     : 0.0;
+  result.loss =
+      result.published > 0 ? std::max(0.0, 1.0 - result.delivered_per_sub / result.published) : 0.0;
   if (sent_end > sent_start && clients_cpu_end > clients_cpu_start) {
     result.clients_us_per_envelope =
         (clients_cpu_end - clients_cpu_start) / 1e3 / (sent_end - sent_start);
@@ -609,12 +614,15 @@ int RunBench(const char* self) {
     std::fprintf(stderr, "--only must be proxy, broker or redis\n");
     return 2;
   }
-  std::printf("roomq broker benchmark: 1 publisher, %d subscribers, %d-byte payload (%zu-byte envelope), "
-              "%d ms per run, hwm %d\n\n",
-              absl::GetFlag(FLAGS_subscribers), absl::GetFlag(FLAGS_payload_bytes),
-              EncodedEnvelope(absl::GetFlag(FLAGS_payload_bytes)).size(),
-              absl::GetFlag(FLAGS_duration_ms), absl::GetFlag(FLAGS_hwm));
-  std::printf("| round | relay | delivered/s per subscriber | published/s | loss | relay CPU (cores) | relay CPU µs/envelope | of which zmq I/O thread | clients CPU µs/envelope |\n");
+  std::printf(
+      "roomq broker benchmark: 1 publisher, %d subscribers, %d-byte payload (%zu-byte envelope), "
+      "%d ms per run, hwm %d\n\n",
+      absl::GetFlag(FLAGS_subscribers), absl::GetFlag(FLAGS_payload_bytes),
+      EncodedEnvelope(absl::GetFlag(FLAGS_payload_bytes)).size(), absl::GetFlag(FLAGS_duration_ms),
+      absl::GetFlag(FLAGS_hwm));
+  std::printf(
+      "| round | relay | delivered/s per subscriber | published/s | loss | relay CPU (cores) | "
+      "relay CPU µs/envelope | of which zmq I/O thread | clients CPU µs/envelope |\n");
   std::printf("|---|---|---:|---:|---:|---:|---:|---:|---:|\n");
   std::vector<double> rates[kRelays];
   std::vector<double> costs[kRelays];
@@ -645,7 +653,9 @@ int RunBench(const char* self) {
       if (broker > 0 && rate > 0) pair_ratios[static_cast<int>(other)].push_back(broker / rate);
     }
   }
-  std::printf("\n| relay | median delivered/s per subscriber | median relay CPU µs/envelope | roomq-broker / relay (medians) | median of round pairs |\n|---|---:|---:|---:|---:|\n");
+  std::printf(
+      "\n| relay | median delivered/s per subscriber | median relay CPU µs/envelope | roomq-broker "
+      "/ relay (medians) | median of round pairs |\n|---|---:|---:|---:|---:|\n");
   const double broker = Median(rates[static_cast<int>(Relay::kBroker)]);
   for (Relay relay : relays) {
     const int index = static_cast<int>(relay);
@@ -665,12 +675,14 @@ int RunBench(const char* self) {
   const double proxy = Median(rates[static_cast<int>(Relay::kProxy)]);
   const double redis = Median(rates[static_cast<int>(Relay::kRedis)]);
   if (broker > 0 && proxy > 0) {
-    std::printf("\nbroker/proxy ratio: %.1f%% of medians, %.1f%% median of round pairs (target >= 85%%)\n",
-                100 * broker / proxy, 100 * Median(pair_ratios[static_cast<int>(Relay::kProxy)]));
+    std::printf(
+        "\nbroker/proxy ratio: %.1f%% of medians, %.1f%% median of round pairs (target >= 85%%)\n",
+        100 * broker / proxy, 100 * Median(pair_ratios[static_cast<int>(Relay::kProxy)]));
   }
   if (broker > 0 && redis > 0) {
-    std::printf("broker/redis ratio: %.2fx of medians, %.2fx median of round pairs (target >= 3x)\n",
-                broker / redis, Median(pair_ratios[static_cast<int>(Relay::kRedis)]));
+    std::printf(
+        "broker/redis ratio: %.2fx of medians, %.2fx median of round pairs (target >= 3x)\n",
+        broker / redis, Median(pair_ratios[static_cast<int>(Relay::kRedis)]));
   }
   return 0;
 }

@@ -1,9 +1,9 @@
 // Unit tests of roomq-loadgen's pieces: the latency histogram and the
 // WebSocket client codec.
 
-#include <string>
-
 #include <gtest/gtest.h>
+
+#include <string>
 
 #include "clients/loadgen/histogram.h"
 #include "clients/loadgen/ws_codec.h"
@@ -53,7 +53,8 @@ TEST(HistogramTest, MergeAddsCounts) {
 std::string Unmask(const std::string& frame, size_t header) {
   std::string out;
   const std::string key = frame.substr(header - 4, 4);
-  for (size_t i = header; i < frame.size(); ++i) out.push_back(static_cast<char>(frame[i] ^ key[(i - header) & 3]));
+  for (size_t i = header; i < frame.size(); ++i)
+    out.push_back(static_cast<char>(frame[i] ^ key[(i - header) & 3]));
   return out;
 }
 
@@ -85,7 +86,7 @@ TEST(WsCodecTest, ParsesServerFramesAndWaitsForMore) {
   std::string big = std::string("\x81\x7e\x01\x00", 4) + std::string(256, 'x');
   ASSERT_EQ(ParseServerFrame(big, 1 << 20, &frame), 260);
   EXPECT_EQ(frame.payload.size(), 256u);
-  EXPECT_EQ(ParseServerFrame(big, 100, &frame), -1);                              // too large
+  EXPECT_EQ(ParseServerFrame(big, 100, &frame), -1);  // too large
   EXPECT_EQ(ParseServerFrame(std::string("\x81\x82\0\0\0\0ab", 8), 1 << 20, &frame), -1);  // masked
 }
 

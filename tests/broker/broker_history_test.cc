@@ -3,6 +3,7 @@
 // under continuous publishing, and Socket.IO session recovery
 // (SaveSession / Recover), against the real roomq-broker binary.
 
+#include <gtest/gtest.h>
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -13,8 +14,6 @@
 #include <string>
 #include <thread>
 #include <vector>
-
-#include <gtest/gtest.h>
 #include <zmq.hpp>
 
 #include "proto/roomq.pb.h"
@@ -99,7 +98,8 @@ v1::ResumePoint Point(const wire::TopicRef& topic, uint64_t epoch, uint64_t afte
   return point;
 }
 
-v1::SubscriberCommand ResumeCommand(const std::vector<v1::ResumePoint>& points, uint64_t request_id) {
+v1::SubscriberCommand ResumeCommand(const std::vector<v1::ResumePoint>& points,
+                                    uint64_t request_id) {
   v1::SubscriberCommand command;
   command.set_request_id(request_id);
   for (const v1::ResumePoint& point : points) {
@@ -158,7 +158,8 @@ TEST_F(BrokerHistoryTest, DeliveriesAndReceiptsCarryOffsetsAndTheSequence) {
 TEST_F(BrokerHistoryTest, ResumeReplaysWhatHistoryHoldsThenReplies) {
   WireNode publisher(context_, broker_.pub_endpoint, broker_.sub_endpoint);
   // Kept although nobody subscribes.
-  for (int i = 0; i < 5; ++i) PublishConfirmed(publisher, RoomsEnvelope("/chat", {"a"}, "e" + std::to_string(i)));
+  for (int i = 0; i < 5; ++i)
+    PublishConfirmed(publisher, RoomsEnvelope("/chat", {"a"}, "e" + std::to_string(i)));
   PublishConfirmed(publisher, RoomsEnvelope("/chat", {"other"}, "not-a"));
   auto sub = Node("sub");
   sub->Command(ResumeCommand({Point(RoomTopic("/chat", "a"), broker_.epoch, 2)}, 77));
@@ -229,7 +230,8 @@ TEST_F(BrokerHistoryTest, ResumeWhilePublishingContinuouslyHasNoGapAndNoDuplicat
       envelope.set_origin("pub");
       envelope.set_message_id(static_cast<uint64_t>(i));
       publisher.Publish(envelope);
-      if (i % 50 == 0) std::this_thread::sleep_for(milliseconds(1));  // keep it continuous, not one burst
+      if (i % 50 == 0)
+        std::this_thread::sleep_for(milliseconds(1));  // keep it continuous, not one burst
     }
   });
   // Resume while the publisher is mid-way: once the watcher has seen 500.
@@ -332,7 +334,8 @@ class BrokerRecoverTest : public BrokerHistoryTest {
 TEST_F(BrokerRecoverTest, RecoverSubscribesAndReturnsEveryMissedEventInOrderOnce) {
   WireNode publisher(context_, broker_.pub_endpoint, broker_.sub_endpoint);
   auto old_gateway = Node("gw-old");
-  for (int i = 1; i <= 3; ++i) PublishConfirmed(publisher, RoomsEnvelope("/chat", {"general"}, "before"));
+  for (int i = 1; i <= 3; ++i)
+    PublishConfirmed(publisher, RoomsEnvelope("/chat", {"general"}, "before"));
   Save(*old_gateway, SessionOf("pid-1", 1));
   // What the client misses: 4..9, of which "other" and /elsewhere are not its rooms.
   PublishConfirmed(publisher, RoomsEnvelope("/chat", {"general"}, "m4"));
@@ -435,7 +438,7 @@ TEST(BrokerHistoryBinary, RejectsABadConfigWithTheLine) {
   const std::string path = std::string(dir) + "/bad.yaml";
   std::ofstream(path) << "history:\n  max_age: 5\n";
   auto broker = test_support::ChildProcess::Start(test_support::BinaryPath("roomq-broker"),
-                                                 {"--config=" + path});
+                                                  {"--config=" + path});
   ASSERT_TRUE(broker.ok()) << broker.status();
   auto exit = (*broker)->Wait(kWait);
   ASSERT_TRUE(exit.ok()) << exit.status();

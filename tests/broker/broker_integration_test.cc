@@ -9,6 +9,7 @@
 
 #include <arpa/inet.h>
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <sys/ioctl.h>
@@ -23,8 +24,6 @@
 #include <string>
 #include <thread>
 #include <vector>
-
-#include <gtest/gtest.h>
 #include <zmq.hpp>
 
 #include "proto/roomq.pb.h"
@@ -152,8 +151,10 @@ TEST_F(BrokerTest, NamespaceWideReachesEveryMemberOnce) {
   auto ns_only = Node("ns-only");
   auto other = Node("other");
   auto service = Node("service");
-  ASSERT_TRUE(two_rooms->Subscribe({RoomTopic("/chat", "a"), RoomTopic("/chat", "b"),
-                                    RoomTopic("/sentinel", "two")}).ok());
+  ASSERT_TRUE(two_rooms
+                  ->Subscribe({RoomTopic("/chat", "a"), RoomTopic("/chat", "b"),
+                               RoomTopic("/sentinel", "two")})
+                  .ok());
   ASSERT_TRUE(ns_only->Subscribe({NamespaceTopic("/chat"), RoomTopic("/sentinel", "ns")}).ok());
   ASSERT_TRUE(other->Subscribe({RoomTopic("/chatx", "a"), RoomTopic("/sentinel", "other")}).ok());
   ASSERT_TRUE(service->Subscribe({ServiceTopic("/chat"), RoomTopic("/sentinel", "svc")}).ok());
@@ -170,7 +171,8 @@ TEST_F(BrokerTest, MultiRoomEnvelopesArriveAtMostOnce) {
   auto both = Node("both");
   auto one = Node("one");
   ASSERT_TRUE(both->Subscribe({RoomTopic("/chat", "a"), RoomTopic("/chat", "b"),
-                               RoomTopic("/sentinel", "both")}).ok());
+                               RoomTopic("/sentinel", "both")})
+                  .ok());
   ASSERT_TRUE(one->Subscribe({RoomTopic("/chat", "b"), RoomTopic("/sentinel", "one")}).ok());
   WireNode publisher(context_, broker_.pub_endpoint, broker_.sub_endpoint);
 
@@ -181,8 +183,9 @@ TEST_F(BrokerTest, MultiRoomEnvelopesArriveAtMostOnce) {
 
 TEST_F(BrokerTest, ServiceAndNodeChannels) {
   auto svc = Node("svc-1");
-  ASSERT_TRUE(svc->Subscribe({ServiceTopic("/chat"), NodeTopic("svc-1"),
-                              RoomTopic("/sentinel", "svc")}).ok());
+  ASSERT_TRUE(
+      svc->Subscribe({ServiceTopic("/chat"), NodeTopic("svc-1"), RoomTopic("/sentinel", "svc")})
+          .ok());
   WireNode publisher(context_, broker_.pub_endpoint, broker_.sub_endpoint);
   v1::Envelope to_service = RoomsEnvelope("/chat", {}, "connection");
   to_service.set_channel(v1::CHANNEL_SERVICE);
@@ -289,23 +292,23 @@ TEST_F(BrokerTest, DropsMalformedInputAndKeepsRouting) {
   unknown_channel.set_channel(static_cast<v1::Channel>(42));
   v1::Envelope no_namespace = RoomsEnvelope("", {"a"}, "no-namespace");
 
-  publisher.SendPub({"\xff\xfe garbage \x00\x01"});                  // envelope
-  publisher.SendPub({valid.substr(0, valid.size() - 3)});            // envelope (truncated)
-  publisher.SendPub({wrong_version.SerializeAsString()});            // version
-  publisher.SendPub({""});                                           // version (empty frame)
-  publisher.SendPub({unknown_channel.SerializeAsString()});          // channel
-  publisher.SendPub({no_namespace.SerializeAsString()});             // topic
-  publisher.SendPub({valid, valid});                                 // envelope_frames
-  publisher.SendPub({"", valid});                                    // envelope_frames
-  sub->SendSub({"not a command \xff"});                              // command
-  sub->SendSub({std::string()});                                     // command (no command set)
+  publisher.SendPub({"\xff\xfe garbage \x00\x01"});          // envelope
+  publisher.SendPub({valid.substr(0, valid.size() - 3)});    // envelope (truncated)
+  publisher.SendPub({wrong_version.SerializeAsString()});    // version
+  publisher.SendPub({""});                                   // version (empty frame)
+  publisher.SendPub({unknown_channel.SerializeAsString()});  // channel
+  publisher.SendPub({no_namespace.SerializeAsString()});     // topic
+  publisher.SendPub({valid, valid});                         // envelope_frames
+  publisher.SendPub({"", valid});                            // envelope_frames
+  sub->SendSub({"not a command \xff"});                      // command
+  sub->SendSub({std::string()});                             // command (no command set)
   v1::SubscriberCommand ping;
   ping.mutable_ping();
-  sub->SendSub({ping.SerializeAsString(), "extra"});                 // command_frames
+  sub->SendSub({ping.SerializeAsString(), "extra"});  // command_frames
   v1::SubscriberCommand old_hello;
   old_hello.mutable_hello()->set_version(static_cast<v1::Version>(3));
   old_hello.mutable_hello()->set_node("old");
-  sub->Command(old_hello);                                           // hello
+  sub->Command(old_hello);  // hello
   // A round trip on the subscriber socket: every command above was handled.
   ASSERT_TRUE(sub->Subscribe({RoomTopic("/sentinel", "sub")}).ok());
 
@@ -383,8 +386,8 @@ TEST_F(BrokerTest, AccountsForEveryMessageOfARandomBarrage) {
   std::smatch match;
   ASSERT_TRUE(std::regex_search(stats, match, std::regex("routed=(\\d+) ")));
   uint64_t accounted = std::stoull(match[1].str());
-  for (const char* reason : {"envelope_frames", "envelope", "version", "kind", "channel", "topic",
-                             "too_many_rooms"}) {
+  for (const char* reason :
+       {"envelope_frames", "envelope", "version", "kind", "channel", "topic", "too_many_rooms"}) {
     if (std::regex_search(stats, match, std::regex(std::string("[ (]") + reason + "=(\\d+)"))) {
       accounted += std::stoull(match[1].str());
     }
@@ -469,11 +472,13 @@ TEST_F(BrokerTest, PingsKeepAPeerAlive) {
 
 TEST_F(BrokerTest, LogsPeerLifecycle) {
   auto node = Node("lifecycle-node");
-  ASSERT_TRUE(broker_.process->WaitForLine(std::regex("peer connected node=lifecycle-node "), kWait).ok());
+  ASSERT_TRUE(
+      broker_.process->WaitForLine(std::regex("peer connected node=lifecycle-node "), kWait).ok());
   node->Goodbye();
-  ASSERT_TRUE(broker_.process
-                  ->WaitForLine(std::regex("peer disconnected node=lifecycle-node .*reason=goodbye"), kWait)
-                  .ok());
+  ASSERT_TRUE(
+      broker_.process
+          ->WaitForLine(std::regex("peer disconnected node=lifecycle-node .*reason=goodbye"), kWait)
+          .ok());
 }
 
 TEST_F(BrokerTest, RemovesAPeerWhoseConnectionIsGone) {
@@ -519,8 +524,8 @@ class OneWritePublisher {
     greeting[9] = '\x7f';
     greeting[10] = 3;
     greeting.replace(12, 4, "NULL");
-    std::string ready = std::string("\x05READY\x0bSocket-Type", 18) + std::string("\0\0\0\x06", 4) +
-                        "DEALER";
+    std::string ready =
+        std::string("\x05READY\x0bSocket-Type", 18) + std::string("\0\0\0\x06", 4) + "DEALER";
     ready = std::string{'\x04', static_cast<char>(ready.size())} + ready;  // short command
     if (!Write(greeting) || !Read(64) || !Write(ready)) return false;
     // The broker's READY: a command frame, short or long.
@@ -551,7 +556,8 @@ class OneWritePublisher {
 
  private:
   bool Write(const std::string& bytes) {
-    return ::send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(bytes.size());
+    return ::send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL) ==
+           static_cast<ssize_t>(bytes.size());
   }
   std::optional<std::string> Read(size_t size) {
     std::string bytes(size, '\0');
@@ -666,7 +672,8 @@ TEST_F(BrokerTest, AFullSubscriberLosesDeliveriesWithoutSlowingOthers) {
       std::regex("peer disconnected node=stalled .*dropped=([1-9][0-9]*)"), kWait);
   EXPECT_TRUE(line.ok()) << line.status();
   reader->Goodbye();
-  line = broker_.process->WaitForLine(std::regex("peer disconnected node=reader .*dropped=0$"), kWait);
+  line =
+      broker_.process->WaitForLine(std::regex("peer disconnected node=reader .*dropped=0$"), kWait);
   EXPECT_TRUE(line.ok()) << line.status();
 }
 
@@ -709,8 +716,8 @@ TEST_F(BrokerTest, ExitsWithinTwoSecondsOfSigtermWithDeliveriesQueuedForAStalled
   EXPECT_TRUE(exit->exited_ok()) << exit->ToString();
   const auto took = std::chrono::steady_clock::now() - signalled;
   EXPECT_LT(took, milliseconds(2000));
-  auto line = broker_.process->WaitForLine(std::regex("roomq-broker stopped: routed=([1-9][0-9]*)"),
-                                           kWait);
+  auto line =
+      broker_.process->WaitForLine(std::regex("roomq-broker stopped: routed=([1-9][0-9]*)"), kWait);
   EXPECT_TRUE(line.ok()) << line.status();
 }
 
@@ -826,8 +833,9 @@ TEST(BrokerBinary, HelpListsItsOwnFlags) {
 TEST(BrokerBinary, FailsWhenTheEndpointIsTaken) {
   auto first = StartBroker();
   ASSERT_TRUE(first.ok()) << first.status();
-  auto second = ChildProcess::Start(test_support::BinaryPath("roomq-broker"),
-                                    {"--pub-bind=" + first->pub_endpoint, "--sub-bind=tcp://127.0.0.1:*"});
+  auto second =
+      ChildProcess::Start(test_support::BinaryPath("roomq-broker"),
+                          {"--pub-bind=" + first->pub_endpoint, "--sub-bind=tcp://127.0.0.1:*"});
   ASSERT_TRUE(second.ok());
   auto exit = (*second)->Wait(kWait);
   ASSERT_TRUE(exit.ok()) << exit.status();

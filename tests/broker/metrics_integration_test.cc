@@ -1,14 +1,13 @@
 // Black-box tests of roomq-broker's metrics endpoint (--metrics-bind): the
 // real binary on free loopback ports, scraped over plain TCP after traffic.
 
+#include <gtest/gtest.h>
 
 #include <cstdlib>
 #include <optional>
 #include <regex>
 #include <string>
 #include <thread>
-
-#include <gtest/gtest.h>
 #include <zmq.hpp>
 
 #include "proto/roomq.pb.h"
@@ -116,8 +115,8 @@ TEST_F(BrokerMetricsTest, AnswersOnlyGetMetricsAndSurvivesBadRequests) {
   EXPECT_NE(HttpExchange(port_, "\x16\x03\x01 garbage\r\n\r\n").find("HTTP/1.1 400"),
             std::string::npos);
   // A header over the 8 KiB limit is refused, not buffered.
-  const std::string huge = "GET /metrics HTTP/1.1\r\nX-Big: " + std::string(64 * 1024, 'a') +
-                           "\r\n\r\n";
+  const std::string huge =
+      "GET /metrics HTTP/1.1\r\nX-Big: " + std::string(64 * 1024, 'a') + "\r\n\r\n";
   EXPECT_EQ(HttpExchange(port_, huge).find("200 OK"), std::string::npos);
   // A connect-and-close without a request is harmless.
   HttpExchange(port_, "");

@@ -75,7 +75,8 @@ absl::Status WireNode::Subscribe(const std::vector<wire::TopicRef>& topics,
   SendSubscribe(topics, request_id);
   const auto deadline = Clock::now() + timeout;
   while (true) {
-    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
+    const auto left =
+        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
     auto received = Receive(std::max(left, std::chrono::milliseconds(0)));
     if (absl::IsDataLoss(received.status())) continue;  // a delivery we cannot parse: not the Reply
     if (!received.ok()) return received.status();
@@ -93,13 +94,15 @@ absl::Status WireNode::Join(const std::string& node, uint32_t heartbeat_ms,
   Hello(node, heartbeat_ms, request_id);
   const auto deadline = Clock::now() + timeout;
   while (true) {
-    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
+    const auto left =
+        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
     auto received = Receive(std::max(left, std::chrono::milliseconds(0)));
     if (absl::IsDataLoss(received.status())) continue;  // a delivery we cannot parse: not the Reply
     if (!received.ok()) return received.status();
     if (received->frame.has_reply() && received->frame.reply().request_id() == request_id) {
-      return received->frame.reply().ok() ? absl::OkStatus()
-                                          : absl::FailedPreconditionError(received->frame.reply().error());
+      return received->frame.reply().ok()
+                 ? absl::OkStatus()
+                 : absl::FailedPreconditionError(received->frame.reply().error());
     }
   }
 }
@@ -170,7 +173,8 @@ absl::StatusOr<std::vector<Received>> WireNode::ReceiveMessage(std::chrono::mill
 absl::StatusOr<Received> WireNode::ReceiveDelivery(std::chrono::milliseconds timeout) {
   const auto deadline = Clock::now() + timeout;
   while (true) {
-    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
+    const auto left =
+        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
     auto received = Receive(std::max(left, std::chrono::milliseconds(0)));
     if (!received.ok() || received->frame.has_delivery()) return received;
   }

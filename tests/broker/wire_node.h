@@ -12,7 +12,6 @@
 #include <optional>
 #include <string>
 #include <vector>
-
 #include <zmq.hpp>
 
 #include "absl/status/statusor.h"
@@ -24,8 +23,8 @@ namespace roomq::broker_test {
 // One message from the broker's subscriber socket, decoded.
 struct Received {
   v1::BrokerFrame frame;
-  std::string raw;         // the frame's bytes as received
-  v1::Envelope envelope;   // a delivery's envelope (frame.delivery().envelope())
+  std::string raw;        // the frame's bytes as received
+  v1::Envelope envelope;  // a delivery's envelope (frame.delivery().envelope())
 };
 
 class WireNode {

@@ -38,8 +38,7 @@ TEST(ArgsTest, NumbersRoundTripShortest) {
 TEST(ArgsTest, BinaryBecomesPlaceholders) {
   Args args;
   args.String("x").Binary(std::string("\0\1\2", 3)).Binary("second");
-  EXPECT_EQ(args.json(),
-            R"(["x",{"_placeholder":true,"num":0},{"_placeholder":true,"num":1}])");
+  EXPECT_EQ(args.json(), R"(["x",{"_placeholder":true,"num":0},{"_placeholder":true,"num":1}])");
   ASSERT_EQ(args.attachments().size(), 2u);
   EXPECT_EQ(args.attachments()[0], std::string("\0\1\2", 3));
   EXPECT_EQ(args.attachments()[1], "second");

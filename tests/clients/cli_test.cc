@@ -38,7 +38,7 @@ TEST(FlagsTest, BooleanNegationAndExplicitValues) {
 
 TEST(FlagsTest, Errors) {
   EXPECT_EQ(ParseFlags(kSpecs, {"--bogus"}).status().message(), "unknown flag --bogus");
-  EXPECT_FALSE(ParseFlags(kSpecs, {"--name"}).ok());             // missing value
+  EXPECT_FALSE(ParseFlags(kSpecs, {"--name"}).ok());                // missing value
   EXPECT_FALSE(ParseFlags(kSpecs, {"--name=a", "--name=b"}).ok());  // not repeatable
   EXPECT_TRUE(ParseFlags(kSpecs, {"-h"})->help);
   EXPECT_TRUE(ParseFlags(kSpecs, {"--help"})->help);
@@ -60,10 +60,10 @@ TEST(FlagsTest, NonNegativeIntegers) {
 }
 
 TEST(CommandLineTest, PubWithEverything) {
-  auto command = ParseCommandLine({"pub", "--ns", "/chat", "--room", "general", "--room=vip",
-                                   "--except-room", "muted", "--event", "chat message",
-                                   "--broker-pub=tcp://h:1", "--timeout-ms", "250",
-                                   R"({"text":"hi"})", "2"});
+  auto command =
+      ParseCommandLine({"pub", "--ns", "/chat", "--room", "general", "--room=vip", "--except-room",
+                        "muted", "--event", "chat message", "--broker-pub=tcp://h:1",
+                        "--timeout-ms", "250", R"({"text":"hi"})", "2"});
   ASSERT_TRUE(command.ok()) << command.status();
   const auto& pub = std::get<PubCommand>(*command);
   EXPECT_EQ(pub.ns, "/chat");
@@ -126,8 +126,9 @@ TEST(FormatTest, LineHasTheAgreedShape) {
   message.rooms = {"general"};
   message.event = "chat message";
   message.args_json = R"([{"text":"hi"}])";
-  EXPECT_EQ(FormatMessageLine(message),
-            R"({"namespace":"/chat","rooms":["general"],"event":"chat message","args":[{"text":"hi"}]})");
+  EXPECT_EQ(
+      FormatMessageLine(message),
+      R"({"namespace":"/chat","rooms":["general"],"event":"chat message","args":[{"text":"hi"}]})");
 }
 
 TEST(FormatTest, EscapesNamesAndAddsBase64Attachments) {
@@ -137,8 +138,9 @@ TEST(FormatTest, EscapesNamesAndAddsBase64Attachments) {
   message.args_json = R"(["x",{"_placeholder":true,"num":0}])";
   message.attachments = {std::string("\0\xff", 2)};
   const std::string line = FormatMessageLine(message);
-  EXPECT_EQ(line,
-            R"({"namespace":"/q\"","rooms":[],"event":"line\nbreak","args":["x",{"_placeholder":true,"num":0}],"attachments":["AP8="]})");
+  EXPECT_EQ(
+      line,
+      R"({"namespace":"/q\"","rooms":[],"event":"line\nbreak","args":["x",{"_placeholder":true,"num":0}],"attachments":["AP8="]})");
   EXPECT_TRUE(client::ValidateJsonValue(line).ok());
 }
 

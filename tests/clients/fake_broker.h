@@ -8,7 +8,6 @@
 #include <functional>
 #include <string>
 #include <vector>
-
 #include <zmq.hpp>
 
 #include "proto/roomq.pb.h"

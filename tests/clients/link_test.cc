@@ -185,8 +185,8 @@ TEST_F(LinkTest, DeliversParsedEnvelopesAndDropsMalformedFrames) {
   const std::string good_frame = delivery_frame.SerializeAsString();
 
   broker.SendRawToSubscriber({"\xff\xff garbage"});
-  broker.SendRawToSubscriber({no_envelope});                        // delivery without envelope
-  broker.SendRawToSubscriber({wrong_version_frame});                // wrong version
+  broker.SendRawToSubscriber({no_envelope});          // delivery without envelope
+  broker.SendRawToSubscriber({wrong_version_frame});  // wrong version
   // The envelope field holding bytes that are not an Envelope.
   broker.SendRawToSubscriber({wire::EncodeDeliveryFrame(7, "\x0a\xff")});
 
@@ -252,9 +252,11 @@ TEST_F(LinkTest, PublishFillsHeaderAndReceiptArrives) {
   envelope.set_kind(v1::KIND_EVENT);
   envelope.set_channel(v1::CHANNEL_ROOMS);
   envelope.set_namespace_("/chat");
-  ASSERT_TRUE(link_->Publish(envelope, [&](absl::StatusOr<v1::PublishReceipt> r) { receipt = r; }).ok());
+  ASSERT_TRUE(
+      link_->Publish(envelope, [&](absl::StatusOr<v1::PublishReceipt> r) { receipt = r; }).ok());
   ASSERT_TRUE(link_->Publish(envelope).ok());
-  ASSERT_TRUE(PumpUntil(&broker, [&] { return receipt.has_value() && broker.published.size() == 2; }));
+  ASSERT_TRUE(
+      PumpUntil(&broker, [&] { return receipt.has_value() && broker.published.size() == 2; }));
   ASSERT_TRUE(receipt->ok()) << receipt->status();
   EXPECT_TRUE((*receipt)->accepted());
   EXPECT_EQ(broker.published[0].origin(), link_->node_id());
@@ -273,7 +275,8 @@ TEST_F(LinkTest, ReceiptTimesOutWithUnavailable) {
   std::optional<absl::StatusOr<v1::PublishReceipt>> receipt;
   v1::Envelope envelope;
   envelope.set_namespace_("/chat");
-  ASSERT_TRUE(link_->Publish(envelope, [&](absl::StatusOr<v1::PublishReceipt> r) { receipt = r; }).ok());
+  ASSERT_TRUE(
+      link_->Publish(envelope, [&](absl::StatusOr<v1::PublishReceipt> r) { receipt = r; }).ok());
   ASSERT_TRUE(PumpUntil(&broker, [&] { return receipt.has_value(); }));
   EXPECT_EQ(receipt->status().code(), absl::StatusCode::kUnavailable);
 }
@@ -347,7 +350,8 @@ TEST_F(LinkTest, LargeSubscriptionSetGoesInBatchesWithOneReply) {
     link_->Subscribe(wire::RoomTopic("/big", "room-" + std::to_string(i)),
                      [&](absl::Status s) { done += s.ok(); });
   }
-  ASSERT_TRUE(PumpUntil(&broker, [&] { return done == 25001; }, std::chrono::seconds(60)));
+  ASSERT_TRUE(PumpUntil(
+      &broker, [&] { return done == 25001; }, std::chrono::seconds(60)));
   std::vector<int> batches;
   int with_request = 0;
   for (const auto& c : broker.commands) {
@@ -440,7 +444,8 @@ TEST_F(LinkTest, SubscribeFromAResumePointSendsItAndReportsTheResult) {
   MakeLink(broker);
   const wire::TopicRef topic = wire::RoomTopic("/chat", "a");
   std::optional<absl::Status> done;
-  link_->Subscribe(topic, [&](absl::Status s) { done = s; }, ResumeFrom{9, 3});
+  link_->Subscribe(
+      topic, [&](absl::Status s) { done = s; }, ResumeFrom{9, 3});
   EXPECT_EQ(link_->position(topic)->after_offset, 3u);
   const v1::SubscriberCommand* subscribe = nullptr;
   ASSERT_TRUE(PumpUntil(&broker, [&] {
@@ -464,8 +469,8 @@ TEST_F(LinkTest, SubscribeFromAResumePointSendsItAndReportsTheResult) {
   EXPECT_TRUE(resumed_[0].truncated());
 
   std::optional<absl::Status> refused;
-  link_->Subscribe(wire::ServiceTopic("/chat"), [&](absl::Status s) { refused = s; },
-                   ResumeFrom{9, 3});
+  link_->Subscribe(
+      wire::ServiceTopic("/chat"), [&](absl::Status s) { refused = s; }, ResumeFrom{9, 3});
   ASSERT_TRUE(refused.has_value());
   EXPECT_EQ(refused->code(), absl::StatusCode::kInvalidArgument);
 }

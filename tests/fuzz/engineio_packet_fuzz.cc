@@ -63,10 +63,18 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size == 0) return 0;
   std::string_view input(reinterpret_cast<const char*>(data) + 1, size - 1);
   switch (data[0] % 4) {
-    case 0: TextPacket(input); break;
-    case 1: Payload(input); break;
-    case 2: Base64(input); break;
-    default: Query(input); break;
+    case 0:
+      TextPacket(input);
+      break;
+    case 1:
+      Payload(input);
+      break;
+    case 2:
+      Base64(input);
+      break;
+    default:
+      Query(input);
+      break;
   }
   return 0;
 }

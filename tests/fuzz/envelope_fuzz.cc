@@ -10,14 +10,14 @@
 //     (gateway/bridge/port.h MakeDispatch).
 // The first byte picks the entry point, the rest is the input.
 
+#include <google/protobuf/stubs/logging.h>
+#include <spdlog/spdlog.h>
+
 #include <cstdint>
 #include <cstdlib>
 #include <string>
 #include <string_view>
 #include <utility>
-
-#include <google/protobuf/stubs/logging.h>
-#include <spdlog/spdlog.h>
 
 #include "gateway/bridge/port.h"
 #include "proto/roomq.pb.h"
@@ -112,10 +112,18 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size == 0) return 0;
   std::string_view input(reinterpret_cast<const char*>(data) + 1, size - 1);
   switch (data[0] % 4) {
-    case 0: Route(input); break;
-    case 1: Command(input); break;
-    case 2: Delivery(input); break;
-    default: TopicKey(input); break;
+    case 0:
+      Route(input);
+      break;
+    case 1:
+      Command(input);
+      break;
+    case 2:
+      Delivery(input);
+      break;
+    default:
+      TopicKey(input);
+      break;
   }
   return 0;
 }

@@ -162,7 +162,8 @@ TEST_F(CliIntegrationTest, PubStdinLineThatIsNotJsonFailsTheRun) {
   auto status = pub->Wait(milliseconds(8000));
   ASSERT_TRUE(status.ok());
   EXPECT_EQ(status->exit_code, 1);
-  EXPECT_TRUE(pub->WaitForLine(std::regex("line 2 is not JSON"), milliseconds(5000), Stream::kStderr).ok());
+  EXPECT_TRUE(
+      pub->WaitForLine(std::regex("line 2 is not JSON"), milliseconds(5000), Stream::kStderr).ok());
 }
 
 TEST_F(CliIntegrationTest, SubPrintsBinaryAttachmentsAsBase64) {
@@ -173,7 +174,8 @@ TEST_F(CliIntegrationTest, SubPrintsBinaryAttachmentsAsBase64) {
   options.broker_sub = broker_.sub_endpoint;
   auto client = Client::Connect(options);
   ASSERT_TRUE(client.ok());
-  ASSERT_TRUE((*client)->Of("/bin").To("r").Emit("file", Args().String("f").Binary("\x01\x02\xff")).ok());
+  ASSERT_TRUE(
+      (*client)->Of("/bin").To("r").Emit("file", Args().String("f").Binary("\x01\x02\xff")).ok());
   auto text = sub->WaitForLine(kAnyJsonLine, milliseconds(5000), Stream::kStdout);
   ASSERT_TRUE(text.ok()) << text.status();
   const Line line = ParseLine(*text);
@@ -218,7 +220,8 @@ TEST_F(CliIntegrationTest, PubFailsClearlyWhenTheBrokerDoesNotConfirm) {
   ASSERT_TRUE(status.ok()) << status.status();
   EXPECT_EQ(status->exit_code, 1) << status->ToString();
   EXPECT_TRUE(pub->WaitForLine(std::regex("did not confirm 1 of 1 event"), milliseconds(5000),
-                               Stream::kStderr).ok());
+                               Stream::kStderr)
+                  .ok());
 }
 
 struct UsageCase {

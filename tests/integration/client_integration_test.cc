@@ -1,9 +1,9 @@
 // roomq::Client against the real roomq-broker binary.
 #include <atomic>
 #include <memory>
-#include <thread>
 #include <optional>
 #include <string>
+#include <thread>
 
 #include "gtest/gtest.h"
 #include "roomq/client.h"
@@ -132,8 +132,8 @@ TEST_F(ClientIntegrationTest, MultiRoomEventArrivesAtMostOnce) {
   client::LinkOptions link_options;
   link_options.pub_endpoint = broker_.pub_endpoint;
   link_options.sub_endpoint = broker_.sub_endpoint;
-  auto link = client::Link::Create(context, link_options,
-                                   {[&](client::Delivery& d) { raw.push_back(d.envelope); }, nullptr});
+  auto link = client::Link::Create(
+      context, link_options, {[&](client::Delivery& d) { raw.push_back(d.envelope); }, nullptr});
   ASSERT_TRUE(link.ok());
   int confirmed = 0;
   (*link)->Subscribe(wire::RoomTopic("/chat", "a"), [&](absl::Status s) { confirmed += s.ok(); });
@@ -260,8 +260,10 @@ TEST_F(ClientIntegrationTest, SubscriberSurvivesBrokerKillAndRestart) {
 TEST_F(ClientIntegrationTest, EmitWithAckTimesOutWithoutAnswer) {
   auto client = Connect();
   Latch<absl::StatusOr<Message>> answer;
-  ASSERT_TRUE(client->Of("/").To("nobody").EmitWithAck("ping", Args(), answer.Callback(),
-                                                        milliseconds(300)).ok());
+  ASSERT_TRUE(client->Of("/")
+                  .To("nobody")
+                  .EmitWithAck("ping", Args(), answer.Callback(), milliseconds(300))
+                  .ok());
   ASSERT_TRUE(answer.WaitFor(1));
   EXPECT_EQ(answer.values()[0].status().code(), absl::StatusCode::kDeadlineExceeded);
 }
@@ -270,7 +272,9 @@ TEST_F(ClientIntegrationTest, EmitWithAckNeedsOneSocket) {
   auto client = Connect();
   EXPECT_EQ(client->Of("/").EmitWithAck("ev", Args(), [](absl::StatusOr<Message>) {}).code(),
             absl::StatusCode::kInvalidArgument);
-  EXPECT_EQ(client->Of("/").To({"a", "b"}).EmitWithAck("ev", Args(), [](absl::StatusOr<Message>) {})
+  EXPECT_EQ(client->Of("/")
+                .To({"a", "b"})
+                .EmitWithAck("ev", Args(), [](absl::StatusOr<Message>) {})
                 .code(),
             absl::StatusCode::kInvalidArgument);
 }
@@ -290,8 +294,9 @@ TEST_F(ClientIntegrationTest, EmitWithAckGetsTheSocketsAnswerThroughTheNodeTopic
   link_options.pub_endpoint = broker_.pub_endpoint;
   link_options.sub_endpoint = broker_.sub_endpoint;
   link_options.node_prefix = "gw";
-  auto gateway = client::Link::Create(
-      context, link_options, {[&](client::Delivery& d) { received.push_back(d.envelope); }, nullptr});
+  auto gateway =
+      client::Link::Create(context, link_options,
+                           {[&](client::Delivery& d) { received.push_back(d.envelope); }, nullptr});
   ASSERT_TRUE(gateway.ok());
   std::optional<absl::Status> subscribed;
   (*gateway)->Subscribe(wire::RoomTopic("/", "sid-1"), [&](absl::Status s) { subscribed = s; });
@@ -302,8 +307,10 @@ TEST_F(ClientIntegrationTest, EmitWithAckGetsTheSocketsAnswerThroughTheNodeTopic
   ASSERT_TRUE(subscribed.has_value() && subscribed->ok());
 
   Latch<absl::StatusOr<Message>> answer;
-  ASSERT_TRUE(client->Of("/").To("sid-1").EmitWithAck("question", Args().Int(41), answer.Callback(),
-                                                      milliseconds(4000)).ok());
+  ASSERT_TRUE(client->Of("/")
+                  .To("sid-1")
+                  .EmitWithAck("question", Args().Int(41), answer.Callback(), milliseconds(4000))
+                  .ok());
   while (received.empty() && std::chrono::steady_clock::now() < deadline) {
     ASSERT_TRUE((*gateway)->Poll(milliseconds(10)).ok());
   }
@@ -337,12 +344,15 @@ TEST_F(ClientIntegrationTest, MembershipCommandsReachTheGatewayHoldingTheSockets
   client::LinkOptions link_options;
   link_options.pub_endpoint = broker_.pub_endpoint;
   link_options.sub_endpoint = broker_.sub_endpoint;
-  auto gateway = client::Link::Create(
-      context, link_options, {[&](client::Delivery& d) { received.push_back(d.envelope); }, nullptr});
+  auto gateway =
+      client::Link::Create(context, link_options,
+                           {[&](client::Delivery& d) { received.push_back(d.envelope); }, nullptr});
   ASSERT_TRUE(gateway.ok());
   int confirmed = 0;
-  (*gateway)->Subscribe(wire::RoomTopic("/chat", "general"), [&](absl::Status s) { confirmed += s.ok(); });
-  (*gateway)->Subscribe(wire::RoomTopic("/chat", "sid-9"), [&](absl::Status s) { confirmed += s.ok(); });
+  (*gateway)->Subscribe(wire::RoomTopic("/chat", "general"),
+                        [&](absl::Status s) { confirmed += s.ok(); });
+  (*gateway)->Subscribe(wire::RoomTopic("/chat", "sid-9"),
+                        [&](absl::Status s) { confirmed += s.ok(); });
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
   while (confirmed < 2 && std::chrono::steady_clock::now() < deadline) {
     ASSERT_TRUE((*gateway)->Poll(milliseconds(10)).ok());
@@ -396,8 +406,9 @@ TEST_F(ClientIntegrationTest, ServiceHandlersSeeLifecycleAndAnswerAcks) {
   link_options.pub_endpoint = broker_.pub_endpoint;
   link_options.sub_endpoint = broker_.sub_endpoint;
   link_options.node_prefix = "gw";
-  auto gateway = client::Link::Create(
-      context, link_options, {[&](client::Delivery& d) { received.push_back(d.envelope); }, nullptr});
+  auto gateway =
+      client::Link::Create(context, link_options,
+                           {[&](client::Delivery& d) { received.push_back(d.envelope); }, nullptr});
   ASSERT_TRUE(gateway.ok());
   std::optional<absl::Status> subscribed;
   (*gateway)->Subscribe(wire::RoomTopic("/svc", "s1"), [&](absl::Status s) { subscribed = s; });

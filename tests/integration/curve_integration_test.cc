@@ -15,7 +15,6 @@
 #include <regex>
 #include <string>
 #include <vector>
-
 #include <zmq.hpp>
 
 #include "gtest/gtest.h"
@@ -176,8 +175,8 @@ class CurveIntegrationTest : public ::testing::Test {
   // Publishes with a receipt; the receipt's verdict (or Unavailable).
   absl::Status PublishAndWait(Node& node, const std::string& event) {
     std::optional<absl::Status> result;
-    absl::Status sent = node.link->Publish(
-        Event(event), [&](absl::StatusOr<v1::PublishReceipt> receipt) {
+    absl::Status sent =
+        node.link->Publish(Event(event), [&](absl::StatusOr<v1::PublishReceipt> receipt) {
           if (!receipt.ok()) {
             result = receipt.status();
           } else {
@@ -240,7 +239,9 @@ TEST_F(CurveIntegrationTest, AnUnknownKeyGetsNothingThroughAndIsCountedAndLogged
   const std::string metrics =
       ScrapeUntilAtLeast("roomq_broker_curve_auth_total{result=\"refused\"}", 2);
   EXPECT_NE(metrics.find("# TYPE roomq_broker_curve_auth_total counter"), std::string::npos);
-  EXPECT_GE(PrometheusSample(metrics, "roomq_broker_curve_auth_total{result=\"accepted\"}").value_or(-1), 4)
+  EXPECT_GE(
+      PrometheusSample(metrics, "roomq_broker_curve_auth_total{result=\"accepted\"}").value_or(-1),
+      4)
       << metrics;
   EXPECT_EQ(PrometheusSample(metrics, "roomq_broker_curve_handshake_failures_total"), 0) << metrics;
 
@@ -251,7 +252,8 @@ TEST_F(CurveIntegrationTest, AnUnknownKeyGetsNothingThroughAndIsCountedAndLogged
       kTimeout);
   ASSERT_TRUE(stopped.ok()) << stopped.status();
   std::smatch counts;
-  ASSERT_TRUE(std::regex_search(*stopped, counts, std::regex(R"(accepted=([0-9]+) refused=([0-9]+))")));
+  ASSERT_TRUE(
+      std::regex_search(*stopped, counts, std::regex(R"(accepted=([0-9]+) refused=([0-9]+))")));
   EXPECT_GE(std::stoi(counts[1]), 4);  // 2 sockets x 2 allowed links
   EXPECT_GE(std::stoi(counts[2]), 2);  // both intruder sockets, at least once
 }
@@ -276,15 +278,20 @@ TEST_F(CurveIntegrationTest, AClientWithoutCurveGetsNothingThroughAndIsCounted) 
   EXPECT_TRUE(plain.events.empty());
   // On /metrics: no ZAP refusal (it never got that far), handshake failures.
   const std::string metrics = ScrapeUntilAtLeast("roomq_broker_curve_handshake_failures_total", 2);
-  EXPECT_EQ(PrometheusSample(metrics, "roomq_broker_curve_auth_total{result=\"refused\"}"), 0) << metrics;
-  EXPECT_GE(PrometheusSample(metrics, "roomq_broker_curve_auth_total{result=\"accepted\"}").value_or(-1), 4)
+  EXPECT_EQ(PrometheusSample(metrics, "roomq_broker_curve_auth_total{result=\"refused\"}"), 0)
+      << metrics;
+  EXPECT_GE(
+      PrometheusSample(metrics, "roomq_broker_curve_auth_total{result=\"accepted\"}").value_or(-1),
+      4)
       << metrics;
 
   ASSERT_TRUE(broker_.process->Signal(SIGTERM).ok());
-  EXPECT_TRUE(broker_.process
-                  ->WaitForLine(std::regex(R"(curve stopped accepted=[0-9]+ refused=0 handshake_failed=[1-9])"),
-                                kTimeout)
-                  .ok());
+  EXPECT_TRUE(
+      broker_.process
+          ->WaitForLine(
+              std::regex(R"(curve stopped accepted=[0-9]+ refused=0 handshake_failed=[1-9])"),
+              kTimeout)
+          .ok());
 }
 
 TEST_F(CurveIntegrationTest, TheCliPublishesWithItsCurveFlags) {
@@ -339,21 +346,21 @@ TEST_F(CurveIntegrationTest, BadKeyFilesAreAClearErrorAndExit2) {
                    "CURVE key file " + garbage + ": a key is 40 Z85 characters");
   ExpectUsageError("roomq-broker", with({"--curve-secret-key=" + root_ + "/missing.key", clients}),
                    root_ + "/missing.key");
-  ExpectUsageError("roomq-broker",
-                   with({"--curve-secret-key=" + root_ + "/broker.key",
-                         "--curve-clients=" + empty_dir}),
-                   "no *.pub key file");
-  ExpectUsageError("roomq-broker",
-                   with({"--curve-secret-key=" + root_ + "/broker.key",
-                         "--curve-clients=" + bad_clients}),
-                   bad_clients + "/x.pub");
+  ExpectUsageError(
+      "roomq-broker",
+      with({"--curve-secret-key=" + root_ + "/broker.key", "--curve-clients=" + empty_dir}),
+      "no *.pub key file");
+  ExpectUsageError(
+      "roomq-broker",
+      with({"--curve-secret-key=" + root_ + "/broker.key", "--curve-clients=" + bad_clients}),
+      bad_clients + "/x.pub");
   ExpectUsageError("roomq-broker", with({"--curve-secret-key=" + root_ + "/broker.key"}),
                    "CURVE needs both");
   // A node's side: the CLI (the gateway and roomq-echo load the same way).
-  ExpectUsageError("roomq",
-                   {"sub", "--curve-server-key=" + root_ + "/broker.pub",
-                    "--curve-secret-key=" + garbage},
-                   garbage);
+  ExpectUsageError(
+      "roomq",
+      {"sub", "--curve-server-key=" + root_ + "/broker.pub", "--curve-secret-key=" + garbage},
+      garbage);
   ExpectUsageError("roomq", {"sub", "--curve-server-key=" + root_ + "/broker.pub"},
                    "--curve-server-key and --curve-secret-key go together");
   // keygen never overwrites a key.

@@ -23,9 +23,9 @@ class EchoServiceTest : public ::testing::Test {
     ASSERT_TRUE(broker.ok()) << broker.status();
     broker_ = std::move(*broker);
 
-    auto echo = ChildProcess::Start(test_support::BinaryPath("roomq-echo"),
-                                    {"--broker-pub", broker_.pub_endpoint, "--broker-sub",
-                                     broker_.sub_endpoint});
+    auto echo = ChildProcess::Start(
+        test_support::BinaryPath("roomq-echo"),
+        {"--broker-pub", broker_.pub_endpoint, "--broker-sub", broker_.sub_endpoint});
     ASSERT_TRUE(echo.ok()) << echo.status();
     echo_ = std::move(*echo);
     ASSERT_TRUE(echo_->WaitForLine(std::regex("roomq-echo ready"), milliseconds(5000)).ok());
@@ -35,11 +35,13 @@ class EchoServiceTest : public ::testing::Test {
     options.sub_endpoint = broker_.sub_endpoint;
     options.node_prefix = "gw";
     auto link = client::Link::Create(
-        context_, options, {[this](client::Delivery& d) { received_.push_back(d.envelope); }, nullptr});
+        context_, options,
+        {[this](client::Delivery& d) { received_.push_back(d.envelope); }, nullptr});
     ASSERT_TRUE(link.ok()) << link.status();
     gateway_ = std::move(*link);
     int confirmed = 0;
-    gateway_->Subscribe(wire::RoomTopic("/", "sid-1"), [&](absl::Status s) { confirmed += s.ok(); });
+    gateway_->Subscribe(wire::RoomTopic("/", "sid-1"),
+                        [&](absl::Status s) { confirmed += s.ok(); });
     gateway_->Subscribe(wire::RoomTopic("/custom", "sid-2"),
                         [&](absl::Status s) { confirmed += s.ok(); });
     ASSERT_TRUE(PumpUntil([&] { return confirmed == 2; }));
@@ -183,16 +185,20 @@ TEST(EchoFlagsTest, HelpAndBadFlags) {
   ASSERT_TRUE(status.ok());
   EXPECT_TRUE(status->exited_ok());
   // Wait() can return before the reader thread saw the last lines.
-  EXPECT_TRUE((*help)->WaitForLine(std::regex("--broker-pub"), milliseconds(5000),
-                                   test_support::Stream::kStdout).ok());
+  EXPECT_TRUE((*help)
+                  ->WaitForLine(std::regex("--broker-pub"), milliseconds(5000),
+                                test_support::Stream::kStdout)
+                  .ok());
 
   auto bad = ChildProcess::Start(test_support::BinaryPath("roomq-echo"), {"--nope"});
   ASSERT_TRUE(bad.ok());
   status = (*bad)->Wait(milliseconds(5000));
   ASSERT_TRUE(status.ok());
   EXPECT_EQ(status->exit_code, 2);
-  EXPECT_TRUE((*bad)->WaitForLine(std::regex("unknown flag --nope"), milliseconds(5000),
-                                  test_support::Stream::kStderr).ok());
+  EXPECT_TRUE((*bad)
+                  ->WaitForLine(std::regex("unknown flag --nope"), milliseconds(5000),
+                                test_support::Stream::kStderr)
+                  .ok());
 }
 
 }  // namespace

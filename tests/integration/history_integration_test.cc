@@ -3,6 +3,7 @@
 // and client Links that resume by themselves (issue 7, items 3 and 4).
 
 #include <dirent.h>
+#include <gtest/gtest.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <sys/stat.h>
@@ -15,8 +16,6 @@
 #include <regex>
 #include <string>
 #include <vector>
-
-#include <gtest/gtest.h>
 #include <zmq.hpp>
 
 #include "roomq/link.h"
@@ -197,10 +196,11 @@ TEST_F(HistoryIntegrationTest, SigkillKeepsHistoryAndALinkResumesWithNothingLost
   // (A reconnection can re-subscribe twice, TCP reconnect and then
   // Pong{known=false}: the second replay is dropped by the Link as already
   // delivered, which ExpectIds proves.)
-  std::printf("[ history ] reconnect + resume of 50 envelopes after SIGKILL: %lld ms "
-              "(replayed deliveries dropped by the Link as already delivered: %llu)\n",
-              static_cast<long long>(resume_ms),
-              static_cast<unsigned long long>(subscriber->stats().dropped_duplicate));
+  std::printf(
+      "[ history ] reconnect + resume of 50 envelopes after SIGKILL: %lld ms "
+      "(replayed deliveries dropped by the Link as already delivered: %llu)\n",
+      static_cast<long long>(resume_ms),
+      static_cast<unsigned long long>(subscriber->stats().dropped_duplicate));
 
   // History itself survived: a new subscriber resuming from the start of the
   // epoch gets all 150, in order.

@@ -11,6 +11,7 @@
 // in order, none lost or duplicated, none of them dropped.
 
 #include <arpa/inet.h>
+#include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <sys/socket.h>
@@ -24,8 +25,6 @@
 #include <regex>
 #include <string>
 #include <thread>
-
-#include <gtest/gtest.h>
 
 #include "clients/loadgen/load_generator.h"
 #include "clients/loadgen/load_options.h"
@@ -237,14 +236,15 @@ test_support::ChildOptions GatewayChildOptions() {
 TEST(SlowConsumer, AStalledReaderIsCutOffWhileFiveHundredFastOnesGetEverything) {
   auto broker = test_support::StartBroker();
   ASSERT_TRUE(broker.ok()) << broker.status();
-  auto gateway = ChildProcess::Start(
-      test_support::BinaryPath("roomq-gateway"),
-      {"--listen=127.0.0.1:0", "--broker-pub=" + broker->pub_endpoint,
-       "--broker-sub=" + broker->sub_endpoint, "--threads=2",
-       "--max-outbound-bytes=" + std::to_string(kMaxOutboundBytes)},
-      GatewayChildOptions());
+  auto gateway =
+      ChildProcess::Start(test_support::BinaryPath("roomq-gateway"),
+                          {"--listen=127.0.0.1:0", "--broker-pub=" + broker->pub_endpoint,
+                           "--broker-sub=" + broker->sub_endpoint, "--threads=2",
+                           "--max-outbound-bytes=" + std::to_string(kMaxOutboundBytes)},
+                          GatewayChildOptions());
   ASSERT_TRUE(gateway.ok()) << gateway.status();
-  auto listening = (*gateway)->WaitForLine(std::regex("listening on http://127.0.0.1:([0-9]+)"), kWait);
+  auto listening =
+      (*gateway)->WaitForLine(std::regex("listening on http://127.0.0.1:([0-9]+)"), kWait);
   ASSERT_TRUE(listening.ok()) << listening.status();
   std::smatch match;
   ASSERT_TRUE(std::regex_search(*listening, match, std::regex("http://127.0.0.1:([0-9]+)")));
@@ -321,13 +321,13 @@ TEST(SlowConsumer, AStalledReaderIsCutOffWhileFiveHundredFastOnesGetEverything) 
 
   // Memory stayed bounded.
   const uint64_t growth = rss_max > rss_idle ? rss_max - rss_idle : 0;
-  std::printf("gateway RSS idle %.1f MiB, max %.1f MiB (growth %.1f MiB, bound %.1f MiB); "
-              "stalled client read %zu bytes before the close; fast: %llu delivered, %.0f/s, "
-              "p99 %.1f ms\n",
-              rss_idle / 1048576.0, rss_max / 1048576.0, growth / 1048576.0,
-              kRssGrowthBound / 1048576.0, *drained,
-              static_cast<unsigned long long>(report->delivered), report->delivered_per_s,
-              report->p99_us / 1000.0);
+  std::printf(
+      "gateway RSS idle %.1f MiB, max %.1f MiB (growth %.1f MiB, bound %.1f MiB); "
+      "stalled client read %zu bytes before the close; fast: %llu delivered, %.0f/s, "
+      "p99 %.1f ms\n",
+      rss_idle / 1048576.0, rss_max / 1048576.0, growth / 1048576.0, kRssGrowthBound / 1048576.0,
+      *drained, static_cast<unsigned long long>(report->delivered), report->delivered_per_s,
+      report->p99_us / 1000.0);
   if (kCheckRss) {
     EXPECT_LT(growth, kRssGrowthBound);
   }

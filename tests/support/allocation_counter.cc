@@ -34,7 +34,9 @@ void* CountedAlignedAlloc(std::size_t size, std::align_val_t align) {
 
 void* operator new(std::size_t size) { return CountedAlloc(size); }
 void* operator new[](std::size_t size) { return CountedAlloc(size); }
-void* operator new(std::size_t size, std::align_val_t align) { return CountedAlignedAlloc(size, align); }
+void* operator new(std::size_t size, std::align_val_t align) {
+  return CountedAlignedAlloc(size, align);
+}
 void* operator new[](std::size_t size, std::align_val_t align) {
   return CountedAlignedAlloc(size, align);
 }

@@ -242,8 +242,8 @@ absl::StatusOr<std::string> ChildProcess::WaitForLine(const std::regex& pattern,
       }
     }
     if (output_closed_) {
-      return absl::FailedPreconditionError(
-          absl::StrCat(options_.name, " closed its output without the awaited line", TailLocked(20)));
+      return absl::FailedPreconditionError(absl::StrCat(
+          options_.name, " closed its output without the awaited line", TailLocked(20)));
     }
     if (changed_.wait_until(lock, deadline) == std::cv_status::timeout &&
         cursor - first_index_ >= lines_.size() && !output_closed_) {

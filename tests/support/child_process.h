@@ -87,9 +87,9 @@ class ChildProcess {
   // cursor, returns it and moves the cursor past it: successive calls find
   // successive lines. There is one cursor per `stream` value (stdout,
   // stderr, either), so waiting on stderr never skips stdout lines; lines
-  // of the two pipes interleave in arrival order. DeadlineExceeded on timeout, FailedPrecondition once
-  // the child closed its output without such a line; both messages end with
-  // the last captured lines.
+  // of the two pipes interleave in arrival order. DeadlineExceeded on timeout, FailedPrecondition
+  // once the child closed its output without such a line; both messages end with the last captured
+  // lines.
   absl::StatusOr<std::string> WaitForLine(const std::regex& pattern, Deadline deadline,
                                           std::optional<Stream> stream = std::nullopt);
   absl::StatusOr<std::string> WaitForLine(const std::regex& pattern,
@@ -148,10 +148,10 @@ class ChildProcess {
 
   mutable std::mutex mutex_;
   std::condition_variable changed_;
-  std::deque<Line> lines_;    // guarded by mutex_
-  uint64_t first_index_ = 0;  // index of lines_.front(); guarded by mutex_
+  std::deque<Line> lines_;           // guarded by mutex_
+  uint64_t first_index_ = 0;         // index of lines_.front(); guarded by mutex_
   uint64_t cursors_[3] = {0, 0, 0};  // WaitForLine's next line per stream filter; guarded by mutex_
-  bool output_closed_ = false;  // guarded by mutex_
+  bool output_closed_ = false;       // guarded by mutex_
 
   std::thread reader_;
 };

@@ -1,11 +1,10 @@
 #include "tests/support/child_process.h"
 
+#include <gtest/gtest.h>
 #include <signal.h>
 
 #include <fstream>
 #include <string>
-
-#include <gtest/gtest.h>
 
 #include "tests/support/binaries.h"
 
@@ -124,8 +123,8 @@ TEST(ChildProcess, PipesStdinAndPassesEnvironment) {
   ChildOptions options;
   options.pipe_stdin = true;
   options.extra_env = {"ROOMQ_TEST_VALUE=forty-two"};
-  auto child = StartShell("echo \"env=$ROOMQ_TEST_VALUE\"; while read l; do echo \"got $l\"; done; echo eof",
-                          options);
+  auto child = StartShell(
+      "echo \"env=$ROOMQ_TEST_VALUE\"; while read l; do echo \"got $l\"; done; echo eof", options);
   ASSERT_NE(child, nullptr);
   EXPECT_TRUE(child->WaitForLine(std::regex("^env=forty-two$"), milliseconds(5000)).ok());
   ASSERT_TRUE(child->WriteStdin("hello\n").ok());

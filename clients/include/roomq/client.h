@@ -4,15 +4,20 @@
 // roomq::Client: the native API, read like the Socket.IO server API.
 //
 //   auto client = roomq::Client::Connect(options);            // StatusOr<unique_ptr<Client>>
-//   (*client)->Of("/chat").To("general").Except("muted").Emit("chat message", roomq::Args().Json(R"({"text":"hi"})"));
+//   (*client)->Of("/chat").To("general").Except("muted").Emit("chat message",
+//   roomq::Args().Json(R"({"text":"hi"})"));
 //   (*client)->Of("/chat").Emit("news", args);                 // io.of("/chat").emit
 //   (*client)->Of("/chat").ExceptSocket(sid).To("r").Emit(...); // socket.to("r").emit
-//   (*client)->Of("/chat").In("general").SocketsJoin("vip");   // io.in("general").socketsJoin("vip")
-//   (*client)->Of("/").To(sid).EmitWithAck("ev", args, [](absl::StatusOr<roomq::Message> answer) {...});
-//   auto sub = (*client)->Of("/chat").Subscribe({"general"}, [](const roomq::Message& m) {...});
+//   (*client)->Of("/chat").In("general").SocketsJoin("vip");   //
+//   io.in("general").socketsJoin("vip")
+//   (*client)->Of("/").To(sid).EmitWithAck("ev", args, [](absl::StatusOr<roomq::Message> answer)
+//   {...}); auto sub = (*client)->Of("/chat").Subscribe({"general"}, [](const roomq::Message& m)
+//   {...});
 //   // Native service behind gateways (CHANNEL_SERVICE, proto/README.md "Gateway conventions"):
-//   (*client)->Of("/").OnConnection([](roomq::RemoteSocket& s) { s.Emit("auth", ...); s.Join("r"); });
-//   (*client)->Of("/").On("message", [](roomq::RemoteSocket& s, const roomq::Message& m, roomq::Ack ack) { ack(roomq::Args::From(m)); });
+//   (*client)->Of("/").OnConnection([](roomq::RemoteSocket& s) { s.Emit("auth", ...); s.Join("r");
+//   });
+//   (*client)->Of("/").On("message", [](roomq::RemoteSocket& s, const roomq::Message& m, roomq::Ack
+//   ack) { ack(roomq::Args::From(m)); });
 //
 // Threads: a Client owns one internal I/O thread that runs the broker Link
 // (roomq/link.h) and every callback (subscription handlers, service
@@ -46,8 +51,8 @@
 #include <atomic>
 #include <chrono>
 #include <functional>
-#include <initializer_list>
 #include <future>
+#include <initializer_list>
 #include <memory>
 #include <optional>
 #include <string>
@@ -78,7 +83,7 @@ struct ClientOptions {
   std::chrono::milliseconds ack_timeout{5000};
   // Bound of the emit queue towards the I/O thread (entries).
   size_t max_queued_emits = 65536;
-  int send_hwm = 100000;     // ZMQ_SNDHWM towards the broker (messages)
+  int send_hwm = 100000;  // ZMQ_SNDHWM towards the broker (messages)
   // Deliveries queued from the broker, about (LinkOptions::receive_hwm).
   int receive_hwm = 100000;
   // Broker up/down transitions; runs on the client's thread.

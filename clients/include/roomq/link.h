@@ -59,7 +59,6 @@
 #include <span>
 #include <string>
 #include <vector>
-
 #include <zmq.hpp>
 
 #include "absl/status/status.h"
@@ -73,10 +72,10 @@ namespace roomq::client {
 struct LinkOptions {
   std::string pub_endpoint = "tcp://127.0.0.1:5555";
   std::string sub_endpoint = "tcp://127.0.0.1:5556";
-  std::string node_id;                         // empty = generated "<prefix>-<host>-<pid>-<random>"
+  std::string node_id;  // empty = generated "<prefix>-<host>-<pid>-<random>"
   std::string node_prefix = "node";
-  std::chrono::milliseconds heartbeat{1000};   // Ping period; broker silent 3x this => down
-  int send_hwm = 100000;                       // ZMQ_SNDHWM on the pub socket (messages)
+  std::chrono::milliseconds heartbeat{1000};  // Ping period; broker silent 3x this => down
+  int send_hwm = 100000;                      // ZMQ_SNDHWM on the pub socket (messages)
   // Deliveries queued from the broker, about: the sub socket's ZMQ_RCVHWM
   // (messages) is receive_hwm / 8, as a broker message holds up to 8
   // deliveries (fewer when traffic is light). <= 0: ZeroMQ's meaning.
@@ -96,8 +95,8 @@ struct LinkOptions {
 // Link. The envelope arrives inside the delivery (Delivery.envelope, the
 // publisher's bytes verbatim on the wire) and is moved out of the header.
 struct Delivery {
-  v1::Delivery header;          // epoch, offsets (its `envelope` is cleared)
-  v1::Envelope envelope;        // version-checked; handlers may move from it
+  v1::Delivery header;    // epoch, offsets (its `envelope` is cleared)
+  v1::Envelope envelope;  // version-checked; handlers may move from it
 };
 
 // Where a resumed subscription starts: everything the broker's history holds
@@ -109,8 +108,8 @@ struct ResumeFrom {
 };
 
 struct LinkHandlers {
-  std::function<void(Delivery&)> on_delivery;                 // required
-  std::function<void(bool connected)> on_broker_state;        // optional: broker up/down transitions
+  std::function<void(Delivery&)> on_delivery;           // required
+  std::function<void(bool connected)> on_broker_state;  // optional: broker up/down transitions
   // Optional: the broker's ResumeResult for every resumed topic (explicit
   // Subscribe(..., from) and automatic resumes after a re-subscription),
   // when its Reply arrives; `truncated` means the subscriber has a gap.
@@ -162,8 +161,7 @@ class Link {
   // room) for every session room and the Link has added them to its set (so they survive a
   // reconnection); every live delivery handed out after `done` has a greater sequence than every
   // `missed` entry. `missed` deliveries do not go through on_delivery.
-  void Recover(const v1::Recover& request,
-               std::function<void(absl::StatusOr<v1::Recovered>)> done);
+  void Recover(const v1::Recover& request, std::function<void(absl::StatusOr<v1::Recovered>)> done);
   // Newest epoch / sequence seen from the broker (Pong, Delivery or Recovered); 0 before any. A new
   // epoch resets the sequence to the one that came with it.
   uint64_t epoch() const { return epoch_; }
@@ -173,8 +171,9 @@ class Link {
   // With `on_receipt`, sets confirm and calls it with the broker's PublishReceipt (the caller
   // checks `accepted`), or with Unavailable after receipt_timeout. ResourceExhausted if the send
   // queue (send_hwm) is full: nothing was sent and `on_receipt` is not called.
-  absl::Status Publish(v1::Envelope envelope,
-                       std::function<void(absl::StatusOr<v1::PublishReceipt>)> on_receipt = nullptr);
+  absl::Status Publish(
+      v1::Envelope envelope,
+      std::function<void(absl::StatusOr<v1::PublishReceipt>)> on_receipt = nullptr);
 
   // Waits up to `timeout` for broker traffic and for any `extra` poll items (the caller's own zmq
   // sockets or fds), handles what is ready (callbacks run here), runs heartbeats and timeouts, and
@@ -186,7 +185,7 @@ class Link {
   bool broker_connected() const { return broker_connected_; }
   struct Stats {
     uint64_t published, delivered, dropped_malformed, reconnects;
-    uint64_t refused_full = 0;  // added: Publish() refused at send_hwm (ResourceExhausted)
+    uint64_t refused_full = 0;       // added: Publish() refused at send_hwm (ResourceExhausted)
     uint64_t replayed = 0;           // replayed deliveries handed to on_delivery
     uint64_t dropped_duplicate = 0;  // replayed deliveries dropped: already delivered
   };

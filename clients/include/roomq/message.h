@@ -13,10 +13,10 @@
 namespace roomq {
 
 struct Message {
-  std::string ns;                        // namespace, "/" or "/chat"
-  std::vector<std::string> rooms;        // target rooms; empty = the whole namespace
-  std::vector<std::string> except_rooms; // carried as published
-  std::string except_socket;             // carried as published
+  std::string ns;                         // namespace, "/" or "/chat"
+  std::vector<std::string> rooms;         // target rooms; empty = the whole namespace
+  std::vector<std::string> except_rooms;  // carried as published
+  std::string except_socket;              // carried as published
   std::string event;
   std::string args_json;                 // JSON array text: [{"text":"hi"},2]
   std::vector<std::string> attachments;  // binary args, indexed by placeholder num

@@ -84,7 +84,8 @@ JwtResult VerifyJwt(std::string_view token, const JwtOptions& options,
                     std::chrono::system_clock::time_point now) {
   if (token.empty()) return Refuse(kReasonMissingToken, "empty token");
   if (token.size() > kMaxTokenBytes) {
-    return Refuse(kReasonInvalidToken, absl::StrCat("token longer than ", kMaxTokenBytes, " bytes"));
+    return Refuse(kReasonInvalidToken,
+                  absl::StrCat("token longer than ", kMaxTokenBytes, " bytes"));
   }
   const size_t dot1 = token.find('.');
   const size_t dot2 = dot1 == std::string_view::npos ? dot1 : token.find('.', dot1 + 1);

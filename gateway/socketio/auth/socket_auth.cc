@@ -110,7 +110,8 @@ Admission Admit(const AuthPolicy& policy, std::string_view connect_data,
                 std::chrono::system_clock::time_point now) {
   if (policy.kind == AuthKind::kNone) return {};
   std::optional<std::string> token = TokenOf(connect_data);
-  if (!token.has_value()) return Refuse(kReasonMissingToken, "no \"token\" string in the auth payload");
+  if (!token.has_value())
+    return Refuse(kReasonMissingToken, "no \"token\" string in the auth payload");
   JwtOptions options;
   options.key = policy.secret;
   options.audience = policy.audience;

@@ -3,10 +3,10 @@
 
 #include "broker/history/history.h"
 
+#include <gtest/gtest.h>
+
 #include <string>
 #include <vector>
-
-#include <gtest/gtest.h>
 
 #include "proto/roomq.pb.h"
 #include "proto/wire/delivery.h"
@@ -122,7 +122,7 @@ TEST_F(HistoryTest, MaxMessagesEvictsPerTopicAndFreesEntriesNoTopicHolds) {
   HistoryOptions options;
   options.defaults.max_messages = 3;
   History history(options);
-  Add(history, "/chat", {"a", "b"});  // 1
+  Add(history, "/chat", {"a", "b"});                         // 1
   for (int i = 0; i < 3; ++i) Add(history, "/chat", {"a"});  // 2, 3, 4
   // a holds 2..4; b still holds 1, so entry 1 lives on.
   EXPECT_EQ(ResumeSequences(history, "/chat", "a", 0), (std::vector<uint64_t>{2, 3, 4}));
@@ -187,9 +187,9 @@ TEST_F(HistoryTest, MaxBytesEvictsTheBrokerWideOldestFirst) {
   options.max_bytes = 4000;
   History history(options);
   const std::string payload(500, 'p');
-  Add(history, "/one", {"a"}, payload);    // 1
-  Add(history, "/two", {"a"}, payload);    // 2
-  Add(history, "/one", {"b"}, payload);    // 3
+  Add(history, "/one", {"a"}, payload);  // 1
+  Add(history, "/two", {"a"}, payload);  // 2
+  Add(history, "/one", {"b"}, payload);  // 3
   for (int i = 0; i < 20; ++i) Add(history, "/two", {"a"}, payload);
   EXPECT_LE(history.bytes(), options.max_bytes);
   EXPECT_GT(history.entry_count(), 3u);
@@ -204,10 +204,10 @@ TEST_F(HistoryTest, CollectSinceAndMissingSinceDriveRecovery) {
   HistoryOptions options;
   options.defaults.max_messages = 3;
   History history(options);
-  Add(history, "/chat", {"a"});        // 1
-  Add(history, "/chat", {"b"});        // 2
-  Add(history, "/chat", {});           // 3
-  Add(history, "/chat", {"a", "b"});   // 4
+  Add(history, "/chat", {"a"});       // 1
+  Add(history, "/chat", {"b"});       // 2
+  Add(history, "/chat", {});          // 3
+  Add(history, "/chat", {"a", "b"});  // 4
   std::vector<const Entry*> out;
   history.CollectSince("/chat", "a", 1, out);
   history.CollectSince("/chat", "", 1, out);

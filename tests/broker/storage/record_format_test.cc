@@ -1,8 +1,8 @@
 #include "broker/storage/record_format.h"
 
-#include <string>
-
 #include <gtest/gtest.h>
+
+#include <string>
 
 namespace roomq::broker::storage {
 namespace {

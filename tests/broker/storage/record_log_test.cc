@@ -1,5 +1,6 @@
 #include "broker/storage/record_log.h"
 
+#include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
@@ -13,8 +14,6 @@
 #include <random>
 #include <string>
 #include <vector>
-
-#include <gtest/gtest.h>
 
 #include "broker/storage/record_format.h"
 
@@ -51,11 +50,14 @@ class RecordLogTest : public ::testing::Test {
   }
 
   // Opens the log, collecting what it replays into replayed_.
-  absl::StatusOr<std::unique_ptr<RecordLog>> Open(LogOptions options, OpenReport* report = nullptr) {
+  absl::StatusOr<std::unique_ptr<RecordLog>> Open(LogOptions options,
+                                                  OpenReport* report = nullptr) {
     replayed_.clear();
     return RecordLog::Open(
         std::move(options),
-        [this](const Record& r) { replayed_.push_back({r.index, r.type, std::string(r.payload)}); },
+        [this](const Record& r) {
+          replayed_.push_back({r.index, r.type, std::string(r.payload)});
+        },
         report);
   }
 
@@ -171,9 +173,9 @@ TEST_F(RecordLogTest, RotatesSegmentsBySize) {
     written = Write(**log, 30, 3);
     EXPECT_EQ((*log)->stats().segments_created, 5u);
   }
-  const std::vector<std::string> expected = {
-      "00000000000000000001.log", "00000000000000000007.log", "00000000000000000013.log",
-      "00000000000000000019.log", "00000000000000000025.log"};
+  const std::vector<std::string> expected = {"00000000000000000001.log", "00000000000000000007.log",
+                                             "00000000000000000013.log", "00000000000000000019.log",
+                                             "00000000000000000025.log"};
   ASSERT_EQ(SegmentFiles(), expected);
   for (const auto& name : expected) EXPECT_EQ(fs::file_size(SegmentPath(name)), 126u) << name;
   OpenReport report;
@@ -214,8 +216,9 @@ TEST_F(RecordLogTest, TornTailAtEveryBytePositionOfTheLastRecord) {
     EXPECT_EQ(report.truncated_bytes, cut);
     EXPECT_NE(report.truncated_reason.find(SegmentFiles().back()), std::string::npos)
         << report.truncated_reason;
-    EXPECT_NE(report.truncated_reason.find(cut < kRecordHeaderBytes ? "short header" : "short payload"),
-              std::string::npos)
+    EXPECT_NE(
+        report.truncated_reason.find(cut < kRecordHeaderBytes ? "short header" : "short payload"),
+        std::string::npos)
         << report.truncated_reason;
     EXPECT_EQ(fs::file_size(newest), start);
     // The log goes on from there: the lost record's index is reused.
@@ -279,7 +282,8 @@ TEST_F(RecordLogTest, CorruptRecordFollowedByAnIntactOneInTheNewestSegmentIsData
   auto log = Open(Options());
   ASSERT_FALSE(log.ok());
   EXPECT_EQ(log.status().code(), absl::StatusCode::kDataLoss);
-  EXPECT_NE(log.status().message().find("CRC mismatch at offset 21, followed by an intact record at offset 42"),
+  EXPECT_NE(log.status().message().find(
+                "CRC mismatch at offset 21, followed by an intact record at offset 42"),
             std::string_view::npos)
       << log.status();
 }
@@ -392,7 +396,8 @@ TEST_F(RecordLogTest, FlushedRecordsSurviveAProcessCrashUnderEveryFsyncPolicy) {
 }
 
 TEST_F(RecordLogTest, FsyncPolicyDecidesWhenSegmentsAreSynced) {
-  const auto syncs_after_three_flushes = [&](FsyncPolicy policy, std::chrono::milliseconds interval) {
+  const auto syncs_after_three_flushes = [&](FsyncPolicy policy,
+                                             std::chrono::milliseconds interval) {
     fs::remove_all(dir_);
     LogOptions options = Options();
     options.fsync = policy;

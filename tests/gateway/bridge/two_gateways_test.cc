@@ -6,6 +6,9 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
 #include <chrono>
 #include <functional>
 #include <future>
@@ -15,10 +18,6 @@
 #include <string>
 #include <thread>
 #include <vector>
-
-#include <boost/asio/executor_work_guard.hpp>
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/post.hpp>
 
 #include "gateway/socketio/config.h"
 #include "gateway/socketio/server.h"
@@ -227,7 +226,8 @@ TEST_F(TwoGatewaysTest, PublishReachesEveryMemberOnceAndNeverTheSender) {
   Client a1(a_, 1, "a1");
   Client b0(b_, 0, "b0");
   Client outsider(b_, 0, "outsider");
-  for (Client* client : {&sender, &a0, &a1, &b0, &outsider}) ASSERT_FALSE(client->Connect().empty());
+  for (Client* client : {&sender, &a0, &a1, &b0, &outsider})
+    ASSERT_FALSE(client->Connect().empty());
   int ack = 1;
   for (Client* client : {&sender, &a0, &a1, &b0}) client->Join("room", ack++);
 
@@ -396,7 +396,8 @@ TEST_F(TwoGatewaysTest, ServicesHearConnectionsAndShutdownDisconnections) {
   options.sub_endpoint = broker_->sub_endpoint;
   std::vector<v1::Envelope> heard;
   auto service = client::Link::Create(
-      context, options, {[&](client::Delivery& delivery) { heard.push_back(delivery.envelope); }, nullptr});
+      context, options,
+      {[&](client::Delivery& delivery) { heard.push_back(delivery.envelope); }, nullptr});
   ASSERT_TRUE(service.ok()) << service.status();
   bool subscribed = false;
   (*service)->Subscribe(wire::ServiceTopic("/svc"), [&](absl::Status status) {
@@ -461,7 +462,8 @@ TEST_F(TwoGatewaysTest, ASocketRecoversOnTheOtherGatewayWithEveryMissedEventOnce
     receiver.Send(R"(2/rec,1["join","feed"])");
     ASSERT_TRUE(receiver.WaitFor(R"(3/rec,1[{"ok":true}])"));
     publisher.Send(R"(2/rec,100["publish","feed","m",0])");
-    std::smatch first = receiver.WaitForMatch(std::regex(R"re(2/rec,\["m",0,"([0-9]+-[0-9]+)"\])re"));
+    std::smatch first =
+        receiver.WaitForMatch(std::regex(R"re(2/rec,\["m",0,"([0-9]+-[0-9]+)"\])re"));
     offset = first[1].str();
     receiver.CloseSession("transport close");  // saved in the broker
   }

@@ -1,10 +1,10 @@
 // Unit tests for the small pure pieces of the Engine.IO layer: query
 // parsing, sids, CORS policy and error answers.
 
+#include <gtest/gtest.h>
+
 #include <set>
 #include <string>
-
-#include <gtest/gtest.h>
 
 #include "gateway/engineio/cors.h"
 #include "gateway/engineio/errors.h"
@@ -43,9 +43,9 @@ TEST(Sid, EncodesTheShardAndIsUnique) {
     for (int i = 0; i < 50; ++i) {
       std::string sid = NewSid(shard);
       EXPECT_EQ(sid.size(), 22u);
-      EXPECT_EQ(sid.find_first_not_of(
-                    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"),
-                std::string::npos);
+      EXPECT_EQ(
+          sid.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"),
+          std::string::npos);
       EXPECT_EQ(ShardOfSid(sid).value(), shard);
       EXPECT_TRUE(seen.insert(sid).second);
     }
@@ -78,10 +78,10 @@ TEST(Sid, PrefixStartsEverySidAndKeepsTheShardAndRandomPart) {
 TEST(Sid, PrefixMismatchIsUnknown) {
   const std::string plain = NewSid(3);
   const std::string ours = NewSid(3, "gw1-");
-  EXPECT_FALSE(ShardOfSid(plain, "gw1-").has_value());     // no prefix
-  EXPECT_FALSE(ShardOfSid(ours, "gw2-").has_value());      // another instance's
-  EXPECT_FALSE(ShardOfSid(ours).has_value());              // prefix expected to be absent
-  EXPECT_FALSE(ShardOfSid("gw1-", "gw1-").has_value());    // prefix only
+  EXPECT_FALSE(ShardOfSid(plain, "gw1-").has_value());       // no prefix
+  EXPECT_FALSE(ShardOfSid(ours, "gw2-").has_value());        // another instance's
+  EXPECT_FALSE(ShardOfSid(ours).has_value());                // prefix expected to be absent
+  EXPECT_FALSE(ShardOfSid("gw1-", "gw1-").has_value());      // prefix only
   EXPECT_FALSE(ShardOfSid(ours + "a", "gw1-").has_value());  // too long
   EXPECT_EQ(ShardOfSid(ours, "gw1-").value(), 3u);
 }

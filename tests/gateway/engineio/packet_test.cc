@@ -1,8 +1,8 @@
 #include "gateway/engineio/packet.h"
 
-#include <string>
-
 #include <gtest/gtest.h>
+
+#include <string>
 
 namespace roomq::gateway::engineio {
 namespace {
@@ -51,7 +51,11 @@ TEST(EncodeTextPacket, PrefixesTheType) {
 }
 
 TEST(DecodePayload, SplitsOnRecordSeparator) {
-  auto packets = DecodePayload("4hello\x1e" "2\x1e" "4world\x1e" "1");
+  auto packets = DecodePayload(
+      "4hello\x1e"
+      "2\x1e"
+      "4world\x1e"
+      "1");
   ASSERT_TRUE(packets.ok());
   ASSERT_EQ(packets->size(), 4u);
   EXPECT_EQ((*packets)[0].type, PacketType::kMessage);
@@ -71,7 +75,9 @@ TEST(DecodePayload, SinglePacketWithoutSeparator) {
 }
 
 TEST(DecodePayload, Base64BinaryMessages) {
-  auto packets = DecodePayload("4hello\x1e" "bAQIDBA==");
+  auto packets = DecodePayload(
+      "4hello\x1e"
+      "bAQIDBA==");
   ASSERT_TRUE(packets.ok());
   ASSERT_EQ(packets->size(), 2u);
   EXPECT_TRUE((*packets)[1].binary);
@@ -84,10 +90,15 @@ TEST(DecodePayload, Base64BinaryMessages) {
 }
 
 TEST(DecodePayload, RejectsMalformed) {
-  for (std::string bad : {std::string(""), std::string("\x1e"), std::string("4a\x1e"),
-                          std::string("\x1e" "4a"), std::string("4a\x1e\x1e" "4b"),
-                          std::string("4a\x1e" "x"), std::string("b!!!!"), std::string("bAQI=D"),
-                          std::string("bA"), std::string("8")}) {
+  for (std::string bad :
+       {std::string(""), std::string("\x1e"), std::string("4a\x1e"),
+        std::string("\x1e"
+                    "4a"),
+        std::string("4a\x1e\x1e"
+                    "4b"),
+        std::string("4a\x1e"
+                    "x"),
+        std::string("b!!!!"), std::string("bAQI=D"), std::string("bA"), std::string("8")}) {
     auto packets = DecodePayload(bad);
     EXPECT_FALSE(packets.ok()) << bad;
   }
@@ -95,7 +106,10 @@ TEST(DecodePayload, RejectsMalformed) {
 
 TEST(DecodePayload, BoundsThePacketCount) {
   std::string body = "2";
-  for (int i = 0; i < 10; ++i) body += "\x1e" "2";
+  for (int i = 0; i < 10; ++i)
+    body +=
+        "\x1e"
+        "2";
   EXPECT_TRUE(DecodePayload(body, 11).ok());
   EXPECT_FALSE(DecodePayload(body, 10).ok());
 }
@@ -105,7 +119,10 @@ TEST(AppendPayloadPacket, JoinsWithSeparatorAndBase64) {
   AppendPayloadPacket(&payload, PacketType::kMessage, "hello");
   AppendPayloadPacket(&payload, PacketType::kMessage, std::string("\x01\x02\x03\x04", 4), true);
   AppendPayloadPacket(&payload, PacketType::kPing, "");
-  EXPECT_EQ(payload, "4hello\x1e" "bAQIDBA==\x1e" "2");
+  EXPECT_EQ(payload,
+            "4hello\x1e"
+            "bAQIDBA==\x1e"
+            "2");
   auto round_trip = DecodePayload(payload);
   ASSERT_TRUE(round_trip.ok());
   ASSERT_EQ(round_trip->size(), 3u);
@@ -131,9 +148,9 @@ TEST(Base64, KnownVectors) {
   EXPECT_EQ(Base64Encode("foo"), "Zm9v");
   EXPECT_EQ(Base64Encode("foobar"), "Zm9vYmFy");
   EXPECT_EQ(Base64Decode("Zm9vYg").value(), "foob");  // unpadded accepted
-  EXPECT_FALSE(Base64Decode("Zm9vY").ok());            // impossible length
-  EXPECT_FALSE(Base64Decode("Zg=").ok());              // bad padding
-  EXPECT_FALSE(Base64Decode("Z-9v").ok());             // url alphabet is not base64
+  EXPECT_FALSE(Base64Decode("Zm9vY").ok());           // impossible length
+  EXPECT_FALSE(Base64Decode("Zg=").ok());             // bad padding
+  EXPECT_FALSE(Base64Decode("Z-9v").ok());            // url alphabet is not base64
 }
 
 }  // namespace

@@ -3,9 +3,9 @@
 
 #include "gateway/engineio/ws_frame.h"
 
-#include <string>
-
 #include <gtest/gtest.h>
+
+#include <string>
 
 namespace roomq::gateway::engineio {
 namespace {
@@ -23,11 +23,13 @@ std::string Masked(uint8_t first_byte, const std::string& payload, bool mask = t
     frame.push_back(static_cast<char>(payload.size() & 0xFF));
   } else {
     frame.push_back(static_cast<char>(mask_bit | 127));
-    for (int i = 7; i >= 0; --i) frame.push_back(static_cast<char>((payload.size() >> (8 * i)) & 0xFF));
+    for (int i = 7; i >= 0; --i)
+      frame.push_back(static_cast<char>((payload.size() >> (8 * i)) & 0xFF));
   }
   if (!mask) return frame + payload;
   frame.append(reinterpret_cast<const char*>(key), 4);
-  for (size_t i = 0; i < payload.size(); ++i) frame.push_back(static_cast<char>(payload[i] ^ key[i % 4]));
+  for (size_t i = 0; i < payload.size(); ++i)
+    frame.push_back(static_cast<char>(payload[i] ^ key[i % 4]));
   return frame;
 }
 
@@ -43,14 +45,21 @@ std::vector<std::string> ParseAll(WsFrameParser& parser, std::string bytes) {
       case WsEvent::Kind::kMessage:
         out.push_back((event.binary ? "B:" : "T:") + std::string(event.data));
         break;
-      case WsEvent::Kind::kPing: out.push_back("ping:" + std::string(event.data)); break;
-      case WsEvent::Kind::kPong: out.push_back("pong"); break;
-      case WsEvent::Kind::kClose: out.push_back("close:" + std::to_string(event.close_code)); break;
+      case WsEvent::Kind::kPing:
+        out.push_back("ping:" + std::string(event.data));
+        break;
+      case WsEvent::Kind::kPong:
+        out.push_back("pong");
+        break;
+      case WsEvent::Kind::kClose:
+        out.push_back("close:" + std::to_string(event.close_code));
+        break;
       case WsEvent::Kind::kError:
         out.push_back("error:" + std::string(TransportErrorName(event.error)) + ":" +
                       std::to_string(event.close_code));
         return out;
-      case WsEvent::Kind::kNone: break;
+      case WsEvent::Kind::kNone:
+        break;
     }
     if (n == 0) {
       out.push_back("incomplete");
@@ -92,8 +101,11 @@ TEST(WsFrame, ParsesMessagesControlFramesAndFragments) {
   std::string big(70000, 'x');
   auto events = ParseAll(parser, Masked(0x81, "4hello") + Masked(0x82, std::string("\x00\x01", 2)) +
                                      Masked(0x89, "p") + Masked(0x8A, "") + Masked(0x01, "4fr") +
-                                     Masked(0x89, "mid") + Masked(0x00, "ag") + Masked(0x80, "ment") +
-                                     Masked(0x81, big) + Masked(0x88, "\x03\xe8" "bye"));
+                                     Masked(0x89, "mid") + Masked(0x00, "ag") +
+                                     Masked(0x80, "ment") + Masked(0x81, big) +
+                                     Masked(0x88,
+                                            "\x03\xe8"
+                                            "bye"));
   ASSERT_EQ(events.size(), 8u);
   EXPECT_EQ(events[0], "T:4hello");
   EXPECT_EQ(events[1], std::string("B:\x00\x01", 4));
@@ -127,19 +139,19 @@ TEST(WsFrame, Rejections) {
     std::string expected;
   };
   const Case cases[] = {
-      {Masked(0x81, "4x", false), "error:ws_protocol:1002"},            // unmasked
-      {Masked(0xC1, "4x"), "error:ws_protocol:1002"},                   // RSV1 (no deflate)
-      {Masked(0x83, "4x"), "error:ws_protocol:1002"},                   // opcode 3
-      {Masked(0x8B, "4x"), "error:ws_protocol:1002"},                   // opcode 0xB
-      {Masked(0x80, "4x"), "error:ws_protocol:1002"},                   // stray continuation
+      {Masked(0x81, "4x", false), "error:ws_protocol:1002"},              // unmasked
+      {Masked(0xC1, "4x"), "error:ws_protocol:1002"},                     // RSV1 (no deflate)
+      {Masked(0x83, "4x"), "error:ws_protocol:1002"},                     // opcode 3
+      {Masked(0x8B, "4x"), "error:ws_protocol:1002"},                     // opcode 0xB
+      {Masked(0x80, "4x"), "error:ws_protocol:1002"},                     // stray continuation
       {Masked(0x01, "4") + Masked(0x81, "x"), "error:ws_protocol:1002"},  // new message mid-way
-      {Masked(0x09, "p"), "error:ws_protocol:1002"},                    // fragmented ping
-      {Masked(0x89, std::string(126, 'p')), "error:ws_protocol:1002"},  // long ping
-      {Masked(0x88, "\x03"), "error:ws_protocol:1002"},                 // 1-byte close
-      {Masked(0x88, "\x03\xed"), "error:ws_protocol:1002"},             // close code 1005
-      {Masked(0x88, "\x03\xe8\xff"), "error:ws_bad_utf8:1007"},         // close reason
+      {Masked(0x09, "p"), "error:ws_protocol:1002"},                      // fragmented ping
+      {Masked(0x89, std::string(126, 'p')), "error:ws_protocol:1002"},    // long ping
+      {Masked(0x88, "\x03"), "error:ws_protocol:1002"},                   // 1-byte close
+      {Masked(0x88, "\x03\xed"), "error:ws_protocol:1002"},               // close code 1005
+      {Masked(0x88, "\x03\xe8\xff"), "error:ws_bad_utf8:1007"},           // close reason
       {Masked(0x81, "4\xff"), "error:ws_bad_utf8:1007"},
-      {Masked(0x81, "4\xed\xa0\x80"), "error:ws_bad_utf8:1007"},        // surrogate
+      {Masked(0x81, "4\xed\xa0\x80"), "error:ws_bad_utf8:1007"},  // surrogate
       {Masked(0x01, "4\xc3") + Masked(0x80, "x"), "error:ws_bad_utf8:1007"},
       {Masked(0x81, std::string(101, 'a')), "error:ws_too_big:1009"},
       {Masked(0x01, std::string(60, 'a')) + Masked(0x80, std::string(41, 'a')),

@@ -2,10 +2,10 @@
 // handshakes, polling, WebSocket, the upgrade, heartbeat, errors, CORS,
 // maxPayload, the outbound bound, server-side close and cross-shard routing.
 
+#include <gtest/gtest.h>
+
 #include <future>
 #include <string>
-
-#include <gtest/gtest.h>
 
 #include "tests/gateway/server/test_gateway.h"
 
@@ -19,7 +19,8 @@ TEST(EngineIoPolling, HandshakeAnnouncesSessionParameters) {
   options.engine.ping_interval = std::chrono::milliseconds(300);
   options.engine.ping_timeout = std::chrono::milliseconds(200);
   TestGateway gateway(options);
-  HttpResult res = DoRequest(gateway.port(), http::verb::get, "/socket.io/?EIO=4&transport=polling");
+  HttpResult res =
+      DoRequest(gateway.port(), http::verb::get, "/socket.io/?EIO=4&transport=polling");
   ASSERT_TRUE(res.ok);
   EXPECT_EQ(res.status, 200u);
   EXPECT_EQ(res.headers["content-type"], "text/plain; charset=UTF-8");
@@ -35,11 +36,15 @@ TEST(EngineIoPolling, PostAndGetRoundTripTextAndBinary) {
   TestGateway gateway;
   std::string sid = gateway.PollingHandshake();
   ASSERT_FALSE(sid.empty());
-  HttpResult post = gateway.Post(sid, "4hello\x1e" "4world\x1e" "bAQIDBA==");
+  HttpResult post = gateway.Post(sid,
+                                 "4hello\x1e"
+                                 "4world\x1e"
+                                 "bAQIDBA==");
   ASSERT_TRUE(post.ok);
   EXPECT_EQ(post.status, 200u);
   EXPECT_EQ(post.body, "ok");
-  ASSERT_TRUE(gateway.recorder().WaitFor(sid, [](const Record& r) { return r.messages.size() == 3; }));
+  ASSERT_TRUE(
+      gateway.recorder().WaitFor(sid, [](const Record& r) { return r.messages.size() == 3; }));
   Record record = gateway.recorder().Get(sid);
   EXPECT_EQ(record.messages[0], std::make_pair(std::string("hello"), false));
   EXPECT_EQ(record.messages[1], std::make_pair(std::string("world"), false));
@@ -47,7 +52,10 @@ TEST(EngineIoPolling, PostAndGetRoundTripTextAndBinary) {
   HttpResult poll = gateway.Poll(sid);
   ASSERT_TRUE(poll.ok);
   EXPECT_EQ(poll.status, 200u);
-  EXPECT_EQ(poll.body, "4hello\x1e" "4world\x1e" "bAQIDBA==");
+  EXPECT_EQ(poll.body,
+            "4hello\x1e"
+            "4world\x1e"
+            "bAQIDBA==");
 }
 
 TEST(EngineIoPolling, LongPollWaitsForAMessage) {
@@ -116,7 +124,12 @@ TEST(EngineIoPolling, ServerCloseDeliversClosePacket) {
   std::string sid = gateway.PollingHandshake();
   auto poll = std::async(std::launch::async, [&] { return gateway.Poll(sid); });
   ASSERT_EQ(poll.wait_for(std::chrono::milliseconds(150)), std::future_status::timeout);
-  ASSERT_EQ(gateway.Post(sid, "4before\x1e" "4close").body, "ok");
+  ASSERT_EQ(gateway
+                .Post(sid,
+                      "4before\x1e"
+                      "4close")
+                .body,
+            "ok");
   // The echo went out at once; the close packet waits for the next poll.
   EXPECT_EQ(poll.get().body, "4before");
   EXPECT_EQ(gateway.Poll(sid).body, "1");
@@ -466,8 +479,8 @@ TEST(EngineIoCors, EchoesAllowedOriginAndAnswersPreflight) {
   EXPECT_EQ(preflight.headers["access-control-allow-headers"], "content-type");
   EXPECT_EQ(preflight.header_counts["access-control-allow-origin"], 1u);
   // Error answers carry the CORS headers too, so browsers can read them.
-  HttpResult error = DoRequest(gateway.port(), http::verb::get, "/socket.io/?EIO=4&transport=x",
-                               "", {{"Origin", "http://allowed.example"}});
+  HttpResult error = DoRequest(gateway.port(), http::verb::get, "/socket.io/?EIO=4&transport=x", "",
+                               {{"Origin", "http://allowed.example"}});
   EXPECT_EQ(error.status, 400u);
   EXPECT_EQ(error.headers["access-control-allow-origin"], "http://allowed.example");
 }
@@ -517,7 +530,8 @@ TEST(EngineIoShutdown, ClosesSessionsWithReason) {
   ASSERT_TRUE(gateway->recorder().WaitClosed(polling_sid, &reason));
   EXPECT_EQ(reason, "server shutting down");
   // New handshakes are refused; nothing is accepted any more.
-  HttpResult late = DoRequest(gateway->port(), http::verb::get, "/socket.io/?EIO=4&transport=polling");
+  HttpResult late =
+      DoRequest(gateway->port(), http::verb::get, "/socket.io/?EIO=4&transport=polling");
   EXPECT_FALSE(late.ok && late.status == 200u);
 }
 

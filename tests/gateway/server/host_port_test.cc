@@ -1,8 +1,8 @@
 #include "gateway/server/host_port.h"
 
-#include <string>
-
 #include <gtest/gtest.h>
+
+#include <string>
 
 namespace roomq::gateway::server {
 namespace {

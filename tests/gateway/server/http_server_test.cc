@@ -1,13 +1,12 @@
 // HTTP routing of the real server: healthz, static files, the client
 // bundle, keep-alive, and bad input closing only the offending connection.
 
+#include <gtest/gtest.h>
 #include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
 #include <string>
-
-#include <gtest/gtest.h>
 
 #include "tests/gateway/server/test_gateway.h"
 
@@ -94,8 +93,8 @@ TEST(HttpServer, ServesStaticFilesWithContentTypes) {
     EXPECT_EQ(res.body.find("root:"), std::string::npos) << target;
   }
   // A raw request line with ".." (clients normally collapse it).
-  std::string raw = RawExchange(gateway.port(),
-                                "GET " + escape + " HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+  std::string raw = RawExchange(
+      gateway.port(), "GET " + escape + " HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
   EXPECT_EQ(raw.find("secret"), std::string::npos);
   EXPECT_NE(raw.find("400 Bad Request"), std::string::npos) << raw;
 }
@@ -143,9 +142,9 @@ TEST(HttpServer, GarbageClosesOnlyThatConnection) {
   answer = RawExchange(gateway.port(),
                        "GET / HTTP/1.1\r\nHost: x\r\nX: " + std::string(40000, 'a') + "\r\n\r\n");
   EXPECT_NE(answer.find("400"), std::string::npos);
-  answer = RawExchange(gateway.port(),
-                       "POST /socket.io/?EIO=4&transport=polling&sid=" + polling_sid +
-                           " HTTP/1.1\r\nHost: x\r\nContent-Length: zz\r\n\r\n");
+  answer =
+      RawExchange(gateway.port(), "POST /socket.io/?EIO=4&transport=polling&sid=" + polling_sid +
+                                      " HTTP/1.1\r\nHost: x\r\nContent-Length: zz\r\n\r\n");
   EXPECT_NE(answer.find("400"), std::string::npos);
 
   ASSERT_TRUE(ws.SendText("4still-here"));
@@ -206,10 +205,11 @@ TEST(HttpServer, BadWebSocketFrameClosesOnlyThatConnection) {
 
 TEST(HttpServer, BodyOverLimitOutsideEngineIsRefused) {
   TestGateway gateway;
-  std::string answer = RawExchange(gateway.port(), "POST /upload HTTP/1.1\r\nHost: x\r\n"
-                                                   "Transfer-Encoding: chunked\r\n\r\n" +
-                                                       std::string("20000\r\n") +
-                                                       std::string(0x20000, 'a') + "\r\n0\r\n\r\n");
+  std::string answer =
+      RawExchange(gateway.port(),
+                  "POST /upload HTTP/1.1\r\nHost: x\r\n"
+                  "Transfer-Encoding: chunked\r\n\r\n" +
+                      std::string("20000\r\n") + std::string(0x20000, 'a') + "\r\n0\r\n\r\n");
   EXPECT_NE(answer.find("413"), std::string::npos) << answer.substr(0, 200);
 }
 

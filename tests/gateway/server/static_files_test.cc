@@ -1,11 +1,10 @@
 #include "gateway/server/static_files.h"
 
+#include <gtest/gtest.h>
 #include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
-
-#include <gtest/gtest.h>
 
 namespace roomq::gateway::server {
 namespace {
@@ -49,7 +48,8 @@ TEST_F(StaticFilesTest, RejectsTraversal) {
 TEST_F(StaticFilesTest, RefusesSymlinksOutOfTheRootAndMissingFiles) {
   EXPECT_EQ(ResolveStaticPath(root_.string(), "/link.txt").status().code(),
             absl::StatusCode::kNotFound);
-  EXPECT_EQ(ResolveStaticPath(root_.string(), "/nope").status().code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(ResolveStaticPath(root_.string(), "/nope").status().code(),
+            absl::StatusCode::kNotFound);
   EXPECT_EQ(ResolveStaticPath("", "/").status().code(), absl::StatusCode::kNotFound);
   EXPECT_EQ(ResolveStaticPath((base_ / "missing").string(), "/").status().code(),
             absl::StatusCode::kNotFound);

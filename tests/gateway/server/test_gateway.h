@@ -10,6 +10,13 @@
 //   "burst:N"      -> sends "m0" .. "m<N-1>"
 //   "flood:N:B"    -> sends N messages of B bytes, recording Send statuses
 
+#include <gtest/gtest.h>
+
+#include <boost/asio/connect.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/websocket.hpp>
 #include <chrono>
 #include <condition_variable>
 #include <functional>
@@ -19,13 +26,6 @@
 #include <string>
 #include <thread>
 #include <vector>
-
-#include <boost/asio/connect.hpp>
-#include <boost/asio/ip/tcp.hpp>
-#include <boost/beast/core.hpp>
-#include <boost/beast/http.hpp>
-#include <boost/beast/websocket.hpp>
-#include <gtest/gtest.h>
 
 #include "gateway/engineio/session.h"
 #include "gateway/server/gateway_server.h"
@@ -127,7 +127,8 @@ class EchoListener : public engineio::SessionListener {
     auto message = std::make_shared<engineio::OutboundMessage>();
     message->push_back(engineio::OutboundPart{binary, std::move(data)});
     absl::Status status = session_.Send(std::move(message));
-    recorder_->Update(sid_, [&](Recorder::SessionRecord& r) { r.send_results.push_back(status.code()); });
+    recorder_->Update(sid_,
+                      [&](Recorder::SessionRecord& r) { r.send_results.push_back(status.code()); });
   }
 
   engineio::Session& session_;
@@ -359,7 +360,8 @@ class WsClient {
     ws_.set_option(websocket::stream_base::decorator([headers](websocket::request_type& req) {
       for (auto& [name, value] : headers) req.set(name, value);
     }));
-    return !Run([&](auto handler) { ws_.async_handshake(response_, "127.0.0.1", target, handler); });
+    return !Run(
+        [&](auto handler) { ws_.async_handshake(response_, "127.0.0.1", target, handler); });
   }
   bool SendText(const std::string& text) {
     ws_.text(true);
@@ -424,8 +426,8 @@ class ReadUntilClosedClient {
         data.rfind("0{", 0) != 0) {
       return false;
     }
-    if (connect_namespace &&
-        (!client_.SendText("40") || !client_.ReadSkippingPings(&data) || data.rfind("40{", 0) != 0)) {
+    if (connect_namespace && (!client_.SendText("40") || !client_.ReadSkippingPings(&data) ||
+                              data.rfind("40{", 0) != 0)) {
       return false;
     }
     thread_ = std::thread([this] {

@@ -6,14 +6,15 @@
 // (tests/e2e/test/malformed.test.js covers the same from the stock Node
 // client's side, without the counters.)
 
+#include "gateway/engineio/transport_errors.h"
+
+#include <gtest/gtest.h>
+
 #include <atomic>
 #include <chrono>
 #include <string>
 #include <thread>
 
-#include <gtest/gtest.h>
-
-#include "gateway/engineio/transport_errors.h"
 #include "tests/gateway/server/test_gateway.h"
 
 namespace roomq::gateway::server::testing {
@@ -121,7 +122,8 @@ int CloseCodeIn(const std::string& received) {
   size_t pos = received.find("\x88");
   while (pos != std::string::npos) {
     if (pos + 3 < received.size() && static_cast<uint8_t>(received[pos + 1]) >= 2) {
-      return (static_cast<uint8_t>(received[pos + 2]) << 8) | static_cast<uint8_t>(received[pos + 3]);
+      return (static_cast<uint8_t>(received[pos + 2]) << 8) |
+             static_cast<uint8_t>(received[pos + 3]);
     }
     pos = received.find("\x88", pos + 1);
   }
@@ -151,20 +153,23 @@ TEST(TransportErrors, UnmaskedClientFrame) {
 
 TEST(TransportErrors, ReservedBitsAndUnknownOpcode) {
   TestGateway gateway;
-  ExpectWebSocketClosedFor(gateway, MaskedClientFrame(0xC1, "4x"), TransportError::kWsProtocol, 1002);
-  ExpectWebSocketClosedFor(gateway, MaskedClientFrame(0x83, "4x"), TransportError::kWsProtocol, 1002);
+  ExpectWebSocketClosedFor(gateway, MaskedClientFrame(0xC1, "4x"), TransportError::kWsProtocol,
+                           1002);
+  ExpectWebSocketClosedFor(gateway, MaskedClientFrame(0x83, "4x"), TransportError::kWsProtocol,
+                           1002);
   EXPECT_EQ(gateway.server().engine().transport_errors().count(TransportError::kWsProtocol), 2u);
 }
 
 TEST(TransportErrors, FragmentedControlFrame) {
   TestGateway gateway;
-  ExpectWebSocketClosedFor(gateway, MaskedClientFrame(0x09, "p"), TransportError::kWsProtocol, 1002);
+  ExpectWebSocketClosedFor(gateway, MaskedClientFrame(0x09, "p"), TransportError::kWsProtocol,
+                           1002);
 }
 
 TEST(TransportErrors, BadUtf8InTextFrame) {
   TestGateway gateway;
-  ExpectWebSocketClosedFor(gateway, MaskedClientFrame(0x81, "4\xff\xfe"), TransportError::kWsBadUtf8,
-                           1007);
+  ExpectWebSocketClosedFor(gateway, MaskedClientFrame(0x81, "4\xff\xfe"),
+                           TransportError::kWsBadUtf8, 1007);
 }
 
 TEST(TransportErrors, BadUtf8AcrossFragments) {
@@ -208,8 +213,7 @@ TEST(TransportErrors, GarbageHttp) {
   HealthyClient healthy(gateway);
   std::string answer = RawExchange(gateway.port(), "\x16\x03\x01garbage\r\n\r\n");
   EXPECT_NE(answer.find("400"), std::string::npos) << answer;
-  EXPECT_EQ(gateway.server().engine().transport_errors().count(TransportError::kHttpMalformed),
-            1u);
+  EXPECT_EQ(gateway.server().engine().transport_errors().count(TransportError::kHttpMalformed), 1u);
   answer = RawExchange(gateway.port(),
                        "GET / HTTP/1.1\r\nHost: x\r\nX: " + std::string(40000, 'a') + "\r\n\r\n");
   EXPECT_NE(answer.find("400"), std::string::npos);

@@ -5,11 +5,11 @@
 // sent mid-burst is answered with an intact pong between whole frames, and
 // both close handshakes end cleanly.
 
+#include <gtest/gtest.h>
+
 #include <chrono>
 #include <string>
 #include <vector>
-
-#include <gtest/gtest.h>
 
 #include "tests/gateway/server/test_gateway.h"
 

@@ -9,7 +9,6 @@
 #include <string>
 
 #include "absl/strings/str_cat.h"
-
 #include "gateway/socketio/namespace_registry.h"
 
 namespace roomq::gateway::socketio {
@@ -154,7 +153,8 @@ namespaces:
   - name: /env
     auth: {type: jwt, secret_env: ROOMQ_CONFIG_TEST_SECRET}
   - name: /file
-    auth: {type: jwt, secret_file: ')", key_path, R"('}
+    auth: {type: jwt, secret_file: ')",
+                                         key_path, R"('}
 )"));
   ASSERT_TRUE(config.ok()) << config.status();
 
@@ -200,7 +200,8 @@ TEST(ConfigTest, LoadConfigFileFailsOnAMissingSecret) {
   const std::string path = ::testing::TempDir() + "/socketio_config_auth_test.yaml";
   {
     std::ofstream out(path);
-    out << "namespaces:\n  - name: /a\n    auth: {type: jwt, secret_env: ROOMQ_CONFIG_TEST_UNSET}\n";
+    out << "namespaces:\n  - name: /a\n    auth: {type: jwt, secret_env: "
+           "ROOMQ_CONFIG_TEST_UNSET}\n";
   }
   ::unsetenv("ROOMQ_CONFIG_TEST_UNSET");
   auto config = LoadConfigFile(path);

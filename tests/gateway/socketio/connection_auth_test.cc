@@ -81,8 +81,8 @@ class ConnectionAuthTest : public ::testing::Test {
     auto config = ParseConfig(kConfig);
     ASSERT_TRUE(config.ok()) << config.status();
     ASSERT_TRUE(LoadSecrets(*config).ok());
-    shard_ = std::make_shared<Shard>(0, io_.get_executor(),
-                                     std::make_shared<const Config>(*config), port_);
+    shard_ = std::make_shared<Shard>(0, io_.get_executor(), std::make_shared<const Config>(*config),
+                                     port_);
   }
   void TearDown() override { ::unsetenv(kSecretEnv); }
 
@@ -149,21 +149,25 @@ TEST_F(ConnectionAuthTest, RefusedConnectsGetTheReasonAndAreCounted) {
 
 TEST_F(ConnectionAuthTest, RoomsClaimNarrowsTheNamespaceJoinPolicy) {
   Client client = NewClient();
-  Connect(client, "/secure", AuthPayload(Token(ValidClaims(R"(,"rooms":["lobby","^team-[a-c]$"])"))));
+  Connect(client, "/secure",
+          AuthPayload(Token(ValidClaims(R"(,"rooms":["lobby","^team-[a-c]$"])"))));
   EXPECT_EQ(Exchange(client, R"(2/secure,1["join","lobby"])"),
             (std::vector<std::string>{R"(3/secure,1[{"ok":true}])"}));
   EXPECT_EQ(Exchange(client, R"(2/secure,2["join","team-b"])"),
             (std::vector<std::string>{R"(3/secure,2[{"ok":true}])"}));
   // Allowed by the namespace's join, not by the claim:
-  EXPECT_EQ(Exchange(client, R"(2/secure,3["join","admin"])"),
-            (std::vector<std::string>{R"(3/secure,3[{"error":"joining this room is not allowed"}])"}));
-  EXPECT_EQ(Exchange(client, R"(2/secure,4["join","team-z"])"),
-            (std::vector<std::string>{R"(3/secure,4[{"error":"joining this room is not allowed"}])"}));
+  EXPECT_EQ(
+      Exchange(client, R"(2/secure,3["join","admin"])"),
+      (std::vector<std::string>{R"(3/secure,3[{"error":"joining this room is not allowed"}])"}));
+  EXPECT_EQ(
+      Exchange(client, R"(2/secure,4["join","team-z"])"),
+      (std::vector<std::string>{R"(3/secure,4[{"error":"joining this room is not allowed"}])"}));
   // Allowed by the claim's shape but not by the namespace:
   Client other = NewClient();
   Connect(other, "/secure", AuthPayload(Token(ValidClaims(R"(,"rooms":["^.*$"])"))));
-  EXPECT_EQ(Exchange(other, R"(2/secure,5["join","elsewhere"])"),
-            (std::vector<std::string>{R"(3/secure,5[{"error":"joining this room is not allowed"}])"}));
+  EXPECT_EQ(
+      Exchange(other, R"(2/secure,5["join","elsewhere"])"),
+      (std::vector<std::string>{R"(3/secure,5[{"error":"joining this room is not allowed"}])"}));
   EXPECT_EQ(Exchange(other, R"(2/secure,6["join","admin"])"),
             (std::vector<std::string>{R"(3/secure,6[{"ok":true}])"}));
 }

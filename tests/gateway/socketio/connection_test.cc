@@ -56,15 +56,15 @@ class ConnectionTest : public ::testing::Test {
   void MakeShard(ShardOptions options) {
     auto config = ParseConfig(kConfig);
     ASSERT_TRUE(config.ok()) << config.status();
-    shard_ = std::make_shared<Shard>(0, io_.get_executor(),
-                                     std::make_shared<const Config>(*config), port_, options);
+    shard_ = std::make_shared<Shard>(0, io_.get_executor(), std::make_shared<const Config>(*config),
+                                     port_, options);
   }
 
   Client NewClient(milliseconds connect_timeout = milliseconds(45000)) {
     Client client;
     client.session = std::make_unique<FakeSession>(io_, "eio" + std::to_string(++sessions_));
-    client.connection = std::make_unique<Connection>(*client.session, shard_,
-                                                     ConnectionOptions{connect_timeout});
+    client.connection =
+        std::make_unique<Connection>(*client.session, shard_, ConnectionOptions{connect_timeout});
     return client;
   }
 
@@ -130,7 +130,8 @@ TEST_F(ConnectionTest, ConnectIsAnsweredAfterTheBrokerConfirmedItsRooms) {
   Confirm();
   std::vector<std::string> sent = client.Take();
   ASSERT_EQ(sent.size(), 1u);
-  EXPECT_TRUE(std::regex_match(sent[0], std::regex(R"(0\{"sid":"[A-Za-z0-9_-]{20}"\})"))) << sent[0];
+  EXPECT_TRUE(std::regex_match(sent[0], std::regex(R"(0\{"sid":"[A-Za-z0-9_-]{20}"\})")))
+      << sent[0];
   const std::string sid = sent[0].substr(9, 20);
   EXPECT_EQ(port_->subscribed(), (std::vector<std::string>{"/#" + sid, "/#"}));
   EXPECT_EQ(shard_->socket_count(), 1u);

@@ -6,15 +6,14 @@
 // and lets the test confirm them. Single-threaded: everything runs on the
 // test's io_context.
 
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
 #include <chrono>
 #include <functional>
 #include <memory>
 #include <string>
 #include <utility>
 #include <vector>
-
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/post.hpp>
 
 #include "gateway/bridge/port.h"
 #include "gateway/engineio/session.h"

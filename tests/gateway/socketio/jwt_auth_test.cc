@@ -73,7 +73,8 @@ TEST(JwtVerifierTest, KnownAnswerRfc7515A1) {
       &key));
   constexpr std::string_view kToken =
       "eyJ0eXAiOiJKV1QiLA0KICJhbGciOiJIUzI1NiJ9"
-      ".eyJpc3MiOiJqb2UiLA0KICJleHAiOjEzMDA4MTkzODAsDQogImh0dHA6Ly9leGFtcGxlLmNvbS9pc19yb290Ijp0cnVlfQ"
+      ".eyJpc3MiOiJqb2UiLA0KICJleHAiOjEzMDA4MTkzODAsDQogImh0dHA6Ly9leGFtcGxlLmNvbS9pc19yb290Ijp0cnV"
+      "lfQ"
       ".dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
   JwtOptions options;
   options.key = key;
@@ -116,8 +117,7 @@ TEST(JwtVerifierTest, RefusesOtherAlgorithms) {
     EXPECT_EQ(result.reason, kReasonInvalidToken) << header;
   }
   // alg none with an empty signature, the classic downgrade.
-  std::string unsigned_token =
-      absl::StrCat(B64(R"({"alg":"none"})"), ".", B64(Claims()), ".");
+  std::string unsigned_token = absl::StrCat(B64(R"({"alg":"none"})"), ".", B64(Claims()), ".");
   EXPECT_EQ(Verify(unsigned_token).reason, kReasonInvalidToken);
 }
 
@@ -127,8 +127,8 @@ TEST(JwtVerifierTest, RefusesATamperedOrWronglyKeyedToken) {
   // The payload swapped for another one, signature kept.
   const size_t dot1 = token.find('.');
   const size_t dot2 = token.rfind('.');
-  std::string forged = absl::StrCat(token.substr(0, dot1), ".",
-                                    B64(Claims(R"(,"publish":true)")), token.substr(dot2));
+  std::string forged = absl::StrCat(token.substr(0, dot1), ".", B64(Claims(R"(,"publish":true)")),
+                                    token.substr(dot2));
   EXPECT_EQ(Verify(forged).detail, "bad signature");
   // Every single-character change of the signature is refused.
   for (size_t i = dot2 + 1; i < token.size(); ++i) {
@@ -142,7 +142,8 @@ TEST(JwtVerifierTest, RefusesMalformedTokens) {
   const std::string good = Sign(Claims());
   for (const std::string& token :
        {std::string("abc"), std::string("a.b"), absl::StrCat(good, ".x"), absl::StrCat(" ", good),
-        absl::StrCat(good, "="), std::string(".."), absl::StrCat("e30.", good.substr(good.find('.') + 1)),
+        absl::StrCat(good, "="), std::string(".."),
+        absl::StrCat("e30.", good.substr(good.find('.') + 1)),
         std::string(kMaxTokenBytes + 1, 'a')}) {
     EXPECT_EQ(Verify(token).reason, kReasonInvalidToken) << token.substr(0, 80);
   }
@@ -202,8 +203,7 @@ TEST(JwtVerifierTest, ChecksAudienceAndIssuerWhenConfigured) {
   EXPECT_EQ(Verify(Sign(Claims(R"(,"aud":"other","iss":"idp")")), options).reason,
             kReasonInvalidAudience);
   EXPECT_EQ(Verify(Sign(Claims(R"(,"iss":"idp")")), options).reason, kReasonInvalidAudience);
-  EXPECT_EQ(Verify(Sign(Claims(R"(,"aud":[1],"iss":"idp")")), options).reason,
-            kReasonInvalidToken);
+  EXPECT_EQ(Verify(Sign(Claims(R"(,"aud":[1],"iss":"idp")")), options).reason, kReasonInvalidToken);
   EXPECT_EQ(Verify(Sign(Claims(R"(,"aud":"roomq","iss":"evil")")), options).reason,
             kReasonInvalidIssuer);
   EXPECT_EQ(Verify(Sign(Claims(R"(,"aud":"roomq")")), options).reason, kReasonInvalidIssuer);
@@ -226,7 +226,9 @@ AuthPolicy JwtPolicy() {
   return policy;
 }
 
-std::string Payload(std::string_view token) { return absl::StrCat(R"({"token":")", ToAbsl(token), R"("})"); }
+std::string Payload(std::string_view token) {
+  return absl::StrCat(R"({"token":")", ToAbsl(token), R"("})");
+}
 
 TEST(SocketAuthTest, NoneAdmitsAnyoneWithoutAGrant) {
   Admission admission = Admit(AuthPolicy{}, "", At(kNow));
@@ -235,8 +237,8 @@ TEST(SocketAuthTest, NoneAdmitsAnyoneWithoutAGrant) {
 }
 
 TEST(SocketAuthTest, JwtNeedsATokenString) {
-  for (std::string_view data : {"", "{}", R"({"token":""})", R"({"token":5})", "[1]", "{bad",
-                                R"({"Token":"x"})"}) {
+  for (std::string_view data :
+       {"", "{}", R"({"token":""})", R"({"token":5})", "[1]", "{bad", R"({"Token":"x"})"}) {
     EXPECT_EQ(Admit(JwtPolicy(), data, At(kNow)).reason, kReasonMissingToken) << data;
   }
   EXPECT_EQ(Admit(JwtPolicy(), Payload("x.y.z"), At(kNow)).reason, kReasonInvalidToken);
@@ -252,10 +254,10 @@ TEST(SocketAuthTest, AValidTokenGrantsItsClaims) {
   EXPECT_TRUE(plain.grant->may_publish);
   EXPECT_TRUE(plain.grant->MayJoin("anything"));
 
-  Admission limited = Admit(
-      JwtPolicy(),
-      Payload(Sign(Claims(R"(,"rooms":["lobby","^team-[0-9]+$","a.b"],"publish":false)"))),
-      At(kNow));
+  Admission limited =
+      Admit(JwtPolicy(),
+            Payload(Sign(Claims(R"(,"rooms":["lobby","^team-[0-9]+$","a.b"],"publish":false)"))),
+            At(kNow));
   ASSERT_TRUE(limited.ok()) << limited.reason << limited.detail;
   const Grant& grant = *limited.grant;
   EXPECT_FALSE(grant.may_publish);
@@ -378,7 +380,8 @@ TEST(SocketIdTest, OtherNamesVerifyAtTheDesignedRate) {
           name[c] = name[c - 10];  // doubled
         }
       }
-      const std::string check = SocketIdCheck(std::string_view(name).substr(0, kSocketIdRandomChars));
+      const std::string check =
+          SocketIdCheck(std::string_view(name).substr(0, kSocketIdRandomChars));
       if (name[16] == check[0]) ++first;
       if (name[16] == check[0] && name[17] == check[1]) ++first_two;
       if (IsIssuedSocketId(name)) ++verified;

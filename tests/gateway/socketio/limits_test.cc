@@ -4,8 +4,8 @@
 
 #include <gtest/gtest.h>
 
-#include <memory>
 #include <chrono>
+#include <memory>
 #include <string>
 #include <thread>
 #include <vector>
@@ -33,8 +33,8 @@ class LimitsTest : public ::testing::Test {
   void Make(ConnectionOptions connection, ShardOptions shard = {}) {
     auto config = ParseConfig(kConfig);
     ASSERT_TRUE(config.ok()) << config.status();
-    shard_ = std::make_shared<Shard>(0, io_.get_executor(),
-                                     std::make_shared<const Config>(*config), port_, shard);
+    shard_ = std::make_shared<Shard>(0, io_.get_executor(), std::make_shared<const Config>(*config),
+                                     port_, shard);
     session_ = std::make_unique<FakeSession>(io_, "eio1");
     connection_ = std::make_unique<Connection>(*session_, shard_, connection);
   }
@@ -83,9 +83,9 @@ TEST_F(LimitsTest, JoinPastMaxRoomsPerSocketIsAckedWithAnError) {
   Send(R"(22["join","b"])");
   Send(R"(23["join","c"])");
   Send(R"(24["join","a"])");  // already in it: not a new room
-  EXPECT_EQ(Take(), (std::vector<std::string>{R"(31[{"ok":true}])", R"(32[{"ok":true}])",
-                                              R"(33[{"error":"too many rooms"}])",
-                                              R"(34[{"ok":true}])"}));
+  EXPECT_EQ(Take(),
+            (std::vector<std::string>{R"(31[{"ok":true}])", R"(32[{"ok":true}])",
+                                      R"(33[{"error":"too many rooms"}])", R"(34[{"ok":true}])"}));
   EXPECT_EQ(shard_->stats().joins_refused, 1u);
   EXPECT_FALSE(session_->closed());
 }

@@ -24,8 +24,8 @@ class MetricsTest : public ::testing::Test {
   void SetUp() override {
     auto config = ParseConfig("namespaces:\n  - name: /\n    relay: broadcast\n  - name: /b\n");
     ASSERT_TRUE(config.ok()) << config.status();
-    shard_ = std::make_shared<Shard>(0, io_.get_executor(),
-                                     std::make_shared<const Config>(*config), port_);
+    shard_ = std::make_shared<Shard>(0, io_.get_executor(), std::make_shared<const Config>(*config),
+                                     port_);
   }
   struct Client {
     std::unique_ptr<FakeSession> session;
@@ -79,7 +79,7 @@ TEST_F(MetricsTest, CountersFollowTrafficDropsAndDisconnects) {
   options.message_burst = 2;
   options.max_namespaces = 1;
   Client a = NewClient(options);
-  Send(a, "0");               // in: 1 message, 1 byte; out: the CONNECT answer
+  Send(a, "0");                  // in: 1 message, 1 byte; out: the CONNECT answer
   Send(a, R"(21["join","x"])");  // in; out: the ack
   Send(a, R"(2["chat",1])");     // in; relayed, nothing out
   Send(a, R"(2["chat",2])");     // in; over the rate: dropped

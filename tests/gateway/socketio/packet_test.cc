@@ -120,8 +120,8 @@ TEST(DecoderTest, EventPayloadRules) {
 }
 
 TEST(DecoderTest, ReservedEventNamesAreRejected) {
-  for (const char* name : {"connect", "connect_error", "disconnect", "disconnecting",
-                           "newListener", "removeListener"}) {
+  for (const char* name : {"connect", "connect_error", "disconnect", "disconnecting", "newListener",
+                           "removeListener"}) {
     EXPECT_FALSE(DecodeError(std::string("2[\"") + name + "\"]").ok()) << name;
     EXPECT_TRUE(IsReservedEventName(name));
   }
@@ -169,8 +169,8 @@ TEST(DecoderTest, UnknownTypesAndEmptyInput) {
 
 TEST(DecoderTest, BinaryEventCollectsAttachments) {
   Decoder decoder;
-  auto header = decoder.Add(R"(52-/up,9["file",{"_placeholder":true,"num":0},{"_placeholder":true,"num":1}])",
-                            false);
+  auto header = decoder.Add(
+      R"(52-/up,9["file",{"_placeholder":true,"num":0},{"_placeholder":true,"num":1}])", false);
   ASSERT_TRUE(header.ok()) << header.status();
   EXPECT_FALSE(header->has_value());
   EXPECT_TRUE(decoder.awaiting_attachments());
@@ -248,10 +248,26 @@ TEST(DecoderTest, BinaryOutOfSequenceIsAnError) {
 }
 
 TEST(DecoderTest, ManyGarbageInputsNeverCrash) {
-  const std::vector<std::string> inputs = {
-      "0/", "0/,", "2/", "2/,", "2/a,", "2/a,1", "2/a,1[", "3/a,", "5-", "5--", "51-", "51-/",
-      "2[\"a\"", "2[\"a\\", "2[\"\\u12\"]", "0{\"a\":", "2\x00", std::string("2[\"a\",\x00]", 7),
-      "2[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[", "299999999999999999999999999999999999"};
+  const std::vector<std::string> inputs = {"0/",
+                                           "0/,",
+                                           "2/",
+                                           "2/,",
+                                           "2/a,",
+                                           "2/a,1",
+                                           "2/a,1[",
+                                           "3/a,",
+                                           "5-",
+                                           "5--",
+                                           "51-",
+                                           "51-/",
+                                           "2[\"a\"",
+                                           "2[\"a\\",
+                                           "2[\"\\u12\"]",
+                                           "0{\"a\":",
+                                           "2\x00",
+                                           std::string("2[\"a\",\x00]", 7),
+                                           "2[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[",
+                                           "299999999999999999999999999999999999"};
   for (const std::string& input : inputs) {
     Decoder decoder;
     auto result = decoder.Add(input, false);

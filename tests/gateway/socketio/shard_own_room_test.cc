@@ -2,18 +2,16 @@
 // set, not in the RoomIndex, with the same broker subscription edges; a
 // second local socket with the same (ns, id) falls back to the RoomIndex.
 
-#include "gateway/socketio/shard.h"
-
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <boost/asio/io_context.hpp>
 #include <memory>
 #include <string>
 #include <vector>
 
-#include <boost/asio/io_context.hpp>
-
 #include "gateway/socketio/config.h"
+#include "gateway/socketio/shard.h"
 #include "tests/gateway/socketio/fakes.h"
 
 namespace roomq::gateway::socketio {
@@ -33,8 +31,8 @@ class ShardOwnRoomTest : public ::testing::Test {
   void SetUp() override {
     auto config = ParseConfig(kConfig);
     ASSERT_TRUE(config.ok()) << config.status();
-    shard_ = std::make_shared<Shard>(0, io_.get_executor(),
-                                     std::make_shared<const Config>(*config), port_);
+    shard_ = std::make_shared<Shard>(0, io_.get_executor(), std::make_shared<const Config>(*config),
+                                     port_);
     ns_ = shard_->namespaces().Find("/");
     ASSERT_NE(ns_, nullptr);
   }

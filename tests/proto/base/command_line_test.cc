@@ -1,9 +1,9 @@
 #include "proto/base/command_line.h"
 
+#include <gtest/gtest.h>
+
 #include <string>
 #include <vector>
-
-#include <gtest/gtest.h>
 
 #include "absl/flags/flag.h"
 

@@ -1,9 +1,9 @@
 #include "proto/wire/delivery.h"
 
+#include <gtest/gtest.h>
+
 #include <cstdint>
 #include <string>
-
-#include <gtest/gtest.h>
 
 #include "proto/roomq.pb.h"
 
@@ -25,8 +25,8 @@ v1::Envelope SampleEnvelope(size_t args_size) {
 // The hand-written frame must be exactly what protobuf writes for the same
 // message: then every receiver's ordinary parser reads it.
 TEST(DeliveryFrameTest, EqualsProtobufsOwnEncodingForEveryVarintWidth) {
-  for (uint64_t epoch : {uint64_t{0}, uint64_t{1}, uint64_t{127}, uint64_t{128}, uint64_t{1} << 40,
-                         ~uint64_t{0}}) {
+  for (uint64_t epoch :
+       {uint64_t{0}, uint64_t{1}, uint64_t{127}, uint64_t{128}, uint64_t{1} << 40, ~uint64_t{0}}) {
     for (size_t args_size : {size_t{0}, size_t{50}, size_t{200}, size_t{20000}, size_t{3} << 20}) {
       const v1::Envelope envelope = SampleEnvelope(args_size);
       const std::string envelope_bytes = envelope.SerializeAsString();
@@ -64,16 +64,17 @@ TEST(DeliveryFrameTest, CarriesUnknownEnvelopeFieldsVerbatim) {
   EXPECT_EQ(parsed.delivery().envelope().SerializeAsString(), envelope_bytes);
 }
 
-
 // With history: offsets (with and without a room name), sequence and
 // replayed parse back as protobuf reads them, for every varint width, and
 // the envelope is still the last bytes of the frame.
 TEST(DeliveryFrameTest, OffsetsSequenceAndReplayedParseBack) {
   const std::string long_room(300, 'r');
-  for (uint64_t value : {uint64_t{1}, uint64_t{127}, uint64_t{128}, uint64_t{1} << 40, ~uint64_t{0}}) {
+  for (uint64_t value :
+       {uint64_t{1}, uint64_t{127}, uint64_t{128}, uint64_t{1} << 40, ~uint64_t{0}}) {
     for (size_t args_size : {size_t{0}, size_t{200}, size_t{70000}}) {
       const std::string envelope_bytes = SampleEnvelope(args_size).SerializeAsString();
-      const RoomOffset offsets[] = {{"/chat", "lobby", value}, {"/chat", "", 1}, {"/chat", long_room, 2}};
+      const RoomOffset offsets[] = {
+          {"/chat", "lobby", value}, {"/chat", "", 1}, {"/chat", long_room, 2}};
       DeliveryHeader header;
       header.epoch = value;
       header.offsets = offsets;

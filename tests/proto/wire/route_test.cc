@@ -1,10 +1,10 @@
 #include "proto/wire/route.h"
 
+#include <gtest/gtest.h>
+
 #include <random>
 #include <string>
 #include <vector>
-
-#include <gtest/gtest.h>
 
 #include "proto/roomq.pb.h"
 #include "tests/support/allocation_counter.h"
@@ -58,9 +58,9 @@ v1::Envelope RandomEnvelope(std::mt19937_64& rng) {
   std::uniform_int_distribution<int> small(0, 6);
   v1::Envelope e;
   e.set_version(v1::VERSION_1);
-  static constexpr v1::Kind kKinds[] = {v1::KIND_EVENT,      v1::KIND_ACK,           v1::KIND_JOIN,
-                                        v1::KIND_LEAVE,      v1::KIND_DISCONNECT,    v1::KIND_CONNECTION,
-                                        v1::KIND_DISCONNECTION, v1::KIND_CLIENT_EVENT};
+  static constexpr v1::Kind kKinds[] = {
+      v1::KIND_EVENT,      v1::KIND_ACK,        v1::KIND_JOIN,          v1::KIND_LEAVE,
+      v1::KIND_DISCONNECT, v1::KIND_CONNECTION, v1::KIND_DISCONNECTION, v1::KIND_CLIENT_EVENT};
   e.set_kind(kKinds[std::uniform_int_distribution<int>(0, 7)(rng)]);
   const int channel = std::uniform_int_distribution<int>(1, 3)(rng);
   e.set_channel(static_cast<v1::Channel>(channel));
@@ -162,7 +162,8 @@ TEST(ScanRoute, AgreesWithTheParserOnEveryTruncation) {
       const bool parses = parsed.ParseFromArray(prefix.data(), static_cast<int>(prefix.size()));
       EnvelopeRoute route;
       const ScanError error = ScanRouteInto(prefix, route);
-      ASSERT_EQ(parses, error != ScanError::kMalformed) << "length " << len << " of " << bytes.size();
+      ASSERT_EQ(parses, error != ScanError::kMalformed)
+          << "length " << len << " of " << bytes.size();
       if (error == ScanError::kOk) ExpectSameRoute(route, parsed);
     }
   }
@@ -191,10 +192,10 @@ TEST(ScanRoute, NeverCrashesOnMutatedBytes) {
 
 TEST(ScanRoute, SkipsUnknownFieldsAndGroups) {
   std::string bytes = RoomsEnvelope("/chat", {"a"}).SerializeAsString();
-  bytes += Key(99, 0) + Varint(123456789);                 // unknown varint
-  bytes += Bytes(100, "opaque");                            // unknown bytes
-  bytes += Key(101, 5) + std::string(4, '\x01');            // fixed32
-  bytes += Key(102, 1) + std::string(8, '\x02');            // fixed64
+  bytes += Key(99, 0) + Varint(123456789);                     // unknown varint
+  bytes += Bytes(100, "opaque");                               // unknown bytes
+  bytes += Key(101, 5) + std::string(4, '\x01');               // fixed32
+  bytes += Key(102, 1) + std::string(8, '\x02');               // fixed64
   bytes += Key(103, 3) + Key(1, 0) + Varint(1) + Key(103, 4);  // group
   bytes += Key(4, 0) + Varint(7);  // namespace with the wrong wire type: unknown
   auto route = ScanRoute(bytes);
@@ -266,8 +267,9 @@ TEST(ScanRoute, RejectsInvalidTargets) {
   EXPECT_EQ(Scan(RoomsEnvelope("chat", {"a"}).SerializeAsString()), ScanError::kTopic);
   EXPECT_EQ(Scan(RoomsEnvelope("/chat", {std::string(kMaxNameBytes + 1, 'r')}).SerializeAsString()),
             ScanError::kTopic);
-  EXPECT_EQ(Scan(RoomsEnvelope("/" + std::string(kMaxNamespaceBytes, 'n'), {"a"}).SerializeAsString()),
-            ScanError::kTopic);
+  EXPECT_EQ(
+      Scan(RoomsEnvelope("/" + std::string(kMaxNamespaceBytes, 'n'), {"a"}).SerializeAsString()),
+      ScanError::kTopic);
 
   v1::Envelope service = RoomsEnvelope("", {});
   service.set_channel(v1::CHANNEL_SERVICE);

@@ -61,7 +61,8 @@ TEST(ValidateTopic, RejectsMalformedTopics) {
 TEST(DecodeTopicKey, RejectsGarbage) {
   EXPECT_FALSE(DecodeTopicKey("").ok());
   EXPECT_FALSE(DecodeTopicKey(std::string("\x01\x09/ch", 5)).ok());  // length past the end
-  EXPECT_FALSE(DecodeTopicKey(std::string("\x01\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff", 11)).ok());
+  EXPECT_FALSE(
+      DecodeTopicKey(std::string("\x01\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff", 11)).ok());
   EXPECT_FALSE(DecodeTopicKey(std::string("\x07\x01/", 3)).ok());  // unknown channel
 }
 
