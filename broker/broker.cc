@@ -12,7 +12,7 @@
 #include "absl/strings/str_cat.h"
 #include "broker/security/curve_server.h"
 #include "google/protobuf/io/coded_stream.h"
-#include "proto/wire/absl_compat.h"
+#include "proto/base/absl_compat.h"
 #include "proto/wire/delivery.h"
 #include "proto/wire/topic.h"
 #include "spdlog/spdlog.h"

@@ -8,8 +8,8 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
-#include "proto/wire/absl_compat.h"
-#include "proto/wire/status_macros.h"
+#include "proto/base/absl_compat.h"
+#include "proto/base/status_macros.h"
 #include "spdlog/spdlog.h"
 
 namespace roomq::broker {

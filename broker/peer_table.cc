@@ -3,7 +3,7 @@
 #include <algorithm>
 
 #include "absl/strings/escaping.h"
-#include "proto/wire/absl_compat.h"
+#include "proto/base/absl_compat.h"
 #include "spdlog/spdlog.h"
 
 namespace roomq::broker {

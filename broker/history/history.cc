@@ -2,7 +2,7 @@
 
 #include <algorithm>
 
-#include "proto/wire/absl_compat.h"
+#include "proto/base/absl_compat.h"
 #include "proto/wire/topic.h"
 
 namespace roomq::broker::history {

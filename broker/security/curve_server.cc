@@ -3,8 +3,8 @@
 #include <spdlog/spdlog.h>
 
 #include "absl/strings/str_cat.h"
-#include "proto/wire/absl_compat.h"
-#include "roomq/curve.h"
+#include "proto/base/absl_compat.h"
+#include "proto/node/curve.h"
 
 namespace roomq::broker::security {
 
@@ -14,7 +14,7 @@ std::string MonitorEndpoint(std::string_view name) {
 
 absl::Status EnableCurveServer(zmq::socket_t& socket, const std::string& secret_key,
                                std::string_view name) {
-  if (absl::Status valid = client::ValidateCurveKey(secret_key); !valid.ok()) {
+  if (absl::Status valid = node::ValidateCurveKey(secret_key); !valid.ok()) {
     return absl::InvalidArgumentError(absl::StrCat("CURVE secret key: ", valid.message()));
   }
   try {
@@ -45,10 +45,10 @@ absl::StatusOr<CurveServerSetup> SetUpCurveServer(zmq::context_t& context,
         "CURVE needs both --curve-secret-key (the broker's key) and --curve-clients (the allowed "
         "client keys)");
   }
-  if (absl::Status available = client::CheckCurveAvailable(); !available.ok()) return available;
-  absl::StatusOr<client::CurveKeyPair> pair = client::LoadCurveSecretKey(secret_key_file);
+  if (absl::Status available = node::CheckCurveAvailable(); !available.ok()) return available;
+  absl::StatusOr<node::CurveKeyPair> pair = node::LoadCurveSecretKey(secret_key_file);
   if (!pair.ok()) return absl::InvalidArgumentError(pair.status().message());
-  absl::StatusOr<std::vector<std::string>> clients = client::LoadCurvePublicKeyDir(clients_dir);
+  absl::StatusOr<std::vector<std::string>> clients = node::LoadCurvePublicKeyDir(clients_dir);
   if (!clients.ok()) return absl::InvalidArgumentError(clients.status().message());
   absl::StatusOr<std::unique_ptr<ZapHandler>> zap =
       ZapHandler::Start(context, *clients, {"pub", "sub"});

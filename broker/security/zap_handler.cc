@@ -9,7 +9,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "broker/security/curve_server.h"
-#include "roomq/curve.h"
+#include "proto/node/curve.h"
 
 namespace roomq::broker::security {
 namespace {
@@ -17,12 +17,12 @@ namespace {
 constexpr std::chrono::milliseconds kPollInterval{100};
 
 std::string Z85(const std::string& binary_key) {
-  char text[client::kCurveKeyZ85Chars + 1];
+  char text[node::kCurveKeyZ85Chars + 1];
   if (binary_key.size() != 32 ||
       zmq_z85_encode(text, reinterpret_cast<const uint8_t*>(binary_key.data()), 32) == nullptr) {
     return "invalid";
   }
-  return std::string(text, client::kCurveKeyZ85Chars);
+  return std::string(text, node::kCurveKeyZ85Chars);
 }
 
 std::string HandshakeFailure(uint16_t event, uint32_t value) {
@@ -50,7 +50,7 @@ absl::StatusOr<std::unique_ptr<ZapHandler>> ZapHandler::Start(
   }
   std::set<std::string> allowed;
   for (const std::string& key : allowed_public_keys) {
-    if (absl::Status valid = client::ValidateCurveKey(key); !valid.ok()) {
+    if (absl::Status valid = node::ValidateCurveKey(key); !valid.ok()) {
       return absl::InvalidArgumentError(absl::StrCat("allowed client key: ", valid.message()));
     }
     std::string binary(32, '\0');

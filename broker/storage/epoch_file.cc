@@ -11,7 +11,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "broker/storage/file_io.h"
-#include "proto/wire/status_macros.h"
+#include "proto/base/status_macros.h"
 
 namespace roomq::broker::storage {
 namespace {

@@ -10,7 +10,7 @@
 #include <system_error>
 
 #include "absl/strings/str_cat.h"
-#include "proto/wire/absl_compat.h"
+#include "proto/base/absl_compat.h"
 
 namespace roomq::broker::storage {
 

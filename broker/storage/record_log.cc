@@ -17,8 +17,8 @@
 #include "broker/storage/epoch_file.h"
 #include "broker/storage/file_io.h"
 #include "broker/storage/record_format.h"
-#include "proto/wire/absl_compat.h"
-#include "proto/wire/status_macros.h"
+#include "proto/base/absl_compat.h"
+#include "proto/base/status_macros.h"
 
 namespace roomq::broker::storage {
 namespace {

@@ -3,7 +3,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "clients/cli/flags.h"
-#include "clients/src/json.h"
+#include "proto/base/json.h"
 #include "proto/wire/topic.h"
 
 namespace roomq::cli {
@@ -101,7 +101,7 @@ absl::StatusOr<Command> ParsePub(const std::vector<std::string>& args) {
   if (command.event.empty()) return absl::InvalidArgumentError("flag --event must not be empty");
   for (size_t i = 0; i < flags->positional.size(); ++i) {
     const std::string& arg = flags->positional[i];
-    if (absl::Status status = client::ValidateJsonValue(arg); !status.ok()) {
+    if (absl::Status status = base::ValidateJsonValue(arg); !status.ok()) {
       return absl::InvalidArgumentError(
           absl::StrCat("argument ", i + 1, " is not JSON (", status.message(), "): ", arg,
                        "\n(a string argument needs JSON quotes: '\"text\"')"));

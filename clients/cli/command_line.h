@@ -16,11 +16,12 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "proto/node/endpoints.h"
 
 namespace roomq::cli {
 
-inline constexpr char kDefaultBrokerPub[] = "tcp://127.0.0.1:5555";
-inline constexpr char kDefaultBrokerSub[] = "tcp://127.0.0.1:5556";
+inline constexpr const char* kDefaultBrokerPub = node::kDefaultPubEndpoint;
+inline constexpr const char* kDefaultBrokerSub = node::kDefaultSubEndpoint;
 
 struct PubCommand {
   std::string broker_pub = kDefaultBrokerPub;
@@ -44,7 +45,7 @@ struct SubCommand {
   std::string ns = "/";
   std::vector<std::string> rooms;  // none = the namespace alone
   // --from-offset / --epoch: resume the (single) topic from broker history
-  // after this offset of that epoch, then live (see roomq::client::ResumeFrom).
+  // after this offset of that epoch, then live (see roomq::node::ResumeFrom).
   std::optional<uint64_t> from_offset;
   uint64_t epoch = 0;
   std::string curve_server_key;  // CURVE key files (both or neither; loaded when run)

@@ -1,8 +1,8 @@
 #include "clients/cli/format.h"
 
 #include "absl/strings/escaping.h"
-#include "clients/src/json.h"
-#include "proto/wire/absl_compat.h"
+#include "proto/base/absl_compat.h"
+#include "proto/base/json.h"
 
 namespace roomq::cli {
 
@@ -10,20 +10,20 @@ std::string FormatMessageLine(const Message& message) {
   std::string out;
   out.reserve(64 + message.ns.size() + message.event.size() + message.args_json.size());
   out += "{\"namespace\":";
-  client::AppendJsonString(out, message.ns);
+  base::AppendJsonString(out, message.ns);
   out += ",\"rooms\":[";
   for (size_t i = 0; i < message.rooms.size(); ++i) {
     if (i > 0) out.push_back(',');
-    client::AppendJsonString(out, message.rooms[i]);
+    base::AppendJsonString(out, message.rooms[i]);
   }
   out += "],\"event\":";
-  client::AppendJsonString(out, message.event);
-  if (client::ValidateJsonArray(message.args_json).ok()) {
+  base::AppendJsonString(out, message.event);
+  if (base::ValidateJsonArray(message.args_json).ok()) {
     out += ",\"args\":";
     out += message.args_json;
   } else {
     out += ",\"args_text\":";
-    client::AppendJsonString(out, message.args_json);
+    base::AppendJsonString(out, message.args_json);
   }
   if (!message.offsets.empty()) {
     // Where the event sits in the broker's history: resume with
@@ -35,7 +35,7 @@ std::string FormatMessageLine(const Message& message) {
     out += "\",\"offsets\":{";
     for (size_t i = 0; i < message.offsets.size(); ++i) {
       if (i > 0) out.push_back(',');
-      client::AppendJsonString(out, message.offsets[i].room);
+      base::AppendJsonString(out, message.offsets[i].room);
       out.push_back(':');
       out += std::to_string(message.offsets[i].offset);
     }

@@ -15,10 +15,10 @@
 
 #include "absl/strings/str_join.h"
 #include "clients/cli/format.h"
-#include "clients/src/json.h"
+#include "proto/base/json.h"
+#include "proto/node/curve.h"
+#include "proto/node/link.h"
 #include "roomq/client.h"
-#include "roomq/curve.h"
-#include "roomq/link.h"
 #include "spdlog/spdlog.h"
 
 namespace roomq::cli {
@@ -102,8 +102,8 @@ std::string Describe(const std::string& ns, const std::vector<std::string>& room
 }  // namespace
 
 int RunKeygen(const KeygenCommand& command) {
-  auto pair = client::GenerateCurveKeyPair();
-  absl::Status status = pair.ok() ? client::WriteCurveKeyPair(*pair, command.base) : pair.status();
+  auto pair = node::GenerateCurveKeyPair();
+  absl::Status status = pair.ok() ? node::WriteCurveKeyPair(*pair, command.base) : pair.status();
   if (!status.ok()) {
     std::fprintf(stderr, "roomq keygen: %s\n", std::string(status.message()).c_str());
     return 1;
@@ -115,7 +115,7 @@ int RunKeygen(const KeygenCommand& command) {
 
 int RunPub(const PubCommand& command, std::istream& in) {
   ClientOptions options;
-  auto curve = client::LoadCurveClientOptions(command.curve_server_key, command.curve_secret_key);
+  auto curve = node::LoadCurveClientOptions(command.curve_server_key, command.curve_secret_key);
   if (!curve.ok()) {
     std::fprintf(stderr, "roomq pub: %s\n", std::string(curve.status().message()).c_str());
     return 2;
@@ -144,7 +144,7 @@ int RunPub(const PubCommand& command, std::istream& in) {
     std::string line;
     for (int number = 1; std::getline(in, line); ++number) {
       if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
-      if (absl::Status status = client::ValidateJsonValue(line); !status.ok()) {
+      if (absl::Status status = base::ValidateJsonValue(line); !status.ok()) {
         std::fprintf(stderr, "roomq pub: line %d is not JSON (%s), skipped\n", number,
                      std::string(status.message()).c_str());
         ++bad_lines;
@@ -172,7 +172,7 @@ int RunPub(const PubCommand& command, std::istream& in) {
 
 // `roomq sub --from-offset`: a Link of its own (the high-level Client has
 // no resume point), polled on this thread with the signals as a signalfd.
-int RunResumingSub(const SubCommand& command, const client::CurveClientOptions& curve,
+int RunResumingSub(const SubCommand& command, const node::CurveClientOptions& curve,
                    const sigset_t& signals) {
   const int signal_fd = signalfd(-1, &signals, SFD_CLOEXEC);
   if (signal_fd < 0) {
@@ -180,15 +180,15 @@ int RunResumingSub(const SubCommand& command, const client::CurveClientOptions& 
     return 1;
   }
   zmq::context_t context;
-  client::LinkOptions options;
+  node::LinkOptions options;
   options.pub_endpoint = command.broker_pub;
   options.sub_endpoint = command.broker_sub;
   options.node_prefix = "cli";
   options.curve = curve;
   const std::string room = command.rooms.empty() ? std::string() : command.rooms.front();
   const std::string what = Describe(command.ns, command.rooms);
-  client::LinkHandlers handlers;
-  handlers.on_delivery = [&command](client::Delivery& delivery) {
+  node::LinkHandlers handlers;
+  handlers.on_delivery = [&command](node::Delivery& delivery) {
     const v1::Envelope& envelope = delivery.envelope;
     if (envelope.kind() != v1::KIND_EVENT || envelope.namespace_() != command.ns) return;
     Message message;
@@ -218,7 +218,7 @@ int RunResumingSub(const SubCommand& command, const client::CurveClientOptions& 
                  static_cast<unsigned long long>(result.last_offset()),
                  result.truncated() ? ", with a gap: history no longer holds part of it" : "");
   };
-  auto link = client::Link::Create(context, options, std::move(handlers));
+  auto link = node::Link::Create(context, options, std::move(handlers));
   if (!link.ok()) {
     std::fprintf(stderr, "roomq sub: %s\n", link.status().ToString().c_str());
     close(signal_fd);
@@ -233,7 +233,7 @@ int RunResumingSub(const SubCommand& command, const client::CurveClientOptions& 
           std::fprintf(stderr, "roomq sub: not confirmed yet (%s)\n", status.ToString().c_str());
         }
       },
-      client::ResumeFrom{command.epoch, *command.from_offset});
+      node::ResumeFrom{command.epoch, *command.from_offset});
   zmq::pollitem_t items[1] = {{nullptr, signal_fd, ZMQ_POLLIN, 0}};
   while (true) {
     if (absl::Status status = (*link)->Poll(std::chrono::milliseconds(1000), items); !status.ok()) {
@@ -258,7 +258,7 @@ int RunSub(const SubCommand& command) {
   sigaddset(&signals, SIGINT);
   sigaddset(&signals, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
-  auto curve = client::LoadCurveClientOptions(command.curve_server_key, command.curve_secret_key);
+  auto curve = node::LoadCurveClientOptions(command.curve_server_key, command.curve_secret_key);
   if (!curve.ok()) {
     std::fprintf(stderr, "roomq sub: %s\n", std::string(curve.status().message()).c_str());
     return 2;

@@ -23,7 +23,7 @@
 #include "clients/loadgen/histogram.h"
 #include "clients/loadgen/proc_stats.h"
 #include "clients/loadgen/ws_codec.h"
-#include "proto/wire/absl_compat.h"
+#include "proto/base/absl_compat.h"
 
 namespace roomq::loadgen {
 namespace {

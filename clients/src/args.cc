@@ -4,14 +4,14 @@
 #include <cmath>
 
 #include "absl/strings/str_cat.h"
-#include "clients/src/json.h"
+#include "proto/base/json.h"
 #include "roomq/message.h"
 
 namespace roomq {
 
 absl::StatusOr<Args> Args::FromJsonArray(std::string_view json_array,
                                          std::vector<std::string> attachments) {
-  if (absl::Status status = client::ValidateJsonArray(json_array); !status.ok()) return status;
+  if (absl::Status status = base::ValidateJsonArray(json_array); !status.ok()) return status;
   // Strip the brackets (and surrounding whitespace) to keep the elements.
   const size_t open = json_array.find('[');
   const size_t close = json_array.rfind(']');
@@ -67,7 +67,7 @@ void Args::Append(std::string_view json_value) {
 
 Args& Args::Json(std::string_view json) {
   if (!status_.ok()) return *this;
-  if (absl::Status status = client::ValidateJsonValue(json); !status.ok()) {
+  if (absl::Status status = base::ValidateJsonValue(json); !status.ok()) {
     status_ =
         absl::InvalidArgumentError(absl::StrCat("argument ", count_ + 1, ": ", status.message()));
     return *this;
@@ -78,11 +78,11 @@ Args& Args::Json(std::string_view json) {
 
 Args& Args::String(std::string_view utf8) {
   if (!status_.ok()) return *this;
-  if (!client::IsValidUtf8(utf8)) {
+  if (!base::IsValidUtf8(utf8)) {
     status_ = absl::InvalidArgumentError(absl::StrCat("argument ", count_ + 1, ": invalid UTF-8"));
     return *this;
   }
-  Append(client::JsonString(utf8));
+  Append(base::JsonQuote(utf8));
   return *this;
 }
 

@@ -164,7 +164,7 @@ absl::Status ClientCore::Post(Command command, bool bounded) {
 
 void ClientCore::Run(std::promise<absl::Status> started) {
   io_thread_id_ = std::this_thread::get_id();
-  client::LinkOptions link_options;
+  node::LinkOptions link_options;
   link_options.pub_endpoint = options_.broker_pub;
   link_options.sub_endpoint = options_.broker_sub;
   link_options.node_prefix = options_.node_prefix;
@@ -173,13 +173,13 @@ void ClientCore::Run(std::promise<absl::Status> started) {
   link_options.send_hwm = options_.send_hwm;
   link_options.receive_hwm = options_.receive_hwm;
   link_options.curve = options_.curve;
-  client::LinkHandlers handlers;
-  handlers.on_delivery = [this](client::Delivery& delivery) { OnDelivery(delivery); };
+  node::LinkHandlers handlers;
+  handlers.on_delivery = [this](node::Delivery& delivery) { OnDelivery(delivery); };
   handlers.on_broker_state = [this](bool connected) {
     broker_connected_.store(connected);
     if (options_.on_broker_state) options_.on_broker_state(connected);
   };
-  auto link = client::Link::Create(context_, link_options, std::move(handlers));
+  auto link = node::Link::Create(context_, link_options, std::move(handlers));
   if (!link.ok()) {
     started.set_value(link.status());
     return;
@@ -211,7 +211,7 @@ void ClientCore::Run(std::promise<absl::Status> started) {
     }
     DrainCommands();
     ExpireAcks(Clock::now());
-    const client::Link::Stats link_stats = link_->stats();
+    const node::Link::Stats link_stats = link_->stats();
     stat_published_.store(link_stats.published);
     stat_delivered_.store(link_stats.delivered);
     stat_malformed_.store(link_stats.dropped_malformed);
@@ -473,7 +473,7 @@ std::shared_future<absl::Status> ClientCore::Listen(std::string ns) {
   return future.get();
 }
 
-void ClientCore::OnDelivery(client::Delivery& delivery) {
+void ClientCore::OnDelivery(node::Delivery& delivery) {
   const v1::Envelope& envelope = delivery.envelope;
   switch (envelope.channel()) {
     case v1::CHANNEL_ROOMS:

@@ -30,9 +30,9 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "proto/node/link.h"
 #include "proto/roomq.pb.h"
 #include "roomq/client.h"
-#include "roomq/link.h"
 
 namespace roomq::internal {
 
@@ -104,7 +104,7 @@ class ClientCore : public std::enable_shared_from_this<ClientCore> {
   absl::Status Post(Command command, bool bounded);
   void Run(std::promise<absl::Status> started);
   void DrainCommands();
-  void OnDelivery(client::Delivery& delivery);
+  void OnDelivery(node::Delivery& delivery);
   void DispatchRooms(const v1::Envelope& envelope, const v1::Delivery& header);
   void DispatchService(const v1::Envelope& envelope, const v1::Delivery& header);
   void DispatchAck(const v1::Envelope& envelope, const v1::Delivery& header);
@@ -142,7 +142,7 @@ class ClientCore : public std::enable_shared_from_this<ClientCore> {
 
   // I/O thread state.
   zmq::context_t context_;
-  std::unique_ptr<client::Link> link_;
+  std::unique_ptr<node::Link> link_;
   std::map<uint64_t, SubscriptionEntry> subscriptions_;
   std::map<std::string, int> topic_refs_;  // (ns, room) key -> subscriptions using it
   std::map<std::string, ServiceEntry, std::less<>> services_;

@@ -10,8 +10,7 @@
 #include <random>
 
 #include "absl/strings/str_format.h"
-#include "gateway/socketio/recovery.h"
-#include "proto/wire/absl_compat.h"
+#include "proto/base/absl_compat.h"
 #include "proto/wire/topic.h"
 
 namespace roomq::gateway::bridge {
@@ -39,6 +38,7 @@ Bridge::~Bridge() { Stop(); }
 
 absl::Status Bridge::Start(Sink sink) {
   if (thread_.joinable()) return absl::FailedPreconditionError("bridge already started");
+  if (!options_.prepare) return absl::InvalidArgumentError("bridge needs Options::prepare");
   sink_ = std::move(sink);
   wake_fd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
   if (wake_fd_ < 0) {
@@ -74,13 +74,13 @@ void Bridge::Stop() {
 
 void Bridge::Run(std::promise<absl::Status>* started) {
   context_ = std::make_unique<zmq::context_t>(1);
-  client::LinkHandlers handlers;
-  handlers.on_delivery = [this](client::Delivery& delivery) { OnDelivery(delivery); };
+  node::LinkHandlers handlers;
+  handlers.on_delivery = [this](node::Delivery& delivery) { OnDelivery(delivery); };
   handlers.on_broker_state = [this](bool connected) {
     broker_connected_ = connected;
     spdlog::info("bridge {}: broker {}", node_id_, connected ? "connected" : "unreachable");
   };
-  auto link = client::Link::Create(*context_, options_.link, std::move(handlers));
+  auto link = node::Link::Create(*context_, options_.link, std::move(handlers));
   if (!link.ok()) {
     started->set_value(link.status());
     context_.reset();
@@ -221,11 +221,6 @@ void Bridge::NoteBrokerPosition(uint64_t epoch, uint64_t sequence) {
   }
 }
 
-std::string Bridge::OffsetArgFor(const std::string& ns, uint64_t epoch, uint64_t sequence) {
-  if (sequence == 0 || !options_.recovery_namespace || !options_.recovery_namespace(ns)) return "";
-  return socketio::OffsetArg({epoch, sequence});
-}
-
 void Bridge::OnRecovered(size_t shard, absl::StatusOr<v1::Recovered> answer,
                          const std::function<void(absl::StatusOr<Recovery>)>& done) {
   auto fail = [&](absl::Status status) {
@@ -263,8 +258,8 @@ void Bridge::OnRecovered(size_t shard, absl::StatusOr<v1::Recovered> answer,
   recovery.missed.reserve(answer->missed_size());
   for (v1::Delivery& delivery : *answer->mutable_missed()) {
     NoteBrokerPosition(delivery.epoch(), delivery.sequence());
-    const std::string offset_arg = socketio::OffsetArg({delivery.epoch(), delivery.sequence()});
-    recovery.missed.push_back(MakeDispatch(std::move(*delivery.mutable_envelope()), offset_arg));
+    recovery.missed.push_back(options_.prepare(std::move(*delivery.mutable_envelope()),
+                                               delivery.epoch(), delivery.sequence()));
   }
   {
     std::lock_guard<std::mutex> lock(stats_mutex_);
@@ -357,7 +352,7 @@ void Bridge::Execute(Command& command) {
   }
 }
 
-void Bridge::OnDelivery(client::Delivery& delivery) {
+void Bridge::OnDelivery(node::Delivery& delivery) {
   v1::Envelope& envelope = delivery.envelope;
   NoteBrokerPosition(delivery.header.epoch(), delivery.header.sequence());
   {
@@ -391,9 +386,8 @@ void Bridge::OnDelivery(client::Delivery& delivery) {
     ++stats_.deliveries_unrouted;
     return;
   }
-  const std::string offset_arg =
-      OffsetArgFor(envelope.namespace_(), delivery.header.epoch(), delivery.header.sequence());
-  SharedDispatch dispatch = MakeDispatch(std::move(envelope), offset_arg);
+  SharedDispatch dispatch =
+      options_.prepare(std::move(envelope), delivery.header.epoch(), delivery.header.sequence());
   for (size_t i = 0; i < targets.size(); ++i) {
     if (targets[i]) sink_(i, dispatch);
   }

@@ -2,7 +2,7 @@
 #define ROOMQ_GATEWAY_BRIDGE_BRIDGE_H_
 
 // The gateway's bridge to the broker: one thread that owns the
-// roomq::client::Link (ZeroMQ never leaves it) and serves every shard.
+// roomq::node::Link (ZeroMQ never leaves it) and serves every shard.
 //
 // Shards -> bridge: Subscribe / Unsubscribe / Publish calls append a command
 // to a mutex-guarded vector and wake the thread through an eventfd that
@@ -21,14 +21,13 @@
 // broker's Reply), posted back to that shard's executor.
 //
 // Bridge -> shards: each broker delivery on CHANNEL_ROOMS becomes ONE
-// immutable Dispatch (its Socket.IO frame encoded once, see MakeDispatch),
-// handed to `sink` once for every shard holding a member of a target room
-// (for a namespace-wide envelope: every shard holding any socket of the
-// namespace, i.e. the (ns, "") topic). The sink runs on the bridge thread
-// and is expected to post to the shard. Deliveries for no local shard are
-// counted and dropped. For a namespace with connection state recovery
-// (Options::recovery_namespace), an event's frame carries its offset
-// "<epoch>-<sequence>" as a last argument (socketio/recovery.h).
+// immutable Dispatch, made by Options::prepare (the layer above encodes its
+// frame once there; the bridge never looks inside), handed to `sink` once
+// for every shard holding a member of a target room (for a namespace-wide
+// envelope: every shard holding any socket of the namespace, i.e. the
+// (ns, "") topic). The sink runs on the bridge thread and is expected to
+// post to the shard. Deliveries for no local shard are counted and dropped
+// before anything is prepared.
 //
 // Connection state recovery: SaveSession is queued like Subscribe (never
 // refused: one per closing socket) and, like a publish, still goes out
@@ -55,7 +54,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
 #include "gateway/bridge/port.h"
-#include "roomq/link.h"
+#include "proto/node/link.h"
 
 namespace roomq::gateway::bridge {
 
@@ -77,11 +76,12 @@ class Bridge : public Port {
   using Sink = std::function<void(size_t shard, SharedDispatch dispatch)>;
 
   struct Options {
-    client::LinkOptions link;
+    node::LinkOptions link;
     size_t max_queued_publishes = 100000;
-    // True for a namespace whose events carry their offset (connection
-    // state recovery on). Called on the bridge thread; null = none.
-    std::function<bool(const std::string& ns)> recovery_namespace;
+    // Turns one delivered envelope, with the broker's epoch and sequence for
+    // it, into what the shards get. Called on the bridge thread, once per
+    // routed delivery and once per missed event of a recovery. Required.
+    std::function<SharedDispatch(v1::Envelope envelope, uint64_t epoch, uint64_t sequence)> prepare;
   };
 
   using Stats = BridgeStats;
@@ -160,11 +160,10 @@ class Bridge : public Port {
   void Wake();
   void Run(std::promise<absl::Status>* started);
   void Execute(Command& command);
-  void OnDelivery(client::Delivery& delivery);
+  void OnDelivery(node::Delivery& delivery);
   void OnRecovered(size_t shard, absl::StatusOr<v1::Recovered> answer,
                    const std::function<void(absl::StatusOr<Recovery>)>& done);
   void NoteBrokerPosition(uint64_t epoch, uint64_t sequence);
-  std::string OffsetArgFor(const std::string& ns, uint64_t epoch, uint64_t sequence);
   void Post(size_t shard, std::function<void()> fn);
 
   Options options_;
@@ -186,7 +185,7 @@ class Bridge : public Port {
 
   // Bridge thread only.
   std::unique_ptr<zmq::context_t> context_;
-  std::unique_ptr<client::Link> link_;
+  std::unique_ptr<node::Link> link_;
   absl::flat_hash_map<std::string, TopicShards> topics_;
 
   mutable std::mutex stats_mutex_;

@@ -16,39 +16,26 @@
 #include <functional>
 #include <memory>
 #include <string>
-#include <string_view>
 #include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
-#include "gateway/engineio/session.h"
 #include "proto/roomq.pb.h"
 
-namespace roomq::gateway::bridge {
+namespace roomq::gateway {
 
-// One broker delivery as the shards see it: immutable and shared by every
-// shard that has a recipient (posted once per shard, never copied per
-// socket).
-struct Dispatch {
-  v1::Envelope envelope;
-  // The Socket.IO packet, encoded once for all recipients: set for
-  // KIND_EVENT without ack_id and for KIND_ACK. Null for kinds that send
-  // nothing (JOIN, LEAVE, DISCONNECT), for an event asking for an ack (each
-  // recipient gets its own ack id, so it is encoded per socket), and for an
-  // envelope that cannot be encoded (bad args, reserved event name; logged).
-  engineio::SharedOutbound frame;
-  // False when the envelope cannot be delivered (bad args, reserved event
-  // name, an ack without ack_id); shards then skip it.
-  bool deliverable = true;
-};
+// One broker delivery as the shards see it, prepared once on the bridge
+// thread by the layer above (Bridge::Options::prepare; the Socket.IO layer
+// defines it in gateway/socketio/dispatch.h and encodes its frame there) and
+// shared read-only by every shard it is posted to. The bridge only moves
+// these pointers around: it never looks inside, so it knows nothing of what
+// the shards speak.
+struct Dispatch;
 using SharedDispatch = std::shared_ptr<const Dispatch>;
 
-// Builds the Dispatch for `envelope`, encoding the frame when there is one.
-// Runs on the bridge thread, once per delivery. A non-empty `offset_arg`
-// (a JSON value: socketio::OffsetArg, for a namespace with connection state
-// recovery) is appended as the last argument of a KIND_EVENT frame without
-// ack id, as npm socket.io does for the events it keeps.
-SharedDispatch MakeDispatch(v1::Envelope envelope, std::string_view offset_arg = {});
+}  // namespace roomq::gateway
+
+namespace roomq::gateway::bridge {
 
 // A Socket.IO session the broker gave back (Port::Recover).
 struct Recovery {

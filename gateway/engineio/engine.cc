@@ -12,7 +12,7 @@
 #include "gateway/engineio/packet.h"
 #include "gateway/engineio/query.h"
 #include "gateway/engineio/sid.h"
-#include "proto/wire/absl_compat.h"
+#include "proto/base/absl_compat.h"
 
 namespace roomq::gateway::engineio {
 

@@ -8,7 +8,7 @@
 
 #include "absl/status/status.h"
 #include "gateway/engineio/errors.h"
-#include "proto/wire/absl_compat.h"
+#include "proto/base/absl_compat.h"
 
 namespace roomq::gateway::engineio {
 

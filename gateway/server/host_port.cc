@@ -1,7 +1,7 @@
 #include "gateway/server/host_port.h"
 
 #include "absl/strings/numbers.h"
-#include "proto/wire/absl_compat.h"
+#include "proto/base/absl_compat.h"
 
 namespace roomq::gateway::server {
 

@@ -23,7 +23,7 @@
 #include "gateway/socketio/config.h"
 #include "gateway/socketio/server.h"
 #include "proto/base/command_line.h"
-#include "roomq/curve.h"
+#include "proto/node/curve.h"
 
 ABSL_FLAG(std::string, listen, "127.0.0.1:8080",
           "HOST:PORT to serve HTTP and WebSocket on; port 0 picks a free port (logged)");
@@ -148,8 +148,8 @@ int main(int argc, char** argv) {
   }
   socketio_options.broker.pub_endpoint = absl::GetFlag(FLAGS_broker_pub);
   socketio_options.broker.sub_endpoint = absl::GetFlag(FLAGS_broker_sub);
-  auto curve = roomq::client::LoadCurveClientOptions(absl::GetFlag(FLAGS_curve_server_key),
-                                                     absl::GetFlag(FLAGS_curve_secret_key));
+  auto curve = roomq::node::LoadCurveClientOptions(absl::GetFlag(FLAGS_curve_server_key),
+                                                   absl::GetFlag(FLAGS_curve_secret_key));
   if (!curve.ok()) UsageError(std::string(curve.status().message()));
   socketio_options.broker.curve = *std::move(curve);
   socketio_options.connect_timeout = std::chrono::milliseconds(connect_timeout);

@@ -7,7 +7,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
-#include "proto/wire/absl_compat.h"
+#include "proto/base/absl_compat.h"
 #include "proto/wire/topic.h"
 
 namespace roomq::gateway::socketio {
@@ -428,7 +428,7 @@ void Connection::HandleClientAck(Socket& socket, Packet& packet) {
   shard_->port().Publish(shard_->index(), std::move(envelope), nullptr);
 }
 
-void Connection::Deliver(Socket& socket, const bridge::Dispatch& dispatch) {
+void Connection::Deliver(Socket& socket, const Dispatch& dispatch) {
   if (closed_ || failed_) return;
   const v1::Envelope& envelope = dispatch.envelope;
   switch (envelope.kind()) {
@@ -462,7 +462,7 @@ void Connection::Deliver(Socket& socket, const bridge::Dispatch& dispatch) {
   }
 }
 
-void Connection::DeliverEvent(Socket& socket, const bridge::Dispatch& dispatch) {
+void Connection::DeliverEvent(Socket& socket, const Dispatch& dispatch) {
   if (dispatch.frame) {
     Send(dispatch.frame);
     return;

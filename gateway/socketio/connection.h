@@ -52,8 +52,8 @@
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
-#include "gateway/bridge/port.h"
 #include "gateway/engineio/session.h"
+#include "gateway/socketio/dispatch.h"
 #include "gateway/socketio/packet.h"
 #include "gateway/socketio/shard.h"
 #include "gateway/socketio/socket.h"
@@ -95,7 +95,7 @@ class Connection : public engineio::SessionListener {
   void OnClose(std::string_view reason) override;
 
   // A broker delivery for `socket` (one of ours), already filtered by the shard.
-  void Deliver(Socket& socket, const bridge::Dispatch& dispatch);
+  void Deliver(Socket& socket, const Dispatch& dispatch);
 
   size_t socket_count() const { return sockets_.size(); }
   // For metrics: the session's transport and outbound queue.
@@ -132,7 +132,7 @@ class Connection : public engineio::SessionListener {
   void HandlePublish(Socket& socket, Packet& packet);
   void Relay(Socket& socket, const Packet& packet);
   void Forward(Socket& socket, Packet& packet);
-  void DeliverEvent(Socket& socket, const bridge::Dispatch& dispatch);
+  void DeliverEvent(Socket& socket, const Dispatch& dispatch);
 
   // Answers the client's ack `ack_id` on `socket`'s namespace with `json`
   // (one JSON value) when the client asked for one.

@@ -89,7 +89,7 @@ void Connection::FinishRecovery(const std::string& nsp, uint64_t handle,
   StopConnectTimer();
   Send(EncodeConnect(nsp, socket.id, socket.pid));
   size_t sent = 0;
-  for (const bridge::SharedDispatch& dispatch : recovery->missed) {
+  for (const SharedDispatch& dispatch : recovery->missed) {
     const v1::Envelope& envelope = dispatch->envelope;
     if (!dispatch->deliverable || !dispatch->frame || envelope.kind() != v1::KIND_EVENT ||
         envelope.namespace_() != nsp || !shard_->Accepts(socket, envelope)) {

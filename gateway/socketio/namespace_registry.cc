@@ -2,7 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
-#include "proto/wire/absl_compat.h"
+#include "proto/base/absl_compat.h"
 #include "proto/wire/topic.h"
 
 namespace roomq::gateway::socketio {

@@ -8,9 +8,9 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
-#include "proto/wire/absl_compat.h"
-#include "proto/wire/json_string.h"
-#include "proto/wire/status_macros.h"
+#include "proto/base/absl_compat.h"
+#include "proto/base/json.h"
+#include "proto/base/status_macros.h"
 
 namespace roomq::gateway::socketio {
 namespace {
@@ -297,7 +297,7 @@ absl::Status Decoder::DecodePayload(std::string_view payload, size_t attachments
   return Invalid("unexpected payload");
 }
 
-std::string JsonQuote(std::string_view s) { return wire::JsonQuote(s); }
+std::string JsonQuote(std::string_view s) { return base::JsonQuote(s); }
 
 absl::StatusOr<LeadingStrings> SplitLeadingStrings(std::string_view array, size_t n) {
   simdjson::dom::element doc;

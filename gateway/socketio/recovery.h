@@ -13,7 +13,7 @@
 //    broker's history reaches the client with its offset as one more, last,
 //    argument: the string "<epoch>-<sequence>" of Delivery.epoch/sequence.
 //    It is the same for every recipient, so the frame is still encoded once
-//    per envelope (bridge::MakeDispatch). The client remembers the last one.
+//    per envelope (MakeDispatch). The client remembers the last one.
 //  - When a connected socket's transport closes for a recoverable reason
 //    (IsRecoverableReason), the gateway saves {pid, namespace, socket id,
 //    rooms, epoch, since_sequence} in the broker for the namespace's window

@@ -1,6 +1,6 @@
 #include "gateway/socketio/room_index.h"
 
-#include "proto/wire/absl_compat.h"
+#include "proto/base/absl_compat.h"
 #include "proto/wire/topic.h"
 
 namespace roomq::gateway::socketio {

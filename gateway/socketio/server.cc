@@ -7,6 +7,8 @@
 #include <mutex>
 
 #include "gateway/socketio/connection.h"
+#include "gateway/socketio/dispatch.h"
+#include "gateway/socketio/recovery.h"
 
 namespace roomq::gateway::socketio {
 
@@ -21,19 +23,22 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Create(
 
   bridge::Bridge::Options bridge_options;
   bridge_options.link = options.broker;
+  // Events of a namespace with recovery carry their offset
+  // "<epoch>-<sequence>" as a last argument. The bridge thread looks
+  // namespaces up in its own registry (registries are not thread-safe), and
+  // only when some namespace has recovery.
   const bool any_recovery =
       std::any_of(server->config_->namespaces.begin(), server->config_->namespaces.end(),
                   [](const NamespacePolicy& ns) { return ns.recovery.has_value(); });
-  if (any_recovery) {
-    // The bridge thread's own registry (registries are not thread-safe):
-    // events of a namespace with recovery carry their offset.
-    auto registry = std::make_shared<NamespaceRegistry>(*server->config_);
-    bridge_options.recovery_namespace = [config = server->config_,
-                                         registry](const std::string& ns) {
-      const Namespace* found = registry->Find(ns);
-      return found != nullptr && found->policy->recovery.has_value();
-    };
-  }
+  std::shared_ptr<NamespaceRegistry> registry;
+  if (any_recovery) registry = std::make_shared<NamespaceRegistry>(*server->config_);
+  bridge_options.prepare = [config = server->config_, registry](v1::Envelope envelope,
+                                                                uint64_t epoch, uint64_t sequence) {
+    const Namespace* found =
+        registry == nullptr || sequence == 0 ? nullptr : registry->Find(envelope.namespace_());
+    const bool with_offset = found != nullptr && found->policy->recovery.has_value();
+    return MakeDispatch(std::move(envelope), with_offset ? OffsetArg({epoch, sequence}) : "");
+  };
   server->bridge_ = std::make_shared<bridge::Bridge>(std::move(bridge_options), shards);
 
   ShardOptions shard_options;
@@ -45,7 +50,7 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Create(
   }
   std::vector<std::weak_ptr<Shard>> targets(server->shards_.begin(), server->shards_.end());
   absl::Status started = server->bridge_->Start(
-      [targets = std::move(targets), shards](size_t shard, bridge::SharedDispatch dispatch) {
+      [targets = std::move(targets), shards](size_t shard, SharedDispatch dispatch) {
         boost::asio::post(shards[shard], [weak = targets[shard], dispatch = std::move(dispatch)] {
           if (auto target = weak.lock()) target->OnDispatch(dispatch);
         });

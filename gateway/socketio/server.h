@@ -27,13 +27,13 @@
 #include "gateway/socketio/connection.h"
 #include "gateway/socketio/metrics.h"
 #include "gateway/socketio/shard.h"
-#include "roomq/link.h"
+#include "proto/node/link.h"
 
 namespace roomq::gateway::socketio {
 
 struct ServerOptions {
   Config config;                                     // from LoadConfigFile(path) or DefaultConfig()
-  client::LinkOptions broker;                        // endpoints from --broker-pub/--broker-sub
+  node::LinkOptions broker;                          // endpoints from --broker-pub/--broker-sub
   std::chrono::milliseconds connect_timeout{45000};  // --connect-timeout-ms
   // Longest wait for the broker to confirm a subscription before a CONNECT
   // answer or a join ack goes out anyway (default 2000 ms).

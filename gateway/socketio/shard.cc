@@ -13,7 +13,7 @@
 #include "absl/strings/str_cat.h"
 #include "gateway/socketio/auth/socket_auth.h"
 #include "gateway/socketio/connection.h"
-#include "proto/wire/absl_compat.h"
+#include "proto/base/absl_compat.h"
 #include "proto/wire/topic.h"
 
 namespace roomq::gateway::socketio {
@@ -300,7 +300,7 @@ void Shard::OnRecovered(uint64_t handle, absl::StatusOr<bridge::Recovery> result
   done(*std::move(result));
 }
 
-void Shard::OnDispatch(const bridge::SharedDispatch& dispatch) {
+void Shard::OnDispatch(const SharedDispatch& dispatch) {
   const v1::Envelope& envelope = dispatch->envelope;
   if (!dispatch->deliverable || envelope.channel() != v1::CHANNEL_ROOMS) return;
   // Collected first: a delivery may change membership (LEAVE, DISCONNECT).

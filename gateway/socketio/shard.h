@@ -40,8 +40,8 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
 #include "absl/status/status.h"
-#include "gateway/bridge/port.h"
 #include "gateway/socketio/config.h"
+#include "gateway/socketio/dispatch.h"
 #include "gateway/socketio/namespace_registry.h"
 #include "gateway/socketio/room_index.h"
 #include "gateway/socketio/socket.h"
@@ -123,7 +123,7 @@ class Shard : public std::enable_shared_from_this<Shard> {
   std::vector<std::string> LeaveAll(Socket& socket);
 
   // Delivers one broker envelope to the local sockets it targets.
-  void OnDispatch(const bridge::SharedDispatch& dispatch);
+  void OnDispatch(const SharedDispatch& dispatch);
 
   // False when `envelope` skips `socket` (its except_socket, or the socket
   // is in one of its except_rooms).

@@ -1,7 +1,7 @@
 #include "proto/wire/topic.h"
 
 #include "absl/strings/str_cat.h"
-#include "proto/wire/absl_compat.h"
+#include "proto/base/absl_compat.h"
 
 namespace roomq::wire {
 namespace {

@@ -170,7 +170,7 @@ class Subscriber : public SubscriberBase {
         context_(1),
         socket_(context_,
                 relay == Relay::kProxy ? zmq::socket_type::sub : zmq::socket_type::dealer) {
-    // As roomq::client::Link does: a broker message carries up to 64
+    // As roomq::node::Link does: a broker message carries up to 64
     // deliveries, so the receive queue holds hwm deliveries at full batches.
     const int per_message = std::max(1, absl::GetFlag(FLAGS_broker_frames_per_message));
     socket_.set(zmq::sockopt::rcvhwm,

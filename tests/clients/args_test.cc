@@ -1,7 +1,7 @@
 #include "roomq/args.h"
 
-#include "clients/src/json.h"
 #include "gtest/gtest.h"
+#include "proto/base/json.h"
 #include "roomq/message.h"
 
 namespace roomq {
@@ -20,7 +20,7 @@ TEST(ArgsTest, BuildsArrayFromEveryKind) {
   ASSERT_TRUE(args.status().ok()) << args.status();
   EXPECT_EQ(args.json(), R"([{"text":"hi"},"a\"b\\c\n\u0001",2.5,-7,true,null])");
   EXPECT_EQ(args.size(), 6u);
-  EXPECT_TRUE(client::ValidateJsonArray(args.json()).ok());
+  EXPECT_TRUE(base::ValidateJsonArray(args.json()).ok());
 }
 
 TEST(ArgsTest, JsonKeepsTextRaw) {
@@ -87,23 +87,6 @@ TEST(ArgsTest, FromMessageEchoesArgsAndAttachments) {
   ASSERT_TRUE(args.status().ok());
   EXPECT_EQ(args.json(), message.args_json);
   EXPECT_EQ(args.attachments(), message.attachments);
-}
-
-TEST(JsonTest, EscapesStrings) {
-  EXPECT_EQ(client::JsonString("plain"), "\"plain\"");
-  EXPECT_EQ(client::JsonString("q\"b\\t\tr\r"), R"("q\"b\\t\tr\r")");
-  EXPECT_EQ(client::JsonString("h\xc3\xa9"), "\"h\xc3\xa9\"");  // UTF-8 passes through
-}
-
-TEST(JsonTest, ValidatesValues) {
-  EXPECT_TRUE(client::ValidateJsonValue("2").ok());
-  EXPECT_TRUE(client::ValidateJsonValue("\"s\"").ok());
-  EXPECT_TRUE(client::ValidateJsonValue(" null ").ok());
-  EXPECT_FALSE(client::ValidateJsonValue("").ok());
-  EXPECT_FALSE(client::ValidateJsonValue("nul").ok());
-  EXPECT_FALSE(client::ValidateJsonValue("{\"a\":}").ok());
-  EXPECT_TRUE(client::ValidateJsonArray("[]").ok());
-  EXPECT_FALSE(client::ValidateJsonArray("{}").ok());
 }
 
 }  // namespace

@@ -5,8 +5,8 @@
 #include "clients/cli/command_line.h"
 #include "clients/cli/flags.h"
 #include "clients/cli/format.h"
-#include "clients/src/json.h"
 #include "gtest/gtest.h"
+#include "proto/base/json.h"
 
 namespace roomq::cli {
 namespace {
@@ -141,7 +141,7 @@ TEST(FormatTest, EscapesNamesAndAddsBase64Attachments) {
   EXPECT_EQ(
       line,
       R"({"namespace":"/q\"","rooms":[],"event":"line\nbreak","args":["x",{"_placeholder":true,"num":0}],"attachments":["AP8="]})");
-  EXPECT_TRUE(client::ValidateJsonValue(line).ok());
+  EXPECT_TRUE(base::ValidateJsonValue(line).ok());
 }
 
 TEST(FormatTest, InvalidArgsStayValidJson) {
@@ -149,7 +149,7 @@ TEST(FormatTest, InvalidArgsStayValidJson) {
   message.ns = "/";
   message.args_json = "[1,";
   const std::string line = FormatMessageLine(message);
-  EXPECT_TRUE(client::ValidateJsonValue(line).ok()) << line;
+  EXPECT_TRUE(base::ValidateJsonValue(line).ok()) << line;
   EXPECT_NE(line.find(R"("args_text":"[1,")"), std::string::npos) << line;
 }
 

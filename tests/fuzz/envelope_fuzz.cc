@@ -7,7 +7,7 @@
 //     key that decodes back to the same topic;
 //   - a one-frame BrokerFrame{delivery{envelope}} as the Link parses it, the
 //     Envelope then turned into the Socket.IO frame the gateway sends
-//     (gateway/bridge/port.h MakeDispatch).
+//     (gateway/socketio/dispatch.h MakeDispatch).
 // The first byte picks the entry point, the rest is the input.
 
 #include <google/protobuf/stubs/logging.h>
@@ -19,7 +19,7 @@
 #include <string_view>
 #include <utility>
 
-#include "gateway/bridge/port.h"
+#include "gateway/socketio/dispatch.h"
 #include "proto/roomq.pb.h"
 #include "proto/wire/delivery.h"
 #include "proto/wire/route.h"
@@ -91,7 +91,7 @@ void Delivery(std::string_view input) {
   if (!header.has_envelope() || header.envelope().version() != v1::VERSION_1) return;
   v1::Envelope envelope;
   envelope.Swap(header.mutable_envelope());
-  (void)roomq::gateway::bridge::MakeDispatch(std::move(envelope));
+  (void)roomq::gateway::socketio::MakeDispatch(std::move(envelope));
 }
 
 void TopicKey(std::string_view input) {

@@ -6,8 +6,8 @@
 #include <thread>
 
 #include "gtest/gtest.h"
+#include "proto/node/link.h"
 #include "roomq/client.h"
-#include "roomq/link.h"
 #include "tests/integration/inbox.h"
 #include "tests/support/broker_process.h"
 
@@ -129,11 +129,11 @@ TEST_F(ClientIntegrationTest, MultiRoomEventArrivesAtMostOnce) {
   // A bare Link subscribed to both topics: the broker itself must deliver once.
   zmq::context_t context;
   std::vector<v1::Envelope> raw;
-  client::LinkOptions link_options;
+  node::LinkOptions link_options;
   link_options.pub_endpoint = broker_.pub_endpoint;
   link_options.sub_endpoint = broker_.sub_endpoint;
-  auto link = client::Link::Create(
-      context, link_options, {[&](client::Delivery& d) { raw.push_back(d.envelope); }, nullptr});
+  auto link = node::Link::Create(context, link_options,
+                                 {[&](node::Delivery& d) { raw.push_back(d.envelope); }, nullptr});
   ASSERT_TRUE(link.ok());
   int confirmed = 0;
   (*link)->Subscribe(wire::RoomTopic("/chat", "a"), [&](absl::Status s) { confirmed += s.ok(); });
@@ -290,13 +290,12 @@ TEST_F(ClientIntegrationTest, EmitWithAckGetsTheSocketsAnswerThroughTheNodeTopic
   // A bare Link plays the gateway holding socket "sid-1".
   zmq::context_t context;
   std::vector<v1::Envelope> received;
-  client::LinkOptions link_options;
+  node::LinkOptions link_options;
   link_options.pub_endpoint = broker_.pub_endpoint;
   link_options.sub_endpoint = broker_.sub_endpoint;
   link_options.node_prefix = "gw";
-  auto gateway =
-      client::Link::Create(context, link_options,
-                           {[&](client::Delivery& d) { received.push_back(d.envelope); }, nullptr});
+  auto gateway = node::Link::Create(
+      context, link_options, {[&](node::Delivery& d) { received.push_back(d.envelope); }, nullptr});
   ASSERT_TRUE(gateway.ok());
   std::optional<absl::Status> subscribed;
   (*gateway)->Subscribe(wire::RoomTopic("/", "sid-1"), [&](absl::Status s) { subscribed = s; });
@@ -341,12 +340,11 @@ TEST_F(ClientIntegrationTest, MembershipCommandsReachTheGatewayHoldingTheSockets
   auto client = Connect();
   zmq::context_t context;
   std::vector<v1::Envelope> received;
-  client::LinkOptions link_options;
+  node::LinkOptions link_options;
   link_options.pub_endpoint = broker_.pub_endpoint;
   link_options.sub_endpoint = broker_.sub_endpoint;
-  auto gateway =
-      client::Link::Create(context, link_options,
-                           {[&](client::Delivery& d) { received.push_back(d.envelope); }, nullptr});
+  auto gateway = node::Link::Create(
+      context, link_options, {[&](node::Delivery& d) { received.push_back(d.envelope); }, nullptr});
   ASSERT_TRUE(gateway.ok());
   int confirmed = 0;
   (*gateway)->Subscribe(wire::RoomTopic("/chat", "general"),
@@ -402,13 +400,12 @@ TEST_F(ClientIntegrationTest, ServiceHandlersSeeLifecycleAndAnswerAcks) {
 
   zmq::context_t context;
   std::vector<v1::Envelope> received;
-  client::LinkOptions link_options;
+  node::LinkOptions link_options;
   link_options.pub_endpoint = broker_.pub_endpoint;
   link_options.sub_endpoint = broker_.sub_endpoint;
   link_options.node_prefix = "gw";
-  auto gateway =
-      client::Link::Create(context, link_options,
-                           {[&](client::Delivery& d) { received.push_back(d.envelope); }, nullptr});
+  auto gateway = node::Link::Create(
+      context, link_options, {[&](node::Delivery& d) { received.push_back(d.envelope); }, nullptr});
   ASSERT_TRUE(gateway.ok());
   std::optional<absl::Status> subscribed;
   (*gateway)->Subscribe(wire::RoomTopic("/svc", "s1"), [&](absl::Status s) { subscribed = s; });

@@ -1,6 +1,6 @@
 // CURVE between nodes and the real roomq-broker binary: keys made by
 // `roomq keygen`, the broker started with --curve-secret-key and
-// --curve-clients, nodes connecting through client::Link (the code path of
+// --curve-clients, nodes connecting through node::Link (the code path of
 // the gateway, the CLI and roomq-echo) and through the CLI itself.
 
 #include <sys/stat.h>
@@ -18,9 +18,9 @@
 #include <zmq.hpp>
 
 #include "gtest/gtest.h"
+#include "proto/node/curve.h"
+#include "proto/node/link.h"
 #include "proto/roomq.pb.h"
-#include "roomq/curve.h"
-#include "roomq/link.h"
 #include "tests/support/binaries.h"
 #include "tests/support/broker_process.h"
 #include "tests/support/child_process.h"
@@ -40,7 +40,7 @@ constexpr milliseconds kTimeout{5000};
 
 // A Link and what reached it.
 struct Node {
-  std::unique_ptr<client::Link> link;
+  std::unique_ptr<node::Link> link;
   std::vector<std::string> events;  // event names delivered, in order
 };
 
@@ -99,14 +99,14 @@ class CurveIntegrationTest : public ::testing::Test {
     ASSERT_TRUE(fs::exists(base + ".pub"));
   }
 
-  client::CurveClientOptions Curve(const std::string& name) {
-    auto curve = client::LoadCurveClientOptions(root_ + "/broker.pub", root_ + "/" + name + ".key");
+  node::CurveClientOptions Curve(const std::string& name) {
+    auto curve = node::LoadCurveClientOptions(root_ + "/broker.pub", root_ + "/" + name + ".key");
     EXPECT_TRUE(curve.ok()) << curve.status();
-    return curve.ok() ? *curve : client::CurveClientOptions{};
+    return curve.ok() ? *curve : node::CurveClientOptions{};
   }
 
   std::string PublicKey(const std::string& name) {
-    auto key = client::LoadCurvePublicKey(root_ + "/" + name + ".pub");
+    auto key = node::LoadCurvePublicKey(root_ + "/" + name + ".pub");
     EXPECT_TRUE(key.ok()) << key.status();
     return key.ok() ? *key : "";
   }
@@ -116,22 +116,21 @@ class CurveIntegrationTest : public ::testing::Test {
   // ZAP round trip, which a loaded ASan run can stretch past a second; the
   // nodes the broker refuses pass a short one, since their Unavailable is
   // what their tests wait for.
-  Node& AddNode(client::CurveClientOptions curve,
-                milliseconds receipt_timeout = milliseconds(4000)) {
+  Node& AddNode(node::CurveClientOptions curve, milliseconds receipt_timeout = milliseconds(4000)) {
     auto node = std::make_unique<Node>();
-    client::LinkOptions options;
+    node::LinkOptions options;
     options.pub_endpoint = broker_.pub_endpoint;
     options.sub_endpoint = broker_.sub_endpoint;
     // No silent-broker reconnect while a loaded machine holds the thread.
     options.heartbeat = milliseconds(1000);
     options.receipt_timeout = receipt_timeout;
     options.curve = std::move(curve);
-    client::LinkHandlers handlers;
+    node::LinkHandlers handlers;
     Node* raw = node.get();
-    handlers.on_delivery = [raw](client::Delivery& delivery) {
+    handlers.on_delivery = [raw](node::Delivery& delivery) {
       raw->events.push_back(delivery.envelope.event());
     };
-    auto link = client::Link::Create(context_, std::move(options), std::move(handlers));
+    auto link = node::Link::Create(context_, std::move(options), std::move(handlers));
     EXPECT_TRUE(link.ok()) << link.status();
     if (link.ok()) node->link = *std::move(link);
     nodes_.push_back(std::move(node));
@@ -261,7 +260,7 @@ TEST_F(CurveIntegrationTest, AnUnknownKeyGetsNothingThroughAndIsCountedAndLogged
 TEST_F(CurveIntegrationTest, AClientWithoutCurveGetsNothingThroughAndIsCounted) {
   Node& subscriber = AddNode(Curve("alice"));
   ASSERT_TRUE(SubscribeAndWait(subscriber).ok());
-  Node& plain = AddNode(client::CurveClientOptions{}, milliseconds(1000));
+  Node& plain = AddNode(node::CurveClientOptions{}, milliseconds(1000));
   const absl::Status published = PublishAndWait(plain, "plain");
   EXPECT_TRUE(absl::IsUnavailable(published) || absl::IsResourceExhausted(published)) << published;
   // Both sockets refuse it: a mechanism mismatch, or (libzmq's report

@@ -6,7 +6,7 @@
 #include <vector>
 
 #include "gtest/gtest.h"
-#include "roomq/link.h"
+#include "proto/node/link.h"
 #include "tests/support/binaries.h"
 #include "tests/support/broker_process.h"
 
@@ -30,13 +30,13 @@ class EchoServiceTest : public ::testing::Test {
     echo_ = std::move(*echo);
     ASSERT_TRUE(echo_->WaitForLine(std::regex("roomq-echo ready"), milliseconds(5000)).ok());
 
-    client::LinkOptions options;
+    node::LinkOptions options;
     options.pub_endpoint = broker_.pub_endpoint;
     options.sub_endpoint = broker_.sub_endpoint;
     options.node_prefix = "gw";
-    auto link = client::Link::Create(
+    auto link = node::Link::Create(
         context_, options,
-        {[this](client::Delivery& d) { received_.push_back(d.envelope); }, nullptr});
+        {[this](node::Delivery& d) { received_.push_back(d.envelope); }, nullptr});
     ASSERT_TRUE(link.ok()) << link.status();
     gateway_ = std::move(*link);
     int confirmed = 0;
@@ -71,7 +71,7 @@ class EchoServiceTest : public ::testing::Test {
   test_support::BrokerProcess broker_;
   std::unique_ptr<ChildProcess> echo_;
   zmq::context_t context_;
-  std::unique_ptr<client::Link> gateway_;
+  std::unique_ptr<node::Link> gateway_;
   std::vector<v1::Envelope> received_;
 };
 

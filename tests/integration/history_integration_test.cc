@@ -18,7 +18,7 @@
 #include <vector>
 #include <zmq.hpp>
 
-#include "roomq/link.h"
+#include "proto/node/link.h"
 #include "tests/support/binaries.h"
 #include "tests/support/broker_process.h"
 #include "tests/support/child_process.h"
@@ -68,20 +68,20 @@ class HistoryIntegrationTest : public ::testing::Test {
     StartBroker(same);
   }
 
-  client::Link* NewLink(std::vector<Received>* inbox) {
-    client::LinkOptions options;
+  node::Link* NewLink(std::vector<Received>* inbox) {
+    node::LinkOptions options;
     options.pub_endpoint = broker_.pub_endpoint;
     options.sub_endpoint = broker_.sub_endpoint;
     options.heartbeat = milliseconds(100);
     options.receipt_timeout = milliseconds(3000);
-    client::LinkHandlers handlers;
-    handlers.on_delivery = [inbox](client::Delivery& delivery) {
+    node::LinkHandlers handlers;
+    handlers.on_delivery = [inbox](node::Delivery& delivery) {
       if (inbox != nullptr) {
         inbox->push_back({delivery.envelope.message_id(), delivery.header.replayed(),
                           delivery.header.sequence()});
       }
     };
-    auto link = client::Link::Create(context_, options, std::move(handlers));
+    auto link = node::Link::Create(context_, options, std::move(handlers));
     EXPECT_TRUE(link.ok()) << link.status();
     links_.push_back(std::move(*link));
     return links_.back().get();
@@ -98,7 +98,7 @@ class HistoryIntegrationTest : public ::testing::Test {
   }
 
   // Subscribes and waits for the broker's Reply.
-  void Subscribe(client::Link* link, std::optional<client::ResumeFrom> from = std::nullopt) {
+  void Subscribe(node::Link* link, std::optional<node::ResumeFrom> from = std::nullopt) {
     bool done = false;
     link->Subscribe(
         wire::RoomTopic("/chat", "room"),
@@ -112,7 +112,7 @@ class HistoryIntegrationTest : public ::testing::Test {
 
   // Publishes message ids [first, last] to (/chat, room) and waits for every
   // receipt (each was routed, and with --data-dir written, before it).
-  void PublishRange(client::Link* publisher, uint64_t first, uint64_t last) {
+  void PublishRange(node::Link* publisher, uint64_t first, uint64_t last) {
     size_t confirmed = 0;
     for (uint64_t id = first; id <= last; ++id) {
       v1::Envelope envelope;
@@ -150,13 +150,13 @@ class HistoryIntegrationTest : public ::testing::Test {
   zmq::context_t context_;
   std::string data_dir_;
   test_support::BrokerProcess broker_;
-  std::vector<std::unique_ptr<client::Link>> links_;
+  std::vector<std::unique_ptr<node::Link>> links_;
 };
 
 TEST_F(HistoryIntegrationTest, SigkillKeepsHistoryAndALinkResumesWithNothingLostOrTwice) {
   std::vector<Received> inbox;
-  client::Link* subscriber = NewLink(&inbox);
-  client::Link* publisher = NewLink(nullptr);
+  node::Link* subscriber = NewLink(&inbox);
+  node::Link* publisher = NewLink(nullptr);
   Subscribe(subscriber);
   PublishRange(publisher, 1, 50);
   ASSERT_TRUE(PollUntil([&] { return inbox.size() == 50; }));
@@ -172,7 +172,7 @@ TEST_F(HistoryIntegrationTest, SigkillKeepsHistoryAndALinkResumesWithNothingLost
   // Published while the subscriber has not re-subscribed yet (its Link is
   // not polled): routed to nobody, kept in history.
   {
-    std::vector<std::unique_ptr<client::Link>> all = std::move(links_);
+    std::vector<std::unique_ptr<node::Link>> all = std::move(links_);
     links_.clear();
     for (auto& link : all) {
       if (link.get() == publisher) links_.push_back(std::move(link));
@@ -205,14 +205,14 @@ TEST_F(HistoryIntegrationTest, SigkillKeepsHistoryAndALinkResumesWithNothingLost
   // History itself survived: a new subscriber resuming from the start of the
   // epoch gets all 150, in order.
   std::vector<Received> late;
-  client::Link* newcomer = NewLink(&late);
-  Subscribe(newcomer, client::ResumeFrom{epoch, 0});
+  node::Link* newcomer = NewLink(&late);
+  Subscribe(newcomer, node::ResumeFrom{epoch, 0});
   ExpectIds(late, 1, 150);
   EXPECT_TRUE(late.front().replayed);
 }
 
 TEST_F(HistoryIntegrationTest, ATruncatedLogTailIsCutAndEverythingBeforeItSurvives) {
-  client::Link* publisher = NewLink(nullptr);
+  node::Link* publisher = NewLink(nullptr);
   PublishRange(publisher, 1, 20);
   const uint64_t epoch = broker_.epoch;
   broker_.process->Kill();
@@ -225,8 +225,8 @@ TEST_F(HistoryIntegrationTest, ATruncatedLogTailIsCutAndEverythingBeforeItSurviv
   EXPECT_EQ(broker_.epoch, epoch);
   EXPECT_EQ(broker_.process->CountLines(std::regex("kept=19 sequence=19 .*torn tail cut")), 1);
   std::vector<Received> inbox;
-  client::Link* subscriber = NewLink(&inbox);
-  Subscribe(subscriber, client::ResumeFrom{epoch, 0});
+  node::Link* subscriber = NewLink(&inbox);
+  Subscribe(subscriber, node::ResumeFrom{epoch, 0});
   ExpectIds(inbox, 1, 19);
   // The cut envelope's sequence is assigned again, to the next one.
   PublishRange(publisher, 21, 21);
@@ -236,7 +236,7 @@ TEST_F(HistoryIntegrationTest, ATruncatedLogTailIsCutAndEverythingBeforeItSurviv
 }
 
 TEST_F(HistoryIntegrationTest, CliSubResumesFromAnOffsetAndPrintsOffsets) {
-  client::Link* publisher = NewLink(nullptr);
+  node::Link* publisher = NewLink(nullptr);
   PublishRange(publisher, 1, 3);
   auto sub = test_support::ChildProcess::Start(
       test_support::BinaryPath("roomq"),

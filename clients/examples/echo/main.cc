@@ -7,52 +7,32 @@
 #include <signal.h>
 
 #include <cstdio>
+#include <string>
 #include <thread>
 
-#include "clients/cli/command_line.h"
-#include "clients/cli/flags.h"
+#include "absl/flags/flag.h"
 #include "clients/examples/echo/echo_service.h"
+#include "proto/base/command_line.h"
+#include "proto/node/curve.h"
+#include "proto/node/endpoints.h"
 #include "roomq/client.h"
-#include "roomq/curve.h"
 #include "spdlog/spdlog.h"
 
-namespace {
-
-const std::vector<roomq::cli::FlagSpec> kFlags = {
-    {"broker-pub", "ENDPOINT", "The broker's publish endpoint (its --pub-bind).",
-     roomq::cli::kDefaultBrokerPub},
-    {"broker-sub", "ENDPOINT", "The broker's subscribe endpoint (its --sub-bind).",
-     roomq::cli::kDefaultBrokerSub},
-    {"curve-server-key", "FILE",
-     "CURVE: the broker's public key file (NAME.pub); with --curve-secret-key.", ""},
-    {"curve-secret-key", "FILE", "CURVE: this service's secret key file (NAME.key).", ""},
-};
-
-std::string Usage() {
-  return "Usage: roomq-echo [flags]\n"
-         "The Socket.IO conformance echo service for namespaces / and /custom, behind\n"
-         "roomq gateways: emits `auth` on connection, `message-back` on `message`, acks\n"
-         "`message-with-ack`.\n\nFlags:\n" +
-         roomq::cli::FlagsHelp(kFlags);
-}
-
-}  // namespace
+ABSL_FLAG(std::string, broker_pub, roomq::node::kDefaultPubEndpoint,
+          "The broker's publish endpoint (its --pub-bind).");
+ABSL_FLAG(std::string, broker_sub, roomq::node::kDefaultSubEndpoint,
+          "The broker's subscribe endpoint (its --sub-bind).");
+ABSL_FLAG(std::string, curve_server_key, "",
+          "CURVE: the broker's public key file (NAME.pub); with --curve-secret-key.");
+ABSL_FLAG(std::string, curve_secret_key, "", "CURVE: this service's secret key file (NAME.key).");
 
 int main(int argc, char** argv) {
-  const std::vector<std::string> args(argv + 1, argv + argc);
-  auto flags = roomq::cli::ParseFlags(kFlags, args);
-  if (flags.ok() && !flags->positional.empty()) {
-    flags = absl::InvalidArgumentError("unexpected argument \"" + flags->positional[0] + "\"");
-  }
-  if (!flags.ok()) {
-    std::fprintf(stderr, "roomq-echo: %s\n\n%s", std::string(flags.status().message()).c_str(),
-                 Usage().c_str());
-    return 2;
-  }
-  if (flags->help) {
-    std::fputs(Usage().c_str(), stdout);
-    return 0;
-  }
+  roomq::base::ParseFlagsOrExit(
+      argc, argv,
+      "The Socket.IO conformance echo service for namespaces / and /custom, behind\n"
+      "roomq gateways: emits `auth` on connection, `message-back` on `message`, acks\n"
+      "`message-with-ack`.",
+      "clients/examples/echo/main.cc");
 
   sigset_t signals;
   sigemptyset(&signals);
@@ -61,15 +41,15 @@ int main(int argc, char** argv) {
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
   roomq::ClientOptions options;
-  auto curve = roomq::client::LoadCurveClientOptions(flags->Get("curve-server-key", ""),
-                                                     flags->Get("curve-secret-key", ""));
+  auto curve = roomq::node::LoadCurveClientOptions(absl::GetFlag(FLAGS_curve_server_key),
+                                                   absl::GetFlag(FLAGS_curve_secret_key));
   if (!curve.ok()) {
     std::fprintf(stderr, "roomq-echo: %s\n", std::string(curve.status().message()).c_str());
     return 2;
   }
   options.curve = *std::move(curve);
-  options.broker_pub = flags->Get("broker-pub", roomq::cli::kDefaultBrokerPub);
-  options.broker_sub = flags->Get("broker-sub", roomq::cli::kDefaultBrokerSub);
+  options.broker_pub = absl::GetFlag(FLAGS_broker_pub);
+  options.broker_sub = absl::GetFlag(FLAGS_broker_sub);
   options.node_prefix = "svc-echo";
   auto client = roomq::Client::Connect(options);
   if (!client.ok()) {

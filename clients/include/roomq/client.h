@@ -61,8 +61,9 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "proto/node/curve.h"
+#include "proto/node/endpoints.h"
 #include "roomq/args.h"
-#include "roomq/curve.h"
 #include "roomq/message.h"
 
 namespace roomq {
@@ -72,10 +73,10 @@ class ClientCore;
 }  // namespace internal
 
 struct ClientOptions {
-  std::string broker_pub = "tcp://127.0.0.1:5555";  // the broker's --pub-bind
-  std::string broker_sub = "tcp://127.0.0.1:5556";  // the broker's --sub-bind
-  std::string node_prefix = "client";               // node id "<prefix>-<host>-<pid>-<random>"
-  std::chrono::milliseconds heartbeat{1000};        // broker ping period
+  std::string broker_pub = node::kDefaultPubEndpoint;  // the broker's --pub-bind
+  std::string broker_sub = node::kDefaultSubEndpoint;  // the broker's --sub-bind
+  std::string node_prefix = "client";                  // node id "<prefix>-<host>-<pid>-<random>"
+  std::chrono::milliseconds heartbeat{1000};           // broker ping period
   // Publish receipts (Emit with a callback) and subscription confirmations
   // report Unavailable after this long without a broker answer.
   std::chrono::milliseconds receipt_timeout{5000};
@@ -89,7 +90,7 @@ struct ClientOptions {
   // Broker up/down transitions; runs on the client's thread.
   std::function<void(bool connected)> on_broker_state;
   // CURVE to the broker (roomq/curve.h); default (empty) = plain TCP.
-  client::CurveClientOptions curve;
+  node::CurveClientOptions curve;
 };
 
 // OK once the broker accepted the envelope (with a receipt); Unavailable

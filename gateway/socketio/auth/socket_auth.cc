@@ -9,7 +9,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "gateway/socketio/auth/jwt_verifier.h"
-#include "proto/wire/absl_compat.h"
+#include "proto/base/absl_compat.h"
 
 namespace roomq::gateway::socketio::auth {
 namespace {

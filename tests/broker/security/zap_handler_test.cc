@@ -11,7 +11,8 @@
 #include <zmq.hpp>
 
 #include "broker/security/curve_server.h"
-#include "roomq/curve.h"
+#include "proto/node/curve.h"
+#include "proto/node/curve_socket.h"
 
 namespace roomq::broker::security {
 namespace {
@@ -32,8 +33,8 @@ bool WaitFor(const std::function<bool()>& condition, milliseconds timeout = mill
 class ZapHandlerTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    auto server = client::GenerateCurveKeyPair();
-    auto allowed = client::GenerateCurveKeyPair();
+    auto server = node::GenerateCurveKeyPair();
+    auto allowed = node::GenerateCurveKeyPair();
     ASSERT_TRUE(server.ok() && allowed.ok());
     server_ = *server;
     allowed_ = *allowed;
@@ -54,11 +55,11 @@ class ZapHandlerTest : public ::testing::Test {
   }
 
   // Connects a DEALER (CURVE with `curve`, or plain) and sends `text`.
-  void SendFrom(const client::CurveClientOptions& curve, const std::string& text) {
+  void SendFrom(const node::CurveClientOptions& curve, const std::string& text) {
     dealers_.emplace_back(context_, zmq::socket_type::dealer);
     zmq::socket_t& dealer = dealers_.back();
     dealer.set(zmq::sockopt::linger, 0);
-    ASSERT_TRUE(client::ApplyCurveClient(dealer, curve).ok());
+    ASSERT_TRUE(node::ApplyCurveClient(dealer, curve).ok());
     dealer.connect(endpoint_);
     dealer.send(zmq::buffer(text), zmq::send_flags::dontwait);
   }
@@ -80,13 +81,13 @@ class ZapHandlerTest : public ::testing::Test {
     return payloads;
   }
 
-  client::CurveClientOptions As(const client::CurveKeyPair& pair) const {
-    return client::CurveClientOptions{server_.public_key, pair};
+  node::CurveClientOptions As(const node::CurveKeyPair& pair) const {
+    return node::CurveClientOptions{server_.public_key, pair};
   }
 
   zmq::context_t context_;
-  client::CurveKeyPair server_;
-  client::CurveKeyPair allowed_;
+  node::CurveKeyPair server_;
+  node::CurveKeyPair allowed_;
   std::unique_ptr<ZapHandler> zap_;
   zmq::socket_t router_;
   std::string endpoint_;
@@ -94,7 +95,7 @@ class ZapHandlerTest : public ::testing::Test {
 };
 
 TEST_F(ZapHandlerTest, AdmitsOnlyListedKeys) {
-  auto stranger = client::GenerateCurveKeyPair();
+  auto stranger = node::GenerateCurveKeyPair();
   ASSERT_TRUE(stranger.ok());
   SendFrom(As(*stranger), "from-stranger");
   ASSERT_TRUE(WaitFor([&] { return zap_->refused() >= 1; }));
@@ -110,12 +111,12 @@ TEST_F(ZapHandlerTest, AdmitsOnlyListedKeys) {
 }
 
 TEST_F(ZapHandlerTest, CountsPeersThatFailBeforeZap) {
-  SendFrom(client::CurveClientOptions{}, "plain");  // no CURVE: mechanism mismatch
-  auto wrong_server = client::GenerateCurveKeyPair();
+  SendFrom(node::CurveClientOptions{}, "plain");  // no CURVE: mechanism mismatch
+  auto wrong_server = node::GenerateCurveKeyPair();
   ASSERT_TRUE(wrong_server.ok());
   // An allowed client key but the wrong server key: the handshake cannot
   // be decrypted.
-  SendFrom(client::CurveClientOptions{wrong_server->public_key, allowed_}, "wrong-server");
+  SendFrom(node::CurveClientOptions{wrong_server->public_key, allowed_}, "wrong-server");
   ASSERT_TRUE(WaitFor([&] { return zap_->handshake_failed() >= 2; }));
   EXPECT_TRUE(Received(milliseconds(200)).empty());
   EXPECT_EQ(zap_->accepted(), 0u);

@@ -21,7 +21,7 @@
 
 #include "gateway/socketio/config.h"
 #include "gateway/socketio/server.h"
-#include "roomq/link.h"
+#include "proto/node/link.h"
 #include "tests/gateway/socketio/fakes.h"
 #include "tests/support/broker_process.h"
 
@@ -275,10 +275,10 @@ TEST_F(TwoGatewaysTest, ServiceEmitsWithMultiRoomTargetsAndExclusions) {
   b0.Join("vip", 2);
 
   zmq::context_t context(1);
-  client::LinkOptions options;
+  node::LinkOptions options;
   options.pub_endpoint = broker_->pub_endpoint;
   options.sub_endpoint = broker_->sub_endpoint;
-  auto link = client::Link::Create(context, options, {[](client::Delivery&) {}, nullptr});
+  auto link = node::Link::Create(context, options, {[](node::Delivery&) {}, nullptr});
   ASSERT_TRUE(link.ok()) << link.status();
   auto publish = [&](std::vector<std::string> rooms, std::vector<std::string> except_rooms,
                      const std::string& event) {
@@ -391,13 +391,13 @@ TEST_F(TwoGatewaysTest, TopicRefcountsFollowMembershipAcrossShards) {
 
 TEST_F(TwoGatewaysTest, ServicesHearConnectionsAndShutdownDisconnections) {
   zmq::context_t context(1);
-  client::LinkOptions options;
+  node::LinkOptions options;
   options.pub_endpoint = broker_->pub_endpoint;
   options.sub_endpoint = broker_->sub_endpoint;
   std::vector<v1::Envelope> heard;
-  auto service = client::Link::Create(
+  auto service = node::Link::Create(
       context, options,
-      {[&](client::Delivery& delivery) { heard.push_back(delivery.envelope); }, nullptr});
+      {[&](node::Delivery& delivery) { heard.push_back(delivery.envelope); }, nullptr});
   ASSERT_TRUE(service.ok()) << service.status();
   bool subscribed = false;
   (*service)->Subscribe(wire::ServiceTopic("/svc"), [&](absl::Status status) {

@@ -20,7 +20,7 @@
 #include "gateway/socketio/config.h"
 #include "gateway/socketio/connection.h"
 #include "gateway/socketio/shard.h"
-#include "proto/wire/absl_compat.h"
+#include "proto/base/absl_compat.h"
 #include "tests/gateway/socketio/fakes.h"
 
 namespace roomq::gateway::socketio {
@@ -216,7 +216,7 @@ TEST_F(ConnectionAuthTest, NoClientJoinsAnotherSocketsIdRoom) {
   envelope.add_rooms(victim_id);
   envelope.set_event("private");
   envelope.set_args("[1]");
-  shard_->OnDispatch(bridge::MakeDispatch(std::move(envelope)));
+  shard_->OnDispatch(MakeDispatch(std::move(envelope)));
   io_.restart();
   io_.poll();
   EXPECT_EQ(victim.Take(), (std::vector<std::string>{R"(2["private",1])"}));
@@ -250,7 +250,7 @@ TEST_F(ConnectionAuthTest, TwentyCharacterNamesThatAreNotSocketIdsAreOrdinaryRoo
   envelope.add_rooms("internationalization");
   envelope.set_event("hello");
   envelope.set_args("[1]");
-  shard_->OnDispatch(bridge::MakeDispatch(std::move(envelope)));
+  shard_->OnDispatch(MakeDispatch(std::move(envelope)));
   io_.restart();
   io_.poll();
   EXPECT_EQ(first.Take(), (std::vector<std::string>{R"(2["hello",1])"}));

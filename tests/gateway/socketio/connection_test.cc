@@ -99,7 +99,7 @@ class ConnectionTest : public ::testing::Test {
 
   // Delivers an envelope as the bridge would.
   void Deliver(v1::Envelope envelope) {
-    shard_->OnDispatch(bridge::MakeDispatch(std::move(envelope)));
+    shard_->OnDispatch(MakeDispatch(std::move(envelope)));
     Run();
   }
 

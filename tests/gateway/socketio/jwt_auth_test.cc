@@ -17,7 +17,7 @@
 #include "gateway/socketio/auth/jwt_verifier.h"
 #include "gateway/socketio/auth/socket_auth.h"
 #include "gateway/socketio/shard.h"
-#include "proto/wire/absl_compat.h"
+#include "proto/base/absl_compat.h"
 
 namespace roomq::gateway::socketio::auth {
 namespace {

@@ -17,9 +17,9 @@
 #include <string>
 #include <vector>
 
-#include "gateway/bridge/port.h"
 #include "gateway/socketio/config.h"
 #include "gateway/socketio/connection.h"
+#include "gateway/socketio/dispatch.h"
 #include "gateway/socketio/packet.h"
 #include "gateway/socketio/shard.h"
 #include "tests/gateway/socketio/fakes.h"
@@ -100,7 +100,7 @@ v1::Envelope Event(const std::string& nsp, std::vector<std::string> rooms, const
   return envelope;
 }
 
-std::string FrameText(const bridge::SharedDispatch& dispatch) {
+std::string FrameText(const SharedDispatch& dispatch) {
   return dispatch->frame ? dispatch->frame->at(0).data : "<none>";
 }
 
@@ -114,16 +114,16 @@ TEST(RecoveryFrameTest, AppendArgAddsOneLastElement) {
 
 TEST(RecoveryFrameTest, EventsCarryTheirOffsetOnce) {
   const std::string offset = OffsetArg({3, 12});
-  EXPECT_EQ(FrameText(bridge::MakeDispatch(Event("/", {"r"}, "chat", R"([{"t":1}])"), offset)),
+  EXPECT_EQ(FrameText(MakeDispatch(Event("/", {"r"}, "chat", R"([{"t":1}])"), offset)),
             R"(2["chat",{"t":1},"3-12"])");
-  EXPECT_EQ(FrameText(bridge::MakeDispatch(Event("/chat", {}, "tick", ""), offset)),
+  EXPECT_EQ(FrameText(MakeDispatch(Event("/chat", {}, "tick", ""), offset)),
             R"(2/chat,["tick","3-12"])");
-  EXPECT_EQ(FrameText(bridge::MakeDispatch(Event("/", {"r"}, "chat", "[1]"))), R"(2["chat",1])")
+  EXPECT_EQ(FrameText(MakeDispatch(Event("/", {"r"}, "chat", "[1]"))), R"(2["chat",1])")
       << "no offset for a namespace without recovery";
   // Binary: the offset follows the placeholders.
   v1::Envelope binary = Event("/", {"r"}, "file", R"([{"_placeholder":true,"num":0}])");
   binary.add_attachments("\x01\x02");
-  bridge::SharedDispatch dispatch = bridge::MakeDispatch(std::move(binary), offset);
+  SharedDispatch dispatch = MakeDispatch(std::move(binary), offset);
   ASSERT_TRUE(dispatch->frame);
   EXPECT_EQ(dispatch->frame->at(0).data, R"(51-["file",{"_placeholder":true,"num":0},"3-12"])");
   // An event asking for an ack is encoded per socket, never with an offset
@@ -131,7 +131,7 @@ TEST(RecoveryFrameTest, EventsCarryTheirOffsetOnce) {
   v1::Envelope asking = Event("/", {"r"}, "q", "[1]");
   asking.set_ack_id(9);
   asking.set_reply_to("svc");
-  EXPECT_FALSE(bridge::MakeDispatch(std::move(asking), offset)->frame);
+  EXPECT_FALSE(MakeDispatch(std::move(asking), offset)->frame);
   // Acks are not events: no offset.
   v1::Envelope ack;
   ack.set_kind(v1::KIND_ACK);
@@ -139,7 +139,7 @@ TEST(RecoveryFrameTest, EventsCarryTheirOffsetOnce) {
   ack.set_namespace_("/");
   ack.set_ack_id(4);
   ack.set_args("[true]");
-  EXPECT_EQ(FrameText(bridge::MakeDispatch(std::move(ack), offset)), "34[true]");
+  EXPECT_EQ(FrameText(MakeDispatch(std::move(ack), offset)), "34[true]");
 }
 
 // ---- config ----------------------------------------------------------------
@@ -257,7 +257,7 @@ class RecoveryFlowTest : public ::testing::Test {
   }
 
   void Deliver(v1::Envelope envelope, uint64_t sequence) {
-    shard_->OnDispatch(bridge::MakeDispatch(std::move(envelope), OffsetArg({3, sequence})));
+    shard_->OnDispatch(MakeDispatch(std::move(envelope), OffsetArg({3, sequence})));
     Run();
   }
 
@@ -327,7 +327,7 @@ TEST_F(RecoveryFlowTest, FinalClosesSaveNothing) {
     kick.set_kind(v1::KIND_DISCONNECT);
     kick.set_channel(v1::CHANNEL_ROOMS);
     kick.set_namespace_("/");
-    shard_->OnDispatch(bridge::MakeDispatch(std::move(kick)));  // server namespace disconnect
+    shard_->OnDispatch(MakeDispatch(std::move(kick)));  // server namespace disconnect
     Run();
     client.connection->OnClose("transport close");
   }
@@ -370,7 +370,7 @@ TEST_F(RecoveryFlowTest, RecoveredSocketGetsConnectThenMissedThenLiveEachOnce) {
   // would: one before (already in the missed list), one after (newer).
   bridge::Recovery recovery = Session(old_sid, "secret-pid", {old_sid, "room-a"});
   auto missed = [&](v1::Envelope envelope, uint64_t sequence) {
-    recovery.missed.push_back(bridge::MakeDispatch(std::move(envelope), OffsetArg({3, sequence})));
+    recovery.missed.push_back(MakeDispatch(std::move(envelope), OffsetArg({3, sequence})));
   };
   missed(Event("/", {"room-a"}, "m", "[1]"), 106);
   v1::Envelope own = Event("/", {"room-a"}, "m", "[2]");
@@ -387,13 +387,11 @@ TEST_F(RecoveryFlowTest, RecoveredSocketGetsConnectThenMissedThenLiveEachOnce) {
   missed(Event("/", {old_sid}, "m", "[6]"), 111);  // to the socket itself
 
   boost::asio::post(io_, [this] {
-    shard_->OnDispatch(
-        bridge::MakeDispatch(Event("/", {"room-a"}, "m", "[1]"), OffsetArg({3, 106})));
+    shard_->OnDispatch(MakeDispatch(Event("/", {"room-a"}, "m", "[1]"), OffsetArg({3, 106})));
   });
   port_->AnswerRecover(std::move(recovery));
   boost::asio::post(io_, [this] {
-    shard_->OnDispatch(
-        bridge::MakeDispatch(Event("/", {"room-a"}, "m", "[7]"), OffsetArg({3, 112})));
+    shard_->OnDispatch(MakeDispatch(Event("/", {"room-a"}, "m", "[7]"), OffsetArg({3, 112})));
   });
   Run();
 

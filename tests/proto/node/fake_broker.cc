@@ -1,9 +1,9 @@
-#include "tests/clients/fake_broker.h"
+#include "tests/proto/node/fake_broker.h"
 
 #include <chrono>
 #include <thread>
 
-namespace roomq::client::testing {
+namespace roomq::node::testing {
 namespace {
 
 void BindWithRetry(zmq::socket_t& socket, const std::string& endpoint) {
@@ -92,4 +92,4 @@ void FakeBroker::SendRawToSubscriber(const std::vector<std::string>& frames) {
   }
 }
 
-}  // namespace roomq::client::testing
+}  // namespace roomq::node::testing

@@ -1,5 +1,5 @@
-#ifndef ROOMQ_PROTO_WIRE_STATUS_MACROS_H_
-#define ROOMQ_PROTO_WIRE_STATUS_MACROS_H_
+#ifndef ROOMQ_PROTO_BASE_STATUS_MACROS_H_
+#define ROOMQ_PROTO_BASE_STATUS_MACROS_H_
 
 // Debian's Abseil (20220623) ships absl::Status but not the propagation
 // macros; these are the two roomq needs.
@@ -25,4 +25,4 @@
   if (!tmp.ok()) return std::move(tmp).status();     \
   lhs = std::move(tmp).value()
 
-#endif  // ROOMQ_PROTO_WIRE_STATUS_MACROS_H_
+#endif  // ROOMQ_PROTO_BASE_STATUS_MACROS_H_

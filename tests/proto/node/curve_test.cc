@@ -1,3 +1,5 @@
+#include "proto/node/curve.h"
+
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -6,9 +8,7 @@
 #include <fstream>
 #include <string>
 
-#include "roomq/curve.h"
-
-namespace roomq::client {
+namespace roomq::node {
 namespace {
 
 namespace fs = std::filesystem;
@@ -122,4 +122,4 @@ TEST_F(CurveKeysTest, ClientOptionsNeedBothFilesOrNeither) {
 }
 
 }  // namespace
-}  // namespace roomq::client
+}  // namespace roomq::node

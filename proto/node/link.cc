@@ -1,4 +1,4 @@
-#include "roomq/link.h"
+#include "proto/node/link.h"
 
 #include <unistd.h>
 
@@ -10,11 +10,12 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "proto/wire/absl_compat.h"
+#include "proto/base/absl_compat.h"
+#include "proto/node/curve_socket.h"
 #include "proto/wire/delivery.h"
 #include "spdlog/spdlog.h"
 
-namespace roomq::client {
+namespace roomq::node {
 namespace {
 
 // How many messages one Poll() reads from one socket before it moves on, so a
@@ -613,4 +614,4 @@ void Link::RunTimers(Clock::time_point now) {
   }
 }
 
-}  // namespace roomq::client
+}  // namespace roomq::node

@@ -1,5 +1,5 @@
-#ifndef ROOMQ_PROTO_WIRE_ABSL_COMPAT_H_
-#define ROOMQ_PROTO_WIRE_ABSL_COMPAT_H_
+#ifndef ROOMQ_PROTO_BASE_ABSL_COMPAT_H_
+#define ROOMQ_PROTO_BASE_ABSL_COMPAT_H_
 
 // Debian's Abseil is built with its own absl::string_view (not an alias of
 // std::string_view; the choice is baked into the library's ABI and cannot be
@@ -17,4 +17,4 @@ inline std::string_view FromAbsl(absl::string_view s) { return {s.data(), s.size
 
 }  // namespace roomq
 
-#endif  // ROOMQ_PROTO_WIRE_ABSL_COMPAT_H_
+#endif  // ROOMQ_PROTO_BASE_ABSL_COMPAT_H_

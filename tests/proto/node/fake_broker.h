@@ -1,5 +1,5 @@
-#ifndef ROOMQ_TESTS_CLIENTS_FAKE_BROKER_H_
-#define ROOMQ_TESTS_CLIENTS_FAKE_BROKER_H_
+#ifndef ROOMQ_TESTS_PROTO_NODE_FAKE_BROKER_H_
+#define ROOMQ_TESTS_PROTO_NODE_FAKE_BROKER_H_
 
 // A scripted stand-in for roomq-broker built from two raw ROUTER sockets, so
 // Link tests can see (and withhold) every frame. Single-threaded: the test
@@ -12,7 +12,7 @@
 
 #include "proto/roomq.pb.h"
 
-namespace roomq::client::testing {
+namespace roomq::node::testing {
 
 class FakeBroker {
  public:
@@ -47,6 +47,6 @@ class FakeBroker {
   std::string sub_endpoint_;
 };
 
-}  // namespace roomq::client::testing
+}  // namespace roomq::node::testing
 
-#endif  // ROOMQ_TESTS_CLIENTS_FAKE_BROKER_H_
+#endif  // ROOMQ_TESTS_PROTO_NODE_FAKE_BROKER_H_

@@ -1,7 +1,7 @@
-#ifndef ROOMQ_CLIENTS_INCLUDE_ROOMQ_LINK_H_
-#define ROOMQ_CLIENTS_INCLUDE_ROOMQ_LINK_H_
+#ifndef ROOMQ_PROTO_NODE_LINK_H_
+#define ROOMQ_PROTO_NODE_LINK_H_
 
-// roomq::client::Link: one node's connection to the broker, the layer every
+// roomq::node::Link: one node's connection to the broker, the layer every
 // native program (the high-level roomq::Client, the CLI, the gateway's
 // bridge, benchmarks) builds on.
 //
@@ -63,15 +63,16 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "proto/node/curve.h"
+#include "proto/node/endpoints.h"
 #include "proto/roomq.pb.h"
 #include "proto/wire/topic.h"
-#include "roomq/curve.h"
 
-namespace roomq::client {
+namespace roomq::node {
 
 struct LinkOptions {
-  std::string pub_endpoint = "tcp://127.0.0.1:5555";
-  std::string sub_endpoint = "tcp://127.0.0.1:5556";
+  std::string pub_endpoint = kDefaultPubEndpoint;
+  std::string sub_endpoint = kDefaultSubEndpoint;
   std::string node_id;  // empty = generated "<prefix>-<host>-<pid>-<random>"
   std::string node_prefix = "node";
   std::chrono::milliseconds heartbeat{1000};  // Ping period; broker silent 3x this => down
@@ -268,6 +269,6 @@ class Link {
   Stats stats_{};
 };
 
-}  // namespace roomq::client
+}  // namespace roomq::node
 
-#endif  // ROOMQ_CLIENTS_INCLUDE_ROOMQ_LINK_H_
+#endif  // ROOMQ_PROTO_NODE_LINK_H_

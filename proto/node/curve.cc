@@ -1,4 +1,4 @@
-#include "roomq/curve.h"
+#include "proto/node/curve.h"
 
 #include <fcntl.h>
 #include <unistd.h>
@@ -13,8 +13,9 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "proto/node/curve_socket.h"
 
-namespace roomq::client {
+namespace roomq::node {
 namespace {
 
 absl::StatusOr<std::string> ReadKeyLine(const std::string& path) {
@@ -184,4 +185,4 @@ absl::Status ApplyCurveClient(zmq::socket_t& socket, const CurveClientOptions& o
   return absl::OkStatus();
 }
 
-}  // namespace roomq::client
+}  // namespace roomq::node

@@ -1,5 +1,5 @@
-#ifndef ROOMQ_CLIENTS_INCLUDE_ROOMQ_CURVE_H_
-#define ROOMQ_CLIENTS_INCLUDE_ROOMQ_CURVE_H_
+#ifndef ROOMQ_PROTO_NODE_CURVE_H_
+#define ROOMQ_PROTO_NODE_CURVE_H_
 
 // CURVE key files, shared by the broker (server side) and every node
 // (gateway, services, CLI: client side), and the client-side socket setup.
@@ -14,17 +14,17 @@
 //   NAME.key   the secret key, mode 0600; the public key is derived from it.
 // `roomq keygen NAME` writes a fresh pair (see WriteCurveKeyPair).
 //
-// Thread safety: every function is reentrant; ApplyCurveClient touches only
-// the socket passed in (call it on the socket's thread).
+// Thread safety: every function is reentrant. The socket setup is in
+// curve_socket.h, so that this header (part of roomq/client.h's options)
+// does not bring in ZeroMQ.
 
 #include <string>
 #include <vector>
-#include <zmq.hpp>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 
-namespace roomq::client {
+namespace roomq::node {
 
 inline constexpr size_t kCurveKeyZ85Chars = 40;
 
@@ -67,11 +67,6 @@ absl::StatusOr<CurveKeyPair> GenerateCurveKeyPair();
 // overwrite either.
 absl::Status WriteCurveKeyPair(const CurveKeyPair& pair, const std::string& base);
 
-// Makes `socket` (not yet connected) a CURVE client of the server:
-// ZMQ_CURVE_SERVERKEY, ZMQ_CURVE_PUBLICKEY, ZMQ_CURVE_SECRETKEY. No-op
-// when !options.enabled(). Internal when libzmq refuses an option.
-absl::Status ApplyCurveClient(zmq::socket_t& socket, const CurveClientOptions& options);
+}  // namespace roomq::node
 
-}  // namespace roomq::client
-
-#endif  // ROOMQ_CLIENTS_INCLUDE_ROOMQ_CURVE_H_
+#endif  // ROOMQ_PROTO_NODE_CURVE_H_

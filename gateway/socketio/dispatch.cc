@@ -1,12 +1,13 @@
+#include "gateway/socketio/dispatch.h"
+
 #include <spdlog/spdlog.h>
 
 #include <string_view>
 #include <vector>
 
-#include "gateway/bridge/port.h"
 #include "gateway/socketio/packet.h"
 
-namespace roomq::gateway::bridge {
+namespace roomq::gateway::socketio {
 namespace {
 
 // A cheap shape check of args text from a service (nothing parses it in
@@ -39,14 +40,14 @@ SharedDispatch MakeDispatch(v1::Envelope envelope, std::string_view offset_arg) 
         dispatch->deliverable = false;
         spdlog::warn("bridge: dropping event '{}' from {}: args are not a JSON array",
                      envelope.event(), envelope.origin());
-      } else if (socketio::IsReservedEventName(envelope.event())) {
+      } else if (IsReservedEventName(envelope.event())) {
         dispatch->deliverable = false;
         spdlog::warn("bridge: dropping event from {}: '{}' is a reserved event name",
                      envelope.origin(), envelope.event());
       } else if (!envelope.has_ack_id()) {
         std::string with_offset;
-        if (!offset_arg.empty()) with_offset = socketio::AppendArg(envelope.args(), offset_arg);
-        dispatch->frame = std::make_shared<const engineio::OutboundMessage>(socketio::EncodeEvent(
+        if (!offset_arg.empty()) with_offset = AppendArg(envelope.args(), offset_arg);
+        dispatch->frame = std::make_shared<const engineio::OutboundMessage>(EncodeEvent(
             envelope.namespace_(), envelope.event(),
             offset_arg.empty() ? std::string_view(envelope.args()) : std::string_view(with_offset),
             std::nullopt, TakeAttachments(envelope)));
@@ -58,7 +59,7 @@ SharedDispatch MakeDispatch(v1::Envelope envelope, std::string_view offset_arg) 
         spdlog::warn("bridge: dropping ack from {}: {}", envelope.origin(),
                      args_ok ? "no ack_id" : "args are not a JSON array");
       } else {
-        dispatch->frame = std::make_shared<const engineio::OutboundMessage>(socketio::EncodeAck(
+        dispatch->frame = std::make_shared<const engineio::OutboundMessage>(EncodeAck(
             envelope.namespace_(), envelope.ack_id(), envelope.args(), TakeAttachments(envelope)));
       }
       break;
@@ -69,4 +70,4 @@ SharedDispatch MakeDispatch(v1::Envelope envelope, std::string_view offset_arg) 
   return dispatch;
 }
 
-}  // namespace roomq::gateway::bridge
+}  // namespace roomq::gateway::socketio

@@ -1,4 +1,4 @@
-#include "roomq/link.h"
+#include "proto/node/link.h"
 
 #include <chrono>
 #include <functional>
@@ -9,9 +9,9 @@
 
 #include "gtest/gtest.h"
 #include "proto/wire/delivery.h"
-#include "tests/clients/fake_broker.h"
+#include "tests/proto/node/fake_broker.h"
 
-namespace roomq::client {
+namespace roomq::node {
 namespace {
 
 using std::chrono::milliseconds;
@@ -379,9 +379,9 @@ TEST_F(LinkTest, PollReportsExtraItems) {
 }
 
 }  // namespace
-}  // namespace roomq::client
+}  // namespace roomq::node
 
-namespace roomq::client {
+namespace roomq::node {
 namespace {
 
 using std::chrono::milliseconds;
@@ -543,4 +543,4 @@ TEST_F(LinkTest, RecoverIsUnavailableWhenDisconnectedOrUnanswered) {
 }
 
 }  // namespace
-}  // namespace roomq::client
+}  // namespace roomq::node

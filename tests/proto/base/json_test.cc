@@ -1,0 +1,28 @@
+#include "proto/base/json.h"
+
+#include <gtest/gtest.h>
+
+#include <string>
+
+namespace roomq::base {
+namespace {
+
+TEST(JsonTest, EscapesStrings) {
+  EXPECT_EQ(JsonQuote("plain"), "\"plain\"");
+  EXPECT_EQ(JsonQuote("q\"b\\t\tr\r"), R"("q\"b\\t\tr\r")");
+  EXPECT_EQ(JsonQuote("h\xc3\xa9"), "\"h\xc3\xa9\"");  // UTF-8 passes through
+}
+
+TEST(JsonTest, ValidatesValues) {
+  EXPECT_TRUE(ValidateJsonValue("2").ok());
+  EXPECT_TRUE(ValidateJsonValue("\"s\"").ok());
+  EXPECT_TRUE(ValidateJsonValue(" null ").ok());
+  EXPECT_FALSE(ValidateJsonValue("").ok());
+  EXPECT_FALSE(ValidateJsonValue("nul").ok());
+  EXPECT_FALSE(ValidateJsonValue("{\"a\":}").ok());
+  EXPECT_TRUE(ValidateJsonArray("[]").ok());
+  EXPECT_FALSE(ValidateJsonArray("{}").ok());
+}
+
+}  // namespace
+}  // namespace roomq::base
