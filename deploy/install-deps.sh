@@ -14,7 +14,7 @@ packages=(
 # npm fetches the pinned socket.io-client browser bundle at build time.
 command -v node >/dev/null && command -v npm >/dev/null || packages+=(nodejs npm)
 if [[ "${1:-}" == "--test" ]]; then
-  packages+=(clang libclang-rt-14-dev chromium redis-server libhiredis-dev procps)
+  packages+=(clang clang-format libclang-rt-14-dev chromium redis-server libhiredis-dev procps)
 fi
 
 missing=()
