@@ -188,6 +188,11 @@ class Parser {
         if (!join.ok()) return join.status();
         if (auto status = CheckRegex(value, *join); !status.ok()) return status;
         policy.join = *std::move(join);
+      } else if (key == "publish") {
+        auto publish = Scalar(value, key);
+        if (!publish.ok()) return publish.status();
+        if (auto status = CheckRegex(value, *publish); !status.ok()) return status;
+        policy.publish = *std::move(publish);
       } else if (key == "relay") {
         auto relay = Scalar(value, key);
         if (!relay.ok()) return relay.status();
@@ -220,7 +225,7 @@ class Parser {
       } else {
         return Error(item.first.Mark(),
                      absl::StrCat("unknown key '", key,
-                                  "' (expected name, pattern, join, relay, echo, forward, "
+                                  "' (expected name, pattern, join, publish, relay, echo, forward, "
                                   "recovery, auth)"));
       }
     }

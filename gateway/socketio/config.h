@@ -13,6 +13,11 @@
 //       join: '.*'            # regex a room name must fully match for a client
 //                             # `join`; '' = clients may not join rooms.
 //                             # Default '.*'.
+//       publish: '.*'         # regex a room name must fully match for a client
+//                             # `publish` into it and for a `rooms` relay to
+//                             # reach it; '' = no client publish. Absent =
+//                             # the `join` regex (so `join: ''` also means no
+//                             # client publish unless `publish` is set).
 //       relay: none           # what a plain client event does:
 //                             #   broadcast: to everyone else in the namespace
 //                             #   rooms:     to every room the sender joined
@@ -57,7 +62,10 @@
 //                             #     regexes when starting with '^'), on top
 //                             #     of `join`; absent = `join` alone
 //                             #   "publish": false  no `publish`, and its
-//                             #     events are not relayed to clients
+//                             #     events are not relayed to clients;
+//                             #     or a list like "rooms": it may publish
+//                             #     (and relay with `rooms`) only into those
+//                             #     rooms, on top of `publish`
 //                             # A refused CONNECT gets CONNECT_ERROR
 //                             # {"message": reason}: "missing token",
 //                             # "invalid token", "token expired", "token not
@@ -66,7 +74,8 @@
 //
 // Rooms named by a socket id the gateway issues (auth::IsIssuedSocketId in
 // auth/socket_auth.h) are reserved for that socket: no client may `join`
-// one, whatever `join` says.
+// one or `publish` into one, whatever `join` and `publish` say; only native
+// services address a socket.
 //
 // Exact names are looked up first; patterns are tried in file order. A name
 // or a pattern appears at most once.
@@ -92,6 +101,8 @@ struct NamespacePolicy {
   std::string name;     // exact namespace, or empty when `pattern` is set
   std::string pattern;  // ECMAScript regex matched against the whole name
   std::string join = ".*";
+  // Rooms clients may publish into; nullopt = the same as `join`.
+  std::optional<std::string> publish;
   RelayPolicy relay = RelayPolicy::kNone;
   bool echo = false;
   bool forward = false;

@@ -35,9 +35,18 @@ bool ClientMayJoin(const Socket& socket, std::string_view room) {
   return socket.grant == nullptr || socket.grant->MayJoin(room);
 }
 
-// May publish and have its events relayed (the token's `publish` claim).
+// May publish and have its events relayed at all (the token's `publish`
+// claim is not false).
 bool MayPublish(const Socket& socket) {
   return socket.grant == nullptr || socket.grant->may_publish;
+}
+
+// May publish into `room`, or relay to it: never a socket's own room (only
+// native services address one socket), then the namespace's `publish` regex
+// and the token's `publish` list.
+bool ClientMayPublishTo(const Socket& socket, std::string_view room) {
+  if (auth::IsIssuedSocketId(room) || !socket.ns->MayPublish(room)) return false;
+  return socket.grant == nullptr || socket.grant->MayPublishTo(room);
 }
 
 }  // namespace
@@ -337,6 +346,11 @@ void Connection::HandlePublish(Socket& socket, Packet& packet) {
     AckJson(socket, packet.ack_id, ErrorJson("reserved event name"));
     return;
   }
+  if (!ClientMayPublishTo(socket, room)) {
+    ++shard_->stats().publishes_refused;
+    AckJson(socket, packet.ack_id, ErrorJson("publishing to this room is not allowed"));
+    return;
+  }
   v1::Envelope envelope;
   envelope.set_kind(v1::KIND_EVENT);
   envelope.set_channel(v1::CHANNEL_ROOMS);
@@ -380,10 +394,15 @@ void Connection::Relay(Socket& socket, const Packet& packet) {
     const RoomIndex::RoomSet* rooms = shard_->rooms().RoomsOf(socket.handle);
     if (rooms != nullptr) {
       for (const std::string& room : *rooms) {
-        if (!room.empty() && room != socket.id) envelope.add_rooms(room);
+        if (room.empty() || room == socket.id) continue;
+        if (ClientMayPublishTo(socket, room)) {
+          envelope.add_rooms(room);
+        } else {
+          ++shard_->stats().publishes_refused;
+        }
       }
     }
-    if (envelope.rooms_size() == 0) return;  // in no room: nobody to relay to
+    if (envelope.rooms_size() == 0) return;  // in no room it may reach: nobody to relay to
   }
   if (!policy.echo) envelope.set_except_socket(socket.id);
   envelope.set_event(packet.event);

@@ -107,6 +107,7 @@ MetricsSnapshot ShardSnapshot(const Shard& shard) {
   s.drops["rate_limited"] = stats.rate_limited;
   s.refusals["max_namespaces"] = stats.namespaces_refused;
   s.refusals["max_rooms_per_socket"] = stats.joins_refused;
+  s.refusals["publish"] = stats.publishes_refused;
   s.protocol_errors = stats.protocol_errors;
   for (const auto& [reason, count] : stats.disconnects) s.disconnects[reason] = count;
   for (const auto& [reason, count] : stats.auth_refusals) s.auth_refusals[reason] = count;

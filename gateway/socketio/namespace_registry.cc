@@ -19,18 +19,30 @@ std::unique_ptr<std::regex> Compile(const std::string& pattern) {
 
 }  // namespace
 
-bool Namespace::MayJoin(std::string_view room) const {
-  if (join == nullptr || room.empty()) return false;
-  return std::regex_match(room.begin(), room.end(), *join);
+namespace {
+
+bool Matches(const std::regex* regex, std::string_view room) {
+  if (regex == nullptr || room.empty()) return false;
+  return std::regex_match(room.begin(), room.end(), *regex);
 }
+
+}  // namespace
+
+bool Namespace::MayJoin(std::string_view room) const { return Matches(join, room); }
+
+bool Namespace::MayPublish(std::string_view room) const { return Matches(publish, room); }
 
 NamespaceRegistry::NamespaceRegistry(const Config& config, size_t max_dynamic)
     : max_dynamic_(max_dynamic) {
   for (const NamespacePolicy& policy : config.namespaces) {
-    Compiled compiled{&policy, nullptr, nullptr};
+    Compiled compiled{&policy, nullptr, nullptr, nullptr};
     if (!policy.join.empty()) {
       compiled.join = Compile(policy.join);
       if (compiled.join == nullptr) continue;
+    }
+    if (policy.publish.has_value() && !policy.publish->empty()) {
+      compiled.publish = Compile(*policy.publish);
+      if (compiled.publish == nullptr) continue;
     }
     if (!policy.pattern.empty()) {
       compiled.pattern = Compile(policy.pattern);
@@ -44,6 +56,7 @@ NamespaceRegistry::NamespaceRegistry(const Config& config, size_t max_dynamic)
     ns->name = compiled.policy->name;
     ns->policy = compiled.policy;
     ns->join = compiled.join.get();
+    ns->publish = compiled.MayPublishRegex();
     namespaces_.emplace(ns->name, std::move(ns));
   }
 }
@@ -63,6 +76,7 @@ const Namespace* NamespaceRegistry::Find(std::string_view name) {
     ns->name = std::string(name);
     ns->policy = compiled.policy;
     ns->join = compiled.join.get();
+    ns->publish = compiled.MayPublishRegex();
     ns->dynamic = true;
     ++dynamic_count_;
     const Namespace* found = ns.get();

@@ -27,11 +27,15 @@ namespace roomq::gateway::socketio {
 struct Namespace {
   std::string name;
   const NamespacePolicy* policy = nullptr;
-  const std::regex* join = nullptr;  // null when clients may not join rooms
+  const std::regex* join = nullptr;     // null when clients may not join rooms
+  const std::regex* publish = nullptr;  // null when clients may not publish
   bool dynamic = false;
 
-  // True when a client may `join` `room`.
+  // True when the namespace's `join` regex lets a client join `room`.
   bool MayJoin(std::string_view room) const;
+  // True when the namespace's `publish` regex (by default its `join`) lets
+  // a client publish into `room`.
+  bool MayPublish(std::string_view room) const;
 };
 
 class NamespaceRegistry {
@@ -53,6 +57,10 @@ class NamespaceRegistry {
     const NamespacePolicy* policy;
     std::unique_ptr<std::regex> pattern;  // null for exact names
     std::unique_ptr<std::regex> join;     // null when join is ''
+    std::unique_ptr<std::regex> publish;  // set only when `publish` differs from `join`
+    const std::regex* MayPublishRegex() const {
+      return policy->publish.has_value() ? publish.get() : join.get();
+    }
   };
 
   std::vector<Compiled> compiled_;

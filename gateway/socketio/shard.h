@@ -72,10 +72,14 @@ struct ShardStats {
   uint64_t rate_limited = 0;           // client events over a socket's message rate
   uint64_t namespaces_refused = 0;     // CONNECTs over max_namespaces
   uint64_t joins_refused = 0;          // joins over max_rooms_per_socket
-  uint64_t protocol_errors = 0;        // sessions closed for a malformed packet
-  uint64_t sessions_saved = 0;         // recovery: sockets whose state was saved
-  uint64_t recoveries = 0;             // recovery: sessions given back
-  uint64_t recoveries_failed = 0;      // recovery: claims that got a fresh session
+  // Client publishes refused by the namespace's `publish` regex, the
+  // token's `publish` claim or a socket-id room; relays that lost a target
+  // room for the same reasons.
+  uint64_t publishes_refused = 0;
+  uint64_t protocol_errors = 0;    // sessions closed for a malformed packet
+  uint64_t sessions_saved = 0;     // recovery: sockets whose state was saved
+  uint64_t recoveries = 0;         // recovery: sessions given back
+  uint64_t recoveries_failed = 0;  // recovery: claims that got a fresh session
   absl::flat_hash_map<std::string, uint64_t> disconnects;    // reason -> sockets
   absl::flat_hash_map<std::string, uint64_t> auth_refusals;  // reason -> CONNECTs
 };

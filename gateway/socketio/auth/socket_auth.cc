@@ -45,6 +45,44 @@ std::optional<std::string> TokenOf(std::string_view connect_data) {
   return std::string(token);
 }
 
+// Reads the list claim `name` ("rooms" or "publish": exact names, or
+// regexes starting with '^') into `list`; absent leaves it unlimited. False
+// (with `why`) when it has the wrong type or is too big.
+bool ReadRoomList(simdjson::dom::object claims, std::string_view name, RoomList& list,
+                  std::string* why) {
+  simdjson::dom::element element;
+  if (claims.at_key(name).get(element) != simdjson::SUCCESS) return true;
+  simdjson::dom::array entries;
+  if (element.get_array().get(entries) != simdjson::SUCCESS) {
+    *why = absl::StrCat("'", ToAbsl(name), "' claim is not a list");
+    return false;
+  }
+  if (entries.size() > kMaxRoomClaims) {
+    *why = absl::StrCat("'", ToAbsl(name), "' claim has more than ", kMaxRoomClaims, " entries");
+    return false;
+  }
+  list.limited = true;
+  for (simdjson::dom::element item : entries) {
+    std::string_view entry;
+    if (item.get_string().get(entry) != simdjson::SUCCESS || entry.empty() ||
+        entry.size() > kMaxRoomClaimBytes) {
+      *why = absl::StrCat("a '", ToAbsl(name), "' entry is not a string of 1 to 256 bytes");
+      return false;
+    }
+    if (entry.front() != '^') {
+      list.exact.emplace_back(entry);
+      continue;
+    }
+    try {
+      list.patterns.emplace_back(std::string(entry), std::regex::ECMAScript);
+    } catch (const std::regex_error&) {
+      *why = absl::StrCat("a '", ToAbsl(name), "' entry is not a valid regex");
+      return false;
+    }
+  }
+  return true;
+}
+
 // Reads the roomq claims of a verified payload into `grant`; false (with
 // `why`) when one has the wrong type or is too big.
 bool ReadClaims(const std::string& payload, Grant& grant, std::string* why) {
@@ -54,41 +92,13 @@ bool ReadClaims(const std::string& payload, Grant& grant, std::string* why) {
     *why = "payload is not a JSON object";
     return false;
   }
-  simdjson::dom::element rooms;
-  if (claims.at_key("rooms").get(rooms) == simdjson::SUCCESS) {
-    simdjson::dom::array list;
-    if (rooms.get_array().get(list) != simdjson::SUCCESS) {
-      *why = "'rooms' claim is not a list";
-      return false;
-    }
-    if (list.size() > kMaxRoomClaims) {
-      *why = absl::StrCat("'rooms' claim has more than ", kMaxRoomClaims, " entries");
-      return false;
-    }
-    grant.limit_rooms = true;
-    for (simdjson::dom::element item : list) {
-      std::string_view entry;
-      if (item.get_string().get(entry) != simdjson::SUCCESS || entry.empty() ||
-          entry.size() > kMaxRoomClaimBytes) {
-        *why = "a 'rooms' entry is not a string of 1 to 256 bytes";
-        return false;
-      }
-      if (entry.front() != '^') {
-        grant.exact_rooms.emplace_back(entry);
-        continue;
-      }
-      try {
-        grant.room_patterns.emplace_back(std::string(entry), std::regex::ECMAScript);
-      } catch (const std::regex_error&) {
-        *why = "a 'rooms' entry is not a valid regex";
-        return false;
-      }
-    }
-  }
+  if (!ReadRoomList(claims, "rooms", grant.join_rooms, why)) return false;
   simdjson::dom::element publish;
   if (claims.at_key("publish").get(publish) == simdjson::SUCCESS) {
-    if (publish.get_bool().get(grant.may_publish) != simdjson::SUCCESS) {
-      *why = "'publish' claim is not a boolean";
+    if (publish.is_array()) {
+      if (!ReadRoomList(claims, "publish", grant.publish_rooms, why)) return false;
+    } else if (publish.get_bool().get(grant.may_publish) != simdjson::SUCCESS) {
+      *why = "'publish' claim is neither a boolean nor a list";
       return false;
     }
   }
@@ -97,10 +107,10 @@ bool ReadClaims(const std::string& payload, Grant& grant, std::string* why) {
 
 }  // namespace
 
-bool Grant::MayJoin(std::string_view room) const {
-  if (!limit_rooms) return true;
-  if (std::find(exact_rooms.begin(), exact_rooms.end(), room) != exact_rooms.end()) return true;
-  for (const std::regex& pattern : room_patterns) {
+bool RoomList::Allows(std::string_view room) const {
+  if (!limited) return true;
+  if (std::find(exact.begin(), exact.end(), room) != exact.end()) return true;
+  for (const std::regex& pattern : patterns) {
     if (std::regex_match(room.begin(), room.end(), pattern)) return true;
   }
   return false;

@@ -18,7 +18,11 @@
 //                          joins. Absent = only the namespace's `join`.
 //               "publish": false = the socket may not use `publish` and
 //                          its plain events are not relayed to other
-//                          clients (forwarding to services is unchanged).
+//                          clients (forwarding to services is unchanged);
+//                          a list (same form as "rooms") = it may publish,
+//                          and relay with the `rooms` policy, only into
+//                          those rooms, on top of the namespace's
+//                          `publish` regex.
 //                          Absent or true = allowed.
 //             A claim of the wrong type refuses the token ("invalid
 //             token").
@@ -82,16 +86,32 @@ namespace roomq::gateway::socketio::auth {
 inline constexpr size_t kMaxRoomClaims = 64;
 inline constexpr size_t kMaxRoomClaimBytes = 256;
 
+// A list claim ("rooms", "publish"): exact room names and whole-name regexes.
+struct RoomList {
+  bool limited = false;  // the claim was present
+  std::vector<std::string> exact;
+  std::vector<std::regex> patterns;
+
+  // True when absent, or when `room` is one of `exact` or matches a pattern.
+  bool Allows(std::string_view room) const;
+};
+
 // What an admitted socket may do beyond its namespace's policy.
 struct Grant {
-  std::string subject;       // the token's `sub` (for the log), "" if none
-  bool limit_rooms = false;  // a `rooms` claim was present
-  std::vector<std::string> exact_rooms;
-  std::vector<std::regex> room_patterns;
+  std::string subject;  // the token's `sub` (for the log), "" if none
+  RoomList join_rooms;  // the `rooms` claim
+  // The `publish` claim: false = no publish and no relay at all; a list =
+  // publish and `rooms` relay only into those rooms.
   bool may_publish = true;
+  RoomList publish_rooms;
 
   // True when the `rooms` claim (if any) lets the socket join `room`.
-  bool MayJoin(std::string_view room) const;
+  bool MayJoin(std::string_view room) const { return join_rooms.Allows(room); }
+  // True when the `publish` claim (if any) lets the socket publish into
+  // (or relay to) `room`.
+  bool MayPublishTo(std::string_view room) const {
+    return may_publish && publish_rooms.Allows(room);
+  }
 };
 
 struct Admission {

@@ -9,9 +9,9 @@
 // (`recovery: {max_disconnection: '2s'}`), with `#` comments. Anything else is an error, so a
 // config the reference server accepts is one roomq must accept too.
 
-const KEYS = new Set(['name', 'pattern', 'join', 'relay', 'echo', 'forward', 'recovery']);
+const KEYS = new Set(['name', 'pattern', 'join', 'publish', 'relay', 'echo', 'forward', 'recovery']);
 
-// {namespaces: [{name, join, relay, echo, forward}, ...]} -> YAML text.
+// {namespaces: [{name, join, publish, relay, echo, forward}, ...]} -> YAML text.
 function toYaml(config) {
   const lines = ['namespaces:'];
   for (const ns of config.namespaces) {

@@ -132,6 +132,9 @@ function normalizePolicy(entry) {
   }
   // ECMAScript regex, full match; '' = clients may not join.
   policy.joinRegex = policy.join === '' ? null : new RegExp(`^(?:${policy.join})$`);
+  // Rooms a client may publish into or relay to; absent = the join regex.
+  const publish = policy.publish === undefined ? policy.join : policy.publish;
+  policy.publishRegex = publish === '' ? null : new RegExp(`^(?:${publish})$`);
   return policy;
 }
 
@@ -166,6 +169,13 @@ function setUpNamespace(nsp, policy) {
   });
 }
 
+// What a Socket.IO server author writes to keep clients out of rooms they
+// may not reach: the namespace's publish pattern, and never another
+// socket's own room (only the server addresses one socket).
+function mayPublishTo(socket, policy, room) {
+  return policy.publishRegex !== null && policy.publishRegex.test(room) && !socket.nsp.sockets.has(room);
+}
+
 function handleReserved(socket, policy, event, args, ack) {
   const room = args[0];
   if (typeof room !== 'string' || room === '') {
@@ -188,6 +198,10 @@ function handleReserved(socket, policy, event, args, ack) {
       ackIfAsked(ack, {error: 'event must be a non-empty string'});
       return;
     }
+    if (!mayPublishTo(socket, policy, room)) {
+      ackIfAsked(ack, {error: 'publishing to this room is not allowed'});
+      return;
+    }
     try {
       socket.to(room).emit(name, ...args.slice(2));
     } catch (e) {
@@ -202,7 +216,7 @@ function relay(socket, policy, event, args) {
   if (policy.relay === 'broadcast') {
     (policy.echo ? socket.nsp : socket.broadcast).emit(event, ...args);
   } else if (policy.relay === 'rooms') {
-    const rooms = [...socket.rooms].filter((r) => r !== socket.id);
+    const rooms = [...socket.rooms].filter((r) => r !== socket.id && mayPublishTo(socket, policy, r));
     if (rooms.length > 0) (policy.echo ? socket.nsp.to(rooms) : socket.to(rooms)).emit(event, ...args);
   }
 }

@@ -17,6 +17,7 @@
 
 const {describe, test, before, after} = require('node:test');
 const assert = require('node:assert/strict');
+const {execFileSync} = require('node:child_process');
 const crypto = require('node:crypto');
 const fs = require('node:fs');
 const os = require('node:os');
@@ -203,8 +204,12 @@ describe('socket-id rooms are reserved', {skip: ROOMQ_ONLY_ROOMS}, () => {
     // Its own id is fine (it is already there).
     assert.deepEqual(await ack(attacker, 'join', attacker.id), {ok: true});
     for (const s of [victim, attacker]) assert.deepEqual(await ack(s, 'join', 'both'), {ok: true});
-    // A private message to the victim, then a marker to a room both are in.
-    assert.deepEqual(await ack(sender, 'publish', victim.id, 'private', 'for the victim'), {ok: true});
+    // A private message to the victim, sent as a native service does (no
+    // client may publish into a socket's room), then a marker to a room
+    // both are in.
+    execFileSync(path.join(BIN_DIR, 'roomq'), ['pub', '--broker-pub', stack.brokerPub, '--broker-sub',
+                                              stack.brokerSub, '--ns', '/', '--room', victim.id,
+                                              '--event', 'private', '"for the victim"']);
     assert.deepEqual(await victim.rec.waitFor('private'), ['for the victim']);
     assert.deepEqual(await ack(sender, 'publish', 'both', 'marker'), {ok: true});
     await attacker.rec.waitFor('marker');

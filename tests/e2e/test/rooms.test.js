@@ -1,7 +1,8 @@
 'use strict';
 // The reserved client events join / leave / publish: their acks
-// ({"ok":true} or {"error":"..."}), the namespace's join pattern, and
-// publish's sender exclusion (like socket.to(room).emit).
+// ({"ok":true} or {"error":"..."}), the namespace's join and publish
+// patterns, socket-id rooms no client may publish into, and publish's sender
+// exclusion (like socket.to(room).emit).
 //
 // "Never received" is checked causally, without sleeping: after the message
 // under test, a later message on the same path is awaited; the gateway
@@ -20,8 +21,10 @@ before(async () => {
         ns('/', {relay: 'none'}),
         // Only rooms named "public-..." may be joined.
         ns('/restricted', {join: 'public-[a-z0-9]+', relay: 'none'}),
-        // Nobody may join.
+        // Nobody may join (and so, with no `publish` key, nobody may publish).
         ns('/closed', {join: '', relay: 'none'}),
+        // Anyone may join; only "news-..." rooms may be published to or relayed to.
+        ns('/newsroom', {join: '.*', publish: 'news-[a-z]+', relay: 'rooms'}),
       ],
     },
   });
@@ -123,9 +126,10 @@ test('join outside the namespace pattern is refused with {"error":...}', async (
     const reply = await ack(a, 'join', room);
     assert.ok(isError(reply), `join ${room}: ${JSON.stringify(reply)}`);
   }
-  // A refused join is not a membership: publishes there do not arrive.
+  // A refused join is not a membership, and publishing follows the same
+  // pattern (no `publish` key): a publish into 'private' is refused.
   const b = await client('/restricted');
-  assert.deepEqual(await ack(b, 'publish', 'private', 'msg', 'no'), {ok: true});
+  assert.ok(isError(await ack(b, 'publish', 'private', 'msg', 'no')));
   assert.deepEqual(await ack(b, 'publish', 'public-1', 'msg', 'yes'), {ok: true});
   assert.deepEqual(await a.rec.waitFor('msg'), ['yes']);
   assert.deepEqual(a.rec.received('msg').map((e) => e.args[0]), ['yes']);
@@ -135,6 +139,42 @@ test('a namespace with an empty join pattern refuses every join', async () => {
   const a = await client('/closed');
   assert.ok(isError(await ack(a, 'join', 'anything')));
   assert.ok(a.connected);
+});
+
+test('a namespace with an empty join pattern and no publish key refuses every publish', async () => {
+  const a = await client('/closed');
+  assert.ok(isError(await ack(a, 'publish', 'anything', 'msg', 1)));
+  assert.ok(a.connected);
+});
+
+test('the publish pattern bounds publish and the rooms relay; members keep receiving', async () => {
+  const [attacker, reader, staffer] =
+      await Promise.all([client('/newsroom'), client('/newsroom'), client('/newsroom')]);
+  for (const room of ['staff', 'news-daily']) {
+    for (const s of [attacker, reader]) assert.deepEqual(await ack(s, 'join', room), {ok: true});
+  }
+  for (const room of ['staff', 'news-weekly']) assert.deepEqual(await ack(staffer, 'join', room), {ok: true});
+  assert.ok(isError(await ack(attacker, 'publish', 'staff', 'order', 'forged')));
+  // A plain event relays (policy rooms) only to the rooms the sender may
+  // publish into: news-daily, not staff.
+  attacker.emit('chatter', 'relayed');
+  assert.deepEqual(await ack(attacker, 'publish', 'news-daily', 'headline', 'daily'), {ok: true});
+  assert.deepEqual(await ack(attacker, 'publish', 'news-weekly', 'headline', 'weekly'), {ok: true});
+  assert.deepEqual(await reader.rec.waitFor('headline'), ['daily']);
+  assert.deepEqual(await staffer.rec.waitFor('headline'), ['weekly']);
+  assert.deepEqual(reader.rec.received('chatter').map((e) => e.args[0]), ['relayed']);
+  for (const s of [reader, staffer]) assert.deepEqual(s.rec.received('order'), []);
+  assert.deepEqual(staffer.rec.received('chatter'), [], 'nothing relayed into staff');
+});
+
+test("no client publishes into another socket's own room", async () => {
+  const [victim, attacker] = await Promise.all([client(), client()]);
+  for (const s of [victim, attacker]) assert.deepEqual(await ack(s, 'join', 'both'), {ok: true});
+  assert.ok(isError(await ack(attacker, 'publish', victim.id, 'auth-result', {ok: true, forged: true})));
+  assert.ok(isError(await ack(attacker, 'publish', attacker.id, 'auth-result', 'own room too')));
+  assert.deepEqual(await ack(attacker, 'publish', 'both', 'marker', 1), {ok: true});
+  await victim.rec.waitFor('marker');
+  assert.deepEqual(victim.rec.received('auth-result'), []);
 });
 
 test('malformed reserved events are answered with {"error":...} and the socket stays', async () => {

@@ -270,6 +270,35 @@ TEST(NamespaceRegistryTest, EmptyJoinForbidsJoining) {
   EXPECT_FALSE(registry.Find("/")->MayJoin("a"));
 }
 
+TEST(NamespaceRegistryTest, PublishDefaultsToTheJoinPattern) {
+  auto config = ParseConfig(R"(
+namespaces:
+  - name: /
+    join: 'public-.*'
+  - name: /closed
+    join: ''
+  - name: /news
+    join: '.*'
+    publish: 'news-[a-z]+'
+  - name: /readonly
+    publish: ''
+)");
+  ASSERT_TRUE(config.ok()) << config.status();
+  EXPECT_FALSE(config->namespaces[0].publish.has_value());
+  EXPECT_EQ(config->namespaces[2].publish, "news-[a-z]+");
+  NamespaceRegistry registry(*config);
+  EXPECT_TRUE(registry.Find("/")->MayPublish("public-1"));
+  EXPECT_FALSE(registry.Find("/")->MayPublish("staff-only"));
+  EXPECT_FALSE(registry.Find("/closed")->MayPublish("anything"));
+  EXPECT_TRUE(registry.Find("/news")->MayJoin("staff"));
+  EXPECT_FALSE(registry.Find("/news")->MayPublish("staff"));
+  EXPECT_TRUE(registry.Find("/news")->MayPublish("news-daily"));
+  EXPECT_FALSE(registry.Find("/news")->MayPublish("news-daily!")) << "whole-name match";
+  EXPECT_TRUE(registry.Find("/readonly")->MayJoin("anything"));
+  EXPECT_FALSE(registry.Find("/readonly")->MayPublish("anything"));
+  ExpectError("namespaces:\n  - name: /\n    publish: '[z-a]'\n", "bad regex");
+}
+
 TEST(NamespaceRegistryTest, DynamicNamespacesAreBounded) {
   auto config = ParseConfig("namespaces:\n  - pattern: '/d\\d+'\n");
   ASSERT_TRUE(config.ok());

@@ -188,6 +188,39 @@ TEST_F(ConnectionAuthTest, PublishFalseStopsPublishAndRelay) {
   EXPECT_EQ(port_->published().back().envelope.event(), "chat");
 }
 
+TEST_F(ConnectionAuthTest, PublishFollowsTheJoinPatternAndThePublishClaim) {
+  Client client = NewClient();
+  Connect(client, "/secure", AuthPayload(Token(ValidClaims(R"(,"publish":["^team-.*$"])"))));
+  const size_t published = port_->published().size();
+  // Outside the namespace's publish regex (its join regex: no `publish` key).
+  EXPECT_EQ(Exchange(client, R"(2/secure,1["publish","staff-only","chat",1])"),
+            (std::vector<std::string>{
+                R"(3/secure,1[{"error":"publishing to this room is not allowed"}])"}));
+  // Inside it, but outside the token's publish list.
+  EXPECT_EQ(Exchange(client, R"(2/secure,2["publish","lobby","chat",1])"),
+            (std::vector<std::string>{
+                R"(3/secure,2[{"error":"publishing to this room is not allowed"}])"}));
+  EXPECT_EQ(port_->published().size(), published) << "nothing reached the broker";
+  EXPECT_EQ(shard_->stats().publishes_refused, 2u);
+  Exchange(client, R"(2/secure,3["publish","team-a","chat",1])");
+  ASSERT_EQ(port_->published().size(), published + 1);
+  EXPECT_EQ(port_->published().back().envelope.rooms(0), "team-a");
+}
+
+TEST_F(ConnectionAuthTest, NoClientPublishesIntoASocketsIdRoom) {
+  Client victim = NewClient();
+  const std::string victim_id = Connect(victim, "/");
+  Client attacker = NewClient();
+  const std::string attacker_id = Connect(attacker, "/");
+  const size_t published = port_->published().size();
+  for (const std::string& room : {victim_id, attacker_id}) {
+    EXPECT_EQ(
+        Exchange(attacker, absl::StrCat(R"(21["publish",")", room, R"(","auth-result",{}])")),
+        (std::vector<std::string>{R"(31[{"error":"publishing to this room is not allowed"}])"}));
+  }
+  EXPECT_EQ(port_->published().size(), published);
+}
+
 TEST_F(ConnectionAuthTest, NoClientJoinsAnotherSocketsIdRoom) {
   Client victim = NewClient();
   const std::string victim_id = Connect(victim, "/");

@@ -272,12 +272,23 @@ TEST(SocketAuthTest, AValidTokenGrantsItsClaims) {
   Admission none = Admit(JwtPolicy(), Payload(Sign(Claims(R"(,"rooms":[])"))), At(kNow));
   ASSERT_TRUE(none.ok());
   EXPECT_FALSE(none.grant->MayJoin("lobby"));
+
+  Admission publisher =
+      Admit(JwtPolicy(), Payload(Sign(Claims(R"(,"publish":["news","^team-[0-9]+$"])"))), At(kNow));
+  ASSERT_TRUE(publisher.ok()) << publisher.reason << publisher.detail;
+  EXPECT_TRUE(publisher.grant->may_publish);
+  EXPECT_TRUE(publisher.grant->MayPublishTo("news"));
+  EXPECT_TRUE(publisher.grant->MayPublishTo("team-7"));
+  EXPECT_FALSE(publisher.grant->MayPublishTo("lobby"));
+  EXPECT_TRUE(publisher.grant->MayJoin("lobby")) << "the publish list does not limit joins";
+  EXPECT_FALSE(limited.grant->MayPublishTo("lobby")) << "publish: false";
 }
 
 TEST(SocketAuthTest, BadClaimTypesRefuseTheToken) {
   for (std::string_view extra :
        {R"(,"rooms":"lobby")", R"(,"rooms":[1])", R"(,"rooms":[""])", R"(,"rooms":["^(unclosed"])",
-        R"(,"publish":"yes")", R"(,"publish":1)"}) {
+        R"(,"publish":"yes")", R"(,"publish":1)", R"(,"publish":[2])",
+        R"(,"publish":["^(unclosed"])"}) {
     EXPECT_EQ(Admit(JwtPolicy(), Payload(Sign(Claims(extra))), At(kNow)).reason,
               kReasonInvalidToken)
         << extra;
