@@ -303,7 +303,20 @@ void Connection::HandleJoin(Socket& socket, const Packet& packet) {
                  if (token.expired()) return;
                  Socket* socket = shard_->Find(handle);
                  if (socket == nullptr) return;
+                 if (absl::IsInternal(status)) {
+                   // The broker answered and refused (e.g. its per-node topic
+                   // limit): the socket would never get the room's events, so
+                   // the join is undone and the client told, never acked ok.
+                   ++shard_->stats().joins_refused_by_broker;
+                   if (room != socket->id) shard_->Leave(*socket, room);
+                   AckJson(
+                       *socket, ack,
+                       ErrorJson(absl::StrCat("the broker refused the room: ", status.message())));
+                   return;
+                 }
                  if (!status.ok()) {
+                   // No answer yet (broker down or slow): the subscription is
+                   // kept and restored when the broker is back.
                    spdlog::warn("socket {}: join '{}' acknowledged without broker confirmation: {}",
                                 socket->id, room, status.ToString());
                  }

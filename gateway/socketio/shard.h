@@ -67,11 +67,12 @@ struct ShardStats {
   uint64_t bytes_in = 0;
   uint64_t messages_out = 0;  // messages queued to clients
   uint64_t bytes_out = 0;
-  uint64_t dropped_outbound_full = 0;  // Session::Send over max_outbound_bytes
-  uint64_t dropped_closed = 0;         // Session::Send after the session closed
-  uint64_t rate_limited = 0;           // client events over a socket's message rate
-  uint64_t namespaces_refused = 0;     // CONNECTs over max_namespaces
-  uint64_t joins_refused = 0;          // joins over max_rooms_per_socket
+  uint64_t dropped_outbound_full = 0;    // Session::Send over max_outbound_bytes
+  uint64_t dropped_closed = 0;           // Session::Send after the session closed
+  uint64_t rate_limited = 0;             // client events over a socket's message rate
+  uint64_t namespaces_refused = 0;       // CONNECTs over max_namespaces
+  uint64_t joins_refused = 0;            // joins over max_rooms_per_socket
+  uint64_t joins_refused_by_broker = 0;  // joins whose subscription the broker refused
   // Client publishes refused by the namespace's `publish` regex, the
   // token's `publish` claim or a socket-id room; relays that lost a target
   // room for the same reasons.

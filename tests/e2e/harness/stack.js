@@ -103,7 +103,8 @@ class Stack {
     const brokerBin = binary('roomq-broker');
     const echoBin = options.echo ? binary('roomq-echo') : null;
 
-    const broker = this.spawn('broker', brokerBin, ['--pub-bind', 'tcp://127.0.0.1:*', '--sub-bind', 'tcp://127.0.0.1:*']);
+    const broker = this.spawn('broker', brokerBin,
+                              ['--pub-bind', 'tcp://127.0.0.1:*', '--sub-bind', 'tcp://127.0.0.1:*', ...options.brokerFlags]);
     const m = await broker.waitForLine(/roomq-broker listening pub=(\S+) sub=(\S+)/, {timeoutMs: START_TIMEOUT_MS});
     this.broker = broker;
     this.brokerBin = brokerBin;
@@ -230,12 +231,13 @@ class Stack {
 //   configFile    an existing YAML file instead
 //   gateways      number of gateways on one broker (default 1)
 //   gatewayFlags  extra flags for every gateway
+//   brokerFlags   extra flags for the broker (roomq only)
 //   echo          start roomq-echo and wait until it serves connections
 //   staticDir     --static-dir for the gateways (roomq: default none, so the
 //                 gateway's own default location is what is tested;
 //                 reference: gateway/web/static)
 async function startStack(options = {}) {
-  options = {gateways: 1, gatewayFlags: [], echo: false, ...options};
+  options = {gateways: 1, gatewayFlags: [], brokerFlags: [], echo: false, ...options};
   const stack = new Stack();
   try {
     const configFile = stack.configFile(options);

@@ -253,6 +253,27 @@ TEST_F(ConnectionTest, JoinIsAckedAfterConfirmation) {
   EXPECT_EQ(port_->subscribed().size(), subscriptions);
 }
 
+TEST_F(ConnectionTest, AJoinTheBrokerRefusedIsAnErrorAndNotAMembership) {
+  Client client = NewClient();
+  Connect(client);
+  client.Send(R"(21["join","room-a"])");
+  Run();
+  port_->ConfirmAll(absl::InternalError("over the limit of 50 topics"));
+  Run();
+  EXPECT_EQ(client.Take(),
+            (std::vector<std::string>{
+                R"(31[{"error":"the broker refused the room: over the limit of 50 topics"}])"}));
+  EXPECT_EQ(port_->unsubscribed().back(), "/#room-a") << "the membership was undone";
+  EXPECT_EQ(shard_->stats().joins_refused_by_broker, 1u);
+  EXPECT_FALSE(client.session->closed());
+  // A broker that did not answer in time is not a refusal: acked, kept.
+  client.Send(R"(22["join","room-b"])");
+  Run();
+  port_->ConfirmAll(absl::UnavailableError("no reply"));
+  Run();
+  EXPECT_EQ(client.Take(), (std::vector<std::string>{R"(32[{"ok":true}])"}));
+}
+
 TEST_F(ConnectionTest, JoinErrors) {
   Client client = NewClient();
   Connect(client);
