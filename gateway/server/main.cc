@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "absl/flags/flag.h"
+#include "absl/strings/str_cat.h"
 #include "gateway/engineio/sid.h"
 #include "gateway/server/gateway_server.h"
 #include "gateway/server/host_port.h"
@@ -58,6 +59,10 @@ ABSL_FLAG(std::string, sid_prefix, "",
           "(see deploy/lb/nginx.conf); distinct per gateway behind one balancer");
 ABSL_FLAG(int64_t, max_outbound_bytes, 1 << 20,
           "Per-session bound on bytes queued for the client; over it the session is closed");
+ABSL_FLAG(int64_t, max_event_bytes, 0,
+          "Bytes of one client event or ack, its text plus all its binary attachments; a client "
+          "sending more is disconnected. 0 = --max-payload. Must fit in --max-outbound-bytes "
+          "with the framing a delivery adds, so no accepted event can cut off a reader");
 ABSL_FLAG(int64_t, max_connections, 100000,
           "Engine.IO sessions at once; a handshake over it gets HTTP 503 \"Too many connections\" "
           "(0 = no limit)");
@@ -127,6 +132,16 @@ int main(int argc, char** argv) {
   options.engine.ping_timeout = std::chrono::milliseconds(ping_timeout);
   options.engine.max_payload = static_cast<size_t>(max_payload);
   options.engine.max_outbound_bytes = static_cast<size_t>(max_outbound);
+  int64_t max_event = absl::GetFlag(FLAGS_max_event_bytes);
+  if (max_event == 0) max_event = max_payload;
+  if (max_event < 0) UsageError("--max-event-bytes must not be negative");
+  if (static_cast<uint64_t>(max_event) + socketio::kDeliveryFramingBytes >
+      static_cast<uint64_t>(max_outbound)) {
+    UsageError(absl::StrCat("--max-event-bytes (", max_event, ") plus ",
+                            socketio::kDeliveryFramingBytes,
+                            " bytes of framing must fit in --max-outbound-bytes (", max_outbound,
+                            "): an event the gateway accepts must never cut off a reader"));
+  }
   options.engine.cors_origins = absl::GetFlag(FLAGS_cors_origin);
   options.engine.sid_prefix = absl::GetFlag(FLAGS_sid_prefix);
   if (!roomq::gateway::engineio::IsValidSidPrefix(options.engine.sid_prefix)) {
@@ -173,6 +188,7 @@ int main(int argc, char** argv) {
   }
   options.engine.max_connections = static_cast<size_t>(max_connections);
   socketio_options.limits.max_namespaces = static_cast<size_t>(max_namespaces);
+  socketio_options.limits.max_event_bytes = static_cast<size_t>(max_event);
   socketio_options.max_rooms_per_socket = static_cast<size_t>(max_rooms);
   socketio_options.limits.message_rate = message_rate;
   socketio_options.limits.message_burst = message_burst;

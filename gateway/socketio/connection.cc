@@ -56,6 +56,7 @@ Connection::Connection(engineio::Session& session, std::shared_ptr<Shard> shard,
     : session_(session),
       shard_(std::move(shard)),
       options_(options),
+      decoder_(Decoder::Limits{.max_packet_bytes = options.max_event_bytes}),
       connect_timer_(std::make_unique<boost::asio::steady_timer>(session.executor())) {
   shard_->AddConnection(this);
   connect_timer_->expires_after(options_.connect_timeout);
@@ -91,6 +92,7 @@ void Connection::OnMessage(std::string_view data, bool binary) {
   stats.bytes_in += data.size();
   absl::StatusOr<std::optional<Packet>> decoded = decoder_.Add(data, binary);
   if (!decoded.ok()) {
+    if (absl::IsResourceExhausted(decoded.status())) ++stats.events_too_large;
     Fail(FromAbsl(decoded.status().message()));
     return;
   }

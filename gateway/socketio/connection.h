@@ -68,6 +68,14 @@ enum class RateLimitPolicy {
                 // "rate limit exceeded"); the session's other sockets stay
 };
 
+// The most a delivery adds to the bytes of the event a client sent: the
+// namespace prefix (at most wire::kMaxNamespaceBytes), the packet header and
+// attachment count, and the recovery offset argument. An event of
+// max_event_bytes plus this must fit in the Engine.IO session's
+// max_outbound_bytes, so that an event the gateway accepted cannot by its
+// size cut off a recipient that reads normally.
+inline constexpr size_t kDeliveryFramingBytes = 512;
+
 struct ConnectionOptions {
   // A session with no namespace connected this long is closed.
   std::chrono::milliseconds connect_timeout{45000};
@@ -82,6 +90,11 @@ struct ConnectionOptions {
   double message_rate = 1000;
   double message_burst = 2000;
   RateLimitPolicy rate_limit_policy = RateLimitPolicy::kErrorAck;
+  // Bytes of one client event or ack: its text plus all its binary
+  // attachments (Decoder::Limits::max_packet_bytes). A client that sends a
+  // larger one is disconnected (its sockets see "parse error"), counted in
+  // ShardStats::events_too_large; nobody else notices. Default 1,000,000.
+  size_t max_event_bytes = 1000000;
 };
 
 class Connection : public engineio::SessionListener {

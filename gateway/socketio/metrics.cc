@@ -109,6 +109,7 @@ MetricsSnapshot ShardSnapshot(const Shard& shard) {
   s.refusals["max_rooms_per_socket"] = stats.joins_refused;
   s.refusals["publish"] = stats.publishes_refused;
   s.refusals["broker_subscription"] = stats.joins_refused_by_broker;
+  s.refusals["max_event_bytes"] = stats.events_too_large;
   s.protocol_errors = stats.protocol_errors;
   for (const auto& [reason, count] : stats.disconnects) s.disconnects[reason] = count;
   for (const auto& [reason, count] : stats.auth_refusals) s.auth_refusals[reason] = count;

@@ -165,6 +165,12 @@ bool IsReservedEventName(std::string_view name) {
 absl::StatusOr<std::optional<Packet>> Decoder::Add(std::string_view data, bool binary) {
   if (binary) {
     if (!pending_.has_value()) return Invalid("binary message while no binary packet is pending");
+    pending_bytes_ += data.size();
+    if (pending_bytes_ > limits_.max_packet_bytes) {
+      pending_.reset();
+      return absl::ResourceExhaustedError(absl::StrCat(
+          "a binary packet of more than ", limits_.max_packet_bytes, " bytes (--max-event-bytes)"));
+    }
     pending_->attachments.emplace_back(data);
     if (pending_->attachments.size() < pending_count_) return std::optional<Packet>();
     std::optional<Packet> done = std::move(pending_);
@@ -177,6 +183,7 @@ absl::StatusOr<std::optional<Packet>> Decoder::Add(std::string_view data, bool b
       pending_count_ > 0) {
     packet.attachments.reserve(pending_count_);
     pending_ = std::move(packet);
+    pending_bytes_ = data.size();
     return std::optional<Packet>();
   }
   return std::optional<Packet>(std::move(packet));

@@ -87,6 +87,11 @@ class Decoder {
     // Attachments one binary packet may announce (default 10, as
     // socket.io-parser's maxAttachments).
     size_t max_attachments = 10;
+    // Bytes of one packet: its text plus every binary attachment. Each
+    // Engine.IO message is bounded by --max-payload already; this bounds
+    // what a binary packet gathers from several of them (and so what the
+    // decoder holds while attachments are pending). Default 1,000,000.
+    size_t max_packet_bytes = 1000000;
   };
 
   Decoder() = default;
@@ -101,6 +106,8 @@ class Decoder {
   // max_attachments attachments. Stricter than it: the attachment count and
   // ack id must be plain decimal digits, an EVENT needs a string name, and
   // placeholders are checked when the header arrives.
+  // ResourceExhausted when the packet grows past max_packet_bytes; the
+  // decoder is then unusable (the caller closes the connection).
   absl::StatusOr<std::optional<Packet>> Add(std::string_view data, bool binary);
 
   bool awaiting_attachments() const { return pending_.has_value(); }
@@ -112,6 +119,7 @@ class Decoder {
   Limits limits_;
   std::optional<Packet> pending_;  // a binary header waiting for attachments
   size_t pending_count_ = 0;       // attachments it announced
+  size_t pending_bytes_ = 0;       // its text and the attachments so far
 };
 
 // Quotes `s` as a JSON string literal: "a\"b". Control characters become

@@ -78,6 +78,7 @@ struct ShardStats {
   // room for the same reasons.
   uint64_t publishes_refused = 0;
   uint64_t protocol_errors = 0;    // sessions closed for a malformed packet
+  uint64_t events_too_large = 0;   // ...of them for an event over max_event_bytes
   uint64_t sessions_saved = 0;     // recovery: sockets whose state was saved
   uint64_t recoveries = 0;         // recovery: sessions given back
   uint64_t recoveries_failed = 0;  // recovery: claims that got a fresh session

@@ -160,5 +160,25 @@ TEST_F(LimitsTest, ZeroRateMeansUnlimited) {
   EXPECT_EQ(shard_->stats().rate_limited, 0u);
 }
 
+TEST_F(LimitsTest, AnEventOverMaxEventBytesClosesOnlyItsSender) {
+  ConnectionOptions options;
+  options.max_event_bytes = 1000;
+  Make(options);
+  Send("0");
+  Take();
+  const size_t published = port_->published().size();
+  // Two attachments, each far below any per-message bound, together over
+  // the event bound.
+  Send(R"(52-["file",{"_placeholder":true,"num":0},{"_placeholder":true,"num":1}])");
+  connection_->OnMessage(std::string(600, 'a'), true);
+  EXPECT_FALSE(session_->closed());
+  connection_->OnMessage(std::string(600, 'b'), true);
+  io_.restart();
+  io_.poll();
+  EXPECT_TRUE(session_->closed());
+  EXPECT_EQ(shard_->stats().events_too_large, 1u);
+  EXPECT_EQ(port_->published().size(), published) << "nothing of it reached the broker";
+}
+
 }  // namespace
 }  // namespace roomq::gateway::socketio

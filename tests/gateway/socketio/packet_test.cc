@@ -196,6 +196,24 @@ TEST(DecoderTest, BinaryEventCollectsAttachments) {
   EXPECT_TRUE(next->has_value());
 }
 
+TEST(DecoderTest, APacketIsBoundedWithAllItsAttachments) {
+  const std::string header =
+      R"(52-["file",{"_placeholder":true,"num":0},{"_placeholder":true,"num":1}])";
+  // Exactly at the bound: the header and both attachments fit.
+  Decoder fits(Decoder::Limits{.max_packet_bytes = header.size() + 200});
+  ASSERT_TRUE(fits.Add(header, false).ok());
+  ASSERT_TRUE(fits.Add(std::string(100, 'a'), true).ok());
+  auto done = fits.Add(std::string(100, 'b'), true);
+  ASSERT_TRUE(done.ok()) << done.status();
+  EXPECT_TRUE(done->has_value());
+  // One byte more: each attachment is small, their sum is not.
+  Decoder over(Decoder::Limits{.max_packet_bytes = header.size() + 199});
+  ASSERT_TRUE(over.Add(header, false).ok());
+  ASSERT_TRUE(over.Add(std::string(100, 'a'), true).ok());
+  auto refused = over.Add(std::string(100, 'b'), true);
+  EXPECT_TRUE(absl::IsResourceExhausted(refused.status())) << refused.status();
+}
+
 TEST(DecoderTest, BinaryAck) {
   Decoder decoder;
   ASSERT_TRUE(decoder.Add(R"(61-4[{"_placeholder":true,"num":0}])", false).ok());
