@@ -5,6 +5,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <utility>
 
 #include "gateway/socketio/connection.h"
@@ -95,6 +96,13 @@ void Connection::FinishRecovery(const std::string& nsp, uint64_t handle,
         envelope.namespace_() != nsp || !shard_->Accepts(socket, envelope)) {
       continue;
     }
+    // Replayed for a room the socket no longer holds (re-authorization
+    // dropped it): not for this socket.
+    const bool for_socket =
+        envelope.rooms().empty() ||
+        std::any_of(envelope.rooms().begin(), envelope.rooms().end(),
+                    [&](const std::string& room) { return shard_->InRoom(socket, room); });
+    if (!for_socket) continue;
     Send(dispatch->frame);
     ++sent;
   }
@@ -121,6 +129,7 @@ void Connection::SaveSession(const Socket& socket, std::string_view reason,
   for (const std::string& room : rooms) session.add_rooms(room);
   session.set_epoch(socket.epoch);
   session.set_since_sequence(socket.since_sequence);
+  if (socket.grant != nullptr) session.set_subject(socket.grant->subject);
   ++shard_->stats().sessions_saved;
   shard_->port().SaveSession(shard_->index(), std::move(session), *window);
 }

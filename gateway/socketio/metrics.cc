@@ -116,6 +116,7 @@ MetricsSnapshot ShardSnapshot(const Shard& shard) {
   s.recovery["saved"] = stats.sessions_saved;
   s.recovery["recovered"] = stats.recoveries;
   s.recovery["failed"] = stats.recoveries_failed;
+  s.recovery["rooms_dropped"] = stats.recovery_rooms_dropped;
   return s;
 }
 
@@ -151,8 +152,9 @@ std::string FormatPrometheus(const MetricsSnapshot& s) {
   ByLabel(out, "auth_refusals_total", "CONNECTs refused by a namespace's auth policy, by reason",
           "reason", s.auth_refusals);
   ByLabel(out, "recovery_total",
-          "Connection state recovery: sessions saved, recovered, failed (fresh session)", "outcome",
-          s.recovery);
+          "Connection state recovery: sessions saved, recovered, failed (fresh session), "
+          "rooms_dropped (saved rooms re-authorization left out)",
+          "outcome", s.recovery);
   ByLabel(out, "disconnects_total", "Socket disconnects, by reason", "reason", s.disconnects);
   Scalar(out, "broker_connected", "gauge", "1 while the broker answers",
          s.broker_connected ? 1 : 0);

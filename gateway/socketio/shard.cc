@@ -287,13 +287,41 @@ void Shard::OnRecovered(uint64_t handle, absl::StatusOr<bridge::Recovery> result
     done(absl::AbortedError("the socket left before its session was recovered"));
     return;
   }
+  // Re-authorized, not trusted: the session was saved under the policy and
+  // token of its time. Its id must verify as one a gateway issued (a
+  // reserved room can never be held by a stale id), in a JWT namespace the
+  // new token must have the same subject, and each room must still be one
+  // this socket may join, within the room limit.
+  const std::string_view subject = socket->grant == nullptr ? "" : socket->grant->subject;
+  absl::Status refused;
+  if (!auth::IsIssuedSocketId(session.socket_id())) {
+    refused = absl::PermissionDeniedError("the session's socket id does not verify");
+  } else if (socket->grant != nullptr && session.subject() != subject) {
+    refused = absl::PermissionDeniedError("the token's subject is not the session's");
+  }
+  if (!refused.ok()) {
+    for (const std::string& room : rooms) {
+      deferred_unsubscribes_.insert(RoomIndex::Key(session.namespace_(), room));
+    }
+    done(std::move(refused));
+    return;
+  }
   if (socket->in_own_room) own_rooms_.erase(socket);  // not expected: no room yet
   socket->in_own_room = false;
   socket->id = session.socket_id();
+  // Its own room and the namespace first: they count towards the limit.
+  Join(*socket, socket->id, nullptr);
+  Join(*socket, "", nullptr);
   for (const std::string& room : rooms) {
-    if (room.size() <= wire::kMaxNameBytes) {
+    if (room.empty() || room == socket->id) continue;
+    const bool allowed = room.size() <= wire::kMaxNameBytes && !auth::IsIssuedSocketId(room) &&
+                         socket->ns->MayJoin(room) &&
+                         (socket->grant == nullptr || socket->grant->MayJoin(room)) &&
+                         RoomCount(*socket) < options_.max_rooms_per_socket;
+    if (allowed) {
       Join(*socket, room, nullptr);
     } else {
+      ++stats_.recovery_rooms_dropped;
       deferred_unsubscribes_.insert(RoomIndex::Key(session.namespace_(), room));
     }
   }

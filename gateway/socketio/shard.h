@@ -82,6 +82,9 @@ struct ShardStats {
   uint64_t sessions_saved = 0;     // recovery: sockets whose state was saved
   uint64_t recoveries = 0;         // recovery: sessions given back
   uint64_t recoveries_failed = 0;  // recovery: claims that got a fresh session
+  // recovery: saved rooms the socket may no longer join (policy, token or
+  // room limit changed), left out of the recovered session
+  uint64_t recovery_rooms_dropped = 0;
   absl::flat_hash_map<std::string, uint64_t> disconnects;    // reason -> sockets
   absl::flat_hash_map<std::string, uint64_t> auth_refusals;  // reason -> CONNECTs
 };

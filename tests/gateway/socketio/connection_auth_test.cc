@@ -17,6 +17,7 @@
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
+#include "gateway/socketio/auth/socket_auth.h"
 #include "gateway/socketio/config.h"
 #include "gateway/socketio/connection.h"
 #include "gateway/socketio/shard.h"
@@ -40,6 +41,12 @@ namespaces:
   - name: /secure
     join: '(lobby|team-.*|admin)'
     relay: broadcast
+    auth:
+      type: jwt
+      secret_env: ROOMQ_CONNECTION_AUTH_TEST_SECRET
+  - name: /kept
+    join: '.*'
+    recovery: {max_disconnection: 30s}
     auth:
       type: jwt
       secret_env: ROOMQ_CONNECTION_AUTH_TEST_SECRET
@@ -219,6 +226,51 @@ TEST_F(ConnectionAuthTest, NoClientPublishesIntoASocketsIdRoom) {
         (std::vector<std::string>{R"(31[{"error":"publishing to this room is not allowed"}])"}));
   }
   EXPECT_EQ(port_->published().size(), published);
+}
+
+TEST_F(ConnectionAuthTest, ASessionRecoversOnlyForATokenOfTheSameSubject) {
+  const std::string sid = "RecoveredSocketI" + auth::SocketIdCheck("RecoveredSocketI");
+  auto session = [&](const std::string& subject) {
+    bridge::Recovery recovery;
+    recovery.session.set_pid("pid-1");
+    recovery.session.set_namespace_("/kept");
+    recovery.session.set_socket_id(sid);
+    recovery.session.add_rooms(sid);
+    recovery.session.set_epoch(1);
+    recovery.session.set_subject(subject);
+    return recovery;
+  };
+  const std::string connect = absl::StrCat(R"(0/kept,{"token":")", Token(ValidClaims()),
+                                           R"(","pid":"pid-1","offset":"1-5"})");
+  // Saved for "mallory"; the new token is alice's: a fresh session.
+  Client other = NewClient();
+  other.Send(connect);
+  Confirm();
+  port_->AnswerRecover(session("mallory"));
+  Confirm();
+  Confirm();  // the fresh socket's own room
+  std::vector<std::string> sent = other.Take();
+  ASSERT_EQ(sent.size(), 1u);
+  EXPECT_EQ(sent[0].find(sid), std::string::npos) << sent[0];
+  // Saved for alice: recovered, same id and pid.
+  Client same = NewClient();
+  same.Send(connect);
+  Confirm();
+  port_->AnswerRecover(session("alice"));
+  Confirm();
+  EXPECT_EQ(
+      same.Take(),
+      (std::vector<std::string>{absl::StrCat(R"(0/kept,{"sid":")", sid, R"(","pid":"pid-1"})")}));
+}
+
+TEST_F(ConnectionAuthTest, ASavedSessionCarriesTheTokenSubject) {
+  Client client = NewClient();
+  client.Send(absl::StrCat(R"(0/kept,{"token":")", Token(ValidClaims()), R"("})"));
+  Confirm();
+  ASSERT_EQ(client.Take().size(), 1u);
+  client.connection->OnClose("transport close");
+  ASSERT_EQ(port_->saved().size(), 1u);
+  EXPECT_EQ(port_->saved()[0].session.subject(), "alice");
 }
 
 TEST_F(ConnectionAuthTest, NoClientJoinsAnotherSocketsIdRoom) {

@@ -17,6 +17,8 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
+#include "gateway/socketio/auth/socket_auth.h"
 #include "gateway/socketio/config.h"
 #include "gateway/socketio/connection.h"
 #include "gateway/socketio/dispatch.h"
@@ -182,6 +184,10 @@ TEST(RecoveryConfigTest, BadRecoveryValuesAreErrorsWithTheLine) {
 }
 
 // ---- the Connection / Shard flow ---------------------------------------------
+
+// A socket id as a gateway issues it (16 characters and their check), so a
+// recovery of it is not refused for an id that does not verify.
+const std::string kOldSid = "OldSocketIdOldSo" + auth::SocketIdCheck("OldSocketIdOldSo");
 
 constexpr char kConfig[] = R"(
 namespaces:
@@ -352,7 +358,7 @@ TEST_F(RecoveryFlowTest, RecoveredSocketGetsConnectThenMissedThenLiveEachOnce) {
   Client member = NewClient();  // keeps room-a subscribed on this shard
   Connect(member);
   Join(member, "room-a");
-  const std::string old_sid = "OldSocketIdOldSocket";
+  const std::string old_sid = kOldSid;
 
   Client client = NewClient();
   client.Send(R"(0{"token":"x","pid":"secret-pid","offset":"3-105"})");
@@ -396,7 +402,7 @@ TEST_F(RecoveryFlowTest, RecoveredSocketGetsConnectThenMissedThenLiveEachOnce) {
   Run();
 
   EXPECT_EQ(client.Take(), (std::vector<std::string>{
-                               R"(0{"sid":"OldSocketIdOldSocket","pid":"secret-pid"})",
+                               absl::StrCat(R"(0{"sid":")", kOldSid, R"(","pid":"secret-pid"})"),
                                R"(2["m",1,"3-106"])",
                                R"(2["m",4,"3-109"])",
                                R"(2["m",6,"3-111"])",
@@ -455,6 +461,63 @@ TEST_F(RecoveryFlowTest, FailedRecoveryGivesAFreshSession) {
   EXPECT_TRUE(port_->recovers().empty());
 }
 
+TEST_F(RecoveryFlowTest, ASessionWhoseIdDoesNotVerifyIsNotRecovered) {
+  Client client = NewClient();
+  client.Send(R"(0{"pid":"p","offset":"3-101"})");
+  Run();
+  // An id issued before ids carried their check: it could hold a reserved
+  // room it should not, so the client gets a fresh session.
+  port_->AnswerRecover(Session("OldSocketIdOldSocket", "p", {"OldSocketIdOldSocket", "room-a"}));
+  Run();
+  Confirm();
+  std::vector<std::string> sent = client.Take();
+  ASSERT_EQ(sent.size(), 1u);
+  const Answer answer = ParseAnswer(sent[0]);
+  EXPECT_NE(answer.sid, "OldSocketIdOldSocket");
+  EXPECT_NE(answer.pid, "p");
+  EXPECT_EQ(shard_->stats().recoveries_failed, 1u);
+  EXPECT_EQ(shard_->stats().recoveries, 0u);
+}
+
+TEST_F(RecoveryFlowTest, RecoveredRoomsAreCheckedAgainstTheCurrentPolicy) {
+  Client client = NewClient();
+  client.Send(R"(0{"pid":"p","offset":"3-101"})");
+  Run();
+  // Saved under an older policy: "staff" no longer matches join 'room-.*',
+  // and another socket's id room is never a room to hold.
+  const std::string other_sid = "AnotherSocketIdA" + auth::SocketIdCheck("AnotherSocketIdA");
+  bridge::Recovery recovery = Session(kOldSid, "p", {kOldSid, "room-a", "staff", other_sid});
+  recovery.missed.push_back(MakeDispatch(Event("/", {"staff"}, "m", "[1]"), OffsetArg({3, 102})));
+  recovery.missed.push_back(MakeDispatch(Event("/", {"room-a"}, "m", "[2]"), OffsetArg({3, 103})));
+  port_->AnswerRecover(std::move(recovery));
+  Run();
+  std::vector<std::string> sent = client.Take();
+  ASSERT_EQ(sent.size(), 2u);
+  EXPECT_EQ(ParseAnswer(sent[0]).sid, kOldSid);
+  EXPECT_EQ(sent[1], R"(2["m",2,"3-103"])") << "nothing missed in a dropped room";
+  EXPECT_EQ(shard_->stats().recovery_rooms_dropped, 2u);
+  // Live traffic of the dropped room does not reach it either.
+  Deliver(Event("/", {"staff"}, "m", "[3]"), 104);
+  Deliver(Event("/", {"room-a"}, "m", "[4]"), 105);
+  EXPECT_EQ(client.Take(), (std::vector<std::string>{R"(2["m",4,"3-105"])"}));
+}
+
+TEST_F(RecoveryFlowTest, RecoveredRoomsRespectTheRoomLimit) {
+  auto config = ParseConfig(kConfig);
+  ASSERT_TRUE(config.ok());
+  ShardOptions options;
+  options.max_rooms_per_socket = 3;  // its own room, the namespace and one more
+  shard_ = std::make_shared<Shard>(0, io_.get_executor(), std::make_shared<const Config>(*config),
+                                   port_, options);
+  Client client = NewClient();
+  client.Send(R"(0{"pid":"p","offset":"3-101"})");
+  Run();
+  port_->AnswerRecover(Session(kOldSid, "p", {kOldSid, "room-a", "room-b", "room-c"}));
+  Run();
+  ASSERT_EQ(client.Take().size(), 1u);
+  EXPECT_EQ(shard_->stats().recovery_rooms_dropped, 2u);
+}
+
 TEST_F(RecoveryFlowTest, SocketGoneBeforeTheAnswerHandsTheRoomsBack) {
   Client member = NewClient();
   Connect(member);
@@ -464,14 +527,13 @@ TEST_F(RecoveryFlowTest, SocketGoneBeforeTheAnswerHandsTheRoomsBack) {
   Run();
   client.connection->OnClose("transport close");
   port_->unsubscribed().clear();
-  port_->AnswerRecover(
-      Session("OldSocketIdOldSocket", "p", {"OldSocketIdOldSocket", "room-a", "room-b"}));
+  port_->AnswerRecover(Session(kOldSid, "p", {kOldSid, "room-a", "room-b"}));
   Run();
   EXPECT_TRUE(client.Take().empty());
   // room-a and the namespace room still have a local member; the others
   // had none and go back.
   EXPECT_EQ(std::set<std::string>(port_->unsubscribed().begin(), port_->unsubscribed().end()),
-            (std::set<std::string>{"/#OldSocketIdOldSocket", "/#room-b"}));
+            (std::set<std::string>{"/#" + kOldSid, "/#room-b"}));
   EXPECT_TRUE(port_->saved().empty()) << "a socket never connected saves nothing";
 }
 
@@ -491,7 +553,7 @@ TEST_F(RecoveryFlowTest, ALastMemberLeavingDuringARecoveryDoesNotDropTheRoom) {
   member.Send(R"(2["leave","room-b"])");
   Run();
   EXPECT_TRUE(port_->unsubscribed().empty()) << "deferred while a recovery is pending";
-  port_->AnswerRecover(Session("OldSocketIdOldSocket", "p", {"OldSocketIdOldSocket", "room-a"}));
+  port_->AnswerRecover(Session(kOldSid, "p", {kOldSid, "room-a"}));
   Run();
   // room-a was taken over by the recovered socket; room-b has nobody.
   EXPECT_EQ(port_->unsubscribed(), (std::vector<std::string>{"/#room-b"}));
