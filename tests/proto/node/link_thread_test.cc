@@ -437,5 +437,45 @@ TEST_F(LinkThreadTest, StopRunsWhatWasQueuedBeforeItThenOnStopThenGoodbye) {
   EXPECT_EQ(broker.published.back().event(), "before-stop");
 }
 
+// The owner's last reference is let go while its loop runs; the owner stops
+// the thread from a command of its own and is destroyed on the link thread
+// once the loop has ended (keep_alive), not under it.
+TEST_F(LinkThreadTest, AnOwnerReleasedWhileItsLoopRunsOutlivesTheLoop) {
+  FakeBroker broker(context_);
+  struct Owner {
+    Owner(LinkThreadOptions options, std::promise<std::thread::id>* destroyed)
+        : thread(std::move(options)), destroyed(destroyed) {}
+    ~Owner() { destroyed->set_value(std::this_thread::get_id()); }
+    LinkThread thread;
+    std::promise<std::thread::id>* destroyed;
+  };
+  std::promise<std::thread::id> destroyed;
+  std::future<std::thread::id> gone = destroyed.get_future();
+  auto owner = std::make_shared<Owner>(Options(broker), &destroyed);
+  LinkThreadHooks hooks = Hooks();
+  hooks.keep_alive = owner;
+  ASSERT_TRUE(owner->thread.Start(std::move(hooks)).ok());
+
+  std::promise<void> release;
+  std::shared_future<void> released = release.get_future().share();
+  std::promise<std::thread::id> link_thread;
+  std::future<std::thread::id> link_thread_id = link_thread.get_future();
+  Owner* raw = owner.get();
+  ASSERT_TRUE(raw->thread
+                  .Post(
+                      [raw, released, &link_thread](Link&) {
+                        released.wait();
+                        link_thread.set_value(std::this_thread::get_id());
+                        raw->thread.Stop();  // returns at once on the link thread
+                      },
+                      Bound::kUnbounded)
+                  .ok());
+  owner.reset();  // the link thread holds the last reference now
+  release.set_value();
+  ASSERT_EQ(gone.wait_for(kPatience), std::future_status::ready);
+  ASSERT_TRUE(Ready(link_thread_id));
+  EXPECT_EQ(gone.get(), link_thread_id.get());
+}
+
 }  // namespace
 }  // namespace roomq::node
