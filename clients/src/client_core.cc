@@ -1,8 +1,5 @@
 #include "clients/src/client_core.h"
 
-#include <sys/eventfd.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <set>
 #include <utility>
@@ -14,8 +11,8 @@
 namespace roomq::internal {
 namespace {
 
-// Longest the I/O thread sleeps in Poll() when no ack deadline is closer; it
-// is woken at once by posts, so this only bounds timer granularity.
+// Longest the link thread sleeps in Poll() when no ack deadline is closer;
+// it is woken at once by posts, so this only bounds timer granularity.
 constexpr std::chrono::milliseconds kMaxPollWait{100};
 
 // Completes a subscription's readiness once every topic was confirmed.
@@ -89,194 +86,133 @@ bool SubscriptionMatches(const std::vector<std::string>& rooms, const v1::Envelo
   return true;
 }
 
-ClientCore::ClientCore(ClientOptions options) : options_(std::move(options)) {}
+namespace {
 
-ClientCore::~ClientCore() {
-  Stop();
-  if (wake_fd_ >= 0) close(wake_fd_);
+node::LinkThreadOptions LinkThreadOptionsFor(const ClientOptions& options) {
+  node::LinkThreadOptions thread_options;
+  node::LinkOptions& link = thread_options.link;
+  link.pub_endpoint = options.broker_pub;
+  link.sub_endpoint = options.broker_sub;
+  link.node_prefix = options.node_prefix;
+  link.heartbeat = options.heartbeat;
+  link.receipt_timeout = options.receipt_timeout;
+  link.send_hwm = options.send_hwm;
+  link.receive_hwm = options.receive_hwm;
+  link.curve = options.curve;
+  thread_options.max_queued_bounded = options.max_queued_emits;
+  thread_options.max_poll_wait = kMaxPollWait;
+  return thread_options;
 }
 
+}  // namespace
+
+ClientCore::ClientCore(ClientOptions options)
+    : options_(std::move(options)), link_thread_(LinkThreadOptionsFor(options_)) {}
+
+ClientCore::~ClientCore() { Stop(); }
+
 absl::Status ClientCore::Start() {
-  wake_fd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-  if (wake_fd_ < 0) return absl::InternalError("eventfd failed");
-  std::promise<absl::Status> started;
-  std::future<absl::Status> result = started.get_future();
+  node::LinkThreadHooks hooks;
+  hooks.on_delivery = [this](node::Delivery& delivery) { OnDelivery(delivery); };
+  hooks.on_broker_state = [this](bool connected) {
+    if (options_.on_broker_state) options_.on_broker_state(connected);
+  };
+  // Direct answers (acks to our EmitWithAck) come on our node topic.
+  hooks.on_start = [](node::Link& link) { link.Subscribe(wire::NodeTopic(link.node_id())); };
+  hooks.poll_wait = [this] { return PollWait(); };
+  hooks.on_loop = [this](node::Link& link) { AfterLoop(link); };
+  hooks.on_stop = [this](node::Link&) { Shutdown(); };
   // The thread keeps the core alive while it runs, so a Close() (or the
   // last reference going away) from inside a callback cannot free it under
   // the running loop.
-  thread_ = std::thread([self = shared_from_this(), started = std::move(started)]() mutable {
-    self->Run(std::move(started));
-  });
-  absl::Status status = result.get();
-  if (!status.ok()) {
-    thread_.join();
-    std::lock_guard lock(mutex_);
-    closed_ = true;
-  }
-  return status;
+  hooks.keep_alive = shared_from_this();
+  return link_thread_.Start(std::move(hooks));
 }
 
-void ClientCore::Stop() {
-  std::lock_guard stop_lock(stop_mutex_);
-  {
-    std::lock_guard lock(mutex_);
-    closed_ = true;
-    stopping_ = true;
-  }
-  if (wake_fd_ >= 0) {
-    const uint64_t one = 1;
-    (void)!write(wake_fd_, &one, sizeof(one));
-  }
-  if (thread_.joinable()) {
-    if (OnIoThread()) {
-      // Called from a callback: cannot join ourselves. The loop ends once
-      // the callback returns; the thread holds the core until then.
-      thread_.detach();
-    } else {
-      thread_.join();
-    }
-  }
-}
+void ClientCore::Stop() { link_thread_.Stop(); }
 
 Client::Stats ClientCore::stats() const {
   return {stat_published_.load(), stat_delivered_.load(), stat_malformed_.load(),
-          stat_reconnects_.load(), rejected_full_.load()};
+          stat_reconnects_.load(), link_thread_.stats().refused};
 }
 
 absl::Status ClientCore::Post(Command command, bool bounded) {
-  {
-    std::lock_guard lock(mutex_);
-    if (closed_) return absl::FailedPreconditionError("roomq client is closed");
-    if (bounded) {
-      if (queued_bounded_ >= options_.max_queued_emits) {
-        rejected_full_.fetch_add(1);
-        return absl::ResourceExhaustedError(
-            absl::StrCat("roomq client emit queue full (", options_.max_queued_emits, " entries)"));
-      }
-      ++queued_bounded_;
-    }
-    queue_.push_back({std::move(command), bounded});
-  }
-  const uint64_t one = 1;
-  (void)!write(wake_fd_, &one, sizeof(one));
-  return absl::OkStatus();
+  return ClientStatus(
+      link_thread_.Post(std::move(command), bounded ? node::LinkThread::Bound::kBounded
+                                                    : node::LinkThread::Bound::kUnbounded));
 }
 
-void ClientCore::Run(std::promise<absl::Status> started) {
-  io_thread_id_ = std::this_thread::get_id();
-  node::LinkOptions link_options;
-  link_options.pub_endpoint = options_.broker_pub;
-  link_options.sub_endpoint = options_.broker_sub;
-  link_options.node_prefix = options_.node_prefix;
-  link_options.heartbeat = options_.heartbeat;
-  link_options.receipt_timeout = options_.receipt_timeout;
-  link_options.send_hwm = options_.send_hwm;
-  link_options.receive_hwm = options_.receive_hwm;
-  link_options.curve = options_.curve;
-  node::LinkHandlers handlers;
-  handlers.on_delivery = [this](node::Delivery& delivery) { OnDelivery(delivery); };
-  handlers.on_broker_state = [this](bool connected) {
-    broker_connected_.store(connected);
-    if (options_.on_broker_state) options_.on_broker_state(connected);
-  };
-  auto link = node::Link::Create(context_, link_options, std::move(handlers));
-  if (!link.ok()) {
-    started.set_value(link.status());
-    return;
+absl::Status ClientCore::ClientStatus(absl::Status status) const {
+  switch (status.code()) {
+    case absl::StatusCode::kOk:
+      return status;
+    case absl::StatusCode::kResourceExhausted:
+      return absl::ResourceExhaustedError(
+          absl::StrCat("roomq client emit queue full (", options_.max_queued_emits, " entries)"));
+    default:
+      return absl::FailedPreconditionError("roomq client is closed");
   }
-  link_ = std::move(*link);
-  node_id_ = link_->node_id();
-  // Direct answers (acks to our EmitWithAck) come on our node topic.
-  link_->Subscribe(wire::NodeTopic(node_id_));
-  started.set_value(absl::OkStatus());
+}
 
-  while (true) {
-    auto now = Clock::now();
-    auto wait = kMaxPollWait;
-    for (const auto& [id, pending] : pending_acks_) {
-      wait = std::min(
-          wait, std::chrono::duration_cast<std::chrono::milliseconds>(pending.deadline - now) +
-                    std::chrono::milliseconds(1));
-    }
-    wait = std::max(wait, std::chrono::milliseconds(0));
-    zmq::pollitem_t wake{nullptr, wake_fd_, ZMQ_POLLIN, 0};
-    if (absl::Status status = link_->Poll(wait, std::span<zmq::pollitem_t>(&wake, 1));
-        !status.ok()) {
-      spdlog::error("roomq client {}: {}", node_id_, status.ToString());
-      std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    }
-    if (wake.revents & ZMQ_POLLIN) {
-      uint64_t value;
-      (void)!read(wake_fd_, &value, sizeof(value));
-    }
-    DrainCommands();
-    ExpireAcks(Clock::now());
-    const node::Link::Stats link_stats = link_->stats();
-    stat_published_.store(link_stats.published);
-    stat_delivered_.store(link_stats.delivered);
-    stat_malformed_.store(link_stats.dropped_malformed);
-    stat_reconnects_.store(link_stats.reconnects);
-    std::lock_guard lock(mutex_);
-    if (stopping_ && queue_.empty()) break;
+std::chrono::milliseconds ClientCore::PollWait() const {
+  auto now = Clock::now();
+  auto wait = kMaxPollWait;
+  for (const auto& [id, pending] : pending_acks_) {
+    wait = std::min(wait,
+                    std::chrono::duration_cast<std::chrono::milliseconds>(pending.deadline - now) +
+                        std::chrono::milliseconds(1));
   }
+  return std::max(wait, std::chrono::milliseconds(0));
+}
 
-  // Shutdown: everything queued before Stop() has run.
+void ClientCore::AfterLoop(node::Link& link) {
+  ExpireAcks(Clock::now());
+  const node::Link::Stats link_stats = link.stats();
+  stat_published_.store(link_stats.published);
+  stat_delivered_.store(link_stats.delivered);
+  stat_malformed_.store(link_stats.dropped_malformed);
+  stat_reconnects_.store(link_stats.reconnects);
+}
+
+void ClientCore::Shutdown() {
+  // Everything queued before Stop() has run.
   std::map<uint64_t, PendingAck> acks = std::move(pending_acks_);
   pending_acks_.clear();
   for (auto& [id, pending] : acks) pending.callback(absl::CancelledError("roomq client closed"));
   subscriptions_.clear();
   services_.clear();
-  link_.reset();  // Goodbye; drops pending receipt callbacks and readiness (Cancelled)
-}
-
-void ClientCore::DrainCommands() {
-  while (true) {
-    std::deque<Queued> batch;
-    {
-      std::lock_guard lock(mutex_);
-      if (queue_.empty()) return;
-      batch.swap(queue_);
-      queued_bounded_ = 0;
-    }
-    for (Queued& queued : batch) queued.run();
-  }
+  // The LinkThread then destroys the Link: Goodbye; pending receipt
+  // callbacks and readiness are dropped (Cancelled).
 }
 
 absl::Status ClientCore::Publish(v1::Envelope envelope, PublishCallback on_published) {
-  return Post(
-      [this, envelope = std::move(envelope), on_published = std::move(on_published)]() mutable {
-        std::function<void(absl::StatusOr<v1::PublishReceipt>)> on_receipt;
-        if (on_published) {
-          on_receipt = [on_published](absl::StatusOr<v1::PublishReceipt> receipt) {
-            if (!receipt.ok()) {
-              on_published(receipt.status());
-            } else if (!receipt->accepted()) {
-              on_published(absl::FailedPreconditionError(
-                  absl::StrCat("broker refused the envelope: ", receipt->error())));
-            } else {
-              on_published(absl::OkStatus());
-            }
-          };
-        }
-        absl::Status status = link_->Publish(std::move(envelope), std::move(on_receipt));
-        if (!status.ok()) {
-          spdlog::warn("roomq client {}: publish failed: {}", node_id_, status.ToString());
-          if (on_published) on_published(status);
-        }
-      },
-      true);
+  node::LinkThread::ReceiptCallback on_receipt;
+  if (on_published) {
+    on_receipt = [on_published =
+                      std::move(on_published)](absl::StatusOr<v1::PublishReceipt> receipt) {
+      if (!receipt.ok()) {
+        on_published(receipt.status());
+      } else if (!receipt->accepted()) {
+        on_published(absl::FailedPreconditionError(
+            absl::StrCat("broker refused the envelope: ", receipt->error())));
+      } else {
+        on_published(absl::OkStatus());
+      }
+    };
+  }
+  return ClientStatus(link_thread_.Publish(std::move(envelope), std::move(on_receipt)));
 }
 
 absl::Status ClientCore::PublishWithAck(v1::Envelope envelope, AckCallback on_ack,
                                         std::chrono::milliseconds timeout) {
   const uint64_t ack_id = next_ack_id_.fetch_add(1);
   envelope.set_ack_id(ack_id);
-  envelope.set_reply_to(node_id_);
+  envelope.set_reply_to(node_id());
   return Post(
       [this, ack_id, timeout, envelope = std::move(envelope),
-       on_ack = std::move(on_ack)]() mutable {
+       on_ack = std::move(on_ack)](node::Link& link) mutable {
         pending_acks_[ack_id] = {Clock::now() + timeout, on_ack};
-        absl::Status status = link_->Publish(std::move(envelope));
+        absl::Status status = link.Publish(std::move(envelope));
         if (!status.ok()) {
           pending_acks_.erase(ack_id);
           on_ack(status);
@@ -289,7 +225,8 @@ absl::Status ClientCore::Flush(std::chrono::milliseconds timeout) {
   if (OnIoThread()) return absl::FailedPreconditionError("Flush() from the client's own thread");
   auto done = std::make_shared<std::promise<void>>();
   std::future<void> flushed = done->get_future();
-  if (absl::Status status = Post([done] { done->set_value(); }, false); !status.ok()) return status;
+  if (absl::Status status = Post([done](node::Link&) { done->set_value(); }, false); !status.ok())
+    return status;
   if (flushed.wait_for(timeout) != std::future_status::ready) {
     return absl::DeadlineExceededError("roomq client flush timed out");
   }
@@ -322,7 +259,7 @@ uint64_t ClientCore::AddSubscription(std::string ns, std::vector<std::string> ro
   const uint64_t id = next_subscription_id_.fetch_add(1);
   absl::Status posted = Post(
       [this, id, state, ns = std::move(ns), rooms = std::move(rooms),
-       handler = std::move(handler)]() mutable {
+       handler = std::move(handler)](node::Link&) mutable {
         const std::vector<std::string> topics =
             rooms.empty() ? std::vector<std::string>{""} : rooms;
         state->remaining = static_cast<int>(topics.size());
@@ -341,19 +278,11 @@ uint64_t ClientCore::AddSubscription(std::string ns, std::vector<std::string> ro
 
 void ClientCore::AddTopic(const std::string& ns, const std::string& room,
                           std::function<void(absl::Status)> done) {
-  const wire::TopicRef topic = wire::RoomTopic(ns, room);
-  ++topic_refs_[wire::EncodeTopicKey(topic)];
-  // Always asked (idempotent at the broker) so `done` means "confirmed now".
-  link_->Subscribe(topic, std::move(done));
+  link_thread_.AcquireTopic(wire::EncodeTopicKey(wire::RoomTopic(ns, room)), std::move(done));
 }
 
 void ClientCore::RemoveTopic(const std::string& ns, const std::string& room) {
-  const wire::TopicRef topic = wire::RoomTopic(ns, room);
-  auto it = topic_refs_.find(wire::EncodeTopicKey(topic));
-  if (it == topic_refs_.end()) return;
-  if (--it->second > 0) return;
-  topic_refs_.erase(it);
-  link_->Unsubscribe(topic);
+  link_thread_.ReleaseTopic(wire::EncodeTopicKey(wire::RoomTopic(ns, room)));
 }
 
 void ClientCore::RemoveSubscription(uint64_t id) {
@@ -372,13 +301,13 @@ void ClientCore::CancelSubscription(uint64_t id) {
   if (OnIoThread()) {
     auto it = subscriptions_.find(id);
     if (it != subscriptions_.end()) it->second.cancelled = true;
-    (void)Post([this, id] { RemoveSubscription(id); }, false);
+    (void)Post([this, id](node::Link&) { RemoveSubscription(id); }, false);
     return;
   }
   auto done = std::make_shared<std::promise<void>>();
   std::future<void> removed = done->get_future();
   if (!Post(
-           [this, id, done] {
+           [this, id, done](node::Link&) {
              RemoveSubscription(id);
              done->set_value();
            },
@@ -388,7 +317,7 @@ void ClientCore::CancelSubscription(uint64_t id) {
   removed.wait();
 }
 
-void ClientCore::EnsureServiceSubscribed(const std::string& ns) {
+void ClientCore::EnsureServiceSubscribed(node::Link& link, const std::string& ns) {
   ServiceEntry& entry = services_[ns];
   if (entry.subscribed) {
     // Ask again only when the last confirmation failed (the topic stays in
@@ -415,13 +344,13 @@ void ClientCore::EnsureServiceSubscribed(const std::string& ns) {
   auto guard =
       std::make_shared<Guard>();  // built in place: a temporary's destructor would resolve it
   guard->promise = promise;
-  link_->Subscribe(wire::ServiceTopic(ns), [guard, ns, this](absl::Status status) {
+  link.Subscribe(wire::ServiceTopic(ns), [guard, ns, this](absl::Status status) {
     if (guard->done) return;
     guard->done = true;
     if (status.ok()) {
-      spdlog::info("roomq client {}: serving namespace {}", node_id_, ns);
+      spdlog::info("roomq client {}: serving namespace {}", node_id(), ns);
     } else {
-      spdlog::warn("roomq client {}: service subscription for {}: {}", node_id_, ns,
+      spdlog::warn("roomq client {}: service subscription for {}: {}", node_id(), ns,
                    status.ToString());
     }
     guard->promise->set_value(status);
@@ -430,27 +359,28 @@ void ClientCore::EnsureServiceSubscribed(const std::string& ns) {
 
 void ClientCore::SetConnectionHandler(std::string ns, ConnectionHandler handler) {
   (void)Post(
-      [this, ns = std::move(ns), handler = std::move(handler)]() mutable {
+      [this, ns = std::move(ns), handler = std::move(handler)](node::Link& link) mutable {
         services_[ns].on_connection = std::move(handler);
-        EnsureServiceSubscribed(ns);
+        EnsureServiceSubscribed(link, ns);
       },
       false);
 }
 
 void ClientCore::SetDisconnectionHandler(std::string ns, DisconnectionHandler handler) {
   (void)Post(
-      [this, ns = std::move(ns), handler = std::move(handler)]() mutable {
+      [this, ns = std::move(ns), handler = std::move(handler)](node::Link& link) mutable {
         services_[ns].on_disconnection = std::move(handler);
-        EnsureServiceSubscribed(ns);
+        EnsureServiceSubscribed(link, ns);
       },
       false);
 }
 
 void ClientCore::SetEventHandler(std::string ns, std::string event, EventHandler handler) {
   (void)Post(
-      [this, ns = std::move(ns), event = std::move(event), handler = std::move(handler)]() mutable {
+      [this, ns = std::move(ns), event = std::move(event),
+       handler = std::move(handler)](node::Link& link) mutable {
         services_[ns].on_event[event] = std::move(handler);
-        EnsureServiceSubscribed(ns);
+        EnsureServiceSubscribed(link, ns);
       },
       false);
 }
@@ -461,12 +391,12 @@ std::shared_future<absl::Status> ClientCore::Listen(std::string ns) {
   }
   auto result = std::make_shared<std::promise<std::shared_future<absl::Status>>>();
   std::future<std::shared_future<absl::Status>> future = result->get_future();
-  auto run = [this, ns, result] {
-    EnsureServiceSubscribed(ns);
+  auto run = [this, ns, result](node::Link& link) {
+    EnsureServiceSubscribed(link, ns);
     result->set_value(services_[ns].listening);
   };
   if (OnIoThread()) {
-    run();
+    run(link_thread_.link());
   } else if (absl::Status status = Post(run, false); !status.ok()) {
     return ReadyFuture(status);
   }
@@ -557,7 +487,7 @@ void ClientCore::DispatchService(const v1::Envelope& envelope, const v1::Deliver
 }
 
 void ClientCore::DispatchAck(const v1::Envelope& envelope, const v1::Delivery& header) {
-  if (envelope.kind() != v1::KIND_ACK || !envelope.has_ack_id() || envelope.node() != node_id_) {
+  if (envelope.kind() != v1::KIND_ACK || !envelope.has_ack_id() || envelope.node() != node_id()) {
     return;
   }
   auto it = pending_acks_.find(envelope.ack_id());

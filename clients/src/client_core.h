@@ -1,36 +1,39 @@
 #ifndef ROOMQ_CLIENTS_SRC_CLIENT_CORE_H_
 #define ROOMQ_CLIENTS_SRC_CLIENT_CORE_H_
 
-// The engine behind roomq::Client (private): the I/O thread running the
-// Link, the bounded command queue feeding it, and the state only that
-// thread touches (subscriptions, service handlers, pending acks).
+// The engine behind roomq::Client (private): the client's side of a
+// node::LinkThread (proto/node/link_thread.h), which runs the Link, the
+// bounded command queue feeding it and the topic reference counts, plus the
+// state only the link thread touches (subscriptions, service handlers,
+// pending acks).
 //
 // Thread safety: the public methods may be called from any thread; they
-// only append to the queue (guarded by mutex_) and wake the I/O thread
-// through an eventfd polled next to the Link's sockets. Everything under
-// "I/O thread state" is touched by the I/O thread only.
+// only post commands to the LinkThread. Everything under "Link thread
+// state" is touched by commands and hooks only, i.e. on the link thread.
 //
-// Shutdown: Stop() refuses further posts, lets the I/O thread run what was
-// queued before it, cancels pending acks and subscription readiness, then
-// destroys the Link (Goodbye) and the ZeroMQ context.
+// Queue: publishes (emits, acks, joins...) are bounded commands, refused at
+// ClientOptions::max_queued_emits with ResourceExhausted and counted in
+// stats().rejected_full; subscriptions, handler registrations and flush
+// markers are unbounded (never refused).
+//
+// Shutdown: Stop() refuses further posts (FailedPrecondition), lets the link
+// thread run everything queued before it, cancels pending acks and
+// subscription readiness, then destroys the Link (Goodbye) and the ZeroMQ
+// context.
 
 #include <atomic>
 #include <chrono>
-#include <condition_variable>
-#include <deque>
 #include <functional>
 #include <future>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <string>
-#include <thread>
 #include <vector>
-#include <zmq.hpp>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "proto/node/link.h"
+#include "proto/node/link_thread.h"
 #include "proto/roomq.pb.h"
 #include "roomq/client.h"
 
@@ -48,14 +51,16 @@ class ClientCore : public std::enable_shared_from_this<ClientCore> {
   explicit ClientCore(ClientOptions options);
   ~ClientCore();
 
-  // Starts the I/O thread; returns once the Link exists (or failed).
+  // Starts the link thread; returns once the Link exists (or failed).
   absl::Status Start();
-  // See the file comment. Idempotent. Not from the I/O thread.
+  // See the file comment. Idempotent. From the link thread (a callback) it
+  // returns at once and the thread finishes after the callback.
   void Stop();
 
-  const std::string& node_id() const { return node_id_; }
-  bool broker_connected() const { return broker_connected_.load(); }
-  bool OnIoThread() const { return std::this_thread::get_id() == io_thread_id_; }
+  // Valid once Start returned OK.
+  const std::string& node_id() const { return link_thread_.node_id(); }
+  bool broker_connected() const { return link_thread_.broker_connected(); }
+  bool OnIoThread() const { return link_thread_.OnLinkThread(); }
   Client::Stats stats() const;
   const ClientOptions& options() const { return options_; }
 
@@ -79,7 +84,7 @@ class ClientCore : public std::enable_shared_from_this<ClientCore> {
   std::shared_future<absl::Status> Listen(std::string ns);
 
  private:
-  using Command = std::function<void()>;
+  using Command = node::LinkThread::Command;
   using Clock = std::chrono::steady_clock;
 
   struct SubscriptionEntry {
@@ -100,16 +105,20 @@ class ClientCore : public std::enable_shared_from_this<ClientCore> {
     AckCallback callback;
   };
 
-  // Appends a command; `bounded` ones are refused at max_queued_emits.
+  // Posts a command; `bounded` ones are refused at max_queued_emits.
   absl::Status Post(Command command, bool bounded);
-  void Run(std::promise<absl::Status> started);
-  void DrainCommands();
+  // The client's words for the LinkThread's refusals.
+  absl::Status ClientStatus(absl::Status status) const;
+  // Link thread hooks.
+  std::chrono::milliseconds PollWait() const;
+  void AfterLoop(node::Link& link);
+  void Shutdown();
   void OnDelivery(node::Delivery& delivery);
   void DispatchRooms(const v1::Envelope& envelope, const v1::Delivery& header);
   void DispatchService(const v1::Envelope& envelope, const v1::Delivery& header);
   void DispatchAck(const v1::Envelope& envelope, const v1::Delivery& header);
   void ExpireAcks(Clock::time_point now);
-  void EnsureServiceSubscribed(const std::string& ns);
+  void EnsureServiceSubscribed(node::Link& link, const std::string& ns);
   void AddTopic(const std::string& ns, const std::string& room,
                 std::function<void(absl::Status)> done);
   void RemoveTopic(const std::string& ns, const std::string& room);
@@ -118,35 +127,18 @@ class ClientCore : public std::enable_shared_from_this<ClientCore> {
   Ack MakeAck(const v1::Envelope& envelope);
 
   const ClientOptions options_;
-  std::string node_id_;
-  std::thread thread_;
-  std::thread::id io_thread_id_;
-  int wake_fd_ = -1;
-  std::atomic<bool> broker_connected_{false};
   std::atomic<uint64_t> next_ack_id_{1};
   std::atomic<uint64_t> next_subscription_id_{1};
-  std::atomic<uint64_t> rejected_full_{0};
   std::atomic<uint64_t> stat_published_{0}, stat_delivered_{0}, stat_malformed_{0},
       stat_reconnects_{0};
 
-  std::mutex mutex_;
-  struct Queued {
-    Command run;
-    bool bounded;
-  };
-  std::deque<Queued> queue_;   // guarded by mutex_
-  size_t queued_bounded_ = 0;  // guarded by mutex_
-  bool closed_ = false;        // guarded by mutex_: no more posts
-  bool stopping_ = false;      // guarded by mutex_: the I/O thread should finish
-  std::mutex stop_mutex_;      // serializes Stop()
-
-  // I/O thread state.
-  zmq::context_t context_;
-  std::unique_ptr<node::Link> link_;
+  // Link thread state.
   std::map<uint64_t, SubscriptionEntry> subscriptions_;
-  std::map<std::string, int> topic_refs_;  // (ns, room) key -> subscriptions using it
   std::map<std::string, ServiceEntry, std::less<>> services_;
   std::map<uint64_t, PendingAck> pending_acks_;
+
+  // Last, so it is destroyed first.
+  node::LinkThread link_thread_;
 };
 
 }  // namespace roomq::internal

@@ -1,12 +1,11 @@
 #ifndef ROOMQ_GATEWAY_BRIDGE_BRIDGE_H_
 #define ROOMQ_GATEWAY_BRIDGE_BRIDGE_H_
 
-// The gateway's bridge to the broker: one thread that owns the
-// roomq::node::Link (ZeroMQ never leaves it) and serves every shard.
+// The gateway's bridge to the broker: a node::LinkThread (the Link on a
+// thread of its own, proto/node/link_thread.h; ZeroMQ never leaves it) that
+// serves every shard.
 //
-// Shards -> bridge: Subscribe / Unsubscribe / Publish calls append a command
-// to a mutex-guarded vector and wake the thread through an eventfd that
-// Link::Poll watches; the thread swaps the whole vector out per wakeup.
+// Shards -> bridge: Port calls post commands to the LinkThread.
 // Bound: at most `max_queued_publishes` publishes wait in the queue (default
 // 100000). Past it a publish is refused at once: its receipt callback (if
 // any) gets ResourceExhausted, and it is counted in stats().publishes_refused.
@@ -14,47 +13,49 @@
 // first-member / last-member transitions, so their number is bounded by the
 // membership itself, and dropping one would corrupt the refcounts.
 //
-// Topic refcounts: per topic, the set of shards with local members. The
-// bridge subscribes at the broker when the first shard arrives and
-// unsubscribes when the last one leaves. Every shard's Subscribe gets its own
-// confirmation (the Link answers an already-held topic at once or with the
-// broker's Reply), posted back to that shard's executor.
+// Topics: per topic, the set of shards with local members, for routing
+// deliveries. The bridge takes one LinkThread reference per shard in the
+// set, so the topic is subscribed at the broker when the first shard arrives
+// and unsubscribed when the last one leaves. Every shard's Subscribe gets its
+// own confirmation (the one in flight for the topic, OK at once for a
+// confirmed topic, or the broker's Reply), posted back to that shard's
+// executor.
 //
 // Bridge -> shards: each broker delivery on CHANNEL_ROOMS becomes ONE
 // immutable Dispatch, made by Options::prepare (the layer above encodes its
 // frame once there; the bridge never looks inside), handed to `sink` once
 // for every shard holding a member of a target room (for a namespace-wide
 // envelope: every shard holding any socket of the namespace, i.e. the
-// (ns, "") topic). The sink runs on the bridge thread and is expected to
-// post to the shard. Deliveries for no local shard are counted and dropped
+// (ns, "") topic). The sink runs on the link thread and is expected to post
+// to the shard. Deliveries for no local shard are counted and dropped
 // before anything is prepared.
 //
 // Connection state recovery: SaveSession is queued like Subscribe (never
 // refused: one per closing socket) and, like a publish, still goes out
-// during Stop; Recover asks the Link and, on the
-// broker's ok, counts the asking shard for the session's rooms before
-// posting the answer (port.h), so the live deliveries that follow are
-// routed to it.
+// during Stop; Recover asks the Link and, on the broker's ok, counts the
+// asking shard for the session's rooms before posting the answer (port.h),
+// so the live deliveries that follow are routed to it.
 //
 // Thread safety: Port methods and stats() may be called from any thread;
-// Start and Stop from the owner's thread only.
+// Start and Stop from the owner's thread only. Everything under "Link
+// thread only" is touched by commands and hooks, on the link thread.
 
 #include <atomic>
 #include <boost/asio/any_io_executor.hpp>
 #include <chrono>
 #include <cstdint>
 #include <functional>
-#include <future>
 #include <memory>
-#include <mutex>
 #include <string>
-#include <thread>
 #include <vector>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
 #include "gateway/bridge/port.h"
 #include "proto/node/link.h"
+#include "proto/node/link_thread.h"
 
 namespace roomq::gateway::bridge {
 
@@ -72,14 +73,14 @@ struct BridgeStats {
 
 class Bridge : public Port {
  public:
-  // Called on the bridge thread with (shard index, dispatch).
+  // Called on the link thread with (shard index, dispatch).
   using Sink = std::function<void(size_t shard, SharedDispatch dispatch)>;
 
   struct Options {
     node::LinkOptions link;
     size_t max_queued_publishes = 100000;
     // Turns one delivered envelope, with the broker's epoch and sequence for
-    // it, into what the shards get. Called on the bridge thread, once per
+    // it, into what the shards get. Called on the link thread, once per
     // routed delivery and once per missed event of a recovery. Required.
     std::function<SharedDispatch(v1::Envelope envelope, uint64_t epoch, uint64_t sequence)> prepare;
   };
@@ -95,9 +96,10 @@ class Bridge : public Port {
   // Starts the thread and creates the Link on it. The error of Link::Create
   // (bad endpoint, ...) when it fails. The broker need not be up.
   absl::Status Start(Sink sink);
-  // Stops the thread: publishes already queued are still sent, then the
-  // Link says Goodbye to the broker. Later Port calls are ignored (callbacks
-  // not run). Idempotent.
+  // Stops the thread: publishes and SaveSessions already queued are still
+  // sent, Subscribe / Unsubscribe / Recover not yet taken by the thread are
+  // dropped (AtStop::kDiscard), then the Link says Goodbye to the broker.
+  // Later Port calls are ignored (callbacks not run). Idempotent.
   void Stop();
 
   const std::string& node_id() const override { return node_id_; }
@@ -113,27 +115,9 @@ class Bridge : public Port {
   uint64_t last_sequence() const override { return last_sequence_.load(std::memory_order_relaxed); }
 
   Stats stats() const;
-  bool broker_connected() const { return broker_connected_.load(); }
+  bool broker_connected() const { return link_thread_.broker_connected(); }
 
  private:
-  struct Command {
-    enum class Type {
-      kSubscribe,
-      kUnsubscribe,
-      kPublish,
-      kSaveSession,
-      kRecover
-    } type = Type::kPublish;
-    size_t shard = 0;
-    std::string topic_key;
-    std::function<void(absl::Status)> done;
-    v1::Envelope envelope;
-    std::function<void(absl::StatusOr<v1::PublishReceipt>)> on_receipt;
-    v1::Session session;                                         // kSaveSession
-    std::chrono::milliseconds ttl{0};                            // kSaveSession
-    v1::Recover recover;                                         // kRecover
-    std::function<void(absl::StatusOr<Recovery>)> on_recovered;  // kRecover
-  };
   // The shards with local members of one topic. Shards 0..63 are bits
   // inline (no allocation per topic: most topics are a socket's own room);
   // higher shard indexes spill into `high`, allocated only then.
@@ -156,40 +140,37 @@ class Bridge : public Port {
     size_t count = 0;
   };
 
-  void Enqueue(Command command);
-  void Wake();
-  void Run(std::promise<absl::Status>* started);
-  void Execute(Command& command);
+  // Link thread only.
+  void SubscribeShard(size_t shard, const std::string& topic_key,
+                      std::function<void(absl::Status)> done);
+  void UnsubscribeShard(size_t shard, const std::string& topic_key);
   void OnDelivery(node::Delivery& delivery);
   void OnRecovered(size_t shard, absl::StatusOr<v1::Recovered> answer,
                    const std::function<void(absl::StatusOr<Recovery>)>& done);
+
   void NoteBrokerPosition(uint64_t epoch, uint64_t sequence);
   void Post(size_t shard, std::function<void()> fn);
+  // Runs functions on shard `shard` (Post).
+  node::Executor ShardExecutor(size_t shard);
 
   Options options_;
   std::vector<boost::asio::any_io_executor> shards_;
   std::string node_id_;
   Sink sink_;
-  int wake_fd_ = -1;  // eventfd
+  bool started_ = false;  // owner's thread only
 
-  std::mutex mutex_;
-  std::vector<Command> queue_;   // guarded by mutex_
-  size_t queued_publishes_ = 0;  // guarded by mutex_
-  bool accepting_ = false;       // guarded by mutex_
-
-  std::atomic<bool> stop_{false};
-  std::atomic<bool> broker_connected_{false};
   std::atomic<uint64_t> epoch_{0};
   std::atomic<uint64_t> last_sequence_{0};
-  std::thread thread_;
 
-  // Bridge thread only.
-  std::unique_ptr<zmq::context_t> context_;
-  std::unique_ptr<node::Link> link_;
+  // Link thread only.
   absl::flat_hash_map<std::string, TopicShards> topics_;
 
-  mutable std::mutex stats_mutex_;
-  Stats stats_;  // guarded by stats_mutex_
+  mutable absl::Mutex stats_mutex_;
+  // publishes / publishes_refused are the LinkThread's; see stats().
+  Stats stats_ ABSL_GUARDED_BY(stats_mutex_);
+
+  // Last, so it is destroyed (stopped) before what its commands touch.
+  node::LinkThread link_thread_;
 };
 
 }  // namespace roomq::gateway::bridge

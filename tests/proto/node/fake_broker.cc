@@ -77,6 +77,12 @@ void FakeBroker::Service() {
   }
 }
 
+void FakeBroker::ServiceFor(std::chrono::milliseconds timeout) {
+  zmq::pollitem_t items[] = {{pub_.handle(), 0, ZMQ_POLLIN, 0}, {sub_.handle(), 0, ZMQ_POLLIN, 0}};
+  zmq::poll(items, 2, timeout);
+  Service();
+}
+
 void FakeBroker::Deliver(const v1::Envelope& envelope) {
   v1::BrokerFrame frame;
   frame.mutable_delivery()->set_epoch(7);

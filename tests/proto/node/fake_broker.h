@@ -3,8 +3,10 @@
 
 // A scripted stand-in for roomq-broker built from two raw ROUTER sockets, so
 // Link tests can see (and withhold) every frame. Single-threaded: the test
-// calls Service() between Link::Poll() calls.
+// calls Service() between Link::Poll() calls, or ServiceFor() while a Link
+// runs on a thread of its own (LinkThread).
 
+#include <chrono>
 #include <functional>
 #include <string>
 #include <vector>
@@ -26,6 +28,8 @@ class FakeBroker {
 
   // Reads everything pending and answers per the switches below.
   void Service();
+  // Waits up to `timeout` for a frame from a node, then Service().
+  void ServiceFor(std::chrono::milliseconds timeout);
 
   // Sends a delivery (or arbitrary raw frames) to the last subscriber identity seen.
   void Deliver(const v1::Envelope& envelope);
