@@ -132,8 +132,9 @@ TEST_F(ClientIntegrationTest, MultiRoomEventArrivesAtMostOnce) {
   node::LinkOptions link_options;
   link_options.pub_endpoint = broker_.pub_endpoint;
   link_options.sub_endpoint = broker_.sub_endpoint;
-  auto link = node::Link::Create(context, link_options,
-                                 {[&](node::Delivery& d) { raw.push_back(d.envelope); }, nullptr});
+  auto link =
+      node::Link::Create(context, link_options,
+                         {[&](node::Delivery& d) { raw.push_back(d.envelope); }, nullptr, nullptr});
   ASSERT_TRUE(link.ok());
   int confirmed = 0;
   (*link)->Subscribe(wire::RoomTopic("/chat", "a"), [&](absl::Status s) { confirmed += s.ok(); });
@@ -295,7 +296,8 @@ TEST_F(ClientIntegrationTest, EmitWithAckGetsTheSocketsAnswerThroughTheNodeTopic
   link_options.sub_endpoint = broker_.sub_endpoint;
   link_options.node_prefix = "gw";
   auto gateway = node::Link::Create(
-      context, link_options, {[&](node::Delivery& d) { received.push_back(d.envelope); }, nullptr});
+      context, link_options,
+      {[&](node::Delivery& d) { received.push_back(d.envelope); }, nullptr, nullptr});
   ASSERT_TRUE(gateway.ok());
   std::optional<absl::Status> subscribed;
   (*gateway)->Subscribe(wire::RoomTopic("/", "sid-1"), [&](absl::Status s) { subscribed = s; });
@@ -344,7 +346,8 @@ TEST_F(ClientIntegrationTest, MembershipCommandsReachTheGatewayHoldingTheSockets
   link_options.pub_endpoint = broker_.pub_endpoint;
   link_options.sub_endpoint = broker_.sub_endpoint;
   auto gateway = node::Link::Create(
-      context, link_options, {[&](node::Delivery& d) { received.push_back(d.envelope); }, nullptr});
+      context, link_options,
+      {[&](node::Delivery& d) { received.push_back(d.envelope); }, nullptr, nullptr});
   ASSERT_TRUE(gateway.ok());
   int confirmed = 0;
   (*gateway)->Subscribe(wire::RoomTopic("/chat", "general"),
@@ -405,7 +408,8 @@ TEST_F(ClientIntegrationTest, ServiceHandlersSeeLifecycleAndAnswerAcks) {
   link_options.sub_endpoint = broker_.sub_endpoint;
   link_options.node_prefix = "gw";
   auto gateway = node::Link::Create(
-      context, link_options, {[&](node::Delivery& d) { received.push_back(d.envelope); }, nullptr});
+      context, link_options,
+      {[&](node::Delivery& d) { received.push_back(d.envelope); }, nullptr, nullptr});
   ASSERT_TRUE(gateway.ok());
   std::optional<absl::Status> subscribed;
   (*gateway)->Subscribe(wire::RoomTopic("/svc", "s1"), [&](absl::Status s) { subscribed = s; });

@@ -240,7 +240,9 @@ TEST(SlowConsumer, AStalledReaderIsCutOffWhileFiveHundredFastOnesGetEverything) 
       ChildProcess::Start(test_support::BinaryPath("roomq-gateway"),
                           {"--listen=127.0.0.1:0", "--broker-pub=" + broker->pub_endpoint,
                            "--broker-sub=" + broker->sub_endpoint, "--threads=2",
-                           "--max-outbound-bytes=" + std::to_string(kMaxOutboundBytes)},
+                           "--max-outbound-bytes=" + std::to_string(kMaxOutboundBytes),
+                           // One event must fit a reader's bound (the gateway checks it).
+                           "--max-event-bytes=" + std::to_string(kMaxOutboundBytes / 2)},
                           GatewayChildOptions());
   ASSERT_TRUE(gateway.ok()) << gateway.status();
   auto listening =

@@ -20,7 +20,7 @@
 //   ack) { ack(roomq::Args::From(m)); });
 //
 // Threads: a Client owns one internal I/O thread that runs the broker Link
-// (roomq/link.h) and every callback (subscription handlers, service
+// (proto/node/link_thread.h) and every callback (subscription handlers, service
 // handlers, ack and publish callbacks, on_broker_state): "the client's
 // thread". Callbacks run one at a time, so they need no locking among
 // themselves, but they must not block: while one runs nothing is received.

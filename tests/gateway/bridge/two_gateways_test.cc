@@ -278,7 +278,7 @@ TEST_F(TwoGatewaysTest, ServiceEmitsWithMultiRoomTargetsAndExclusions) {
   node::LinkOptions options;
   options.pub_endpoint = broker_->pub_endpoint;
   options.sub_endpoint = broker_->sub_endpoint;
-  auto link = node::Link::Create(context, options, {[](node::Delivery&) {}, nullptr});
+  auto link = node::Link::Create(context, options, {[](node::Delivery&) {}, nullptr, nullptr});
   ASSERT_TRUE(link.ok()) << link.status();
   auto publish = [&](std::vector<std::string> rooms, std::vector<std::string> except_rooms,
                      const std::string& event) {
@@ -397,7 +397,7 @@ TEST_F(TwoGatewaysTest, ServicesHearConnectionsAndShutdownDisconnections) {
   std::vector<v1::Envelope> heard;
   auto service = node::Link::Create(
       context, options,
-      {[&](node::Delivery& delivery) { heard.push_back(delivery.envelope); }, nullptr});
+      {[&](node::Delivery& delivery) { heard.push_back(delivery.envelope); }, nullptr, nullptr});
   ASSERT_TRUE(service.ok()) << service.status();
   bool subscribed = false;
   (*service)->Subscribe(wire::ServiceTopic("/svc"), [&](absl::Status status) {
