@@ -36,10 +36,8 @@ constexpr uint8_t kRecordEnvelope = 1;  // u64 LE wall-clock us + live delivery 
 constexpr int kBrokerFrameRecoveredField = 4;
 constexpr int kRecoveredMissedField = 5;
 
-int64_t WallNowUs() {
-  return std::chrono::duration_cast<std::chrono::microseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
+int64_t MicrosSinceEpoch(base::Clock::WallTime time) {
+  return std::chrono::duration_cast<std::chrono::microseconds>(time.time_since_epoch()).count();
 }
 
 uint64_t RandomEpoch() {
@@ -110,6 +108,7 @@ void SetCommonOptions(zmq::socket_t& socket, const BrokerOptions& options) {
 absl::StatusOr<std::unique_ptr<Broker>> Broker::Create(zmq::context_t& context,
                                                        BrokerOptions options) {
   if (options.hwm < 0) return absl::InvalidArgumentError("hwm must be >= 0");
+  if (options.clock == nullptr) return absl::InvalidArgumentError("no clock");
   if (options.heartbeat <= std::chrono::milliseconds::zero()) {
     return absl::InvalidArgumentError("heartbeat must be > 0");
   }
@@ -197,7 +196,7 @@ void Broker::Stop() {
 absl::Status Broker::Run() {
   spdlog::info("roomq-broker listening pub={} sub={} epoch={}", pub_endpoint_, sub_endpoint_,
                epoch_);
-  const Clock::time_point start = Clock::now();
+  const Clock::time_point start = options_.clock->Now();
   next_housekeeping_ = start + kHousekeepingInterval;
   next_stats_ = start + options_.stats_interval;
   absl::Status result = absl::OkStatus();
@@ -207,7 +206,7 @@ absl::Status Broker::Run() {
       {nullptr, wake_fd_, ZMQ_POLLIN, 0},
   };
   while (!stop_.load(std::memory_order_relaxed)) {
-    Clock::time_point now = Clock::now();
+    Clock::time_point now = options_.clock->Now();
     const auto wait = std::min(next_housekeeping_, next_stats_) - now;
     const long timeout_ms =
         std::max<long>(0, std::chrono::duration_cast<std::chrono::milliseconds>(wait).count() + 1);
@@ -218,7 +217,7 @@ absl::Status Broker::Run() {
     }
     if (items[1].revents & ZMQ_POLLIN) DrainSubscribers();
     if (items[0].revents & ZMQ_POLLIN) DrainPublishers();
-    now = Clock::now();
+    now = options_.clock->Now();
     if (now >= next_housekeeping_) Housekeeping(now);
     if (now >= next_stats_) {
       LogStats(/*final=*/false);
@@ -233,7 +232,7 @@ absl::Status Broker::Run() {
 
 void Broker::Housekeeping(Clock::time_point now) {
   peers_.ExpireSilent(now);
-  history_.ExpireOld(WallNowUs());
+  history_.ExpireOld(MicrosSinceEpoch(options_.clock->WallNow()));
   sessions_.Expire(now);
   if (log_ != nullptr) {
     FlushLog();  // also runs the interval fsync when publishing is quiet
@@ -280,7 +279,7 @@ void Broker::LogStats(bool final) {
 // Publish path
 
 void Broker::DrainPublishers() {
-  wall_now_us_ = WallNowUs();
+  wall_now_us_ = MicrosSinceEpoch(options_.clock->WallNow());
   // A stop ends the burst: a burst of large envelopes can take longer than
   // main's shutdown grace on a slow (sanitized, loaded) machine.
   for (int i = 0; i < kBurst && !stop_.load(std::memory_order_relaxed); ++i) {
@@ -498,15 +497,17 @@ absl::Status Broker::OpenLog() {
   storage::LogOptions log_options;
   log_options.dir = options_.data_dir;
   log_options.fsync = options_.fsync;
+  log_options.clock = options_.clock;
   storage::OpenReport report;
-  const auto start = Clock::now();
+  const auto start = options_.clock->Now();
   auto log = storage::RecordLog::Open(
       log_options, [this](const storage::Record& record) { RestoreRecord(record); }, &report);
   if (!log.ok()) return log.status();
   log_ = std::move(*log);
   epoch_ = log_->epoch();
-  history_.ExpireOld(WallNowUs());
-  const auto took = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - start);
+  history_.ExpireOld(MicrosSinceEpoch(options_.clock->WallNow()));
+  const auto took =
+      std::chrono::duration_cast<std::chrono::milliseconds>(options_.clock->Now() - start);
   spdlog::info("history restored from {}: records={} segments={} kept={} sequence={} in {} ms{}",
                options_.data_dir, report.records, report.segments, history_.entry_count(),
                history_.last_sequence(), took.count(),
@@ -586,7 +587,7 @@ void Broker::HandleCommand(std::string_view identity, const zmq::message_t& body
     return;
   }
   ++stats_.commands;
-  const Clock::time_point now = Clock::now();
+  const Clock::time_point now = options_.clock->Now();
   const uint64_t request_id = command.request_id();
   switch (command.command_case()) {
     case v1::SubscriberCommand::kHello: {

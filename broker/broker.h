@@ -102,6 +102,7 @@
 #include "broker/routing_table.h"
 #include "broker/stats.h"
 #include "broker/storage/record_log.h"
+#include "proto/base/clock.h"
 #include "proto/roomq.pb.h"
 #include "proto/wire/route.h"
 
@@ -133,6 +134,11 @@ struct BrokerOptions {
   // CURVE secret key (Z85) of both sockets; empty = plain TCP. When set, a
   // security::ZapHandler must run on the same context (broker/security).
   std::string curve_secret_key;
+  // The one clock of the broker: peer heartbeats, session ttl, housekeeping,
+  // stats and the log's fsync interval (Now()); history timestamps and
+  // retention (WallNow()). Must outlive the broker. zmq_poll still waits in
+  // real time, bounded by the next timer as this clock sees it.
+  const base::Clock* clock = &base::Clock::Real();
 };
 
 class Broker {

@@ -57,6 +57,7 @@ absl::StatusOr<std::unique_ptr<RecordLog>> RecordLog::Open(
   if (options.fsync_interval.count() < 0) {
     return absl::InvalidArgumentError("record log: negative fsync interval");
   }
+  if (options.clock == nullptr) return absl::InvalidArgumentError("record log: no clock");
   ROOMQ_RETURN_IF_ERROR(EnsureDirectory(options.dir));
   std::unique_ptr<RecordLog> log(new RecordLog(std::move(options)));
   const std::string& dir = log->options_.dir;
@@ -77,7 +78,7 @@ absl::StatusOr<std::unique_ptr<RecordLog>> RecordLog::Open(
   ROOMQ_RETURN_IF_ERROR(log->Recover(replay, report != nullptr ? report : &local_report));
   ROOMQ_RETURN_IF_ERROR(log->OpenNewestForAppend());
   log->buffered_first_index_ = log->next_index_;
-  log->last_sync_ = std::chrono::steady_clock::now();
+  log->last_sync_ = log->options_.clock->Now();
   return log;
 }
 
@@ -212,7 +213,7 @@ absl::Status RecordLog::SyncSegment() {
     return status;
   }
   dirty_ = false;
-  last_sync_ = std::chrono::steady_clock::now();
+  last_sync_ = options_.clock->Now();
   ++stats_.syncs;
   return absl::OkStatus();
 }
@@ -257,7 +258,7 @@ absl::Status RecordLog::Flush() {
     case FsyncPolicy::kAlways:
       return SyncSegment();
     case FsyncPolicy::kInterval:
-      if (std::chrono::steady_clock::now() - last_sync_ >= options_.fsync_interval) {
+      if (options_.clock->Now() - last_sync_ >= options_.fsync_interval) {
         return SyncSegment();
       }
       return absl::OkStatus();

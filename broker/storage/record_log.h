@@ -93,6 +93,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "proto/base/clock.h"
 
 namespace roomq::broker::storage {
 
@@ -105,6 +106,8 @@ struct LogOptions {
   size_t segment_bytes = 64 << 20;  // a segment is closed and a new one started past this
   FsyncPolicy fsync = FsyncPolicy::kInterval;
   std::chrono::milliseconds fsync_interval{1000};
+  // What fsync_interval is measured on (Now()); must outlive the log.
+  const base::Clock* clock = &base::Clock::Real();
 };
 
 // One record as replayed. `payload` points into a buffer valid only during
@@ -130,7 +133,7 @@ class RecordLog {
   // the newest segment (see Recovery above); loads or creates DIR/EPOCH.
   // `report` may be null.
   // Errors: InvalidArgument for empty dir / zero segment_bytes / negative
-  // interval; DataLoss for corruption or an unreadable EPOCH; FailedPrecondition
+  // interval / a null clock; DataLoss for corruption or an unreadable EPOCH; FailedPrecondition
   // when another RecordLog holds the dir; the errno-derived code for an I/O
   // failure (a dir that cannot be created or written, ...).
   static absl::StatusOr<std::unique_ptr<RecordLog>> Open(
@@ -199,7 +202,7 @@ class RecordLog {
   std::string buffer_;                 // encoded records not yet written
   bool oversized_ = false;             // an Append exceeded kMaxPayloadBytes
   bool dirty_ = false;                 // written since the last fdatasync
-  std::chrono::steady_clock::time_point last_sync_;
+  base::Clock::TimePoint last_sync_;
   absl::Status broken_;  // set when a failed write could not be undone
   Stats stats_;
 };

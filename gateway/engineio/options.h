@@ -9,6 +9,8 @@
 #include <string>
 #include <vector>
 
+#include "gateway/engineio/timer_service.h"
+
 namespace roomq::gateway::engineio {
 
 struct EngineOptions {
@@ -44,6 +46,10 @@ struct EngineOptions {
   // connections"}, a WebSocket handshake the same answer instead of the
   // upgrade; counted in EngineStats::refused_max_connections. 0: no limit.
   size_t max_connections = 100000;
+  // Where the session timers above (ping interval and timeout, upgrade and
+  // close timeouts) come from (timer_service.h); must outlive the engine and
+  // its sessions. Tests pass a FakeTimerService and advance it.
+  TimerService* timers = &TimerService::Real();
 };
 
 }  // namespace roomq::gateway::engineio

@@ -21,7 +21,7 @@ SessionImpl::SessionImpl(std::string id, boost::asio::any_io_executor executor,
       options_(options),
       errors_(errors),
       on_finished_(std::move(on_finished)),
-      heartbeat_timer_(executor) {}
+      heartbeat_timer_(options.timers->NewTimer(executor)) {}
 
 SessionImpl::~SessionImpl() {
   if (ws_) ws_->Abort();
@@ -102,11 +102,9 @@ void SessionImpl::BeginGracefulClose(std::string reason) {
   }
   // Polling without a pending GET: the client's next GET gets the close
   // packet; bounded by close_timeout.
-  boost::asio::steady_timer& close_timer = LazyTimer(close_timer_);
-  close_timer.expires_after(options_.close_timeout);
-  close_timer.async_wait([weak = weak_from_this()](boost::system::error_code ec) {
+  LazyTimer(close_timer_).Start(options_.close_timeout, [weak = weak_from_this()] {
     auto self = weak.lock();
-    if (ec || !self || self->closed_) return;
+    if (!self || self->closed_) return;
     self->Finish(self->close_reason_, true);
   });
 }
@@ -157,9 +155,8 @@ void SessionImpl::WriteMessageToWebSocket(const SharedOutbound& message) {
 
 void SessionImpl::ReleaseQueue() { std::vector<Outgoing>().swap(queue_); }
 
-boost::asio::steady_timer& SessionImpl::LazyTimer(
-    std::unique_ptr<boost::asio::steady_timer>& timer) {
-  if (!timer) timer = std::make_unique<boost::asio::steady_timer>(executor_);
+Timer& SessionImpl::LazyTimer(std::unique_ptr<Timer>& timer) {
+  if (!timer) timer = options_.timers->NewTimer(executor_);
   return *timer;
 }
 
@@ -292,24 +289,23 @@ void SessionImpl::HandleUpgradeCandidate(std::shared_ptr<WebSocketTransport> ws)
   }
   probe_ = std::move(ws);
   probe_->SetHandler(weak_from_this());
-  boost::asio::steady_timer& upgrade_timer = LazyTimer(upgrade_timer_);
-  upgrade_timer.expires_after(options_.upgrade_timeout);
-  upgrade_timer.async_wait([weak = weak_from_this(), probe = std::weak_ptr<WebSocketTransport>(
-                                                         probe_)](boost::system::error_code ec) {
-    auto self = weak.lock();
-    if (ec || !self || self->closed_) return;
-    if (self->probe_ && self->probe_ == probe.lock()) {
-      self->CountError(TransportError::kUpgradeTimeout, "upgrade probe not completed");
-      self->AbortProbe();
-    }
-  });
+  LazyTimer(upgrade_timer_)
+      .Start(options_.upgrade_timeout,
+             [weak = weak_from_this(), probe = std::weak_ptr<WebSocketTransport>(probe_)] {
+               auto self = weak.lock();
+               if (!self || self->closed_) return;
+               if (self->probe_ && self->probe_ == probe.lock()) {
+                 self->CountError(TransportError::kUpgradeTimeout, "upgrade probe not completed");
+                 self->AbortProbe();
+               }
+             });
 }
 
 void SessionImpl::AbortProbe() {
   if (probe_) probe_->Abort();
   probe_.reset();
   upgrading_ = false;
-  if (upgrade_timer_) upgrade_timer_->cancel();
+  if (upgrade_timer_) upgrade_timer_->Cancel();
 }
 
 void SessionImpl::HandleProbeMessage(std::string_view data, bool binary) {
@@ -323,7 +319,7 @@ void SessionImpl::HandleProbeMessage(std::string_view data, bool binary) {
     return;
   }
   if (!binary && data == "5" && upgrading_) {
-    if (upgrade_timer_) upgrade_timer_->cancel();
+    if (upgrade_timer_) upgrade_timer_->Cancel();
     upgrading_ = false;
     if (pending_get_) AnswerPendingGet(EncodeTextPacket(PacketType::kNoop));
     ws_ = std::move(probe_);
@@ -367,7 +363,7 @@ void SessionImpl::OnWsClosed(WebSocketTransport* ws, std::string_view reason) {
   if (probe_ && ws == probe_.get()) {
     probe_.reset();
     upgrading_ = false;
-    if (upgrade_timer_) upgrade_timer_->cancel();
+    if (upgrade_timer_) upgrade_timer_->Cancel();
     return;
   }
   if (ws_ && ws == ws_.get()) {
@@ -378,29 +374,28 @@ void SessionImpl::OnWsClosed(WebSocketTransport* ws, std::string_view reason) {
 
 void SessionImpl::SchedulePing() {
   uint64_t generation = ++heartbeat_generation_;
-  heartbeat_timer_.expires_after(options_.ping_interval);
-  heartbeat_timer_.async_wait([weak = weak_from_this(), generation](boost::system::error_code ec) {
+  heartbeat_timer_->Start(options_.ping_interval, [weak = weak_from_this(), generation] {
     auto self = weak.lock();
-    if (ec || !self || self->closed_ || generation != self->heartbeat_generation_) return;
+    if (!self || self->closed_ || generation != self->heartbeat_generation_) return;
     self->SendPing();
   });
 }
 
 void SessionImpl::SendPing() {
-  EnqueueControl(PacketType::kPing);
-  Flush();
-  if (closed_) return;
+  // The pong deadline is armed before the ping can reach the client, so
+  // whoever sees the ping knows the deadline is running.
   awaiting_pong_ = true;
   uint64_t generation = ++heartbeat_generation_;
-  heartbeat_timer_.expires_after(options_.ping_timeout);
-  heartbeat_timer_.async_wait([weak = weak_from_this(), generation](boost::system::error_code ec) {
+  heartbeat_timer_->Start(options_.ping_timeout, [weak = weak_from_this(), generation] {
     auto self = weak.lock();
-    if (ec || !self || self->closed_ || generation != self->heartbeat_generation_) return;
+    if (!self || self->closed_ || generation != self->heartbeat_generation_) return;
     if (self->awaiting_pong_) {
       self->CountError(TransportError::kPingTimeout, "no pong within pingTimeout");
       self->Finish("ping timeout", true);
     }
   });
+  EnqueueControl(PacketType::kPing);
+  Flush();
 }
 
 void SessionImpl::CountError(TransportError reason, const std::string& detail) {
@@ -415,9 +410,9 @@ void SessionImpl::Finish(std::string_view reason, bool graceful) {
   if (closed_) return;
   closed_ = true;
   auto self = shared_from_this();
-  heartbeat_timer_.cancel();
-  if (upgrade_timer_) upgrade_timer_->cancel();
-  if (close_timer_) close_timer_->cancel();
+  heartbeat_timer_->Cancel();
+  if (upgrade_timer_) upgrade_timer_->Cancel();
+  if (close_timer_) close_timer_->Cancel();
   if (pending_get_) AnswerPendingGet(EncodeTextPacket(PacketType::kClose));
   if (probe_) {
     probe_->Abort();

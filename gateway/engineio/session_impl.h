@@ -22,7 +22,6 @@
 // WebSocket, so nothing is lost. A probe that misbehaves or does not finish
 // within upgrade_timeout is closed and the session stays on polling.
 
-#include <boost/asio/steady_timer.hpp>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
@@ -36,6 +35,7 @@
 #include "gateway/engineio/options.h"
 #include "gateway/engineio/packet.h"
 #include "gateway/engineio/session.h"
+#include "gateway/engineio/timer_service.h"
 #include "gateway/engineio/transport_errors.h"
 #include "gateway/engineio/websocket_transport.h"
 
@@ -112,7 +112,8 @@ class SessionImpl final : public Session,
   void Finish(std::string_view reason, bool graceful);
   // Empties queue_ and releases its memory.
   void ReleaseQueue();
-  boost::asio::steady_timer& LazyTimer(std::unique_ptr<boost::asio::steady_timer>& timer);
+  // From options_.timers, created on first use.
+  Timer& LazyTimer(std::unique_ptr<Timer>& timer);
   // Counts (and logs, rate-limited) a transport-level error of this session.
   void CountError(TransportError reason, const std::string& detail);
 
@@ -136,12 +137,12 @@ class SessionImpl final : public Session,
   std::vector<Outgoing> queue_;
   size_t queued_bytes_ = 0;
 
-  boost::asio::steady_timer heartbeat_timer_;
+  std::unique_ptr<Timer> heartbeat_timer_;
   uint64_t heartbeat_generation_ = 0;
   bool awaiting_pong_ = false;
   // Rarely needed; created on first use.
-  std::unique_ptr<boost::asio::steady_timer> upgrade_timer_;
-  std::unique_ptr<boost::asio::steady_timer> close_timer_;
+  std::unique_ptr<Timer> upgrade_timer_;
+  std::unique_ptr<Timer> close_timer_;
 
   bool opened_ = false;
   bool closing_ = false;  // graceful close under way; Send refused

@@ -57,11 +57,10 @@ Connection::Connection(engineio::Session& session, std::shared_ptr<Shard> shard,
       shard_(std::move(shard)),
       options_(options),
       decoder_(Decoder::Limits{.max_packet_bytes = options.max_event_bytes}),
-      connect_timer_(std::make_unique<boost::asio::steady_timer>(session.executor())) {
+      connect_timer_(options_.timers->NewTimer(session.executor())) {
   shard_->AddConnection(this);
-  connect_timer_->expires_after(options_.connect_timeout);
-  connect_timer_->async_wait([token = Token(), this](boost::system::error_code ec) {
-    if (ec || token.expired()) return;
+  connect_timer_->Start(options_.connect_timeout, [token = Token(), this] {
+    if (token.expired()) return;
     if (closed_ || failed_ || ever_connected_ || !sockets_.empty()) return;
     spdlog::info("session {} ({}): no namespace connected within {} ms, closing", session_.id(),
                  session_.handshake().remote_address, options_.connect_timeout.count());
@@ -167,8 +166,7 @@ void Connection::HandleConnect(Packet& packet) {
     Send(EncodeConnectError(packet.nsp, "Invalid namespace"));
     return;
   }
-  auth::Admission admission =
-      auth::Admit(ns->policy->auth, packet.data, std::chrono::system_clock::now());
+  auth::Admission admission = auth::Admit(ns->policy->auth, packet.data, options_.clock->WallNow());
   if (!admission.ok()) {
     // Never the token or the key: the reason and a detail of what was wrong.
     ++shard_->stats().auth_refusals[std::string(admission.reason)];
@@ -186,7 +184,7 @@ void Connection::HandleConnect(Packet& packet) {
   socket.grant = std::move(admission.grant);
   if (!packet.data.empty()) socket.auth = std::move(packet.data);
   socket.rate_tokens = options_.message_burst;
-  socket.rate_refilled = std::chrono::steady_clock::now();
+  socket.rate_refilled = options_.clock->Now();
   shard_->Register(socket);
   sockets_.emplace(packet.nsp, std::move(owned));
   // A client coming back with a private session id (connection_recovery.cc).
@@ -252,7 +250,7 @@ void Connection::HandleEvent(Socket& socket, Packet& packet) {
 
 bool Connection::TakeRateToken(Socket& socket) {
   if (options_.message_rate <= 0) return true;
-  const auto now = std::chrono::steady_clock::now();
+  const auto now = options_.clock->Now();
   const double elapsed = std::chrono::duration<double>(now - socket.rate_refilled).count();
   socket.rate_refilled = now;
   socket.rate_tokens =

@@ -43,7 +43,6 @@
 // there. Asynchronous callbacks hold a weak token and do nothing once the
 // Connection is gone.
 
-#include <boost/asio/steady_timer.hpp>
 #include <chrono>
 #include <memory>
 #include <optional>
@@ -53,10 +52,12 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "gateway/engineio/session.h"
+#include "gateway/engineio/timer_service.h"
 #include "gateway/socketio/dispatch.h"
 #include "gateway/socketio/packet.h"
 #include "gateway/socketio/shard.h"
 #include "gateway/socketio/socket.h"
+#include "proto/base/clock.h"
 
 namespace roomq::gateway::socketio {
 
@@ -95,6 +96,12 @@ struct ConnectionOptions {
   // larger one is disconnected (its sockets see "parse error"), counted in
   // ShardStats::events_too_large; nobody else notices. Default 1,000,000.
   size_t max_event_bytes = 1000000;
+  // Where the rate buckets refill (Now()) and where token expiry is checked
+  // at CONNECT (WallNow()); must outlive every Connection.
+  const base::Clock* clock = &base::Clock::Real();
+  // Where the connect_timeout timer comes from; must outlive every
+  // Connection.
+  engineio::TimerService* timers = &engineio::TimerService::Real();
 };
 
 class Connection : public engineio::SessionListener {
@@ -159,7 +166,7 @@ class Connection : public engineio::SessionListener {
   void Send(const engineio::SharedOutbound& message);
   void PublishToService(Socket& socket, v1::Envelope envelope);
   std::weak_ptr<bool> Token() const { return alive_; }
-  // Cancels and frees connect_timer_ (its handler sees operation_aborted).
+  // Cancels and frees connect_timer_.
   void StopConnectTimer() { connect_timer_.reset(); }
 
   engineio::Session& session_;
@@ -170,7 +177,7 @@ class Connection : public engineio::SessionListener {
   absl::flat_hash_map<std::string, std::unique_ptr<Socket>> sockets_;
   // Armed until some namespace connects (or the session closes), then
   // freed: an idle connected socket does not keep a timer object.
-  std::unique_ptr<boost::asio::steady_timer> connect_timer_;
+  std::unique_ptr<engineio::Timer> connect_timer_;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
   bool closed_ = false;          // OnClose ran
   bool failed_ = false;          // a protocol error closed the session

@@ -44,6 +44,7 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Create(
   ShardOptions shard_options;
   shard_options.subscribe_wait = options.subscribe_wait;
   shard_options.max_rooms_per_socket = options.max_rooms_per_socket;
+  shard_options.timers = options.limits.timers;
   for (size_t i = 0; i < shards.size(); ++i) {
     server->shards_.push_back(
         std::make_shared<Shard>(i, shards[i], server->config_, server->bridge_, shard_options));

@@ -172,11 +172,13 @@ void Shard::EndSubscription(const std::string& key) {
 }
 
 void Shard::AddWaiter(TopicState& state, std::function<void(absl::Status)> done) {
-  auto waiter = std::make_shared<Waiter>(executor_);
+  auto waiter = std::make_shared<Waiter>(options_.timers->NewTimer(executor_));
   waiter->done = std::move(done);
-  waiter->timer.expires_after(options_.subscribe_wait);
-  waiter->timer.async_wait([waiter, wait = options_.subscribe_wait](boost::system::error_code ec) {
-    if (ec) return;
+  // Weak: the waiter owns the timer that holds this callback.
+  waiter->timer->Start(options_.subscribe_wait, [weak = std::weak_ptr<Waiter>(waiter),
+                                                 wait = options_.subscribe_wait] {
+    auto waiter = weak.lock();
+    if (!waiter) return;
     Fire(waiter, absl::DeadlineExceededError(absl::StrCat(
                      "the broker did not confirm the subscription within ", wait.count(), " ms")));
   });
@@ -186,7 +188,7 @@ void Shard::AddWaiter(TopicState& state, std::function<void(absl::Status)> done)
 void Shard::Fire(const std::shared_ptr<Waiter>& waiter, absl::Status status) {
   if (waiter->fired) return;
   waiter->fired = true;
-  waiter->timer.cancel();
+  waiter->timer->Cancel();
   auto done = std::move(waiter->done);
   if (done) done(std::move(status));
 }

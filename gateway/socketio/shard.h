@@ -27,7 +27,6 @@
 // weak_ptr.
 
 #include <boost/asio/any_io_executor.hpp>
-#include <boost/asio/steady_timer.hpp>
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -40,6 +39,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
 #include "absl/status/status.h"
+#include "gateway/engineio/timer_service.h"
 #include "gateway/socketio/config.h"
 #include "gateway/socketio/dispatch.h"
 #include "gateway/socketio/namespace_registry.h"
@@ -52,6 +52,8 @@ struct ShardOptions {
   // Longest wait for the broker to confirm a subscription before a CONNECT
   // answer or a join ack goes out anyway.
   std::chrono::milliseconds subscribe_wait{2000};
+  // Where the subscribe_wait timers come from; must outlive the shard.
+  engineio::TimerService* timers = &engineio::TimerService::Real();
   // Service acks a socket may have outstanding; past it the oldest is
   // forgotten (its answer is then ignored).
   size_t max_pending_service_acks = 1024;
@@ -173,9 +175,9 @@ class Shard : public std::enable_shared_from_this<Shard> {
 
  private:
   struct Waiter {
-    explicit Waiter(const boost::asio::any_io_executor& executor) : timer(executor) {}
+    explicit Waiter(std::unique_ptr<engineio::Timer> timer) : timer(std::move(timer)) {}
     std::function<void(absl::Status)> done;
-    boost::asio::steady_timer timer;
+    std::unique_ptr<engineio::Timer> timer;
     bool fired = false;
   };
   struct TopicState {

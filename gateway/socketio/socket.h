@@ -14,6 +14,7 @@
 #include <string>
 
 #include "gateway/socketio/auth/socket_auth.h"
+#include "proto/base/clock.h"
 
 namespace roomq::gateway::socketio {
 
@@ -56,7 +57,7 @@ struct Socket {
   std::map<uint64_t, ServiceAck> service_acks;  // client-visible ack id -> service ack
   // Message rate token bucket (ConnectionOptions::message_rate/burst).
   double rate_tokens = 0;
-  std::chrono::steady_clock::time_point rate_refilled;
+  base::Clock::TimePoint rate_refilled;
 };
 
 }  // namespace roomq::gateway::socketio

@@ -43,10 +43,8 @@ std::string NextMonitorEndpoint() {
   return absl::StrCat("inproc://roomq-link-monitor-", getpid(), "-", counter.fetch_add(1));
 }
 
-int64_t NowMicros() {
-  return std::chrono::duration_cast<std::chrono::microseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
+int64_t MicrosSinceEpoch(base::Clock::WallTime time) {
+  return std::chrono::duration_cast<std::chrono::microseconds>(time.time_since_epoch()).count();
 }
 
 }  // namespace
@@ -63,6 +61,7 @@ absl::StatusOr<std::unique_ptr<Link>> Link::Create(zmq::context_t& context, Link
   if (options.receipt_timeout.count() <= 0) {
     return absl::InvalidArgumentError("receipt_timeout must be positive");
   }
+  if (options.clock == nullptr) return absl::InvalidArgumentError("LinkOptions.clock is null");
   std::unique_ptr<Link> link(new Link(context, std::move(options), std::move(handlers)));
   link->node_id_ = link->options_.node_id.empty() ? GenerateNodeId(link->options_.node_prefix)
                                                   : link->options_.node_id;
@@ -79,7 +78,7 @@ absl::StatusOr<std::unique_ptr<Link>> Link::Create(zmq::context_t& context, Link
         absl::StrCat("broker pub endpoint \"", link->options_.pub_endpoint, "\": ", e.what()));
   }
   if (absl::Status status = link->OpenSubSocket(); !status.ok()) return status;
-  const auto now = Clock::now();
+  const auto now = link->options_.clock->Now();
   link->next_ping_ = now + link->options_.heartbeat;
   link->last_broker_answer_ = now;
   return link;
@@ -209,7 +208,7 @@ void Link::Subscribe(const wire::TopicRef& topic, std::function<void(absl::Statu
     subscription.epoch = from->epoch;
     subscription.offset = from->after_offset;
   }
-  const auto deadline = Clock::now() + options_.receipt_timeout;
+  const auto deadline = options_.clock->Now() + options_.receipt_timeout;
   if (!tcp_connected_) {
     // The (re)connection sends the whole set and adopts this callback.
     if (done) pending_replies_[0].push_back({deadline, std::move(done)});
@@ -250,7 +249,8 @@ void Link::Recover(const v1::Recover& request,
   const uint64_t request_id = next_request_id_++;
   command.set_request_id(request_id);
   *command.mutable_recover() = request;
-  pending_recovers_[request_id] = {Clock::now() + options_.receipt_timeout, std::move(done)};
+  pending_recovers_[request_id] = {options_.clock->Now() + options_.receipt_timeout,
+                                   std::move(done)};
   SendCommand(command);
 }
 
@@ -304,7 +304,8 @@ absl::Status Link::Publish(v1::Envelope envelope,
   } else {
     next_message_id_ = std::max(next_message_id_, envelope.message_id() + 1);
   }
-  if (envelope.timestamp_us() == 0) envelope.set_timestamp_us(NowMicros());
+  if (envelope.timestamp_us() == 0)
+    envelope.set_timestamp_us(MicrosSinceEpoch(options_.clock->WallNow()));
   if (on_receipt) envelope.set_confirm(true);
 
   zmq::message_t message(envelope.ByteSizeLong());
@@ -319,7 +320,7 @@ absl::Status Link::Publish(v1::Envelope envelope,
   }
   ++stats_.published;
   if (on_receipt) {
-    pending_receipts_[envelope.message_id()] = {Clock::now() + options_.receipt_timeout,
+    pending_receipts_[envelope.message_id()] = {options_.clock->Now() + options_.receipt_timeout,
                                                 std::move(on_receipt)};
   }
   return absl::OkStatus();
@@ -343,7 +344,7 @@ absl::Status Link::Poll(std::chrono::milliseconds timeout, std::span<zmq::pollit
     items[kOwn + i].revents = 0;
   }
 
-  const auto now = Clock::now();
+  const auto now = options_.clock->Now();
   // Sleep until the caller's timeout or our next timer, whichever is first
   // (+1 ms so the timer is due when we wake).
   timeout = std::max(timeout, std::chrono::milliseconds(0));
@@ -360,7 +361,7 @@ absl::Status Link::Poll(std::chrono::milliseconds timeout, std::span<zmq::pollit
   if (items[2].revents & ZMQ_POLLIN) HandleMonitorReadable();
   if (items[1].revents & ZMQ_POLLIN) HandleSubReadable();
   if (items[0].revents & ZMQ_POLLIN) HandlePubReadable();
-  RunTimers(Clock::now());
+  RunTimers(options_.clock->Now());
   return absl::OkStatus();
 }
 
@@ -389,7 +390,7 @@ void Link::HandleMonitorReadable() {
                    node_id_, options_.sub_endpoint, subscriptions_.size());
       // Silence is measured from here so a fresh connection gets its full
       // grace period.
-      last_broker_answer_ = Clock::now();
+      last_broker_answer_ = options_.clock->Now();
       SendHelloAndSubscriptions();
     } else if (event == ZMQ_EVENT_DISCONNECTED) {
       tcp_connected_ = false;
@@ -428,7 +429,7 @@ void Link::HandleBrokerFrame(const zmq::message_t& message) {
         ++stats_.dropped_malformed;
         return;
       }
-      last_broker_answer_ = Clock::now();
+      last_broker_answer_ = options_.clock->Now();
       const bool advanced = TrackDelivery(header);
       if (header.replayed()) {
         // Already delivered (live, or replayed through another of its
@@ -448,7 +449,7 @@ void Link::HandleBrokerFrame(const zmq::message_t& message) {
       return;
     }
     case v1::BrokerFrame::kReply: {
-      last_broker_answer_ = Clock::now();
+      last_broker_answer_ = options_.clock->Now();
       SetBrokerConnected(true);
       const v1::Reply& reply = frame.reply();
       for (const v1::ResumeResult& result : reply.resumed()) {
@@ -471,11 +472,11 @@ void Link::HandleBrokerFrame(const zmq::message_t& message) {
       return;
     }
     case v1::BrokerFrame::kRecovered:
-      last_broker_answer_ = Clock::now();
+      last_broker_answer_ = options_.clock->Now();
       HandleRecovered(*frame.mutable_recovered());
       return;
     case v1::BrokerFrame::kPong: {
-      last_broker_answer_ = Clock::now();
+      last_broker_answer_ = options_.clock->Now();
       SeeEpoch(frame.pong().epoch(), frame.pong().sequence());
       if (frame.pong().known()) {
         SetBrokerConnected(true);
@@ -543,8 +544,8 @@ void Link::HandlePubReadable() {
   }
 }
 
-Link::Clock::time_point Link::NextTimer() const {
-  Clock::time_point next = next_ping_;
+Link::TimePoint Link::NextTimer() const {
+  TimePoint next = next_ping_;
   next = std::min(next, last_broker_answer_ + kSilentHeartbeats * options_.heartbeat);
   if (!pending_receipts_.empty()) next = std::min(next, pending_receipts_.begin()->second.deadline);
   for (const auto& [id, waiting] : pending_replies_) {
@@ -555,7 +556,7 @@ Link::Clock::time_point Link::NextTimer() const {
   return next;
 }
 
-void Link::RunTimers(Clock::time_point now) {
+void Link::RunTimers(TimePoint now) {
   if (now >= next_ping_) {
     // No Ping while the TCP connection is down: it would wait in the queue,
     // reach a restarted broker before the reconnection's Hello and draw a

@@ -63,6 +63,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "proto/base/clock.h"
 #include "proto/node/curve.h"
 #include "proto/node/endpoints.h"
 #include "proto/roomq.pb.h"
@@ -90,6 +91,11 @@ struct LinkOptions {
   // whose key is not allowed never gets through: it keeps reconnecting and
   // sees the broker as down.
   CurveClientOptions curve;
+  // Where heartbeats, silence, receipt/reply/recover deadlines (Now()) and
+  // envelope timestamps (WallNow()) are read; must outlive the Link. Poll()
+  // still blocks in zmq_poll for real time, bounded by its timeout and by
+  // the next timer as this clock sees it.
+  const base::Clock* clock = &base::Clock::Real();
 };
 
 // One delivery from the broker: the BrokerFrame{delivery} parsed once by the
@@ -119,8 +125,8 @@ struct LinkHandlers {
 
 class Link {
  public:
-  // InvalidArgument for a missing on_delivery or a non-positive heartbeat /
-  // receipt_timeout; Internal when a zmq socket cannot be created or an
+  // InvalidArgument for a missing on_delivery, a null clock or a non-positive
+  // heartbeat / receipt_timeout; Internal when a zmq socket cannot be created or an
   // endpoint is malformed. The broker need not be up: the Link connects (and
   // subscribes) whenever it appears.
   static absl::StatusOr<std::unique_ptr<Link>> Create(zmq::context_t& context, LinkOptions options,
@@ -193,17 +199,17 @@ class Link {
   Stats stats() const { return stats_; }
 
  private:
-  using Clock = std::chrono::steady_clock;
+  using TimePoint = base::Clock::TimePoint;
   struct PendingReceipt {
-    Clock::time_point deadline;
+    TimePoint deadline;
     std::function<void(absl::StatusOr<v1::PublishReceipt>)> callback;
   };
   struct PendingReply {
-    Clock::time_point deadline;
+    TimePoint deadline;
     std::function<void(absl::Status)> callback;
   };
   struct PendingRecover {
-    Clock::time_point deadline;
+    TimePoint deadline;
     std::function<void(absl::StatusOr<v1::Recovered>)> callback;
   };
   // One entry of the subscription set.
@@ -232,8 +238,8 @@ class Link {
   bool TrackDelivery(const v1::Delivery& header);
   void SeeEpoch(uint64_t epoch, uint64_t sequence);
   void AddResumePoint(const Subscription& subscription, v1::Subscribe& subscribe) const;
-  void RunTimers(Clock::time_point now);
-  Clock::time_point NextTimer() const;
+  void RunTimers(TimePoint now);
+  TimePoint NextTimer() const;
 
   zmq::context_t& context_;
   LinkOptions options_;
@@ -264,8 +270,8 @@ class Link {
 
   uint64_t next_request_id_ = 1;
   uint64_t next_message_id_ = 1;
-  Clock::time_point next_ping_;
-  Clock::time_point last_broker_answer_;
+  TimePoint next_ping_;
+  TimePoint last_broker_answer_;
   Stats stats_{};
 };
 

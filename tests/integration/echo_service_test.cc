@@ -36,7 +36,7 @@ class EchoServiceTest : public ::testing::Test {
     options.node_prefix = "gw";
     auto link = node::Link::Create(
         context_, options,
-        {[this](node::Delivery& d) { received_.push_back(d.envelope); }, nullptr});
+        {[this](node::Delivery& d) { received_.push_back(d.envelope); }, nullptr, nullptr});
     ASSERT_TRUE(link.ok()) << link.status();
     gateway_ = std::move(*link);
     int confirmed = 0;

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "broker/storage/record_format.h"
+#include "proto/base/clock.h"
 
 namespace roomq::broker::storage {
 namespace {
@@ -418,22 +419,24 @@ TEST_F(RecordLogTest, FsyncPolicyDecidesWhenSegmentsAreSynced) {
 }
 
 TEST_F(RecordLogTest, IntervalPolicySyncsOnAnEmptyFlushOnceTheIntervalPassed) {
+  base::FakeClock clock;
   LogOptions options = Options();
   options.fsync = FsyncPolicy::kInterval;
   options.fsync_interval = std::chrono::milliseconds(20);
+  options.clock = &clock;
   auto log = Open(options);
   ASSERT_TRUE(log.ok()) << log.status();
   (*log)->Append(1, "x");
   ASSERT_TRUE((*log)->Flush().ok());
   EXPECT_EQ((*log)->stats().syncs, 0u);  // opened just now
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
-  while ((*log)->stats().syncs == 0 && std::chrono::steady_clock::now() < deadline) {
-    ASSERT_TRUE((*log)->Flush().ok());
-    ::usleep(1000);
-  }
+  clock.Advance(std::chrono::milliseconds(19));
+  ASSERT_TRUE((*log)->Flush().ok());
+  EXPECT_EQ((*log)->stats().syncs, 0u);  // the interval has not passed yet
+  clock.Advance(std::chrono::milliseconds(1));
+  ASSERT_TRUE((*log)->Flush().ok());
   EXPECT_EQ((*log)->stats().syncs, 1u);
   ASSERT_TRUE((*log)->Flush().ok());  // nothing written since: no second sync
-  ::usleep(30000);
+  clock.Advance(std::chrono::milliseconds(30));
   ASSERT_TRUE((*log)->Flush().ok());
   EXPECT_EQ((*log)->stats().syncs, 1u);
 }

@@ -175,14 +175,15 @@ TEST(EngineIoPolling, OutboundQueueBoundClosesSlowConsumer) {
 TEST(EngineIoPolling, HeartbeatTimeoutClosesSession) {
   GatewayOptions options = TestGateway::DefaultOptions();
   options.engine.ping_interval = std::chrono::milliseconds(100);
-  // The poll below must reach the session before it times out (a later one
-  // is refused as an unknown sid): 1.1 s after the handshake, not 200 ms,
-  // however loaded the machine.
-  options.engine.ping_timeout = std::chrono::milliseconds(1000);
+  options.engine.ping_timeout = std::chrono::milliseconds(100);
   TestGateway gateway(options);
   std::string sid = gateway.PollingHandshake();
+  gateway.AdvanceTime(std::chrono::milliseconds(100));  // the ping is queued
   HttpResult ping = gateway.Poll(sid);
   EXPECT_EQ(ping.body, "2");
+  gateway.AdvanceTime(std::chrono::milliseconds(99));
+  ASSERT_EQ(gateway.Post(sid, "4still open").body, "ok");
+  gateway.AdvanceTime(std::chrono::milliseconds(1));
   std::string reason;
   ASSERT_TRUE(gateway.recorder().WaitClosed(sid, &reason));
   EXPECT_EQ(reason, "ping timeout");
@@ -192,13 +193,14 @@ TEST(EngineIoPolling, HeartbeatTimeoutClosesSession) {
 TEST(EngineIoPolling, PongKeepsSessionAlive) {
   GatewayOptions options = TestGateway::DefaultOptions();
   options.engine.ping_interval = std::chrono::milliseconds(100);
-  // Each ping after the first is only sent once the previous pong arrived,
-  // so four pings prove the pongs count; the timeout only has to leave a
-  // loaded machine time for a fresh connection and POST.
-  options.engine.ping_timeout = std::chrono::milliseconds(1000);
+  options.engine.ping_timeout = std::chrono::milliseconds(150);
   TestGateway gateway(options);
   std::string sid = gateway.PollingHandshake();
+  // Each ping after the first is only sent once the previous pong arrived,
+  // and each step after it is a whole ping timeout: had a pong not counted,
+  // that step would close the session instead of sending the next ping.
   for (int i = 0; i < 4; ++i) {
+    gateway.AdvanceTime(std::chrono::milliseconds(i == 0 ? 100 : 150));
     HttpResult ping = gateway.Poll(sid);
     ASSERT_EQ(ping.body, "2") << i;
     ASSERT_EQ(gateway.Post(sid, "3").body, "ok") << i;
@@ -246,8 +248,15 @@ TEST(EngineIoWebSocket, HeartbeatTimeoutClosesSession) {
   std::string open, ping;
   ASSERT_TRUE(ws.Read(&open));
   std::string sid = SidFromOpen(open);
+  gateway.AdvanceTime(std::chrono::milliseconds(100));
   ASSERT_TRUE(ws.Read(&ping));
   EXPECT_EQ(ping, "2");
+  gateway.AdvanceTime(std::chrono::milliseconds(99));
+  ASSERT_TRUE(ws.SendText("4still open"));
+  std::string echo;
+  ASSERT_TRUE(ws.Read(&echo));
+  EXPECT_EQ(echo, "4still open");
+  gateway.AdvanceTime(std::chrono::milliseconds(1));
   std::string reason;
   ASSERT_TRUE(gateway.recorder().WaitClosed(sid, &reason));
   EXPECT_EQ(reason, "ping timeout");

@@ -63,7 +63,9 @@ class GatewaySigtermTest : public ::testing::Test {
     auto status = gateway_->Wait(signalled + limit);
     const auto elapsed = std::chrono::duration_cast<milliseconds>(Clock::now() - signalled);
     EXPECT_TRUE(status.ok()) << status.status();
-    if (status.ok()) EXPECT_TRUE(status->exited_ok()) << status->ToString();
+    if (status.ok()) {
+      EXPECT_TRUE(status->exited_ok()) << status->ToString();
+    }
     return elapsed;
   }
 

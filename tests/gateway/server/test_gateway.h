@@ -28,8 +28,10 @@
 #include <vector>
 
 #include "gateway/engineio/session.h"
+#include "gateway/engineio/timer_service.h"
 #include "gateway/server/gateway_server.h"
 #include "gateway/server/io_shards.h"
+#include "proto/base/clock.h"
 
 namespace roomq::gateway::server::testing {
 
@@ -452,13 +454,16 @@ class ReadUntilClosedClient {
   bool told_ = false;
 };
 
-// The gateway under test.
+// The gateway under test. Its Engine.IO timers (heartbeats, upgrade and
+// close timeouts) run on a fake clock that moves only through AdvanceTime():
+// no session times out because a loaded machine was slow.
 class TestGateway {
  public:
   explicit TestGateway(GatewayOptions options = DefaultOptions(), size_t threads = 2)
       : shards_(threads), factory_(&recorder_) {
     options.host = "127.0.0.1";
     options.port = 0;
+    options.engine.timers = &timers_;
     auto server = GatewayServer::Create(std::move(options), &shards_, &factory_);
     EXPECT_TRUE(server.ok()) << server.status();
     server_ = *std::move(server);
@@ -480,6 +485,15 @@ class TestGateway {
   GatewayServer& server() { return *server_; }
   Recorder& recorder() { return recorder_; }
 
+  // Moves the sessions' clock; every timer now due fires on its io thread.
+  void AdvanceTime(std::chrono::milliseconds step) { timers_.Advance(step); }
+  // Waits (up to 5 s) until some session timer is armed to fire exactly
+  // `after` from now: e.g. a heartbeat re-armed by a pong that another
+  // thread sent.
+  bool WaitForTimerIn(std::chrono::milliseconds after) {
+    return timers_.WaitUntilArmed(clock_.Now() + after, std::chrono::milliseconds(5000));
+  }
+
   // A polling handshake; returns the sid ("" on failure).
   std::string PollingHandshake() {
     HttpResult res = DoRequest(port(), http::verb::get, "/socket.io/?EIO=4&transport=polling");
@@ -495,6 +509,9 @@ class TestGateway {
   }
 
  private:
+  // Declared first: they outlive the server and its sessions.
+  base::FakeClock clock_;
+  engineio::FakeTimerService timers_{clock_};
   IoShards shards_;
   Recorder recorder_;
   EchoFactory factory_;

@@ -282,13 +282,19 @@ TEST(TransportErrors, UnfinishedRequestTimesOut) {
 TEST(TransportErrors, SilentWebSocketPeerTimesOut) {
   GatewayOptions options = TestGateway::DefaultOptions();
   options.engine.ping_interval = std::chrono::milliseconds(200);
-  // The healthy client answers its pings from a thread that a loaded
-  // machine may hold for a few hundred ms: a timeout it cannot miss.
-  options.engine.ping_timeout = std::chrono::milliseconds(1000);
+  options.engine.ping_timeout = std::chrono::milliseconds(300);
   TestGateway gateway(options);
   HealthyClient healthy(gateway);
   RawWebSocket silent;
   ASSERT_TRUE(silent.Open(gateway.port()));
+  gateway.AdvanceTime(std::chrono::milliseconds(200));  // both get a ping
+  // The healthy client's pong re-arms its ping interval; the silent peer's
+  // ping timeout still runs (300 ms from now, not 200). Both are armed on io
+  // threads: wait for each before moving the clock, or a loaded machine
+  // could arm one only after the advance, 300 ms too late.
+  ASSERT_TRUE(gateway.WaitForTimerIn(std::chrono::milliseconds(200)));
+  ASSERT_TRUE(gateway.WaitForTimerIn(std::chrono::milliseconds(300)));
+  gateway.AdvanceTime(std::chrono::milliseconds(300));
   ASSERT_TRUE(WaitCount(gateway, TransportError::kPingTimeout, 1));
   std::string reason;
   ASSERT_TRUE(gateway.recorder().WaitClosed(silent.sid(), &reason));

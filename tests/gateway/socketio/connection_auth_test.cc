@@ -22,6 +22,7 @@
 #include "gateway/socketio/connection.h"
 #include "gateway/socketio/shard.h"
 #include "proto/base/absl_compat.h"
+#include "proto/base/clock.h"
 #include "tests/gateway/socketio/fakes.h"
 
 namespace roomq::gateway::socketio {
@@ -63,13 +64,6 @@ std::string Token(std::string_view claims, std::string_view key = kSecret) {
   return absl::StrCat(signing, ".", B64(std::string_view(reinterpret_cast<char*>(mac), size)));
 }
 
-std::string ValidClaims(std::string_view extra = "") {
-  const int64_t now = std::chrono::duration_cast<std::chrono::seconds>(
-                          std::chrono::system_clock::now().time_since_epoch())
-                          .count();
-  return absl::StrCat(R"({"sub":"alice","exp":)", now + 600, ToAbsl(extra), "}");
-}
-
 std::string AuthPayload(std::string_view token) {
   return absl::StrCat(R"({"token":")", ToAbsl(token), R"("})");
 }
@@ -96,8 +90,19 @@ class ConnectionAuthTest : public ::testing::Test {
   Client NewClient() {
     Client client;
     client.session = std::make_unique<FakeSession>(io_, "eio" + std::to_string(++sessions_));
-    client.connection = std::make_unique<Connection>(*client.session, shard_, ConnectionOptions{});
+    ConnectionOptions options;
+    options.clock = &clock_;
+    client.connection = std::make_unique<Connection>(*client.session, shard_, options);
     return client;
+  }
+  // Claims valid for 10 minutes from the connections' clock (not the real
+  // one: it reads 2026-01-01, so a Connection reading the real time would
+  // find these tokens expired).
+  std::string ValidClaims(std::string_view extra = "") const {
+    const int64_t now =
+        std::chrono::duration_cast<std::chrono::seconds>(clock_.WallNow().time_since_epoch())
+            .count();
+    return absl::StrCat(R"({"sub":"alice","exp":)", now + 600, ToAbsl(extra), "}");
   }
   void Confirm() {
     port_->ConfirmAll();
@@ -127,6 +132,7 @@ class ConnectionAuthTest : public ::testing::Test {
     return client.Take();
   }
 
+  base::FakeClock clock_;
   boost::asio::io_context io_;
   std::shared_ptr<FakePort> port_ = std::make_shared<FakePort>(io_);
   std::shared_ptr<Shard> shard_;

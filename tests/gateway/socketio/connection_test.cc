@@ -11,8 +11,10 @@
 #include <string>
 #include <vector>
 
+#include "gateway/engineio/timer_service.h"
 #include "gateway/socketio/config.h"
 #include "gateway/socketio/shard.h"
+#include "proto/base/clock.h"
 #include "tests/gateway/socketio/fakes.h"
 
 namespace roomq::gateway::socketio {
@@ -54,6 +56,7 @@ class ConnectionTest : public ::testing::Test {
   void SetUp() override { MakeShard(ShardOptions{}); }
 
   void MakeShard(ShardOptions options) {
+    options.timers = &timers_;
     auto config = ParseConfig(kConfig);
     ASSERT_TRUE(config.ok()) << config.status();
     shard_ = std::make_shared<Shard>(0, io_.get_executor(), std::make_shared<const Config>(*config),
@@ -63,8 +66,11 @@ class ConnectionTest : public ::testing::Test {
   Client NewClient(milliseconds connect_timeout = milliseconds(45000)) {
     Client client;
     client.session = std::make_unique<FakeSession>(io_, "eio" + std::to_string(++sessions_));
-    client.connection =
-        std::make_unique<Connection>(*client.session, shard_, ConnectionOptions{connect_timeout});
+    ConnectionOptions options;
+    options.connect_timeout = connect_timeout;
+    options.clock = &clock_;
+    options.timers = &timers_;
+    client.connection = std::make_unique<Connection>(*client.session, shard_, options);
     return client;
   }
 
@@ -72,9 +78,11 @@ class ConnectionTest : public ::testing::Test {
     io_.restart();
     io_.poll();
   }
-  void RunFor(milliseconds duration) {
-    io_.restart();
-    io_.run_for(duration);
+  // Moves the clock of every timer (connect timeout, subscribe wait) and
+  // runs what became due.
+  void Advance(milliseconds step) {
+    timers_.Advance(step);
+    Run();
   }
   void Confirm() {
     port_->ConfirmAll();
@@ -115,6 +123,10 @@ class ConnectionTest : public ::testing::Test {
     return envelope;
   }
 
+  // Declared first: they outlive every timer. Nothing times out unless a
+  // test advances them.
+  base::FakeClock clock_;
+  engineio::FakeTimerService timers_{clock_};
   boost::asio::io_context io_;
   std::shared_ptr<FakePort> port_ = std::make_shared<FakePort>(io_);
   std::shared_ptr<Shard> shard_;
@@ -140,18 +152,15 @@ TEST_F(ConnectionTest, ConnectIsAnsweredAfterTheBrokerConfirmedItsRooms) {
 
 TEST_F(ConnectionTest, ConnectProceedsWhenTheBrokerDoesNotAnswer) {
   ShardOptions options;
-  // Long enough that it cannot expire between Send() and Run() below while
-  // a loaded machine holds this thread; the wait itself is what is tested.
-  options.subscribe_wait = milliseconds(500);
+  options.subscribe_wait = milliseconds(30);
   MakeShard(options);
   Client client = NewClient();
   client.Send("0");
   Run();
   EXPECT_TRUE(client.session->sent().empty());
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
-  while (client.session->sent().empty() && std::chrono::steady_clock::now() < deadline) {
-    RunFor(milliseconds(10));
-  }
+  Advance(milliseconds(29));
+  EXPECT_TRUE(client.session->sent().empty());
+  Advance(milliseconds(1));
   ASSERT_EQ(client.session->sent().size(), 1u);
   EXPECT_EQ(client.session->sent()[0].substr(0, 9), R"(0{"sid":")");
 }
@@ -178,19 +187,16 @@ TEST_F(ConnectionTest, DynamicNamespacesAndSeveralPerConnection) {
 
 TEST_F(ConnectionTest, ConnectTimeoutClosesASessionWithoutNamespace) {
   Client client = NewClient(milliseconds(20));
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
-  while (!client.session->closed() && std::chrono::steady_clock::now() < deadline) {
-    RunFor(milliseconds(10));
-  }
+  Advance(milliseconds(19));
+  EXPECT_FALSE(client.session->closed());
+  Advance(milliseconds(1));
   EXPECT_TRUE(client.session->closed());
 }
 
 TEST_F(ConnectionTest, ConnectTimeoutSparesAConnectedSession) {
-  // The timer runs from NewClient(); it must not expire before Connect()
-  // has run its handlers, however long a loaded machine holds this thread.
-  Client client = NewClient(milliseconds(300));
+  Client client = NewClient(milliseconds(20));
   Connect(client);
-  RunFor(milliseconds(600));
+  Advance(milliseconds(60));
   EXPECT_FALSE(client.session->closed());
 }
 

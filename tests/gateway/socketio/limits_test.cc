@@ -7,12 +7,12 @@
 #include <chrono>
 #include <memory>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "gateway/socketio/config.h"
 #include "gateway/socketio/connection.h"
 #include "gateway/socketio/shard.h"
+#include "proto/base/clock.h"
 #include "tests/gateway/socketio/fakes.h"
 
 namespace roomq::gateway::socketio {
@@ -36,6 +36,7 @@ class LimitsTest : public ::testing::Test {
     shard_ = std::make_shared<Shard>(0, io_.get_executor(), std::make_shared<const Config>(*config),
                                      port_, shard);
     session_ = std::make_unique<FakeSession>(io_, "eio1");
+    connection.clock = &clock_;
     connection_ = std::make_unique<Connection>(*session_, shard_, connection);
   }
   void Send(std::string_view text) {
@@ -46,6 +47,8 @@ class LimitsTest : public ::testing::Test {
   }
   std::vector<std::string> Take() { return session_->TakeSent(); }
 
+  // The rate buckets read this clock: they refill only when a test advances it.
+  base::FakeClock clock_;
   boost::asio::io_context io_;
   std::shared_ptr<FakePort> port_ = std::make_shared<FakePort>(io_);
   std::shared_ptr<Shard> shard_;
@@ -92,7 +95,7 @@ TEST_F(LimitsTest, JoinPastMaxRoomsPerSocketIsAckedWithAnError) {
 
 TEST_F(LimitsTest, EventsOverTheRateAreAnsweredWithAnErrorAck) {
   ConnectionOptions options;
-  options.message_rate = 0.001;  // no refill within the test
+  options.message_rate = 0.001;  // no refill: the clock does not move
   options.message_burst = 3;
   Make(options);
   Send("0");
@@ -122,12 +125,21 @@ TEST_F(LimitsTest, TheBucketRefills) {
   Send("0");
   Take();
   Send(R"(21["join","a"])");
-  // Over 1 ms later the bucket holds a token again (real time: the bucket
-  // reads the steady clock).
-  std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  // 1 ms later (1000/s) the bucket holds a token again.
+  clock_.Advance(std::chrono::milliseconds(1));
   Send(R"(22["join","b"])");
   EXPECT_EQ(Take(), (std::vector<std::string>{R"(31[{"ok":true}])", R"(32[{"ok":true}])"}));
   EXPECT_EQ(shard_->stats().rate_limited, 0u);
+  // Empty again; 0.9 of a token is not one, 1.1 is.
+  Send(R"(23["join","c"])");
+  clock_.Advance(std::chrono::microseconds(900));
+  Send(R"(24["join","d"])");
+  clock_.Advance(std::chrono::microseconds(200));
+  Send(R"(25["join","e"])");
+  EXPECT_EQ(Take(), (std::vector<std::string>{R"(33[{"error":"rate limit exceeded"}])",
+                                              R"(34[{"error":"rate limit exceeded"}])",
+                                              R"(35[{"ok":true}])"}));
+  EXPECT_EQ(shard_->stats().rate_limited, 2u);
 }
 
 TEST_F(LimitsTest, DisconnectPolicyDisconnectsOnlyThatSocket) {

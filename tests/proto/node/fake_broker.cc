@@ -1,21 +1,39 @@
 #include "tests/proto/node/fake_broker.h"
 
-#include <chrono>
-#include <thread>
+#include <atomic>
+#include <cstdint>
+#include <cstring>
 
 namespace roomq::node::testing {
 namespace {
 
-void BindWithRetry(zmq::socket_t& socket, const std::string& endpoint) {
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
-  while (true) {
-    try {
-      socket.bind(endpoint);
-      return;
-    } catch (const zmq::error_t&) {
-      if (std::chrono::steady_clock::now() > deadline) throw;
-      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+// Watches `socket` for its listener's ZMQ_EVENT_CLOSED.
+zmq::socket_t MonitorClose(zmq::context_t& context, zmq::socket_t& socket) {
+  static std::atomic<uint64_t> counter{0};
+  const std::string endpoint = "inproc://fake-broker-monitor-" + std::to_string(counter++);
+  if (zmq_socket_monitor(socket.handle(), endpoint.c_str(), ZMQ_EVENT_CLOSED) != 0) {
+    throw zmq::error_t();
+  }
+  zmq::socket_t monitor(context, zmq::socket_type::pair);
+  monitor.set(zmq::sockopt::linger, 0);
+  monitor.set(zmq::sockopt::rcvtimeo, 5000);
+  monitor.connect(endpoint);
+  return monitor;
+}
+
+// Unbinds `endpoint` and waits (up to 5 s) until its port is closed.
+void UnbindAndWait(zmq::socket_t& socket, zmq::socket_t& monitor, const std::string& endpoint) {
+  try {
+    socket.unbind(endpoint);
+    while (true) {
+      zmq::message_t event, address;
+      if (!monitor.recv(event)) return;  // timed out
+      if (monitor.get(zmq::sockopt::rcvmore)) (void)monitor.recv(address);
+      uint16_t id = 0;
+      if (event.size() >= sizeof(id)) std::memcpy(&id, event.data(), sizeof(id));
+      if (id == ZMQ_EVENT_CLOSED) return;
     }
+  } catch (const zmq::error_t&) {
   }
 }
 
@@ -31,10 +49,19 @@ FakeBroker::FakeBroker(zmq::context_t& context, std::string pub_endpoint, std::s
     : pub_(context, zmq::socket_type::router), sub_(context, zmq::socket_type::router) {
   pub_.set(zmq::sockopt::linger, 0);
   sub_.set(zmq::sockopt::linger, 0);
-  BindWithRetry(pub_, pub_endpoint);
-  BindWithRetry(sub_, sub_endpoint);
+  pub_monitor_ = MonitorClose(context, pub_);
+  sub_monitor_ = MonitorClose(context, sub_);
+  pub_.bind(pub_endpoint);
+  sub_.bind(sub_endpoint);
   pub_endpoint_ = pub_.get(zmq::sockopt::last_endpoint);
   sub_endpoint_ = sub_.get(zmq::sockopt::last_endpoint);
+}
+
+FakeBroker::~FakeBroker() {
+  UnbindAndWait(pub_, pub_monitor_, pub_endpoint_);
+  UnbindAndWait(sub_, sub_monitor_, sub_endpoint_);
+  zmq_socket_monitor(pub_.handle(), nullptr, 0);
+  zmq_socket_monitor(sub_.handle(), nullptr, 0);
 }
 
 void FakeBroker::Service() {

@@ -19,9 +19,13 @@ namespace roomq::node::testing {
 class FakeBroker {
  public:
   // Binds tcp://127.0.0.1:* (or the given endpoints, for a restart on the
-  // same ports; retried until `bind` succeeds for up to 5 s).
+  // same ports).
   explicit FakeBroker(zmq::context_t& context, std::string pub_endpoint = "tcp://127.0.0.1:*",
                       std::string sub_endpoint = "tcp://127.0.0.1:*");
+  // Returns once both listening ports are closed (ZeroMQ closes them on its
+  // I/O thread; a monitor reports it), so a new FakeBroker can bind them at
+  // once.
+  ~FakeBroker();
 
   const std::string& pub_endpoint() const { return pub_endpoint_; }
   const std::string& sub_endpoint() const { return sub_endpoint_; }
@@ -47,6 +51,8 @@ class FakeBroker {
  private:
   zmq::socket_t pub_;
   zmq::socket_t sub_;
+  zmq::socket_t pub_monitor_;  // PAIRs receiving the listeners' ZMQ_EVENT_CLOSED
+  zmq::socket_t sub_monitor_;
   std::string pub_endpoint_;
   std::string sub_endpoint_;
 };

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "gtest/gtest.h"
+#include "proto/base/clock.h"
 #include "proto/wire/delivery.h"
 #include "tests/proto/node/fake_broker.h"
 
@@ -19,10 +20,9 @@ using testing::FakeBroker;
 
 class LinkTest : public ::testing::Test {
  protected:
-  // The defaults cannot fire while a loaded (ASan, ctest -j) machine holds
-  // the test thread: a silent-broker reconnect or a reply timeout in a test
-  // about something else would change what the fake broker sees. Tests of
-  // those timeouts pass short values.
+  // The Link reads time only from clock_, which moves only when a test
+  // advances it: no heartbeat, silence or deadline fires by itself, however
+  // long a loaded machine holds the test thread.
   void MakeLink(FakeBroker& broker, milliseconds heartbeat = milliseconds(1000),
                 milliseconds receipt_timeout = milliseconds(5000)) {
     LinkOptions options;
@@ -32,6 +32,7 @@ class LinkTest : public ::testing::Test {
     options.heartbeat = heartbeat;
     options.receipt_timeout = receipt_timeout;
     options.linger = milliseconds(0);
+    options.clock = &clock_;
     LinkHandlers handlers;
     handlers.on_delivery = [this](Delivery& d) {
       deliveries_.push_back(d.envelope);
@@ -44,7 +45,9 @@ class LinkTest : public ::testing::Test {
     link_ = std::move(*link);
   }
 
-  // Polls the link and services `broker` until `done` or `patience` passes.
+  // Polls the link and services `broker` until `done` or `patience` (real
+  // time: a bound on waiting for sockets, never what a test is about)
+  // passes.
   bool PumpUntil(FakeBroker* broker, const std::function<bool()>& done,
                  std::chrono::seconds patience = std::chrono::seconds(5)) {
     const auto deadline = std::chrono::steady_clock::now() + patience;
@@ -56,6 +59,26 @@ class LinkTest : public ::testing::Test {
     return done();
   }
 
+  // Advances the clock and runs one Poll, which runs every timer now due.
+  void AdvanceAndPoll(milliseconds step) {
+    clock_.Advance(step);
+    EXPECT_TRUE(link_->Poll(milliseconds(0)).ok());
+  }
+
+  // Waits for the TCP connection's Hello (connection number `hellos`), then
+  // lets one heartbeat pass so the broker's Pong marks it connected.
+  void Connect(FakeBroker& broker, milliseconds heartbeat, int hellos = 1) {
+    ASSERT_TRUE(PumpUntil(&broker, [&] { return CountHellos(broker) >= hellos; }));
+    clock_.Advance(heartbeat);
+    ASSERT_TRUE(PumpUntil(&broker, [&] { return link_->broker_connected(); }));
+  }
+
+  static int CountHellos(const FakeBroker& broker) {
+    int count = 0;
+    for (const auto& c : broker.commands) count += c.has_hello();
+    return count;
+  }
+
   static int CountSubscribesWith(const FakeBroker& broker, size_t topics) {
     int count = 0;
     for (const auto& c : broker.commands) {
@@ -64,6 +87,7 @@ class LinkTest : public ::testing::Test {
     return count;
   }
 
+  base::FakeClock clock_;
   zmq::context_t context_;
   std::unique_ptr<Link> link_;
   std::vector<v1::Envelope> deliveries_;
@@ -155,7 +179,11 @@ TEST_F(LinkTest, SubscribeTimesOutWithUnavailableButStaysInSet) {
   MakeLink(broker, milliseconds(1000), milliseconds(300));
   std::optional<absl::Status> done;
   link_->Subscribe(wire::RoomTopic("/chat", "a"), [&](absl::Status s) { done = s; });
-  ASSERT_TRUE(PumpUntil(&broker, [&] { return done.has_value(); }));
+  ASSERT_TRUE(PumpUntil(&broker, [&] { return CountSubscribesWith(broker, 1) >= 1; }));
+  AdvanceAndPoll(milliseconds(299));
+  EXPECT_FALSE(done.has_value());
+  AdvanceAndPoll(milliseconds(1));
+  ASSERT_TRUE(done.has_value());
   EXPECT_EQ(done->code(), absl::StatusCode::kUnavailable);
   EXPECT_TRUE(link_->subscribed(wire::RoomTopic("/chat", "a")));
 }
@@ -277,7 +305,11 @@ TEST_F(LinkTest, ReceiptTimesOutWithUnavailable) {
   envelope.set_namespace_("/chat");
   ASSERT_TRUE(
       link_->Publish(envelope, [&](absl::StatusOr<v1::PublishReceipt> r) { receipt = r; }).ok());
-  ASSERT_TRUE(PumpUntil(&broker, [&] { return receipt.has_value(); }));
+  ASSERT_TRUE(PumpUntil(&broker, [&] { return broker.published.size() == 1; }));
+  AdvanceAndPoll(milliseconds(299));
+  EXPECT_FALSE(receipt.has_value());
+  AdvanceAndPoll(milliseconds(1));
+  ASSERT_TRUE(receipt.has_value());
   EXPECT_EQ(receipt->status().code(), absl::StatusCode::kUnavailable);
 }
 
@@ -290,6 +322,7 @@ TEST_F(LinkTest, UnknownPongResendsHelloAndWholeSet) {
   ASSERT_TRUE(PumpUntil(&broker, [&] { return confirmed == 2; }));
   const int before = CountSubscribesWith(broker, 2);
   broker.known = false;
+  clock_.Advance(milliseconds(1000));  // the next Ping draws Pong{known=false}
   ASSERT_TRUE(PumpUntil(&broker, [&] { return CountSubscribesWith(broker, 2) > before; }));
   int hellos = 0;
   for (const auto& c : broker.commands) hellos += c.has_hello();
@@ -299,14 +332,22 @@ TEST_F(LinkTest, UnknownPongResendsHelloAndWholeSet) {
 
 TEST_F(LinkTest, SilentBrokerIsReportedDown) {
   FakeBroker broker(context_);
-  // Down after 3 silent heartbeats (900 ms), well inside PumpUntil's 5 s.
+  // Down after 3 silent heartbeats (900 ms) since the broker's last answer.
   MakeLink(broker, milliseconds(300));
-  ASSERT_TRUE(PumpUntil(&broker, [&] { return link_->broker_connected(); }));
+  Connect(broker, milliseconds(300));
   broker.answer_ping = false;
-  ASSERT_TRUE(PumpUntil(&broker, [&] { return !link_->broker_connected(); }));
+  for (int i = 0; i < 2; ++i) {
+    AdvanceAndPoll(milliseconds(300));  // a Ping the broker leaves unanswered
+    broker.Service();
+  }
+  AdvanceAndPoll(milliseconds(299));
+  EXPECT_TRUE(link_->broker_connected()) << "silent for less than 3 heartbeats";
+  AdvanceAndPoll(milliseconds(1));
+  EXPECT_FALSE(link_->broker_connected());
   EXPECT_EQ(states_, (std::vector<bool>{true, false}));
+  EXPECT_EQ(link_->stats().reconnects, 1u) << "TCP looked up: the sub socket is recreated";
   broker.answer_ping = true;
-  ASSERT_TRUE(PumpUntil(&broker, [&] { return link_->broker_connected(); }));
+  Connect(broker, milliseconds(300), /*hellos=*/2);
 }
 
 TEST_F(LinkTest, BrokerRestartOnSameEndpointsRestoresSubscriptions) {
@@ -341,10 +382,7 @@ TEST_F(LinkTest, BrokerRestartOnSameEndpointsRestoresSubscriptions) {
 
 TEST_F(LinkTest, LargeSubscriptionSetGoesInBatchesWithOneReply) {
   FakeBroker broker(context_);
-  // Queueing 25,001 subscriptions takes a while on a loaded machine under
-  // ASan. This test is about batching, so neither a silent-broker reconnect
-  // (which re-sends the set) nor a reply timeout may fire meanwhile.
-  MakeLink(broker, std::chrono::seconds(60), std::chrono::seconds(120));
+  MakeLink(broker);
   int done = 0;
   for (int i = 0; i < 25001; ++i) {
     link_->Subscribe(wire::RoomTopic("/big", "room-" + std::to_string(i)),
@@ -408,6 +446,7 @@ TEST_F(LinkTest, TracksPositionsAndResumesThemAfterARestartedBrokerForgotIt) {
   // The broker forgot the node: the whole set goes again, resumed from 7.
   broker.known = false;
   const size_t before = broker.commands.size();
+  clock_.Advance(milliseconds(1000));  // the next Ping draws Pong{known=false}
   ASSERT_TRUE(PumpUntil(&broker, [&] {
     for (size_t i = before; i < broker.commands.size(); ++i) {
       if (broker.commands[i].subscribe().resume_size() > 0) return true;
@@ -478,7 +517,7 @@ TEST_F(LinkTest, SubscribeFromAResumePointSendsItAndReportsTheResult) {
 TEST_F(LinkTest, RecoverAddsTheSessionRoomsAndTracksTheMissedOffsets) {
   FakeBroker broker(context_);
   MakeLink(broker);
-  ASSERT_TRUE(PumpUntil(&broker, [&] { return link_->broker_connected(); }));
+  Connect(broker, milliseconds(1000));
   v1::Session session;
   session.set_pid("pid");
   session.set_namespace_("/chat");
@@ -534,11 +573,16 @@ TEST_F(LinkTest, RecoverIsUnavailableWhenDisconnectedOrUnanswered) {
   link_->Recover(request, [&](absl::StatusOr<v1::Recovered> r) { done = std::move(r); });
   ASSERT_TRUE(done.has_value());
   EXPECT_EQ(done->status().code(), absl::StatusCode::kUnavailable);
-  ASSERT_TRUE(PumpUntil(&broker, [&] { return link_->broker_connected(); }));
+  Connect(broker, milliseconds(100));
   done.reset();
   // The fake broker never answers Recover: receipt_timeout.
   link_->Recover(request, [&](absl::StatusOr<v1::Recovered> r) { done = std::move(r); });
-  ASSERT_TRUE(PumpUntil(&broker, [&] { return done.has_value(); }));
+  ASSERT_TRUE(PumpUntil(
+      &broker, [&] { return LastWith(broker, v1::SubscriberCommand::kRecover) != nullptr; }));
+  AdvanceAndPoll(milliseconds(199));
+  EXPECT_FALSE(done.has_value());
+  AdvanceAndPoll(milliseconds(1));
+  ASSERT_TRUE(done.has_value());
   EXPECT_EQ(done->status().code(), absl::StatusCode::kUnavailable);
 }
 
