@@ -294,11 +294,10 @@ void Shard::OnRecovered(uint64_t handle, absl::StatusOr<bridge::Recovery> result
   // reserved room can never be held by a stale id), in a JWT namespace the
   // new token must have the same subject, and each room must still be one
   // this socket may join, within the room limit.
-  const std::string_view subject = socket->grant == nullptr ? "" : socket->grant->subject;
   absl::Status refused;
   if (!auth::IsIssuedSocketId(session.socket_id())) {
     refused = absl::PermissionDeniedError("the session's socket id does not verify");
-  } else if (socket->grant != nullptr && session.subject() != subject) {
+  } else if (socket->grant != nullptr && session.subject() != socket->grant->subject) {
     refused = absl::PermissionDeniedError("the token's subject is not the session's");
   }
   if (!refused.ok()) {
