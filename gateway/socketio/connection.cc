@@ -8,6 +8,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "proto/base/absl_compat.h"
+#include "proto/base/json.h"
 #include "proto/wire/topic.h"
 
 namespace roomq::gateway::socketio {
@@ -16,7 +17,7 @@ namespace {
 constexpr std::string_view kOk = R"({"ok":true})";
 
 std::string ErrorJson(std::string_view message) {
-  return absl::StrCat("{\"error\":", JsonQuote(message), "}");
+  return absl::StrCat("{\"error\":", base::JsonQuote(message), "}");
 }
 
 std::vector<std::string> CopyAttachments(const v1::Envelope& envelope) {

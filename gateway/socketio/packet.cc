@@ -304,8 +304,6 @@ absl::Status Decoder::DecodePayload(std::string_view payload, size_t attachments
   return Invalid("unexpected payload");
 }
 
-std::string JsonQuote(std::string_view s) { return base::JsonQuote(s); }
-
 absl::StatusOr<LeadingStrings> SplitLeadingStrings(std::string_view array, size_t n) {
   simdjson::dom::element doc;
   if (ThreadParser().parse(array.data(), array.size(), true).get(doc)) {
@@ -334,8 +332,8 @@ engineio::OutboundMessage EncodeConnect(std::string_view nsp, std::string_view s
                                         std::string_view pid) {
   std::string text;
   AppendHeader(text, PacketType::kConnect, 0, nsp, std::nullopt);
-  absl::StrAppend(&text, "{\"sid\":", JsonQuote(sid));
-  if (!pid.empty()) absl::StrAppend(&text, ",\"pid\":", JsonQuote(pid));
+  absl::StrAppend(&text, "{\"sid\":", base::JsonQuote(sid));
+  if (!pid.empty()) absl::StrAppend(&text, ",\"pid\":", base::JsonQuote(pid));
   text += '}';
   return WithAttachments(std::move(text), {});
 }
@@ -354,7 +352,7 @@ std::string AppendArg(std::string_view array, std::string_view value) {
 engineio::OutboundMessage EncodeConnectError(std::string_view nsp, std::string_view message) {
   std::string text;
   AppendHeader(text, PacketType::kConnectError, 0, nsp, std::nullopt);
-  absl::StrAppend(&text, "{\"message\":", JsonQuote(message), "}");
+  absl::StrAppend(&text, "{\"message\":", base::JsonQuote(message), "}");
   return WithAttachments(std::move(text), {});
 }
 
@@ -367,7 +365,7 @@ engineio::OutboundMessage EncodeDisconnect(std::string_view nsp) {
 engineio::OutboundMessage EncodeEvent(std::string_view nsp, std::string_view event,
                                       std::string_view args, std::optional<uint64_t> ack_id,
                                       std::vector<std::string> attachments) {
-  std::string quoted = JsonQuote(event);
+  std::string quoted = base::JsonQuote(event);
   std::string text;
   text.reserve(16 + nsp.size() + quoted.size() + args.size());
   AppendHeader(text, attachments.empty() ? PacketType::kEvent : PacketType::kBinaryEvent,

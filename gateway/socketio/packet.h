@@ -122,10 +122,6 @@ class Decoder {
   size_t pending_bytes_ = 0;       // its text and the attachments so far
 };
 
-// Quotes `s` as a JSON string literal: "a\"b". Control characters become
-// \u00XX; other bytes (UTF-8 included) are copied.
-std::string JsonQuote(std::string_view s);
-
 // Splits the first `n` elements of the JSON array text `array` off, which
 // must all be strings: `["room","ev",1]` with n = 2 gives {"room","ev"} and
 // rest `[1]`. InvalidArgument if `array` is not an array starting with `n`

@@ -353,13 +353,6 @@ TEST(EncoderTest, Ack) {
   EXPECT_EQ(binary[0].data, R"(61-4[{"_placeholder":true,"num":0}])");
 }
 
-TEST(EncoderTest, JsonQuote) {
-  EXPECT_EQ(JsonQuote("plain"), "\"plain\"");
-  EXPECT_EQ(JsonQuote("a\"b\\c"), R"("a\"b\\c")");
-  EXPECT_EQ(JsonQuote(std::string("\x01\t", 2)), R"("\u0001\t")");
-  EXPECT_EQ(JsonQuote("\xc3\xa9"), "\"\xc3\xa9\"");
-}
-
 TEST(RoundTripTest, EncodedEventsDecodeToTheSameParts) {
   const std::vector<std::pair<std::string, std::string>> cases = {
       {"ev", "[]"}, {"chat message", R"([{"text":"hi"},2])"}, {"q\"\\", R"([null,[1,[2]]])"}};
