@@ -265,6 +265,7 @@ void HttpConnection::ServeFile(const std::string& path, bool head) {
   }
   engineio::HttpReply reply;
   reply.content_type = std::string(ContentTypeFor(path));
+  reply.headers = StaticFileSecurityHeaders();
   reply.body = *std::move(data);
   Reply(std::move(reply));
 }

@@ -8,6 +8,8 @@
 #include <cstddef>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include "absl/status/statusor.h"
 
@@ -26,6 +28,16 @@ absl::StatusOr<std::string> ResolveStaticPath(std::string_view root, std::string
 // Content type by extension ("text/html; charset=utf-8", ...);
 // "application/octet-stream" when unknown.
 std::string_view ContentTypeFor(std::string_view path);
+
+// Headers every static file is served with, so a page from the gateway
+// runs only its own scripts and styles, talks only to its own origin, is
+// never framed and is never sniffed as another type:
+// Content-Security-Policy (default-src 'self'; connect-src 'self' — the
+// chat page's polling and WebSocket; frame-ancestors 'none'; base-uri and
+// form-action locked), X-Content-Type-Options: nosniff, X-Frame-Options:
+// DENY (for browsers without frame-ancestors) and Referrer-Policy:
+// no-referrer.
+const std::vector<std::pair<std::string, std::string>>& StaticFileSecurityHeaders();
 
 // Whole file contents; NotFound / ResourceExhausted (over the limit).
 absl::StatusOr<std::string> ReadFileBounded(const std::string& path,

@@ -33,10 +33,16 @@
 
   // ---- namespaces --------------------------------------------------------
 
+  // A namespace is a path on this page's own origin: anything that could
+  // name another host ("//evil.example", "https://...", "\\host") is dropped,
+  // whatever the query string says.
+  const NAMESPACE = /^\/(?:[A-Za-z0-9._~-]+(?:\/[A-Za-z0-9._~-]+)*)?$/;
+
   function namespaces() {
     const fromQuery = new URLSearchParams(location.search).get('namespaces');
     const list = (fromQuery || app.dataset.namespaces || '/').split(',').map((s) => s.trim()).filter(Boolean);
-    return [...new Set(list.map((n) => (n.startsWith('/') ? n : `/${n}`)))];
+    const paths = list.map((n) => (n.startsWith('/') ? n : `/${n}`)).filter((n) => NAMESPACE.test(n));
+    return [...new Set(paths.length ? paths : ['/'])];
   }
 
   function fillNamespaceSelect() {
@@ -68,7 +74,8 @@
   }
 
   function connect() {
-    const socket = io(state.namespace === '/' ? '/' : state.namespace);
+    // Always this page's origin: the namespace is only ever a path on it.
+    const socket = io(location.origin + state.namespace);
     state.socket = socket;
     setStatus('connecting', 'connecting…');
 

@@ -57,6 +57,21 @@ async function openChat(nick, query = '') {
   page.setDefaultTimeout(TIMEOUT_MS);
   const errors = [];
   page.on('pageerror', (err) => errors.push(err));
+  // The gateway's Content-Security-Policy must let the page do everything it
+  // does: a violation is logged to the console, and is a failure here.
+  page.on('console', (msg) => {
+    if (/Content Security Policy/i.test(msg.text())) errors.push(new Error(msg.text()));
+  });
+  // The page talks to its own origin only.
+  const origin = new URL(stack.url).origin;
+  const checkOrigin = (url) => {
+    const parsed = new URL(url);
+    if (parsed.protocol === 'data:') return;
+    const httpOrigin = `${parsed.protocol.replace(/^ws/, 'http')}//${parsed.host}`;
+    if (httpOrigin !== origin) errors.push(new Error(`request to another origin: ${url}`));
+  };
+  page.on('request', (req) => checkOrigin(req.url()));
+  page.on('websocket', (ws) => checkOrigin(ws.url()));
   page.errors = errors;
   await page.goto(`${stack.url}/${query}`);
   await page.fill('#nick-input', nick);
@@ -96,6 +111,24 @@ test('the gateway serves the chat page and the socket.io-client bundle', async (
   const bundle = await fetch(`${stack.url}/socket.io/socket.io.min.js`);
   assert.equal(bundle.status, 200);
   await bundle.arrayBuffer();
+  // Security headers: roomq's static files only (Socket.IO serves no pages;
+  // the reference's test-only file server sets none).
+  if (TARGET === 'roomq') {
+    assert.match(index.headers.get('content-security-policy'), /default-src 'self'/);
+    assert.match(index.headers.get('content-security-policy'), /frame-ancestors 'none'/);
+    assert.equal(index.headers.get('x-content-type-options'), 'nosniff');
+    assert.equal(bundle.headers.get('x-content-type-options'), 'nosniff');
+  }
+});
+
+test('the page connects only to its own origin, whatever the query string names', async () => {
+  const page = await openChat('mallory-target',
+                              '?namespaces=/,//evil.example/x,https://evil.example/y,%5C%5Cevil.example,/ok' +
+                                  '&ns=//evil.example/x');
+  const options = await page.$$eval('#ns-select option', (items) => items.map((o) => o.value));
+  assert.deepEqual(options, ['/', '/ok']);
+  assert.equal(await page.inputValue('#ns-select'), '/');
+  assert.deepEqual(page.errors, []);
 });
 
 test('a message reaches the room once, never another room, once in the sender\'s list', async () => {

@@ -70,6 +70,11 @@ TEST(HttpServer, ServesStaticFilesWithContentTypes) {
   EXPECT_EQ(index.status, 200u);
   EXPECT_EQ(index.body, "<h1>chat</h1>");
   EXPECT_EQ(index.headers["content-type"], "text/html; charset=utf-8");
+  EXPECT_NE(index.headers["content-security-policy"].find("default-src 'self'"), std::string::npos);
+  EXPECT_NE(index.headers["content-security-policy"].find("frame-ancestors 'none'"),
+            std::string::npos);
+  EXPECT_EQ(index.headers["x-content-type-options"], "nosniff");
+  EXPECT_EQ(index.headers["x-frame-options"], "DENY");
   HttpResult js = DoRequest(gateway.port(), http::verb::get, "/js/app.js?v=1");
   EXPECT_EQ(js.status, 200u);
   EXPECT_EQ(js.body, "console.log(1)");
@@ -110,6 +115,7 @@ TEST(HttpServer, ServesClientBundle) {
   EXPECT_EQ(js.status, 200u);
   EXPECT_EQ(js.body, "/* bundle */");
   EXPECT_EQ(js.headers["content-type"], "application/javascript; charset=utf-8");
+  EXPECT_EQ(js.headers["x-content-type-options"], "nosniff");
   HttpResult map = DoRequest(gateway.port(), http::verb::get, "/socket.io/socket.io.min.js.map");
   EXPECT_EQ(map.status, 200u);
   EXPECT_EQ(map.body, "{\"version\":3}");
