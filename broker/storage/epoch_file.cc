@@ -29,7 +29,7 @@ absl::Status WriteEpoch(const std::string& dir, uint64_t epoch) {
   if (epoch == 0) return absl::InvalidArgumentError("epoch 0 is reserved");
   const std::string path = dir + "/EPOCH";
   const std::string temp = path + ".tmp";
-  const int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  const int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, kPrivateFileMode);
   if (fd < 0) return ErrnoStatus(errno, "create", temp);
   absl::Status status = WriteAll(fd, absl::StrCat(epoch, "\n"), temp);
   if (status.ok()) status = SyncFile(fd, temp);

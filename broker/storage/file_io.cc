@@ -78,6 +78,12 @@ absl::Status EnsureDirectory(const std::string& dir) {
   if (!std::filesystem::is_directory(dir, error)) {
     return absl::FailedPreconditionError(absl::StrCat(ToAbsl(dir), " is not a directory"));
   }
+  std::filesystem::permissions(dir, std::filesystem::perms::owner_all,
+                               std::filesystem::perm_options::replace, error);
+  if (error) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("cannot make ", ToAbsl(dir), " private (0700): ", error.message()));
+  }
   return absl::OkStatus();
 }
 

@@ -26,8 +26,13 @@ absl::StatusOr<std::string> ReadWholeFile(const std::string& path);
 absl::Status SyncFile(int fd, std::string_view path);
 // Opens `dir` and fsyncs it, so created/renamed/deleted entries are durable.
 absl::Status SyncDirectory(const std::string& dir);
-// Creates `dir` and its parents when missing; FailedPrecondition when it
-// exists and is not a directory.
+// Mode of every file the broker stores (owner read/write only: history holds
+// every client's events).
+inline constexpr int kPrivateFileMode = 0600;
+
+// Creates `dir` and its parents when missing and makes `dir` itself private
+// (0700, also when it existed); FailedPrecondition when it exists and is not
+// a directory, or its mode cannot be set (not its owner).
 absl::Status EnsureDirectory(const std::string& dir);
 
 }  // namespace roomq::broker::storage

@@ -63,7 +63,7 @@ absl::StatusOr<std::unique_ptr<RecordLog>> RecordLog::Open(
   const std::string& dir = log->options_.dir;
 
   const std::string lock_path = dir + "/LOCK";
-  log->lock_fd_ = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  log->lock_fd_ = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, kPrivateFileMode);
   if (log->lock_fd_ < 0) return ErrnoStatus(errno, "open", lock_path);
   if (::flock(log->lock_fd_, LOCK_EX | LOCK_NB) != 0) {
     if (errno == EWOULDBLOCK) {
@@ -193,7 +193,8 @@ uint64_t RecordLog::Append(uint8_t type, std::string_view payload) {
 
 absl::Status RecordLog::StartSegment(uint64_t first_index) {
   const std::string path = absl::StrCat(options_.dir, "/", SegmentName(first_index));
-  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_APPEND | O_CLOEXEC, 0644);
+  const int fd =
+      ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_APPEND | O_CLOEXEC, kPrivateFileMode);
   if (fd < 0) return ErrnoStatus(errno, "create segment", path);
   if (fd_ >= 0) ::close(fd_);
   fd_ = fd;
