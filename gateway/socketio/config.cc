@@ -336,6 +336,14 @@ absl::Status LoadSecrets(Config& config) {
                                                        policy.secret_file, "' is empty"));
       }
     }
+    if (secret.size() < kMinJwtSecretBytes) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("namespace '", which, "': the JWT secret (",
+                       policy.secret_env.empty() ? "secret_file '" + policy.secret_file + "'"
+                                                 : "secret_env " + policy.secret_env,
+                       ") is ", secret.size(), " bytes; at least ", kMinJwtSecretBytes,
+                       " are needed (a shorter HS256 key can be guessed offline from one token)"));
+    }
     policy.secret = std::move(secret);
   }
   return absl::OkStatus();

@@ -123,10 +123,14 @@ struct Config {
 // Secrets are not read here (see LoadSecrets).
 absl::StatusOr<Config> ParseConfig(std::string_view yaml, std::string_view source = "config");
 
+// Shortest JWT secret accepted: 256 bits, the HS256 output size (RFC 7518
+// section 3.2 asks for a key at least that long).
+inline constexpr size_t kMinJwtSecretBytes = 32;
+
 // Fills the `secret` of every jwt namespace from its secret_env variable or
 // secret_file. InvalidArgument naming the namespace and the variable or
-// file (never the secret) when one is unset, unreadable, empty or larger
-// than 64 KiB. Call once at startup.
+// file (never the secret) when one is unset, unreadable, empty, shorter
+// than kMinJwtSecretBytes or larger than 64 KiB. Call once at startup.
 absl::Status LoadSecrets(Config& config);
 
 // Reads and parses `path`, then LoadSecrets. NotFound when it cannot be

@@ -161,7 +161,7 @@ namespaces:
   ::unsetenv(kVar);
   {
     std::ofstream out(key_path);
-    out << "file-secret-value\n";
+    out << "file-secret-value-of-at-least-32-bytes\n";
   }
   Config unset = *config;
   absl::Status status = LoadSecrets(unset);
@@ -173,11 +173,22 @@ namespaces:
   Config empty = *config;
   EXPECT_FALSE(LoadSecrets(empty).ok());
 
-  ::setenv(kVar, "env-secret-value", 1);
+  // 31 bytes: too short to resist an offline guess from one token.
+  ::setenv(kVar, "env-secret-value-of-31-bytes-xx", 1);
+  Config short_secret = *config;
+  status = LoadSecrets(short_secret);
+  EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(std::string(status.message()).find("is 31 bytes; at least 32"), std::string::npos)
+      << status;
+  EXPECT_EQ(std::string(status.message()).find("env-secret-value"), std::string::npos)
+      << "never the secret itself";
+
+  ::setenv(kVar, "env-secret-value-of-32-bytes-xxx", 1);
   Config loaded = *config;
   ASSERT_TRUE(LoadSecrets(loaded).ok());
-  EXPECT_EQ(loaded.namespaces[0].auth.secret, "env-secret-value");
-  EXPECT_EQ(loaded.namespaces[1].auth.secret, "file-secret-value") << "trailing newline dropped";
+  EXPECT_EQ(loaded.namespaces[0].auth.secret, "env-secret-value-of-32-bytes-xxx");
+  EXPECT_EQ(loaded.namespaces[1].auth.secret, "file-secret-value-of-at-least-32-bytes")
+      << "trailing newline dropped";
 
   {
     std::ofstream out(key_path, std::ios::trunc);
@@ -208,6 +219,9 @@ TEST(ConfigTest, LoadConfigFileFailsOnAMissingSecret) {
   EXPECT_EQ(config.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_NE(std::string(config.status().message()).find(path), std::string::npos);
   ::setenv("ROOMQ_CONFIG_TEST_UNSET", "k", 1);
+  EXPECT_EQ(LoadConfigFile(path).status().code(), absl::StatusCode::kInvalidArgument)
+      << "a 1-byte secret";
+  ::setenv("ROOMQ_CONFIG_TEST_UNSET", std::string(kMinJwtSecretBytes, 'k').c_str(), 1);
   EXPECT_TRUE(LoadConfigFile(path).ok());
   ::unsetenv("ROOMQ_CONFIG_TEST_UNSET");
   std::remove(path.c_str());

@@ -32,7 +32,7 @@ using testing::FakePort;
 using testing::FakeSession;
 
 constexpr char kSecretEnv[] = "ROOMQ_CONNECTION_AUTH_TEST_SECRET";
-constexpr std::string_view kSecret = "connection-auth-test-secret";
+constexpr std::string_view kSecret = "connection-auth-test-secret-of-32+bytes";
 
 constexpr char kConfig[] = R"(
 namespaces:
