@@ -175,7 +175,7 @@ void Engine::HandleRequest(size_t from_shard, EngineRequest request, Responder r
   std::unique_ptr<SessionListener> listener = factory_->OnSessionOpen(*session, from_shard);
   std::string payload = EncodeTextPacket(PacketType::kOpen, session->OpenPacketData(true));
   session->Open(std::move(listener));
-  spdlog::debug("engine.io session {} opened (polling) from {}", session->id(),
+  spdlog::debug("engine.io session {} opened (polling) from {}", SidForLog(session->id()),
                 request.remote_address);
   HttpReply reply;
   reply.content_type = "text/plain; charset=UTF-8";
@@ -298,7 +298,7 @@ void Engine::HandshakeWebSocket(size_t shard, WebSocketTransport::Request reques
         session->AttachWebSocket(std::move(ws));
         std::unique_ptr<SessionListener> listener = factory_->OnSessionOpen(*session, shard);
         session->Open(std::move(listener));
-        spdlog::debug("engine.io session {} opened (websocket) from {}", session->id(),
+        spdlog::debug("engine.io session {} opened (websocket) from {}", SidForLog(session->id()),
                       session->handshake().remote_address);
       });
 }

@@ -1,6 +1,7 @@
 #include "gateway/engineio/sid.h"
 
 #include <openssl/rand.h>
+#include <openssl/sha.h>
 
 #include <array>
 #include <cstdint>
@@ -61,6 +62,18 @@ std::optional<size_t> ShardOfSid(std::string_view sid, std::string_view prefix) 
     if (UrlValue(c) < 0) return std::nullopt;
   }
   return static_cast<size_t>(UrlValue(sid[kRandomChars]) * 64 + UrlValue(sid[kRandomChars + 1]));
+}
+
+std::string SidForLog(std::string_view sid) {
+  unsigned char digest[SHA256_DIGEST_LENGTH];
+  SHA256(reinterpret_cast<const unsigned char*>(sid.data()), sid.size(), digest);
+  constexpr char kHex[] = "0123456789abcdef";
+  std::string out = "sid:";
+  for (int i = 0; i < 4; ++i) {
+    out += kHex[digest[i] >> 4];
+    out += kHex[digest[i] & 0xf];
+  }
+  return out;
 }
 
 }  // namespace roomq::gateway::engineio

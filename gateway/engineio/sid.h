@@ -31,6 +31,12 @@ std::string NewSid(size_t shard, std::string_view prefix = {});
 // anything else (including a sid carrying another instance's prefix).
 std::optional<size_t> ShardOfSid(std::string_view sid, std::string_view prefix = {});
 
+// What logs carry instead of a sid, which is a bearer credential (whoever
+// holds it can poll and post as that session): "sid:" + 8 hex digits of
+// SHA-256(sid). Enough to correlate the lines of one session, useless for
+// taking it over.
+std::string SidForLog(std::string_view sid);
+
 }  // namespace roomq::gateway::engineio
 
 #endif  // ROOMQ_GATEWAY_ENGINEIO_SID_H_

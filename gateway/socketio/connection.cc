@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "gateway/engineio/sid.h"
 #include "proto/base/absl_compat.h"
 #include "proto/base/json.h"
 #include "proto/wire/topic.h"
@@ -63,8 +64,9 @@ Connection::Connection(engineio::Session& session, std::shared_ptr<Shard> shard,
   connect_timer_->Start(options_.connect_timeout, [token = Token(), this] {
     if (token.expired()) return;
     if (closed_ || failed_ || ever_connected_ || !sockets_.empty()) return;
-    spdlog::info("session {} ({}): no namespace connected within {} ms, closing", session_.id(),
-                 session_.handshake().remote_address, options_.connect_timeout.count());
+    spdlog::info("session {} ({}): no namespace connected within {} ms, closing",
+                 engineio::SidForLog(session_.id()), session_.handshake().remote_address,
+                 options_.connect_timeout.count());
     session_.Close();
   });
 }
@@ -155,15 +157,17 @@ void Connection::HandleConnect(Packet& packet) {
   }
   if (sockets_.size() >= options_.max_namespaces) {
     ++shard_->stats().namespaces_refused;
-    spdlog::info("session {} ({}): CONNECT to '{}' refused: more than {} namespaces", session_.id(),
-                 session_.handshake().remote_address, packet.nsp, options_.max_namespaces);
+    spdlog::info("session {} ({}): CONNECT to '{}' refused: more than {} namespaces",
+                 engineio::SidForLog(session_.id()), session_.handshake().remote_address,
+                 packet.nsp, options_.max_namespaces);
     Send(EncodeConnectError(packet.nsp, "Too many namespaces"));
     return;
   }
   const Namespace* ns = shard_->namespaces().Find(packet.nsp);
   if (ns == nullptr) {
     spdlog::info("session {} ({}): CONNECT to unknown namespace '{}': Invalid namespace",
-                 session_.id(), session_.handshake().remote_address, packet.nsp);
+                 engineio::SidForLog(session_.id()), session_.handshake().remote_address,
+                 packet.nsp);
     Send(EncodeConnectError(packet.nsp, "Invalid namespace"));
     return;
   }
@@ -171,9 +175,9 @@ void Connection::HandleConnect(Packet& packet) {
   if (!admission.ok()) {
     // Never the token or the key: the reason and a detail of what was wrong.
     ++shard_->stats().auth_refusals[std::string(admission.reason)];
-    spdlog::info("session {} ({}): CONNECT to '{}' refused: {} ({})", session_.id(),
-                 session_.handshake().remote_address, packet.nsp, admission.reason,
-                 admission.detail);
+    spdlog::info("session {} ({}): CONNECT to '{}' refused: {} ({})",
+                 engineio::SidForLog(session_.id()), session_.handshake().remote_address,
+                 packet.nsp, admission.reason, admission.detail);
     Send(EncodeConnectError(packet.nsp, admission.reason));
     return;
   }
@@ -227,7 +231,8 @@ void Connection::FinishConnect(const std::string& nsp, uint64_t handle,
   StopConnectTimer();
   Send(EncodeConnect(nsp, socket.id, socket.pid));
   spdlog::info("socket connected: id={} ns={} transport={} session={} remote={}", socket.id, nsp,
-               session_.transport(), session_.id(), session_.handshake().remote_address);
+               session_.transport(), engineio::SidForLog(session_.id()),
+               session_.handshake().remote_address);
   if (socket.ns->policy->forward) {
     v1::Envelope envelope;
     envelope.set_kind(v1::KIND_CONNECTION);
@@ -265,7 +270,8 @@ void Connection::RefuseOverRate(Socket& socket, const Packet& packet) {
   ++shard_->stats().rate_limited;
   if (options_.rate_limit_policy == RateLimitPolicy::kDisconnect) {
     spdlog::warn("socket {} ns={} session={}: over {}/s (burst {}), disconnecting", socket.id,
-                 socket.ns->name, session_.id(), options_.message_rate, options_.message_burst);
+                 socket.ns->name, engineio::SidForLog(session_.id()), options_.message_rate,
+                 options_.message_burst);
     CloseSocket(socket, "rate limit exceeded", true);
     return;
   }
@@ -535,7 +541,7 @@ void Connection::CloseSocket(Socket& socket, std::string_view reason, bool tell_
   ++shard_->stats().disconnects[std::string(reason)];
   SaveSession(*owned, reason, rooms);
   spdlog::info("socket disconnected: id={} ns={} transport={} session={} reason=\"{}\"", owned->id,
-               owned->ns->name, session_.transport(), session_.id(), reason);
+               owned->ns->name, session_.transport(), engineio::SidForLog(session_.id()), reason);
   if (owned->ns->policy->forward) {
     v1::Envelope envelope;
     envelope.set_kind(v1::KIND_DISCONNECTION);
@@ -549,7 +555,7 @@ void Connection::Fail(std::string_view why) {
   if (failed_ || closed_) return;
   failed_ = true;
   ++shard_->stats().protocol_errors;
-  spdlog::warn("session {} ({}): closing on protocol error: {}", session_.id(),
+  spdlog::warn("session {} ({}): closing on protocol error: {}", engineio::SidForLog(session_.id()),
                session_.handshake().remote_address, why);
   std::vector<std::string> names;
   for (const auto& [nsp, socket] : sockets_) names.push_back(nsp);
@@ -576,7 +582,8 @@ void Connection::Send(const engineio::SharedOutbound& message) {
     } else {
       ++stats.dropped_closed;
     }
-    spdlog::debug("session {}: send dropped: {}", session_.id(), status.ToString());
+    spdlog::debug("session {}: send dropped: {}", engineio::SidForLog(session_.id()),
+                  status.ToString());
   }
 }
 

@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <utility>
 
+#include "gateway/engineio/sid.h"
 #include "gateway/socketio/connection.h"
 #include "gateway/socketio/recovery.h"
 
@@ -108,7 +109,7 @@ void Connection::FinishRecovery(const std::string& nsp, uint64_t handle,
   }
   ++shard_->stats().recoveries;
   spdlog::info("socket recovered: id={} ns={} transport={} session={} remote={} missed={}",
-               socket.id, nsp, session_.transport(), session_.id(),
+               socket.id, nsp, session_.transport(), engineio::SidForLog(session_.id()),
                session_.handshake().remote_address, sent);
   if (socket.ns->policy->forward) {
     v1::Envelope envelope;

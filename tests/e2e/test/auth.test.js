@@ -153,6 +153,15 @@ describe('jwt namespace auth', {skip: ROOMQ_ONLY}, () => {
     assert.equal(err.message, 'invalid token', 'each namespace has its own key');
     // The open namespace needs no token.
     assert.ok((await client('/')).connected);
+    // An Engine.IO session id is a bearer credential (it can poll and post as
+    // that session): the log names sessions by a digest only.
+    const gateway = stack.gateways[0];
+    for (const s of [ws, polling]) await gateway.waitForLine(new RegExp(`socket connected: id=${s.id} `));
+    const log = gateway.lines.join('\n');
+    for (const s of [ws, polling]) {
+      assert.ok(!log.includes(s.io.engine.id), 'the log never carries an Engine.IO session id');
+    }
+    assert.match(log, /session=sid:[0-9a-f]{8} /);
   });
 
   test('the "rooms" claim narrows the namespace join policy', async () => {

@@ -98,6 +98,18 @@ TEST(Sid, ValidPrefixes) {
   EXPECT_FALSE(IsValidSidPrefix("g%31"));
 }
 
+TEST(Sid, LogFormIsAStableDigestThatDoesNotContainTheSid) {
+  const std::string sid = NewSid(3);
+  const std::string logged = SidForLog(sid);
+  EXPECT_EQ(logged, SidForLog(sid));
+  EXPECT_EQ(logged.size(), 12u);  // "sid:" + 8 hex digits
+  EXPECT_EQ(logged.rfind("sid:", 0), 0u);
+  EXPECT_EQ(logged.find(sid.substr(0, 4)), std::string::npos);
+  EXPECT_NE(logged, SidForLog(NewSid(3)));
+  // SHA-256("abc") starts ba7816bf.
+  EXPECT_EQ(SidForLog("abc"), "sid:ba7816bf");
+}
+
 TEST(Cors, NoOriginsMeansNoHeadersAndEverythingAllowed) {
   CorsPolicy cors({});
   EXPECT_TRUE(cors.Allows("http://evil.example"));
