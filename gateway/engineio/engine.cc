@@ -262,7 +262,7 @@ void Engine::UpgradeOnOwnerShard(size_t shard, WebSocketTransport::Request reque
         if (!ws) return;
         auto session = Find(shard, sid);
         if (!session) {
-          ws->Abort();
+          ws->Close();
           return;
         }
         session->HandleUpgradeCandidate(std::move(ws));

@@ -284,7 +284,9 @@ void SessionImpl::HandlePacket(PacketType type, std::string_view data, bool bina
 
 void SessionImpl::HandleUpgradeCandidate(std::shared_ptr<WebSocketTransport> ws) {
   if (closed_ || closing_ || transport_ != Transport::kPolling || probe_) {
-    ws->Abort();
+    // As engine.io: the handshake (101) stands and the extra WebSocket gets
+    // a close frame, so the client sees an orderly close, not a reset.
+    ws->Close();
     return;
   }
   probe_ = std::move(ws);

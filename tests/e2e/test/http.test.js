@@ -45,6 +45,53 @@ test('a WebSocket upgrade for an unknown sid is refused', async () => {
   assert.notEqual(outcome, 'open');
 });
 
+// A polling session upgraded to `ws` (the probe, then "5"), as socket.io-client does.
+async function upgradedSession() {
+  const base = `${stack.url}/socket.io/?EIO=4&transport=polling`;
+  const open = JSON.parse((await (await fetch(base)).text()).slice(1));
+  const ws = new WebSocket(`${stack.url.replace(/^http/, 'ws')}/socket.io/?EIO=4&transport=websocket&sid=${open.sid}`);
+  const messages = [];
+  ws.on('message', (data) => messages.push(data.toString()));
+  await new Promise((resolve, reject) => {
+    ws.once('open', resolve);
+    ws.once('error', reject);
+  });
+  ws.send('2probe');
+  await waitFor(() => messages.includes('3probe'));
+  ws.send('5');
+  return {sid: open.sid, ws, messages};
+}
+
+async function waitFor(predicate, timeoutMs = 5000) {
+  const deadline = Date.now() + timeoutMs;
+  while (!predicate()) {
+    if (Date.now() > deadline) throw new Error('timed out');
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
+test('a second WebSocket upgrade of an upgraded session is accepted and closed with a close frame', async () => {
+  const session = await upgradedSession();
+  const second = new WebSocket(
+      `${stack.url.replace(/^http/, 'ws')}/socket.io/?EIO=4&transport=websocket&sid=${session.sid}`);
+  const outcome = await new Promise((resolve) => {
+    let opened = false;
+    second.on('open', () => (opened = true));
+    second.on('unexpected-response', (req, res) => resolve({status: res.statusCode}));
+    second.on('error', (err) => resolve({error: err.message}));
+    second.on('close', (code) => resolve({opened, code}));
+  });
+  // As the reference (engine.io closes the extra socket with ws.close()):
+  // the handshake completes, then a close frame, not a dropped connection
+  // (1006) or an HTTP error.
+  assert.equal(outcome.opened, true, JSON.stringify(outcome));
+  assert.notEqual(outcome.code, 1006, JSON.stringify(outcome));
+  // The session itself is untouched: it still connects a namespace.
+  session.ws.send('40');
+  await waitFor(() => session.messages.some((m) => m.startsWith('40{')));
+  session.ws.close();
+});
+
 test('the browser bundle is served from the pinned socket.io-client package', async () => {
   const dist = path.join(__dirname, '..', 'node_modules', 'socket.io-client', 'dist');
   const expected = fs.readFileSync(path.join(dist, 'socket.io.min.js'));
