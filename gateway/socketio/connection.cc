@@ -8,6 +8,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "gateway/engineio/sid.h"
+#include "gateway/socketio/auth/jwt_verifier.h"
 #include "proto/base/absl_compat.h"
 #include "proto/base/json.h"
 #include "proto/wire/topic.h"
@@ -191,10 +192,26 @@ void Connection::HandleConnect(Packet& packet) {
   socket.rate_tokens = options_.message_burst;
   socket.rate_refilled = options_.clock->Now();
   shard_->Register(socket);
+  ArmTokenExpiry(socket);
   sockets_.emplace(packet.nsp, std::move(owned));
   // A client coming back with a private session id (connection_recovery.cc).
   if (StartRecovery(socket)) return;
   BeginConnect(socket);
+}
+
+void Connection::ArmTokenExpiry(Socket& socket) {
+  if (socket.grant == nullptr) return;
+  const base::Clock::Duration left = std::max<base::Clock::Duration>(
+      base::Clock::Duration::zero(), std::chrono::duration_cast<base::Clock::Duration>(
+                                         socket.grant->valid_until - options_.clock->WallNow()));
+  socket.expiry_timer = options_.timers->NewTimer(session_.executor());
+  socket.expiry_timer->Start(
+      left, [token = Token(), this, nsp = socket.ns->name, handle = socket.handle] {
+        if (token.expired() || closed_ || failed_) return;
+        auto it = sockets_.find(nsp);
+        if (it == sockets_.end() || it->second->handle != handle) return;
+        CloseSocket(*it->second, auth::kReasonTokenExpired, true);
+      });
 }
 
 void Connection::BeginConnect(Socket& socket) {

@@ -128,6 +128,8 @@ class Connection : public engineio::SessionListener {
   // A fresh socket: offers recovery, joins its own and the namespace room;
   // FinishConnect answers.
   void BeginConnect(Socket& socket);
+  // Disconnects `socket` ("token expired") when its JWT expires.
+  void ArmTokenExpiry(Socket& socket);
   void FinishConnect(const std::string& nsp, uint64_t handle, const absl::Status& broker_status);
   // Connection state recovery (connection_recovery.cc, recovery.h).
   // Gives a socket of a recovery namespace a new pid and its replay start.

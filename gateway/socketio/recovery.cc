@@ -26,7 +26,7 @@ std::optional<uint64_t> ParseDecimal(std::string_view text) {
 bool IsRecoverableReason(std::string_view reason) {
   return reason == "transport error" || reason == "transport close" || reason == "forced close" ||
          reason == "ping timeout" || reason == "server shutting down" ||
-         reason == "forced server close";
+         reason == "forced server close" || reason == "token expired";
 }
 
 std::string NewPrivateSessionId() {

@@ -37,8 +37,10 @@ namespace roomq::gateway::socketio {
 // Disconnect reasons after which a socket's state is kept (as npm socket.io's
 // RECOVERABLE_DISCONNECT_REASONS): "transport error", "transport close",
 // "forced close", "ping timeout", "server shutting down", "forced server
-// close". A client's own disconnect, a server-side disconnect, a parse error
-// or a rate-limit disconnect are final.
+// close"; and roomq's "token expired", so that a client that reconnects with
+// a fresh token (of the same subject: recovery re-authorizes) gets its socket
+// and what it missed back. A client's own disconnect, a server-side
+// disconnect, a parse error or a rate-limit disconnect are final.
 bool IsRecoverableReason(std::string_view reason);
 
 // A new private session id: 128 bits from OpenSSL's RAND_bytes as 22

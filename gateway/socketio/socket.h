@@ -13,6 +13,7 @@
 #include <memory>
 #include <string>
 
+#include "gateway/engineio/timer_service.h"
 #include "gateway/socketio/auth/socket_auth.h"
 #include "proto/base/clock.h"
 
@@ -58,6 +59,8 @@ struct Socket {
   // Message rate token bucket (ConnectionOptions::message_rate/burst).
   double rate_tokens = 0;
   base::Clock::TimePoint rate_refilled;
+  // Fires when the grant's token expires (auth: jwt only).
+  std::unique_ptr<engineio::Timer> expiry_timer;
 };
 
 }  // namespace roomq::gateway::socketio

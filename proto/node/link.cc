@@ -148,6 +148,12 @@ void Link::SendHelloAndSubscriptions() {
   hello.mutable_hello()->set_node(node_id_);
   hello.mutable_hello()->set_heartbeat_ms(static_cast<uint32_t>(options_.heartbeat.count()));
   SendCommand(hello);
+  // A Ping at once rather than a heartbeat later: its Pong gives this node
+  // the broker's epoch and newest sequence within one round trip. A gateway
+  // records them for each socket it connects (the point a recovery without
+  // a client offset replays from); a socket connected before the first Pong
+  // would otherwise carry epoch 0 and could never recover.
+  SendPing(options_.clock->Now());
   if (subscriptions_.empty() && pending_replies_.empty()) return;
 
   // The set goes in batches of kMaxTopicsPerCommand so no command nears the
@@ -544,6 +550,18 @@ void Link::HandlePubReadable() {
   }
 }
 
+void Link::SendPing(TimePoint now) {
+  // No Ping while the TCP connection is down: it would wait in the queue,
+  // reach a restarted broker before the reconnection's Hello and draw a
+  // Pong{known=false}, i.e. a second full re-subscription (and replay).
+  if (tcp_connected_) {
+    v1::SubscriberCommand ping;
+    ping.mutable_ping();
+    SendCommand(ping);
+  }
+  next_ping_ = now + options_.heartbeat;
+}
+
 Link::TimePoint Link::NextTimer() const {
   TimePoint next = next_ping_;
   next = std::min(next, last_broker_answer_ + kSilentHeartbeats * options_.heartbeat);
@@ -557,17 +575,7 @@ Link::TimePoint Link::NextTimer() const {
 }
 
 void Link::RunTimers(TimePoint now) {
-  if (now >= next_ping_) {
-    // No Ping while the TCP connection is down: it would wait in the queue,
-    // reach a restarted broker before the reconnection's Hello and draw a
-    // Pong{known=false}, i.e. a second full re-subscription (and replay).
-    if (tcp_connected_) {
-      v1::SubscriberCommand ping;
-      ping.mutable_ping();
-      SendCommand(ping);
-    }
-    next_ping_ = now + options_.heartbeat;
-  }
+  if (now >= next_ping_) SendPing(now);
   if (now - last_broker_answer_ >= kSilentHeartbeats * options_.heartbeat) {
     SetBrokerConnected(false);
     if (tcp_connected_) {

@@ -238,6 +238,8 @@ class Link {
   bool TrackDelivery(const v1::Delivery& header);
   void SeeEpoch(uint64_t epoch, uint64_t sequence);
   void AddResumePoint(const Subscription& subscription, v1::Subscribe& subscribe) const;
+  // Sends a Ping (when connected) and schedules the next one a heartbeat on.
+  void SendPing(TimePoint now);
   void RunTimers(TimePoint now);
   TimePoint NextTimer() const;
 

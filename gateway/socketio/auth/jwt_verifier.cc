@@ -197,6 +197,10 @@ JwtResult VerifyJwt(std::string_view token, const JwtOptions& options,
 
   JwtResult result;
   if (sub.has_value()) result.subject = std::string(*sub);
+  const double valid_for_s =
+      std::min(*exp + leeway_s - now_s, static_cast<double>(kMaxValidity.count()));
+  result.valid_until = now + std::chrono::duration_cast<std::chrono::system_clock::duration>(
+                                 std::chrono::duration<double>(valid_for_s));
   result.payload = std::move(payload);
   return result;
 }

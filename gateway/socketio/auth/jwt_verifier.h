@@ -46,6 +46,9 @@ struct JwtOptions {
   std::chrono::seconds leeway{5};
 };
 
+// The furthest a token's validity is taken to reach (about 31 years).
+inline constexpr std::chrono::seconds kMaxValidity{1'000'000'000};
+
 struct JwtResult {
   // Empty when the token is valid; else one of the kReason* strings.
   std::string_view reason;
@@ -55,6 +58,9 @@ struct JwtResult {
   // claim ("" when absent).
   std::string payload;
   std::string subject;
+  // When valid: when it stops being valid (`exp` + leeway), clamped to at
+  // most kMaxValidity from `now` so an absurd `exp` cannot overflow a clock.
+  std::chrono::system_clock::time_point valid_until;
 
   bool ok() const { return reason.empty(); }
 };

@@ -131,6 +131,7 @@ Admission Admit(const AuthPolicy& policy, std::string_view connect_data,
   if (!verified.ok()) return Refuse(verified.reason, std::move(verified.detail));
   auto grant = std::make_shared<Grant>();
   grant->subject = std::move(verified.subject);
+  grant->valid_until = verified.valid_until;
   std::string why;
   if (!ReadClaims(verified.payload, *grant, &why)) return Refuse(kReasonInvalidToken, why);
   Admission admission;

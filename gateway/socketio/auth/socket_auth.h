@@ -99,6 +99,9 @@ struct RoomList {
 // What an admitted socket may do beyond its namespace's policy.
 struct Grant {
   std::string subject;  // the token's `sub` (for the log), "" if none
+  // When the token expires (`exp` + leeway): the socket is disconnected
+  // then (Connection, reason "token expired").
+  std::chrono::system_clock::time_point valid_until;
   RoomList join_rooms;  // the `rooms` claim
   // The `publish` claim: false = no publish and no relay at all; a list =
   // publish and `rooms` relay only into those rooms.

@@ -24,7 +24,7 @@ const os = require('node:os');
 const path = require('node:path');
 const {startStack, TARGET, BIN_DIR} = require('../harness/stack');
 const {Child} = require('../harness/process');
-const {ack, closeAll, connect, connectError} = require('../harness/client');
+const {ack, closeAll, connect, connectError, withTimeout} = require('../harness/client');
 
 const ROOMQ_ONLY = TARGET === 'reference' ? 'roomq feature: the reference server has no config auth' : false;
 const ROOMQ_ONLY_ROOMS =
@@ -51,6 +51,10 @@ const CONFIG = `namespaces:
   - name: /filed
     relay: none
     auth: {type: jwt, secret_file: '${secretFile}'}
+  - name: /expiring
+    join: '.*'
+    recovery: {max_disconnection: 30s}
+    auth: {type: jwt, secret_env: ${SECRET_ENV}, audience: roomq-e2e, leeway: 0s}
 `;
 
 function b64url(text) {
@@ -162,6 +166,30 @@ describe('jwt namespace auth', {skip: ROOMQ_ONLY}, () => {
       assert.ok(!log.includes(s.io.engine.id), 'the log never carries an Engine.IO session id');
     }
     assert.match(log, /session=sid:[0-9a-f]{8} /);
+  });
+
+  test('a socket is disconnected when its token expires, and a fresh token recovers it', async () => {
+    // The refresh path: an `auth` callback (called on every (re)connection)
+    // hands out the newest token; on "io server disconnect" the app
+    // reconnects, and connection state recovery gives back the same socket
+    // and what it missed.
+    let token = sign(claims({exp: Math.floor(Date.now() / 1000) + 2}));
+    const s = await connect(stack.url, '/expiring', {transports: ['websocket'], auth: (cb) => cb({token})});
+    assert.deepEqual(await ack(s, 'join', 'news'), {ok: true});
+    const id = s.id;
+    const reason = await withTimeout(new Promise((resolve) => s.once('disconnect', resolve)), 10000, 'expiry');
+    assert.equal(reason, 'io server disconnect');
+    // Published while it is away: replayed on recovery.
+    const other = await client('/expiring', sign(claims()));
+    assert.deepEqual(await ack(other, 'publish', 'news', 'headline', 'while away'), {ok: true});
+    token = sign(claims());
+    s.connect();
+    await withTimeout(new Promise((resolve) => s.once('connect', resolve)), 10000, 'reconnect');
+    assert.equal(s.recovered, true);
+    assert.equal(s.id, id);
+    await s.rec.waitFor('headline', (text) => text === 'while away');
+    assert.match(await (await fetch(`${stack.url}/metrics`)).text(),
+                 /^roomq_gateway_disconnects_total\{reason="token expired"\} 1$/m);
   });
 
   test('the "rooms" claim narrows the namespace join policy', async () => {

@@ -92,6 +92,7 @@ class ConnectionAuthTest : public ::testing::Test {
     client.session = std::make_unique<FakeSession>(io_, "eio" + std::to_string(++sessions_));
     ConnectionOptions options;
     options.clock = &clock_;
+    options.timers = &timers_;
     client.connection = std::make_unique<Connection>(*client.session, shard_, options);
     return client;
   }
@@ -133,6 +134,7 @@ class ConnectionAuthTest : public ::testing::Test {
   }
 
   base::FakeClock clock_;
+  engineio::FakeTimerService timers_{clock_};
   boost::asio::io_context io_;
   std::shared_ptr<FakePort> port_ = std::make_shared<FakePort>(io_);
   std::shared_ptr<Shard> shard_;
@@ -277,6 +279,35 @@ TEST_F(ConnectionAuthTest, ASavedSessionCarriesTheTokenSubject) {
   client.connection->OnClose("transport close");
   ASSERT_EQ(port_->saved().size(), 1u);
   EXPECT_EQ(port_->saved()[0].session.subject(), "alice");
+}
+
+// A socket does not outlive its token: at `exp` + leeway (5 s) it is
+// disconnected with reason "token expired", counted, and (in a namespace with
+// recovery) saved, so a reconnect with a fresh token of the same subject gets
+// it back.
+TEST_F(ConnectionAuthTest, ASocketIsDisconnectedWhenItsTokenExpires) {
+  Client client = NewClient();
+  Connect(client, "/secure", AuthPayload(Token(ValidClaims())));  // exp = now + 600 s
+  Client kept = NewClient();
+  kept.Send(absl::StrCat(R"(0/kept,{"token":")", Token(ValidClaims()), R"("})"));
+  Confirm();
+  ASSERT_EQ(kept.Take().size(), 1u);
+
+  timers_.Advance(std::chrono::seconds(604));
+  io_.restart();
+  io_.poll();
+  EXPECT_TRUE(client.Take().empty()) << "still inside the leeway";
+  timers_.Advance(std::chrono::seconds(1));
+  io_.restart();
+  io_.poll();
+  EXPECT_EQ(client.Take(), std::vector<std::string>{"1/secure,"});
+  EXPECT_EQ(kept.Take(), std::vector<std::string>{"1/kept,"});
+  EXPECT_EQ(shard_->stats().disconnects["token expired"], 2u);
+  ASSERT_EQ(port_->saved().size(), 1u);
+  EXPECT_EQ(port_->saved()[0].session.namespace_(), "/kept");
+  EXPECT_EQ(port_->saved()[0].session.subject(), "alice");
+  // The socket is gone: its events are refused as for any unknown namespace.
+  EXPECT_EQ(Exchange(client, R"(2/secure,["join","lobby"])").size(), 0u);
 }
 
 TEST_F(ConnectionAuthTest, NoClientJoinsAnotherSocketsIdRoom) {
