@@ -86,7 +86,7 @@
 // Thread safety: none. One thread owns a RecordLog (the broker loop).
 //
 // Limits: a payload is at most kMaxPayloadBytes (1 GiB); the caller
-// (the broker, ZMQ_MAXMSGSIZE 16 MiB by default) stays far below it. Open
+// (the broker, ZMQ_MAXMSGSIZE 4 MiB by default) stays far below it. Open
 // reads one segment at a time wholly into memory (segment_bytes plus one
 // Flush, 64 MiB by default).
 
