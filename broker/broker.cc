@@ -7,6 +7,7 @@
 #include <cerrno>
 #include <cstring>
 #include <random>
+#include <utility>
 
 #include "absl/container/inlined_vector.h"
 #include "absl/strings/str_cat.h"
@@ -35,6 +36,10 @@ constexpr uint8_t kRecordEnvelope = 1;  // u64 LE wall-clock us + live delivery 
 // BrokerFrame.recovered (field 4, length-delimited) and Recovered.missed (5).
 constexpr int kBrokerFrameRecoveredField = 4;
 constexpr int kRecoveredMissedField = 5;
+// PublishReceipt.error of a publish refused because its history record could
+// not be written. Fixed text: the log's own error names paths, which the
+// gateway would pass on to browsers.
+constexpr std::string_view kHistoryUnavailable = "history log unavailable";
 
 int64_t MicrosSinceEpoch(base::Clock::WallTime time) {
   return std::chrono::duration_cast<std::chrono::microseconds>(time.time_since_epoch()).count();
@@ -109,11 +114,19 @@ absl::StatusOr<std::unique_ptr<Broker>> Broker::Create(zmq::context_t& context,
                                                        BrokerOptions options) {
   if (options.hwm < 0) return absl::InvalidArgumentError("hwm must be >= 0");
   if (options.clock == nullptr) return absl::InvalidArgumentError("no clock");
+  if (options.log_env == nullptr) return absl::InvalidArgumentError("no log env");
   if (options.heartbeat <= std::chrono::milliseconds::zero()) {
     return absl::InvalidArgumentError("heartbeat must be > 0");
   }
   if (options.max_message_bytes <= 0) {
     return absl::InvalidArgumentError("max message size must be > 0");
+  }
+  if (options.max_peer_queue_bytes < options.max_message_bytes + kMaxDeliveryOverheadBytes) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("max peer queue bytes (", options.max_peer_queue_bytes,
+                     ") must be at least max message bytes + ", kMaxDeliveryOverheadBytes, " (",
+                     options.max_message_bytes + kMaxDeliveryOverheadBytes,
+                     "): the largest delivery must fit an empty queue"));
   }
   if (options.max_topics_per_peer <= 0) {
     return absl::InvalidArgumentError("max topics per peer must be > 0");
@@ -262,6 +275,15 @@ void Broker::RefreshGauges() {
   stats_.history_entries = history_.entry_count();
   stats_.history_bytes = history_.bytes();
   stats_.sessions = sessions_.size();
+  stats_.history_failing = log_failing_ ? 1 : 0;
+  stats_.peer_queued_bytes = 0;
+  stats_.peer_queued_bytes_max = 0;
+  peers_.ForEach([this](const Peer& peer) {
+    const uint64_t queued = peer.queue->queued();
+    stats_.peer_queued_bytes += queued;
+    stats_.peer_queued_bytes_max = std::max(stats_.peer_queued_bytes_max, queued);
+  });
+  stats_.log_buffered_bytes = log_ != nullptr ? log_->buffered_bytes() : 0;
 }
 
 void Broker::LogStats(bool final) {
@@ -299,8 +321,39 @@ void Broker::DrainPublishers() {
     Route();
   }
   // The burst's records reach the file before anyone sees their offsets.
-  if (log_ != nullptr) FlushLog();
+  SettleHistory();
   SendBurst();
+}
+
+void Broker::SettleHistory() {
+  const bool written = FlushLog();
+  if (burst_kept_ == 0) return;
+  const uint64_t kept = std::exchange(burst_kept_, 0);
+  if (written) {
+    history_.Commit();
+    stats_.kept += kept;
+    return;
+  }
+  // Nothing of these envelopes was stored: take them back and refuse them.
+  log_->DiscardBuffered();
+  history_.Abandon();
+  stats_.history_refused += kept;
+  for (size_t b = 0; b < batch_count_; ++b) {
+    std::vector<uint32_t>& frames = batches_[b].frames;
+    frames.erase(std::remove_if(frames.begin(), frames.end(),
+                                [this](uint32_t frame) { return burst_frame_kept_[frame]; }),
+                 frames.end());
+  }
+  for (PendingReceipt& pending : receipts_) {
+    if (!pending.kept) continue;
+    v1::PublishReceipt receipt;
+    receipt.ParseFromString(pending.receipt);
+    receipt.set_accepted(false);
+    receipt.set_error(std::string(kHistoryUnavailable));
+    receipt.clear_offsets();
+    receipt.set_sequence(0);
+    pending.receipt = receipt.SerializeAsString();
+  }
 }
 
 void Broker::Route() {
@@ -324,7 +377,8 @@ void Broker::Route() {
   if (targets_.empty()) ++stats_.unrouted;
 
   std::string receipt;
-  if (history_.Keeps(route_)) {
+  const bool kept = history_.Keeps(route_);
+  if (kept) {
     const uint64_t sequence = history_.Stamp(route_);
     BuildDeliveryFrame(sequence, history_.stamped_offsets());
     if (route_.confirm) receipt = EncodeReceipt(true, {}, sequence, history_.stamped_offsets());
@@ -337,8 +391,8 @@ void Broker::Route() {
       record_scratch_.append(View(delivery_));
       index = log_->Append(kRecordEnvelope, record_scratch_);
     }
-    history_.Keep(delivery_, wall_now_us_, index);
-    ++stats_.kept;
+    history_.Keep(delivery_, wall_now_us_, index);  // pending until SettleHistory
+    ++burst_kept_;
   } else {
     if (!targets_.empty()) BuildDeliveryFrame(0, {});
     if (route_.confirm) receipt = EncodeReceipt(true, {}, 0, {});
@@ -348,6 +402,7 @@ void Broker::Route() {
     // The frame joins the burst; each recipient's batch lists it.
     const auto frame = static_cast<uint32_t>(burst_frames_.size());
     burst_frames_.push_back(std::move(delivery_));
+    burst_frame_kept_.push_back(kept);
     for (const Subscriber* target : targets_) {
       auto [slot, added] = batch_of_.try_emplace(target, static_cast<uint32_t>(batch_count_));
       if (added) {
@@ -358,7 +413,9 @@ void Broker::Route() {
       batches_[slot->second].frames.push_back(frame);
     }
   }
-  if (route_.confirm) receipts_.push_back({std::string(View(identity_)), std::move(receipt)});
+  if (route_.confirm) {
+    receipts_.push_back({std::string(View(identity_)), std::move(receipt), kept});
+  }
 }
 
 void Broker::BuildDeliveryFrame(uint64_t sequence, std::span<const wire::RoomOffset> offsets) {
@@ -386,11 +443,12 @@ void Broker::BuildDeliveryFrame(uint64_t sequence, std::span<const wire::RoomOff
   std::memcpy(out + prefix_size, body_.data(), body_.size());
 }
 
-Broker::SendResult Broker::SendFrames(std::string_view identity,
-                                      std::span<zmq::message_t* const> frames,
+Broker::SendResult Broker::SendFrames(const Peer& peer, std::span<zmq::message_t* const> frames,
                                       bool stop_when_full) {
   SendResult result;
   void* const socket = sub_.handle();
+  PeerQueue& queue = *peer.queue;
+  const auto budget = static_cast<uint64_t>(options_.max_peer_queue_bytes);
   zmq_msg_t copy;
   zmq_msg_init(&copy);
   size_t i = 0;
@@ -403,10 +461,19 @@ Broker::SendResult Broker::SendFrames(std::string_view identity,
       bytes += frames[end]->size();
       ++end;
     }
+    if (queue.queued() + bytes > budget) {
+      if (stop_when_full) {
+        result.over_budget += frames.size() - i;
+        break;
+      }
+      result.over_budget += end - i;
+      i = end;
+      continue;
+    }
     // The identity frame is where ROUTER_MANDATORY reports a full or gone
     // peer; once it is accepted the rest of the message is too.
     const int error_code =
-        SendCopy(socket, identity.data(), identity.size(), ZMQ_SNDMORE | ZMQ_DONTWAIT);
+        SendCopy(socket, peer.identity.data(), peer.identity.size(), ZMQ_SNDMORE | ZMQ_DONTWAIT);
     if (error_code == EAGAIN) {
       if (stop_when_full) {
         result.full += frames.size() - i;
@@ -420,11 +487,19 @@ Broker::SendResult Broker::SendFrames(std::string_view identity,
       result.unreachable += frames.size() - i;
       break;
     }
+    queue.Sent(bytes);
+    const bool mark = queue.WantsMark(/*last_of_operation=*/end == frames.size());
     for (; i < end; ++i) {
-      zmq_msg_copy(&copy, frames[i]->handle());
+      const bool last = i + 1 == end;
+      if (last && mark) {
+        zmq_msg_close(&copy);
+        PeerQueue::MarkFrame(peer.queue, frames[i]->handle(), &copy);
+      } else {
+        zmq_msg_copy(&copy, frames[i]->handle());
+      }
       // A successful send leaves `copy` empty (reusable); a failed one keeps
       // its reference, released by the next copy or the close below.
-      if (zmq_msg_send(&copy, socket, (i + 1 < end ? ZMQ_SNDMORE : 0) | ZMQ_DONTWAIT) >= 0) {
+      if (zmq_msg_send(&copy, socket, (last ? 0 : ZMQ_SNDMORE) | ZMQ_DONTWAIT) >= 0) {
         ++result.sent;
       }
     }
@@ -433,18 +508,52 @@ Broker::SendResult Broker::SendFrames(std::string_view identity,
   return result;
 }
 
+Broker::SendOutcome Broker::SendMessage(std::string_view identity, const Peer* peer,
+                                        zmq_msg_t* frame) {
+  const size_t bytes = zmq_msg_size(frame);
+  if (peer != nullptr &&
+      peer->queue->queued() + bytes > static_cast<uint64_t>(options_.max_peer_queue_bytes)) {
+    zmq_msg_close(frame);
+    return SendOutcome::kOverBudget;
+  }
+  void* const socket = sub_.handle();
+  const int error_code =
+      SendCopy(socket, identity.data(), identity.size(), ZMQ_SNDMORE | ZMQ_DONTWAIT);
+  if (error_code != 0) {
+    zmq_msg_close(frame);
+    return error_code == EAGAIN ? SendOutcome::kFull : SendOutcome::kUnreachable;
+  }
+  zmq_msg_t marked;
+  zmq_msg_t* out = frame;
+  if (peer != nullptr) {
+    peer->queue->Sent(bytes);
+    PeerQueue::MarkFrame(peer->queue, frame, &marked);
+    zmq_msg_close(frame);
+    out = &marked;
+  }
+  if (zmq_msg_send(out, socket, ZMQ_DONTWAIT) < 0) {
+    zmq_msg_close(out);
+    return SendOutcome::kFull;
+  }
+  return SendOutcome::kSent;
+}
+
 void Broker::SendBurst() {
   for (size_t b = 0; b < batch_count_; ++b) {
     Batch& batch = batches_[b];
     frame_scratch_.clear();
     for (uint32_t frame : batch.frames) frame_scratch_.push_back(&burst_frames_[frame]);
     const std::string& identity = batch.subscriber->identity();
-    const SendResult result = SendFrames(identity, frame_scratch_, /*stop_when_full=*/false);
-    stats_.delivered += result.sent;
-    if (result.full > 0) {
-      stats_.dropped_hwm += result.full;
-      if (Peer* peer = peers_.Find(identity)) peer->dropped += result.full;
+    Peer* peer = peers_.Find(identity);  // every subscriber is a peer's
+    if (peer == nullptr) {
+      batch.frames.clear();
+      continue;
     }
+    const SendResult result = SendFrames(*peer, frame_scratch_, /*stop_when_full=*/false);
+    stats_.delivered += result.sent;
+    stats_.dropped_hwm += result.full;
+    stats_.dropped_peer_bytes += result.over_budget;
+    peer->dropped += result.full + result.over_budget;
     if (result.unreachable > 0) {
       stats_.dropped_unreachable += result.unreachable;
       unreachable_.push_back(identity);
@@ -454,6 +563,7 @@ void Broker::SendBurst() {
   batch_count_ = 0;
   batch_of_.clear();
   burst_frames_.clear();
+  burst_frame_kept_.clear();
   for (const PendingReceipt& receipt : receipts_) SendReceipt(receipt.identity, receipt.receipt);
   receipts_.clear();
   RemoveUnreachable();
@@ -498,6 +608,7 @@ absl::Status Broker::OpenLog() {
   log_options.dir = options_.data_dir;
   log_options.fsync = options_.fsync;
   log_options.clock = options_.clock;
+  log_options.env = options_.log_env;
   storage::OpenReport report;
   const auto start = options_.clock->Now();
   auto log = storage::RecordLog::Open(
@@ -544,17 +655,29 @@ void Broker::RestoreRecord(const storage::Record& record) {
                    static_cast<int64_t>(time), record.index);
 }
 
-void Broker::FlushLog() {
-  if (log_ == nullptr) return;
+bool Broker::FlushLog() {
+  if (log_ == nullptr) return true;
+  const uint64_t writes = log_->stats().writes;
   const absl::Status status = log_->Flush();
   if (status.ok()) {
-    log_failed_ = false;
-    return;
+    // Only a write that stored records shows the log works again; an empty
+    // Flush proves nothing.
+    if (log_failing_ && log_->stats().writes > writes) {
+      log_failing_ = false;
+      spdlog::info("roomq-broker: the history log takes writes again");
+    }
+    return true;
   }
-  ++stats_.log_errors;
-  if (!log_failed_)
-    spdlog::error("roomq-broker: writing the history log failed: {}", status.ToString());
-  log_failed_ = true;
+  ++stats_.history_write_failures;
+  if (!log_failing_) {
+    spdlog::error("roomq-broker: writing the history log failed: {}{}", status.ToString(),
+                  log_->broken().ok() ? "; publishes history keeps are refused until a write "
+                                        "succeeds"
+                                      : "; the log is broken: publishes history keeps are "
+                                        "refused until the broker restarts");
+  }
+  log_failing_ = true;
+  return false;
 }
 
 // ---------------------------------------------------------------------------
@@ -725,13 +848,22 @@ void Broker::HandleSubscribe(Peer& peer, const v1::SubscriberCommand& command) {
       wire::WriteReplayedFrame(body, static_cast<char*>(message.data()));
       frame_scratch_.push_back(&message);
     }
-    const SendResult sent = SendFrames(peer.identity, frame_scratch_, /*stop_when_full=*/true);
+    const SendResult sent = SendFrames(peer, frame_scratch_, /*stop_when_full=*/true);
     stats_.replayed += sent.sent;
     stats_.delivered += sent.sent;
     if (sent.sent == end - begin) continue;
-    // Full or gone: the rest is lost too, and the subscriber has a gap.
+    // Full, over budget or gone: the rest is lost too, and the subscriber
+    // has a gap.
     const size_t lost = replay.size() - begin - sent.sent;
-    (sent.unreachable > 0 ? stats_.dropped_unreachable : stats_.dropped_hwm) += lost;
+    if (sent.unreachable > 0) {
+      stats_.dropped_unreachable += lost;
+    } else if (sent.over_budget > 0) {
+      stats_.dropped_peer_bytes += lost;
+      peer.dropped += lost;
+    } else {
+      stats_.dropped_hwm += lost;
+      peer.dropped += lost;
+    }
     gap = true;
     break;
   }
@@ -820,12 +952,17 @@ void Broker::HandleRecover(Peer& peer, const v1::SubscriberCommand& command,
   for (const history::Entry* entry : missed) {
     p += wire::WriteReplayedField(kRecoveredMissedField, entry->body(), p);
   }
-  if (SendCopy(sub_.handle(), peer.identity.data(), peer.identity.size(),
-               ZMQ_SNDMORE | ZMQ_DONTWAIT) != 0 ||
-      zmq_msg_send(&message, sub_.handle(), ZMQ_DONTWAIT) < 0) {
-    zmq_msg_close(&message);
-    ++stats_.recover_failed;
-    return;
+  switch (SendMessage(peer.identity, &peer, &message)) {
+    case SendOutcome::kSent:
+      break;
+    case SendOutcome::kOverBudget:
+      // Too big for what the peer may have queued (now, or ever): the
+      // client gets a fresh session rather than the broker an unbounded
+      // queue.
+      return fail("recovery over the subscriber's queue budget");
+    default:
+      ++stats_.recover_failed;
+      return;
   }
   ++stats_.recovered;
   stats_.replayed += missed.size();
@@ -856,11 +993,12 @@ void Broker::SendReply(std::string_view identity, uint64_t request_id, bool ok,
 }
 
 void Broker::SendBrokerFrame(std::string_view identity, const v1::BrokerFrame& frame) {
-  const std::string bytes = frame.SerializeAsString();
-  // A full or gone subscriber misses this answer; its heartbeat recovers.
-  if (SendCopy(sub_.handle(), identity.data(), identity.size(), ZMQ_SNDMORE | ZMQ_DONTWAIT) == 0) {
-    SendCopy(sub_.handle(), bytes.data(), bytes.size(), ZMQ_DONTWAIT);
-  }
+  zmq_msg_t message;
+  zmq_msg_init_size(&message, frame.ByteSizeLong());
+  frame.SerializeWithCachedSizesToArray(static_cast<uint8_t*>(zmq_msg_data(&message)));
+  // A full, over-budget or gone subscriber misses this answer; its
+  // heartbeat recovers.
+  (void)SendMessage(identity, peers_.Find(identity), &message);
 }
 
 }  // namespace roomq::broker

@@ -28,6 +28,18 @@
 // messages, so the subscriber socket's is hwm / 8: `hwm` deliveries once a
 // subscriber falls behind a busy broker (full batches), down to hwm / 8 when
 // every burst brings it one delivery.
+// Bytes: everything sent to a subscriber peer (deliveries, replays, replies,
+// pongs, Recovered) is counted in its PeerQueue (peer_queue.h: bytes ZeroMQ
+// has not released yet). A message that would take it over
+// max_peer_queue_bytes is not sent: its deliveries are dropped and counted
+// in dropped_peer_bytes and the peer's `dropped`, like the high-water mark
+// (a replay stops there and reports `truncated`; a Recovered answer that
+// does not fit fails the recovery). So no subscriber makes the broker hold
+// more than max_peer_queue_bytes for it, however big the messages (the
+// high-water mark alone allowed hwm / 8 messages of up to 256 KiB or one
+// max_message_bytes delivery each). Answers to an identity that never sent
+// a command creating a peer (Hello, Subscribe, Recover) are not counted:
+// they are small and bounded by the high-water mark.
 //
 // Ordering: a burst's deliveries are sent within DrainPublishers, before
 // any subscriber command is read again, so an answer to a command (Reply,
@@ -71,6 +83,21 @@
 // SIGKILLed broker forgets. Without data_dir the
 // epoch is random per start.
 //
+// A failed log write: History keeps a burst's entries pending until its
+// Flush succeeded (history.h "Pending entries"). When the Flush fails, the
+// burst's records are discarded (RecordLog::DiscardBuffered: the log's
+// buffer never holds more than one burst), its entries abandoned (their
+// sequences and offsets were never handed out and are given again), their
+// deliveries not sent, and every publish of the burst that history would
+// have kept is refused: PublishReceipt{accepted=false, error="history log
+// unavailable"} when it asked for confirm, counted in history_refused
+// either way. Envelopes history does not keep are routed as usual. The
+// broker is "history failing" (gauge, /healthz degraded) from the failed
+// write until a write succeeds; every burst tries again, so publishing
+// resumes by itself once the disk takes writes again. A broken log (a failed
+// fsync, or a failed write that could not be cut back: RecordLog::broken())
+// fails every write until the broker restarts.
+//
 // Thread safety: Create() may run on one thread and Run() on another (the
 // sockets move with the thread start's memory barrier); after that every
 // method except Stop() belongs to the thread running Run(). Stop() may be
@@ -78,10 +105,14 @@
 //
 // Limits (BrokerOptions, with defaults): high-water mark 100000 per socket
 // and peer, in both directions (messages; deliveries on the subscriber
-// socket, see above); max message size 16 MiB (ZeroMQ
-// drops the connection of a peer that sends more); 1,000,000 topics per
+// socket, see above); max message size 4 MiB (ZeroMQ drops the connection
+// of a peer that sends more; the broker never sees the message); 64 MiB
+// queued per subscriber peer (see Bytes above); 1,000,000 topics per
 // subscriber (more is refused with Reply{ok=false}); at most
-// wire::kMaxRoomsPerEnvelope rooms per envelope.
+// wire::kMaxRoomsPerEnvelope rooms per envelope. What a publishing peer
+// makes the broker hold is bounded in messages only: its receive queue
+// (up to hwm envelopes of up to max_message_bytes, drained every loop turn)
+// and its receipts (up to hwm, each about as big as its envelope's rooms).
 
 #include <atomic>
 #include <chrono>
@@ -108,6 +139,11 @@
 
 namespace roomq::broker {
 
+// What a delivery frame adds to its envelope at most: epoch, sequence and
+// one offset per target room, each naming its topic (up to
+// wire::kMaxRoomsPerEnvelope rooms of up to 256 + 1024 bytes of names).
+inline constexpr int64_t kMaxDeliveryOverheadBytes = int64_t{2} << 20;
+
 struct BrokerOptions {
   std::string pub_bind = "tcp://127.0.0.1:5555";
   std::string sub_bind = "tcp://127.0.0.1:5556";
@@ -117,8 +153,19 @@ struct BrokerOptions {
   // subscriber socket's SNDHWM is hwm / wire::kMaxDeliveriesPerMessage (8,
   // rounded up), its messages holding up to 8 deliveries each.
   int hwm = 100000;
-  // ZMQ_MAXMSGSIZE on both sockets.
-  int64_t max_message_bytes = 16 << 20;
+  // ZMQ_MAXMSGSIZE on both sockets: a peer sending a larger message (one
+  // frame) is disconnected by ZeroMQ. The default fits the largest envelope
+  // a gateway publishes: an event of up to --max-event-bytes (1,000,000)
+  // plus its target rooms (a relay to all of a socket's rooms: up to 1000
+  // names of up to 1 KiB) and fixed fields, about 2.05 MB, with room to
+  // spare; subscriber commands are kept below 1 MiB by the Link.
+  int64_t max_message_bytes = 4 << 20;
+  // Bytes queued for one subscriber peer (see Bytes above). At least
+  // max_message_bytes + kMaxDeliveryOverheadBytes, so that the largest
+  // delivery fits an empty queue. Nodes must accept messages this large
+  // (LinkOptions::max_message_bytes, 64 MiB by default): a Recovered answer
+  // can be.
+  int64_t max_peer_queue_bytes = int64_t{64} << 20;
   int max_topics_per_peer = 1000000;
   // How often the stats line is logged (only when something changed).
   std::chrono::milliseconds stats_interval{10000};
@@ -129,6 +176,9 @@ struct BrokerOptions {
   // epoch is then the log's (its EPOCH file) and `epoch` is ignored.
   std::string data_dir;
   storage::FsyncPolicy fsync = storage::FsyncPolicy::kInterval;
+  // The log's file operations (storage/env.h); tests inject failures here.
+  // Must outlive the broker.
+  storage::Env* log_env = storage::Env::Default();
   // The Delivery/Pong epoch; 0 picks a random one.
   uint64_t epoch = 0;
   // CURVE secret key (Z85) of both sockets; empty = plain TCP. When set, a
@@ -190,31 +240,46 @@ class Broker {
   struct PendingReceipt {
     std::string identity;
     std::string receipt;
+    bool kept = false;  // history keeps the envelope: refused if the log write fails
   };
   // What SendFrames did with a run of frames to one subscriber.
   struct SendResult {
     size_t sent = 0;         // frames handed to ZeroMQ
     size_t full = 0;         // frames dropped: the subscriber was at its HWM
+    size_t over_budget = 0;  // frames dropped: over its max_peer_queue_bytes
     size_t unreachable = 0;  // frames dropped: its connection is gone
   };
+  // What SendMessage did with one message.
+  enum class SendOutcome { kSent, kFull, kOverBudget, kUnreachable };
 
   Broker(zmq::context_t& context, BrokerOptions options, uint64_t epoch);
   absl::Status Bind();
   absl::Status OpenLog();
   void RestoreRecord(const storage::Record& record);
-  void FlushLog();
+  // Flushes the log (a no-op OK without one). False when the write failed:
+  // counted, logged once per failing spell, and history_failing is set; a
+  // Flush that writes records clears it.
+  bool FlushLog();
+  // At a burst's end: commits the burst's history entries, or, when its log
+  // records could not be written, refuses their publishes (see above).
+  void SettleHistory();
 
   void DrainPublishers();
   void DrainSubscribers();
   void Route();
   void BuildDeliveryFrame(uint64_t sequence, std::span<const wire::RoomOffset> offsets);
-  // Sends `frames` to `identity` in as few ROUTER messages as the batch
-  // limits allow ([identity][frame]...[frame], each frame shared by
-  // zmq_msg_copy). A message refused at the high-water mark loses all its
-  // frames; with stop_when_full the rest are not tried (counted as full).
-  // An unreachable peer loses every remaining frame.
-  SendResult SendFrames(std::string_view identity, std::span<zmq::message_t* const> frames,
+  // Sends `frames` to `peer` in as few ROUTER messages as the batch limits
+  // allow ([identity][frame]...[frame], each frame shared by zmq_msg_copy,
+  // counted and marked in the peer's PeerQueue). A message refused at the
+  // high-water mark or over the byte budget loses all its frames; with
+  // stop_when_full the rest are not tried (counted the same way). An
+  // unreachable peer loses every remaining frame.
+  SendResult SendFrames(const Peer& peer, std::span<zmq::message_t* const> frames,
                         bool stop_when_full);
+  // Sends [identity][frame] on the subscriber socket and closes `frame`:
+  // counted, marked and within the budget when `peer` is given, as is when
+  // it is null (an identity without a peer).
+  SendOutcome SendMessage(std::string_view identity, const Peer* peer, zmq_msg_t* frame);
   // Sends the burst's batches (one message per subscriber, or more past the
   // limits), then its receipts, then removes unreachable peers.
   void SendBurst();
@@ -269,6 +334,8 @@ class Broker {
   // (slots [0, batch_count_) in use, reused across bursts with their
   // capacity), the receipts.
   std::vector<zmq::message_t> burst_frames_;
+  std::vector<bool> burst_frame_kept_;  // per burst frame: history keeps its envelope
+  uint64_t burst_kept_ = 0;             // envelopes of the burst history keeps (pending)
   absl::flat_hash_map<const Subscriber*, uint32_t> batch_of_;
   std::vector<Batch> batches_;
   size_t batch_count_ = 0;
@@ -280,7 +347,7 @@ class Broker {
   int64_t wall_now_us_ = 0;  // wall clock, refreshed per publish burst
   std::unique_ptr<storage::RecordLog> log_;
   std::string record_scratch_;
-  bool log_failed_ = false;       // a Flush failed (logged once)
+  bool log_failing_ = false;      // the last write failed; no write succeeded since
   uint64_t restore_skipped_ = 0;  // log records not understood on restore
 };
 

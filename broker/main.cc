@@ -28,8 +28,14 @@ ABSL_FLAG(
     "Heartbeat assumed for subscribers whose Hello gives none; silent for 3 of them = expired");
 ABSL_FLAG(int32_t, hwm, 100000,
           "High-water mark (messages) per socket and peer; a subscriber over it loses deliveries");
-ABSL_FLAG(int64_t, max_message_bytes, 16 << 20,
-          "Largest message accepted; a peer sending more is disconnected");
+ABSL_FLAG(int64_t, max_message_bytes, 4 << 20,
+          "Largest message (frame) accepted from a peer (ZMQ_MAXMSGSIZE); a peer sending more is "
+          "disconnected by ZeroMQ. The default fits a gateway's largest envelope (a 1,000,000-byte "
+          "event to 1000 rooms) with room to spare");
+ABSL_FLAG(int64_t, max_peer_queue_bytes, int64_t{64} << 20,
+          "Bytes the broker may hold queued for one subscriber peer (deliveries, replays, "
+          "answers); a message over it is dropped and counted (dropped_total{reason="
+          "\"peer_queue_bytes\"}). At least --max-message-bytes + 2 MiB");
 ABSL_FLAG(int32_t, max_topics_per_peer, 1000000, "Subscriptions one subscriber may hold");
 ABSL_FLAG(int32_t, stats_interval_ms, 10000, "How often counters are logged (when they changed)");
 ABSL_FLAG(int32_t, io_threads, 1, "ZeroMQ I/O threads");
@@ -98,6 +104,7 @@ int main(int argc, char** argv) {
   options.heartbeat = std::chrono::milliseconds(absl::GetFlag(FLAGS_heartbeat_ms));
   options.hwm = absl::GetFlag(FLAGS_hwm);
   options.max_message_bytes = absl::GetFlag(FLAGS_max_message_bytes);
+  options.max_peer_queue_bytes = absl::GetFlag(FLAGS_max_peer_queue_bytes);
   options.max_topics_per_peer = absl::GetFlag(FLAGS_max_topics_per_peer);
   options.stats_interval = std::chrono::milliseconds(absl::GetFlag(FLAGS_stats_interval_ms));
   const int io_threads = absl::GetFlag(FLAGS_io_threads);

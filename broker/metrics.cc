@@ -51,9 +51,10 @@ std::string FormatPrometheus(const BrokerStats& stats, std::chrono::milliseconds
                stats.unrouted);
   AppendMetric(&out, "delivered_total", "counter", "Deliveries handed to ZeroMQ.", stats.delivered);
   AppendHeader(&out, "dropped_total", "counter",
-               "Deliveries lost: hwm = subscriber at its high-water mark, unreachable = its "
-               "connection was gone.");
+               "Deliveries lost: hwm = subscriber at its high-water mark, peer_queue_bytes = over "
+               "its --max-peer-queue-bytes, unreachable = its connection was gone.");
   AppendLabeled(&out, "dropped_total", "reason", "hwm", stats.dropped_hwm);
+  AppendLabeled(&out, "dropped_total", "reason", "peer_queue_bytes", stats.dropped_peer_bytes);
   AppendLabeled(&out, "dropped_total", "reason", "unreachable", stats.dropped_unreachable);
   AppendMetric(&out, "receipts_total", "counter", "PublishReceipts sent.", stats.receipts);
   AppendMetric(&out, "receipts_dropped_total", "counter",
@@ -66,6 +67,12 @@ std::string FormatPrometheus(const BrokerStats& stats, std::chrono::milliseconds
   }
   AppendMetric(&out, "subscribers", "gauge", "Subscriber peers (sessions) known.", stats.peers);
   AppendMetric(&out, "topics", "gauge", "Topics with at least one subscriber.", stats.topics);
+  AppendMetric(&out, "peer_queued_bytes", "gauge",
+               "Bytes sent to subscriber peers that ZeroMQ still holds, summed over peers.",
+               stats.peer_queued_bytes);
+  AppendMetric(&out, "peer_queued_bytes_max", "gauge",
+               "Bytes ZeroMQ still holds for the subscriber peer with the most.",
+               stats.peer_queued_bytes_max);
   AppendMetric(&out, "history_kept_total", "counter", "Room events kept in history.", stats.kept);
   AppendMetric(&out, "history_replayed_total", "counter",
                "Deliveries replayed by resumes and recoveries.", stats.replayed);
@@ -73,8 +80,15 @@ std::string FormatPrometheus(const BrokerStats& stats, std::chrono::milliseconds
                stats.recovered);
   AppendMetric(&out, "recoveries_failed_total", "counter", "Recover requests answered not ok.",
                stats.recover_failed);
-  AppendMetric(&out, "log_errors_total", "counter", "Record log flush failures (--data-dir).",
-               stats.log_errors);
+  AppendMetric(&out, "history_write_failures_total", "counter",
+               "History log writes that failed (--data-dir).", stats.history_write_failures);
+  AppendMetric(&out, "history_refused_total", "counter",
+               "Publishes refused because their history record could not be written.",
+               stats.history_refused);
+  AppendMetric(&out, "history_failing", "gauge",
+               "1 from a failed history log write until a write succeeds.", stats.history_failing);
+  AppendMetric(&out, "history_log_buffered_bytes", "gauge",
+               "History log records appended and not yet written.", stats.log_buffered_bytes);
   AppendMetric(&out, "history_entries", "gauge", "Envelopes held in history.",
                stats.history_entries);
   AppendMetric(&out, "history_bytes", "gauge", "Bytes of envelopes held in history.",
@@ -96,6 +110,13 @@ std::string FormatPrometheus(const BrokerStats& stats, std::chrono::milliseconds
   }
   AppendMetric(&out, "up", "gauge", "1 while the metrics endpoint answers.", 1);
   return out;
+}
+
+Health CheckHealth(const BrokerStats& stats) {
+  if (stats.history_failing != 0) {
+    return {false, "{\"status\":\"degraded\",\"reason\":\"history_log_failing\"}\n"};
+  }
+  return {true, "{\"status\":\"ok\"}\n"};
 }
 
 }  // namespace roomq::broker

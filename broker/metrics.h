@@ -15,17 +15,21 @@
 //   routed_total                 counter  envelopes accepted for routing
 //   unrouted_total               counter  ... of which matched no subscriber
 //   delivered_total              counter  deliveries handed to ZeroMQ
-//   dropped_total{reason}        counter  hwm | unreachable (deliveries lost)
+//   dropped_total{reason}        counter  hwm | peer_queue_bytes | unreachable (deliveries lost)
 //   receipts_total               counter  PublishReceipts sent
 //   receipts_dropped_total       counter  PublishReceipts the publisher could not take
 //   commands_total               counter  subscriber commands handled
 //   malformed_total{reason}      counter  every Malformed reason (stats.h), zeros included
 //   subscribers                  gauge    subscriber peers (sessions) known
 //   topics                       gauge    topics with at least one subscriber
+//   peer_queued_bytes / _max     gauge    bytes ZeroMQ holds for subscriber peers: sum / largest
 //   history_kept_total           counter  room events kept in history
 //   history_replayed_total       counter  deliveries replayed by resumes and recoveries
 //   recoveries_total / recoveries_failed_total   Recover answered ok / not ok
-//   log_errors_total             counter  record log flush failures (--data-dir)
+//   history_write_failures_total counter  history log writes that failed (--data-dir)
+//   history_refused_total        counter  publishes refused: their log record was not written
+//   history_failing              gauge    1 from a failed log write until a write succeeds
+//   history_log_buffered_bytes   gauge    log records appended, not yet written
 //   history_entries / history_bytes   gauge  envelopes / bytes held in history
 //   sessions                     gauge    saved sessions awaiting recovery
 //   snapshot_age_seconds         gauge    how old the published counters are
@@ -67,6 +71,14 @@ struct CurveCounters {
   uint64_t refused = 0;           // ZAP requests refused: unknown key, other mechanism, malformed
   uint64_t handshake_failed = 0;  // peers that failed before ZAP: no CURVE, wrong server key
 };
+
+// What GET /healthz answers: ok, or degraded while the history log fails
+// (publishes history keeps are refused then; everything else is routed).
+struct Health {
+  bool ok;
+  std::string body;  // JSON: {"status":"ok"} or {"status":"degraded","reason":"..."}
+};
+Health CheckHealth(const BrokerStats& stats);
 
 // The Prometheus text of `stats`; `age` is how old the counters are.
 // `curve`: the CURVE counters when CURVE is on; nullopt leaves them out.

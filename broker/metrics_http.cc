@@ -116,8 +116,12 @@ class MetricsHttpServer::Acceptor {
       if (request.method() != http::verb::get) {
         response_->set(http::field::allow, "GET");
         Reply(http::status::method_not_allowed, "text/plain", "method not allowed\n");
+      } else if (request.target() == "/healthz") {
+        Health health = CheckHealth(snapshot_->Latest());
+        Reply(health.ok ? http::status::ok : http::status::service_unavailable, "application/json",
+              std::move(health.body));
       } else if (request.target() != "/metrics") {
-        Reply(http::status::not_found, "text/plain", "not found; try /metrics\n");
+        Reply(http::status::not_found, "text/plain", "not found; try /metrics or /healthz\n");
       } else {
         std::chrono::steady_clock::time_point published;
         const BrokerStats stats = snapshot_->Latest(&published);

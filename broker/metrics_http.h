@@ -4,8 +4,10 @@
 // roomq-broker's metrics endpoint (--metrics-bind, off by default): a tiny
 // HTTP/1.1 server on its own thread answering GET /metrics with
 // FormatPrometheus of the latest StatsSnapshot (broker/metrics.h), plus the
-// CURVE counters when given a ZapHandler (atomics, read at each scrape). It
-// never reads the broker loop's state.
+// CURVE counters when given a ZapHandler (atomics, read at each scrape), and
+// GET /healthz with CheckHealth of that snapshot: 200 {"status":"ok"}, or 503
+// {"status":"degraded",...} while the history log fails. It never reads the
+// broker loop's state.
 //
 // Deliberately small and bounded: one connection at a time (the next is
 // accepted when the current one ends), one request per connection

@@ -27,6 +27,7 @@
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
+#include "broker/peer_queue.h"
 #include "broker/routing_table.h"
 
 namespace roomq::broker {
@@ -45,7 +46,11 @@ struct Peer {
   std::chrono::milliseconds heartbeat{0};
   Clock::time_point last_seen;
   Subscriber* subscriber = nullptr;  // owned by the RoutingTable
-  uint64_t dropped = 0;              // deliveries dropped at its high-water mark
+  // Deliveries dropped at its high-water mark or its byte budget.
+  uint64_t dropped = 0;
+  // Bytes sent to it that ZeroMQ still holds (--max-peer-queue-bytes);
+  // shared with the marks ZeroMQ has not released yet.
+  std::shared_ptr<PeerQueue> queue = std::make_shared<PeerQueue>();
 };
 
 class PeerTable {
@@ -74,6 +79,11 @@ class PeerTable {
   void Clear(std::string_view reason);
 
   size_t size() const { return peers_.size(); }
+  // Calls visit(const Peer&) for every peer.
+  template <typename Visit>
+  void ForEach(Visit&& visit) const {
+    for (const auto& [identity, peer] : peers_) visit(static_cast<const Peer&>(*peer));
+  }
   // For tests: `identity` printable.
   static std::string PrintableIdentity(std::string_view identity);
 

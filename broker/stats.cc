@@ -45,8 +45,9 @@ std::string BrokerStats::ToString() const {
   std::string out =
       absl::StrCat("routed=", routed, " unrouted=", unrouted, " delivered=", delivered,
                    " dropped_hwm=", dropped_hwm, " dropped_unreachable=", dropped_unreachable,
-                   " receipts=", receipts, " receipts_dropped=", receipts_dropped,
-                   " commands=", commands, " malformed=", malformed_total());
+                   " dropped_peer_bytes=", dropped_peer_bytes, " receipts=", receipts,
+                   " receipts_dropped=", receipts_dropped, " commands=", commands,
+                   " malformed=", malformed_total());
   if (malformed_total() > 0) {
     std::string_view sep = " (";
     for (size_t i = 0; i < malformed.size(); ++i) {
@@ -57,10 +58,12 @@ std::string BrokerStats::ToString() const {
     }
     out += ")";
   }
-  absl::StrAppend(&out, " peers=", peers, " topics=", topics, " kept=", kept,
-                  " replayed=", replayed, " recovered=", recovered,
+  absl::StrAppend(&out, " peers=", peers, " queued=", peer_queued_bytes, "B", " topics=", topics,
+                  " kept=", kept, " replayed=", replayed, " recovered=", recovered,
                   " recover_failed=", recover_failed, " history=", history_entries, "/",
-                  history_bytes, "B sessions=", sessions, " log_errors=", log_errors);
+                  history_bytes, "B sessions=", sessions,
+                  " history_write_failures=", history_write_failures,
+                  " history_refused=", history_refused, " history_failing=", history_failing);
   return out;
 }
 

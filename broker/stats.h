@@ -35,6 +35,7 @@ struct BrokerStats {
   uint64_t delivered = 0;            // deliveries handed to ZeroMQ
   uint64_t dropped_hwm = 0;          // deliveries dropped: subscriber at its high-water mark
   uint64_t dropped_unreachable = 0;  // deliveries to a peer whose connection was gone
+  uint64_t dropped_peer_bytes = 0;   // deliveries dropped: over the peer's max_peer_queue_bytes
   uint64_t receipts = 0;             // PublishReceipts sent
   uint64_t receipts_dropped = 0;     // PublishReceipts the publisher could not take
   uint64_t commands = 0;             // subscriber commands handled
@@ -48,10 +49,21 @@ struct BrokerStats {
   uint64_t replayed = 0;
   uint64_t recovered = 0;
   uint64_t recover_failed = 0;
-  uint64_t log_errors = 0;  // RecordLog::Flush failures (--data-dir)
+  uint64_t history_write_failures = 0;  // RecordLog::Flush failures (--data-dir)
+  // Publishes history would have kept, refused because their log record
+  // could not be written (broker.h "A failed log write").
+  uint64_t history_refused = 0;
   uint64_t history_entries = 0;
   uint64_t history_bytes = 0;
   uint64_t sessions = 0;
+  // 1 from a failed log write until a write succeeds; refreshed when logged.
+  uint64_t history_failing = 0;
+  uint64_t log_buffered_bytes = 0;  // records appended, not yet written; refreshed when logged
+  // Bytes queued for subscriber peers (PeerQueue::queued): all of them
+  // summed (a shared frame counts once per peer) and the largest; refreshed
+  // when logged.
+  uint64_t peer_queued_bytes = 0;
+  uint64_t peer_queued_bytes_max = 0;
 
   uint64_t malformed_total() const;
   uint64_t& malformed_count(Malformed reason) { return malformed[static_cast<size_t>(reason)]; }

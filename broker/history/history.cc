@@ -27,6 +27,7 @@ std::string_view Entry::body() const {
 History::History(HistoryOptions options) : options_(std::move(options)) {}
 
 History::~History() {
+  for (const Pending& pending : pending_) delete pending.entry;
   for (auto& [name, ns] : namespaces_) {
     for (Entry* entry = ns->head; entry != nullptr;) {
       Entry* next = entry->next;
@@ -131,13 +132,52 @@ void History::Keep(const zmq::message_t& frame, int64_t time_us, uint64_t log_in
   entry->ns = stamped_ns_;
   entry->frame.copy(const_cast<zmq::message_t&>(frame));
   entry->bytes = frame.size() + kEntryOverheadBytes + stamped_topics_.size() * kTopicSlotBytes;
-  Link(entry);
+  Pending& pending = pending_.emplace_back(Pending{entry, {}});
   for (size_t i = 0; i < stamped_topics_.size(); ++i) {
-    AddToTopic(entry, stamped_topics_[i], stamped_offsets_[i].offset);
+    ++stamped_topics_[i]->pending;
+    pending.offsets.emplace_back(stamped_topics_[i], stamped_offsets_[i].offset);
   }
   stamped_topics_.clear();
   stamped_offsets_.clear();
-  EvictOverLimits(entry);
+}
+
+void History::Commit() {
+  for (const Pending& pending : pending_) {
+    Entry* entry = pending.entry;
+    Link(entry);
+    for (const auto& [topic, offset] : pending.offsets) {
+      --topic->pending;
+      AddToTopic(entry, topic, offset);
+    }
+    EvictOverLimits(entry);
+  }
+  pending_.clear();
+}
+
+size_t History::Abandon() {
+  if (pending_.empty()) return 0;
+  const size_t dropped = pending_.size();
+  next_sequence_ = pending_.front().entry->sequence;
+  absl::InlinedVector<Topic*, wire::kInlineRooms> touched;
+  // Newest first: each topic's next offset steps back to the oldest one
+  // given out in the batch.
+  for (auto it = pending_.rbegin(); it != pending_.rend(); ++it) {
+    for (const auto& [topic, offset] : it->offsets) {
+      topic->next_offset = offset;
+      topic->stamp = 0;
+      --topic->pending;
+      touched.push_back(topic);
+    }
+    delete it->entry;
+  }
+  pending_.clear();
+  // Topics the batch created hold nothing: forget them (each once).
+  std::sort(touched.begin(), touched.end());
+  touched.erase(std::unique(touched.begin(), touched.end()), touched.end());
+  for (Topic* topic : touched) {
+    if (topic->entries.empty() && topic->pending == 0) ForgetTopic(topic);
+  }
+  return dropped;
 }
 
 void History::Restore(std::string_view ns_name, std::span<const wire::RoomOffset> offsets,
@@ -206,7 +246,7 @@ void History::PopFront(Topic* topic) {
   auto it = std::find(entry->topics.begin(), entry->topics.end(), topic);
   if (it != entry->topics.end()) entry->topics.erase(it);
   if (entry->topics.empty()) Release(entry);
-  if (topic->entries.empty()) ForgetTopic(topic);
+  if (topic->entries.empty() && topic->pending == 0) ForgetTopic(topic);
 }
 
 void History::Evict(Entry* entry) {
@@ -296,7 +336,7 @@ uint64_t History::oldest_log_index() const {
 std::pair<uint64_t, uint64_t> History::OffsetRange(std::string_view ns,
                                                    std::string_view room) const {
   const Topic* topic = FindTopic(ns, room);
-  if (topic == nullptr) return {0, 0};
+  if (topic == nullptr || topic->entries.empty()) return {0, 0};  // or only pending ones
   return {topic->first_offset, topic->first_offset + topic->entries.size() - 1};
 }
 

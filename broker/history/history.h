@@ -41,6 +41,16 @@
 // a recovery can tell whether something it asked for is gone (conservative
 // for forgotten topics: see Resume and MissingSince).
 //
+// Pending entries: Stamp + Keep assign numbers and queue the entry; nothing
+// is visible (Resume, CollectSince, counts, eviction) until Commit, and
+// Abandon takes every pending entry back as if it had never been stamped:
+// the sequence and each topic's next offset return to where they were, so
+// numbers that were never handed out are given again, and no topic is left
+// with a gap in its offsets. The broker keeps a publish burst pending until
+// the burst's log records are written, so history never holds, and nobody
+// is told, an offset the log does not have. A topic with pending entries is
+// not forgotten when its held entries are evicted (its offsets go on).
+//
 // Thread safety: none; owned by the broker loop thread. Time is passed in.
 
 #include <algorithm>
@@ -105,6 +115,7 @@ struct Topic {
   uint64_t evicted_offset = 0;    // newest offset evicted (0 = none)
   uint64_t evicted_sequence = 0;  // its sequence
   uint64_t stamp = 0;             // sequence that last stamped it (dedupes rooms)
+  uint32_t pending = 0;           // pending entries stamped into it
 };
 
 struct Namespace {
@@ -143,10 +154,17 @@ class History {
   // mutating call.
   uint64_t Stamp(const wire::EnvelopeRoute& route);
   std::span<const wire::RoomOffset> stamped_offsets() const { return stamped_offsets_; }
-  // Step 2: stores `frame` (a shared copy is taken: the caller keeps its
-  // message) for the envelope just stamped, then evicts per the limits
-  // (which may evict it at once if it alone exceeds max_bytes).
+  // Step 2: queues `frame` (a shared copy is taken: the caller keeps its
+  // message) as the pending entry of the envelope just stamped.
   void Keep(const zmq::message_t& frame, int64_t time_us, uint64_t log_index);
+  // Stores every pending entry, in stamp order, each followed by eviction
+  // per the limits (which may evict it at once if it alone exceeds
+  // max_bytes).
+  void Commit();
+  // Drops every pending entry and gives back its sequence and offsets (see
+  // "Pending entries"). Returns how many were dropped.
+  size_t Abandon();
+  size_t pending_count() const { return pending_.size(); }
 
   // Rebuilds an entry from persisted state (its sequence and offsets, in
   // sequence order of the log) without assigning anything. The next Stamp
@@ -215,6 +233,14 @@ class History {
   size_t entry_slots_ = 0;  // (entry, topic) pairs held
   size_t bytes_ = 0;
   uint64_t forgotten_sequence_ = 0;  // of forgotten namespaces
+
+  // An entry stamped and kept but not committed, with its topics and
+  // offsets (entry->topics stays empty until Commit).
+  struct Pending {
+    Entry* entry;
+    absl::InlinedVector<std::pair<Topic*, uint64_t>, 1> offsets;
+  };
+  std::vector<Pending> pending_;
 
   // Stamp -> Keep hand-over.
   uint64_t stamped_sequence_ = 0;

@@ -58,6 +58,7 @@ absl::StatusOr<std::unique_ptr<RecordLog>> RecordLog::Open(
     return absl::InvalidArgumentError("record log: negative fsync interval");
   }
   if (options.clock == nullptr) return absl::InvalidArgumentError("record log: no clock");
+  if (options.env == nullptr) return absl::InvalidArgumentError("record log: no env");
   ROOMQ_RETURN_IF_ERROR(EnsureDirectory(options.dir));
   std::unique_ptr<RecordLog> log(new RecordLog(std::move(options)));
   const std::string& dir = log->options_.dir;
@@ -188,7 +189,18 @@ uint64_t RecordLog::Append(uint8_t type, std::string_view payload) {
   } else {
     EncodeRecord(type, payload, buffer_);
   }
+  ++buffered_records_;
   return next_index_++;
+}
+
+size_t RecordLog::DiscardBuffered() {
+  const size_t dropped = buffered_records_;
+  buffer_.clear();
+  buffer_.shrink_to_fit();
+  buffered_records_ = 0;
+  oversized_ = false;
+  next_index_ = buffered_first_index_;
+  return dropped;
 }
 
 absl::Status RecordLog::StartSegment(uint64_t first_index) {
@@ -206,7 +218,7 @@ absl::Status RecordLog::StartSegment(uint64_t first_index) {
 }
 
 absl::Status RecordLog::SyncSegment() {
-  absl::Status status = SyncFile(fd_, segments_.back().path);
+  absl::Status status = options_.env->Sync(fd_, segments_.back().path);
   if (!status.ok()) {
     // After a failed fdatasync the kernel may have dropped the dirty pages;
     // what is on disk is unknown, so stop rather than pretend.
@@ -235,14 +247,15 @@ absl::Status RecordLog::Flush() {
       ROOMQ_RETURN_IF_ERROR(StartSegment(buffered_first_index_));
     }
     Segment& segment = segments_.back();
-    absl::Status written = WriteAll(fd_, buffer_, segment.path);
+    absl::Status written = options_.env->Write(fd_, buffer_, segment.path);
     if (!written.ok()) {
       // Undo a partial write so the segment ends on a record boundary and
       // the buffered records can be retried.
-      if (::ftruncate(fd_, static_cast<off_t>(segment.bytes)) != 0) {
+      if (absl::Status undone = options_.env->Truncate(fd_, segment.bytes, segment.path);
+          !undone.ok()) {
         broken_ = absl::Status(
-            written.code(), absl::StrCat(written.message(), "; undoing it failed too: ",
-                                         ErrnoStatus(errno, "ftruncate", segment.path).message()));
+            written.code(),
+            absl::StrCat(written.message(), "; undoing it failed too: ", undone.message()));
         return broken_;
       }
       return written;
@@ -251,6 +264,7 @@ absl::Status RecordLog::Flush() {
     ++stats_.writes;
     stats_.bytes_written += buffer_.size();
     buffer_.clear();
+    buffered_records_ = 0;
     buffered_first_index_ = next_index_;
     dirty_ = true;
   }

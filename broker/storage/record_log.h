@@ -71,14 +71,22 @@
 // (absl::ErrnoToStatus codes: PermissionDenied, NotFound, ResourceExhausted
 // for ENOSPC/EFBIG, ...); nothing here throws or aborts on bad disk contents.
 // After a failed write the segment is truncated back to its last good size
-// and the records stay buffered, so a later Flush retries them; if even that
-// truncation fails the log is broken and every later Flush returns the same
-// error (Append still buffers, memory grows: the caller should stop).
+// and the records stay buffered, so a later Flush retries them, or the
+// caller gives them up with DiscardBuffered (their indexes are handed out
+// again). If even that truncation fails, or an fdatasync fails (what reached
+// the disk is then unknown), the log is broken(): every later Flush returns
+// the same error, and records appended since the last good Flush may or may
+// not be found by the next Open. Append keeps buffering in either case: the
+// buffer is bounded only by the caller discarding what it cannot write (the
+// broker does so after every failed Flush).
+//
+// Writes, syncs and the cut-back go through LogOptions::env (env.h), the seam
+// tests use to make them fail.
 //
 // Thread safety: none. One thread owns a RecordLog (the broker loop).
 //
 // Limits: a payload is at most kMaxPayloadBytes (1 GiB); the caller
-// (the broker, ZMQ_MAXMSGSIZE 16 MiB by default) stays far below it. Open
+// (the broker, ZMQ_MAXMSGSIZE 4 MiB by default) stays far below it. Open
 // reads one segment at a time wholly into memory (segment_bytes plus one
 // Flush, 64 MiB by default).
 
@@ -93,6 +101,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "broker/storage/env.h"
 #include "proto/base/clock.h"
 
 namespace roomq::broker::storage {
@@ -108,6 +117,8 @@ struct LogOptions {
   std::chrono::milliseconds fsync_interval{1000};
   // What fsync_interval is measured on (Now()); must outlive the log.
   const base::Clock* clock = &base::Clock::Real();
+  // What writes, syncs and cuts back segments; must outlive the log.
+  Env* env = Env::Default();
 };
 
 // One record as replayed. `payload` points into a buffer valid only during
@@ -133,8 +144,8 @@ class RecordLog {
   // the newest segment (see Recovery above); loads or creates DIR/EPOCH.
   // `report` may be null.
   // Errors: InvalidArgument for empty dir / zero segment_bytes / negative
-  // interval / a null clock; DataLoss for corruption or an unreadable EPOCH; FailedPrecondition
-  // when another RecordLog holds the dir; the errno-derived code for an I/O
+  // interval / a null clock or env; DataLoss for corruption or an unreadable EPOCH;
+  // FailedPrecondition when another RecordLog holds the dir; the errno-derived code for an I/O
   // failure (a dir that cannot be created or written, ...).
   static absl::StatusOr<std::unique_ptr<RecordLog>> Open(
       LogOptions options, const std::function<void(const Record&)>& replay, OpenReport* report);
@@ -160,6 +171,16 @@ class RecordLog {
   // Deletes whole segments whose every record index < `index` (never the
   // newest segment). OK when there is nothing to delete.
   absl::Status DropBefore(uint64_t index);
+
+  // Gives up the records appended since the last successful Flush: they are
+  // not written, and next_index() goes back to the first of them (the next
+  // Append gets that index again). Returns how many records were dropped.
+  // For a caller that answers a failed Flush by refusing what it appended;
+  // on a broken() log those records may still have reached the file.
+  size_t DiscardBuffered();
+
+  // The error every Flush returns from now on (see Errors), or OK.
+  const absl::Status& broken() const { return broken_; }
 
   // The index the next Append returns.
   uint64_t next_index() const { return next_index_; }
@@ -200,6 +221,7 @@ class RecordLog {
   uint64_t next_index_ = 1;
   uint64_t buffered_first_index_ = 1;  // index of the first record in buffer_
   std::string buffer_;                 // encoded records not yet written
+  size_t buffered_records_ = 0;        // records in buffer_
   bool oversized_ = false;             // an Append exceeded kMaxPayloadBytes
   bool dirty_ = false;                 // written since the last fdatasync
   base::Clock::TimePoint last_sync_;

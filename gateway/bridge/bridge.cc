@@ -43,13 +43,19 @@ Bridge::Bridge(Options options, std::vector<boost::asio::any_io_executor> shards
     : options_(WithNodeId(std::move(options))),
       shards_(std::move(shards)),
       node_id_(options_.link.node_id),
-      link_thread_(LinkThreadOptionsFor(options_)) {}
+      link_thread_(LinkThreadOptionsFor(options_)) {
+  budgets_.reserve(shards_.size());
+  for (size_t i = 0; i < shards_.size(); ++i) budgets_.emplace_back(options_.max_shard_queue_bytes);
+}
 
 Bridge::~Bridge() { Stop(); }
 
 absl::Status Bridge::Start(Sink sink) {
   if (started_) return absl::FailedPreconditionError("bridge already started");
   if (!options_.prepare) return absl::InvalidArgumentError("bridge needs Options::prepare");
+  if (!options_.dispatch_bytes) {
+    return absl::InvalidArgumentError("bridge needs Options::dispatch_bytes");
+  }
   started_ = true;
   sink_ = std::move(sink);
   node::LinkThreadHooks hooks;
@@ -268,11 +274,20 @@ void Bridge::OnDelivery(node::Delivery& delivery) {
   }
   SharedDispatch dispatch =
       options_.prepare(std::move(envelope), delivery.header.epoch(), delivery.header.sequence());
+  const size_t bytes = options_.dispatch_bytes(*dispatch);
+  size_t dropped = 0;
   for (size_t i = 0; i < targets.size(); ++i) {
-    if (targets[i]) sink_(i, dispatch);
+    if (!targets[i]) continue;
+    std::optional<HandOff> charge = budgets_[i].TryCharge(bytes);
+    if (!charge.has_value()) {
+      ++dropped;
+      continue;
+    }
+    sink_(i, dispatch, std::move(*charge));
   }
   absl::MutexLock lock(&stats_mutex_);
-  stats_.dispatches += target_count;
+  stats_.dispatches += target_count - dropped;
+  stats_.dispatches_dropped += dropped;
 }
 
 Bridge::Stats Bridge::stats() const {
@@ -284,6 +299,8 @@ Bridge::Stats Bridge::stats() const {
   const node::LinkThreadStats thread = link_thread_.stats();
   stats.publishes = thread.published;
   stats.publishes_refused = thread.refused + thread.publish_failed;
+  stats.shard_queued_bytes = 0;
+  for (const ShardBudget& budget : budgets_) stats.shard_queued_bytes += budget.queued();
   return stats;
 }
 

@@ -29,6 +29,14 @@
 // (ns, "") topic). The sink runs on the link thread and is expected to post
 // to the shard. Deliveries for no local shard are counted and dropped
 // before anything is prepared.
+// Bound (hand_off.h): what is posted to a shard and not yet run is at most
+// `max_shard_queue_bytes` (default 64 MiB per shard), each dispatch charged
+// Options::dispatch_bytes of it. The sink gets a HandOff with each dispatch
+// and must keep it with the posted work until that has run (or is
+// destroyed). A dispatch that does not fit is not handed to that shard:
+// counted in stats().dispatches_dropped; other shards and the link thread
+// go on. Recovery answers (one post per recovered socket, each bounded by
+// the Link's max_message_bytes) are not charged.
 //
 // Connection state recovery: SaveSession is queued like Subscribe (never
 // refused: one per closing socket) and, like a publish, still goes out
@@ -53,6 +61,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
+#include "gateway/bridge/hand_off.h"
 #include "gateway/bridge/port.h"
 #include "proto/node/link.h"
 #include "proto/node/link_thread.h"
@@ -69,16 +78,27 @@ struct BridgeStats {
   uint64_t sessions_saved = 0;      // SaveSession sent
   uint64_t recoveries = 0;          // Recover answered ok
   uint64_t recoveries_refused = 0;  // Recover answered not ok, or no answer
+  // (envelope, shard) posts dropped: the shard's queue was at
+  // max_shard_queue_bytes.
+  uint64_t dispatches_dropped = 0;
+  uint64_t shard_queued_bytes = 0;  // posted, not yet run, summed over shards (gauge)
 };
 
 class Bridge : public Port {
  public:
-  // Called on the link thread with (shard index, dispatch).
-  using Sink = std::function<void(size_t shard, SharedDispatch dispatch)>;
+  // Called on the link thread with (shard index, dispatch, its charge); the
+  // HandOff goes with the work posted to the shard.
+  using Sink = std::function<void(size_t shard, SharedDispatch dispatch, HandOff charge)>;
 
   struct Options {
     node::LinkOptions link;
     size_t max_queued_publishes = 100000;
+    // Bytes of dispatches posted to one shard and not yet run (hand_off.h).
+    uint64_t max_shard_queue_bytes = uint64_t{64} << 20;
+    // What one dispatch is charged (the layer above knows what it holds:
+    // the envelope and its encoded frame). Called on the link thread.
+    // Required.
+    std::function<size_t(const Dispatch&)> dispatch_bytes;
     // Turns one delivered envelope, with the broker's epoch and sequence for
     // it, into what the shards get. Called on the link thread, once per
     // routed delivery and once per missed event of a recovery. Required.
@@ -164,6 +184,8 @@ class Bridge : public Port {
 
   // Link thread only.
   absl::flat_hash_map<std::string, TopicShards> topics_;
+  // One per shard; charged on the link thread, given back on the shards.
+  std::vector<ShardBudget> budgets_;
 
   mutable absl::Mutex stats_mutex_;
   // publishes / publishes_refused are the LinkThread's; see stats().

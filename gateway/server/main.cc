@@ -63,6 +63,10 @@ ABSL_FLAG(int64_t, max_event_bytes, 0,
           "Bytes of one client event or ack, its text plus all its binary attachments; a client "
           "sending more is disconnected. 0 = --max-payload. Must fit in --max-outbound-bytes "
           "with the framing a delivery adds, so no accepted event can cut off a reader");
+ABSL_FLAG(int64_t, max_shard_queue_bytes, int64_t{64} << 20,
+          "Bytes of broker deliveries the bridge may have posted to one io shard that it has not "
+          "yet run; past it a delivery is dropped for that shard "
+          "(drops_total{reason=\"shard_queue_full\"})");
 ABSL_FLAG(int64_t, max_connections, 100000,
           "Engine.IO sessions at once; a handshake over it gets HTTP 503 \"Too many connections\" "
           "(0 = no limit)");
@@ -190,6 +194,9 @@ int main(int argc, char** argv) {
   socketio_options.limits.max_namespaces = static_cast<size_t>(max_namespaces);
   socketio_options.limits.max_event_bytes = static_cast<size_t>(max_event);
   socketio_options.max_rooms_per_socket = static_cast<size_t>(max_rooms);
+  const int64_t max_shard_queue = absl::GetFlag(FLAGS_max_shard_queue_bytes);
+  if (max_shard_queue <= 0) UsageError("--max-shard-queue-bytes must be positive");
+  socketio_options.max_shard_queue_bytes = static_cast<uint64_t>(max_shard_queue);
   socketio_options.limits.message_rate = message_rate;
   socketio_options.limits.message_burst = message_burst;
   socketio_options.limits.rate_limit_policy = rate_policy == "disconnect"

@@ -70,4 +70,14 @@ SharedDispatch MakeDispatch(v1::Envelope envelope, std::string_view offset_arg) 
   return dispatch;
 }
 
+size_t DispatchBytes(const Dispatch& dispatch) {
+  size_t bytes = sizeof(Dispatch) + dispatch.envelope.SpaceUsedLong();
+  if (dispatch.frame != nullptr) {
+    for (const engineio::OutboundPart& part : *dispatch.frame) {
+      bytes += sizeof(part) + part.data.capacity();
+    }
+  }
+  return bytes;
+}
+
 }  // namespace roomq::gateway::socketio

@@ -38,6 +38,11 @@ namespace roomq::gateway::socketio {
 // without ack id, as npm socket.io does for the events it keeps.
 SharedDispatch MakeDispatch(v1::Envelope envelope, std::string_view offset_arg = {});
 
+// What `dispatch` holds in memory, about: the envelope (SpaceUsedLong) plus
+// the bytes of its encoded frame. What the bridge charges a shard's
+// hand-off budget for it (bridge.h).
+size_t DispatchBytes(const Dispatch& dispatch);
+
 }  // namespace roomq::gateway::socketio
 
 #endif  // ROOMQ_GATEWAY_SOCKETIO_DISPATCH_H_

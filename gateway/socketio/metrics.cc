@@ -142,7 +142,9 @@ std::string FormatPrometheus(const MetricsSnapshot& s) {
          s.bytes_in);
   Scalar(out, "messages_out_total", "counter", "Messages queued to clients", s.messages_out);
   Scalar(out, "bytes_out_total", "counter", "Bytes of messages queued to clients", s.bytes_out);
-  ByLabel(out, "drops_total", "Messages dropped, by reason", "reason", s.drops);
+  std::map<std::string, uint64_t> drops = s.drops;
+  drops["shard_queue_full"] = s.bridge.dispatches_dropped;
+  ByLabel(out, "drops_total", "Messages dropped, by reason", "reason", drops);
   ByLabel(out, "refusals_total", "Requests refused by a limit", "limit", s.refusals);
   Scalar(out, "protocol_errors_total", "counter", "Sessions closed for a malformed packet",
          s.protocol_errors);
@@ -168,6 +170,9 @@ std::string FormatPrometheus(const MetricsSnapshot& s) {
          "Publishes refused (bridge queue bound or ZeroMQ high-water mark)",
          s.bridge.publishes_refused);
   Scalar(out, "bridge_topics", "gauge", "Topics subscribed at the broker", s.bridge.topics);
+  Scalar(out, "bridge_shard_queued_bytes", "gauge",
+         "Bytes of broker deliveries posted to the shards and not yet run, summed",
+         s.bridge.shard_queued_bytes);
   return out;
 }
 

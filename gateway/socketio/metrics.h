@@ -20,7 +20,9 @@
 //   outbound_queued_bytes_max     gauge    the largest one session's queue
 //   messages_in_total / bytes_in_total     Engine.IO messages from clients
 //   messages_out_total / bytes_out_total   messages queued to clients
-//   drops_total{reason}           counter  outbound_full | closed | rate_limited
+//   drops_total{reason}           counter  outbound_full | closed | rate_limited |
+//                                          shard_queue_full (a delivery the bridge did not
+//                                          post to a shard at max_shard_queue_bytes; per shard)
 //   refusals_total{limit}         counter  max_connections | max_namespaces |
 //                                          max_rooms_per_socket | origin
 //                                          (--cors-origin; set by the caller)

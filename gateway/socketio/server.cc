@@ -23,6 +23,8 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Create(
 
   bridge::Bridge::Options bridge_options;
   bridge_options.link = options.broker;
+  bridge_options.max_shard_queue_bytes = options.max_shard_queue_bytes;
+  bridge_options.dispatch_bytes = [](const Dispatch& dispatch) { return DispatchBytes(dispatch); };
   // Events of a namespace with recovery carry their offset
   // "<epoch>-<sequence>" as a last argument. The bridge thread looks
   // namespaces up in its own registry (registries are not thread-safe), and
@@ -50,9 +52,12 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Create(
         std::make_shared<Shard>(i, shards[i], server->config_, server->bridge_, shard_options));
   }
   std::vector<std::weak_ptr<Shard>> targets(server->shards_.begin(), server->shards_.end());
-  absl::Status started = server->bridge_->Start(
-      [targets = std::move(targets), shards](size_t shard, SharedDispatch dispatch) {
-        boost::asio::post(shards[shard], [weak = targets[shard], dispatch = std::move(dispatch)] {
+  absl::Status started =
+      server->bridge_->Start([targets = std::move(targets), shards](
+                                 size_t shard, SharedDispatch dispatch, bridge::HandOff charge) {
+        // The charge is given back when this has run (or is destroyed unrun).
+        boost::asio::post(shards[shard], [weak = targets[shard], dispatch = std::move(dispatch),
+                                          charge = std::move(charge)] {
           if (auto target = weak.lock()) target->OnDispatch(dispatch);
         });
       });

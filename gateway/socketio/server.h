@@ -45,6 +45,9 @@ struct ServerOptions {
   ConnectionOptions limits;
   // Rooms a socket may be in, its own and the namespace's included (shard.h).
   size_t max_rooms_per_socket = 1000;
+  // Bytes of broker deliveries posted to one shard and not yet run; past it
+  // a delivery is dropped for that shard (bridge.h, hand_off.h).
+  uint64_t max_shard_queue_bytes = uint64_t{64} << 20;
 };
 
 class Server : public engineio::SessionListenerFactory {

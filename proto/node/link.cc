@@ -26,9 +26,12 @@ constexpr int kMaxReadsPerPoll = 4096;
 // deliveries) is divided by it.
 constexpr int kMaxFramesPerMessage = wire::kMaxDeliveriesPerMessage;
 constexpr int kSilentHeartbeats = 3;
-// Topics per Subscribe command when the whole set is (re)sent: ~40 bytes
-// each, so a command stays far below the broker's message size limit.
+// Topics per Subscribe command when the whole set is (re)sent, and bytes:
+// a topic name may be 1 KiB, so the count alone could make a command larger
+// than the broker's message size limit (--max-message-bytes, 4 MiB by
+// default), which would cut the connection instead of subscribing.
 constexpr size_t kMaxTopicsPerCommand = 10000;
+constexpr size_t kMaxCommandBytes = 1 << 20;
 
 std::string GenerateNodeId(const std::string& prefix) {
   char host[256] = {};
@@ -62,12 +65,16 @@ absl::StatusOr<std::unique_ptr<Link>> Link::Create(zmq::context_t& context, Link
     return absl::InvalidArgumentError("receipt_timeout must be positive");
   }
   if (options.clock == nullptr) return absl::InvalidArgumentError("LinkOptions.clock is null");
+  if (options.max_message_bytes <= 0) {
+    return absl::InvalidArgumentError("max_message_bytes must be positive");
+  }
   std::unique_ptr<Link> link(new Link(context, std::move(options), std::move(handlers)));
   link->node_id_ = link->options_.node_id.empty() ? GenerateNodeId(link->options_.node_prefix)
                                                   : link->options_.node_id;
   try {
     link->pub_ = zmq::socket_t(context, zmq::socket_type::dealer);
     link->pub_.set(zmq::sockopt::sndhwm, link->options_.send_hwm);
+    link->pub_.set(zmq::sockopt::maxmsgsize, link->options_.max_message_bytes);
     link->pub_.set(zmq::sockopt::linger, static_cast<int>(link->options_.linger.count()));
     if (absl::Status curve = ApplyCurveClient(link->pub_, link->options_.curve); !curve.ok()) {
       return curve;
@@ -101,10 +108,12 @@ absl::Status Link::OpenSubSocket() {
                  ? options_.receive_hwm
                  : (options_.receive_hwm + kMaxFramesPerMessage - 1) / kMaxFramesPerMessage);
     sub_.set(zmq::sockopt::sndhwm, options_.send_hwm);
+    sub_.set(zmq::sockopt::maxmsgsize, options_.max_message_bytes);
     sub_.set(zmq::sockopt::linger, static_cast<int>(options_.linger.count()));
     monitor_endpoint_ = NextMonitorEndpoint();
-    if (zmq_socket_monitor(sub_.handle(), monitor_endpoint_.c_str(),
-                           ZMQ_EVENT_CONNECTED | ZMQ_EVENT_DISCONNECTED) != 0) {
+    if (zmq_socket_monitor(
+            sub_.handle(), monitor_endpoint_.c_str(),
+            ZMQ_EVENT_CONNECTED | ZMQ_EVENT_DISCONNECTED | ZMQ_EVENT_CONNECT_RETRIED) != 0) {
       throw zmq::error_t();
     }
     monitor_ = zmq::socket_t(context_, zmq::socket_type::pair);
@@ -117,6 +126,7 @@ absl::Status Link::OpenSubSocket() {
         absl::StrCat("broker sub endpoint \"", options_.sub_endpoint, "\": ", e.what()));
   }
   tcp_connected_ = false;
+  zmq_retrying_ = true;  // connecting
   return absl::OkStatus();
 }
 
@@ -156,17 +166,23 @@ void Link::SendHelloAndSubscriptions() {
   SendPing(options_.clock->Now());
   if (subscriptions_.empty() && pending_replies_.empty()) return;
 
-  // The set goes in batches of kMaxTopicsPerCommand so no command nears the
-  // broker's message size limit; only the last batch asks for a Reply: the
-  // broker applies commands in order, so that Reply covers them all.
+  // The set goes in batches of kMaxTopicsPerCommand topics or
+  // kMaxCommandBytes so no command nears the broker's message size limit;
+  // only the last batch asks for a Reply: the broker applies commands in
+  // order, so that Reply covers them all.
   const uint64_t request_id = next_request_id_++;
   auto it = subscriptions_.begin();
   do {
     v1::SubscriberCommand subscribe;
     auto* topics = subscribe.mutable_subscribe()->mutable_topics();
-    for (size_t n = 0; n < kMaxTopicsPerCommand && it != subscriptions_.end(); ++n, ++it) {
+    size_t bytes = 0;
+    for (size_t n = 0;
+         n < kMaxTopicsPerCommand && bytes < kMaxCommandBytes && it != subscriptions_.end();
+         ++n, ++it) {
       *topics->Add() = it->second.topic;
       AddResumePoint(it->second, *subscribe.mutable_subscribe());
+      // The topic, and again in a resume point with its epoch and offset.
+      bytes += 2 * (it->second.topic.ByteSizeLong() + 4) + 24;
     }
     if (it == subscriptions_.end()) subscribe.set_request_id(request_id);
     SendCommand(subscribe);
@@ -387,7 +403,10 @@ void Link::HandleMonitorReadable() {
     if (event_frame.size() < 6) continue;
     uint16_t event = 0;
     std::memcpy(&event, event_frame.data(), sizeof(event));
-    if (event == ZMQ_EVENT_CONNECTED) {
+    if (event == ZMQ_EVENT_CONNECT_RETRIED) {
+      zmq_retrying_ = true;
+    } else if (event == ZMQ_EVENT_CONNECTED) {
+      zmq_retrying_ = true;
       if (tcp_connected_) continue;
       tcp_connected_ = true;
       ++connections_;
@@ -400,6 +419,9 @@ void Link::HandleMonitorReadable() {
       SendHelloAndSubscriptions();
     } else if (event == ZMQ_EVENT_DISCONNECTED) {
       tcp_connected_ = false;
+      // ZeroMQ announces a reconnection attempt (CONNECT_RETRIED) at once
+      // unless it gave the connection up.
+      zmq_retrying_ = false;
       SetBrokerConnected(false);
     }
   }
@@ -578,11 +600,13 @@ void Link::RunTimers(TimePoint now) {
   if (now >= next_ping_) SendPing(now);
   if (now - last_broker_answer_ >= kSilentHeartbeats * options_.heartbeat) {
     SetBrokerConnected(false);
-    if (tcp_connected_) {
+    if (tcp_connected_ || !zmq_retrying_) {
       // TCP looks up but nothing answers (hung broker, half-open
-      // connection): start over with a fresh socket.
-      spdlog::warn("roomq link {}: broker silent for {} heartbeats, reconnecting", node_id_,
-                   kSilentHeartbeats);
+      // connection), or the connection is gone and ZeroMQ will not try
+      // again (it gives a connection up for good after a protocol error,
+      // e.g. a frame over max_message_bytes): start over with a fresh socket.
+      spdlog::warn("roomq link {}: broker silent for {} heartbeats{}, reconnecting", node_id_,
+                   kSilentHeartbeats, tcp_connected_ ? "" : " and its connection given up");
       CloseSubSocket();
       if (absl::Status status = OpenSubSocket(); !status.ok()) {
         spdlog::error("roomq link {}: {}", node_id_, status.ToString());

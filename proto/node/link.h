@@ -7,7 +7,8 @@
 //
 // Sockets: one DEALER connected to the broker's --pub-bind (sends Envelopes,
 // receives PublishReceipts) and one DEALER connected to its --sub-bind (sends
-// SubscriberCommands, receives BrokerFrames and deliveries). A zmq socket
+// SubscriberCommands, receives BrokerFrames and deliveries); neither takes a
+// frame over LinkOptions::max_message_bytes. A zmq socket
 // monitor on the sub socket (read through an inproc PAIR polled in Poll())
 // reports TCP (re)connections.
 //
@@ -22,8 +23,13 @@
 //    expired this node) re-sends Hello and the subscription set;
 //  - no Pong for 3 heartbeats => the broker is treated as down
 //    (on_broker_state(false)); if the TCP connection still looks up (a hung
-//    broker or a half-open connection) the sub socket is recreated; retries go
-//    on until the broker answers again (on_broker_state(true)).
+//    broker or a half-open connection), or is gone and ZeroMQ does not retry
+//    it (it gives a connection up after a protocol error, such as a frame
+//    over max_message_bytes), the sub socket is recreated; retries go on
+//    until the broker answers again (on_broker_state(true)). The pub socket
+//    is not watched: a broker that broke the protocol on it (a receipt over
+//    max_message_bytes; no roomq-broker sends one) leaves the Link unable to
+//    publish (ResourceExhausted) until it is recreated.
 // The whole set is sent in batches of 10000 topics per Subscribe command.
 // Subscribe `done` callbacks are keyed by request id (pending ones are carried
 // over to the full re-subscription after a reconnection); publish receipts
@@ -82,6 +88,13 @@ struct LinkOptions {
   // (messages) is receive_hwm / 8, as a broker message holds up to 8
   // deliveries (fewer when traffic is light). <= 0: ZeroMQ's meaning.
   int receive_hwm = 100000;
+  // ZMQ_MAXMSGSIZE on both sockets: a frame from the broker larger than
+  // this makes ZeroMQ drop the connection (the Link reconnects, resubscribes
+  // and resumes; stats().reconnects counts it) instead of allocating it. The
+  // largest frames a broker sends are deliveries (its --max-message-bytes
+  // plus offsets) and Recovered answers, which it keeps within its
+  // --max-peer-queue-bytes (64 MiB by default): keep this at least that.
+  int64_t max_message_bytes = int64_t{64} << 20;
   std::chrono::milliseconds receipt_timeout{5000};
   // Added: how long closing the Link may wait to flush Goodbye and unsent
   // envelopes (ZMQ_LINGER on both sockets).
@@ -126,9 +139,9 @@ struct LinkHandlers {
 class Link {
  public:
   // InvalidArgument for a missing on_delivery, a null clock or a non-positive
-  // heartbeat / receipt_timeout; Internal when a zmq socket cannot be created or an
-  // endpoint is malformed. The broker need not be up: the Link connects (and
-  // subscribes) whenever it appears.
+  // heartbeat / receipt_timeout / max_message_bytes; Internal when a zmq socket cannot be created
+  // or an endpoint is malformed. The broker need not be up: the Link connects (and subscribes)
+  // whenever it appears.
   static absl::StatusOr<std::unique_ptr<Link>> Create(zmq::context_t& context, LinkOptions options,
                                                       LinkHandlers handlers);
   // Sends Goodbye (best effort, bounded by `linger`) and closes the sockets.
@@ -253,6 +266,10 @@ class Link {
   zmq::socket_t monitor_;  // PAIR reading sub_'s monitor events
   std::string monitor_endpoint_;
   bool tcp_connected_ = false;
+  // False from a disconnection until ZeroMQ says it retries: still false
+  // after 3 silent heartbeats means it gave the connection up (a protocol
+  // error), and the sub socket is recreated.
+  bool zmq_retrying_ = true;
   uint64_t connections_ = 0;  // TCP connections seen on the sub socket
   bool broker_connected_ = false;
 

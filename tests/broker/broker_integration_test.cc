@@ -17,7 +17,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
+#include <cstring>
 #include <optional>
 #include <random>
 #include <regex>
@@ -32,6 +34,7 @@
 #include "tests/support/binaries.h"
 #include "tests/support/broker_process.h"
 #include "tests/support/child_process.h"
+#include "tests/support/http_scrape.h"
 
 namespace roomq::broker_test {
 namespace {
@@ -677,6 +680,128 @@ TEST_F(BrokerTest, AFullSubscriberLosesDeliveriesWithoutSlowingOthers) {
   EXPECT_TRUE(line.ok()) << line.status();
 }
 
+// --max-peer-queue-bytes bounds what a subscriber that stops reading makes
+// the broker hold, in bytes, long before the high-water mark (here the
+// default, 100000 deliveries: 1.6 GB of these envelopes); the reader of the
+// same room loses nothing. The gauge of the largest peer queue stays within
+// the bound at every scrape.
+TEST_F(BrokerTest, AStalledSubscriberIsCutOffAtItsByteBudgetAndOthersLoseNothing) {
+  BrokerOptions options;
+  constexpr int64_t kBudget = 3000000;
+  options.extra_args = {"--max-message-bytes=65536",
+                        "--max-peer-queue-bytes=" + std::to_string(kBudget),
+                        "--metrics-bind=127.0.0.1:0"};
+  Start(options);
+  const int metrics = broker_.metrics_port();
+  ASSERT_NE(metrics, 0);
+  auto stalled = Node("stalled", /*receive_hwm=*/10);
+  auto reader = Node("reader");
+  ASSERT_TRUE(stalled->Subscribe({RoomTopic("/chat", "a")}).ok());
+  ASSERT_TRUE(reader->Subscribe({RoomTopic("/chat", "a")}).ok());
+  WireNode publisher(context_, broker_.pub_endpoint, broker_.sub_endpoint);
+  v1::Envelope envelope = RoomsEnvelope("/chat", {"a"}, "bulk");
+  envelope.set_args(std::string(16 * 1024, 'x'));
+  const std::string bytes = envelope.SerializeAsString();
+  // 48 MiB in batches the reader drains; the stalled peer's socket buffers
+  // take a few MiB, its queue at the broker 3 MB, the rest is dropped.
+  constexpr int kBatches = 120;
+  constexpr int kBatch = 25;
+  double largest = 0;
+  for (int batch = 0; batch < kBatches; ++batch) {
+    for (int i = 0; i < kBatch; ++i) publisher.SendPub({bytes});
+    for (int i = 0; i < kBatch; ++i) {
+      auto received = reader->ReceiveDelivery(kWait);
+      ASSERT_TRUE(received.ok()) << "batch " << batch << ": " << received.status();
+    }
+    if (batch % 10 == 9) {
+      const auto queued = test_support::PrometheusSample(test_support::HttpGet(metrics, "/metrics"),
+                                                         "roomq_broker_peer_queued_bytes_max");
+      ASSERT_TRUE(queued.has_value());
+      largest = std::max(largest, *queued);
+      EXPECT_LE(*queued, kBudget) << "batch " << batch;
+    }
+  }
+  EXPECT_GT(largest, 0);  // the stalled peer's queue was seen holding something
+  const std::string body = test_support::HttpGet(metrics, "/metrics");
+  EXPECT_GT(test_support::PrometheusSample(
+                body, "roomq_broker_dropped_total{reason=\"peer_queue_bytes\"}")
+                .value_or(0),
+            0)
+      << body;
+  EXPECT_EQ(test_support::PrometheusSample(body, "roomq_broker_dropped_total{reason=\"hwm\"}"), 0);
+  stalled->Goodbye();
+  auto line = broker_.process->WaitForLine(
+      std::regex("peer disconnected node=stalled .*dropped=([1-9][0-9]*)"), kWait);
+  EXPECT_TRUE(line.ok()) << line.status();
+  reader->Goodbye();
+  line =
+      broker_.process->WaitForLine(std::regex("peer disconnected node=reader .*dropped=0$"), kWait);
+  EXPECT_TRUE(line.ok()) << line.status();
+}
+
+// A peer that sends a message over --max-message-bytes is disconnected by
+// ZeroMQ before the broker sees anything of it: nothing is routed, no
+// receipt comes, and the peer's DEALER reconnects by itself and goes on.
+TEST_F(BrokerTest, APublisherSendingMoreThanMaxMessageBytesIsDisconnectedAndItsMessageDropped) {
+  BrokerOptions options;
+  options.extra_args = {"--max-message-bytes=65536"};
+  Start(options);
+  auto subscriber = Node("sub");
+  ASSERT_TRUE(subscriber->Subscribe({RoomTopic("/chat", "a")}).ok());
+  WireNode publisher(context_, broker_.pub_endpoint, broker_.sub_endpoint);
+  // The publisher's connection events, to see the cut and the reconnection.
+  const std::string monitor_endpoint = "inproc://oversize-publisher-monitor";
+  ASSERT_EQ(zmq_socket_monitor(publisher.pub().handle(), monitor_endpoint.c_str(),
+                               ZMQ_EVENT_CONNECTED | ZMQ_EVENT_DISCONNECTED),
+            0);
+  zmq::socket_t monitor(context_, zmq::socket_type::pair);
+  monitor.connect(monitor_endpoint);
+  monitor.set(zmq::sockopt::rcvtimeo, static_cast<int>(kWait.count()));
+  auto next_event = [&]() -> int {
+    zmq::message_t event;
+    zmq::message_t address;
+    if (!monitor.recv(event) || !monitor.recv(address) || event.size() < 2) return -1;
+    uint16_t id;
+    std::memcpy(&id, event.data(), sizeof id);
+    return id;
+  };
+  // A confirmed publish proves the connection is up before the big one.
+  v1::Envelope small = RoomsEnvelope("/chat", {"a"}, "before");
+  small.set_origin("pub");
+  small.set_message_id(1);
+  small.set_confirm(true);
+  publisher.Publish(small);
+  ASSERT_TRUE(publisher.ReceiveReceipt(kWait).ok());
+  while (true) {  // the CONNECTED event of that connection
+    const int event = next_event();
+    ASSERT_NE(event, -1) << "no CONNECTED event";
+    if (event == ZMQ_EVENT_CONNECTED) break;
+  }
+
+  v1::Envelope huge = RoomsEnvelope("/chat", {"a"}, "huge");
+  huge.set_args(std::string(70000, 'x'));
+  huge.set_origin("pub");
+  huge.set_message_id(2);
+  huge.set_confirm(true);
+  publisher.Publish(huge);
+  EXPECT_EQ(next_event(), ZMQ_EVENT_DISCONNECTED);
+  EXPECT_EQ(next_event(), ZMQ_EVENT_CONNECTED);  // the DEALER reconnects by itself
+
+  small.set_event("after");
+  small.set_message_id(3);
+  publisher.Publish(small);
+  auto receipt = publisher.ReceiveReceipt(kWait);
+  ASSERT_TRUE(receipt.ok()) << receipt.status();
+  EXPECT_EQ(receipt->message_id(), 3u);  // none for the huge one
+  auto first = subscriber->ReceiveDelivery(kWait);
+  ASSERT_TRUE(first.ok()) << first.status();
+  EXPECT_EQ(first->envelope.event(), "before");
+  auto second = subscriber->ReceiveDelivery(kWait);
+  ASSERT_TRUE(second.ok()) << second.status();
+  EXPECT_EQ(second->envelope.event(), "after");
+  zmq_socket_monitor(publisher.pub().handle(), nullptr, 0);
+}
+
 TEST_F(BrokerTest, ExitsCleanlyOnSigterm) {
   const std::string stats = StopAndGetFinalStats();
   EXPECT_NE(stats.find("routed=0"), std::string::npos) << stats;
@@ -816,6 +941,21 @@ TEST(BrokerBinary, RejectsABadFlagWithUsage) {
   exit = (*broker)->Wait(kWait);
   ASSERT_TRUE(exit.ok());
   EXPECT_EQ(exit->exit_code, 2);
+}
+
+// The byte budget must hold the largest delivery: a message of
+// --max-message-bytes plus up to 2 MiB of offsets.
+TEST(BrokerBinary, RefusesAPeerQueueBudgetTooSmallForTheLargestMessage) {
+  auto broker =
+      ChildProcess::Start(test_support::BinaryPath("roomq-broker"),
+                          {"--pub-bind=tcp://127.0.0.1:*", "--sub-bind=tcp://127.0.0.1:*",
+                           "--max-message-bytes=4194304", "--max-peer-queue-bytes=5000000"});
+  ASSERT_TRUE(broker.ok()) << broker.status();
+  auto exit = (*broker)->Wait(kWait);
+  ASSERT_TRUE(exit.ok()) << exit.status();
+  EXPECT_EQ(exit->exit_code, 2);
+  EXPECT_TRUE(
+      (*broker)->WaitForLine(std::regex("max peer queue bytes .* must be at least"), kWait).ok());
 }
 
 TEST(BrokerBinary, HelpListsItsOwnFlags) {

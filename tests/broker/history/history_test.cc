@@ -31,9 +31,16 @@ wire::EnvelopeRoute Route(std::string_view ns, std::vector<std::string_view> roo
 class HistoryTest : public ::testing::Test {
  protected:
   // Stamps and keeps one envelope whose frame is the real delivery frame of
-  // `payload`; returns its sequence.
+  // `payload`, and commits it; returns its sequence.
   uint64_t Add(History& history, std::string_view ns, std::vector<std::string_view> rooms,
                std::string payload = "x", int64_t time_us = 0) {
+    const uint64_t sequence = AddPending(history, ns, rooms, std::move(payload), time_us);
+    history.Commit();
+    return sequence;
+  }
+  // The same, left pending.
+  uint64_t AddPending(History& history, std::string_view ns, std::vector<std::string_view> rooms,
+                      std::string payload = "x", int64_t time_us = 0) {
     const wire::EnvelopeRoute route = Route(ns, rooms);
     EXPECT_TRUE(history.Keeps(route));
     const uint64_t sequence = history.Stamp(route);
@@ -106,6 +113,7 @@ TEST_F(HistoryTest, AMultiRoomEnvelopeIsStoredOnceAndStampedOncePerRoom) {
   const std::string frame = "frame-bytes-that-are-long-enough-to-be-shared-by-reference";
   zmq::message_t message(frame.data(), frame.size());
   history.Keep(message, 0, 0);
+  history.Commit();
   EXPECT_EQ(history.entry_count(), 1u);
   EXPECT_EQ(history.topic_entry_count(), 2u);
   // Both topics hold the same entry, which shares the caller's buffer.
@@ -238,6 +246,57 @@ TEST_F(HistoryTest, RestoreRebuildsTopicsAndContinuesTheSequence) {
   Add(history, "/chat", {"a"});
   EXPECT_EQ(history.last_sequence(), 3u);
   EXPECT_EQ(history.OffsetRange("/chat", "a"), std::make_pair(uint64_t{1}, uint64_t{3}));
+}
+
+// What the broker does with a publish burst whose log write failed: the
+// pending entries are taken back, nothing of them is visible, and the next
+// stamps get the same numbers again, so no topic has a gap in its offsets.
+TEST_F(HistoryTest, AbandonTakesBackPendingEntriesAndTheirNumbers) {
+  History history({});
+  Add(history, "/chat", {"a"});  // 1
+  Add(history, "/chat", {"a"});  // 2
+  EXPECT_EQ(AddPending(history, "/chat", {"a", "b"}), 3u);
+  EXPECT_EQ(AddPending(history, "/chat", {"a"}), 4u);
+  EXPECT_EQ(AddPending(history, "/new", {"c"}), 5u);
+  // Pending: invisible.
+  EXPECT_EQ(history.pending_count(), 3u);
+  EXPECT_EQ(history.entry_count(), 2u);
+  EXPECT_EQ(ResumeSequences(history, "/chat", "a", 0), (std::vector<uint64_t>{1, 2}));
+  EXPECT_EQ(history.OffsetRange("/chat", "b"), std::make_pair(uint64_t{0}, uint64_t{0}));
+
+  EXPECT_EQ(history.Abandon(), 3u);
+  EXPECT_EQ(history.pending_count(), 0u);
+  EXPECT_EQ(history.last_sequence(), 2u);
+  EXPECT_EQ(history.topic_count(), 1u);  // (/chat, b) and (/new, c) were new: forgotten
+  EXPECT_EQ(history.entry_count(), 2u);
+
+  // The same numbers again, and (/chat, a) goes on without a gap.
+  EXPECT_EQ(Add(history, "/chat", {"b", "a"}), 3u);
+  EXPECT_EQ(history.OffsetRange("/chat", "a"), std::make_pair(uint64_t{1}, uint64_t{3}));
+  EXPECT_EQ(history.OffsetRange("/chat", "b"), std::make_pair(uint64_t{3}, uint64_t{3}));
+  ResumeOutcome outcome;
+  EXPECT_EQ(ResumeSequences(history, "/chat", "a", 1, &outcome), (std::vector<uint64_t>{2, 3}));
+  EXPECT_FALSE(outcome.truncated);
+}
+
+// Committing a burst in which an entry evicts a topic's whole history (here
+// by max_bytes) while a later pending entry of the same topic waits: the
+// topic is not forgotten under it, and its offsets stay consecutive.
+TEST_F(HistoryTest, CommitKeepsATopicWithPendingEntriesWhenEvictionEmptiesIt) {
+  HistoryOptions options;
+  options.max_bytes = 1;  // every entry evicts everything before it, itself included
+  History history(options);
+  AddPending(history, "/chat", {"a"});
+  AddPending(history, "/chat", {"b"});
+  AddPending(history, "/chat", {"a"});
+  history.Commit();
+  EXPECT_EQ(history.pending_count(), 0u);
+  EXPECT_EQ(history.entry_count(), 0u);
+  EXPECT_EQ(history.topic_count(), 0u);
+  // Everything was evicted and forgotten: the next stamp starts a topic at
+  // its sequence and the gap is reported.
+  EXPECT_EQ(history.last_sequence(), 3u);
+  EXPECT_TRUE(history.MissingSince("/chat", "a", 1));
 }
 
 }  // namespace

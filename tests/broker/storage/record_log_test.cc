@@ -560,6 +560,99 @@ TEST_F(RecordLogTest, AFailedWriteIsAStatusAndIsRetriedByTheNextFlush) {
   EXPECT_EQ(report.truncated_bytes, 0u);
 }
 
+// An Env whose writes, syncs and cut-backs fail on command.
+class FailingEnv : public Env {
+ public:
+  absl::Status Write(int fd, std::string_view data, std::string_view path) override {
+    if (!fail_write) return Env::Write(fd, data, path);
+    (void)Env::Write(fd, data.substr(0, data.size() / 2), path);  // half, then the disk is full
+    return absl::ResourceExhaustedError("write: No space left on device (injected)");
+  }
+  absl::Status Sync(int fd, std::string_view path) override {
+    if (fail_sync) return absl::InternalError("fdatasync: Input/output error (injected)");
+    return Env::Sync(fd, path);
+  }
+  absl::Status Truncate(int fd, uint64_t size, std::string_view path) override {
+    if (fail_truncate) return absl::InternalError("ftruncate: Input/output error (injected)");
+    return Env::Truncate(fd, size, path);
+  }
+  bool fail_write = false;
+  bool fail_sync = false;
+  bool fail_truncate = false;
+};
+
+// What the broker does after a failed Flush: give the records up. Their
+// indexes are handed out again and nothing of them reaches the file.
+TEST_F(RecordLogTest, DiscardBufferedGivesUpUnwrittenRecordsAndTheirIndexes) {
+  FailingEnv env;
+  LogOptions options = Options();
+  options.env = &env;
+  auto log = Open(options);
+  ASSERT_TRUE(log.ok()) << log.status();
+  std::vector<Replayed> written = Write(**log, 2);
+  env.fail_write = true;
+  EXPECT_EQ((*log)->Append(1, "lost-a"), 3u);
+  EXPECT_EQ((*log)->Append(1, "lost-b"), 4u);
+  const absl::Status failed = (*log)->Flush();
+  EXPECT_EQ(failed.code(), absl::StatusCode::kResourceExhausted) << failed;
+  EXPECT_TRUE((*log)->broken().ok());  // the half write was cut back
+  EXPECT_EQ((*log)->DiscardBuffered(), 2u);
+  EXPECT_EQ((*log)->buffered_bytes(), 0u);
+  EXPECT_EQ((*log)->next_index(), 3u);
+
+  env.fail_write = false;
+  EXPECT_EQ((*log)->Append(2, "kept"), 3u);
+  ASSERT_TRUE((*log)->Flush().ok());
+  written.push_back({3, 2, "kept"});
+  log->reset();
+  OpenReport report;
+  ASSERT_TRUE(Open(Options(), &report).ok());
+  EXPECT_EQ(replayed_, written);
+  EXPECT_EQ(report.truncated_bytes, 0u);
+}
+
+// A failed fdatasync leaves what reached the disk unknown: the log is broken
+// and refuses every later Flush with the same error.
+TEST_F(RecordLogTest, AFailedSyncBreaksTheLog) {
+  FailingEnv env;
+  LogOptions options = Options();
+  options.env = &env;
+  options.fsync = FsyncPolicy::kAlways;
+  auto log = Open(options);
+  ASSERT_TRUE(log.ok()) << log.status();
+  Write(**log, 1);
+  env.fail_sync = true;
+  (*log)->Append(1, "unsynced");
+  const absl::Status failed = (*log)->Flush();
+  EXPECT_FALSE(failed.ok());
+  EXPECT_EQ((*log)->broken(), failed);
+  env.fail_sync = false;
+  (*log)->Append(1, "later");
+  EXPECT_EQ((*log)->Flush(), failed);
+}
+
+// A failed write whose cut-back fails too breaks the log; the half record
+// it left is a torn tail the next Open cuts.
+TEST_F(RecordLogTest, AFailedWriteThatCannotBeCutBackBreaksTheLogAndOpenCutsIt) {
+  FailingEnv env;
+  LogOptions options = Options();
+  options.env = &env;
+  auto log = Open(options);
+  ASSERT_TRUE(log.ok()) << log.status();
+  const std::vector<Replayed> written = Write(**log, 2);
+  env.fail_write = true;
+  env.fail_truncate = true;
+  (*log)->Append(1, std::string(100, 't'));
+  EXPECT_FALSE((*log)->Flush().ok());
+  EXPECT_FALSE((*log)->broken().ok());
+  EXPECT_NE((*log)->broken().message().find("undoing it failed too"), std::string_view::npos);
+  log->reset();
+  OpenReport report;
+  ASSERT_TRUE(Open(Options(), &report).ok());
+  EXPECT_EQ(replayed_, written);
+  EXPECT_GT(report.truncated_bytes, 0u);
+}
+
 TEST_F(RecordLogTest, UnrelatedFilesAreIgnoredAndBadSegmentNamesRefused) {
   {
     auto log = Open(Options());

@@ -10,6 +10,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
 #include <chrono>
+#include <cstdio>
 #include <functional>
 #include <future>
 #include <list>
@@ -43,6 +44,9 @@ class IoThread {
     thread_.join();
   }
   boost::asio::any_io_executor executor() { return io_.get_executor(); }
+
+  // Runs `fn` on the thread without waiting for it.
+  void Post(std::function<void()> fn) { boost::asio::post(io_, std::move(fn)); }
 
   // Runs `fn` on the thread and waits for it.
   template <typename Fn>
@@ -181,7 +185,8 @@ class TwoGatewaysTest : public ::testing::Test {
     }
   }
 
-  Gateway MakeGateway(size_t shards) {
+  Gateway MakeGateway(size_t shards,
+                      uint64_t max_shard_queue_bytes = ServerOptions().max_shard_queue_bytes) {
     Gateway gateway;
     std::vector<boost::asio::any_io_executor> executors;
     for (size_t i = 0; i < shards; ++i) {
@@ -209,6 +214,7 @@ namespaces:
     // a broker kill is seen at once through the TCP disconnect.
     options.broker.heartbeat = milliseconds(1000);
     options.broker.receipt_timeout = milliseconds(1000);
+    options.max_shard_queue_bytes = max_shard_queue_bytes;
     auto server = Server::Create(std::move(options), executors);
     EXPECT_TRUE(server.ok()) << server.status();
     if (server.ok()) gateway.server = *std::move(server);
@@ -489,6 +495,66 @@ TEST_F(TwoGatewaysTest, ASocketRecoversOnTheOtherGatewayWithEveryMissedEventOnce
     EXPECT_GT(sequence, last_sequence);
     last_sequence = sequence;
   }
+}
+
+// The bridge -> shard hand-off is bounded in bytes per shard: while one io
+// thread is stalled, what the bridge posts to it stops at
+// max_shard_queue_bytes (the rest is dropped for that shard and counted),
+// and the other shard of the same gateway gets every delivery. Once the
+// stalled thread runs again it gets what fit, then live deliveries.
+TEST_F(TwoGatewaysTest, AStalledShardHoldsAtMostItsHandOffBytesAndTheOtherShardGetsEverything) {
+  constexpr uint64_t kBound = 1 << 20;
+  Gateway gateway = MakeGateway(2, kBound);
+  ASSERT_NE(gateway.server, nullptr);
+  Client publisher(b_, 0, "publisher");
+  Client steady(gateway, 0, "steady");
+  Client stalled(gateway, 1, "stalled");
+  for (Client* client : {&publisher, &steady, &stalled}) ASSERT_FALSE(client->Connect().empty());
+  steady.Join("big", 1);
+  stalled.Join("big", 1);
+
+  // Shard 1's io thread waits until `release` runs (at the latest when this
+  // test returns, so a failed assertion cannot leave it blocked).
+  std::promise<void> unblock;
+  std::shared_future<void> unblocked = unblock.get_future().share();
+  gateway.threads[1]->Post([unblocked] { unblocked.wait(); });
+  std::unique_ptr<std::promise<void>, void (*)(std::promise<void>*)> release(
+      &unblock, [](std::promise<void>* p) { p->set_value(); });
+
+  // 30 events of 100 KB: each dispatch is charged ~200 KB (the envelope and
+  // its frame), so about five fit the stalled shard's 1 MiB.
+  const std::string payload(100 * 1000, 'p');
+  constexpr int kEvents = 30;
+  for (int i = 0; i < kEvents; ++i) {
+    const std::string ack = std::to_string(100 + i);
+    publisher.Send("2" + ack + R"(["publish","big","ev",")" + std::to_string(i) + payload + "\"]");
+    ASSERT_TRUE(publisher.WaitFor("3" + ack + R"([{"ok":true}])")) << i;
+  }
+  for (int i = 0; i < kEvents; ++i) {
+    ASSERT_TRUE(steady.WaitFor(R"(2["ev",")" + std::to_string(i) + payload + "\"]")) << i;
+  }
+  const bridge::BridgeStats stats = gateway.server->bridge_stats();
+  EXPECT_GT(stats.dispatches_dropped, 0u);
+  EXPECT_LE(stats.shard_queued_bytes, kBound);
+  EXPECT_GT(stats.shard_queued_bytes, 0u);
+
+  release.reset();
+  publisher.Send(R"(2200["publish","big","ev","after"])");
+  ASSERT_TRUE(publisher.WaitFor(R"(3200[{"ok":true}])"));
+  ASSERT_TRUE(stalled.WaitFor(R"(2["ev","after"])"));
+  int got = 0;
+  for (int i = 0; i < kEvents; ++i)
+    got += stalled.Count(R"(2["ev",")" + std::to_string(i) + payload + "\"]");
+  EXPECT_GT(got, 0);
+  EXPECT_EQ(static_cast<uint64_t>(got + stats.dispatches_dropped), static_cast<uint64_t>(kEvents));
+  std::printf(
+      "[ hand-off ] stalled shard: %d of %d events posted, %llu dropped, %llu of %llu bytes "
+      "queued while stalled\n",
+      got, kEvents, static_cast<unsigned long long>(stats.dispatches_dropped),
+      static_cast<unsigned long long>(stats.shard_queued_bytes),
+      static_cast<unsigned long long>(kBound));
+  EXPECT_EQ(gateway.server->bridge_stats().shard_queued_bytes, 0u);
+  gateway.server->Shutdown();
 }
 
 }  // namespace

@@ -33,6 +33,7 @@ class LinkTest : public ::testing::Test {
     options.receipt_timeout = receipt_timeout;
     options.linger = milliseconds(0);
     options.clock = &clock_;
+    options.max_message_bytes = max_message_bytes_;
     LinkHandlers handlers;
     handlers.on_delivery = [this](Delivery& d) {
       deliveries_.push_back(d.envelope);
@@ -89,6 +90,7 @@ class LinkTest : public ::testing::Test {
 
   base::FakeClock clock_;
   zmq::context_t context_;
+  int64_t max_message_bytes_ = LinkOptions().max_message_bytes;
   std::unique_ptr<Link> link_;
   std::vector<v1::Envelope> deliveries_;
   std::vector<v1::Delivery> headers_;
@@ -402,6 +404,82 @@ TEST_F(LinkTest, LargeSubscriptionSetGoesInBatchesWithOneReply) {
   }
   EXPECT_EQ(batches, (std::vector<int>{10000, 10000, 5001}));
   EXPECT_EQ(with_request, 1);
+}
+
+// Topic names may be 1 KiB: 10000 of them in one command would be ~20 MB,
+// over the broker's message size limit (4 MiB by default), which cuts the
+// connection instead of subscribing. Commands stop at 1 MiB too.
+TEST_F(LinkTest, LongTopicNamesGoInCommandsUnderOneMebibyte) {
+  FakeBroker broker(context_);
+  MakeLink(broker);
+  constexpr int kTopics = 3000;
+  int done = 0;
+  for (int i = 0; i < kTopics; ++i) {
+    std::string room = std::to_string(i) + "-" + std::string(1000, 'r');
+    link_->Subscribe(wire::RoomTopic("/big", room), [&](absl::Status s) { done += s.ok(); });
+  }
+  ASSERT_TRUE(PumpUntil(
+      &broker, [&] { return done == kTopics; }, std::chrono::seconds(60)));
+  int topics = 0;
+  int commands = 0;
+  int with_request = 0;
+  for (const auto& c : broker.commands) {
+    if (!c.has_subscribe()) continue;
+    ++commands;
+    topics += c.subscribe().topics_size();
+    with_request += c.request_id() != 0;
+    EXPECT_LE(c.ByteSizeLong(), size_t{1} << 20);
+  }
+  EXPECT_EQ(topics, kTopics);
+  EXPECT_GE(commands, 3);  // ~3 MB of names
+  EXPECT_EQ(with_request, 1);
+}
+
+// A frame from the broker over max_message_bytes is never allocated:
+// ZeroMQ drops the connection and, as after any protocol error, does not
+// retry it; the Link sees the broker down, recreates its socket after 3
+// silent heartbeats (Hello and the whole set again, counted in
+// stats().reconnects), and later deliveries arrive.
+TEST_F(LinkTest, AFrameOverMaxMessageBytesCostsTheConnectionNotTheMemory) {
+  FakeBroker broker(context_);
+  max_message_bytes_ = 64 * 1024;
+  MakeLink(broker, milliseconds(300));
+  std::optional<absl::Status> done;
+  link_->Subscribe(wire::RoomTopic("/chat", "a"), [&](absl::Status s) { done = s; });
+  ASSERT_TRUE(PumpUntil(&broker, [&] { return done.has_value(); }));
+  Connect(broker, milliseconds(300));
+  ASSERT_EQ(CountHellos(broker), 1);
+
+  v1::Envelope envelope;
+  envelope.set_version(v1::VERSION_1);
+  envelope.set_kind(v1::KIND_EVENT);
+  envelope.set_channel(v1::CHANNEL_ROOMS);
+  envelope.set_namespace_("/chat");
+  envelope.add_rooms("a");
+  envelope.set_event("huge");
+  envelope.set_args(std::string(100 * 1024, 'x'));
+  broker.Deliver(envelope);
+  ASSERT_TRUE(PumpUntil(&broker, [&] { return !link_->broker_connected(); }));
+  EXPECT_TRUE(deliveries_.empty());
+  for (int i = 0; i < 3; ++i) AdvanceAndPoll(milliseconds(300));
+  ASSERT_TRUE(PumpUntil(&broker, [&] { return CountHellos(broker) >= 2; }));
+  EXPECT_GE(link_->stats().reconnects, 1u);
+
+  envelope.set_event("small");
+  envelope.set_args("[1]");
+  broker.Deliver(envelope);  // to the new connection's identity
+  ASSERT_TRUE(PumpUntil(&broker, [&] { return !deliveries_.empty(); }));
+  ASSERT_EQ(deliveries_.size(), 1u);
+  EXPECT_EQ(deliveries_[0].event(), "small");
+}
+
+TEST_F(LinkTest, RejectsANonPositiveMaxMessageBytes) {
+  LinkOptions options;
+  options.max_message_bytes = 0;
+  LinkHandlers handlers;
+  handlers.on_delivery = [](Delivery&) {};
+  EXPECT_EQ(Link::Create(context_, options, handlers).status().code(),
+            absl::StatusCode::kInvalidArgument);
 }
 
 TEST_F(LinkTest, PollReportsExtraItems) {
