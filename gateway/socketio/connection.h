@@ -11,11 +11,22 @@
 //    Unknown namespace: 4/ns,{"message":"Invalid namespace"}. A CONNECT for
 //    a namespace this session already has, or any other packet for a
 //    namespace it does not have (yet), closes the session.
+//  - Admission, in order: the session's namespace count, the name (exact or
+//    a config pattern, NamespaceRegistry::Resolve), the namespace's auth;
+//    only then does a name matching a pattern become a namespace
+//    (NamespaceRegistry::Acquire), held by the socket and freed when its
+//    last socket is gone. Stricter than Socket.IO, which creates a child of
+//    io.of(regex) before its middleware runs and keeps it unless
+//    cleanupEmptyChildNamespaces is set.
 //  - No namespace connected within connect_timeout: the session is closed.
 //  - Limits (ConnectionOptions, counted in ShardStats): a CONNECT past
-//    max_namespaces gets CONNECT_ERROR "Too many namespaces"; client events
-//    past the socket's message rate are refused per rate_limit_policy; a
-//    join past ShardOptions::max_rooms_per_socket is acked with an error.
+//    max_namespaces gets CONNECT_ERROR "Too many namespaces", one that
+//    would create a dynamic namespace past
+//    ShardOptions::max_dynamic_namespaces "Too many dynamic namespaces"
+//    (the session stays); client events past the socket's message rate are
+//    refused per rate_limit_policy; a join past
+//    ShardOptions::max_rooms_per_socket is acked with an error; an event
+//    over max_event_bytes closes the session.
 //  - Auth (the namespace's `auth`, auth/socket_auth.h): a CONNECT it
 //    refuses gets CONNECT_ERROR {"message": reason} (counted in
 //    ShardStats::auth_refusals, logged without the token); an admitted
@@ -36,14 +47,17 @@
 //    from a service: DISCONNECT packet + "server namespace disconnect";
 //    session end: the Engine.IO reason ("transport close", "ping timeout", ...).
 // One info log line per socket connect and disconnect (socket id,
-// namespace, transport, reason), one warn line per session closed for a
-// protocol error (what was wrong).
+// namespace, transport, reason). What a client causes at will is logged by
+// the client-log policy (engineio/client_log.h: the first few of each kind
+// at info, then one in a thousand) with its text cut and escaped: refused
+// CONNECTs (per refusal kind) and sessions closed for a protocol error.
 //
 // Thread safety: lives on its session's shard thread; every method runs
 // there. Asynchronous callbacks hold a weak token and do nothing once the
 // Connection is gone.
 
 #include <chrono>
+#include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
@@ -125,6 +139,11 @@ class Connection : public engineio::SessionListener {
  private:
   void HandlePacket(Packet packet);
   void HandleConnect(Packet& packet);
+  // Answers a refused CONNECT with CONNECT_ERROR {"message": message}; the
+  // session stays. Logged (engineio/client_log.h) as the n-th refusal of
+  // its kind, `why` saying what was wrong.
+  void RefuseConnect(uint64_t n, std::string_view nsp, std::string_view why,
+                     std::string_view message);
   // A fresh socket: offers recovery, joins its own and the namespace room;
   // FinishConnect answers.
   void BeginConnect(Socket& socket);

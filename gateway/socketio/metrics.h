@@ -15,6 +15,8 @@
 //   sessions                      gauge    Engine.IO sessions with the Socket.IO layer
 //   sockets{namespace,transport}  gauge    connected Socket.IO sockets
 //   rooms                         gauge    (shard, namespace, room) entries, own rooms included
+//   dynamic_namespaces            gauge    namespaces from config patterns, summed over
+//                                          shards (each exists while a socket holds it)
 //   broker_subscriptions          gauge    topics the shards hold subscribed
 //   outbound_queued_bytes         gauge    bytes queued for clients, all sessions
 //   outbound_queued_bytes_max     gauge    the largest one session's queue
@@ -22,8 +24,11 @@
 //   messages_out_total / bytes_out_total   messages queued to clients
 //   drops_total{reason}           counter  outbound_full | closed | rate_limited
 //   refusals_total{limit}         counter  max_connections | max_namespaces |
-//                                          max_rooms_per_socket | origin
-//                                          (--cors-origin; set by the caller)
+//                                          max_dynamic_namespaces |
+//                                          unknown_namespace | max_rooms_per_socket |
+//                                          publish | broker_subscription |
+//                                          max_event_bytes |
+//                                          origin (--cors-origin; set by the caller)
 //   protocol_errors_total         counter  sessions closed for a malformed packet
 //   transport_errors_total{reason} counter connections closed for bad input or
 //                                          silence below the packet level
@@ -53,6 +58,7 @@ struct MetricsSnapshot {
   uint64_t sessions = 0;
   std::map<std::pair<std::string, std::string>, uint64_t> sockets;  // (namespace, transport)
   uint64_t rooms = 0;
+  uint64_t dynamic_namespaces = 0;
   uint64_t subscriptions = 0;
   uint64_t queued_bytes = 0;
   uint64_t max_queued_bytes = 0;

@@ -39,12 +39,15 @@ struct ServerOptions {
   // answer or a join ack goes out anyway (default 2000 ms).
   std::chrono::milliseconds subscribe_wait{2000};
   // Per-session and per-socket limits (connection.h: max_namespaces,
-  // message_rate/burst, rate_limit_policy); its connect_timeout is replaced
+  // message_rate/burst, rate_limit_policy, max_event_bytes); its
+  // connect_timeout is replaced
   // by the field above. Its clock and timers are the Server's: the shards'
   // subscribe_wait timers come from limits.timers too.
   ConnectionOptions limits;
   // Rooms a socket may be in, its own and the namespace's included (shard.h).
   size_t max_rooms_per_socket = 1000;
+  // Dynamic namespaces each shard may hold at once (shard.h).
+  size_t max_dynamic_namespaces = kDefaultMaxDynamicNamespaces;
 };
 
 class Server : public engineio::SessionListenerFactory {
