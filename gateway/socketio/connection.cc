@@ -99,14 +99,31 @@ void Connection::OnMessage(std::string_view data, bool binary) {
     Fail(FromAbsl(decoded.status().message()));
     return;
   }
+  WatchAttachments();
   if (!decoded->has_value()) return;
   HandlePacket(std::move(**decoded));
+}
+
+void Connection::WatchAttachments() {
+  if (!decoder_.awaiting_attachments()) {
+    attachment_timer_.reset();
+    return;
+  }
+  if (attachment_timer_ != nullptr) return;  // armed by this packet's header
+  attachment_timer_ = options_.timers->NewTimer(session_.executor());
+  attachment_timer_->Start(options_.attachment_timeout, [token = Token(), this] {
+    if (token.expired() || closed_ || failed_) return;
+    ++shard_->stats().attachments_timed_out;
+    Fail(absl::StrCat("binary attachments did not all arrive within ",
+                      options_.attachment_timeout.count(), " ms"));
+  });
 }
 
 void Connection::OnClose(std::string_view reason) {
   if (closed_) return;
   closed_ = true;
   StopConnectTimer();
+  attachment_timer_.reset();
   std::vector<std::string> names;
   names.reserve(sockets_.size());
   for (const auto& [nsp, socket] : sockets_) names.push_back(nsp);
@@ -569,6 +586,7 @@ void Connection::CloseSocket(Socket& socket, std::string_view reason, bool tell_
 void Connection::Fail(std::string_view why) {
   if (failed_ || closed_) return;
   failed_ = true;
+  attachment_timer_.reset();
   const uint64_t n = ++shard_->stats().protocol_errors;
   engineio::LogThrottled(
       n, absl::StrCat("session ", session_.id(), " (", session_.handshake().remote_address,

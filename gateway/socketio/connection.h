@@ -26,7 +26,8 @@
 //    (the session stays); client events past the socket's message rate are
 //    refused per rate_limit_policy; a join past
 //    ShardOptions::max_rooms_per_socket is acked with an error; an event
-//    over max_event_bytes closes the session.
+//    over max_event_bytes, or whose attachments do not all arrive within
+//    attachment_timeout, closes the session.
 //  - Auth (the namespace's `auth`, auth/socket_auth.h): a CONNECT it
 //    refuses gets CONNECT_ERROR {"message": reason} (counted in
 //    ShardStats::auth_refusals, logged without the token); an admitted
@@ -110,11 +111,18 @@ struct ConnectionOptions {
   // larger one is disconnected (its sockets see "parse error"), counted in
   // ShardStats::events_too_large; nobody else notices. Default 1,000,000.
   size_t max_event_bytes = 1000000;
+  // How long a binary event or ack may wait for its attachments after its
+  // header arrived. Past it the session is closed (its sockets see "parse
+  // error"), nothing of the event is published, and it is counted in
+  // ShardStats::attachments_timed_out. With max_event_bytes this bounds
+  // what a pending event holds in time as well as in bytes. The timer
+  // exists only while attachments are pending. Default 30 s.
+  std::chrono::milliseconds attachment_timeout{30000};
   // Where the rate buckets refill (Now()) and where token expiry is checked
   // at CONNECT (WallNow()); must outlive every Connection.
   const base::Clock* clock = &base::Clock::Real();
-  // Where the connect_timeout timer comes from; must outlive every
-  // Connection.
+  // Where the connect_timeout and attachment_timeout timers come from;
+  // must outlive every Connection.
   engineio::TimerService* timers = &engineio::TimerService::Real();
 };
 
@@ -138,6 +146,9 @@ class Connection : public engineio::SessionListener {
 
  private:
   void HandlePacket(Packet packet);
+  // Arms the attachment timer when the decoder waits for attachments, frees
+  // it when it does not.
+  void WatchAttachments();
   void HandleConnect(Packet& packet);
   // Answers a refused CONNECT with CONNECT_ERROR {"message": message}; the
   // session stays. Logged (engineio/client_log.h) as the n-th refusal of
@@ -197,6 +208,8 @@ class Connection : public engineio::SessionListener {
   // Armed until some namespace connects (or the session closes), then
   // freed: an idle connected socket does not keep a timer object.
   std::unique_ptr<engineio::Timer> connect_timer_;
+  // Armed while a binary packet waits for its attachments, else null.
+  std::unique_ptr<engineio::Timer> attachment_timer_;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
   bool closed_ = false;          // OnClose ran
   bool failed_ = false;          // a protocol error closed the session

@@ -114,6 +114,7 @@ MetricsSnapshot ShardSnapshot(const Shard& shard) {
   s.refusals["publish"] = stats.publishes_refused;
   s.refusals["broker_subscription"] = stats.joins_refused_by_broker;
   s.refusals["max_event_bytes"] = stats.events_too_large;
+  s.refusals["attachment_timeout"] = stats.attachments_timed_out;
   s.protocol_errors = stats.protocol_errors;
   for (const auto& [reason, count] : stats.disconnects) s.disconnects[reason] = count;
   for (const auto& [reason, count] : stats.auth_refusals) s.auth_refusals[reason] = count;

@@ -27,7 +27,7 @@
 //                                          max_dynamic_namespaces |
 //                                          unknown_namespace | max_rooms_per_socket |
 //                                          publish | broker_subscription |
-//                                          max_event_bytes |
+//                                          max_event_bytes | attachment_timeout |
 //                                          origin (--cors-origin; set by the caller)
 //   protocol_errors_total         counter  sessions closed for a malformed packet
 //   transport_errors_total{reason} counter connections closed for bad input or

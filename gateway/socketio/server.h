@@ -39,8 +39,8 @@ struct ServerOptions {
   // answer or a join ack goes out anyway (default 2000 ms).
   std::chrono::milliseconds subscribe_wait{2000};
   // Per-session and per-socket limits (connection.h: max_namespaces,
-  // message_rate/burst, rate_limit_policy, max_event_bytes); its
-  // connect_timeout is replaced
+  // message_rate/burst, rate_limit_policy, max_event_bytes,
+  // attachment_timeout); its connect_timeout is replaced
   // by the field above. Its clock and timers are the Server's: the shards'
   // subscribe_wait timers come from limits.timers too.
   ConnectionOptions limits;

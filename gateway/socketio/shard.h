@@ -86,11 +86,12 @@ struct ShardStats {
   // token's `publish` claim or a socket-id room; relays that lost a target
   // room for the same reasons.
   uint64_t publishes_refused = 0;
-  uint64_t protocol_errors = 0;    // sessions closed for a malformed packet
-  uint64_t events_too_large = 0;   // ...of them for an event over max_event_bytes
-  uint64_t sessions_saved = 0;     // recovery: sockets whose state was saved
-  uint64_t recoveries = 0;         // recovery: sessions given back
-  uint64_t recoveries_failed = 0;  // recovery: claims that got a fresh session
+  uint64_t protocol_errors = 0;        // sessions closed for a malformed packet
+  uint64_t events_too_large = 0;       // ...of them for an event over max_event_bytes
+  uint64_t attachments_timed_out = 0;  // ...for attachments later than attachment_timeout
+  uint64_t sessions_saved = 0;         // recovery: sockets whose state was saved
+  uint64_t recoveries = 0;             // recovery: sessions given back
+  uint64_t recoveries_failed = 0;      // recovery: claims that got a fresh session
   // recovery: saved rooms the socket may no longer join (policy, token or
   // room limit changed), left out of the recovered session
   uint64_t recovery_rooms_dropped = 0;

@@ -15,7 +15,8 @@
 //   --ping-interval-ms, --ping-timeout-ms, --connect-timeout-ms, --max-payload,
 //   --cors-origin (repeatable, '*' allowed), --static-dir
 // and ignores --threads, --broker-pub, --broker-sub, and roomq's limits that
-// Socket.IO has no counterpart of (--max-dynamic-namespaces).
+// Socket.IO has no counterpart of (--max-dynamic-namespaces,
+// --attachment-timeout-ms).
 //
 // Auth: a namespace with `auth: {type: jwt, secret_env: NAME}` gets a
 // middleware checking an HS256 token in the CONNECT's auth ({token}): the
@@ -102,7 +103,7 @@ function parseFlags(argv) {
     'connect-timeout-ms': 'connectTimeoutMs',
     'max-payload': 'maxPayload',
   };
-  const ignored = new Set(['threads', 'broker-pub', 'broker-sub', 'max-dynamic-namespaces']);
+  const ignored = new Set(['threads', 'broker-pub', 'broker-sub', 'max-dynamic-namespaces', 'attachment-timeout-ms']);
   for (let i = 0; i < argv.length; i++) {
     const m = /^--([a-z-]+)(?:=(.*))?$/.exec(argv[i]);
     if (!m) usageError(`unexpected argument ${argv[i]}`);

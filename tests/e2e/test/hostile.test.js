@@ -15,7 +15,7 @@ const fs = require('node:fs');
 const path = require('node:path');
 const {Child} = require('../harness/process');
 const {startStack, ns, TARGET, BIN_DIR} = require('../harness/stack');
-const {ack, closeAll, connect, connectError} = require('../harness/client');
+const {RawEngine, ack, closeAll, connect, connectError} = require('../harness/client');
 
 const TOPIC_LIMIT = 50;
 const ROOMQ_ONLY = TARGET === 'reference' ? 'roomq feature: the reference server has no broker' : false;
@@ -250,3 +250,31 @@ test('a tenant namespace goes with its last socket; at --max-dynamic-namespaces 
     await bounded.stop();
   }
 });
+
+test('a binary event whose attachments do not all arrive within --attachment-timeout-ms closes only its sender',
+     {skip: TARGET === 'reference' ? 'roomq limit: Socket.IO waits for attachments without a time bound' : false},
+     async () => {
+       const slow = await startStack({
+         config: {namespaces: [ns('/', {relay: 'broadcast'})]},
+         gatewayFlags: ['--attachment-timeout-ms', '300'],
+       });
+       try {
+         const [listener, speaker] = await Promise.all([
+           connect(slow.url, '/', {transports: ['websocket']}),
+           connect(slow.url, '/', {transports: ['websocket']}),
+         ]);
+         const attacker = new RawEngine(slow.url);
+         await attacker.open();
+         await attacker.connectNamespace('/');
+         // Announces one attachment and never sends it.
+         attacker.send('451-["file",{"_placeholder":true,"num":0}]');
+         await attacker.waitClose();
+         speaker.emit('after', 'still here');
+         assert.deepEqual(await listener.rec.waitFor('after'), ['still here']);
+         assert.equal(listener.rec.received('file').length, 0);
+         const metrics = await metricsOf(slow.url);
+         assert.equal(sampleOf(metrics, 'roomq_gateway_refusals_total{limit="attachment_timeout"}'), 1);
+       } finally {
+         await slow.stop();
+       }
+     });
