@@ -1,6 +1,8 @@
 #include "gateway/engineio/transport_errors.h"
 
-#include <spdlog/spdlog.h>
+#include "absl/strings/str_cat.h"
+#include "gateway/engineio/client_log.h"
+#include "proto/base/absl_compat.h"
 
 namespace roomq::gateway::engineio {
 
@@ -38,13 +40,9 @@ void TransportErrorCounters::Record(TransportError reason, std::string_view remo
                                     std::string_view detail) {
   const uint64_t n =
       counts_[static_cast<size_t>(reason)].fetch_add(1, std::memory_order_relaxed) + 1;
-  const std::string_view name = TransportErrorName(reason);
-  if (n <= kLoggedInFull || n % kLogEvery == 0) {
-    spdlog::info("connection {} closed: {} ({}); {} so far{}", remote, name, detail, n,
-                 n == kLoggedInFull ? ", further ones logged once per 1000" : "");
-  } else {
-    spdlog::debug("connection {} closed: {} ({}); {} so far", remote, name, detail, n);
-  }
+  LogThrottled(n, absl::StrCat("connection ", ToAbsl(remote),
+                               " closed: ", ToAbsl(TransportErrorName(reason)), " (",
+                               ToAbsl(detail), "); ", n, " so far"));
 }
 
 std::map<std::string, uint64_t> TransportErrorCounters::Snapshot() const {

@@ -3,10 +3,11 @@
 
 // Counters of connections closed for bad input or silence below the
 // Engine.IO packet level (issue 6, "Bad input"): each such event closes only
-// the offending connection, is counted here by reason, and is logged at info
-// for the first kLoggedInFull events of a reason and then once per
-// kLogEvery (the rest at debug), so a flood of bad input cannot flood the
-// log. Exposed as roomq_gateway_transport_errors_total{reason} on /metrics.
+// the offending connection, is counted here by reason, and is logged by the
+// gateway's policy for client-caused events (client_log.h: the first
+// kLoggedInFull of a reason at info, then once per kLogEvery, the rest at
+// debug), so a flood of bad input cannot flood the log. Exposed as
+// roomq_gateway_transport_errors_total{reason} on /metrics.
 //
 // Thread safety: Record and the readers may be called from any thread
 // (relaxed atomics; these are rare events, never on the delivery path).
@@ -41,9 +42,6 @@ std::string_view TransportErrorName(TransportError reason);
 
 class TransportErrorCounters {
  public:
-  static constexpr uint64_t kLoggedInFull = 10;
-  static constexpr uint64_t kLogEvery = 1000;
-
   // Counts one event and logs it (rate-limited, see above). `remote` is the
   // peer's "ip:port", `detail` a short description.
   void Record(TransportError reason, std::string_view remote, std::string_view detail);

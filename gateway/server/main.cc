@@ -72,6 +72,13 @@ ABSL_FLAG(int64_t, max_connections, 100000,
           "(0 = no limit)");
 ABSL_FLAG(int32_t, max_namespaces, 32,
           "Namespaces one connection may join; a CONNECT over it gets CONNECT_ERROR");
+ABSL_FLAG(int32_t, max_dynamic_namespaces, 10000,
+          "Namespaces from --config patterns each io thread holds at once (each exists while an "
+          "admitted socket is in it); a CONNECT that would create one more gets CONNECT_ERROR "
+          "\"Too many dynamic namespaces\"");
+ABSL_FLAG(int32_t, attachment_timeout_ms, 30000,
+          "How long a client's binary event or ack may wait for its attachments; past it the "
+          "client's connection is closed and nothing of the event is published");
 ABSL_FLAG(int32_t, max_rooms_per_socket, 1000,
           "Rooms a socket may be in (its own and the namespace's included); a join over it is "
           "acked {\"error\":\"too many rooms\"}");
@@ -174,6 +181,8 @@ int main(int argc, char** argv) {
   socketio_options.connect_timeout = std::chrono::milliseconds(connect_timeout);
   const int64_t max_connections = absl::GetFlag(FLAGS_max_connections);
   const int max_namespaces = absl::GetFlag(FLAGS_max_namespaces);
+  const int max_dynamic_namespaces = absl::GetFlag(FLAGS_max_dynamic_namespaces);
+  const int attachment_timeout_ms = absl::GetFlag(FLAGS_attachment_timeout_ms);
   const int max_rooms = absl::GetFlag(FLAGS_max_rooms_per_socket);
   const double message_rate = absl::GetFlag(FLAGS_message_rate);
   const double message_burst = absl::GetFlag(FLAGS_message_burst);
@@ -184,6 +193,8 @@ int main(int argc, char** argv) {
   if (max_namespaces < 1 || max_rooms < 2) {
     UsageError("--max-namespaces must be >= 1 and --max-rooms-per-socket >= 2");
   }
+  if (max_dynamic_namespaces < 1) UsageError("--max-dynamic-namespaces must be >= 1");
+  if (attachment_timeout_ms <= 0) UsageError("--attachment-timeout-ms must be positive");
   if (!(message_rate >= 0) || !(message_burst >= 1)) {
     UsageError("--message-rate must be >= 0 and --message-burst >= 1");
   }
@@ -193,6 +204,8 @@ int main(int argc, char** argv) {
   options.engine.max_connections = static_cast<size_t>(max_connections);
   socketio_options.limits.max_namespaces = static_cast<size_t>(max_namespaces);
   socketio_options.limits.max_event_bytes = static_cast<size_t>(max_event);
+  socketio_options.limits.attachment_timeout = std::chrono::milliseconds(attachment_timeout_ms);
+  socketio_options.max_dynamic_namespaces = static_cast<size_t>(max_dynamic_namespaces);
   socketio_options.max_rooms_per_socket = static_cast<size_t>(max_rooms);
   const int64_t max_shard_queue = absl::GetFlag(FLAGS_max_shard_queue_bytes);
   if (max_shard_queue <= 0) UsageError("--max-shard-queue-bytes must be positive");

@@ -10,6 +10,10 @@
 //     - name: /               # an exact namespace name (starts with '/'), or
 //     # pattern: '^/dyn-\w+$' # a regex (ECMAScript, must match the whole name);
 //     #                       # each matching name becomes its own namespace
+//     #                       # once a CONNECT to it is admitted (auth passed),
+//     #                       # until its last socket leaves; at most
+//     #                       # --max-dynamic-namespaces per io thread
+//     #                       # (namespace_registry.h)
 //       join: '.*'            # regex a room name must fully match for a client
 //                             # `join`; '' = clients may not join rooms.
 //                             # Default '.*'.

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "gateway/engineio/client_log.h"
 #include "gateway/engineio/sid.h"
 #include "gateway/socketio/auth/jwt_verifier.h"
 #include "proto/base/absl_compat.h"
@@ -17,6 +18,8 @@ namespace roomq::gateway::socketio {
 namespace {
 
 constexpr std::string_view kOk = R"({"ok":true})";
+
+using engineio::LogSafe;
 
 std::string ErrorJson(std::string_view message) {
   return absl::StrCat("{\"error\":", base::JsonQuote(message), "}");
@@ -99,14 +102,31 @@ void Connection::OnMessage(std::string_view data, bool binary) {
     Fail(FromAbsl(decoded.status().message()));
     return;
   }
+  WatchAttachments();
   if (!decoded->has_value()) return;
   HandlePacket(std::move(**decoded));
+}
+
+void Connection::WatchAttachments() {
+  if (!decoder_.awaiting_attachments()) {
+    attachment_timer_.reset();
+    return;
+  }
+  if (attachment_timer_ != nullptr) return;  // armed by this packet's header
+  attachment_timer_ = options_.timers->NewTimer(session_.executor());
+  attachment_timer_->Start(options_.attachment_timeout, [token = Token(), this] {
+    if (token.expired() || closed_ || failed_) return;
+    ++shard_->stats().attachments_timed_out;
+    Fail(absl::StrCat("binary attachments did not all arrive within ",
+                      options_.attachment_timeout.count(), " ms"));
+  });
 }
 
 void Connection::OnClose(std::string_view reason) {
   if (closed_) return;
   closed_ = true;
   StopConnectTimer();
+  attachment_timer_.reset();
   std::vector<std::string> names;
   names.reserve(sockets_.size());
   for (const auto& [nsp, socket] : sockets_) names.push_back(nsp);
@@ -123,8 +143,8 @@ void Connection::HandlePacket(Packet packet) {
   }
   auto it = sockets_.find(packet.nsp);
   if (it == sockets_.end() || it->second->state != Socket::State::kConnected) {
-    Fail(absl::StrCat(ToAbsl(PacketTypeName(packet.type)), " for namespace '", packet.nsp,
-                      "', which is not connected"));
+    Fail(absl::StrCat(ToAbsl(PacketTypeName(packet.type)), " for namespace ", LogSafe(packet.nsp),
+                      ", which is not connected"));
     return;
   }
   Socket& socket = *it->second;
@@ -153,39 +173,46 @@ void Connection::HandlePacket(Packet packet) {
 
 void Connection::HandleConnect(Packet& packet) {
   if (sockets_.contains(packet.nsp)) {
-    Fail(absl::StrCat("CONNECT for namespace '", packet.nsp, "', which is already connected"));
+    Fail(absl::StrCat("CONNECT for namespace ", LogSafe(packet.nsp),
+                      ", which is already connected"));
     return;
   }
+  ShardStats& stats = shard_->stats();
   if (sockets_.size() >= options_.max_namespaces) {
-    ++shard_->stats().namespaces_refused;
-    spdlog::info("session {} ({}): CONNECT to '{}' refused: more than {} namespaces",
-                 engineio::SidForLog(session_.id()), session_.handshake().remote_address,
-                 packet.nsp, options_.max_namespaces);
-    Send(EncodeConnectError(packet.nsp, "Too many namespaces"));
+    RefuseConnect(++stats.namespaces_refused, packet.nsp,
+                  absl::StrCat("more than ", options_.max_namespaces, " namespaces"),
+                  "Too many namespaces");
     return;
   }
-  const Namespace* ns = shard_->namespaces().Find(packet.nsp);
-  if (ns == nullptr) {
-    spdlog::info("session {} ({}): CONNECT to unknown namespace '{}': Invalid namespace",
-                 engineio::SidForLog(session_.id()), session_.handshake().remote_address,
-                 packet.nsp);
-    Send(EncodeConnectError(packet.nsp, "Invalid namespace"));
+  NamespaceRegistry& registry = shard_->namespaces();
+  const NamespacePolicy* policy = registry.Resolve(packet.nsp);
+  if (policy == nullptr) {
+    RefuseConnect(++stats.unknown_namespaces, packet.nsp, "unknown namespace", "Invalid namespace");
     return;
   }
-  auth::Admission admission = auth::Admit(ns->policy->auth, packet.data, options_.clock->WallNow());
+  auth::Admission admission = auth::Admit(policy->auth, packet.data, options_.clock->WallNow());
   if (!admission.ok()) {
     // Never the token or the key: the reason and a detail of what was wrong.
-    ++shard_->stats().auth_refusals[std::string(admission.reason)];
-    spdlog::info("session {} ({}): CONNECT to '{}' refused: {} ({})",
-                 engineio::SidForLog(session_.id()), session_.handshake().remote_address,
-                 packet.nsp, admission.reason, admission.detail);
-    Send(EncodeConnectError(packet.nsp, admission.reason));
+    const uint64_t n = ++stats.auth_refusals[std::string(admission.reason)];
+    RefuseConnect(n, packet.nsp,
+                  absl::StrCat(ToAbsl(admission.reason), " (", admission.detail, ")"),
+                  admission.reason);
+    return;
+  }
+  // Admitted: only now may a name matching a pattern become a namespace.
+  absl::StatusOr<NamespaceRef> ns = registry.Acquire(packet.nsp);
+  if (!ns.ok()) {
+    const bool full = absl::IsResourceExhausted(ns.status());
+    RefuseConnect(full ? ++stats.dynamic_namespaces_refused : ++stats.unknown_namespaces,
+                  packet.nsp, FromAbsl(ns.status().message()),
+                  full ? "Too many dynamic namespaces" : "Invalid namespace");
     return;
   }
   auto owned = std::make_unique<Socket>();
   Socket& socket = *owned;
   socket.id = Shard::NewSocketId();
-  socket.ns = ns;
+  socket.ns = ns->get();
+  socket.ns_ref = *std::move(ns);
   socket.connection = this;
   socket.grant = std::move(admission.grant);
   if (!packet.data.empty()) socket.auth = std::move(packet.data);
@@ -197,6 +224,15 @@ void Connection::HandleConnect(Packet& packet) {
   // A client coming back with a private session id (connection_recovery.cc).
   if (StartRecovery(socket)) return;
   BeginConnect(socket);
+}
+
+void Connection::RefuseConnect(uint64_t n, std::string_view nsp, std::string_view why,
+                               std::string_view message) {
+  engineio::LogThrottled(
+      n, absl::StrCat("session ", engineio::SidForLog(session_.id()), " (",
+                      session_.handshake().remote_address, "): CONNECT to ", LogSafe(nsp),
+                      " refused: ", ToAbsl(why), "; ", n, " so far"));
+  Send(EncodeConnectError(nsp, message));
 }
 
 void Connection::ArmTokenExpiry(Socket& socket) {
@@ -571,9 +607,12 @@ void Connection::CloseSocket(Socket& socket, std::string_view reason, bool tell_
 void Connection::Fail(std::string_view why) {
   if (failed_ || closed_) return;
   failed_ = true;
-  ++shard_->stats().protocol_errors;
-  spdlog::warn("session {} ({}): closing on protocol error: {}", engineio::SidForLog(session_.id()),
-               session_.handshake().remote_address, why);
+  attachment_timer_.reset();
+  const uint64_t n = ++shard_->stats().protocol_errors;
+  engineio::LogThrottled(
+      n, absl::StrCat("session ", engineio::SidForLog(session_.id()), " (",
+                      session_.handshake().remote_address,
+                      "): closing on protocol error: ", ToAbsl(why), "; ", n, " so far"));
   std::vector<std::string> names;
   for (const auto& [nsp, socket] : sockets_) names.push_back(nsp);
   for (const std::string& nsp : names) {

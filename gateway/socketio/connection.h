@@ -11,11 +11,23 @@
 //    Unknown namespace: 4/ns,{"message":"Invalid namespace"}. A CONNECT for
 //    a namespace this session already has, or any other packet for a
 //    namespace it does not have (yet), closes the session.
+//  - Admission, in order: the session's namespace count, the name (exact or
+//    a config pattern, NamespaceRegistry::Resolve), the namespace's auth;
+//    only then does a name matching a pattern become a namespace
+//    (NamespaceRegistry::Acquire), held by the socket and freed when its
+//    last socket is gone. Stricter than Socket.IO, which creates a child of
+//    io.of(regex) before its middleware runs and keeps it unless
+//    cleanupEmptyChildNamespaces is set.
 //  - No namespace connected within connect_timeout: the session is closed.
 //  - Limits (ConnectionOptions, counted in ShardStats): a CONNECT past
-//    max_namespaces gets CONNECT_ERROR "Too many namespaces"; client events
-//    past the socket's message rate are refused per rate_limit_policy; a
-//    join past ShardOptions::max_rooms_per_socket is acked with an error.
+//    max_namespaces gets CONNECT_ERROR "Too many namespaces", one that
+//    would create a dynamic namespace past
+//    ShardOptions::max_dynamic_namespaces "Too many dynamic namespaces"
+//    (the session stays); client events past the socket's message rate are
+//    refused per rate_limit_policy; a join past
+//    ShardOptions::max_rooms_per_socket is acked with an error; an event
+//    over max_event_bytes, or whose attachments do not all arrive within
+//    attachment_timeout, closes the session.
 //  - Auth (the namespace's `auth`, auth/socket_auth.h): a CONNECT it
 //    refuses gets CONNECT_ERROR {"message": reason} (counted in
 //    ShardStats::auth_refusals, logged without the token); an admitted
@@ -36,14 +48,17 @@
 //    from a service: DISCONNECT packet + "server namespace disconnect";
 //    session end: the Engine.IO reason ("transport close", "ping timeout", ...).
 // One info log line per socket connect and disconnect (socket id,
-// namespace, transport, reason), one warn line per session closed for a
-// protocol error (what was wrong).
+// namespace, transport, reason). What a client causes at will is logged by
+// the client-log policy (engineio/client_log.h: the first few of each kind
+// at info, then one in a thousand) with its text cut and escaped: refused
+// CONNECTs (per refusal kind) and sessions closed for a protocol error.
 //
 // Thread safety: lives on its session's shard thread; every method runs
 // there. Asynchronous callbacks hold a weak token and do nothing once the
 // Connection is gone.
 
 #include <chrono>
+#include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
@@ -96,11 +111,18 @@ struct ConnectionOptions {
   // larger one is disconnected (its sockets see "parse error"), counted in
   // ShardStats::events_too_large; nobody else notices. Default 1,000,000.
   size_t max_event_bytes = 1000000;
+  // How long a binary event or ack may wait for its attachments after its
+  // header arrived. Past it the session is closed (its sockets see "parse
+  // error"), nothing of the event is published, and it is counted in
+  // ShardStats::attachments_timed_out. With max_event_bytes this bounds
+  // what a pending event holds in time as well as in bytes. The timer
+  // exists only while attachments are pending. Default 30 s.
+  std::chrono::milliseconds attachment_timeout{30000};
   // Where the rate buckets refill (Now()) and where token expiry is checked
   // at CONNECT (WallNow()); must outlive every Connection.
   const base::Clock* clock = &base::Clock::Real();
-  // Where the connect_timeout timer comes from; must outlive every
-  // Connection.
+  // Where the connect_timeout and attachment_timeout timers come from;
+  // must outlive every Connection.
   engineio::TimerService* timers = &engineio::TimerService::Real();
 };
 
@@ -124,7 +146,15 @@ class Connection : public engineio::SessionListener {
 
  private:
   void HandlePacket(Packet packet);
+  // Arms the attachment timer when the decoder waits for attachments, frees
+  // it when it does not.
+  void WatchAttachments();
   void HandleConnect(Packet& packet);
+  // Answers a refused CONNECT with CONNECT_ERROR {"message": message}; the
+  // session stays. Logged (engineio/client_log.h) as the n-th refusal of
+  // its kind, `why` saying what was wrong.
+  void RefuseConnect(uint64_t n, std::string_view nsp, std::string_view why,
+                     std::string_view message);
   // A fresh socket: offers recovery, joins its own and the namespace room;
   // FinishConnect answers.
   void BeginConnect(Socket& socket);
@@ -180,6 +210,8 @@ class Connection : public engineio::SessionListener {
   // Armed until some namespace connects (or the session closes), then
   // freed: an idle connected socket does not keep a timer object.
   std::unique_ptr<engineio::Timer> connect_timer_;
+  // Armed while a binary packet waits for its attachments, else null.
+  std::unique_ptr<engineio::Timer> attachment_timer_;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
   bool closed_ = false;          // OnClose ran
   bool failed_ = false;          // a protocol error closed the session

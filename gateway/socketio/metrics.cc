@@ -67,6 +67,7 @@ void MetricsSnapshot::Merge(const MetricsSnapshot& shard) {
   sessions += shard.sessions;
   MergeMap(sockets, shard.sockets);
   rooms += shard.rooms;
+  dynamic_namespaces += shard.dynamic_namespaces;
   subscriptions += shard.subscriptions;
   queued_bytes += shard.queued_bytes;
   max_queued_bytes = std::max(max_queued_bytes, shard.max_queued_bytes);
@@ -97,6 +98,7 @@ MetricsSnapshot ShardSnapshot(const Shard& shard) {
     ++s.sockets[{socket.ns->name, std::string(socket.connection->transport())}];
   });
   s.rooms = shard.room_count();
+  s.dynamic_namespaces = shard.namespaces().dynamic_count();
   s.subscriptions = shard.subscription_count();
   s.messages_in = stats.messages_in;
   s.bytes_in = stats.bytes_in;
@@ -106,10 +108,13 @@ MetricsSnapshot ShardSnapshot(const Shard& shard) {
   s.drops["closed"] = stats.dropped_closed;
   s.drops["rate_limited"] = stats.rate_limited;
   s.refusals["max_namespaces"] = stats.namespaces_refused;
+  s.refusals["max_dynamic_namespaces"] = stats.dynamic_namespaces_refused;
+  s.refusals["unknown_namespace"] = stats.unknown_namespaces;
   s.refusals["max_rooms_per_socket"] = stats.joins_refused;
   s.refusals["publish"] = stats.publishes_refused;
   s.refusals["broker_subscription"] = stats.joins_refused_by_broker;
   s.refusals["max_event_bytes"] = stats.events_too_large;
+  s.refusals["attachment_timeout"] = stats.attachments_timed_out;
   s.protocol_errors = stats.protocol_errors;
   for (const auto& [reason, count] : stats.disconnects) s.disconnects[reason] = count;
   for (const auto& [reason, count] : stats.auth_refusals) s.auth_refusals[reason] = count;
@@ -130,6 +135,8 @@ std::string FormatPrometheus(const MetricsSnapshot& s) {
                  Escape(key.second), "\"} ", std::to_string(value), "\n"});
   }
   Scalar(out, "rooms", "gauge", "Rooms with local members, summed over shards", s.rooms);
+  Scalar(out, "dynamic_namespaces", "gauge",
+         "Namespaces from config patterns with a socket, summed over shards", s.dynamic_namespaces);
   Scalar(out, "broker_subscriptions", "gauge", "Topics the shards hold subscribed",
          s.subscriptions);
   Scalar(out, "outbound_queued_bytes", "gauge", "Bytes queued for clients, all sessions",

@@ -15,6 +15,8 @@
 //   sessions                      gauge    Engine.IO sessions with the Socket.IO layer
 //   sockets{namespace,transport}  gauge    connected Socket.IO sockets
 //   rooms                         gauge    (shard, namespace, room) entries, own rooms included
+//   dynamic_namespaces            gauge    namespaces from config patterns, summed over
+//                                          shards (each exists while a socket holds it)
 //   broker_subscriptions          gauge    topics the shards hold subscribed
 //   outbound_queued_bytes         gauge    bytes queued for clients, all sessions
 //   outbound_queued_bytes_max     gauge    the largest one session's queue
@@ -24,8 +26,11 @@
 //                                          shard_queue_full (a delivery the bridge did not
 //                                          post to a shard at max_shard_queue_bytes; per shard)
 //   refusals_total{limit}         counter  max_connections | max_namespaces |
-//                                          max_rooms_per_socket | origin
-//                                          (--cors-origin; set by the caller)
+//                                          max_dynamic_namespaces |
+//                                          unknown_namespace | max_rooms_per_socket |
+//                                          publish | broker_subscription |
+//                                          max_event_bytes | attachment_timeout |
+//                                          origin (--cors-origin; set by the caller)
 //   protocol_errors_total         counter  sessions closed for a malformed packet
 //   transport_errors_total{reason} counter connections closed for bad input or
 //                                          silence below the packet level
@@ -55,6 +60,7 @@ struct MetricsSnapshot {
   uint64_t sessions = 0;
   std::map<std::pair<std::string, std::string>, uint64_t> sockets;  // (namespace, transport)
   uint64_t rooms = 0;
+  uint64_t dynamic_namespaces = 0;
   uint64_t subscriptions = 0;
   uint64_t queued_bytes = 0;
   uint64_t max_queued_bytes = 0;

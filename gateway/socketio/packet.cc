@@ -8,6 +8,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "gateway/engineio/client_log.h"
 #include "proto/base/absl_compat.h"
 #include "proto/base/json.h"
 #include "proto/base/status_macros.h"
@@ -192,7 +193,7 @@ absl::StatusOr<std::optional<Packet>> Decoder::Add(std::string_view data, bool b
 absl::StatusOr<Packet> Decoder::DecodeText(std::string_view text) {
   if (text.empty()) return Invalid("empty packet");
   if (text[0] < '0' || text[0] > '6') {
-    return Invalid(absl::StrCat("unknown packet type '", ToAbsl(text.substr(0, 1)), "'"));
+    return Invalid(absl::StrCat("unknown packet type ", engineio::LogSafe(text.substr(0, 1))));
   }
   Packet packet;
   packet.type = static_cast<PacketType>(text[0] - '0');

@@ -26,9 +26,10 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Create(
   bridge_options.max_shard_queue_bytes = options.max_shard_queue_bytes;
   bridge_options.dispatch_bytes = [](const Dispatch& dispatch) { return DispatchBytes(dispatch); };
   // Events of a namespace with recovery carry their offset
-  // "<epoch>-<sequence>" as a last argument. The bridge thread looks
-  // namespaces up in its own registry (registries are not thread-safe), and
-  // only when some namespace has recovery.
+  // "<epoch>-<sequence>" as a last argument. The bridge thread resolves
+  // names to policies in its own registry (registries are not thread-safe),
+  // and only when some namespace has recovery. Resolve creates nothing: what
+  // the broker delivers never makes a namespace exist.
   const bool any_recovery =
       std::any_of(server->config_->namespaces.begin(), server->config_->namespaces.end(),
                   [](const NamespacePolicy& ns) { return ns.recovery.has_value(); });
@@ -36,9 +37,9 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Create(
   if (any_recovery) registry = std::make_shared<NamespaceRegistry>(*server->config_);
   bridge_options.prepare = [config = server->config_, registry](v1::Envelope envelope,
                                                                 uint64_t epoch, uint64_t sequence) {
-    const Namespace* found =
-        registry == nullptr || sequence == 0 ? nullptr : registry->Find(envelope.namespace_());
-    const bool with_offset = found != nullptr && found->policy->recovery.has_value();
+    const NamespacePolicy* policy =
+        registry == nullptr || sequence == 0 ? nullptr : registry->Resolve(envelope.namespace_());
+    const bool with_offset = policy != nullptr && policy->recovery.has_value();
     return MakeDispatch(std::move(envelope), with_offset ? OffsetArg({epoch, sequence}) : "");
   };
   server->bridge_ = std::make_shared<bridge::Bridge>(std::move(bridge_options), shards);
@@ -46,6 +47,7 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Create(
   ShardOptions shard_options;
   shard_options.subscribe_wait = options.subscribe_wait;
   shard_options.max_rooms_per_socket = options.max_rooms_per_socket;
+  shard_options.max_dynamic_namespaces = options.max_dynamic_namespaces;
   shard_options.timers = options.limits.timers;
   for (size_t i = 0; i < shards.size(); ++i) {
     server->shards_.push_back(

@@ -39,7 +39,8 @@ struct ServerOptions {
   // answer or a join ack goes out anyway (default 2000 ms).
   std::chrono::milliseconds subscribe_wait{2000};
   // Per-session and per-socket limits (connection.h: max_namespaces,
-  // message_rate/burst, rate_limit_policy); its connect_timeout is replaced
+  // message_rate/burst, rate_limit_policy, max_event_bytes,
+  // attachment_timeout); its connect_timeout is replaced
   // by the field above. Its clock and timers are the Server's: the shards'
   // subscribe_wait timers come from limits.timers too.
   ConnectionOptions limits;
@@ -48,6 +49,8 @@ struct ServerOptions {
   // Bytes of broker deliveries posted to one shard and not yet run; past it
   // a delivery is dropped for that shard (bridge.h, hand_off.h).
   uint64_t max_shard_queue_bytes = uint64_t{64} << 20;
+  // Dynamic namespaces each shard may hold at once (shard.h).
+  size_t max_dynamic_namespaces = kDefaultMaxDynamicNamespaces;
 };
 
 class Server : public engineio::SessionListenerFactory {

@@ -26,7 +26,7 @@ Shard::Shard(size_t index, boost::asio::any_io_executor executor,
       config_(std::move(config)),
       port_(std::move(port)),
       options_(options),
-      namespaces_(*config_) {}
+      namespaces_(*config_, options_.max_dynamic_namespaces) {}
 
 std::string Shard::NewSocketId() {
   static constexpr char kAlphabet[] =

@@ -60,6 +60,11 @@ struct ShardOptions {
   // Rooms a socket may be in (its own and the namespace's included); a
   // client join past it is answered with an error.
   size_t max_rooms_per_socket = 1000;
+  // Dynamic namespaces (names matching a config pattern) this shard holds at
+  // once; each exists only while an admitted socket is in it. A CONNECT
+  // that would create one more is answered CONNECT_ERROR {"message":"Too
+  // many dynamic namespaces"} and the session stays. Default 10000.
+  size_t max_dynamic_namespaces = kDefaultMaxDynamicNamespaces;
 };
 
 // Counters of one shard for /metrics (metrics.h); touched only on its
@@ -69,21 +74,24 @@ struct ShardStats {
   uint64_t bytes_in = 0;
   uint64_t messages_out = 0;  // messages queued to clients
   uint64_t bytes_out = 0;
-  uint64_t dropped_outbound_full = 0;    // Session::Send over max_outbound_bytes
-  uint64_t dropped_closed = 0;           // Session::Send after the session closed
-  uint64_t rate_limited = 0;             // client events over a socket's message rate
-  uint64_t namespaces_refused = 0;       // CONNECTs over max_namespaces
-  uint64_t joins_refused = 0;            // joins over max_rooms_per_socket
-  uint64_t joins_refused_by_broker = 0;  // joins whose subscription the broker refused
+  uint64_t dropped_outbound_full = 0;       // Session::Send over max_outbound_bytes
+  uint64_t dropped_closed = 0;              // Session::Send after the session closed
+  uint64_t rate_limited = 0;                // client events over a socket's message rate
+  uint64_t namespaces_refused = 0;          // CONNECTs over max_namespaces
+  uint64_t unknown_namespaces = 0;          // CONNECTs to a name the config does not have
+  uint64_t dynamic_namespaces_refused = 0;  // CONNECTs over max_dynamic_namespaces
+  uint64_t joins_refused = 0;               // joins over max_rooms_per_socket
+  uint64_t joins_refused_by_broker = 0;     // joins whose subscription the broker refused
   // Client publishes refused by the namespace's `publish` regex, the
   // token's `publish` claim or a socket-id room; relays that lost a target
   // room for the same reasons.
   uint64_t publishes_refused = 0;
-  uint64_t protocol_errors = 0;    // sessions closed for a malformed packet
-  uint64_t events_too_large = 0;   // ...of them for an event over max_event_bytes
-  uint64_t sessions_saved = 0;     // recovery: sockets whose state was saved
-  uint64_t recoveries = 0;         // recovery: sessions given back
-  uint64_t recoveries_failed = 0;  // recovery: claims that got a fresh session
+  uint64_t protocol_errors = 0;        // sessions closed for a malformed packet
+  uint64_t events_too_large = 0;       // ...of them for an event over max_event_bytes
+  uint64_t attachments_timed_out = 0;  // ...for attachments later than attachment_timeout
+  uint64_t sessions_saved = 0;         // recovery: sockets whose state was saved
+  uint64_t recoveries = 0;             // recovery: sessions given back
+  uint64_t recoveries_failed = 0;      // recovery: claims that got a fresh session
   // recovery: saved rooms the socket may no longer join (policy, token or
   // room limit changed), left out of the recovered session
   uint64_t recovery_rooms_dropped = 0;
@@ -105,6 +113,7 @@ class Shard : public std::enable_shared_from_this<Shard> {
   bridge::Port& port() { return *port_; }
   const ShardOptions& options() const { return options_; }
   NamespaceRegistry& namespaces() { return namespaces_; }
+  const NamespaceRegistry& namespaces() const { return namespaces_; }
   const RoomIndex& rooms() const { return rooms_; }
 
   // A new socket id: 20 characters of [A-Za-z0-9_-] (the shape of

@@ -15,12 +15,12 @@
 
 #include "gateway/engineio/timer_service.h"
 #include "gateway/socketio/auth/socket_auth.h"
+#include "gateway/socketio/namespace_registry.h"
 #include "proto/base/clock.h"
 
 namespace roomq::gateway::socketio {
 
 class Connection;
-struct Namespace;
 
 struct Socket {
   enum class State {
@@ -37,6 +37,10 @@ struct Socket {
   uint64_t handle = 0;  // shard-local, never reused
   std::string id;       // Socket.IO socket id; also the name of its own room
   const Namespace* ns = nullptr;
+  // Keeps `ns` in its shard's registry: a dynamic namespace is freed when
+  // the last socket holding it is destroyed (namespace_registry.h). Empty
+  // for sockets built without a registry (tests).
+  NamespaceRef ns_ref;
   Connection* connection = nullptr;
   State state = State::kConnecting;
   // The shard's own-room lookup holds this socket under (ns, id) (shard.h);

@@ -15,9 +15,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (config.ok()) {
     roomq::gateway::socketio::NamespaceRegistry registry(*config, 4);
     for (const auto& ns : config->namespaces) {
-      if (const auto* found = registry.Find(ns.name.empty() ? "/x" : ns.name)) {
-        (void)found->MayJoin("room");
-      }
+      const std::string_view name = ns.name.empty() ? "/x" : ns.name;
+      (void)registry.Resolve(name);
+      auto held = registry.Acquire(name);
+      if (held.ok()) (void)held->get()->MayJoin("room");
     }
   }
   return 0;

@@ -6,10 +6,11 @@
 // Only the subset the schema needs is supported: a top-level `namespaces:`
 // list of flat maps whose values are strings (plain, 'single' or "double"
 // quoted) or booleans, or a one-line flow map of such values
-// (`recovery: {max_disconnection: '2s'}`), with `#` comments. Anything else is an error, so a
+// (`recovery: {max_disconnection: '2s'}`, `auth: {type: jwt, secret_env: NAME}`),
+// with `#` comments. Anything else is an error, so a
 // config the reference server accepts is one roomq must accept too.
 
-const KEYS = new Set(['name', 'pattern', 'join', 'publish', 'relay', 'echo', 'forward', 'recovery']);
+const KEYS = new Set(['name', 'pattern', 'join', 'publish', 'relay', 'echo', 'forward', 'recovery', 'auth']);
 
 // {namespaces: [{name, join, publish, relay, echo, forward}, ...]} -> YAML text.
 function toYaml(config) {

@@ -43,6 +43,7 @@ class Child {
     this.command = command;
     this.args = args;
     this.lines = [];
+    this.lineCount = 0;  // every line ever printed (lines keeps the last MAX_LOG_LINES)
     this.waiters = [];
     this.exited = false;
     this.exitCode = null;
@@ -85,6 +86,7 @@ class Child {
   }
 
   onLine(line) {
+    this.lineCount++;
     this.lines.push(line);
     if (this.lines.length > MAX_LOG_LINES) this.lines.shift();
     this.logStream.write(line + '\n');

@@ -14,7 +14,16 @@
 //                          gateway/socketio/config.h (subset: harness/config.js)
 //   --ping-interval-ms, --ping-timeout-ms, --connect-timeout-ms, --max-payload,
 //   --cors-origin (repeatable, '*' allowed), --static-dir
-// and ignores --threads, --broker-pub, --broker-sub.
+// and ignores --threads, --broker-pub, --broker-sub, and roomq's limits that
+// Socket.IO has no counterpart of (--max-dynamic-namespaces,
+// --attachment-timeout-ms).
+//
+// Auth: a namespace with `auth: {type: jwt, secret_env: NAME}` gets a
+// middleware checking an HS256 token in the CONNECT's auth ({token}): the
+// signature and `exp` only (a subset of gateway/socketio/auth/), refusing
+// with roomq's reasons "missing token", "invalid token", "token expired".
+// On a pattern namespace it is the parent's middleware, which Socket.IO
+// runs only after it has created the child namespace.
 // Prints `listening on http://HOST:PORT` per listener once it accepts.
 //
 // Connection state recovery: a namespace with `recovery: {max_disconnection:
@@ -34,6 +43,7 @@
 //    -> ack with the same args.
 //  - namespaces not in the config: CONNECT_ERROR "Invalid namespace".
 
+const crypto = require('node:crypto');
 const fs = require('node:fs');
 const http = require('node:http');
 const path = require('node:path');
@@ -93,7 +103,7 @@ function parseFlags(argv) {
     'connect-timeout-ms': 'connectTimeoutMs',
     'max-payload': 'maxPayload',
   };
-  const ignored = new Set(['threads', 'broker-pub', 'broker-sub']);
+  const ignored = new Set(['threads', 'broker-pub', 'broker-sub', 'max-dynamic-namespaces', 'attachment-timeout-ms']);
   for (let i = 0; i < argv.length; i++) {
     const m = /^--([a-z-]+)(?:=(.*))?$/.exec(argv[i]);
     if (!m) usageError(`unexpected argument ${argv[i]}`);
@@ -127,6 +137,7 @@ const DEFAULT_CONFIG = {namespaces: [{name: '/', join: '.*', relay: 'broadcast',
 
 function normalizePolicy(entry) {
   const policy = {join: '.*', relay: 'broadcast', echo: false, forward: false, ...entry};
+  policy.middleware = authMiddleware(entry.auth);
   if (!['broadcast', 'rooms', 'none'].includes(policy.relay)) {
     throw new Error(`config: bad relay ${policy.relay}`);
   }
@@ -136,6 +147,36 @@ function normalizePolicy(entry) {
   const publish = policy.publish === undefined ? policy.join : policy.publish;
   policy.publishRegex = publish === '' ? null : new RegExp(`^(?:${publish})$`);
   return policy;
+}
+
+// The `auth` of a namespace entry as a Socket.IO middleware, or null.
+function authMiddleware(auth) {
+  if (auth === undefined || auth === 'none') return null;
+  if (typeof auth !== 'object' || auth.type !== 'jwt' || !auth.secret_env) {
+    throw new Error('config: the reference supports auth: none or {type: jwt, secret_env: NAME}');
+  }
+  const secret = process.env[auth.secret_env];
+  if (!secret) throw new Error(`config: ${auth.secret_env} is unset or empty`);
+  return (socket, next) => {
+    const token = socket.handshake.auth && socket.handshake.auth.token;
+    if (typeof token !== 'string' || token === '') return next(new Error('missing token'));
+    const parts = token.split('.');
+    if (parts.length !== 3) return next(new Error('invalid token'));
+    const expected = crypto.createHmac('sha256', secret).update(`${parts[0]}.${parts[1]}`).digest();
+    const given = Buffer.from(parts[2], 'base64url');
+    if (given.length !== expected.length || !crypto.timingSafeEqual(given, expected)) {
+      return next(new Error('invalid token'));
+    }
+    let claims;
+    try {
+      claims = JSON.parse(Buffer.from(parts[1], 'base64url').toString());
+    } catch {
+      return next(new Error('invalid token'));
+    }
+    if (typeof claims.exp !== 'number') return next(new Error('invalid token'));
+    if (claims.exp * 1000 <= Date.now()) return next(new Error('token expired'));
+    next();
+  };
 }
 
 function log(line) {
@@ -148,6 +189,7 @@ function ackIfAsked(ack, value) {
 
 // Wires one namespace (static, or a dynamic parent) with `policy`.
 function setUpNamespace(nsp, policy) {
+  if (policy.middleware) nsp.use(policy.middleware);
   nsp.on('connection', (socket) => {
     const transport = () => socket.conn.transport.name;
     log(`connect sid=${socket.id} ns=${socket.nsp.name} transport=${transport()}`);

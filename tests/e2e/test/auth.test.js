@@ -138,8 +138,8 @@ describe('jwt namespace auth', {skip: ROOMQ_ONLY}, () => {
     assert.equal(counter(after, 'invalid audience') - counter(before, 'invalid audience'), 1);
 
     const gateway = stack.gateways[0];
-    await gateway.waitForLine(/CONNECT to '\/secure' refused: token expired/);
-    await gateway.waitForLine(/CONNECT to '\/secure' refused: invalid token \(bad signature\)/);
+    await gateway.waitForLine(/CONNECT to "\/secure" refused: token expired/);
+    await gateway.waitForLine(/CONNECT to "\/secure" refused: invalid token \(bad signature\)/);
     const log = gateway.lines.join('\n');
     for (const secret of [SECRET, FILE_SECRET, wrongKey, expired, wrongKey.split('.')[2]]) {
       assert.ok(!log.includes(secret), 'the log never carries a secret or a token');

@@ -10,10 +10,12 @@
 
 const {test, before, after} = require('node:test');
 const assert = require('node:assert/strict');
+const crypto = require('node:crypto');
+const fs = require('node:fs');
 const path = require('node:path');
 const {Child} = require('../harness/process');
 const {startStack, ns, TARGET, BIN_DIR} = require('../harness/stack');
-const {ack, closeAll, connect} = require('../harness/client');
+const {RawEngine, ack, closeAll, connect, connectError} = require('../harness/client');
 
 const TOPIC_LIMIT = 50;
 const ROOMQ_ONLY = TARGET === 'reference' ? 'roomq feature: the reference server has no broker' : false;
@@ -92,4 +94,187 @@ test('the gateway refuses to start when --max-event-bytes does not fit --max-out
        await child.waitForLine(/--max-event-bytes \(2000000\) plus \d+ bytes of framing must fit/);
        await child.exitPromise;
        assert.equal(child.exitCode, 2);
+     });
+
+// Attack 5: namespaces from a config pattern. A polling POST can carry
+// thousands of CONNECTs, each to another name matching the pattern, each
+// refused by the namespace's auth. roomq creates a pattern namespace only
+// for an admitted CONNECT and frees it with its last socket (bounded per io
+// thread by --max-dynamic-namespaces, default 10000), and logs refused
+// CONNECTs rate-limited (the first 10 of a reason, then one per 1000) with
+// the name cut and escaped. Before, every refused CONNECT created a
+// namespace that was never freed (10,000 of them filled an io thread, and
+// then every new tenant got "Invalid namespace") and wrote its own log line.
+// Socket.IO 4.8 (the reference) creates a child namespace of io.of(regex)
+// on every matching CONNECT, before its middleware refuses it, and keeps it
+// unless the server sets cleanupEmptyChildNamespaces (off by default; then a
+// child goes when it has no socket, refused ones included): the reference
+// holds 12,000 namespaces after this test, but has no bound that would
+// refuse the bystander, and logs nothing for a refusal.
+const JWT_ENV = 'ROOMQ_E2E_HOSTILE_JWT_SECRET';
+const JWT_SECRET = crypto.randomBytes(24).toString('hex');
+const TENANTS = '^/tenant-[a-z0-9-]+$';
+
+function token(claims) {
+  const b64 = (o) => Buffer.from(JSON.stringify(o)).toString('base64url');
+  const signing = `${b64({alg: 'HS256', typ: 'JWT'})}.${b64(claims)}`;
+  return `${signing}.${crypto.createHmac('sha256', JWT_SECRET).update(signing).digest('base64url')}`;
+}
+
+// A raw Engine.IO polling session (fetch): what a script that wants many
+// packets in one request uses instead of socket.io-client.
+async function pollingSession(url) {
+  const res = await fetch(`${url}/socket.io/?EIO=4&transport=polling`);
+  assert.equal(res.status, 200);
+  const body = await res.text();
+  return JSON.parse(body.slice(1)).sid;
+}
+async function pollingPost(url, sid, packets) {
+  const res = await fetch(`${url}/socket.io/?EIO=4&transport=polling&sid=${sid}`,
+                          {method: 'POST', body: packets.join('\x1e'), headers: {'content-type': 'text/plain'}});
+  assert.equal(res.status, 200, await res.text());
+}
+// GETs until `count` packets matching `regex` arrived (each GET returns
+// what is queued, or waits for the next packet); resolves with them.
+async function pollingDrain(url, sid, regex, count) {
+  const seen = [];
+  while (seen.length < count) {
+    const res = await fetch(`${url}/socket.io/?EIO=4&transport=polling&sid=${sid}`);
+    assert.equal(res.status, 200, `the session ended after ${seen.length} of ${count} ${regex}`);
+    seen.push(...(await res.text()).split('\x1e').filter((p) => regex.test(p)));
+  }
+  return seen;
+}
+async function metricsOf(url) {
+  const res = await fetch(`${url}/metrics`);
+  assert.equal(res.status, 200);
+  return res.text();
+}
+function sampleOf(text, series) {
+  const line = text.split('\n').find((l) => l.startsWith(series + ' '));
+  return line === undefined ? undefined : Number(line.slice(series.length + 1));
+}
+function rssKiB(pid) {
+  const m = /^VmRSS:\s+(\d+) kB$/m.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m ? Number(m[1]) : NaN;
+}
+
+test('Attack 5: 12,000 refused CONNECTs to distinct pattern namespaces; a bystander tenant connects and ' +
+     'chats, the log stays bounded', async (t) => {
+  process.env[JWT_ENV] = JWT_SECRET;  // inherited by the gateway (or the reference)
+  const hostile = await startStack({
+    config: {namespaces: [ns(TENANTS, {relay: 'broadcast', auth: {type: 'jwt', secret_env: JWT_ENV}})]},
+    // One io thread: its registry sees every CONNECT (the bound is per thread).
+    gatewayFlags: ['--threads', '1'],
+  });
+  try {
+    const gateway = hostile.gateways[0];
+    const rssBefore = TARGET === 'roomq' ? rssKiB(gateway.proc.pid) : NaN;
+    const linesBefore = gateway.lineCount;
+    const sid = await pollingSession(hostile.url);
+    const PER_POST = 6000;
+    for (let post = 0; post < 2; post++) {
+      const packets = [];
+      for (let i = 0; i < PER_POST; i++) packets.push(`40/tenant-p${post}-${i},`);
+      await pollingPost(hostile.url, sid, packets);
+    }
+    // Every CONNECT was answered with a CONNECT_ERROR.
+    const refusals = await pollingDrain(hostile.url, sid, /^44\/tenant-/, 2 * PER_POST);
+
+    // A bystander tenant with a valid token connects and chats.
+    const auth = {token: token({sub: 'bystander', exp: Math.floor(Date.now() / 1000) + 600})};
+    const open = () => connect(hostile.url, '/tenant-bystander', {transports: ['websocket'], auth});
+    const [alice, bob] = await Promise.all([open(), open()]);
+    assert.deepEqual(await ack(alice, 'join', 'lobby'), {ok: true});
+    assert.deepEqual(await ack(bob, 'join', 'lobby'), {ok: true});
+    assert.deepEqual(await ack(alice, 'publish', 'lobby', 'news', 'published'), {ok: true});
+    assert.deepEqual(await bob.rec.waitFor('news'), ['published']);
+    alice.emit('chat', 'relayed');
+    assert.deepEqual(await bob.rec.waitFor('chat'), ['relayed']);
+    // ... and the attacker got what a client without a token gets, each time.
+    const reasons = new Set(refusals.map((p) => JSON.parse(p.slice(p.indexOf(',') + 1)).message));
+    assert.deepEqual([...reasons], ['missing token']);
+
+    // The log: every line of the attack came before the bystander's
+    // connect line (one io thread, in order).
+    await gateway.waitForLine(new RegExp(bob.id), {fromStart: true});
+    const lines = gateway.lineCount - linesBefore;
+    t.diagnostic(`gateway log lines during the attack and the bystander's chat: ${lines}`);
+    assert.ok(lines < 100, `${lines} log lines`);
+
+    if (TARGET === 'roomq') {
+      const metrics = await metricsOf(hostile.url);
+      assert.equal(sampleOf(metrics, 'roomq_gateway_auth_refusals_total{reason="missing token"}'), 2 * PER_POST);
+      assert.equal(sampleOf(metrics, 'roomq_gateway_dynamic_namespaces'), 1, 'only the bystander tenant exists');
+      t.diagnostic(`gateway RSS: ${rssBefore} KiB before, ${rssKiB(gateway.proc.pid)} KiB after`);
+    }
+    alice.disconnect();
+    bob.disconnect();
+  } finally {
+    await hostile.stop();
+  }
+});
+
+test('a tenant namespace goes with its last socket; at --max-dynamic-namespaces a new tenant is refused ' +
+     'until one has gone', async () => {
+  const bounded = await startStack({
+    config: {namespaces: [ns('/'), ns(TENANTS, {relay: 'broadcast'})]},
+    gatewayFlags: ['--threads', '1', '--max-dynamic-namespaces', '2'],
+  });
+  try {
+    const open = (nsp) => connect(bounded.url, nsp, {transports: ['websocket']});
+    const one = await open('/tenant-one');
+    const two = await open('/tenant-two');
+    if (TARGET === 'roomq') {
+      const err = await connectError(bounded.url, '/tenant-three', {transports: ['websocket']});
+      assert.equal(err.message, 'Too many dynamic namespaces');
+      const metrics = await metricsOf(bounded.url);
+      assert.equal(sampleOf(metrics, 'roomq_gateway_refusals_total{limit="max_dynamic_namespaces"}'), 1);
+      // Existing tenants and static namespaces are not refused.
+      const alsoOne = await open('/tenant-one');
+      await open('/');
+      const alsoOneId = alsoOne.id;  // socket.io-client forgets it on disconnect
+      alsoOne.disconnect();
+      await bounded.gateways[0].waitForLine(new RegExp(`socket disconnected: id=${alsoOneId}`));
+    }
+    // Tenant one's last socket leaves; tenant three gets in and chats.
+    const oneId = one.id;
+    one.disconnect();
+    await bounded.gateways[0].waitForLine(new RegExp(`disconnect.*${oneId}`));
+    const three = await open('/tenant-three');
+    const threeToo = await open('/tenant-three');
+    three.emit('chat', 'hello');
+    assert.deepEqual(await threeToo.rec.waitFor('chat'), ['hello']);
+    assert.ok(two.connected);
+  } finally {
+    await bounded.stop();
+  }
+});
+
+test('a binary event whose attachments do not all arrive within --attachment-timeout-ms closes only its sender',
+     {skip: TARGET === 'reference' ? 'roomq limit: Socket.IO waits for attachments without a time bound' : false},
+     async () => {
+       const slow = await startStack({
+         config: {namespaces: [ns('/', {relay: 'broadcast'})]},
+         gatewayFlags: ['--attachment-timeout-ms', '300'],
+       });
+       try {
+         const [listener, speaker] = await Promise.all([
+           connect(slow.url, '/', {transports: ['websocket']}),
+           connect(slow.url, '/', {transports: ['websocket']}),
+         ]);
+         const attacker = new RawEngine(slow.url);
+         await attacker.open();
+         await attacker.connectNamespace('/');
+         // Announces one attachment and never sends it.
+         attacker.send('451-["file",{"_placeholder":true,"num":0}]');
+         await attacker.waitClose();
+         speaker.emit('after', 'still here');
+         assert.deepEqual(await listener.rec.waitFor('after'), ['still here']);
+         assert.equal(listener.rec.received('file').length, 0);
+         const metrics = await metricsOf(slow.url);
+         assert.equal(sampleOf(metrics, 'roomq_gateway_refusals_total{limit="attachment_timeout"}'), 1);
+       } finally {
+         await slow.stop();
+       }
      });

@@ -258,23 +258,31 @@ namespaces:
   EXPECT_FALSE(fixed->dynamic) << "exact names win over patterns";
   EXPECT_EQ(fixed->policy->relay, RelayPolicy::kNone);
 
-  const Namespace* a = registry.Find("/dyn-a");
-  ASSERT_NE(a, nullptr);
-  EXPECT_TRUE(a->dynamic);
-  EXPECT_EQ(a->name, "/dyn-a");
-  EXPECT_EQ(a->policy->relay, RelayPolicy::kRooms);
-  EXPECT_EQ(registry.Find("/dyn-a"), a) << "created once";
-  EXPECT_NE(registry.Find("/dyn-b"), a) << "each name is its own namespace";
+  EXPECT_EQ(registry.Find("/dyn-a"), nullptr) << "a dynamic name exists only once acquired";
+  EXPECT_EQ(registry.Resolve("/dyn-a"), &config->namespaces[2]);
+  auto a = registry.Acquire("/dyn-a");
+  ASSERT_TRUE(a.ok()) << a.status();
+  EXPECT_TRUE(a->get()->dynamic);
+  EXPECT_EQ(a->get()->name, "/dyn-a");
+  EXPECT_EQ(a->get()->policy->relay, RelayPolicy::kRooms);
+  EXPECT_EQ(registry.Find("/dyn-a"), a->get());
+  auto again = registry.Acquire("/dyn-a");
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(again->get(), a->get()) << "created once";
+  auto b = registry.Acquire("/dyn-b");
+  ASSERT_TRUE(b.ok());
+  EXPECT_NE(b->get(), a->get()) << "each name is its own namespace";
   EXPECT_EQ(registry.dynamic_count(), 2u);
 
-  EXPECT_EQ(registry.Find("/dyn-"), nullptr) << "full match only";
-  EXPECT_EQ(registry.Find("/dyn-a/b"), nullptr);
-  EXPECT_EQ(registry.Find("/other"), nullptr);
-  EXPECT_EQ(registry.Find(""), nullptr);
+  for (const char* unknown : {"/dyn-", "/dyn-a/b", "/other", ""}) {
+    EXPECT_EQ(registry.Resolve(unknown), nullptr) << unknown;
+    EXPECT_TRUE(absl::IsNotFound(registry.Acquire(unknown).status())) << unknown;
+  }
+  EXPECT_EQ(registry.dynamic_count(), 2u);
 
-  EXPECT_TRUE(a->MayJoin("room-12"));
-  EXPECT_FALSE(a->MayJoin("room-12x")) << "join regex must match the whole name";
-  EXPECT_FALSE(a->MayJoin(""));
+  EXPECT_TRUE(a->get()->MayJoin("room-12"));
+  EXPECT_FALSE(a->get()->MayJoin("room-12x")) << "join regex must match the whole name";
+  EXPECT_FALSE(a->get()->MayJoin(""));
 }
 
 TEST(NamespaceRegistryTest, EmptyJoinForbidsJoining) {
@@ -313,14 +321,52 @@ namespaces:
   ExpectError("namespaces:\n  - name: /\n    publish: '[z-a]'\n", "bad regex");
 }
 
+TEST(NamespaceRegistryTest, ResolveCreatesNothing) {
+  auto config = ParseConfig("namespaces:\n  - pattern: '/d\\d+'\n");
+  ASSERT_TRUE(config.ok());
+  NamespaceRegistry registry(*config, 2);
+  for (int i = 0; i < 100; ++i) {
+    EXPECT_NE(registry.Resolve("/d" + std::to_string(i)), nullptr);
+  }
+  EXPECT_EQ(registry.dynamic_count(), 0u);
+  EXPECT_EQ(registry.Find("/d1"), nullptr);
+}
+
+TEST(NamespaceRegistryTest, TheLastHolderFreesADynamicNamespace) {
+  auto config = ParseConfig("namespaces:\n  - name: /\n  - pattern: '/d\\d+'\n");
+  ASSERT_TRUE(config.ok());
+  NamespaceRegistry registry(*config);
+  {
+    auto first = registry.Acquire("/d1");
+    ASSERT_TRUE(first.ok());
+    {
+      auto second = registry.Acquire("/d1");
+      ASSERT_TRUE(second.ok());
+    }
+    EXPECT_NE(registry.Find("/d1"), nullptr) << "still held by the first";
+    NamespaceRef moved = *std::move(first);
+    EXPECT_EQ(first->get(), nullptr) << "moved from: empty";
+    EXPECT_EQ(registry.dynamic_count(), 1u);
+  }
+  EXPECT_EQ(registry.Find("/d1"), nullptr);
+  EXPECT_EQ(registry.dynamic_count(), 0u);
+  // Static namespaces stay whoever held them.
+  { auto root = registry.Acquire("/"); }
+  EXPECT_NE(registry.Find("/"), nullptr);
+}
+
 TEST(NamespaceRegistryTest, DynamicNamespacesAreBounded) {
   auto config = ParseConfig("namespaces:\n  - pattern: '/d\\d+'\n");
   ASSERT_TRUE(config.ok());
   NamespaceRegistry registry(*config, 2);
-  EXPECT_NE(registry.Find("/d1"), nullptr);
-  EXPECT_NE(registry.Find("/d2"), nullptr);
-  EXPECT_EQ(registry.Find("/d3"), nullptr);
-  EXPECT_NE(registry.Find("/d1"), nullptr) << "existing ones stay";
+  auto d1 = registry.Acquire("/d1");
+  auto d2 = registry.Acquire("/d2");
+  ASSERT_TRUE(d1.ok() && d2.ok());
+  EXPECT_TRUE(absl::IsResourceExhausted(registry.Acquire("/d3").status()));
+  EXPECT_EQ(registry.Find("/d3"), nullptr) << "nothing created at the bound";
+  EXPECT_TRUE(registry.Acquire("/d1").ok()) << "existing ones can still be joined";
+  d2->Reset();
+  EXPECT_TRUE(registry.Acquire("/d3").ok()) << "freed room for a new one";
 }
 
 }  // namespace

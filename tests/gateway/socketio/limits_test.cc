@@ -1,6 +1,8 @@
 // The Socket.IO layer's limits (connection.h ConnectionOptions, shard.h
 // ShardOptions): namespaces per session, rooms per socket, the per-socket
-// message rate under both policies, each counted in ShardStats.
+// message rate under both policies, the bytes and the time of one binary
+// event, each counted in ShardStats. (Dynamic namespaces per shard:
+// namespace_lifecycle_test.cc.)
 
 #include <gtest/gtest.h>
 
@@ -9,8 +11,10 @@
 #include <string>
 #include <vector>
 
+#include "gateway/engineio/timer_service.h"
 #include "gateway/socketio/config.h"
 #include "gateway/socketio/connection.h"
+#include "gateway/socketio/metrics.h"
 #include "gateway/socketio/shard.h"
 #include "proto/base/clock.h"
 #include "tests/gateway/socketio/fakes.h"
@@ -37,6 +41,7 @@ class LimitsTest : public ::testing::Test {
                                      port_, shard);
     session_ = std::make_unique<FakeSession>(io_, "eio1");
     connection.clock = &clock_;
+    connection.timers = &timers_;
     connection_ = std::make_unique<Connection>(*session_, shard_, connection);
   }
   void Send(std::string_view text) {
@@ -46,9 +51,17 @@ class LimitsTest : public ::testing::Test {
     io_.poll();
   }
   std::vector<std::string> Take() { return session_->TakeSent(); }
+  // Moves the timers' clock and runs what became due.
+  void Advance(std::chrono::milliseconds step) {
+    timers_.Advance(step);
+    io_.restart();
+    io_.poll();
+  }
 
-  // The rate buckets read this clock: they refill only when a test advances it.
+  // The rate buckets and the timers read this clock: they refill or fire
+  // only when a test advances it.
   base::FakeClock clock_;
+  engineio::FakeTimerService timers_{clock_};
   boost::asio::io_context io_;
   std::shared_ptr<FakePort> port_ = std::make_shared<FakePort>(io_);
   std::shared_ptr<Shard> shard_;
@@ -190,6 +203,51 @@ TEST_F(LimitsTest, AnEventOverMaxEventBytesClosesOnlyItsSender) {
   EXPECT_TRUE(session_->closed());
   EXPECT_EQ(shard_->stats().events_too_large, 1u);
   EXPECT_EQ(port_->published().size(), published) << "nothing of it reached the broker";
+}
+
+TEST_F(LimitsTest, AttachmentsLaterThanTheAttachmentTimeoutCloseOnlyTheirSender) {
+  ConnectionOptions options;
+  options.attachment_timeout = std::chrono::milliseconds(30000);
+  Make(options);
+  Send("0");
+  Take();
+  const size_t published = port_->published().size();
+  // A relayed binary event whose second attachment never comes.
+  Send(R"(52-["file",{"_placeholder":true,"num":0},{"_placeholder":true,"num":1}])");
+  connection_->OnMessage("first", true);
+  Advance(std::chrono::milliseconds(29999));
+  EXPECT_FALSE(session_->closed()) << "within the bound";
+  Advance(std::chrono::milliseconds(1));
+  EXPECT_TRUE(session_->closed());
+  EXPECT_EQ(shard_->stats().attachments_timed_out, 1u);
+  EXPECT_EQ(shard_->stats().protocol_errors, 1u);
+  EXPECT_EQ(ShardSnapshot(*shard_).refusals["attachment_timeout"], 1u);
+  EXPECT_EQ(port_->published().size(), published) << "nothing of it reached the broker";
+}
+
+TEST_F(LimitsTest, TheAttachmentTimeoutCountsFromEachHeaderAndEndsWithItsPacket) {
+  ConnectionOptions options;
+  options.attachment_timeout = std::chrono::milliseconds(1000);
+  Make(options);
+  Send("0");
+  Take();
+  EXPECT_TRUE(timers_.deadlines().empty()) << "no timer while nothing is pending";
+  const size_t published = port_->published().size();
+  // Complete in time: relayed, and the timer is gone.
+  Send(R"(51-["file",{"_placeholder":true,"num":0}])");
+  EXPECT_EQ(timers_.deadlines().size(), 1u);
+  Advance(std::chrono::milliseconds(900));
+  connection_->OnMessage("bytes", true);
+  EXPECT_TRUE(timers_.deadlines().empty());
+  // The next event gets its own full bound, from its own header.
+  Send(R"(51-["file",{"_placeholder":true,"num":0}])");
+  Advance(std::chrono::milliseconds(999));
+  EXPECT_FALSE(session_->closed());
+  connection_->OnMessage("bytes", true);
+  Advance(std::chrono::milliseconds(5000));
+  EXPECT_FALSE(session_->closed());
+  EXPECT_EQ(shard_->stats().attachments_timed_out, 0u);
+  EXPECT_EQ(port_->published().size(), published + 2) << "both events relayed";
 }
 
 }  // namespace

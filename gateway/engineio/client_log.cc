@@ -1,0 +1,45 @@
+#include "gateway/engineio/client_log.h"
+
+#include <spdlog/spdlog.h>
+
+namespace roomq::gateway::engineio {
+
+void LogThrottled(uint64_t n, std::string_view line) {
+  if (!LogInFull(n)) {
+    spdlog::debug("{}", line);
+  } else if (n == kLoggedInFull) {
+    spdlog::info("{}; further ones logged once per {}", line, kLogEvery);
+  } else {
+    spdlog::info("{}", line);
+  }
+}
+
+std::string LogSafe(std::string_view text, size_t max_bytes) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  const std::string_view shown = text.substr(0, max_bytes);
+  std::string out;
+  out.reserve(shown.size() + 24);
+  out.push_back('"');
+  for (const char c : shown) {
+    const auto byte = static_cast<unsigned char>(c);
+    if (c == '"' || c == '\\') {
+      out.push_back('\\');
+      out.push_back(c);
+    } else if (byte >= 0x20 && byte < 0x7f) {
+      out.push_back(c);
+    } else {
+      out += "\\x";
+      out.push_back(kHex[byte >> 4]);
+      out.push_back(kHex[byte & 0xf]);
+    }
+  }
+  out.push_back('"');
+  if (shown.size() < text.size()) {
+    out += "...(";
+    out += std::to_string(text.size());
+    out += " bytes)";
+  }
+  return out;
+}
+
+}  // namespace roomq::gateway::engineio
