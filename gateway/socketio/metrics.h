@@ -12,6 +12,8 @@
 //
 // Metric names (all prefixed roomq_gateway_):
 //   engine_sessions               gauge    Engine.IO sessions open (engine.h EngineStats)
+//   client_addresses              gauge    entries of the per-address table
+//                                          (engineio/address_table.h; set by the caller)
 //   sessions                      gauge    Engine.IO sessions with the Socket.IO layer
 //   sockets{namespace,transport}  gauge    connected Socket.IO sockets
 //   rooms                         gauge    (shard, namespace, room) entries, own rooms included
@@ -22,8 +24,11 @@
 //   messages_out_total / bytes_out_total   messages queued to clients
 //   drops_total{reason}           counter  outbound_full | closed | rate_limited
 //   refusals_total{limit}         counter  max_connections | max_namespaces |
-//                                          max_rooms_per_socket | origin
-//                                          (--cors-origin; set by the caller)
+//                                          max_rooms_per_socket | rooms_per_address |
+//                                          publish | broker_subscription |
+//                                          max_event_bytes; set by the caller:
+//                                          origin (--cors-origin), handshake_rate,
+//                                          sessions_per_address
 //   protocol_errors_total         counter  sessions closed for a malformed packet
 //   transport_errors_total{reason} counter connections closed for bad input or
 //                                          silence below the packet level
@@ -49,7 +54,8 @@
 namespace roomq::gateway::socketio {
 
 struct MetricsSnapshot {
-  uint64_t engine_sessions = 0;  // Engine.IO sessions (set by the caller)
+  uint64_t engine_sessions = 0;   // Engine.IO sessions (set by the caller)
+  uint64_t client_addresses = 0;  // per-address table entries (set by the caller)
   uint64_t sessions = 0;
   std::map<std::pair<std::string, std::string>, uint64_t> sockets;  // (namespace, transport)
   uint64_t rooms = 0;
