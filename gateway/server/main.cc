@@ -88,7 +88,8 @@ ABSL_FLAG(int32_t, max_rooms_per_socket, 1000,
           "Rooms a socket may be in (its own and the namespace's included); a join over it is "
           "acked {\"error\":\"too many rooms\"}");
 ABSL_FLAG(double, message_rate, 1000,
-          "Client events per second per socket (token bucket; 0 = no limit)");
+          "Client events and acks per second per socket, and CONNECT/DISCONNECT packets per "
+          "second per session (token buckets; 0 = no limit)");
 ABSL_FLAG(double, message_burst, 2000, "Token bucket size of --message-rate");
 ABSL_FLAG(int32_t, shutdown_grace_ms, 1000,
           "After SIGTERM/SIGINT: how long clients' transports may take to flush what was queued "
