@@ -2,10 +2,12 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <atomic>
 #include <boost/asio/post.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <cmath>
 #include <utility>
 
 #include "gateway/engineio/errors.h"
@@ -23,7 +25,10 @@ using tcp = boost::asio::ip::tcp;
 
 Engine::Engine(EngineOptions options, std::vector<asio::any_io_executor> shards,
                SessionListenerFactory* factory)
-    : options_(std::move(options)), cors_(options_.cors_origins), factory_(factory) {
+    : options_(std::move(options)),
+      cors_(options_.cors_origins),
+      factory_(factory),
+      addresses_(AddressTable::Create(options_.address_limits, options_.timers->clock())) {
   for (auto& executor : shards) {
     auto shard = std::make_unique<Shard>();
     shard->executor = executor;
@@ -102,6 +107,18 @@ std::shared_ptr<SessionImpl> Engine::NewSession(size_t shard_index, HandshakeInf
   return session;
 }
 
+EngineStats Engine::stats() const {
+  const AddressTable::Stats addresses = addresses_->stats();
+  EngineStats stats;
+  stats.sessions = live_sessions_.load(std::memory_order_relaxed);
+  stats.refused_max_connections = refused_max_connections_.load(std::memory_order_relaxed);
+  stats.refused_handshake_rate = addresses.refused_handshake_rate;
+  stats.refused_sessions_per_address = addresses.refused_sessions;
+  stats.client_addresses = addresses.entries;
+  stats.transport_errors = transport_errors_.Snapshot();
+  return stats;
+}
+
 bool Engine::OverMaxConnections(std::string_view remote_address) {
   if (options_.max_connections == 0 ||
       live_sessions_.load(std::memory_order_relaxed) < options_.max_connections) {
@@ -128,7 +145,50 @@ HttpReply TooManyConnections() {
   return reply;
 }
 
+HttpReply TooManyHandshakes(double retry_after_seconds) {
+  HttpReply reply;
+  reply.status = 429;
+  reply.content_type = "application/json";
+  reply.body = R"({"code":3,"message":"Too many handshakes from this address"})";
+  const double seconds = std::max(1.0, std::ceil(std::min(retry_after_seconds, 86400.0)));
+  reply.headers.emplace_back("Retry-After", std::to_string(static_cast<int64_t>(seconds)));
+  return reply;
+}
+
+HttpReply TooManySessions() {
+  HttpReply reply;
+  reply.status = 503;
+  reply.content_type = "application/json";
+  reply.body = R"({"code":3,"message":"Too many sessions from this address"})";
+  return reply;
+}
+
 }  // namespace
+
+absl::StatusOr<AddressLease> Engine::AdmitHandshake(const IpAddress& peer,
+                                                    std::string_view forwarded_for,
+                                                    std::string_view remote_address,
+                                                    HttpReply* refusal) {
+  const IpAddress client = ClientAddress(peer, forwarded_for, options_.trusted_proxies);
+  AddressTable::Admission admission = addresses_->Admit(AddressKey::Of(client));
+  if (admission.outcome != AddressTable::Outcome::kAdmitted) {
+    const bool rate = admission.outcome == AddressTable::Outcome::kOverRate;
+    // One line per 1000 refusals of each kind: a flood must not flood the log.
+    if (admission.refused % 1000 == 1) {
+      spdlog::warn("engine.io: handshake from {} (client {}) refused: {}; {} refused so far",
+                   remote_address, AddressKey::Of(client).ToString(),
+                   rate ? "over --handshake-rate" : "at --max-sessions-per-address",
+                   admission.refused);
+    }
+    *refusal = rate ? TooManyHandshakes(admission.retry_after_seconds) : TooManySessions();
+    return absl::ResourceExhaustedError("per-address limit");
+  }
+  if (OverMaxConnections(remote_address)) {
+    *refusal = TooManyConnections();
+    return absl::ResourceExhaustedError("max connections");
+  }
+  return std::move(admission.lease);
+}
 
 std::shared_ptr<SessionImpl> Engine::Find(size_t shard, const std::string& sid) const {
   const auto& sessions = shards_[shard]->sessions;
@@ -166,12 +226,15 @@ void Engine::HandleRequest(size_t from_shard, EngineRequest request, Responder r
     respond(std::move(reply));
     return;
   }
-  if (OverMaxConnections(request.remote_address)) {
-    respond(TooManyConnections());
+  HttpReply refusal;
+  absl::StatusOr<AddressLease> lease =
+      AdmitHandshake(request.peer, request.forwarded_for, request.remote_address, &refusal);
+  if (!lease.ok()) {
+    respond(std::move(refusal));
     return;
   }
-  auto session =
-      NewSession(from_shard, HandshakeInfo{request.remote_address, request.origin, request.query});
+  auto session = NewSession(from_shard, HandshakeInfo{request.remote_address, request.origin,
+                                                      request.query, *std::move(lease)});
   std::unique_ptr<SessionListener> listener = factory_->OnSessionOpen(*session, from_shard);
   std::string payload = EncodeTextPacket(PacketType::kOpen, session->OpenPacketData(true));
   session->Open(std::move(listener));
@@ -272,29 +335,39 @@ void Engine::UpgradeOnOwnerShard(size_t shard, WebSocketTransport::Request reque
 void Engine::HandshakeWebSocket(size_t shard, WebSocketTransport::Request request,
                                 tcp::socket socket, std::string remote_address) {
   if (shards_[shard]->stopping) return;
-  if (OverMaxConnections(remote_address)) {
-    HttpReply reply = TooManyConnections();
-    reply.headers = cors_.ResponseHeaders(
+  boost::system::error_code ec;
+  const tcp::endpoint peer = socket.remote_endpoint(ec);
+  if (ec) return;  // already gone
+  HttpReply refusal;
+  absl::StatusOr<AddressLease> lease = AdmitHandshake(
+      peer.address(), options_.trusted_proxies.empty() ? std::string() : ForwardedFor(request),
+      remote_address, &refusal);
+  if (!lease.ok()) {
+    auto headers = cors_.ResponseHeaders(
         std::string_view(request[http::field::origin].data(), request[http::field::origin].size()));
-    reply.cors_included = true;
-    WriteReplyAndClose(std::move(socket), std::move(reply));
+    headers.insert(headers.end(), refusal.headers.begin(), refusal.headers.end());
+    refusal.headers = std::move(headers);
+    refusal.cors_included = true;
+    WriteReplyAndClose(std::move(socket), std::move(refusal));
     return;
   }
   std::string origin(request[http::field::origin]);
   std::string_view target(request.target().data(), request.target().size());
   std::string query;
   if (auto q = target.find('?'); q != std::string_view::npos) query = target.substr(q + 1);
-  HandshakeInfo info{remote_address, std::move(origin), std::move(query)};
+  // Shared: the accept callback must be copyable, the lease is not. If the
+  // WebSocket handshake fails, the lease goes with the callback.
+  auto info = std::make_shared<HandshakeInfo>(
+      HandshakeInfo{remote_address, std::move(origin), std::move(query), *std::move(lease)});
   WebSocketTransport::Accept(
       std::move(socket), std::move(request), options_.max_payload, std::move(remote_address),
-      &transport_errors_,
-      [this, shard, info = std::move(info)](std::shared_ptr<WebSocketTransport> ws) mutable {
+      &transport_errors_, [this, shard, info](std::shared_ptr<WebSocketTransport> ws) {
         if (!ws) return;
         if (shards_[shard]->stopping) {
           ws->Abort();
           return;
         }
-        auto session = NewSession(shard, std::move(info));
+        auto session = NewSession(shard, std::move(*info));
         session->AttachWebSocket(std::move(ws));
         std::unique_ptr<SessionListener> listener = factory_->OnSessionOpen(*session, shard);
         session->Open(std::move(listener));

@@ -13,10 +13,15 @@
 // owner's io_context before the WebSocket handshake, so the session and
 // its transports stay single-threaded.
 //
+// Per-address limits: a handshake's client address (client_address.h: the
+// TCP peer, or X-Forwarded-For from a trusted proxy) is admitted by the
+// AddressTable shared by all shards (address_table.h says why one table)
+// before --max-connections is checked; the session holds the lease.
+//
 // Thread safety: Handle* are called on the thread of `from_shard`; each
-// shard's table is touched only by its own thread. Options, CORS policy and
-// the factory pointer are immutable. The Engine must outlive all activity on
-// the shards (destroy it after the io threads stopped).
+// shard's table is touched only by its own thread; the address table locks
+// itself. Options, CORS policy and the factory pointer are immutable. The Engine must outlive all
+// activity on the shards (destroy it after the io threads stopped).
 
 #include <atomic>
 #include <boost/asio/any_io_executor.hpp>
@@ -31,6 +36,9 @@
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/status/statusor.h"
+#include "gateway/engineio/address_table.h"
+#include "gateway/engineio/client_address.h"
 #include "gateway/engineio/cors.h"
 #include "gateway/engineio/http_types.h"
 #include "gateway/engineio/options.h"
@@ -45,6 +53,9 @@ namespace roomq::gateway::engineio {
 struct EngineStats {
   uint64_t sessions = 0;                             // open now
   uint64_t refused_max_connections = 0;              // handshakes refused by max_connections
+  uint64_t refused_handshake_rate = 0;               // ...by an address's handshake rate
+  uint64_t refused_sessions_per_address = 0;         // ...by an address's session limit
+  uint64_t client_addresses = 0;                     // entries of the per-address table
   std::map<std::string, uint64_t> transport_errors;  // TransportErrorCounters::Snapshot()
 };
 
@@ -77,10 +88,7 @@ class Engine {
   // Sessions on `shard`; call on that shard's thread.
   size_t SessionCount(size_t shard) const;
 
-  EngineStats stats() const {
-    return {live_sessions_.load(std::memory_order_relaxed),
-            refused_max_connections_.load(std::memory_order_relaxed), transport_errors_.Snapshot()};
-  }
+  EngineStats stats() const;
 
   // Connections closed for bad input or silence, by reason; shared with the
   // HTTP layer (any thread).
@@ -102,6 +110,11 @@ class Engine {
                 const std::string& origin, Target* target, HttpReply* error) const;
 
   std::shared_ptr<SessionImpl> NewSession(size_t shard, HandshakeInfo info);
+  // Admits a handshake from `peer` (X-Forwarded-For `forwarded_for`) into
+  // the address table and then max_connections: the lease on success,
+  // otherwise the answer to send (counted, logged rate-limited).
+  absl::StatusOr<AddressLease> AdmitHandshake(const IpAddress& peer, std::string_view forwarded_for,
+                                              std::string_view remote_address, HttpReply* refusal);
   // True (and counted) when a new session would exceed max_connections.
   bool OverMaxConnections(std::string_view remote_address);
   std::shared_ptr<SessionImpl> Find(size_t shard, const std::string& sid) const;
@@ -119,6 +132,8 @@ class Engine {
   std::atomic<uint64_t> live_sessions_{0};
   std::atomic<uint64_t> refused_max_connections_{0};
   TransportErrorCounters transport_errors_;
+  // Shared with the leases of the sessions (address_table.h).
+  std::shared_ptr<AddressTable> addresses_;
 };
 
 // Writes `reply` as an HTTP/1.1 answer on a raw socket, then closes it.

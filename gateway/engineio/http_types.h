@@ -4,6 +4,7 @@
 // The plain-data shapes in which HTTP requests reach the Engine.IO layer and
 // answers leave it. They cross shard threads by value.
 
+#include <boost/asio/ip/address.hpp>
 #include <functional>
 #include <string>
 #include <utility>
@@ -16,9 +17,13 @@ enum class HttpMethod { kGet, kPost, kOptions, kOther };
 // One HTTP request under /socket.io/ (not a WebSocket upgrade).
 struct EngineRequest {
   HttpMethod method = HttpMethod::kGet;
-  std::string query;            // raw query string, without '?'
-  std::string origin;           // Origin header, may be empty
-  std::string remote_address;   // "ip:port"
+  std::string query;              // raw query string, without '?'
+  std::string origin;             // Origin header, may be empty
+  std::string remote_address;     // "ip:port"
+  boost::asio::ip::address peer;  // the TCP peer's address
+  // X-Forwarded-For (every line, joined); filled only when some proxy is
+  // trusted (EngineOptions::trusted_proxies).
+  std::string forwarded_for;
   std::string body;             // POST body
   bool body_too_large = false;  // Content-Length over max_payload; body not read
 };

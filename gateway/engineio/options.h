@@ -9,6 +9,8 @@
 #include <string>
 #include <vector>
 
+#include "gateway/engineio/address_table.h"
+#include "gateway/engineio/client_address.h"
 #include "gateway/engineio/timer_service.h"
 
 namespace roomq::gateway::engineio {
@@ -46,9 +48,19 @@ struct EngineOptions {
   // connections"}, a WebSocket handshake the same answer instead of the
   // upgrade; counted in EngineStats::refused_max_connections. 0: no limit.
   size_t max_connections = 100000;
+  // Per client address (address_table.h): handshakes per second, sessions
+  // open and (for the Socket.IO layer) room memberships. A handshake over
+  // the rate gets HTTP 429 {"code":3,"message":"Too many handshakes from
+  // this address"} (with Retry-After), one over the sessions HTTP 503
+  // {"code":3,"message":"Too many sessions from this address"}, on both
+  // transports; counted in EngineStats. Open sessions are untouched.
+  AddressLimits address_limits;
+  // Load balancers whose X-Forwarded-For names the client
+  // (client_address.h); empty (default): the TCP peer is the client.
+  TrustedProxies trusted_proxies;
   // Where the session timers above (ping interval and timeout, upgrade and
-  // close timeouts) come from (timer_service.h); must outlive the engine and
-  // its sessions. Tests pass a FakeTimerService and advance it.
+  // close timeouts) and the handshake buckets' clock come from (timer_service.h); must outlive the
+  // engine and its sessions. Tests pass a FakeTimerService and advance it.
   TimerService* timers = &TimerService::Real();
 };
 

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "gateway/engineio/address_table.h"
 
 namespace roomq::gateway::engineio {
 
@@ -34,10 +35,15 @@ using OutboundMessage = std::vector<OutboundPart>;
 using SharedOutbound = std::shared_ptr<const OutboundMessage>;
 
 // Facts about the handshake request, for the Socket.IO layer and its logs.
+// Move-only: it holds the session's place in its client address's limits.
 struct HandshakeInfo {
-  std::string remote_address;  // "127.0.0.1:53422"
+  std::string remote_address;  // "127.0.0.1:53422" (the TCP peer)
   std::string origin;          // Origin header, may be empty
   std::string query;           // raw query string of the handshake request
+  // The client address's entry (address_table.h), held for the session's
+  // life; the Socket.IO layer counts its sockets' rooms through it. Empty
+  // when no per-address limit is on.
+  AddressLease address;
 };
 
 // The Socket.IO layer's face of one Engine.IO session.

@@ -123,6 +123,8 @@ class SessionImpl final : public Session,
   const EngineOptions& options_;
   TransportErrorCounters* const errors_;  // not owned; may be null (tests)
   FinishedCallback on_finished_;
+  // Declared after handshake_, so destroyed before it: a listener still
+  // counting its sockets' rooms in handshake_.address finds it alive.
   std::unique_ptr<SessionListener> listener_;
 
   Transport transport_ = Transport::kPolling;

@@ -22,10 +22,7 @@ constexpr std::string_view kEnginePath = "/socket.io/";
 constexpr std::string_view kClientBundle = "/socket.io/socket.io.min.js";
 constexpr std::string_view kClientMap = "/socket.io/socket.io.min.js.map";
 
-std::string Endpoint(const tcp::socket& socket) {
-  boost::system::error_code ec;
-  auto endpoint = socket.remote_endpoint(ec);
-  if (ec) return "?";
+std::string Endpoint(const tcp::endpoint& endpoint) {
   return endpoint.address().to_string() + ":" + std::to_string(endpoint.port());
 }
 
@@ -52,7 +49,14 @@ HttpConnection::HttpConnection(tcp::socket socket, size_t shard, engineio::Engin
       engine_(engine),
       options_(options),
       connections_(std::move(connections)) {
-  remote_ = Endpoint(stream_.socket());
+  boost::system::error_code ec;
+  const tcp::endpoint peer = stream_.socket().remote_endpoint(ec);
+  if (ec) {
+    remote_ = "?";
+  } else {
+    remote_ = Endpoint(peer);
+    peer_ = peer.address();
+  }
 }
 
 // Normally Forget() ran already (on the shard thread); this covers teardown.
@@ -246,6 +250,10 @@ void HttpConnection::DispatchEngine(const std::string& query) {
   request.query = query;
   request.origin = origin_;
   request.remote_address = remote_;
+  request.peer = peer_;
+  // Read only behind a trusted proxy (engineio/client_address.h).
+  if (!options_->engine.trusted_proxies.empty())
+    request.forwarded_for = engineio::ForwardedFor(req);
   request.body_too_large = body_too_large_;
   if (!body_too_large_) request.body = std::move(parser_->get().body());
   stream_.expires_never();  // a long-poll may wait up to a ping interval

@@ -91,7 +91,8 @@ class HttpConnection : public std::enable_shared_from_this<HttpConnection> {
   const GatewayOptions* const options_;
   const std::shared_ptr<HttpConnectionSet> connections_;
   engineio::OpenTransportToken open_;  // held from Start() until Forget()
-  std::string remote_;
+  std::string remote_;                 // "ip:port" of the TCP peer, for logs
+  boost::asio::ip::address peer_;      // the TCP peer (unspecified if it was gone at accept)
   // The request being answered.
   std::string origin_;
   bool engine_path_ = false;

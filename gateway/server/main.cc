@@ -17,6 +17,7 @@
 
 #include "absl/flags/flag.h"
 #include "absl/strings/str_cat.h"
+#include "gateway/engineio/client_address.h"
 #include "gateway/engineio/sid.h"
 #include "gateway/server/gateway_server.h"
 #include "gateway/server/host_port.h"
@@ -70,6 +71,21 @@ ABSL_FLAG(int64_t, max_shard_queue_bytes, int64_t{64} << 20,
 ABSL_FLAG(int64_t, max_connections, 100000,
           "Engine.IO sessions at once; a handshake over it gets HTTP 503 \"Too many connections\" "
           "(0 = no limit)");
+ABSL_FLAG(double, handshake_rate, 50,
+          "Engine.IO handshakes per second per client address (token bucket; IPv6 by /64); over "
+          "it a handshake gets HTTP 429 \"Too many handshakes from this address\" (0 = no limit)");
+ABSL_FLAG(double, handshake_burst, 200, "Token bucket size of --handshake-rate");
+ABSL_FLAG(int64_t, max_sessions_per_address, 5000,
+          "Engine.IO sessions one client address (IPv6: one /64) may hold at once; over it a "
+          "handshake gets HTTP 503 \"Too many sessions from this address\" (0 = no limit)");
+ABSL_FLAG(int64_t, max_rooms_per_address, 100000,
+          "Room memberships the sockets of one client address may hold together (own and "
+          "namespace rooms included); a join over it is acked {\"error\":\"too many rooms for "
+          "this address\"}, a CONNECT gets CONNECT_ERROR (0 = no limit)");
+ABSL_FLAG(std::vector<std::string>, trusted_proxy, {},
+          "CIDR range of load balancers (repeatable, e.g. 10.0.0.0/8): from a peer in one, the "
+          "client address is the rightmost X-Forwarded-For hop that is not itself a trusted "
+          "proxy. Unset: the TCP peer is the client, X-Forwarded-For is ignored");
 ABSL_FLAG(int32_t, max_namespaces, 32,
           "Namespaces one connection may join; a CONNECT over it gets CONNECT_ERROR");
 ABSL_FLAG(int32_t, max_dynamic_namespaces, 10000,
@@ -83,7 +99,8 @@ ABSL_FLAG(int32_t, max_rooms_per_socket, 1000,
           "Rooms a socket may be in (its own and the namespace's included); a join over it is "
           "acked {\"error\":\"too many rooms\"}");
 ABSL_FLAG(double, message_rate, 1000,
-          "Client events per second per socket (token bucket; 0 = no limit)");
+          "Client events and acks per second per socket, and CONNECT/DISCONNECT packets per "
+          "second per session (token buckets; 0 = no limit)");
 ABSL_FLAG(double, message_burst, 2000, "Token bucket size of --message-rate");
 ABSL_FLAG(int32_t, shutdown_grace_ms, 1000,
           "After SIGTERM/SIGINT: how long clients' transports may take to flush what was queued "
@@ -202,6 +219,25 @@ int main(int argc, char** argv) {
     UsageError("--rate-limit-policy must be 'ack' or 'disconnect'");
   }
   options.engine.max_connections = static_cast<size_t>(max_connections);
+  const double handshake_rate = absl::GetFlag(FLAGS_handshake_rate);
+  const double handshake_burst = absl::GetFlag(FLAGS_handshake_burst);
+  const int64_t max_sessions_per_address = absl::GetFlag(FLAGS_max_sessions_per_address);
+  const int64_t max_rooms_per_address = absl::GetFlag(FLAGS_max_rooms_per_address);
+  if (!(handshake_rate >= 0) || !(handshake_burst >= 1)) {
+    UsageError("--handshake-rate must be >= 0 and --handshake-burst >= 1");
+  }
+  if (max_sessions_per_address < 0 || max_rooms_per_address < 0) {
+    UsageError("--max-sessions-per-address and --max-rooms-per-address must be >= 0");
+  }
+  options.engine.address_limits.handshake_rate = handshake_rate;
+  options.engine.address_limits.handshake_burst = handshake_burst;
+  options.engine.address_limits.max_sessions = static_cast<size_t>(max_sessions_per_address);
+  options.engine.address_limits.max_rooms = static_cast<uint64_t>(max_rooms_per_address);
+  for (const std::string& list : absl::GetFlag(FLAGS_trusted_proxy)) {
+    auto range = engineio::IpRange::Parse(list);
+    if (!range.ok()) UsageError("--trusted-proxy: " + std::string(range.status().message()));
+    options.engine.trusted_proxies.push_back(*range);
+  }
   socketio_options.limits.max_namespaces = static_cast<size_t>(max_namespaces);
   socketio_options.limits.max_event_bytes = static_cast<size_t>(max_event);
   socketio_options.limits.attachment_timeout = std::chrono::milliseconds(attachment_timeout_ms);
@@ -245,6 +281,9 @@ int main(int argc, char** argv) {
         [reply = std::move(reply), engine, origin_refused](socketio::MetricsSnapshot snapshot) {
           snapshot.engine_sessions = engine.sessions;
           snapshot.refusals["max_connections"] = engine.refused_max_connections;
+          snapshot.refusals["handshake_rate"] = engine.refused_handshake_rate;
+          snapshot.refusals["sessions_per_address"] = engine.refused_sessions_per_address;
+          snapshot.client_addresses = engine.client_addresses;
           snapshot.refusals["origin"] = origin_refused;
           snapshot.transport_errors = engine.transport_errors;
           reply(socketio::FormatPrometheus(snapshot));

@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <functional>
 #include <utility>
 #include <vector>
 
@@ -63,7 +64,8 @@ Connection::Connection(engineio::Session& session, std::shared_ptr<Shard> shard,
       shard_(std::move(shard)),
       options_(options),
       decoder_(Decoder::Limits{.max_packet_bytes = options.max_event_bytes}),
-      connect_timer_(options_.timers->NewTimer(session.executor())) {
+      connect_timer_(options_.timers->NewTimer(session.executor())),
+      namespace_rate_(base::TokenBucket::Full(options.message_burst, options.clock->Now())) {
   shard_->AddConnection(this);
   connect_timer_->Start(options_.connect_timeout, [token = Token(), this] {
     if (token.expired()) return;
@@ -150,6 +152,9 @@ void Connection::HandlePacket(Packet packet) {
   Socket& socket = *it->second;
   switch (packet.type) {
     case PacketType::kDisconnect:
+      // Counted with the CONNECTs (a connect/disconnect loop is the cost),
+      // never refused: leaving only frees.
+      TakeNamespaceToken();
       CloseSocket(socket, "client namespace disconnect", false);
       return;
     case PacketType::kEvent:
@@ -162,6 +167,10 @@ void Connection::HandlePacket(Packet packet) {
       return;
     case PacketType::kAck:
     case PacketType::kBinaryAck:
+      if (!TakeRateToken(socket)) {
+        RefuseOverRate(socket, packet);
+        return;
+      }
       HandleClientAck(socket, packet);
       return;
     case PacketType::kConnectError:
@@ -172,6 +181,13 @@ void Connection::HandlePacket(Packet packet) {
 }
 
 void Connection::HandleConnect(Packet& packet) {
+  if (!TakeNamespaceToken()) {
+    ++shard_->stats().rate_limited;
+    spdlog::debug("session {} ({}): CONNECT to '{}' over the message rate, refused", session_.id(),
+                  session_.handshake().remote_address, packet.nsp);
+    Send(EncodeConnectError(packet.nsp, "rate limit exceeded"));
+    return;
+  }
   if (sockets_.contains(packet.nsp)) {
     Fail(absl::StrCat("CONNECT for namespace ", LogSafe(packet.nsp),
                       ", which is already connected"));
@@ -208,16 +224,31 @@ void Connection::HandleConnect(Packet& packet) {
                   full ? "Too many dynamic namespaces" : "Invalid namespace");
     return;
   }
+  // Its own room and the namespace room, reserved at the client address
+  // now so that neither the fresh nor the recovery path can take the
+  // address past its bound (shard.h).
+  const engineio::AddressLease& address = session_.handshake().address;
+  if (!address.TryAddRooms(kConnectRooms)) {
+    ++shard_->stats().rooms_per_address_refused;
+    spdlog::info(
+        "session {} ({}): CONNECT to '{}' refused: client address {} holds {} rooms "
+        "(--max-rooms-per-address)",
+        session_.id(), session_.handshake().remote_address, packet.nsp, address.address(),
+        address.rooms());
+    Send(EncodeConnectError(packet.nsp, "Too many rooms for this address"));
+    return;
+  }
   auto owned = std::make_unique<Socket>();
   Socket& socket = *owned;
   socket.id = Shard::NewSocketId();
   socket.ns = ns->get();
   socket.ns_ref = *std::move(ns);
   socket.connection = this;
+  socket.address = &address;
+  socket.reserved_rooms = kConnectRooms;
   socket.grant = std::move(admission.grant);
   if (!packet.data.empty()) socket.auth = std::move(packet.data);
-  socket.rate_tokens = options_.message_burst;
-  socket.rate_refilled = options_.clock->Now();
+  socket.rate = base::TokenBucket::Full(options_.message_burst, options_.clock->Now());
   shard_->Register(socket);
   ArmTokenExpiry(socket);
   sockets_.emplace(packet.nsp, std::move(owned));
@@ -308,15 +339,11 @@ void Connection::HandleEvent(Socket& socket, Packet& packet) {
 }
 
 bool Connection::TakeRateToken(Socket& socket) {
-  if (options_.message_rate <= 0) return true;
-  const auto now = options_.clock->Now();
-  const double elapsed = std::chrono::duration<double>(now - socket.rate_refilled).count();
-  socket.rate_refilled = now;
-  socket.rate_tokens =
-      std::min(options_.message_burst, socket.rate_tokens + elapsed * options_.message_rate);
-  if (socket.rate_tokens < 1) return false;
-  socket.rate_tokens -= 1;
-  return true;
+  return socket.rate.Take(options_.clock->Now(), options_.message_rate, options_.message_burst);
+}
+
+bool Connection::TakeNamespaceToken() {
+  return namespace_rate_.Take(options_.clock->Now(), options_.message_rate, options_.message_burst);
 }
 
 void Connection::RefuseOverRate(Socket& socket, const Packet& packet) {
@@ -326,6 +353,11 @@ void Connection::RefuseOverRate(Socket& socket, const Packet& packet) {
                  socket.ns->name, engineio::SidForLog(session_.id()), options_.message_rate,
                  options_.message_burst);
     CloseSocket(socket, "rate limit exceeded", true);
+    return;
+  }
+  if (packet.type == PacketType::kAck || packet.type == PacketType::kBinaryAck) {
+    // An ACK has nobody to answer: it is dropped (the service never hears it).
+    spdlog::debug("socket {}: ACK over the message rate, dropped", socket.id);
     return;
   }
   spdlog::debug("socket {}: event '{}' over the message rate, dropped", socket.id, packet.event);
@@ -353,35 +385,41 @@ void Connection::HandleJoin(Socket& socket, const Packet& packet) {
     AckJson(socket, packet.ack_id, ErrorJson("too many rooms"));
     return;
   }
-  if (!packet.ack_id.has_value()) {
-    shard_->Join(socket, room, nullptr);
-    return;
+  std::function<void(absl::Status)> done;
+  if (packet.ack_id.has_value()) done = JoinAck(room, socket.handle, *packet.ack_id);
+  if (!shard_->Join(socket, room, std::move(done), Shard::JoinLimit::kAddress)) {
+    ++shard_->stats().rooms_per_address_refused;
+    spdlog::debug("socket {}: join '{}' refused: the client address holds {} rooms", socket.id,
+                  room, socket.address == nullptr ? 0 : socket.address->rooms());
+    AckJson(socket, packet.ack_id, ErrorJson("too many rooms for this address"));
   }
-  shard_->Join(socket, room,
-               [token = Token(), this, handle = socket.handle, ack = packet.ack_id,
-                room](absl::Status status) {
-                 if (token.expired()) return;
-                 Socket* socket = shard_->Find(handle);
-                 if (socket == nullptr) return;
-                 if (absl::IsInternal(status)) {
-                   // The broker answered and refused (e.g. its per-node topic
-                   // limit): the socket would never get the room's events, so
-                   // the join is undone and the client told, never acked ok.
-                   ++shard_->stats().joins_refused_by_broker;
-                   if (room != socket->id) shard_->Leave(*socket, room);
-                   AckJson(
-                       *socket, ack,
-                       ErrorJson(absl::StrCat("the broker refused the room: ", status.message())));
-                   return;
-                 }
-                 if (!status.ok()) {
-                   // No answer yet (broker down or slow): the subscription is
-                   // kept and restored when the broker is back.
-                   spdlog::warn("socket {}: join '{}' acknowledged without broker confirmation: {}",
-                                socket->id, room, status.ToString());
-                 }
-                 AckJson(*socket, ack, kOk);
-               });
+}
+
+std::function<void(absl::Status)> Connection::JoinAck(const std::string& room, uint64_t handle,
+                                                      uint64_t ack_id) {
+  return [token = Token(), this, handle, ack = std::optional<uint64_t>(ack_id),
+          room](absl::Status status) {
+    if (token.expired()) return;
+    Socket* socket = shard_->Find(handle);
+    if (socket == nullptr) return;
+    if (absl::IsInternal(status)) {
+      // The broker answered and refused (e.g. its per-node topic limit):
+      // the socket would never get the room's events, so the join is
+      // undone and the client told, never acked ok.
+      ++shard_->stats().joins_refused_by_broker;
+      if (room != socket->id) shard_->Leave(*socket, room);
+      AckJson(*socket, ack,
+              ErrorJson(absl::StrCat("the broker refused the room: ", status.message())));
+      return;
+    }
+    if (!status.ok()) {
+      // No answer yet (broker down or slow): the subscription is kept and
+      // restored when the broker is back.
+      spdlog::warn("socket {}: join '{}' acknowledged without broker confirmation: {}", socket->id,
+                   room, status.ToString());
+    }
+    AckJson(*socket, ack, kOk);
+  };
 }
 
 void Connection::HandleLeave(Socket& socket, const Packet& packet) {

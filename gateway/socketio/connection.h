@@ -23,11 +23,16 @@
 //    max_namespaces gets CONNECT_ERROR "Too many namespaces", one that
 //    would create a dynamic namespace past
 //    ShardOptions::max_dynamic_namespaces "Too many dynamic namespaces"
-//    (the session stays); client events past the socket's message rate are
-//    refused per rate_limit_policy; a join past
+//    (the session stays); client events and acks past the socket's message
+//    rate are refused per rate_limit_policy, CONNECTs past the session's get
+//    CONNECT_ERROR "rate limit exceeded"; a join past
 //    ShardOptions::max_rooms_per_socket is acked with an error; an event
 //    over max_event_bytes, or whose attachments do not all arrive within
-//    attachment_timeout, closes the session.
+//    attachment_timeout, closes the session. Rooms per client address (the
+//    session's HandshakeInfo::address, counted by the shard): a join past
+//    the bound is acked {"error":"too many rooms for this address"}, a
+//    CONNECT that cannot take its own and namespace room gets CONNECT_ERROR
+//    "Too many rooms for this address".
 //  - Auth (the namespace's `auth`, auth/socket_auth.h): a CONNECT it
 //    refuses gets CONNECT_ERROR {"message": reason} (counted in
 //    ShardStats::auth_refusals, logged without the token); an admitted
@@ -59,6 +64,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -73,6 +79,7 @@
 #include "gateway/socketio/shard.h"
 #include "gateway/socketio/socket.h"
 #include "proto/base/clock.h"
+#include "proto/base/token_bucket.h"
 
 namespace roomq::gateway::socketio {
 
@@ -92,6 +99,10 @@ enum class RateLimitPolicy {
 // size cut off a recipient that reads normally.
 inline constexpr size_t kDeliveryFramingBytes = 512;
 
+// Rooms a CONNECT puts a socket in (its own and the namespace's), reserved
+// at its client address before the socket exists.
+inline constexpr uint8_t kConnectRooms = 2;
+
 struct ConnectionOptions {
   // A session with no namespace connected this long is closed.
   std::chrono::milliseconds connect_timeout{45000};
@@ -99,10 +110,17 @@ struct ConnectionOptions {
   // CONNECT past it is answered CONNECT_ERROR {"message":"Too many
   // namespaces"} and the session stays. Default 32.
   size_t max_namespaces = 32;
-  // Per-socket token bucket over client EVENT/BINARY_EVENT packets (join,
-  // leave, publish and relayed events alike): refilled at `message_rate`
-  // per second up to `message_burst` (the bucket starts full). A rate <= 0
-  // disables the limit. Defaults: 1000/s, burst 2000.
+  // Token buckets refilled at `message_rate` per second up to
+  // `message_burst` (each starts full): one per socket over the client's
+  // EVENT/BINARY_EVENT (join, leave, publish and relayed events alike) and
+  // ACK/BINARY_ACK packets, and one per session over CONNECT and DISCONNECT
+  // packets (a namespace connect/disconnect loop subscribes and
+  // unsubscribes a broker topic each time; a new socket would start with a
+  // full bucket of its own). Over it: events and acks per
+  // rate_limit_policy (an ACK is dropped under kErrorAck), a CONNECT gets
+  // CONNECT_ERROR {"message":"rate limit exceeded"} under both policies; a
+  // DISCONNECT takes a token but is never refused. A rate <= 0 disables the
+  // limit. Defaults: 1000/s, burst 2000.
   double message_rate = 1000;
   double message_burst = 2000;
   RateLimitPolicy rate_limit_policy = RateLimitPolicy::kErrorAck;
@@ -176,10 +194,15 @@ class Connection : public engineio::SessionListener {
   void HandleEvent(Socket& socket, Packet& packet);
   // Takes one token from the socket's rate bucket; false when empty.
   bool TakeRateToken(Socket& socket);
+  // The same for the session's CONNECT/DISCONNECT bucket.
+  bool TakeNamespaceToken();
   // Answers an event refused by the rate limit, per the policy.
   void RefuseOverRate(Socket& socket, const Packet& packet);
   void HandleClientAck(Socket& socket, Packet& packet);
   void HandleJoin(Socket& socket, const Packet& packet);
+  // What answers a client join once the broker confirmed (or refused) it.
+  std::function<void(absl::Status)> JoinAck(const std::string& room, uint64_t handle,
+                                            uint64_t ack_id);
   void HandleLeave(Socket& socket, const Packet& packet);
   void HandlePublish(Socket& socket, Packet& packet);
   void Relay(Socket& socket, const Packet& packet);
@@ -212,6 +235,8 @@ class Connection : public engineio::SessionListener {
   std::unique_ptr<engineio::Timer> connect_timer_;
   // Armed while a binary packet waits for its attachments, else null.
   std::unique_ptr<engineio::Timer> attachment_timer_;
+  // CONNECT and DISCONNECT packets (ConnectionOptions::message_rate).
+  base::TokenBucket namespace_rate_;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
   bool closed_ = false;          // OnClose ran
   bool failed_ = false;          // a protocol error closed the session

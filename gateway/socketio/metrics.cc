@@ -64,6 +64,7 @@ void MergeMap(Map& into, const Map& from) {
 
 void MetricsSnapshot::Merge(const MetricsSnapshot& shard) {
   engine_sessions += shard.engine_sessions;
+  client_addresses += shard.client_addresses;
   sessions += shard.sessions;
   MergeMap(sockets, shard.sockets);
   rooms += shard.rooms;
@@ -115,6 +116,7 @@ MetricsSnapshot ShardSnapshot(const Shard& shard) {
   s.refusals["broker_subscription"] = stats.joins_refused_by_broker;
   s.refusals["max_event_bytes"] = stats.events_too_large;
   s.refusals["attachment_timeout"] = stats.attachments_timed_out;
+  s.refusals["rooms_per_address"] = stats.rooms_per_address_refused;
   s.protocol_errors = stats.protocol_errors;
   for (const auto& [reason, count] : stats.disconnects) s.disconnects[reason] = count;
   for (const auto& [reason, count] : stats.auth_refusals) s.auth_refusals[reason] = count;
@@ -129,6 +131,8 @@ std::string FormatPrometheus(const MetricsSnapshot& s) {
   std::string out;
   Scalar(out, "engine_sessions", "gauge", "Engine.IO sessions open", s.engine_sessions);
   Scalar(out, "sessions", "gauge", "Engine.IO sessions open in the Socket.IO layer", s.sessions);
+  Scalar(out, "client_addresses", "gauge",
+         "Client addresses (IPv6: /64s) the per-address limits track", s.client_addresses);
   Header(out, "sockets", "gauge", "Connected Socket.IO sockets by namespace and transport");
   for (const auto& [key, value] : s.sockets) {
     Append(out, {kPrefix, "sockets{namespace=\"", Escape(key.first), "\",transport=\"",

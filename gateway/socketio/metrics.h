@@ -12,6 +12,8 @@
 //
 // Metric names (all prefixed roomq_gateway_):
 //   engine_sessions               gauge    Engine.IO sessions open (engine.h EngineStats)
+//   client_addresses              gauge    entries of the per-address table
+//                                          (engineio/address_table.h; set by the caller)
 //   sessions                      gauge    Engine.IO sessions with the Socket.IO layer
 //   sockets{namespace,transport}  gauge    connected Socket.IO sockets
 //   rooms                         gauge    (shard, namespace, room) entries, own rooms included
@@ -28,9 +30,11 @@
 //   refusals_total{limit}         counter  max_connections | max_namespaces |
 //                                          max_dynamic_namespaces |
 //                                          unknown_namespace | max_rooms_per_socket |
-//                                          publish | broker_subscription |
-//                                          max_event_bytes | attachment_timeout |
-//                                          origin (--cors-origin; set by the caller)
+//                                          rooms_per_address | publish |
+//                                          broker_subscription | max_event_bytes |
+//                                          attachment_timeout; set by the caller:
+//                                          origin (--cors-origin), handshake_rate,
+//                                          sessions_per_address
 //   protocol_errors_total         counter  sessions closed for a malformed packet
 //   transport_errors_total{reason} counter connections closed for bad input or
 //                                          silence below the packet level
@@ -56,7 +60,8 @@
 namespace roomq::gateway::socketio {
 
 struct MetricsSnapshot {
-  uint64_t engine_sessions = 0;  // Engine.IO sessions (set by the caller)
+  uint64_t engine_sessions = 0;   // Engine.IO sessions (set by the caller)
+  uint64_t client_addresses = 0;  // per-address table entries (set by the caller)
   uint64_t sessions = 0;
   std::map<std::pair<std::string, std::string>, uint64_t> sockets;  // (namespace, transport)
   uint64_t rooms = 0;

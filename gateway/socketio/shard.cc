@@ -86,32 +86,53 @@ bool Shard::InRoom(const Socket& socket, std::string_view room) const {
   return (socket.in_own_room && room == socket.id) || rooms_.Contains(socket.handle, room);
 }
 
-void Shard::Join(Socket& socket, std::string_view room, std::function<void(absl::Status)> done) {
+bool Shard::CountJoin(Socket& socket, JoinLimit limit) {
+  if (socket.reserved_rooms > 0) {
+    --socket.reserved_rooms;
+    return true;
+  }
+  if (socket.address == nullptr) return true;
+  if (limit == JoinLimit::kAddress) return socket.address->TryAddRooms(1);
+  socket.address->AddRooms(1);
+  return true;
+}
+
+void Shard::CountLeave(Socket& socket, uint64_t rooms) {
+  if (socket.address != nullptr && rooms > 0) socket.address->RemoveRooms(rooms);
+}
+
+bool Shard::Join(Socket& socket, std::string_view room, std::function<void(absl::Status)> done,
+                 JoinLimit limit) {
   const std::string& ns = socket.ns->name;
   bool edge = false;
+  const bool joining = !InRoom(socket, room);
+  if (joining && !CountJoin(socket, limit)) return false;
   if (room == socket.id && !socket.in_own_room && !rooms_.Contains(socket.handle, room) &&
       own_rooms_.insert(&socket).second) {
     socket.in_own_room = true;
     edge = rooms_.Members(ns, room) == nullptr;
-  } else if (!InRoom(socket, room)) {
-    edge = rooms_.Join(socket.handle, ns, room).edge && OwnHolder(ns, room) == nullptr;
+  } else if (joining) {
+    const RoomIndex::Change change = rooms_.Join(socket.handle, ns, room);
+    if (!change.changed) CountLeave(socket, 1);
+    edge = change.edge && OwnHolder(ns, room) == nullptr;
   }
   const std::string key = RoomIndex::Key(ns, room);
   if (edge) StartSubscription(key);
-  if (!done) return;
+  if (!done) return true;
   auto it = topics_.find(key);
   if (it == topics_.end()) {
     boost::asio::post(executor_, [done = std::move(done)] {
       done(absl::InternalError("socket is not in the room"));
     });
-    return;
+    return true;
   }
   if (it->second.confirmed) {
     boost::asio::post(executor_,
                       [done = std::move(done), status = it->second.result] { done(status); });
-    return;
+    return true;
   }
   AddWaiter(it->second, std::move(done));
+  return true;
 }
 
 void Shard::Leave(Socket& socket, std::string_view room) {
@@ -120,9 +141,12 @@ void Shard::Leave(Socket& socket, std::string_view room) {
   if (socket.in_own_room && room == socket.id) {
     own_rooms_.erase(&socket);
     socket.in_own_room = false;
+    CountLeave(socket, 1);
     edge = rooms_.Members(ns, room) == nullptr;
   } else {
-    edge = rooms_.Leave(socket.handle, room).edge && OwnHolder(ns, room) == nullptr;
+    const RoomIndex::Change change = rooms_.Leave(socket.handle, room);
+    if (change.changed) CountLeave(socket, 1);
+    edge = change.edge && OwnHolder(ns, room) == nullptr;
   }
   if (edge) EndSubscription(RoomIndex::Key(ns, room));
 }
@@ -130,7 +154,10 @@ void Shard::Leave(Socket& socket, std::string_view room) {
 std::vector<std::string> Shard::LeaveAll(Socket& socket) {
   const std::string_view ns = socket.ns == nullptr ? std::string_view() : socket.ns->name;
   std::vector<std::string> names;
-  for (RoomIndex::Left& left : rooms_.LeaveAll(socket.handle)) {
+  std::vector<RoomIndex::Left> left_rooms = rooms_.LeaveAll(socket.handle);
+  uint64_t left_count = left_rooms.size() + socket.reserved_rooms;
+  socket.reserved_rooms = 0;
+  for (RoomIndex::Left& left : left_rooms) {
     if (left.last && OwnHolder(ns, left.room) == nullptr)
       EndSubscription(RoomIndex::Key(ns, left.room));
     if (!left.room.empty()) names.push_back(std::move(left.room));
@@ -138,9 +165,11 @@ std::vector<std::string> Shard::LeaveAll(Socket& socket) {
   if (socket.in_own_room) {
     own_rooms_.erase(&socket);
     socket.in_own_room = false;
+    ++left_count;
     if (rooms_.Members(ns, socket.id) == nullptr) EndSubscription(RoomIndex::Key(ns, socket.id));
     names.push_back(socket.id);
   }
+  CountLeave(socket, left_count);
   return names;
 }
 
@@ -307,10 +336,14 @@ void Shard::OnRecovered(uint64_t handle, absl::StatusOr<bridge::Recovery> result
     done(std::move(refused));
     return;
   }
-  if (socket->in_own_room) own_rooms_.erase(socket);  // not expected: no room yet
+  if (socket->in_own_room) {  // not expected: no room yet
+    own_rooms_.erase(socket);
+    CountLeave(*socket, 1);
+  }
   socket->in_own_room = false;
   socket->id = session.socket_id();
-  // Its own room and the namespace first: they count towards the limit.
+  // Its own room and the namespace first: they count towards the limits
+  // (with what CONNECT reserved for them at the address).
   Join(*socket, socket->id, nullptr);
   Join(*socket, "", nullptr);
   for (const std::string& room : rooms) {
@@ -319,9 +352,7 @@ void Shard::OnRecovered(uint64_t handle, absl::StatusOr<bridge::Recovery> result
                          socket->ns->MayJoin(room) &&
                          (socket->grant == nullptr || socket->grant->MayJoin(room)) &&
                          RoomCount(*socket) < options_.max_rooms_per_socket;
-    if (allowed) {
-      Join(*socket, room, nullptr);
-    } else {
+    if (!allowed || !Join(*socket, room, nullptr, JoinLimit::kAddress)) {
       ++stats_.recovery_rooms_dropped;
       deferred_unsubscribes_.insert(RoomIndex::Key(session.namespace_(), room));
     }

@@ -18,6 +18,14 @@
 // (ns, id) is unchanged. A second local socket with the same (ns, id) (a
 // recovery race) falls back to the RoomIndex; lookups consult both.
 //
+// Rooms per client address: every membership change of a socket is counted
+// in its client address's lease (Socket::address, engineio/address_table.h,
+// shared by all shards: an atomic, no lock). A join with
+// JoinLimit::kAddress is refused (returns false, nothing changes) when the
+// address holds --max-rooms-per-address memberships already; other joins
+// (a socket's own and namespace rooms, using what CONNECT reserved;
+// memberships a service asked for) are always counted.
+//
 // Fan-out: a Dispatch reaches each local socket at most once even when it
 // targets several of its rooms; sockets in any except_rooms and the
 // except_socket are skipped; sockets still connecting are skipped.
@@ -82,6 +90,8 @@ struct ShardStats {
   uint64_t dynamic_namespaces_refused = 0;  // CONNECTs over max_dynamic_namespaces
   uint64_t joins_refused = 0;               // joins over max_rooms_per_socket
   uint64_t joins_refused_by_broker = 0;     // joins whose subscription the broker refused
+  // joins and CONNECTs over the client address's --max-rooms-per-address
+  uint64_t rooms_per_address_refused = 0;
   // Client publishes refused by the namespace's `publish` regex, the
   // token's `publish` claim or a socket-id room; relays that lost a target
   // room for the same reasons.
@@ -133,11 +143,18 @@ class Shard : public std::enable_shared_from_this<Shard> {
     for (const auto& [handle, socket] : sockets_) visit(*socket);
   }
 
+  // Which joins the client address's room bound refuses (see above).
+  enum class JoinLimit {
+    kNone,     // counted, never refused
+    kAddress,  // refused at --max-rooms-per-address
+  };
   // Puts `socket` in `room`. `done` (optional) runs on this shard once the
   // room's broker subscription is confirmed (OK), failed (the broker's
   // error) or took longer than subscribe_wait (DeadlineExceeded); never
-  // inside this call.
-  void Join(Socket& socket, std::string_view room, std::function<void(absl::Status)> done);
+  // inside this call. False (nothing changed, `done` dropped) only for a
+  // kAddress join the address bound refuses.
+  bool Join(Socket& socket, std::string_view room, std::function<void(absl::Status)> done,
+            JoinLimit limit = JoinLimit::kNone);
   void Leave(Socket& socket, std::string_view room);
   // Leaves every room; returns the room names (the namespace room "" left out).
   std::vector<std::string> LeaveAll(Socket& socket);
@@ -214,6 +231,11 @@ class Shard : public std::enable_shared_from_this<Shard> {
   static const OwnKey& KeyOf(const OwnKey& key) { return key; }
   // The socket holding (ns, room) as its own room, or nullptr.
   Socket* OwnHolder(std::string_view ns, std::string_view room) const;
+
+  // Counts one more membership of `socket` against its address: a reserved
+  // one first; false when `limit` refuses it.
+  static bool CountJoin(Socket& socket, JoinLimit limit);
+  static void CountLeave(Socket& socket, uint64_t rooms);
 
   void StartSubscription(const std::string& key);
   void EndSubscription(const std::string& key);

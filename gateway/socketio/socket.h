@@ -13,10 +13,12 @@
 #include <memory>
 #include <string>
 
+#include "gateway/engineio/address_table.h"
 #include "gateway/engineio/timer_service.h"
 #include "gateway/socketio/auth/socket_auth.h"
 #include "gateway/socketio/namespace_registry.h"
 #include "proto/base/clock.h"
+#include "proto/base/token_bucket.h"
 
 namespace roomq::gateway::socketio {
 
@@ -46,7 +48,11 @@ struct Socket {
   // The shard's own-room lookup holds this socket under (ns, id) (shard.h);
   // `id` must not change while it does.
   bool in_own_room = false;
-  bool recovered = false;   // this socket is a recovered session
+  bool recovered = false;  // this socket is a recovered session
+  // Memberships taken from the client address at CONNECT for the socket's
+  // own and namespace rooms: the shard's first joins use them up, LeaveAll
+  // gives back what is left.
+  uint8_t reserved_rooms = 0;
   std::string auth = "{}";  // CONNECT auth payload, JSON text
   // What the namespace's auth policy granted (auth/socket_auth.h); null
   // under auth: none (no limit beyond the namespace policy).
@@ -60,9 +66,12 @@ struct Socket {
   uint64_t since_sequence = 0;
   uint64_t next_ack_id = 0;
   std::map<uint64_t, ServiceAck> service_acks;  // client-visible ack id -> service ack
-  // Message rate token bucket (ConnectionOptions::message_rate/burst).
-  double rate_tokens = 0;
-  base::Clock::TimePoint rate_refilled;
+  // Message rate token bucket (ConnectionOptions::message_rate/burst):
+  // events and acks from the client.
+  base::TokenBucket rate;
+  // The client address (its session's HandshakeInfo::address): the shard
+  // counts this socket's room memberships there. Null: not counted.
+  const engineio::AddressLease* address = nullptr;
   // Fires when the grant's token expires (auth: jwt only).
   std::unique_ptr<engineio::Timer> expiry_timer;
 };

@@ -82,8 +82,12 @@ start_roomq() {
   line=$(wait_line "$LOGS/$name.broker.log" 'listening pub=[^ ]+ sub=[^ ]+' 10)
   pub=$(sed -E 's/.*pub=([^ ]+).*/\1/' <<<"$line")
   sub=$(sed -E 's/.*sub=([^ ]+).*/\1/' <<<"$line")
+  # Every loadgen client is 127.0.0.1 and stands for another user: the
+  # per-address limits (handshakes, sessions) are off.
   "$BIN/roomq-gateway" --listen 127.0.0.1:0 --threads "$THREADS" --broker-pub "$pub" --broker-sub "$sub" \
-    --ping-interval-ms $PING_MS --ping-timeout-ms $PING_TIMEOUT_MS >"$LOGS/$name.gateway.log" 2>&1 &
+    --ping-interval-ms $PING_MS --ping-timeout-ms $PING_TIMEOUT_MS \
+    --handshake-rate 0 --max-sessions-per-address 0 --max-rooms-per-address 0 \
+    >"$LOGS/$name.gateway.log" 2>&1 &
   local gateway=$!
   line=$(wait_line "$LOGS/$name.gateway.log" 'listening on http://[0-9.]+:[0-9]+' 10)
   PORT=${line##*:}

@@ -138,7 +138,10 @@ async function main() {
   const [, brokerMetricsUrl] = await broker.waitFor(/metrics on (http:\/\/\S+\/metrics)/);
   const gateway = start('gateway', path.join(args.binDir, 'roomq-gateway'),
                         ['--listen', '127.0.0.1:0', '--broker-pub', pub, '--broker-sub', sub, '--threads', '2',
-                         '--ping-interval-ms', '1000', '--ping-timeout-ms', '1000']);
+                         '--ping-interval-ms', '1000', '--ping-timeout-ms', '1000',
+                         // Every client is 127.0.0.1 and stands for another user.
+                         '--handshake-rate', '0', '--max-sessions-per-address', '0',
+                         '--max-rooms-per-address', '0']);
   const [, url] = await gateway.waitFor(/listening on (http:\/\/\S+:\d+)/);
 
   async function snapshot() {

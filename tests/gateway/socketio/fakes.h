@@ -44,6 +44,9 @@ class FakeSession : public engineio::Session {
   }
   void Close() override { closed_ = true; }
 
+  // The client address's lease, as the Engine puts it in the handshake.
+  void SetAddress(engineio::AddressLease lease) { handshake_.address = std::move(lease); }
+
   bool closed() const { return closed_; }
   const std::vector<std::string>& sent() const { return sent_; }
   const std::vector<engineio::SharedOutbound>& shared() const { return shared_; }

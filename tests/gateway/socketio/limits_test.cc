@@ -6,11 +6,13 @@
 
 #include <gtest/gtest.h>
 
+#include <boost/asio/ip/address.hpp>
 #include <chrono>
 #include <memory>
 #include <string>
 #include <vector>
 
+#include "gateway/engineio/address_table.h"
 #include "gateway/engineio/timer_service.h"
 #include "gateway/socketio/config.h"
 #include "gateway/socketio/connection.h"
@@ -158,7 +160,7 @@ TEST_F(LimitsTest, TheBucketRefills) {
 TEST_F(LimitsTest, DisconnectPolicyDisconnectsOnlyThatSocket) {
   ConnectionOptions options;
   options.message_rate = 0.001;
-  options.message_burst = 1;
+  options.message_burst = 2;  // the session's two CONNECTs take the session's bucket
   options.rate_limit_policy = RateLimitPolicy::kDisconnect;
   Make(options);
   Send("0");
@@ -166,12 +168,62 @@ TEST_F(LimitsTest, DisconnectPolicyDisconnectsOnlyThatSocket) {
   Take();
   Send(R"(2["chat",1])");
   Send(R"(2["chat",2])");
+  Send(R"(2["chat",3])");
   EXPECT_EQ(Take(), (std::vector<std::string>{"1"})) << "DISCONNECT for namespace /";
   EXPECT_EQ(connection_->socket_count(), 1u);
   EXPECT_FALSE(session_->closed());
   EXPECT_EQ(shard_->stats().rate_limited, 1u);
   Send(R"(2/n1,["chat",1])");  // the other namespace's socket has its own bucket
   EXPECT_EQ(shard_->stats().rate_limited, 1u);
+}
+
+TEST_F(LimitsTest, AcksCountTowardsTheSocketsRate) {
+  ConnectionOptions options;
+  options.message_rate = 0.001;
+  options.message_burst = 3;
+  Make(options);
+  Send("0");
+  Take();
+  // ACKs of nothing pending are ignored, but they are packets to handle:
+  // two of them take two of the socket's three tokens.
+  Send(R"(31["answer"])");
+  Send(R"(32["answer"])");
+  Send(R"(23["join","a"])");
+  Send(R"(24["join","b"])");
+  EXPECT_EQ(Take(), (std::vector<std::string>{R"(33[{"ok":true}])",
+                                              R"(34[{"error":"rate limit exceeded"}])"}));
+  // An ACK over the rate is dropped without an answer (it has no ack id of
+  // its own to answer).
+  Send(R"(35["answer"])");
+  EXPECT_TRUE(Take().empty());
+  EXPECT_EQ(shard_->stats().rate_limited, 2u);
+  EXPECT_FALSE(session_->closed());
+}
+
+TEST_F(LimitsTest, ConnectsAndDisconnectsCountTowardsTheSessionsRate) {
+  ConnectionOptions options;
+  options.message_rate = 1;
+  options.message_burst = 3;
+  Make(options);
+  Send("0/n1,");
+  Send("1/n1,");  // takes a token, and still leaves: leaving is never refused
+  Send("0/n1,");
+  EXPECT_EQ(connection_->socket_count(), 1u);
+  ASSERT_EQ(Take().size(), 2u);
+  Send("1/n1,");
+  EXPECT_EQ(connection_->socket_count(), 0u);
+  // A fresh socket would have a full bucket of its own: the session's
+  // bucket is what bounds a connect/disconnect loop.
+  Send("0/n1,");
+  EXPECT_EQ(Take(), (std::vector<std::string>{R"(4/n1,{"message":"rate limit exceeded"})"}));
+  EXPECT_EQ(connection_->socket_count(), 0u);
+  EXPECT_EQ(shard_->stats().rate_limited, 1u);
+  EXPECT_FALSE(session_->closed());
+  clock_.Advance(std::chrono::seconds(1));
+  Send("0/n1,");
+  std::vector<std::string> sent = Take();
+  ASSERT_EQ(sent.size(), 1u);
+  EXPECT_EQ(sent[0].substr(0, 12), R"(0/n1,{"sid":)");
 }
 
 TEST_F(LimitsTest, ZeroRateMeansUnlimited) {
@@ -248,6 +300,122 @@ TEST_F(LimitsTest, TheAttachmentTimeoutCountsFromEachHeaderAndEndsWithItsPacket)
   EXPECT_FALSE(session_->closed());
   EXPECT_EQ(shard_->stats().attachments_timed_out, 0u);
   EXPECT_EQ(port_->published().size(), published + 2) << "both events relayed";
+}
+
+// Rooms per client address: several sessions of one address (as on several
+// shards: the count is the address table's, shared) against one bound.
+class AddressRoomsTest : public ::testing::Test {
+ protected:
+  struct Client {
+    std::unique_ptr<FakeSession> session;
+    std::unique_ptr<Connection> connection;
+    void Send(std::string_view text) { connection->OnMessage(text, false); }
+  };
+
+  void SetUp() override {
+    auto config = ParseConfig(kConfig);
+    ASSERT_TRUE(config.ok()) << config.status();
+    shard_ = std::make_shared<Shard>(0, io_.get_executor(), std::make_shared<const Config>(*config),
+                                     port_, ShardOptions{});
+  }
+
+  std::unique_ptr<Client> NewClient(const std::string& ip) {
+    auto client = std::make_unique<Client>();
+    client->session = std::make_unique<FakeSession>(io_, "eio" + std::to_string(++sessions_));
+    engineio::AddressTable::Admission admission =
+        table_->Admit(engineio::AddressKey::Of(boost::asio::ip::make_address(ip)));
+    EXPECT_EQ(admission.outcome, engineio::AddressTable::Outcome::kAdmitted);
+    client->session->SetAddress(std::move(admission.lease));
+    ConnectionOptions options;
+    options.clock = &clock_;
+    client->connection = std::make_unique<Connection>(*client->session, shard_, options);
+    return client;
+  }
+  void Run(Client& client, std::string_view text) {
+    client.Send(text);
+    port_->ConfirmAll();
+    io_.restart();
+    io_.poll();
+  }
+  uint64_t RoomsOf(const Client& client) const {
+    return client.session->handshake().address.rooms();
+  }
+
+  base::FakeClock clock_;
+  std::shared_ptr<engineio::AddressTable> table_ = engineio::AddressTable::Create(
+      {.handshake_rate = 0, .max_sessions = 0, .max_rooms = 7}, clock_);
+  boost::asio::io_context io_;
+  std::shared_ptr<FakePort> port_ = std::make_shared<FakePort>(io_);
+  std::shared_ptr<Shard> shard_;
+  int sessions_ = 0;
+};
+
+TEST_F(AddressRoomsTest, JoinsPastTheAddressBoundAreRefusedAcrossItsSessions) {
+  auto a = NewClient("192.0.2.1");
+  auto b = NewClient("192.0.2.1");
+  auto bystander = NewClient("192.0.2.99");
+  Run(*a, "0");  // its own room + the namespace room: 2
+  Run(*b, "0");  // 4
+  Run(*a, R"(21["join","x"])");
+  Run(*b, R"(21["join","y"])");
+  Run(*b, R"(22["join","y"])");  // already in it: not a new membership
+  Run(*a, R"(22["join","z"])");  // 7
+  EXPECT_EQ(RoomsOf(*a), 7u);
+  a->session->TakeSent();
+  b->session->TakeSent();
+  Run(*b, R"(23["join","w"])");
+  Run(*a, R"(23["join","w"])");
+  EXPECT_EQ(b->session->TakeSent(),
+            (std::vector<std::string>{R"(33[{"error":"too many rooms for this address"}])"}));
+  EXPECT_EQ(a->session->TakeSent(),
+            (std::vector<std::string>{R"(33[{"error":"too many rooms for this address"}])"}));
+  EXPECT_EQ(shard_->stats().rooms_per_address_refused, 2u);
+  EXPECT_EQ(shard_->RoomCount(*shard_->Find(1)), 4u) << "a refused join changes nothing";
+  // Another address is not affected.
+  Run(*bystander, "0");
+  Run(*bystander, R"(21["join","w"])");
+  EXPECT_EQ(bystander->session->TakeSent().back(), R"(31[{"ok":true}])");
+  // A leave makes room; so does a disconnect.
+  Run(*a, R"(24["leave","x"])");
+  Run(*b, R"(24["join","w"])");
+  EXPECT_EQ(b->session->TakeSent(), (std::vector<std::string>{R"(34[{"ok":true}])"}));
+  Run(*a, "1");
+  EXPECT_EQ(RoomsOf(*b), 4u);
+  b->connection->OnClose("transport close");
+  EXPECT_EQ(RoomsOf(*b), 0u);
+}
+
+TEST_F(AddressRoomsTest, AConnectThatCannotTakeItsTwoRoomsIsRefused) {
+  auto a = NewClient("2001:db8:1:2::1");
+  auto b = NewClient("2001:db8:1:2::2");  // the same /64
+  Run(*a, "0");
+  Run(*a, "0/n1,");
+  Run(*a, "0/n2,");  // 6 of 7
+  a->session->TakeSent();
+  Run(*b, "0");
+  EXPECT_EQ(b->session->TakeSent(),
+            (std::vector<std::string>{R"(4{"message":"Too many rooms for this address"})"}));
+  EXPECT_EQ(b->connection->socket_count(), 0u);
+  EXPECT_FALSE(b->session->closed());
+  EXPECT_EQ(RoomsOf(*a), 6u) << "a refused CONNECT reserves nothing";
+  EXPECT_EQ(shard_->stats().rooms_per_address_refused, 1u);
+  // Rooms a service puts a socket in are counted, never refused.
+  Run(*a, "1/n2,");  // 4
+  Run(*b, "0");      // 6
+  ASSERT_EQ(b->session->TakeSent().size(), 1u);
+  v1::Envelope join;
+  join.set_kind(v1::KIND_JOIN);
+  join.set_channel(v1::CHANNEL_ROOMS);
+  join.set_namespace_("/");
+  join.add_membership_rooms("svc-1");
+  join.add_membership_rooms("svc-2");
+  shard_->OnDispatch(MakeDispatch(std::move(join)));
+  io_.restart();
+  io_.poll();
+  EXPECT_EQ(RoomsOf(*a), 10u) << "both sockets of / joined both rooms";
+  a->connection.reset();
+  b->connection.reset();
+  EXPECT_EQ(RoomsOf(*a), 0u);
 }
 
 }  // namespace

@@ -9,6 +9,7 @@
 
 #include <gtest/gtest.h>
 
+#include <boost/asio/ip/address.hpp>
 #include <boost/asio/post.hpp>
 #include <chrono>
 #include <memory>
@@ -18,12 +19,14 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "gateway/engineio/address_table.h"
 #include "gateway/socketio/auth/socket_auth.h"
 #include "gateway/socketio/config.h"
 #include "gateway/socketio/connection.h"
 #include "gateway/socketio/dispatch.h"
 #include "gateway/socketio/packet.h"
 #include "gateway/socketio/shard.h"
+#include "proto/base/clock.h"
 #include "tests/gateway/socketio/fakes.h"
 
 namespace roomq::gateway::socketio {
@@ -516,6 +519,28 @@ TEST_F(RecoveryFlowTest, RecoveredRoomsRespectTheRoomLimit) {
   Run();
   ASSERT_EQ(client.Take().size(), 1u);
   EXPECT_EQ(shard_->stats().recovery_rooms_dropped, 2u);
+}
+
+TEST_F(RecoveryFlowTest, RecoveredRoomsRespectTheAddressRoomLimit) {
+  base::FakeClock clock;
+  auto table = engineio::AddressTable::Create(
+      {.handshake_rate = 0, .max_sessions = 0, .max_rooms = 5}, clock);
+  auto key = engineio::AddressKey::Of(boost::asio::ip::make_address("192.0.2.1"));
+  Client other = NewClient();
+  other.session->SetAddress(table->Admit(key).lease);
+  Connect(other);  // 2 of the address's 5
+  Client client = NewClient();
+  client.session->SetAddress(table->Admit(key).lease);
+  client.Send(R"(0{"pid":"p","offset":"3-101"})");
+  Run();
+  port_->AnswerRecover(Session(kOldSid, "p", {kOldSid, "room-a", "room-b", "room-c"}));
+  Run();
+  ASSERT_EQ(client.Take().size(), 1u);
+  EXPECT_EQ(shard_->stats().recovery_rooms_dropped, 2u) << "its own room, the namespace, room-a";
+  EXPECT_EQ(client.session->handshake().address.rooms(), 5u);
+  client.connection.reset();
+  other.connection.reset();
+  EXPECT_EQ(client.session->handshake().address.rooms(), 0u);
 }
 
 TEST_F(RecoveryFlowTest, SocketGoneBeforeTheAnswerHandsTheRoomsBack) {
