@@ -26,8 +26,12 @@ struct EngineOptions {
   // (1009) and the session closes ("transport error").
   size_t max_payload = 1000000;
   // Bound on the bytes a session has queued for the client but not yet
-  // written (message data only). Session::Send over it drops the message,
-  // returns ResourceExhausted and closes the session ("transport error").
+  // written: message data, and every control frame (pongs to the client's
+  // WebSocket or Engine.IO pings, "3probe", the server's pings) at its size
+  // plus kControlFrameOverhead (websocket_transport.h). Session::Send over it
+  // drops the message and returns ResourceExhausted; a control frame over it
+  // is not queued (TransportErrorCounters: outbound_full). Either way the
+  // session closes ("transport error"). Default 1 MiB.
   size_t max_outbound_bytes = 1 << 20;
   // A WebSocket opened for an upgrade must complete it ("5") within this.
   std::chrono::milliseconds upgrade_timeout{10000};

@@ -11,6 +11,13 @@
 #include "proto/base/absl_compat.h"
 
 namespace roomq::gateway::engineio {
+namespace {
+
+// What an Engine.IO control packet with `text` after its type byte is
+// charged against the outbound bound.
+size_t ControlPacketCost(std::string_view text) { return 1 + text.size() + kControlFrameOverhead; }
+
+}  // namespace
 
 SessionImpl::SessionImpl(std::string id, boost::asio::any_io_executor executor,
                          HandshakeInfo handshake, const EngineOptions& options,
@@ -58,10 +65,11 @@ absl::Status SessionImpl::Send(SharedOutbound message) {
   if (!message) return absl::InvalidArgumentError("null message");
   size_t bytes = 0;
   for (const auto& part : *message) bytes += part.data.size();
-  if (queued_bytes_ + bytes > options_.max_outbound_bytes) {
+  if (queued_bytes() + bytes > options_.max_outbound_bytes) {
     spdlog::warn("session {}: outbound queue over {} bytes, closing", id_,
                  options_.max_outbound_bytes);
     closing_ = true;
+    cut_off_ = true;
     boost::asio::post(executor_,
                       [self = shared_from_this()] { self->Finish("transport error", false); });
     return absl::ResourceExhaustedError("outbound queue full");
@@ -109,8 +117,35 @@ void SessionImpl::BeginGracefulClose(std::string reason) {
   });
 }
 
-void SessionImpl::EnqueueControl(PacketType type, std::string text) {
-  queue_.push_back(Outgoing{type, std::move(text), nullptr, 0});
+bool SessionImpl::EnqueueControl(PacketType type, std::string text) {
+  const size_t bytes = ControlPacketCost(text);
+  const bool always = type == PacketType::kOpen || type == PacketType::kClose;
+  if (!ChargeControl(bytes, queued_bytes_, always)) return false;
+  queue_.push_back(Outgoing{type, std::move(text), nullptr, bytes});
+  return true;
+}
+
+bool SessionImpl::ChargeControl(size_t bytes, size_t& counter, bool always) {
+  if (!always) {
+    if (closed_ || cut_off_) return false;
+    if (queued_bytes() + bytes > options_.max_outbound_bytes) {
+      CutOff();
+      return false;
+    }
+  }
+  counter += bytes;
+  return true;
+}
+
+void SessionImpl::CutOff() {
+  if (closed_) return;
+  if (!cut_off_) {
+    cut_off_ = true;
+    CountError(TransportError::kOutboundFull, "control frame over max_outbound_bytes " +
+                                                  std::to_string(options_.max_outbound_bytes) +
+                                                  ", cut off");
+  }
+  Finish("transport error", false);
 }
 
 void SessionImpl::Flush() {
@@ -133,6 +168,7 @@ void SessionImpl::FlushToWebSocket() {
       WsFrame frame;
       frame.prefix = static_cast<char>(out.type);
       frame.owned = std::move(out.text);
+      frame.accounted = out.bytes;
       ws_->Write(std::move(frame));
     }
   }
@@ -169,11 +205,11 @@ void SessionImpl::FlushToPoll() {
       for (const OutboundPart& part : *out.message) {
         AppendPayloadPacket(&payload, PacketType::kMessage, part.data, part.binary);
       }
-      queued_bytes_ -= std::min(queued_bytes_, out.bytes);
     } else {
       if (out.type == PacketType::kClose) close_sent = true;
       AppendPayloadPacket(&payload, out.type, out.text);
     }
+    queued_bytes_ -= std::min(queued_bytes_, out.bytes);
   }
   ReleaseQueue();
   AnswerPendingGet(std::move(payload));
@@ -261,9 +297,9 @@ void SessionImpl::HandlePacket(PacketType type, std::string_view data, bool bina
       if (listener_) listener_->OnMessage(data, binary);
       break;
     case PacketType::kPing:
-      // Client-initiated ping (Engine.IO v3 habit): answer it.
-      EnqueueControl(PacketType::kPong, std::string(data));
-      Flush();
+      // Client-initiated ping (Engine.IO v3 habit): answer it, within the
+      // outbound bound like everything queued for the client.
+      if (EnqueueControl(PacketType::kPong, std::string(data))) Flush();
       break;
     case PacketType::kPong:
       if (awaiting_pong_) {
@@ -306,6 +342,7 @@ void SessionImpl::HandleUpgradeCandidate(std::shared_ptr<WebSocketTransport> ws)
 void SessionImpl::AbortProbe() {
   if (probe_) probe_->Abort();
   probe_.reset();
+  probe_bytes_ = 0;
   upgrading_ = false;
   if (upgrade_timer_) upgrade_timer_->Cancel();
 }
@@ -315,6 +352,8 @@ void SessionImpl::HandleProbeMessage(std::string_view data, bool binary) {
     WsFrame frame;
     frame.prefix = static_cast<char>(PacketType::kPong);
     frame.owned = "probe";
+    frame.accounted = ControlPacketCost(frame.owned);
+    if (!ChargeControl(frame.accounted, probe_bytes_)) return;
     probe_->Write(std::move(frame));
     upgrading_ = true;
     if (pending_get_ && queue_.empty()) AnswerPendingGet(EncodeTextPacket(PacketType::kNoop));
@@ -326,9 +365,13 @@ void SessionImpl::HandleProbeMessage(std::string_view data, bool binary) {
     if (pending_get_) AnswerPendingGet(EncodeTextPacket(PacketType::kNoop));
     ws_ = std::move(probe_);
     transport_ = Transport::kWebSocket;
+    queued_bytes_ += probe_bytes_;  // what the probe's FIFO holds is now ws_'s
+    probe_bytes_ = 0;
     // A noop first tells the client the new transport carries traffic now;
     // clients ignore it.
-    queue_.insert(queue_.begin(), Outgoing{PacketType::kNoop, {}, nullptr, 0});
+    const size_t noop_bytes = ControlPacketCost({});
+    queued_bytes_ += noop_bytes;
+    queue_.insert(queue_.begin(), Outgoing{PacketType::kNoop, {}, nullptr, noop_bytes});
     Flush();
     return;
   }
@@ -358,12 +401,20 @@ void SessionImpl::OnWsMessage(WebSocketTransport* ws, std::string_view data, boo
 }
 
 void SessionImpl::OnWsWritten(WebSocketTransport* ws, size_t bytes) {
-  queued_bytes_ -= std::min(queued_bytes_, bytes);
+  size_t& counter = probe_ && ws == probe_.get() ? probe_bytes_ : queued_bytes_;
+  counter -= std::min(counter, bytes);
+}
+
+bool SessionImpl::AdmitWsControl(WebSocketTransport* ws, size_t bytes) {
+  if (probe_ && ws == probe_.get()) return ChargeControl(bytes, probe_bytes_);
+  if (ws_ && ws == ws_.get()) return ChargeControl(bytes, queued_bytes_);
+  return false;
 }
 
 void SessionImpl::OnWsClosed(WebSocketTransport* ws, std::string_view reason) {
   if (probe_ && ws == probe_.get()) {
     probe_.reset();
+    probe_bytes_ = 0;
     upgrading_ = false;
     if (upgrade_timer_) upgrade_timer_->Cancel();
     return;
@@ -396,8 +447,7 @@ void SessionImpl::SendPing() {
       self->Finish("ping timeout", true);
     }
   });
-  EnqueueControl(PacketType::kPing);
-  Flush();
+  if (EnqueueControl(PacketType::kPing)) Flush();
 }
 
 void SessionImpl::CountError(TransportError reason, const std::string& detail) {
@@ -430,6 +480,7 @@ void SessionImpl::Finish(std::string_view reason, bool graceful) {
   }
   ReleaseQueue();
   queued_bytes_ = 0;
+  probe_bytes_ = 0;
   spdlog::debug("engine.io session {} closed: {}", id_, reason);
   if (listener_) {
     listener_->OnClose(reason);

@@ -11,10 +11,20 @@
 //
 // Outbound queue: packets wait in `queue_` until a transport can take them
 // (a pending polling GET, or the WebSocket writer). `queued_bytes_` counts the
-// message bytes accepted by Send and not yet written to a socket (including
-// those inside the WebSocket writer's FIFO); Send refuses a message that
-// would take it over EngineOptions::max_outbound_bytes, and the session then
-// closes with "transport error" (slow consumers are cut off).
+// bytes queued for the client and not yet written to a socket (including
+// those inside the WebSocket writer's FIFO): the message bytes accepted by
+// Send, and every control frame (Engine.IO open/ping/pong/noop/close
+// packets, WebSocket pongs) at its size plus kControlFrameOverhead;
+// `probe_bytes_` the same for the upgrade probe's FIFO ("3probe" and
+// pongs). Invariant: their sum stays within EngineOptions::max_outbound_bytes,
+// except that the open, close and upgrade noop packets (one each per
+// session) are queued even over it. Whatever else would take it over cuts
+// the session off: Send refuses the message (ResourceExhausted; the
+// Socket.IO layer counts the drop), a control frame is not queued (counted
+// as TransportError::kOutboundFull), and the session closes with "transport
+// error", the WebSocket aborted. So a client that never reads is cut off at
+// the same bound whether it is sent messages or provokes replies (pings,
+// "2probe", a polling POST full of pings).
 //
 // Upgrade: a WebSocket opened with this sid becomes the probe; "2probe" is
 // answered "3probe" and the pending polling GET is ended with a noop; "5"
@@ -79,11 +89,12 @@ class SessionImpl final : public Session,
   void Shutdown(std::string_view reason);
 
   bool closed() const { return closed_; }
-  size_t queued_bytes() const override { return queued_bytes_; }
+  size_t queued_bytes() const override { return queued_bytes_ + probe_bytes_; }
 
   // WebSocketHandler.
   void OnWsMessage(WebSocketTransport* ws, std::string_view data, bool binary) override;
   void OnWsWritten(WebSocketTransport* ws, size_t bytes) override;
+  bool AdmitWsControl(WebSocketTransport* ws, size_t bytes) override;
   void OnWsClosed(WebSocketTransport* ws, std::string_view reason) override;
 
  private:
@@ -94,8 +105,20 @@ class SessionImpl final : public Session,
     SharedOutbound message;  // kMessage
     size_t bytes = 0;        // accounted bytes
   };
+  static_assert(sizeof(Outgoing) + 16 <= kControlFrameOverhead,
+                "kControlFrameOverhead must cover a queue entry and a heap block header");
 
-  void EnqueueControl(PacketType type, std::string text = {});
+  // Queues a control packet, charged (ChargeControl) into queued_bytes_.
+  // False when it did not fit: the session was cut off. The open and close
+  // packets are always queued.
+  bool EnqueueControl(PacketType type, std::string text = {});
+  // Adds `bytes` to `counter` (queued_bytes_ or probe_bytes_) when the
+  // session's outbound total stays within max_outbound_bytes, or when
+  // `always`. Otherwise adds nothing, cuts the session off and returns false.
+  bool ChargeControl(size_t bytes, size_t& counter, bool always = false);
+  // At the outbound bound: counts kOutboundFull (unless Send already cut the
+  // session off) and ends the session like a reader that falls behind.
+  void CutOff();
   void Flush();
   void FlushToWebSocket();
   void WriteMessageToWebSocket(const SharedOutbound& message);
@@ -138,6 +161,8 @@ class SessionImpl final : public Session,
   // would hold ~600 bytes).
   std::vector<Outgoing> queue_;
   size_t queued_bytes_ = 0;
+  size_t probe_bytes_ = 0;  // charged for frames in probe_'s FIFO
+  bool cut_off_ = false;    // the outbound bound was reached; Finish follows
 
   std::unique_ptr<Timer> heartbeat_timer_;
   uint64_t heartbeat_generation_ = 0;

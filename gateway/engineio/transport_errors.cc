@@ -30,6 +30,8 @@ std::string_view TransportErrorName(TransportError reason) {
       return "upgrade_timeout";
     case TransportError::kEnginePacket:
       return "engineio_packet";
+    case TransportError::kOutboundFull:
+      return "outbound_full";
     case TransportError::kCount:
       break;
   }

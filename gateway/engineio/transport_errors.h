@@ -34,6 +34,9 @@ enum class TransportError {
   kPingTimeout,     // an Engine.IO session whose peer went silent (half-open TCP)
   kUpgradeTimeout,  // a WebSocket upgrade probe that never completed
   kEnginePacket,    // a malformed Engine.IO packet or payload
+  kOutboundFull,    // a control frame (a pong, a ping) over the session's
+                    // max_outbound_bytes: a client that does not read, here
+                    // typically one that sends pings and leaves the pongs unread
   kCount
 };
 

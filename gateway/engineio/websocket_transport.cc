@@ -307,14 +307,20 @@ void WebSocketTransport::HandleEvent(const WsEvent& event, bool* ok) {
       if (auto handler = handler_.lock()) handler->OnWsMessage(this, event.data, event.binary);
       if (closed_) *ok = false;
       return;
-    case WsEvent::Kind::kPing:
-      if (close_queued_) return;
-      {
-        OutFrame pong;
-        pong.owned = EncodeWsFrame(kWsOpPong, event.data);
-        Enqueue(std::move(pong));
+    case WsEvent::Kind::kPing: {
+      if (close_queued_ || notified_) return;
+      OutFrame pong;
+      pong.owned = EncodeWsFrame(kWsOpPong, event.data);
+      pong.accounted = pong.owned.size() + kControlFrameOverhead;
+      // Unanswered without a handler: nobody would count the pong.
+      auto handler = handler_.lock();
+      if (!handler || !handler->AdmitWsControl(this, pong.accounted)) {
+        if (closed_) *ok = false;
+        return;
       }
+      Enqueue(std::move(pong));
       return;
+    }
     case WsEvent::Kind::kClose:
       parser_dead_ = true;
       peer_closed_ = true;

@@ -21,7 +21,11 @@
 // Payloads shared by many recipients are never copied. Control frames
 // (pong, close) go through the same FIFO, so frames never interleave.
 // The FIFO is unbounded here; the owning Session bounds it in bytes
-// (EngineOptions::max_outbound_bytes).
+// (EngineOptions::max_outbound_bytes): every frame it writes carries the
+// bytes it was charged, and the pong answering a client's ping is queued
+// only once the handler admitted its cost (AdmitWsControl), so a client
+// that pings and never reads is cut off at the same bound as any reader
+// that falls behind.
 //
 // Read path: no buffer while idle. The socket is waited on for readability
 // (async_wait), then read non-blocking into a per-thread 64 KiB scratch
@@ -60,14 +64,29 @@ namespace roomq::gateway::engineio {
 
 class WebSocketTransport;
 
+// What one queued control frame (a pong, an Engine.IO ping/pong/open/noop/
+// close packet) is charged against the session's max_outbound_bytes on top
+// of its bytes: its FIFO entry (WebSocketTransport's OutFrame or the
+// session's queue entry, 80 and 64 bytes on 64-bit Linux; static_asserts
+// next to both keep them under it) and the heap block of its own copy of
+// the payload (malloc's header and rounding). Without it a flood of empty
+// pings, each answered by a 2-byte pong, would hold some forty times the
+// memory it is counted for.
+inline constexpr size_t kControlFrameOverhead = 128;
+
 // Receives what a WebSocketTransport reads and how it ends. Called on the
 // transport's thread.
 class WebSocketHandler {
  public:
   virtual ~WebSocketHandler() = default;
   virtual void OnWsMessage(WebSocketTransport* ws, std::string_view data, bool binary) = 0;
-  // `bytes` of accounted message data reached the socket.
+  // `bytes` of accounted data (WsFrame::accounted) reached the socket.
   virtual void OnWsWritten(WebSocketTransport* ws, size_t bytes) = 0;
+  // The peer's ping is to be answered by a pong that costs `bytes`
+  // (payload, header and kControlFrameOverhead), reported by OnWsWritten
+  // once written. True: the pong is queued. False: it is not, and the
+  // handler is cutting the connection off (outbound bound reached).
+  virtual bool AdmitWsControl(WebSocketTransport* ws, size_t bytes) = 0;
   // The connection ended; `reason` is "transport close" (peer closed) or
   // "transport error". Not called after Close()/Abort() from our side.
   virtual void OnWsClosed(WebSocketTransport* ws, std::string_view reason) = 0;
@@ -129,6 +148,8 @@ class WebSocketTransport : public std::enable_shared_from_this<WebSocketTranspor
     std::string owned;
     std::string_view payload() const;
   };
+  static_assert(sizeof(OutFrame) + 16 <= kControlFrameOverhead,
+                "kControlFrameOverhead must cover a FIFO entry and a heap block header");
 
   void Enqueue(OutFrame frame);
   void MarkDirty();

@@ -59,7 +59,8 @@ ABSL_FLAG(std::string, sid_prefix, "",
           "_), so a load balancer can route each session's requests to this gateway by its sid "
           "(see deploy/lb/nginx.conf); distinct per gateway behind one balancer");
 ABSL_FLAG(int64_t, max_outbound_bytes, 1 << 20,
-          "Per-session bound on bytes queued for the client; over it the session is closed");
+          "Per-session bound on bytes queued for the client: messages, and control frames "
+          "(pongs, pings) at their size plus 128 each; over it the session is closed");
 ABSL_FLAG(int64_t, max_event_bytes, 0,
           "Bytes of one client event or ack, its text plus all its binary attachments; a client "
           "sending more is disconnected. 0 = --max-payload. Must fit in --max-outbound-bytes "
