@@ -69,6 +69,9 @@ class NamespaceLifecycleTest : public ::testing::Test {
     ConnectionOptions options;
     options.clock = &clock_;
     options.timers = &timers_;
+    // Thousands of CONNECTs in one session: what they leave behind is the
+    // point here, not the session's CONNECT rate (limits_test.cc).
+    options.message_rate = 0;
     client.connection = std::make_unique<Connection>(*client.session, shard_, options);
     return client;
   }
