@@ -1,7 +1,5 @@
 #include "broker/peer_queue.h"
 
-#include <new>
-
 namespace roomq::broker {
 namespace {
 
@@ -16,18 +14,16 @@ struct Mark {
 
 bool PeerQueue::MarkFrame(const std::shared_ptr<PeerQueue>& queue, zmq_msg_t* frame,
                           zmq_msg_t* out) {
-  auto* mark = new (std::nothrow) Mark{queue, queue->sent_, {}};
-  if (mark != nullptr) {
-    zmq_msg_init(&mark->frame);
-    zmq_msg_copy(&mark->frame, frame);
-    if (zmq_msg_init_data(out, zmq_msg_data(&mark->frame), zmq_msg_size(&mark->frame),
-                          &PeerQueue::Release, mark) == 0) {
-      queue->unmarked_ = 0;
-      return true;
-    }
-    zmq_msg_close(&mark->frame);
-    delete mark;
+  auto* mark = new Mark{queue, queue->sent_, {}};
+  zmq_msg_init(&mark->frame);
+  zmq_msg_copy(&mark->frame, frame);
+  if (zmq_msg_init_data(out, zmq_msg_data(&mark->frame), zmq_msg_size(&mark->frame),
+                        &PeerQueue::Release, mark) == 0) {
+    queue->unmarked_ = 0;
+    return true;
   }
+  zmq_msg_close(&mark->frame);
+  delete mark;
   zmq_msg_init(out);
   zmq_msg_copy(out, frame);
   return false;
