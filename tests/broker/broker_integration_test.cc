@@ -772,11 +772,6 @@ TEST_F(BrokerTest, APublisherSendingMoreThanMaxMessageBytesIsDisconnectedAndItsM
   small.set_confirm(true);
   publisher.Publish(small);
   ASSERT_TRUE(publisher.ReceiveReceipt(kWait).ok());
-  while (true) {  // the CONNECTED event of that connection
-    const int event = next_event();
-    ASSERT_NE(event, -1) << "no CONNECTED event";
-    if (event == ZMQ_EVENT_CONNECTED) break;
-  }
 
   v1::Envelope huge = RoomsEnvelope("/chat", {"a"}, "huge");
   huge.set_args(std::string(70000, 'x'));
@@ -784,7 +779,13 @@ TEST_F(BrokerTest, APublisherSendingMoreThanMaxMessageBytesIsDisconnectedAndItsM
   huge.set_message_id(2);
   huge.set_confirm(true);
   publisher.Publish(huge);
-  EXPECT_EQ(next_event(), ZMQ_EVENT_DISCONNECTED);
+  // The monitor may or may not have seen the first connection come up (it
+  // started after the connect); then the cut, then the new connection.
+  while (true) {
+    const int event = next_event();
+    ASSERT_NE(event, -1) << "no DISCONNECTED event";
+    if (event == ZMQ_EVENT_DISCONNECTED) break;
+  }
   EXPECT_EQ(next_event(), ZMQ_EVENT_CONNECTED);  // the DEALER reconnects by itself
 
   small.set_event("after");
