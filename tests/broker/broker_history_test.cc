@@ -223,9 +223,19 @@ TEST_F(BrokerHistoryTest, ResumeWhilePublishingContinuouslyHasNoGapAndNoDuplicat
   auto watcher = Node("watcher");
   ASSERT_TRUE(watcher->Subscribe({RoomTopic("/chat", "a")}).ok());
   std::atomic<bool> stop{false};
+  // The second half waits until the resume is under way (its first replayed
+  // delivery arrived), so on any machine speed part of the stream is
+  // replayed and part is live: the seam is always exercised.
+  std::atomic<bool> resume_seen{false};
   std::thread publishing([&] {
     WireNode publisher(context_, broker_.pub_endpoint, broker_.sub_endpoint);
     for (int i = 1; i <= kMessages && !stop; ++i) {
+      if (i == kMessages / 2 + 1) {
+        const auto deadline = std::chrono::steady_clock::now() + kWait;
+        while (!resume_seen && !stop && std::chrono::steady_clock::now() < deadline) {
+          std::this_thread::sleep_for(milliseconds(1));
+        }
+      }
       v1::Envelope envelope = RoomsEnvelope("/chat", {"a"}, "n");
       envelope.set_origin("pub");
       envelope.set_message_id(static_cast<uint64_t>(i));
@@ -261,6 +271,7 @@ TEST_F(BrokerHistoryTest, ResumeWhilePublishingContinuouslyHasNoGapAndNoDuplicat
       continue;
     }
     if (!received->frame.has_delivery()) continue;
+    resume_seen = true;
     // Replayed deliveries come exactly before the Reply, live ones after.
     EXPECT_EQ(received->frame.delivery().replayed(), !replied) << ids.size();
     ids.push_back(received->envelope.message_id());
