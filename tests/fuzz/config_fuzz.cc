@@ -15,7 +15,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (config.ok()) {
     roomq::gateway::socketio::NamespaceRegistry registry(*config, 4);
     for (const auto& ns : config->namespaces) {
-      const std::string_view name = ns.name.empty() ? "/x" : ns.name;
+      // Both arms string_view: `cond ? "/x" : ns.name` would be a temporary
+      // std::string, gone by the next line.
+      const std::string_view name =
+          ns.name.empty() ? std::string_view("/x") : std::string_view(ns.name);
       (void)registry.Resolve(name);
       auto held = registry.Acquire(name);
       if (held.ok()) (void)held->get()->MayJoin("room");
