@@ -505,6 +505,7 @@ void Link::HandleBrokerFrame(const zmq::message_t& message) {
       return;
     case v1::BrokerFrame::kPong: {
       last_broker_answer_ = options_.clock->Now();
+      ++stats_.pongs;
       SeeEpoch(frame.pong().epoch(), frame.pong().sequence());
       if (frame.pong().known()) {
         SetBrokerConnected(true);
@@ -580,6 +581,7 @@ void Link::SendPing(TimePoint now) {
     v1::SubscriberCommand ping;
     ping.mutable_ping();
     SendCommand(ping);
+    ++stats_.pings;
   }
   next_ping_ = now + options_.heartbeat;
 }

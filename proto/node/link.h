@@ -208,6 +208,8 @@ class Link {
     uint64_t refused_full = 0;       // added: Publish() refused at send_hwm (ResourceExhausted)
     uint64_t replayed = 0;           // replayed deliveries handed to on_delivery
     uint64_t dropped_duplicate = 0;  // replayed deliveries dropped: already delivered
+    uint64_t pings = 0;              // Pings sent
+    uint64_t pongs = 0;              // Pongs received (equal to pings once all are answered)
   };
   Stats stats() const { return stats_; }
 

@@ -77,6 +77,7 @@ void FakeBroker::Service() {
     if (command.has_ping()) {
       if (!answer_ping) continue;
       answer.mutable_pong()->set_known(known);
+      ++pongs_sent;
     } else if (command.request_id() != 0) {
       if (!answer_subscribe) continue;
       answer.mutable_reply()->set_request_id(command.request_id());

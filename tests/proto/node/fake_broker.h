@@ -46,6 +46,7 @@ class FakeBroker {
 
   std::vector<v1::SubscriberCommand> commands;  // every command received, in order
   std::vector<v1::Envelope> published;          // every envelope received
+  uint64_t pongs_sent = 0;
   std::string subscriber_identity;
 
  private:

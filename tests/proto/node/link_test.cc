@@ -340,6 +340,9 @@ TEST_F(LinkTest, SilentBrokerIsReportedDown) {
   // Down after 3 silent heartbeats (900 ms) since the broker's last answer.
   MakeLink(broker, milliseconds(300));
   Connect(broker, milliseconds(300));
+  // Every Pong the broker sent is read before the clock moves: one still in
+  // flight would arrive at a later fake time and count as a later answer.
+  ASSERT_TRUE(PumpUntil(&broker, [&] { return link_->stats().pongs == broker.pongs_sent; }));
   broker.answer_ping = false;
   for (int i = 0; i < 2; ++i) {
     AdvanceAndPoll(milliseconds(300));  // a Ping the broker leaves unanswered
