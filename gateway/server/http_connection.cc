@@ -198,18 +198,6 @@ void HttpConnection::Dispatch() {
     ServeFile(options_->client_dir + "/" + std::string(path.substr(kEnginePath.size())), head_);
     return;
   }
-  if (path == "/metrics" && get_like && options_->metrics) {
-    options_->metrics(
-        [self = shared_from_this(), executor = stream_.get_executor()](std::string text) {
-          asio::post(executor, [self, text = std::move(text)]() mutable {
-            engineio::HttpReply reply;
-            reply.content_type = "text/plain; version=0.0.4; charset=utf-8";
-            reply.body = std::move(text);
-            self->Reply(std::move(reply));
-          });
-        });
-    return;
-  }
   if (path == "/healthz" && get_like) {
     engineio::HttpReply reply;
     reply.content_type = "application/json";

@@ -162,6 +162,19 @@ test('the balancer serves the chat and the socket.io-client bundle from the gate
   assert.ok((await bundle.text()).length > 10000);
 });
 
+test('/metrics is not served through the balancer, only on each gateway\'s backend metrics port', async () => {
+  assert.equal((await fetch(`${LB}/metrics`)).status, 404);
+  for (const service of ['gateway1', 'gateway2']) {
+    const name = `${PROJECT}_${service}_1`;
+    const scrape = `exec 3<>/dev/tcp/127.0.0.1/9464 && printf 'GET /metrics HTTP/1.1\\r\\nHost: m\\r\\n\\r\\n' >&3 && cat <&3`;
+    const result = spawnSync('bash', ['-c', `. "$1/env.sh" && podman exec "$2" bash -c "$3"`, 'scrape', RECIPE, name, scrape],
+                             {encoding: 'utf8'});
+    assert.equal(result.status, 0, `${service}: ${result.stderr}`);
+    assert.match(result.stdout, /^HTTP\/1\.1 200/);
+    assert.match(result.stdout, /^roomq_gateway_/m);
+  }
+});
+
 test('clients with default transports land on both gateways and upgrade to WebSocket', async () => {
   const sockets = [];
   for (let i = 0; i < CLIENTS; i++) sockets.push(await client());

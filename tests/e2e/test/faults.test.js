@@ -132,7 +132,7 @@ async function reconnectingMember(url, room, transports = ['websocket']) {
 
 function scrape(url) {
   return new Promise((resolve, reject) => {
-    http.get(url + '/metrics', (res) => {
+    http.get(url, (res) => {
       let body = '';
       res.on('data', (d) => (body += d));
       res.on('end', () => resolve(body));
@@ -267,7 +267,7 @@ test('gateway SIGTERM: stops accepting, closes clients at once, flushes what it 
            await s.rec.waitUntil(() => s.rec.received('backlog').length === N, 10000, 'the backlog');
          }
          const queued = await until('a backlog queued in the gateway', async () => {
-           const metrics = await scrape(g.url);
+           const metrics = await scrape(stack.metricsUrl(g.url));
            return sample(metrics, 'roomq_gateway_outbound_queued_bytes') > 0 ? metrics : null;
          });
          const queuedBytes = sample(queued, 'roomq_gateway_outbound_queued_bytes');
