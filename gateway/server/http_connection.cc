@@ -7,6 +7,7 @@
 #include <string_view>
 #include <utility>
 
+#include "gateway/engineio/client_log.h"
 #include "gateway/server/static_files.h"
 
 namespace roomq::gateway::server {
@@ -212,7 +213,8 @@ void HttpConnection::Dispatch() {
   auto resolved = ResolveStaticPath(options_->static_dir, path);
   if (!resolved.ok()) {
     if (absl::IsInvalidArgument(resolved.status())) {
-      spdlog::info("http {}: rejected static path {}", remote_, path);
+      engine_->transport_errors().Record(engineio::TransportError::kHttpBadPath, remote_,
+                                         engineio::LogSafe(path));
       ReplyStatus(400, "Bad Request\n");
     } else {
       ReplyStatus(404, "Not Found\n");
