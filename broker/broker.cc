@@ -228,7 +228,10 @@ absl::Status Broker::Run() {
       result = absl::InternalError(absl::StrCat("zmq_poll: ", zmq_strerror(zmq_errno())));
       break;
     }
-    if (items[1].revents & ZMQ_POLLIN) DrainSubscribers();
+    if (items[1].revents & ZMQ_POLLIN) {
+      DrainSubscribers();
+      FlushSessionLog(/*compact=*/false);
+    }
     if (items[0].revents & ZMQ_POLLIN) DrainPublishers();
     now = options_.clock->Now();
     if (now >= next_housekeeping_) Housekeeping(now);
@@ -238,6 +241,7 @@ absl::Status Broker::Run() {
     }
   }
   FlushLog();
+  FlushSessionLog(/*compact=*/false);
   LogStats(/*final=*/true);
   if (stats_observer_) stats_observer_(stats_);
   return result;
@@ -247,6 +251,7 @@ void Broker::Housekeeping(Clock::time_point now) {
   peers_.ExpireSilent(now);
   history_.ExpireOld(MicrosSinceEpoch(options_.clock->WallNow()));
   sessions_.Expire(now);
+  FlushSessionLog(/*compact=*/true);
   if (log_ != nullptr) {
     FlushLog();  // also runs the interval fsync when publishing is quiet
     const uint64_t oldest = history_.oldest_log_index();
@@ -626,7 +631,38 @@ absl::Status Broker::OpenLog() {
                    ? std::string()
                    : absl::StrCat(" torn tail cut: ", report.truncated_bytes, " bytes (",
                                   report.truncated_reason, ")"));
+
+  storage::LogOptions session_options = log_options;
+  session_options.dir = options_.data_dir + "/sessions";
+  history::SessionLog::Restored restored;
+  auto session_log = history::SessionLog::Open(session_options, &sessions_, &restored);
+  if (!session_log.ok()) return session_log.status();
+  session_log_ = std::move(*session_log);
+  spdlog::info("sessions restored from {}: sessions={} skipped={}{}", session_options.dir,
+               restored.saved, restored.skipped,
+               restored.report.truncated_bytes == 0
+                   ? std::string()
+                   : absl::StrCat(" torn tail cut: ", restored.report.truncated_bytes, " bytes (",
+                                  restored.report.truncated_reason, ")"));
   return absl::OkStatus();
+}
+
+void Broker::FlushSessionLog(bool compact) {
+  if (session_log_ == nullptr) return;
+  const absl::Status status =
+      compact ? session_log_->MaybeCompact(sessions_) : session_log_->Flush();
+  if (status.ok()) {
+    if (session_log_failing_) spdlog::info("roomq-broker: the session log takes writes again");
+    session_log_failing_ = false;
+    return;
+  }
+  if (!session_log_failing_) {
+    spdlog::error(
+        "roomq-broker: writing the session log failed: {}; sessions saved from now on "
+        "may not survive a restart",
+        status.ToString());
+  }
+  session_log_failing_ = true;
 }
 
 void Broker::RestoreRecord(const storage::Record& record) {
@@ -877,9 +913,14 @@ void Broker::HandleSubscribe(Peer& peer, const v1::SubscriberCommand& command) {
 void Broker::HandleSaveSession(std::string_view identity, const v1::SubscriberCommand& command,
                                Clock::time_point now) {
   const v1::SaveSession& save = command.save_session();
-  const absl::Status status =
-      sessions_.Save(save.session(), std::chrono::milliseconds(save.ttl_ms()), now);
+  const std::chrono::milliseconds ttl(save.ttl_ms());
+  const absl::Status status = sessions_.Save(save.session(), ttl, now);
   if (!status.ok()) spdlog::debug("SaveSession refused: {}", status.ToString());
+  if (status.ok() && session_log_ != nullptr) {
+    session_log_->Saved(save.session(), std::min(ttl, options_.sessions.max_ttl));
+    // A Reply says the session is kept: with a log, kept on disk.
+    if (command.request_id() != 0) FlushSessionLog(/*compact=*/false);
+  }
   if (command.request_id() != 0) {
     SendReply(identity, command.request_id(), status.ok(), FromAbsl(status.message()));
   }
@@ -898,7 +939,9 @@ void Broker::HandleRecover(Peer& peer, const v1::SubscriberCommand& command,
     *frame.mutable_recovered() = std::move(recovered);
     SendBrokerFrame(peer.identity, frame);
   };
+  const size_t held = sessions_.size();
   auto claimed = sessions_.Claim(request.pid(), now);
+  if (sessions_.size() < held && session_log_ != nullptr) session_log_->Erased(request.pid());
   if (!claimed.ok()) return fail(FromAbsl(claimed.status().message()));
   const v1::Session& session = *claimed;
   if (session.namespace_() != request.namespace_()) return fail("namespace differs");

@@ -70,8 +70,11 @@
 // Reply" in HandleSubscribe and "subscribe, then Recovered" in HandleRecover
 // are atomic with respect to routing: no live delivery can fall between
 // the replayed ones and the seam (no gap, no duplicate).
-// Sessions (SaveSession / Recover, broker/history/session_store.h) live in
-// memory only, expired by Housekeeping.
+// Sessions (SaveSession / Recover, broker/history/session_store.h) are
+// expired by Housekeeping. With data_dir they are also written to
+// <data_dir>/sessions/ (broker/history/session_log.h) as they are saved and
+// claimed, flushed after each run of subscriber commands, and restored on
+// start: a session saved before a SIGKILL recovers after the restart.
 //
 // Persistence (BrokerOptions.data_dir, broker/storage/record_log.h): every
 // kept envelope is appended to a RecordLog as one record (type 1: u64 LE
@@ -128,6 +131,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
 #include "broker/history/history.h"
+#include "broker/history/session_log.h"
 #include "broker/history/session_store.h"
 #include "broker/peer_table.h"
 #include "broker/routing_table.h"
@@ -260,6 +264,9 @@ class Broker {
   // counted, logged once per failing spell, and history_failing is set; a
   // Flush that writes records clears it.
   bool FlushLog();
+  // Flushes (with `compact`: compacts when due) the session log; a failure
+  // is logged once per failing spell (sessions then live in memory only).
+  void FlushSessionLog(bool compact);
   // At a burst's end: commits the burst's history entries, or, when its log
   // records could not be written, refuses their publishes (see above).
   void SettleHistory();
@@ -346,6 +353,8 @@ class Broker {
   history::SessionStore sessions_;
   int64_t wall_now_us_ = 0;  // wall clock, refreshed per publish burst
   std::unique_ptr<storage::RecordLog> log_;
+  std::unique_ptr<history::SessionLog> session_log_;  // with data_dir
+  bool session_log_failing_ = false;                  // logged once per failing spell
   std::string record_scratch_;
   bool log_failing_ = false;      // the last write failed; no write succeeded since
   uint64_t restore_skipped_ = 0;  // log records not understood on restore

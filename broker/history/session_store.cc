@@ -54,6 +54,11 @@ size_t SessionStore::Expire(Clock::time_point now) {
   return removed;
 }
 
+void SessionStore::ForEach(
+    const std::function<void(const v1::Session&, Clock::time_point)>& visit) const {
+  for (const auto& [pid, stored] : sessions_) visit(stored.session, stored.deadline);
+}
+
 void SessionStore::Erase(const std::string& pid) {
   auto it = sessions_.find(pid);
   if (it == sessions_.end()) return;

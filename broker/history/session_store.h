@@ -23,6 +23,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <set>
 #include <string>
 #include <string_view>
@@ -58,6 +59,11 @@ class SessionStore {
   absl::StatusOr<v1::Session> Claim(std::string_view pid, Clock::time_point now);
   // Removes every session expired at `now`; returns how many.
   size_t Expire(Clock::time_point now);
+
+  // Calls `visit` with every session and its deadline (for
+  // session_log.h's compaction), in no particular order.
+  void ForEach(
+      const std::function<void(const v1::Session&, Clock::time_point deadline)>& visit) const;
 
   size_t size() const { return sessions_.size(); }
   size_t bytes() const { return bytes_; }

@@ -176,11 +176,12 @@ class Link {
   // `session` for `ttl` (replacing one with the same pid); a lost command loses the session.
   void SaveSession(const v1::Session& session, std::chrono::milliseconds ttl);
   // Claims a saved session (see v1::Recover). `done` gets the broker's Recovered frame (check
-  // `ok`), or Unavailable when the Link is not connected or the broker does not answer within
-  // receipt_timeout. On Recovered{ok} the broker has already subscribed this node to (namespace,
-  // room) for every session room and the Link has added them to its set (so they survive a
-  // reconnection); every live delivery handed out after `done` has a greater sequence than every
-  // `missed` entry. `missed` deliveries do not go through on_delivery.
+  // `ok`), or Unavailable when the broker does not answer within receipt_timeout. Asked while the
+  // Link has no connection (the broker is restarting), it is sent once the next connection's Hello
+  // is (within the same receipt_timeout). On Recovered{ok} the broker has already subscribed this
+  // node to (namespace, room) for every session room and the Link has added them to its set (so
+  // they survive a reconnection); every live delivery handed out after `done` has a greater
+  // sequence than every `missed` entry. `missed` deliveries do not go through on_delivery.
   void Recover(const v1::Recover& request, std::function<void(absl::StatusOr<v1::Recovered>)> done);
   // Newest epoch / sequence seen from the broker (Pong, Delivery or Recovered); 0 before any. A new
   // epoch resets the sequence to the one that came with it.
@@ -226,6 +227,9 @@ class Link {
   struct PendingRecover {
     TimePoint deadline;
     std::function<void(absl::StatusOr<v1::Recovered>)> callback;
+    // Not sent yet: asked for while the connection was down; goes right
+    // after the next connection's Hello and subscriptions.
+    std::optional<v1::SubscriberCommand> unsent;
   };
   // One entry of the subscription set.
   struct Subscription {
@@ -242,6 +246,8 @@ class Link {
   void CloseSubSocket();
   void SendCommand(const v1::SubscriberCommand& command);
   void SendHelloAndSubscriptions();
+  // The subscription set in batches (part of SendHelloAndSubscriptions).
+  void SendSubscriptions();
   void SetBrokerConnected(bool connected);
   void HandleSubReadable();
   void HandlePubReadable();

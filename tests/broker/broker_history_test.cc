@@ -9,6 +9,7 @@
 
 #include <atomic>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <regex>
 #include <string>
@@ -434,6 +435,50 @@ TEST_F(BrokerRecoverTest, FailsWhenHistoryNoLongerHoldsWhatWasMissed) {
   const v1::Recovered recovered = Recover(*gateway, "q", broker_.epoch, 3);
   ASSERT_TRUE(recovered.ok()) << recovered.error();
   EXPECT_EQ(recovered.missed_size(), 2);
+}
+
+TEST_F(BrokerRecoverTest, ASessionSavedBeforeASigkillRecoversAfterTheRestart) {
+  char dir[] = "/tmp/roomq-session-restart-XXXXXX";
+  ASSERT_NE(mkdtemp(dir), nullptr);
+  const std::string data_dir = std::string("--data-dir=") + dir;
+  broker_.process.reset();
+  Start({data_dir});
+  uint64_t seen = 0;
+  {
+    WireNode publisher(context_, broker_.pub_endpoint, broker_.sub_endpoint);
+    auto gateway = Node("gw-killed");
+    seen = PublishConfirmed(publisher, RoomsEnvelope("/chat", {"general"}, "seen")).sequence();
+    Save(*gateway, SessionOf("pid-durable", seen));  // its Reply: the session is on disk
+    PublishConfirmed(publisher, RoomsEnvelope("/chat", {"general"}, "missed-before-kill"));
+  }
+  const uint64_t epoch = broker_.epoch;
+  BrokerOptions same = broker_.SameEndpoints();
+  same.extra_args = {data_dir};
+  broker_.process->Kill();  // SIGKILL: no shutdown path runs
+  auto restarted = StartBroker(same);
+  ASSERT_TRUE(restarted.ok()) << restarted.status();
+  broker_ = std::move(*restarted);
+  EXPECT_EQ(broker_.epoch, epoch) << "history and its epoch survive with --data-dir";
+
+  WireNode publisher(context_, broker_.pub_endpoint, broker_.sub_endpoint);
+  PublishConfirmed(publisher, RoomsEnvelope("/chat", {"general"}, "missed-after-restart"));
+  auto gateway = Node("gw-other");
+  const v1::Recovered recovered = Recover(*gateway, "pid-durable", epoch, seen);
+  ASSERT_TRUE(recovered.ok()) << recovered.error();
+  EXPECT_EQ(recovered.session().socket_id(), "s1");
+  std::vector<std::string> events;
+  for (const v1::Delivery& missed : recovered.missed()) events.push_back(missed.envelope().event());
+  EXPECT_EQ(events, (std::vector<std::string>{"missed-before-kill", "missed-after-restart"}));
+  // Claimed: a second restart does not bring it back.
+  same = broker_.SameEndpoints();
+  same.extra_args = {data_dir};
+  broker_.process->Kill();
+  restarted = StartBroker(same);
+  ASSERT_TRUE(restarted.ok()) << restarted.status();
+  broker_ = std::move(*restarted);
+  auto again = Node("gw-third");
+  EXPECT_EQ(Recover(*again, "pid-durable", epoch, seen).error(), "unknown session");
+  std::filesystem::remove_all(dir);
 }
 
 TEST_F(BrokerHistoryTest, ANamespaceWithoutHistoryKeepsNothing) {
