@@ -176,8 +176,9 @@ struct BrokerOptions {
   // History limits and the session store (the --config file).
   history::HistoryOptions history;
   history::SessionOptions sessions;
-  // Where history is persisted (a RecordLog); empty = memory only. The
-  // epoch is then the log's (its EPOCH file) and `epoch` is ignored.
+  // Where history (a RecordLog) and, in sessions/, the saved sessions
+  // (history/session_log.h) are persisted; empty = memory only. The epoch
+  // is then the history log's (its EPOCH file) and `epoch` is ignored.
   std::string data_dir;
   storage::FsyncPolicy fsync = storage::FsyncPolicy::kInterval;
   // The log's file operations (storage/env.h); tests inject failures here.
