@@ -931,8 +931,9 @@ void Broker::HandleRecover(Peer& peer, const v1::SubscriberCommand& command,
   const v1::Recover& request = command.recover();
   v1::Recovered recovered;
   recovered.set_request_id(command.request_id());
-  auto fail = [&](std::string_view error) {
+  auto fail = [&](std::string_view error, RecoveryOutcome outcome = RecoveryOutcome::kRefused) {
     ++stats_.recover_failed;
+    ++stats_.recovery_count(outcome);
     recovered.set_ok(false);
     recovered.set_error(std::string(error));
     v1::BrokerFrame frame;
@@ -942,11 +943,15 @@ void Broker::HandleRecover(Peer& peer, const v1::SubscriberCommand& command,
   const size_t held = sessions_.size();
   auto claimed = sessions_.Claim(request.pid(), now);
   if (sessions_.size() < held && session_log_ != nullptr) session_log_->Erased(request.pid());
-  if (!claimed.ok()) return fail(FromAbsl(claimed.status().message()));
+  if (!claimed.ok()) {
+    // Claim's NotFound says which: an expired session is still found.
+    return fail(FromAbsl(claimed.status().message()),
+                held > sessions_.size() ? RecoveryOutcome::kExpired : RecoveryOutcome::kUnknown);
+  }
   const v1::Session& session = *claimed;
   if (session.namespace_() != request.namespace_()) return fail("namespace differs");
   if (request.epoch() != epoch_ || (request.use_session_start() && session.epoch() != epoch_)) {
-    return fail("epoch changed");
+    return fail("epoch changed", RecoveryOutcome::kEpochChanged);
   }
   const uint64_t after =
       request.use_session_start() ? session.since_sequence() : request.after_sequence();
@@ -958,9 +963,11 @@ void Broker::HandleRecover(Peer& peer, const v1::SubscriberCommand& command,
       static_cast<size_t>(options_.max_topics_per_peer)) {
     return fail("over the topic limit");
   }
-  if (history_.MissingSince(ns, "", after)) return fail("history truncated");
+  if (history_.MissingSince(ns, "", after)) return fail("history truncated", RecoveryOutcome::kGap);
   for (const std::string& room : session.rooms()) {
-    if (history_.MissingSince(ns, room, after)) return fail("history truncated");
+    if (history_.MissingSince(ns, room, after)) {
+      return fail("history truncated", RecoveryOutcome::kGap);
+    }
   }
 
   // Subscribe, collect, answer: atomic with respect to routing (one thread).
@@ -1003,11 +1010,13 @@ void Broker::HandleRecover(Peer& peer, const v1::SubscriberCommand& command,
       // client gets a fresh session rather than the broker an unbounded
       // queue.
       return fail("recovery over the subscriber's queue budget");
-    default:
+    default:  // the asking peer is gone: nobody to recover for
       ++stats_.recover_failed;
+      ++stats_.recovery_count(RecoveryOutcome::kRefused);
       return;
   }
   ++stats_.recovered;
+  ++stats_.recovery_count(RecoveryOutcome::kRecovered);
   stats_.replayed += missed.size();
 }
 

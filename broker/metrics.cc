@@ -80,6 +80,13 @@ std::string FormatPrometheus(const BrokerStats& stats, std::chrono::milliseconds
                stats.recovered);
   AppendMetric(&out, "recoveries_failed_total", "counter", "Recover requests answered not ok.",
                stats.recover_failed);
+  AppendHeader(&out, "recovery_total", "counter",
+               "Recover requests by outcome: recovered, gap (history no longer covers the "
+               "window), expired, unknown, epoch_changed, refused.");
+  for (size_t i = 0; i < stats.recovery_outcomes.size(); ++i) {
+    AppendLabeled(&out, "recovery_total", "outcome",
+                  RecoveryOutcomeName(static_cast<RecoveryOutcome>(i)), stats.recovery_outcomes[i]);
+  }
   AppendMetric(&out, "history_write_failures_total", "counter",
                "History log writes that failed (--data-dir).", stats.history_write_failures);
   AppendMetric(&out, "history_refused_total", "counter",

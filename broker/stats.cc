@@ -5,6 +5,26 @@
 
 namespace roomq::broker {
 
+std::string_view RecoveryOutcomeName(RecoveryOutcome outcome) {
+  switch (outcome) {
+    case RecoveryOutcome::kRecovered:
+      return "recovered";
+    case RecoveryOutcome::kGap:
+      return "gap";
+    case RecoveryOutcome::kExpired:
+      return "expired";
+    case RecoveryOutcome::kUnknown:
+      return "unknown";
+    case RecoveryOutcome::kEpochChanged:
+      return "epoch_changed";
+    case RecoveryOutcome::kRefused:
+      return "refused";
+    case RecoveryOutcome::kCount:
+      break;
+  }
+  return "other";
+}
+
 std::string_view MalformedName(Malformed reason) {
   switch (reason) {
     case Malformed::kEnvelopeFrames:

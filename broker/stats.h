@@ -29,6 +29,18 @@ enum class Malformed : uint8_t {
 };
 std::string_view MalformedName(Malformed reason);
 
+// What became of a Recover (roomq_broker_recovery_total{outcome}).
+enum class RecoveryOutcome : uint8_t {
+  kRecovered,     // the session came back with everything it missed
+  kGap,           // history no longer holds all it missed: a fresh session
+  kExpired,       // its ttl had passed
+  kUnknown,       // no such session (never saved, claimed already, evicted)
+  kEpochChanged,  // the client's offset is of another epoch (history was lost)
+  kRefused,       // another namespace, a bad room, a topic limit or the queue budget
+  kCount,
+};
+std::string_view RecoveryOutcomeName(RecoveryOutcome outcome);
+
 struct BrokerStats {
   uint64_t routed = 0;               // envelopes accepted for routing
   uint64_t unrouted = 0;             // ... of which matched no subscriber
@@ -49,6 +61,7 @@ struct BrokerStats {
   uint64_t replayed = 0;
   uint64_t recovered = 0;
   uint64_t recover_failed = 0;
+  std::array<uint64_t, static_cast<size_t>(RecoveryOutcome::kCount)> recovery_outcomes{};
   uint64_t history_write_failures = 0;  // RecordLog::Flush failures (--data-dir)
   // Publishes history would have kept, refused because their log record
   // could not be written (broker.h "A failed log write").
@@ -67,6 +80,9 @@ struct BrokerStats {
 
   uint64_t malformed_total() const;
   uint64_t& malformed_count(Malformed reason) { return malformed[static_cast<size_t>(reason)]; }
+  uint64_t& recovery_count(RecoveryOutcome outcome) {
+    return recovery_outcomes[static_cast<size_t>(outcome)];
+  }
   uint64_t malformed_count(Malformed reason) const {
     return malformed[static_cast<size_t>(reason)];
   }
