@@ -834,7 +834,14 @@ void Broker::HandleSubscribe(Peer& peer, const v1::SubscriberCommand& command) {
   for (const v1::Topic& topic : subscribe.topics())
     routes_.Subscribe(peer.subscriber, wire::ToRef(topic));
   if (subscribe.resume().empty()) {
-    if (command.request_id() != 0) SendReply(peer.identity, command.request_id(), true, {});
+    if (command.request_id() != 0) {
+      v1::BrokerFrame frame;
+      v1::Reply* reply = frame.mutable_reply();
+      reply->set_request_id(command.request_id());
+      reply->set_ok(true);
+      AddCurrentOffsets(subscribe, *reply);
+      SendBrokerFrame(peer.identity, frame);
+    }
     return;
   }
 
@@ -846,6 +853,7 @@ void Broker::HandleSubscribe(Peer& peer, const v1::SubscriberCommand& command) {
   v1::Reply* reply = frame.mutable_reply();
   reply->set_request_id(command.request_id());
   reply->set_ok(true);
+  AddCurrentOffsets(subscribe, *reply);
   std::vector<const history::Entry*> replay;
   for (const v1::ResumePoint& point : subscribe.resume()) {
     const wire::TopicRef topic = wire::ToRef(point.topic());
@@ -1032,6 +1040,19 @@ void Broker::HandleUnsubscribe(std::string_view identity, Peer* peer,
   }
   // Nothing to undo for an unknown peer: the result holds either way.
   if (command.request_id() != 0) SendReply(identity, command.request_id(), true, {});
+}
+
+void Broker::AddCurrentOffsets(const v1::Subscribe& subscribe, v1::Reply& reply) const {
+  reply.set_epoch(epoch_);
+  for (const v1::Topic& topic : subscribe.topics()) {
+    if (topic.channel() != v1::CHANNEL_ROOMS ||
+        history_.LimitsOf(topic.namespace_()).max_messages == 0) {
+      continue;
+    }
+    v1::TopicOffset* current = reply.add_current();
+    *current->mutable_topic() = topic;
+    current->set_offset(history_.OffsetRange(topic.namespace_(), topic.name()).second);
+  }
 }
 
 void Broker::SendReply(std::string_view identity, uint64_t request_id, bool ok,

@@ -303,6 +303,11 @@ class Broker {
   void HandleUnsubscribe(std::string_view identity, Peer* peer,
                          const v1::SubscriberCommand& command);
   void SendReply(std::string_view identity, uint64_t request_id, bool ok, std::string_view error);
+  // Reply.current and Reply.epoch for a Subscribe: each CHANNEL_ROOMS topic
+  // of a namespace that keeps history with its newest offset (0 = none),
+  // where a subscriber resumes from after an outage before its first
+  // delivery of the topic.
+  void AddCurrentOffsets(const v1::Subscribe& subscribe, v1::Reply& reply) const;
   void SendBrokerFrame(std::string_view identity, const v1::BrokerFrame& frame);
   void Housekeeping(Clock::time_point now);
   void RefreshGauges();

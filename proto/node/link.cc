@@ -319,6 +319,20 @@ bool Link::TrackDelivery(const v1::Delivery& header) {
   return advanced;
 }
 
+void Link::SeeCurrentOffsets(const v1::Reply& reply) {
+  if (reply.epoch() == 0) return;
+  for (const v1::TopicOffset& current : reply.current()) {
+    key_scratch_.clear();
+    wire::AppendTopicKey(wire::ToRef(current.topic()), key_scratch_);
+    auto it = subscriptions_.find(key_scratch_);
+    // A position from a delivery or a Subscribe `from` is at least as new.
+    if (it == subscriptions_.end() || it->second.has_position) continue;
+    it->second.has_position = true;
+    it->second.epoch = reply.epoch();
+    it->second.offset = current.offset();
+  }
+}
+
 void Link::Unsubscribe(const wire::TopicRef& topic) {
   if (subscriptions_.erase(wire::EncodeTopicKey(topic)) == 0) return;
   v1::SubscriberCommand command;
@@ -493,6 +507,7 @@ void Link::HandleBrokerFrame(const zmq::message_t& message) {
       last_broker_answer_ = options_.clock->Now();
       SetBrokerConnected(true);
       const v1::Reply& reply = frame.reply();
+      SeeCurrentOffsets(reply);
       for (const v1::ResumeResult& result : reply.resumed()) {
         if (result.truncated()) {
           spdlog::info(

@@ -169,7 +169,8 @@ class Link {
   bool subscribed(const wire::TopicRef& topic) const;
   size_t subscription_count() const { return subscriptions_.size(); }
   // The newest offset delivered for a subscribed topic and its epoch (what an automatic resume
-  // starts from); nullopt when not subscribed or nothing delivered (and no `from` given) yet.
+  // starts from): a delivery's, the Subscribe `from`, or the broker's newest offset when it
+  // confirmed the subscription (Reply.current); nullopt when not subscribed or none of those yet.
   std::optional<ResumeFrom> position(const wire::TopicRef& topic) const;
 
   // Socket.IO connection state recovery (the gateway's bridge). Fire and forget: the broker keeps
@@ -248,6 +249,10 @@ class Link {
   void SendHelloAndSubscriptions();
   // The subscription set in batches (part of SendHelloAndSubscriptions).
   void SendSubscriptions();
+  // A Subscribe's Reply.current: the resume point of each listed topic
+  // that has none yet (so a resume after a broker outage has no hole
+  // before the topic's first delivery).
+  void SeeCurrentOffsets(const v1::Reply& reply);
   void SetBrokerConnected(bool connected);
   void HandleSubReadable();
   void HandlePubReadable();

@@ -481,6 +481,36 @@ TEST_F(BrokerRecoverTest, ASessionSavedBeforeASigkillRecoversAfterTheRestart) {
   std::filesystem::remove_all(dir);
 }
 
+TEST_F(BrokerHistoryTest, ASubscribeReplyCarriesEachNewTopicsNewestOffset) {
+  StartWithConfig("history:\n  namespaces:\n    /quiet: { max_messages: 0 }\n");
+  WireNode publisher(context_, broker_.pub_endpoint, broker_.sub_endpoint);
+  PublishConfirmed(publisher, RoomsEnvelope("/chat", {"busy"}, "one"));
+  const uint64_t newest =
+      PublishConfirmed(publisher, RoomsEnvelope("/chat", {"busy"}, "two")).offsets(0).offset();
+  auto node = Node("gw");
+  node->SendSubscribe({RoomTopic("/chat", "busy"), RoomTopic("/chat", "empty"),
+                       RoomTopic("/quiet", "r"), wire::ServiceTopic("/svc")},
+                      /*request_id=*/77);
+  v1::Reply reply;
+  for (;;) {
+    auto received = node->Receive(kWait);
+    ASSERT_TRUE(received.ok()) << received.status();
+    if (received->frame.has_reply() && received->frame.reply().request_id() == 77) {
+      reply = received->frame.reply();
+      break;
+    }
+  }
+  ASSERT_TRUE(reply.ok());
+  EXPECT_EQ(reply.epoch(), broker_.epoch);
+  // Rooms of namespaces that keep history only: /quiet keeps none, and a
+  // service topic is not a room.
+  ASSERT_EQ(reply.current_size(), 2);
+  EXPECT_EQ(reply.current(0).topic().name(), "busy");
+  EXPECT_EQ(reply.current(0).offset(), newest);
+  EXPECT_EQ(reply.current(1).topic().name(), "empty");
+  EXPECT_EQ(reply.current(1).offset(), 0u) << "nothing held yet";
+}
+
 TEST_F(BrokerHistoryTest, ANamespaceWithoutHistoryKeepsNothing) {
   StartWithConfig("history:\n  namespaces:\n    /quiet: { max_messages: 0 }\n");
   WireNode publisher(context_, broker_.pub_endpoint, broker_.sub_endpoint);

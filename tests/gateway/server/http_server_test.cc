@@ -103,9 +103,9 @@ TEST(HttpServer, ServesStaticFilesWithContentTypes) {
   EXPECT_EQ(raw.find("secret"), std::string::npos);
   EXPECT_NE(raw.find("400 Bad Request"), std::string::npos) << raw;
   // Each 400 is counted (and logged by the bad-input policy, escaped).
-  EXPECT_GE(gateway.server().engine().transport_errors().count(
-                engineio::TransportError::kHttpBadPath),
-            1u);
+  EXPECT_GE(
+      gateway.server().engine().transport_errors().count(engineio::TransportError::kHttpBadPath),
+      1u);
 }
 
 TEST(HttpServer, ServesClientBundle) {

@@ -366,6 +366,37 @@ TEST_F(LinkTest, ARecoverAskedWithoutAConnectionGoesRightAfterTheNextHello) {
   EXPECT_TRUE(absl::IsUnavailable(answer->status())) << answer->status();
 }
 
+TEST_F(LinkTest, TheBrokersCurrentOffsetIsTheResumePointBeforeAnyDelivery) {
+  auto broker = std::make_unique<FakeBroker>(context_);
+  broker->current_epoch = 7;
+  broker->current_offset = 41;
+  MakeLink(*broker);
+  const wire::TopicRef quiet = wire::RoomTopic("/chat", "quiet");
+  bool confirmed = false;
+  link_->Subscribe(quiet, [&](absl::Status s) { confirmed = s.ok(); });
+  ASSERT_TRUE(PumpUntil(broker.get(), [&] { return confirmed; }));
+  auto position = link_->position(quiet);
+  ASSERT_TRUE(position.has_value()) << "no delivery yet, but the broker said where the topic is";
+  EXPECT_EQ(position->epoch, 7u);
+  EXPECT_EQ(position->after_offset, 41u);
+  // The broker restarts (same endpoints): the re-subscription resumes the
+  // topic from there, so what was published meanwhile is not skipped.
+  const std::string pub = broker->pub_endpoint(), sub = broker->sub_endpoint();
+  broker.reset();
+  ASSERT_TRUE(PumpUntil(nullptr, [&] { return !link_->broker_connected(); }));
+  broker = std::make_unique<FakeBroker>(context_, pub, sub);
+  const v1::SubscriberCommand* resume = nullptr;
+  ASSERT_TRUE(PumpUntil(broker.get(), [&] {
+    for (const auto& c : broker->commands) {
+      if (c.has_subscribe() && c.subscribe().resume_size() > 0) resume = &c;
+    }
+    return resume != nullptr;
+  }));
+  ASSERT_EQ(resume->subscribe().resume_size(), 1);
+  EXPECT_EQ(resume->subscribe().resume(0).epoch(), 7u);
+  EXPECT_EQ(resume->subscribe().resume(0).after_offset(), 41u);
+}
+
 TEST_F(LinkTest, SilentBrokerIsReportedDown) {
   FakeBroker broker(context_);
   // Down after 3 silent heartbeats (900 ms) since the broker's last answer.
