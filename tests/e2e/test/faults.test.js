@@ -23,7 +23,7 @@ const assert = require('node:assert/strict');
 const http = require('node:http');
 const net = require('node:net');
 const {startStack, ns, TARGET} = require('../harness/stack');
-const {ack, closeAll, connect, waitDisconnect, withTimeout} = require('../harness/client');
+const {ack, closeAll, connect, until, waitDisconnect, withTimeout} = require('../harness/client');
 
 const ROOMQ_ONLY = TARGET === 'reference' ? 'roomq only: the reference server has no broker or separate gateways' : false;
 // A gateway must be gone this long after SIGTERM (it flushes, then exits).
@@ -143,16 +143,6 @@ function scrape(url) {
 function sample(text, name) {
   const m = new RegExp(`^${name.replace(/[{}"]/g, '\\$&')} (\\S+)$`, 'm').exec(text);
   return m ? Number(m[1]) : NaN;
-}
-
-async function until(what, condition, timeoutMs = 5000) {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await condition();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
 }
 
 function refusesConnections(url) {

@@ -20,19 +20,10 @@ const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
 const {startStack, ns, TARGET} = require('../harness/stack');
-const {ack, closeAll, connect, waitDisconnect, withTimeout, DEFAULT_TIMEOUT_MS} = require('../harness/client');
+const {ack, closeAll, connect, reconnectVia, until, waitDisconnect, withTimeout, DEFAULT_TIMEOUT_MS} =
+    require('../harness/client');
 
 const ROOMQ_ONLY = TARGET === 'reference' ? 'roomq only: the reference server has no broker to restart' : false;
-
-async function until(what, condition, timeoutMs = 10000) {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await condition();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
 
 async function brokerSessions(broker) {
   const [, url] = await broker.waitForLine(/metrics on (http:\/\/\S+\/metrics)/);
@@ -49,7 +40,7 @@ async function publish(publisher, room, value) {
   await until(`publish ${value}`, async () => {
     const reply = await withTimeout(ack(publisher, 'publish', room, 'msg', value), DEFAULT_TIMEOUT_MS, 'publish ack');
     return reply && reply.ok === true;
-  });
+  }, 10000);
 }
 
 // Drops the socket's transport (a "transport close" for the server) and
@@ -60,15 +51,6 @@ async function dropTransport(stack, socket, index) {
   await waitDisconnect(socket);
   await stack.gateways[index].waitForLine(new RegExp(`socket disconnected: id=${sid} .*reason="transport close"`),
                                           {timeoutMs: DEFAULT_TIMEOUT_MS});
-}
-
-function reconnectVia(socket, url) {
-  socket.io.uri = url;
-  return withTimeout(new Promise((resolve, reject) => {
-    socket.once('connect', resolve);
-    socket.once('connect_error', reject);
-    socket.connect();
-  }), DEFAULT_TIMEOUT_MS, `reconnect via ${url}`);
 }
 
 const stacks = [];
@@ -95,7 +77,8 @@ after(async () => {
 // Kills the broker once it holds `sessions` sessions, and starts it again
 // with `restartFlags` on the same ports.
 async function killAndRestart(stack, sessions, restartFlags) {
-  await until(`the broker to hold ${sessions} session(s)`, async () => (await brokerSessions(stack.broker)) >= sessions);
+  await until(`the broker to hold ${sessions} session(s)`,
+              async () => (await brokerSessions(stack.broker)) >= sessions, 10000);
   await stack.killBroker();
   await stack.restartBroker(['--metrics-bind', '127.0.0.1:0', ...restartFlags]);
 }
