@@ -83,17 +83,23 @@ async function killAndRestart(stack, sessions, restartFlags) {
   await stack.restartBroker(['--metrics-bind', '127.0.0.1:0', ...restartFlags]);
 }
 
-test('broker SIGKILL + restart with --data-dir while the client is away: recovered, every missed event once, in order',
-     {skip: ROOMQ_ONLY}, async () => {
-  const flags = ['--data-dir', dataDir];
-  const stack = await twoGateways(flags);
+// A receiver on gateway A in room r that got event 0 (so it holds an
+// offset), and a publisher on gateway B.
+async function receiverWithOneEvent(stack) {
   const [A, B] = stack.urls;
   const receiver = await connect(A, '/', {transports: ['websocket']});
-  const sid = receiver.id;
   assert.deepEqual(await ack(receiver, 'join', 'r'), {ok: true});
   const publisher = await connect(B, '/', {transports: ['websocket']});
   await publish(publisher, 'r', 0);
   await receiver.rec.waitFor('msg', (v) => v === 0);
+  return {B, receiver, sid: receiver.id, publisher};
+}
+
+test('broker SIGKILL + restart with --data-dir while the client is away: recovered, every missed event once, in order',
+     {skip: ROOMQ_ONLY}, async () => {
+  const flags = ['--data-dir', dataDir];
+  const stack = await twoGateways(flags);
+  const {B, receiver, sid, publisher} = await receiverWithOneEvent(stack);
 
   await dropTransport(stack, receiver, 0);
   await publish(publisher, 'r', 1);  // before the kill
@@ -111,13 +117,7 @@ test('broker SIGKILL + restart with --data-dir while the client is away: recover
 test('broker restarted without --data-dir: a new epoch, so a fresh session (recovered false, new id)',
      {skip: ROOMQ_ONLY}, async () => {
   const stack = await twoGateways([]);
-  const [A, B] = stack.urls;
-  const receiver = await connect(A, '/', {transports: ['websocket']});
-  const sid = receiver.id;
-  assert.deepEqual(await ack(receiver, 'join', 'r'), {ok: true});
-  const publisher = await connect(B, '/', {transports: ['websocket']});
-  await publish(publisher, 'r', 0);
-  await receiver.rec.waitFor('msg', (v) => v === 0);
+  const {B, receiver, sid, publisher} = await receiverWithOneEvent(stack);
   await dropTransport(stack, receiver, 0);
   await killAndRestart(stack, 1, []);
   await publish(publisher, 'r', 1);
