@@ -950,7 +950,12 @@ void Broker::HandleRecover(Peer& peer, const v1::SubscriberCommand& command,
   };
   const size_t held = sessions_.size();
   auto claimed = sessions_.Claim(request.pid(), now);
-  if (sessions_.size() < held && session_log_ != nullptr) session_log_->Erased(request.pid());
+  if (sessions_.size() < held && session_log_ != nullptr) {
+    // On disk before any answer: a claimed pid must not come back after a
+    // SIGKILL that follows the answer.
+    session_log_->Erased(request.pid());
+    FlushSessionLog(/*compact=*/false);
+  }
   if (!claimed.ok()) {
     // Claim's NotFound says which: an expired session is still found.
     return fail(FromAbsl(claimed.status().message()),
