@@ -128,9 +128,10 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
 #include "broker/history/history.h"
-#include "broker/history/session_store.h"
 #include "broker/peer_table.h"
 #include "broker/routing_table.h"
+#include "broker/sockets/socket_index.h"
+#include "broker/sockets/socket_log.h"
 #include "broker/stats.h"
 #include "broker/storage/record_log.h"
 #include "proto/base/clock.h"
@@ -169,11 +170,12 @@ struct BrokerOptions {
   int max_topics_per_peer = 1000000;
   // How often the stats line is logged (only when something changed).
   std::chrono::milliseconds stats_interval{10000};
-  // History limits and the session store (the --config file).
+  // History limits and the socket records' bounds (the --config file).
   history::HistoryOptions history;
-  history::SessionOptions sessions;
-  // Where history is persisted (a RecordLog); empty = memory only. The
-  // epoch is then the log's (its EPOCH file) and `epoch` is ignored.
+  sockets::SocketIndexOptions sessions;
+  // Where history (a RecordLog) and socket records (a SnapshotLog in
+  // DIR/sockets) are persisted; empty = memory only. The epoch is then the
+  // history log's (its EPOCH file) and `epoch` is ignored.
   std::string data_dir;
   storage::FsyncPolicy fsync = storage::FsyncPolicy::kInterval;
   // The log's file operations (storage/env.h); tests inject failures here.
@@ -219,8 +221,10 @@ class Broker {
 
   // Counters; from the loop thread or after Run() returned.
   const BrokerStats& stats() const { return stats_; }
-  // History and sessions; for tests, from the loop thread or after Run().
+  // History and socket records; for tests, from the loop thread or after
+  // Run().
   const history::History& history() const { return history_; }
+  const sockets::SocketIndex& sockets() const { return sockets_; }
 
   // Calls `observer` on the loop thread with a copy of the counters (peers
   // and topics current) about every `interval` while Run() runs, and once
@@ -255,7 +259,11 @@ class Broker {
   Broker(zmq::context_t& context, BrokerOptions options, uint64_t epoch);
   absl::Status Bind();
   absl::Status OpenLog();
+  absl::Status OpenSocketLog();
   void RestoreRecord(const storage::Record& record);
+  // Writes the socket records' buffered changes (no-op without a log);
+  // failures are counted and logged once per failing spell.
+  void FlushSocketLog();
   // Flushes the log (a no-op OK without one). False when the write failed:
   // counted, logged once per failing spell, and history_failing is set; a
   // Flush that writes records clears it.
@@ -289,9 +297,14 @@ class Broker {
   void RemoveUnreachable();
   void HandleCommand(std::string_view identity, const zmq::message_t& body);
   void HandleSubscribe(Peer& peer, const v1::SubscriberCommand& command);
-  void HandleSaveSession(std::string_view identity, const v1::SubscriberCommand& command,
-                         Clock::time_point now);
-  void HandleRecover(Peer& peer, const v1::SubscriberCommand& command, Clock::time_point now);
+  void HandleSockets(std::string_view identity, const v1::SubscriberCommand& command,
+                     Clock::time_point now);
+  void HandleRecover(Peer& peer, const v1::SubscriberCommand& command);
+  // A peer left (PeerTable's removal observer): unless a newer connection
+  // of the same node replaced it, the node's socket records disconnect.
+  void PeerRemoved(const Peer& peer, std::string_view reason);
+  void SendCloseSocket(std::string_view node, std::string_view ns, std::string_view socket_id);
+  int64_t WallMicros() const;
   void HandleUnsubscribe(std::string_view identity, Peer* peer,
                          const v1::SubscriberCommand& command);
   void SendReply(std::string_view identity, uint64_t request_id, bool ok, std::string_view error);
@@ -343,7 +356,15 @@ class Broker {
   std::vector<zmq::message_t*> frame_scratch_;
 
   history::History history_;
-  history::SessionStore sessions_;
+  sockets::SocketIndex sockets_;
+  std::unique_ptr<sockets::SocketLog> socket_log_;  // with data_dir
+  bool socket_log_failing_ = false;
+  // After a restart with records from disk: when the nodes holding them
+  // must have said Hello (3 heartbeats), else their records disconnect.
+  bool restart_grace_pending_ = false;
+  Clock::time_point restart_grace_until_;
+  Clock::time_point next_refusal_log_;  // rate limit of the "socket records full" line
+  uint64_t refusals_unlogged_ = 0;
   int64_t wall_now_us_ = 0;  // wall clock, refreshed per publish burst
   std::unique_ptr<storage::RecordLog> log_;
   std::string record_scratch_;

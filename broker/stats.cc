@@ -29,6 +29,10 @@ std::string_view MalformedName(Malformed reason) {
       return "hello";
     case Malformed::kCommandTopic:
       return "command_topic";
+    case Malformed::kNoHello:
+      return "no_hello";
+    case Malformed::kObsolete:
+      return "obsolete";
     case Malformed::kCount:
       break;
   }
@@ -39,6 +43,17 @@ uint64_t BrokerStats::malformed_total() const {
   uint64_t total = 0;
   for (uint64_t count : malformed) total += count;
   return total;
+}
+
+uint64_t BrokerStats::recovered() const {
+  return recovery_count(sockets::RecoverOutcome::kRecovered) +
+         recovery_count(sockets::RecoverOutcome::kTakenOver);
+}
+
+uint64_t BrokerStats::recover_failed() const {
+  uint64_t total = 0;
+  for (uint64_t count : recovery) total += count;
+  return total - recovered();
 }
 
 std::string BrokerStats::ToString() const {
@@ -59,9 +74,12 @@ std::string BrokerStats::ToString() const {
     out += ")";
   }
   absl::StrAppend(&out, " peers=", peers, " queued=", peer_queued_bytes, "B", " topics=", topics,
-                  " kept=", kept, " replayed=", replayed, " recovered=", recovered,
-                  " recover_failed=", recover_failed, " history=", history_entries, "/",
-                  history_bytes, "B sessions=", sessions,
+                  " kept=", kept, " replayed=", replayed, " recovered=", recovered(),
+                  " recover_failed=", recover_failed(), " history=", history_entries, "/",
+                  history_bytes, "B sockets=", socket_records_connected, "+",
+                  socket_records_disconnected, "/", socket_records_bytes, "B",
+                  " socket_records_evicted=", socket_records_evicted,
+                  " socket_records_refused=", socket_records_refused,
                   " history_write_failures=", history_write_failures,
                   " history_refused=", history_refused, " history_failing=", history_failing);
   return out;
