@@ -885,23 +885,13 @@ void Broker::HandleSubscribe(Peer& peer, const v1::SubscriberCommand& command) {
     }
     return;
   }
+  for (const v1::Topic& topic : subscribe.topics())
+    routes_.Subscribe(peer.subscriber, wire::ToRef(topic));
   v1::BrokerFrame frame;
   v1::Reply* reply = frame.mutable_reply();
   reply->set_request_id(command.request_id());
   reply->set_ok(true);
-  // Each topic this adds that keeps history, with its newest offset: the
-  // subscriber's resume point until its first delivery (Reply.current). As
-  // large as the command's own topics plus an offset each.
-  for (const v1::Topic& topic : subscribe.topics()) {
-    const wire::TopicRef ref = wire::ToRef(topic);
-    if (routes_.Subscribe(peer.subscriber, ref) && ref.channel == v1::CHANNEL_ROOMS &&
-        history_.LimitsOf(ref.ns).max_messages > 0) {
-      v1::TopicOffset* current = reply->add_current();
-      *current->mutable_topic() = topic;
-      current->set_offset(history_.OffsetRange(ref.ns, ref.name).second);
-    }
-  }
-  if (reply->current_size() > 0) reply->set_epoch(epoch_);
+  AddCurrentOffsets(subscribe, *reply);
   if (subscribe.resume().empty()) {
     if (command.request_id() != 0) SendBrokerFrame(peer.identity, frame);
     return;
@@ -1040,6 +1030,15 @@ void Broker::PeerRemoved(const Peer& peer, std::string_view reason) {
   sockets_.NodeDown(peer.node, WallMicros());
 }
 
+void Broker::CountRecovery(RecoveryOutcome outcome) {
+  ++stats_.recovery_count(outcome);
+  if (outcome == RecoveryOutcome::kRecovered || outcome == RecoveryOutcome::kTakenOver) {
+    ++stats_.recovered;
+  } else {
+    ++stats_.recover_failed;
+  }
+}
+
 void Broker::SendCloseSocket(std::string_view node, std::string_view ns,
                              std::string_view socket_id) {
   const Peer* holder = peers_.FindByNode(node);
@@ -1055,7 +1054,7 @@ void Broker::HandleRecover(Peer& peer, const v1::SubscriberCommand& command) {
   v1::Recovered recovered;
   recovered.set_request_id(command.request_id());
   auto fail = [&](sockets::RecoverOutcome outcome, std::string_view error) {
-    ++stats_.recovery[static_cast<size_t>(outcome)];
+    CountRecovery(outcome);
     recovered.set_ok(false);
     recovered.set_error(std::string(error));
     v1::BrokerFrame frame;
@@ -1148,10 +1147,10 @@ void Broker::HandleRecover(Peer& peer, const v1::SubscriberCommand& command) {
     // The node never learns it holds the socket: the record goes back to
     // disconnected for the client's next attempt.
     (void)sockets_.Close(ns, socket_id, /*recoverable=*/true, peer.node, wall_us);
-    ++stats_.recovery[static_cast<size_t>(sockets::RecoverOutcome::kRefused)];
+    CountRecovery(sockets::RecoverOutcome::kRefused);
     return;
   }
-  ++stats_.recovery[static_cast<size_t>(result.outcome)];
+  CountRecovery(result.outcome);
   stats_.replayed += missed.size();
 }
 
@@ -1167,6 +1166,19 @@ void Broker::HandleUnsubscribe(std::string_view identity, Peer* peer,
   }
   // Nothing to undo for an unknown peer: the result holds either way.
   if (command.request_id() != 0) SendReply(identity, command.request_id(), true, {});
+}
+
+void Broker::AddCurrentOffsets(const v1::Subscribe& subscribe, v1::Reply& reply) const {
+  reply.set_epoch(epoch_);
+  for (const v1::Topic& topic : subscribe.topics()) {
+    if (topic.channel() != v1::CHANNEL_ROOMS ||
+        history_.LimitsOf(topic.namespace_()).max_messages == 0) {
+      continue;
+    }
+    v1::TopicOffset* current = reply.add_current();
+    *current->mutable_topic() = topic;
+    current->set_offset(history_.OffsetRange(topic.namespace_(), topic.name()).second);
+  }
 }
 
 void Broker::SendReply(std::string_view identity, uint64_t request_id, bool ok,

@@ -70,8 +70,11 @@
 // Reply" in HandleSubscribe and "subscribe, then Recovered" in HandleRecover
 // are atomic with respect to routing: no live delivery can fall between
 // the replayed ones and the seam (no gap, no duplicate).
-// Sessions (SaveSession / Recover, broker/history/session_store.h) live in
-// memory only, expired by Housekeeping.
+// Sessions (SaveSession / Recover, broker/history/session_store.h) are
+// expired by Housekeeping. With data_dir they are also written to
+// <data_dir>/sessions/ (broker/history/session_log.h) as they are saved and
+// claimed, flushed after each run of subscriber commands, and restored on
+// start: a session saved before a SIGKILL recovers after the restart.
 //
 // Persistence (BrokerOptions.data_dir, broker/storage/record_log.h): every
 // kept envelope is appended to a RecordLog as one record (type 1: u64 LE
@@ -304,10 +307,17 @@ class Broker {
   // of the same node replaced it, the node's socket records disconnect.
   void PeerRemoved(const Peer& peer, std::string_view reason);
   void SendCloseSocket(std::string_view node, std::string_view ns, std::string_view socket_id);
+  // Counts a Recover answer by outcome (and in recovered / recover_failed).
+  void CountRecovery(RecoveryOutcome outcome);
   int64_t WallMicros() const;
   void HandleUnsubscribe(std::string_view identity, Peer* peer,
                          const v1::SubscriberCommand& command);
   void SendReply(std::string_view identity, uint64_t request_id, bool ok, std::string_view error);
+  // Reply.current and Reply.epoch for a Subscribe: each CHANNEL_ROOMS topic
+  // of a namespace that keeps history with its newest offset (0 = none),
+  // where a subscriber resumes from after an outage before its first
+  // delivery of the topic.
+  void AddCurrentOffsets(const v1::Subscribe& subscribe, v1::Reply& reply) const;
   void SendBrokerFrame(std::string_view identity, const v1::BrokerFrame& frame);
   void Housekeeping(Clock::time_point now);
   void RefreshGauges();

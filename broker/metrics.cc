@@ -76,13 +76,17 @@ std::string FormatPrometheus(const BrokerStats& stats, std::chrono::milliseconds
   AppendMetric(&out, "history_kept_total", "counter", "Room events kept in history.", stats.kept);
   AppendMetric(&out, "history_replayed_total", "counter",
                "Deliveries replayed by resumes and recoveries.", stats.replayed);
+  AppendMetric(&out, "recoveries_total", "counter", "Recover requests answered ok.",
+               stats.recovered);
+  AppendMetric(&out, "recoveries_failed_total", "counter", "Recover requests answered not ok.",
+               stats.recover_failed);
   AppendHeader(&out, "recovery_total", "counter",
                "Recover requests by outcome: recovered (a disconnected record), taken_over (a "
-               "record connected on another node), gap, expired, unknown, epoch_changed, refused.");
-  for (size_t i = 0; i < static_cast<size_t>(sockets::RecoverOutcome::kCount); ++i) {
+               "record connected on another node), gap (history no longer covers the window), "
+               "expired, unknown, epoch_changed, refused.");
+  for (size_t i = 0; i < stats.recovery_outcomes.size(); ++i) {
     AppendLabeled(&out, "recovery_total", "outcome",
-                  sockets::RecoverOutcomeName(static_cast<sockets::RecoverOutcome>(i)),
-                  stats.recovery[i]);
+                  RecoveryOutcomeName(static_cast<RecoveryOutcome>(i)), stats.recovery_outcomes[i]);
   }
   AppendMetric(&out, "history_write_failures_total", "counter",
                "History log writes that failed (--data-dir).", stats.history_write_failures);

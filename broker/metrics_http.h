@@ -1,33 +1,27 @@
 #ifndef ROOMQ_BROKER_METRICS_HTTP_H_
 #define ROOMQ_BROKER_METRICS_HTTP_H_
 
-// roomq-broker's metrics endpoint (--metrics-bind, off by default): a tiny
-// HTTP/1.1 server on its own thread answering GET /metrics with
+// roomq-broker's metrics endpoint (--metrics-bind, off by default): a
+// base::MetricsListener (proto/base/metrics_listener.h: its own thread,
+// bounded, off the routing ports) answering GET /metrics with
 // FormatPrometheus of the latest StatsSnapshot (broker/metrics.h), plus the
 // CURVE counters when given a ZapHandler (atomics, read at each scrape), and
 // GET /healthz with CheckHealth of that snapshot: 200 {"status":"ok"}, or 503
 // {"status":"degraded",...} while the history log fails. It never reads the
 // broker loop's state.
 //
-// Deliberately small and bounded: one connection at a time (the next is
-// accepted when the current one ends), one request per connection
-// (Connection: close), request header at most 8 KiB and no body, 5 s for
-// the whole exchange. Other paths get 404, other methods 405, a malformed
-// request 400; nothing it receives can stop the server.
-//
-// Thread safety: Start() and the destructor from one controlling thread;
-// the server thread owns its sockets.
+// Thread safety: Start() and the destructor from one controlling thread.
 
-#include <boost/asio/io_context.hpp>
 #include <cstdint>
 #include <memory>
 #include <string>
 #include <string_view>
-#include <thread>
+#include <utility>
 
 #include "absl/status/statusor.h"
 #include "broker/metrics.h"
 #include "broker/security/zap_handler.h"
+#include "proto/base/metrics_listener.h"
 
 namespace roomq::broker {
 
@@ -40,22 +34,17 @@ class MetricsHttpServer {
   static absl::StatusOr<std::unique_ptr<MetricsHttpServer>> Start(
       std::string_view bind, const StatsSnapshot* snapshot,
       const security::ZapHandler* curve = nullptr);
-  // Stops the server thread and closes its sockets.
-  ~MetricsHttpServer();
   MetricsHttpServer(const MetricsHttpServer&) = delete;
   MetricsHttpServer& operator=(const MetricsHttpServer&) = delete;
 
   // The address actually bound, e.g. "127.0.0.1:9102".
-  const std::string& endpoint() const { return endpoint_; }
+  const std::string& endpoint() const { return listener_->endpoint(); }
 
  private:
-  class Acceptor;
-  MetricsHttpServer() = default;
+  explicit MetricsHttpServer(std::unique_ptr<base::MetricsListener> listener)
+      : listener_(std::move(listener)) {}
 
-  boost::asio::io_context io_;
-  std::unique_ptr<Acceptor> acceptor_;
-  std::string endpoint_;
-  std::thread thread_;
+  std::unique_ptr<base::MetricsListener> listener_;
 };
 
 }  // namespace roomq::broker

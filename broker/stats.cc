@@ -45,17 +45,6 @@ uint64_t BrokerStats::malformed_total() const {
   return total;
 }
 
-uint64_t BrokerStats::recovered() const {
-  return recovery_count(sockets::RecoverOutcome::kRecovered) +
-         recovery_count(sockets::RecoverOutcome::kTakenOver);
-}
-
-uint64_t BrokerStats::recover_failed() const {
-  uint64_t total = 0;
-  for (uint64_t count : recovery) total += count;
-  return total - recovered();
-}
-
 std::string BrokerStats::ToString() const {
   std::string out =
       absl::StrCat("routed=", routed, " unrouted=", unrouted, " delivered=", delivered,
@@ -74,8 +63,8 @@ std::string BrokerStats::ToString() const {
     out += ")";
   }
   absl::StrAppend(&out, " peers=", peers, " queued=", peer_queued_bytes, "B", " topics=", topics,
-                  " kept=", kept, " replayed=", replayed, " recovered=", recovered(),
-                  " recover_failed=", recover_failed(), " history=", history_entries, "/",
+                  " kept=", kept, " replayed=", replayed, " recovered=", recovered,
+                  " recover_failed=", recover_failed, " history=", history_entries, "/",
                   history_bytes, "B sockets=", socket_records_connected, "+",
                   socket_records_disconnected, "/", socket_records_bytes, "B",
                   " socket_records_evicted=", socket_records_evicted,

@@ -33,6 +33,13 @@ enum class Malformed : uint8_t {
 };
 std::string_view MalformedName(Malformed reason);
 
+// What became of a Recover (roomq_broker_recovery_total{outcome}): the
+// socket index's outcomes (broker/sockets/socket_index.h).
+using RecoveryOutcome = sockets::RecoverOutcome;
+inline std::string_view RecoveryOutcomeName(RecoveryOutcome outcome) {
+  return sockets::RecoverOutcomeName(outcome);
+}
+
 struct BrokerStats {
   uint64_t routed = 0;               // envelopes accepted for routing
   uint64_t unrouted = 0;             // ... of which matched no subscriber
@@ -51,14 +58,15 @@ struct BrokerStats {
   // refreshed when logged.
   uint64_t kept = 0;
   uint64_t replayed = 0;
+  uint64_t recovered = 0;       // Recover answered ok (recovered + taken_over)
+  uint64_t recover_failed = 0;  // ... not ok
+  std::array<uint64_t, static_cast<size_t>(RecoveryOutcome::kCount)> recovery_outcomes{};
   uint64_t history_write_failures = 0;  // RecordLog::Flush failures (--data-dir)
   // Publishes history would have kept, refused because their log record
   // could not be written (broker.h "A failed log write").
   uint64_t history_refused = 0;
   uint64_t history_entries = 0;
   uint64_t history_bytes = 0;
-  // Recover answers by outcome (index: sockets::RecoverOutcome).
-  std::array<uint64_t, static_cast<size_t>(sockets::RecoverOutcome::kCount)> recovery{};
   // Socket records (broker/sockets): current connected / disconnected
   // records and their encoded bytes, then the index's counters; refreshed
   // when logged.
@@ -82,15 +90,16 @@ struct BrokerStats {
 
   uint64_t malformed_total() const;
   uint64_t& malformed_count(Malformed reason) { return malformed[static_cast<size_t>(reason)]; }
+  uint64_t& recovery_count(RecoveryOutcome outcome) {
+    return recovery_outcomes[static_cast<size_t>(outcome)];
+  }
   uint64_t malformed_count(Malformed reason) const {
     return malformed[static_cast<size_t>(reason)];
   }
 
-  uint64_t recovery_count(sockets::RecoverOutcome outcome) const {
-    return recovery[static_cast<size_t>(outcome)];
+  uint64_t recovery_count(RecoveryOutcome outcome) const {
+    return recovery_outcomes[static_cast<size_t>(outcome)];
   }
-  uint64_t recovered() const;       // recovered + taken_over
-  uint64_t recover_failed() const;  // every other outcome
 
   // "routed=10 unrouted=0 delivered=40 dropped_hwm=0 ... malformed=2 (version=1 topic=1) peers=4
   // topics=7

@@ -21,6 +21,16 @@ absl::Status EnableCurveServer(zmq::socket_t& socket, const std::string& secret_
     socket.set(zmq::sockopt::curve_server, 1);
     socket.set(zmq::sockopt::curve_secretkey, secret_key);
     socket.set(zmq::sockopt::zap_domain, kZapDomain);
+    // Fail closed: with no ZAP handler bound (it stopped, or was never
+    // started) libzmq would otherwise admit every CURVE client.
+    // ZMQ_ZAP_ENFORCE_DOMAIN (93) is declared only under ZMQ_BUILD_DRAFT_API,
+    // though Debian's libzmq 4.3.4 implements it; a libzmq without it fails
+    // here, so the broker refuses to start rather than run open.
+    constexpr int kZapEnforceDomain = 93;
+    const int enforce = 1;
+    if (zmq_setsockopt(socket.handle(), kZapEnforceDomain, &enforce, sizeof enforce) != 0) {
+      throw zmq::error_t();
+    }
   } catch (const zmq::error_t& e) {
     return absl::InternalError(absl::StrCat("CURVE server options: ", e.what()));
   }

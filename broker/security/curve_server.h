@@ -28,7 +28,8 @@ inline constexpr char kZapDomain[] = "roomq";
 std::string MonitorEndpoint(std::string_view name);
 
 // ZMQ_CURVE_SERVER = 1, ZMQ_CURVE_SECRETKEY = `secret_key` (Z85),
-// ZMQ_ZAP_DOMAIN = kZapDomain, and a monitor of handshake failures on
+// ZMQ_ZAP_DOMAIN = kZapDomain, ZMQ_ZAP_ENFORCE_DOMAIN = 1 (no ZAP handler
+// means no client gets in, rather than every client), and a monitor of handshake failures on
 // MonitorEndpoint(name). InvalidArgument for a malformed key, Internal when
 // libzmq refuses an option.
 absl::Status EnableCurveServer(zmq::socket_t& socket, const std::string& secret_key,

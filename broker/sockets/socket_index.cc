@@ -334,6 +334,7 @@ RecoverResult SocketIndex::Recover(std::string_view pid, std::string_view ns, st
     return result;
   }
   if (record->session.namespace_() != ns) {
+    result.outcome = RecoverOutcome::kRefused;
     result.error = "namespace differs";
     return result;
   }

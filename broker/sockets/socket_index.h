@@ -132,9 +132,10 @@ enum class RecoverOutcome : uint8_t {
   kTakenOver,     // a record connected on another node, moved
   kGap,           // history no longer covers what the client missed
   kExpired,       // past its deadline
-  kUnknown,       // no record with this pid (or in this namespace)
+  kUnknown,       // no record with this pid (never opened, claimed, expired, evicted)
   kEpochChanged,  // the client's offset is from another epoch
-  kRefused,       // connected on the asking node, over a limit, or not answered
+  kRefused,       // connected on the asking node, another namespace, a bad room, a limit,
+                  // the queue budget, or the answer could not be sent
   kCount,
 };
 std::string_view RecoverOutcomeName(RecoverOutcome outcome);
@@ -199,7 +200,8 @@ class SocketIndex {
   size_t Reconcile(std::string_view node, uint64_t generation, int64_t now_us);
 
   // Recovery of `pid` in `ns` for the asking `node`:
-  //  - no record, another namespace: kUnknown (the record is untouched);
+  //  - no record: kUnknown; the record is in another namespace: kRefused
+  //    (the record is untouched);
   //  - disconnected past its deadline: kExpired (removed);
   //  - connected on `node`: kRefused, "socket still connected" (its old
   //    transport's close is still on its way);

@@ -9,6 +9,10 @@ void LogThrottled(uint64_t n, std::string_view line) {
     spdlog::debug("{}", line);
   } else if (n == kLoggedInFull) {
     spdlog::info("{}; further ones logged once per {}", line, kLogEvery);
+  } else if (n > kLoggedInFull) {
+    // The events since the last line at info, which went to debug.
+    const uint64_t suppressed = n == kLogEvery ? n - kLoggedInFull - 1 : kLogEvery - 1;
+    spdlog::info("{} (suppressed {} like it since the last)", line, suppressed);
   } else {
     spdlog::info("{}", line);
   }

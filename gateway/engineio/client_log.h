@@ -7,7 +7,8 @@
 // can forge or break a log line.
 //
 //  - Rate: of each kind of event, the first kLoggedInFull are logged at info,
-//    then one in every kLogEvery; the rest go to debug. The count `n` is the
+//    then one in every kLogEvery, saying how many were suppressed since the
+//    last ("suppressed 999 like it"); the rest go to debug. The count `n` is the
 //    caller's counter of that kind (the one its metric reads), so the log
 //    adds no state. Count-based, not time-based: a flood of N events writes
 //    at most kLoggedInFull + N / kLogEvery info lines per counter.

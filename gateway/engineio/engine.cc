@@ -10,6 +10,8 @@
 #include <cmath>
 #include <utility>
 
+#include "absl/strings/str_cat.h"
+#include "gateway/engineio/client_log.h"
 #include "gateway/engineio/errors.h"
 #include "gateway/engineio/packet.h"
 #include "gateway/engineio/query.h"
@@ -173,13 +175,11 @@ absl::StatusOr<AddressLease> Engine::AdmitHandshake(const IpAddress& peer,
   AddressTable::Admission admission = addresses_->Admit(AddressKey::Of(client));
   if (admission.outcome != AddressTable::Outcome::kAdmitted) {
     const bool rate = admission.outcome == AddressTable::Outcome::kOverRate;
-    // One line per 1000 refusals of each kind: a flood must not flood the log.
-    if (admission.refused % 1000 == 1) {
-      spdlog::warn("engine.io: handshake from {} (client {}) refused: {}; {} refused so far",
-                   remote_address, AddressKey::Of(client).ToString(),
-                   rate ? "over --handshake-rate" : "at --max-sessions-per-address",
-                   admission.refused);
-    }
+    LogThrottled(admission.refused,
+                 absl::StrCat("engine.io: handshake from ", ToAbsl(remote_address), " (client ",
+                              AddressKey::Of(client).ToString(), ") refused: ",
+                              rate ? "over --handshake-rate" : "at --max-sessions-per-address",
+                              "; ", admission.refused, " refused so far"));
     *refusal = rate ? TooManyHandshakes(admission.retry_after_seconds) : TooManySessions();
     return absl::ResourceExhaustedError("per-address limit");
   }

@@ -32,6 +32,8 @@ std::string_view TransportErrorName(TransportError reason) {
       return "engineio_packet";
     case TransportError::kOutboundFull:
       return "outbound_full";
+    case TransportError::kHttpBadPath:
+      return "http_bad_path";
     case TransportError::kCount:
       break;
   }
@@ -42,9 +44,9 @@ void TransportErrorCounters::Record(TransportError reason, std::string_view remo
                                     std::string_view detail) {
   const uint64_t n =
       counts_[static_cast<size_t>(reason)].fetch_add(1, std::memory_order_relaxed) + 1;
-  LogThrottled(n, absl::StrCat("connection ", ToAbsl(remote),
-                               " closed: ", ToAbsl(TransportErrorName(reason)), " (",
-                               ToAbsl(detail), "); ", n, " so far"));
+  LogThrottled(
+      n, absl::StrCat("connection ", ToAbsl(remote), ": ", ToAbsl(TransportErrorName(reason)), " (",
+                      ToAbsl(detail), "); ", n, " so far"));
 }
 
 std::map<std::string, uint64_t> TransportErrorCounters::Snapshot() const {

@@ -1,9 +1,9 @@
 #ifndef ROOMQ_GATEWAY_ENGINEIO_TRANSPORT_ERRORS_H_
 #define ROOMQ_GATEWAY_ENGINEIO_TRANSPORT_ERRORS_H_
 
-// Counters of connections closed for bad input or silence below the
-// Engine.IO packet level (issue 6, "Bad input"): each such event closes only
-// the offending connection, is counted here by reason, and is logged by the
+// Counters of bad input or silence below the Engine.IO packet level: each
+// such event closes only the offending connection (or refuses only its
+// request), is counted here by reason, and is logged by the
 // gateway's policy for client-caused events (client_log.h: the first
 // kLoggedInFull of a reason at info, then once per kLogEvery, the rest at
 // debug), so a flood of bad input cannot flood the log. Exposed as
@@ -37,6 +37,8 @@ enum class TransportError {
   kOutboundFull,    // a control frame (a pong, a ping) over the session's
                     // max_outbound_bytes: a client that does not read, here
                     // typically one that sends pings and leaves the pongs unread
+  kHttpBadPath,     // a static file path that leaves the web root (".." and
+                    // the like): answered 400, the connection stays
   kCount
 };
 

@@ -4,7 +4,6 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
-#include <functional>
 #include <string>
 
 #include "gateway/engineio/options.h"
@@ -26,10 +25,6 @@ struct GatewayOptions {
   size_t max_header_bytes = 16 * 1024;
   // Body limit for requests outside the Engine.IO path.
   size_t max_other_body_bytes = 64 * 1024;
-  // GET /metrics: called on the connection's thread with a callback that
-  // takes the Prometheus text (the callback may run on any thread). Unset:
-  // /metrics is 404.
-  std::function<void(std::function<void(std::string)>)> metrics;
 };
 
 }  // namespace roomq::gateway::server

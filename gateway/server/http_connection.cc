@@ -7,6 +7,7 @@
 #include <string_view>
 #include <utility>
 
+#include "gateway/engineio/client_log.h"
 #include "gateway/server/static_files.h"
 
 namespace roomq::gateway::server {
@@ -198,18 +199,6 @@ void HttpConnection::Dispatch() {
     ServeFile(options_->client_dir + "/" + std::string(path.substr(kEnginePath.size())), head_);
     return;
   }
-  if (path == "/metrics" && get_like && options_->metrics) {
-    options_->metrics(
-        [self = shared_from_this(), executor = stream_.get_executor()](std::string text) {
-          asio::post(executor, [self, text = std::move(text)]() mutable {
-            engineio::HttpReply reply;
-            reply.content_type = "text/plain; version=0.0.4; charset=utf-8";
-            reply.body = std::move(text);
-            self->Reply(std::move(reply));
-          });
-        });
-    return;
-  }
   if (path == "/healthz" && get_like) {
     engineio::HttpReply reply;
     reply.content_type = "application/json";
@@ -224,7 +213,8 @@ void HttpConnection::Dispatch() {
   auto resolved = ResolveStaticPath(options_->static_dir, path);
   if (!resolved.ok()) {
     if (absl::IsInvalidArgument(resolved.status())) {
-      spdlog::info("http {}: rejected static path {}", remote_, path);
+      engine_->transport_errors().Record(engineio::TransportError::kHttpBadPath, remote_,
+                                         engineio::LogSafe(path));
       ReplyStatus(400, "Bad Request\n");
     } else {
       ReplyStatus(404, "Not Found\n");

@@ -8,7 +8,8 @@
 //                               the Engine with the socket)
 //   /socket.io/socket.io.min.js and .map   the client bundle (client_dir)
 //   GET /healthz                200 {"status":"ok"}
-//   GET /metrics                Prometheus text (GatewayOptions::metrics)
+// (/metrics is not here: operators get it on --metrics-listen, see
+// gateway/server/main.cc.)
 //   anything else               static files from static_dir, else 404
 // A malformed request, one that does not arrive in full within
 // http_idle_timeout, or a connection that sends nothing that long closes only

@@ -25,10 +25,14 @@
 #include "gateway/socketio/config.h"
 #include "gateway/socketio/server.h"
 #include "proto/base/command_line.h"
+#include "proto/base/metrics_listener.h"
 #include "proto/node/curve.h"
 
 ABSL_FLAG(std::string, listen, "127.0.0.1:8080",
           "HOST:PORT to serve HTTP and WebSocket on; port 0 picks a free port (logged)");
+ABSL_FLAG(std::string, metrics_listen, "",
+          "HOST:PORT serving GET /metrics (Prometheus text) and GET /healthz on a listener of "
+          "their own, never on --listen; port 0 picks a free port (logged). Empty: no metrics");
 ABSL_FLAG(int32_t, threads, static_cast<int32_t>(std::max(1u, std::thread::hardware_concurrency())),
           "io threads (shards), default = cores");
 ABSL_FLAG(std::string, broker_pub, "tcp://127.0.0.1:5555", "Broker endpoint envelopes are sent to");
@@ -269,11 +273,11 @@ int main(int argc, char** argv) {
     shards.Stop(std::chrono::milliseconds(0));
     return absl::IsInvalidArgument(socketio_server.status()) ? 2 : 1;
   }
-  // GET /metrics: the Socket.IO layer's shard snapshot plus the engine's
-  // counters (the engine exists once the server does).
+  // GET /metrics on --metrics-listen: the Socket.IO layer's shard snapshot
+  // plus the engine's counters (the engine exists once the server does).
   server::GatewayServer* metrics_gateway = nullptr;
-  options.metrics = [sio = socketio_server->get(),
-                     &metrics_gateway](std::function<void(std::string)> reply) {
+  auto collect_metrics = [sio = socketio_server->get(),
+                          &metrics_gateway](std::function<void(std::string)> reply) {
     engineio::EngineStats engine;
     if (metrics_gateway != nullptr) engine = metrics_gateway->engine().stats();
     const uint64_t origin_refused =
@@ -298,6 +302,22 @@ int main(int argc, char** argv) {
     return 1;
   }
   metrics_gateway = gateway->get();
+  std::unique_ptr<roomq::base::MetricsListener> metrics_listener;
+  if (const std::string bind = absl::GetFlag(FLAGS_metrics_listen); !bind.empty()) {
+    roomq::base::MetricsHandlers handlers;
+    handlers.server_name = "roomq-gateway";
+    handlers.metrics = collect_metrics;
+    auto started = roomq::base::MetricsListener::Start(bind, std::move(handlers));
+    if (!started.ok()) {
+      spdlog::error("roomq-gateway: --metrics-listen: {}", started.status().ToString());
+      (*socketio_server)->Shutdown();
+      shards.Stop(std::chrono::milliseconds(0));
+      gateway->reset();
+      return absl::IsInvalidArgument(started.status()) ? 2 : 1;
+    }
+    metrics_listener = *std::move(started);
+    spdlog::info("roomq-gateway metrics on http://{}/metrics", metrics_listener->endpoint());
+  }
   (*gateway)->Start();
   const std::string& host = (*gateway)->host();
   spdlog::info("roomq-gateway listening on http://{}:{} ({} io threads)",
@@ -307,6 +327,7 @@ int main(int argc, char** argv) {
   int signal_number = 0;
   sigwait(&stop_signals, &signal_number);
   spdlog::info("roomq-gateway: signal {}, shutting down", signal_number);
+  metrics_listener.reset();
   // Stop accepting and tell every client at once (close packet, then each
   // transport flushes what it had queued and closes). The bridge stops while
   // the io threads flush; the process leaves once every transport closed,

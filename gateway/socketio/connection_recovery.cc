@@ -8,6 +8,8 @@
 #include <algorithm>
 #include <utility>
 
+#include "absl/strings/str_cat.h"
+#include "gateway/engineio/client_log.h"
 #include "gateway/engineio/sid.h"
 #include "gateway/socketio/connection.h"
 #include "gateway/socketio/recovery.h"
@@ -36,10 +38,14 @@ bool Connection::StartRecovery(Socket& socket) {
   if (claim->offset.has_value()) {
     std::optional<EventOffset> offset = ParseOffset(*claim->offset);
     if (!offset.has_value()) {
-      // Not an offset this gateway handed out: nothing to resume from.
-      spdlog::info("socket {} ns={}: recovery refused: malformed offset; fresh session", socket.id,
-                   socket.ns->name);
-      ++shard_->stats().recoveries_failed;
+      // Not an offset this gateway handed out: nothing to resume from. The
+      // offset is the client's to choose: logged by the bad-input policy.
+      const uint64_t n = ++shard_->stats().recoveries_failed;
+      engineio::LogThrottled(
+          n,
+          absl::StrCat("socket ", socket.id, " ns=", engineio::LogSafe(socket.ns->name),
+                       ": recovery refused: malformed offset ", engineio::LogSafe(*claim->offset),
+                       "; fresh session; ", n, " failed so far"));
       return false;
     }
     request.set_epoch(offset->epoch);

@@ -164,6 +164,17 @@ void Link::SendHelloAndSubscriptions() {
   // a client offset replays from); a socket connected before the first Pong
   // would otherwise carry epoch 0 and could never recover.
   SendPing(options_.clock->Now());
+  SendSubscriptions();
+  // Recoveries asked for while there was no connection: after the set, so
+  // the broker's fresh subscription set does not undo them.
+  for (auto& [id, pending] : pending_recovers_) {
+    if (!pending.unsent.has_value()) continue;
+    SendCommand(*pending.unsent);
+    pending.unsent.reset();
+  }
+}
+
+void Link::SendSubscriptions() {
   if (subscriptions_.empty() && pending_replies_.empty()) return;
 
   // The set goes in batches of kMaxTopicsPerCommand topics or
@@ -261,18 +272,20 @@ void Link::SaveSession(const v1::Session& session, std::chrono::milliseconds ttl
 
 void Link::Recover(const v1::Recover& request,
                    std::function<void(absl::StatusOr<v1::Recovered>)> done) {
-  if (!tcp_connected_ || sub_.handle() == nullptr) {
-    // Sent now, it would reach the broker before this connection's Hello,
-    // which starts a fresh subscription set and would undo the recovery.
-    done(absl::UnavailableError("not connected to the broker"));
-    return;
-  }
   v1::SubscriberCommand command;
   const uint64_t request_id = next_request_id_++;
   command.set_request_id(request_id);
   *command.mutable_recover() = request;
-  pending_recovers_[request_id] = {options_.clock->Now() + options_.receipt_timeout,
-                                   std::move(done)};
+  PendingRecover& pending = pending_recovers_[request_id];
+  pending.deadline = options_.clock->Now() + options_.receipt_timeout;
+  pending.callback = std::move(done);
+  if (!tcp_connected_ || sub_.handle() == nullptr) {
+    // Sent now, it would reach the broker before the next connection's
+    // Hello, which starts a fresh subscription set and would undo the
+    // recovery: it waits for SendHelloAndSubscriptions.
+    pending.unsent = std::move(command);
+    return;
+  }
   SendCommand(command);
 }
 
@@ -304,6 +317,20 @@ bool Link::TrackDelivery(const v1::Delivery& header) {
     }
   }
   return advanced;
+}
+
+void Link::SeeCurrentOffsets(const v1::Reply& reply) {
+  if (reply.epoch() == 0) return;
+  for (const v1::TopicOffset& current : reply.current()) {
+    key_scratch_.clear();
+    wire::AppendTopicKey(wire::ToRef(current.topic()), key_scratch_);
+    auto it = subscriptions_.find(key_scratch_);
+    // A position from a delivery or a Subscribe `from` is at least as new.
+    if (it == subscriptions_.end() || it->second.has_position) continue;
+    it->second.has_position = true;
+    it->second.epoch = reply.epoch();
+    it->second.offset = current.offset();
+  }
 }
 
 void Link::Unsubscribe(const wire::TopicRef& topic) {
@@ -480,6 +507,7 @@ void Link::HandleBrokerFrame(const zmq::message_t& message) {
       last_broker_answer_ = options_.clock->Now();
       SetBrokerConnected(true);
       const v1::Reply& reply = frame.reply();
+      SeeCurrentOffsets(reply);
       for (const v1::ResumeResult& result : reply.resumed()) {
         if (result.truncated()) {
           spdlog::info(

@@ -169,18 +169,20 @@ class Link {
   bool subscribed(const wire::TopicRef& topic) const;
   size_t subscription_count() const { return subscriptions_.size(); }
   // The newest offset delivered for a subscribed topic and its epoch (what an automatic resume
-  // starts from); nullopt when not subscribed or nothing delivered (and no `from` given) yet.
+  // starts from): a delivery's, the Subscribe `from`, or the broker's newest offset when it
+  // confirmed the subscription (Reply.current); nullopt when not subscribed or none of those yet.
   std::optional<ResumeFrom> position(const wire::TopicRef& topic) const;
 
   // Socket.IO connection state recovery (the gateway's bridge). Fire and forget: the broker keeps
   // `session` for `ttl` (replacing one with the same pid); a lost command loses the session.
   void SaveSession(const v1::Session& session, std::chrono::milliseconds ttl);
   // Claims a saved session (see v1::Recover). `done` gets the broker's Recovered frame (check
-  // `ok`), or Unavailable when the Link is not connected or the broker does not answer within
-  // receipt_timeout. On Recovered{ok} the broker has already subscribed this node to (namespace,
-  // room) for every session room and the Link has added them to its set (so they survive a
-  // reconnection); every live delivery handed out after `done` has a greater sequence than every
-  // `missed` entry. `missed` deliveries do not go through on_delivery.
+  // `ok`), or Unavailable when the broker does not answer within receipt_timeout. Asked while the
+  // Link has no connection (the broker is restarting), it is sent once the next connection's Hello
+  // is (within the same receipt_timeout). On Recovered{ok} the broker has already subscribed this
+  // node to (namespace, room) for every session room and the Link has added them to its set (so
+  // they survive a reconnection); every live delivery handed out after `done` has a greater
+  // sequence than every `missed` entry. `missed` deliveries do not go through on_delivery.
   void Recover(const v1::Recover& request, std::function<void(absl::StatusOr<v1::Recovered>)> done);
   // Newest epoch / sequence seen from the broker (Pong, Delivery or Recovered); 0 before any. A new
   // epoch resets the sequence to the one that came with it.
@@ -226,6 +228,9 @@ class Link {
   struct PendingRecover {
     TimePoint deadline;
     std::function<void(absl::StatusOr<v1::Recovered>)> callback;
+    // Not sent yet: asked for while the connection was down; goes right
+    // after the next connection's Hello and subscriptions.
+    std::optional<v1::SubscriberCommand> unsent;
   };
   // One entry of the subscription set.
   struct Subscription {
@@ -242,6 +247,12 @@ class Link {
   void CloseSubSocket();
   void SendCommand(const v1::SubscriberCommand& command);
   void SendHelloAndSubscriptions();
+  // The subscription set in batches (part of SendHelloAndSubscriptions).
+  void SendSubscriptions();
+  // A Subscribe's Reply.current: the resume point of each listed topic
+  // that has none yet (so a resume after a broker outage has no hole
+  // before the topic's first delivery).
+  void SeeCurrentOffsets(const v1::Reply& reply);
   void SetBrokerConnected(bool connected);
   void HandleSubReadable();
   void HandlePubReadable();

@@ -11,6 +11,7 @@
 #include <zmq.hpp>
 
 #include "broker/broker.h"
+#include "broker/metrics.h"
 #include "proto/base/clock.h"
 #include "proto/roomq.pb.h"
 #include "tests/broker/wire_node.h"
@@ -107,6 +108,39 @@ TEST_F(BrokerClockTest, ADisconnectedRecordExpiresWhenTheBrokersClockPassesItsTt
   // Claimed at its deadline, or already dropped by the broker's housekeeping.
   EXPECT_TRUE(late.error() == "session expired" || late.error() == "unknown session")
       << late.error();
+}
+
+TEST_F(BrokerClockTest, EveryRecoverIsCountedByOutcome) {
+  Save("fine", 60000);
+  Save("expiring", 30);
+  Save("other-namespace", 60000);
+  EXPECT_TRUE(Recover("fine").ok());
+  // Now connected on this very node: refused.
+  EXPECT_EQ(Recover("fine").error(), "socket still connected");
+  clock_.Advance(milliseconds(30));
+  EXPECT_FALSE(Recover("expiring").ok());
+  v1::SubscriberCommand command;
+  command.set_request_id(++request_id_);
+  command.mutable_recover()->set_pid("other-namespace");
+  command.mutable_recover()->set_namespace_("/elsewhere");
+  command.mutable_recover()->set_epoch(broker_->epoch());
+  node_->Command(command);
+  EXPECT_EQ(
+      NextFrame([](const v1::BrokerFrame& f) { return f.has_recovered(); }).recovered().error(),
+      "namespace differs");
+  broker_->Stop();
+  thread_.join();
+  const auto& outcomes = broker_->stats().recovery_outcomes;
+  auto count = [&](RecoveryOutcome outcome) { return outcomes[static_cast<size_t>(outcome)]; };
+  EXPECT_EQ(count(RecoveryOutcome::kRecovered), 1u);
+  // Claimed at its deadline (expired), or already dropped by housekeeping.
+  EXPECT_EQ(count(RecoveryOutcome::kUnknown) + count(RecoveryOutcome::kExpired), 1u);
+  EXPECT_EQ(count(RecoveryOutcome::kRefused), 2u);
+  EXPECT_EQ(broker_->stats().recover_failed, 3u);
+  const std::string text = FormatPrometheus(broker_->stats(), milliseconds(0));
+  EXPECT_NE(text.find("roomq_broker_recovery_total{outcome=\"recovered\"} 1\n"), std::string::npos)
+      << text;
+  EXPECT_NE(text.find("roomq_broker_recovery_total{outcome=\"gap\"} 0\n"), std::string::npos);
 }
 
 }  // namespace

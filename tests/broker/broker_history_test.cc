@@ -448,38 +448,80 @@ TEST_F(BrokerRecoverTest, FailsWhenHistoryNoLongerHoldsWhatWasMissed) {
   EXPECT_EQ(recovered.missed_size(), 2);
 }
 
-TEST_F(BrokerRecoverTest, SocketRecordsSurviveASigkillAndRecoverWithWhatWasMissed) {
-  char dir[] = "/tmp/roomq-sockets-test-XXXXXX";
+TEST_F(BrokerRecoverTest, ASessionSavedBeforeASigkillRecoversAfterTheRestart) {
+  char dir[] = "/tmp/roomq-session-restart-XXXXXX";
   ASSERT_NE(mkdtemp(dir), nullptr);
-  const std::string data_dir = std::string(dir) + "/data";
+  const std::string data_dir = std::string("--data-dir=") + dir;
   broker_.process.reset();
-  Start({"--data-dir=" + data_dir});
-  const uint64_t epoch = broker_.epoch;
+  Start({data_dir});
+  uint64_t seen = 0;
   {
     WireNode publisher(context_, broker_.pub_endpoint, broker_.sub_endpoint);
-    auto gateway = Node("gw-old");
-    PublishConfirmed(publisher, RoomsEnvelope("/chat", {"general"}, "before"));
-    Save(*gateway, SessionOf("pid-k", "s-k"));  // answered once written
-    PublishConfirmed(publisher, RoomsEnvelope("/chat", {"general"}, "missed"));
+    auto gateway = Node("gw-killed");
+    seen = PublishConfirmed(publisher, RoomsEnvelope("/chat", {"general"}, "seen")).sequence();
+    Save(*gateway, SessionOf("pid-durable"));  // its Reply: the record is on disk
+    PublishConfirmed(publisher, RoomsEnvelope("/chat", {"general"}, "missed-before-kill"));
   }
-  test_support::BrokerOptions same = broker_.SameEndpoints();
-  same.extra_args = {"--data-dir=" + data_dir};
-  broker_.process->Kill();
-  auto restarted = StartBroker(std::move(same));
+  const uint64_t epoch = broker_.epoch;
+  BrokerOptions same = broker_.SameEndpoints();
+  same.extra_args = {data_dir};
+  broker_.process->Kill();  // SIGKILL: no shutdown path runs
+  auto restarted = StartBroker(same);
   ASSERT_TRUE(restarted.ok()) << restarted.status();
   broker_ = std::move(*restarted);
-  EXPECT_EQ(broker_.epoch, epoch);
+  EXPECT_EQ(broker_.epoch, epoch) << "history and its epoch survive with --data-dir";
 
-  auto gateway = Node("gw-new");
-  const v1::Recovered recovered =
-      Recover(*gateway, "pid-k", epoch, 0, "/chat", /*use_session_start=*/true);
+  WireNode publisher(context_, broker_.pub_endpoint, broker_.sub_endpoint);
+  PublishConfirmed(publisher, RoomsEnvelope("/chat", {"general"}, "missed-after-restart"));
+  auto gateway = Node("gw-other");
+  const v1::Recovered recovered = Recover(*gateway, "pid-durable", epoch, seen);
   ASSERT_TRUE(recovered.ok()) << recovered.error();
-  EXPECT_EQ(recovered.session().socket_id(), "s-k");
-  ASSERT_EQ(recovered.missed_size(), 1);
-  EXPECT_EQ(recovered.missed(0).envelope().event(), "missed");
+  EXPECT_EQ(recovered.session().socket_id(), "s1");
+  std::vector<std::string> events;
+  for (const v1::Delivery& missed : recovered.missed()) events.push_back(missed.envelope().event());
+  EXPECT_EQ(events, (std::vector<std::string>{"missed-before-kill", "missed-after-restart"}));
+  // The recovery moved the record to gw-other, on disk too: after a second
+  // SIGKILL it is still gw-other's (connected), so gw-other asking again is
+  // refused, where the record as saved would have recovered.
+  same = broker_.SameEndpoints();
+  same.extra_args = {data_dir};
   broker_.process->Kill();
-  std::error_code ignored;
-  std::filesystem::remove_all(dir, ignored);
+  restarted = StartBroker(same);
+  ASSERT_TRUE(restarted.ok()) << restarted.status();
+  broker_ = std::move(*restarted);
+  auto again = Node("gw-other");
+  EXPECT_EQ(Recover(*again, "pid-durable", epoch, seen).error(), "socket still connected");
+  std::filesystem::remove_all(dir);
+}
+
+TEST_F(BrokerHistoryTest, ASubscribeReplyCarriesEachNewTopicsNewestOffset) {
+  StartWithConfig("history:\n  namespaces:\n    /quiet: { max_messages: 0 }\n");
+  WireNode publisher(context_, broker_.pub_endpoint, broker_.sub_endpoint);
+  PublishConfirmed(publisher, RoomsEnvelope("/chat", {"busy"}, "one"));
+  const uint64_t newest =
+      PublishConfirmed(publisher, RoomsEnvelope("/chat", {"busy"}, "two")).offsets(0).offset();
+  auto node = Node("gw");
+  node->SendSubscribe({RoomTopic("/chat", "busy"), RoomTopic("/chat", "empty"),
+                       RoomTopic("/quiet", "r"), wire::ServiceTopic("/svc")},
+                      /*request_id=*/77);
+  v1::Reply reply;
+  for (;;) {
+    auto received = node->Receive(kWait);
+    ASSERT_TRUE(received.ok()) << received.status();
+    if (received->frame.has_reply() && received->frame.reply().request_id() == 77) {
+      reply = received->frame.reply();
+      break;
+    }
+  }
+  ASSERT_TRUE(reply.ok());
+  EXPECT_EQ(reply.epoch(), broker_.epoch);
+  // Rooms of namespaces that keep history only: /quiet keeps none, and a
+  // service topic is not a room.
+  ASSERT_EQ(reply.current_size(), 2);
+  EXPECT_EQ(reply.current(0).topic().name(), "busy");
+  EXPECT_EQ(reply.current(0).offset(), newest);
+  EXPECT_EQ(reply.current(1).topic().name(), "empty");
+  EXPECT_EQ(reply.current(1).offset(), 0u) << "nothing held yet";
 }
 
 TEST_F(BrokerHistoryTest, ANamespaceWithoutHistoryKeepsNothing) {

@@ -3,7 +3,7 @@
 // is told to close the socket), a node's death (heartbeat expiry, Goodbye),
 // a node's full list (reconciliation), the bounds, a restart with
 // --data-dir (records come back; connected ones of a node that does not say
-// Hello within the grace turn disconnected), and Reply.current.
+// Hello within the grace turn disconnected).
 //
 // Time moves only when a test advances the clock; what housekeeping does is
 // awaited through the stats observer (every housekeeping pass publishes).
@@ -31,7 +31,6 @@
 namespace roomq::broker {
 namespace {
 
-using broker_test::RoomsEnvelope;
 using broker_test::WireNode;
 using sockets::RecoverOutcome;
 using std::chrono::milliseconds;
@@ -180,17 +179,6 @@ class BrokerSocketsTest : public ::testing::Test {
     return observed_;
   }
 
-  uint64_t PublishKept(WireNode& publisher, const std::string& room) {
-    v1::Envelope envelope = RoomsEnvelope("/chat", {room}, "event");
-    envelope.set_origin("pub");
-    envelope.set_message_id(++message_id_);
-    envelope.set_confirm(true);
-    publisher.Publish(envelope);
-    auto receipt = publisher.ReceiveReceipt(kWait);
-    EXPECT_TRUE(receipt.ok() && receipt->accepted()) << receipt.status();
-    return receipt.ok() ? receipt->sequence() : 0;
-  }
-
   std::string dir_;
   base::FakeClock clock_;
   zmq::context_t context_;
@@ -198,7 +186,6 @@ class BrokerSocketsTest : public ::testing::Test {
   std::thread thread_;
   std::vector<std::unique_ptr<WireNode>> nodes_;
   uint64_t request_id_ = 0;
-  uint64_t message_id_ = 0;
 
   std::mutex mutex_;
   std::condition_variable observed_cv_;
@@ -375,40 +362,6 @@ TEST_F(BrokerSocketsTest, RecordsSurviveARestartAndSilentNodesLoseThemAfterTheGr
   const v1::Recovered a2_again = Recover(gw_d, "a2");
   ASSERT_TRUE(a2_again.ok()) << a2_again.error();
   EXPECT_EQ(a2_again.session().rooms_size(), 3);
-}
-
-TEST_F(BrokerSocketsTest, ASubscribeReplyListsTheNewestOffsetOfEachNewRoomTopic) {
-  Start();
-  WireNode& publisher = Node("pub");
-  PublishKept(publisher, "busy");
-  PublishKept(publisher, "other");
-  PublishKept(publisher, "busy");
-
-  WireNode& subscriber = Node("sub");
-  auto subscribe = [&](const std::vector<wire::TopicRef>& topics) {
-    const uint64_t request_id = ++request_id_;
-    subscriber.SendSubscribe(topics, request_id);
-    return NextFrame(subscriber,
-                     [&](const v1::BrokerFrame& frame) {
-                       return frame.has_reply() && frame.reply().request_id() == request_id;
-                     })
-        .reply();
-  };
-  const v1::Reply reply =
-      subscribe({wire::RoomTopic("/chat", "busy"), wire::RoomTopic("/chat", "quiet"),
-                 wire::ServiceTopic("/chat")});
-  ASSERT_TRUE(reply.ok()) << reply.error();
-  EXPECT_EQ(reply.epoch(), broker_->epoch());
-  ASSERT_EQ(reply.current_size(), 2);  // the service topic keeps no history
-  EXPECT_EQ(reply.current(0).topic().name(), "busy");
-  EXPECT_EQ(reply.current(0).offset(), 2u);  // its first offset was sequence 1, then +1
-  EXPECT_EQ(reply.current(1).topic().name(), "quiet");
-  EXPECT_EQ(reply.current(1).offset(), 0u);
-
-  // Only topics the command adds are listed.
-  const v1::Reply again = subscribe({wire::RoomTopic("/chat", "busy")});
-  EXPECT_EQ(again.current_size(), 0);
-  EXPECT_EQ(again.epoch(), 0u);
 }
 
 }  // namespace

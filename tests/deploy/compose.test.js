@@ -10,7 +10,10 @@
 // upgrade, and polling-only clients keep long-polling, which both need every
 // request of a session to reach the gateway owning it; a chat message
 // published to a room reaches every member on both gateways exactly once and
-// never the sender; the example native service answers through the stack.
+// never the sender; the example native service answers through the stack;
+// CURVE is on (a process on the backend network without a listed key gets
+// nothing through, a node with its key does); /metrics is not served
+// through the balancer.
 //
 // Needs root and podman (run.sh installs podman from Debian when missing).
 // COMPOSE_UP_DIR overrides the recipe's location; ROOMQ_DEPLOY_KEEP=1 leaves
@@ -160,6 +163,53 @@ test('the balancer serves the chat and the socket.io-client bundle from the gate
   const bundle = await fetch(`${LB}/socket.io/socket.io.min.js`);
   assert.equal(bundle.status, 200);
   assert.ok((await bundle.text()).length > 10000);
+});
+
+test('/metrics is not served through the balancer, only on each gateway\'s backend metrics port', async () => {
+  assert.equal((await fetch(`${LB}/metrics`)).status, 404);
+  for (const service of ['gateway1', 'gateway2']) {
+    const name = `${PROJECT}_${service}_1`;
+    const scrape = `exec 3<>/dev/tcp/127.0.0.1/9464 && printf 'GET /metrics HTTP/1.1\\r\\nHost: m\\r\\n\\r\\n' >&3 && cat <&3`;
+    const result = spawnSync('bash', ['-c', `. "$1/env.sh" && podman exec "$2" bash -c "$3"`, 'scrape', RECIPE, name, scrape],
+                             {encoding: 'utf8'});
+    assert.equal(result.status, 0, `${service}: ${result.stderr}`);
+    assert.match(result.stdout, /^HTTP\/1\.1 200/);
+    assert.match(result.stdout, /^roomq_gateway_/m);
+  }
+});
+
+// Runs `podman ARGS...` with the recipe's environment; {status, out}.
+function podman(args) {
+  const result = spawnSync('bash', ['-c', '. "$1/env.sh" && shift && podman "$@"', 'podman', RECIPE, ...args],
+                           {encoding: 'utf8'});
+  return {status: result.status, out: `${result.stdout}${result.stderr}`};
+}
+
+test('CURVE: a process on the backend network without a listed key gets nothing through', async () => {
+  const member = await client({nsp: '/chat'});
+  assert.deepEqual(await ack(member, 'join', 'curve-check'), {ok: true});
+  const publish = () => ['pub', '--broker-pub', 'tcp://broker:5555', '--broker-sub', 'tcp://broker:5556',
+                             '--ns', '/chat', '--room', 'curve-check', '--event', 'chat message',
+                             '--timeout-ms', '3000'];
+  const backend = podman(['network', 'ls', '--format', '{{.Name}}']).out.split('\n')
+                      .find((n) => n.trim() === `${PROJECT}_backend`);
+  assert.ok(backend, 'the stack\'s backend network');
+  // A stranger: the same image, on the broker's network, without keys.
+  const keyless = podman(['run', '--rm', '--network', backend, '--entrypoint', '/opt/roomq/bin/roomq',
+                          'localhost/roomq/echo:latest', ...publish(), '"keyless"']);
+  assert.equal(keyless.status, 1, `the keyless publish was not refused:\n${keyless.out}`);
+  // A node with its listed key (the echo service's own) gets through.
+  const keyed = podman(['exec', `${PROJECT}_echo_1`, '/opt/roomq/bin/roomq', ...publish(),
+                        '--curve-server-key', '/keys/public/broker.pub', '--curve-secret-key', '/keys/own/echo.key',
+                        '"keyed"']);
+  assert.equal(keyed.status, 0, keyed.out);
+  await member.rec.waitFor('chat message', (text) => text === 'keyed');
+  // The keyless one was published (and given up) first: it would be here.
+  assert.deepEqual(member.rec.received('chat message').map((e) => e.args[0]), ['keyed']);
+  const brokerLog = podman(['logs', `${PROJECT}_broker_1`]).out;
+  assert.match(brokerLog, /curve on clients=3 /);
+  assert.match(brokerLog, /curve (refused reason=mechanism|handshake failed)/);
+  member.close();
 });
 
 test('clients with default transports land on both gateways and upgrade to WebSocket', async () => {

@@ -193,7 +193,7 @@ class RawSocketIo {
   int ack_id_ = 0;
 };
 
-// GET /metrics from the gateway (one request per connection).
+// GET /metrics from the gateway's --metrics-listen port (one request per connection).
 std::string ScrapeMetrics(int port) {
   const int fd = ConnectTcp(port);
   if (fd < 0) return "";
@@ -236,22 +236,28 @@ test_support::ChildOptions GatewayChildOptions() {
 TEST(SlowConsumer, AStalledReaderIsCutOffWhileFiveHundredFastOnesGetEverything) {
   auto broker = test_support::StartBroker();
   ASSERT_TRUE(broker.ok()) << broker.status();
-  auto gateway =
-      ChildProcess::Start(test_support::BinaryPath("roomq-gateway"),
-                          {"--listen=127.0.0.1:0", "--broker-pub=" + broker->pub_endpoint,
-                           "--broker-sub=" + broker->sub_endpoint, "--threads=2",
-                           "--max-outbound-bytes=" + std::to_string(kMaxOutboundBytes),
-                           // One event must fit a reader's bound (the gateway checks it).
-                           "--max-event-bytes=" + std::to_string(kMaxOutboundBytes / 2),
-                           // 502 clients from 127.0.0.1 stand for 502 users: one
-                           // address's handshake rate does not apply to them.
-                           "--handshake-rate=0"},
-                          GatewayChildOptions());
+  auto gateway = ChildProcess::Start(
+      test_support::BinaryPath("roomq-gateway"),
+      {"--listen=127.0.0.1:0", "--metrics-listen=127.0.0.1:0",
+       "--broker-pub=" + broker->pub_endpoint, "--broker-sub=" + broker->sub_endpoint,
+       "--threads=2", "--max-outbound-bytes=" + std::to_string(kMaxOutboundBytes),
+       // One event must fit a reader's bound (the gateway checks it).
+       "--max-event-bytes=" + std::to_string(kMaxOutboundBytes / 2),
+       // 502 clients from 127.0.0.1 stand for 502 users: one
+       // address's handshake rate does not apply to them.
+       "--handshake-rate=0"},
+      GatewayChildOptions());
   ASSERT_TRUE(gateway.ok()) << gateway.status();
+  // "metrics on ..." comes before "listening on ..." (the cursor moves on).
+  auto metrics_line =
+      (*gateway)->WaitForLine(std::regex("metrics on http://127.0.0.1:([0-9]+)/metrics"), kWait);
+  ASSERT_TRUE(metrics_line.ok()) << metrics_line.status();
+  std::smatch match;
+  ASSERT_TRUE(std::regex_search(*metrics_line, match, std::regex("127.0.0.1:([0-9]+)/metrics")));
+  const int metrics_port = std::stoi(match[1]);
   auto listening =
       (*gateway)->WaitForLine(std::regex("listening on http://127.0.0.1:([0-9]+)"), kWait);
   ASSERT_TRUE(listening.ok()) << listening.status();
-  std::smatch match;
   ASSERT_TRUE(std::regex_search(*listening, match, std::regex("http://127.0.0.1:([0-9]+)")));
   const int port = std::stoi(match[1]);
   const pid_t gateway_pid = (*gateway)->pid();
@@ -295,7 +301,7 @@ TEST(SlowConsumer, AStalledReaderIsCutOffWhileFiveHundredFastOnesGetEverything) 
   // Flood once every fast client is connected (3 + 500 + 1 sockets).
   const auto ready_deadline = DeadlineIn(std::chrono::seconds(20));
   while (Clock::now() < ready_deadline && !load_done &&
-         Sample(ScrapeMetrics(port), "roomq_gateway_sessions") < kFastClients + 3) {
+         Sample(ScrapeMetrics(metrics_port), "roomq_gateway_sessions") < kFastClients + 3) {
     std::this_thread::sleep_for(milliseconds(50));
   }
   const std::string pad(kFloodMessageBytes, 'f');
@@ -321,7 +327,7 @@ TEST(SlowConsumer, AStalledReaderIsCutOffWhileFiveHundredFastOnesGetEverything) 
   // after no more than its bound plus what the kernel buffers held.
   const std::optional<size_t> drained = stalled.ReadUntilClosed(DeadlineIn(kWait));
   ASSERT_TRUE(drained.has_value()) << "the stalled client is still connected";
-  const std::string metrics = ScrapeMetrics(port);
+  const std::string metrics = ScrapeMetrics(metrics_port);
   EXPECT_GE(Sample(metrics, "roomq_gateway_drops_total{reason=\"outbound_full\"}"), 1) << metrics;
 
   // Memory stayed bounded.

@@ -137,15 +137,16 @@ async function main() {
   const [, pub, sub] = await broker.waitFor(/roomq-broker listening pub=(\S+) sub=(\S+)/);
   const [, brokerMetricsUrl] = await broker.waitFor(/metrics on (http:\/\/\S+\/metrics)/);
   const gateway = start('gateway', path.join(args.binDir, 'roomq-gateway'),
-                        ['--listen', '127.0.0.1:0', '--broker-pub', pub, '--broker-sub', sub, '--threads', '2',
+                        ['--listen', '127.0.0.1:0', '--metrics-listen', '127.0.0.1:0', '--broker-pub', pub, '--broker-sub', sub, '--threads', '2',
                          '--ping-interval-ms', '1000', '--ping-timeout-ms', '1000',
                          // Every client is 127.0.0.1 and stands for another user.
                          '--handshake-rate', '0', '--max-sessions-per-address', '0',
                          '--max-rooms-per-address', '0']);
   const [, url] = await gateway.waitFor(/listening on (http:\/\/\S+:\d+)/);
+  const [, gatewayMetricsUrl] = await gateway.waitFor(/metrics on (http:\/\/\S+\/metrics)/);
 
   async function snapshot() {
-    const [b, g] = await Promise.all([get(brokerMetricsUrl), get(url + '/metrics')]);
+    const [b, g] = await Promise.all([get(brokerMetricsUrl), get(gatewayMetricsUrl)]);
     return {
       broker_fds: fdCount(broker.proc.pid),
       broker_rss: rssBytes(broker.proc.pid),

@@ -122,6 +122,13 @@ TEST_F(ZapHandlerTest, CountsPeersThatFailBeforeZap) {
   EXPECT_EQ(zap_->accepted(), 0u);
 }
 
+TEST_F(ZapHandlerTest, FailsClosedWhenTheHandlerIsStopped) {
+  zap_.reset();
+  SendFrom(As(allowed_), "after-stop");
+  // Nothing can arrive; a bounded wait for what must not happen.
+  EXPECT_TRUE(Received(milliseconds(1000)).empty()) << "a listed key got in without a handler";
+}
+
 TEST_F(ZapHandlerTest, OnePerContextAndValidatedKeys) {
   auto second = ZapHandler::Start(context_, {allowed_.public_key}, {});
   EXPECT_EQ(second.status().code(), absl::StatusCode::kInternal) << second.status();

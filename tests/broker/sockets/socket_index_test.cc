@@ -276,7 +276,7 @@ TEST(SocketIndexTest, RecoverFailures) {
   EXPECT_EQ(index.Recover("", "/chat", "gw", 1, kStart, Admit).outcome, RecoverOutcome::kUnknown);
   ASSERT_TRUE(index.Open(MakeSession("s1", "", 1000), "gw-a", 1).ok());
   const RecoverResult other_ns = index.Recover("pid-s1", "/other", "gw-b", 1, kStart, Admit);
-  EXPECT_EQ(other_ns.outcome, RecoverOutcome::kUnknown);
+  EXPECT_EQ(other_ns.outcome, RecoverOutcome::kRefused);
   EXPECT_EQ(other_ns.error, "namespace differs");
   // A failed check leaves a connected record where it is...
   auto gap = [](const SocketRecord&) {

@@ -229,6 +229,30 @@ class RawEngine {
   }
 }
 
+// Polls `condition` (sync or async) every 20 ms until it returns a truthy
+// value, which it returns; fails after timeoutMs naming `what`. For states
+// nothing announces (a metric, a process gone).
+async function until(what, condition, timeoutMs = DEFAULT_TIMEOUT_MS) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await condition();
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+// Reconnects the same socket object (it holds the recovery pid and the last
+// offset) through `url`.
+function reconnectVia(socket, url) {
+  socket.io.uri = url;
+  return withTimeout(new Promise((resolve, reject) => {
+    socket.once('connect', resolve);
+    socket.once('connect_error', reject);
+    socket.connect();
+  }), DEFAULT_TIMEOUT_MS, `reconnect of ${socket.nsp} via ${url}`);
+}
+
 function closeAll() {
   for (const s of opened) {
     try {
@@ -255,6 +279,8 @@ module.exports = {
   newManager,
   waitConnected,
   onceEvent,
+  reconnectVia,
+  until,
   waitDisconnect,
   withTimeout,
 };

@@ -61,11 +61,28 @@ class Stack {
     this.children = [];
     this.gateways = [];  // Child per gateway (the one reference process for all, on reference)
     this.urls = [];
+    this.metricsUrls = new Map();  // public url -> its --metrics-listen /metrics url (roomq)
     this.tmpDir = fs.mkdtempSync(path.join(os.tmpdir(), 'roomq-e2e-'));
   }
 
   get url() {
     return this.urls[0];
+  }
+
+  // Where the gateway serving `url` answers GET /metrics: its
+  // --metrics-listen address, never the public port.
+  metricsUrl(url = this.url) {
+    const metrics = this.metricsUrls.get(url);
+    if (!metrics) throw new Error(`no metrics listener known for ${url} (target ${TARGET})`);
+    return metrics;
+  }
+
+  // Reads the public and the metrics address from a started gateway's log.
+  async gatewayStarted(child) {
+    const m = await child.waitForLine(/listening on (http:\/\/\S+:\d+)/, {timeoutMs: START_TIMEOUT_MS});
+    const metrics = await child.waitForLine(/metrics on (http:\/\/\S+\/metrics)/, {timeoutMs: START_TIMEOUT_MS});
+    this.metricsUrls.set(m[1], metrics[1]);
+    return m[1];
   }
 
   spawn(name, command, args) {
@@ -113,7 +130,7 @@ class Stack {
     const brokerFlags = ['--broker-pub', this.brokerPub, '--broker-sub', this.brokerSub];
 
     this.gatewayArgs = (listen) => {
-      const args = ['--listen', listen, ...brokerFlags];
+      const args = ['--listen', listen, '--metrics-listen', '127.0.0.1:0', ...brokerFlags];
       if (configFile) args.push('--config', configFile);
       // Without --static-dir the gateway serves its build/install location.
       if (options.staticDir) args.push('--static-dir', options.staticDir);
@@ -126,9 +143,7 @@ class Stack {
       gateways.push(this.spawn(`gateway${i}`, gatewayBin, this.gatewayArgs('127.0.0.1:0')));
     }
     if (echoBin) this.spawn('echo', echoBin, brokerFlags);
-    const lines = await Promise.all(
-        gateways.map((g) => g.waitForLine(/listening on (http:\/\/\S+:\d+)/, {timeoutMs: START_TIMEOUT_MS})));
-    this.urls = lines.map((l) => l[1]);
+    this.urls = await Promise.all(gateways.map((g) => this.gatewayStarted(g)));
     this.gateways = gateways;
   }
 
@@ -144,8 +159,8 @@ class Stack {
       return;
     }
     const child = this.spawn(`gateway${i}`, this.gatewayBin, this.gatewayArgs(listen[i]));
-    const m = await child.waitForLine(/listening on (http:\/\/\S+:\d+)/, {timeoutMs: START_TIMEOUT_MS});
-    if (m[1] !== this.urls[i]) throw new Error(`gateway ${i} came back on ${m[1]}, not ${this.urls[i]}`);
+    const url = await this.gatewayStarted(child);
+    if (url !== this.urls[i]) throw new Error(`gateway ${i} came back on ${url}, not ${this.urls[i]}`);
     this.gateways[i] = child;
   }
 
@@ -180,10 +195,10 @@ class Stack {
   async addGateway(extraFlags = []) {
     const child = this.spawn(`gateway${this.gateways.length}`, this.gatewayBin,
                              [...this.gatewayArgs('127.0.0.1:0'), ...extraFlags]);
-    const m = await child.waitForLine(/listening on (http:\/\/\S+:\d+)/, {timeoutMs: START_TIMEOUT_MS});
+    const url = await this.gatewayStarted(child);
     this.gateways.push(child);
-    this.urls.push(m[1]);
-    return {child, url: m[1]};
+    this.urls.push(url);
+    return {child, url};
   }
 
   // The echo service is ready once it answers a connection with `auth`;

@@ -96,7 +96,7 @@ function refusal(nsp, auth) {
 }
 
 async function metrics() {
-  const res = await fetch(`${stack.url}/metrics`);
+  const res = await fetch(stack.metricsUrl());
   assert.equal(res.status, 200);
   return res.text();
 }
@@ -188,7 +188,7 @@ describe('jwt namespace auth', {skip: ROOMQ_ONLY}, () => {
     assert.equal(s.recovered, true);
     assert.equal(s.id, id);
     await s.rec.waitFor('headline', (text) => text === 'while away');
-    assert.match(await (await fetch(`${stack.url}/metrics`)).text(),
+    assert.match(await (await fetch(stack.metricsUrl())).text(),
                  /^roomq_gateway_disconnects_total\{reason="token expired"\} 1$/m);
   });
 

@@ -23,7 +23,7 @@ const assert = require('node:assert/strict');
 const http = require('node:http');
 const net = require('node:net');
 const {startStack, ns, TARGET} = require('../harness/stack');
-const {ack, closeAll, connect, waitDisconnect, withTimeout} = require('../harness/client');
+const {ack, closeAll, connect, until, waitDisconnect, withTimeout} = require('../harness/client');
 
 const ROOMQ_ONLY = TARGET === 'reference' ? 'roomq only: the reference server has no broker or separate gateways' : false;
 // A gateway must be gone this long after SIGTERM (it flushes, then exits).
@@ -132,7 +132,7 @@ async function reconnectingMember(url, room, transports = ['websocket']) {
 
 function scrape(url) {
   return new Promise((resolve, reject) => {
-    http.get(url + '/metrics', (res) => {
+    http.get(url, (res) => {
       let body = '';
       res.on('data', (d) => (body += d));
       res.on('end', () => resolve(body));
@@ -143,16 +143,6 @@ function scrape(url) {
 function sample(text, name) {
   const m = new RegExp(`^${name.replace(/[{}"]/g, '\\$&')} (\\S+)$`, 'm').exec(text);
   return m ? Number(m[1]) : NaN;
-}
-
-async function until(what, condition, timeoutMs = 5000) {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await condition();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
 }
 
 function refusesConnections(url) {
@@ -267,7 +257,7 @@ test('gateway SIGTERM: stops accepting, closes clients at once, flushes what it 
            await s.rec.waitUntil(() => s.rec.received('backlog').length === N, 10000, 'the backlog');
          }
          const queued = await until('a backlog queued in the gateway', async () => {
-           const metrics = await scrape(g.url);
+           const metrics = await scrape(stack.metricsUrl(g.url));
            return sample(metrics, 'roomq_gateway_outbound_queued_bytes') > 0 ? metrics : null;
          });
          const queuedBytes = sample(queued, 'roomq_gateway_outbound_queued_bytes');

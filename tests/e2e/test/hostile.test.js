@@ -152,8 +152,8 @@ async function pollingDrain(url, sid, regex, count) {
   }
   return seen;
 }
-async function metricsOf(url) {
-  const res = await fetch(`${url}/metrics`);
+async function metricsOf(stack) {
+  const res = await fetch(stack.metricsUrl());
   assert.equal(res.status, 200);
   return res.text();
 }
@@ -212,7 +212,7 @@ test('Attack 5: 12,000 refused CONNECTs to distinct pattern namespaces; a bystan
     assert.ok(lines < 100, `${lines} log lines`);
 
     if (TARGET === 'roomq') {
-      const metrics = await metricsOf(hostile.url);
+      const metrics = await metricsOf(hostile);
       assert.equal(sampleOf(metrics, 'roomq_gateway_auth_refusals_total{reason="missing token"}'), 2 * PER_POST);
       assert.equal(sampleOf(metrics, 'roomq_gateway_dynamic_namespaces'), 1, 'only the bystander tenant exists');
       t.diagnostic(`gateway RSS: ${rssBefore} KiB before, ${rssKiB(gateway.proc.pid)} KiB after`);
@@ -237,7 +237,7 @@ test('a tenant namespace goes with its last socket; at --max-dynamic-namespaces 
     if (TARGET === 'roomq') {
       const err = await connectError(bounded.url, '/tenant-three', {transports: ['websocket']});
       assert.equal(err.message, 'Too many dynamic namespaces');
-      const metrics = await metricsOf(bounded.url);
+      const metrics = await metricsOf(bounded);
       assert.equal(sampleOf(metrics, 'roomq_gateway_refusals_total{limit="max_dynamic_namespaces"}'), 1);
       // Existing tenants and static namespaces are not refused.
       const alsoOne = await open('/tenant-one');
@@ -281,7 +281,7 @@ test('a binary event whose attachments do not all arrive within --attachment-tim
          speaker.emit('after', 'still here');
          assert.deepEqual(await listener.rec.waitFor('after'), ['still here']);
          assert.equal(listener.rec.received('file').length, 0);
-         const metrics = await metricsOf(slow.url);
+         const metrics = await metricsOf(slow);
          assert.equal(sampleOf(metrics, 'roomq_gateway_refusals_total{limit="attachment_timeout"}'), 1);
        } finally {
          await slow.stop();
@@ -291,8 +291,8 @@ test('a binary event whose attachments do not all arrive within --attachment-tim
 // As a client behind a load balancer at `address`.
 const from = (address) => ({'X-Forwarded-For': address});
 
-async function refusals(url, limit) {
-  const text = await (await fetch(`${url}/metrics`)).text();
+async function refusals(stack, limit) {
+  const text = await (await fetch(stack.metricsUrl())).text();
   const m = new RegExp(`^roomq_gateway_refusals_total\\{limit="${limit}"\\} (\\d+)$`, 'm').exec(text);
   return m ? Number(m[1]) : null;
 }
@@ -338,7 +338,7 @@ test('an address over --handshake-rate gets 429; a bystander at another address 
          for (const i of sent) assert.deepEqual(await ack(publisher, 'publish', 'news', 'item', i), {ok: true});
          assert.deepEqual(await receiveAll(bystander, 'item', sent.length), sent);
          assert.ok(bystander.connected && publisher.connected);
-         assert.equal(await refusals(limited.url, 'handshake_rate'), 35 + 1 + 20);
+         assert.equal(await refusals(limited, 'handshake_rate'), 35 + 1 + 20);
        } finally {
          await limited.stop();
        }
@@ -358,13 +358,13 @@ test('--max-sessions-per-address and --max-rooms-per-address bound one address; 
          // room, 6 of the address's 9 memberships.
          const sockets = [await open(), await open(), await open()];
          await connectError(limited.url, '/', {transports: ['websocket'], extraHeaders: from(attacker)});
-         assert.equal(await refusals(limited.url, 'sessions_per_address'), 1);
+         assert.equal(await refusals(limited, 'sessions_per_address'), 1);
          // Joins from any of its sockets count together.
          const replies = [];
          for (let i = 0; i < 6; i++) replies.push(await ack(sockets[i % 3], 'join', `flood-${i}`));
          assert.deepEqual(replies.slice(0, 3), [{ok: true}, {ok: true}, {ok: true}]);
          for (const r of replies.slice(3)) assert.deepEqual(r, {error: 'too many rooms for this address'});
-         assert.equal(await refusals(limited.url, 'rooms_per_address'), 3);
+         assert.equal(await refusals(limited, 'rooms_per_address'), 3);
 
          const bystander = await connect(limited.url, '/', {transports: ['websocket'], extraHeaders: from('203.0.113.20')});
          const publisher = await connect(limited.url, '/', {transports: ['websocket'], extraHeaders: from('203.0.113.21')});
@@ -505,8 +505,8 @@ class RawPinger {
   }
 }
 
-async function scrapeMetrics(url) {
-  const res = await fetch(`${url}/metrics`);
+async function scrapeMetrics(stack) {
+  const res = await fetch(stack.metricsUrl());
   assert.equal(res.status, 200);
   return res.text();
 }
@@ -538,7 +538,7 @@ test('a client that floods pings and never reads is cut off (roomq); a bystander
          attacker = new RawPinger(target.url);
          await attacker.open('/', room);
          const pid = target.gateways[0].proc.pid;
-         const countersBefore = TARGET === 'roomq' ? await scrapeMetrics(target.url) : '';
+         const countersBefore = TARGET === 'roomq' ? await scrapeMetrics(target) : '';
          const rss = {before: rssKiB(pid), peak: 0};
          sampler = setInterval(() => (rss.peak = Math.max(rss.peak, rssKiB(pid))), 10);
 
@@ -566,7 +566,7 @@ test('a client that floods pings and never reads is cut off (roomq); a bystander
          if (TARGET === 'roomq') {
            assert.ok(flood.cutOff, `the attacker was not cut off after ${flood.sent} pings`);
            const series = 'roomq_gateway_transport_errors_total{reason="outbound_full"}';
-           const countersAfter = await scrapeMetrics(target.url);
+           const countersAfter = await scrapeMetrics(target);
            assert.equal(metricValue(countersAfter, series), metricValue(countersBefore, series) + 1);
            // A generous ceiling: the bound is 1 MiB plus what the kernel buffers.
            assert.ok(rss.peak - rss.before < 64 * 1024, `RSS grew by ${rss.peak - rss.before} KiB`);

@@ -8,7 +8,7 @@ const assert = require('node:assert/strict');
 const fs = require('node:fs');
 const path = require('node:path');
 const WebSocket = require('ws');
-const {startStack} = require('../harness/stack');
+const {startStack, TARGET} = require('../harness/stack');
 
 let stack;
 before(async () => {
@@ -110,4 +110,19 @@ test('GET /healthz answers 200', async () => {
   const res = await fetch(`${stack.url}/healthz`);
   assert.equal(res.status, 200);
   await res.arrayBuffer();
+});
+
+test('/metrics is served on --metrics-listen only, never on the public port', {
+  skip: TARGET === 'reference' ? 'roomq feature: the reference server has no metrics' : false,
+}, async () => {
+  const pub = await fetch(`${stack.url}/metrics`);
+  assert.equal(pub.status, 404);
+  await pub.arrayBuffer();
+  const res = await fetch(stack.metricsUrl());
+  assert.equal(res.status, 200);
+  assert.match(await res.text(), /^roomq_gateway_sessions /m);
+  assert.notEqual(new URL(stack.metricsUrl()).port, new URL(stack.url).port);
+  const health = await fetch(stack.metricsUrl().replace(/\/metrics$/, '/healthz'));
+  assert.equal(health.status, 200);
+  await health.arrayBuffer();
 });

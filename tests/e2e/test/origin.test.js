@@ -66,9 +66,9 @@ function websocket(query, origin) {
 }
 
 async function originRefusals() {
-  const res = await get('/metrics');
+  const res = await fetch(stack.metricsUrl());
   assert.equal(res.status, 200);
-  const m = /^roomq_gateway_refusals_total\{limit="origin"\} (\d+)$/m.exec(res.body);
+  const m = /^roomq_gateway_refusals_total\{limit="origin"\} (\d+)$/m.exec(await res.text());
   assert.ok(m, 'refusals_total{limit="origin"} is exported');
   return Number(m[1]);
 }

@@ -26,7 +26,7 @@ const {execFile} = require('node:child_process');
 const path = require('node:path');
 const {promisify} = require('node:util');
 const {startStack, ns, TARGET, BIN_DIR} = require('../harness/stack');
-const {ack, closeAll, connect, waitDisconnect, withTimeout, DEFAULT_TIMEOUT_MS} = require('../harness/client');
+const {ack, closeAll, connect, reconnectVia, waitDisconnect, DEFAULT_TIMEOUT_MS} = require('../harness/client');
 
 const SHORT_WINDOW_MS = 1000;
 
@@ -90,17 +90,6 @@ async function dropTransport(socket, gatewayIndex) {
     new RegExp(`disconnect sid=${sid} .*reason=transport close`) :
     new RegExp(`socket disconnected: id=${sid} .*reason="transport close"`);
   await stack.gateways[gatewayIndex].waitForLine(line, {timeoutMs: DEFAULT_TIMEOUT_MS});
-}
-
-// Reconnects the same socket object (it holds the pid and the last offset)
-// through `url`.
-function reconnectVia(socket, url) {
-  socket.io.uri = url;
-  return withTimeout(new Promise((resolve, reject) => {
-    socket.once('connect', resolve);
-    socket.once('connect_error', reject);
-    socket.connect();
-  }), DEFAULT_TIMEOUT_MS, `reconnect of ${socket.nsp} via ${url}`);
 }
 
 for (const transport of ['websocket', 'polling']) {

@@ -102,6 +102,10 @@ TEST(HttpServer, ServesStaticFilesWithContentTypes) {
       gateway.port(), "GET " + escape + " HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
   EXPECT_EQ(raw.find("secret"), std::string::npos);
   EXPECT_NE(raw.find("400 Bad Request"), std::string::npos) << raw;
+  // Each 400 is counted (and logged by the bad-input policy, escaped).
+  EXPECT_GE(
+      gateway.server().engine().transport_errors().count(engineio::TransportError::kHttpBadPath),
+      1u);
 }
 
 TEST(HttpServer, ServesClientBundle) {

@@ -1,8 +1,7 @@
 // Gateway limits and /metrics at the HTTP level: --max-connections and the
 // per-address limits (handshake rate, sessions; X-Forwarded-For behind a
 // trusted proxy) refuse handshakes on both transports with a clear answer
-// (and count them), the /metrics route serves what GatewayOptions::metrics
-// produces.
+// (and count them); /metrics is not served on the public port.
 
 #include <gtest/gtest.h>
 
@@ -176,21 +175,7 @@ TEST(GatewayLimits, WithoutATrustedProxyForwardedForIsIgnored) {
   EXPECT_EQ(handshake("203.0.113.2"), 429u) << "every client here is 127.0.0.1";
 }
 
-TEST(GatewayMetrics, ServesTheProvidersText) {
-  GatewayOptions options = TestGateway::DefaultOptions();
-  options.metrics = [](std::function<void(std::string)> reply) {
-    // Answered from another thread, as the Socket.IO layer's last shard does.
-    std::thread([reply = std::move(reply)] { reply("roomq_test_metric 42\n"); }).detach();
-  };
-  TestGateway gateway(options);
-  HttpResult res = DoRequest(gateway.port(), http::verb::get, "/metrics");
-  ASSERT_TRUE(res.ok);
-  EXPECT_EQ(res.status, 200u);
-  EXPECT_EQ(res.headers["content-type"], "text/plain; version=0.0.4; charset=utf-8");
-  EXPECT_EQ(res.body, "roomq_test_metric 42\n");
-}
-
-TEST(GatewayMetrics, NoProviderMeansNotFound) {
+TEST(GatewayMetrics, NotOnThePublicPort) {
   TestGateway gateway(TestGateway::DefaultOptions());
   HttpResult res = DoRequest(gateway.port(), http::verb::get, "/metrics");
   ASSERT_TRUE(res.ok);

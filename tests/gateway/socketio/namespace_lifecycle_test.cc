@@ -236,6 +236,10 @@ TEST_F(NamespaceLifecycleTest, RefusedConnectLogsAreBoundedPerKind) {
   EXPECT_NE(unknown[9].find("further ones logged once per 1000"), std::string::npos) << unknown[9];
   EXPECT_NE(unknown[10].find("CONNECT to \"/nope-999\" refused"), std::string::npos) << unknown[10];
   EXPECT_NE(unknown[10].find("; 1000 so far"), std::string::npos) << unknown[10];
+  EXPECT_NE(unknown[10].find("(suppressed 989 like it since the last)"), std::string::npos)
+      << unknown[10];
+  EXPECT_NE(unknown[11].find("(suppressed 999 like it since the last)"), std::string::npos)
+      << unknown[11];
 }
 
 TEST_F(NamespaceLifecycleTest, TheLoggedNamespaceIsCutAndEscaped) {

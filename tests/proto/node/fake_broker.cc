@@ -82,6 +82,14 @@ void FakeBroker::Service() {
       if (!answer_subscribe) continue;
       answer.mutable_reply()->set_request_id(command.request_id());
       answer.mutable_reply()->set_ok(true);
+      if (current_epoch != 0 && command.has_subscribe()) {
+        answer.mutable_reply()->set_epoch(current_epoch);
+        for (const v1::Topic& topic : command.subscribe().topics()) {
+          v1::TopicOffset* current = answer.mutable_reply()->add_current();
+          *current->mutable_topic() = topic;
+          current->set_offset(current_offset);
+        }
+      }
     } else {
       continue;
     }

@@ -43,6 +43,10 @@ class FakeBroker {
   bool answer_ping = true;
   bool known = true;
   bool answer_publish = true;
+  // Non-zero: a Reply to a Subscribe lists every topic in `current` with
+  // this epoch and offset, as the broker does for topics with history.
+  uint64_t current_epoch = 0;
+  uint64_t current_offset = 0;
 
   std::vector<v1::SubscriberCommand> commands;  // every command received, in order
   std::vector<v1::Envelope> published;          // every envelope received

@@ -335,6 +335,68 @@ TEST_F(LinkTest, UnknownPongResendsHelloAndWholeSet) {
   EXPECT_GE(link_->stats().reconnects, 1u);
 }
 
+TEST_F(LinkTest, ARecoverAskedWithoutAConnectionGoesRightAfterTheNextHello) {
+  FakeBroker broker(context_);
+  MakeLink(broker);
+  // Before the first Poll the Link has seen no connection yet (a broker
+  // restarting looks the same).
+  std::optional<absl::StatusOr<v1::Recovered>> answer;
+  v1::Recover request;
+  request.set_pid("pid-1");
+  request.set_namespace_("/chat");
+  link_->Recover(request, [&](absl::StatusOr<v1::Recovered> r) { answer = std::move(r); });
+  EXPECT_FALSE(answer.has_value()) << "held, not refused";
+  ASSERT_TRUE(PumpUntil(&broker, [&] {
+    for (const auto& c : broker.commands) {
+      if (c.has_recover()) return true;
+    }
+    return false;
+  }));
+  int hello = -1, recover = -1;
+  for (size_t i = 0; i < broker.commands.size(); ++i) {
+    if (broker.commands[i].has_hello() && hello < 0) hello = static_cast<int>(i);
+    if (broker.commands[i].has_recover()) recover = static_cast<int>(i);
+  }
+  EXPECT_GE(hello, 0);
+  EXPECT_GT(recover, hello) << "after the Hello, which would otherwise undo it";
+  EXPECT_EQ(broker.commands[recover].recover().pid(), "pid-1");
+  // Unanswered (the fake broker does not recover): Unavailable at the timeout.
+  clock_.Advance(LinkOptions().receipt_timeout);
+  ASSERT_TRUE(PumpUntil(&broker, [&] { return answer.has_value(); }));
+  EXPECT_TRUE(absl::IsUnavailable(answer->status())) << answer->status();
+}
+
+TEST_F(LinkTest, TheBrokersCurrentOffsetIsTheResumePointBeforeAnyDelivery) {
+  auto broker = std::make_unique<FakeBroker>(context_);
+  broker->current_epoch = 7;
+  broker->current_offset = 41;
+  MakeLink(*broker);
+  const wire::TopicRef quiet = wire::RoomTopic("/chat", "quiet");
+  bool confirmed = false;
+  link_->Subscribe(quiet, [&](absl::Status s) { confirmed = s.ok(); });
+  ASSERT_TRUE(PumpUntil(broker.get(), [&] { return confirmed; }));
+  auto position = link_->position(quiet);
+  ASSERT_TRUE(position.has_value()) << "no delivery yet, but the broker said where the topic is";
+  EXPECT_EQ(position->epoch, 7u);
+  EXPECT_EQ(position->after_offset, 41u);
+  // The broker restarts (same endpoints): the re-subscription resumes the
+  // topic from there, so what was published meanwhile is not skipped.
+  const std::string pub = broker->pub_endpoint(), sub = broker->sub_endpoint();
+  broker.reset();
+  ASSERT_TRUE(PumpUntil(nullptr, [&] { return !link_->broker_connected(); }));
+  broker = std::make_unique<FakeBroker>(context_, pub, sub);
+  const v1::SubscriberCommand* resume = nullptr;
+  ASSERT_TRUE(PumpUntil(broker.get(), [&] {
+    for (const auto& c : broker->commands) {
+      if (c.has_subscribe() && c.subscribe().resume_size() > 0) resume = &c;
+    }
+    return resume != nullptr;
+  }));
+  ASSERT_EQ(resume->subscribe().resume_size(), 1);
+  EXPECT_EQ(resume->subscribe().resume(0).epoch(), 7u);
+  EXPECT_EQ(resume->subscribe().resume(0).after_offset(), 41u);
+}
+
 TEST_F(LinkTest, SilentBrokerIsReportedDown) {
   FakeBroker broker(context_);
   // Down after 3 silent heartbeats (900 ms) since the broker's last answer.
@@ -647,18 +709,13 @@ TEST_F(LinkTest, RecoverAddsTheSessionRoomsAndTracksTheMissedOffsets) {
   EXPECT_EQ(link_->last_sequence(), 30u);
 }
 
-TEST_F(LinkTest, RecoverIsUnavailableWhenDisconnectedOrUnanswered) {
+TEST_F(LinkTest, RecoverIsUnavailableWhenUnanswered) {
   FakeBroker broker(context_);
   MakeLink(broker, milliseconds(100), milliseconds(200));
   v1::Recover request;
   request.set_pid("pid");
   std::optional<absl::StatusOr<v1::Recovered>> done;
-  // Not connected yet (nothing polled): at once.
-  link_->Recover(request, [&](absl::StatusOr<v1::Recovered> r) { done = std::move(r); });
-  ASSERT_TRUE(done.has_value());
-  EXPECT_EQ(done->status().code(), absl::StatusCode::kUnavailable);
   Connect(broker, milliseconds(100));
-  done.reset();
   // The fake broker never answers Recover: receipt_timeout.
   link_->Recover(request, [&](absl::StatusOr<v1::Recovered> r) { done = std::move(r); });
   ASSERT_TRUE(PumpUntil(
