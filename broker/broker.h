@@ -6,7 +6,7 @@
 //   --pub-bind  ROUTER  <- [Envelope] from publishers' DEALERs
 //                       -> [PublishReceipt] when the envelope asked for it
 //   --sub-bind  ROUTER  <- [SubscriberCommand] from subscribers' DEALERs
-//                       -> [BrokerFrame{delivery|reply|pong}]
+//                       -> [BrokerFrame{delivery|reply|pong|recovered|close_socket}]
 //
 // Publish path (the hot path): the loop reads a burst of up to 1024
 // envelopes; for each, wire::ScanRouteInto reads the routing fields
@@ -70,11 +70,20 @@
 // Reply" in HandleSubscribe and "subscribe, then Recovered" in HandleRecover
 // are atomic with respect to routing: no live delivery can fall between
 // the replayed ones and the seam (no gap, no duplicate).
-// Sessions (SaveSession / Recover, broker/history/session_store.h) are
-// expired by Housekeeping. With data_dir they are also written to
-// <data_dir>/sessions/ (broker/history/session_log.h) as they are saved and
-// claimed, flushed after each run of subscriber commands, and restored on
-// start: a session saved before a SIGKILL recovers after the restart.
+// Socket records (broker/sockets/socket_index.h, proto/README.md "Socket
+// records"): gateways report their sockets with Sockets{updates, full};
+// each update goes to the SocketIndex as the sending peer's node (from its
+// Hello; Sockets before Hello are dropped and counted) under the peer's
+// Hello generation, and `full` reconciles the node's records against every
+// Open since that Hello. A peer removed for any reason but "replaced" (the
+// same node's new connection, which lists its sockets next) takes its
+// node's records to disconnected (PeerRemoved). Recover goes through the
+// index: the checks (epoch, rooms, topic limit, history gaps, queue budget)
+// run on the record before it moves; a takeover sends close_socket to the
+// node that held it (its current peer, if any). Every Recover is counted by
+// outcome. Expired records are removed by Housekeeping.
+// A Subscribe's Reply lists each CHANNEL_ROOMS topic of a namespace that
+// keeps history with its newest offset (Reply.current, in Reply.epoch).
 //
 // Persistence (BrokerOptions.data_dir, broker/storage/record_log.h): every
 // kept envelope is appended to a RecordLog as one record (type 1: u64 LE
@@ -85,6 +94,12 @@
 // deliveries and receipts is sent: a subscriber never holds an offset a
 // SIGKILLed broker forgets. Without data_dir the
 // epoch is random per start.
+// The socket records are the SocketIndex's journal in data_dir/sockets
+// (broker/sockets/socket_log.h, a SnapshotLog): written after each run of
+// subscriber commands, in Housekeeping (which also compacts when due), and
+// before the answer to a Recover or to a Sockets with a request_id. On
+// start they are loaded; records connected on a node that has not said
+// Hello within 3 heartbeats are then disconnected.
 //
 // A failed log write: History keeps a burst's entries pending until its
 // Flush succeeded (history.h "Pending entries"). When the Flush fails, the
@@ -116,6 +131,9 @@
 // makes the broker hold is bounded in messages only: its receive queue
 // (up to hwm envelopes of up to max_message_bytes, drained every loop turn)
 // and its receipts (up to hwm, each about as big as its envelope's rooms).
+// Socket records: 1,000,000 records and 512 MiB of encoded records in all
+// (BrokerOptions.sessions; at the bound the soonest-expiring disconnected
+// record is evicted, else a new one refused: socket_index.h).
 
 #include <atomic>
 #include <chrono>
@@ -189,7 +207,7 @@ struct BrokerOptions {
   // CURVE secret key (Z85) of both sockets; empty = plain TCP. When set, a
   // security::ZapHandler must run on the same context (broker/security).
   std::string curve_secret_key;
-  // The one clock of the broker: peer heartbeats, session ttl, housekeeping,
+  // The one clock of the broker: peer heartbeats, housekeeping,
   // stats and the log's fsync interval (Now()); history timestamps and
   // retention (WallNow()). Must outlive the broker. zmq_poll still waits in
   // real time, bounded by the next timer as this clock sees it.
