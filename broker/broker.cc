@@ -144,6 +144,7 @@ absl::StatusOr<std::unique_ptr<Broker>> Broker::Create(zmq::context_t& context,
   if (absl::Status status = broker->Bind(); !status.ok()) return status;
   if (!broker->options_.data_dir.empty()) {
     if (absl::Status status = broker->OpenLog(); !status.ok()) return status;
+    if (absl::Status status = broker->OpenSocketLog(); !status.ok()) return status;
   }
   return broker;
 }
@@ -156,8 +157,10 @@ Broker::Broker(zmq::context_t& context, BrokerOptions options, uint64_t epoch)
       wake_fd_(::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)),
       peers_(routes_, options_.heartbeat),
       history_(options_.history),
-      sessions_(options_.sessions) {
+      sockets_(options_.sessions) {
   targets_.reserve(64);
+  peers_.SetRemovalObserver(
+      [this](const Peer& peer, std::string_view reason) { PeerRemoved(peer, reason); });
 }
 
 Broker::~Broker() {
@@ -228,10 +231,7 @@ absl::Status Broker::Run() {
       result = absl::InternalError(absl::StrCat("zmq_poll: ", zmq_strerror(zmq_errno())));
       break;
     }
-    if (items[1].revents & ZMQ_POLLIN) {
-      DrainSubscribers();
-      FlushSessionLog(/*compact=*/false);
-    }
+    if (items[1].revents & ZMQ_POLLIN) DrainSubscribers();
     if (items[0].revents & ZMQ_POLLIN) DrainPublishers();
     now = options_.clock->Now();
     if (now >= next_housekeeping_) Housekeeping(now);
@@ -241,7 +241,7 @@ absl::Status Broker::Run() {
     }
   }
   FlushLog();
-  FlushSessionLog(/*compact=*/false);
+  FlushSocketLog();
   LogStats(/*final=*/true);
   if (stats_observer_) stats_observer_(stats_);
   return result;
@@ -249,9 +249,26 @@ absl::Status Broker::Run() {
 
 void Broker::Housekeeping(Clock::time_point now) {
   peers_.ExpireSilent(now);
-  history_.ExpireOld(MicrosSinceEpoch(options_.clock->WallNow()));
-  sessions_.Expire(now);
-  FlushSessionLog(/*compact=*/true);
+  const int64_t wall_us = WallMicros();
+  history_.ExpireOld(wall_us);
+  if (restart_grace_pending_ && now >= restart_grace_until_) {
+    // Records restored as connected whose node has not said Hello since
+    // the restart: the node is gone (or will reconcile when it comes).
+    restart_grace_pending_ = false;
+    for (const std::string& node : sockets_.Nodes()) {
+      if (peers_.FindByNode(node) == nullptr) sockets_.NodeDown(node, wall_us);
+    }
+  }
+  sockets_.Expire(wall_us);
+  if (socket_log_ != nullptr) {
+    FlushSocketLog();
+    if (socket_log_->ShouldCompact()) {
+      if (absl::Status status = socket_log_->Compact(sockets_); !status.ok()) {
+        ++stats_.socket_log_write_failures;
+        spdlog::warn("roomq-broker: compacting the socket record log: {}", status.ToString());
+      }
+    }
+  }
   if (log_ != nullptr) {
     FlushLog();  // also runs the interval fsync when publishing is quiet
     const uint64_t oldest = history_.oldest_log_index();
@@ -279,7 +296,14 @@ void Broker::RefreshGauges() {
   stats_.topics = routes_.topic_count();
   stats_.history_entries = history_.entry_count();
   stats_.history_bytes = history_.bytes();
-  stats_.sessions = sessions_.size();
+  stats_.socket_records_connected = sockets_.connected();
+  stats_.socket_records_disconnected = sockets_.disconnected();
+  stats_.socket_records_bytes = sockets_.bytes();
+  stats_.socket_records_evicted = sockets_.stats().evicted;
+  stats_.socket_records_refused = sockets_.stats().refused;
+  stats_.socket_records_invalid = sockets_.stats().invalid;
+  stats_.socket_records_expired = sockets_.stats().expired;
+  stats_.socket_updates_ignored = sockets_.stats().unknown;
   stats_.history_failing = log_failing_ ? 1 : 0;
   stats_.peer_queued_bytes = 0;
   stats_.peer_queued_bytes_max = 0;
@@ -631,38 +655,55 @@ absl::Status Broker::OpenLog() {
                    ? std::string()
                    : absl::StrCat(" torn tail cut: ", report.truncated_bytes, " bytes (",
                                   report.truncated_reason, ")"));
-
-  storage::LogOptions session_options = log_options;
-  session_options.dir = options_.data_dir + "/sessions";
-  history::SessionLog::Restored restored;
-  auto session_log = history::SessionLog::Open(session_options, &sessions_, &restored);
-  if (!session_log.ok()) return session_log.status();
-  session_log_ = std::move(*session_log);
-  spdlog::info("sessions restored from {}: sessions={} skipped={}{}", session_options.dir,
-               restored.saved, restored.skipped,
-               restored.report.truncated_bytes == 0
-                   ? std::string()
-                   : absl::StrCat(" torn tail cut: ", restored.report.truncated_bytes, " bytes (",
-                                  restored.report.truncated_reason, ")"));
   return absl::OkStatus();
 }
 
-void Broker::FlushSessionLog(bool compact) {
-  if (session_log_ == nullptr) return;
-  const absl::Status status =
-      compact ? session_log_->MaybeCompact(sessions_) : session_log_->Flush();
+absl::Status Broker::OpenSocketLog() {
+  sockets::SocketLogOptions log_options;
+  log_options.dir = options_.data_dir + "/sockets";
+  log_options.fsync = options_.fsync;
+  log_options.clock = options_.clock;
+  log_options.env = options_.log_env;
+  sockets::SocketLogReport report;
+  auto log = sockets::SocketLog::Open(log_options, sockets_, &report);
+  if (!log.ok()) return log.status();
+  socket_log_ = std::move(*log);
+  sockets_.SetJournal(socket_log_.get());
+  const size_t expired = sockets_.Expire(WallMicros());
+  if (sockets_.connected() > 0) {
+    // Their nodes get three heartbeats to say Hello (and then list their
+    // sockets); the records of a node that does not are disconnected.
+    restart_grace_pending_ = true;
+    restart_grace_until_ = options_.clock->Now() + kSilentHeartbeats * options_.heartbeat;
+  }
+  spdlog::info(
+      "socket records restored from {}/sockets: snapshot={} tail={} connected={} "
+      "disconnected={} expired={} skipped={}{}",
+      options_.data_dir, report.open.snapshot_records, report.open.tail_records,
+      sockets_.connected(), sockets_.disconnected(), expired, report.skipped,
+      report.open.truncated_bytes == 0
+          ? std::string()
+          : absl::StrCat(" torn tail cut: ", report.open.truncated_bytes, " bytes (",
+                         report.open.truncated_reason, ")"));
+  return absl::OkStatus();
+}
+
+void Broker::FlushSocketLog() {
+  if (socket_log_ == nullptr) return;
+  const absl::Status status = socket_log_->Flush();
   if (status.ok()) {
-    if (session_log_failing_) spdlog::info("roomq-broker: the session log takes writes again");
-    session_log_failing_ = false;
+    if (socket_log_failing_) spdlog::info("roomq-broker: the socket record log takes writes again");
+    socket_log_failing_ = false;
     return;
   }
-  if (!session_log_failing_) {
+  ++stats_.socket_log_write_failures;
+  if (!socket_log_failing_) {
     spdlog::error(
-        "roomq-broker: writing the session log failed: {}; sessions saved from now on "
-        "may not survive a restart",
+        "roomq-broker: writing the socket record log failed: {}; socket records live on in "
+        "memory but may not survive a restart",
         status.ToString());
   }
-  session_log_failing_ = true;
+  socket_log_failing_ = true;
 }
 
 void Broker::RestoreRecord(const storage::Record& record) {
@@ -723,12 +764,12 @@ void Broker::DrainSubscribers() {
   zmq::message_t identity;
   zmq::message_t body;
   for (int i = 0; i < kBurst && !stop_.load(std::memory_order_relaxed); ++i) {
-    if (zmq_msg_recv(identity.handle(), sub_.handle(), ZMQ_DONTWAIT) < 0) return;
+    if (zmq_msg_recv(identity.handle(), sub_.handle(), ZMQ_DONTWAIT) < 0) break;
     if (!identity.more()) {
       ++stats_.malformed_count(Malformed::kCommandFrames);
       continue;
     }
-    if (zmq_msg_recv(body.handle(), sub_.handle(), ZMQ_DONTWAIT) < 0) return;
+    if (zmq_msg_recv(body.handle(), sub_.handle(), ZMQ_DONTWAIT) < 0) break;
     if (body.more()) {
       DrainRest(sub_);
       ++stats_.malformed_count(Malformed::kCommandFrames);
@@ -736,6 +777,9 @@ void Broker::DrainSubscribers() {
     }
     HandleCommand(View(identity), body);
   }
+  // The burst's socket record changes, in one write (as a publish burst's
+  // history records).
+  FlushSocketLog();
 }
 
 void Broker::HandleCommand(std::string_view identity, const zmq::message_t& body) {
@@ -759,6 +803,11 @@ void Broker::HandleCommand(std::string_view identity, const zmq::message_t& body
         return;
       }
       Peer& peer = peers_.Touch(identity, now);
+      if (peer.known && peer.node != hello.node()) {
+        // The connection now speaks for another node: the old one's
+        // sockets are no longer held here.
+        sockets_.NodeDown(peer.node, WallMicros());
+      }
       peers_.Hello(peer, hello.node(), hello.heartbeat_ms(), now);
       break;
     }
@@ -785,10 +834,15 @@ void Broker::HandleCommand(std::string_view identity, const zmq::message_t& body
       peers_.Remove(identity, "goodbye");
       break;
     case v1::SubscriberCommand::kSaveSession:
-      HandleSaveSession(identity, command, now);
-      return;  // replies itself
+      // Replaced by Sockets{close{recoverable}}: dropped and counted.
+      ++stats_.malformed_count(Malformed::kObsolete);
+      if (request_id != 0) SendReply(identity, request_id, false, "obsolete command");
+      return;
+    case v1::SubscriberCommand::kSockets:
+      HandleSockets(identity, command, now);
+      break;
     case v1::SubscriberCommand::kRecover:
-      HandleRecover(peers_.Touch(identity, now), command, now);
+      HandleRecover(peers_.Touch(identity, now), command);
       return;  // answers with Recovered
     default:
       break;
@@ -833,15 +887,13 @@ void Broker::HandleSubscribe(Peer& peer, const v1::SubscriberCommand& command) {
   }
   for (const v1::Topic& topic : subscribe.topics())
     routes_.Subscribe(peer.subscriber, wire::ToRef(topic));
+  v1::BrokerFrame frame;
+  v1::Reply* reply = frame.mutable_reply();
+  reply->set_request_id(command.request_id());
+  reply->set_ok(true);
+  AddCurrentOffsets(subscribe, *reply);
   if (subscribe.resume().empty()) {
-    if (command.request_id() != 0) {
-      v1::BrokerFrame frame;
-      v1::Reply* reply = frame.mutable_reply();
-      reply->set_request_id(command.request_id());
-      reply->set_ok(true);
-      AddCurrentOffsets(subscribe, *reply);
-      SendBrokerFrame(peer.identity, frame);
-    }
+    if (command.request_id() != 0) SendBrokerFrame(peer.identity, frame);
     return;
   }
 
@@ -849,11 +901,6 @@ void Broker::HandleSubscribe(Peer& peer, const v1::SubscriberCommand& command) {
   // (each envelope once even when it is in several resumed topics, in
   // sequence order, which is offset order within every topic), then Reply.
   // Nothing is routed in between: this thread does both.
-  v1::BrokerFrame frame;
-  v1::Reply* reply = frame.mutable_reply();
-  reply->set_request_id(command.request_id());
-  reply->set_ok(true);
-  AddCurrentOffsets(subscribe, *reply);
   std::vector<const history::Entry*> replay;
   for (const v1::ResumePoint& point : subscribe.resume()) {
     const wire::TopicRef topic = wire::ToRef(point.topic());
@@ -918,90 +965,170 @@ void Broker::HandleSubscribe(Peer& peer, const v1::SubscriberCommand& command) {
   SendBrokerFrame(peer.identity, frame);
 }
 
-void Broker::HandleSaveSession(std::string_view identity, const v1::SubscriberCommand& command,
-                               Clock::time_point now) {
-  const v1::SaveSession& save = command.save_session();
-  const std::chrono::milliseconds ttl(save.ttl_ms());
-  const absl::Status status = sessions_.Save(save.session(), ttl, now);
-  if (!status.ok()) spdlog::debug("SaveSession refused: {}", status.ToString());
-  if (status.ok() && session_log_ != nullptr) {
-    session_log_->Saved(save.session(), std::min(ttl, options_.sessions.max_ttl));
-    // A Reply says the session is kept: with a log, kept on disk.
-    if (command.request_id() != 0) FlushSessionLog(/*compact=*/false);
+int64_t Broker::WallMicros() const { return MicrosSinceEpoch(options_.clock->WallNow()); }
+
+void Broker::HandleSockets(std::string_view identity, const v1::SubscriberCommand& command,
+                           Clock::time_point now) {
+  Peer* peer = peers_.Find(identity);
+  if (peer == nullptr || !peer->known) {
+    // No node to hold the sockets: the node's Hello must come first (it
+    // sends its full list after it anyway).
+    ++stats_.malformed_count(Malformed::kNoHello);
+    return;
   }
-  if (command.request_id() != 0) {
-    SendReply(identity, command.request_id(), status.ok(), FromAbsl(status.message()));
+  peer->last_seen = now;
+  const v1::Sockets& sockets = command.sockets();
+  const int64_t wall_us = WallMicros();
+  uint64_t refused = 0;
+  for (const v1::SocketUpdate& update : sockets.updates()) {
+    switch (update.update_case()) {
+      case v1::SocketUpdate::kOpen: {
+        // Where the socket starts (kept for an existing record): what a
+        // recovery without a client offset replays from.
+        v1::Session session = update.open().session();
+        session.set_epoch(epoch_);
+        session.set_since_sequence(history_.last_sequence());
+        if (absl::IsResourceExhausted(
+                sockets_.Open(std::move(session), peer->node, peer->generation))) {
+          ++refused;
+        }
+        break;
+      }
+      case v1::SocketUpdate::kRooms:
+        (void)sockets_.Rooms(update.rooms(), peer->node);
+        break;
+      case v1::SocketUpdate::kClose:
+        (void)sockets_.Close(update.close().namespace_(), update.close().socket_id(),
+                             update.close().recoverable(), peer->node, wall_us);
+        break;
+      default:
+        ++stats_.malformed_count(Malformed::kCommand);
+        break;
+    }
+  }
+  if (sockets.full()) sockets_.Reconcile(peer->node, peer->generation, wall_us);
+  // A node that asks for an answer (gateways do not) gets it once the
+  // changes are written.
+  if (command.request_id() != 0) FlushSocketLog();
+  if (refused > 0) {
+    refusals_unlogged_ += refused;
+    if (now >= next_refusal_log_) {
+      spdlog::warn(
+          "roomq-broker: socket records full ({} records, {} bytes, all connected): {} sockets "
+          "work but cannot be recovered (sessions.max_records / max_bytes)",
+          sockets_.size(), sockets_.bytes(), refusals_unlogged_);
+      refusals_unlogged_ = 0;
+      next_refusal_log_ = now + std::chrono::seconds(10);
+    }
   }
 }
 
-void Broker::HandleRecover(Peer& peer, const v1::SubscriberCommand& command,
-                           Clock::time_point now) {
+void Broker::PeerRemoved(const Peer& peer, std::string_view reason) {
+  // "replaced": the same node's new connection said Hello and sends its
+  // full list next, which reconciles.
+  if (!peer.known || reason == "replaced") return;
+  sockets_.NodeDown(peer.node, WallMicros());
+}
+
+void Broker::CountRecovery(RecoveryOutcome outcome) {
+  ++stats_.recovery_count(outcome);
+  if (outcome == RecoveryOutcome::kRecovered || outcome == RecoveryOutcome::kTakenOver) {
+    ++stats_.recovered;
+  } else {
+    ++stats_.recover_failed;
+  }
+}
+
+void Broker::SendCloseSocket(std::string_view node, std::string_view ns,
+                             std::string_view socket_id) {
+  const Peer* holder = peers_.FindByNode(node);
+  if (holder == nullptr) return;  // gone: nothing left to close
+  v1::BrokerFrame frame;
+  frame.mutable_close_socket()->set_namespace_(std::string(ns));
+  frame.mutable_close_socket()->set_socket_id(std::string(socket_id));
+  SendBrokerFrame(holder->identity, frame);
+}
+
+void Broker::HandleRecover(Peer& peer, const v1::SubscriberCommand& command) {
   const v1::Recover& request = command.recover();
   v1::Recovered recovered;
   recovered.set_request_id(command.request_id());
-  auto fail = [&](std::string_view error, RecoveryOutcome outcome = RecoveryOutcome::kRefused) {
-    ++stats_.recover_failed;
-    ++stats_.recovery_count(outcome);
+  auto fail = [&](sockets::RecoverOutcome outcome, std::string_view error) {
+    CountRecovery(outcome);
     recovered.set_ok(false);
     recovered.set_error(std::string(error));
     v1::BrokerFrame frame;
     *frame.mutable_recovered() = std::move(recovered);
     SendBrokerFrame(peer.identity, frame);
   };
-  const size_t held = sessions_.size();
-  auto claimed = sessions_.Claim(request.pid(), now);
-  if (sessions_.size() < held && session_log_ != nullptr) {
-    // On disk before any answer: a claimed pid must not come back after a
-    // SIGKILL that follows the answer.
-    session_log_->Erased(request.pid());
-    FlushSessionLog(/*compact=*/false);
-  }
-  if (!claimed.ok()) {
-    // Claim's NotFound says which: an expired session is still found.
-    return fail(FromAbsl(claimed.status().message()),
-                held > sessions_.size() ? RecoveryOutcome::kExpired : RecoveryOutcome::kUnknown);
-  }
-  const v1::Session& session = *claimed;
-  if (session.namespace_() != request.namespace_()) return fail("namespace differs");
-  if (request.epoch() != epoch_ || (request.use_session_start() && session.epoch() != epoch_)) {
-    return fail("epoch changed", RecoveryOutcome::kEpochChanged);
-  }
-  const uint64_t after =
-      request.use_session_start() ? session.since_sequence() : request.after_sequence();
-  const std::string& ns = session.namespace_();
-  for (const std::string& room : session.rooms()) {
-    if (!wire::ValidateTopic(wire::RoomTopic(ns, room)).ok()) return fail("invalid session room");
-  }
-  if (peer.subscriber->topic_count() + static_cast<size_t>(session.rooms_size()) >
-      static_cast<size_t>(options_.max_topics_per_peer)) {
-    return fail("over the topic limit");
-  }
-  if (history_.MissingSince(ns, "", after)) return fail("history truncated", RecoveryOutcome::kGap);
-  for (const std::string& room : session.rooms()) {
-    if (history_.MissingSince(ns, room, after)) {
-      return fail("history truncated", RecoveryOutcome::kGap);
-    }
-  }
+  if (!peer.known) return fail(sockets::RecoverOutcome::kRefused, "no hello");
 
-  // Subscribe, collect, answer: atomic with respect to routing (one thread).
+  // The checks run on the record before it moves; what they collect is
+  // sent once it has.
   std::vector<const history::Entry*> missed;
-  history_.CollectSince(ns, "", after, missed);
-  for (const std::string& room : session.rooms()) {
-    routes_.Subscribe(peer.subscriber, wire::RoomTopic(ns, room));
-    history_.CollectSince(ns, room, after, missed);
+  size_t missed_bytes = 0;
+  auto check = [&](const sockets::SocketRecord& record) -> sockets::RecoverCheck {
+    using sockets::RecoverOutcome;
+    const v1::Session& session = record.session;
+    if (request.epoch() != epoch_ || (request.use_session_start() && session.epoch() != epoch_)) {
+      return {RecoverOutcome::kEpochChanged, "epoch changed"};
+    }
+    const uint64_t after =
+        request.use_session_start() ? session.since_sequence() : request.after_sequence();
+    const std::string& ns = session.namespace_();
+    for (const std::string& room : record.rooms) {
+      if (!wire::ValidateTopic(wire::RoomTopic(ns, room)).ok()) {
+        return {RecoverOutcome::kRefused, "invalid session room"};
+      }
+    }
+    if (peer.subscriber->topic_count() + record.rooms.size() >
+        static_cast<size_t>(options_.max_topics_per_peer)) {
+      return {RecoverOutcome::kRefused, "over the topic limit"};
+    }
+    if (history_.MissingSince(ns, "", after)) return {RecoverOutcome::kGap, "history truncated"};
+    for (const std::string& room : record.rooms) {
+      if (history_.MissingSince(ns, room, after)) {
+        return {RecoverOutcome::kGap, "history truncated"};
+      }
+    }
+    history_.CollectSince(ns, "", after, missed);
+    for (const std::string& room : record.rooms) history_.CollectSince(ns, room, after, missed);
+    std::sort(missed.begin(), missed.end(), [](const history::Entry* a, const history::Entry* b) {
+      return a->sequence < b->sequence;
+    });
+    missed.erase(std::unique(missed.begin(), missed.end()), missed.end());
+    for (const history::Entry* entry : missed) {
+      missed_bytes += wire::ReplayedFieldSize(entry->body());
+    }
+    // Too big for what the peer may have queued (now, or ever): the client
+    // gets a fresh session rather than the broker an unbounded queue.
+    if (peer.queue->queued() + missed_bytes + record.bytes + 64 >
+        static_cast<uint64_t>(options_.max_peer_queue_bytes)) {
+      return {RecoverOutcome::kRefused, "recovery over the subscriber's queue budget"};
+    }
+    return {};
+  };
+  const int64_t wall_us = WallMicros();
+  sockets::RecoverResult result = sockets_.Recover(request.pid(), request.namespace_(), peer.node,
+                                                   peer.generation, wall_us, check);
+  if (!result.ok()) return fail(result.outcome, result.error);
+  const sockets::SocketRecord& record = *result.record;
+  const std::string ns = record.session.namespace_();
+  const std::string socket_id = record.session.socket_id();
+  if (result.outcome == sockets::RecoverOutcome::kTakenOver) {
+    SendCloseSocket(result.previous_node, ns, socket_id);
   }
-  std::sort(missed.begin(), missed.end(), [](const history::Entry* a, const history::Entry* b) {
-    return a->sequence < b->sequence;
-  });
-  missed.erase(std::unique(missed.begin(), missed.end()), missed.end());
 
+  // Subscribe and answer: atomic with respect to routing (one thread).
+  for (const std::string& room : record.rooms) {
+    routes_.Subscribe(peer.subscriber, wire::RoomTopic(ns, room));
+  }
   recovered.set_ok(true);
-  *recovered.mutable_session() = session;
+  *recovered.mutable_session() = record.ToSession();
   // Recovered without `missed`, then every missed Delivery appended as a
   // field built from the kept frame (no envelope parse or re-encode).
   const std::string head = recovered.SerializeAsString();
-  size_t size = head.size();
-  for (const history::Entry* entry : missed) size += wire::ReplayedFieldSize(entry->body());
+  const size_t size = head.size() + missed_bytes;
   using google::protobuf::io::CodedOutputStream;
   const size_t total = 1 + CodedOutputStream::VarintSize64(size) + size;
   zmq_msg_t message;
@@ -1015,21 +1142,15 @@ void Broker::HandleRecover(Peer& peer, const v1::SubscriberCommand& command,
   for (const history::Entry* entry : missed) {
     p += wire::WriteReplayedField(kRecoveredMissedField, entry->body(), p);
   }
-  switch (SendMessage(peer.identity, &peer, &message)) {
-    case SendOutcome::kSent:
-      break;
-    case SendOutcome::kOverBudget:
-      // Too big for what the peer may have queued (now, or ever): the
-      // client gets a fresh session rather than the broker an unbounded
-      // queue.
-      return fail("recovery over the subscriber's queue budget");
-    default:  // the asking peer is gone: nobody to recover for
-      ++stats_.recover_failed;
-      ++stats_.recovery_count(RecoveryOutcome::kRefused);
-      return;
+  FlushSocketLog();  // the record's move is written before anyone acts on it
+  if (SendMessage(peer.identity, &peer, &message) != SendOutcome::kSent) {
+    // The node never learns it holds the socket: the record goes back to
+    // disconnected for the client's next attempt.
+    (void)sockets_.Close(ns, socket_id, /*recoverable=*/true, peer.node, wall_us);
+    CountRecovery(sockets::RecoverOutcome::kRefused);
+    return;
   }
-  ++stats_.recovered;
-  ++stats_.recovery_count(RecoveryOutcome::kRecovered);
+  CountRecovery(result.outcome);
   stats_.replayed += missed.size();
 }
 

@@ -6,7 +6,7 @@
 //   --pub-bind  ROUTER  <- [Envelope] from publishers' DEALERs
 //                       -> [PublishReceipt] when the envelope asked for it
 //   --sub-bind  ROUTER  <- [SubscriberCommand] from subscribers' DEALERs
-//                       -> [BrokerFrame{delivery|reply|pong}]
+//                       -> [BrokerFrame{delivery|reply|pong|recovered|close_socket}]
 //
 // Publish path (the hot path): the loop reads a burst of up to 1024
 // envelopes; for each, wire::ScanRouteInto reads the routing fields
@@ -70,11 +70,20 @@
 // Reply" in HandleSubscribe and "subscribe, then Recovered" in HandleRecover
 // are atomic with respect to routing: no live delivery can fall between
 // the replayed ones and the seam (no gap, no duplicate).
-// Sessions (SaveSession / Recover, broker/history/session_store.h) are
-// expired by Housekeeping. With data_dir they are also written to
-// <data_dir>/sessions/ (broker/history/session_log.h) as they are saved and
-// claimed, flushed after each run of subscriber commands, and restored on
-// start: a session saved before a SIGKILL recovers after the restart.
+// Socket records (broker/sockets/socket_index.h, proto/README.md "Socket
+// records"): gateways report their sockets with Sockets{updates, full};
+// each update goes to the SocketIndex as the sending peer's node (from its
+// Hello; Sockets before Hello are dropped and counted) under the peer's
+// Hello generation, and `full` reconciles the node's records against every
+// Open since that Hello. A peer removed for any reason but "replaced" (the
+// same node's new connection, which lists its sockets next) takes its
+// node's records to disconnected (PeerRemoved). Recover goes through the
+// index: the checks (epoch, rooms, topic limit, history gaps, queue budget)
+// run on the record before it moves; a takeover sends close_socket to the
+// node that held it (its current peer, if any). Every Recover is counted by
+// outcome. Expired records are removed by Housekeeping.
+// A Subscribe's Reply lists each CHANNEL_ROOMS topic of a namespace that
+// keeps history with its newest offset (Reply.current, in Reply.epoch).
 //
 // Persistence (BrokerOptions.data_dir, broker/storage/record_log.h): every
 // kept envelope is appended to a RecordLog as one record (type 1: u64 LE
@@ -85,6 +94,12 @@
 // deliveries and receipts is sent: a subscriber never holds an offset a
 // SIGKILLed broker forgets. Without data_dir the
 // epoch is random per start.
+// The socket records are the SocketIndex's journal in data_dir/sockets
+// (broker/sockets/socket_log.h, a SnapshotLog): written after each run of
+// subscriber commands, in Housekeeping (which also compacts when due), and
+// before the answer to a Recover or to a Sockets with a request_id. On
+// start they are loaded; records connected on a node that has not said
+// Hello within 3 heartbeats are then disconnected.
 //
 // A failed log write: History keeps a burst's entries pending until its
 // Flush succeeded (history.h "Pending entries"). When the Flush fails, the
@@ -116,6 +131,9 @@
 // makes the broker hold is bounded in messages only: its receive queue
 // (up to hwm envelopes of up to max_message_bytes, drained every loop turn)
 // and its receipts (up to hwm, each about as big as its envelope's rooms).
+// Socket records: 1,000,000 records and 512 MiB of encoded records in all
+// (BrokerOptions.sessions; at the bound the soonest-expiring disconnected
+// record is evicted, else a new one refused: socket_index.h).
 
 #include <atomic>
 #include <chrono>
@@ -131,10 +149,10 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
 #include "broker/history/history.h"
-#include "broker/history/session_log.h"
-#include "broker/history/session_store.h"
 #include "broker/peer_table.h"
 #include "broker/routing_table.h"
+#include "broker/sockets/socket_index.h"
+#include "broker/sockets/socket_log.h"
 #include "broker/stats.h"
 #include "broker/storage/record_log.h"
 #include "proto/base/clock.h"
@@ -173,12 +191,12 @@ struct BrokerOptions {
   int max_topics_per_peer = 1000000;
   // How often the stats line is logged (only when something changed).
   std::chrono::milliseconds stats_interval{10000};
-  // History limits and the session store (the --config file).
+  // History limits and the socket records' bounds (the --config file).
   history::HistoryOptions history;
-  history::SessionOptions sessions;
-  // Where history (a RecordLog) and, in sessions/, the saved sessions
-  // (history/session_log.h) are persisted; empty = memory only. The epoch
-  // is then the history log's (its EPOCH file) and `epoch` is ignored.
+  sockets::SocketIndexOptions sessions;
+  // Where history (a RecordLog) and socket records (a SnapshotLog in
+  // DIR/sockets) are persisted; empty = memory only. The epoch is then the
+  // history log's (its EPOCH file) and `epoch` is ignored.
   std::string data_dir;
   storage::FsyncPolicy fsync = storage::FsyncPolicy::kInterval;
   // The log's file operations (storage/env.h); tests inject failures here.
@@ -189,7 +207,7 @@ struct BrokerOptions {
   // CURVE secret key (Z85) of both sockets; empty = plain TCP. When set, a
   // security::ZapHandler must run on the same context (broker/security).
   std::string curve_secret_key;
-  // The one clock of the broker: peer heartbeats, session ttl, housekeeping,
+  // The one clock of the broker: peer heartbeats, housekeeping,
   // stats and the log's fsync interval (Now()); history timestamps and
   // retention (WallNow()). Must outlive the broker. zmq_poll still waits in
   // real time, bounded by the next timer as this clock sees it.
@@ -224,8 +242,10 @@ class Broker {
 
   // Counters; from the loop thread or after Run() returned.
   const BrokerStats& stats() const { return stats_; }
-  // History and sessions; for tests, from the loop thread or after Run().
+  // History and socket records; for tests, from the loop thread or after
+  // Run().
   const history::History& history() const { return history_; }
+  const sockets::SocketIndex& sockets() const { return sockets_; }
 
   // Calls `observer` on the loop thread with a copy of the counters (peers
   // and topics current) about every `interval` while Run() runs, and once
@@ -260,14 +280,15 @@ class Broker {
   Broker(zmq::context_t& context, BrokerOptions options, uint64_t epoch);
   absl::Status Bind();
   absl::Status OpenLog();
+  absl::Status OpenSocketLog();
   void RestoreRecord(const storage::Record& record);
+  // Writes the socket records' buffered changes (no-op without a log);
+  // failures are counted and logged once per failing spell.
+  void FlushSocketLog();
   // Flushes the log (a no-op OK without one). False when the write failed:
   // counted, logged once per failing spell, and history_failing is set; a
   // Flush that writes records clears it.
   bool FlushLog();
-  // Flushes (with `compact`: compacts when due) the session log; a failure
-  // is logged once per failing spell (sessions then live in memory only).
-  void FlushSessionLog(bool compact);
   // At a burst's end: commits the burst's history entries, or, when its log
   // records could not be written, refuses their publishes (see above).
   void SettleHistory();
@@ -297,9 +318,16 @@ class Broker {
   void RemoveUnreachable();
   void HandleCommand(std::string_view identity, const zmq::message_t& body);
   void HandleSubscribe(Peer& peer, const v1::SubscriberCommand& command);
-  void HandleSaveSession(std::string_view identity, const v1::SubscriberCommand& command,
-                         Clock::time_point now);
-  void HandleRecover(Peer& peer, const v1::SubscriberCommand& command, Clock::time_point now);
+  void HandleSockets(std::string_view identity, const v1::SubscriberCommand& command,
+                     Clock::time_point now);
+  void HandleRecover(Peer& peer, const v1::SubscriberCommand& command);
+  // A peer left (PeerTable's removal observer): unless a newer connection
+  // of the same node replaced it, the node's socket records disconnect.
+  void PeerRemoved(const Peer& peer, std::string_view reason);
+  void SendCloseSocket(std::string_view node, std::string_view ns, std::string_view socket_id);
+  // Counts a Recover answer by outcome (and in recovered / recover_failed).
+  void CountRecovery(RecoveryOutcome outcome);
+  int64_t WallMicros() const;
   void HandleUnsubscribe(std::string_view identity, Peer* peer,
                          const v1::SubscriberCommand& command);
   void SendReply(std::string_view identity, uint64_t request_id, bool ok, std::string_view error);
@@ -356,11 +384,17 @@ class Broker {
   std::vector<zmq::message_t*> frame_scratch_;
 
   history::History history_;
-  history::SessionStore sessions_;
+  sockets::SocketIndex sockets_;
+  std::unique_ptr<sockets::SocketLog> socket_log_;  // with data_dir
+  bool socket_log_failing_ = false;
+  // After a restart with records from disk: when the nodes holding them
+  // must have said Hello (3 heartbeats), else their records disconnect.
+  bool restart_grace_pending_ = false;
+  Clock::time_point restart_grace_until_;
+  Clock::time_point next_refusal_log_;  // rate limit of the "socket records full" line
+  uint64_t refusals_unlogged_ = 0;
   int64_t wall_now_us_ = 0;  // wall clock, refreshed per publish burst
   std::unique_ptr<storage::RecordLog> log_;
-  std::unique_ptr<history::SessionLog> session_log_;  // with data_dir
-  bool session_log_failing_ = false;                  // logged once per failing spell
   std::string record_scratch_;
   bool log_failing_ = false;      // the last write failed; no write succeeded since
   uint64_t restore_skipped_ = 0;  // log records not understood on restore

@@ -98,14 +98,16 @@ class Parser {
     return absl::OkStatus();
   }
 
-  absl::Status Sessions(const YAML::Node& node, history::SessionOptions& options) const {
+  absl::Status Sessions(const YAML::Node& node, sockets::SocketIndexOptions& options) const {
     if (!node.IsMap()) return Error(node.Mark(), "'sessions' must be a map");
     for (const auto& item : node) {
       if (!item.first.IsScalar()) return Error(item.first.Mark(), "keys must be scalars");
       const std::string key = item.first.Scalar();
-      if (key == "max_sessions") {
+      if (key == "max_records") {
         ROOMQ_ASSIGN_OR_RETURN(uint64_t value, Unsigned(item.second, key, uint64_t{1} << 32));
-        options.max_sessions = value;
+        options.max_records = value;
+      } else if (key == "max_sessions") {
+        return Error(item.first.Mark(), "'max_sessions' is now 'max_records' (socket records)");
       } else if (key == "max_bytes") {
         ROOMQ_ASSIGN_OR_RETURN(uint64_t value, Unsigned(item.second, key, uint64_t{1} << 50));
         options.max_bytes = value;

@@ -12,10 +12,12 @@
 //     namespaces:               # overrides; unset fields inherit the values above
 //       /chat: { max_messages: 5000, max_age_ms: 600000 }
 //       /telemetry: { max_messages: 0 }
-//   sessions:
-//     max_sessions: 100000      # saved Socket.IO sessions (soonest-expiring evicted)
-//     max_bytes: 67108864       # their encoded sizes summed (the same eviction)
-//     max_ttl_ms: 600000        # a SaveSession ttl is clamped to this
+//   sessions:                   # socket records (broker/sockets/socket_index.h)
+//     max_records: 1000000      # connected and disconnected together
+//     max_bytes: 536870912      # their encoded sizes summed
+//     max_ttl_ms: 600000        # a record's ttl_ms is clamped to this
+//   (at either bound the disconnected record expiring soonest is evicted;
+//   with none left a new socket's record is refused)
 //
 // Thread safety: pure functions.
 
@@ -24,13 +26,13 @@
 
 #include "absl/status/statusor.h"
 #include "broker/history/history.h"
-#include "broker/history/session_store.h"
+#include "broker/sockets/socket_index.h"
 
 namespace roomq::broker {
 
 struct BrokerConfig {
   history::HistoryOptions history;
-  history::SessionOptions sessions;
+  sockets::SocketIndexOptions sessions;
 };
 
 // Parses YAML text; `source` names it in errors. InvalidArgument on any

@@ -81,8 +81,9 @@ std::string FormatPrometheus(const BrokerStats& stats, std::chrono::milliseconds
   AppendMetric(&out, "recoveries_failed_total", "counter", "Recover requests answered not ok.",
                stats.recover_failed);
   AppendHeader(&out, "recovery_total", "counter",
-               "Recover requests by outcome: recovered, gap (history no longer covers the "
-               "window), expired, unknown, epoch_changed, refused.");
+               "Recover requests by outcome: recovered (a disconnected record), taken_over (a "
+               "record connected on another node), gap (history no longer covers the window), "
+               "expired, unknown, epoch_changed, refused.");
   for (size_t i = 0; i < stats.recovery_outcomes.size(); ++i) {
     AppendLabeled(&out, "recovery_total", "outcome",
                   RecoveryOutcomeName(static_cast<RecoveryOutcome>(i)), stats.recovery_outcomes[i]);
@@ -100,8 +101,32 @@ std::string FormatPrometheus(const BrokerStats& stats, std::chrono::milliseconds
                stats.history_entries);
   AppendMetric(&out, "history_bytes", "gauge", "Bytes of envelopes held in history.",
                stats.history_bytes);
-  AppendMetric(&out, "sessions", "gauge", "Saved Socket.IO sessions awaiting recovery.",
-               stats.sessions);
+  AppendHeader(&out, "socket_records", "gauge",
+               "Socket records held: connected on a node, or disconnected awaiting recovery.");
+  AppendLabeled(&out, "socket_records", "state", "connected", stats.socket_records_connected);
+  AppendLabeled(&out, "socket_records", "state", "disconnected", stats.socket_records_disconnected);
+  AppendMetric(&out, "socket_records_bytes", "gauge",
+               "Encoded bytes of the socket records (sessions.max_bytes).",
+               stats.socket_records_bytes);
+  AppendMetric(&out, "socket_records_evicted_total", "counter",
+               "Disconnected socket records evicted at sessions.max_records / max_bytes.",
+               stats.socket_records_evicted);
+  AppendMetric(&out, "socket_records_refused_total", "counter",
+               "Socket records refused at the bounds with every record connected (the socket works "
+               "but cannot be recovered).",
+               stats.socket_records_refused);
+  AppendMetric(&out, "socket_records_invalid_total", "counter",
+               "Socket Opens refused: no namespace or id, or over a per-record limit.",
+               stats.socket_records_invalid);
+  AppendMetric(&out, "socket_records_expired_total", "counter",
+               "Disconnected socket records removed at the end of their recovery window.",
+               stats.socket_records_expired);
+  AppendMetric(&out, "socket_updates_ignored_total", "counter",
+               "Socket room changes and closes for a record the node does not hold.",
+               stats.socket_updates_ignored);
+  AppendMetric(&out, "socket_log_write_failures_total", "counter",
+               "Socket record log writes that failed (--data-dir).",
+               stats.socket_log_write_failures);
   AppendHeader(&out, "snapshot_age_seconds", "gauge", "Age of the published counters.");
   absl::StrAppend(&out, "roomq_broker_snapshot_age_seconds ",
                   absl::StrFormat("%.3f", static_cast<double>(age.count()) / 1000.0), "\n");

@@ -25,13 +25,18 @@
 //   peer_queued_bytes / _max     gauge    bytes ZeroMQ holds for subscriber peers: sum / largest
 //   history_kept_total           counter  room events kept in history
 //   history_replayed_total       counter  deliveries replayed by resumes and recoveries
-//   recoveries_total / recoveries_failed_total   Recover answered ok / not ok
+//   recovery_total{outcome}      counter  recovered | taken_over | gap | expired | unknown |
+//                                         epoch_changed | refused (every Recover answered)
 //   history_write_failures_total counter  history log writes that failed (--data-dir)
 //   history_refused_total        counter  publishes refused: their log record was not written
 //   history_failing              gauge    1 from a failed log write until a write succeeds
 //   history_log_buffered_bytes   gauge    log records appended, not yet written
 //   history_entries / history_bytes   gauge  envelopes / bytes held in history
-//   sessions                     gauge    saved sessions awaiting recovery
+//   socket_records{state}        gauge    connected | disconnected socket records
+//   socket_records_bytes         gauge    their encoded bytes
+//   socket_records_evicted_total / _refused_total / _invalid_total / _expired_total  counter
+//   socket_updates_ignored_total counter  Rooms / Close for a record the node does not hold
+//   socket_log_write_failures_total  counter  socket record log writes that failed
 //   snapshot_age_seconds         gauge    how old the published counters are
 //   up                           gauge    1 (the endpoint answers)
 // Only with CURVE on (--curve-secret-key), read live from the ZapHandler:

@@ -21,6 +21,11 @@ Peer* PeerTable::Find(std::string_view identity) const {
   return it == peers_.end() ? nullptr : it->second.get();
 }
 
+Peer* PeerTable::FindByNode(std::string_view node) const {
+  auto it = by_node_.find(ToAbsl(node));
+  return it == by_node_.end() ? nullptr : it->second;
+}
+
 Peer& PeerTable::Touch(std::string_view identity, Clock::time_point now) {
   auto [it, inserted] = peers_.try_emplace(ToAbsl(identity));
   if (inserted) {
@@ -44,6 +49,7 @@ void PeerTable::Hello(Peer& peer, std::string_view node, uint32_t heartbeat_ms,
   const bool was_known = peer.known;
   peer.node = std::string(node);
   peer.known = true;
+  peer.generation = next_generation_++;
   peer.heartbeat = heartbeat_ms == 0 ? default_heartbeat_
                                      : std::clamp(std::chrono::milliseconds(heartbeat_ms),
                                                   kMinHeartbeat, kMaxHeartbeat);
@@ -58,6 +64,7 @@ void PeerTable::Remove(std::string_view identity, std::string_view reason) {
   auto it = peers_.find(ToAbsl(identity));
   if (it == peers_.end()) return;
   Peer& peer = *it->second;
+  if (on_remove_) on_remove_(peer, reason);
   if (peer.known) {
     auto by_node = by_node_.find(peer.node);
     if (by_node != by_node_.end() && by_node->second == &peer) by_node_.erase(by_node);

@@ -12,6 +12,10 @@
 //   "peer connected node=gw-a identity=00a1b2c3d4 heartbeat_ms=1000"
 //   "peer disconnected node=gw-a identity=00a1b2c3d4 reason=expired"
 //
+// A removal observer (SetRemovalObserver) hears of every peer removed, with
+// the reason ("goodbye", "expired", "unreachable", "replaced", ...), before
+// it goes: the broker turns the node's socket records disconnected.
+//
 // A peer exists from its first command; it is "known" (Pong.known) only
 // after its Hello, so a node that never said Hello (or that the broker
 // forgot) is told to send Hello and its subscriptions again.
@@ -21,9 +25,11 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
@@ -43,6 +49,9 @@ struct Peer {
   std::string identity;  // ROUTER routing id (binary)
   std::string node;      // from Hello; empty before it
   bool known = false;    // Hello received
+  // A new number per Hello, never reused: what the node said since its
+  // latest Hello carries it (socket records' reconciliation).
+  uint64_t generation = 0;
   std::chrono::milliseconds heartbeat{0};
   Clock::time_point last_seen;
   Subscriber* subscriber = nullptr;  // owned by the RoutingTable
@@ -63,12 +72,17 @@ class PeerTable {
 
   // nullptr when unknown.
   Peer* Find(std::string_view identity) const;
+  // The known peer of `node`; nullptr when none.
+  Peer* FindByNode(std::string_view node) const;
+  using RemovalObserver = std::function<void(const Peer& peer, std::string_view reason)>;
+  void SetRemovalObserver(RemovalObserver observer) { on_remove_ = std::move(observer); }
   // The peer for `identity` (created, not yet known, when new) with its
   // last_seen set to `now`.
   Peer& Touch(std::string_view identity, Clock::time_point now);
-  // Marks `peer` known as `node`: starts a fresh session (its previous
-  // subscriptions are dropped; the node sends its whole set next) and
-  // removes any other peer that claimed the same node id (reason "replaced").
+  // Marks `peer` known as `node` under a new generation: starts a fresh
+  // session (its previous subscriptions are dropped; the node sends its
+  // whole set next) and removes any other peer that claimed the same node id
+  // (reason "replaced").
   void Hello(Peer& peer, std::string_view node, uint32_t heartbeat_ms, Clock::time_point now);
   // Removes the peer and its subscriptions; `reason` goes to the log.
   void Remove(std::string_view identity, std::string_view reason);
@@ -92,6 +106,8 @@ class PeerTable {
   const std::chrono::milliseconds default_heartbeat_;
   absl::flat_hash_map<std::string, std::unique_ptr<Peer>> peers_;  // by identity
   absl::flat_hash_map<std::string, Peer*> by_node_;                // known peers by node id
+  RemovalObserver on_remove_;
+  uint64_t next_generation_ = 1;
 };
 
 }  // namespace roomq::broker

@@ -5,26 +5,6 @@
 
 namespace roomq::broker {
 
-std::string_view RecoveryOutcomeName(RecoveryOutcome outcome) {
-  switch (outcome) {
-    case RecoveryOutcome::kRecovered:
-      return "recovered";
-    case RecoveryOutcome::kGap:
-      return "gap";
-    case RecoveryOutcome::kExpired:
-      return "expired";
-    case RecoveryOutcome::kUnknown:
-      return "unknown";
-    case RecoveryOutcome::kEpochChanged:
-      return "epoch_changed";
-    case RecoveryOutcome::kRefused:
-      return "refused";
-    case RecoveryOutcome::kCount:
-      break;
-  }
-  return "other";
-}
-
 std::string_view MalformedName(Malformed reason) {
   switch (reason) {
     case Malformed::kEnvelopeFrames:
@@ -49,6 +29,10 @@ std::string_view MalformedName(Malformed reason) {
       return "hello";
     case Malformed::kCommandTopic:
       return "command_topic";
+    case Malformed::kNoHello:
+      return "no_hello";
+    case Malformed::kObsolete:
+      return "obsolete";
     case Malformed::kCount:
       break;
   }
@@ -81,7 +65,10 @@ std::string BrokerStats::ToString() const {
   absl::StrAppend(&out, " peers=", peers, " queued=", peer_queued_bytes, "B", " topics=", topics,
                   " kept=", kept, " replayed=", replayed, " recovered=", recovered,
                   " recover_failed=", recover_failed, " history=", history_entries, "/",
-                  history_bytes, "B sessions=", sessions,
+                  history_bytes, "B sockets=", socket_records_connected, "+",
+                  socket_records_disconnected, "/", socket_records_bytes, "B",
+                  " socket_records_evicted=", socket_records_evicted,
+                  " socket_records_refused=", socket_records_refused,
                   " history_write_failures=", history_write_failures,
                   " history_refused=", history_refused, " history_failing=", history_failing);
   return out;

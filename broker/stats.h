@@ -10,6 +10,8 @@
 #include <string>
 #include <string_view>
 
+#include "broker/sockets/socket_index.h"
+
 namespace roomq::broker {
 
 // Why an input was dropped as malformed.
@@ -25,21 +27,18 @@ enum class Malformed : uint8_t {
   kCommand,         // not a SubscriberCommand, or no command in it
   kHelloVersion,    // Hello.version is not VERSION_1, or no node id
   kCommandTopic,    // Subscribe/Unsubscribe with an invalid topic (the command is refused)
+  kNoHello,         // Sockets before the node's Hello (no node to hold the sockets)
+  kObsolete,        // a command this broker no longer takes (SaveSession)
   kCount,
 };
 std::string_view MalformedName(Malformed reason);
 
-// What became of a Recover (roomq_broker_recovery_total{outcome}).
-enum class RecoveryOutcome : uint8_t {
-  kRecovered,     // the session came back with everything it missed
-  kGap,           // history no longer holds all it missed: a fresh session
-  kExpired,       // its ttl had passed
-  kUnknown,       // no such session (never saved, claimed already, evicted)
-  kEpochChanged,  // the client's offset is of another epoch (history was lost)
-  kRefused,       // another namespace, a bad room, a topic limit or the queue budget
-  kCount,
-};
-std::string_view RecoveryOutcomeName(RecoveryOutcome outcome);
+// What became of a Recover (roomq_broker_recovery_total{outcome}): the
+// socket index's outcomes (broker/sockets/socket_index.h).
+using RecoveryOutcome = sockets::RecoverOutcome;
+inline std::string_view RecoveryOutcomeName(RecoveryOutcome outcome) {
+  return sockets::RecoverOutcomeName(outcome);
+}
 
 struct BrokerStats {
   uint64_t routed = 0;               // envelopes accepted for routing
@@ -55,12 +54,12 @@ struct BrokerStats {
   uint64_t peers = 0;   // current, refreshed when logged
   uint64_t topics = 0;  // current, refreshed when logged
   // History (broker/history): envelopes kept, deliveries replayed by
-  // resumes and recoveries, Recover outcomes; then the current held
-  // envelopes and bytes and saved sessions, refreshed when logged.
+  // resumes and recoveries; then the current held envelopes and bytes,
+  // refreshed when logged.
   uint64_t kept = 0;
   uint64_t replayed = 0;
-  uint64_t recovered = 0;
-  uint64_t recover_failed = 0;
+  uint64_t recovered = 0;       // Recover answered ok (recovered + taken_over)
+  uint64_t recover_failed = 0;  // ... not ok
   std::array<uint64_t, static_cast<size_t>(RecoveryOutcome::kCount)> recovery_outcomes{};
   uint64_t history_write_failures = 0;  // RecordLog::Flush failures (--data-dir)
   // Publishes history would have kept, refused because their log record
@@ -68,7 +67,18 @@ struct BrokerStats {
   uint64_t history_refused = 0;
   uint64_t history_entries = 0;
   uint64_t history_bytes = 0;
-  uint64_t sessions = 0;
+  // Socket records (broker/sockets): current connected / disconnected
+  // records and their encoded bytes, then the index's counters; refreshed
+  // when logged.
+  uint64_t socket_records_connected = 0;
+  uint64_t socket_records_disconnected = 0;
+  uint64_t socket_records_bytes = 0;
+  uint64_t socket_records_evicted = 0;
+  uint64_t socket_records_refused = 0;
+  uint64_t socket_records_invalid = 0;
+  uint64_t socket_records_expired = 0;
+  uint64_t socket_updates_ignored = 0;     // Rooms / Close for a record the node does not hold
+  uint64_t socket_log_write_failures = 0;  // socket record log writes that failed (--data-dir)
   // 1 from a failed log write until a write succeeds; refreshed when logged.
   uint64_t history_failing = 0;
   uint64_t log_buffered_bytes = 0;  // records appended, not yet written; refreshed when logged
@@ -87,9 +97,13 @@ struct BrokerStats {
     return malformed[static_cast<size_t>(reason)];
   }
 
+  uint64_t recovery_count(RecoveryOutcome outcome) const {
+    return recovery_outcomes[static_cast<size_t>(outcome)];
+  }
+
   // "routed=10 unrouted=0 delivered=40 dropped_hwm=0 ... malformed=2 (version=1 topic=1) peers=4
   // topics=7
-  //  kept=10 replayed=0 recovered=0 recover_failed=0 history=10/2048B sessions=0"
+  //  kept=10 replayed=0 recovered=0 recover_failed=0 history=10/2048B sockets=3+1/900B"
   std::string ToString() const;
 
   friend bool operator==(const BrokerStats&, const BrokerStats&) = default;

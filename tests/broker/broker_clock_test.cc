@@ -57,17 +57,21 @@ class BrokerClockTest : public ::testing::Test {
     }
   }
 
-  // Saves a session and waits for the broker's Reply: it is stored when
-  // this returns.
+  // Opens a recoverable socket on this node and closes it, then waits for
+  // the broker's Reply: its record is disconnected when this returns.
   void Save(const std::string& pid, uint32_t ttl_ms) {
     v1::SubscriberCommand command;
     command.set_request_id(++request_id_);
-    v1::Session* session = command.mutable_save_session()->mutable_session();
+    v1::Session* session =
+        command.mutable_sockets()->add_updates()->mutable_open()->mutable_session();
     session->set_pid(pid);
     session->set_namespace_("/chat");
-    session->set_socket_id("s1");
-    session->set_epoch(broker_->epoch());
-    command.mutable_save_session()->set_ttl_ms(ttl_ms);
+    session->set_socket_id("s-" + pid);
+    session->set_ttl_ms(ttl_ms);
+    v1::SocketClose* close = command.mutable_sockets()->add_updates()->mutable_close();
+    close->set_namespace_("/chat");
+    close->set_socket_id("s-" + pid);
+    close->set_recoverable(true);
     node_->Command(command);
     const v1::BrokerFrame reply = NextFrame([](const v1::BrokerFrame& f) { return f.has_reply(); });
     EXPECT_TRUE(reply.reply().ok()) << reply.reply().error();
@@ -92,7 +96,7 @@ class BrokerClockTest : public ::testing::Test {
   uint64_t request_id_ = 0;
 };
 
-TEST_F(BrokerClockTest, ASavedSessionExpiresWhenTheBrokersClockPassesItsTtl) {
+TEST_F(BrokerClockTest, ADisconnectedRecordExpiresWhenTheBrokersClockPassesItsTtl) {
   Save("early", 30);
   Save("late", 30);
   clock_.Advance(milliseconds(29));
@@ -111,7 +115,8 @@ TEST_F(BrokerClockTest, EveryRecoverIsCountedByOutcome) {
   Save("expiring", 30);
   Save("other-namespace", 60000);
   EXPECT_TRUE(Recover("fine").ok());
-  EXPECT_EQ(Recover("fine").error(), "unknown session") << "a pid recovers once";
+  // Now connected on this very node: refused.
+  EXPECT_EQ(Recover("fine").error(), "socket still connected");
   clock_.Advance(milliseconds(30));
   EXPECT_FALSE(Recover("expiring").ok());
   v1::SubscriberCommand command;
@@ -129,8 +134,8 @@ TEST_F(BrokerClockTest, EveryRecoverIsCountedByOutcome) {
   auto count = [&](RecoveryOutcome outcome) { return outcomes[static_cast<size_t>(outcome)]; };
   EXPECT_EQ(count(RecoveryOutcome::kRecovered), 1u);
   // Claimed at its deadline (expired), or already dropped by housekeeping.
-  EXPECT_EQ(count(RecoveryOutcome::kUnknown) + count(RecoveryOutcome::kExpired), 2u);
-  EXPECT_EQ(count(RecoveryOutcome::kRefused), 1u);
+  EXPECT_EQ(count(RecoveryOutcome::kUnknown) + count(RecoveryOutcome::kExpired), 1u);
+  EXPECT_EQ(count(RecoveryOutcome::kRefused), 2u);
   EXPECT_EQ(broker_->stats().recover_failed, 3u);
   const std::string text = FormatPrometheus(broker_->stats(), milliseconds(0));
   EXPECT_NE(text.find("roomq_broker_recovery_total{outcome=\"recovered\"} 1\n"), std::string::npos)

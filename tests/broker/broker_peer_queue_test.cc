@@ -61,24 +61,27 @@ class BrokerPeerQueueTest : public ::testing::Test {
     return receipt.ok() ? receipt->sequence() : 0;
   }
 
-  v1::Recovered SaveAndRecover(const std::string& pid, uint64_t since_sequence) {
+  // Opens and closes a recoverable socket of this node, then recovers it
+  // from `after_sequence`.
+  v1::Recovered SaveAndRecover(const std::string& pid, uint64_t after_sequence) {
     v1::SubscriberCommand save;
-    save.set_request_id(++request_id_);
-    v1::Session* session = save.mutable_save_session()->mutable_session();
+    v1::Session* session = save.mutable_sockets()->add_updates()->mutable_open()->mutable_session();
     session->set_pid(pid);
     session->set_namespace_("/chat");
     session->set_socket_id("s1");
     session->add_rooms("a");
-    session->set_epoch(broker_->epoch());
-    session->set_since_sequence(since_sequence);
-    save.mutable_save_session()->set_ttl_ms(60000);
+    session->set_ttl_ms(60000);
+    v1::SocketClose* close = save.mutable_sockets()->add_updates()->mutable_close();
+    close->set_namespace_("/chat");
+    close->set_socket_id("s1");
+    close->set_recoverable(true);
     node_->Command(save);
     v1::SubscriberCommand recover;
     recover.set_request_id(++request_id_);
     recover.mutable_recover()->set_pid(pid);
     recover.mutable_recover()->set_namespace_("/chat");
     recover.mutable_recover()->set_epoch(broker_->epoch());
-    recover.mutable_recover()->set_use_session_start(true);
+    recover.mutable_recover()->set_after_sequence(after_sequence);
     node_->Command(recover);
     while (true) {
       auto received = node_->Receive(kWait);

@@ -13,7 +13,9 @@ TEST(BrokerConfigTest, EmptyMeansDefaults) {
   EXPECT_EQ(config->history.defaults.max_messages, 1000u);
   EXPECT_EQ(config->history.defaults.max_age, std::chrono::minutes(2));
   EXPECT_EQ(config->history.max_bytes, size_t{256} << 20);
-  EXPECT_EQ(config->sessions.max_sessions, 100000u);
+  EXPECT_EQ(config->sessions.max_records, 1000000u);
+  EXPECT_EQ(config->sessions.max_bytes, size_t{512} << 20);
+  EXPECT_EQ(config->sessions.max_ttl, std::chrono::minutes(10));
 }
 
 TEST(BrokerConfigTest, DefaultsAloneNeedNoNamespaces) {
@@ -33,7 +35,8 @@ history:
   max_messages: 10
   max_bytes: 1048576
 sessions:
-  max_sessions: 7
+  max_records: 7
+  max_bytes: 4096
   max_ttl_ms: 30000
 )",
                                   "test.yaml");
@@ -44,7 +47,8 @@ sessions:
   EXPECT_EQ(chat.max_messages, 5000u);
   EXPECT_EQ(chat.max_age, std::chrono::seconds(60));  // inherited, though given after
   EXPECT_EQ(config->history.namespaces.at("/off").max_messages, 0u);
-  EXPECT_EQ(config->sessions.max_sessions, 7u);
+  EXPECT_EQ(config->sessions.max_records, 7u);
+  EXPECT_EQ(config->sessions.max_bytes, 4096u);
   EXPECT_EQ(config->sessions.max_ttl, std::chrono::seconds(30));
 }
 
@@ -61,6 +65,11 @@ TEST(BrokerConfigTest, ErrorsNameTheLine) {
   EXPECT_FALSE(ParseBrokerConfig("history:\n  namespaces:\n    chat: {}\n", "b.yaml").ok());
   EXPECT_FALSE(ParseBrokerConfig("history: [1, 2\n", "b.yaml").ok());
   EXPECT_FALSE(ParseBrokerConfig("sessions:\n  max_ttl_ms: 0\n", "b.yaml").ok());
+  auto renamed = ParseBrokerConfig("sessions:\n  max_sessions: 5\n", "b.yaml");
+  ASSERT_FALSE(renamed.ok());
+  EXPECT_NE(renamed.status().message().find("b.yaml:2:3: 'max_sessions' is now 'max_records'"),
+            std::string::npos)
+      << renamed.status();
 }
 
 }  // namespace

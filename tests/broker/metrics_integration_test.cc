@@ -93,8 +93,11 @@ TEST_F(BrokerMetricsTest, ServesTheCountersAfterPublishing) {
   EXPECT_EQ(PrometheusSample(response, "roomq_broker_malformed_total{reason=\"topic\"}"), 0);
   EXPECT_EQ(PrometheusSample(response, "roomq_broker_subscribers"), 1);
   EXPECT_EQ(PrometheusSample(response, "roomq_broker_topics"), 2);
-  for (const char* name : {"roomq_broker_history_kept_total", "roomq_broker_history_entries",
-                           "roomq_broker_history_bytes", "roomq_broker_sessions"}) {
+  for (const char* name :
+       {"roomq_broker_history_kept_total", "roomq_broker_history_entries",
+        "roomq_broker_history_bytes", "roomq_broker_socket_records{state=\"connected\"}",
+        "roomq_broker_socket_records_bytes",
+        "roomq_broker_recovery_total{outcome=\"taken_over\"}"}) {
     EXPECT_TRUE(PrometheusSample(response, name).has_value()) << name;
   }
   EXPECT_LT(*PrometheusSample(response, "roomq_broker_snapshot_age_seconds"), 1.0);

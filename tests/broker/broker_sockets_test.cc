@@ -1,0 +1,368 @@
+// The broker's socket records end to end in process: an in-process Broker
+// on a FakeClock, gateways played by raw wire nodes. Takeover (the old node
+// is told to close the socket), a node's death (heartbeat expiry, Goodbye),
+// a node's full list (reconciliation), the bounds, a restart with
+// --data-dir (records come back; connected ones of a node that does not say
+// Hello within the grace turn disconnected).
+//
+// Time moves only when a test advances the clock; what housekeeping does is
+// awaited through the stats observer (every housekeeping pass publishes).
+
+#include <gtest/gtest.h>
+#include <stdlib.h>
+
+#include <chrono>
+#include <condition_variable>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+#include <zmq.hpp>
+
+#include "broker/broker.h"
+#include "proto/base/clock.h"
+#include "proto/roomq.pb.h"
+#include "proto/wire/topic.h"
+#include "tests/broker/wire_node.h"
+
+namespace roomq::broker {
+namespace {
+
+using broker_test::WireNode;
+using sockets::RecoverOutcome;
+using std::chrono::milliseconds;
+
+constexpr milliseconds kWait{5000};
+// Nodes that must not expire while the clock moves.
+constexpr uint32_t kLongHeartbeatMs = 600000;
+
+v1::SocketUpdate Open(const std::string& id, uint32_t ttl_ms = 60000,
+                      std::vector<std::string> rooms = {"general"}) {
+  v1::SocketUpdate update;
+  v1::Session* session = update.mutable_open()->mutable_session();
+  session->set_pid("pid-" + id);
+  session->set_namespace_("/chat");
+  session->set_socket_id(id);
+  session->add_rooms(id);
+  for (const std::string& room : rooms) session->add_rooms(room);
+  session->set_ttl_ms(ttl_ms);
+  return update;
+}
+
+v1::SocketUpdate Close(const std::string& id, bool recoverable = true) {
+  v1::SocketUpdate update;
+  update.mutable_close()->set_namespace_("/chat");
+  update.mutable_close()->set_socket_id(id);
+  update.mutable_close()->set_recoverable(recoverable);
+  return update;
+}
+
+v1::SocketUpdate Join(const std::string& id, const std::string& room) {
+  v1::SocketUpdate update;
+  update.mutable_rooms()->set_namespace_("/chat");
+  update.mutable_rooms()->set_socket_id(id);
+  update.mutable_rooms()->add_joined(room);
+  return update;
+}
+
+class BrokerSocketsTest : public ::testing::Test {
+ protected:
+  void SetUp() override {}
+  void TearDown() override {
+    Stop();
+    if (!dir_.empty()) {
+      std::error_code ignored;
+      std::filesystem::remove_all(dir_, ignored);
+    }
+  }
+
+  void Start(bool durable = false, sockets::SocketIndexOptions sessions = {}) {
+    if (durable && dir_.empty()) {
+      std::string pattern =
+          (std::filesystem::path(::testing::TempDir()) / "broker_sockets_XXXXXX").string();
+      ASSERT_NE(::mkdtemp(pattern.data()), nullptr);
+      dir_ = pattern;
+    }
+    BrokerOptions options;
+    options.pub_bind = "tcp://127.0.0.1:*";
+    options.sub_bind = "tcp://127.0.0.1:*";
+    options.clock = &clock_;
+    options.sessions = sessions;
+    if (durable) options.data_dir = dir_;
+    auto broker = Broker::Create(context_, options);
+    ASSERT_TRUE(broker.ok()) << broker.status();
+    broker_ = std::move(*broker);
+    broker_->SetStatsObserver(
+        [this](const BrokerStats& stats) {
+          std::lock_guard<std::mutex> lock(mutex_);
+          observed_ = stats;
+          ++observations_;
+          observed_cv_.notify_all();
+        },
+        milliseconds(0));
+    thread_ = std::thread([this] { EXPECT_TRUE(broker_->Run().ok()); });
+  }
+
+  void Stop() {
+    nodes_.clear();
+    if (broker_) broker_->Stop();
+    if (thread_.joinable()) thread_.join();
+    broker_.reset();
+  }
+
+  WireNode& Node(const std::string& id, uint32_t heartbeat_ms = kLongHeartbeatMs) {
+    nodes_.push_back(
+        std::make_unique<WireNode>(context_, broker_->pub_endpoint(), broker_->sub_endpoint()));
+    EXPECT_TRUE(nodes_.back()->Join(id, heartbeat_ms).ok()) << id;
+    return *nodes_.back();
+  }
+
+  template <typename Predicate>
+  v1::BrokerFrame NextFrame(WireNode& node, Predicate predicate) {
+    while (true) {
+      auto received = node.Receive(kWait);
+      if (!received.ok()) {
+        ADD_FAILURE() << received.status();
+        return {};
+      }
+      if (predicate(received->frame)) return received->frame;
+    }
+  }
+
+  // Sends one Sockets command and waits for the broker's Reply (asked for
+  // with a request id), so the changes took effect on return.
+  void Sockets(WireNode& node, std::vector<v1::SocketUpdate> updates, bool full = false) {
+    v1::SubscriberCommand command;
+    const uint64_t request_id = ++request_id_;
+    command.set_request_id(request_id);
+    for (v1::SocketUpdate& update : updates) *command.mutable_sockets()->add_updates() = update;
+    command.mutable_sockets()->set_full(full);
+    node.Command(command);
+    NextFrame(node, [&](const v1::BrokerFrame& frame) {
+      return frame.has_reply() && frame.reply().request_id() == request_id;
+    });
+  }
+
+  v1::Recovered Recover(WireNode& node, const std::string& id, uint64_t after_sequence = 0) {
+    v1::SubscriberCommand command;
+    const uint64_t request_id = ++request_id_;
+    command.set_request_id(request_id);
+    command.mutable_recover()->set_pid("pid-" + id);
+    command.mutable_recover()->set_namespace_("/chat");
+    command.mutable_recover()->set_epoch(broker_->epoch());
+    command.mutable_recover()->set_after_sequence(after_sequence);
+    node.Command(command);
+    return NextFrame(node,
+                     [&](const v1::BrokerFrame& frame) {
+                       return frame.has_recovered() && frame.recovered().request_id() == request_id;
+                     })
+        .recovered();
+  }
+
+  // Advances the clock a housekeeping step at a time until a housekeeping
+  // pass publishes counters that satisfy `predicate`.
+  BrokerStats AwaitStats(const std::function<bool(const BrokerStats&)>& predicate) {
+    const auto deadline = std::chrono::steady_clock::now() + kWait;
+    std::unique_lock<std::mutex> lock(mutex_);
+    while (std::chrono::steady_clock::now() < deadline) {
+      const uint64_t seen = observations_;
+      lock.unlock();
+      clock_.Advance(milliseconds(30));
+      lock.lock();
+      observed_cv_.wait_for(lock, milliseconds(200), [&] { return observations_ > seen; });
+      if (observations_ > seen && predicate(observed_)) return observed_;
+    }
+    ADD_FAILURE() << "the counters never matched; last: " << observed_.ToString();
+    return observed_;
+  }
+
+  std::string dir_;
+  base::FakeClock clock_;
+  zmq::context_t context_;
+  std::unique_ptr<Broker> broker_;
+  std::thread thread_;
+  std::vector<std::unique_ptr<WireNode>> nodes_;
+  uint64_t request_id_ = 0;
+
+  std::mutex mutex_;
+  std::condition_variable observed_cv_;
+  BrokerStats observed_;
+  uint64_t observations_ = 0;
+};
+
+uint64_t Outcome(const BrokerStats& stats, RecoverOutcome outcome) {
+  return stats.recovery_count(outcome);
+}
+
+TEST_F(BrokerSocketsTest, ATakeoverTellsTheOldNodeToCloseTheSocket) {
+  Start();
+  WireNode& gw_a = Node("gw-a");
+  WireNode& gw_b = Node("gw-b");
+  WireNode& gw_c = Node("gw-c");
+  Sockets(gw_a, {Open("s1")});
+
+  // The client is back on gw-b before anyone noticed gw-a lost it.
+  const v1::Recovered recovered = Recover(gw_b, "s1");
+  ASSERT_TRUE(recovered.ok()) << recovered.error();
+  EXPECT_EQ(recovered.session().socket_id(), "s1");
+  EXPECT_EQ(recovered.session().node(), "gw-b");
+  const v1::BrokerFrame close =
+      NextFrame(gw_a, [](const v1::BrokerFrame& frame) { return frame.has_close_socket(); });
+  EXPECT_EQ(close.close_socket().namespace_(), "/chat");
+  EXPECT_EQ(close.close_socket().socket_id(), "s1");
+
+  // gw-a's close, sent before it heard, does not touch the record that
+  // moved: a third node's recovery takes it over from gw-b.
+  Sockets(gw_a, {Close("s1")});
+  const v1::Recovered again = Recover(gw_c, "s1");
+  ASSERT_TRUE(again.ok()) << again.error();
+  NextFrame(gw_b, [](const v1::BrokerFrame& frame) { return frame.has_close_socket(); });
+
+  // The same node asking for a socket it holds is refused.
+  EXPECT_EQ(Recover(gw_c, "s1").error(), "socket still connected");
+  const BrokerStats stats = AwaitStats(
+      [](const BrokerStats& s) { return s.recovery_count(RecoverOutcome::kTakenOver) == 2; });
+  EXPECT_EQ(Outcome(stats, RecoverOutcome::kRefused), 1u);
+  EXPECT_EQ(stats.socket_updates_ignored, 1u);  // gw-a's late close
+  EXPECT_EQ(stats.socket_records_connected, 1u);
+}
+
+TEST_F(BrokerSocketsTest, ANodeWhoseHeartbeatExpiresLeavesRecoverableRecords) {
+  Start();
+  WireNode& gw_a = Node("gw-a", /*heartbeat_ms=*/1000);
+  WireNode& gw_b = Node("gw-b");
+  Sockets(gw_a, {Open("kept"), Open("plain", /*ttl_ms=*/0)});
+  ASSERT_TRUE(gw_b.Subscribe({wire::RoomTopic("/chat", "watch")}).ok());
+
+  clock_.Advance(std::chrono::seconds(3));  // gw-a silent for 3 heartbeats
+  const BrokerStats stats =
+      AwaitStats([](const BrokerStats& s) { return s.socket_records_disconnected == 1; });
+  EXPECT_EQ(stats.socket_records_connected, 0u);  // "plain" had no recovery: removed
+  EXPECT_EQ(stats.peers, 1u);
+
+  const v1::Recovered recovered = Recover(gw_b, "kept");
+  ASSERT_TRUE(recovered.ok()) << recovered.error();
+  EXPECT_EQ(Recover(gw_b, "plain").error(), "unknown session");
+  const BrokerStats after = AwaitStats(
+      [](const BrokerStats& s) { return s.recovery_count(RecoverOutcome::kRecovered) == 1; });
+  EXPECT_EQ(Outcome(after, RecoverOutcome::kTakenOver), 0u);
+  EXPECT_EQ(Outcome(after, RecoverOutcome::kUnknown), 1u);
+}
+
+TEST_F(BrokerSocketsTest, AFullListDisconnectsTheNodesRecordsItDoesNotName) {
+  Start();
+  WireNode& gw_a = Node("gw-a");
+  WireNode& gw_b = Node("gw-b");
+  Sockets(gw_a, {Open("s1"), Open("s2"), Open("s3")});
+
+  // gw-a reconnects (Hello again) and lists s1, then s3, in two commands;
+  // only the last says full. s2 left while the two could not talk.
+  gw_a.Hello("gw-a", kLongHeartbeatMs);
+  Sockets(gw_a, {Open("s1")});
+  Sockets(gw_a, {Open("s3")}, /*full=*/true);
+  AwaitStats([](const BrokerStats& s) {
+    return s.socket_records_connected == 2 && s.socket_records_disconnected == 1;
+  });
+  ASSERT_TRUE(Recover(gw_b, "s2").ok());
+  ASSERT_TRUE(Recover(gw_b, "s1").ok());  // still gw-a's: taken over
+  const v1::BrokerFrame close =
+      NextFrame(gw_a, [](const v1::BrokerFrame& frame) { return frame.has_close_socket(); });
+  EXPECT_EQ(close.close_socket().socket_id(), "s1");
+
+  // A Goodbye is a node's death too.
+  gw_a.Goodbye();
+  const BrokerStats stats = AwaitStats([](const BrokerStats& s) { return s.peers == 1; });
+  EXPECT_EQ(stats.socket_records_disconnected, 1u);  // s3
+  EXPECT_TRUE(Recover(gw_b, "s3").ok());
+}
+
+TEST_F(BrokerSocketsTest, SocketsBeforeHelloAndTheOldSaveSessionAreDroppedAndCounted) {
+  Start();
+  WireNode& gw = Node("gw");
+  WireNode anonymous(context_, broker_->pub_endpoint(), broker_->sub_endpoint());
+  v1::SubscriberCommand sockets;
+  *sockets.mutable_sockets()->add_updates() = Open("s1");
+  anonymous.Command(sockets);
+  v1::SubscriberCommand save;
+  save.mutable_save_session()->mutable_session()->set_pid("p");
+  gw.Command(save);
+  const BrokerStats stats = AwaitStats([](const BrokerStats& s) {
+    return s.malformed_count(Malformed::kNoHello) == 1 &&
+           s.malformed_count(Malformed::kObsolete) == 1;
+  });
+  EXPECT_EQ(stats.socket_records_connected, 0u);
+}
+
+TEST_F(BrokerSocketsTest, AtTheBoundTheSoonestExpiringDisconnectedRecordGoesThenOpensAreRefused) {
+  Start(false, {.max_records = 2});
+  WireNode& gw = Node("gw");
+  WireNode& other = Node("other");
+  Sockets(gw, {Open("soon", 1000), Open("live")});
+  Sockets(gw, {Close("soon")});
+  Sockets(gw, {Open("new")});  // evicts "soon"
+  EXPECT_EQ(Recover(other, "soon").error(), "unknown session");
+  Sockets(gw, {Open("refused")});  // both records connected: refused
+  EXPECT_EQ(Recover(other, "refused").error(), "unknown session");
+  const BrokerStats stats = AwaitStats([](const BrokerStats& s) {
+    return s.socket_records_evicted == 1 && s.socket_records_refused == 1;
+  });
+  EXPECT_EQ(stats.socket_records_connected, 2u);
+  EXPECT_GT(stats.socket_records_bytes, 0u);
+  // The refused socket's node goes on working with the others.
+  EXPECT_TRUE(Recover(other, "live").ok());
+}
+
+TEST_F(BrokerSocketsTest, RecordsSurviveARestartAndSilentNodesLoseThemAfterTheGrace) {
+  Start(/*durable=*/true);
+  const uint64_t epoch = broker_->epoch();
+  {
+    WireNode& gw_a = Node("gw-a");
+    WireNode& gw_b = Node("gw-b");
+    Sockets(gw_a, {Open("a1"), Open("a2")});
+    Sockets(gw_a, {Join("a2", "late"), Close("a2")});
+    Sockets(gw_b, {Open("b1")});
+  }
+  Stop();
+
+  Start(/*durable=*/true);
+  EXPECT_EQ(broker_->epoch(), epoch);
+  // gw-b comes back within the grace and lists its socket; gw-a does not.
+  WireNode& gw_b = Node("gw-b");
+  Sockets(gw_b, {Open("b1")}, /*full=*/true);
+  WireNode& gw_c = Node("gw-c");
+  clock_.Advance(std::chrono::seconds(3));
+  const BrokerStats stats = AwaitStats([](const BrokerStats& s) {
+    return s.socket_records_disconnected == 2 && s.socket_records_connected == 1;
+  });
+  EXPECT_GT(stats.socket_records_bytes, 0u);
+
+  const v1::Recovered a2 = Recover(gw_c, "a2");
+  ASSERT_TRUE(a2.ok()) << a2.error();
+  std::vector<std::string> rooms(a2.session().rooms().begin(), a2.session().rooms().end());
+  std::sort(rooms.begin(), rooms.end());
+  EXPECT_EQ(rooms, (std::vector<std::string>{"a2", "general", "late"}));
+  ASSERT_TRUE(Recover(gw_c, "a1").ok());
+  ASSERT_TRUE(Recover(gw_c, "b1").ok());
+  NextFrame(gw_b, [](const v1::BrokerFrame& frame) { return frame.has_close_socket(); });
+  const BrokerStats after = AwaitStats([](const BrokerStats& s) {
+    return s.recovery_count(RecoverOutcome::kRecovered) == 2 &&
+           s.recovery_count(RecoverOutcome::kTakenOver) == 1;
+  });
+  EXPECT_EQ(after.socket_records_connected, 3u);
+
+  // And once more: what the recoveries changed is on disk as well.
+  Stop();
+  Start(/*durable=*/true);
+  WireNode& gw_d = Node("gw-d");
+  clock_.Advance(std::chrono::seconds(3));
+  AwaitStats([](const BrokerStats& s) { return s.socket_records_disconnected == 3; });
+  const v1::Recovered a2_again = Recover(gw_d, "a2");
+  ASSERT_TRUE(a2_again.ok()) << a2_again.error();
+  EXPECT_EQ(a2_again.session().rooms_size(), 3);
+}
+
+}  // namespace
+}  // namespace roomq::broker
