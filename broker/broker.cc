@@ -261,13 +261,7 @@ void Broker::Housekeeping(Clock::time_point now) {
   }
   sockets_.Expire(wall_us);
   if (socket_log_ != nullptr) {
-    FlushSocketLog();
-    if (socket_log_->ShouldCompact()) {
-      if (absl::Status status = socket_log_->Compact(sockets_); !status.ok()) {
-        ++stats_.socket_log_write_failures;
-        spdlog::warn("roomq-broker: compacting the socket record log: {}", status.ToString());
-      }
-    }
+    FlushSocketLog(/*compact=*/true);
   }
   if (log_ != nullptr) {
     FlushLog();  // also runs the interval fsync when publishing is quiet
@@ -677,10 +671,10 @@ absl::Status Broker::OpenSocketLog() {
     restart_grace_until_ = options_.clock->Now() + kSilentHeartbeats * options_.heartbeat;
   }
   spdlog::info(
-      "socket records restored from {}/sockets: snapshot={} tail={} connected={} "
+      "socket records restored from {}/sockets: records={} connected={} "
       "disconnected={} expired={} skipped={}{}",
-      options_.data_dir, report.open.snapshot_records, report.open.tail_records,
-      sockets_.connected(), sockets_.disconnected(), expired, report.skipped,
+      options_.data_dir, report.open.records, sockets_.connected(), sockets_.disconnected(),
+      expired, report.skipped,
       report.open.truncated_bytes == 0
           ? std::string()
           : absl::StrCat(" torn tail cut: ", report.open.truncated_bytes, " bytes (",
@@ -688,9 +682,9 @@ absl::Status Broker::OpenSocketLog() {
   return absl::OkStatus();
 }
 
-void Broker::FlushSocketLog() {
+void Broker::FlushSocketLog(bool compact) {
   if (socket_log_ == nullptr) return;
-  const absl::Status status = socket_log_->Flush();
+  const absl::Status status = compact ? socket_log_->MaybeCompact(sockets_) : socket_log_->Flush();
   if (status.ok()) {
     if (socket_log_failing_) spdlog::info("roomq-broker: the socket record log takes writes again");
     socket_log_failing_ = false;
@@ -833,11 +827,6 @@ void Broker::HandleCommand(std::string_view identity, const zmq::message_t& body
     case v1::SubscriberCommand::kGoodbye:
       peers_.Remove(identity, "goodbye");
       break;
-    case v1::SubscriberCommand::kSaveSession:
-      // Replaced by Sockets{close{recoverable}}: dropped and counted.
-      ++stats_.malformed_count(Malformed::kObsolete);
-      if (request_id != 0) SendReply(identity, request_id, false, "obsolete command");
-      return;
     case v1::SubscriberCommand::kSockets:
       HandleSockets(identity, command, now);
       break;

@@ -95,7 +95,7 @@
 // SIGKILLed broker forgets. Without data_dir the
 // epoch is random per start.
 // The socket records are the SocketIndex's journal in data_dir/sockets
-// (broker/sockets/socket_log.h, a SnapshotLog): written after each run of
+// (broker/sockets/socket_log.h, a RecordLog of its own): written after each run of
 // subscriber commands, in Housekeeping (which also compacts when due), and
 // before the answer to a Recover or to a Sockets with a request_id. On
 // start they are loaded; records connected on a node that has not said
@@ -194,7 +194,7 @@ struct BrokerOptions {
   // History limits and the socket records' bounds (the --config file).
   history::HistoryOptions history;
   sockets::SocketIndexOptions sessions;
-  // Where history (a RecordLog) and socket records (a SnapshotLog in
+  // Where history (a RecordLog) and socket records (a RecordLog in
   // DIR/sockets) are persisted; empty = memory only. The epoch is then the
   // history log's (its EPOCH file) and `epoch` is ignored.
   std::string data_dir;
@@ -284,7 +284,7 @@ class Broker {
   void RestoreRecord(const storage::Record& record);
   // Writes the socket records' buffered changes (no-op without a log);
   // failures are counted and logged once per failing spell.
-  void FlushSocketLog();
+  void FlushSocketLog(bool compact = false);
   // Flushes the log (a no-op OK without one). False when the write failed:
   // counted, logged once per failing spell, and history_failing is set; a
   // Flush that writes records clears it.

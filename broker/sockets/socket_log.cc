@@ -1,6 +1,9 @@
 #include "broker/sockets/socket_log.h"
 
+#include <algorithm>
 #include <utility>
+
+#include "broker/storage/record_format.h"
 
 namespace roomq::broker::sockets {
 namespace {
@@ -89,31 +92,36 @@ absl::StatusOr<std::unique_ptr<SocketLog>> SocketLog::Open(SocketLogOptions opti
                                                            SocketLogReport* report) {
   SocketLogReport local;
   if (report == nullptr) report = &local;
-  storage::SnapshotLogOptions log_options;
-  log_options.dir = options.dir;
+  storage::LogOptions log_options;
+  log_options.dir = std::move(options.dir);
+  log_options.segment_bytes = options.segment_bytes;
   log_options.fsync = options.fsync;
-  log_options.min_compact_bytes = options.min_compact_bytes;
   log_options.clock = options.clock;
   log_options.env = options.env;
-  auto log = storage::SnapshotLog::Open(
+  auto log = storage::RecordLog::Open(
       std::move(log_options),
-      [&index, report](uint8_t type, std::string_view payload) {
-        if (!Replay(type, payload, index)) ++report->skipped;
+      [&index, report](const storage::Record& record) {
+        if (!Replay(record.type, record.payload, index)) ++report->skipped;
       },
       &report->open);
   if (!log.ok()) return log.status();
-  return std::unique_ptr<SocketLog>(new SocketLog(std::move(*log)));
+  return std::unique_ptr<SocketLog>(new SocketLog(*std::move(log), options.min_compact_bytes));
+}
+
+void SocketLog::Append(uint8_t type, std::string_view payload) {
+  log_->Append(type, payload);
+  appended_since_compaction_ += payload.size() + storage::kRecordHeaderBytes;
 }
 
 void SocketLog::Put(const SocketRecord& record) {
   EncodeRecord(record, scratch_);
-  log_->Append(kRecord, scratch_);
+  Append(kRecord, scratch_);
 }
 
 void SocketLog::Rooms(const v1::SocketRooms& applied) {
   scratch_.clear();
   applied.AppendToString(&scratch_);
-  log_->Append(kRooms, scratch_);
+  Append(kRooms, scratch_);
 }
 
 void SocketLog::State(const SocketRecord& record) {
@@ -124,7 +132,7 @@ void SocketLog::State(const SocketRecord& record) {
   key.set_socket_id(record.session.socket_id());
   key.set_node(record.session.node());
   key.AppendToString(&scratch_);
-  log_->Append(kState, scratch_);
+  Append(kState, scratch_);
 }
 
 void SocketLog::Erase(std::string_view ns, std::string_view socket_id) {
@@ -133,16 +141,19 @@ void SocketLog::Erase(std::string_view ns, std::string_view socket_id) {
   key.set_namespace_(std::string(ns));
   key.set_socket_id(std::string(socket_id));
   key.AppendToString(&scratch_);
-  log_->Append(kErase, scratch_);
+  Append(kErase, scratch_);
 }
 
-absl::Status SocketLog::Compact(const SocketIndex& index) {
-  return log_->Compact([this, &index](const storage::SnapshotLog::Emit& emit) {
-    index.ForEach([&](const SocketRecord& record) {
-      EncodeRecord(record, scratch_);
-      emit(kRecord, scratch_);
-    });
-  });
+absl::Status SocketLog::MaybeCompact(const SocketIndex& index) {
+  if (appended_since_compaction_ <= std::max(min_compact_bytes_, 2 * index.bytes())) {
+    return log_->Flush();
+  }
+  const uint64_t start = log_->next_index();
+  index.ForEach([this](const SocketRecord& record) { Put(record); });
+  appended_since_compaction_ = 0;
+  ++compactions_;
+  if (absl::Status status = log_->Flush(); !status.ok()) return status;
+  return log_->DropBefore(start);
 }
 
 }  // namespace roomq::broker::sockets

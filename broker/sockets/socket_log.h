@@ -2,9 +2,11 @@
 #define ROOMQ_BROKER_SOCKETS_SOCKET_LOG_H_
 
 // SocketLog: the socket records on disk (--data-dir: DIR/sockets), a
-// storage::SnapshotLog (a snapshot of every record plus a tail of changes
-// since) fed as the SocketIndex's journal. Every persistence call of the
-// socket records is here.
+// storage::RecordLog of its own (CRC-framed records, a torn tail cut on
+// open, the broker's --fsync policy) fed as the SocketIndex's journal. Every
+// persistence call of the socket records is here. It is not history's log
+// because the retention differs: history's log is cut behind its oldest
+// entry, and a socket connected for days must not pin days of segments.
 //
 // Records (type byte, then payload; integers little-endian):
 //   1 record  u8 state | i64 deadline_us | v1::Session with rooms and node.
@@ -19,12 +21,20 @@
 // the record). Deadlines are wall-clock microseconds: they mean the same
 // after a restart.
 //
-// Open replays the snapshot, then the tail, into the index with its
-// Restore* calls (no bounds, no counting): a torn end of the tail is cut by
-// the SnapshotLog; a record this code cannot parse is skipped and counted
-// (SocketLogReport::skipped). Compact writes every record of the index as a
-// new snapshot. Durability follows the SnapshotLog (and so the broker's
-// --fsync policy): Append buffers, Flush writes.
+// Open replays every record, in order, into the index with its Restore*
+// calls (no bounds, no counting): a torn end is cut by the RecordLog; a
+// record this code cannot parse is skipped and counted
+// (SocketLogReport::skipped). Durability follows the RecordLog: the journal
+// calls buffer, Flush writes.
+//
+// Compaction keeps the log near the size of what it holds: once more than
+// max(min_compact_bytes, 2 x the index's bytes) were appended since the last
+// one, every record of the index is appended again whole (type 1) and the
+// segments wholly before that point are deleted. Replay stays right at any
+// crash point: a whole record replaces whatever came before it, a change to
+// a record not (yet) restored is ignored, and a record erased before the
+// compaction is not re-appended, so older records of it that survive are
+// followed by their erase.
 //
 // Thread safety: none; the broker loop thread.
 
@@ -39,7 +49,6 @@
 #include "broker/sockets/socket_index.h"
 #include "broker/storage/env.h"
 #include "broker/storage/record_log.h"
-#include "broker/storage/snapshot_log.h"
 #include "proto/base/clock.h"
 
 namespace roomq::broker::sockets {
@@ -47,22 +56,24 @@ namespace roomq::broker::sockets {
 struct SocketLogOptions {
   std::string dir;  // created 0700 with its parents
   storage::FsyncPolicy fsync = storage::FsyncPolicy::kInterval;
-  // A new snapshot once the tail holds at least this much and more than the
-  // snapshot.
-  size_t min_compact_bytes = 4 << 20;
+  // Compaction is due once this much, and twice the index's bytes, was
+  // appended since the last one.
+  size_t min_compact_bytes = size_t{4} << 20;
+  // Small segments, so that compaction frees space soon.
+  size_t segment_bytes = size_t{4} << 20;
   const base::Clock* clock = &base::Clock::Real();
   storage::Env* env = storage::Env::Default();
 };
 
 struct SocketLogReport {
-  storage::SnapshotOpenReport open;
+  storage::OpenReport open;
   uint64_t skipped = 0;  // records not understood
 };
 
 class SocketLog final : public SocketJournal {
  public:
   // Opens (or creates) the log and replays it into `index`, which should be
-  // empty. The SnapshotLog's errors (DataLoss, FailedPrecondition when
+  // empty. The RecordLog's errors (DataLoss, FailedPrecondition when
   // another broker holds DIR, I/O errors).
   static absl::StatusOr<std::unique_ptr<SocketLog>> Open(SocketLogOptions options,
                                                          SocketIndex& index,
@@ -74,17 +85,24 @@ class SocketLog final : public SocketJournal {
   void State(const SocketRecord& record) override;
   void Erase(std::string_view ns, std::string_view socket_id) override;
 
-  // Writes what was buffered (SnapshotLog::Flush).
+  // Writes what was buffered (RecordLog::Flush).
   absl::Status Flush() { return log_->Flush(); }
-  bool ShouldCompact() const { return log_->ShouldCompact(); }
-  // A new snapshot of every record of `index` (the one this journals).
-  absl::Status Compact(const SocketIndex& index);
-  const storage::SnapshotLog& log() const { return *log_; }
+  // Compacts against `index` (the one this journals) when due, then
+  // flushes. The RecordLog's errors.
+  absl::Status MaybeCompact(const SocketIndex& index);
+
+  uint64_t compactions() const { return compactions_; }
+  const storage::RecordLog& log() const { return *log_; }
 
  private:
-  explicit SocketLog(std::unique_ptr<storage::SnapshotLog> log) : log_(std::move(log)) {}
+  SocketLog(std::unique_ptr<storage::RecordLog> log, size_t min_compact_bytes)
+      : log_(std::move(log)), min_compact_bytes_(min_compact_bytes) {}
+  void Append(uint8_t type, std::string_view payload);
 
-  std::unique_ptr<storage::SnapshotLog> log_;
+  std::unique_ptr<storage::RecordLog> log_;
+  const size_t min_compact_bytes_;
+  size_t appended_since_compaction_ = 0;
+  uint64_t compactions_ = 0;
   std::string scratch_;
 };
 
