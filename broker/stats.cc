@@ -31,8 +31,6 @@ std::string_view MalformedName(Malformed reason) {
       return "command_topic";
     case Malformed::kNoHello:
       return "no_hello";
-    case Malformed::kObsolete:
-      return "obsolete";
     case Malformed::kCount:
       break;
   }

@@ -28,7 +28,6 @@ enum class Malformed : uint8_t {
   kHelloVersion,    // Hello.version is not VERSION_1, or no node id
   kCommandTopic,    // Subscribe/Unsubscribe with an invalid topic (the command is refused)
   kNoHello,         // Sockets before the node's Hello (no node to hold the sockets)
-  kObsolete,        // a command this broker no longer takes (SaveSession)
   kCount,
 };
 std::string_view MalformedName(Malformed reason);

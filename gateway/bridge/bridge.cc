@@ -5,7 +5,9 @@
 
 #include <boost/asio/post.hpp>
 #include <cstring>
+#include <optional>
 #include <random>
+#include <utility>
 
 #include "absl/strings/str_format.h"
 #include "proto/base/absl_compat.h"
@@ -16,6 +18,9 @@ namespace {
 
 // How long one Poll may block when nothing wakes it.
 constexpr std::chrono::milliseconds kPollSlice{100};
+// Socket updates per Sockets command, in bytes: far below the broker's
+// 4 MiB message limit.
+constexpr size_t kMaxSocketCommandBytes = size_t{256} << 10;
 
 std::string GatewayNodeId() {
   char host[256] = {};
@@ -70,6 +75,11 @@ absl::Status Bridge::Start(Sink sink) {
   hooks.on_loop = [this](node::Link& link) {
     NoteBrokerPosition(link.epoch(), link.last_sequence());
   };
+  hooks.on_hello = [this](node::Link& link) {
+    sockets_.FullList(kMaxSocketCommandBytes,
+                      [&link](v1::Sockets command) { link.SendSockets(std::move(command)); });
+  };
+  hooks.on_close_socket = [this](const v1::CloseSocket& close) { OnCloseSocket(close); };
   hooks.on_stop = [this](node::Link&) {
     topics_.clear();
     spdlog::info("bridge {}: stopped", node_id_);
@@ -118,14 +128,49 @@ void Bridge::Publish(size_t shard, v1::Envelope envelope,
   }
 }
 
-void Bridge::SaveSession(size_t shard, v1::Session session, std::chrono::milliseconds ttl) {
+void Bridge::SocketUpdates(size_t shard, std::vector<v1::SocketUpdate> updates) {
   (void)link_thread_.Post(
-      [this, session = std::move(session), ttl](node::Link& link) {
-        link.SaveSession(session, ttl);
-        absl::MutexLock lock(&stats_mutex_);
-        ++stats_.sessions_saved;
+      [this, shard, updates = std::move(updates)](node::Link& link) mutable {
+        SendSocketUpdates(link, shard, updates);
       },
       node::LinkThread::Bound::kUnbounded, node::LinkThread::AtStop::kRun);
+}
+
+void Bridge::SendSocketUpdates(node::Link& link, size_t shard,
+                               std::vector<v1::SocketUpdate>& updates) {
+  v1::Sockets command;
+  size_t bytes = 0;
+  uint64_t sent = 0;
+  uint64_t dropped = 0;
+  for (v1::SocketUpdate& update : updates) {
+    if (!sockets_.Apply(shard, update)) {
+      ++dropped;
+      continue;
+    }
+    bytes += update.ByteSizeLong() + 4;
+    *command.add_updates() = std::move(update);
+    ++sent;
+    if (bytes >= kMaxSocketCommandBytes) {
+      link.SendSockets(std::exchange(command, {}));
+      bytes = 0;
+    }
+  }
+  if (command.updates_size() > 0) link.SendSockets(std::move(command));
+  absl::MutexLock lock(&stats_mutex_);
+  stats_.socket_updates += sent;
+  stats_.socket_updates_dropped += dropped;
+}
+
+void Bridge::OnCloseSocket(const v1::CloseSocket& close) {
+  const std::optional<size_t> shard = sockets_.Forget(close.namespace_(), close.socket_id());
+  if (!shard.has_value()) return;  // already gone here
+  {
+    absl::MutexLock lock(&stats_mutex_);
+    ++stats_.sockets_moved;
+  }
+  if (!options_.close_socket) return;
+  Post(*shard, [close_socket = options_.close_socket, shard = *shard, ns = close.namespace_(),
+                id = close.socket_id()] { close_socket(shard, ns, id); });
 }
 
 void Bridge::Recover(size_t shard, v1::Recover request,

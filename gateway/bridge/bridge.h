@@ -38,11 +38,17 @@
 // go on. Recovery answers (one post per recovered socket, each bounded by
 // the Link's max_message_bytes) are not charged.
 //
-// Connection state recovery: SaveSession is queued like Subscribe (never
-// refused: one per closing socket) and, like a publish, still goes out
-// during Stop; Recover asks the Link and, on the broker's ok, counts the
-// asking shard for the session's rooms before posting the answer (port.h),
-// so the live deliveries that follow are routed to it.
+// Socket records: SocketUpdates is queued like Subscribe (never refused:
+// the shards batch one per run of their loop, and the updates are bounded
+// by the memberships themselves) and, like a publish, still goes out during
+// Stop, so a clean shutdown leaves its sockets recoverable. Every update
+// goes through a SocketMirror (socket_mirror.h) first; after each Hello the
+// mirror goes to the broker as this node's full list. A broker CloseSocket
+// (the record moved to another node) is forgotten by the mirror and handed
+// to Options::close_socket on the shard that holds the socket.
+// Recover asks the Link and, on the broker's ok, counts the asking shard
+// for the session's rooms before posting the answer (port.h), so the live
+// deliveries that follow are routed to it.
 //
 // Thread safety: Port methods and stats() may be called from any thread;
 // Start and Stop from the owner's thread only. Everything under "Link
@@ -63,6 +69,7 @@
 #include "absl/synchronization/mutex.h"
 #include "gateway/bridge/hand_off.h"
 #include "gateway/bridge/port.h"
+#include "gateway/bridge/socket_mirror.h"
 #include "proto/node/link.h"
 #include "proto/node/link_thread.h"
 
@@ -73,11 +80,13 @@ struct BridgeStats {
   uint64_t dispatches = 0;           // (envelope, shard) posts
   uint64_t deliveries_unrouted = 0;  // no shard had a target
   uint64_t publishes = 0;
-  uint64_t publishes_refused = 0;   // queue bound or Link refused
-  uint64_t topics = 0;              // topics subscribed at the broker
-  uint64_t sessions_saved = 0;      // SaveSession sent
-  uint64_t recoveries = 0;          // Recover answered ok
-  uint64_t recoveries_refused = 0;  // Recover answered not ok, or no answer
+  uint64_t publishes_refused = 0;       // queue bound or Link refused
+  uint64_t topics = 0;                  // topics subscribed at the broker
+  uint64_t socket_updates = 0;          // SocketUpdates sent to the broker
+  uint64_t socket_updates_dropped = 0;  // ... dropped: for a socket the mirror does not hold
+  uint64_t sockets_moved = 0;           // CloseSocket from the broker for a socket held here
+  uint64_t recoveries = 0;              // Recover answered ok
+  uint64_t recoveries_refused = 0;      // Recover answered not ok, or no answer
   // (envelope, shard) posts dropped: the shard's queue was at
   // max_shard_queue_bytes.
   uint64_t dispatches_dropped = 0;
@@ -103,6 +112,10 @@ class Bridge : public Port {
     // it, into what the shards get. Called on the link thread, once per
     // routed delivery and once per missed event of a recovery. Required.
     std::function<SharedDispatch(v1::Envelope envelope, uint64_t epoch, uint64_t sequence)> prepare;
+    // Closes a socket whose record the broker moved to another node, on
+    // shard `shard` (posted there). Optional.
+    std::function<void(size_t shard, const std::string& ns, const std::string& socket_id)>
+        close_socket;
   };
 
   using Stats = BridgeStats;
@@ -116,7 +129,7 @@ class Bridge : public Port {
   // Starts the thread and creates the Link on it. The error of Link::Create
   // (bad endpoint, ...) when it fails. The broker need not be up.
   absl::Status Start(Sink sink);
-  // Stops the thread: publishes and SaveSessions already queued are still
+  // Stops the thread: publishes and socket updates already queued are still
   // sent, Subscribe / Unsubscribe / Recover not yet taken by the thread are
   // dropped (AtStop::kDiscard), then the Link says Goodbye to the broker.
   // Later Port calls are ignored (callbacks not run). Idempotent.
@@ -128,7 +141,7 @@ class Bridge : public Port {
   void Unsubscribe(size_t shard, std::string topic_key) override;
   void Publish(size_t shard, v1::Envelope envelope,
                std::function<void(absl::StatusOr<v1::PublishReceipt>)> on_receipt) override;
-  void SaveSession(size_t shard, v1::Session session, std::chrono::milliseconds ttl) override;
+  void SocketUpdates(size_t shard, std::vector<v1::SocketUpdate> updates) override;
   void Recover(size_t shard, v1::Recover request,
                std::function<void(absl::StatusOr<Recovery>)> done) override;
   uint64_t epoch() const override { return epoch_.load(std::memory_order_relaxed); }
@@ -165,6 +178,8 @@ class Bridge : public Port {
                       std::function<void(absl::Status)> done);
   void UnsubscribeShard(size_t shard, const std::string& topic_key);
   void OnDelivery(node::Delivery& delivery);
+  void SendSocketUpdates(node::Link& link, size_t shard, std::vector<v1::SocketUpdate>& updates);
+  void OnCloseSocket(const v1::CloseSocket& close);
   void OnRecovered(size_t shard, absl::StatusOr<v1::Recovered> answer,
                    const std::function<void(absl::StatusOr<Recovery>)>& done);
 
@@ -184,6 +199,7 @@ class Bridge : public Port {
 
   // Link thread only.
   absl::flat_hash_map<std::string, TopicShards> topics_;
+  SocketMirror sockets_;
   // One per shard; charged on the link thread, given back on the shards.
   std::vector<ShardBudget> budgets_;
 

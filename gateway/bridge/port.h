@@ -68,19 +68,20 @@ class Port {
   virtual void Publish(size_t shard, v1::Envelope envelope,
                        std::function<void(absl::StatusOr<v1::PublishReceipt>)> on_receipt) = 0;
 
+  // Socket records (proto/README.md "Socket records"): what happened to
+  // shard `shard`'s sockets, in order (each socket's Open first, then its
+  // room changes, then its Close). Fire and forget: the port keeps the
+  // broker's records current, also across broker restarts.
+  virtual void SocketUpdates(size_t shard, std::vector<v1::SocketUpdate> updates) = 0;
   // Connection state recovery (gateway/socketio/recovery.h).
-  // Keeps `session` in the broker for `ttl` (fire and forget).
-  virtual void SaveSession(size_t shard, v1::Session session, std::chrono::milliseconds ttl) = 0;
-  // Claims a saved session. `done` runs on shard `shard` with the Recovery,
-  // or NotFound carrying the broker's reason ("unknown session", "epoch
-  // changed", "history truncated", ...), or Unavailable when the broker did
-  // not answer. On success the broker has subscribed this gateway to the
-  // session's rooms and, BEFORE `done` is posted, the port counts shard
-  // `shard` as a member of (namespace, room) for every session room and of
-  // (namespace, "") — so that no delivery after the broker's answer is
-  // dropped as unrouted. The shard must take over each of those (a local
-  // member joins) or give it back with Unsubscribe. Deliveries posted to the
-  // shard after `done` all have a greater sequence than every missed event.
+  // Claims the record of a socket that is gone or held elsewhere. `done` runs on shard `shard` with
+  // the Recovery, or NotFound carrying the broker's reason ("unknown session", "epoch changed",
+  // "history truncated", ...), or Unavailable when the broker did not answer. On success the broker
+  // has subscribed this gateway to the session's rooms and, BEFORE `done` is posted, the port
+  // counts shard `shard` as a member of (namespace, room) for every session room and of (namespace,
+  // "") — so that no delivery after the broker's answer is dropped as unrouted. The shard must take
+  // over each of those (a local member joins) or give it back with Unsubscribe. Deliveries posted
+  // to the shard after `done` all have a greater sequence than every missed event.
   virtual void Recover(size_t shard, v1::Recover request,
                        std::function<void(absl::StatusOr<Recovery>)> done) = 0;
   // The broker's epoch and the newest sequence this gateway has seen

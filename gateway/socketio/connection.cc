@@ -314,6 +314,7 @@ void Connection::FinishConnect(const std::string& nsp, uint64_t handle,
   ever_connected_ = true;
   StopConnectTimer();
   Send(EncodeConnect(nsp, socket.id, socket.pid));
+  RecordOpen(socket);
   spdlog::info("socket connected: id={} ns={} transport={} session={} remote={}", socket.id, nsp,
                session_.transport(), engineio::SidForLog(session_.id()),
                session_.handshake().remote_address);
@@ -583,7 +584,7 @@ void Connection::Deliver(Socket& socket, const Dispatch& dispatch) {
         spdlog::info("socket {}: disconnected by {}: {}", socket.id, envelope.origin(),
                      envelope.reason());
       }
-      CloseSocket(socket, "server namespace disconnect", true);
+      CloseSocket(socket, kReasonServerDisconnect, true);
       return;
     default:
       spdlog::debug("socket {}: ignoring delivery of kind {}", socket.id,
@@ -630,7 +631,7 @@ void Connection::CloseSocket(Socket& socket, std::string_view reason, bool tell_
     return;
   }
   ++shard_->stats().disconnects[std::string(reason)];
-  SaveSession(*owned, reason, rooms);
+  RecordClose(*owned, reason);
   spdlog::info("socket disconnected: id={} ns={} transport={} session={} reason=\"{}\"", owned->id,
                owned->ns->name, session_.transport(), engineio::SidForLog(session_.id()), reason);
   if (owned->ns->policy->forward) {

@@ -103,6 +103,13 @@ inline constexpr size_t kDeliveryFramingBytes = 512;
 // at its client address before the socket exists.
 inline constexpr uint8_t kConnectRooms = 2;
 
+// The client address as a socket record carries it (the broker refuses a
+// record whose handshake summary exceeds 512 bytes).
+inline constexpr size_t kMaxRecordAddressBytes = 256;
+
+// The Socket.IO reason of a socket the server disconnected.
+inline constexpr std::string_view kReasonServerDisconnect = "server namespace disconnect";
+
 struct ConnectionOptions {
   // A session with no namespace connected this long is closed.
   std::chrono::milliseconds connect_timeout{45000};
@@ -154,6 +161,10 @@ class Connection : public engineio::SessionListener {
   void OnMessage(std::string_view data, bool binary) override;
   void OnClose(std::string_view reason) override;
 
+  // Closes `socket` (one of ours), telling the client: its record moved to
+  // another node, which now holds the session.
+  void CloseMovedSocket(Socket& socket);
+
   // A broker delivery for `socket` (one of ours), already filtered by the shard.
   void Deliver(Socket& socket, const Dispatch& dispatch);
 
@@ -187,10 +198,11 @@ class Connection : public engineio::SessionListener {
   bool StartRecovery(Socket& socket);
   void FinishRecovery(const std::string& nsp, uint64_t handle,
                       absl::StatusOr<bridge::Recovery> recovery);
-  // Saves a closing socket's state in the broker when its namespace has
-  // recovery and `reason` is recoverable.
-  void SaveSession(const Socket& socket, std::string_view reason,
-                   const std::vector<std::string>& rooms);
+  // Reports a connected socket to the broker's socket records; its close,
+  // recoverable when its namespace has recovery and `reason` is
+  // recoverable.
+  void RecordOpen(Socket& socket);
+  void RecordClose(Socket& socket, std::string_view reason);
   void HandleEvent(Socket& socket, Packet& packet);
   // Takes one token from the socket's rate bucket; false when empty.
   bool TakeRateToken(Socket& socket);

@@ -1,11 +1,13 @@
-// Connection's part of Socket.IO connection state recovery (recovery.h):
-// offering a pid, claiming a saved session on CONNECT, saving one on a
-// recoverable close. Kept apart from connection.cc so the CONNECT path there
-// stays readable; the wire conventions live in recovery.{h,cc}.
+// Connection's part of Socket.IO connection state recovery (recovery.h) and
+// of the broker's socket records: offering a pid, claiming a record on
+// CONNECT, reporting a socket's connect and close (shard.h "Socket
+// records"), closing a socket whose record moved to another node. Kept apart from connection.cc so
+// the CONNECT path there stays readable; the wire conventions live in recovery.{h,cc}.
 
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <limits>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -96,6 +98,7 @@ void Connection::FinishRecovery(const std::string& nsp, uint64_t handle,
   ever_connected_ = true;
   StopConnectTimer();
   Send(EncodeConnect(nsp, socket.id, socket.pid));
+  RecordOpen(socket);  // the broker moved the record here; this repeats it whole
   size_t sent = 0;
   for (const SharedDispatch& dispatch : recovery->missed) {
     const v1::Envelope& envelope = dispatch->envelope;
@@ -125,20 +128,34 @@ void Connection::FinishRecovery(const std::string& nsp, uint64_t handle,
   }
 }
 
-void Connection::SaveSession(const Socket& socket, std::string_view reason,
-                             const std::vector<std::string>& rooms) {
-  const std::optional<std::chrono::milliseconds>& window = socket.ns->policy->recovery;
-  if (!window.has_value() || socket.pid.empty() || !IsRecoverableReason(reason)) return;
+void Connection::RecordOpen(Socket& socket) {
   v1::Session session;
   session.set_pid(socket.pid);
   session.set_namespace_(socket.ns->name);
   session.set_socket_id(socket.id);
-  for (const std::string& room : rooms) session.add_rooms(room);
   session.set_epoch(socket.epoch);
   session.set_since_sequence(socket.since_sequence);
   if (socket.grant != nullptr) session.set_subject(socket.grant->subject);
-  ++shard_->stats().sessions_saved;
-  shard_->port().SaveSession(shard_->index(), std::move(session), *window);
+  const std::optional<std::chrono::milliseconds>& window = socket.ns->policy->recovery;
+  if (window.has_value() && !socket.pid.empty()) {
+    session.set_ttl_ms(static_cast<uint32_t>(
+        std::clamp<int64_t>(window->count(), 0, std::numeric_limits<uint32_t>::max())));
+  }
+  session.set_address(session_.handshake().remote_address.substr(0, kMaxRecordAddressBytes));
+  shard_->RecordOpen(socket, std::move(session));
+}
+
+void Connection::RecordClose(Socket& socket, std::string_view reason) {
+  const bool recoverable =
+      socket.ns->policy->recovery.has_value() && !socket.pid.empty() && IsRecoverableReason(reason);
+  if (recoverable && socket.recorded) ++shard_->stats().sessions_saved;
+  shard_->RecordClose(socket, recoverable);
+}
+
+void Connection::CloseMovedSocket(Socket& socket) {
+  spdlog::info("socket {} ns={}: its session recovered on another node; closing it here", socket.id,
+               socket.ns->name);
+  CloseSocket(socket, kReasonServerDisconnect, /*tell_client=*/true);
 }
 
 }  // namespace roomq::gateway::socketio

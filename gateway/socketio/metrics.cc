@@ -124,6 +124,7 @@ MetricsSnapshot ShardSnapshot(const Shard& shard) {
   s.recovery["recovered"] = stats.recoveries;
   s.recovery["failed"] = stats.recoveries_failed;
   s.recovery["rooms_dropped"] = stats.recovery_rooms_dropped;
+  s.recovery["taken_over"] = stats.sockets_taken_over;
   return s;
 }
 
@@ -165,8 +166,9 @@ std::string FormatPrometheus(const MetricsSnapshot& s) {
   ByLabel(out, "auth_refusals_total", "CONNECTs refused by a namespace's auth policy, by reason",
           "reason", s.auth_refusals);
   ByLabel(out, "recovery_total",
-          "Connection state recovery: sessions saved, recovered, failed (fresh session), "
-          "rooms_dropped (saved rooms re-authorization left out)",
+          "Connection state recovery: sessions saved (closed recoverable), recovered, failed "
+          "(fresh session), rooms_dropped (saved rooms re-authorization left out), taken_over "
+          "(closed here: recovered on another node)",
           "outcome", s.recovery);
   ByLabel(out, "disconnects_total", "Socket disconnects, by reason", "reason", s.disconnects);
   Scalar(out, "broker_connected", "gauge", "1 while the broker answers",

@@ -43,7 +43,9 @@
 //   auth_refusals_total{reason}   counter  CONNECTs refused by a namespace's auth
 //                                          policy (auth/socket_auth.h reasons)
 //   recovery_total{outcome}       counter  connection state recovery: sessions
-//                                          saved, recovered, failed (fresh session)
+//                                          saved, recovered, failed (fresh session),
+//                                          rooms_dropped, taken_over (closed here:
+//                                          recovered on another node)
 //   disconnects_total{reason}     counter  socket disconnects by Socket.IO reason
 //   broker_connected              gauge    1 while the broker answers
 //   bridge_*                      counters of the bridge thread (bridge.h BridgeStats)

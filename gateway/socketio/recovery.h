@@ -14,13 +14,16 @@
 //    argument: the string "<epoch>-<sequence>" of Delivery.epoch/sequence.
 //    It is the same for every recipient, so the frame is still encoded once
 //    per envelope (MakeDispatch). The client remembers the last one.
-//  - When a connected socket's transport closes for a recoverable reason
-//    (IsRecoverableReason), the gateway saves {pid, namespace, socket id,
-//    rooms, epoch, since_sequence} in the broker for the namespace's window
-//    (SaveSession).
+//  - The broker holds a record of every connected socket {pid, namespace,
+//    socket id, rooms, epoch, since_sequence, the namespace's window}, kept
+//    current by the gateway (shard.h "Socket records"). When the socket's
+//    transport closes for a recoverable reason (IsRecoverableReason), the
+//    record stays for the window; when its gateway dies, the broker keeps
+//    it the same way.
 //  - A CONNECT carrying {pid, offset} (the client adds them to its auth)
-//    makes whichever gateway it reaches claim that session from the broker
-//    (Recover). On success the socket gets back its id and rooms, the
+//    makes whichever gateway it reaches claim that record from the broker
+//    (Recover), also one still connected on another gateway (which is then
+//    told to close that socket). On success the socket gets back its id and rooms, the
 //    CONNECT answer repeats the same pid (so `socket.recovered` is true),
 //    then the missed events follow (filtered like live ones), then live
 //    ones. Otherwise the client gets a fresh session: a new id, a new pid.

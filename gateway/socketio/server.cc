@@ -42,6 +42,13 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Create(
     const bool with_offset = policy != nullptr && policy->recovery.has_value();
     return MakeDispatch(std::move(envelope), with_offset ? OffsetArg({epoch, sequence}) : "");
   };
+  // Filled once the shards exist, before the bridge starts.
+  auto close_targets = std::make_shared<std::vector<std::weak_ptr<Shard>>>();
+  bridge_options.close_socket = [close_targets](size_t shard, const std::string& ns,
+                                                const std::string& socket_id) {
+    if (shard >= close_targets->size()) return;
+    if (auto target = (*close_targets)[shard].lock()) target->CloseMovedSocket(ns, socket_id);
+  };
   server->bridge_ = std::make_shared<bridge::Bridge>(std::move(bridge_options), shards);
 
   ShardOptions shard_options;
@@ -54,6 +61,7 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Create(
         std::make_shared<Shard>(i, shards[i], server->config_, server->bridge_, shard_options));
   }
   std::vector<std::weak_ptr<Shard>> targets(server->shards_.begin(), server->shards_.end());
+  *close_targets = targets;
   absl::Status started =
       server->bridge_->Start([targets = std::move(targets), shards](
                                  size_t shard, SharedDispatch dispatch, bridge::HandOff charge) {

@@ -116,6 +116,7 @@ bool Shard::Join(Socket& socket, std::string_view room, std::function<void(absl:
     if (!change.changed) CountLeave(socket, 1);
     edge = change.edge && OwnHolder(ns, room) == nullptr;
   }
+  if (joining && socket.recorded && !room.empty()) QueueRoomChange(socket, room, true);
   const std::string key = RoomIndex::Key(ns, room);
   if (edge) StartSubscription(key);
   if (!done) return true;
@@ -143,9 +144,11 @@ void Shard::Leave(Socket& socket, std::string_view room) {
     socket.in_own_room = false;
     CountLeave(socket, 1);
     edge = rooms_.Members(ns, room) == nullptr;
+    if (socket.recorded) QueueRoomChange(socket, room, false);
   } else {
     const RoomIndex::Change change = rooms_.Leave(socket.handle, room);
     if (change.changed) CountLeave(socket, 1);
+    if (change.changed && socket.recorded && !room.empty()) QueueRoomChange(socket, room, false);
     edge = change.edge && OwnHolder(ns, room) == nullptr;
   }
   if (edge) EndSubscription(RoomIndex::Key(ns, room));
@@ -171,6 +174,61 @@ std::vector<std::string> Shard::LeaveAll(Socket& socket) {
   }
   CountLeave(socket, left_count);
   return names;
+}
+
+void Shard::RecordOpen(Socket& socket, v1::Session session) {
+  if (const RoomIndex::RoomSet* rooms = rooms_.RoomsOf(socket.handle); rooms != nullptr) {
+    for (const std::string& room : *rooms) {
+      if (!room.empty()) session.add_rooms(room);
+    }
+  }
+  if (socket.in_own_room) session.add_rooms(socket.id);
+  socket.recorded = true;
+  v1::SocketUpdate update;
+  *update.mutable_open()->mutable_session() = std::move(session);
+  QueueUpdate(std::move(update));
+}
+
+void Shard::RecordClose(Socket& socket, bool recoverable) {
+  if (!socket.recorded) return;
+  socket.recorded = false;
+  v1::SocketUpdate update;
+  v1::SocketClose& close = *update.mutable_close();
+  close.set_namespace_(socket.ns->name);
+  close.set_socket_id(socket.id);
+  close.set_recoverable(recoverable);
+  QueueUpdate(std::move(update));
+}
+
+void Shard::CloseMovedSocket(const std::string& ns, const std::string& socket_id) {
+  Socket* socket = OwnHolder(ns, socket_id);
+  if (socket == nullptr || socket->connection == nullptr) return;
+  socket->recorded = false;  // the record is another node's now
+  ++stats_.sockets_taken_over;
+  socket->connection->CloseMovedSocket(*socket);
+}
+
+void Shard::QueueRoomChange(const Socket& socket, std::string_view room, bool joined) {
+  v1::SocketUpdate update;
+  v1::SocketRooms& rooms = *update.mutable_rooms();
+  rooms.set_namespace_(socket.ns->name);
+  rooms.set_socket_id(socket.id);
+  (joined ? rooms.add_joined() : rooms.add_left())->assign(room.data(), room.size());
+  QueueUpdate(std::move(update));
+}
+
+void Shard::QueueUpdate(v1::SocketUpdate update) {
+  if (pending_updates_.empty()) {
+    boost::asio::post(executor_, [weak = weak_from_this()] {
+      if (auto self = weak.lock()) self->FlushUpdates();
+    });
+  }
+  pending_updates_.push_back(std::move(update));
+}
+
+void Shard::FlushUpdates() {
+  if (pending_updates_.empty()) return;
+  port_->SocketUpdates(index_, std::exchange(pending_updates_, {}));
 }
 
 void Shard::StartSubscription(const std::string& key) {

@@ -26,6 +26,13 @@
 // (a socket's own and namespace rooms, using what CONNECT reserved;
 // memberships a service asked for) are always counted.
 //
+// Socket records (bridge/port.h SocketUpdates): a socket's Open goes once
+// it is connected (RecordOpen), then every room change of Join and Leave
+// (the namespace room left out), then its Close (RecordClose; LeaveAll
+// reports nothing: a recoverable record keeps its rooms). Updates are
+// batched: the first of a run of the shard's loop posts one flush, which
+// hands them all to the port in order.
+//
 // Fan-out: a Dispatch reaches each local socket at most once even when it
 // targets several of its rooms; sockets in any except_rooms and the
 // except_socket are skipped; sockets still connecting are skipped.
@@ -99,9 +106,11 @@ struct ShardStats {
   uint64_t protocol_errors = 0;        // sessions closed for a malformed packet
   uint64_t events_too_large = 0;       // ...of them for an event over max_event_bytes
   uint64_t attachments_timed_out = 0;  // ...for attachments later than attachment_timeout
-  uint64_t sessions_saved = 0;         // recovery: sockets whose state was saved
+  uint64_t sessions_saved = 0;         // recovery: sockets closed recoverable
   uint64_t recoveries = 0;             // recovery: sessions given back
   uint64_t recoveries_failed = 0;      // recovery: claims that got a fresh session
+  // recovery: sockets closed here because they recovered on another node
+  uint64_t sockets_taken_over = 0;
   // recovery: saved rooms the socket may no longer join (policy, token or
   // room limit changed), left out of the recovered session
   uint64_t recovery_rooms_dropped = 0;
@@ -158,6 +167,16 @@ class Shard : public std::enable_shared_from_this<Shard> {
   void Leave(Socket& socket, std::string_view room);
   // Leaves every room; returns the room names (the namespace room "" left out).
   std::vector<std::string> LeaveAll(Socket& socket);
+
+  // Reports `socket` connected, as `session` (its rooms are added here).
+  void RecordOpen(Socket& socket, v1::Session session);
+  // Reports `socket` closed; `recoverable` keeps its record for its
+  // session's ttl. Call after LeaveAll.
+  void RecordClose(Socket& socket, bool recoverable);
+  // The broker moved the record of (ns, socket_id) to another node: the
+  // socket, if this shard still holds it, is closed without a Close of its
+  // own (counted in ShardStats::sockets_taken_over).
+  void CloseMovedSocket(const std::string& ns, const std::string& socket_id);
 
   // Delivers one broker envelope to the local sockets it targets.
   void OnDispatch(const SharedDispatch& dispatch);
@@ -243,6 +262,10 @@ class Shard : public std::enable_shared_from_this<Shard> {
   void OnConfirmed(const std::string& key, uint64_t generation, absl::Status status);
   static void Fire(const std::shared_ptr<Waiter>& waiter, absl::Status status);
   std::vector<uint64_t> Recipients(const v1::Envelope& envelope) const;
+  // Queues one socket update; the first of a loop run posts FlushUpdates.
+  void QueueUpdate(v1::SocketUpdate update);
+  void QueueRoomChange(const Socket& socket, std::string_view room, bool joined);
+  void FlushUpdates();
   void OnRecovered(uint64_t handle, absl::StatusOr<bridge::Recovery> result,
                    const RecoverDone& done);
 
@@ -252,6 +275,7 @@ class Shard : public std::enable_shared_from_this<Shard> {
   std::shared_ptr<bridge::Port> port_;
   const ShardOptions options_;
   size_t pending_recoveries_ = 0;
+  std::vector<v1::SocketUpdate> pending_updates_;           // not yet handed to the port
   absl::flat_hash_set<std::string> deferred_unsubscribes_;  // topic keys
   NamespaceRegistry namespaces_;
   RoomIndex rooms_;

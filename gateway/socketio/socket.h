@@ -49,6 +49,9 @@ struct Socket {
   // `id` must not change while it does.
   bool in_own_room = false;
   bool recovered = false;  // this socket is a recovered session
+  // The broker holds a record of this socket (Shard::RecordOpen): its room
+  // changes and its close are reported.
+  bool recorded = false;
   // Memberships taken from the client address at CONNECT for the socket's
   // own and namespace rooms: the shard's first joins use them up, LeaveAll
   // gives back what is left.

@@ -165,6 +165,7 @@ void Link::SendHelloAndSubscriptions() {
   // would otherwise carry epoch 0 and could never recover.
   SendPing(options_.clock->Now());
   SendSubscriptions();
+  if (handlers_.on_hello) handlers_.on_hello();
   // Recoveries asked for while there was no connection: after the set, so
   // the broker's fresh subscription set does not undo them.
   for (auto& [id, pending] : pending_recovers_) {
@@ -262,11 +263,9 @@ std::optional<ResumeFrom> Link::position(const wire::TopicRef& topic) const {
   return ResumeFrom{it->second.epoch, it->second.offset};
 }
 
-void Link::SaveSession(const v1::Session& session, std::chrono::milliseconds ttl) {
+void Link::SendSockets(v1::Sockets sockets) {
   v1::SubscriberCommand command;
-  v1::SaveSession* save = command.mutable_save_session();
-  *save->mutable_session() = session;
-  save->set_ttl_ms(static_cast<uint32_t>(std::clamp<int64_t>(ttl.count(), 0, UINT32_MAX)));
+  *command.mutable_sockets() = std::move(sockets);
   SendCommand(command);
 }
 
@@ -530,6 +529,9 @@ void Link::HandleBrokerFrame(const zmq::message_t& message) {
     case v1::BrokerFrame::kRecovered:
       last_broker_answer_ = options_.clock->Now();
       HandleRecovered(*frame.mutable_recovered());
+      return;
+    case v1::BrokerFrame::kCloseSocket:
+      if (handlers_.on_close_socket) handlers_.on_close_socket(frame.close_socket());
       return;
     case v1::BrokerFrame::kPong: {
       last_broker_answer_ = options_.clock->Now();

@@ -134,6 +134,14 @@ struct LinkHandlers {
   // Subscribe(..., from) and automatic resumes after a re-subscription),
   // when its Reply arrives; `truncated` means the subscriber has a gap.
   std::function<void(const v1::ResumeResult&)> on_resumed;
+  // Optional: runs right after every Hello (a TCP (re)connection, or a
+  // broker that no longer knows this node) and the subscription set that
+  // follows it: where a node re-announces the rest of what the broker must
+  // know of it (a gateway's full socket list, SendSockets).
+  std::function<void()> on_hello;
+  // Optional: the broker moved a socket record this node held to another
+  // node (BrokerFrame{close_socket}); the node closes that socket.
+  std::function<void(const v1::CloseSocket&)> on_close_socket;
 };
 
 class Link {
@@ -173,9 +181,9 @@ class Link {
   // confirmed the subscription (Reply.current); nullopt when not subscribed or none of those yet.
   std::optional<ResumeFrom> position(const wire::TopicRef& topic) const;
 
-  // Socket.IO connection state recovery (the gateway's bridge). Fire and forget: the broker keeps
-  // `session` for `ttl` (replacing one with the same pid); a lost command loses the session.
-  void SaveSession(const v1::Session& session, std::chrono::milliseconds ttl);
+  // Socket records (the gateway's bridge; proto/README.md "Socket records"). Fire and forget: a
+  // command lost to a broker outage is made good by the full list the node sends from on_hello.
+  void SendSockets(v1::Sockets sockets);
   // Claims a saved session (see v1::Recover). `done` gets the broker's Recovered frame (check
   // `ok`), or Unavailable when the broker does not answer within receipt_timeout. Asked while the
   // Link has no connection (the broker is restarting), it is sent once the next connection's Hello

@@ -235,6 +235,15 @@ void LinkThread::Run(std::promise<absl::Status>* started) {
     broker_connected_.store(connected);
     if (hooks_.on_broker_state) hooks_.on_broker_state(connected);
   };
+  if (hooks_.on_hello) {
+    // The Link exists whenever it says Hello: Create sends none.
+    handlers.on_hello = [this] { hooks_.on_hello(*link_); };
+  }
+  if (hooks_.on_close_socket) {
+    handlers.on_close_socket = [this](const v1::CloseSocket& close) {
+      hooks_.on_close_socket(close);
+    };
+  }
   absl::StatusOr<std::unique_ptr<Link>> link =
       Link::Create(context, options_.link, std::move(handlers));
   if (!link.ok()) {

@@ -108,6 +108,9 @@ struct LinkThreadHooks {
   // How long the next Poll may block at most, when shorter than
   // LinkThreadOptions::max_poll_wait (the owner's own timers).
   std::function<std::chrono::milliseconds()> poll_wait;
+  // Link::on_hello and Link::on_close_socket (link.h).
+  std::function<void(Link&)> on_hello;
+  std::function<void(const v1::CloseSocket&)> on_close_socket;
   // Once, after the last command and before the Link is destroyed.
   std::function<void(Link&)> on_stop;
   // Held by the link thread until it ends. An owner that may be released

@@ -279,20 +279,14 @@ TEST_F(BrokerSocketsTest, AFullListDisconnectsTheNodesRecordsItDoesNotName) {
   EXPECT_TRUE(Recover(gw_b, "s3").ok());
 }
 
-TEST_F(BrokerSocketsTest, SocketsBeforeHelloAndTheOldSaveSessionAreDroppedAndCounted) {
+TEST_F(BrokerSocketsTest, SocketsBeforeHelloAreDroppedAndCounted) {
   Start();
-  WireNode& gw = Node("gw");
   WireNode anonymous(context_, broker_->pub_endpoint(), broker_->sub_endpoint());
   v1::SubscriberCommand sockets;
   *sockets.mutable_sockets()->add_updates() = Open("s1");
   anonymous.Command(sockets);
-  v1::SubscriberCommand save;
-  save.mutable_save_session()->mutable_session()->set_pid("p");
-  gw.Command(save);
-  const BrokerStats stats = AwaitStats([](const BrokerStats& s) {
-    return s.malformed_count(Malformed::kNoHello) == 1 &&
-           s.malformed_count(Malformed::kObsolete) == 1;
-  });
+  const BrokerStats stats =
+      AwaitStats([](const BrokerStats& s) { return s.malformed_count(Malformed::kNoHello) == 1; });
   EXPECT_EQ(stats.socket_records_connected, 0u);
 }
 

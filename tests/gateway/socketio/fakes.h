@@ -6,10 +6,12 @@
 // and lets the test confirm them. Single-threaded: everything runs on the
 // test's io_context.
 
+#include <algorithm>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
 #include <chrono>
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
 #include <utility>
@@ -92,8 +94,10 @@ class FakePort : public bridge::Port {
     published_.push_back({std::move(envelope), std::move(on_receipt)});
   }
 
+  // A record the broker keeps after its socket closed (Close{recoverable}
+  // with a ttl), as the socket records would hold it.
   struct SavedSession {
-    v1::Session session;
+    v1::Session session;  // with its rooms at the close
     std::chrono::milliseconds ttl;
   };
   struct PendingRecover {
@@ -102,8 +106,35 @@ class FakePort : public bridge::Port {
     std::function<void(absl::StatusOr<bridge::Recovery>)> done;
   };
 
-  void SaveSession(size_t shard, v1::Session session, std::chrono::milliseconds ttl) override {
-    saved_.push_back({std::move(session), ttl});
+  // Applies the updates to records the way the broker's socket index does
+  // and keeps every recoverable close in saved().
+  void SocketUpdates(size_t shard, std::vector<v1::SocketUpdate> updates) override {
+    for (v1::SocketUpdate& update : updates) {
+      if (update.has_open()) {
+        const v1::Session& session = update.open().session();
+        records_[session.namespace_() + "#" + session.socket_id()] = session;
+      } else if (update.has_rooms()) {
+        auto it = records_.find(update.rooms().namespace_() + "#" + update.rooms().socket_id());
+        if (it != records_.end()) {
+          auto* rooms = it->second.mutable_rooms();
+          for (const std::string& room : update.rooms().joined()) *rooms->Add() = room;
+          for (const std::string& room : update.rooms().left()) {
+            auto gone = std::find(rooms->begin(), rooms->end(), room);
+            if (gone != rooms->end()) rooms->erase(gone);
+          }
+        }
+      } else if (update.has_close()) {
+        auto it = records_.find(update.close().namespace_() + "#" + update.close().socket_id());
+        if (it != records_.end()) {
+          if (update.close().recoverable() && it->second.ttl_ms() > 0 &&
+              !it->second.pid().empty()) {
+            saved_.push_back({it->second, std::chrono::milliseconds(it->second.ttl_ms())});
+          }
+          records_.erase(it);
+        }
+      }
+      updates_.push_back(std::move(update));
+    }
   }
   void Recover(size_t shard, v1::Recover request,
                std::function<void(absl::StatusOr<bridge::Recovery>)> done) override {
@@ -156,6 +187,9 @@ class FakePort : public bridge::Port {
   std::vector<std::string>& unsubscribed() { return unsubscribed_; }
   std::vector<Published>& published() { return published_; }
   std::vector<SavedSession>& saved() { return saved_; }
+  // Every socket update, in order; the records of connected sockets.
+  std::vector<v1::SocketUpdate>& updates() { return updates_; }
+  const std::map<std::string, v1::Session>& records() const { return records_; }
   std::vector<PendingRecover>& recovers() { return recovers_; }
   // Rooms a successful AnswerRecover counted for the shard ("ns#room").
   std::vector<std::string>& counted() { return counted_; }
@@ -169,6 +203,8 @@ class FakePort : public bridge::Port {
   std::vector<std::string> unsubscribed_;
   std::vector<Published> published_;
   std::vector<SavedSession> saved_;
+  std::vector<v1::SocketUpdate> updates_;
+  std::map<std::string, v1::Session> records_;  // "ns#id" -> open record
   std::vector<PendingRecover> recovers_;
   std::vector<std::string> counted_;
   uint64_t epoch_ = 0;

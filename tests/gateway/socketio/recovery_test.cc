@@ -299,12 +299,74 @@ TEST_F(RecoveryFlowTest, ConnectAnswerCarriesAPidOnlyWhereRecoveryIsOn) {
   EXPECT_TRUE(port_->recovers().empty()) << "a CONNECT without pid claims nothing";
 }
 
+TEST_F(RecoveryFlowTest, TheBrokerHoldsARecordOfEveryConnectedSocketKeptCurrentOnJoinAndLeave) {
+  Client client = NewClient();
+  const Answer answer = Connect(client);
+  Client plain = NewClient();
+  Connect(plain, "0/plain,");  // no recovery: a record all the same (presence), no pid, no ttl
+  ASSERT_EQ(port_->records().size(), 2u);
+  const v1::Session& record = port_->records().at("/#" + answer.sid);
+  EXPECT_EQ(record.pid(), answer.pid);
+  EXPECT_EQ(record.ttl_ms(), 30000u);
+  EXPECT_EQ(record.epoch(), 3u);
+  EXPECT_EQ(record.since_sequence(), 100u);
+  EXPECT_EQ(record.address(), "127.0.0.1:1234");
+  EXPECT_EQ(std::vector<std::string>(record.rooms().begin(), record.rooms().end()),
+            std::vector<std::string>{answer.sid})
+      << "its own room; the namespace room is not a record room";
+  const v1::Session& plain_record = port_->records().begin()->first == "/#" + answer.sid
+                                        ? port_->records().rbegin()->second
+                                        : port_->records().begin()->second;
+  EXPECT_EQ(plain_record.namespace_(), "/plain");
+  EXPECT_EQ(plain_record.pid(), "");
+  EXPECT_EQ(plain_record.ttl_ms(), 0u);
+
+  const size_t before = port_->updates().size();
+  Join(client, "room-a");
+  Join(client, "room-a");  // already in it: no change to report
+  client.Send(R"(21["leave","room-a"])");
+  Confirm();
+  client.Take();  // the leave's ack
+  Join(client, "room-b");
+  Run();
+  ASSERT_EQ(port_->updates().size(), before + 3);
+  EXPECT_EQ(port_->updates()[before].rooms().joined(0), "room-a");
+  EXPECT_EQ(port_->updates()[before + 1].rooms().left(0), "room-a");
+  EXPECT_EQ(port_->updates()[before + 2].rooms().joined(0), "room-b");
+  const v1::Session& current = port_->records().at("/#" + answer.sid);
+  EXPECT_EQ(std::set<std::string>(current.rooms().begin(), current.rooms().end()),
+            (std::set<std::string>{answer.sid, "room-b"}));
+
+  plain.connection->OnClose("transport close");
+  Run();
+  EXPECT_EQ(port_->records().size(), 1u);
+  EXPECT_TRUE(port_->saved().empty()) << "a namespace without recovery keeps nothing";
+}
+
+TEST_F(RecoveryFlowTest, ASocketWhoseRecordMovedIsClosedWithoutAReportOfItsOwn) {
+  Client client = NewClient();
+  const Answer answer = Connect(client);
+  Run();
+  const size_t before = port_->updates().size();
+  shard_->CloseMovedSocket("/", "not-held-here");  // nothing to close
+  shard_->CloseMovedSocket("/", answer.sid);
+  EXPECT_EQ(client.Take(), std::vector<std::string>{"1"}) << "the client is told";
+  EXPECT_EQ(shard_->stats().sockets_taken_over, 1u);
+  EXPECT_EQ(shard_->socket_count(), 0u);
+  Run();
+  EXPECT_EQ(port_->updates().size(), before) << "the record is the other node's now";
+  client.connection->OnClose("transport close");
+  Run();
+  EXPECT_TRUE(port_->saved().empty());
+}
+
 TEST_F(RecoveryFlowTest, RecoverableClosesSaveTheSessionForTheWindow) {
   Client client = NewClient();
   const Answer answer = Connect(client);
   Join(client, "room-a");
   port_->SetPosition(3, 150);  // later traffic does not move the replay start
   client.connection->OnClose("transport close");
+  Run();  // the shard hands its socket updates over once per loop run
   ASSERT_EQ(port_->saved().size(), 1u);
   const v1::Session& session = port_->saved()[0].session;
   EXPECT_EQ(port_->saved()[0].ttl, milliseconds(30000));
@@ -350,10 +412,12 @@ TEST_F(RecoveryFlowTest, FinalClosesSaveNothing) {
     client.Send("0");  // never answered: nothing to recover
     client.connection->OnClose("transport close");
   }
+  Run();
   EXPECT_TRUE(port_->saved().empty());
   Client client = NewClient();
   Connect(client);
   client.connection->OnClose("ping timeout");
+  Run();
   EXPECT_EQ(port_->saved().size(), 1u) << "the control case saves";
 }
 
@@ -422,6 +486,7 @@ TEST_F(RecoveryFlowTest, RecoveredSocketGetsConnectThenMissedThenLiveEachOnce) {
   // Closing again saves the same pid, id and rooms, with the first
   // session's replay start.
   client.connection->OnClose("transport error");
+  Run();
   ASSERT_EQ(port_->saved().size(), 1u);
   const v1::Session& saved = port_->saved()[0].session;
   EXPECT_EQ(saved.pid(), "secret-pid");

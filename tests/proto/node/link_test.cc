@@ -669,7 +669,9 @@ TEST_F(LinkTest, RecoverAddsTheSessionRoomsAndTracksTheMissedOffsets) {
   session.set_namespace_("/chat");
   session.add_rooms("s1");
   session.add_rooms("general");
-  link_->SaveSession(session, milliseconds(2000));
+  v1::Sockets sockets;
+  *sockets.add_updates()->mutable_open()->mutable_session() = session;
+  link_->SendSockets(sockets);
   v1::Recover request;
   request.set_pid("pid");
   request.set_namespace_("/chat");
@@ -680,10 +682,9 @@ TEST_F(LinkTest, RecoverAddsTheSessionRoomsAndTracksTheMissedOffsets) {
     recover = LastWith(broker, v1::SubscriberCommand::kRecover);
     return recover != nullptr;
   }));
-  const v1::SubscriberCommand* save = LastWith(broker, v1::SubscriberCommand::kSaveSession);
-  ASSERT_NE(save, nullptr);
-  EXPECT_EQ(save->save_session().ttl_ms(), 2000u);
-  EXPECT_EQ(save->save_session().session().pid(), "pid");
+  const v1::SubscriberCommand* open = LastWith(broker, v1::SubscriberCommand::kSockets);
+  ASSERT_NE(open, nullptr);
+  EXPECT_EQ(open->sockets().updates(0).open().session().pid(), "pid");
   EXPECT_EQ(recover->recover().pid(), "pid");
 
   // Recovered{ok} with one missed delivery, built as the broker does.
