@@ -2,7 +2,6 @@
 
 #include <utility>
 
-
 namespace roomq::gateway::bridge {
 
 std::string SocketMirror::Key(std::string_view ns, std::string_view socket_id) {
@@ -50,8 +49,7 @@ std::optional<size_t> SocketMirror::Forget(std::string_view ns, std::string_view
   return shard;
 }
 
-void SocketMirror::FullList(size_t max_bytes,
-                            const std::function<void(v1::Sockets)>& emit) const {
+void SocketMirror::FullList(size_t max_bytes, const std::function<void(v1::Sockets)>& emit) const {
   v1::Sockets command;
   size_t bytes = 0;
   for (const auto& [key, entry] : entries_) {

@@ -8,8 +8,8 @@
 #include <gtest/gtest.h>
 #include <stdlib.h>
 
-#include <filesystem>
 #include <algorithm>
+#include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <set>
@@ -149,7 +149,8 @@ TEST_F(SocketLogTest, ATornTailLosesOnlyTheLastChange) {
 TEST_F(SocketLogTest, CompactionBoundsTheFilesAndKeepsEveryRecord) {
   SocketIndex index({});
   auto log = Open(index, nullptr, /*min_compact_bytes=*/16 << 10, /*segment_bytes=*/4 << 10);
-  for (int i = 0; i < 20; ++i) ASSERT_TRUE(index.Open(MakeSession(std::to_string(i)), "gw1", 1).ok());
+  for (int i = 0; i < 20; ++i)
+    ASSERT_TRUE(index.Open(MakeSession(std::to_string(i)), "gw1", 1).ok());
   // Days of joins and leaves by long-lived sockets: the log must not keep
   // them all.
   for (int round = 0; round < 2000; ++round) {
