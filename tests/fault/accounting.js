@@ -55,9 +55,10 @@ function account(publishers, members, rounds) {
   for (const e of sent) if (e.state !== 'acked' && deliveredAnywhere.has(key(e.p, e.n))) counts.unreceiptedDelivered++;
   const sentByKey = new Map(sent.map((e) => [key(e.p, e.n), e]));
   const kindOf = new Map(rounds.map((r) => [r.round, r.kind]));
-  const details = [];
-  const detail = (line) => {
-    if (details.length < 20) details.push(line);
+  // Up to 10 examples of each kind, the worst kinds first.
+  const examples = {gap: [], duplicate: [], order: [], fresh: []};
+  const detail = (kind, line) => {
+    if (examples[kind].length < 10) examples[kind].push(line);
   };
 
   for (const m of members) {
@@ -68,7 +69,7 @@ function account(publishers, members, rounds) {
         counts.freshSessions++;
         if (kindOf.get(c.round) !== 'both') {
           counts.freshAfterOneProcess++;
-          detail(`client ${m.index}: fresh session at ${c.t} ms after round ${c.round} (${kindOf.get(c.round) || 'no kill'})`);
+          detail('fresh', `client ${m.index}: fresh session at ${c.t} ms after round ${c.round} (${kindOf.get(c.round) || 'no kill'})`);
         }
       }
     }
@@ -81,18 +82,18 @@ function account(publishers, members, rounds) {
       seen.set(k, (seen.get(k) || 0) + 1);
       if (seen.get(k) > 1) {
         counts.duplicates++;
-        detail(`client ${m.index}: duplicate ${k} (seq ${e.seq}) in ${e.r}`);
+        detail('duplicate', `client ${m.index}: duplicate ${k} (seq ${e.seq}) in ${e.r}`);
         continue;
       }
       if (e.seq <= maxSeq) {
         counts.outOfOrder++;
-        detail(`client ${m.index}: ${k} seq ${e.seq} after seq ${maxSeq}`);
+        detail('order', `client ${m.index}: ${k} seq ${e.seq} after seq ${maxSeq}`);
       }
       maxSeq = Math.max(maxSeq, e.seq);
       const s = `${e.p}/${e.r}`;
       if (streamMax.has(s) && e.n <= streamMax.get(s)) {
         counts.streamOrder++;
-        detail(`client ${m.index}: publisher ${e.p}'s ${e.n} after its ${streamMax.get(s)} in ${e.r}`);
+        detail('order', `client ${m.index}: publisher ${e.p}'s ${e.n} after its ${streamMax.get(s)} in ${e.r}`);
       }
       streamMax.set(s, Math.max(streamMax.get(s) ?? -1, e.n));
     }
@@ -114,11 +115,12 @@ function account(publishers, members, rounds) {
         counts.told++;
       } else {
         counts.silentGaps++;
-        detail(`client ${m.index}: SILENT GAP ${key(e.p, e.n)} to ${e.r} (sent ${e.t} ms, round ${e.round}, seq ${seq ?? 'never delivered'})`);
+        detail('gap', `client ${m.index}: SILENT GAP ${key(e.p, e.n)} to ${e.r} (sent ${e.t} ms, round ${e.round}, seq ${seq ?? 'never delivered'})`);
       }
     }
   }
   counts.epochs = [...counts.epochs];
+  const details = [...examples.gap, ...examples.duplicate, ...examples.order, ...examples.fresh];
   return {counts, details};
 }
 

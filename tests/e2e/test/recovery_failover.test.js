@@ -42,8 +42,9 @@ const ROOMQ_ONLY = TARGET === 'reference' ? 'roomq only: the reference server ha
 // The namespace's recovery window in the expiry test.
 const SHORT_WINDOW_MS = 1000;
 // The broker declares a gateway dead after 3 silent heartbeats of its Link
-// (proto/node/link.h, heartbeat 1000 ms); its sockets' windows start then.
-const NODE_DEATH_MS = 3 * 1000;
+// (proto/node/link.h, heartbeat 1000 ms), noticed at its next check (one
+// more); its sockets' windows start then.
+const NODE_DEATH_MS = 4 * 1000;
 
 const stacks = [];
 const dirs = [];
