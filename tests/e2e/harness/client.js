@@ -253,6 +253,14 @@ function reconnectVia(socket, url) {
   }), DEFAULT_TIMEOUT_MS, `reconnect of ${socket.nsp} via ${url}`);
 }
 
+// Drops the transport under a connected socket without a DISCONNECT packet
+// (for the server a "transport close", which is recoverable); resolves with
+// the client's disconnect reason ("forced close").
+async function dropTransport(socket) {
+  socket.io.engine.close();
+  return waitDisconnect(socket);
+}
+
 function closeAll() {
   for (const s of opened) {
     try {
@@ -276,6 +284,7 @@ module.exports = {
   connect,
   connectError,
   connectVia,
+  dropTransport,
   newManager,
   waitConnected,
   onceEvent,

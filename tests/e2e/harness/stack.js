@@ -171,9 +171,41 @@ class Stack {
     this.children = this.children.filter((c) => c !== this.broker);
   }
 
-  // Starts a broker on the endpoints of the first one (a new epoch); retried
-  // while the ports are still held by the dying one.
-  async restartBroker(extraArgs = []) {
+  // SIGKILLs gateway `i` and waits until it is gone (its port refuses from
+  // then on; its clients' transports are closed by the kernel).
+  async killGateway(i) {
+    const child = this.gateways[i];
+    child.proc.kill('SIGKILL');
+    await child.exitPromise;
+    this.children = this.children.filter((c) => c !== child);
+  }
+
+  // Starts gateway `i` again on the address it had (after killGateway, or
+  // once its process is gone), with the stack's config and flags; retried
+  // while the port cannot be bound yet.
+  async startGatewayAgain(i) {
+    const listen = this.urls[i].replace(/^http:\/\//, '');
+    const deadline = Date.now() + START_TIMEOUT_MS;
+    for (;;) {
+      const child = this.spawn(`gateway${i}`, this.gatewayBin, this.gatewayArgs(listen));
+      try {
+        const url = await this.gatewayStarted(child);
+        if (url !== this.urls[i]) throw new Error(`gateway ${i} came back on ${url}, not ${this.urls[i]}`);
+        this.gateways[i] = child;
+        return child;
+      } catch (err) {
+        this.children = this.children.filter((c) => c !== child);
+        await child.stop();
+        if (Date.now() >= deadline) throw err;
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+    }
+  }
+
+  // Starts a broker on the endpoints of the first one; retried while the
+  // ports are still held by the dying one. `extraArgs` defaults to the
+  // stack's brokerFlags (so the same --data-dir: the same epoch).
+  async restartBroker(extraArgs = this.options.brokerFlags) {
     const deadline = Date.now() + START_TIMEOUT_MS;
     for (;;) {
       const broker = this.spawn('broker', this.brokerBin,

@@ -23,6 +23,7 @@ const assert = require('node:assert/strict');
 const http = require('node:http');
 const net = require('node:net');
 const {startStack, ns, TARGET} = require('../harness/stack');
+const {failoverProxy} = require('../harness/proxy');
 const {ack, closeAll, connect, until, waitDisconnect, withTimeout} = require('../harness/client');
 
 const ROOMQ_ONLY = TARGET === 'reference' ? 'roomq only: the reference server has no broker or separate gateways' : false;
@@ -65,54 +66,6 @@ async function probeUntilDelivered(from, to, room, timeoutMs = 10000) {
     }
   }
   throw new Error(`no probe from ${from.id} reached ${to.id} within ${timeoutMs} ms`);
-}
-
-// A failover TCP proxy: each connection goes to the first upstream that
-// accepts it (what a load balancer's health check amounts to).
-function failoverProxy(upstreamUrls) {
-  const upstreams = upstreamUrls.map((u) => new URL(u));
-  const sockets = new Set();
-  const server = net.createServer((client) => {
-    sockets.add(client);
-    client.on('close', () => sockets.delete(client));
-    client.pause();
-    const tryUpstream = (i) => {
-      if (i >= upstreams.length) {
-        client.destroy();
-        return;
-      }
-      const upstream = net.connect(Number(upstreams[i].port), upstreams[i].hostname);
-      upstream.once('error', () => {
-        if (!upstream.connected) tryUpstream(i + 1);
-        else client.destroy();
-      });
-      upstream.once('connect', () => {
-        upstream.connected = true;
-        sockets.add(upstream);
-        upstream.on('close', () => {
-          sockets.delete(upstream);
-          client.destroy();
-        });
-        client.on('close', () => upstream.destroy());
-        client.on('error', () => upstream.destroy());
-        client.pipe(upstream);
-        upstream.pipe(client);
-        client.resume();
-      });
-    };
-    tryUpstream(0);
-  });
-  return new Promise((resolve) => {
-    server.listen(0, '127.0.0.1', () => {
-      resolve({
-        url: `http://127.0.0.1:${server.address().port}`,
-        close: () => {
-          for (const s of sockets) s.destroy();
-          server.close();
-        },
-      });
-    });
-  });
 }
 
 // A socket that reconnects by itself (fast) and rejoins `room` on every
