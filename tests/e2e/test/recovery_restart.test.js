@@ -28,7 +28,7 @@ const ROOMQ_ONLY = TARGET === 'reference' ? 'roomq only: the reference server ha
 async function brokerSessions(broker) {
   const [, url] = await broker.waitForLine(/metrics on (http:\/\/\S+\/metrics)/);
   const text = await (await fetch(url)).text();
-  const m = /^roomq_broker_sessions (\d+)$/m.exec(text);
+  const m = /^roomq_broker_socket_records\{state="disconnected"\} (\d+)$/m.exec(text);
   return m ? Number(m[1]) : 0;
 }
 
