@@ -278,6 +278,12 @@ TEST(SocketIndexTest, RecoverFailures) {
   const RecoverResult other_ns = index.Recover("pid-s1", "/other", "gw-b", 1, kStart, Admit);
   EXPECT_EQ(other_ns.outcome, RecoverOutcome::kRefused);
   EXPECT_EQ(other_ns.error, "namespace differs");
+  // Connected on the asking node itself: its old transport's close is still
+  // on its way (or was never seen); the client gets a fresh session.
+  const RecoverResult same_node = index.Recover("pid-s1", "/chat", "gw-a", 1, kStart, Admit);
+  EXPECT_EQ(same_node.outcome, RecoverOutcome::kRefused);
+  EXPECT_EQ(same_node.error, "socket still connected");
+  EXPECT_TRUE(index.Find("/chat", "s1")->connected());
   // A failed check leaves a connected record where it is...
   auto gap = [](const SocketRecord&) {
     return RecoverCheck{RecoverOutcome::kGap, "history truncated"};
