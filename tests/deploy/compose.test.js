@@ -212,6 +212,30 @@ test('CURVE: a process on the backend network without a listed key gets nothing 
   member.close();
 });
 
+test('the broker keeps history and socket records on its volume across a SIGKILL', async () => {
+  const member = await client({nsp: '/chat'});
+  assert.deepEqual(await ack(member, 'join', 'durable-check'), {ok: true});
+  const broker = `${PROJECT}_broker_1`;
+  assert.equal(podman(['kill', '--signal', 'KILL', broker]).status, 0);
+  podman(['start', broker]);  // the restart policy may have started it already
+  const restored = await eventually('the restarted broker to restore its socket records', () => {
+    const m = /socket records restored from \/var\/lib\/roomq\/sockets: records=(\d+)/.exec(
+        podman(['logs', '--since', '5m', broker]).out.split('history restored').pop());
+    return m ? Number(m[1]) : null;
+  });
+  assert.ok(restored >= 1, `records restored: ${restored} (the member's at least)`);
+  // Routing is back for the member (its gateway re-announced it).
+  const other = await client({nsp: '/chat'});
+  assert.deepEqual(await ack(other, 'join', 'durable-check'), {ok: true});
+  await eventually('a message through the restarted broker', async () => {
+    assert.deepEqual(await ack(other, 'publish', 'durable-check', 'chat message', 'after'), {ok: true});
+    await member.rec.waitFor('chat message', (text) => text === 'after', 2000);
+    return true;
+  });
+  member.close();
+  other.close();
+});
+
 test('clients with default transports land on both gateways and upgrade to WebSocket', async () => {
   const sockets = [];
   for (let i = 0; i < CLIENTS; i++) sockets.push(await client());
