@@ -2,7 +2,7 @@
 # The whole test suite from a fresh Debian 12 clone: installs what is missing
 # (apt, npm ci), builds, and runs every suite:
 #   1. default preset: unit, layers (wrong-way includes refused), lint (clang-format),
-#      integration, smoke, e2e (Node + socket.io-client), browser (chromium)
+#      integration, smoke, e2e (Node + socket.io-client), browser (chromium), fault (short)
 #   2. asan preset: unit + integration under AddressSanitizer + UBSan
 #   3. fuzz: every libFuzzer target over its committed corpus for ROOMQ_FUZZ_SECONDS (default 15)
 #   4. deploy (label slow;deploy): the docker compose stack through podman, when run
@@ -31,7 +31,7 @@ cmake --preset asan >/dev/null
 cmake --build --preset asan -j "$jobs"
 
 step "tests (asan preset: unit + integration)"
-ctest --preset asan -j "$jobs" -LE "e2e|browser|slow|deploy|smoke|fuzz|reference|lint|layers"
+ctest --preset asan -j "$jobs" -LE "e2e|browser|slow|deploy|smoke|fuzz|reference|lint|layers|fault"
 
 step "fuzz"
 tests/fuzz/run.sh
