@@ -107,15 +107,7 @@ void SocketIndex::Remove(SocketRecord* record) {
     auto pid = by_pid_.find(record->session.pid());
     if (pid != by_pid_.end() && pid->second == record) by_pid_.erase(pid);
   }
-  if (record->connected()) {
-    auto node = by_node_.find(record->session.node());
-    if (node != by_node_.end()) {
-      node->second.erase(record);
-      if (node->second.empty()) by_node_.erase(node);
-    }
-  } else {
-    by_deadline_.erase(record);
-  }
+  Unplace(record);
   bytes_ -= record->bytes;
   const std::string key = record->key;
   records_.erase(key);
@@ -128,17 +120,20 @@ void SocketIndex::RemoveAndJournal(SocketRecord* record) {
   if (journal_ != nullptr) journal_->Erase(ns, socket_id);
 }
 
-void SocketIndex::Connect(SocketRecord* record, std::string_view node) {
-  if (record->connected()) {
-    if (record->session.node() == node) return;
-    auto old = by_node_.find(record->session.node());
-    if (old != by_node_.end()) {
-      old->second.erase(record);
-      if (old->second.empty()) by_node_.erase(old);
-    }
-  } else {
+void SocketIndex::Unplace(SocketRecord* record) {
+  if (!record->connected()) {
     by_deadline_.erase(record);
+    return;
   }
+  auto node = by_node_.find(record->session.node());
+  if (node == by_node_.end()) return;
+  node->second.erase(record);
+  if (node->second.empty()) by_node_.erase(node);
+}
+
+void SocketIndex::Connect(SocketRecord* record, std::string_view node) {
+  if (record->connected() && record->session.node() == node) return;
+  Unplace(record);
   record->state = SocketState::kConnected;
   record->deadline_us = 0;
   record->session.set_node(std::string(node));
@@ -147,15 +142,7 @@ void SocketIndex::Connect(SocketRecord* record, std::string_view node) {
 }
 
 void SocketIndex::Disconnect(SocketRecord* record, int64_t deadline_us) {
-  if (record->connected()) {
-    auto node = by_node_.find(record->session.node());
-    if (node != by_node_.end()) {
-      node->second.erase(record);
-      if (node->second.empty()) by_node_.erase(node);
-    }
-  } else {
-    by_deadline_.erase(record);
-  }
+  Unplace(record);
   record->state = SocketState::kDisconnected;
   record->deadline_us = deadline_us;
   record->session.clear_node();
@@ -247,9 +234,12 @@ absl::Status SocketIndex::Rooms(const v1::SocketRooms& rooms, std::string_view n
     ++stats_.unknown;
     return absl::NotFoundError("no such socket connected on this node");
   }
+  // What changed, for the journal (built only when there is one).
   v1::SocketRooms applied;
-  applied.set_namespace_(rooms.namespace_());
-  applied.set_socket_id(rooms.socket_id());
+  if (journal_ != nullptr) {
+    applied.set_namespace_(rooms.namespace_());
+    applied.set_socket_id(rooms.socket_id());
+  }
   // Joins first, then leaves: a batch that joined and left a room ends
   // without it (a gateway sends separate updates when the order differs).
   bool over = false;
@@ -270,7 +260,7 @@ absl::Status SocketIndex::Rooms(const v1::SocketRooms& rooms, std::string_view n
     record->rooms_bytes += room_bytes;
     record->bytes += room_bytes;
     bytes_ += room_bytes;
-    applied.add_joined(room);
+    if (journal_ != nullptr) applied.add_joined(room);
   }
   if (over || full) {
     ++stats_.refused;
@@ -286,7 +276,7 @@ absl::Status SocketIndex::Rooms(const v1::SocketRooms& rooms, std::string_view n
     record->rooms_bytes -= room_bytes;
     record->bytes -= room_bytes;
     bytes_ -= room_bytes;
-    applied.add_left(room);
+    if (journal_ != nullptr) applied.add_left(room);
   }
   if (journal_ != nullptr && (applied.joined_size() > 0 || applied.left_size() > 0)) {
     journal_->Rooms(applied);

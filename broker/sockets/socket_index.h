@@ -258,6 +258,9 @@ class SocketIndex {
   // Removes a record from every index and frees it.
   void Remove(SocketRecord* record);
   void RemoveAndJournal(SocketRecord* record);
+  // Takes a record out of by_node_ or by_deadline_ (whichever its state
+  // puts it in), before its state changes.
+  void Unplace(SocketRecord* record);
   // Connected on `node` / disconnected until `deadline_us` (journaled by
   // the caller).
   void Connect(SocketRecord* record, std::string_view node);

@@ -74,13 +74,16 @@ absl::Status Bridge::Start(Sink sink) {
   };
   hooks.on_loop = [this](node::Link& link) {
     NoteBrokerPosition(link.epoch(), link.last_sequence());
+    FlushSocketUpdates(link);
   };
   hooks.on_hello = [this](node::Link& link) {
+    FlushSocketUpdates(link);  // what came before the Hello goes before the list
     sockets_.FullList(kMaxSocketCommandBytes,
                       [&link](v1::Sockets command) { link.SendSockets(std::move(command)); });
   };
   hooks.on_close_socket = [this](const v1::CloseSocket& close) { OnCloseSocket(close); };
-  hooks.on_stop = [this](node::Link&) {
+  hooks.on_stop = [this](node::Link& link) {
+    FlushSocketUpdates(link);
     topics_.clear();
     spdlog::info("bridge {}: stopped", node_id_);
   };
@@ -131,34 +134,34 @@ void Bridge::Publish(size_t shard, v1::Envelope envelope,
 void Bridge::SocketUpdates(size_t shard, std::vector<v1::SocketUpdate> updates) {
   (void)link_thread_.Post(
       [this, shard, updates = std::move(updates)](node::Link& link) mutable {
-        SendSocketUpdates(link, shard, updates);
+        QueueSocketUpdates(link, shard, updates);
       },
       node::LinkThread::Bound::kUnbounded, node::LinkThread::AtStop::kRun);
 }
 
-void Bridge::SendSocketUpdates(node::Link& link, size_t shard,
-                               std::vector<v1::SocketUpdate>& updates) {
-  v1::Sockets command;
-  size_t bytes = 0;
-  uint64_t sent = 0;
+void Bridge::QueueSocketUpdates(node::Link& link, size_t shard,
+                                std::vector<v1::SocketUpdate>& updates) {
+  uint64_t queued = 0;
   uint64_t dropped = 0;
   for (v1::SocketUpdate& update : updates) {
     if (!sockets_.Apply(shard, update)) {
       ++dropped;
       continue;
     }
-    bytes += update.ByteSizeLong() + 4;
-    *command.add_updates() = std::move(update);
-    ++sent;
-    if (bytes >= kMaxSocketCommandBytes) {
-      link.SendSockets(std::exchange(command, {}));
-      bytes = 0;
-    }
+    pending_socket_bytes_ += update.ByteSizeLong() + 4;
+    *pending_sockets_.add_updates() = std::move(update);
+    ++queued;
+    if (pending_socket_bytes_ >= kMaxSocketCommandBytes) FlushSocketUpdates(link);
   }
-  if (command.updates_size() > 0) link.SendSockets(std::move(command));
   absl::MutexLock lock(&stats_mutex_);
-  stats_.socket_updates += sent;
+  stats_.socket_updates += queued;
   stats_.socket_updates_dropped += dropped;
+}
+
+void Bridge::FlushSocketUpdates(node::Link& link) {
+  if (pending_sockets_.updates_size() == 0) return;
+  link.SendSockets(std::exchange(pending_sockets_, {}));
+  pending_socket_bytes_ = 0;
 }
 
 void Bridge::OnCloseSocket(const v1::CloseSocket& close) {

@@ -178,7 +178,13 @@ class Bridge : public Port {
                       std::function<void(absl::Status)> done);
   void UnsubscribeShard(size_t shard, const std::string& topic_key);
   void OnDelivery(node::Delivery& delivery);
-  void SendSocketUpdates(node::Link& link, size_t shard, std::vector<v1::SocketUpdate>& updates);
+  // Applies a shard's updates to the mirror and queues what it accepted;
+  // FlushSocketUpdates sends the queue as one Sockets command (after each
+  // loop turn, before a full list, at Stop, and past
+  // kMaxSocketCommandBytes), so the updates of every shard that one wake-up
+  // of the link thread takes go to the broker together.
+  void QueueSocketUpdates(node::Link& link, size_t shard, std::vector<v1::SocketUpdate>& updates);
+  void FlushSocketUpdates(node::Link& link);
   void OnCloseSocket(const v1::CloseSocket& close);
   void OnRecovered(size_t shard, absl::StatusOr<v1::Recovered> answer,
                    const std::function<void(absl::StatusOr<Recovery>)>& done);
@@ -200,6 +206,8 @@ class Bridge : public Port {
   // Link thread only.
   absl::flat_hash_map<std::string, TopicShards> topics_;
   SocketMirror sockets_;
+  v1::Sockets pending_sockets_;  // accepted by the mirror, not yet sent
+  size_t pending_socket_bytes_ = 0;
   // One per shard; charged on the link thread, given back on the shards.
   std::vector<ShardBudget> budgets_;
 

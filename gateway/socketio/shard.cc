@@ -218,17 +218,9 @@ void Shard::QueueRoomChange(const Socket& socket, std::string_view room, bool jo
 }
 
 void Shard::QueueUpdate(v1::SocketUpdate update) {
-  if (pending_updates_.empty()) {
-    boost::asio::post(executor_, [weak = weak_from_this()] {
-      if (auto self = weak.lock()) self->FlushUpdates();
-    });
-  }
-  pending_updates_.push_back(std::move(update));
-}
-
-void Shard::FlushUpdates() {
-  if (pending_updates_.empty()) return;
-  port_->SocketUpdates(index_, std::exchange(pending_updates_, {}));
+  std::vector<v1::SocketUpdate> updates;
+  updates.push_back(std::move(update));
+  port_->SocketUpdates(index_, std::move(updates));
 }
 
 void Shard::StartSubscription(const std::string& key) {

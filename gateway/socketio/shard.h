@@ -29,9 +29,11 @@
 // Socket records (bridge/port.h SocketUpdates): a socket's Open goes once
 // it is connected (RecordOpen), then every room change of Join and Leave
 // (the namespace room left out), then its Close (RecordClose; LeaveAll
-// reports nothing: a recoverable record keeps its rooms). Updates are
-// batched: the first of a run of the shard's loop posts one flush, which
-// hands them all to the port in order.
+// reports nothing: a recoverable record keeps its rooms). Each goes to the
+// port at once, in order with the room's Subscribe/Unsubscribe: the bridge
+// batches what one wake-up of its thread takes (a Post while another waits
+// costs no wake-up; batching here, a loop turn later, cost one: measured
+// with tests/bench/join_cost.js).
 //
 // Fan-out: a Dispatch reaches each local socket at most once even when it
 // targets several of its rooms; sockets in any except_rooms and the
@@ -262,10 +264,9 @@ class Shard : public std::enable_shared_from_this<Shard> {
   void OnConfirmed(const std::string& key, uint64_t generation, absl::Status status);
   static void Fire(const std::shared_ptr<Waiter>& waiter, absl::Status status);
   std::vector<uint64_t> Recipients(const v1::Envelope& envelope) const;
-  // Queues one socket update; the first of a loop run posts FlushUpdates.
+  // Hands one socket update to the port.
   void QueueUpdate(v1::SocketUpdate update);
   void QueueRoomChange(const Socket& socket, std::string_view room, bool joined);
-  void FlushUpdates();
   void OnRecovered(uint64_t handle, absl::StatusOr<bridge::Recovery> result,
                    const RecoverDone& done);
 
@@ -275,7 +276,6 @@ class Shard : public std::enable_shared_from_this<Shard> {
   std::shared_ptr<bridge::Port> port_;
   const ShardOptions options_;
   size_t pending_recoveries_ = 0;
-  std::vector<v1::SocketUpdate> pending_updates_;           // not yet handed to the port
   absl::flat_hash_set<std::string> deferred_unsubscribes_;  // topic keys
   NamespaceRegistry namespaces_;
   RoomIndex rooms_;

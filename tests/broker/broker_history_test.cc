@@ -337,14 +337,9 @@ class BrokerRecoverTest : public BrokerHistoryTest {
 
   template <typename Predicate>
   v1::BrokerFrame NextFrame(WireNode& node, Predicate predicate) {
-    while (true) {
-      auto received = node.Receive(kWait);
-      if (!received.ok()) {
-        ADD_FAILURE() << received.status();
-        return {};
-      }
-      if (predicate(received->frame)) return received->frame;
-    }
+    auto received = node.ReceiveWhere(predicate, kWait);
+    EXPECT_TRUE(received.ok()) << received.status();
+    return received.ok() ? received->frame : v1::BrokerFrame();
   }
 
   uint64_t request_id_ = 0;

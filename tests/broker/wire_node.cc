@@ -170,14 +170,19 @@ absl::StatusOr<std::vector<Received>> WireNode::ReceiveMessage(std::chrono::mill
   return message;
 }
 
-absl::StatusOr<Received> WireNode::ReceiveDelivery(std::chrono::milliseconds timeout) {
+absl::StatusOr<Received> WireNode::ReceiveWhere(
+    const std::function<bool(const v1::BrokerFrame&)>& wanted, std::chrono::milliseconds timeout) {
   const auto deadline = Clock::now() + timeout;
   while (true) {
     const auto left =
         std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
     auto received = Receive(std::max(left, std::chrono::milliseconds(0)));
-    if (!received.ok() || received->frame.has_delivery()) return received;
+    if (!received.ok() || wanted(received->frame)) return received;
   }
+}
+
+absl::StatusOr<Received> WireNode::ReceiveDelivery(std::chrono::milliseconds timeout) {
+  return ReceiveWhere([](const v1::BrokerFrame& frame) { return frame.has_delivery(); }, timeout);
 }
 
 absl::StatusOr<v1::PublishReceipt> WireNode::ReceiveReceipt(std::chrono::milliseconds timeout) {

@@ -9,6 +9,7 @@
 
 #include <chrono>
 #include <deque>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -59,6 +60,9 @@ class WireNode {
   // Every frame of the next message (or what Receive() left of the current
   // one), decoded; DataLoss when one of them is not a BrokerFrame.
   absl::StatusOr<std::vector<Received>> ReceiveMessage(std::chrono::milliseconds timeout);
+  // The next frame `wanted` accepts, skipping the others.
+  absl::StatusOr<Received> ReceiveWhere(const std::function<bool(const v1::BrokerFrame&)>& wanted,
+                                        std::chrono::milliseconds timeout);
   // The next delivery, skipping Pongs and Replies.
   absl::StatusOr<Received> ReceiveDelivery(std::chrono::milliseconds timeout);
   // The next frame on the publish socket (a PublishReceipt).

@@ -366,7 +366,6 @@ TEST_F(RecoveryFlowTest, RecoverableClosesSaveTheSessionForTheWindow) {
   Join(client, "room-a");
   port_->SetPosition(3, 150);  // later traffic does not move the replay start
   client.connection->OnClose("transport close");
-  Run();  // the shard hands its socket updates over once per loop run
   ASSERT_EQ(port_->saved().size(), 1u);
   const v1::Session& session = port_->saved()[0].session;
   EXPECT_EQ(port_->saved()[0].ttl, milliseconds(30000));
