@@ -74,7 +74,16 @@ absl::Status Bridge::Start(Sink sink) {
   };
   hooks.on_loop = [this](node::Link& link) {
     NoteBrokerPosition(link.epoch(), link.last_sequence());
-    FlushSocketUpdates(link);
+    if (pending_sockets_.updates_size() > 0 &&
+        options_.link.clock->Now() - pending_since_ >= kSocketUpdateDelay) {
+      FlushSocketUpdates(link);
+    }
+  };
+  hooks.poll_wait = [this] {
+    if (pending_sockets_.updates_size() == 0) return kPollSlice;
+    const auto left = std::chrono::ceil<std::chrono::milliseconds>(
+        pending_since_ + kSocketUpdateDelay - options_.link.clock->Now());
+    return std::max(left, std::chrono::milliseconds(0));
   };
   hooks.on_hello = [this](node::Link& link) {
     FlushSocketUpdates(link);  // what came before the Hello goes before the list
@@ -148,6 +157,7 @@ void Bridge::QueueSocketUpdates(node::Link& link, size_t shard,
       ++dropped;
       continue;
     }
+    if (pending_sockets_.updates_size() == 0) pending_since_ = options_.link.clock->Now();
     pending_socket_bytes_ += update.ByteSizeLong() + 4;
     *pending_sockets_.add_updates() = std::move(update);
     ++queued;

@@ -39,10 +39,11 @@
 // the Link's max_message_bytes) are not charged.
 //
 // Socket records: SocketUpdates is queued like Subscribe (never refused:
-// the shards batch one per run of their loop, and the updates are bounded
-// by the memberships themselves) and, like a publish, still goes out during
-// Stop, so a clean shutdown leaves its sockets recoverable. Every update
-// goes through a SocketMirror (socket_mirror.h) first; after each Hello the
+// the updates are bounded by the memberships themselves) and, like a
+// publish, still goes out during Stop, so a clean shutdown leaves its
+// sockets recoverable. Every update goes through a SocketMirror
+// (socket_mirror.h) first, then waits up to kSocketUpdateDelay for others
+// to share its Sockets command; after each Hello the
 // mirror goes to the broker as this node's full list. A broker CloseSocket
 // (the record moved to another node) is forgotten by the mirror and handed
 // to Options::close_socket on the shard that holds the socket.
@@ -74,6 +75,13 @@
 #include "proto/node/link_thread.h"
 
 namespace roomq::gateway::bridge {
+
+// How long a socket update may wait on the bridge for others to go with it.
+// One Sockets command per join cost the broker a command and the link
+// thread a send each (tests/bench/join_cost.js); the price is that a record
+// lags its socket by this much: a gateway killed within it loses its last
+// joins, leaves and connects from the records.
+inline constexpr std::chrono::milliseconds kSocketUpdateDelay{5};
 
 struct BridgeStats {
   uint64_t deliveries = 0;           // envelopes received from the broker
@@ -179,10 +187,9 @@ class Bridge : public Port {
   void UnsubscribeShard(size_t shard, const std::string& topic_key);
   void OnDelivery(node::Delivery& delivery);
   // Applies a shard's updates to the mirror and queues what it accepted;
-  // FlushSocketUpdates sends the queue as one Sockets command (after each
-  // loop turn, before a full list, at Stop, and past
-  // kMaxSocketCommandBytes), so the updates of every shard that one wake-up
-  // of the link thread takes go to the broker together.
+  // FlushSocketUpdates sends the queue as one Sockets command once its
+  // oldest update has waited kSocketUpdateDelay (and before a full list,
+  // at Stop, past kMaxSocketCommandBytes).
   void QueueSocketUpdates(node::Link& link, size_t shard, std::vector<v1::SocketUpdate>& updates);
   void FlushSocketUpdates(node::Link& link);
   void OnCloseSocket(const v1::CloseSocket& close);
@@ -208,6 +215,7 @@ class Bridge : public Port {
   SocketMirror sockets_;
   v1::Sockets pending_sockets_;  // accepted by the mirror, not yet sent
   size_t pending_socket_bytes_ = 0;
+  base::Clock::TimePoint pending_since_;  // when the oldest pending update came
   // One per shard; charged on the link thread, given back on the shards.
   std::vector<ShardBudget> budgets_;
 
