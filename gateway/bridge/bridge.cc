@@ -152,17 +152,22 @@ void Bridge::QueueSocketUpdates(node::Link& link, size_t shard,
                                 std::vector<v1::SocketUpdate>& updates) {
   uint64_t queued = 0;
   uint64_t dropped = 0;
+  bool closed = false;
   for (v1::SocketUpdate& update : updates) {
     if (!sockets_.Apply(shard, update)) {
       ++dropped;
       continue;
     }
+    closed = closed || update.has_close();
     if (pending_sockets_.updates_size() == 0) pending_since_ = options_.link.clock->Now();
     pending_socket_bytes_ += update.ByteSizeLong() + 4;
     *pending_sockets_.add_updates() = std::move(update);
     ++queued;
     if (pending_socket_bytes_ >= kMaxSocketCommandBytes) FlushSocketUpdates(link);
   }
+  // A close goes at once: the client may already be asking another gateway
+  // for its session, and a close that comes after that ask is ignored.
+  if (closed) FlushSocketUpdates(link);
   absl::MutexLock lock(&stats_mutex_);
   stats_.socket_updates += queued;
   stats_.socket_updates_dropped += dropped;
@@ -189,6 +194,11 @@ void Bridge::OnCloseSocket(const v1::CloseSocket& close) {
 void Bridge::Recover(size_t shard, v1::Recover request,
                      std::function<void(absl::StatusOr<Recovery>)> done) {
   if (shard >= shards_.size()) return;
+  // The socket updates queued so far go first: a client back on this very
+  // gateway must find its old socket's Close at the broker before its
+  // Recover, or the record still looks connected here.
+  (void)link_thread_.Post([this](node::Link& link) { FlushSocketUpdates(link); },
+                          node::LinkThread::Bound::kUnbounded, node::LinkThread::AtStop::kDiscard);
   // No executor: OnRecovered counts the shard on the link thread, then posts.
   (void)link_thread_.Recover(
       std::move(request),

@@ -80,7 +80,7 @@ namespace roomq::gateway::bridge {
 // One Sockets command per join cost the broker a command and the link
 // thread a send each (tests/bench/join_cost.js); the price is that a record
 // lags its socket by this much: a gateway killed within it loses its last
-// joins, leaves and connects from the records.
+// joins, leaves and connects from the records. A Close does not wait.
 inline constexpr std::chrono::milliseconds kSocketUpdateDelay{5};
 
 struct BridgeStats {
@@ -188,8 +188,9 @@ class Bridge : public Port {
   void OnDelivery(node::Delivery& delivery);
   // Applies a shard's updates to the mirror and queues what it accepted;
   // FlushSocketUpdates sends the queue as one Sockets command once its
-  // oldest update has waited kSocketUpdateDelay (and before a full list,
-  // at Stop, past kMaxSocketCommandBytes).
+  // oldest update has waited kSocketUpdateDelay, or at once with a Close
+  // (and before a full list or a Recover, at Stop, past
+  // kMaxSocketCommandBytes).
   void QueueSocketUpdates(node::Link& link, size_t shard, std::vector<v1::SocketUpdate>& updates);
   void FlushSocketUpdates(node::Link& link);
   void OnCloseSocket(const v1::CloseSocket& close);
