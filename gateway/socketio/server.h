@@ -1,7 +1,7 @@
 #ifndef ROOMQ_GATEWAY_SOCKETIO_SERVER_H_
 #define ROOMQ_GATEWAY_SOCKETIO_SERVER_H_
 
-// The Socket.IO layer of roomq-gateway, as agreed in gateway-api.md: the
+// The Socket.IO layer of roomq-gateway, as README.md "From a browser: the gateway conventions" describes it: the
 // Engine.IO server hands it every new session (OnSessionOpen), and it runs
 // the bridge thread that links the gateway to the broker.
 //

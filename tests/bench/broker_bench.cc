@@ -1,7 +1,7 @@
 // roomq-bench-broker: envelopes/s through the real roomq-broker next to a
 // plain ZeroMQ XSUB/XPUB proxy relaying the same bytes, in one run, so the
 // broker's overhead is a measured ratio; and next to Redis pub/sub, the bus
-// Socket.IO's Redis adapter uses (issue 5), when redis-server is installed.
+// Socket.IO's Redis adapter uses, when redis-server is installed.
 //
 // Each run starts the relay as a child process (the broker binary, this
 // binary in --proxy mode running zmq::proxy, or redis-server on a free

@@ -152,7 +152,7 @@ both() {
   ORDER_FLIP=$((1 - ORDER_FLIP))
 }
 
-# --- scenarios (issue 5's targets) ----------------------------------------------
+# --- scenarios (targets: README.md here) ----------------------------------------------
 R1000=$(scaled 1000)
 for ((ROUND = 1; ROUND <= ROUNDS; ROUND++)); do
   both fanout_cpu   --scenario fanout --receivers "$R1000" --publishers 1 --rate 200 --duration-s 10 --drain-s 5

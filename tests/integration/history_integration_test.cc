@@ -1,6 +1,6 @@
 // History persistence end to end: the real roomq-broker with --data-dir,
 // killed with SIGKILL and restarted on the same endpoints and directory,
-// and client Links that resume by themselves (issue 7, items 3 and 4).
+// and client Links that resume by themselves (proto/README.md "History, resume and recovery").
 
 #include <dirent.h>
 #include <gtest/gtest.h>

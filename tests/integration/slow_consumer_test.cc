@@ -1,4 +1,4 @@
-// Slow consumers (issue 6): one client that stops reading, in the same room
+// Slow consumers: one client that stops reading, in the same room
 // as 500 clients that read at full speed, against the real roomq-broker and
 // roomq-gateway binaries on free loopback ports.
 //

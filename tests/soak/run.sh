@@ -1,5 +1,5 @@
 #!/bin/sh
-# The soak test (issue 6): 60 s of connect/disconnect churn plus steady
+# The soak test: 60 s of connect/disconnect churn plus steady
 # traffic against roomq-broker + roomq-gateway, then a leak verdict
 # (README.md here). Not part of tests/run-all.sh.
 #

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 'use strict';
-// The soak test (issue 6): connect/disconnect churn plus steady traffic
+// The soak test: connect/disconnect churn plus steady traffic
 // against a real roomq-broker + roomq-gateway for a bounded time, then a
 // leak verdict. See README.md here. Exit 0 = no leak, 1 = leak or failure,
 // 2 = usage.

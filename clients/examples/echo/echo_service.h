@@ -1,7 +1,7 @@
 #ifndef ROOMQ_CLIENTS_EXAMPLES_ECHO_ECHO_SERVICE_H_
 #define ROOMQ_CLIENTS_EXAMPLES_ECHO_ECHO_SERVICE_H_
 
-// The Socket.IO conformance service (issue 3 item 5) as a native roomq
+// The Socket.IO conformance service (tests/e2e/test/conformance.test.js) as a native roomq
 // service behind gateways. For each namespace it serves:
 //   on connection         emit "auth" with the handshake auth payload to that socket
 //   on "message"          emit "message-back" with the same args (binary too) to the sender

@@ -1,7 +1,7 @@
 'use strict';
 // The chat app (gateway/web/static) in a real headless browser: Debian's
 // chromium driven by playwright-core, against the gateway serving the page
-// and the stock socket.io-client bundle (issue 4, item 2).
+// and the stock socket.io-client bundle.
 //
 // Chromium comes from Debian (/usr/bin/chromium, or CHROMIUM_PATH); nothing
 // downloads a browser. A screenshot of the chat is saved to

@@ -300,7 +300,7 @@ async function startStack(options = {}) {
   return stack;
 }
 
-// The conformance setup of issue 3 item 5.
+// The conformance setup (test/conformance.test.js says what it checks).
 function startConformanceStack() {
   return startStack({configFile: CONFORMANCE_CONFIG, gatewayFlags: CONFORMANCE_FLAGS, echo: true});
 }

@@ -1,5 +1,5 @@
 'use strict';
-// The conformance setup of issue 3 item 5, exactly as stated there:
+// The conformance setup:
 //   roomq-gateway --config tests/conformance/gateway.yaml --ping-interval-ms 300
 //     --ping-timeout-ms 200 --connect-timeout-ms 1000 --max-payload 1000000
 //     --cors-origin '*'   + roomq-broker + roomq-echo

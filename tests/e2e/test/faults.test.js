@@ -1,5 +1,5 @@
 'use strict';
-// Faults (issue 6): the stock socket.io-client against real roomq processes
+// Faults: the stock socket.io-client against real roomq processes
 // that die or are stopped under it.
 //
 //   broker SIGKILL + restart on the same ports: browser connections stay

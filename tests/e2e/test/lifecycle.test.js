@@ -1,5 +1,5 @@
 'use strict';
-// Proof of life (issue 3 item 6): one gateway log line per connection and
+// Proof of life: one gateway log line per connection and
 // per disconnection naming the socket id, the namespace, the transport and
 // (for disconnections) the reason, in Socket.IO's words.
 

@@ -1,5 +1,5 @@
 'use strict';
-// Socket.IO connection state recovery (issue 7) with the stock client,
+// Socket.IO connection state recovery (gateway/socketio/recovery.h) with the stock client,
 // through TWO gateways on one broker: a socket whose transport drops on
 // gateway A comes back through gateway B with `socket.recovered === true`,
 // the same id, its rooms, and every event published meanwhile, in order,

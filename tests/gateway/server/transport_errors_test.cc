@@ -1,4 +1,4 @@
-// Bad input below the Engine.IO packet level (issue 6): malformed WebSocket
+// Bad input below the Engine.IO packet level: malformed WebSocket
 // frames, bad UTF-8, messages over maxPayload, garbage HTTP, half-open TCP
 // and requests that never finish. Each closes only the offending connection,
 // is counted by reason in Engine::transport_errors(), and a healthy client
