@@ -41,7 +41,8 @@
 //    by an issued socket id (another socket's own room).
 //  - A malformed packet closes the session; its sockets disconnect with
 //    reason "parse error".
-//  - EVENT: reserved `join`, `leave`, `publish` (README.md "From a browser: the gateway conventions"); any other
+//  - EVENT: reserved `join`, `leave`, `publish` (README.md "From a browser: the gateway
+//  conventions"); any other
 //    event is relayed per the namespace policy and, with `forward`, sent to
 //    services as KIND_CLIENT_EVENT (with the client's ack id).
 //  - ACK from the client answers a service's emit: KIND_ACK to the service.

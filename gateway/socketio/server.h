@@ -1,9 +1,9 @@
 #ifndef ROOMQ_GATEWAY_SOCKETIO_SERVER_H_
 #define ROOMQ_GATEWAY_SOCKETIO_SERVER_H_
 
-// The Socket.IO layer of roomq-gateway, as README.md "From a browser: the gateway conventions" describes it: the
-// Engine.IO server hands it every new session (OnSessionOpen), and it runs
-// the bridge thread that links the gateway to the broker.
+// The Socket.IO layer of roomq-gateway, as README.md "From a browser: the gateway conventions"
+// describes it: the Engine.IO server hands it every new session (OnSessionOpen), and it runs the
+// bridge thread that links the gateway to the broker.
 //
 // Threads: one Shard per io thread (shards[i] is io thread i's executor);
 // every Connection lives on its session's shard; the bridge thread owns the
