@@ -68,10 +68,11 @@ bool Connection::StartRecovery(Socket& socket) {
 
 void Connection::FinishRecovery(const std::string& nsp, uint64_t handle,
                                 absl::StatusOr<bridge::Recovery> recovery) {
-  if (closed_ || failed_) return;
   auto it = sockets_.find(nsp);
-  if (it == sockets_.end() || it->second->handle != handle ||
+  if (closed_ || failed_ || it == sockets_.end() || it->second->handle != handle ||
       it->second->state != Socket::State::kConnecting) {
+    // Gone meanwhile: the record the broker moved here is nobody's.
+    if (recovery.ok()) shard_->HandBackRecord(recovery->session, /*recoverable=*/true);
     return;
   }
   Socket& socket = *it->second;

@@ -208,6 +208,18 @@ void Shard::CloseMovedSocket(const std::string& ns, const std::string& socket_id
   socket->connection->CloseMovedSocket(*socket);
 }
 
+void Shard::HandBackRecord(const v1::Session& session, bool recoverable) {
+  // The bridge forwards updates only for sockets it holds: the Open makes
+  // it hold this one for the Close that follows.
+  std::vector<v1::SocketUpdate> updates(2);
+  *updates[0].mutable_open()->mutable_session() = session;
+  v1::SocketClose& close = *updates[1].mutable_close();
+  close.set_namespace_(session.namespace_());
+  close.set_socket_id(session.socket_id());
+  close.set_recoverable(recoverable);
+  port_->SocketUpdates(index_, std::move(updates));
+}
+
 void Shard::QueueRoomChange(const Socket& socket, std::string_view room, bool joined) {
   v1::SocketUpdate update;
   v1::SocketRooms& rooms = *update.mutable_rooms();
@@ -365,6 +377,7 @@ void Shard::OnRecovered(uint64_t handle, absl::StatusOr<bridge::Recovery> result
     for (const std::string& room : rooms) {
       deferred_unsubscribes_.insert(RoomIndex::Key(session.namespace_(), room));
     }
+    HandBackRecord(session, /*recoverable=*/true);
     done(absl::AbortedError("the socket left before its session was recovered"));
     return;
   }
@@ -383,6 +396,7 @@ void Shard::OnRecovered(uint64_t handle, absl::StatusOr<bridge::Recovery> result
     for (const std::string& room : rooms) {
       deferred_unsubscribes_.insert(RoomIndex::Key(session.namespace_(), room));
     }
+    HandBackRecord(session, /*recoverable=*/false);
     done(std::move(refused));
     return;
   }

@@ -175,6 +175,11 @@ class Shard : public std::enable_shared_from_this<Shard> {
   // Reports `socket` closed; `recoverable` keeps its record for its
   // session's ttl. Call after LeaveAll.
   void RecordClose(Socket& socket, bool recoverable);
+  // A record the broker moved here for a recovery that did not happen
+  // after all (the socket left, or failed re-authorization): closed again,
+  // `recoverable` or removed, so no record stays connected here without a
+  // socket.
+  void HandBackRecord(const v1::Session& session, bool recoverable);
   // The broker moved the record of (ns, socket_id) to another node: the
   // socket, if this shard still holds it, is closed without a Close of its
   // own (counted in ShardStats::sockets_taken_over).

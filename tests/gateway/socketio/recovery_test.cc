@@ -282,6 +282,15 @@ class RecoveryFlowTest : public ::testing::Test {
     return recovery;
   }
 
+  // The last Close the port got for `socket_id`, or null.
+  const v1::SocketUpdate* LastCloseOf(const std::string& socket_id) {
+    const auto& updates = port_->updates();
+    for (auto it = updates.rbegin(); it != updates.rend(); ++it) {
+      if (it->has_close() && it->close().socket_id() == socket_id) return &*it;
+    }
+    return nullptr;
+  }
+
   boost::asio::io_context io_;
   std::shared_ptr<FakePort> port_ = std::make_shared<FakePort>(io_);
   std::shared_ptr<Shard> shard_;
@@ -544,6 +553,10 @@ TEST_F(RecoveryFlowTest, ASessionWhoseIdDoesNotVerifyIsNotRecovered) {
   EXPECT_NE(answer.pid, "p");
   EXPECT_EQ(shard_->stats().recoveries_failed, 1u);
   EXPECT_EQ(shard_->stats().recoveries, 0u);
+  // The record the broker moved here is removed: it can never recover.
+  const v1::SocketUpdate* close = LastCloseOf("OldSocketIdOldSocket");
+  ASSERT_NE(close, nullptr);
+  EXPECT_FALSE(close->close().recoverable());
 }
 
 TEST_F(RecoveryFlowTest, RecoveredRoomsAreCheckedAgainstTheCurrentPolicy) {
@@ -623,7 +636,12 @@ TEST_F(RecoveryFlowTest, SocketGoneBeforeTheAnswerHandsTheRoomsBack) {
   // had none and go back.
   EXPECT_EQ(std::set<std::string>(port_->unsubscribed().begin(), port_->unsubscribed().end()),
             (std::set<std::string>{"/#" + kOldSid, "/#room-b"}));
-  EXPECT_TRUE(port_->saved().empty()) << "a socket never connected saves nothing";
+  // The record the broker moved here goes back to waiting for the client.
+  const v1::SocketUpdate* close = LastCloseOf(kOldSid);
+  ASSERT_NE(close, nullptr);
+  EXPECT_TRUE(close->close().recoverable());
+  EXPECT_EQ(port_->records().count("/#" + kOldSid), 0u)
+      << "no record stays connected here without a socket";
 }
 
 TEST_F(RecoveryFlowTest, ALastMemberLeavingDuringARecoveryDoesNotDropTheRoom) {
