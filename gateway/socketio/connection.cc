@@ -20,6 +20,14 @@ namespace {
 
 constexpr std::string_view kOk = R"({"ok":true})";
 
+// The client commands HandleEvent serves, with the names they take: the
+// decoder hands them over in Packet::names.
+constexpr NamedArguments kClientCommands[] = {
+    {.event = "join", .count = 1},
+    {.event = "leave", .count = 1},
+    {.event = "publish", .count = 2},
+};
+
 using engineio::LogSafe;
 
 std::string ErrorJson(std::string_view message) {
@@ -63,7 +71,7 @@ Connection::Connection(engineio::Session& session, std::shared_ptr<Shard> shard,
     : session_(session),
       shard_(std::move(shard)),
       options_(options),
-      decoder_(Decoder::Limits{.max_packet_bytes = options.max_event_bytes}),
+      decoder_(Decoder::Limits{.max_packet_bytes = options.max_event_bytes}, kClientCommands),
       connect_timer_(options_.timers->NewTimer(session.executor())),
       namespace_rate_(base::TokenBucket::Full(options.message_burst, options.clock->Now())) {
   shard_->AddConnection(this);
@@ -366,12 +374,11 @@ void Connection::RefuseOverRate(Socket& socket, const Packet& packet) {
 }
 
 void Connection::HandleJoin(Socket& socket, const Packet& packet) {
-  auto split = SplitLeadingStrings(packet.args, 1);
-  if (!split.ok()) {
+  if (packet.names.size() != 1) {
     AckJson(socket, packet.ack_id, ErrorJson("join needs a room name"));
     return;
   }
-  const std::string& room = split->values[0];
+  const std::string& room = packet.names[0];
   if (!ValidRoomName(room)) {
     AckJson(socket, packet.ack_id, ErrorJson("invalid room name"));
     return;
@@ -424,12 +431,11 @@ std::function<void(absl::Status)> Connection::JoinAck(const std::string& room, u
 }
 
 void Connection::HandleLeave(Socket& socket, const Packet& packet) {
-  auto split = SplitLeadingStrings(packet.args, 1);
-  if (!split.ok()) {
+  if (packet.names.size() != 1) {
     AckJson(socket, packet.ack_id, ErrorJson("leave needs a room name"));
     return;
   }
-  const std::string& room = split->values[0];
+  const std::string& room = packet.names[0];
   if (!ValidRoomName(room) || room == socket.id) {
     AckJson(socket, packet.ack_id, ErrorJson("cannot leave this room"));
     return;
@@ -443,13 +449,12 @@ void Connection::HandlePublish(Socket& socket, Packet& packet) {
     AckJson(socket, packet.ack_id, ErrorJson("publishing is not allowed"));
     return;
   }
-  auto split = SplitLeadingStrings(packet.args, 2);
-  if (!split.ok()) {
+  if (packet.names.size() != 2) {
     AckJson(socket, packet.ack_id, ErrorJson("publish needs a room and an event name"));
     return;
   }
-  const std::string& room = split->values[0];
-  const std::string& event = split->values[1];
+  const std::string& room = packet.names[0];
+  const std::string& event = packet.names[1];
   if (!ValidRoomName(room)) {
     AckJson(socket, packet.ack_id, ErrorJson("invalid room name"));
     return;
@@ -470,7 +475,7 @@ void Connection::HandlePublish(Socket& socket, Packet& packet) {
   envelope.add_rooms(room);
   envelope.set_except_socket(socket.id);
   envelope.set_event(event);
-  envelope.set_args(std::move(split->rest));
+  envelope.set_args(std::move(packet.args));
   for (std::string& attachment : packet.attachments)
     envelope.add_attachments(std::move(attachment));
   if (!packet.ack_id.has_value()) {

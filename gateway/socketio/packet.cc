@@ -76,6 +76,27 @@ std::string RestAfterLeadingStrings(std::string_view array, size_t n) {
   return rest;
 }
 
+// The `count` string elements after the first of `array` (the event
+// name), or none unless all `count` are strings.
+std::vector<std::string> TakeNames(simdjson::dom::array array, size_t count) {
+  std::vector<std::string> names;
+  if (count == 0) return names;
+  names.reserve(count);
+  bool first = true;
+  for (simdjson::dom::element element : array) {
+    if (first) {
+      first = false;
+      continue;
+    }
+    if (names.size() == count) break;
+    std::string_view value;
+    if (element.get_string().get(value)) break;
+    names.emplace_back(value);
+  }
+  if (names.size() < count) names.clear();
+  return names;
+}
+
 absl::Status Invalid(std::string_view what) { return absl::InvalidArgumentError(ToAbsl(what)); }
 
 // Checks every {"_placeholder":true,"num":N} below `element`: N must be an
@@ -190,6 +211,13 @@ absl::StatusOr<std::optional<Packet>> Decoder::Add(std::string_view data, bool b
   return std::optional<Packet>(std::move(packet));
 }
 
+size_t Decoder::NamesOf(std::string_view event) const {
+  for (const NamedArguments& named : named_) {
+    if (named.event == event) return named.count;
+  }
+  return 0;
+}
+
 absl::StatusOr<Packet> Decoder::DecodeText(std::string_view text) {
   if (text.empty()) return Invalid("empty packet");
   if (text[0] < '0' || text[0] > '6') {
@@ -290,7 +318,8 @@ absl::Status Decoder::DecodePayload(std::string_view payload, size_t attachments
       }
       if (attachments > 0) ROOMQ_RETURN_IF_ERROR(CheckPlaceholders(doc, attachments));
       packet.event = std::string(name);
-      packet.args = RestAfterLeadingStrings(payload, 1);
+      packet.names = TakeNames(array, NamesOf(name));
+      packet.args = RestAfterLeadingStrings(payload, 1 + packet.names.size());
       return absl::OkStatus();
     }
     case PacketType::kAck:
@@ -303,30 +332,6 @@ absl::Status Decoder::DecodePayload(std::string_view payload, size_t attachments
       break;
   }
   return Invalid("unexpected payload");
-}
-
-absl::StatusOr<LeadingStrings> SplitLeadingStrings(std::string_view array, size_t n) {
-  simdjson::dom::element doc;
-  if (ThreadParser().parse(array.data(), array.size(), true).get(doc)) {
-    return Invalid("not valid JSON");
-  }
-  simdjson::dom::array elements;
-  if (doc.get_array().get(elements)) return Invalid("not an array");
-  LeadingStrings out;
-  out.values.reserve(n);
-  for (simdjson::dom::element element : elements) {
-    if (out.values.size() == n) break;
-    std::string_view value;
-    if (element.get_string().get(value)) {
-      return Invalid(absl::StrCat("argument ", out.values.size() + 1, " is not a string"));
-    }
-    out.values.emplace_back(value);
-  }
-  if (out.values.size() < n) {
-    return Invalid(absl::StrCat("expected at least ", n, " string arguments"));
-  }
-  out.rest = RestAfterLeadingStrings(array, n);
-  return out;
 }
 
 engineio::OutboundMessage EncodeConnect(std::string_view nsp, std::string_view sid,

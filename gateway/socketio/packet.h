@@ -39,6 +39,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/types/span.h"
 #include "gateway/engineio/session.h"
 
 namespace roomq::gateway::socketio {
@@ -73,10 +74,25 @@ struct Packet {
   // EVENT / BINARY_EVENT: the event name (unescaped).
   std::string event;
   // EVENT / BINARY_EVENT: the arguments after the name, as a JSON array
-  // text ("[]" when none). ACK / BINARY_ACK: the payload ("[]" if absent).
+  // text ("[]" when none), or after `names` when those were taken.
+  // ACK / BINARY_ACK: the payload ("[]" if absent).
   std::string args;
+  // EVENT / BINARY_EVENT whose name the decoder was given as a
+  // NamedArguments with count N: the first N arguments after the name,
+  // unescaped, when all N are strings (`args` then starts after them);
+  // empty otherwise.
+  std::vector<std::string> names;
   // BINARY_*: the attachments, in order.
   std::vector<std::string> attachments;
+};
+
+// An event whose leading arguments are names: roomq's client commands
+// (`join` and `leave` take a room, `publish` a room and an event name). The
+// decoder takes them out of the one parse that validates the packet, so no
+// handler parses the arguments again.
+struct NamedArguments {
+  std::string_view event;
+  size_t count = 0;
 };
 
 // Turns Engine.IO messages into packets. A BINARY_EVENT / BINARY_ACK header
@@ -95,7 +111,9 @@ class Decoder {
   };
 
   Decoder() = default;
-  explicit Decoder(Limits limits) : limits_(limits) {}
+  // `named` must outlive the decoder (a static table, typically).
+  explicit Decoder(Limits limits, absl::Span<const NamedArguments> named = {})
+      : limits_(limits), named_(named) {}
   Decoder(const Decoder&) = delete;
   Decoder& operator=(const Decoder&) = delete;
 
@@ -115,22 +133,15 @@ class Decoder {
  private:
   absl::StatusOr<Packet> DecodeText(std::string_view text);
   absl::Status DecodePayload(std::string_view payload, size_t attachments, Packet& packet);
+  // How many names `event` takes (0 unless it is in named_).
+  size_t NamesOf(std::string_view event) const;
 
   Limits limits_;
+  absl::Span<const NamedArguments> named_;
   std::optional<Packet> pending_;  // a binary header waiting for attachments
   size_t pending_count_ = 0;       // attachments it announced
   size_t pending_bytes_ = 0;       // its text and the attachments so far
 };
-
-// Splits the first `n` elements of the JSON array text `array` off, which
-// must all be strings: `["room","ev",1]` with n = 2 gives {"room","ev"} and
-// rest `[1]`. InvalidArgument if `array` is not an array starting with `n`
-// strings. Used for reserved events whose leading arguments are names.
-struct LeadingStrings {
-  std::vector<std::string> values;
-  std::string rest;
-};
-absl::StatusOr<LeadingStrings> SplitLeadingStrings(std::string_view array, size_t n);
 
 // Encoders. Each returns the Engine.IO message(s) for one packet: a text
 // part (without the Engine.IO type byte) followed by the attachments.

@@ -293,26 +293,55 @@ TEST(DecoderTest, ManyGarbageInputsNeverCrash) {
   }
 }
 
-TEST(SplitLeadingStringsTest, SplitsNamesAndKeepsTheRestRaw) {
-  auto split = SplitLeadingStrings(R"(["room","ev",1,{"a":[2]}])", 2);
-  ASSERT_TRUE(split.ok()) << split.status();
-  EXPECT_EQ(split->values, (std::vector<std::string>{"room", "ev"}));
-  EXPECT_EQ(split->rest, R"([1,{"a":[2]}])");
-  auto only = SplitLeadingStrings(R"(["room"])", 1);
-  ASSERT_TRUE(only.ok());
-  EXPECT_EQ(only->rest, "[]");
-  auto escaped = SplitLeadingStrings(R"([ "r\"1" , "e" ])", 2);
-  ASSERT_TRUE(escaped.ok());
-  EXPECT_EQ(escaped->values[0], "r\"1");
-  EXPECT_EQ(escaped->rest, "[]");
+constexpr NamedArguments kNamed[] = {{.event = "publish", .count = 2},
+                                     {.event = "join", .count = 1}};
+
+// Decodes one text message with kNamed.
+Packet DecodeNamed(std::string_view text) {
+  Decoder decoder(Decoder::Limits{}, kNamed);
+  auto result = decoder.Add(text, false);
+  EXPECT_TRUE(result.ok()) << result.status();
+  EXPECT_TRUE(result.ok() && result->has_value());
+  return result.ok() && result->has_value() ? **result : Packet{};
 }
 
-TEST(SplitLeadingStringsTest, Errors) {
-  EXPECT_FALSE(SplitLeadingStrings("[]", 1).ok());
-  EXPECT_FALSE(SplitLeadingStrings("[1]", 1).ok());
-  EXPECT_FALSE(SplitLeadingStrings(R"(["a"])", 2).ok());
-  EXPECT_FALSE(SplitLeadingStrings(R"({"a":1})", 1).ok());
-  EXPECT_FALSE(SplitLeadingStrings("[", 1).ok());
+TEST(NamedArgumentsTest, SplitsNamesAndKeepsTheRestRaw) {
+  Packet publish = DecodeNamed(R"(2["publish","room","ev",1,{"a":[2]}])");
+  EXPECT_EQ(publish.names, (std::vector<std::string>{"room", "ev"}));
+  EXPECT_EQ(publish.args, R"([1,{"a":[2]}])");
+  Packet join = DecodeNamed(R"(2["join","room"])");
+  EXPECT_EQ(join.names, (std::vector<std::string>{"room"}));
+  EXPECT_EQ(join.args, "[]");
+  Packet escaped = DecodeNamed(R"(2[ "publish", "r\"1" , "e" ])");
+  ASSERT_EQ(escaped.names.size(), 2u);
+  EXPECT_EQ(escaped.names[0], "r\"1");
+  EXPECT_EQ(escaped.args, "[]");
+}
+
+TEST(NamedArgumentsTest, NoNamesUnlessAllAreStrings) {
+  // The arguments after the event name then stay whole.
+  const std::pair<std::string_view, std::string_view> cases[] = {
+      {R"(2["join"])", "[]"},
+      {R"(2["join",1])", "[1]"},
+      {R"(2["publish","a"])", R"(["a"])"},
+      {R"(2["publish","a",{"b":1}])", R"(["a",{"b":1}])"},
+      {R"(2["publish",["a"],"b"])", R"([["a"],"b"])"},
+  };
+  for (const auto& [text, args] : cases) {
+    Packet packet = DecodeNamed(text);
+    EXPECT_TRUE(packet.names.empty()) << text;
+    EXPECT_EQ(packet.args, args) << text;
+  }
+  // An event the decoder was not told about keeps its strings in args.
+  Packet other = DecodeNamed(R"(2["chat","room","hi"])");
+  EXPECT_TRUE(other.names.empty());
+  EXPECT_EQ(other.args, R"(["room","hi"])");
+  // A decoder without the table takes no names at all.
+  Decoder plain;
+  auto result = plain.Add(R"(2["publish","room","ev"])", false);
+  ASSERT_TRUE(result.ok() && result->has_value());
+  EXPECT_TRUE((*result)->names.empty());
+  EXPECT_EQ((*result)->args, R"(["room","ev"])");
 }
 
 TEST(EncoderTest, Connect) {
