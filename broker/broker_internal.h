@@ -1,0 +1,47 @@
+#ifndef ROOMQ_BROKER_BROKER_INTERNAL_H_
+#define ROOMQ_BROKER_BROKER_INTERNAL_H_
+
+// What the files defining Broker share (broker.cc: the loop and the publish
+// path; broker_persistence.cc: history and socket logs; broker_commands.cc:
+// the subscriber-command protocol). Not part of the broker's API.
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <string_view>
+#include <zmq.hpp>
+
+#include "proto/base/clock.h"
+#include "proto/wire/delivery.h"
+
+namespace roomq::broker::internal {
+
+// Messages read from one socket before the loop looks at the other one and
+// at its timers: keeps either side from starving the other.
+inline constexpr int kBurst = 1024;
+// Limits of one ROUTER message to a subscriber: at most this many frames
+// (deliveries), and no more bytes than kMaxBatchBytes (broker.cc) unless its
+// only frame is larger. A burst's deliveries past them go in further messages.
+inline constexpr size_t kMaxBatchFrames = wire::kMaxDeliveriesPerMessage;
+// RecordLog record types.
+inline constexpr uint8_t kRecordEnvelope = 1;  // u64 LE wall-clock us + live delivery frame
+
+inline int64_t MicrosSinceEpoch(base::Clock::WallTime time) {
+  return std::chrono::duration_cast<std::chrono::microseconds>(time.time_since_epoch()).count();
+}
+
+inline std::string_view View(const zmq::message_t& message) {
+  return {static_cast<const char*>(message.data()), message.size()};
+}
+
+// Receives and discards the rest of a multipart message.
+inline void DrainRest(zmq::socket_t& socket) {
+  zmq::message_t rest;
+  do {
+    if (zmq_msg_recv(rest.handle(), socket.handle(), ZMQ_DONTWAIT) < 0) return;
+  } while (rest.more());
+}
+
+}  // namespace roomq::broker::internal
+
+#endif  // ROOMQ_BROKER_BROKER_INTERNAL_H_
