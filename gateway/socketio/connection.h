@@ -204,6 +204,10 @@ class Connection : public engineio::SessionListener {
   // recoverable.
   void RecordOpen(Socket& socket);
   void RecordClose(Socket& socket, std::string_view reason);
+  // What client events mean (connection_events.cc).
+  // The client commands HandleEvent serves, with the names they take: the
+  // decoder hands them over in Packet::names.
+  static absl::Span<const NamedArguments> ClientCommands();
   void HandleEvent(Socket& socket, Packet& packet);
   // Takes one token from the socket's rate bucket; false when empty.
   bool TakeRateToken(Socket& socket);
