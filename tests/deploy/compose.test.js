@@ -234,6 +234,25 @@ test('the broker keeps history and socket records on its volume across a SIGKILL
   });
   member.close();
   other.close();
+  // The example service is back too: its Link says Hello to the new broker
+  // and subscribes again by itself. (A later test relies on it.)
+  const since = Date.now();
+  try {
+    await eventually('the echo service to answer a new connection again', async () => {
+      const probe = await client({auth: {probe: 1}});
+      try {
+        assert.deepEqual(await probe.rec.waitFor('auth', () => true, 2000), [{probe: 1}]);
+        return true;
+      } finally {
+        probe.close();
+      }
+    }, 60000);
+  } catch (err) {
+    log(`echo log:\n${podman(['logs', '--since', '5m', `${PROJECT}_echo_1`]).out.slice(-6000)}`);
+    log(`broker log:\n${podman(['logs', '--since', '5m', broker]).out.slice(-6000)}`);
+    throw err;
+  }
+  log(`the echo service answered ${Date.now() - since} ms after routing was back`);
 });
 
 test('clients with default transports land on both gateways and upgrade to WebSocket', async () => {
