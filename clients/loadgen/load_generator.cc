@@ -22,8 +22,8 @@
 #include "absl/strings/str_cat.h"
 #include "clients/loadgen/histogram.h"
 #include "clients/loadgen/proc_stats.h"
-#include "clients/loadgen/ws_codec.h"
 #include "proto/base/absl_compat.h"
+#include "proto/websocket/ws_frame.h"
 
 namespace roomq::loadgen {
 namespace {
@@ -179,8 +179,8 @@ absl::Status Runner::Prepare() {
 
   epoll_ = epoll_create1(EPOLL_CLOEXEC);
   if (epoll_ < 0) return absl::InternalError(absl::StrCat("epoll_create1: ", std::strerror(errno)));
-  upgrade_ =
-      UpgradeRequest(absl::StrCat(o.host, ":", o.port), "/socket.io/?EIO=4&transport=websocket");
+  upgrade_ = websocket::UpgradeRequest(absl::StrCat(o.host, ":", o.port),
+                                       "/socket.io/?EIO=4&transport=websocket");
 
   conns_.resize(static_cast<size_t>(total));
   const uint32_t rooms = RoomCount();
@@ -287,7 +287,7 @@ void Runner::Flush(Conn& c) {
 
 void Runner::Send(Conn& c, uint8_t opcode, std::string_view payload) {
   if (c.fd < 0) return;
-  AppendClientFrame(c.out, opcode, payload, 0x5a17c3e1u ^ c.index);
+  websocket::AppendClientFrame(c.out, opcode, payload, 0x5a17c3e1u ^ c.index);
   Flush(c);
 }
 
@@ -343,7 +343,7 @@ bool Runner::ProcessInput(Conn& c, std::string_view data, size_t* consumed) {
   size_t pos = 0;
   if (c.state == State::kUpgrading) {
     bool switched = false;
-    const size_t head = ParseUpgradeResponse(data, &switched);
+    const size_t head = websocket::ParseUpgradeResponse(data, &switched);
     if (head == 0) {
       *consumed = 0;
       return true;
@@ -356,8 +356,8 @@ bool Runner::ProcessInput(Conn& c, std::string_view data, size_t* consumed) {
     pos = head;
   }
   while (pos < data.size()) {
-    ServerFrame frame;
-    const int64_t n = ParseServerFrame(data.substr(pos), kMaxFrame, &frame);
+    websocket::ServerFrame frame;
+    const int64_t n = websocket::ParseServerFrame(data.substr(pos), kMaxFrame, &frame);
     if (n < 0) {
       Fail(c, "malformed WebSocket frame");
       return false;
@@ -369,18 +369,18 @@ bool Runner::ProcessInput(Conn& c, std::string_view data, size_t* consumed) {
       return false;
     }
     switch (frame.opcode) {
-      case kOpText:
+      case websocket::kWsOpText:
         if (!OnText(c, frame.payload)) return false;
         break;
-      case kOpBinary:
+      case websocket::kWsOpBinary:
         break;
-      case kOpPing:
-        Send(c, kOpPong, frame.payload);
+      case websocket::kWsOpPing:
+        Send(c, websocket::kWsOpPong, frame.payload);
         if (c.fd < 0) return false;
         break;
-      case kOpPong:
+      case websocket::kWsOpPong:
         break;
-      case kOpClose:
+      case websocket::kWsOpClose:
         Fail(c, "WebSocket close from the server");
         return false;
       default:
@@ -400,12 +400,13 @@ bool Runner::OnText(Conn& c, std::string_view text) {
       if (c.state != State::kAwaitOpen) return true;
       c.state = State::kAwaitConnect;
       const std::string connect = SioPrefix('0');
-      Send(c, kOpText, connect.size() == 2 ? std::string_view("40") : std::string_view(connect));
+      Send(c, websocket::kWsOpText,
+           connect.size() == 2 ? std::string_view("40") : std::string_view(connect));
       return c.fd >= 0;
     }
     case '2':  // ping
       ++pings_;
-      Send(c, kOpText, "3");
+      Send(c, websocket::kWsOpText, "3");
       return c.fd >= 0;
     case '1':
       Fail(c, "Engine.IO close");
@@ -430,7 +431,7 @@ bool Runner::OnText(Conn& c, std::string_view text) {
       if (!c.publisher && options_.scenario != Scenario::kIdle) {
         c.state = State::kJoining;
         const std::string join = absl::StrCat(SioPrefix('2'), "1[\"join\",\"r", c.room, "\"]");
-        Send(c, kOpText, join);
+        Send(c, websocket::kWsOpText, join);
         return c.fd >= 0;
       }
       BecomeReady(c);
@@ -500,7 +501,7 @@ void Runner::PublishDue(uint64_t now) {
     frame_scratch_.clear();
     absl::StrAppend(&frame_scratch_, prefix, "[\"publish\",\"r", room, "\",\"m\",", p, ",", seq,
                     ",", NowNs(), pad, "]");
-    Send(c, kOpText, frame_scratch_);
+    Send(c, websocket::kWsOpText, frame_scratch_);
     ++published_;
     expected_ += room_members_[room];
   }

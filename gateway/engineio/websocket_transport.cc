@@ -21,6 +21,18 @@ using tcp = boost::asio::ip::tcp;
 
 namespace {
 
+// What a parser error is counted as: its close code says which kind it is.
+TransportError TransportErrorOf(uint16_t close_code) {
+  switch (close_code) {
+    case websocket::kWsCloseInvalidPayload:
+      return TransportError::kWsBadUtf8;
+    case websocket::kWsCloseTooBig:
+      return TransportError::kWsTooBig;
+    default:
+      return TransportError::kWsProtocol;
+  }
+}
+
 // Pieces per sendmsg (Linux IOV_MAX is 1024); two per frame.
 constexpr size_t kMaxIov = 1024;
 // Per-thread read scratch; a wakeup reads at most kReadBudget bytes before
@@ -58,7 +70,7 @@ void WebSocketTransport::Accept(tcp::socket socket, Request request, size_t max_
   const auto version = request[http::field::sec_websocket_version];
   const auto key = request[http::field::sec_websocket_key];
   const std::string_view key_view(key.data(), key.size());
-  if (version != "13" || !IsValidWsKey(key_view)) {
+  if (version != "13" || !websocket::IsValidWsKey(key_view)) {
     if (errors != nullptr) {
       errors->Record(TransportError::kWsHandshake, remote_address,
                      version != "13" ? "unsupported Sec-WebSocket-Version"
@@ -84,7 +96,7 @@ void WebSocketTransport::Accept(tcp::socket socket, Request request, size_t max_
   answer.owned =
       "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
       "Sec-WebSocket-Accept: " +
-      WsAcceptKey(key_view) + "\r\nServer: roomq-gateway\r\n\r\n";
+      websocket::WsAcceptKey(key_view) + "\r\nServer: roomq-gateway\r\n\r\n";
   transport->Enqueue(std::move(answer));
   done(std::move(transport));
 }
@@ -113,8 +125,8 @@ void WebSocketTransport::Write(WsFrame frame) {
   OutFrame out;
   const std::string& data = frame.shared ? (*frame.shared)[frame.shared_part].data : frame.owned;
   const size_t length = data.size() + (frame.prefix != 0 ? 1 : 0);
-  out.head_size = static_cast<uint8_t>(
-      EncodeWsHeader(frame.binary ? kWsOpBinary : kWsOpText, length, out.head));
+  out.head_size = static_cast<uint8_t>(websocket::EncodeWsHeader(
+      frame.binary ? websocket::kWsOpBinary : websocket::kWsOpText, length, out.head));
   if (frame.prefix != 0) out.head[out.head_size++] = frame.prefix;
   out.accounted = frame.accounted;
   out.shared = std::move(frame.shared);
@@ -284,33 +296,33 @@ void WebSocketTransport::ReadAvailable() {
 size_t WebSocketTransport::Parse(char* data, size_t size, bool* ok) {
   size_t used = 0;
   while (used < size && *ok) {
-    WsEvent event;
+    websocket::WsEvent event;
     const size_t n = parser_.Next(data + used, size - used, &event);
-    if (event.kind == WsEvent::Kind::kError) {
+    if (event.kind == websocket::WsEvent::Kind::kError) {
       HandleEvent(event, ok);
       break;
     }
     if (n == 0) break;
     used += n;
-    if (event.kind != WsEvent::Kind::kNone) HandleEvent(event, ok);
+    if (event.kind != websocket::WsEvent::Kind::kNone) HandleEvent(event, ok);
   }
   return used;
 }
 
-void WebSocketTransport::HandleEvent(const WsEvent& event, bool* ok) {
+void WebSocketTransport::HandleEvent(const websocket::WsEvent& event, bool* ok) {
   switch (event.kind) {
-    case WsEvent::Kind::kNone:
-    case WsEvent::Kind::kPong:
+    case websocket::WsEvent::Kind::kNone:
+    case websocket::WsEvent::Kind::kPong:
       return;
-    case WsEvent::Kind::kMessage:
+    case websocket::WsEvent::Kind::kMessage:
       if (close_queued_ || notified_) return;  // closing: input is discarded
       if (auto handler = handler_.lock()) handler->OnWsMessage(this, event.data, event.binary);
       if (closed_) *ok = false;
       return;
-    case WsEvent::Kind::kPing: {
+    case websocket::WsEvent::Kind::kPing: {
       if (close_queued_ || notified_) return;
       OutFrame pong;
-      pong.owned = EncodeWsFrame(kWsOpPong, event.data);
+      pong.owned = websocket::EncodeWsFrame(websocket::kWsOpPong, event.data);
       pong.accounted = pong.owned.size() + kControlFrameOverhead;
       // Unanswered without a handler: nobody would count the pong.
       auto handler = handler_.lock();
@@ -321,7 +333,7 @@ void WebSocketTransport::HandleEvent(const WsEvent& event, bool* ok) {
       Enqueue(std::move(pong));
       return;
     }
-    case WsEvent::Kind::kClose:
+    case websocket::WsEvent::Kind::kClose:
       parser_dead_ = true;
       peer_closed_ = true;
       *ok = false;
@@ -332,13 +344,13 @@ void WebSocketTransport::HandleEvent(const WsEvent& event, bool* ok) {
       NotifyClosed("transport close");
       // Echo the peer's code (RFC 6455 5.5.1); AfterCloseWritten closes the
       // socket since the peer already closed.
-      SendClose(event.close_code == 1005 ? kWsCloseNormal : event.close_code, false);
+      SendClose(event.close_code == 1005 ? websocket::kWsCloseNormal : event.close_code, false);
       return;
-    case WsEvent::Kind::kError:
+    case websocket::WsEvent::Kind::kError:
       parser_dead_ = true;
       *ok = false;
       if (errors_ != nullptr) {
-        errors_->Record(event.error, remote_address_, event.detail);
+        errors_->Record(TransportErrorOf(event.close_code), remote_address_, event.detail);
       } else {
         spdlog::info("websocket {}: {}", remote_address_, event.detail);
       }
@@ -354,7 +366,7 @@ void WebSocketTransport::Close() {
   if (notified_ || close_queued_ || closed_) return;
   notified_ = true;
   handler_.reset();
-  SendClose(kWsCloseNormal, true);
+  SendClose(websocket::kWsCloseNormal, true);
 }
 
 void WebSocketTransport::Abort() {
@@ -371,7 +383,7 @@ void WebSocketTransport::SendClose(uint16_t code, bool graceful) {
     out_.erase(out_.begin() + static_cast<std::ptrdiff_t>(keep), out_.end());
   }
   OutFrame frame;
-  frame.owned = EncodeWsClose(code);
+  frame.owned = websocket::EncodeWsClose(code);
   out_.push_back(std::move(frame));
   close_queued_ = true;
   MarkDirty();

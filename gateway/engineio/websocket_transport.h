@@ -3,7 +3,7 @@
 
 // One accepted WebSocket connection carrying Engine.IO packets: text frames
 // are "<type><data>", binary frames are message packets with raw bytes.
-// RFC 6455 is spoken directly on the TCP socket (ws_frame.h does the
+// RFC 6455 is spoken directly on the TCP socket (proto/websocket/ws_frame.h does the
 // framing): no extensions (permessage-deflate is never negotiated), server
 // frames unmasked and unfragmented, client frames validated strictly.
 //
@@ -58,7 +58,7 @@
 #include "gateway/engineio/open_transports.h"
 #include "gateway/engineio/session.h"
 #include "gateway/engineio/transport_errors.h"
-#include "gateway/engineio/ws_frame.h"
+#include "proto/websocket/ws_frame.h"
 
 namespace roomq::gateway::engineio {
 
@@ -140,7 +140,7 @@ class WebSocketTransport : public std::enable_shared_from_this<WebSocketTranspor
   // One queued frame: header (+ the packet type byte) inline, payload
   // shared or owned. `raw` entries (the HTTP 101 answer) have no header.
   struct OutFrame {
-    char head[kWsMaxServerHeader + 1];
+    char head[websocket::kWsMaxServerHeader + 1];
     uint8_t head_size = 0;
     size_t accounted = 0;
     SharedOutbound shared;
@@ -162,7 +162,7 @@ class WebSocketTransport : public std::enable_shared_from_this<WebSocketTranspor
   // Parses `size` bytes at `data`; returns bytes consumed; false in `ok`
   // when the connection ended while parsing.
   size_t Parse(char* data, size_t size, bool* ok);
-  void HandleEvent(const WsEvent& event, bool* ok);
+  void HandleEvent(const websocket::WsEvent& event, bool* ok);
 
   // Our close frame with `code` after (graceful) or instead of (not) what
   // is queued; then linger.
@@ -176,7 +176,7 @@ class WebSocketTransport : public std::enable_shared_from_this<WebSocketTranspor
   const std::string remote_address_;
   TransportErrorCounters* const errors_;
   std::weak_ptr<WebSocketHandler> handler_;
-  WsFrameParser parser_;
+  websocket::WsFrameParser parser_;
   std::string partial_;        // bytes of an incomplete frame; empty when idle
   std::vector<OutFrame> out_;  // FIFO from out_head_; empty (no capacity) when idle
   size_t out_head_ = 0;

@@ -1,5 +1,5 @@
-// libFuzzer target for the gateway's RFC 6455 client-frame parser
-// (gateway/engineio/ws_frame.h), fed the way a socket feeds it: in chunks.
+// libFuzzer target for the server side's RFC 6455 client-frame parser
+// (proto/websocket/ws_frame.h), fed the way a socket feeds it: in chunks.
 //
 // Input layout: byte 0 picks max_message (maxPayload) from a table, bytes
 // 1..8 are chunk sizes (0 = 1 byte, cycled), the rest is the byte stream.
@@ -20,9 +20,9 @@
 #include <string_view>
 #include <vector>
 
-#include "gateway/engineio/ws_frame.h"
+#include "proto/websocket/ws_frame.h"
 
-namespace eio = roomq::gateway::engineio;
+namespace eio = roomq::websocket;
 
 namespace {
 
@@ -72,11 +72,9 @@ struct Seen {
   bool binary;
   std::string data;
   uint16_t close_code;
-  eio::TransportError error;
 
   bool operator==(const Seen& o) const {
-    return kind == o.kind && binary == o.binary && data == o.data && close_code == o.close_code &&
-           error == o.error;
+    return kind == o.kind && binary == o.binary && data == o.data && close_code == o.close_code;
   }
 };
 
@@ -107,8 +105,7 @@ bool Check(const eio::WsEvent& event, size_t consumed, size_t offered, size_t ma
       if (consumed == 0 || !IsPeerCloseCode(event.close_code)) std::abort();
       break;
   }
-  seen->push_back({event.kind, event.binary, std::string(event.data), event.close_code,
-                   event.kind == Kind::kError ? event.error : eio::TransportError{}});
+  seen->push_back({event.kind, event.binary, std::string(event.data), event.close_code});
   return event.kind != Kind::kError && event.kind != Kind::kClose;
 }
 

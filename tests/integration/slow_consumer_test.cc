@@ -28,7 +28,7 @@
 
 #include "clients/loadgen/load_generator.h"
 #include "clients/loadgen/load_options.h"
-#include "clients/loadgen/ws_codec.h"
+#include "proto/websocket/ws_frame.h"
 #include "tests/support/binaries.h"
 #include "tests/support/broker_process.h"
 #include "tests/support/child_process.h"
@@ -100,13 +100,13 @@ class RawSocketIo {
   ::testing::AssertionResult Connect(int port, int receive_buffer = 0) {
     fd_ = ConnectTcp(port, receive_buffer);
     if (fd_ < 0) return ::testing::AssertionFailure() << "connect failed";
-    if (!SendAll(fd_, loadgen::UpgradeRequest("127.0.0.1:" + std::to_string(port),
-                                              "/socket.io/?EIO=4&transport=websocket"))) {
+    if (!SendAll(fd_, websocket::UpgradeRequest("127.0.0.1:" + std::to_string(port),
+                                                "/socket.io/?EIO=4&transport=websocket"))) {
       return ::testing::AssertionFailure() << "upgrade request not sent";
     }
     while (true) {
       bool switched = false;
-      const size_t head = loadgen::ParseUpgradeResponse(buffer_, &switched);
+      const size_t head = websocket::ParseUpgradeResponse(buffer_, &switched);
       if (head > 0) {
         if (!switched) return ::testing::AssertionFailure() << "no 101: " << buffer_;
         buffer_.erase(0, head);
@@ -136,7 +136,7 @@ class RawSocketIo {
 
   bool Send(std::string_view text) {
     std::string frame;
-    loadgen::AppendClientFrame(frame, loadgen::kOpText, text, 0x12345678);
+    websocket::AppendClientFrame(frame, websocket::kWsOpText, text, 0x12345678);
     return SendAll(fd_, frame);
   }
 
@@ -169,8 +169,8 @@ class RawSocketIo {
   bool WaitForText(Predicate predicate) {
     const auto deadline = DeadlineIn(kWait);
     while (Clock::now() < deadline) {
-      loadgen::ServerFrame frame;
-      const int64_t used = loadgen::ParseServerFrame(buffer_, 1 << 24, &frame);
+      websocket::ServerFrame frame;
+      const int64_t used = websocket::ParseServerFrame(buffer_, 1 << 24, &frame);
       if (used < 0) return false;
       if (used == 0) {
         if (!ReadSome()) return false;
@@ -178,7 +178,7 @@ class RawSocketIo {
       }
       const std::string payload(frame.payload);
       buffer_.erase(0, static_cast<size_t>(used));
-      if (frame.opcode != loadgen::kOpText) continue;
+      if (frame.opcode != websocket::kWsOpText) continue;
       if (payload == "2") {
         Send("3");
         continue;

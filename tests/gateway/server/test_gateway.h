@@ -32,6 +32,7 @@
 #include "gateway/server/gateway_server.h"
 #include "gateway/server/io_shards.h"
 #include "proto/base/clock.h"
+#include "proto/websocket/ws_frame.h"
 
 namespace roomq::gateway::server::testing {
 
@@ -293,21 +294,12 @@ inline std::string SidFromOpen(const std::string& open_packet) {
   return open_packet.substr(start, open_packet.find('"', start) - start);
 }
 
-// A masked client-to-server WebSocket frame (mask 01 02 03 04), for
-// payloads under 64 KiB. `first_byte` is FIN/RSV/opcode as sent, so tests
-// can build invalid frames too.
+// A masked client-to-server WebSocket frame (mask 01 02 03 04).
+// `first_byte` is FIN/RSV/opcode as sent, so tests can build invalid frames
+// too.
 inline std::string MaskedClientFrame(uint8_t first_byte, const std::string& payload) {
-  std::string frame(1, static_cast<char>(first_byte));
-  if (payload.size() < 126) {
-    frame.push_back(static_cast<char>(0x80 | payload.size()));
-  } else {
-    frame.push_back(static_cast<char>(0x80 | 126));
-    frame.push_back(static_cast<char>(payload.size() >> 8));
-    frame.push_back(static_cast<char>(payload.size() & 0xFF));
-  }
-  const char mask[4] = {1, 2, 3, 4};
-  frame.append(mask, 4);
-  for (size_t i = 0; i < payload.size(); ++i) frame.push_back(payload[i] ^ mask[i % 4]);
+  std::string frame;
+  roomq::websocket::AppendMaskedFrame(frame, first_byte, payload, 0x01020304);
   return frame;
 }
 

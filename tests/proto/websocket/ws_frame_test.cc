@@ -1,13 +1,14 @@
 // RFC 6455 framing without sockets: accept key, server headers at every
-// length class, and the client-frame parser's acceptance and rejections.
+// length class, the client-frame parser's acceptance and rejections, and the
+// client side (masked frames, server-frame parser, upgrade request).
 
-#include "gateway/engineio/ws_frame.h"
+#include "proto/websocket/ws_frame.h"
 
 #include <gtest/gtest.h>
 
 #include <string>
 
-namespace roomq::gateway::engineio {
+namespace roomq::websocket {
 namespace {
 
 std::string Masked(uint8_t first_byte, const std::string& payload, bool mask = true) {
@@ -34,7 +35,7 @@ std::string Masked(uint8_t first_byte, const std::string& payload, bool mask = t
 }
 
 // Parses all of `bytes`; returns the events (messages as "T:data"/"B:data",
-// "ping:data", "pong", "close:code", "error:reason:code").
+// "ping:data", "pong", "close:code", "error:close code").
 std::vector<std::string> ParseAll(WsFrameParser& parser, std::string bytes) {
   std::vector<std::string> out;
   size_t used = 0;
@@ -55,8 +56,7 @@ std::vector<std::string> ParseAll(WsFrameParser& parser, std::string bytes) {
         out.push_back("close:" + std::to_string(event.close_code));
         break;
       case WsEvent::Kind::kError:
-        out.push_back("error:" + std::string(TransportErrorName(event.error)) + ":" +
-                      std::to_string(event.close_code));
+        out.push_back("error:" + std::to_string(event.close_code));
         return out;
       case WsEvent::Kind::kNone:
         break;
@@ -139,23 +139,22 @@ TEST(WsFrame, Rejections) {
     std::string expected;
   };
   const Case cases[] = {
-      {Masked(0x81, "4x", false), "error:ws_protocol:1002"},              // unmasked
-      {Masked(0xC1, "4x"), "error:ws_protocol:1002"},                     // RSV1 (no deflate)
-      {Masked(0x83, "4x"), "error:ws_protocol:1002"},                     // opcode 3
-      {Masked(0x8B, "4x"), "error:ws_protocol:1002"},                     // opcode 0xB
-      {Masked(0x80, "4x"), "error:ws_protocol:1002"},                     // stray continuation
-      {Masked(0x01, "4") + Masked(0x81, "x"), "error:ws_protocol:1002"},  // new message mid-way
-      {Masked(0x09, "p"), "error:ws_protocol:1002"},                      // fragmented ping
-      {Masked(0x89, std::string(126, 'p')), "error:ws_protocol:1002"},    // long ping
-      {Masked(0x88, "\x03"), "error:ws_protocol:1002"},                   // 1-byte close
-      {Masked(0x88, "\x03\xed"), "error:ws_protocol:1002"},               // close code 1005
-      {Masked(0x88, "\x03\xe8\xff"), "error:ws_bad_utf8:1007"},           // close reason
-      {Masked(0x81, "4\xff"), "error:ws_bad_utf8:1007"},
-      {Masked(0x81, "4\xed\xa0\x80"), "error:ws_bad_utf8:1007"},  // surrogate
-      {Masked(0x01, "4\xc3") + Masked(0x80, "x"), "error:ws_bad_utf8:1007"},
-      {Masked(0x81, std::string(101, 'a')), "error:ws_too_big:1009"},
-      {Masked(0x01, std::string(60, 'a')) + Masked(0x80, std::string(41, 'a')),
-       "error:ws_too_big:1009"},
+      {Masked(0x81, "4x", false), "error:1002"},              // unmasked
+      {Masked(0xC1, "4x"), "error:1002"},                     // RSV1 (no deflate)
+      {Masked(0x83, "4x"), "error:1002"},                     // opcode 3
+      {Masked(0x8B, "4x"), "error:1002"},                     // opcode 0xB
+      {Masked(0x80, "4x"), "error:1002"},                     // stray continuation
+      {Masked(0x01, "4") + Masked(0x81, "x"), "error:1002"},  // new message mid-way
+      {Masked(0x09, "p"), "error:1002"},                      // fragmented ping
+      {Masked(0x89, std::string(126, 'p')), "error:1002"},    // long ping
+      {Masked(0x88, "\x03"), "error:1002"},                   // 1-byte close
+      {Masked(0x88, "\x03\xed"), "error:1002"},               // close code 1005
+      {Masked(0x88, "\x03\xe8\xff"), "error:1007"},           // close reason
+      {Masked(0x81, "4\xff"), "error:1007"},
+      {Masked(0x81, "4\xed\xa0\x80"), "error:1007"},  // surrogate
+      {Masked(0x01, "4\xc3") + Masked(0x80, "x"), "error:1007"},
+      {Masked(0x81, std::string(101, 'a')), "error:1009"},
+      {Masked(0x01, std::string(60, 'a')) + Masked(0x80, std::string(41, 'a')), "error:1009"},
   };
   for (const Case& c : cases) {
     WsFrameParser parser(100);
@@ -175,8 +174,63 @@ TEST(WsFrame, OversizedLengthIsRefusedBeforeThePayloadArrives) {
   WsEvent event;
   EXPECT_EQ(parser.Next(header.data(), header.size(), &event), 0u);
   EXPECT_EQ(event.kind, WsEvent::Kind::kError);
-  EXPECT_EQ(event.error, TransportError::kWsTooBig);
+  EXPECT_EQ(event.close_code, kWsCloseTooBig);
+}
+
+// What the server side reads from one client frame.
+std::string ServerReads(std::string frame) {
+  WsFrameParser parser(1 << 20);
+  WsEvent event;
+  EXPECT_EQ(parser.Next(frame.data(), frame.size(), &event), frame.size());
+  EXPECT_EQ(event.kind, WsEvent::Kind::kMessage);
+  return std::string(event.data);
+}
+
+TEST(WsClientSide, ClientFramesAreMaskedWithTheRightLength) {
+  for (size_t n : {0u, 5u, 125u, 126u, 65535u, 65536u}) {
+    const std::string payload(n, 'a');
+    std::string frame;
+    AppendClientFrame(frame, kWsOpText, payload, 0x01020304);
+    const size_t header = (n < 126 ? 2 : n <= 65535 ? 4 : 10) + 4;
+    ASSERT_EQ(frame.size(), header + n) << n;
+    EXPECT_EQ(static_cast<uint8_t>(frame[0]), 0x81);
+    EXPECT_EQ(static_cast<uint8_t>(frame[1]) & 0x80, 0x80);
+    EXPECT_EQ(ServerReads(frame), payload);
+  }
+}
+
+TEST(WsClientSide, ParsesServerFramesAndWaitsForMore) {
+  std::string wire = std::string("\x81\x02", 2) + "42";
+  wire += std::string("\x89\x00", 2);
+  ServerFrame frame;
+  ASSERT_EQ(ParseServerFrame(wire, 1 << 20, &frame), 4);
+  EXPECT_TRUE(frame.fin);
+  EXPECT_EQ(frame.opcode, kWsOpText);
+  EXPECT_EQ(frame.payload, "42");
+  ASSERT_EQ(ParseServerFrame(std::string_view(wire).substr(4), 1 << 20, &frame), 2);
+  EXPECT_EQ(frame.opcode, kWsOpPing);
+  EXPECT_EQ(ParseServerFrame(std::string_view(wire).substr(0, 3), 1 << 20, &frame), 0);
+
+  std::string big = std::string("\x81\x7e\x01\x00", 4) + std::string(256, 'x');
+  ASSERT_EQ(ParseServerFrame(big, 1 << 20, &frame), 260);
+  EXPECT_EQ(frame.payload.size(), 256u);
+  EXPECT_EQ(ParseServerFrame(big, 100, &frame), -1);  // too large
+  EXPECT_EQ(ParseServerFrame(std::string("\x81\x82\0\0\0\0ab", 8), 1 << 20, &frame), -1);  // masked
+}
+
+TEST(WsClientSide, UpgradeResponse) {
+  bool switched = false;
+  EXPECT_EQ(ParseUpgradeResponse("HTTP/1.1 101 Switching", &switched), 0u);
+  const std::string ok = "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n\r\n";
+  EXPECT_EQ(ParseUpgradeResponse(ok + "\x81", &switched), ok.size());
+  EXPECT_TRUE(switched);
+  const std::string no = "HTTP/1.1 400 Bad Request\r\n\r\n";
+  EXPECT_EQ(ParseUpgradeResponse(no, &switched), no.size());
+  EXPECT_FALSE(switched);
+  const std::string req = UpgradeRequest("127.0.0.1:80", "/socket.io/?EIO=4&transport=websocket");
+  EXPECT_EQ(req.rfind("GET /socket.io/?EIO=4&transport=websocket HTTP/1.1\r\n", 0), 0u);
+  EXPECT_NE(req.find("Sec-WebSocket-Version: 13\r\n"), std::string::npos);
 }
 
 }  // namespace
-}  // namespace roomq::gateway::engineio
+}  // namespace roomq::websocket

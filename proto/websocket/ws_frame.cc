@@ -1,4 +1,4 @@
-#include "gateway/engineio/ws_frame.h"
+#include "proto/websocket/ws_frame.h"
 
 #include <openssl/evp.h>
 #include <openssl/sha.h>
@@ -6,7 +6,10 @@
 
 #include <cstring>
 
-namespace roomq::gateway::engineio {
+#include "absl/strings/str_cat.h"
+#include "proto/base/absl_compat.h"
+
+namespace roomq::websocket {
 namespace {
 
 constexpr std::string_view kWsGuid = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
@@ -22,10 +25,9 @@ bool IsValidCloseCode(uint16_t code) {
   return (code >= 1000 && code <= 1003) || (code >= 1007 && code <= 1011);
 }
 
-WsEvent Error(TransportError error, uint16_t close_code, const char* detail) {
+WsEvent Error(uint16_t close_code, const char* detail) {
   WsEvent event;
   event.kind = WsEvent::Kind::kError;
-  event.error = error;
   event.close_code = close_code;
   event.detail = detail;
   return event;
@@ -99,26 +101,24 @@ size_t WsFrameParser::Next(char* data, size_t size, WsEvent* event) {
   const bool control = (opcode & 0x8) != 0;
 
   if (rsv != 0) {
-    *event = Error(TransportError::kWsProtocol, kWsCloseProtocolError, "reserved bits set");
+    *event = Error(kWsCloseProtocolError, "reserved bits set");
     return 0;
   }
   if (!masked) {
-    *event = Error(TransportError::kWsProtocol, kWsCloseProtocolError, "unmasked client frame");
+    *event = Error(kWsCloseProtocolError, "unmasked client frame");
     return 0;
   }
   switch (opcode) {
     case kWsOpContinuation:
       if (!in_message_) {
-        *event = Error(TransportError::kWsProtocol, kWsCloseProtocolError,
-                       "continuation frame without a message");
+        *event = Error(kWsCloseProtocolError, "continuation frame without a message");
         return 0;
       }
       break;
     case kWsOpText:
     case kWsOpBinary:
       if (in_message_) {
-        *event = Error(TransportError::kWsProtocol, kWsCloseProtocolError,
-                       "new message inside a fragmented one");
+        *event = Error(kWsCloseProtocolError, "new message inside a fragmented one");
         return 0;
       }
       break;
@@ -126,13 +126,12 @@ size_t WsFrameParser::Next(char* data, size_t size, WsEvent* event) {
     case kWsOpPing:
     case kWsOpPong:
       if (!fin || length > 125) {
-        *event = Error(TransportError::kWsProtocol, kWsCloseProtocolError,
-                       "fragmented or oversized control frame");
+        *event = Error(kWsCloseProtocolError, "fragmented or oversized control frame");
         return 0;
       }
       break;
     default:
-      *event = Error(TransportError::kWsProtocol, kWsCloseProtocolError, "unknown opcode");
+      *event = Error(kWsCloseProtocolError, "unknown opcode");
       return 0;
   }
 
@@ -147,14 +146,14 @@ size_t WsFrameParser::Next(char* data, size_t size, WsEvent* event) {
     for (int i = 0; i < 8; ++i) length = (length << 8) | bytes[2 + i];
     header = 10;
     if (length >> 63) {
-      *event = Error(TransportError::kWsProtocol, kWsCloseProtocolError, "64-bit length MSB set");
+      *event = Error(kWsCloseProtocolError, "64-bit length MSB set");
       return 0;
     }
   }
   if (!control) {
     const uint64_t total = (in_message_ ? message_.size() : 0) + length;
     if (total > max_message_) {
-      *event = Error(TransportError::kWsTooBig, kWsCloseTooBig, "message over maxPayload");
+      *event = Error(kWsCloseTooBig, "message over maxPayload");
       return 0;
     }
   }
@@ -176,8 +175,7 @@ size_t WsFrameParser::Next(char* data, size_t size, WsEvent* event) {
       event->kind = WsEvent::Kind::kPong;
     } else {
       if (view.size() == 1) {
-        *event =
-            Error(TransportError::kWsProtocol, kWsCloseProtocolError, "close payload of 1 byte");
+        *event = Error(kWsCloseProtocolError, "close payload of 1 byte");
         return 0;
       }
       uint16_t code = 1005;
@@ -185,12 +183,11 @@ size_t WsFrameParser::Next(char* data, size_t size, WsEvent* event) {
         code = static_cast<uint16_t>((static_cast<uint8_t>(view[0]) << 8) |
                                      static_cast<uint8_t>(view[1]));
         if (!IsValidCloseCode(code)) {
-          *event = Error(TransportError::kWsProtocol, kWsCloseProtocolError, "invalid close code");
+          *event = Error(kWsCloseProtocolError, "invalid close code");
           return 0;
         }
         if (!simdjson::validate_utf8(view.data() + 2, view.size() - 2)) {
-          *event =
-              Error(TransportError::kWsBadUtf8, kWsCloseInvalidPayload, "close reason not UTF-8");
+          *event = Error(kWsCloseInvalidPayload, "close reason not UTF-8");
           return 0;
         }
       }
@@ -203,7 +200,7 @@ size_t WsFrameParser::Next(char* data, size_t size, WsEvent* event) {
   if (fin && !in_message_) {
     // The common case: one unfragmented message, delivered in place.
     if (opcode == kWsOpText && !simdjson::validate_utf8(view.data(), view.size())) {
-      *event = Error(TransportError::kWsBadUtf8, kWsCloseInvalidPayload, "text not UTF-8");
+      *event = Error(kWsCloseInvalidPayload, "text not UTF-8");
       return 0;
     }
     event->kind = WsEvent::Kind::kMessage;
@@ -222,7 +219,7 @@ size_t WsFrameParser::Next(char* data, size_t size, WsEvent* event) {
   // fragments).
   in_message_ = false;
   if (!message_binary_ && !simdjson::validate_utf8(message_.data(), message_.size())) {
-    *event = Error(TransportError::kWsBadUtf8, kWsCloseInvalidPayload, "text not UTF-8");
+    *event = Error(kWsCloseInvalidPayload, "text not UTF-8");
     return 0;
   }
   event->kind = WsEvent::Kind::kMessage;
@@ -231,4 +228,76 @@ size_t WsFrameParser::Next(char* data, size_t size, WsEvent* event) {
   return consumed;
 }
 
-}  // namespace roomq::gateway::engineio
+// ---------------------------------------------------------------------------
+// The client side.
+
+std::string UpgradeRequest(std::string_view host_port, std::string_view target) {
+  return absl::StrCat("GET ", ToAbsl(target), " HTTP/1.1\r\nHost: ", ToAbsl(host_port),
+                      "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                      "Sec-WebSocket-Key: cm9vbXEtbG9hZGdlbi0xMg==\r\n"
+                      "Sec-WebSocket-Version: 13\r\n\r\n");
+}
+
+size_t ParseUpgradeResponse(std::string_view data, bool* switched) {
+  const size_t end = data.find("\r\n\r\n");
+  if (end == std::string_view::npos) return 0;
+  const std::string_view status_line = data.substr(0, data.find("\r\n"));
+  *switched = status_line.size() >= 12 && status_line.substr(0, 5) == "HTTP/" &&
+              status_line.substr(8, 4) == " 101";
+  return end + 4;
+}
+
+void AppendClientFrame(std::string& out, uint8_t opcode, std::string_view payload, uint32_t mask) {
+  AppendMaskedFrame(out, static_cast<uint8_t>(0x80 | opcode), payload, mask);
+}
+
+void AppendMaskedFrame(std::string& out, uint8_t first_byte, std::string_view payload,
+                       uint32_t mask) {
+  const size_t n = payload.size();
+  out.push_back(static_cast<char>(first_byte));
+  if (n < 126) {
+    out.push_back(static_cast<char>(0x80 | n));
+  } else if (n <= 0xFFFF) {
+    out.push_back(static_cast<char>(0x80 | 126));
+    out.push_back(static_cast<char>(n >> 8));
+    out.push_back(static_cast<char>(n & 0xFF));
+  } else {
+    out.push_back(static_cast<char>(0x80 | 127));
+    for (int shift = 56; shift >= 0; shift -= 8)
+      out.push_back(static_cast<char>((n >> shift) & 0xFF));
+  }
+  const char key[4] = {static_cast<char>(mask >> 24), static_cast<char>(mask >> 16),
+                       static_cast<char>(mask >> 8), static_cast<char>(mask)};
+  out.append(key, 4);
+  const size_t start = out.size();
+  out.append(payload.data(), n);
+  for (size_t i = 0; i < n; ++i) out[start + i] = static_cast<char>(out[start + i] ^ key[i & 3]);
+}
+
+int64_t ParseServerFrame(std::string_view data, uint64_t max_payload, ServerFrame* frame) {
+  if (data.size() < 2) return 0;
+  const auto b0 = static_cast<uint8_t>(data[0]);
+  const auto b1 = static_cast<uint8_t>(data[1]);
+  if ((b0 & 0x70) != 0 || (b1 & 0x80) != 0) return -1;  // RSV bits / masked by server
+  uint64_t length = b1 & 0x7F;
+  size_t header = 2;
+  if (length == 126) {
+    if (data.size() < 4) return 0;
+    length =
+        (static_cast<uint64_t>(static_cast<uint8_t>(data[2])) << 8) | static_cast<uint8_t>(data[3]);
+    header = 4;
+  } else if (length == 127) {
+    if (data.size() < 10) return 0;
+    length = 0;
+    for (int i = 2; i < 10; ++i) length = (length << 8) | static_cast<uint8_t>(data[i]);
+    header = 10;
+  }
+  if (length > max_payload) return -1;
+  if (data.size() < header + length) return 0;
+  frame->fin = (b0 & 0x80) != 0;
+  frame->opcode = b0 & 0x0F;
+  frame->payload = data.substr(header, length);
+  return static_cast<int64_t>(header + length);
+}
+
+}  // namespace roomq::websocket

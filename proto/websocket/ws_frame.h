@@ -1,24 +1,27 @@
-#ifndef ROOMQ_GATEWAY_ENGINEIO_WS_FRAME_H_
-#define ROOMQ_GATEWAY_ENGINEIO_WS_FRAME_H_
+#ifndef ROOMQ_PROTO_WEBSOCKET_WS_FRAME_H_
+#define ROOMQ_PROTO_WEBSOCKET_WS_FRAME_H_
 
-// The server half of RFC 6455 framing, without sockets (so it can be unit
-// tested and fuzzed): the handshake's accept key, server frame headers, and
-// an incremental parser of client frames that enforces the protocol.
+// RFC 6455 framing, both sides, without sockets (so it can be unit tested
+// and fuzzed). The gateway uses the server side: the handshake's accept
+// key, server frame headers, and an incremental parser of client frames
+// that enforces the protocol. The load generator and the tests use the
+// client side: the upgrade request, masked client frames, and a parser of
+// server frames.
 //
 // No extension is ever negotiated (the handshake answers no
 // Sec-WebSocket-Extensions, so permessage-deflate is off and every RSV bit
-// must be 0). Server frames are unmasked and never fragmented.
+// must be 0). Server frames are unmasked and never fragmented; client
+// frames are sent whole.
 //
-// Thread safety: WsFrameParser is a plain value used by one thread.
+// Thread safety: WsFrameParser is a plain value used by one thread; the
+// functions are pure.
 
 #include <cstddef>
 #include <cstdint>
 #include <string>
 #include <string_view>
 
-#include "gateway/engineio/transport_errors.h"
-
-namespace roomq::gateway::engineio {
+namespace roomq::websocket {
 
 inline constexpr uint8_t kWsOpContinuation = 0x0;
 inline constexpr uint8_t kWsOpText = 0x1;
@@ -59,13 +62,13 @@ struct WsEvent {
     kPing,     // `data` = ping payload (answer with a pong carrying it)
     kPong,
     kClose,  // `close_code` (1005 when the frame had none)
-    kError,  // protocol violation: `error`, `close_code` to send, `detail`
+    kError,  // protocol violation: `close_code` to send (1002 protocol, 1007
+             // bad UTF-8, 1009 too big), `detail`
   };
   Kind kind = Kind::kNone;
   bool binary = false;
   std::string_view data;  // valid until the next call of Next
   uint16_t close_code = 0;
-  TransportError error = TransportError::kWsProtocol;
   const char* detail = "";
 };
 
@@ -95,6 +98,37 @@ class WsFrameParser {
   std::string message_;  // fragments joined; released once delivered
 };
 
-}  // namespace roomq::gateway::engineio
+// ---------------------------------------------------------------------------
+// The client side.
 
-#endif  // ROOMQ_GATEWAY_ENGINEIO_WS_FRAME_H_
+// "GET <target> HTTP/1.1" upgrade request with a fixed key (the callers
+// check the 101 status, not Sec-WebSocket-Accept).
+std::string UpgradeRequest(std::string_view host_port, std::string_view target);
+
+// Finds the end of the HTTP response head in `data`: the offset just past
+// "\r\n\r\n", 0 when not complete yet. `*switched` tells whether the status
+// is 101.
+size_t ParseUpgradeResponse(std::string_view data, bool* switched);
+
+// Appends one FIN client frame with `opcode`, masked with `mask` (RFC 6455
+// 5.3).
+void AppendClientFrame(std::string& out, uint8_t opcode, std::string_view payload, uint32_t mask);
+// The same with the whole first byte (FIN, RSV bits, opcode) as given: for
+// tests that send what a conforming client never would.
+void AppendMaskedFrame(std::string& out, uint8_t first_byte, std::string_view payload,
+                       uint32_t mask);
+
+struct ServerFrame {
+  bool fin = false;
+  uint8_t opcode = 0;
+  std::string_view payload;  // points into the parsed buffer
+};
+
+// Parses one server frame at the front of `data`. Returns the bytes it
+// spans, 0 when incomplete, -1 when malformed (masked, reserved bits, or
+// larger than `max_payload`).
+int64_t ParseServerFrame(std::string_view data, uint64_t max_payload, ServerFrame* frame);
+
+}  // namespace roomq::websocket
+
+#endif  // ROOMQ_PROTO_WEBSOCKET_WS_FRAME_H_
