@@ -1,16 +1,16 @@
 #include "gateway/engineio/sid.h"
 
-#include <openssl/rand.h>
 #include <openssl/sha.h>
 
-#include <array>
 #include <cstdint>
-#include <stdexcept>
+
+#include "proto/base/random_id.h"
 
 namespace roomq::gateway::engineio {
 namespace {
 
 constexpr char kUrlAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+// 15 bytes = 120 bits = exactly kRandomChars base64url characters.
 constexpr size_t kRandomBytes = 15;
 constexpr size_t kRandomChars = 20;
 
@@ -34,21 +34,9 @@ bool IsValidSidPrefix(std::string_view prefix) {
 }
 
 std::string NewSid(size_t shard, std::string_view prefix) {
-  std::array<unsigned char, kRandomBytes> bytes;
-  if (RAND_bytes(bytes.data(), static_cast<int>(bytes.size())) != 1) {
-    // OpenSSL's CSPRNG failing is not recoverable; refuse to hand out
-    // guessable ids.
-    throw std::runtime_error("RAND_bytes failed");
-  }
   std::string sid(prefix);
   sid.reserve(prefix.size() + kRandomChars + 2);
-  for (size_t i = 0; i < kRandomBytes; i += 3) {
-    uint32_t v = (uint32_t{bytes[i]} << 16) | (uint32_t{bytes[i + 1]} << 8) | bytes[i + 2];
-    sid.push_back(kUrlAlphabet[(v >> 18) & 63]);
-    sid.push_back(kUrlAlphabet[(v >> 12) & 63]);
-    sid.push_back(kUrlAlphabet[(v >> 6) & 63]);
-    sid.push_back(kUrlAlphabet[v & 63]);
-  }
+  sid += base::RandomUrlId(kRandomBytes);
   sid.push_back(kUrlAlphabet[(shard >> 6) & 63]);
   sid.push_back(kUrlAlphabet[shard & 63]);
   return sid;

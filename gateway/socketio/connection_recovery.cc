@@ -21,11 +21,6 @@ namespace roomq::gateway::socketio {
 void Connection::OfferRecovery(Socket& socket) {
   if (!socket.ns->policy->recovery.has_value()) return;
   socket.pid = NewPrivateSessionId();
-  if (socket.pid.empty()) {
-    spdlog::warn("socket {} ns={}: no random bytes for a private session id; no recovery offered",
-                 socket.id, socket.ns->name);
-    return;
-  }
   socket.epoch = shard_->port().epoch();
   socket.since_sequence = shard_->port().last_sequence();
 }

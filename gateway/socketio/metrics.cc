@@ -1,58 +1,21 @@
 #include "gateway/socketio/metrics.h"
 
 #include <algorithm>
-#include <initializer_list>
 #include <string>
 #include <string_view>
 
 #include "gateway/socketio/connection.h"
 #include "gateway/socketio/shard.h"
+#include "proto/base/prometheus_text.h"
 
 namespace roomq::gateway::socketio {
 namespace {
 
-constexpr std::string_view kPrefix = "roomq_gateway_";
-
-// Label values: backslash, double quote and newline escaped.
-std::string Escape(std::string_view value) {
-  std::string out;
-  out.reserve(value.size());
-  for (char c : value) {
-    if (c == '\\' || c == '"') {
-      out.push_back('\\');
-      out.push_back(c);
-    } else if (c == '\n') {
-      out += "\\n";
-    } else {
-      out.push_back(c);
-    }
-  }
-  return out;
-}
-
-// Appends every piece (std::string_view: Debian's Abseil has its own
-// string_view, so absl::StrAppend does not take ours).
-void Append(std::string& out, std::initializer_list<std::string_view> pieces) {
-  for (std::string_view piece : pieces) out.append(piece);
-}
-
-void Header(std::string& out, std::string_view name, std::string_view type, std::string_view help) {
-  Append(out, {"# HELP ", kPrefix, name, " ", help, "\n# TYPE ", kPrefix, name, " ", type, "\n"});
-}
-
-void Scalar(std::string& out, std::string_view name, std::string_view type, std::string_view help,
-            uint64_t value) {
-  Header(out, name, type, help);
-  Append(out, {kPrefix, name, " ", std::to_string(value), "\n"});
-}
-
-void ByLabel(std::string& out, std::string_view name, std::string_view help, std::string_view label,
-             const std::map<std::string, uint64_t>& values) {
-  Header(out, name, "counter", help);
-  for (const auto& [key, value] : values) {
-    Append(out,
-           {kPrefix, name, "{", label, "=\"", Escape(key), "\"} ", std::to_string(value), "\n"});
-  }
+// The counters of one label: one sample per key, under one HELP/TYPE.
+void ByLabel(base::PrometheusText& page, std::string_view name, std::string_view help,
+             std::string_view label, const std::map<std::string, uint64_t>& values) {
+  page.Header(name, "counter", help);
+  for (const auto& [key, value] : values) page.Sample(name, {{label, key}}, value);
 }
 
 template <typename Map>
@@ -129,64 +92,58 @@ MetricsSnapshot ShardSnapshot(const Shard& shard) {
 }
 
 std::string FormatPrometheus(const MetricsSnapshot& s) {
-  std::string out;
-  Scalar(out, "engine_sessions", "gauge", "Engine.IO sessions open", s.engine_sessions);
-  Scalar(out, "sessions", "gauge", "Engine.IO sessions open in the Socket.IO layer", s.sessions);
-  Scalar(out, "client_addresses", "gauge",
-         "Client addresses (IPv6: /64s) the per-address limits track", s.client_addresses);
-  Header(out, "sockets", "gauge", "Connected Socket.IO sockets by namespace and transport");
+  base::PrometheusText page("roomq_gateway_");
+  page.Gauge("engine_sessions", "Engine.IO sessions open", s.engine_sessions);
+  page.Gauge("sessions", "Engine.IO sessions open in the Socket.IO layer", s.sessions);
+  page.Gauge("client_addresses", "Client addresses (IPv6: /64s) the per-address limits track",
+             s.client_addresses);
+  page.Header("sockets", "gauge", "Connected Socket.IO sockets by namespace and transport");
   for (const auto& [key, value] : s.sockets) {
-    Append(out, {kPrefix, "sockets{namespace=\"", Escape(key.first), "\",transport=\"",
-                 Escape(key.second), "\"} ", std::to_string(value), "\n"});
+    page.Sample("sockets", {{"namespace", key.first}, {"transport", key.second}}, value);
   }
-  Scalar(out, "rooms", "gauge", "Rooms with local members, summed over shards", s.rooms);
-  Scalar(out, "dynamic_namespaces", "gauge",
-         "Namespaces from config patterns with a socket, summed over shards", s.dynamic_namespaces);
-  Scalar(out, "broker_subscriptions", "gauge", "Topics the shards hold subscribed",
-         s.subscriptions);
-  Scalar(out, "outbound_queued_bytes", "gauge", "Bytes queued for clients, all sessions",
-         s.queued_bytes);
-  Scalar(out, "outbound_queued_bytes_max", "gauge", "Largest outbound queue of one session",
-         s.max_queued_bytes);
-  Scalar(out, "messages_in_total", "counter", "Engine.IO messages received from clients",
-         s.messages_in);
-  Scalar(out, "bytes_in_total", "counter", "Bytes of Engine.IO messages received from clients",
-         s.bytes_in);
-  Scalar(out, "messages_out_total", "counter", "Messages queued to clients", s.messages_out);
-  Scalar(out, "bytes_out_total", "counter", "Bytes of messages queued to clients", s.bytes_out);
+  page.Gauge("rooms", "Rooms with local members, summed over shards", s.rooms);
+  page.Gauge("dynamic_namespaces",
+             "Namespaces from config patterns with a socket, summed over shards",
+             s.dynamic_namespaces);
+  page.Gauge("broker_subscriptions", "Topics the shards hold subscribed", s.subscriptions);
+  page.Gauge("outbound_queued_bytes", "Bytes queued for clients, all sessions", s.queued_bytes);
+  page.Gauge("outbound_queued_bytes_max", "Largest outbound queue of one session",
+             s.max_queued_bytes);
+  page.Counter("messages_in_total", "Engine.IO messages received from clients", s.messages_in);
+  page.Counter("bytes_in_total", "Bytes of Engine.IO messages received from clients", s.bytes_in);
+  page.Counter("messages_out_total", "Messages queued to clients", s.messages_out);
+  page.Counter("bytes_out_total", "Bytes of messages queued to clients", s.bytes_out);
   std::map<std::string, uint64_t> drops = s.drops;
   drops["shard_queue_full"] = s.bridge.dispatches_dropped;
-  ByLabel(out, "drops_total", "Messages dropped, by reason", "reason", drops);
-  ByLabel(out, "refusals_total", "Requests refused by a limit", "limit", s.refusals);
-  Scalar(out, "protocol_errors_total", "counter", "Sessions closed for a malformed packet",
-         s.protocol_errors);
-  ByLabel(out, "transport_errors_total",
+  ByLabel(page, "drops_total", "Messages dropped, by reason", "reason", drops);
+  ByLabel(page, "refusals_total", "Requests refused by a limit", "limit", s.refusals);
+  page.Counter("protocol_errors_total", "Sessions closed for a malformed packet",
+               s.protocol_errors);
+  ByLabel(page, "transport_errors_total",
           "Connections closed for bad input or silence below the packet level, by reason", "reason",
           s.transport_errors);
-  ByLabel(out, "auth_refusals_total", "CONNECTs refused by a namespace's auth policy, by reason",
+  ByLabel(page, "auth_refusals_total", "CONNECTs refused by a namespace's auth policy, by reason",
           "reason", s.auth_refusals);
-  ByLabel(out, "recovery_total",
+  ByLabel(page, "recovery_total",
           "Connection state recovery: sessions saved (closed recoverable), recovered, failed "
           "(fresh session), rooms_dropped (saved rooms re-authorization left out), taken_over "
           "(closed here: recovered on another node)",
           "outcome", s.recovery);
-  ByLabel(out, "disconnects_total", "Socket disconnects, by reason", "reason", s.disconnects);
-  Scalar(out, "broker_connected", "gauge", "1 while the broker answers",
-         s.broker_connected ? 1 : 0);
-  Scalar(out, "bridge_deliveries_total", "counter", "Envelopes received from the broker",
-         s.bridge.deliveries);
-  Scalar(out, "bridge_deliveries_unrouted_total", "counter",
-         "Envelopes from the broker no shard had a target for", s.bridge.deliveries_unrouted);
-  Scalar(out, "bridge_publishes_total", "counter", "Envelopes published to the broker",
-         s.bridge.publishes);
-  Scalar(out, "bridge_publishes_refused_total", "counter",
-         "Publishes refused (bridge queue bound or ZeroMQ high-water mark)",
-         s.bridge.publishes_refused);
-  Scalar(out, "bridge_topics", "gauge", "Topics subscribed at the broker", s.bridge.topics);
-  Scalar(out, "bridge_shard_queued_bytes", "gauge",
-         "Bytes of broker deliveries posted to the shards and not yet run, summed",
-         s.bridge.shard_queued_bytes);
-  return out;
+  ByLabel(page, "disconnects_total", "Socket disconnects, by reason", "reason", s.disconnects);
+  page.Gauge("broker_connected", "1 while the broker answers", s.broker_connected ? 1 : 0);
+  page.Counter("bridge_deliveries_total", "Envelopes received from the broker",
+               s.bridge.deliveries);
+  page.Counter("bridge_deliveries_unrouted_total",
+               "Envelopes from the broker no shard had a target for", s.bridge.deliveries_unrouted);
+  page.Counter("bridge_publishes_total", "Envelopes published to the broker", s.bridge.publishes);
+  page.Counter("bridge_publishes_refused_total",
+               "Publishes refused (bridge queue bound or ZeroMQ high-water mark)",
+               s.bridge.publishes_refused);
+  page.Gauge("bridge_topics", "Topics subscribed at the broker", s.bridge.topics);
+  page.Gauge("bridge_shard_queued_bytes",
+             "Bytes of broker deliveries posted to the shards and not yet run, summed",
+             s.bridge.shard_queued_bytes);
+  return page.Take();
 }
 
 }  // namespace roomq::gateway::socketio

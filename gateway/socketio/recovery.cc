@@ -1,12 +1,12 @@
 #include "gateway/socketio/recovery.h"
 
-#include <openssl/rand.h>
 #include <simdjson.h>
 
 #include <array>
 #include <charconv>
 
 #include "absl/strings/str_cat.h"
+#include "proto/base/random_id.h"
 
 namespace roomq::gateway::socketio {
 namespace {
@@ -29,27 +29,7 @@ bool IsRecoverableReason(std::string_view reason) {
          reason == "forced server close" || reason == "token expired";
 }
 
-std::string NewPrivateSessionId() {
-  static constexpr char kAlphabet[] =
-      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-  std::array<unsigned char, 16> bytes{};
-  if (RAND_bytes(bytes.data(), static_cast<int>(bytes.size())) != 1) return "";
-  // 128 bits -> 22 base64url characters (the last one carries 2 bits).
-  std::string pid;
-  pid.reserve(22);
-  uint32_t bits = 0;
-  int count = 0;
-  for (unsigned char byte : bytes) {
-    bits = (bits << 8) | byte;
-    count += 8;
-    while (count >= 6) {
-      count -= 6;
-      pid.push_back(kAlphabet[(bits >> count) & 63]);
-    }
-  }
-  if (count > 0) pid.push_back(kAlphabet[(bits << (6 - count)) & 63]);
-  return pid;
-}
+std::string NewPrivateSessionId() { return base::RandomUrlId(16); }
 
 std::string FormatOffset(EventOffset offset) {
   return absl::StrCat(offset.epoch, "-", offset.sequence);

@@ -47,8 +47,8 @@ namespace roomq::gateway::socketio {
 bool IsRecoverableReason(std::string_view reason);
 
 // A new private session id: 128 bits from OpenSSL's RAND_bytes as 22
-// base64url characters. Empty when the CSPRNG fails (the socket is then
-// offered no recovery; logged).
+// base64url characters (proto/base/random_id.h; a CSPRNG failure is fatal
+// there).
 std::string NewPrivateSessionId();
 
 // The offset a client sees: "<epoch>-<sequence>", both decimal.

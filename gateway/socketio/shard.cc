@@ -1,6 +1,5 @@
 #include "gateway/socketio/shard.h"
 
-#include <openssl/rand.h>
 #include <spdlog/spdlog.h>
 
 #include <array>
@@ -14,6 +13,7 @@
 #include "gateway/socketio/auth/socket_auth.h"
 #include "gateway/socketio/connection.h"
 #include "proto/base/absl_compat.h"
+#include "proto/base/random_id.h"
 #include "proto/wire/topic.h"
 
 namespace roomq::gateway::socketio {
@@ -29,24 +29,9 @@ Shard::Shard(size_t index, boost::asio::any_io_executor executor,
       namespaces_(*config_, options_.max_dynamic_namespaces) {}
 
 std::string Shard::NewSocketId() {
-  static constexpr char kAlphabet[] =
-      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
   // 12 bytes = 96 bits = exactly kSocketIdRandomChars base64url characters.
   static_assert(auth::kSocketIdRandomChars == 16);
-  std::array<unsigned char, 12> bytes;
-  if (RAND_bytes(bytes.data(), static_cast<int>(bytes.size())) != 1) {
-    // As for Engine.IO sids (engineio/sid.cc): never hand out guessable ids.
-    throw std::runtime_error("RAND_bytes failed");
-  }
-  std::string id;
-  id.reserve(auth::kSocketIdChars);
-  for (size_t i = 0; i < bytes.size(); i += 3) {
-    const uint32_t v = (uint32_t{bytes[i]} << 16) | (uint32_t{bytes[i + 1]} << 8) | bytes[i + 2];
-    id.push_back(kAlphabet[(v >> 18) & 63]);
-    id.push_back(kAlphabet[(v >> 12) & 63]);
-    id.push_back(kAlphabet[(v >> 6) & 63]);
-    id.push_back(kAlphabet[v & 63]);
-  }
+  std::string id = base::RandomUrlId(12);
   id += auth::SocketIdCheck(id);
   return id;
 }

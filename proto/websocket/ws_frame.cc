@@ -1,11 +1,11 @@
 #include "proto/websocket/ws_frame.h"
 
-#include <openssl/evp.h>
 #include <openssl/sha.h>
 #include <simdjson.h>
 
 #include <cstring>
 
+#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "proto/base/absl_compat.h"
 
@@ -40,9 +40,8 @@ std::string WsAcceptKey(std::string_view client_key) {
   input.append(kWsGuid);
   unsigned char digest[SHA_DIGEST_LENGTH];
   SHA1(reinterpret_cast<const unsigned char*>(input.data()), input.size(), digest);
-  unsigned char encoded[4 * ((SHA_DIGEST_LENGTH + 2) / 3) + 1];
-  int n = EVP_EncodeBlock(encoded, digest, SHA_DIGEST_LENGTH);
-  return std::string(reinterpret_cast<const char*>(encoded), static_cast<size_t>(n));
+  return absl::Base64Escape(
+      absl::string_view(reinterpret_cast<const char*>(digest), SHA_DIGEST_LENGTH));
 }
 
 bool IsValidWsKey(std::string_view key) {

@@ -22,6 +22,7 @@
 #include "tests/support/binaries.h"
 #include "tests/support/broker_process.h"
 #include "tests/support/child_process.h"
+#include "tests/support/wait_until.h"
 
 namespace roomq::broker_test {
 namespace {
@@ -232,10 +233,7 @@ TEST_F(BrokerHistoryTest, ResumeWhilePublishingContinuouslyHasNoGapAndNoDuplicat
     WireNode publisher(context_, broker_.pub_endpoint, broker_.sub_endpoint);
     for (int i = 1; i <= kMessages && !stop; ++i) {
       if (i == kMessages / 2 + 1) {
-        const auto deadline = std::chrono::steady_clock::now() + kWait;
-        while (!resume_seen && !stop && std::chrono::steady_clock::now() < deadline) {
-          std::this_thread::sleep_for(milliseconds(1));
-        }
+        test_support::WaitUntil([&] { return resume_seen || stop; }, kWait, milliseconds(1));
       }
       v1::Envelope envelope = RoomsEnvelope("/chat", {"a"}, "n");
       envelope.set_origin("pub");

@@ -35,6 +35,7 @@
 #include "tests/support/broker_process.h"
 #include "tests/support/child_process.h"
 #include "tests/support/http_scrape.h"
+#include "tests/support/wait_until.h"
 
 namespace roomq::broker_test {
 namespace {
@@ -905,13 +906,14 @@ TEST(BrokerBinary, ExitsWithinTwoSecondsOfSigtermWhileItsLogPipeIsFull) {
   ASSERT_GE(unchanged, 200) << "the log pipe never filled: " << buffered << " of " << capacity;
 
   ASSERT_EQ(::kill(pid, SIGTERM), 0);
-  const auto signalled = std::chrono::steady_clock::now();
   int status = 0;
   pid_t reaped = 0;
-  while (reaped == 0 && std::chrono::steady_clock::now() - signalled < milliseconds(2000)) {
-    reaped = ::waitpid(pid, &status, WNOHANG);
-    if (reaped == 0) std::this_thread::sleep_for(milliseconds(10));
-  }
+  test_support::WaitUntil(
+      [&] {
+        if (reaped == 0) reaped = ::waitpid(pid, &status, WNOHANG);
+        return reaped != 0;
+      },
+      milliseconds(2000), milliseconds(10));
   if (reaped == 0) {
     ::kill(pid, SIGKILL);
     ::waitpid(pid, &status, 0);

@@ -16,6 +16,7 @@
 #include "tests/support/broker_process.h"
 #include "tests/support/child_process.h"
 #include "tests/support/http_scrape.h"
+#include "tests/support/wait_until.h"
 
 namespace roomq::broker_test {
 namespace {
@@ -47,12 +48,13 @@ class BrokerMetricsTest : public ::testing::Test {
   // returns the last body seen.
   std::string ScrapeUntil(const std::string& name, double value) {
     std::string body;
-    const auto deadline = test_support::DeadlineIn(kWait);
-    while (test_support::Clock::now() < deadline) {
-      body = HttpGet(port_, "/metrics");
-      if (PrometheusSample(body, name) == value) return body;
-      std::this_thread::sleep_for(milliseconds(20));
-    }
+    const bool read = test_support::WaitUntil(
+        [&] {
+          body = HttpGet(port_, "/metrics");
+          return PrometheusSample(body, name) == value;
+        },
+        kWait, milliseconds(20));
+    if (read) return body;
     ADD_FAILURE() << name << " never read " << value << ":\n" << body;
     return body;
   }

@@ -10,6 +10,7 @@
 #include "roomq/client.h"
 #include "tests/integration/inbox.h"
 #include "tests/support/broker_process.h"
+#include "tests/support/wait_until.h"
 
 namespace roomq {
 namespace {
@@ -207,10 +208,8 @@ TEST_F(ClientIntegrationTest, NoHandlerCallAfterCancelReturnsDuringAFlood) {
   std::thread flood([&] {
     while (!stop) (void)publisher->Of("/flood").To("r").Emit("x");
   });
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
-  while (calls.load() < 100 && std::chrono::steady_clock::now() < deadline) {
-    std::this_thread::sleep_for(milliseconds(1));
-  }
+  test_support::WaitUntil([&] { return calls.load() >= 100; }, std::chrono::seconds(5),
+                          milliseconds(1));
   ASSERT_GE(calls.load(), 100);
   sub.Cancel();
   const int at_cancel = calls.load();

@@ -32,6 +32,7 @@
 #include "tests/support/binaries.h"
 #include "tests/support/broker_process.h"
 #include "tests/support/child_process.h"
+#include "tests/support/wait_until.h"
 
 namespace roomq::integration_test {
 namespace {
@@ -299,11 +300,12 @@ TEST(SlowConsumer, AStalledReaderIsCutOffWhileFiveHundredFastOnesGetEverything) 
   });
 
   // Flood once every fast client is connected (3 + 500 + 1 sockets).
-  const auto ready_deadline = DeadlineIn(std::chrono::seconds(20));
-  while (Clock::now() < ready_deadline && !load_done &&
-         Sample(ScrapeMetrics(metrics_port), "roomq_gateway_sessions") < kFastClients + 3) {
-    std::this_thread::sleep_for(milliseconds(50));
-  }
+  test_support::WaitUntil(
+      [&] {
+        return load_done ||
+               Sample(ScrapeMetrics(metrics_port), "roomq_gateway_sessions") >= kFastClients + 3;
+      },
+      std::chrono::seconds(20), milliseconds(50));
   const std::string pad(kFloodMessageBytes, 'f');
   for (int i = 0; i < kFloodMessages; ++i) {
     ASSERT_TRUE(flooder.Send("42[\"publish\",\"flood\",\"big\",\"" + pad + "\"]"));

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "tests/support/binaries.h"
+#include "tests/support/wait_until.h"
 
 namespace roomq::test_support {
 namespace {
@@ -102,10 +103,7 @@ TEST(ChildProcess, KillTakesTheWholeGroup) {
   ASSERT_FALSE(ProcessGone(grandchild));
   child->Kill();
   EXPECT_FALSE(child->Running());
-  const Deadline deadline = DeadlineIn(milliseconds(5000));
-  while (!ProcessGone(grandchild) && Clock::now() < deadline) {
-    std::this_thread::sleep_for(milliseconds(5));
-  }
+  WaitUntil([&] { return ProcessGone(grandchild); });
   EXPECT_TRUE(ProcessGone(grandchild));
 }
 

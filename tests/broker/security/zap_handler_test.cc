@@ -13,20 +13,14 @@
 #include "broker/security/curve_server.h"
 #include "proto/node/curve.h"
 #include "proto/node/curve_socket.h"
+#include "tests/support/wait_until.h"
 
 namespace roomq::broker::security {
 namespace {
 
 using std::chrono::milliseconds;
 
-bool WaitFor(const std::function<bool()>& condition, milliseconds timeout = milliseconds(5000)) {
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (!condition()) {
-    if (std::chrono::steady_clock::now() >= deadline) return false;
-    std::this_thread::sleep_for(milliseconds(2));
-  }
-  return true;
-}
+using test_support::WaitUntil;
 
 // A CURVE ROUTER (as the broker's) guarded by a ZapHandler, and DEALERs
 // that try to reach it.
@@ -98,7 +92,7 @@ TEST_F(ZapHandlerTest, AdmitsOnlyListedKeys) {
   auto stranger = node::GenerateCurveKeyPair();
   ASSERT_TRUE(stranger.ok());
   SendFrom(As(*stranger), "from-stranger");
-  ASSERT_TRUE(WaitFor([&] { return zap_->refused() >= 1; }));
+  ASSERT_TRUE(WaitUntil([&] { return zap_->refused() >= 1; }));
   SendFrom(As(allowed_), "from-allowed");
   // The CURVE handshake and the ZAP round trip take a while under ASan on a
   // loaded machine: wait for the message, then a little longer for anything
@@ -117,7 +111,7 @@ TEST_F(ZapHandlerTest, CountsPeersThatFailBeforeZap) {
   // An allowed client key but the wrong server key: the handshake cannot
   // be decrypted.
   SendFrom(node::CurveClientOptions{wrong_server->public_key, allowed_}, "wrong-server");
-  ASSERT_TRUE(WaitFor([&] { return zap_->handshake_failed() >= 2; }));
+  ASSERT_TRUE(WaitUntil([&] { return zap_->handshake_failed() >= 2; }));
   EXPECT_TRUE(Received(milliseconds(200)).empty());
   EXPECT_EQ(zap_->accepted(), 0u);
 }

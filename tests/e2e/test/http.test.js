@@ -9,6 +9,7 @@ const fs = require('node:fs');
 const path = require('node:path');
 const WebSocket = require('ws');
 const {startStack, TARGET} = require('../harness/stack');
+const {until} = require('../harness/client');
 
 let stack;
 before(async () => {
@@ -57,17 +58,9 @@ async function upgradedSession() {
     ws.once('error', reject);
   });
   ws.send('2probe');
-  await waitFor(() => messages.includes('3probe'));
+  await until('the probe answer', () => messages.includes('3probe'), 5000);
   ws.send('5');
   return {sid: open.sid, ws, messages};
-}
-
-async function waitFor(predicate, timeoutMs = 5000) {
-  const deadline = Date.now() + timeoutMs;
-  while (!predicate()) {
-    if (Date.now() > deadline) throw new Error('timed out');
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
 }
 
 test('a second WebSocket upgrade of an upgraded session is accepted and closed with a close frame', async () => {
@@ -88,7 +81,7 @@ test('a second WebSocket upgrade of an upgraded session is accepted and closed w
   assert.notEqual(outcome.code, 1006, JSON.stringify(outcome));
   // The session itself is untouched: it still connects a namespace.
   session.ws.send('40');
-  await waitFor(() => session.messages.some((m) => m.startsWith('40{')));
+  await until('the CONNECT answer', () => session.messages.some((m) => m.startsWith('40{')), 5000);
   session.ws.close();
 });
 

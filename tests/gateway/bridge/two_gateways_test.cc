@@ -25,6 +25,7 @@
 #include "proto/node/link.h"
 #include "tests/gateway/socketio/fakes.h"
 #include "tests/support/broker_process.h"
+#include "tests/support/wait_until.h"
 
 namespace roomq::gateway::socketio {
 namespace {
@@ -105,19 +106,21 @@ class Client {
   }
   // Waits for a sent frame fully matching `pattern`; its submatches.
   std::smatch WaitForMatch(const std::regex& pattern, milliseconds timeout = kTimeout) {
-    auto deadline = std::chrono::steady_clock::now() + timeout;
-    while (std::chrono::steady_clock::now() < deadline) {
-      for (const std::string& frame : Sent()) {
-        std::smatch match;
-        if (std::regex_match(frame, match, pattern)) {
-          // Copy the frame so the submatches outlive this vector.
-          matched_.push_back(frame);
-          std::regex_match(matched_.back(), match, pattern);
-          return match;
-        }
-      }
-      std::this_thread::sleep_for(milliseconds(5));
-    }
+    std::smatch match;
+    const bool found = test_support::WaitUntil(
+        [&] {
+          for (const std::string& frame : Sent()) {
+            if (std::regex_match(frame, pattern)) {
+              // Copy the frame so the submatches outlive this vector.
+              matched_.push_back(frame);
+              std::regex_match(matched_.back(), match, pattern);
+              return true;
+            }
+          }
+          return false;
+        },
+        timeout);
+    if (found) return match;
     ADD_FAILURE() << "nothing matched";
     return {};
   }
@@ -130,25 +133,26 @@ class Client {
   }
   // Waits until `frame` was sent to this client; returns false on timeout.
   bool WaitFor(const std::string& frame, milliseconds timeout = kTimeout) {
-    auto deadline = std::chrono::steady_clock::now() + timeout;
-    while (std::chrono::steady_clock::now() < deadline) {
-      if (Count(frame) > 0) return true;
-      std::this_thread::sleep_for(milliseconds(5));
-    }
-    return false;
+    return test_support::WaitUntil([&] { return Count(frame) > 0; }, timeout);
   }
   // Connects to "/" and returns the socket id.
   std::string Connect() {
     Send("0");
-    auto deadline = std::chrono::steady_clock::now() + kTimeout;
     static const std::regex answer(R"re(^0\{"sid":"([A-Za-z0-9_-]{20})"\}$)re");
-    while (std::chrono::steady_clock::now() < deadline) {
-      for (const std::string& frame : Sent()) {
-        std::smatch match;
-        if (std::regex_match(frame, match, answer)) return match[1].str();
-      }
-      std::this_thread::sleep_for(milliseconds(5));
-    }
+    std::string sid;
+    const bool answered = test_support::WaitUntil(
+        [&] {
+          for (const std::string& frame : Sent()) {
+            std::smatch match;
+            if (std::regex_match(frame, match, answer)) {
+              sid = match[1].str();
+              return true;
+            }
+          }
+          return false;
+        },
+        kTimeout);
+    if (answered) return sid;
     ADD_FAILURE() << "no CONNECT answer";
     return "";
   }
@@ -357,10 +361,9 @@ TEST_F(TwoGatewaysTest, RoomsSurviveABrokerRestart) {
 
 // Waits until `gateway` holds `expected` broker topics.
 bool WaitForTopics(Gateway& gateway, uint64_t expected) {
-  auto deadline = std::chrono::steady_clock::now() + kTimeout;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (gateway.server->bridge_stats().topics == expected) return true;
-    std::this_thread::sleep_for(milliseconds(5));
+  if (test_support::WaitUntil([&] { return gateway.server->bridge_stats().topics == expected; },
+                              kTimeout)) {
+    return true;
   }
   ADD_FAILURE() << "topics: " << gateway.server->bridge_stats().topics << ", expected " << expected;
   return false;

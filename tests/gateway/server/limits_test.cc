@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "tests/gateway/server/test_gateway.h"
+#include "tests/support/wait_until.h"
 
 namespace roomq::gateway::server::testing {
 namespace {
@@ -50,11 +51,7 @@ TEST(GatewayLimits, MaxConnectionsRefusesHandshakesOnBothTransports) {
   ASSERT_TRUE(ws.SendText("4close"));
   std::string reason;
   ASSERT_TRUE(gateway.recorder().WaitClosed(second, &reason));
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
-  while (gateway.server().engine().stats().sessions > 1 &&
-         std::chrono::steady_clock::now() < deadline) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  }
+  test_support::WaitUntil([&] { return gateway.server().engine().stats().sessions <= 1; });
   EXPECT_EQ(gateway.server().engine().stats().sessions, 1u);
   EXPECT_FALSE(gateway.PollingHandshake().empty());
 }
@@ -121,12 +118,8 @@ TEST(GatewayLimits, SessionsOverAnAddressBoundGet503UntilOneCloses) {
   ASSERT_TRUE(ws.SendText("4close"));
   std::string reason;
   ASSERT_TRUE(gateway.recorder().WaitClosed(SidFromOpen(open), &reason));
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
   std::string again;
-  while ((again = gateway.PollingHandshake()).empty() &&
-         std::chrono::steady_clock::now() < deadline) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  }
+  test_support::WaitUntil([&] { return !(again = gateway.PollingHandshake()).empty(); });
   EXPECT_FALSE(again.empty()) << "a closed session gives its address a place back";
 }
 

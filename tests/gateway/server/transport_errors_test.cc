@@ -16,6 +16,7 @@
 #include <thread>
 
 #include "tests/gateway/server/test_gateway.h"
+#include "tests/support/wait_until.h"
 
 namespace roomq::gateway::server::testing {
 namespace {
@@ -54,11 +55,8 @@ class HealthyClient {
   void StopAndCheck() {
     if (!thread_.joinable()) return;
     const int before = round_trips_.load();
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
-    while (!failed_.load() && round_trips_.load() <= before &&
-           std::chrono::steady_clock::now() < deadline) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(2));
-    }
+    test_support::WaitUntil([&] { return failed_.load() || round_trips_.load() > before; },
+                            std::chrono::seconds(5), std::chrono::milliseconds(2));
     stop_ = true;
     thread_.join();
     EXPECT_FALSE(failed_) << "the healthy client failed after " << round_trips_ << " round trips";
@@ -77,12 +75,8 @@ class HealthyClient {
 };
 
 bool WaitCount(TestGateway& gateway, TransportError reason, uint64_t at_least) {
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
-  while (gateway.server().engine().transport_errors().count(reason) < at_least) {
-    if (std::chrono::steady_clock::now() > deadline) return false;
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  }
-  return true;
+  return test_support::WaitUntil(
+      [&] { return gateway.server().engine().transport_errors().count(reason) >= at_least; });
 }
 
 // The shared raw client, after the handshake holding the Engine.IO open
