@@ -1,61 +1,49 @@
 #include "broker/config.h"
 
-#include <yaml-cpp/yaml.h>
-
-#include <fstream>
 #include <limits>
 #include <optional>
-#include <sstream>
 
 #include "absl/strings/str_cat.h"
-#include "proto/base/absl_compat.h"
 #include "proto/base/status_macros.h"
+#include "proto/base/yaml_config.h"
 #include "proto/wire/topic.h"
 
 namespace roomq::broker {
 namespace {
 
+using std::chrono::milliseconds;
+
+// The bounds the keys have always had in milliseconds.
+constexpr base::DurationRange kMaxAgeRange{milliseconds(1), milliseconds(int64_t{1} << 40)};
+constexpr base::DurationRange kMaxTtlRange{milliseconds(1), milliseconds(int64_t{1} << 32)};
+
 class Parser {
  public:
-  explicit Parser(std::string_view source) : source_(source) {}
+  explicit Parser(std::string_view source) : reader_(source) {}
 
-  absl::Status Error(const YAML::Mark& mark, std::string_view what) const {
-    if (mark.is_null())
-      return absl::InvalidArgumentError(absl::StrCat(source_, ": ", ToAbsl(what)));
-    return absl::InvalidArgumentError(
-        absl::StrCat(source_, ":", mark.line + 1, ":", mark.column + 1, ": ", ToAbsl(what)));
-  }
+  const base::YamlReader& reader() const { return reader_; }
 
-  absl::StatusOr<uint64_t> Unsigned(const YAML::Node& node, std::string_view key,
-                                    uint64_t max) const {
-    uint64_t value = 0;
-    if (!node.IsScalar() || node.Scalar().empty() || node.Scalar()[0] == '-' ||
-        !YAML::convert<uint64_t>::decode(node, value) || value > max) {
-      return Error(node.Mark(),
-                   absl::StrCat("'", ToAbsl(key), "' must be an integer from 0 to ", max));
-    }
-    return value;
-  }
-
-  // Reads the limit keys of `node` into `limits`; other keys are left to
-  // `other` (which returns false for an unknown key).
+  // Reads the limit keys of `node` (at `path`, e.g. "history.") into
+  // `limits`; other keys are left to `other` (which returns false for an
+  // unknown key).
   template <typename Other>
-  absl::Status Limits(const YAML::Node& node, history::Limits& limits, Other other) const {
-    if (!node.IsMap()) return Error(node.Mark(), "expected a map");
+  absl::Status Limits(const YAML::Node& node, const std::string& path, history::Limits& limits,
+                      Other other) const {
+    if (!node.IsMap()) return reader_.Error(node.Mark(), "expected a map");
+    ROOMQ_ASSIGN_OR_RETURN(
+        std::optional<milliseconds> max_age,
+        reader_.RenamedDuration(node, path, "max_age", "max_age_ms", kMaxAgeRange));
+    if (max_age.has_value()) limits.max_age = *max_age;
     for (const auto& item : node) {
-      if (!item.first.IsScalar()) return Error(item.first.Mark(), "keys must be scalars");
-      const std::string key = item.first.Scalar();
+      ROOMQ_ASSIGN_OR_RETURN(const std::string key, reader_.Key(item.first));
       if (key == "max_messages") {
-        ROOMQ_ASSIGN_OR_RETURN(uint64_t value,
-                               Unsigned(item.second, key, std::numeric_limits<uint32_t>::max()));
+        ROOMQ_ASSIGN_OR_RETURN(
+            uint64_t value,
+            reader_.Unsigned(item.second, path + key, std::numeric_limits<uint32_t>::max()));
         limits.max_messages = static_cast<uint32_t>(value);
-      } else if (key == "max_age_ms") {
-        ROOMQ_ASSIGN_OR_RETURN(uint64_t value, Unsigned(item.second, key, uint64_t{1} << 40));
-        if (value == 0) return Error(item.second.Mark(), "'max_age_ms' must be > 0");
-        limits.max_age = std::chrono::milliseconds(value);
-      } else {
+      } else if (key != "max_age" && key != "max_age_ms") {
         ROOMQ_ASSIGN_OR_RETURN(bool known, other(key, item.second));
-        if (!known) return Error(item.first.Mark(), absl::StrCat("unknown key '", key, "'"));
+        if (!known) return UnknownKey(item.first, key, path);
       }
     }
     return absl::OkStatus();
@@ -63,60 +51,63 @@ class Parser {
 
   absl::Status History(const YAML::Node& node, history::HistoryOptions& options) const {
     std::optional<YAML::Node> namespaces;
-    ROOMQ_RETURN_IF_ERROR(
-        Limits(node, options.defaults,
-               [&](const std::string& key, const YAML::Node& value) -> absl::StatusOr<bool> {
-                 if (key == "max_bytes") {
-                   ROOMQ_ASSIGN_OR_RETURN(uint64_t bytes, Unsigned(value, key, uint64_t{1} << 50));
-                   options.max_bytes = bytes;
-                   return true;
-                 }
-                 if (key == "namespaces") {
-                   namespaces.emplace(value);
-                   return true;
-                 }
-                 return false;
-               }));
+    ROOMQ_RETURN_IF_ERROR(Limits(
+        node, "history.", options.defaults,
+        [&](const std::string& key, const YAML::Node& value) -> absl::StatusOr<bool> {
+          if (key == "max_bytes") {
+            ROOMQ_ASSIGN_OR_RETURN(uint64_t bytes,
+                                   reader_.Unsigned(value, "history.max_bytes", uint64_t{1} << 50));
+            options.max_bytes = bytes;
+            return true;
+          }
+          if (key == "namespaces") {
+            namespaces.emplace(value);
+            return true;
+          }
+          return false;
+        }));
     if (!namespaces.has_value()) return absl::OkStatus();
-    if (!namespaces->IsMap()) return Error(namespaces->Mark(), "'namespaces' must be a map");
+    if (!namespaces->IsMap())
+      return reader_.Error(namespaces->Mark(), "'history.namespaces' must be a map");
     // Overrides inherit the defaults, whichever order the keys came in.
     for (const auto& item : *namespaces) {
-      if (!item.first.IsScalar()) return Error(item.first.Mark(), "keys must be scalars");
-      const std::string name = item.first.Scalar();
+      ROOMQ_ASSIGN_OR_RETURN(const std::string name, reader_.Key(item.first));
       if (!wire::ValidateTopic(wire::NamespaceTopic(name)).ok()) {
-        return Error(item.first.Mark(),
-                     absl::StrCat("bad namespace '", name, "' (must start with /)"));
+        return reader_.Error(item.first.Mark(),
+                             absl::StrCat("bad namespace '", name, "' (must start with /)"));
       }
       history::Limits limits = options.defaults;
       ROOMQ_RETURN_IF_ERROR(Limits(
-          item.second, limits,
+          item.second, absl::StrCat("history.namespaces.", name, "."), limits,
           [](const std::string&, const YAML::Node&) -> absl::StatusOr<bool> { return false; }));
       if (!options.namespaces.emplace(name, limits).second) {
-        return Error(item.first.Mark(), absl::StrCat("namespace '", name, "' given twice"));
+        return reader_.Error(item.first.Mark(), absl::StrCat("namespace '", name, "' given twice"));
       }
     }
     return absl::OkStatus();
   }
 
   absl::Status Sessions(const YAML::Node& node, sockets::SocketIndexOptions& options) const {
-    if (!node.IsMap()) return Error(node.Mark(), "'sessions' must be a map");
+    if (!node.IsMap()) return reader_.Error(node.Mark(), "'sessions' must be a map");
+    ROOMQ_ASSIGN_OR_RETURN(
+        std::optional<milliseconds> max_ttl,
+        reader_.RenamedDuration(node, "sessions.", "max_ttl", "max_ttl_ms", kMaxTtlRange));
+    if (max_ttl.has_value()) options.max_ttl = *max_ttl;
     for (const auto& item : node) {
-      if (!item.first.IsScalar()) return Error(item.first.Mark(), "keys must be scalars");
-      const std::string key = item.first.Scalar();
+      ROOMQ_ASSIGN_OR_RETURN(const std::string key, reader_.Key(item.first));
       if (key == "max_records") {
-        ROOMQ_ASSIGN_OR_RETURN(uint64_t value, Unsigned(item.second, key, uint64_t{1} << 32));
+        ROOMQ_ASSIGN_OR_RETURN(uint64_t value, reader_.Unsigned(item.second, "sessions.max_records",
+                                                                uint64_t{1} << 32));
         options.max_records = value;
       } else if (key == "max_sessions") {
-        return Error(item.first.Mark(), "'max_sessions' is now 'max_records' (socket records)");
+        return reader_.Error(item.first.Mark(),
+                             "'max_sessions' is now 'max_records' (socket records)");
       } else if (key == "max_bytes") {
-        ROOMQ_ASSIGN_OR_RETURN(uint64_t value, Unsigned(item.second, key, uint64_t{1} << 50));
+        ROOMQ_ASSIGN_OR_RETURN(
+            uint64_t value, reader_.Unsigned(item.second, "sessions.max_bytes", uint64_t{1} << 50));
         options.max_bytes = value;
-      } else if (key == "max_ttl_ms") {
-        ROOMQ_ASSIGN_OR_RETURN(uint64_t value, Unsigned(item.second, key, uint64_t{1} << 32));
-        if (value == 0) return Error(item.second.Mark(), "'max_ttl_ms' must be > 0");
-        options.max_ttl = std::chrono::milliseconds(value);
-      } else {
-        return Error(item.first.Mark(), absl::StrCat("unknown key '", key, "'"));
+      } else if (key != "max_ttl" && key != "max_ttl_ms") {
+        return UnknownKey(item.first, key, "sessions.");
       }
     }
     return absl::OkStatus();
@@ -125,48 +116,43 @@ class Parser {
   absl::StatusOr<BrokerConfig> Config(const YAML::Node& root) const {
     BrokerConfig config;
     if (!root || root.IsNull()) return config;
-    if (!root.IsMap()) return Error(root.Mark(), "the config must be a map");
+    if (!root.IsMap()) return reader_.Error(root.Mark(), "the config must be a map");
     for (const auto& item : root) {
-      if (!item.first.IsScalar()) return Error(item.first.Mark(), "keys must be scalars");
-      const std::string key = item.first.Scalar();
+      ROOMQ_ASSIGN_OR_RETURN(const std::string key, reader_.Key(item.first));
       if (key == "history") {
         ROOMQ_RETURN_IF_ERROR(History(item.second, config.history));
       } else if (key == "sessions") {
         ROOMQ_RETURN_IF_ERROR(Sessions(item.second, config.sessions));
       } else {
-        return Error(item.first.Mark(), absl::StrCat("unknown key '", key, "'"));
+        return UnknownKey(item.first, key, "");
       }
     }
     return config;
   }
 
  private:
-  const std::string source_;
+  // "unknown key 'max_mesages' in 'history'" names the map it was found in.
+  absl::Status UnknownKey(const YAML::Node& node, const std::string& key,
+                          const std::string& path) const {
+    if (path.empty()) return reader_.Error(node.Mark(), absl::StrCat("unknown key '", key, "'"));
+    return reader_.Error(node.Mark(), absl::StrCat("unknown key '", key, "' in '",
+                                                   path.substr(0, path.size() - 1), "'"));
+  }
+
+  base::YamlReader reader_;
 };
 
 }  // namespace
 
 absl::StatusOr<BrokerConfig> ParseBrokerConfig(std::string_view yaml, std::string_view source) {
-  YAML::Node root;
-  try {
-    root = YAML::Load(std::string(yaml));
-  } catch (const YAML::Exception& e) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(ToAbsl(source), ":", e.mark.line + 1, ":", e.mark.column + 1, ": ", e.msg));
-  }
-  try {
-    return Parser(source).Config(root);
-  } catch (const YAML::Exception& e) {
-    return absl::InvalidArgumentError(absl::StrCat(ToAbsl(source), ": ", e.what()));
-  }
+  const Parser parser(source);
+  return parser.reader().Parse<BrokerConfig>(
+      yaml, [&](const YAML::Node& root) { return parser.Config(root); });
 }
 
 absl::StatusOr<BrokerConfig> LoadBrokerConfig(const std::string& path) {
-  std::ifstream file(path);
-  if (!file) return absl::NotFoundError(absl::StrCat("cannot read config ", path));
-  std::stringstream text;
-  text << file.rdbuf();
-  return ParseBrokerConfig(text.str(), path);
+  ROOMQ_ASSIGN_OR_RETURN(const std::string text, base::ReadConfigFile(path));
+  return ParseBrokerConfig(text, path);
 }
 
 }  // namespace roomq::broker

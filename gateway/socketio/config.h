@@ -38,13 +38,14 @@
 //                             # with its id, its rooms and every event it
 //                             # missed (gateway/socketio/recovery.h). Events
 //                             # then carry their offset as a last argument.
-//                             # Duration: <integer>ms|s|m|h, 1 ms to 24 h;
+//                             # Duration (proto/base/yaml_config.h):
+//                             # <integer>ms|s|m|h, 1 ms to 24 h;
 //                             # default 2m. `recovery: {}` = on with 2m.
 //                             # The broker bounds it too: sessions live at
-//                             # most its sessions.max_ttl_ms (10 min), and a
+//                             # most its sessions.max_ttl (10 min), and a
 //                             # client missing more than its history holds
 //                             # (history.max_messages 1000 per room,
-//                             # max_age_ms 2 min) gets a fresh session.
+//                             # max_age 2 min) gets a fresh session.
 //       auth: none            # who may CONNECT (gateway/socketio/auth/):
 //                             #   none: anyone (default)
 //                             # or a map:
@@ -58,8 +59,8 @@
 //       #                     # unset, unreadable or empty = startup error
 //       #   audience: roomq   # optional: `aud` must be or contain it
 //       #   issuer: idp       # optional: `iss` must equal it
-//       #   leeway: 5s        # clock skew for exp/nbf, <integer>s, at
-//       #                     # most 300s; default 5s
+//       #   leeway: 5s        # clock skew for exp/nbf, a duration in
+//       #                     # whole seconds, at most 300s; default 5s
 //                             # Claims that limit an admitted socket:
 //                             #   "rooms": ["lobby", "^team-[0-9]+$"] it
 //                             #     may join only these (exact names, or

@@ -3,7 +3,7 @@
 // escaped exception. Besides that it checks what the header promises:
 //   - an error names the source ("fuzz") and is InvalidArgument;
 //   - an accepted config holds only values within the documented bounds
-//     (max_age_ms and max_ttl_ms > 0, namespace overrides start with '/');
+//     (max_age and max_ttl > 0, namespace overrides start with '/');
 //   - parsing is deterministic (the same text gives the same result).
 
 #include <cstdint>

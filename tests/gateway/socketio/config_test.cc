@@ -140,6 +140,9 @@ TEST(ConfigTest, AuthErrors) {
   ExpectError(head + " {type: jwt, secret_env: X, leeway: 1h}\n", "bad leeway '1h'");
   ExpectError(head + " {type: jwt, secret_env: X, leeway: 301s}\n", "bad leeway '301s'");
   ExpectError(head + " {type: jwt, secret_env: X, leeway: soon}\n", "bad leeway");
+  ExpectError(head + " {type: jwt, secret_env: X, leeway: 1500ms}\n",
+              "bad leeway '1500ms' (whole seconds)");
+  ExpectError(head + " {type: jwt, secret_env: X, leeway: 5}\n", "needs a unit");
   ExpectError(head + " {type: jwt, secret_env: X, algorithm: RS256}\n",
               "unknown key in 'auth': 'algorithm'");
   ExpectError(head + " {type: jwt, secret_env: [X]}\n", "'secret_env' must be a scalar");

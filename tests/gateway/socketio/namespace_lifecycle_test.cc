@@ -22,14 +22,14 @@
 #include "gateway/socketio/shard.h"
 #include "proto/base/clock.h"
 #include "tests/gateway/socketio/fakes.h"
-#include "tests/gateway/socketio/log_capture.h"
+#include "tests/support/log_capture.h"
 
 namespace roomq::gateway::socketio {
 namespace {
 
+using roomq::testing::LogCapture;
 using testing::FakePort;
 using testing::FakeSession;
-using testing::LogCapture;
 
 constexpr char kConfig[] = R"(
 namespaces:

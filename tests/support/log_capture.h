@@ -1,5 +1,5 @@
-#ifndef ROOMQ_TESTS_GATEWAY_SOCKETIO_LOG_CAPTURE_H_
-#define ROOMQ_TESTS_GATEWAY_SOCKETIO_LOG_CAPTURE_H_
+#ifndef ROOMQ_TESTS_SUPPORT_LOG_CAPTURE_H_
+#define ROOMQ_TESTS_SUPPORT_LOG_CAPTURE_H_
 
 // Captures what spdlog's default logger writes while a LogCapture lives, at
 // level info (the gateway's default: debug lines are dropped, as they are in
@@ -14,7 +14,7 @@
 #include <string>
 #include <vector>
 
-namespace roomq::gateway::socketio::testing {
+namespace roomq::testing {
 
 class LogCapture {
  public:
@@ -49,6 +49,6 @@ class LogCapture {
   std::shared_ptr<spdlog::logger> previous_;
 };
 
-}  // namespace roomq::gateway::socketio::testing
+}  // namespace roomq::testing
 
-#endif  // ROOMQ_TESTS_GATEWAY_SOCKETIO_LOG_CAPTURE_H_
+#endif  // ROOMQ_TESTS_SUPPORT_LOG_CAPTURE_H_
