@@ -528,7 +528,7 @@ TEST(BrokerHistoryBinary, RejectsABadConfigWithTheLine) {
   char dir[] = "/tmp/roomq-history-test-XXXXXX";
   ASSERT_NE(mkdtemp(dir), nullptr);
   const std::string path = std::string(dir) + "/bad.yaml";
-  std::ofstream(path) << "history:\n  max_age: 5\n";
+  std::ofstream(path) << "history:\n  max_size: 5\n";
   auto broker = test_support::ChildProcess::Start(test_support::BinaryPath("roomq-broker"),
                                                   {"--config=" + path});
   ASSERT_TRUE(broker.ok()) << broker.status();
@@ -536,7 +536,7 @@ TEST(BrokerHistoryBinary, RejectsABadConfigWithTheLine) {
   ASSERT_TRUE(exit.ok()) << exit.status();
   EXPECT_EQ(exit->exit_code, 2);
   EXPECT_TRUE(
-      (*broker)->WaitForLine(std::regex("bad.yaml:2:3: unknown key 'max_age'"), kWait).ok());
+      (*broker)->WaitForLine(std::regex("bad.yaml:2:3: unknown key 'max_size'"), kWait).ok());
   unlink(path.c_str());
   rmdir(dir);
 }
