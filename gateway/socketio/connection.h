@@ -166,7 +166,9 @@ class Connection : public engineio::SessionListener {
   // another node, which now holds the session.
   void CloseMovedSocket(Socket& socket);
 
-  // A broker delivery for `socket` (one of ours), already filtered by the shard.
+  // A broker delivery for `socket` (one of ours), already filtered by the
+  // shard: an event, an ack or a disconnect (membership changes are the
+  // shard's own, Shard::ApplyMembership).
   void Deliver(Socket& socket, const Dispatch& dispatch);
 
   size_t socket_count() const { return sockets_.size(); }

@@ -300,16 +300,6 @@ void Connection::Deliver(Socket& socket, const Dispatch& dispatch) {
     case v1::KIND_ACK:
       if (dispatch.frame) Send(dispatch.frame);
       return;
-    case v1::KIND_JOIN:
-      for (const std::string& room : envelope.membership_rooms()) {
-        if (ValidRoomName(room)) shard_->Join(socket, room, nullptr);
-      }
-      return;
-    case v1::KIND_LEAVE:
-      for (const std::string& room : envelope.membership_rooms()) {
-        if (ValidRoomName(room) && room != socket.id) shard_->Leave(socket, room);
-      }
-      return;
     case v1::KIND_DISCONNECT:
       if (!envelope.reason().empty()) {
         spdlog::info("socket {}: disconnected by {}: {}", socket.id, envelope.origin(),

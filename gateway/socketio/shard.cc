@@ -415,7 +415,26 @@ void Shard::OnDispatch(const SharedDispatch& dispatch) {
   // Collected first: a delivery may change membership (LEAVE, DISCONNECT).
   for (uint64_t handle : Recipients(envelope)) {
     Socket* socket = Find(handle);
-    if (socket != nullptr) socket->connection->Deliver(*socket, *dispatch);
+    if (socket == nullptr) continue;
+    if (envelope.kind() == v1::KIND_JOIN || envelope.kind() == v1::KIND_LEAVE) {
+      ApplyMembership(*socket, envelope);
+    } else {
+      socket->connection->Deliver(*socket, *dispatch);
+    }
+  }
+}
+
+void Shard::ApplyMembership(Socket& socket, const v1::Envelope& envelope) {
+  const bool join = envelope.kind() == v1::KIND_JOIN;
+  for (const std::string& room : envelope.membership_rooms()) {
+    // A service may move a socket between rooms freely, but never out of its
+    // own id room or the namespace room, nor into a room no client could name.
+    if (room.empty() || room.size() > wire::kMaxNameBytes) continue;
+    if (join) {
+      Join(socket, room, nullptr);
+    } else if (room != socket.id) {
+      Leave(socket, room);
+    }
   }
 }
 

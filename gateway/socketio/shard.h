@@ -269,6 +269,10 @@ class Shard : public std::enable_shared_from_this<Shard> {
   void OnConfirmed(const std::string& key, uint64_t generation, absl::Status status);
   static void Fire(const std::shared_ptr<Waiter>& waiter, absl::Status status);
   std::vector<uint64_t> Recipients(const v1::Envelope& envelope) const;
+  // A service's socketsJoin / socketsLeave (KIND_JOIN / KIND_LEAVE) for one
+  // of the recipients: membership is the shard's, so it never passes through
+  // the socket's Connection.
+  void ApplyMembership(Socket& socket, const v1::Envelope& envelope);
   // Hands one socket update to the port.
   void QueueUpdate(v1::SocketUpdate update);
   void QueueRoomChange(const Socket& socket, std::string_view room, bool joined);
