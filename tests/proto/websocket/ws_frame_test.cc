@@ -11,26 +11,12 @@
 namespace roomq::websocket {
 namespace {
 
-std::string Masked(uint8_t first_byte, const std::string& payload, bool mask = true) {
+// A client frame with the whole first byte as given, masked with RFC 6455's
+// example key (the client side's own encoder: WsClientSide.MaskedFrameOfRfcExample
+// pins its bytes).
+std::string Masked(uint8_t first_byte, const std::string& payload) {
   std::string frame;
-  frame.push_back(static_cast<char>(first_byte));
-  const uint8_t key[4] = {0x37, 0xfa, 0x21, 0x3d};
-  const uint8_t mask_bit = mask ? 0x80 : 0;
-  if (payload.size() < 126) {
-    frame.push_back(static_cast<char>(mask_bit | payload.size()));
-  } else if (payload.size() <= 0xFFFF) {
-    frame.push_back(static_cast<char>(mask_bit | 126));
-    frame.push_back(static_cast<char>(payload.size() >> 8));
-    frame.push_back(static_cast<char>(payload.size() & 0xFF));
-  } else {
-    frame.push_back(static_cast<char>(mask_bit | 127));
-    for (int i = 7; i >= 0; --i)
-      frame.push_back(static_cast<char>((payload.size() >> (8 * i)) & 0xFF));
-  }
-  if (!mask) return frame + payload;
-  frame.append(reinterpret_cast<const char*>(key), 4);
-  for (size_t i = 0; i < payload.size(); ++i)
-    frame.push_back(static_cast<char>(payload[i] ^ key[i % 4]));
+  AppendMaskedFrame(frame, first_byte, payload, 0x37fa213d);
   return frame;
 }
 
@@ -139,7 +125,9 @@ TEST(WsFrame, Rejections) {
     std::string expected;
   };
   const Case cases[] = {
-      {Masked(0x81, "4x", false), "error:1002"},              // unmasked
+      {std::string("\x81\x02"
+                   "4x"),
+       "error:1002"},                                         // unmasked
       {Masked(0xC1, "4x"), "error:1002"},                     // RSV1 (no deflate)
       {Masked(0x83, "4x"), "error:1002"},                     // opcode 3
       {Masked(0x8B, "4x"), "error:1002"},                     // opcode 0xB
@@ -184,6 +172,13 @@ std::string ServerReads(std::string frame) {
   EXPECT_EQ(parser.Next(frame.data(), frame.size(), &event), frame.size());
   EXPECT_EQ(event.kind, WsEvent::Kind::kMessage);
   return std::string(event.data);
+}
+
+// RFC 6455 5.7: a single-frame masked text message "Hello".
+TEST(WsClientSide, MaskedFrameOfRfcExample) {
+  std::string frame;
+  AppendClientFrame(frame, kWsOpText, "Hello", 0x37fa213d);
+  EXPECT_EQ(frame, std::string("\x81\x85\x37\xfa\x21\x3d\x7f\x9f\x4d\x51\x58", 11));
 }
 
 TEST(WsClientSide, ClientFramesAreMaskedWithTheRightLength) {
