@@ -43,7 +43,7 @@ struct HandshakeInfo {
   // The client address's entry (address_table.h), held for the session's
   // life; the Socket.IO layer counts its sockets' rooms through it. Empty
   // when no per-address limit is on.
-  AddressLease address;
+  AddressLease address{};
 };
 
 // The Socket.IO layer's face of one Engine.IO session.

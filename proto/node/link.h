@@ -127,21 +127,23 @@ struct ResumeFrom {
   uint64_t after_offset = 0;
 };
 
+// The optional members default to empty so that callers name only what
+// they handle (designated initializers).
 struct LinkHandlers {
-  std::function<void(Delivery&)> on_delivery;           // required
-  std::function<void(bool connected)> on_broker_state;  // optional: broker up/down transitions
+  std::function<void(Delivery&)> on_delivery;             // required
+  std::function<void(bool connected)> on_broker_state{};  // optional: broker up/down transitions
   // Optional: the broker's ResumeResult for every resumed topic (explicit
   // Subscribe(..., from) and automatic resumes after a re-subscription),
   // when its Reply arrives; `truncated` means the subscriber has a gap.
-  std::function<void(const v1::ResumeResult&)> on_resumed;
+  std::function<void(const v1::ResumeResult&)> on_resumed{};
   // Optional: runs right after every Hello (a TCP (re)connection, or a
   // broker that no longer knows this node) and the subscription set that
   // follows it: where a node re-announces the rest of what the broker must
   // know of it (a gateway's full socket list, SendSockets).
-  std::function<void()> on_hello;
+  std::function<void()> on_hello{};
   // Optional: the broker moved a socket record this node held to another
   // node (BrokerFrame{close_socket}); the node closes that socket.
-  std::function<void(const v1::CloseSocket&)> on_close_socket;
+  std::function<void(const v1::CloseSocket&)> on_close_socket{};
 };
 
 class Link {
