@@ -28,7 +28,7 @@ using internal::MicrosSinceEpoch;
 using internal::View;
 
 // Bytes of one ROUTER message to a subscriber (with kMaxBatchFrames).
-constexpr size_t kMaxBatchBytes = 256 * 1024;
+constexpr size_t kMaxBatchBytes = size_t{256} * 1024;
 // How often silent peers, old history and expired sessions are looked for.
 constexpr std::chrono::milliseconds kHousekeepingInterval{25};
 // PublishReceipt.error of a publish refused because its history record could

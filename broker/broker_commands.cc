@@ -402,8 +402,7 @@ void Broker::HandleRecover(Peer& peer, const v1::SubscriberCommand& command) {
   *p++ = static_cast<char>((kBrokerFrameRecoveredField << 3) | 2);
   p = reinterpret_cast<char*>(
       CodedOutputStream::WriteVarint64ToArray(size, reinterpret_cast<uint8_t*>(p)));
-  std::memcpy(p, head.data(), head.size());
-  p += head.size();
+  p = std::copy(head.begin(), head.end(), p);
   for (const history::Entry* entry : missed) {
     p += wire::WriteReplayedField(kRecoveredMissedField, entry->body(), p);
   }

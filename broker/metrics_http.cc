@@ -12,7 +12,7 @@ absl::StatusOr<std::unique_ptr<MetricsHttpServer>> MetricsHttpServer::Start(
     std::string_view bind, const StatsSnapshot* snapshot, const security::ZapHandler* curve) {
   base::MetricsHandlers handlers;
   handlers.server_name = "roomq-broker";
-  handlers.metrics = [snapshot, curve](std::function<void(std::string)> reply) {
+  handlers.metrics = [snapshot, curve](const std::function<void(std::string)>& reply) {
     std::chrono::steady_clock::time_point published;
     const BrokerStats stats = snapshot->Latest(&published);
     const auto age = std::chrono::duration_cast<std::chrono::milliseconds>(

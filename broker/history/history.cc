@@ -11,7 +11,8 @@ namespace {
 // What an entry costs besides its frame: the Entry, a deque slot per topic,
 // the allocator's overhead.
 constexpr size_t kEntryOverheadBytes = sizeof(Entry) + 32;
-constexpr size_t kTopicSlotBytes = sizeof(Entry*);
+constexpr size_t kTopicSlotBytes =
+    sizeof(Entry*);  // NOLINT(bugprone-sizeof-expression): a slot is a pointer
 
 std::string_view FrameView(const zmq::message_t& frame) {
   return {static_cast<const char*>(frame.data()), frame.size()};

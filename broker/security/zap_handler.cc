@@ -103,6 +103,7 @@ void ZapHandler::Run(std::promise<absl::Status>* started) {
   started->set_value(absl::OkStatus());  // `started` is gone after this
 
   std::vector<zmq::pollitem_t> items;
+  items.reserve(sockets.size());
   for (auto& socket : sockets) items.push_back({socket.handle(), 0, ZMQ_POLLIN, 0});
   while (!stop_.load()) {
     try {

@@ -31,7 +31,7 @@ class ReceiptTracker {
     std::lock_guard lock(mutex_);
     ++pending_;
     ++total_;
-    return [this](absl::Status status) {
+    return [this](const absl::Status& status) {
       std::lock_guard lock(mutex_);
       --pending_;
       if (!status.ok()) {
@@ -226,7 +226,7 @@ int RunResumingSub(const SubCommand& command, const node::CurveClientOptions& cu
   }
   (*link)->Subscribe(
       wire::RoomTopic(command.ns, room),
-      [what](absl::Status status) {
+      [what](const absl::Status& status) {
         if (status.ok()) {
           std::fprintf(stderr, "roomq sub: ready, subscribed to %s\n", what.c_str());
         } else {
@@ -290,7 +290,7 @@ int RunSub(const SubCommand& command) {
                 std::fwrite(line.data(), 1, line.size(), stdout);
                 std::fflush(stdout);
               },
-              [what, broker = command.broker_sub](absl::Status status) {
+              [what, broker = command.broker_sub](const absl::Status& status) {
                 if (status.ok()) {
                   std::fprintf(stderr, "roomq sub: ready, subscribed to %s\n", what.c_str());
                 } else {

@@ -17,7 +17,7 @@ uint64_t Histogram::BucketUpperBound(int bucket) {
   constexpr int kSub = 1 << kSubBits;
   if (bucket < 2 * kSub) return static_cast<uint64_t>(bucket);
   const int shift = bucket / kSub - 1;
-  const uint64_t mantissa = static_cast<uint64_t>(bucket % kSub + kSub);
+  const uint64_t mantissa = static_cast<uint64_t>(bucket % kSub) + kSub;
   return ((mantissa + 1) << shift) - 1;
 }
 

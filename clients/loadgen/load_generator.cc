@@ -171,7 +171,7 @@ absl::Status Runner::Prepare() {
     setrlimit(RLIMIT_NOFILE, &limit);
     getrlimit(RLIMIT_NOFILE, &limit);
   }
-  if (static_cast<rlim_t>(total + kSpareFds) > limit.rlim_cur) {
+  if (static_cast<rlim_t>(total) + kSpareFds > limit.rlim_cur) {
     return absl::FailedPreconditionError(
         absl::StrCat(total, " connections need ", total + kSpareFds, " open files; the limit is ",
                      limit.rlim_cur, " (hard limit ", limit.rlim_max, ")"));

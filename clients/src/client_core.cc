@@ -23,7 +23,7 @@ struct ReadyState {
   absl::Status first_error;
   bool done = false;
 
-  void Complete(absl::Status status) {
+  void Complete(const absl::Status& status) {
     if (done) return;
     done = true;
     promise.set_value(status);
@@ -265,7 +265,7 @@ uint64_t ClientCore::AddSubscription(std::string ns, std::vector<std::string> ro
         state->remaining = static_cast<int>(topics.size());
         subscriptions_[id] = {ns, std::move(rooms), std::move(handler), false};
         for (const std::string& room : topics) {
-          AddTopic(ns, room, [state](absl::Status status) { state->TopicDone(status); });
+          AddTopic(ns, room, [state](const absl::Status& status) { state->TopicDone(status); });
         }
       },
       false);
@@ -344,7 +344,7 @@ void ClientCore::EnsureServiceSubscribed(node::Link& link, const std::string& ns
   auto guard =
       std::make_shared<Guard>();  // built in place: a temporary's destructor would resolve it
   guard->promise = promise;
-  link.Subscribe(wire::ServiceTopic(ns), [guard, ns, this](absl::Status status) {
+  link.Subscribe(wire::ServiceTopic(ns), [guard, ns, this](const absl::Status& status) {
     if (guard->done) return;
     guard->done = true;
     if (status.ok()) {
@@ -385,7 +385,7 @@ void ClientCore::SetEventHandler(std::string ns, std::string event, EventHandler
       false);
 }
 
-std::shared_future<absl::Status> ClientCore::Listen(std::string ns) {
+std::shared_future<absl::Status> ClientCore::Listen(const std::string& ns) {
   if (absl::Status status = wire::ValidateTopic(wire::ServiceTopic(ns)); !status.ok()) {
     return ReadyFuture(status);
   }

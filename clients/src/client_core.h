@@ -81,7 +81,7 @@ class ClientCore : public std::enable_shared_from_this<ClientCore> {
   void SetConnectionHandler(std::string ns, ConnectionHandler handler);
   void SetDisconnectionHandler(std::string ns, DisconnectionHandler handler);
   void SetEventHandler(std::string ns, std::string event, EventHandler handler);
-  std::shared_future<absl::Status> Listen(std::string ns);
+  std::shared_future<absl::Status> Listen(const std::string& ns);
 
  private:
   using Command = node::LinkThread::Command;

@@ -25,7 +25,7 @@ namespace beast = boost::beast;
 namespace http = boost::beast::http;
 using tcp = boost::asio::ip::tcp;
 
-Engine::Engine(EngineOptions options, std::vector<asio::any_io_executor> shards,
+Engine::Engine(EngineOptions options, const std::vector<asio::any_io_executor>& shards,
                SessionListenerFactory* factory)
     : options_(std::move(options)),
       cors_(options_.cors_origins),
@@ -246,7 +246,8 @@ void Engine::HandleRequest(size_t from_shard, EngineRequest request, Responder r
   respond(std::move(reply));
 }
 
-void Engine::OnOwnerShard(size_t shard, EngineRequest request, std::string sid, Responder respond) {
+void Engine::OnOwnerShard(size_t shard, const EngineRequest& request, const std::string& sid,
+                          Responder respond) {
   auto session = Find(shard, sid);
   if (!session) {
     respond(ErrorReply(ErrorCode::kUnknownSid));
@@ -255,7 +256,7 @@ void Engine::OnOwnerShard(size_t shard, EngineRequest request, std::string sid, 
   if (request.method == HttpMethod::kGet) {
     session->HandlePollGet(std::move(respond));
   } else {
-    session->HandlePollPost(std::move(request), std::move(respond));
+    session->HandlePollPost(request, respond);
   }
 }
 
@@ -312,14 +313,14 @@ void Engine::HandleUpgrade(size_t from_shard, WebSocketTransport::Request reques
              });
 }
 
-void Engine::UpgradeOnOwnerShard(size_t shard, WebSocketTransport::Request request,
+void Engine::UpgradeOnOwnerShard(size_t shard, const WebSocketTransport::Request& request,
                                  tcp::socket socket, std::string remote_address, std::string sid) {
   if (!Find(shard, sid)) {
     WriteReplyAndClose(std::move(socket), ErrorReply(ErrorCode::kUnknownSid));
     return;
   }
   WebSocketTransport::Accept(
-      std::move(socket), std::move(request), options_.max_payload, std::move(remote_address),
+      std::move(socket), request, options_.max_payload, std::move(remote_address),
       &transport_errors_,
       [this, shard, sid = std::move(sid)](std::shared_ptr<WebSocketTransport> ws) {
         if (!ws) return;
@@ -332,7 +333,7 @@ void Engine::UpgradeOnOwnerShard(size_t shard, WebSocketTransport::Request reque
       });
 }
 
-void Engine::HandshakeWebSocket(size_t shard, WebSocketTransport::Request request,
+void Engine::HandshakeWebSocket(size_t shard, const WebSocketTransport::Request& request,
                                 tcp::socket socket, std::string remote_address) {
   if (shards_[shard]->stopping) return;
   boost::system::error_code ec;
@@ -360,7 +361,7 @@ void Engine::HandshakeWebSocket(size_t shard, WebSocketTransport::Request reques
   auto info = std::make_shared<HandshakeInfo>(
       HandshakeInfo{remote_address, std::move(origin), std::move(query), *std::move(lease)});
   WebSocketTransport::Accept(
-      std::move(socket), std::move(request), options_.max_payload, std::move(remote_address),
+      std::move(socket), request, options_.max_payload, std::move(remote_address),
       &transport_errors_, [this, shard, info](std::shared_ptr<WebSocketTransport> ws) {
         if (!ws) return;
         if (shards_[shard]->stopping) {
@@ -376,7 +377,7 @@ void Engine::HandshakeWebSocket(size_t shard, WebSocketTransport::Request reques
       });
 }
 
-void Engine::CloseAllSessions(std::string reason, std::function<void()> done) {
+void Engine::CloseAllSessions(const std::string& reason, std::function<void()> done) {
   auto remaining = std::make_shared<std::atomic<size_t>>(shards_.size());
   auto shared_done = std::make_shared<std::function<void()>>(std::move(done));
   for (size_t i = 0; i < shards_.size(); ++i) {

@@ -63,7 +63,7 @@ class Engine {
  public:
   // `shards[i]` is the executor of io thread i (at most kMaxShards).
   // `factory` must outlive the Engine.
-  Engine(EngineOptions options, std::vector<boost::asio::any_io_executor> shards,
+  Engine(EngineOptions options, const std::vector<boost::asio::any_io_executor>& shards,
          SessionListenerFactory* factory);
   ~Engine();
   Engine(const Engine&) = delete;
@@ -83,7 +83,7 @@ class Engine {
   // On every shard: refuses new handshakes from now on and ends every
   // session with `reason` (close packet where the transport allows).
   // `done` runs once all shards did so, on the last shard's thread.
-  void CloseAllSessions(std::string reason, std::function<void()> done);
+  void CloseAllSessions(const std::string& reason, std::function<void()> done);
 
   // Sessions on `shard`; call on that shard's thread.
   size_t SessionCount(size_t shard) const;
@@ -118,11 +118,12 @@ class Engine {
   // True (and counted) when a new session would exceed max_connections.
   bool OverMaxConnections(std::string_view remote_address);
   std::shared_ptr<SessionImpl> Find(size_t shard, const std::string& sid) const;
-  void OnOwnerShard(size_t shard, EngineRequest request, std::string sid, Responder respond);
-  void UpgradeOnOwnerShard(size_t shard, WebSocketTransport::Request request,
+  void OnOwnerShard(size_t shard, const EngineRequest& request, const std::string& sid,
+                    Responder respond);
+  void UpgradeOnOwnerShard(size_t shard, const WebSocketTransport::Request& request,
                            boost::asio::ip::tcp::socket socket, std::string remote_address,
                            std::string sid);
-  void HandshakeWebSocket(size_t shard, WebSocketTransport::Request request,
+  void HandshakeWebSocket(size_t shard, const WebSocketTransport::Request& request,
                           boost::asio::ip::tcp::socket socket, std::string remote_address);
 
   const EngineOptions options_;

@@ -19,7 +19,7 @@ size_t ControlPacketCost(std::string_view text) { return 1 + text.size() + kCont
 
 }  // namespace
 
-SessionImpl::SessionImpl(std::string id, boost::asio::any_io_executor executor,
+SessionImpl::SessionImpl(std::string id, const boost::asio::any_io_executor& executor,
                          HandshakeInfo handshake, const EngineOptions& options,
                          TransportErrorCounters* errors, FinishedCallback on_finished)
     : id_(std::move(id)),
@@ -226,13 +226,15 @@ void SessionImpl::AnswerPendingGet(std::string payload) {
   respond(std::move(reply));
 }
 
+std::optional<ErrorCode> SessionImpl::PollRefusal() const {
+  if (closed_) return ErrorCode::kUnknownSid;
+  if (transport_ != Transport::kPolling) return ErrorCode::kBadRequest;
+  return std::nullopt;
+}
+
 void SessionImpl::HandlePollGet(Responder respond) {
-  if (closed_) {
-    respond(ErrorReply(ErrorCode::kUnknownSid));
-    return;
-  }
-  if (transport_ != Transport::kPolling) {
-    respond(ErrorReply(ErrorCode::kBadRequest));
+  if (std::optional<ErrorCode> refusal = PollRefusal()) {
+    respond(ErrorReply(*refusal));
     return;
   }
   if (pending_get_) {
@@ -251,13 +253,9 @@ void SessionImpl::HandlePollGet(Responder respond) {
   Flush();
 }
 
-void SessionImpl::HandlePollPost(EngineRequest request, Responder respond) {
-  if (closed_) {
-    respond(ErrorReply(ErrorCode::kUnknownSid));
-    return;
-  }
-  if (transport_ != Transport::kPolling) {
-    respond(ErrorReply(ErrorCode::kBadRequest));
+void SessionImpl::HandlePollPost(const EngineRequest& request, const Responder& respond) {
+  if (std::optional<ErrorCode> refusal = PollRefusal()) {
+    respond(ErrorReply(*refusal));
     return;
   }
   if (request.body_too_large) {

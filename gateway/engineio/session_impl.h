@@ -41,6 +41,7 @@
 #include <string_view>
 #include <vector>
 
+#include "gateway/engineio/errors.h"
 #include "gateway/engineio/http_types.h"
 #include "gateway/engineio/options.h"
 #include "gateway/engineio/packet.h"
@@ -59,7 +60,7 @@ class SessionImpl final : public Session,
   // OnClose); the Engine drops it from its table.
   using FinishedCallback = std::function<void(const std::string& sid)>;
 
-  SessionImpl(std::string id, boost::asio::any_io_executor executor, HandshakeInfo handshake,
+  SessionImpl(std::string id, const boost::asio::any_io_executor& executor, HandshakeInfo handshake,
               const EngineOptions& options, TransportErrorCounters* errors,
               FinishedCallback on_finished);
   ~SessionImpl() override;
@@ -83,7 +84,7 @@ class SessionImpl final : public Session,
   void Open(std::unique_ptr<SessionListener> listener);
 
   void HandlePollGet(Responder respond);
-  void HandlePollPost(EngineRequest request, Responder respond);
+  void HandlePollPost(const EngineRequest& request, const Responder& respond);
   void HandleUpgradeCandidate(std::shared_ptr<WebSocketTransport> ws);
   // Sends the close packet where possible and ends the session now.
   void Shutdown(std::string_view reason);
@@ -98,6 +99,9 @@ class SessionImpl final : public Session,
   void OnWsClosed(WebSocketTransport* ws, std::string_view reason) override;
 
  private:
+  // Why a polling request cannot be served by this session (it is closed:
+  // unknown sid; it moved to WebSocket: bad request), nullopt when it can.
+  std::optional<ErrorCode> PollRefusal() const;
   enum class Transport { kPolling, kWebSocket };
   struct Outgoing {
     PacketType type = PacketType::kNoop;

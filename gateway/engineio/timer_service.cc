@@ -12,7 +12,7 @@ namespace {
 // was cancelled, restarted or destroyed does nothing (asio would run it).
 class RealTimer final : public Timer {
  public:
-  explicit RealTimer(boost::asio::any_io_executor executor) : timer_(std::move(executor)) {}
+  explicit RealTimer(const boost::asio::any_io_executor& executor) : timer_(executor) {}
 
   void Start(base::Clock::Duration delay, std::function<void()> fire) override {
     const uint64_t generation = ++*generation_;

@@ -37,7 +37,7 @@ TransportError TransportErrorOf(uint16_t close_code) {
 constexpr size_t kMaxIov = 1024;
 // Per-thread read scratch; a wakeup reads at most kReadBudget bytes before
 // yielding to the other sockets of the thread.
-constexpr size_t kScratchSize = 64 * 1024;
+constexpr size_t kScratchSize = size_t{64} * 1024;
 constexpr size_t kReadBudget = 4 * kScratchSize;
 
 // The transports with frames queued since the thread's last flush task,
@@ -64,9 +64,9 @@ std::string_view WebSocketTransport::OutFrame::payload() const {
   return shared ? std::string_view((*shared)[shared_part].data) : std::string_view(owned);
 }
 
-void WebSocketTransport::Accept(tcp::socket socket, Request request, size_t max_payload,
+void WebSocketTransport::Accept(tcp::socket socket, const Request& request, size_t max_payload,
                                 std::string remote_address, TransportErrorCounters* errors,
-                                AcceptCallback done) {
+                                const AcceptCallback& done) {
   const auto version = request[http::field::sec_websocket_version];
   const auto key = request[http::field::sec_websocket_key];
   const std::string_view key_view(key.data(), key.size());

@@ -114,9 +114,9 @@ class WebSocketTransport : public std::enable_shared_from_this<WebSocketTranspor
   // that cannot be accepted: counted as ws_handshake) and calls `done` with
   // the transport, or with nullptr when refused. Violations are counted in
   // `errors` (may be null; must outlive the transport).
-  static void Accept(boost::asio::ip::tcp::socket socket, Request request, size_t max_payload,
-                     std::string remote_address, TransportErrorCounters* errors,
-                     AcceptCallback done);
+  static void Accept(boost::asio::ip::tcp::socket socket, const Request& request,
+                     size_t max_payload, std::string remote_address, TransportErrorCounters* errors,
+                     const AcceptCallback& done);
 
   WebSocketTransport(boost::asio::ip::tcp::socket socket, size_t max_payload,
                      std::string remote_address, TransportErrorCounters* errors);

@@ -22,9 +22,9 @@ struct GatewayOptions {
   // full within this, is closed. Not applied while a long-poll waits.
   std::chrono::milliseconds http_idle_timeout{60000};
   // Request headers bigger than this close the connection (431-like 400).
-  size_t max_header_bytes = 16 * 1024;
+  size_t max_header_bytes = size_t{16} * 1024;
   // Body limit for requests outside the Engine.IO path.
-  size_t max_other_body_bytes = 64 * 1024;
+  size_t max_other_body_bytes = size_t{64} * 1024;
 };
 
 }  // namespace roomq::gateway::server

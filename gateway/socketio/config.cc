@@ -259,7 +259,7 @@ absl::StatusOr<Config> ParseConfig(std::string_view yaml, std::string_view sourc
 }
 
 absl::Status LoadSecrets(Config& config) {
-  constexpr size_t kMaxSecretBytes = 64 * 1024;
+  constexpr size_t kMaxSecretBytes = size_t{64} * 1024;
   for (NamespacePolicy& ns : config.namespaces) {
     auth::AuthPolicy& policy = ns.auth;
     if (policy.kind != auth::AuthKind::kJwt) continue;

@@ -253,7 +253,7 @@ void Connection::BeginConnect(Socket& socket) {
   auto remaining = std::make_shared<int>(2);
   auto first_error = std::make_shared<absl::Status>();
   auto done = [token = Token(), this, nsp = socket.ns->name, handle = socket.handle, remaining,
-               first_error](absl::Status status) {
+               first_error](const absl::Status& status) {
     if (token.expired()) return;
     if (!status.ok() && first_error->ok()) *first_error = status;
     if (--*remaining > 0) return;

@@ -132,7 +132,7 @@ void Connection::HandleJoin(Socket& socket, const Packet& packet) {
 std::function<void(absl::Status)> Connection::JoinAck(const std::string& room, uint64_t handle,
                                                       uint64_t ack_id) {
   return [token = Token(), this, handle, ack = std::optional<uint64_t>(ack_id),
-          room](absl::Status status) {
+          room](const absl::Status& status) {
     if (token.expired()) return;
     Socket* socket = shard_->Find(handle);
     if (socket == nullptr) return;

@@ -269,7 +269,7 @@ void Shard::Fire(const std::shared_ptr<Waiter>& waiter, absl::Status status) {
   if (done) done(std::move(status));
 }
 
-void Shard::OnConfirmed(const std::string& key, uint64_t generation, absl::Status status) {
+void Shard::OnConfirmed(const std::string& key, uint64_t generation, const absl::Status& status) {
   auto it = topics_.find(key);
   if (it == topics_.end() || it->second.generation != generation) return;
   if (!status.ok()) {

@@ -266,7 +266,7 @@ class Shard : public std::enable_shared_from_this<Shard> {
   void StartSubscription(const std::string& key);
   void EndSubscription(const std::string& key);
   void AddWaiter(TopicState& state, std::function<void(absl::Status)> done);
-  void OnConfirmed(const std::string& key, uint64_t generation, absl::Status status);
+  void OnConfirmed(const std::string& key, uint64_t generation, const absl::Status& status);
   static void Fire(const std::shared_ptr<Waiter>& waiter, absl::Status status);
   std::vector<uint64_t> Recipients(const v1::Envelope& envelope) const;
   // A service's socketsJoin / socketsLeave (KIND_JOIN / KIND_LEAVE) for one

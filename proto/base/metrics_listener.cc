@@ -25,7 +25,7 @@ namespace beast = boost::beast;
 namespace http = beast::http;
 using tcp = asio::ip::tcp;
 
-constexpr size_t kMaxHeaderBytes = 8 * 1024;
+constexpr size_t kMaxHeaderBytes = size_t{8} * 1024;
 constexpr std::chrono::seconds kIoTimeout{5};
 
 absl::StatusOr<tcp::endpoint> ParseBind(std::string_view bind) {

@@ -184,14 +184,15 @@ void LinkThread::AcquireTopic(std::string_view topic_key, std::function<void(abs
   if (done) waiting->push_back(std::move(done));
   entry.waiting = waiting;
   // `entry` is not used past this point: the Link may answer at once.
-  link_->Subscribe(*topic, [this, key = std::string(topic_key), waiting](absl::Status status) {
-    auto it = topics_.find(key);
-    if (it != topics_.end() && it->second.waiting == waiting) {
-      it->second.waiting = nullptr;
-      it->second.confirmed = status.ok();
-    }
-    for (auto& callback : *waiting) callback(status);
-  });
+  link_->Subscribe(*topic,
+                   [this, key = std::string(topic_key), waiting](const absl::Status& status) {
+                     auto it = topics_.find(key);
+                     if (it != topics_.end() && it->second.waiting == waiting) {
+                       it->second.waiting = nullptr;
+                       it->second.confirmed = status.ok();
+                     }
+                     for (auto& callback : *waiting) callback(status);
+                   });
 }
 
 bool LinkThread::AdoptTopic(std::string_view topic_key) {

@@ -296,16 +296,16 @@ TEST_F(BrokerTest, DropsMalformedInputAndKeepsRouting) {
   unknown_channel.set_channel(static_cast<v1::Channel>(42));
   v1::Envelope no_namespace = RoomsEnvelope("", {"a"}, "no-namespace");
 
-  publisher.SendPub({"\xff\xfe garbage \x00\x01"});          // envelope
-  publisher.SendPub({valid.substr(0, valid.size() - 3)});    // envelope (truncated)
-  publisher.SendPub({wrong_version.SerializeAsString()});    // version
-  publisher.SendPub({""});                                   // version (empty frame)
-  publisher.SendPub({unknown_channel.SerializeAsString()});  // channel
-  publisher.SendPub({no_namespace.SerializeAsString()});     // topic
-  publisher.SendPub({valid, valid});                         // envelope_frames
-  publisher.SendPub({"", valid});                            // envelope_frames
-  sub->SendSub({"not a command \xff"});                      // command
-  sub->SendSub({std::string()});                             // command (no command set)
+  publisher.SendPub({std::string("\xff\xfe garbage \x00\x01", 13)});  // envelope
+  publisher.SendPub({valid.substr(0, valid.size() - 3)});             // envelope (truncated)
+  publisher.SendPub({wrong_version.SerializeAsString()});             // version
+  publisher.SendPub({""});                                            // version (empty frame)
+  publisher.SendPub({unknown_channel.SerializeAsString()});           // channel
+  publisher.SendPub({no_namespace.SerializeAsString()});              // topic
+  publisher.SendPub({valid, valid});                                  // envelope_frames
+  publisher.SendPub({"", valid});                                     // envelope_frames
+  sub->SendSub({"not a command \xff"});                               // command
+  sub->SendSub({std::string()});                                      // command (no command set)
   v1::SubscriberCommand ping;
   ping.mutable_ping();
   sub->SendSub({ping.SerializeAsString(), "extra"});  // command_frames
@@ -657,7 +657,7 @@ TEST_F(BrokerTest, AFullSubscriberLosesDeliveriesWithoutSlowingOthers) {
   ASSERT_TRUE(reader->Subscribe({RoomTopic("/chat", "a")}).ok());
   WireNode publisher(context_, broker_.pub_endpoint, broker_.sub_endpoint);
   v1::Envelope envelope = RoomsEnvelope("/chat", {"a"}, "bulk");
-  envelope.set_args(std::string(16 * 1024, 'x'));
+  envelope.set_args(std::string(size_t{16} * 1024, 'x'));
   const std::string bytes = envelope.SerializeAsString();
   // 48 MiB in batches the reader drains: the stalled peer's pipe (100
   // messages of up to 128 KiB), socket buffers and receive queue (10
@@ -701,7 +701,7 @@ TEST_F(BrokerTest, AStalledSubscriberIsCutOffAtItsByteBudgetAndOthersLoseNothing
   ASSERT_TRUE(reader->Subscribe({RoomTopic("/chat", "a")}).ok());
   WireNode publisher(context_, broker_.pub_endpoint, broker_.sub_endpoint);
   v1::Envelope envelope = RoomsEnvelope("/chat", {"a"}, "bulk");
-  envelope.set_args(std::string(16 * 1024, 'x'));
+  envelope.set_args(std::string(size_t{16} * 1024, 'x'));
   const std::string bytes = envelope.SerializeAsString();
   // 48 MiB in batches the reader drains; the stalled peer's socket buffers
   // take a few MiB, its queue at the broker 3 MB, the rest is dropped.
@@ -818,7 +818,7 @@ TEST_F(BrokerTest, ExitsWithinTwoSecondsOfSigtermWithDeliveriesQueuedForAStalled
   WireNode publisher(context_, broker_.pub_endpoint, broker_.sub_endpoint);
   publisher.pub().set(zmq::sockopt::sndtimeo, 0);
   v1::Envelope envelope = RoomsEnvelope("/chat", {"a"}, "bulk");
-  envelope.set_args(std::string(64 * 1024, 'x'));
+  envelope.set_args(std::string(size_t{64} * 1024, 'x'));
   const std::string bytes = envelope.SerializeAsString();
   auto flood = [&](int count) {
     for (int i = 0; i < count; ++i) {
@@ -871,6 +871,7 @@ TEST(BrokerBinary, ExitsWithinTwoSecondsOfSigtermWhileItsLogPipeIsFull) {
   const std::vector<std::string> args = {binary, "--pub-bind=" + pub, "--sub-bind=" + sub,
                                          "--stats-interval-ms=1"};
   std::vector<char*> argv;
+  argv.reserve(args.size() + 1);
   for (const std::string& arg : args) argv.push_back(const_cast<char*>(arg.c_str()));
   argv.push_back(nullptr);
   const pid_t pid = ::fork();

@@ -24,7 +24,7 @@ using broker_test::WireNode;
 using std::chrono::milliseconds;
 
 constexpr milliseconds kWait{5000};
-constexpr int64_t kMaxMessage = 64 * 1024;
+constexpr int64_t kMaxMessage = int64_t{64} * 1024;
 constexpr int64_t kBudget = kMaxMessage + kMaxDeliveryOverheadBytes;  // the smallest allowed
 
 class BrokerPeerQueueTest : public ::testing::Test {

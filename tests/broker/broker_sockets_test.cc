@@ -40,7 +40,7 @@ constexpr milliseconds kWait{5000};
 constexpr uint32_t kLongHeartbeatMs = 600000;
 
 v1::SocketUpdate Open(const std::string& id, uint32_t ttl_ms = 60000,
-                      std::vector<std::string> rooms = {"general"}) {
+                      const std::vector<std::string>& rooms = {"general"}) {
   v1::SocketUpdate update;
   v1::Session* session = update.mutable_open()->mutable_session();
   session->set_pid("pid-" + id);
@@ -129,11 +129,12 @@ class BrokerSocketsTest : public ::testing::Test {
 
   // Sends one Sockets command and waits for the broker's Reply (asked for
   // with a request id), so the changes took effect on return.
-  void Sockets(WireNode& node, std::vector<v1::SocketUpdate> updates, bool full = false) {
+  void Sockets(WireNode& node, const std::vector<v1::SocketUpdate>& updates, bool full = false) {
     v1::SubscriberCommand command;
     const uint64_t request_id = ++request_id_;
     command.set_request_id(request_id);
-    for (v1::SocketUpdate& update : updates) *command.mutable_sockets()->add_updates() = update;
+    for (const v1::SocketUpdate& update : updates)
+      *command.mutable_sockets()->add_updates() = update;
     command.mutable_sockets()->set_full(full);
     node.Command(command);
     NextFrame(node, [&](const v1::BrokerFrame& frame) {

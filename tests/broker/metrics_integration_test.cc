@@ -121,7 +121,7 @@ TEST_F(BrokerMetricsTest, AnswersOnlyGetMetricsAndSurvivesBadRequests) {
             std::string::npos);
   // A header over the 8 KiB limit is refused, not buffered.
   const std::string huge =
-      "GET /metrics HTTP/1.1\r\nX-Big: " + std::string(64 * 1024, 'a') + "\r\n\r\n";
+      "GET /metrics HTTP/1.1\r\nX-Big: " + std::string(size_t{64} * 1024, 'a') + "\r\n\r\n";
   EXPECT_EQ(HttpExchange(port_, huge).find("200 OK"), std::string::npos);
   // A connect-and-close without a request is harmless.
   HttpExchange(port_, "");

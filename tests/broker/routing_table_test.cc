@@ -19,7 +19,7 @@ using wire::NodeTopic;
 using wire::RoomTopic;
 using wire::ServiceTopic;
 
-wire::EnvelopeRoute RoomsRoute(std::string_view ns, std::vector<std::string_view> rooms) {
+wire::EnvelopeRoute RoomsRoute(std::string_view ns, const std::vector<std::string_view>& rooms) {
   wire::EnvelopeRoute route;
   route.version = v1::VERSION_1;
   route.kind = v1::KIND_EVENT;
@@ -224,8 +224,8 @@ TEST(RoutingTable, AgreesWithABruteForceModel) {
   auto pick = [&](const auto& v) -> const auto& { return v[rng() % v.size()]; };
   for (int step = 0; step < 5000; ++step) {
     const std::string id = "s" + std::to_string(rng() % 6);
-    const std::string ns = pick(namespaces);
-    const std::string room = pick(rooms);
+    const std::string& ns = pick(namespaces);
+    const std::string& room = pick(rooms);
     switch (rng() % 5) {
       case 0:
       case 1:

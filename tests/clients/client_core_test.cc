@@ -6,7 +6,8 @@
 namespace roomq::internal {
 namespace {
 
-v1::Envelope Event(std::vector<std::string> rooms, std::vector<std::string> except = {}) {
+v1::Envelope Event(const std::vector<std::string>& rooms,
+                   const std::vector<std::string>& except = {}) {
   v1::Envelope envelope;
   envelope.set_namespace_("/chat");
   for (auto& room : rooms) envelope.add_rooms(room);

@@ -43,7 +43,7 @@ class CliIntegrationTest : public ::testing::Test {
     return child.ok() ? std::move(*child) : nullptr;
   }
 
-  std::unique_ptr<ChildProcess> StartSub(std::vector<std::string> flags) {
+  std::unique_ptr<ChildProcess> StartSub(const std::vector<std::string>& flags) {
     std::vector<std::string> args = {"sub"};
     for (auto& arg : Endpoints()) args.push_back(arg);
     for (auto& arg : flags) args.push_back(arg);
@@ -55,7 +55,7 @@ class CliIntegrationTest : public ::testing::Test {
   }
 
   // Runs `roomq pub` to completion; returns its exit status.
-  test_support::ExitStatus Pub(std::vector<std::string> flags) {
+  test_support::ExitStatus Pub(const std::vector<std::string>& flags) {
     std::vector<std::string> args = {"pub"};
     for (auto& arg : Endpoints()) args.push_back(arg);
     for (auto& arg : flags) args.push_back(arg);

@@ -138,8 +138,10 @@ TEST_F(ClientIntegrationTest, MultiRoomEventArrivesAtMostOnce) {
                          {[&](node::Delivery& d) { raw.push_back(d.envelope); }, nullptr, nullptr});
   ASSERT_TRUE(link.ok());
   int confirmed = 0;
-  (*link)->Subscribe(wire::RoomTopic("/chat", "a"), [&](absl::Status s) { confirmed += s.ok(); });
-  (*link)->Subscribe(wire::RoomTopic("/chat", "b"), [&](absl::Status s) { confirmed += s.ok(); });
+  (*link)->Subscribe(wire::RoomTopic("/chat", "a"),
+                     [&](const absl::Status& s) { confirmed += s.ok(); });
+  (*link)->Subscribe(wire::RoomTopic("/chat", "b"),
+                     [&](const absl::Status& s) { confirmed += s.ok(); });
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
   while (confirmed < 2 && std::chrono::steady_clock::now() < deadline) {
     ASSERT_TRUE((*link)->Poll(milliseconds(10)).ok());
@@ -270,11 +272,11 @@ TEST_F(ClientIntegrationTest, EmitWithAckTimesOutWithoutAnswer) {
 
 TEST_F(ClientIntegrationTest, EmitWithAckNeedsOneSocket) {
   auto client = Connect();
-  EXPECT_EQ(client->Of("/").EmitWithAck("ev", Args(), [](absl::StatusOr<Message>) {}).code(),
+  EXPECT_EQ(client->Of("/").EmitWithAck("ev", Args(), [](const absl::StatusOr<Message>&) {}).code(),
             absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(client->Of("/")
                 .To({"a", "b"})
-                .EmitWithAck("ev", Args(), [](absl::StatusOr<Message>) {})
+                .EmitWithAck("ev", Args(), [](const absl::StatusOr<Message>&) {})
                 .code(),
             absl::StatusCode::kInvalidArgument);
 }
@@ -299,7 +301,8 @@ TEST_F(ClientIntegrationTest, EmitWithAckGetsTheSocketsAnswerThroughTheNodeTopic
       {[&](node::Delivery& d) { received.push_back(d.envelope); }, nullptr, nullptr});
   ASSERT_TRUE(gateway.ok());
   std::optional<absl::Status> subscribed;
-  (*gateway)->Subscribe(wire::RoomTopic("/", "sid-1"), [&](absl::Status s) { subscribed = s; });
+  (*gateway)->Subscribe(wire::RoomTopic("/", "sid-1"),
+                        [&](const absl::Status& s) { subscribed = s; });
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
   while (!subscribed && std::chrono::steady_clock::now() < deadline) {
     ASSERT_TRUE((*gateway)->Poll(milliseconds(10)).ok());
@@ -350,9 +353,9 @@ TEST_F(ClientIntegrationTest, MembershipCommandsReachTheGatewayHoldingTheSockets
   ASSERT_TRUE(gateway.ok());
   int confirmed = 0;
   (*gateway)->Subscribe(wire::RoomTopic("/chat", "general"),
-                        [&](absl::Status s) { confirmed += s.ok(); });
+                        [&](const absl::Status& s) { confirmed += s.ok(); });
   (*gateway)->Subscribe(wire::RoomTopic("/chat", "sid-9"),
-                        [&](absl::Status s) { confirmed += s.ok(); });
+                        [&](const absl::Status& s) { confirmed += s.ok(); });
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
   while (confirmed < 2 && std::chrono::steady_clock::now() < deadline) {
     ASSERT_TRUE((*gateway)->Poll(milliseconds(10)).ok());
@@ -392,12 +395,13 @@ TEST_F(ClientIntegrationTest, ServiceHandlersSeeLifecycleAndAnswerAcks) {
   service->Of("/svc").OnDisconnection([&](RemoteSocket& socket) {
     disconnected.Callback()(socket.id() + " " + socket.reason() + " " + socket.rooms().at(0));
   });
-  service->Of("/svc").On("question", [&](RemoteSocket& socket, const Message& message, Ack ack) {
-    EXPECT_EQ(message.args_json, "[1]");
-    EXPECT_TRUE(ack.requested());
-    acked.Callback()(ack(Args().Int(2)));
-    EXPECT_EQ(ack(Args().Int(3)).code(), absl::StatusCode::kFailedPrecondition);  // once only
-  });
+  service->Of("/svc").On(
+      "question", [&](RemoteSocket& socket, const Message& message, const Ack& ack) {
+        EXPECT_EQ(message.args_json, "[1]");
+        EXPECT_TRUE(ack.requested());
+        acked.Callback()(ack(Args().Int(2)));
+        EXPECT_EQ(ack(Args().Int(3)).code(), absl::StatusCode::kFailedPrecondition);  // once only
+      });
   ASSERT_TRUE(service->Of("/svc").Listening().get().ok());
 
   zmq::context_t context;
@@ -411,7 +415,8 @@ TEST_F(ClientIntegrationTest, ServiceHandlersSeeLifecycleAndAnswerAcks) {
       {[&](node::Delivery& d) { received.push_back(d.envelope); }, nullptr, nullptr});
   ASSERT_TRUE(gateway.ok());
   std::optional<absl::Status> subscribed;
-  (*gateway)->Subscribe(wire::RoomTopic("/svc", "s1"), [&](absl::Status s) { subscribed = s; });
+  (*gateway)->Subscribe(wire::RoomTopic("/svc", "s1"),
+                        [&](const absl::Status& s) { subscribed = s; });
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
   while (!subscribed && std::chrono::steady_clock::now() < deadline) {
     ASSERT_TRUE((*gateway)->Poll(milliseconds(10)).ok());

@@ -166,7 +166,7 @@ class CurveIntegrationTest : public ::testing::Test {
   // Unavailable after receipt_timeout).
   absl::Status SubscribeAndWait(Node& node) {
     std::optional<absl::Status> result;
-    node.link->Subscribe(wire::RoomTopic("/", "room"), [&](absl::Status s) { result = s; });
+    node.link->Subscribe(wire::RoomTopic("/", "room"), [&](const absl::Status& s) { result = s; });
     if (!PollUntil([&] { return result.has_value(); })) return absl::DeadlineExceededError("none");
     return *result;
   }

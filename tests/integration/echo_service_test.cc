@@ -41,9 +41,9 @@ class EchoServiceTest : public ::testing::Test {
     gateway_ = std::move(*link);
     int confirmed = 0;
     gateway_->Subscribe(wire::RoomTopic("/", "sid-1"),
-                        [&](absl::Status s) { confirmed += s.ok(); });
+                        [&](const absl::Status& s) { confirmed += s.ok(); });
     gateway_->Subscribe(wire::RoomTopic("/custom", "sid-2"),
-                        [&](absl::Status s) { confirmed += s.ok(); });
+                        [&](const absl::Status& s) { confirmed += s.ok(); });
     ASSERT_TRUE(PumpUntil([&] { return confirmed == 2; }));
   }
 

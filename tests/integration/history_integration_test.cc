@@ -102,7 +102,7 @@ class HistoryIntegrationTest : public ::testing::Test {
     bool done = false;
     link->Subscribe(
         wire::RoomTopic("/chat", "room"),
-        [&done](absl::Status status) {
+        [&done](const absl::Status& status) {
           EXPECT_TRUE(status.ok()) << status;
           done = true;
         },

@@ -44,10 +44,10 @@ using test_support::DeadlineIn;
 
 constexpr milliseconds kWait{5000};
 constexpr int kFastClients = 500;
-constexpr int64_t kMaxOutboundBytes = 256 * 1024;
+constexpr int64_t kMaxOutboundBytes = int64_t{256} * 1024;
 // The flood for the stalled client: 64 MiB, far past any socket buffer.
 constexpr int kFloodMessages = 1024;
-constexpr size_t kFloodMessageBytes = 64 * 1024;
+constexpr size_t kFloodMessageBytes = size_t{64} * 1024;
 // The gateway's RSS may grow by this much over its idle size while 502
 // clients are connected and the flood passes through. An unbounded queue
 // would hold the whole flood (64 MiB) for the stalled client on top.

@@ -78,10 +78,12 @@ absl::StatusOr<std::unique_ptr<ChildProcess>> ChildProcess::Start(
   argv_storage.push_back(path);
   argv_storage.insert(argv_storage.end(), args.begin(), args.end());
   std::vector<char*> argv;
+  argv.reserve(argv_storage.size() + 1);
   for (std::string& arg : argv_storage) argv.push_back(arg.data());
   argv.push_back(nullptr);
   std::vector<std::string> env_storage = BuildEnvironment(options.extra_env);
   std::vector<char*> envp;
+  envp.reserve(env_storage.size() + 1);
   for (std::string& entry : env_storage) envp.push_back(entry.data());
   envp.push_back(nullptr);
 

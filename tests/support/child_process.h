@@ -39,7 +39,7 @@ using Deadline = Clock::time_point;
 // now + timeout: the usual way to build a Deadline.
 inline Deadline DeadlineIn(std::chrono::milliseconds timeout) { return Clock::now() + timeout; }
 
-inline constexpr size_t kMaxLineBytes = 64 * 1024;
+inline constexpr size_t kMaxLineBytes = size_t{64} * 1024;
 inline constexpr size_t kMaxLines = 100000;
 
 enum class Stream { kStdout, kStderr };

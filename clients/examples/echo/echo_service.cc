@@ -16,10 +16,10 @@ void ServeEcho(Client& client, const std::string& ns) {
   nsp.OnConnection([](RemoteSocket& socket) {
     LogIfFailed(socket.Emit("auth", Args().Json(socket.auth())), "emit auth");
   });
-  nsp.On("message", [](RemoteSocket& socket, const Message& message, Ack) {
+  nsp.On("message", [](RemoteSocket& socket, const Message& message, const Ack&) {
     LogIfFailed(socket.Emit("message-back", Args::From(message)), "emit message-back");
   });
-  nsp.On("message-with-ack", [](RemoteSocket& socket, const Message& message, Ack ack) {
+  nsp.On("message-with-ack", [](RemoteSocket& socket, const Message& message, const Ack& ack) {
     if (ack.requested()) LogIfFailed(ack(Args::From(message)), "ack");
   });
 }

@@ -17,7 +17,7 @@ namespace {
 
 constexpr int64_t kSecond = 1000000;
 
-wire::EnvelopeRoute Route(std::string_view ns, std::vector<std::string_view> rooms,
+wire::EnvelopeRoute Route(std::string_view ns, const std::vector<std::string_view>& rooms,
                           v1::Kind kind = v1::KIND_EVENT) {
   wire::EnvelopeRoute route;
   route.version = v1::VERSION_1;
@@ -32,15 +32,16 @@ class HistoryTest : public ::testing::Test {
  protected:
   // Stamps and keeps one envelope whose frame is the real delivery frame of
   // `payload`, and commits it; returns its sequence.
-  uint64_t Add(History& history, std::string_view ns, std::vector<std::string_view> rooms,
-               std::string payload = "x", int64_t time_us = 0) {
-    const uint64_t sequence = AddPending(history, ns, rooms, std::move(payload), time_us);
+  uint64_t Add(History& history, std::string_view ns, const std::vector<std::string_view>& rooms,
+               const std::string& payload = "x", int64_t time_us = 0) {
+    const uint64_t sequence = AddPending(history, ns, rooms, payload, time_us);
     history.Commit();
     return sequence;
   }
   // The same, left pending.
-  uint64_t AddPending(History& history, std::string_view ns, std::vector<std::string_view> rooms,
-                      std::string payload = "x", int64_t time_us = 0) {
+  uint64_t AddPending(History& history, std::string_view ns,
+                      const std::vector<std::string_view>& rooms, const std::string& payload = "x",
+                      int64_t time_us = 0) {
     const wire::EnvelopeRoute route = Route(ns, rooms);
     EXPECT_TRUE(history.Keeps(route));
     const uint64_t sequence = history.Stamp(route);

@@ -33,8 +33,8 @@ v1::Session MakeSession(const std::string& id, const std::string& pid = "",
   return session;
 }
 
-v1::SocketRooms RoomsOf(const std::string& id, std::vector<std::string> joined,
-                        std::vector<std::string> left = {}) {
+v1::SocketRooms RoomsOf(const std::string& id, const std::vector<std::string>& joined,
+                        const std::vector<std::string>& left = {}) {
   v1::SocketRooms rooms;
   rooms.set_namespace_("/chat");
   rooms.set_socket_id(id);

@@ -166,7 +166,7 @@ TEST_F(SocketLogTest, CompactionBoundsTheFilesAndKeepsEveryRecord) {
   EXPECT_GT(log->compactions(), 0u);
   uint64_t on_disk = 0;
   for (const auto& segment : Segments()) on_disk += fs::file_size(segment);
-  EXPECT_LT(on_disk, 2 * (16u << 10) + 3 * index.bytes() + (8u << 10));
+  EXPECT_LT(on_disk, 2 * (size_t{16} << 10) + 3 * index.bytes() + (size_t{8} << 10));
   const auto before = Picture(index);
   log.reset();
   SocketIndex restored({});

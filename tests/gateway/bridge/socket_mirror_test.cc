@@ -12,7 +12,7 @@
 namespace roomq::gateway::bridge {
 namespace {
 
-v1::SocketUpdate Open(const std::string& id, std::vector<std::string> rooms) {
+v1::SocketUpdate Open(const std::string& id, const std::vector<std::string>& rooms) {
   v1::SocketUpdate update;
   v1::Session& session = *update.mutable_open()->mutable_session();
   session.set_namespace_("/");
@@ -22,8 +22,8 @@ v1::SocketUpdate Open(const std::string& id, std::vector<std::string> rooms) {
   return update;
 }
 
-v1::SocketUpdate Rooms(const std::string& id, std::vector<std::string> joined,
-                       std::vector<std::string> left) {
+v1::SocketUpdate Rooms(const std::string& id, const std::vector<std::string>& joined,
+                       const std::vector<std::string>& left) {
   v1::SocketUpdate update;
   v1::SocketRooms& rooms = *update.mutable_rooms();
   rooms.set_namespace_("/");

@@ -290,8 +290,8 @@ TEST_F(TwoGatewaysTest, ServiceEmitsWithMultiRoomTargetsAndExclusions) {
   options.sub_endpoint = broker_->sub_endpoint;
   auto link = node::Link::Create(context, options, {[](node::Delivery&) {}, nullptr, nullptr});
   ASSERT_TRUE(link.ok()) << link.status();
-  auto publish = [&](std::vector<std::string> rooms, std::vector<std::string> except_rooms,
-                     const std::string& event) {
+  auto publish = [&](const std::vector<std::string>& rooms,
+                     const std::vector<std::string>& except_rooms, const std::string& event) {
     v1::Envelope envelope;
     envelope.set_kind(v1::KIND_EVENT);
     envelope.set_channel(v1::CHANNEL_ROOMS);
@@ -303,7 +303,7 @@ TEST_F(TwoGatewaysTest, ServiceEmitsWithMultiRoomTargetsAndExclusions) {
     bool done = false;
     ASSERT_TRUE((*link)
                     ->Publish(envelope,
-                              [&](absl::StatusOr<v1::PublishReceipt> receipt) {
+                              [&](const absl::StatusOr<v1::PublishReceipt>& receipt) {
                                 EXPECT_TRUE(receipt.ok()) << receipt.status();
                                 done = true;
                               })
@@ -409,7 +409,7 @@ TEST_F(TwoGatewaysTest, ServicesHearConnectionsAndShutdownDisconnections) {
       {[&](node::Delivery& delivery) { heard.push_back(delivery.envelope); }, nullptr, nullptr});
   ASSERT_TRUE(service.ok()) << service.status();
   bool subscribed = false;
-  (*service)->Subscribe(wire::ServiceTopic("/svc"), [&](absl::Status status) {
+  (*service)->Subscribe(wire::ServiceTopic("/svc"), [&](const absl::Status& status) {
     EXPECT_TRUE(status.ok()) << status;
     subscribed = true;
   });
@@ -526,11 +526,13 @@ TEST_F(TwoGatewaysTest, AStalledShardHoldsAtMostItsHandOffBytesAndTheOtherShardG
 
   // 30 events of 100 KB: each dispatch is charged ~200 KB (the envelope and
   // its frame), so about five fit the stalled shard's 1 MiB.
-  const std::string payload(100 * 1000, 'p');
+  const std::string payload(size_t{100} * 1000, 'p');
   constexpr int kEvents = 30;
   for (int i = 0; i < kEvents; ++i) {
     const std::string ack = std::to_string(100 + i);
-    publisher.Send("2" + ack + R"(["publish","big","ev",")" + std::to_string(i) + payload + "\"]");
+    std::string event = "2" + ack + R"(["publish","big","ev",")" + std::to_string(i);
+    event.append(payload).append("\"]");
+    publisher.Send(event);
     ASSERT_TRUE(publisher.WaitFor("3" + ack + R"([{"ok":true}])")) << i;
   }
   for (int i = 0; i < kEvents; ++i) {

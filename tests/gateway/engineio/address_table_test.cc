@@ -194,9 +194,11 @@ TEST_F(AddressTableTest, TheRoomBoundIsExactAcrossThreads) {
   limits.max_rooms = 1000;
   auto table = Make(limits);
   std::vector<AddressLease> leases;
+  leases.reserve(4);
   for (int i = 0; i < 4; ++i) leases.push_back(table->Admit(Key("192.0.2.1")).lease);
   std::atomic<uint64_t> added{0};
   std::vector<std::thread> threads;
+  threads.reserve(leases.size());
   for (const AddressLease& lease : leases) {
     threads.emplace_back([&lease, &added] {
       for (int i = 0; i < 1000; ++i) {

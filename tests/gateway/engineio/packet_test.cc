@@ -90,7 +90,7 @@ TEST(DecodePayload, Base64BinaryMessages) {
 }
 
 TEST(DecodePayload, RejectsMalformed) {
-  for (std::string bad :
+  for (const std::string& bad :
        {std::string(""), std::string("\x1e"), std::string("4a\x1e"),
         std::string("\x1e"
                     "4a"),

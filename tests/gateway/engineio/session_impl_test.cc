@@ -39,7 +39,7 @@ namespace {
 
 using tcp = boost::asio::ip::tcp;
 
-constexpr size_t kBound = 64 * 1024;
+constexpr size_t kBound = size_t{64} * 1024;
 
 // Records how the session ended.
 class Listener final : public SessionListener {
@@ -121,7 +121,7 @@ class SessionImplTest : public ::testing::Test {
 
   // Writes `bytes` to `client` without reading anything; `*done` once all
   // are written or the connection failed (the server cut it off).
-  void Flood(tcp::socket& client, std::shared_ptr<std::string> bytes, bool* done) {
+  void Flood(tcp::socket& client, const std::shared_ptr<std::string>& bytes, bool* done) {
     boost::asio::async_write(client, boost::asio::buffer(*bytes),
                              [bytes, done](boost::system::error_code, size_t) { *done = true; });
   }
@@ -169,7 +169,7 @@ TEST_F(SessionImplTest, PollingPongsWithinTheBoundAreCountedAndReleasedByTheGet)
   session->Open(NewListener());
   std::string body = Repeat(std::string("2n") + kRecordSeparator, 10);
   body.pop_back();
-  session->HandlePollPost(Post(std::move(body)), [](HttpReply) {});
+  session->HandlePollPost(Post(std::move(body)), [](const HttpReply&) {});
   ASSERT_FALSE(session->closed());
   // Ten queued pongs of 2 bytes count as more than their bytes: a queue of
   // tiny frames holds far more memory than its payload.
@@ -263,7 +263,7 @@ TEST_F(SessionImplTest, WebSocketPongsAreReleasedOnceWritten) {
   // The client reads every frame: the open packet, 10 pongs (4 bytes each)
   // and 10 Engine.IO pongs (5 bytes each).
   const std::string open = "0" + session->OpenPacketData(false);
-  const size_t expected = 2 + open.size() + 10 * 4 + 10 * 5;
+  const size_t expected = 2 + open.size() + size_t{10} * 4 + size_t{10} * 5;
   std::string received(expected, '\0');
   bool read = false;
   boost::asio::async_read(client, boost::asio::buffer(received),

@@ -437,7 +437,8 @@ TEST(EngineIoErrors, AnswerWithEngineIoCodes) {
   options.engine.cors_origins = {"http://allowed.example"};
   TestGateway gateway(options);
   auto check = [&](http::verb verb, const std::string& target, unsigned status, int code,
-                   const std::string& message, std::map<std::string, std::string> headers = {}) {
+                   const std::string& message,
+                   const std::map<std::string, std::string>& headers = {}) {
     HttpResult res = DoRequest(gateway.port(), verb, target, "", headers);
     ASSERT_TRUE(res.ok) << target;
     EXPECT_EQ(res.status, status) << target;

@@ -202,7 +202,7 @@ TEST(HttpServer, BadWebSocketFrameClosesOnlyThatConnection) {
       << ec.message();
   // The server sent its close frame and half-closed; it ends the session
   // when the peer closes too (or after the close handshake timeout).
-  EXPECT_NE(received.find("\x88"), std::string::npos);
+  EXPECT_NE(received.find('\x88'), std::string::npos);
   socket.close();
   std::string reason;
   ASSERT_TRUE(gateway.recorder().WaitClosed(bad_sid, &reason));

@@ -113,13 +113,13 @@ class RawWebSocket : public RawWebSocketConnection {
 // The close code of the first close frame (opcode 8) in what the server
 // sent after the handshake, or -1.
 int CloseCodeIn(const std::string& received) {
-  size_t pos = received.find("\x88");
+  size_t pos = received.find('\x88');
   while (pos != std::string::npos) {
     if (pos + 3 < received.size() && static_cast<uint8_t>(received[pos + 1]) >= 2) {
       return (static_cast<uint8_t>(received[pos + 2]) << 8) |
              static_cast<uint8_t>(received[pos + 3]);
     }
-    pos = received.find("\x88", pos + 1);
+    pos = received.find('\x88', pos + 1);
   }
   return -1;
 }

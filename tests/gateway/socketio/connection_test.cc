@@ -111,7 +111,7 @@ class ConnectionTest : public ::testing::Test {
     Run();
   }
 
-  static v1::Envelope Event(const std::string& nsp, std::vector<std::string> rooms,
+  static v1::Envelope Event(const std::string& nsp, const std::vector<std::string>& rooms,
                             const std::string& event, const std::string& args) {
     v1::Envelope envelope;
     envelope.set_kind(v1::KIND_EVENT);

@@ -165,7 +165,7 @@ class FakePort : public bridge::Port {
   }
 
   // Answers every pending Subscribe with `status` (posted, as the bridge does).
-  void ConfirmAll(absl::Status status = absl::OkStatus()) {
+  void ConfirmAll(const absl::Status& status = absl::OkStatus()) {
     for (auto& pending : std::exchange(pending_, {})) {
       if (pending.done) {
         boost::asio::post(io_, [done = std::move(pending.done), status] { done(status); });
@@ -173,7 +173,7 @@ class FakePort : public bridge::Port {
     }
   }
   // Answers the receipt of published envelope `index`.
-  void Receipt(size_t index, absl::StatusOr<v1::PublishReceipt> receipt) {
+  void Receipt(size_t index, const absl::StatusOr<v1::PublishReceipt>& receipt) {
     auto callback = std::move(published_.at(index).on_receipt);
     boost::asio::post(io_, [callback = std::move(callback), receipt] { callback(receipt); });
   }

@@ -93,8 +93,8 @@ TEST(RecoveryWireTest, ClaimsComeFromTheConnectAuth) {
 
 // ---- offsets in frames -----------------------------------------------------
 
-v1::Envelope Event(const std::string& nsp, std::vector<std::string> rooms, const std::string& event,
-                   const std::string& args) {
+v1::Envelope Event(const std::string& nsp, const std::vector<std::string>& rooms,
+                   const std::string& event, const std::string& args) {
   v1::Envelope envelope;
   envelope.set_kind(v1::KIND_EVENT);
   envelope.set_channel(v1::CHANNEL_ROOMS);
@@ -271,7 +271,7 @@ class RecoveryFlowTest : public ::testing::Test {
   }
 
   static bridge::Recovery Session(const std::string& sid, const std::string& pid,
-                                  std::vector<std::string> rooms) {
+                                  const std::vector<std::string>& rooms) {
     bridge::Recovery recovery;
     recovery.session.set_pid(pid);
     recovery.session.set_namespace_("/");

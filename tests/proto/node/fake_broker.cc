@@ -45,7 +45,8 @@ zmq::message_t ToMessage(const google::protobuf::MessageLite& proto) {
 
 }  // namespace
 
-FakeBroker::FakeBroker(zmq::context_t& context, std::string pub_endpoint, std::string sub_endpoint)
+FakeBroker::FakeBroker(zmq::context_t& context, const std::string& pub_endpoint,
+                       const std::string& sub_endpoint)
     : pub_(context, zmq::socket_type::router), sub_(context, zmq::socket_type::router) {
   pub_.set(zmq::sockopt::linger, 0);
   sub_.set(zmq::sockopt::linger, 0);

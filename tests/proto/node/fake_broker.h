@@ -20,8 +20,9 @@ class FakeBroker {
  public:
   // Binds tcp://127.0.0.1:* (or the given endpoints, for a restart on the
   // same ports).
-  explicit FakeBroker(zmq::context_t& context, std::string pub_endpoint = "tcp://127.0.0.1:*",
-                      std::string sub_endpoint = "tcp://127.0.0.1:*");
+  explicit FakeBroker(zmq::context_t& context,
+                      const std::string& pub_endpoint = "tcp://127.0.0.1:*",
+                      const std::string& sub_endpoint = "tcp://127.0.0.1:*");
   // Returns once both listening ports are closed (ZeroMQ closes them on its
   // I/O thread; a monitor reports it), so a new FakeBroker can bind them at
   // once.

@@ -152,7 +152,7 @@ TEST_F(LinkTest, HelloThenSubscriptionSetThenDoneOnReply) {
   FakeBroker broker(context_);
   MakeLink(broker);
   std::optional<absl::Status> done;
-  link_->Subscribe(wire::RoomTopic("/chat", "general"), [&](absl::Status s) { done = s; });
+  link_->Subscribe(wire::RoomTopic("/chat", "general"), [&](const absl::Status& s) { done = s; });
   ASSERT_TRUE(PumpUntil(&broker, [&] { return done.has_value(); }));
   EXPECT_TRUE(done->ok()) << *done;
   ASSERT_GE(broker.commands.size(), 3u);
@@ -172,7 +172,7 @@ TEST_F(LinkTest, InvalidTopicFailsAtOnce) {
   FakeBroker broker(context_);
   MakeLink(broker);
   std::optional<absl::Status> done;
-  link_->Subscribe(wire::RoomTopic("nochat", "x"), [&](absl::Status s) { done = s; });
+  link_->Subscribe(wire::RoomTopic("nochat", "x"), [&](const absl::Status& s) { done = s; });
   ASSERT_TRUE(done.has_value());
   EXPECT_EQ(done->code(), absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(link_->subscription_count(), 0u);
@@ -183,7 +183,7 @@ TEST_F(LinkTest, SubscribeTimesOutWithUnavailableButStaysInSet) {
   broker.answer_subscribe = false;
   MakeLink(broker, milliseconds(1000), milliseconds(300));
   std::optional<absl::Status> done;
-  link_->Subscribe(wire::RoomTopic("/chat", "a"), [&](absl::Status s) { done = s; });
+  link_->Subscribe(wire::RoomTopic("/chat", "a"), [&](const absl::Status& s) { done = s; });
   ASSERT_TRUE(PumpUntil(&broker, [&] { return CountSubscribesWith(broker, 1) >= 1; }));
   AdvanceAndPoll(milliseconds(299));
   EXPECT_FALSE(done.has_value());
@@ -197,7 +197,7 @@ TEST_F(LinkTest, DeliversParsedEnvelopesAndDropsMalformedFrames) {
   FakeBroker broker(context_);
   MakeLink(broker);
   std::optional<absl::Status> done;
-  link_->Subscribe(wire::RoomTopic("/chat", "a"), [&](absl::Status s) { done = s; });
+  link_->Subscribe(wire::RoomTopic("/chat", "a"), [&](const absl::Status& s) { done = s; });
   ASSERT_TRUE(PumpUntil(&broker, [&] { return done.has_value(); }));
 
   v1::BrokerFrame delivery_frame;
@@ -241,7 +241,7 @@ TEST_F(LinkTest, HandlesEveryFrameOfAMultipartMessageInOrder) {
   FakeBroker broker(context_);
   MakeLink(broker);
   std::optional<absl::Status> done;
-  link_->Subscribe(wire::RoomTopic("/chat", "a"), [&](absl::Status s) { done = s; });
+  link_->Subscribe(wire::RoomTopic("/chat", "a"), [&](const absl::Status& s) { done = s; });
   ASSERT_TRUE(PumpUntil(&broker, [&] { return done.has_value(); }));
   ASSERT_TRUE(done->ok()) << *done;
 
@@ -286,7 +286,8 @@ TEST_F(LinkTest, PublishFillsHeaderAndReceiptArrives) {
   envelope.set_channel(v1::CHANNEL_ROOMS);
   envelope.set_namespace_("/chat");
   ASSERT_TRUE(
-      link_->Publish(envelope, [&](absl::StatusOr<v1::PublishReceipt> r) { receipt = r; }).ok());
+      link_->Publish(envelope, [&](const absl::StatusOr<v1::PublishReceipt>& r) { receipt = r; })
+          .ok());
   ASSERT_TRUE(link_->Publish(envelope).ok());
   ASSERT_TRUE(
       PumpUntil(&broker, [&] { return receipt.has_value() && broker.published.size() == 2; }));
@@ -309,7 +310,8 @@ TEST_F(LinkTest, ReceiptTimesOutWithUnavailable) {
   v1::Envelope envelope;
   envelope.set_namespace_("/chat");
   ASSERT_TRUE(
-      link_->Publish(envelope, [&](absl::StatusOr<v1::PublishReceipt> r) { receipt = r; }).ok());
+      link_->Publish(envelope, [&](const absl::StatusOr<v1::PublishReceipt>& r) { receipt = r; })
+          .ok());
   ASSERT_TRUE(PumpUntil(&broker, [&] { return broker.published.size() == 1; }));
   AdvanceAndPoll(milliseconds(299));
   EXPECT_FALSE(receipt.has_value());
@@ -322,8 +324,10 @@ TEST_F(LinkTest, UnknownPongResendsHelloAndWholeSet) {
   FakeBroker broker(context_);
   MakeLink(broker);
   int confirmed = 0;
-  link_->Subscribe(wire::RoomTopic("/chat", "a"), [&](absl::Status s) { confirmed += s.ok(); });
-  link_->Subscribe(wire::NamespaceTopic("/news"), [&](absl::Status s) { confirmed += s.ok(); });
+  link_->Subscribe(wire::RoomTopic("/chat", "a"),
+                   [&](const absl::Status& s) { confirmed += s.ok(); });
+  link_->Subscribe(wire::NamespaceTopic("/news"),
+                   [&](const absl::Status& s) { confirmed += s.ok(); });
   ASSERT_TRUE(PumpUntil(&broker, [&] { return confirmed == 2; }));
   const int before = CountSubscribesWith(broker, 2);
   broker.known = false;
@@ -373,7 +377,7 @@ TEST_F(LinkTest, TheBrokersCurrentOffsetIsTheResumePointBeforeAnyDelivery) {
   MakeLink(*broker);
   const wire::TopicRef quiet = wire::RoomTopic("/chat", "quiet");
   bool confirmed = false;
-  link_->Subscribe(quiet, [&](absl::Status s) { confirmed = s.ok(); });
+  link_->Subscribe(quiet, [&](const absl::Status& s) { confirmed = s.ok(); });
   ASSERT_TRUE(PumpUntil(broker.get(), [&] { return confirmed; }));
   auto position = link_->position(quiet);
   ASSERT_TRUE(position.has_value()) << "no delivery yet, but the broker said where the topic is";
@@ -424,8 +428,10 @@ TEST_F(LinkTest, BrokerRestartOnSameEndpointsRestoresSubscriptions) {
   auto broker = std::make_unique<FakeBroker>(context_);
   MakeLink(*broker);
   int confirmed = 0;
-  link_->Subscribe(wire::RoomTopic("/chat", "a"), [&](absl::Status s) { confirmed += s.ok(); });
-  link_->Subscribe(wire::RoomTopic("/chat", "b"), [&](absl::Status s) { confirmed += s.ok(); });
+  link_->Subscribe(wire::RoomTopic("/chat", "a"),
+                   [&](const absl::Status& s) { confirmed += s.ok(); });
+  link_->Subscribe(wire::RoomTopic("/chat", "b"),
+                   [&](const absl::Status& s) { confirmed += s.ok(); });
   ASSERT_TRUE(PumpUntil(broker.get(), [&] { return confirmed == 2; }));
   const std::string pub = broker->pub_endpoint(), sub = broker->sub_endpoint();
   broker.reset();
@@ -456,7 +462,7 @@ TEST_F(LinkTest, LargeSubscriptionSetGoesInBatchesWithOneReply) {
   int done = 0;
   for (int i = 0; i < 25001; ++i) {
     link_->Subscribe(wire::RoomTopic("/big", "room-" + std::to_string(i)),
-                     [&](absl::Status s) { done += s.ok(); });
+                     [&](const absl::Status& s) { done += s.ok(); });
   }
   ASSERT_TRUE(PumpUntil(
       &broker, [&] { return done == 25001; }, std::chrono::seconds(60)));
@@ -481,7 +487,7 @@ TEST_F(LinkTest, LongTopicNamesGoInCommandsUnderOneMebibyte) {
   int done = 0;
   for (int i = 0; i < kTopics; ++i) {
     std::string room = std::to_string(i) + "-" + std::string(1000, 'r');
-    link_->Subscribe(wire::RoomTopic("/big", room), [&](absl::Status s) { done += s.ok(); });
+    link_->Subscribe(wire::RoomTopic("/big", room), [&](const absl::Status& s) { done += s.ok(); });
   }
   ASSERT_TRUE(PumpUntil(
       &broker, [&] { return done == kTopics; }, std::chrono::seconds(60)));
@@ -507,10 +513,10 @@ TEST_F(LinkTest, LongTopicNamesGoInCommandsUnderOneMebibyte) {
 // stats().reconnects), and later deliveries arrive.
 TEST_F(LinkTest, AFrameOverMaxMessageBytesCostsTheConnectionNotTheMemory) {
   FakeBroker broker(context_);
-  max_message_bytes_ = 64 * 1024;
+  max_message_bytes_ = int64_t{64} * 1024;
   MakeLink(broker, milliseconds(300));
   std::optional<absl::Status> done;
-  link_->Subscribe(wire::RoomTopic("/chat", "a"), [&](absl::Status s) { done = s; });
+  link_->Subscribe(wire::RoomTopic("/chat", "a"), [&](const absl::Status& s) { done = s; });
   ASSERT_TRUE(PumpUntil(&broker, [&] { return done.has_value(); }));
   Connect(broker, milliseconds(300));
   ASSERT_EQ(CountHellos(broker), 1);
@@ -522,7 +528,7 @@ TEST_F(LinkTest, AFrameOverMaxMessageBytesCostsTheConnectionNotTheMemory) {
   envelope.set_namespace_("/chat");
   envelope.add_rooms("a");
   envelope.set_event("huge");
-  envelope.set_args(std::string(100 * 1024, 'x'));
+  envelope.set_args(std::string(size_t{100} * 1024, 'x'));
   broker.Deliver(envelope);
   ASSERT_TRUE(PumpUntil(&broker, [&] { return !link_->broker_connected(); }));
   EXPECT_TRUE(deliveries_.empty());
@@ -576,7 +582,7 @@ TEST_F(LinkTest, TracksPositionsAndResumesThemAfterARestartedBrokerForgotIt) {
   MakeLink(broker);
   const wire::TopicRef topic = wire::RoomTopic("/chat", "a");
   std::optional<absl::Status> done;
-  link_->Subscribe(topic, [&](absl::Status s) { done = s; });
+  link_->Subscribe(topic, [&](const absl::Status& s) { done = s; });
   ASSERT_TRUE(PumpUntil(&broker, [&] { return done.has_value(); }));
   EXPECT_FALSE(link_->position(topic).has_value());
   EXPECT_EQ(link_->epoch(), 0u);
@@ -610,7 +616,7 @@ TEST_F(LinkTest, ReplayedDeliveriesAlreadyDeliveredAreDropped) {
   FakeBroker broker(context_);
   MakeLink(broker);
   std::optional<absl::Status> done;
-  link_->Subscribe(wire::RoomTopic("/chat", "a"), [&](absl::Status s) { done = s; });
+  link_->Subscribe(wire::RoomTopic("/chat", "a"), [&](const absl::Status& s) { done = s; });
   ASSERT_TRUE(PumpUntil(&broker, [&] { return done.has_value(); }));
   broker.SendRawToSubscriber({HistoryFrame(1, "a", 5, 5, false, "live-5")});
   broker.SendRawToSubscriber({HistoryFrame(1, "a", 5, 5, true, "again-5")});
@@ -630,7 +636,7 @@ TEST_F(LinkTest, SubscribeFromAResumePointSendsItAndReportsTheResult) {
   const wire::TopicRef topic = wire::RoomTopic("/chat", "a");
   std::optional<absl::Status> done;
   link_->Subscribe(
-      topic, [&](absl::Status s) { done = s; }, ResumeFrom{9, 3});
+      topic, [&](const absl::Status& s) { done = s; }, ResumeFrom{9, 3});
   EXPECT_EQ(link_->position(topic)->after_offset, 3u);
   const v1::SubscriberCommand* subscribe = nullptr;
   ASSERT_TRUE(PumpUntil(&broker, [&] {
@@ -655,7 +661,7 @@ TEST_F(LinkTest, SubscribeFromAResumePointSendsItAndReportsTheResult) {
 
   std::optional<absl::Status> refused;
   link_->Subscribe(
-      wire::ServiceTopic("/chat"), [&](absl::Status s) { refused = s; }, ResumeFrom{9, 3});
+      wire::ServiceTopic("/chat"), [&](const absl::Status& s) { refused = s; }, ResumeFrom{9, 3});
   ASSERT_TRUE(refused.has_value());
   EXPECT_EQ(refused->code(), absl::StatusCode::kInvalidArgument);
 }

@@ -113,7 +113,7 @@ class LinkThreadTest : public ::testing::Test {
     std::future<absl::Status> future = confirmed.get_future();
     ASSERT_TRUE(thread
                     .Acquire(wire::EncodeTopicKey(wire::RoomTopic("/probe", name)),
-                             [&](absl::Status status) { confirmed.set_value(status); })
+                             [&](const absl::Status& status) { confirmed.set_value(status); })
                     .ok());
     ASSERT_TRUE(PumpUntil(broker, [&] { return Ready(future); }));
     ASSERT_TRUE(future.get().ok());
@@ -187,7 +187,7 @@ TEST_F(LinkThreadTest, BoundedCommandsAreRefusedAtTheBoundAndCounted) {
   bool receipt_called = false;
   EXPECT_EQ(thread
                 .Publish(v1::Envelope(),
-                         [&](absl::StatusOr<v1::PublishReceipt>) { receipt_called = true; })
+                         [&](const absl::StatusOr<v1::PublishReceipt>&) { receipt_called = true; })
                 .code(),
             absl::StatusCode::kResourceExhausted);
   // Unbounded commands are never refused.
@@ -212,14 +212,14 @@ TEST_F(LinkThreadTest, TwoAcquirersOfOneTopicMakeOneSubscribeAndBothAreConfirmed
   std::promise<absl::Status> first, second, third;
   std::future<absl::Status> first_done = first.get_future(), second_done = second.get_future(),
                             third_done = third.get_future();
-  ASSERT_TRUE(thread.Acquire(key, [&](absl::Status s) { first.set_value(s); }).ok());
-  ASSERT_TRUE(thread.Acquire(key, [&](absl::Status s) { second.set_value(s); }).ok());
+  ASSERT_TRUE(thread.Acquire(key, [&](const absl::Status& s) { first.set_value(s); }).ok());
+  ASSERT_TRUE(thread.Acquire(key, [&](const absl::Status& s) { second.set_value(s); }).ok());
   ASSERT_TRUE(PumpUntil(broker, [&] { return Ready(first_done) && Ready(second_done); }));
   EXPECT_TRUE(first_done.get().ok());
   EXPECT_TRUE(second_done.get().ok());
 
   // Once confirmed, a third acquirer is answered without asking again.
-  ASSERT_TRUE(thread.Acquire(key, [&](absl::Status s) { third.set_value(s); }).ok());
+  ASSERT_TRUE(thread.Acquire(key, [&](const absl::Status& s) { third.set_value(s); }).ok());
   ASSERT_TRUE(PumpUntil(broker, [&] { return Ready(third_done); }));
   EXPECT_TRUE(third_done.get().ok());
   Barrier(thread, broker, "barrier");
@@ -263,7 +263,7 @@ TEST_F(LinkThreadTest, AnInvalidTopicIsRefusedWithoutAReference) {
   ASSERT_TRUE(thread.Start(Hooks()).ok());
   std::promise<absl::Status> done;
   std::future<absl::Status> result = done.get_future();
-  ASSERT_TRUE(thread.Acquire("not a key", [&](absl::Status s) { done.set_value(s); }).ok());
+  ASSERT_TRUE(thread.Acquire("not a key", [&](const absl::Status& s) { done.set_value(s); }).ok());
   ASSERT_EQ(result.wait_for(kPatience), std::future_status::ready);
   EXPECT_EQ(result.get().code(), absl::StatusCode::kInvalidArgument);
   size_t references = 1;
@@ -298,7 +298,7 @@ TEST_F(LinkThreadTest, CallbacksRunOnTheGivenExecutorOrInlineOnTheLinkThread) {
   ASSERT_TRUE(thread
                   .Acquire(
                       wire::EncodeTopicKey(wire::RoomTopic("/chat", "a")),
-                      [&](absl::Status status) {
+                      [&](const absl::Status& status) {
                         EXPECT_TRUE(status.ok()) << status;
                         confirmed_on = std::this_thread::get_id();
                         confirmed = true;
@@ -311,7 +311,7 @@ TEST_F(LinkThreadTest, CallbacksRunOnTheGivenExecutorOrInlineOnTheLinkThread) {
   ASSERT_TRUE(thread
                   .Publish(
                       envelope,
-                      [&](absl::StatusOr<v1::PublishReceipt> answer) {
+                      [&](const absl::StatusOr<v1::PublishReceipt>& answer) {
                         EXPECT_TRUE(answer.ok()) << answer.status();
                         receipt_on = std::this_thread::get_id();
                         receipt = true;
@@ -322,7 +322,7 @@ TEST_F(LinkThreadTest, CallbacksRunOnTheGivenExecutorOrInlineOnTheLinkThread) {
   std::future<void> inline_ran = inline_done.get_future();
   ASSERT_TRUE(thread
                   .Acquire(wire::EncodeTopicKey(wire::RoomTopic("/chat", "b")),
-                           [&](absl::Status) {
+                           [&](const absl::Status&) {
                              inline_on_link_thread = thread.OnLinkThread();
                              inline_done.set_value();
                            })
@@ -358,13 +358,14 @@ TEST_F(LinkThreadTest, RecoverAnswersRunOnTheGivenExecutor) {
     executor.executor()(std::move(fn));
     queued.set_value();
   };
-  ASSERT_TRUE(
-      thread
-          .Recover(
-              v1::Recover(),
-              [&](absl::StatusOr<v1::Recovered> result) { answered.set_value(result.status()); },
-              counting)
-          .ok());
+  ASSERT_TRUE(thread
+                  .Recover(
+                      v1::Recover(),
+                      [&](const absl::StatusOr<v1::Recovered>& result) {
+                        answered.set_value(result.status());
+                      },
+                      counting)
+                  .ok());
   ASSERT_EQ(handed_over.wait_for(kPatience), std::future_status::ready);
   EXPECT_FALSE(Ready(answer));
   executor.RunAll();

@@ -309,6 +309,7 @@ TEST(ScanRoute, ReusesTheRouteBetweenScans) {
 TEST(ScanRoute, AllocatesNothing) {
   const std::string four_rooms = RoomsEnvelope("/chat", {"a", "b", "c", "d"}).SerializeAsString();
   std::vector<std::string> many;
+  many.reserve(40);
   for (int i = 0; i < 40; ++i) many.push_back("room-" + std::to_string(i));
   const std::string forty_rooms = RoomsEnvelope("/chat", many).SerializeAsString();
   {
