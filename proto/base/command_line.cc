@@ -126,6 +126,21 @@ CLI::Option* AddMilliseconds(CLI::App& app, const std::string& name,
       ->default_str(std::to_string(value.count()));
 }
 
+CLI::Validator AtLeast(int64_t min) {
+  return CLI::Validator(
+      [min](std::string& value) -> std::string {
+        int64_t number = 0;
+        const auto [end, error] =
+            std::from_chars(value.data(), value.data() + value.size(), number);
+        if (value.empty() || error != std::errc() || end != value.data() + value.size()) {
+          return "not a whole number: " + value;
+        }
+        if (number < min) return absl::StrCat("must be at least ", min, ", not ", value);
+        return "";
+      },
+      absl::StrCat(">=", min));
+}
+
 const CLI::Validator kHostPort(
     [](std::string& value) -> std::string {
       const size_t colon = value.rfind(':');

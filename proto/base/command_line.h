@@ -23,6 +23,7 @@
 // Thread safety: parse once from main() before starting threads.
 
 #include <chrono>
+#include <cstdint>
 #include <optional>
 #include <ostream>
 #include <string>
@@ -85,6 +86,9 @@ CLI::Option* AddChoice(CLI::App& app, const std::string& name, Enum& value,
       ->check(CLI::IsMember(choices))
       ->default_str(current);
 }
+
+// A whole number of at least `min`; the error names the flag.
+CLI::Validator AtLeast(int64_t min);
 
 // HOST:PORT with a non-empty host and a port of 0..65535 (0: the system
 // picks one).
