@@ -1,62 +1,140 @@
 #include "clients/cli/command_line.h"
 
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
-#include "clients/cli/flags.h"
+#include "proto/base/command_line.h"
 #include "proto/base/json.h"
+#include "proto/node/command_line.h"
 #include "proto/wire/topic.h"
 
 namespace roomq::cli {
 namespace {
 
-std::vector<FlagSpec> CommonSpecs() {
-  return {
-      {"broker-pub", "ENDPOINT", "The broker's publish endpoint (its --pub-bind).",
-       kDefaultBrokerPub},
-      {"broker-sub", "ENDPOINT", "The broker's subscribe endpoint (its --sub-bind).",
-       kDefaultBrokerSub},
-      {"ns", "NAMESPACE", "Socket.IO namespace.", "/"},
-      {"curve-server-key", "FILE",
-       "CURVE: the broker's public key file (NAME.pub); with --curve-secret-key.", ""},
-      {"curve-secret-key", "FILE", "CURVE: this client's secret key file (NAME.key).", ""},
-  };
+// Each subcommand is its own CLI::App bound to its command struct, whose
+// member initializers are the defaults. Unlike the other binaries, a
+// non-repeatable flag given twice is an error here.
+void UseCliConventions(CLI::App& app) {
+  base::UseRoomqConventions(app);
+  app.option_defaults()->multi_option_policy(CLI::MultiOptionPolicy::Throw);
+}
+
+void AddCommonOptions(CLI::App& app, std::string& broker_pub, std::string& broker_sub,
+                      std::string& ns, std::string& curve_server_key,
+                      std::string& curve_secret_key) {
+  node::AddBrokerEndpointOptions(app, broker_pub, broker_sub);
+  app.add_option("--ns", ns, "Socket.IO namespace.")->type_name("NAMESPACE");
+  node::AddCurveClientOptions(app, curve_server_key, curve_secret_key);
 }
 
 // Both CURVE files or neither (they are read when the command runs).
-absl::Status ReadCurveFlags(const ParsedFlags& flags, std::string* server_key,
-                            std::string* secret_key) {
-  *server_key = flags.Get("curve-server-key", "");
-  *secret_key = flags.Get("curve-secret-key", "");
-  if (server_key->empty() != secret_key->empty()) {
+absl::Status CheckCurveFlags(const std::string& server_key, const std::string& secret_key) {
+  if (server_key.empty() != secret_key.empty()) {
     return absl::InvalidArgumentError("--curve-server-key and --curve-secret-key go together");
   }
   return absl::OkStatus();
 }
 
-std::vector<FlagSpec> PubSpecs() {
-  std::vector<FlagSpec> specs = CommonSpecs();
-  specs.push_back({"room", "ROOM", "Target room; none = the whole namespace.", "", true});
-  specs.push_back({"except-room", "ROOM", "Skip sockets in this room.", "", true});
-  specs.push_back({"except-socket", "SOCKET_ID", "Skip this socket.", ""});
-  specs.push_back({"event", "NAME", "Event name.", "message"});
-  specs.push_back({"timeout-ms", "MS", "How long to wait for the broker's receipts.", "5000"});
-  return specs;
-}
+class PubApp {
+ public:
+  PubApp() {
+    UseCliConventions(app_);
+    app_.footer(
+        "Exit status: 0 when every event was confirmed, 1 when not (or a line was not JSON),\n"
+        "2 for a usage error.");
+    AddCommonOptions(app_, command_.broker_pub, command_.broker_sub, command_.ns,
+                     command_.curve_server_key, command_.curve_secret_key);
+    app_.add_option("--room", command_.rooms,
+                    "Target room (repeatable); none = the whole namespace.")
+        ->type_name("ROOM");
+    app_.add_option("--except-room", command_.except_rooms,
+                    "Skip sockets in this room (repeatable).")
+        ->type_name("ROOM");
+    app_.add_option("--except-socket", command_.except_socket, "Skip this socket.")
+        ->type_name("SOCKET_ID");
+    app_.add_option("--event", command_.event, "Event name.")->type_name("NAME");
+    base::AddMilliseconds(app_, "--timeout-ms", command_.timeout,
+                          "How long to wait for the broker's receipts.")
+        ->check(base::AtLeast(1));
+    app_.add_option("JSON-ARG", command_.args, "The event's arguments, each one JSON value.");
+  }
+  PubApp(const PubApp&) = delete;
+  PubApp& operator=(const PubApp&) = delete;
 
-std::vector<FlagSpec> SubSpecs() {
-  std::vector<FlagSpec> specs = CommonSpecs();
-  specs.push_back(
-      {"room", "ROOM", "Room to receive; none = namespace-wide events only.", "", true});
-  specs.push_back({"from-offset", "N",
-                   "First replay what the broker's history holds after offset N of the topic "
-                   "(one --room at most; 0 = everything held), then go live.",
-                   ""});
-  specs.push_back({"epoch", "E",
-                   "The epoch --from-offset belongs to (printed with each event); another epoch "
-                   "than the broker's replays everything held.",
-                   "0"});
-  return specs;
-}
+  absl::StatusOr<Command> Parse(const std::vector<std::string>& args);
+  std::string Usage() const { return app_.help(); }
+
+ private:
+  PubCommand command_;
+  CLI::App app_{
+      "Publishes event(JSON-ARG, ...) to the rooms (or the whole namespace) and waits\n"
+      "until the broker confirmed it. Each JSON-ARG is one argument and must be JSON\n"
+      "(quote strings: '\"text\"'). Without JSON-ARGs, every non-empty stdin line is\n"
+      "published as one event whose single argument is that line.",
+      "roomq pub"};
+};
+
+class SubApp {
+ public:
+  SubApp() {
+    UseCliConventions(app_);
+    AddCommonOptions(app_, command_.broker_pub, command_.broker_sub, command_.ns,
+                     command_.curve_server_key, command_.curve_secret_key);
+    app_.add_option("--room", command_.rooms,
+                    "Room to receive (repeatable); none = namespace-wide events only.")
+        ->type_name("ROOM");
+    from_offset_ = app_.add_option("--from-offset", from_offset_value_,
+                                   "First replay what the broker's history holds after offset N "
+                                   "of the topic (one --room at most; 0 = everything held), then "
+                                   "go live.")
+                       ->type_name("N")
+                       ->check(base::AtLeast(0));
+    app_.add_option("--epoch", command_.epoch,
+                    "The epoch --from-offset belongs to (printed with each event); another epoch "
+                    "than the broker's replays everything held.")
+        ->type_name("E")
+        ->check(base::AtLeast(0));
+  }
+  SubApp(const SubApp&) = delete;
+  SubApp& operator=(const SubApp&) = delete;
+
+  absl::StatusOr<Command> Parse(const std::vector<std::string>& args);
+  std::string Usage() const { return app_.help(); }
+
+ private:
+  SubCommand command_;
+  uint64_t from_offset_value_ = 0;
+  CLI::Option* from_offset_ = nullptr;
+  CLI::App app_{
+      "Subscribes to the rooms (or the namespace alone) and prints one JSON line per event:\n"
+      "  {\"namespace\":\"/chat\",\"rooms\":[\"general\"],\"event\":\"chat "
+      "message\",\"args\":[...]}\n"
+      "with \"attachments\" (base64) when the event carries binary data. A line saying\n"
+      "\"ready\" goes to stderr once the broker confirmed the subscription. Keeps running\n"
+      "(and resubscribes) across broker restarts; exits 0 on SIGINT/SIGTERM.",
+      "roomq sub"};
+};
+
+class KeygenApp {
+ public:
+  KeygenApp() {
+    UseCliConventions(app_);
+    app_.add_option("NAME", command_.base, "Writes NAME.key and NAME.pub.")->required();
+  }
+  KeygenApp(const KeygenApp&) = delete;
+  KeygenApp& operator=(const KeygenApp&) = delete;
+
+  absl::StatusOr<Command> Parse(const std::vector<std::string>& args);
+  std::string Usage() const { return app_.help(); }
+
+ private:
+  KeygenCommand command_;
+  CLI::App app_{
+      "Writes a new CURVE key pair: NAME.key (the secret key, mode 0600) and NAME.pub\n"
+      "(the public key), Z85 text as zmq_curve_keypair gives it. Refuses to overwrite.\n"
+      "The broker: --curve-secret-key broker.key, and every allowed node's NAME.pub in\n"
+      "its --curve-clients DIR. A node: --curve-server-key broker.pub --curve-secret-key\n"
+      "NAME.key.",
+      "roomq keygen"};
+};
 
 absl::Status ValidateTarget(const std::string& ns, const std::vector<std::string>& rooms) {
   if (absl::Status status = wire::ValidateTopic(wire::NamespaceTopic(ns)); !status.ok()) {
@@ -71,89 +149,62 @@ absl::Status ValidateTarget(const std::string& ns, const std::vector<std::string
   return absl::OkStatus();
 }
 
-absl::StatusOr<Command> ParsePub(const std::vector<std::string>& args) {
-  auto flags = ParseFlags(PubSpecs(), args);
-  if (!flags.ok()) return flags.status();
-  if (flags->help) return HelpCommand{PubUsage()};
-  PubCommand command;
-  command.broker_pub = flags->Get("broker-pub", kDefaultBrokerPub);
-  command.broker_sub = flags->Get("broker-sub", kDefaultBrokerSub);
-  command.ns = flags->Get("ns", "/");
-  command.event = flags->Get("event", "message");
-  command.rooms = flags->GetAll("room");
-  command.except_rooms = flags->GetAll("except-room");
-  command.except_socket = flags->Get("except-socket", "");
-  if (absl::Status status =
-          ReadCurveFlags(*flags, &command.curve_server_key, &command.curve_secret_key);
+absl::StatusOr<Command> PubApp::Parse(const std::vector<std::string>& args) {
+  if (absl::Status status = base::ParseCommandLine(app_, args); !status.ok()) {
+    if (absl::IsNotFound(status)) return HelpCommand{Usage()};
+    return status;
+  }
+  if (absl::Status status = CheckCurveFlags(command_.curve_server_key, command_.curve_secret_key);
       !status.ok()) {
     return status;
   }
-  if (flags->Has("timeout-ms")) {
-    auto timeout = ParseNonNegative("timeout-ms", flags->Get("timeout-ms", ""));
-    if (!timeout.ok()) return timeout.status();
-    if (*timeout == 0) return absl::InvalidArgumentError("flag --timeout-ms must be positive");
-    command.timeout = std::chrono::milliseconds(*timeout);
-  }
-  if (absl::Status status = ValidateTarget(command.ns, command.rooms); !status.ok()) return status;
-  if (absl::Status status = ValidateTarget(command.ns, command.except_rooms); !status.ok()) {
+  if (absl::Status status = ValidateTarget(command_.ns, command_.rooms); !status.ok()) {
     return status;
   }
-  if (command.event.empty()) return absl::InvalidArgumentError("flag --event must not be empty");
-  for (size_t i = 0; i < flags->positional.size(); ++i) {
-    const std::string& arg = flags->positional[i];
+  if (absl::Status status = ValidateTarget(command_.ns, command_.except_rooms); !status.ok()) {
+    return status;
+  }
+  if (command_.event.empty()) return absl::InvalidArgumentError("flag --event must not be empty");
+  for (size_t i = 0; i < command_.args.size(); ++i) {
+    const std::string& arg = command_.args[i];
     if (absl::Status status = base::ValidateJsonValue(arg); !status.ok()) {
       return absl::InvalidArgumentError(
           absl::StrCat("argument ", i + 1, " is not JSON (", status.message(), "): ", arg,
                        "\n(a string argument needs JSON quotes: '\"text\"')"));
     }
-    command.args.push_back(arg);
   }
-  return command;
+  return command_;
 }
 
-absl::StatusOr<Command> ParseSub(const std::vector<std::string>& args) {
-  auto flags = ParseFlags(SubSpecs(), args);
-  if (!flags.ok()) return flags.status();
-  if (flags->help) return HelpCommand{SubUsage()};
-  if (!flags->positional.empty()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("unexpected argument \"", flags->positional.front(), "\""));
+absl::StatusOr<Command> SubApp::Parse(const std::vector<std::string>& args) {
+  if (absl::Status status = base::ParseCommandLine(app_, args); !status.ok()) {
+    if (absl::IsNotFound(status)) return HelpCommand{Usage()};
+    return status;
   }
-  SubCommand command;
-  command.broker_pub = flags->Get("broker-pub", kDefaultBrokerPub);
-  command.broker_sub = flags->Get("broker-sub", kDefaultBrokerSub);
-  command.ns = flags->Get("ns", "/");
-  command.rooms = flags->GetAll("room");
-  if (absl::Status status = ValidateTarget(command.ns, command.rooms); !status.ok()) return status;
-  if (const std::string from = flags->Get("from-offset", ""); !from.empty()) {
-    uint64_t offset = 0;
-    if (!absl::SimpleAtoi(from, &offset)) {
-      return absl::InvalidArgumentError("flag --from-offset: not an unsigned integer");
-    }
-    if (command.rooms.size() > 1) {
+  if (absl::Status status = ValidateTarget(command_.ns, command_.rooms); !status.ok()) {
+    return status;
+  }
+  if (from_offset_->count() > 0) {
+    if (command_.rooms.size() > 1) {
       return absl::InvalidArgumentError("--from-offset resumes one topic: give at most one --room");
     }
-    command.from_offset = offset;
+    command_.from_offset = from_offset_value_;
   }
-  if (!absl::SimpleAtoi(flags->Get("epoch", "0"), &command.epoch)) {
-    return absl::InvalidArgumentError("flag --epoch: not an unsigned integer");
-  }
-  if (absl::Status status =
-          ReadCurveFlags(*flags, &command.curve_server_key, &command.curve_secret_key);
+  if (absl::Status status = CheckCurveFlags(command_.curve_server_key, command_.curve_secret_key);
       !status.ok()) {
     return status;
   }
-  return command;
+  return command_;
 }
 
-absl::StatusOr<Command> ParseKeygen(const std::vector<std::string>& args) {
-  auto flags = ParseFlags({}, args);
-  if (!flags.ok()) return flags.status();
-  if (flags->help) return HelpCommand{KeygenUsage()};
-  if (flags->positional.size() != 1 || flags->positional.front().empty()) {
-    return absl::InvalidArgumentError("keygen takes exactly one NAME");
+absl::StatusOr<Command> KeygenApp::Parse(const std::vector<std::string>& args) {
+  if (absl::Status status = base::ParseCommandLine(app_, args); !status.ok()) {
+    if (absl::IsNotFound(status)) return HelpCommand{Usage()};
+    return absl::InvalidArgumentError(
+        absl::StrCat("keygen takes exactly one NAME (", status.message(), ")"));
   }
-  return KeygenCommand{flags->positional.front()};
+  if (command_.base.empty()) return absl::InvalidArgumentError("keygen takes exactly one NAME");
+  return command_;
 }
 
 }  // namespace
@@ -162,9 +213,9 @@ absl::StatusOr<Command> ParseCommandLine(const std::vector<std::string>& args) {
   if (args.empty()) return absl::InvalidArgumentError("missing subcommand");
   const std::string& sub = args.front();
   const std::vector<std::string> rest(args.begin() + 1, args.end());
-  if (sub == "pub") return ParsePub(rest);
-  if (sub == "sub") return ParseSub(rest);
-  if (sub == "keygen") return ParseKeygen(rest);
+  if (sub == "pub") return PubApp().Parse(rest);
+  if (sub == "sub") return SubApp().Parse(rest);
+  if (sub == "keygen") return KeygenApp().Parse(rest);
   if (sub == "help" || sub == "--help" || sub == "-h" || sub == "-help") {
     if (!rest.empty() && rest.front() == "pub") return HelpCommand{PubUsage()};
     if (!rest.empty() && rest.front() == "sub") return HelpCommand{SubUsage()};
@@ -202,37 +253,10 @@ std::string Usage() {
          "Run `roomq <command> --help` for the command's flags.\n";
 }
 
-std::string PubUsage() {
-  return absl::StrCat(
-      "Usage: roomq pub [flags] [JSON-ARG ...]\n"
-      "Publishes event(JSON-ARG, ...) to the rooms (or the whole namespace) and waits\n"
-      "until the broker confirmed it. Each JSON-ARG is one argument and must be JSON\n"
-      "(quote strings: '\"text\"'). Without JSON-ARGs, every non-empty stdin line is\n"
-      "published as one event whose single argument is that line.\n"
-      "Exit status: 0 when every event was confirmed, 1 when not (or a line was not JSON),\n"
-      "2 for a usage error.\n\nFlags:\n",
-      FlagsHelp(PubSpecs()));
-}
+std::string PubUsage() { return PubApp().Usage(); }
 
-std::string SubUsage() {
-  return absl::StrCat(
-      "Usage: roomq sub [flags]\n"
-      "Subscribes to the rooms (or the namespace alone) and prints one JSON line per event:\n"
-      "  {\"namespace\":\"/chat\",\"rooms\":[\"general\"],\"event\":\"chat "
-      "message\",\"args\":[...]}\n"
-      "with \"attachments\" (base64) when the event carries binary data. A line saying\n"
-      "\"ready\" goes to stderr once the broker confirmed the subscription. Keeps running\n"
-      "(and resubscribes) across broker restarts; exits 0 on SIGINT/SIGTERM.\n\nFlags:\n",
-      FlagsHelp(SubSpecs()));
-}
+std::string SubUsage() { return SubApp().Usage(); }
 
-std::string KeygenUsage() {
-  return "Usage: roomq keygen NAME\n"
-         "Writes a new CURVE key pair: NAME.key (the secret key, mode 0600) and NAME.pub\n"
-         "(the public key), Z85 text as zmq_curve_keypair gives it. Refuses to overwrite.\n"
-         "The broker: --curve-secret-key broker.key, and every allowed node's NAME.pub in\n"
-         "its --curve-clients DIR. A node: --curve-server-key broker.pub --curve-secret-key\n"
-         "NAME.key.\n";
-}
+std::string KeygenUsage() { return KeygenApp().Usage(); }
 
 }  // namespace roomq::cli

@@ -20,10 +20,12 @@ const CLI::Option* FindOption(const CLI::App& app, const std::string& name) {
   return nullptr;
 }
 
-// One value per occurrence for every option: otherwise a vector option
+// One value per occurrence for every named option: otherwise a vector option
 // swallows the arguments after it (--room a '{"json":1}').
 void OneValuePerOccurrence(CLI::App& app) {
-  for (CLI::Option* option : app.get_options()) option->allow_extra_args(false);
+  for (CLI::Option* option : app.get_options()) {
+    if (!option->get_positional()) option->allow_extra_args(false);
+  }
   for (CLI::App* sub : app.get_subcommands([](CLI::App*) { return true; })) {
     OneValuePerOccurrence(*sub);
   }

@@ -181,6 +181,7 @@ TEST_F(Cli11CommandLineTest, UnknownFlagExitsTwoWithErrorAndUsageOnStderr) {
   EXPECT_TRUE(out_.str().empty());
   EXPECT_EQ(Run({"positional"}), 2);
   EXPECT_NE(err_.str().find("unexpected argument \"positional\""), std::string::npos);
+  EXPECT_EQ(Run({"--test-verbose=maybe"}), 2);
   EXPECT_EQ(Run({"--notest-count"}), 2);  // not a boolean
   EXPECT_EQ(Run({"--test-count"}), 2);    // no value
   EXPECT_EQ(Run({"--test-mode=slow"}), 2);
