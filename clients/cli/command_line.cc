@@ -33,108 +33,103 @@ absl::Status CheckCurveFlags(const std::string& server_key, const std::string& s
   return absl::OkStatus();
 }
 
-class PubApp {
- public:
-  PubApp() {
-    UseCliConventions(app_);
-    app_.footer(
-        "Exit status: 0 when every event was confirmed, 1 when not (or a line was not JSON),\n"
-        "2 for a usage error.");
-    AddCommonOptions(app_, command_.broker_pub, command_.broker_sub, command_.ns,
-                     command_.curve_server_key, command_.curve_secret_key);
-    app_.add_option("--room", command_.rooms,
-                    "Target room (repeatable); none = the whole namespace.")
-        ->type_name("ROOM");
-    app_.add_option("--except-room", command_.except_rooms,
-                    "Skip sockets in this room (repeatable).")
-        ->type_name("ROOM");
-    app_.add_option("--except-socket", command_.except_socket, "Skip this socket.")
-        ->type_name("SOCKET_ID");
-    app_.add_option("--event", command_.event, "Event name.")->type_name("NAME");
-    base::AddMilliseconds(app_, "--timeout-ms", command_.timeout,
-                          "How long to wait for the broker's receipts.")
-        ->check(base::AtLeast(1));
-    app_.add_option("JSON-ARG", command_.args, "The event's arguments, each one JSON value.");
+// Builds an app around a throwaway command: the usage texts.
+template <typename Flags>
+std::string SubcommandUsage(void (*add)(CLI::App&, Flags&)) {
+  Flags flags;
+  CLI::App app;
+  UseCliConventions(app);
+  add(app, flags);
+  return app.help();
+}
+
+// Parses `args` into `add`'s flags; --help answers with the usage, else
+// `finish` checks what CLI11 cannot and makes the command.
+template <typename Flags>
+absl::StatusOr<Command> ParseSubcommand(void (*add)(CLI::App&, Flags&),
+                                        absl::StatusOr<Command> (*finish)(Flags&),
+                                        const std::vector<std::string>& args) {
+  Flags flags;
+  CLI::App app;
+  UseCliConventions(app);
+  add(app, flags);
+  if (absl::Status status = base::ParseCommandLine(app, args); !status.ok()) {
+    if (absl::IsNotFound(status)) return HelpCommand{app.help()};
+    return status;
   }
-  PubApp(const PubApp&) = delete;
-  PubApp& operator=(const PubApp&) = delete;
+  return finish(flags);
+}
 
-  absl::StatusOr<Command> Parse(const std::vector<std::string>& args);
-  std::string Usage() const { return app_.help(); }
-
- private:
-  PubCommand command_;
-  CLI::App app_{
+void AddPubOptions(CLI::App& app, PubCommand& command) {
+  app.name("roomq pub");
+  app.description(
       "Publishes event(JSON-ARG, ...) to the rooms (or the whole namespace) and waits\n"
       "until the broker confirmed it. Each JSON-ARG is one argument and must be JSON\n"
       "(quote strings: '\"text\"'). Without JSON-ARGs, every non-empty stdin line is\n"
-      "published as one event whose single argument is that line.",
-      "roomq pub"};
+      "published as one event whose single argument is that line.");
+  app.footer(
+      "Exit status: 0 when every event was confirmed, 1 when not (or a line was not JSON),\n"
+      "2 for a usage error.");
+  AddCommonOptions(app, command.broker_pub, command.broker_sub, command.ns,
+                   command.curve_server_key, command.curve_secret_key);
+  app.add_option("--room", command.rooms, "Target room (repeatable); none = the whole namespace.")
+      ->type_name("ROOM");
+  app.add_option("--except-room", command.except_rooms, "Skip sockets in this room (repeatable).")
+      ->type_name("ROOM");
+  app.add_option("--except-socket", command.except_socket, "Skip this socket.")
+      ->type_name("SOCKET_ID");
+  app.add_option("--event", command.event, "Event name.")->type_name("NAME");
+  base::AddMilliseconds(app, "--timeout-ms", command.timeout,
+                        "How long to wait for the broker's receipts.")
+      ->check(base::AtLeast(1));
+  app.add_option("JSON-ARG", command.args, "The event's arguments, each one JSON value.");
+}
+
+// --from-offset is optional: whether it was given is the option's count.
+struct SubFlags {
+  SubCommand command;
+  uint64_t from_offset = 0;
+  CLI::Option* from_offset_option = nullptr;
 };
 
-class SubApp {
- public:
-  SubApp() {
-    UseCliConventions(app_);
-    AddCommonOptions(app_, command_.broker_pub, command_.broker_sub, command_.ns,
-                     command_.curve_server_key, command_.curve_secret_key);
-    app_.add_option("--room", command_.rooms,
-                    "Room to receive (repeatable); none = namespace-wide events only.")
-        ->type_name("ROOM");
-    from_offset_ = app_.add_option("--from-offset", from_offset_value_,
-                                   "First replay what the broker's history holds after offset N "
-                                   "of the topic (one --room at most; 0 = everything held), then "
-                                   "go live.")
-                       ->type_name("N")
-                       ->check(base::AtLeast(0));
-    app_.add_option("--epoch", command_.epoch,
-                    "The epoch --from-offset belongs to (printed with each event); another epoch "
-                    "than the broker's replays everything held.")
-        ->type_name("E")
-        ->check(base::AtLeast(0));
-  }
-  SubApp(const SubApp&) = delete;
-  SubApp& operator=(const SubApp&) = delete;
-
-  absl::StatusOr<Command> Parse(const std::vector<std::string>& args);
-  std::string Usage() const { return app_.help(); }
-
- private:
-  SubCommand command_;
-  uint64_t from_offset_value_ = 0;
-  CLI::Option* from_offset_ = nullptr;
-  CLI::App app_{
+void AddSubOptions(CLI::App& app, SubFlags& flags) {
+  app.name("roomq sub");
+  app.description(
       "Subscribes to the rooms (or the namespace alone) and prints one JSON line per event:\n"
       "  {\"namespace\":\"/chat\",\"rooms\":[\"general\"],\"event\":\"chat "
       "message\",\"args\":[...]}\n"
       "with \"attachments\" (base64) when the event carries binary data. A line saying\n"
       "\"ready\" goes to stderr once the broker confirmed the subscription. Keeps running\n"
-      "(and resubscribes) across broker restarts; exits 0 on SIGINT/SIGTERM.",
-      "roomq sub"};
-};
+      "(and resubscribes) across broker restarts; exits 0 on SIGINT/SIGTERM.");
+  SubCommand& command = flags.command;
+  AddCommonOptions(app, command.broker_pub, command.broker_sub, command.ns,
+                   command.curve_server_key, command.curve_secret_key);
+  app.add_option("--room", command.rooms,
+                 "Room to receive (repeatable); none = namespace-wide events only.")
+      ->type_name("ROOM");
+  flags.from_offset_option =
+      app.add_option("--from-offset", flags.from_offset,
+                     "First replay what the broker's history holds after offset N of the topic "
+                     "(one --room at most; 0 = everything held), then go live.")
+          ->type_name("N")
+          ->check(base::AtLeast(0));
+  app.add_option("--epoch", command.epoch,
+                 "The epoch --from-offset belongs to (printed with each event); another epoch "
+                 "than the broker's replays everything held.")
+      ->type_name("E")
+      ->check(base::AtLeast(0));
+}
 
-class KeygenApp {
- public:
-  KeygenApp() {
-    UseCliConventions(app_);
-    app_.add_option("NAME", command_.base, "Writes NAME.key and NAME.pub.")->required();
-  }
-  KeygenApp(const KeygenApp&) = delete;
-  KeygenApp& operator=(const KeygenApp&) = delete;
-
-  absl::StatusOr<Command> Parse(const std::vector<std::string>& args);
-  std::string Usage() const { return app_.help(); }
-
- private:
-  KeygenCommand command_;
-  CLI::App app_{
+void AddKeygenOptions(CLI::App& app, KeygenCommand& command) {
+  app.name("roomq keygen");
+  app.description(
       "Writes a new CURVE key pair: NAME.key (the secret key, mode 0600) and NAME.pub\n"
       "(the public key), Z85 text as zmq_curve_keypair gives it. Refuses to overwrite.\n"
       "The broker: --curve-secret-key broker.key, and every allowed node's NAME.pub in\n"
       "its --curve-clients DIR. A node: --curve-server-key broker.pub --curve-secret-key\n"
-      "NAME.key.",
-      "roomq keygen"};
-};
+      "NAME.key.");
+  app.add_option("NAME", command.base, "Writes NAME.key and NAME.pub.")->required();
+}
 
 absl::Status ValidateTarget(const std::string& ns, const std::vector<std::string>& rooms) {
   if (absl::Status status = wire::ValidateTopic(wire::NamespaceTopic(ns)); !status.ok()) {
@@ -149,62 +144,50 @@ absl::Status ValidateTarget(const std::string& ns, const std::vector<std::string
   return absl::OkStatus();
 }
 
-absl::StatusOr<Command> PubApp::Parse(const std::vector<std::string>& args) {
-  if (absl::Status status = base::ParseCommandLine(app_, args); !status.ok()) {
-    if (absl::IsNotFound(status)) return HelpCommand{Usage()};
-    return status;
-  }
-  if (absl::Status status = CheckCurveFlags(command_.curve_server_key, command_.curve_secret_key);
+absl::StatusOr<Command> FinishPub(PubCommand& command) {
+  if (absl::Status status = CheckCurveFlags(command.curve_server_key, command.curve_secret_key);
       !status.ok()) {
     return status;
   }
-  if (absl::Status status = ValidateTarget(command_.ns, command_.rooms); !status.ok()) {
+  if (absl::Status status = ValidateTarget(command.ns, command.rooms); !status.ok()) {
     return status;
   }
-  if (absl::Status status = ValidateTarget(command_.ns, command_.except_rooms); !status.ok()) {
+  if (absl::Status status = ValidateTarget(command.ns, command.except_rooms); !status.ok()) {
     return status;
   }
-  if (command_.event.empty()) return absl::InvalidArgumentError("flag --event must not be empty");
-  for (size_t i = 0; i < command_.args.size(); ++i) {
-    const std::string& arg = command_.args[i];
+  if (command.event.empty()) return absl::InvalidArgumentError("flag --event must not be empty");
+  for (size_t i = 0; i < command.args.size(); ++i) {
+    const std::string& arg = command.args[i];
     if (absl::Status status = base::ValidateJsonValue(arg); !status.ok()) {
       return absl::InvalidArgumentError(
           absl::StrCat("argument ", i + 1, " is not JSON (", status.message(), "): ", arg,
                        "\n(a string argument needs JSON quotes: '\"text\"')"));
     }
   }
-  return command_;
+  return std::move(command);
 }
 
-absl::StatusOr<Command> SubApp::Parse(const std::vector<std::string>& args) {
-  if (absl::Status status = base::ParseCommandLine(app_, args); !status.ok()) {
-    if (absl::IsNotFound(status)) return HelpCommand{Usage()};
+absl::StatusOr<Command> FinishSub(SubFlags& flags) {
+  SubCommand& command = flags.command;
+  if (absl::Status status = ValidateTarget(command.ns, command.rooms); !status.ok()) {
     return status;
   }
-  if (absl::Status status = ValidateTarget(command_.ns, command_.rooms); !status.ok()) {
-    return status;
-  }
-  if (from_offset_->count() > 0) {
-    if (command_.rooms.size() > 1) {
+  if (flags.from_offset_option->count() > 0) {
+    if (command.rooms.size() > 1) {
       return absl::InvalidArgumentError("--from-offset resumes one topic: give at most one --room");
     }
-    command_.from_offset = from_offset_value_;
+    command.from_offset = flags.from_offset;
   }
-  if (absl::Status status = CheckCurveFlags(command_.curve_server_key, command_.curve_secret_key);
+  if (absl::Status status = CheckCurveFlags(command.curve_server_key, command.curve_secret_key);
       !status.ok()) {
     return status;
   }
-  return command_;
+  return std::move(command);
 }
 
-absl::StatusOr<Command> KeygenApp::Parse(const std::vector<std::string>& args) {
-  if (absl::Status status = base::ParseCommandLine(app_, args); !status.ok()) {
-    if (absl::IsNotFound(status)) return HelpCommand{Usage()};
-    return absl::InvalidArgumentError(
-        absl::StrCat("keygen takes exactly one NAME (", status.message(), ")"));
-  }
-  if (command_.base.empty()) return absl::InvalidArgumentError("keygen takes exactly one NAME");
-  return command_;
+absl::StatusOr<Command> FinishKeygen(KeygenCommand& command) {
+  if (command.base.empty()) return absl::InvalidArgumentError("keygen takes exactly one NAME");
+  return command;
 }
 
 }  // namespace
@@ -213,9 +196,9 @@ absl::StatusOr<Command> ParseCommandLine(const std::vector<std::string>& args) {
   if (args.empty()) return absl::InvalidArgumentError("missing subcommand");
   const std::string& sub = args.front();
   const std::vector<std::string> rest(args.begin() + 1, args.end());
-  if (sub == "pub") return PubApp().Parse(rest);
-  if (sub == "sub") return SubApp().Parse(rest);
-  if (sub == "keygen") return KeygenApp().Parse(rest);
+  if (sub == "pub") return ParseSubcommand(&AddPubOptions, &FinishPub, rest);
+  if (sub == "sub") return ParseSubcommand(&AddSubOptions, &FinishSub, rest);
+  if (sub == "keygen") return ParseSubcommand(&AddKeygenOptions, &FinishKeygen, rest);
   if (sub == "help" || sub == "--help" || sub == "-h" || sub == "-help") {
     if (!rest.empty() && rest.front() == "pub") return HelpCommand{PubUsage()};
     if (!rest.empty() && rest.front() == "sub") return HelpCommand{SubUsage()};
@@ -253,10 +236,10 @@ std::string Usage() {
          "Run `roomq <command> --help` for the command's flags.\n";
 }
 
-std::string PubUsage() { return PubApp().Usage(); }
+std::string PubUsage() { return SubcommandUsage(&AddPubOptions); }
 
-std::string SubUsage() { return SubApp().Usage(); }
+std::string SubUsage() { return SubcommandUsage(&AddSubOptions); }
 
-std::string KeygenUsage() { return KeygenApp().Usage(); }
+std::string KeygenUsage() { return SubcommandUsage(&AddKeygenOptions); }
 
 }  // namespace roomq::cli

@@ -71,13 +71,13 @@ using std::chrono::milliseconds;
 // The command line; main() fills it before any thread starts, nothing
 // writes it after.
 struct BenchOptions {
-  int subscribers = 4;
-  int payload_bytes = 100;
-  int duration_ms = 3000;
-  int warmup_ms = 300;
-  int rounds = 3;
-  int hwm = 100000;
-  std::string only;  // "" = every relay
+  int subscribers = 4;      // each receives every envelope
+  int payload_bytes = 100;  // the envelope's args
+  int duration_ms = 3000;   // measured window per run
+  int warmup_ms = 300;      // traffic before the window opens
+  int rounds = 3;           // runs per relay, alternating
+  int hwm = 100000;         // on every socket, relays and clients
+  std::string only;         // "" = every relay
   std::string redis_server = "redis-server";
   int redis_batch = 100;
   std::string broker_pub;  // "" = start a broker
