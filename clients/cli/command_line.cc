@@ -72,9 +72,9 @@ void AddPubOptions(CLI::App& app, PubCommand& command) {
       "2 for a usage error.");
   AddCommonOptions(app, command.broker_pub, command.broker_sub, command.ns,
                    command.curve_server_key, command.curve_secret_key);
-  app.add_option("--room", command.rooms, "Target room (repeatable); none = the whole namespace.")
+  app.add_option("--room", command.rooms, "Target room; none = the whole namespace.")
       ->type_name("ROOM");
-  app.add_option("--except-room", command.except_rooms, "Skip sockets in this room (repeatable).")
+  app.add_option("--except-room", command.except_rooms, "Skip sockets in this room.")
       ->type_name("ROOM");
   app.add_option("--except-socket", command.except_socket, "Skip this socket.")
       ->type_name("SOCKET_ID");
@@ -104,8 +104,7 @@ void AddSubOptions(CLI::App& app, SubFlags& flags) {
   SubCommand& command = flags.command;
   AddCommonOptions(app, command.broker_pub, command.broker_sub, command.ns,
                    command.curve_server_key, command.curve_secret_key);
-  app.add_option("--room", command.rooms,
-                 "Room to receive (repeatable); none = namespace-wide events only.")
+  app.add_option("--room", command.rooms, "Room to receive; none = namespace-wide events only.")
       ->type_name("ROOM");
   flags.from_offset_option =
       app.add_option("--from-offset", flags.from_offset,

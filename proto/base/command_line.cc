@@ -4,6 +4,7 @@
 #include <charconv>
 #include <cstdlib>
 #include <iostream>
+#include <memory>
 
 #include "absl/strings/str_cat.h"
 #include "proto/base/absl_compat.h"
@@ -64,9 +65,30 @@ std::string ExtrasMessage(const CLI::App& app) {
   return absl::StrCat("unexpected argument \"", first, "\"");
 }
 
+// roomq's usage layout (the gateway's Abseil usage has the same): each flag
+// alone on its line, then its help, value type and default.
+//   --pub-bind
+//       Endpoint publishers send envelopes to (TEXT, default: tcp://127.0.0.1:5555)
+class UsageFormatter : public CLI::Formatter {
+ public:
+  std::string make_option(const CLI::Option* option, bool is_positional) const override {
+    const std::string name = is_positional || option->get_lnames().empty()
+                                 ? option->get_name(true)
+                                 : "--" + option->get_lnames().front();
+    std::string details = option->get_type_name();
+    if (option->get_items_expected_max() > 1) details += ", repeatable";
+    const std::string& fallback = option->get_default_str();
+    if (!fallback.empty() && fallback != "[]") details += ", default: " + fallback;
+    std::string out = absl::StrCat("  ", name, "\n      ", option->get_description());
+    if (!details.empty()) absl::StrAppend(&out, " (", details, ")");
+    return out + "\n";
+  }
+};
+
 }  // namespace
 
 void UseRoomqConventions(CLI::App& app) {
+  app.formatter(std::make_shared<UsageFormatter>());
   app.option_defaults()
       ->multi_option_policy(CLI::MultiOptionPolicy::TakeLast)
       ->always_capture_default();
