@@ -156,6 +156,7 @@
 #include "broker/stats.h"
 #include "broker/storage/record_log.h"
 #include "proto/base/clock.h"
+#include "proto/node/endpoints.h"
 #include "proto/roomq.pb.h"
 #include "proto/wire/route.h"
 
@@ -167,8 +168,8 @@ namespace roomq::broker {
 inline constexpr int64_t kMaxDeliveryOverheadBytes = int64_t{2} << 20;
 
 struct BrokerOptions {
-  std::string pub_bind = "tcp://127.0.0.1:5555";
-  std::string sub_bind = "tcp://127.0.0.1:5556";
+  std::string pub_bind = node::kDefaultPubEndpoint;
+  std::string sub_bind = node::kDefaultSubEndpoint;
   // Heartbeat assumed for subscribers whose Hello says 0 (and before Hello).
   std::chrono::milliseconds heartbeat{1000};
   // ZMQ_SNDHWM and ZMQ_RCVHWM on both sockets (messages, per peer); the

@@ -9,7 +9,6 @@
 #include <string>
 #include <zmq.hpp>
 
-#include "absl/flags/flag.h"
 #include "broker/broker.h"
 #include "broker/config.h"
 #include "broker/metrics.h"
@@ -18,44 +17,6 @@
 #include "google/protobuf/stubs/logging.h"
 #include "proto/base/command_line.h"
 #include "spdlog/spdlog.h"
-
-ABSL_FLAG(std::string, pub_bind, "tcp://127.0.0.1:5555",
-          "Endpoint publishers send envelopes to (ROUTER); tcp://host:* picks a free port");
-ABSL_FLAG(std::string, sub_bind, "tcp://127.0.0.1:5556",
-          "Endpoint subscribers receive deliveries from (ROUTER); tcp://host:* picks a free port");
-ABSL_FLAG(
-    int32_t, heartbeat_ms, 1000,
-    "Heartbeat assumed for subscribers whose Hello gives none; silent for 3 of them = expired");
-ABSL_FLAG(int32_t, hwm, 100000,
-          "High-water mark (messages) per socket and peer; a subscriber over it loses deliveries");
-ABSL_FLAG(int64_t, max_message_bytes, 4 << 20,
-          "Largest message (frame) accepted from a peer (ZMQ_MAXMSGSIZE); a peer sending more is "
-          "disconnected by ZeroMQ. The default fits a gateway's largest envelope (a 1,000,000-byte "
-          "event to 1000 rooms) with room to spare");
-ABSL_FLAG(int64_t, max_peer_queue_bytes, int64_t{64} << 20,
-          "Bytes the broker may hold queued for one subscriber peer (deliveries, replays, "
-          "answers); a message over it is dropped and counted (dropped_total{reason="
-          "\"peer_queue_bytes\"}). At least --max-message-bytes + 2 MiB");
-ABSL_FLAG(int32_t, max_topics_per_peer, 1000000, "Subscriptions one subscriber may hold");
-ABSL_FLAG(int32_t, stats_interval_ms, 10000, "How often counters are logged (when they changed)");
-ABSL_FLAG(int32_t, io_threads, 1, "ZeroMQ I/O threads");
-ABSL_FLAG(
-    std::string, config, "",
-    "YAML file with history limits (per namespace) and session store limits; empty = defaults "
-    "(1000 messages and 2 min per topic, 256 MiB in all)");
-ABSL_FLAG(std::string, data_dir, "",
-          "Directory of the history log: history survives a restart (same epoch); empty = memory "
-          "only, a new epoch per start");
-ABSL_FLAG(std::string, fsync, "interval",
-          "When the history log is fsynced: always (every write), interval (every second), never");
-ABSL_FLAG(std::string, curve_secret_key, "",
-          "CURVE: file with this broker's secret key (roomq keygen NAME writes NAME.key/.pub); "
-          "with --curve-clients both sockets accept only CURVE clients with a listed key");
-ABSL_FLAG(std::string, curve_clients, "",
-          "CURVE: directory of the allowed client public keys (*.pub files, one key each)");
-ABSL_FLAG(std::string, metrics_bind, "",
-          "HOST:PORT serving GET /metrics (Prometheus text) on its own thread; port 0 picks a "
-          "free port (logged); empty = off");
 
 namespace {
 
@@ -94,26 +55,70 @@ void ProtobufLogToDebug(google::protobuf::LogLevel level, const char* filename, 
 }  // namespace
 
 int main(int argc, char** argv) {
-  roomq::base::ParseFlagsOrExit(
-      argc, argv, "Routes roomq envelopes from publishers to subscribers by exact topic.",
-      "broker/main.cc");
-
+  using roomq::broker::storage::FsyncPolicy;
   roomq::broker::BrokerOptions options;
-  options.pub_bind = absl::GetFlag(FLAGS_pub_bind);
-  options.sub_bind = absl::GetFlag(FLAGS_sub_bind);
-  options.heartbeat = std::chrono::milliseconds(absl::GetFlag(FLAGS_heartbeat_ms));
-  options.hwm = absl::GetFlag(FLAGS_hwm);
-  options.max_message_bytes = absl::GetFlag(FLAGS_max_message_bytes);
-  options.max_peer_queue_bytes = absl::GetFlag(FLAGS_max_peer_queue_bytes);
-  options.max_topics_per_peer = absl::GetFlag(FLAGS_max_topics_per_peer);
-  options.stats_interval = std::chrono::milliseconds(absl::GetFlag(FLAGS_stats_interval_ms));
-  const int io_threads = absl::GetFlag(FLAGS_io_threads);
-  if (io_threads < 1 || options.stats_interval.count() <= 0) {
-    std::fprintf(stderr, "roomq-broker: --io-threads and --stats-interval-ms must be positive\n");
-    return 2;
-  }
-  if (const std::string path = absl::GetFlag(FLAGS_config); !path.empty()) {
-    auto config = roomq::broker::LoadBrokerConfig(path);
+  int io_threads = 1;
+  std::string config_path;
+  std::string curve_secret_key;
+  std::string curve_clients;
+  std::string metrics_bind;
+  CLI::App app{"Routes roomq envelopes from publishers to subscribers by exact topic.",
+               "roomq-broker"};
+  roomq::base::UseRoomqConventions(app);
+  app.add_option("--pub-bind", options.pub_bind,
+                 "Endpoint publishers send envelopes to (ROUTER); tcp://host:* picks a free port");
+  app.add_option("--sub-bind", options.sub_bind,
+                 "Endpoint subscribers receive deliveries from (ROUTER); tcp://host:* picks a free "
+                 "port");
+  roomq::base::AddMilliseconds(app, "--heartbeat-ms", options.heartbeat,
+                               "Heartbeat assumed for subscribers whose Hello gives none; silent "
+                               "for 3 of them = expired");
+  app.add_option("--hwm", options.hwm,
+                 "High-water mark (messages) per socket and peer; a subscriber over it loses "
+                 "deliveries");
+  app.add_option("--max-message-bytes", options.max_message_bytes,
+                 "Largest message (frame) accepted from a peer (ZMQ_MAXMSGSIZE); a peer sending "
+                 "more is disconnected by ZeroMQ. The default fits a gateway's largest envelope (a "
+                 "1,000,000-byte event to 1000 rooms) with room to spare");
+  app.add_option("--max-peer-queue-bytes", options.max_peer_queue_bytes,
+                 "Bytes the broker may hold queued for one subscriber peer (deliveries, replays, "
+                 "answers); a message over it is dropped and counted (dropped_total{reason="
+                 "\"peer_queue_bytes\"}). At least --max-message-bytes + 2 MiB");
+  app.add_option("--max-topics-per-peer", options.max_topics_per_peer,
+                 "Subscriptions one subscriber may hold");
+  roomq::base::AddMilliseconds(app, "--stats-interval-ms", options.stats_interval,
+                               "How often counters are logged (when they changed)")
+      ->check(roomq::base::AtLeast(1));
+  app.add_option("--io-threads", io_threads, "ZeroMQ I/O threads")->check(roomq::base::AtLeast(1));
+  app.add_option("--config", config_path,
+                 "YAML file with history limits (per namespace) and session store limits; none = "
+                 "defaults (1000 messages and 2 min per topic, 256 MiB in all)")
+      ->check(CLI::ExistingFile);
+  app.add_option("--data-dir", options.data_dir,
+                 "Directory of the history log: history survives a restart (same epoch); empty = "
+                 "memory only, a new epoch per start");
+  roomq::base::AddChoice(app, "--fsync", options.fsync,
+                         {{"always", FsyncPolicy::kAlways},
+                          {"interval", FsyncPolicy::kInterval},
+                          {"never", FsyncPolicy::kNever}},
+                         "When the history log is fsynced: always (every write), interval (every "
+                         "second), never");
+  app.add_option("--curve-secret-key", curve_secret_key,
+                 "CURVE: file with this broker's secret key (roomq keygen NAME writes "
+                 "NAME.key/.pub); with --curve-clients both sockets accept only CURVE clients "
+                 "with a listed key")
+      ->check(CLI::ExistingFile);
+  app.add_option("--curve-clients", curve_clients,
+                 "CURVE: directory of the allowed client public keys (*.pub files, one key each)")
+      ->check(CLI::ExistingDirectory);
+  app.add_option("--metrics-bind", metrics_bind,
+                 "HOST:PORT serving GET /metrics (Prometheus text) on its own thread; port 0 "
+                 "picks a free port (logged); none = off")
+      ->check(roomq::base::kHostPort);
+  roomq::base::ParseCommandLineOrExit(app, argc, argv);
+
+  if (!config_path.empty()) {
+    auto config = roomq::broker::LoadBrokerConfig(config_path);
     if (!config.ok()) {
       std::fprintf(stderr, "roomq-broker: --config: %s\n",
                    std::string(config.status().message()).c_str());
@@ -122,24 +127,11 @@ int main(int argc, char** argv) {
     options.history = std::move(config->history);
     options.sessions = config->sessions;
   }
-  options.data_dir = absl::GetFlag(FLAGS_data_dir);
-  const std::string fsync = absl::GetFlag(FLAGS_fsync);
-  if (fsync == "always") {
-    options.fsync = roomq::broker::storage::FsyncPolicy::kAlways;
-  } else if (fsync == "interval") {
-    options.fsync = roomq::broker::storage::FsyncPolicy::kInterval;
-  } else if (fsync == "never") {
-    options.fsync = roomq::broker::storage::FsyncPolicy::kNever;
-  } else {
-    std::fprintf(stderr, "roomq-broker: --fsync must be always, interval or never\n");
-    return 2;
-  }
 
   google::protobuf::SetLogHandler(&ProtobufLogToDebug);
   zmq::context_t context(io_threads);
   // The ZAP handler runs before the sockets bind and is destroyed after them.
-  auto curve = roomq::broker::security::SetUpCurveServer(
-      context, absl::GetFlag(FLAGS_curve_secret_key), absl::GetFlag(FLAGS_curve_clients));
+  auto curve = roomq::broker::security::SetUpCurveServer(context, curve_secret_key, curve_clients);
   if (!curve.ok()) {
     spdlog::error("roomq-broker: {}", curve.status().ToString());
     return absl::IsInvalidArgument(curve.status()) ? 2 : 1;
@@ -154,7 +146,7 @@ int main(int argc, char** argv) {
   // every kMetricsPublishInterval.
   roomq::broker::StatsSnapshot metrics_snapshot;
   std::unique_ptr<roomq::broker::MetricsHttpServer> metrics_server;
-  if (const std::string metrics_bind = absl::GetFlag(FLAGS_metrics_bind); !metrics_bind.empty()) {
+  if (!metrics_bind.empty()) {
     auto started =
         roomq::broker::MetricsHttpServer::Start(metrics_bind, &metrics_snapshot, curve->zap.get());
     if (!started.ok()) {

@@ -1,126 +1,183 @@
 #include "proto/base/command_line.h"
 
 #include <algorithm>
-#include <cstdio>
+#include <charconv>
 #include <cstdlib>
-#include <map>
+#include <iostream>
+#include <memory>
 
-#include "absl/flags/commandlineflag.h"
-#include "absl/flags/reflection.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_join.h"
-#include "absl/strings/str_replace.h"
 #include "proto/base/absl_compat.h"
 
 namespace roomq::base {
 namespace {
 
-absl::CommandLineFlag* FindOurFlag(std::string_view dashed_name, std::string_view file_filter) {
-  const std::string name = absl::StrReplaceAll(ToAbsl(dashed_name), {{"-", "_"}});
-  absl::CommandLineFlag* flag = absl::FindCommandLineFlag(name);
-  if (flag == nullptr || flag->Filename().find(file_filter) == std::string::npos) return nullptr;
-  return flag;
+// The option of `app` or of any of its subcommands spelled `name`.
+const CLI::Option* FindOption(const CLI::App& app, const std::string& name) {
+  if (const CLI::Option* option = app.get_option_no_throw(name)) return option;
+  for (const CLI::App* sub : app.get_subcommands([](const CLI::App*) { return true; })) {
+    if (const CLI::Option* option = FindOption(*sub, name)) return option;
+  }
+  return nullptr;
 }
 
-std::string Dashed(absl::string_view name) { return absl::StrReplaceAll(name, {{"_", "-"}}); }
+// One value per occurrence for every named option: otherwise a vector option
+// swallows the arguments after it (--room a '{"json":1}').
+void OneValuePerOccurrence(CLI::App& app) {
+  for (CLI::Option* option : app.get_options()) {
+    if (!option->get_positional()) option->allow_extra_args(false);
+  }
+  for (CLI::App* sub : app.get_subcommands([](CLI::App*) { return true; })) {
+    OneValuePerOccurrence(*sub);
+  }
+}
+
+bool IsHelp(std::string_view arg) { return arg == "-h" || arg == "--help" || arg == "-help"; }
+
+// Rewrites the spellings roomq accepted before CLI11 into CLI11's:
+// "-flag" -> "--flag", "--flag_name" -> "--flag-name", "--nobool" ->
+// "--bool=false" (only for a known boolean flag without its own --no form).
+void Normalize(const CLI::App& app, std::vector<std::string>& args) {
+  for (std::string& arg : args) {
+    if (arg == "--") return;
+    if (arg.size() > 2 && arg[0] == '-' && arg[1] != '-' && std::isalpha(arg[1])) {
+      arg.insert(0, "-");
+    }
+    if (arg.size() <= 2 || arg.compare(0, 2, "--") != 0) continue;
+    const size_t eq = arg.find('=');
+    std::replace(arg.begin(), arg.begin() + std::min(eq, arg.size()), '_', '-');
+    if (eq != std::string::npos || arg.compare(0, 4, "--no") != 0 || FindOption(app, arg)) {
+      continue;
+    }
+    const CLI::Option* positive = FindOption(app, "--" + arg.substr(4));
+    if (positive != nullptr && positive->get_expected_max() == 0)
+      arg = "--" + arg.substr(4) + "=false";
+  }
+}
+
+std::string ExtrasMessage(const CLI::App& app) {
+  const std::vector<std::string> extras = app.remaining(true);
+  if (extras.empty()) return "unexpected arguments";
+  const std::string& first = extras.front();
+  if (first.size() > 1 && first[0] == '-') {
+    return absl::StrCat("unknown flag ", first.substr(0, first.find('=')));
+  }
+  return absl::StrCat("unexpected argument \"", first, "\"");
+}
+
+// roomq's usage layout (the gateway's Abseil usage has the same): each flag
+// alone on its line, then its help, value type and default.
+//   --pub-bind
+//       Endpoint publishers send envelopes to (TEXT, default: tcp://127.0.0.1:5555)
+class UsageFormatter : public CLI::Formatter {
+ public:
+  std::string make_option(const CLI::Option* option, bool is_positional) const override {
+    const std::string name = is_positional || option->get_lnames().empty()
+                                 ? option->get_name(true)
+                                 : "--" + option->get_lnames().front();
+    std::string details = option->get_type_name();
+    if (option->get_items_expected_max() > 1) details += ", repeatable";
+    const std::string& fallback = option->get_default_str();
+    if (!fallback.empty() && fallback != "[]") details += ", default: " + fallback;
+    std::string out = absl::StrCat("  ", name, "\n      ", option->get_description());
+    if (!details.empty()) absl::StrAppend(&out, " (", details, ")");
+    return out + "\n";
+  }
+};
 
 }  // namespace
 
-absl::Status ParseFlags(const std::vector<std::string>& args, std::string_view file_filter) {
-  for (const std::string& arg : args) {
-    if (arg == "--help" || arg == "-help" || arg == "-h" || arg == "--helpfull") {
-      return absl::NotFoundError("help");
-    }
-  }
-  // Values of repeatable (list) flags, applied once at the end.
-  std::map<absl::CommandLineFlag*, std::vector<std::string>> lists;
-  for (size_t i = 0; i < args.size(); ++i) {
-    std::string_view arg = args[i];
-    if (arg.size() < 2 || arg[0] != '-' || arg == "--") {
-      return absl::InvalidArgumentError(absl::StrCat("unexpected argument \"", ToAbsl(arg), "\""));
-    }
-    arg.remove_prefix(arg[1] == '-' ? 2 : 1);
-    std::string_view name = arg;
-    std::string_view value;
-    const size_t eq = arg.find('=');
-    const bool has_value = eq != std::string_view::npos;
-    if (has_value) {
-      name = arg.substr(0, eq);
-      value = arg.substr(eq + 1);
-    }
-    absl::CommandLineFlag* flag = FindOurFlag(name, file_filter);
-    std::string bool_value;
-    if (flag == nullptr && !has_value && name.substr(0, 2) == "no") {
-      flag = FindOurFlag(name.substr(2), file_filter);
-      if (flag != nullptr && !flag->IsOfType<bool>()) flag = nullptr;
-      bool_value = "false";
-    }
-    if (flag == nullptr) {
-      return absl::InvalidArgumentError(absl::StrCat("unknown flag --", ToAbsl(name)));
-    }
-    if (!has_value) {
-      if (flag->IsOfType<bool>()) {
-        // (Not `cond ? "true" : bool_value`: that would view a temporary.)
-        if (bool_value.empty()) bool_value = "true";
-        value = bool_value;
-      } else if (i + 1 < args.size()) {
-        value = args[++i];
-      } else {
-        return absl::InvalidArgumentError(absl::StrCat("flag --", ToAbsl(name), " needs a value"));
-      }
-    }
-    if (flag->IsOfType<std::vector<std::string>>()) {
-      lists[flag].emplace_back(value);
-      continue;
-    }
-    std::string error;
-    if (!flag->ParseFrom(ToAbsl(value), &error)) {
-      return absl::InvalidArgumentError(absl::StrCat("bad value \"", ToAbsl(value), "\" for --",
-                                                     Dashed(flag->Name()), ": ", error));
-    }
-  }
-  for (auto& [flag, values] : lists) {
-    std::string error;
-    if (!flag->ParseFrom(absl::StrJoin(values, ","), &error)) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("bad value for --", Dashed(flag->Name()), ": ", error));
-    }
+void UseRoomqConventions(CLI::App& app) {
+  app.formatter(std::make_shared<UsageFormatter>());
+  app.option_defaults()
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeLast)
+      ->always_capture_default();
+}
+
+absl::Status ParseCommandLine(CLI::App& app, std::vector<std::string> args) {
+  const bool help = std::any_of(args.begin(), std::find(args.begin(), args.end(), "--"), IsHelp);
+  Normalize(app, args);
+  OneValuePerOccurrence(app);
+  std::reverse(args.begin(), args.end());  // CLI11 takes them last first
+  try {
+    app.parse(args);
+  } catch (const CLI::CallForHelp&) {
+    return absl::NotFoundError("help");
+  } catch (const CLI::CallForAllHelp&) {
+    return absl::NotFoundError("help");
+  } catch (const CLI::ExtrasError&) {
+    if (help) return absl::NotFoundError("help");
+    return absl::InvalidArgumentError(ExtrasMessage(app));
+  } catch (const CLI::ParseError& error) {
+    if (help) return absl::NotFoundError("help");
+    return absl::InvalidArgumentError(error.what());
   }
   return absl::OkStatus();
 }
 
-std::string FlagsUsage(std::string_view program, std::string_view description,
-                       std::string_view file_filter) {
-  std::vector<absl::CommandLineFlag*> flags;
-  for (const auto& [name, flag] : absl::GetAllFlags()) {
-    if (flag->Filename().find(file_filter) != std::string::npos) flags.push_back(flag);
+std::string Usage(const CLI::App& app) { return app.help(); }
+
+std::optional<int> ParseCommandLineOrUsage(CLI::App& app, const std::vector<std::string>& args,
+                                           std::ostream& out, std::ostream& err) {
+  const absl::Status status = ParseCommandLine(app, args);
+  if (status.ok()) return std::nullopt;
+  if (absl::IsNotFound(status)) {
+    out << Usage(app);
+    return 0;
   }
-  std::sort(flags.begin(), flags.end(), [](auto* a, auto* b) { return a->Name() < b->Name(); });
-  std::string out =
-      absl::StrCat("Usage: ", ToAbsl(program), " [flags]\n", ToAbsl(description), "\n\nFlags:\n");
-  for (absl::CommandLineFlag* flag : flags) {
-    absl::StrAppend(&out, "  --", Dashed(flag->Name()), "\n      ", flag->Help(),
-                    " (default: ", flag->DefaultValue(), ")\n");
-  }
-  absl::StrAppend(&out, "  --help\n      Print this and exit.\n");
-  return out;
+  err << app.get_name() << ": " << status.message() << "\n\n" << Usage(app);
+  return 2;
 }
 
-void ParseFlagsOrExit(int argc, char** argv, std::string_view description,
-                      std::string_view file_filter) {
-  std::string program = argc > 0 ? argv[0] : "program";
-  program = program.substr(program.rfind('/') + 1);
-  const std::vector<std::string> args(argv + std::min(argc, 1), argv + argc);
-  const absl::Status status = ParseFlags(args, file_filter);
-  if (status.ok()) return;
-  const std::string usage = FlagsUsage(program, description, file_filter);
-  if (absl::IsNotFound(status)) {
-    std::fputs(usage.c_str(), stdout);
-    std::exit(0);
+void ParseCommandLineOrExit(CLI::App& app, int argc, char** argv) {
+  if (app.get_name().empty() && argc > 0) {
+    const std::string program = argv[0];
+    app.name(program.substr(program.rfind('/') + 1));
   }
-  std::fprintf(stderr, "%s: %s\n\n%s", program.c_str(), std::string(status.message()).c_str(),
-               usage.c_str());
-  std::exit(2);
+  const std::vector<std::string> args(argv + std::min(argc, 1), argv + argc);
+  if (std::optional<int> code = ParseCommandLineOrUsage(app, args, std::cout, std::cerr)) {
+    std::cout.flush();
+    std::exit(*code);
+  }
 }
+
+CLI::Option* AddMilliseconds(CLI::App& app, const std::string& name,
+                             std::chrono::milliseconds& value, const std::string& help) {
+  return app
+      .add_option_function<int64_t>(
+          name, [&value](int64_t ms) { value = std::chrono::milliseconds(ms); }, help)
+      ->type_name("MS")
+      ->default_str(std::to_string(value.count()));
+}
+
+CLI::Validator AtLeast(int64_t min) {
+  return CLI::Validator(
+      [min](std::string& value) -> std::string {
+        int64_t number = 0;
+        const auto [end, error] =
+            std::from_chars(value.data(), value.data() + value.size(), number);
+        if (value.empty() || error != std::errc() || end != value.data() + value.size()) {
+          return "not a whole number: " + value;
+        }
+        if (number < min) return absl::StrCat("must be at least ", min, ", not ", value);
+        return "";
+      },
+      absl::StrCat(">=", min));
+}
+
+const CLI::Validator kHostPort(
+    [](std::string& value) -> std::string {
+      const size_t colon = value.rfind(':');
+      if (colon == std::string::npos || colon == 0) return "expected HOST:PORT, got " + value;
+      const std::string_view port = std::string_view(value).substr(colon + 1);
+      unsigned number = 0;
+      const auto [end, error] = std::from_chars(port.data(), port.data() + port.size(), number);
+      if (port.empty() || error != std::errc() || end != port.data() + port.size() ||
+          number > 65535) {
+        return "expected a port 0..65535 after the last ':' in " + value;
+      }
+      return "";
+    },
+    "HOST:PORT", "HOST:PORT");
 
 }  // namespace roomq::base

@@ -48,7 +48,6 @@
 #include <vector>
 #include <zmq.hpp>
 
-#include "absl/flags/flag.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "proto/base/command_line.h"
@@ -63,36 +62,32 @@
 #include <hiredis/hiredis.h>
 #endif
 
-ABSL_FLAG(int32_t, subscribers, 4, "Subscribers (each receives every envelope)");
-ABSL_FLAG(int32_t, payload_bytes, 100, "Size of the envelope's args payload");
-ABSL_FLAG(int32_t, duration_ms, 3000, "Measured window per run");
-ABSL_FLAG(int32_t, warmup_ms, 300, "Traffic before the window opens");
-ABSL_FLAG(int32_t, rounds, 3, "Runs per relay, alternating");
-ABSL_FLAG(int32_t, hwm, 100000, "High-water mark on every socket, relays and clients");
-ABSL_FLAG(std::string, only, "", "Run only this relay: proxy, broker or redis");
-ABSL_FLAG(
-    std::string, redis_server, "redis-server",
-    "The redis-server executable (a path, or a name looked up in PATH); missing = no Redis relay");
-ABSL_FLAG(int32_t, redis_batch, 100, "PUBLISH commands pipelined per round trip to Redis");
-ABSL_FLAG(std::string, broker_pub, "",
-          "Use an already running broker (e.g. under a profiler) at this pub endpoint; needs "
-          "--broker-sub");
-ABSL_FLAG(std::string, broker_sub, "", "Sub endpoint of the already running broker");
-ABSL_FLAG(std::string, proxy_xsub, "",
-          "Use an already running proxy (e.g. `roomq-bench-broker --proxy` under a profiler); "
-          "needs --proxy-xpub");
-ABSL_FLAG(std::string, proxy_xpub, "", "XPUB endpoint of the already running proxy");
-ABSL_FLAG(int32_t, broker_frames_per_message, roomq::wire::kMaxDeliveriesPerMessage,
-          "The broker subscribers' ZMQ_RCVHWM is --hwm divided by this (as the Link does: a broker "
-          "message holds up to that many deliveries); 1 = the same queue as before the batching, "
-          "for A/B runs");
-ABSL_FLAG(bool, proxy, false, "Internal: run as the XSUB/XPUB proxy child");
-
 namespace roomq::bench {
 namespace {
 
 using Clock = std::chrono::steady_clock;
 using std::chrono::milliseconds;
+
+// The command line; main() fills it before any thread starts, nothing
+// writes it after.
+struct BenchOptions {
+  int subscribers = 4;      // each receives every envelope
+  int payload_bytes = 100;  // the envelope's args
+  int duration_ms = 3000;   // measured window per run
+  int warmup_ms = 300;      // traffic before the window opens
+  int rounds = 3;           // runs per relay, alternating
+  int hwm = 100000;         // on every socket, relays and clients
+  std::string only;         // "" = every relay
+  std::string redis_server = "redis-server";
+  int redis_batch = 100;
+  std::string broker_pub;  // "" = start a broker
+  std::string broker_sub;
+  std::string proxy_xsub;  // "" = start a proxy
+  std::string proxy_xpub;
+  int broker_frames_per_message = wire::kMaxDeliveriesPerMessage;
+  bool proxy = false;
+};
+BenchOptions flags;
 
 constexpr char kNamespace[] = "/bench";
 constexpr char kRoom[] = "room";
@@ -117,7 +112,7 @@ int RunProxy() {
   zmq::context_t context(1);
   zmq::socket_t xsub(context, zmq::socket_type::xsub);
   zmq::socket_t xpub(context, zmq::socket_type::xpub);
-  const int hwm = absl::GetFlag(FLAGS_hwm);
+  const int hwm = flags.hwm;
   for (zmq::socket_t* socket : {&xsub, &xpub}) {
     socket->set(zmq::sockopt::sndhwm, hwm);
     socket->set(zmq::sockopt::rcvhwm, hwm);
@@ -172,7 +167,7 @@ class Subscriber : public SubscriberBase {
                 relay == Relay::kProxy ? zmq::socket_type::sub : zmq::socket_type::dealer) {
     // As roomq::node::Link does: a broker message carries up to 64
     // deliveries, so the receive queue holds hwm deliveries at full batches.
-    const int per_message = std::max(1, absl::GetFlag(FLAGS_broker_frames_per_message));
+    const int per_message = std::max(1, flags.broker_frames_per_message);
     socket_.set(zmq::sockopt::rcvhwm,
                 relay == Relay::kProxy ? hwm : (hwm + per_message - 1) / per_message);
     socket_.set(zmq::sockopt::linger, 0);
@@ -377,7 +372,7 @@ class RedisPublisher : public PublisherBase {
 // PATH. Empty when there is none (or hiredis was not found at build time).
 std::string FindRedisServer() {
 #if ROOMQ_BENCH_REDIS
-  const std::string name = absl::GetFlag(FLAGS_redis_server);
+  const std::string name = flags.redis_server;
   if (name.find('/') != std::string::npos) return access(name.c_str(), X_OK) == 0 ? name : "";
   const char* path = std::getenv("PATH");
   std::string_view dirs = path != nullptr ? path : "/usr/local/bin:/usr/bin:/bin";
@@ -441,7 +436,7 @@ uint64_t ProcessCpuNs(pid_t pid, bool io_only = false) {
 absl::StatusOr<Endpoints> StartRelay(Relay relay, test_support::BrokerProcess& broker,
                                      std::unique_ptr<test_support::ChildProcess>& proxy,
                                      const char* self) {
-  const int hwm = absl::GetFlag(FLAGS_hwm);
+  const int hwm = flags.hwm;
   if (relay == Relay::kRedis) {
     auto port = FreeLoopbackPort();
     if (!port.ok()) return port.status();
@@ -462,8 +457,8 @@ absl::StatusOr<Endpoints> StartRelay(Relay relay, test_support::BrokerProcess& b
     const std::string endpoint = absl::StrCat("127.0.0.1:", *port);
     return Endpoints{endpoint, endpoint};
   }
-  if (relay == Relay::kBroker && !absl::GetFlag(FLAGS_broker_pub).empty()) {
-    return Endpoints{absl::GetFlag(FLAGS_broker_pub), absl::GetFlag(FLAGS_broker_sub)};
+  if (relay == Relay::kBroker && !flags.broker_pub.empty()) {
+    return Endpoints{flags.broker_pub, flags.broker_sub};
   }
   if (relay == Relay::kBroker) {
     test_support::BrokerOptions options;
@@ -474,8 +469,8 @@ absl::StatusOr<Endpoints> StartRelay(Relay relay, test_support::BrokerProcess& b
     broker = std::move(*started);
     return Endpoints{broker.pub_endpoint, broker.sub_endpoint};
   }
-  if (!absl::GetFlag(FLAGS_proxy_xsub).empty()) {
-    return Endpoints{absl::GetFlag(FLAGS_proxy_xsub), absl::GetFlag(FLAGS_proxy_xpub)};
+  if (!flags.proxy_xsub.empty()) {
+    return Endpoints{flags.proxy_xsub, flags.proxy_xpub};
   }
   test_support::ChildOptions options;
   options.name = "proxy";
@@ -498,24 +493,23 @@ absl::StatusOr<RunResult> RunOnce(Relay relay, const char* self) {
   auto endpoints = StartRelay(relay, broker, proxy, self);
   if (!endpoints.ok()) return endpoints.status();
 
-  const int hwm = absl::GetFlag(FLAGS_hwm);
-  const std::string bytes = EncodedEnvelope(absl::GetFlag(FLAGS_payload_bytes));
+  const int hwm = flags.hwm;
+  const std::string bytes = EncodedEnvelope(flags.payload_bytes);
   std::vector<std::unique_ptr<SubscriberBase>> subscribers;
   std::unique_ptr<PublisherBase> publisher;
   if (relay == Relay::kRedis) {
 #if ROOMQ_BENCH_REDIS
-    for (int i = 0; i < absl::GetFlag(FLAGS_subscribers); ++i) {
+    for (int i = 0; i < flags.subscribers; ++i) {
       auto context = ConnectRedis(*endpoints);
       if (!context.ok()) return context.status();
       subscribers.push_back(std::make_unique<RedisSubscriber>(std::move(*context)));
     }
     auto context = ConnectRedis(*endpoints);
     if (!context.ok()) return context.status();
-    publisher = std::make_unique<RedisPublisher>(std::move(*context), bytes,
-                                                 absl::GetFlag(FLAGS_redis_batch));
+    publisher = std::make_unique<RedisPublisher>(std::move(*context), bytes, flags.redis_batch);
 #endif
   } else {
-    for (int i = 0; i < absl::GetFlag(FLAGS_subscribers); ++i) {
+    for (int i = 0; i < flags.subscribers; ++i) {
       subscribers.push_back(std::make_unique<Subscriber>(relay, *endpoints, i, hwm));
     }
     // Subscriptions travel asynchronously (XPUB) or are answered with a
@@ -534,7 +528,7 @@ absl::StatusOr<RunResult> RunOnce(Relay relay, const char* self) {
     }
     std::this_thread::sleep_for(milliseconds(5));
   }
-  std::this_thread::sleep_for(milliseconds(absl::GetFlag(FLAGS_warmup_ms)));
+  std::this_thread::sleep_for(milliseconds(flags.warmup_ms));
 
   auto snapshot = [&](std::vector<uint64_t>& received) {
     received.clear();
@@ -549,7 +543,7 @@ absl::StatusOr<RunResult> RunOnce(Relay relay, const char* self) {
   const uint64_t io_cpu_start = relay_pid != 0 ? ProcessCpuNs(relay_pid, /*io_only=*/true) : 0;
   const uint64_t clients_cpu_start = ProcessCpuNs(getpid());
   const uint64_t sent_start = snapshot(received_start);
-  std::this_thread::sleep_for(milliseconds(absl::GetFlag(FLAGS_duration_ms)));
+  std::this_thread::sleep_for(milliseconds(flags.duration_ms));
   const uint64_t sent_end = snapshot(received_end);
   const uint64_t cpu_end = relay_pid != 0 ? ProcessCpuNs(relay_pid) : 0;
   const uint64_t io_cpu_end = relay_pid != 0 ? ProcessCpuNs(relay_pid, /*io_only=*/true) : 0;
@@ -594,7 +588,7 @@ double Median(std::vector<double> values) {
 
 int RunBench(const char* self) {
   std::vector<Relay> relays;
-  const std::string only = absl::GetFlag(FLAGS_only);
+  const std::string only = flags.only;
   if (only.empty() || only == "proxy") relays.push_back(Relay::kProxy);
   if (only.empty() || only == "broker") relays.push_back(Relay::kBroker);
   if (only.empty() || only == "redis") {
@@ -603,23 +597,18 @@ int RunBench(const char* self) {
     } else {
 #if ROOMQ_BENCH_REDIS
       std::printf("redis-server (--redis-server=%s) not found: skipping the Redis relay\n\n",
-                  absl::GetFlag(FLAGS_redis_server).c_str());
+                  flags.redis_server.c_str());
 #else
       std::printf("built without hiredis: skipping the Redis relay\n\n");
 #endif
       if (only == "redis") return 1;
     }
   }
-  if (relays.empty()) {
-    std::fprintf(stderr, "--only must be proxy, broker or redis\n");
-    return 2;
-  }
   std::printf(
       "roomq broker benchmark: 1 publisher, %d subscribers, %d-byte payload (%zu-byte envelope), "
       "%d ms per run, hwm %d\n\n",
-      absl::GetFlag(FLAGS_subscribers), absl::GetFlag(FLAGS_payload_bytes),
-      EncodedEnvelope(absl::GetFlag(FLAGS_payload_bytes)).size(), absl::GetFlag(FLAGS_duration_ms),
-      absl::GetFlag(FLAGS_hwm));
+      flags.subscribers, flags.payload_bytes, EncodedEnvelope(flags.payload_bytes).size(),
+      flags.duration_ms, flags.hwm);
   std::printf(
       "| round | relay | delivered/s per subscriber | published/s | loss | relay CPU (cores) | "
       "relay CPU µs/envelope | of which zmq I/O thread | clients CPU µs/envelope |\n");
@@ -629,7 +618,7 @@ int RunBench(const char* self) {
   // Adjacent runs share the machine's mood; their ratio is steadier than
   // the ratio of medians on a shared box. Broker against each other relay.
   std::vector<double> pair_ratios[kRelays];
-  for (int round = 1; round <= absl::GetFlag(FLAGS_rounds); ++round) {
+  for (int round = 1; round <= flags.rounds; ++round) {
     double round_rates[kRelays] = {0, 0, 0};
     for (Relay relay : relays) {
       auto result = RunOnce(relay, self);
@@ -690,13 +679,54 @@ int RunBench(const char* self) {
 }  // namespace
 }  // namespace roomq::bench
 
+namespace roomq::bench {
+namespace {
+
+void AddOptions(CLI::App& app) {
+  base::UseRoomqConventions(app);
+  app.add_option("--subscribers", flags.subscribers, "Subscribers (each receives every envelope)")
+      ->check(base::AtLeast(1));
+  app.add_option("--payload-bytes", flags.payload_bytes, "Size of the envelope's args payload")
+      ->check(base::AtLeast(0));
+  app.add_option("--duration-ms", flags.duration_ms, "Measured window per run")
+      ->check(base::AtLeast(1));
+  app.add_option("--warmup-ms", flags.warmup_ms, "Traffic before the window opens")
+      ->check(base::AtLeast(0));
+  app.add_option("--rounds", flags.rounds, "Runs per relay, alternating");
+  app.add_option("--hwm", flags.hwm, "High-water mark on every socket, relays and clients");
+  app.add_option("--only", flags.only, "Run only this relay: proxy, broker or redis")
+      ->check(CLI::IsMember({"proxy", "broker", "redis"}));
+  app.add_option("--redis-server", flags.redis_server,
+                 "The redis-server executable (a path, or a name looked up in PATH); missing = no "
+                 "Redis relay");
+  app.add_option("--redis-batch", flags.redis_batch,
+                 "PUBLISH commands pipelined per round trip to Redis");
+  app.add_option("--broker-pub", flags.broker_pub,
+                 "Use an already running broker (e.g. under a profiler) at this pub endpoint; "
+                 "needs --broker-sub");
+  app.add_option("--broker-sub", flags.broker_sub, "Sub endpoint of the already running broker");
+  app.add_option("--proxy-xsub", flags.proxy_xsub,
+                 "Use an already running proxy (e.g. `roomq-bench-broker --proxy` under a "
+                 "profiler); needs --proxy-xpub");
+  app.add_option("--proxy-xpub", flags.proxy_xpub, "XPUB endpoint of the already running proxy");
+  app.add_option("--broker-frames-per-message", flags.broker_frames_per_message,
+                 "The broker subscribers' ZMQ_RCVHWM is --hwm divided by this (as the Link does: a "
+                 "broker message holds up to that many deliveries); 1 = the same queue as before "
+                 "the batching, for A/B runs");
+  app.add_flag("--proxy", flags.proxy, "Internal: run as the XSUB/XPUB proxy child");
+}
+
+}  // namespace
+}  // namespace roomq::bench
+
 int main(int argc, char** argv) {
-  roomq::base::ParseFlagsOrExit(
-      argc, argv,
+  CLI::App app{
       "Envelopes/s through roomq-broker next to a plain XSUB/XPUB proxy and Redis pub/sub.",
-      "tests/bench/broker_bench.cc");
+      "roomq-bench-broker"};
+  roomq::bench::AddOptions(app);
+  roomq::base::ParseCommandLineOrExit(app, argc, argv);
   signal(SIGPIPE, SIG_IGN);
-  if (absl::GetFlag(FLAGS_proxy)) return roomq::bench::RunProxy();
+  if (roomq::bench::flags.proxy) return roomq::bench::RunProxy();
   // The proxy child is this very binary, wherever it was started from.
   char self[4096];
   const ssize_t length = readlink("/proc/self/exe", self, sizeof(self) - 1);

@@ -1,9 +1,9 @@
-// The roomq CLI's separable parts: flag parsing, subcommand parsing, the
-// JSON line format.
+// The roomq CLI's separable parts: flag parsing (CLI11 with roomq's
+// conventions, proto/base/command_line.h), subcommand parsing, the JSON
+// line format.
 #include <variant>
 
 #include "clients/cli/command_line.h"
-#include "clients/cli/flags.h"
 #include "clients/cli/format.h"
 #include "gtest/gtest.h"
 #include "proto/base/json.h"
@@ -11,52 +11,76 @@
 namespace roomq::cli {
 namespace {
 
-const std::vector<FlagSpec> kSpecs = {
-    {"name", "VALUE", "a value", ""},
-    {"multi", "VALUE", "repeatable", "", true},
-    {"verbose", "", "a boolean", "false"},
-};
-
 TEST(FlagsTest, ParsesEveryForm) {
-  auto flags = ParseFlags(kSpecs, {"--name=a", "pos1", "--multi", "x", "-multi=y", "--verbose",
-                                   "--", "--not-a-flag", "-"});
-  ASSERT_TRUE(flags.ok()) << flags.status();
-  EXPECT_EQ(flags->Get("name", ""), "a");
-  EXPECT_EQ(flags->GetAll("multi"), (std::vector<std::string>{"x", "y"}));
-  EXPECT_EQ(flags->Get("verbose", ""), "true");
-  EXPECT_EQ(flags->positional, (std::vector<std::string>{"pos1", "--not-a-flag", "-"}));
-  EXPECT_FALSE(flags->help);
-}
-
-TEST(FlagsTest, BooleanNegationAndExplicitValues) {
-  auto flags = ParseFlags(kSpecs, {"--noverbose"});
-  ASSERT_TRUE(flags.ok());
-  EXPECT_EQ(flags->Get("verbose", ""), "false");
-  EXPECT_FALSE(ParseFlags(kSpecs, {"--verbose=maybe"}).ok());
-  EXPECT_FALSE(ParseFlags(kSpecs, {"--noname"}).ok());  // not a boolean
+  auto command = ParseCommandLine({"pub", "--event=a", "1", "--room", "x", "-room=y",
+                                   "--except_room", "z", "--", "-1", "\"--not-a-flag\""});
+  ASSERT_TRUE(command.ok()) << command.status();
+  const auto& pub = std::get<PubCommand>(*command);
+  EXPECT_EQ(pub.event, "a");
+  EXPECT_EQ(pub.rooms, (std::vector<std::string>{"x", "y"}));
+  EXPECT_EQ(pub.except_rooms, std::vector<std::string>{"z"});
+  EXPECT_EQ(pub.args, (std::vector<std::string>{"1", "-1", "\"--not-a-flag\""}));
 }
 
 TEST(FlagsTest, Errors) {
-  EXPECT_EQ(ParseFlags(kSpecs, {"--bogus"}).status().message(), "unknown flag --bogus");
-  EXPECT_FALSE(ParseFlags(kSpecs, {"--name"}).ok());                // missing value
-  EXPECT_FALSE(ParseFlags(kSpecs, {"--name=a", "--name=b"}).ok());  // not repeatable
-  EXPECT_TRUE(ParseFlags(kSpecs, {"-h"})->help);
-  EXPECT_TRUE(ParseFlags(kSpecs, {"--help"})->help);
+  EXPECT_EQ(ParseCommandLine({"pub", "--bogus"}).status().message(), "unknown flag --bogus");
+  EXPECT_EQ(ParseCommandLine({"sub", "--bogus=1"}).status().message(), "unknown flag --bogus");
+  EXPECT_FALSE(ParseCommandLine({"pub", "--event"}).ok());                 // missing value
+  EXPECT_FALSE(ParseCommandLine({"pub", "--event=a", "--event=b"}).ok());  // not repeatable
+  EXPECT_FALSE(ParseCommandLine({"sub", "--noroom"}).ok());                // not a boolean
+  EXPECT_TRUE(std::holds_alternative<HelpCommand>(*ParseCommandLine({"sub", "-h"})));
+  EXPECT_TRUE(std::holds_alternative<HelpCommand>(*ParseCommandLine({"sub", "--bogus", "--help"})));
 }
 
 TEST(FlagsTest, HelpListsFlagsWithDefaults) {
-  const std::string help = FlagsHelp(kSpecs);
-  EXPECT_NE(help.find("--name=VALUE"), std::string::npos);
-  EXPECT_NE(help.find("(repeatable)"), std::string::npos);
-  EXPECT_NE(help.find("(default: false)"), std::string::npos);
+  const std::string help = PubUsage();
+  EXPECT_NE(help.find("  --event\n      Event name. (NAME, default: message)"), std::string::npos)
+      << help;
+  EXPECT_NE(help.find("(ENDPOINT, default: " + std::string(kDefaultBrokerPub) + ")"),
+            std::string::npos)
+      << help;
+  EXPECT_NE(help.find("(ROOM, repeatable)"), std::string::npos);
+  EXPECT_NE(help.find("(MS:>=1, default: 5000)"), std::string::npos) << help;
   EXPECT_NE(help.find("--help"), std::string::npos);
+  EXPECT_NE(help.find("Exit status"), std::string::npos);
+  EXPECT_NE(SubUsage().find("--from-offset"), std::string::npos);
+  EXPECT_NE(KeygenUsage().find("NAME.key"), std::string::npos);
 }
 
 TEST(FlagsTest, NonNegativeIntegers) {
-  EXPECT_EQ(*ParseNonNegative("n", "250"), 250);
-  EXPECT_FALSE(ParseNonNegative("n", "-1").ok());
-  EXPECT_FALSE(ParseNonNegative("n", "12ms").ok());
-  EXPECT_FALSE(ParseNonNegative("n", "").ok());
+  auto command = ParseCommandLine({"pub", "--timeout-ms", "250"});
+  ASSERT_TRUE(command.ok()) << command.status();
+  EXPECT_EQ(std::get<PubCommand>(*command).timeout, std::chrono::milliseconds(250));
+  EXPECT_FALSE(ParseCommandLine({"pub", "--timeout-ms=-1"}).ok());
+  EXPECT_FALSE(ParseCommandLine({"pub", "--timeout-ms=12ms"}).ok());
+  EXPECT_FALSE(ParseCommandLine({"pub", "--timeout-ms="}).ok());
+  EXPECT_FALSE(ParseCommandLine({"sub", "--from-offset=-1"}).ok());
+  EXPECT_FALSE(ParseCommandLine({"sub", "--epoch=x"}).ok());
+}
+
+// A range violation is refused naming the flag and the bound.
+TEST(FlagsTest, RangeViolationNamesTheFlag) {
+  const auto command = ParseCommandLine({"pub", "--timeout-ms=0"});
+  ASSERT_FALSE(command.ok());
+  EXPECT_EQ(command.status().message(), "--timeout-ms: must be at least 1, not 0");
+}
+
+TEST(CommandLineTest, SubResumeAndEpoch) {
+  auto command = ParseCommandLine({"sub", "--room=a", "--from-offset", "7", "--epoch=42"});
+  ASSERT_TRUE(command.ok()) << command.status();
+  const auto& sub = std::get<SubCommand>(*command);
+  EXPECT_EQ(sub.from_offset, std::optional<uint64_t>(7));
+  EXPECT_EQ(sub.epoch, 42u);
+  EXPECT_FALSE(std::get<SubCommand>(*ParseCommandLine({"sub"})).from_offset.has_value());
+  EXPECT_FALSE(ParseCommandLine({"sub", "--room=a", "--room=b", "--from-offset=0"}).ok());
+}
+
+TEST(CommandLineTest, Keygen) {
+  auto command = ParseCommandLine({"keygen", "alice"});
+  ASSERT_TRUE(command.ok()) << command.status();
+  EXPECT_EQ(std::get<KeygenCommand>(*command).base, "alice");
+  EXPECT_FALSE(ParseCommandLine({"keygen"}).ok());
+  EXPECT_FALSE(ParseCommandLine({"keygen", "a", "b"}).ok());
 }
 
 TEST(CommandLineTest, PubWithEverything) {

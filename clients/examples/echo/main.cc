@@ -10,29 +10,26 @@
 #include <string>
 #include <thread>
 
-#include "absl/flags/flag.h"
 #include "clients/examples/echo/echo_service.h"
 #include "proto/base/command_line.h"
+#include "proto/node/command_line.h"
 #include "proto/node/curve.h"
-#include "proto/node/endpoints.h"
 #include "roomq/client.h"
 #include "spdlog/spdlog.h"
 
-ABSL_FLAG(std::string, broker_pub, roomq::node::kDefaultPubEndpoint,
-          "The broker's publish endpoint (its --pub-bind).");
-ABSL_FLAG(std::string, broker_sub, roomq::node::kDefaultSubEndpoint,
-          "The broker's subscribe endpoint (its --sub-bind).");
-ABSL_FLAG(std::string, curve_server_key, "",
-          "CURVE: the broker's public key file (NAME.pub); with --curve-secret-key.");
-ABSL_FLAG(std::string, curve_secret_key, "", "CURVE: this service's secret key file (NAME.key).");
-
 int main(int argc, char** argv) {
-  roomq::base::ParseFlagsOrExit(
-      argc, argv,
+  roomq::ClientOptions options;
+  std::string curve_server_key;
+  std::string curve_secret_key;
+  CLI::App app{
       "The Socket.IO conformance echo service for namespaces / and /custom, behind\n"
       "roomq gateways: emits `auth` on connection, `message-back` on `message`, acks\n"
       "`message-with-ack`.",
-      "clients/examples/echo/main.cc");
+      "roomq-echo"};
+  roomq::base::UseRoomqConventions(app);
+  roomq::node::AddBrokerEndpointOptions(app, options.broker_pub, options.broker_sub);
+  roomq::node::AddCurveClientOptions(app, curve_server_key, curve_secret_key);
+  roomq::base::ParseCommandLineOrExit(app, argc, argv);
 
   sigset_t signals;
   sigemptyset(&signals);
@@ -40,16 +37,12 @@ int main(int argc, char** argv) {
   sigaddset(&signals, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
-  roomq::ClientOptions options;
-  auto curve = roomq::node::LoadCurveClientOptions(absl::GetFlag(FLAGS_curve_server_key),
-                                                   absl::GetFlag(FLAGS_curve_secret_key));
+  auto curve = roomq::node::LoadCurveClientOptions(curve_server_key, curve_secret_key);
   if (!curve.ok()) {
     std::fprintf(stderr, "roomq-echo: %s\n", std::string(curve.status().message()).c_str());
     return 2;
   }
   options.curve = *std::move(curve);
-  options.broker_pub = absl::GetFlag(FLAGS_broker_pub);
-  options.broker_sub = absl::GetFlag(FLAGS_broker_sub);
   options.node_prefix = "svc-echo";
   auto client = roomq::Client::Connect(options);
   if (!client.ok()) {
