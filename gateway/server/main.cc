@@ -141,7 +141,7 @@ int main(int argc, char** argv) {
       "Socket.IO-compatible WebSocket/HTTP gateway mapping rooms onto roomq broker topics.",
       "gateway/server/main.cc");
 
-  server::GatewayOptions options;
+  server::GatewayServerOptions options;
   int port = 0;
   if (auto status = server::ParseHostPort(absl::GetFlag(FLAGS_listen), &options.host, &port);
       !status.ok()) {

@@ -1,5 +1,5 @@
-#ifndef ROOMQ_GATEWAY_SERVER_GATEWAY_OPTIONS_H_
-#define ROOMQ_GATEWAY_SERVER_GATEWAY_OPTIONS_H_
+#ifndef ROOMQ_GATEWAY_SERVER_GATEWAY_SERVER_OPTIONS_H_
+#define ROOMQ_GATEWAY_SERVER_GATEWAY_SERVER_OPTIONS_H_
 
 #include <chrono>
 #include <cstddef>
@@ -10,7 +10,9 @@
 
 namespace roomq::gateway::server {
 
-struct GatewayOptions {
+// What the HTTP/WebSocket front (GatewayServer) is built from. Gateway
+// (gateway.h) derives it from the command line's GatewayOptions.
+struct GatewayServerOptions {
   std::string host = "127.0.0.1";
   uint16_t port = 8080;  // 0: any free port (see GatewayServer::port())
   engineio::EngineOptions engine;
@@ -29,4 +31,4 @@ struct GatewayOptions {
 
 }  // namespace roomq::gateway::server
 
-#endif  // ROOMQ_GATEWAY_SERVER_GATEWAY_OPTIONS_H_
+#endif  // ROOMQ_GATEWAY_SERVER_GATEWAY_SERVER_OPTIONS_H_
