@@ -9,7 +9,7 @@
 //   /socket.io/socket.io.min.js and .map   the client bundle (client_dir)
 //   GET /healthz                200 {"status":"ok"}
 // (/metrics is not here: operators get it on --metrics-listen, see
-// gateway/server/main.cc.)
+// gateway/server/gateway.h.)
 //   anything else               static files from static_dir, else 404
 // A malformed request, one that does not arrive in full within
 // http_idle_timeout, or a connection that sends nothing that long closes only
