@@ -9,6 +9,7 @@
 #include <functional>
 #include <ostream>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace roomq::gateway::server {
@@ -16,27 +17,37 @@ namespace {
 
 TEST(GatewayOptionsTest, DefaultsAreValid) { EXPECT_TRUE(GatewayOptions().Validate().ok()); }
 
+// Each edge alone: the last value of a range that is still accepted.
 TEST(GatewayOptionsTest, EdgesOfEveryRangeAreValid) {
-  GatewayOptions options;
-  options.listen = "[::1]:0";
-  options.threads = 4096;
-  options.max_event_bytes = options.max_outbound_bytes - 512;
-  options.sid_prefix = "gw-1_ABCDEFGHIJK";
-  options.shutdown_grace_ms = 0;
-  options.max_connections = 0;
-  options.max_namespaces = 1;
-  options.max_rooms_per_socket = 2;
-  options.max_dynamic_namespaces = 1;
-  options.message_rate = 0;
-  options.message_burst = 1;
-  options.rate_limit_policy = "disconnect";
-  options.handshake_rate = 0;
-  options.handshake_burst = 1;
-  options.max_sessions_per_address = 0;
-  options.max_rooms_per_address = 0;
-  options.trusted_proxy = {"10.0.0.0/8", "fd00::/8"};
-  options.max_shard_queue_bytes = 1;
-  EXPECT_TRUE(options.Validate().ok()) << options.Validate();
+  const std::vector<std::pair<std::string, std::function<void(GatewayOptions&)>>> edges = {
+      {"listen [::1]:0", [](auto& o) { o.listen = "[::1]:0"; }},
+      {"threads 4096", [](auto& o) { o.threads = 4096; }},
+      {"max_event_bytes with framing = max_outbound_bytes",
+       [](auto& o) { o.max_event_bytes = o.max_outbound_bytes - 512; }},
+      {"sid_prefix of 16", [](auto& o) { o.sid_prefix = "gw-1_ABCDEFGHIJK"; }},
+      {"shutdown_grace_ms 0", [](auto& o) { o.shutdown_grace_ms = 0; }},
+      {"max_connections 0", [](auto& o) { o.max_connections = 0; }},
+      {"max_namespaces 1", [](auto& o) { o.max_namespaces = 1; }},
+      {"max_rooms_per_socket 2", [](auto& o) { o.max_rooms_per_socket = 2; }},
+      {"max_dynamic_namespaces 1", [](auto& o) { o.max_dynamic_namespaces = 1; }},
+      {"message_rate 0", [](auto& o) { o.message_rate = 0; }},
+      {"message_burst 1", [](auto& o) { o.message_burst = 1; }},
+      {"rate_limit_policy disconnect", [](auto& o) { o.rate_limit_policy = "disconnect"; }},
+      {"handshake_rate 0", [](auto& o) { o.handshake_rate = 0; }},
+      {"handshake_burst 1", [](auto& o) { o.handshake_burst = 1; }},
+      {"max_sessions_per_address 0", [](auto& o) { o.max_sessions_per_address = 0; }},
+      {"max_rooms_per_address 0", [](auto& o) { o.max_rooms_per_address = 0; }},
+      {"trusted_proxy v4 and v6",
+       [](auto& o) {
+         o.trusted_proxy = {"10.0.0.0/8", "fd00::/8"};
+       }},
+      {"max_shard_queue_bytes 1", [](auto& o) { o.max_shard_queue_bytes = 1; }},
+  };
+  for (const auto& [name, change] : edges) {
+    GatewayOptions options;
+    change(options);
+    EXPECT_TRUE(options.Validate().ok()) << name << ": " << options.Validate();
+  }
 }
 
 struct BadCase {
@@ -56,6 +67,11 @@ std::vector<BadCase> BadCases() {
   const std::string handshake_rate = "--handshake-rate must be >= 0 and --handshake-burst >= 1";
   const std::string per_address =
       "--max-sessions-per-address and --max-rooms-per-address must be >= 0";
+  auto framing = [](int event) {
+    return "--max-event-bytes (" + std::to_string(event) +
+           ") plus 512 bytes of framing must fit in --max-outbound-bytes (10000): an event the "
+           "gateway accepts must never cut off a reader";
+  };
   return {
       {"listen_malformed", [](auto& o) { o.listen = "8080"; }, "--listen: "},
       {"listen_port_too_big", [](auto& o) { o.listen = "127.0.0.1:65536"; }, "--listen: "},
@@ -73,16 +89,14 @@ std::vector<BadCase> BadCases() {
          o.max_outbound_bytes = 10000;
          o.max_event_bytes = 9489;
        },
-       "--max-event-bytes (9489) plus 512 bytes of framing must fit in --max-outbound-bytes "
-       "(10000): an event the gateway accepts must never cut off a reader"},
+       framing(9489)},
       // 0 means --max-payload, which must then fit too.
       {"max_event_default_over_outbound",
        [](auto& o) {
          o.max_outbound_bytes = 10000;
          o.max_payload = 9600;
        },
-       "--max-event-bytes (9600) plus 512 bytes of framing must fit in --max-outbound-bytes "
-       "(10000): an event the gateway accepts must never cut off a reader"},
+       framing(9600)},
       {"sid_prefix_bad_character", [](auto& o) { o.sid_prefix = "a/b"; },
        "--sid-prefix must be at most 16 characters of A-Z a-z 0-9 - _"},
       {"sid_prefix_too_long", [](auto& o) { o.sid_prefix = std::string(17, 'a'); },
