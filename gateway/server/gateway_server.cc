@@ -17,7 +17,7 @@ namespace roomq::gateway::server {
 namespace asio = boost::asio;
 using tcp = boost::asio::ip::tcp;
 
-GatewayServer::GatewayServer(GatewayOptions options, IoShards* shards,
+GatewayServer::GatewayServer(GatewayServerOptions options, IoShards* shards,
                              engineio::SessionListenerFactory* factory)
     : options_(std::move(options)),
       shards_(shards),
@@ -32,7 +32,7 @@ GatewayServer::GatewayServer(GatewayOptions options, IoShards* shards,
 GatewayServer::~GatewayServer() = default;
 
 absl::StatusOr<std::unique_ptr<GatewayServer>> GatewayServer::Create(
-    GatewayOptions options, IoShards* shards, engineio::SessionListenerFactory* factory) {
+    GatewayServerOptions options, IoShards* shards, engineio::SessionListenerFactory* factory) {
   if (shards->size() > engineio::kMaxShards) {
     return absl::InvalidArgumentError("too many io threads");
   }

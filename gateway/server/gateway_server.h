@@ -28,7 +28,7 @@
 #include "absl/status/statusor.h"
 #include "gateway/engineio/engine.h"
 #include "gateway/engineio/session.h"
-#include "gateway/server/gateway_options.h"
+#include "gateway/server/gateway_server_options.h"
 #include "gateway/server/http_connection.h"
 #include "gateway/server/io_shards.h"
 
@@ -40,7 +40,7 @@ class GatewayServer {
   // `shards` and `factory` must outlive the server; the io threads must be
   // stopped before the server is destroyed.
   static absl::StatusOr<std::unique_ptr<GatewayServer>> Create(
-      GatewayOptions options, IoShards* shards, engineio::SessionListenerFactory* factory);
+      GatewayServerOptions options, IoShards* shards, engineio::SessionListenerFactory* factory);
   ~GatewayServer();
 
   // The bound port (the actual one when options.port was 0).
@@ -60,11 +60,11 @@ class GatewayServer {
   bool WaitForTransportsClosed(std::chrono::steady_clock::time_point deadline);
 
  private:
-  GatewayServer(GatewayOptions options, IoShards* shards,
+  GatewayServer(GatewayServerOptions options, IoShards* shards,
                 engineio::SessionListenerFactory* factory);
   void DoAccept();
 
-  GatewayOptions options_;
+  GatewayServerOptions options_;
   IoShards* const shards_;
   // One per shard, each touched on its shard's thread (http_connection.h).
   std::vector<std::shared_ptr<HttpConnectionSet>> connections_;

@@ -43,7 +43,7 @@ engineio::HttpMethod MethodOf(http::verb verb) {
 }  // namespace
 
 HttpConnection::HttpConnection(tcp::socket socket, size_t shard, engineio::Engine* engine,
-                               const GatewayOptions* options,
+                               const GatewayServerOptions* options,
                                std::shared_ptr<HttpConnectionSet> connections)
     : stream_(std::move(socket)),
       shard_(shard),

@@ -9,7 +9,7 @@
 //   /socket.io/socket.io.min.js and .map   the client bundle (client_dir)
 //   GET /healthz                200 {"status":"ok"}
 // (/metrics is not here: operators get it on --metrics-listen, see
-// gateway/server/main.cc.)
+// gateway/server/gateway.h.)
 //   anything else               static files from static_dir, else 404
 // A malformed request, one that does not arrive in full within
 // http_idle_timeout, or a connection that sends nothing that long closes only
@@ -37,7 +37,7 @@
 #include "gateway/engineio/engine.h"
 #include "gateway/engineio/http_types.h"
 #include "gateway/engineio/open_transports.h"
-#include "gateway/server/gateway_options.h"
+#include "gateway/server/gateway_server_options.h"
 
 namespace roomq::gateway::server {
 
@@ -57,7 +57,8 @@ class HttpConnection : public std::enable_shared_from_this<HttpConnection> {
   // `engine` and `options` outlive every connection. `connections` is the
   // set of the connection's shard.
   HttpConnection(boost::asio::ip::tcp::socket socket, size_t shard, engineio::Engine* engine,
-                 const GatewayOptions* options, std::shared_ptr<HttpConnectionSet> connections);
+                 const GatewayServerOptions* options,
+                 std::shared_ptr<HttpConnectionSet> connections);
   ~HttpConnection();
   // Call on the socket's executor.
   void Start();
@@ -89,7 +90,7 @@ class HttpConnection : public std::enable_shared_from_this<HttpConnection> {
   std::shared_ptr<Response> response_;
   const size_t shard_;
   engineio::Engine* const engine_;
-  const GatewayOptions* const options_;
+  const GatewayServerOptions* const options_;
   const std::shared_ptr<HttpConnectionSet> connections_;
   engineio::OpenTransportToken open_;  // held from Start() until Forget()
   std::string remote_;                 // "ip:port" of the TCP peer, for logs

@@ -15,7 +15,7 @@ namespace {
 using Record = Recorder::SessionRecord;
 
 TEST(EngineIoPolling, HandshakeAnnouncesSessionParameters) {
-  GatewayOptions options = TestGateway::DefaultOptions();
+  GatewayServerOptions options = TestGateway::DefaultOptions();
   options.engine.ping_interval = std::chrono::milliseconds(300);
   options.engine.ping_timeout = std::chrono::milliseconds(200);
   TestGateway gateway(options);
@@ -139,7 +139,7 @@ TEST(EngineIoPolling, ServerCloseDeliversClosePacket) {
 }
 
 TEST(EngineIoPolling, MaxPayloadExceededAnswers413AndCloses) {
-  GatewayOptions options = TestGateway::DefaultOptions();
+  GatewayServerOptions options = TestGateway::DefaultOptions();
   options.engine.max_payload = 1000;
   TestGateway gateway(options);
   std::string sid = gateway.PollingHandshake();
@@ -154,7 +154,7 @@ TEST(EngineIoPolling, MaxPayloadExceededAnswers413AndCloses) {
 }
 
 TEST(EngineIoPolling, OutboundQueueBoundClosesSlowConsumer) {
-  GatewayOptions options = TestGateway::DefaultOptions();
+  GatewayServerOptions options = TestGateway::DefaultOptions();
   options.engine.max_outbound_bytes = 10000;
   TestGateway gateway(options);
   std::string sid = gateway.PollingHandshake();
@@ -173,7 +173,7 @@ TEST(EngineIoPolling, OutboundQueueBoundClosesSlowConsumer) {
 }
 
 TEST(EngineIoPolling, HeartbeatTimeoutClosesSession) {
-  GatewayOptions options = TestGateway::DefaultOptions();
+  GatewayServerOptions options = TestGateway::DefaultOptions();
   options.engine.ping_interval = std::chrono::milliseconds(100);
   options.engine.ping_timeout = std::chrono::milliseconds(100);
   TestGateway gateway(options);
@@ -191,7 +191,7 @@ TEST(EngineIoPolling, HeartbeatTimeoutClosesSession) {
 }
 
 TEST(EngineIoPolling, PongKeepsSessionAlive) {
-  GatewayOptions options = TestGateway::DefaultOptions();
+  GatewayServerOptions options = TestGateway::DefaultOptions();
   options.engine.ping_interval = std::chrono::milliseconds(100);
   options.engine.ping_timeout = std::chrono::milliseconds(150);
   TestGateway gateway(options);
@@ -239,7 +239,7 @@ TEST(EngineIoWebSocket, WebSocketOnlySessionEchoesTextAndBinary) {
 }
 
 TEST(EngineIoWebSocket, HeartbeatTimeoutClosesSession) {
-  GatewayOptions options = TestGateway::DefaultOptions();
+  GatewayServerOptions options = TestGateway::DefaultOptions();
   options.engine.ping_interval = std::chrono::milliseconds(100);
   options.engine.ping_timeout = std::chrono::milliseconds(100);
   TestGateway gateway(options);
@@ -296,7 +296,7 @@ TEST(EngineIoWebSocket, InvalidPacketClosesSession) {
 }
 
 TEST(EngineIoWebSocket, MessageOverMaxPayloadClosesSession) {
-  GatewayOptions options = TestGateway::DefaultOptions();
+  GatewayServerOptions options = TestGateway::DefaultOptions();
   options.engine.max_payload = 1000;
   TestGateway gateway(options);
   WsClient ws;
@@ -396,7 +396,7 @@ TEST(EngineIoUpgrade, UnknownSidIsRefused) {
 // the upgrade work with it from every shard, and a sid without it (another
 // gateway's, or an unprefixed one) is unknown here.
 TEST(EngineIoSidPrefix, SessionsCarryThePrefixAndUpgrade) {
-  GatewayOptions options = TestGateway::DefaultOptions();
+  GatewayServerOptions options = TestGateway::DefaultOptions();
   options.engine.sid_prefix = "gw2-";
   TestGateway gateway(options, 2);
   for (int i = 0; i < 2; ++i) {
@@ -433,7 +433,7 @@ TEST(EngineIoShards, SessionRequestsWorkFromEveryShard) {
 }
 
 TEST(EngineIoErrors, AnswerWithEngineIoCodes) {
-  GatewayOptions options = TestGateway::DefaultOptions();
+  GatewayServerOptions options = TestGateway::DefaultOptions();
   options.engine.cors_origins = {"http://allowed.example"};
   TestGateway gateway(options);
   auto check = [&](http::verb verb, const std::string& target, unsigned status, int code,
@@ -470,7 +470,7 @@ TEST(EngineIoErrors, AnswerWithEngineIoCodes) {
 }
 
 TEST(EngineIoCors, EchoesAllowedOriginAndAnswersPreflight) {
-  GatewayOptions options = TestGateway::DefaultOptions();
+  GatewayServerOptions options = TestGateway::DefaultOptions();
   options.engine.cors_origins = {"http://allowed.example"};
   TestGateway gateway(options);
   HttpResult res = DoRequest(gateway.port(), http::verb::get, "/socket.io/?EIO=4&transport=polling",
@@ -496,7 +496,7 @@ TEST(EngineIoCors, EchoesAllowedOriginAndAnswersPreflight) {
 }
 
 TEST(EngineIoCors, WildcardAnswersStar) {
-  GatewayOptions options = TestGateway::DefaultOptions();
+  GatewayServerOptions options = TestGateway::DefaultOptions();
   options.engine.cors_origins = {"*"};
   TestGateway gateway(options);
   HttpResult res = DoRequest(gateway.port(), http::verb::get, "/socket.io/?EIO=4&transport=polling",

@@ -63,7 +63,7 @@ TEST(HttpServer, ServesStaticFilesWithContentTypes) {
   root.Write("sub/index.html", "sub index");
   TempDir outside;
   outside.Write("secret.txt", "secret");
-  GatewayOptions options = TestGateway::DefaultOptions();
+  GatewayServerOptions options = TestGateway::DefaultOptions();
   options.static_dir = root.path();
   TestGateway gateway(options);
   HttpResult index = DoRequest(gateway.port(), http::verb::get, "/");
@@ -112,7 +112,7 @@ TEST(HttpServer, ServesClientBundle) {
   TempDir web;
   web.Write("socket.io.min.js", "/* bundle */");
   web.Write("socket.io.min.js.map", "{\"version\":3}");
-  GatewayOptions options = TestGateway::DefaultOptions();
+  GatewayServerOptions options = TestGateway::DefaultOptions();
   options.client_dir = web.path();
   TestGateway gateway(options);
   HttpResult js = DoRequest(gateway.port(), http::verb::get, "/socket.io/socket.io.min.js");

@@ -17,7 +17,7 @@ namespace roomq::gateway::server::testing {
 namespace {
 
 TEST(GatewayLimits, MaxConnectionsRefusesHandshakesOnBothTransports) {
-  GatewayOptions options = TestGateway::DefaultOptions();
+  GatewayServerOptions options = TestGateway::DefaultOptions();
   options.engine.max_connections = 2;
   TestGateway gateway(options);
   const std::string first = gateway.PollingHandshake();
@@ -60,7 +60,7 @@ constexpr char kPollingHandshake[] = "/socket.io/?EIO=4&transport=polling";
 constexpr char kWebSocketHandshake[] = "/socket.io/?EIO=4&transport=websocket";
 
 TEST(GatewayLimits, HandshakesOverAnAddressRateGet429OnBothTransports) {
-  GatewayOptions options = TestGateway::DefaultOptions();
+  GatewayServerOptions options = TestGateway::DefaultOptions();
   options.engine.address_limits.handshake_rate = 1;
   options.engine.address_limits.handshake_burst = 2;
   TestGateway gateway(options);
@@ -96,7 +96,7 @@ TEST(GatewayLimits, HandshakesOverAnAddressRateGet429OnBothTransports) {
 }
 
 TEST(GatewayLimits, SessionsOverAnAddressBoundGet503UntilOneCloses) {
-  GatewayOptions options = TestGateway::DefaultOptions();
+  GatewayServerOptions options = TestGateway::DefaultOptions();
   options.engine.address_limits.handshake_rate = 0;
   options.engine.address_limits.max_sessions = 2;
   TestGateway gateway(options);
@@ -124,7 +124,7 @@ TEST(GatewayLimits, SessionsOverAnAddressBoundGet503UntilOneCloses) {
 }
 
 TEST(GatewayLimits, BehindATrustedProxyEveryForwardedAddressHasItsOwnLimits) {
-  GatewayOptions options = TestGateway::DefaultOptions();
+  GatewayServerOptions options = TestGateway::DefaultOptions();
   options.engine.address_limits.handshake_rate = 0.001;
   options.engine.address_limits.handshake_burst = 1;
   auto loopback = engineio::IpRange::Parse("127.0.0.1/32");
@@ -155,7 +155,7 @@ TEST(GatewayLimits, BehindATrustedProxyEveryForwardedAddressHasItsOwnLimits) {
 }
 
 TEST(GatewayLimits, WithoutATrustedProxyForwardedForIsIgnored) {
-  GatewayOptions options = TestGateway::DefaultOptions();
+  GatewayServerOptions options = TestGateway::DefaultOptions();
   options.engine.address_limits.handshake_rate = 0.001;
   options.engine.address_limits.handshake_burst = 1;
   TestGateway gateway(options);

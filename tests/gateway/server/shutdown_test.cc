@@ -63,7 +63,7 @@ TEST(GatewayShutdown, IdleTransportsCloseLongBeforeTheDeadline) {
 }
 
 TEST(GatewayShutdown, AClientThatDoesNotReadHoldsItsTransportUntilItDrains) {
-  GatewayOptions options = TestGateway::DefaultOptions();
+  GatewayServerOptions options = TestGateway::DefaultOptions();
   options.engine.max_outbound_bytes = 64 << 20;
   TestGateway gateway(options);
   std::optional<RawWebSocketConnection> stalled;

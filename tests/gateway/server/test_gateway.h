@@ -451,7 +451,7 @@ class ReadUntilClosedClient {
 // no session times out because a loaded machine was slow.
 class TestGateway {
  public:
-  explicit TestGateway(GatewayOptions options = DefaultOptions(), size_t threads = 2)
+  explicit TestGateway(GatewayServerOptions options = DefaultOptions(), size_t threads = 2)
       : shards_(threads), factory_(&recorder_) {
     options.host = "127.0.0.1";
     options.port = 0;
@@ -466,8 +466,8 @@ class TestGateway {
     shards_.Stop(std::chrono::milliseconds(500));
     server_.reset();
   }
-  static GatewayOptions DefaultOptions() {
-    GatewayOptions options;
+  static GatewayServerOptions DefaultOptions() {
+    GatewayServerOptions options;
     options.engine.ping_interval = std::chrono::milliseconds(10000);
     options.engine.ping_timeout = std::chrono::milliseconds(5000);
     return options;

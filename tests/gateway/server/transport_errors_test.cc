@@ -184,7 +184,7 @@ TEST(TransportErrors, BadUtf8AcrossFragments) {
 }
 
 TEST(TransportErrors, MessageOverMaxPayload) {
-  GatewayOptions options = TestGateway::DefaultOptions();
+  GatewayServerOptions options = TestGateway::DefaultOptions();
   options.engine.max_payload = 1000;
   TestGateway gateway(options);
   ExpectWebSocketClosedFor(gateway, MaskedClientFrame(0x81, "4" + std::string(5000, 'a')),
@@ -192,7 +192,7 @@ TEST(TransportErrors, MessageOverMaxPayload) {
 }
 
 TEST(TransportErrors, FragmentsOverMaxPayload) {
-  GatewayOptions options = TestGateway::DefaultOptions();
+  GatewayServerOptions options = TestGateway::DefaultOptions();
   options.engine.max_payload = 1000;
   TestGateway gateway(options);
   // Each fragment is small; together they are over the bound.
@@ -232,7 +232,7 @@ TEST(TransportErrors, BadUpgradeRequest) {
 
 // Half-open TCP, HTTP side: a connection that never sends a request.
 TEST(TransportErrors, SilentConnectionTimesOut) {
-  GatewayOptions options = TestGateway::DefaultOptions();
+  GatewayServerOptions options = TestGateway::DefaultOptions();
   options.http_idle_timeout = std::chrono::milliseconds(300);
   TestGateway gateway(options);
   HealthyClient healthy(gateway);
@@ -250,7 +250,7 @@ TEST(TransportErrors, SilentConnectionTimesOut) {
 
 // A request (here a WebSocket upgrade) that never finishes.
 TEST(TransportErrors, UnfinishedRequestTimesOut) {
-  GatewayOptions options = TestGateway::DefaultOptions();
+  GatewayServerOptions options = TestGateway::DefaultOptions();
   options.http_idle_timeout = std::chrono::milliseconds(300);
   TestGateway gateway(options);
   HealthyClient healthy(gateway);
@@ -274,7 +274,7 @@ TEST(TransportErrors, UnfinishedRequestTimesOut) {
 // Half-open TCP, WebSocket side: the peer vanished without a FIN, so only the
 // Engine.IO heartbeat notices. The healthy client answers its pings.
 TEST(TransportErrors, SilentWebSocketPeerTimesOut) {
-  GatewayOptions options = TestGateway::DefaultOptions();
+  GatewayServerOptions options = TestGateway::DefaultOptions();
   options.engine.ping_interval = std::chrono::milliseconds(200);
   options.engine.ping_timeout = std::chrono::milliseconds(300);
   TestGateway gateway(options);

@@ -125,7 +125,7 @@ TEST(WebSocketWrite, BurstWithPingInsideArrivesWholeAndInOrder) {
 }
 
 TEST(WebSocketWrite, LargeFramesUseEveryLengthEncoding) {
-  GatewayOptions options = TestGateway::DefaultOptions();
+  GatewayServerOptions options = TestGateway::DefaultOptions();
   options.engine.max_outbound_bytes = 4 << 20;
   TestGateway gateway(options);
   FrameClient client;
