@@ -33,7 +33,6 @@
 
 #include "CLI/CLI.hpp"
 #include "absl/status/status.h"
-#include "proto/base/absl_command_line.h"  // the gateway's, until it is ported
 
 namespace roomq::base {
 
