@@ -206,12 +206,12 @@ void Engine::HandleRequest(size_t from_shard, EngineRequest request, Responder r
   if (!target.sid.empty()) {
     size_t owner = *ShardOfSid(target.sid, options_.sid_prefix);
     if (owner == from_shard) {
-      OnOwnerShard(owner, std::move(request), std::move(target.sid), std::move(respond));
+      OnOwnerShard(owner, request, target.sid, std::move(respond));
     } else {
       asio::post(shards_[owner]->executor,
                  [this, owner, request = std::move(request), sid = std::move(target.sid),
                   respond = std::move(respond)]() mutable {
-                   OnOwnerShard(owner, std::move(request), std::move(sid), std::move(respond));
+                   OnOwnerShard(owner, request, sid, std::move(respond));
                  });
     }
     return;
@@ -277,13 +277,12 @@ void Engine::HandleUpgrade(size_t from_shard, WebSocketTransport::Request reques
     return;
   }
   if (parsed.sid.empty()) {
-    HandshakeWebSocket(from_shard, std::move(request), std::move(socket),
-                       std::move(remote_address));
+    HandshakeWebSocket(from_shard, request, std::move(socket), std::move(remote_address));
     return;
   }
   size_t owner = *ShardOfSid(parsed.sid, options_.sid_prefix);
   if (owner == from_shard) {
-    UpgradeOnOwnerShard(owner, std::move(request), std::move(socket), std::move(remote_address),
+    UpgradeOnOwnerShard(owner, request, std::move(socket), std::move(remote_address),
                         std::move(parsed.sid));
     return;
   }
@@ -308,8 +307,8 @@ void Engine::HandleUpgrade(size_t from_shard, WebSocketTransport::Request reques
                  ::close(fd);
                  return;
                }
-               UpgradeOnOwnerShard(owner, std::move(request), std::move(adopted),
-                                   std::move(remote_address), std::move(sid));
+               UpgradeOnOwnerShard(owner, request, std::move(adopted), std::move(remote_address),
+                                   std::move(sid));
              });
 }
 

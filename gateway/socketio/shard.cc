@@ -226,8 +226,8 @@ void Shard::StartSubscription(const std::string& key) {
   state.generation = next_generation_++;
   port_->Subscribe(
       index_, key,
-      [weak = weak_from_this(), key, generation = state.generation](absl::Status status) {
-        if (auto self = weak.lock()) self->OnConfirmed(key, generation, std::move(status));
+      [weak = weak_from_this(), key, generation = state.generation](const absl::Status& status) {
+        if (auto self = weak.lock()) self->OnConfirmed(key, generation, status);
       });
 }
 
