@@ -1,10 +1,14 @@
 #include "proto/base/command_line.h"
 
 #include <algorithm>
+#include <cctype>
 #include <charconv>
 #include <cstdlib>
 #include <iostream>
 #include <memory>
+#include <string>
+#include <utility>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "proto/base/absl_compat.h"
@@ -34,24 +38,48 @@ void OneValuePerOccurrence(CLI::App& app) {
 
 bool IsHelp(std::string_view arg) { return arg == "-h" || arg == "--help" || arg == "-help"; }
 
-// Rewrites the spellings roomq accepted before CLI11 into CLI11's:
+// The spelling CLI11 reads for an argument roomq accepted before CLI11:
 // "-flag" -> "--flag", "--flag_name" -> "--flag-name", "--nobool" ->
 // "--bool=false" (only for a known boolean flag without its own --no form).
+std::string Normalized(const CLI::App& app, std::string arg) {
+  if (arg.size() > 2 && arg[0] == '-' && arg[1] != '-' && std::isalpha(arg[1])) {
+    arg.insert(0, "-");
+  }
+  if (arg.size() <= 2 || arg.compare(0, 2, "--") != 0) return arg;
+  const size_t eq = arg.find('=');
+  std::replace(arg.begin(), arg.begin() + std::min(eq, arg.size()), '_', '-');
+  if (eq != std::string::npos || arg.compare(0, 4, "--no") != 0 || FindOption(app, arg)) {
+    return arg;
+  }
+  const CLI::Option* positive = FindOption(app, "--" + arg.substr(4));
+  if (positive != nullptr && positive->get_expected_max() == 0)
+    arg = "--" + arg.substr(4) + "=false";
+  return arg;
+}
+
+// "--name" alone, for an option that takes a value: CLI11 takes the next
+// argument as that value, whatever it looks like.
+bool AwaitsValue(const CLI::App& app, const std::string& arg) {
+  if (arg.size() <= 2 || arg.compare(0, 2, "--") != 0 || arg.find('=') != std::string::npos) {
+    return false;
+  }
+  const CLI::Option* option = FindOption(app, arg);
+  return option != nullptr && !option->get_positional() && option->get_expected_max() > 0;
+}
+
+// Normalizes every argument before "--" except an option's value, which is
+// left as it is: a value may start with '-' (a socket id may: "--room
+// -c9PR..."), and "-c9PR" must not become "--c9PR".
 void Normalize(const CLI::App& app, std::vector<std::string>& args) {
+  bool value_next = false;
   for (std::string& arg : args) {
-    if (arg == "--") return;
-    if (arg.size() > 2 && arg[0] == '-' && arg[1] != '-' && std::isalpha(arg[1])) {
-      arg.insert(0, "-");
-    }
-    if (arg.size() <= 2 || arg.compare(0, 2, "--") != 0) continue;
-    const size_t eq = arg.find('=');
-    std::replace(arg.begin(), arg.begin() + std::min(eq, arg.size()), '_', '-');
-    if (eq != std::string::npos || arg.compare(0, 4, "--no") != 0 || FindOption(app, arg)) {
+    if (value_next) {
+      value_next = false;
       continue;
     }
-    const CLI::Option* positive = FindOption(app, "--" + arg.substr(4));
-    if (positive != nullptr && positive->get_expected_max() == 0)
-      arg = "--" + arg.substr(4) + "=false";
+    if (arg == "--") return;
+    arg = Normalized(app, std::move(arg));
+    value_next = AwaitsValue(app, arg);
   }
 }
 

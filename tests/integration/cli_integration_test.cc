@@ -127,6 +127,20 @@ TEST_F(CliIntegrationTest, SubSeesOnlyItsExactTopic) {
   EXPECT_EQ(sub->CountLines(kAnyJsonLine, Stream::kStdout), 1);
 }
 
+// Socket ids may start with '-' (a service addressing one socket passes
+// one to --room): the id is the room, not a flag.
+TEST_F(CliIntegrationTest, RoomsStartingWithADashAreRooms) {
+  auto sub = StartSub({"--ns", "/chat", "--room", "-c9PRAcdvx1qbE4IHa7Y"});
+  ASSERT_NE(sub, nullptr);
+  ASSERT_TRUE(Pub({"--ns", "/chat", "--room", "-c9PRAcdvx1qbE4IHa7Y", "--event", "direct", "1"})
+                  .exited_ok());
+  auto text = sub->WaitForLine(kAnyJsonLine, milliseconds(5000), Stream::kStdout);
+  ASSERT_TRUE(text.ok()) << text.status();
+  const Line line = ParseLine(*text);
+  EXPECT_EQ(line.rooms, std::vector<std::string>{"-c9PRAcdvx1qbE4IHa7Y"});
+  EXPECT_EQ(line.event, "direct");
+}
+
 TEST_F(CliIntegrationTest, PubWithoutArgsPublishesEachStdinLine) {
   auto sub = StartSub({"--ns", "/chat"});  // namespace-wide only
   ASSERT_NE(sub, nullptr);

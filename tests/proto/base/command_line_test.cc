@@ -69,6 +69,22 @@ TEST_F(Cli11CommandLineTest, AcceptsDashedNamesInEveryForm) {
   EXPECT_TRUE(err_.str().empty());
 }
 
+// A value may start with '-' (socket ids do: "-c9PRAcdvx1qbE4IHa7Y"): it
+// stays the option's value as written, never rewritten into a flag.
+TEST_F(Cli11CommandLineTest, ValuesStartingWithADashStayValues) {
+  ASSERT_EQ(Run({"--test-endpoint", "-c9PRAcdvx1qbE4IHa7Y", "--test-origin", "-a_b",
+                 "--test-origin", "--x"}),
+            -1)
+      << err_.str();
+  EXPECT_EQ(options_.endpoint, "-c9PRAcdvx1qbE4IHa7Y");
+  EXPECT_EQ(options_.origins, (std::vector<std::string>{"-a_b", "--x"}));
+  ASSERT_EQ(Run({"-test_endpoint", "-9", "--test-count=4"}), -1) << err_.str();
+  EXPECT_EQ(options_.endpoint, "-9");
+  EXPECT_EQ(options_.count, 4);
+  // After "--" nothing is rewritten.
+  EXPECT_EQ(Run({"--", "-x"}), 2);
+}
+
 TEST_F(Cli11CommandLineTest, UnsetOptionsKeepTheStructDefaults) {
   ASSERT_EQ(Run({}), -1);
   EXPECT_EQ(options_.endpoint, "tcp://127.0.0.1:5555");
