@@ -65,6 +65,16 @@ class Stack {
     this.tmpDir = fs.mkdtempSync(path.join(os.tmpdir(), 'roomq-e2e-'));
   }
 
+  // How many socket records the broker holds in `state` ("connected" or
+  // "disconnected"), from its /metrics: roomq only, and the broker must have
+  // been started with --metrics-bind.
+  async brokerSocketRecords(state) {
+    const [, url] = await this.broker.waitForLine(/metrics on (http:\/\/\S+\/metrics)/);
+    const text = await (await fetch(url)).text();
+    const m = new RegExp(`^roomq_broker_socket_records\\{state="${state}"\\} (\\d+)$`, 'm').exec(text);
+    return m ? Number(m[1]) : 0;
+  }
+
   get url() {
     return this.urls[0];
   }

@@ -16,9 +16,13 @@
 // its socket connected; npm socket.io gives it a fresh session.
 //
 // Waits: the recovery attempt starts only once the old gateway has logged
-// the disconnect (the server must have noticed the drop, as in real life);
-// the expiry test waits for the window itself (1 s) — the one thing that
-// can only be waited for by time.
+// the disconnect (the server must have noticed the drop, as in real life),
+// and, where the test is about what the broker's record says, once the
+// broker has what that gateway sent it (barrier() below): a gateway passes
+// a socket's connect and disconnect on to the broker on its own link, which
+// a client coming back through another gateway can overtake (the README
+// states the window); the expiry test waits for the window itself (1 s) —
+// the one thing that can only be waited for by time.
 
 const {test, before, after} = require('node:test');
 const assert = require('node:assert/strict');
@@ -92,6 +96,17 @@ async function dropTransport(socket, gatewayIndex) {
   await stack.gateways[gatewayIndex].waitForLine(line, {timeoutMs: DEFAULT_TIMEOUT_MS});
 }
 
+// Returns once the broker has everything gateway `index` sent it so far: a
+// socket there joins a room no one used, which the gateway confirms only
+// after the broker answered the subscription, and a gateway's commands
+// reach the broker in order.
+const barriers = new Map();
+let barrierRooms = 0;
+async function barrier(index) {
+  if (!barriers.has(index)) barriers.set(index, await on(stack.urls[index], '/'));
+  await join(barriers.get(index), `barrier-${++barrierRooms}`);
+}
+
 for (const transport of ['websocket', 'polling']) {
 test(`a dropped socket recovers through the other gateway: same id, rooms, all 100 missed events once (${transport})`, async () => {
   const receiver = await on(A, '/recover', [transport]);
@@ -115,6 +130,13 @@ test(`a dropped socket recovers through the other gateway: same id, rooms, all 1
   await reconnectVia(receiver, B);
   assert.equal(receiver.recovered, true, 'socket.recovered');
   assert.equal(receiver.id, sid, 'same socket id');
+  if (TARGET === 'roomq') {
+    // What gateway B replayed: msg 1..100 and the direct event. Checked on
+    // the server's side too, so a loss shows which side of the wire it is on.
+    const [, missed] = await stack.gateways[1].waitForLine(
+        new RegExp(`socket recovered: id=${sid} .*missed=(\\d+)`), {timeoutMs: DEFAULT_TIMEOUT_MS});
+    assert.equal(Number(missed), 101, 'events gateway B replayed');
+  }
 
   const expected = Array.from({length: 101}, (_, i) => i);
   await receiver.rec.waitUntil(() => values(receiver, 'msg').length >= 101, DEFAULT_TIMEOUT_MS,
@@ -139,6 +161,9 @@ test('a client that got no event before the drop: roomq recovers from the sessio
   await join(receiver, 'quiet');
   const publisher = await on(B, '/recover');
   await dropTransport(receiver, 0);
+  // The session starts where the broker got the socket's record: the
+  // events below come after that.
+  await barrier(0);
   assert.deepEqual(await ack(publisher, 'publish', 'quiet', 'msg', 1), {ok: true});
   assert.deepEqual(await ack(publisher, 'publish', 'quiet', 'msg', 2), {ok: true});
   await reconnectVia(receiver, B);
@@ -190,6 +215,13 @@ test('a client disconnect is final: reconnecting gives a fresh session', async (
   assert.deepEqual(await ack(publisher, 'publish', 'final', 'msg', 1), {ok: true});
   await receiver.rec.waitFor('msg', (v) => v === 1);
   receiver.disconnect();
+  // The disconnect reaches the broker through gateway A, the reconnect
+  // through B: once A has passed it on, the session is gone.
+  const line = TARGET === 'reference' ?
+    new RegExp(`disconnect sid=${oldSid} .*reason=client namespace disconnect`) :
+    new RegExp(`socket disconnected: id=${oldSid} .*reason="client namespace disconnect"`);
+  await stack.gateways[0].waitForLine(line, {timeoutMs: DEFAULT_TIMEOUT_MS});
+  await barrier(0);
   await reconnectVia(receiver, B);
   assert.equal(receiver.recovered, false);
   assert.notEqual(receiver.id, oldSid);

@@ -25,13 +25,6 @@ const {ack, closeAll, connect, reconnectVia, until, waitDisconnect, withTimeout,
 
 const ROOMQ_ONLY = TARGET === 'reference' ? 'roomq only: the reference server has no broker to restart' : false;
 
-async function brokerSessions(broker) {
-  const [, url] = await broker.waitForLine(/metrics on (http:\/\/\S+\/metrics)/);
-  const text = await (await fetch(url)).text();
-  const m = /^roomq_broker_socket_records\{state="disconnected"\} (\d+)$/m.exec(text);
-  return m ? Number(m[1]) : 0;
-}
-
 // The values (first argument) of every received `event`.
 const values = (socket, event) => socket.rec.received(event).map((e) => e.args[0]);
 
@@ -78,7 +71,7 @@ after(async () => {
 // with `restartFlags` on the same ports.
 async function killAndRestart(stack, sessions, restartFlags) {
   await until(`the broker to hold ${sessions} session(s)`,
-              async () => (await brokerSessions(stack.broker)) >= sessions, 10000);
+              async () => (await stack.brokerSocketRecords('disconnected')) >= sessions, 10000);
   await stack.killBroker();
   await stack.restartBroker(['--metrics-bind', '127.0.0.1:0', ...restartFlags]);
 }
