@@ -249,10 +249,16 @@ void Broker::HandleSockets(std::string_view identity, const v1::SubscriberComman
     switch (update.update_case()) {
       case v1::SocketUpdate::kOpen: {
         // Where the socket starts (kept for an existing record): what a
-        // recovery without a client offset replays from.
+        // recovery without a client offset replays from. The gateway's
+        // value is exact (it read it after the Replies to the socket's
+        // subscriptions, proto/roomq.proto Reply.sequence) while this
+        // Open may come up to kSocketUpdateDelay later; one of another
+        // epoch, or ahead of this broker, is replaced by where it is now.
         v1::Session session = update.open().session();
-        session.set_epoch(epoch_);
-        session.set_since_sequence(history_.last_sequence());
+        if (session.epoch() != epoch_ || session.since_sequence() > history_.last_sequence()) {
+          session.set_epoch(epoch_);
+          session.set_since_sequence(history_.last_sequence());
+        }
         if (absl::IsResourceExhausted(
                 sockets_.Open(std::move(session), peer->node, peer->generation))) {
           ++refused;
@@ -434,6 +440,7 @@ void Broker::HandleUnsubscribe(std::string_view identity, Peer* peer,
 
 void Broker::AddCurrentOffsets(const v1::Subscribe& subscribe, v1::Reply& reply) const {
   reply.set_epoch(epoch_);
+  reply.set_sequence(history_.last_sequence());
   for (const v1::Topic& topic : subscribe.topics()) {
     if (topic.channel() != v1::CHANNEL_ROOMS ||
         history_.LimitsOf(topic.namespace_()).max_messages == 0) {

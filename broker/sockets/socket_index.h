@@ -179,8 +179,9 @@ class SocketIndex {
 
   // Creates or replaces the record of (session.namespace, session.socket_id),
   // connected on `node` (session.node is overwritten) under `generation`. session.epoch and
-  // since_sequence are the caller's (the broker's current position) for a
-  // new record and kept from the old one for an existing key.
+  // since_sequence are the caller's (the gateway's, or the broker's current
+  // position, broker_commands.cc) for a new record and kept from the old one
+  // for an existing key.
   // InvalidArgument (per-record limits, no namespace or id) or
   // ResourceExhausted (at the bounds with every record connected): no
   // record is kept for the key afterwards.

@@ -112,6 +112,14 @@ node::Executor Bridge::ShardExecutor(size_t shard) {
   return [this, shard](std::function<void()> fn) { Post(shard, std::move(fn)); };
 }
 
+node::Executor Bridge::ConfirmExecutor(size_t shard) {
+  return [this, shard](std::function<void()> fn) {
+    const node::Link& link = link_thread_.link();
+    NoteBrokerPosition(link.epoch(), link.last_sequence());
+    Post(shard, std::move(fn));
+  };
+}
+
 void Bridge::Subscribe(size_t shard, std::string topic_key,
                        std::function<void(absl::Status)> done) {
   (void)link_thread_.Post(
@@ -285,11 +293,11 @@ void Bridge::SubscribeShard(size_t shard, const std::string& topic_key,
   if (!entry.Has(shard)) {
     entry.Set(shard, true);
     ++entry.count;
-    link_thread_.AcquireTopic(topic_key, std::move(done), ShardExecutor(shard));
+    link_thread_.AcquireTopic(topic_key, std::move(done), ConfirmExecutor(shard));
   } else {
     // Already counted for this shard (e.g. by a recovery): it gets its own
     // confirmation, through a reference taken and given back at once.
-    link_thread_.AcquireTopic(topic_key, std::move(done), ShardExecutor(shard));
+    link_thread_.AcquireTopic(topic_key, std::move(done), ConfirmExecutor(shard));
     link_thread_.ReleaseTopic(topic_key);
   }
   absl::MutexLock lock(&stats_mutex_);

@@ -201,6 +201,11 @@ class Bridge : public Port {
   void Post(size_t shard, std::function<void()> fn);
   // Runs functions on shard `shard` (Post).
   node::Executor ShardExecutor(size_t shard);
+  // The same for the answers to subscriptions (called on the link thread):
+  // notes the Link's broker position first, so that a shard reading
+  // last_sequence() in the callback sees the sequence the Reply carried
+  // (where a socket connected on that answer starts, connection_recovery.cc).
+  node::Executor ConfirmExecutor(size_t shard);
 
   Options options_;
   std::vector<boost::asio::any_io_executor> shards_;

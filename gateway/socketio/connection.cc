@@ -279,6 +279,7 @@ void Connection::FinishConnect(const std::string& nsp, uint64_t handle,
   socket.state = Socket::State::kConnected;
   ever_connected_ = true;
   StopConnectTimer();
+  MarkSessionStart(socket);
   Send(EncodeConnect(nsp, socket.id, socket.pid));
   RecordOpen(socket);
   spdlog::info("socket connected: id={} ns={} transport={} session={} remote={}", socket.id, nsp,

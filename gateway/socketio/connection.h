@@ -194,8 +194,11 @@ class Connection : public engineio::SessionListener {
   void ArmTokenExpiry(Socket& socket);
   void FinishConnect(const std::string& nsp, uint64_t handle, const absl::Status& broker_status);
   // Connection state recovery (connection_recovery.cc, recovery.h).
-  // Gives a socket of a recovery namespace a new pid and its replay start.
+  // Gives a socket of a recovery namespace a new pid.
   void OfferRecovery(Socket& socket);
+  // Where a fresh socket's session starts (what a recovery without an
+  // offset replays from): the broker position once its rooms are confirmed.
+  void MarkSessionStart(Socket& socket);
   // True when the CONNECT claims a saved session and the broker was asked;
   // FinishRecovery answers (or falls back to BeginConnect).
   bool StartRecovery(Socket& socket);

@@ -21,6 +21,14 @@ namespace roomq::gateway::socketio {
 void Connection::OfferRecovery(Socket& socket) {
   if (!socket.ns->policy->recovery.has_value()) return;
   socket.pid = NewPrivateSessionId();
+}
+
+void Connection::MarkSessionStart(Socket& socket) {
+  if (!socket.ns->policy->recovery.has_value()) return;
+  // Read once the socket's rooms are confirmed: the port's position then
+  // covers the broker's answers to those subscriptions (bridge.h), so every
+  // later event of its rooms has a higher sequence, and every event up to
+  // it reached this gateway before the socket was connected.
   socket.epoch = shard_->port().epoch();
   socket.since_sequence = shard_->port().last_sequence();
 }

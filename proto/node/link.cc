@@ -506,6 +506,7 @@ void Link::HandleBrokerFrame(const zmq::message_t& message) {
       last_broker_answer_ = options_.clock->Now();
       SetBrokerConnected(true);
       const v1::Reply& reply = frame.reply();
+      SeeEpoch(reply.epoch(), reply.sequence());  // before the callbacks below run
       SeeCurrentOffsets(reply);
       for (const v1::ResumeResult& result : reply.resumed()) {
         if (result.truncated()) {

@@ -194,8 +194,9 @@ class Link {
   // they survive a reconnection); every live delivery handed out after `done` has a greater
   // sequence than every `missed` entry. `missed` deliveries do not go through on_delivery.
   void Recover(const v1::Recover& request, std::function<void(absl::StatusOr<v1::Recovered>)> done);
-  // Newest epoch / sequence seen from the broker (Pong, Delivery or Recovered); 0 before any. A new
-  // epoch resets the sequence to the one that came with it.
+  // Newest epoch / sequence seen from the broker (Pong, Delivery, Recovered, or the Reply to a
+  // Subscribe, noted before that Reply's callbacks run); 0 before any. A new epoch resets the
+  // sequence to the one that came with it.
   uint64_t epoch() const { return epoch_; }
   uint64_t last_sequence() const { return last_sequence_; }
 

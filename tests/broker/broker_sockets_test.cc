@@ -354,5 +354,55 @@ TEST_F(BrokerSocketsTest, RecordsSurviveARestartAndSilentNodesLoseThemAfterTheGr
   EXPECT_EQ(a2_again.session().rooms_size(), 3);
 }
 
+// A recovery without a client offset replays from where the socket started:
+// the gateway's since_sequence, which it read once the socket's rooms were
+// confirmed, while its Open may reach the broker later; a value of another
+// epoch, or ahead of the broker, is replaced by the broker's position.
+TEST_F(BrokerSocketsTest, TheSessionStartIsTheGatewaysWhenItIsOfThisEpoch) {
+  Start();
+  WireNode& gw = Node("gw-a");
+  WireNode& publisher = Node("pub");
+  uint64_t last = 0;
+  for (int i = 0; i < 3; ++i) {
+    v1::Envelope envelope = broker_test::RoomsEnvelope("/chat", {"general"}, "e");
+    envelope.set_origin("pub");
+    envelope.set_message_id(static_cast<uint64_t>(i + 1));
+    envelope.set_confirm(true);
+    publisher.Publish(envelope);
+    auto receipt = publisher.ReceiveReceipt(kWait);
+    ASSERT_TRUE(receipt.ok()) << receipt.status();
+    last = receipt->sequence();
+  }
+  auto open = [&](const std::string& id, uint64_t epoch, uint64_t since) {
+    v1::SocketUpdate update = Open(id);
+    update.mutable_open()->mutable_session()->set_epoch(epoch);
+    update.mutable_open()->mutable_session()->set_since_sequence(since);
+    return update;
+  };
+  const uint64_t epoch = broker_->epoch();
+  Sockets(gw, {open("exact", epoch, last - 2), open("ahead", epoch, last + 5),
+               open("old-epoch", epoch + 1, 1)});
+  Sockets(gw, {Close("exact"), Close("ahead"), Close("old-epoch")});
+  auto replayed = [&](const std::string& id) -> int {
+    v1::SubscriberCommand command;
+    const uint64_t request_id = ++request_id_;
+    command.set_request_id(request_id);
+    command.mutable_recover()->set_pid("pid-" + id);
+    command.mutable_recover()->set_namespace_("/chat");
+    command.mutable_recover()->set_epoch(epoch);
+    command.mutable_recover()->set_use_session_start(true);
+    gw.Command(command);
+    const v1::Recovered answer =
+        NextFrame(gw, [&](const v1::BrokerFrame& frame) {
+          return frame.has_recovered() && frame.recovered().request_id() == request_id;
+        }).recovered();
+    EXPECT_TRUE(answer.ok()) << id << ": " << answer.error();
+    return answer.missed_size();
+  };
+  EXPECT_EQ(replayed("exact"), 2) << "the two events after the gateway's since";
+  EXPECT_EQ(replayed("ahead"), 0) << "the broker's position instead";
+  EXPECT_EQ(replayed("old-epoch"), 0) << "the broker's position instead";
+}
+
 }  // namespace
 }  // namespace roomq::broker

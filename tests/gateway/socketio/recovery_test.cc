@@ -387,6 +387,23 @@ TEST_F(RecoveryFlowTest, RecoverableClosesSaveTheSessionForTheWindow) {
   EXPECT_EQ(session.since_sequence(), 100u);
 }
 
+// The session starts where the broker's answers to the socket's rooms put
+// the gateway (the bridge notes a Reply's sequence before it confirms), not
+// where it was when the CONNECT came in: events between the two reached no
+// one connected as this socket.
+TEST_F(RecoveryFlowTest, TheSessionStartsOnceTheSocketsRoomsAreConfirmed) {
+  Client client = NewClient();
+  client.Send("0");
+  port_->SetPosition(3, 120);  // the Reply to its subscriptions said 120
+  Confirm();
+  const std::vector<std::string> sent = client.Take();
+  ASSERT_EQ(sent.size(), 1u);
+  const Answer answer = ParseAnswer(sent[0]);
+  const v1::Session& record = port_->records().at("/#" + answer.sid);
+  EXPECT_EQ(record.epoch(), 3u);
+  EXPECT_EQ(record.since_sequence(), 120u);
+}
+
 TEST_F(RecoveryFlowTest, FinalClosesSaveNothing) {
   {
     Client client = NewClient();

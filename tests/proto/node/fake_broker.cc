@@ -85,6 +85,7 @@ void FakeBroker::Service() {
       answer.mutable_reply()->set_ok(true);
       if (current_epoch != 0 && command.has_subscribe()) {
         answer.mutable_reply()->set_epoch(current_epoch);
+        answer.mutable_reply()->set_sequence(current_sequence);
         for (const v1::Topic& topic : command.subscribe().topics()) {
           v1::TopicOffset* current = answer.mutable_reply()->add_current();
           *current->mutable_topic() = topic;

@@ -48,6 +48,8 @@ class FakeBroker {
   // this epoch and offset, as the broker does for topics with history.
   uint64_t current_epoch = 0;
   uint64_t current_offset = 0;
+  // With current_epoch: the Reply's `sequence`, the broker's newest.
+  uint64_t current_sequence = 0;
 
   std::vector<v1::SubscriberCommand> commands;  // every command received, in order
   std::vector<v1::Envelope> published;          // every envelope received

@@ -370,6 +370,22 @@ TEST_F(LinkTest, ARecoverAskedWithoutAConnectionGoesRightAfterTheNextHello) {
   EXPECT_TRUE(absl::IsUnavailable(answer->status())) << answer->status();
 }
 
+// What a gateway reads as where a socket starts once its rooms are
+// confirmed (gateway/socketio/connection_recovery.cc): inside the Reply's
+// callback the broker's sequence is already known.
+TEST_F(LinkTest, TheReplyToASubscribeCarriesTheBrokersSequenceBeforeItsCallbackRuns) {
+  FakeBroker broker(context_);
+  broker.current_epoch = 7;
+  broker.current_sequence = 1234;
+  MakeLink(broker);
+  std::optional<uint64_t> seen;
+  link_->Subscribe(wire::RoomTopic("/chat", "a"),
+                   [&](const absl::Status&) { seen = link_->last_sequence(); });
+  ASSERT_TRUE(PumpUntil(&broker, [&] { return seen.has_value(); }));
+  EXPECT_EQ(*seen, 1234u);
+  EXPECT_EQ(link_->epoch(), 7u);
+}
+
 TEST_F(LinkTest, TheBrokersCurrentOffsetIsTheResumePointBeforeAnyDelivery) {
   auto broker = std::make_unique<FakeBroker>(context_);
   broker->current_epoch = 7;
