@@ -7,9 +7,9 @@
 #include <utility>
 
 #include "gateway/engineio/client_address.h"
-#include "gateway/server/host_port.h"
 #include "gateway/socketio/config.h"
 #include "gateway/socketio/metrics.h"
+#include "proto/base/host_port.h"
 #include "proto/node/curve.h"
 
 namespace roomq::gateway::server {
@@ -31,9 +31,10 @@ std::string DefaultWebDir() {
 // The HTTP server's share of `options`, which Validate() accepted.
 GatewayServerOptions HttpOptionsFrom(const GatewayOptions& options) {
   GatewayServerOptions http;
-  int port = 0;
-  (void)ParseHostPort(options.listen, &http.host, &port);
-  http.port = static_cast<uint16_t>(port);
+  if (absl::StatusOr<base::HostPort> listen = base::ParseHostPort(options.listen); listen.ok()) {
+    http.host = std::move(listen->host);
+    http.port = listen->port;
+  }
   engineio::EngineOptions& engine = http.engine;
   engine.ping_interval = std::chrono::milliseconds(options.ping_interval_ms);
   engine.ping_timeout = std::chrono::milliseconds(options.ping_timeout_ms);

@@ -4,8 +4,9 @@
 // The whole roomq-gateway as one object, built from GatewayOptions: the io
 // shards, the Socket.IO layer (which runs the bridge to the broker), the
 // HTTP/WebSocket server on --listen and the metrics listener on
-// --metrics-listen. main.cc only turns flags into GatewayOptions and waits
-// for SIGINT/SIGTERM between Start() and Shutdown().
+// --metrics-listen. main.cc only turns flags into GatewayOptions
+// (gateway_flags.h) and waits for SIGINT/SIGTERM between Start() and
+// Shutdown().
 //
 // Its log lines are the process's: Start() logs what it listens on (or why
 // it could not start), Shutdown() how the transports closed.

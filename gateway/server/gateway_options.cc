@@ -5,16 +5,14 @@
 #include "absl/strings/str_cat.h"
 #include "gateway/engineio/client_address.h"
 #include "gateway/engineio/sid.h"
-#include "gateway/server/host_port.h"
 #include "gateway/socketio/connection.h"
+#include "proto/base/host_port.h"
 
 namespace roomq::gateway::server {
 
 absl::Status GatewayOptions::Validate() const {
-  std::string host;
-  int port = 0;
-  if (absl::Status status = ParseHostPort(listen, &host, &port); !status.ok()) {
-    return absl::InvalidArgumentError(absl::StrCat("--listen: ", status.message()));
+  if (absl::StatusOr<base::HostPort> address = base::ParseHostPort(listen); !address.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat("--listen: ", address.status().message()));
   }
   if (threads < 1 || threads > 4096) return absl::InvalidArgumentError("--threads must be 1..4096");
   if (ping_interval_ms <= 0 || ping_timeout_ms <= 0 || connect_timeout_ms <= 0) {

@@ -6,7 +6,7 @@
 // the flag's type. Each initializer IS the flag's default: the flag
 // definitions take their defaults from here, so a default lives in one
 // place. What each one means, at length, is the flag's help text
-// (gateway/server/main.cc) and README.md's limits table.
+// (gateway/server/gateway_flags.cc) and README.md's limits table.
 //
 // Validate() holds every range check; Gateway::Create calls it and also
 // reads the files named here (--config, the CURVE keys).

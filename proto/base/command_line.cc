@@ -12,6 +12,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "proto/base/absl_compat.h"
+#include "proto/base/host_port.h"
 
 namespace roomq::base {
 namespace {
@@ -195,16 +196,9 @@ CLI::Validator AtLeast(int64_t min) {
 
 const CLI::Validator kHostPort(
     [](std::string& value) -> std::string {
-      const size_t colon = value.rfind(':');
-      if (colon == std::string::npos || colon == 0) return "expected HOST:PORT, got " + value;
-      const std::string_view port = std::string_view(value).substr(colon + 1);
-      unsigned number = 0;
-      const auto [end, error] = std::from_chars(port.data(), port.data() + port.size(), number);
-      if (port.empty() || error != std::errc() || end != port.data() + port.size() ||
-          number > 65535) {
-        return "expected a port 0..65535 after the last ':' in " + value;
-      }
-      return "";
+      const absl::StatusOr<HostPort> host_port = ParseHostPort(value);
+      if (host_port.ok()) return "";
+      return absl::StrCat(host_port.status().message(), ", got ", value);
     },
     "HOST:PORT", "HOST:PORT");
 

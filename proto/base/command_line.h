@@ -89,8 +89,8 @@ CLI::Option* AddChoice(CLI::App& app, const std::string& name, Enum& value,
 // A whole number of at least `min`; the error names the flag.
 CLI::Validator AtLeast(int64_t min);
 
-// HOST:PORT with a non-empty host and a port of 0..65535 (0: the system
-// picks one).
+// HOST:PORT as ParseHostPort (host_port.h) reads it: a non-empty host and a
+// port of 0..65535 (0: the system picks one).
 extern const CLI::Validator kHostPort;
 
 }  // namespace roomq::base

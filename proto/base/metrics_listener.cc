@@ -12,9 +12,9 @@
 #include <thread>
 #include <utility>
 
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "proto/base/absl_compat.h"
+#include "proto/base/host_port.h"
 #include "proto/base/status_macros.h"
 
 namespace roomq::base {
@@ -28,28 +28,21 @@ using tcp = asio::ip::tcp;
 constexpr size_t kMaxHeaderBytes = size_t{8} * 1024;
 constexpr std::chrono::seconds kIoTimeout{5};
 
+// HOST:PORT (host_port.h) whose host is an IP address: the listener binds,
+// it never resolves names.
 absl::StatusOr<tcp::endpoint> ParseBind(std::string_view bind) {
-  const size_t colon = bind.rfind(':');
-  if (colon == std::string_view::npos || colon == 0) {
+  absl::StatusOr<HostPort> host_port = ParseHostPort(bind);
+  if (!host_port.ok()) {
     return absl::InvalidArgumentError(
-        absl::StrCat("metrics address \"", ToAbsl(bind), "\" is not HOST:PORT"));
-  }
-  std::string_view host = bind.substr(0, colon);
-  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
-    host = host.substr(1, host.size() - 2);
-  }
-  uint32_t port = 0;
-  if (!absl::SimpleAtoi(ToAbsl(bind.substr(colon + 1)), &port) || port > 65535) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("metrics address \"", ToAbsl(bind), "\" has a bad port"));
+        absl::StrCat("metrics address \"", ToAbsl(bind), "\": ", host_port.status().message()));
   }
   boost::system::error_code ec;
-  const asio::ip::address address = asio::ip::make_address(std::string(host), ec);
+  const asio::ip::address address = asio::ip::make_address(host_port->host, ec);
   if (ec) {
     return absl::InvalidArgumentError(
         absl::StrCat("metrics address \"", ToAbsl(bind), "\": host must be an IP address"));
   }
-  return tcp::endpoint(address, static_cast<uint16_t>(port));
+  return tcp::endpoint(address, host_port->port);
 }
 
 }  // namespace

@@ -1,11 +1,16 @@
-// Unit tests of roomq-loadgen's pieces: the latency histogram (its
-// WebSocket codec is proto/websocket, tested in tests/proto/websocket).
+// Unit tests of roomq-loadgen's pieces: the latency histogram, the message
+// format and the delivery tally (its WebSocket codec is proto/websocket,
+// tested in tests/proto/websocket).
 
 #include <gtest/gtest.h>
 
+#include <optional>
 #include <string>
 
+#include "clients/loadgen/delivery_tally.h"
 #include "clients/loadgen/histogram.h"
+#include "clients/loadgen/load_options.h"
+#include "clients/loadgen/message.h"
 
 namespace roomq::loadgen {
 namespace {
@@ -45,6 +50,54 @@ TEST(HistogramTest, MergeAddsCounts) {
   EXPECT_EQ(a.max(), 1000u);
   EXPECT_EQ(a.Quantile(0.33), 10u);    // rank 1
   EXPECT_EQ(a.Quantile(0.34), 1000u);  // rank 2, capped by the max
+}
+
+TEST(MessageTest, PublishArgsCarryWhatAReceiverParses) {
+  std::string args;
+  AppendPublishArgs(args, 7, 2, 41, 123456789, PadArgument(3));
+  EXPECT_EQ(args, R"(["publish","r7","m",2,41,123456789,"xxx"])");
+  EXPECT_EQ(PadArgument(0), "");
+
+  // What the server delivers: the arguments after the room.
+  const std::optional<Message> message = ParseMessageArgs(R"(["m",2,41,123456789,"xxx"])");
+  ASSERT_TRUE(message.has_value());
+  EXPECT_EQ(message->publisher, 2u);
+  EXPECT_EQ(message->seq, 41u);
+  EXPECT_EQ(message->sent_ns, 123456789u);
+  EXPECT_TRUE(ParseMessageArgs(R"(["m",2,41,5])").has_value());
+
+  for (const char* other : {R"(["n",1,2,3])", R"(["m",1,2])", R"(["m","x",2,3])", "", "[]"}) {
+    EXPECT_FALSE(ParseMessageArgs(other).has_value()) << other;
+  }
+}
+
+TEST(DeliveryTallyTest, CountsDeliveriesGapsAndDuplicatesPerReceiverAndPublisher) {
+  DeliveryTally tally(/*receivers=*/2, /*publishers=*/2);
+  tally.Record(0, Message{0, 1, 1000}, 3000);
+  tally.Record(0, Message{0, 4, 1000}, 3000);  // 2 and 3 skipped
+  tally.Record(0, Message{0, 4, 1000}, 3000);  // again
+  tally.Record(0, Message{0, 2, 1000}, 3000);  // late: below the last seen
+  tally.Record(0, Message{1, 1, 1000}, 3000);  // another publisher: its own numbers
+  tally.Record(1, Message{0, 1, 1000}, 3000);  // another receiver: its own numbers
+  tally.Record(1, Message{2, 1, 1000}, 3000);  // no such publisher: ignored
+  tally.Record(2, Message{0, 1, 1000}, 3000);  // no such receiver: ignored
+  EXPECT_EQ(tally.delivered(), 4u);
+
+  Report report;
+  tally.AddTo(report);
+  EXPECT_EQ(report.delivered, 4u);
+  EXPECT_EQ(report.gaps, 2u);
+  EXPECT_EQ(report.duplicates, 2u);
+  EXPECT_EQ(report.max_us, 2.0);  // 2000 ns after it was sent
+}
+
+TEST(DeliveryTallyTest, ASendTimeAfterArrivalCountsAsNoLatency) {
+  DeliveryTally tally(1, 1);
+  tally.Record(0, Message{0, 1, 5000}, 1000);
+  Report report;
+  tally.AddTo(report);
+  EXPECT_EQ(report.delivered, 1u);
+  EXPECT_EQ(report.max_us, 0.0);
 }
 
 }  // namespace
