@@ -7,13 +7,13 @@ namespace roomq::broker {
 
 void StatsSnapshot::Publish(const BrokerStats& stats) {
   const auto now = std::chrono::steady_clock::now();
-  std::lock_guard<std::mutex> lock(mutex_);
+  absl::MutexLock lock(&mutex_);
   stats_ = stats;
   published_ = now;
 }
 
 BrokerStats StatsSnapshot::Latest(std::chrono::steady_clock::time_point* published_at) const {
-  std::lock_guard<std::mutex> lock(mutex_);
+  absl::MutexLock lock(&mutex_);
   if (published_at != nullptr) *published_at = published_;
   return stats_;
 }

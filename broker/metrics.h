@@ -48,10 +48,11 @@
 
 #include <chrono>
 #include <cstdint>
-#include <mutex>
 #include <optional>
 #include <string>
 
+#include "absl/base/thread_annotations.h"
+#include "absl/synchronization/mutex.h"
 #include "broker/stats.h"
 
 namespace roomq::broker {
@@ -59,15 +60,16 @@ namespace roomq::broker {
 class StatsSnapshot {
  public:
   // Replaces the published counters (the loop thread calls this).
-  void Publish(const BrokerStats& stats);
+  void Publish(const BrokerStats& stats) ABSL_LOCKS_EXCLUDED(mutex_);
   // The latest published counters and when they were published (a
   // default-constructed time point before the first Publish).
-  BrokerStats Latest(std::chrono::steady_clock::time_point* published_at = nullptr) const;
+  BrokerStats Latest(std::chrono::steady_clock::time_point* published_at = nullptr) const
+      ABSL_LOCKS_EXCLUDED(mutex_);
 
  private:
-  mutable std::mutex mutex_;
-  BrokerStats stats_;                                // guarded by mutex_
-  std::chrono::steady_clock::time_point published_;  // guarded by mutex_
+  mutable absl::Mutex mutex_;
+  BrokerStats stats_ ABSL_GUARDED_BY(mutex_);
+  std::chrono::steady_clock::time_point published_ ABSL_GUARDED_BY(mutex_);
 };
 
 // The CURVE counters of the broker's ZapHandler (security/zap_handler.h).

@@ -5,15 +5,16 @@
 #include <sys/signalfd.h>
 #include <unistd.h>
 
-#include <condition_variable>
 #include <cstdio>
 #include <iostream>
-#include <mutex>
 #include <string>
 #include <thread>
 #include <variant>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/strings/str_join.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
 #include "clients/cli/format.h"
 #include "proto/base/json.h"
 #include "proto/node/curve.h"
@@ -27,56 +28,58 @@ namespace {
 // Counts confirmations of the events `roomq pub` sent.
 class ReceiptTracker {
  public:
-  PublishCallback Callback() {
-    std::lock_guard lock(mutex_);
+  PublishCallback Callback() ABSL_LOCKS_EXCLUDED(mutex_) {
+    absl::MutexLock lock(&mutex_);
     ++pending_;
     ++total_;
     return [this](const absl::Status& status) {
-      std::lock_guard lock(mutex_);
+      absl::MutexLock lock(&mutex_);
       --pending_;
       if (!status.ok()) {
         ++failed_;
         if (first_error_.empty()) first_error_ = status.ToString();
       }
-      changed_.notify_all();
     };
   }
   // For an event that never reached the queue.
-  void Failed(const absl::Status& status) {
-    std::lock_guard lock(mutex_);
+  void Failed(const absl::Status& status) ABSL_LOCKS_EXCLUDED(mutex_) {
+    absl::MutexLock lock(&mutex_);
     --pending_;
     ++failed_;
     if (first_error_.empty()) first_error_ = status.ToString();
   }
   // True when nothing is pending any more (before the deadline).
-  bool WaitAll(std::chrono::steady_clock::time_point deadline) {
-    std::unique_lock lock(mutex_);
-    return changed_.wait_until(lock, deadline, [&] { return pending_ == 0; });
+  bool WaitAll(std::chrono::steady_clock::time_point deadline) ABSL_LOCKS_EXCLUDED(mutex_) {
+    const auto left = deadline - std::chrono::steady_clock::now();
+    absl::MutexLock lock(&mutex_);
+    return mutex_.AwaitWithTimeout(absl::Condition(this, &ReceiptTracker::NonePending),
+                                   absl::FromChrono(left));
   }
-  int pending() {
-    std::lock_guard lock(mutex_);
+  int pending() ABSL_LOCKS_EXCLUDED(mutex_) {
+    absl::MutexLock lock(&mutex_);
     return pending_;
   }
-  int failed() {
-    std::lock_guard lock(mutex_);
+  int failed() ABSL_LOCKS_EXCLUDED(mutex_) {
+    absl::MutexLock lock(&mutex_);
     return failed_;
   }
-  int total() {
-    std::lock_guard lock(mutex_);
+  int total() ABSL_LOCKS_EXCLUDED(mutex_) {
+    absl::MutexLock lock(&mutex_);
     return total_;
   }
-  std::string first_error() {
-    std::lock_guard lock(mutex_);
+  std::string first_error() ABSL_LOCKS_EXCLUDED(mutex_) {
+    absl::MutexLock lock(&mutex_);
     return first_error_;
   }
 
  private:
-  std::mutex mutex_;
-  std::condition_variable changed_;
-  int pending_ = 0;
-  int failed_ = 0;
-  int total_ = 0;
-  std::string first_error_;
+  bool NonePending() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_) { return pending_ == 0; }
+
+  absl::Mutex mutex_;
+  int pending_ ABSL_GUARDED_BY(mutex_) = 0;
+  int failed_ ABSL_GUARDED_BY(mutex_) = 0;
+  int total_ ABSL_GUARDED_BY(mutex_) = 0;
+  std::string first_error_ ABSL_GUARDED_BY(mutex_);
 };
 
 // Emits, retrying while the client's bounded queue is full.

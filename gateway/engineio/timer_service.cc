@@ -84,7 +84,7 @@ std::unique_ptr<Timer> FakeTimerService::NewTimer(boost::asio::any_io_executor e
 
 void FakeTimerService::Arm(const std::shared_ptr<Entry>& entry, base::Clock::Duration delay,
                            std::function<void()> fire) {
-  std::lock_guard lock(mutex_);
+  absl::MutexLock lock(&mutex_);
   if (!entry->listed) {
     std::erase_if(entries_, [](const std::weak_ptr<Entry>& e) { return e.expired(); });
     entries_.push_back(entry);
@@ -94,12 +94,11 @@ void FakeTimerService::Arm(const std::shared_ptr<Entry>& entry, base::Clock::Dur
   entry->deadline = clock_.Now() + delay;
   ++entry->generation;
   entry->fire = std::move(fire);
-  armed_.notify_all();
 }
 
 void FakeTimerService::Disarm(Entry& entry) {
   std::function<void()> dropped;  // destroyed outside the lock
-  std::lock_guard lock(mutex_);
+  absl::MutexLock lock(&mutex_);
   entry.armed = false;
   ++entry.generation;
   dropped = std::move(entry.fire);
@@ -116,7 +115,7 @@ void FakeTimerService::Advance(base::Clock::Duration step) {
   };
   std::vector<Due> due;
   {
-    std::lock_guard lock(mutex_);
+    absl::MutexLock lock(&mutex_);
     const base::Clock::TimePoint now = clock_.Now();
     for (auto it = entries_.begin(); it != entries_.end();) {
       std::shared_ptr<Entry> entry = it->lock();
@@ -146,7 +145,7 @@ void FakeTimerService::Advance(base::Clock::Duration step) {
       auto entry = weak.lock();
       if (!entry) return;
       {
-        std::lock_guard lock(mutex_);
+        absl::MutexLock lock(&mutex_);
         if (entry->generation != generation) return;
       }
       fire();
@@ -157,7 +156,7 @@ void FakeTimerService::Advance(base::Clock::Duration step) {
 std::vector<base::Clock::TimePoint> FakeTimerService::deadlines() const {
   std::vector<base::Clock::TimePoint> result;
   {
-    std::lock_guard lock(mutex_);
+    absl::MutexLock lock(&mutex_);
     for (const auto& weak : entries_) {
       auto entry = weak.lock();
       if (entry && entry->armed) result.push_back(entry->deadline);
@@ -169,14 +168,15 @@ std::vector<base::Clock::TimePoint> FakeTimerService::deadlines() const {
 
 bool FakeTimerService::WaitUntilArmed(base::Clock::TimePoint deadline,
                                       std::chrono::milliseconds limit) const {
-  std::unique_lock lock(mutex_);
-  return armed_.wait_for(lock, limit, [&] {
+  absl::MutexLock lock(&mutex_);
+  auto armed = [this, deadline]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_) {
     for (const auto& weak : entries_) {
       auto entry = weak.lock();
       if (entry && entry->armed && entry->deadline == deadline) return true;
     }
     return false;
-  });
+  };
+  return mutex_.AwaitWithTimeout(absl::Condition(&armed), absl::FromChrono(limit));
 }
 
 }  // namespace roomq::gateway::engineio

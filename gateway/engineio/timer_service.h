@@ -27,14 +27,13 @@
 
 #include <boost/asio/any_io_executor.hpp>
 #include <chrono>
-#include <condition_variable>
 #include <cstdint>
 #include <functional>
 #include <memory>
-#include <mutex>
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
+#include "absl/synchronization/mutex.h"
 #include "proto/base/clock.h"
 
 namespace roomq::gateway::engineio {
@@ -68,14 +67,15 @@ class FakeTimerService final : public TimerService {
   const base::Clock& clock() const override { return clock_; }
 
   // Moves the clock forward by `step` and posts every timer now due.
-  void Advance(base::Clock::Duration step);
+  void Advance(base::Clock::Duration step) ABSL_LOCKS_EXCLUDED(mutex_);
   // The deadlines of the timers armed and not yet due, earliest first: a
   // test that must not advance before some timer is armed (or re-armed by
   // a peer's answer on another thread) waits until it shows up here.
-  std::vector<base::Clock::TimePoint> deadlines() const;
+  std::vector<base::Clock::TimePoint> deadlines() const ABSL_LOCKS_EXCLUDED(mutex_);
   // Blocks until some timer is armed to fire at `deadline` (true) or `limit`
   // of real time passed (false).
-  bool WaitUntilArmed(base::Clock::TimePoint deadline, std::chrono::milliseconds limit) const;
+  bool WaitUntilArmed(base::Clock::TimePoint deadline, std::chrono::milliseconds limit) const
+      ABSL_LOCKS_EXCLUDED(mutex_);
 
   // One timer's state, shared between the Timer and the service.
   struct Entry;
@@ -83,12 +83,14 @@ class FakeTimerService final : public TimerService {
  private:
   friend class FakeTimer;
   void Arm(const std::shared_ptr<Entry>& entry, base::Clock::Duration delay,
-           std::function<void()> fire);
-  void Disarm(Entry& entry);
+           std::function<void()> fire) ABSL_LOCKS_EXCLUDED(mutex_);
+  void Disarm(Entry& entry) ABSL_LOCKS_EXCLUDED(mutex_);
 
   base::FakeClock& clock_;
-  mutable std::mutex mutex_;
-  mutable std::condition_variable armed_;  // notified by every Arm()
+  // Also guards the state of every Entry (timer_service.cc); WaitUntilArmed
+  // waits on it with a Condition, which each unlock (hence every Arm())
+  // re-evaluates.
+  mutable absl::Mutex mutex_;
   std::vector<std::weak_ptr<Entry>> entries_ ABSL_GUARDED_BY(mutex_);
 };
 

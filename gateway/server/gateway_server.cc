@@ -3,12 +3,13 @@
 #include <spdlog/spdlog.h>
 
 #include <boost/asio/post.hpp>
-#include <condition_variable>
 #include <future>
-#include <mutex>
 #include <utility>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
 #include "gateway/engineio/sid.h"
 #include "gateway/server/http_connection.h"
 
@@ -122,31 +123,34 @@ bool GatewayServer::Shutdown(const std::string& reason, std::chrono::millisecond
 bool GatewayServer::WaitForTransportsClosed(std::chrono::steady_clock::time_point deadline) {
   // Where the threads meet: each shard thread reports once, when its count
   // of open transports reaches zero (OpenTransports::WhenNoneOpen), by
-  // decrementing `pending` under the mutex and notifying; this (controlling)
-  // thread waits on the condition variable until `pending` is zero or the
-  // deadline. The state is shared, so a report after the deadline (or from
-  // teardown, when leftover handlers are destroyed) touches nothing freed.
+  // decrementing `shards` under the mutex; this (controlling) thread awaits
+  // `shards` reaching zero or the deadline. The state is shared, so a report
+  // after the deadline (or from teardown, when leftover handlers are
+  // destroyed) touches nothing freed.
   // Posted after Shutdown's posts, so each shard counts after it closed its
   // sessions and drained its HTTP connections (one io_context per shard
   // runs its handlers in the order they were posted).
   struct Pending {
-    std::mutex mutex;
-    std::condition_variable changed;
-    size_t shards = 0;  // guarded by mutex: shards with transports still open
+    explicit Pending(size_t shards) : shards(shards) {}
+    void Report() ABSL_LOCKS_EXCLUDED(mutex) {
+      absl::MutexLock lock(&mutex);
+      --shards;
+    }
+    bool AllReported() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex) { return shards == 0; }
+
+    absl::Mutex mutex;
+    size_t shards ABSL_GUARDED_BY(mutex);  // shards with transports still open
   };
-  auto pending = std::make_shared<Pending>();
-  pending->shards = shards_->size();
+  auto pending = std::make_shared<Pending>(shards_->size());
   for (size_t shard = 0; shard < shards_->size(); ++shard) {
     asio::post(shards_->executor(shard), [pending] {
-      engineio::OpenTransports::ForThisThread()->WhenNoneOpen([pending] {
-        std::lock_guard<std::mutex> lock(pending->mutex);
-        --pending->shards;
-        pending->changed.notify_all();
-      });
+      engineio::OpenTransports::ForThisThread()->WhenNoneOpen([pending] { pending->Report(); });
     });
   }
-  std::unique_lock<std::mutex> lock(pending->mutex);
-  return pending->changed.wait_until(lock, deadline, [&] { return pending->shards == 0; });
+  const auto left = deadline - std::chrono::steady_clock::now();
+  absl::MutexLock lock(&pending->mutex);
+  return pending->mutex.AwaitWithTimeout(absl::Condition(pending.get(), &Pending::AllReported),
+                                         absl::FromChrono(left));
 }
 
 }  // namespace roomq::gateway::server

@@ -23,9 +23,8 @@ IoShards::IoShards(size_t count) {
           spdlog::error("io thread: unhandled exception: {}", e.what());
         }
       }
-      std::lock_guard<std::mutex> lock(mutex_);
+      absl::MutexLock lock(&mutex_);
       ++finished_;
-      idle_.notify_all();
     });
   }
 }
@@ -43,8 +42,11 @@ void IoShards::Stop(std::chrono::milliseconds grace) {
   stopped_ = true;
   for (auto& shard : shards_) shard->guard.reset();
   {
-    std::unique_lock<std::mutex> lock(mutex_);
-    idle_.wait_for(lock, grace, [this] { return finished_ == shards_.size(); });
+    absl::MutexLock lock(&mutex_);
+    auto all_finished = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_) {
+      return finished_ == shards_.size();
+    };
+    mutex_.AwaitWithTimeout(absl::Condition(&all_finished), absl::FromChrono(grace));
   }
   for (auto& shard : shards_) shard->context.stop();
   for (auto& shard : shards_) {

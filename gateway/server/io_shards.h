@@ -12,13 +12,14 @@
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <chrono>
-#include <condition_variable>
 #include <cstddef>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <thread>
 #include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/synchronization/mutex.h"
 
 namespace roomq::gateway::server {
 
@@ -39,7 +40,7 @@ class IoShards {
 
   // Lets the threads finish outstanding work for up to `grace`, then stops
   // the io_contexts and joins the threads. Idempotent.
-  void Stop(std::chrono::milliseconds grace);
+  void Stop(std::chrono::milliseconds grace) ABSL_LOCKS_EXCLUDED(mutex_);
 
  private:
   struct Shard {
@@ -48,10 +49,9 @@ class IoShards {
     std::thread thread;
   };
   std::vector<std::unique_ptr<Shard>> shards_;
-  std::mutex mutex_;
-  std::condition_variable idle_;
-  size_t finished_ = 0;  // GUARDED_BY(mutex_): threads whose run() returned
-  bool stopped_ = false;
+  absl::Mutex mutex_;
+  size_t finished_ ABSL_GUARDED_BY(mutex_) = 0;  // threads whose run() returned
+  bool stopped_ = false;                         // controlling thread only
 };
 
 }  // namespace roomq::gateway::server

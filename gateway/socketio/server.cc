@@ -4,8 +4,9 @@
 
 #include <algorithm>
 #include <boost/asio/post.hpp>
-#include <mutex>
 
+#include "absl/base/thread_annotations.h"
+#include "absl/synchronization/mutex.h"
 #include "gateway/socketio/connection.h"
 #include "gateway/socketio/dispatch.h"
 #include "gateway/socketio/recovery.h"
@@ -96,27 +97,35 @@ bool Server::broker_connected() const { return bridge_->broker_connected(); }
 bridge::BridgeStats Server::bridge_stats() const { return bridge_->stats(); }
 
 void Server::CollectMetrics(std::function<void(MetricsSnapshot)> done) const {
-  struct Scrape {
-    std::mutex mutex;
-    MetricsSnapshot total;
-    size_t remaining = 0;
-    std::function<void(MetricsSnapshot)> done;
+  // Each shard adds its part under the mutex; the last to add hands the
+  // total to `done`, outside the lock.
+  class Scrape {
+   public:
+    Scrape(MetricsSnapshot total, size_t parts, std::function<void(MetricsSnapshot)> done)
+        : total_(std::move(total)), remaining_(parts), done_(std::move(done)) {}
+    void Add(const MetricsSnapshot& part) ABSL_LOCKS_EXCLUDED(mutex_) {
+      MetricsSnapshot total;
+      {
+        absl::MutexLock lock(&mutex_);
+        total_.Merge(part);
+        if (--remaining_ > 0) return;
+        total = std::move(total_);
+      }
+      done_(std::move(total));
+    }
+
+   private:
+    absl::Mutex mutex_;
+    MetricsSnapshot total_ ABSL_GUARDED_BY(mutex_);
+    size_t remaining_ ABSL_GUARDED_BY(mutex_);         // shards still to add their part
+    const std::function<void(MetricsSnapshot)> done_;  // called once, by the last Add
   };
-  auto scrape = std::make_shared<Scrape>();
-  scrape->remaining = shards_.size();
-  scrape->done = std::move(done);
-  scrape->total.broker_connected = bridge_->broker_connected();
-  scrape->total.bridge = bridge_->stats();
+  MetricsSnapshot total;
+  total.broker_connected = bridge_->broker_connected();
+  total.bridge = bridge_->stats();
+  auto scrape = std::make_shared<Scrape>(std::move(total), shards_.size(), std::move(done));
   for (const std::shared_ptr<Shard>& shard : shards_) {
-    boost::asio::post(shard->executor(), [shard, scrape] {
-      MetricsSnapshot part = ShardSnapshot(*shard);
-      std::unique_lock lock(scrape->mutex);
-      scrape->total.Merge(part);
-      if (--scrape->remaining > 0) return;
-      MetricsSnapshot total = std::move(scrape->total);
-      lock.unlock();
-      scrape->done(std::move(total));
-    });
+    boost::asio::post(shard->executor(), [shard, scrape] { scrape->Add(ShardSnapshot(*shard)); });
   }
 }
 

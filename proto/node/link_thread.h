@@ -150,15 +150,16 @@ class LinkThread {
   // (InvalidArgument without hooks.on_delivery or for bad options, Internal
   // for a malformed endpoint), Internal when the eventfd cannot be made,
   // FailedPrecondition when called twice. The broker need not be up.
-  absl::Status Start(LinkThreadHooks hooks);
+  absl::Status Start(LinkThreadHooks hooks) ABSL_LOCKS_EXCLUDED(mutex_, join_mutex_);
   // See the file comment. Idempotent.
-  void Stop();
+  void Stop() ABSL_LOCKS_EXCLUDED(mutex_, join_mutex_);
 
   // Queues `command` to run on the link thread with its Link. OK: queued.
   // ResourceExhausted: a bounded command at the bound (counted). Both
   // FailedPrecondition before Start and after Stop. On a non-OK status the
   // command is destroyed without running.
-  absl::Status Post(Command command, Bound bound, AtStop at_stop = AtStop::kRun);
+  absl::Status Post(Command command, Bound bound, AtStop at_stop = AtStop::kRun)
+      ABSL_LOCKS_EXCLUDED(mutex_);
 
   // Bounded: Link::Publish on the link thread. With `on_receipt`, the
   // broker's PublishReceipt or the Link's error (Unavailable after
@@ -217,8 +218,8 @@ class LinkThread {
     std::shared_ptr<std::vector<std::function<void(absl::Status)>>> waiting;
   };
 
-  void Run(std::promise<absl::Status>* started);
-  void Loop();
+  void Run(std::promise<absl::Status>* started) ABSL_LOCKS_EXCLUDED(mutex_);
+  void Loop() ABSL_LOCKS_EXCLUDED(mutex_);
   void WakeLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
 
   const LinkThreadOptions options_;

@@ -5,12 +5,13 @@
 // client's thread, awaited with a deadline from the test thread.
 
 #include <chrono>
-#include <condition_variable>
 #include <functional>
-#include <mutex>
 #include <vector>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
 #include "roomq/client.h"
 
 namespace roomq::testing {
@@ -19,29 +20,29 @@ class Inbox {
  public:
   MessageHandler Handler() {
     return [this](const Message& message) {
-      std::lock_guard lock(mutex_);
+      absl::MutexLock lock(&mutex_);
       messages_.push_back(message);
-      changed_.notify_all();
     };
   }
   // True once at least `count` messages arrived (within `timeout`).
   bool WaitFor(size_t count, std::chrono::milliseconds timeout = std::chrono::seconds(5)) {
-    std::unique_lock lock(mutex_);
-    return changed_.wait_for(lock, timeout, [&] { return messages_.size() >= count; });
+    absl::MutexLock lock(&mutex_);
+    auto arrived = [this, count]()
+                       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_) { return messages_.size() >= count; };
+    return mutex_.AwaitWithTimeout(absl::Condition(&arrived), absl::FromChrono(timeout));
   }
   std::vector<Message> messages() {
-    std::lock_guard lock(mutex_);
+    absl::MutexLock lock(&mutex_);
     return messages_;
   }
   size_t size() {
-    std::lock_guard lock(mutex_);
+    absl::MutexLock lock(&mutex_);
     return messages_.size();
   }
 
  private:
-  std::mutex mutex_;
-  std::condition_variable changed_;
-  std::vector<Message> messages_;
+  absl::Mutex mutex_;
+  std::vector<Message> messages_ ABSL_GUARDED_BY(mutex_);
 };
 
 // Collects one status (publish receipts, readiness) or one ack answer.
@@ -50,24 +51,24 @@ class Latch {
  public:
   std::function<void(T)> Callback() {
     return [this](T value) {
-      std::lock_guard lock(mutex_);
+      absl::MutexLock lock(&mutex_);
       values_.push_back(std::move(value));
-      changed_.notify_all();
     };
   }
   bool WaitFor(size_t count = 1, std::chrono::milliseconds timeout = std::chrono::seconds(5)) {
-    std::unique_lock lock(mutex_);
-    return changed_.wait_for(lock, timeout, [&] { return values_.size() >= count; });
+    absl::MutexLock lock(&mutex_);
+    auto arrived = [this, count]()
+                       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_) { return values_.size() >= count; };
+    return mutex_.AwaitWithTimeout(absl::Condition(&arrived), absl::FromChrono(timeout));
   }
   std::vector<T> values() {
-    std::lock_guard lock(mutex_);
+    absl::MutexLock lock(&mutex_);
     return values_;
   }
 
  private:
-  std::mutex mutex_;
-  std::condition_variable changed_;
-  std::vector<T> values_;
+  absl::Mutex mutex_;
+  std::vector<T> values_ ABSL_GUARDED_BY(mutex_);
 };
 
 }  // namespace roomq::testing

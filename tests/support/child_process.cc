@@ -14,6 +14,7 @@
 #include <map>
 
 #include "absl/strings/str_cat.h"
+#include "absl/time/time.h"
 
 extern char** environ;
 
@@ -203,9 +204,9 @@ void ChildProcess::ReadLoop() {
   for (int i = 0; i < 2; ++i) {
     if (!partial[i].empty()) AddLine(i == 0 ? Stream::kStdout : Stream::kStderr, partial[i]);
   }
-  std::lock_guard lock(mutex_);
+  absl::MutexLock lock(&mutex_);
   output_closed_ = true;
-  changed_.notify_all();
+  changed_.SignalAll();
 }
 
 void ChildProcess::AddLine(Stream stream, std::string text) {
@@ -213,13 +214,13 @@ void ChildProcess::AddLine(Stream stream, std::string text) {
   if (options_.echo) {
     std::cerr << "[" << options_.name << "] " << text << std::endl;
   }
-  std::lock_guard lock(mutex_);
+  absl::MutexLock lock(&mutex_);
   lines_.push_back({stream, std::move(text)});
   if (lines_.size() > kMaxLines) {
     lines_.pop_front();
     ++first_index_;
   }
-  changed_.notify_all();
+  changed_.SignalAll();
 }
 
 std::string ChildProcess::TailLocked(size_t count) const {
@@ -231,7 +232,7 @@ std::string ChildProcess::TailLocked(size_t count) const {
 
 absl::StatusOr<std::string> ChildProcess::WaitForLine(const std::regex& pattern, Deadline deadline,
                                                       std::optional<Stream> stream) {
-  std::unique_lock lock(mutex_);
+  absl::MutexLock lock(&mutex_);
   uint64_t& cursor = cursors_[stream.has_value() ? 1 + static_cast<int>(*stream) : 0];
   while (true) {
     if (cursor < first_index_) cursor = first_index_;
@@ -247,7 +248,7 @@ absl::StatusOr<std::string> ChildProcess::WaitForLine(const std::regex& pattern,
       return absl::FailedPreconditionError(absl::StrCat(
           options_.name, " closed its output without the awaited line", TailLocked(20)));
     }
-    if (changed_.wait_until(lock, deadline) == std::cv_status::timeout &&
+    if (changed_.WaitWithTimeout(&mutex_, absl::FromChrono(deadline - Clock::now())) &&
         cursor - first_index_ >= lines_.size() && !output_closed_) {
       return absl::DeadlineExceededError(
           absl::StrCat("timed out waiting for a line from ", options_.name, TailLocked(20)));
@@ -256,7 +257,7 @@ absl::StatusOr<std::string> ChildProcess::WaitForLine(const std::regex& pattern,
 }
 
 std::vector<std::string> ChildProcess::Lines(std::optional<Stream> stream) const {
-  std::lock_guard lock(mutex_);
+  absl::MutexLock lock(&mutex_);
   std::vector<std::string> out;
   for (const Line& line : lines_) {
     if (!stream.has_value() || line.stream == *stream) out.push_back(line.text);
@@ -265,7 +266,7 @@ std::vector<std::string> ChildProcess::Lines(std::optional<Stream> stream) const
 }
 
 int ChildProcess::CountLines(const std::regex& pattern, std::optional<Stream> stream) const {
-  std::lock_guard lock(mutex_);
+  absl::MutexLock lock(&mutex_);
   int count = 0;
   for (const Line& line : lines_) {
     if ((!stream.has_value() || line.stream == *stream) && std::regex_search(line.text, pattern)) {
@@ -276,7 +277,6 @@ int ChildProcess::CountLines(const std::regex& pattern, std::optional<Stream> st
 }
 
 bool ChildProcess::Reap(bool block) {
-  // Caller holds reap_mutex_.
   if (exit_status_.has_value()) return true;
   int status = 0;
   pid_t r;
@@ -297,7 +297,7 @@ bool ChildProcess::Reap(bool block) {
 }
 
 absl::Status ChildProcess::Signal(int signal) {
-  std::lock_guard lock(reap_mutex_);
+  absl::MutexLock lock(&reap_mutex_);
   if (exit_status_.has_value()) {
     return absl::FailedPreconditionError(absl::StrCat(options_.name, " already exited"));
   }
@@ -308,7 +308,7 @@ absl::Status ChildProcess::Signal(int signal) {
 }
 
 void ChildProcess::Kill() {
-  std::lock_guard lock(reap_mutex_);
+  absl::MutexLock lock(&reap_mutex_);
   // Only while the child is unreaped: its pid (= the group id) cannot have
   // been reused yet, so the signal reaches nothing but our own processes.
   if (exit_status_.has_value()) return;
@@ -320,14 +320,14 @@ absl::StatusOr<ExitStatus> ChildProcess::Wait(Deadline deadline) {
   ExitStatus exit;
   while (true) {
     {
-      std::lock_guard lock(reap_mutex_);
+      absl::MutexLock lock(&reap_mutex_);
       if (Reap(/*block=*/false)) {
         exit = *exit_status_;
         break;
       }
     }
     if (Clock::now() >= deadline) {
-      std::lock_guard lock(mutex_);
+      absl::MutexLock lock(&mutex_);
       return absl::DeadlineExceededError(
           absl::StrCat(options_.name, " is still running", TailLocked(20)));
     }
@@ -337,14 +337,13 @@ absl::StatusOr<ExitStatus> ChildProcess::Wait(Deadline deadline) {
   // into lines: callers count and match lines right after Wait, so wait for
   // the pipes' end of file too (at most 1 s: a grandchild could hold them
   // open).
-  std::unique_lock lock(mutex_);
-  changed_.wait_until(lock, Clock::now() + std::chrono::seconds(1),
-                      [this] { return output_closed_; });
+  absl::MutexLock lock(&mutex_);
+  mutex_.AwaitWithTimeout(absl::Condition(this, &ChildProcess::OutputClosed), absl::Seconds(1));
   return exit;
 }
 
 bool ChildProcess::Running() {
-  std::lock_guard lock(reap_mutex_);
+  absl::MutexLock lock(&reap_mutex_);
   return !Reap(/*block=*/false);
 }
 

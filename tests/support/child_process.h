@@ -16,11 +16,9 @@
 #include <sys/types.h>
 
 #include <chrono>
-#include <condition_variable>
 #include <cstdint>
 #include <deque>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <regex>
 #include <string>
@@ -28,8 +26,10 @@
 #include <thread>
 #include <vector>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
 
 namespace roomq::test_support {
 
@@ -129,11 +129,12 @@ class ChildProcess {
 
   ChildProcess(pid_t pid, int out_fd, int err_fd, int stdin_fd, int wake_fd_read, int wake_fd_write,
                ChildOptions options);
-  void ReadLoop();
-  void AddLine(Stream stream, std::string text);
+  void ReadLoop() ABSL_LOCKS_EXCLUDED(mutex_);
+  void AddLine(Stream stream, std::string text) ABSL_LOCKS_EXCLUDED(mutex_);
   // Reaps the child if it has exited; true when it has been reaped. `block` waits.
-  bool Reap(bool block);
-  std::string TailLocked(size_t count) const;
+  bool Reap(bool block) ABSL_EXCLUSIVE_LOCKS_REQUIRED(reap_mutex_);
+  std::string TailLocked(size_t count) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
+  bool OutputClosed() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_) { return output_closed_; }
 
   const pid_t pid_;
   const int out_fd_;
@@ -143,15 +144,16 @@ class ChildProcess {
   const int wake_write_fd_;
   const ChildOptions options_;
 
-  std::mutex reap_mutex_;
-  std::optional<ExitStatus> exit_status_;  // guarded by reap_mutex_
+  absl::Mutex reap_mutex_;
+  std::optional<ExitStatus> exit_status_ ABSL_GUARDED_BY(reap_mutex_);
 
-  mutable std::mutex mutex_;
-  std::condition_variable changed_;
-  std::deque<Line> lines_;           // guarded by mutex_
-  uint64_t first_index_ = 0;         // index of lines_.front(); guarded by mutex_
-  uint64_t cursors_[3] = {0, 0, 0};  // WaitForLine's next line per stream filter; guarded by mutex_
-  bool output_closed_ = false;       // guarded by mutex_
+  mutable absl::Mutex mutex_;
+  absl::CondVar changed_;  // signalled on every new line and at the end of output
+  std::deque<Line> lines_ ABSL_GUARDED_BY(mutex_);
+  uint64_t first_index_ ABSL_GUARDED_BY(mutex_) = 0;  // index of lines_.front()
+  // WaitForLine's next line per stream filter.
+  uint64_t cursors_[3] ABSL_GUARDED_BY(mutex_) = {0, 0, 0};
+  bool output_closed_ ABSL_GUARDED_BY(mutex_) = false;
 
   std::thread reader_;
 };

@@ -18,15 +18,16 @@
 #include <boost/beast/http.hpp>
 #include <boost/beast/websocket.hpp>
 #include <chrono>
-#include <condition_variable>
 #include <functional>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "absl/base/thread_annotations.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
 #include "gateway/engineio/session.h"
 #include "gateway/engineio/timer_service.h"
 #include "gateway/server/gateway_server.h"
@@ -55,18 +56,18 @@ class Recorder {
   };
 
   void Update(const std::string& sid, const std::function<void(SessionRecord&)>& change) {
-    std::lock_guard<std::mutex> lock(mutex_);
+    absl::MutexLock lock(&mutex_);
     change(sessions_[sid]);
-    changed_.notify_all();
   }
   // Waits (up to 5 s) until `predicate` holds for the session's record.
   bool WaitFor(const std::string& sid, const std::function<bool(const SessionRecord&)>& predicate,
                std::chrono::milliseconds limit = std::chrono::milliseconds(5000)) {
-    std::unique_lock<std::mutex> lock(mutex_);
-    return changed_.wait_for(lock, limit, [&] {
+    absl::MutexLock lock(&mutex_);
+    auto holds = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_) {
       auto it = sessions_.find(sid);
       return it != sessions_.end() && predicate(it->second);
-    });
+    };
+    return mutex_.AwaitWithTimeout(absl::Condition(&holds), absl::FromChrono(limit));
   }
   bool WaitClosed(const std::string& sid, std::string* reason) {
     bool ok = WaitFor(sid, [](const SessionRecord& r) { return !r.close_reason.empty(); });
@@ -74,18 +75,17 @@ class Recorder {
     return ok;
   }
   SessionRecord Get(const std::string& sid) {
-    std::lock_guard<std::mutex> lock(mutex_);
+    absl::MutexLock lock(&mutex_);
     return sessions_[sid];
   }
   size_t count() {
-    std::lock_guard<std::mutex> lock(mutex_);
+    absl::MutexLock lock(&mutex_);
     return sessions_.size();
   }
 
  private:
-  std::mutex mutex_;
-  std::condition_variable changed_;
-  std::map<std::string, SessionRecord> sessions_;
+  absl::Mutex mutex_;
+  std::map<std::string, SessionRecord> sessions_ ABSL_GUARDED_BY(mutex_);
 };
 
 class EchoListener : public engineio::SessionListener {
