@@ -28,7 +28,8 @@ const BIN_DIR = process.env.ROOMQ_BIN_DIR || path.join(REPO, 'build', 'bin');
 const START_TIMEOUT_MS = 15000;
 
 const CONFORMANCE_CONFIG = path.join(REPO, 'tests', 'conformance', 'gateway.yaml');
-// Issue 3, item 5: the flags of the conformance setup.
+// The gateway flags of the conformance setup (beside tests/conformance/gateway.yaml):
+// heartbeats short enough that the suite sees pings and timeouts.
 const CONFORMANCE_FLAGS = [
   '--ping-interval-ms', '300',
   '--ping-timeout-ms', '200',
