@@ -363,10 +363,10 @@ TEST_F(BrokerSocketsTest, TheSessionStartIsTheGatewaysWhenItIsOfThisEpoch) {
   WireNode& gw = Node("gw-a");
   WireNode& publisher = Node("pub");
   uint64_t last = 0;
-  for (int i = 0; i < 3; ++i) {
+  for (uint64_t id = 1; id <= 3; ++id) {
     v1::Envelope envelope = broker_test::RoomsEnvelope("/chat", {"general"}, "e");
     envelope.set_origin("pub");
-    envelope.set_message_id(static_cast<uint64_t>(i + 1));
+    envelope.set_message_id(id);
     envelope.set_confirm(true);
     publisher.Publish(envelope);
     auto receipt = publisher.ReceiveReceipt(kWait);
