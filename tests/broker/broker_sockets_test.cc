@@ -142,6 +142,10 @@ class BrokerSocketsTest : public ::testing::Test {
     });
   }
 
+  // Asks for the session of socket `id` after `after_sequence`, or, with
+  // kSessionStart, from where its record says the socket started (a client
+  // without an offset).
+  static constexpr uint64_t kSessionStart = ~uint64_t{0};
   v1::Recovered Recover(WireNode& node, const std::string& id, uint64_t after_sequence = 0) {
     v1::SubscriberCommand command;
     const uint64_t request_id = ++request_id_;
@@ -149,7 +153,11 @@ class BrokerSocketsTest : public ::testing::Test {
     command.mutable_recover()->set_pid("pid-" + id);
     command.mutable_recover()->set_namespace_("/chat");
     command.mutable_recover()->set_epoch(broker_->epoch());
-    command.mutable_recover()->set_after_sequence(after_sequence);
+    if (after_sequence == kSessionStart) {
+      command.mutable_recover()->set_use_session_start(true);
+    } else {
+      command.mutable_recover()->set_after_sequence(after_sequence);
+    }
     node.Command(command);
     return NextFrame(node,
                      [&](const v1::BrokerFrame& frame) {
@@ -384,18 +392,7 @@ TEST_F(BrokerSocketsTest, TheSessionStartIsTheGatewaysWhenItIsOfThisEpoch) {
                open("old-epoch", epoch + 1, 1)});
   Sockets(gw, {Close("exact"), Close("ahead"), Close("old-epoch")});
   auto replayed = [&](const std::string& id) -> int {
-    v1::SubscriberCommand command;
-    const uint64_t request_id = ++request_id_;
-    command.set_request_id(request_id);
-    command.mutable_recover()->set_pid("pid-" + id);
-    command.mutable_recover()->set_namespace_("/chat");
-    command.mutable_recover()->set_epoch(epoch);
-    command.mutable_recover()->set_use_session_start(true);
-    gw.Command(command);
-    const v1::Recovered answer =
-        NextFrame(gw, [&](const v1::BrokerFrame& frame) {
-          return frame.has_recovered() && frame.recovered().request_id() == request_id;
-        }).recovered();
+    const v1::Recovered answer = Recover(gw, id, kSessionStart);
     EXPECT_TRUE(answer.ok()) << id << ": " << answer.error();
     return answer.missed_size();
   };
