@@ -4,7 +4,9 @@
 // Counts heap allocations, to test "allocates nothing" claims of hot paths.
 // Linking the roomq_allocation_counter library replaces the global
 // operator new of the whole test binary (the replacement counts, then
-// mallocs), so link it only into binaries that want it.
+// mallocs), so link it only into binaries that want it. Under ThreadSanitizer,
+// whose runtime owns operator new, it counts through the sanitizer's
+// allocation hook instead, which sees malloc too.
 //
 // Thread safety: the count is per thread.
 
