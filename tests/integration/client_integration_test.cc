@@ -508,14 +508,21 @@ TEST_F(ClientIntegrationTest, ClientCanBeDestroyedFromItsOwnCallback) {
   auto publisher = Connect();
   std::unique_ptr<Client> subscriber = Connect();
   std::promise<void> destroyed;
+  // The message that runs the callback is published after `sub` is assigned,
+  // but that order travels through the broker's sockets, where ThreadSanitizer
+  // cannot follow it; the future states it.
+  std::promise<void> assigned;
+  std::shared_future<void> sub_assigned = assigned.get_future().share();
   Subscription sub;
   sub = subscriber->Of("/self").Subscribe({"r"}, [&](const Message&) {
     if (subscriber == nullptr) return;
+    sub_assigned.wait();
     sub = Subscription();  // cancel from the client's thread
     subscriber.reset();    // Close() from the client's thread: must not wait for itself
     destroyed.set_value();
   });
   ExpectReady(sub);
+  assigned.set_value();  // the main thread is done with `sub`
   ASSERT_TRUE(publisher->Of("/self").To("r").Emit("bye").ok());
   EXPECT_EQ(destroyed.get_future().wait_for(std::chrono::seconds(5)), std::future_status::ready);
 }

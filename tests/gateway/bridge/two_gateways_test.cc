@@ -122,7 +122,11 @@ class Client {
         timeout);
     if (found) return match;
     ADD_FAILURE() << "nothing matched";
-    return {};
+    // A failed match leaves `match` ready and empty, so a caller's match[i]
+    // is an empty submatch rather than a read of results never made.
+    static const std::string kNothing;
+    std::regex_match(kNothing, match, pattern);
+    return match;
   }
   std::vector<std::string> Sent() {
     return thread_.Run([&] { return session_->sent(); });
