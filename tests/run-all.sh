@@ -5,8 +5,10 @@
 #      clang-tidy over the files the last commits touch, tests/lint/check_tidy.sh),
 #      integration, smoke, e2e (Node + socket.io-client), browser (chromium), fault (short)
 #   2. asan preset: unit + integration under AddressSanitizer + UBSan
-#   3. fuzz: every libFuzzer target over its committed corpus for ROOMQ_FUZZ_SECONDS (default 15)
-#   4. deploy (label slow;deploy): the docker compose stack through podman, when run
+#   3. tsan preset: unit + integration under ThreadSanitizer (clang), against
+#      Debian's Abseil source built under TSan (tests/tsan/build-abseil.sh)
+#   4. fuzz: every libFuzzer target over its committed corpus for ROOMQ_FUZZ_SECONDS (default 15)
+#   5. deploy (label slow;deploy): the docker compose stack through podman, when run
 #      as root with the compose-up recipe at ../shared/tools/compose-up (as in CI)
 # Every build treats compiler warnings as errors (ROOMQ_WERROR). clang-tidy over the
 # whole tree is label tidy, left out here: ctest --preset lint.
@@ -35,6 +37,14 @@ cmake --build --preset asan -j "$jobs"
 
 step "tests (asan preset: unit + integration)"
 ctest --preset asan -j "$jobs" -LE "e2e|browser|slow|deploy|smoke|fuzz|reference|lint|layers|fault"
+
+step "build (tsan preset: Debian's Abseil, then roomq, under ThreadSanitizer)"
+tests/tsan/build-abseil.sh build-tsan-abseil
+cmake --preset tsan -DROOMQ_WERROR=ON >/dev/null
+cmake --build --preset tsan -j "$jobs"
+
+step "tests (tsan preset: unit + integration)"
+ctest --preset tsan -j "$jobs" -LE "e2e|browser|slow|deploy|smoke|fuzz|reference|lint|layers|fault"
 
 step "fuzz"
 tests/fuzz/run.sh
