@@ -10,9 +10,11 @@
 #
 # The change is what lies between a base and HEAD: $ROOMQ_LINT_BASE when set;
 # else the merge base with the upstream branch when HEAD is ahead of it;
-# else the last $ROOMQ_LINT_COMMITS (default 20) commits, which is what a
-# fresh clone of main (as in CI) has to go by. Debian 12's clang-tidy 14 is
-# the reference. Parallelism: $ROOMQ_JOBS (default: cores).
+# else the commit in tests/lint/tidy_base (the main a change started from,
+# which is what a fresh clone of main, as in CI, has to go by) when it is an
+# ancestor of HEAD; else the last $ROOMQ_LINT_COMMITS (default 20) commits.
+# Debian 12's clang-tidy 14 is the reference. Parallelism: $ROOMQ_JOBS
+# (default: cores).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 build=${1:?usage: check_tidy.sh BUILD_DIR [--all|--changed]}
@@ -46,6 +48,12 @@ else
   if [[ -z $base ]] && upstream=$(git rev-parse -q --verify '@{upstream}' 2>/dev/null) &&
      [[ $(git rev-parse HEAD) != "$upstream" ]]; then
     base=$(git merge-base HEAD "$upstream")
+  fi
+  if [[ -z $base ]]; then
+    recorded=$(grep -v '^#' tests/lint/tidy_base 2>/dev/null | head -1 || true)
+    if [[ -n $recorded ]] && git merge-base --is-ancestor "$recorded" HEAD 2>/dev/null; then
+      base=$recorded
+    fi
   fi
   if [[ -z $base ]]; then
     commits=${ROOMQ_LINT_COMMITS:-20}
