@@ -31,6 +31,12 @@ URIs: http://deb.debian.org/debian
 Suites: bookworm bookworm-updates
 Components: main
 Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
+
+Types: deb-src
+URIs: http://deb.debian.org/debian-security
+Suites: bookworm-security
+Components: main
+Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
 SOURCES
   $sudo apt-get update -qq
 fi
@@ -41,7 +47,9 @@ command -v dpkg-source >/dev/null || {
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-(cd "$work" && apt-get source -qq "abseil=$version" >/dev/null)
+# The installed version's source; the newest one when the mirror no longer
+# has it (the prefix is self-contained: its headers come with it).
+(cd "$work" && { apt-get source -qq "abseil=$version" || apt-get source -qq abseil; } >/dev/null)
 source_dir=$(find "$work" -mindepth 1 -maxdepth 1 -type d -name 'abseil-*' | head -1)
 [[ -n $source_dir ]] || { echo "build-abseil: apt-get source abseil gave no source tree"; exit 1; }
 
