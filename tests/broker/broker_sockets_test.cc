@@ -12,16 +12,15 @@
 #include <stdlib.h>
 
 #include <chrono>
-#include <condition_variable>
 #include <filesystem>
 #include <functional>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
 #include <zmq.hpp>
 
+#include "absl/synchronization/mutex.h"
 #include "broker/broker.h"
 #include "proto/base/clock.h"
 #include "proto/roomq.pb.h"
@@ -97,10 +96,9 @@ class BrokerSocketsTest : public ::testing::Test {
     broker_ = std::move(*broker);
     broker_->SetStatsObserver(
         [this](const BrokerStats& stats) {
-          std::lock_guard<std::mutex> lock(mutex_);
+          absl::MutexLock lock(&mutex_);
           observed_ = stats;
           ++observations_;
-          observed_cv_.notify_all();
         },
         milliseconds(0));
     thread_ = std::thread([this] { EXPECT_TRUE(broker_->Run().ok()); });
@@ -168,17 +166,26 @@ class BrokerSocketsTest : public ::testing::Test {
 
   // Advances the clock a housekeeping step at a time until a housekeeping
   // pass publishes counters that satisfy `predicate`.
-  BrokerStats AwaitStats(const std::function<bool(const BrokerStats&)>& predicate) {
+  BrokerStats AwaitStats(const std::function<bool(const BrokerStats&)>& predicate)
+      ABSL_LOCKS_EXCLUDED(mutex_) {
     const auto deadline = std::chrono::steady_clock::now() + kWait;
-    std::unique_lock<std::mutex> lock(mutex_);
     while (std::chrono::steady_clock::now() < deadline) {
-      const uint64_t seen = observations_;
-      lock.unlock();
+      uint64_t seen = 0;
+      {
+        absl::MutexLock lock(&mutex_);
+        seen = observations_;
+      }
       clock_.Advance(milliseconds(30));
-      lock.lock();
-      observed_cv_.wait_for(lock, milliseconds(200), [&] { return observations_ > seen; });
-      if (observations_ > seen && predicate(observed_)) return observed_;
+      absl::MutexLock lock(&mutex_);
+      auto observed_more = [this, seen]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_) {
+        return observations_ > seen;
+      };
+      if (mutex_.AwaitWithTimeout(absl::Condition(&observed_more), absl::Milliseconds(200)) &&
+          predicate(observed_)) {
+        return observed_;
+      }
     }
+    absl::MutexLock lock(&mutex_);
     ADD_FAILURE() << "the counters never matched; last: " << observed_.ToString();
     return observed_;
   }
@@ -191,10 +198,9 @@ class BrokerSocketsTest : public ::testing::Test {
   std::vector<std::unique_ptr<WireNode>> nodes_;
   uint64_t request_id_ = 0;
 
-  std::mutex mutex_;
-  std::condition_variable observed_cv_;
-  BrokerStats observed_;
-  uint64_t observations_ = 0;
+  absl::Mutex mutex_;
+  BrokerStats observed_ ABSL_GUARDED_BY(mutex_);
+  uint64_t observations_ ABSL_GUARDED_BY(mutex_) = 0;
 };
 
 uint64_t Outcome(const BrokerStats& stats, RecoverOutcome outcome) {

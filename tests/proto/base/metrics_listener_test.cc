@@ -9,12 +9,12 @@
 
 #include <functional>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "absl/strings/numbers.h"
+#include "absl/synchronization/mutex.h"
 #include "tests/support/http_scrape.h"
 
 namespace roomq::base {
@@ -32,11 +32,11 @@ int PortOf(const MetricsListener& listener) {
 
 TEST(MetricsListener, AnswersMetricsFromAnotherThreadAndHealth) {
   std::vector<std::thread> workers;
-  std::mutex mutex;
+  absl::Mutex mutex;
   MetricsHandlers handlers;
   handlers.server_name = "roomq-test";
   handlers.metrics = [&](std::function<void(std::string)> reply) {
-    std::lock_guard<std::mutex> lock(mutex);
+    absl::MutexLock lock(&mutex);
     workers.emplace_back([reply = std::move(reply)] { reply("roomq_test_total 7\n"); });
   };
   handlers.health = [] { return Health{false, R"({"status":"degraded"})"}; };
@@ -60,12 +60,12 @@ TEST(MetricsListener, AnswersMetricsFromAnotherThreadAndHealth) {
 }
 
 TEST(MetricsListener, AMissingAnswerIs503AtTheTimeoutAndALateOneFindsNothing) {
-  std::mutex mutex;
+  absl::Mutex mutex;
   std::function<void(std::string)> held;  // guarded by mutex
   MetricsHandlers handlers;
   handlers.answer_timeout = std::chrono::milliseconds(50);
   handlers.metrics = [&](std::function<void(std::string)> reply) {
-    std::lock_guard<std::mutex> lock(mutex);
+    absl::MutexLock lock(&mutex);
     if (!held) {
       held = std::move(reply);
       return;
@@ -81,7 +81,7 @@ TEST(MetricsListener, AMissingAnswerIs503AtTheTimeoutAndALateOneFindsNothing) {
   EXPECT_NE(next.find("fresh 1"), std::string::npos) << next;
   std::function<void(std::string)> late;
   {
-    std::lock_guard<std::mutex> lock(mutex);
+    absl::MutexLock lock(&mutex);
     late = held;
   }
   late("late 1\n");  // for an exchange that is over: ignored
