@@ -36,6 +36,7 @@ LinkThread::LinkThread(LinkThreadOptions options) : options_(std::move(options))
 LinkThread::~LinkThread() {
   Stop();
   // Only left joinable when the owner was released on the link thread itself.
+  absl::MutexLock lock(&join_mutex_);
   if (thread_.joinable()) thread_.detach();
   if (wake_fd_ >= 0) close(wake_fd_);
 }
@@ -52,7 +53,10 @@ absl::Status LinkThread::Start(LinkThreadHooks hooks) {
   hooks_ = std::move(hooks);
   std::promise<absl::Status> started;
   std::future<absl::Status> result = started.get_future();
-  thread_ = std::thread([this, &started, keep_alive = std::move(keep_alive)] { Run(&started); });
+  {
+    absl::MutexLock lock(&join_mutex_);
+    thread_ = std::thread([this, &started, keep_alive = std::move(keep_alive)] { Run(&started); });
+  }
   absl::Status status = result.get();
   if (!status.ok()) {
     absl::MutexLock lock(&join_mutex_);

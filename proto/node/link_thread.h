@@ -225,7 +225,7 @@ class LinkThread {
   const LinkThreadOptions options_;
   LinkThreadHooks hooks_;  // set by Start before the thread exists; link thread after
   int wake_fd_ = -1;       // eventfd; lives until the destructor
-  std::thread thread_;
+  std::thread thread_ ABSL_GUARDED_BY(join_mutex_);
   std::atomic<std::thread::id> thread_id_{};
   std::string node_id_;  // written on the link thread before Start returns
   std::atomic<bool> broker_connected_{false};
@@ -239,7 +239,8 @@ class LinkThread {
   bool started_ ABSL_GUARDED_BY(mutex_) = false;
   bool accepting_ ABSL_GUARDED_BY(mutex_) = false;  // Posts are queued
   bool stopping_ ABSL_GUARDED_BY(mutex_) = false;   // Stop() was called
-  // Serializes the joins of Stop() called from several threads.
+  // Serializes the joins of Stop() called from several threads (and
+  // guards thread_, declared above it).
   absl::Mutex join_mutex_;
 
   // Link thread only.
