@@ -2,7 +2,7 @@
 # The whole test suite from a fresh Debian 12 clone: installs what is missing
 # (apt, npm ci), builds, and runs every suite:
 #   1. default preset: unit, layers (wrong-way includes refused), lint (clang-format;
-#      clang-tidy over the files the last commits touch, tests/lint/check_tidy.sh),
+#      clang-tidy over what changed since tests/lint/tidy_base, tests/lint/check_tidy.sh),
 #      integration, smoke, e2e (Node + socket.io-client), browser (chromium), fault (short)
 #   2. asan preset: unit + integration under AddressSanitizer + UBSan
 #   3. tsan preset: unit + integration under ThreadSanitizer (clang), against
@@ -20,6 +20,9 @@ jobs=${ROOMQ_JOBS:-$(nproc)}
 
 step() { printf '\n== %s (%ss)\n' "$*" "$SECONDS"; }
 
+# What the sanitizer stages leave out: they run the unit and integration tests.
+sanitizer_skips="e2e|browser|slow|deploy|smoke|fuzz|reference|lint|layers|fault"
+
 step "dependencies"
 deploy/install-deps.sh --test
 (cd tests/e2e && npm ci --no-audit --no-fund --loglevel=error)
@@ -36,7 +39,7 @@ cmake --preset asan -DROOMQ_WERROR=ON >/dev/null
 cmake --build --preset asan -j "$jobs"
 
 step "tests (asan preset: unit + integration)"
-ctest --preset asan -j "$jobs" -LE "e2e|browser|slow|deploy|smoke|fuzz|reference|lint|layers|fault"
+ctest --preset asan -j "$jobs" -LE "$sanitizer_skips"
 
 step "build (tsan preset: Debian's Abseil, then roomq, under ThreadSanitizer)"
 tests/tsan/build-abseil.sh build-tsan-abseil
@@ -44,7 +47,7 @@ cmake --preset tsan -DROOMQ_WERROR=ON >/dev/null
 cmake --build --preset tsan -j "$jobs"
 
 step "tests (tsan preset: unit + integration)"
-ctest --preset tsan -j "$jobs" -LE "e2e|browser|slow|deploy|smoke|fuzz|reference|lint|layers|fault"
+ctest --preset tsan -j "$jobs" -LE "$sanitizer_skips"
 
 step "fuzz"
 tests/fuzz/run.sh
