@@ -17,6 +17,7 @@
 #include <vector>
 #include <zmq.hpp>
 
+#include "absl/cleanup/cleanup.h"
 #include "proto/roomq.pb.h"
 #include "tests/broker/wire_node.h"
 #include "tests/support/binaries.h"
@@ -229,8 +230,10 @@ TEST_F(BrokerHistoryTest, ResumeWhilePublishingContinuouslyHasNoGapAndNoDuplicat
   // delivery arrived), so on any machine speed part of the stream is
   // replayed and part is live: the seam is always exercised.
   std::atomic<bool> resume_seen{false};
+  // Outlives the thread: its sockets linger 0, so closing it as soon as the
+  // last Publish returned would drop what its I/O thread had not sent yet.
+  WireNode publisher(context_, broker_.pub_endpoint, broker_.sub_endpoint);
   std::thread publishing([&] {
-    WireNode publisher(context_, broker_.pub_endpoint, broker_.sub_endpoint);
     for (int i = 1; i <= kMessages && !stop; ++i) {
       if (i == kMessages / 2 + 1) {
         test_support::WaitUntil([&] { return resume_seen || stop; }, kWait, milliseconds(1));
@@ -243,6 +246,11 @@ TEST_F(BrokerHistoryTest, ResumeWhilePublishingContinuouslyHasNoGapAndNoDuplicat
         std::this_thread::sleep_for(milliseconds(1));  // keep it continuous, not one burst
     }
   });
+  // Joined on every way out, a failed ASSERT included.
+  absl::Cleanup join_publishing = [&] {
+    stop = true;
+    publishing.join();
+  };
   // Resume while the publisher is mid-way: once the watcher has seen 500.
   for (int seen = 0; seen < 500;) {
     auto received = watcher->ReceiveDelivery(kWait);
@@ -275,8 +283,7 @@ TEST_F(BrokerHistoryTest, ResumeWhilePublishingContinuouslyHasNoGapAndNoDuplicat
     EXPECT_EQ(received->frame.delivery().replayed(), !replied) << ids.size();
     ids.push_back(received->envelope.message_id());
   }
-  stop = true;
-  publishing.join();
+  std::move(join_publishing).Invoke();
   EXPECT_TRUE(replied);
   EXPECT_GE(replayed_before_reply, 500u);
   EXPECT_LT(replayed_before_reply, static_cast<size_t>(kMessages)) << "the seam was not exercised";
