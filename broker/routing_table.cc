@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "absl/hash/hash.h"
+
 namespace roomq::broker {
 namespace {
 
@@ -47,7 +49,11 @@ void RoutingTable::ClearSubscriptions(Subscriber* subscriber) {
 bool RoutingTable::Subscribe(Subscriber* subscriber, const wire::TopicRef& topic) {
   std::string key = wire::EncodeTopicKey(topic);
   if (subscriber->topics_.contains(key)) return false;
-  topics_[key].push_back(subscriber);
+  SubscriberList& list = topics_[key];
+  if (list.empty() && topic.channel == v1::CHANNEL_SERVICE && !topic.name.empty()) {
+    service_groups_[ToAbsl(topic.ns)].emplace_back(topic.name);
+  }
+  list.push_back(subscriber);
   subscriber->topics_.insert(std::move(key));
   if (topic.channel == v1::CHANNEL_ROOMS) {
     uint32_t& refs = subscriber->ns_refs_[ToAbsl(topic.ns)];
@@ -70,7 +76,38 @@ void RoutingTable::EraseFromTopic(Subscriber* subscriber, const std::string& key
   auto it = topics_.find(key);
   if (it == topics_.end()) return;
   EraseUnordered(it->second, subscriber);
-  if (it->second.empty()) topics_.erase(it);
+  if (!it->second.empty()) return;
+  topics_.erase(it);
+  absl::StatusOr<wire::TopicRef> topic = wire::DecodeTopicKey(key);
+  if (!topic.ok() || topic->channel != v1::CHANNEL_SERVICE || topic->name.empty()) return;
+  auto groups = service_groups_.find(ToAbsl(topic->ns));
+  if (groups == service_groups_.end()) return;
+  std::vector<std::string>& names = groups->second;
+  auto name = std::find(names.begin(), names.end(), topic->name);
+  if (name != names.end()) {
+    *name = std::move(names.back());
+    names.pop_back();
+  }
+  if (names.empty()) service_groups_.erase(groups);
+}
+
+Subscriber* RoutingTable::PickGroupMember(const SubscriberList& members,
+                                          const wire::EnvelopeRoute& route) {
+  // Rendezvous hashing: the member with the highest hash of (its identity,
+  // the key) wins, so removing a member moves only the keys it had won.
+  Subscriber* best = members.front();
+  size_t best_weight = 0;
+  for (Subscriber* member : members) {
+    const size_t weight =
+        route.socket_id.empty()
+            ? absl::HashOf(member->identity(), ToAbsl(route.origin), route.message_id)
+            : absl::HashOf(member->identity(), ToAbsl(route.socket_id));
+    if (member == members.front() || weight > best_weight) {
+      best = member;
+      best_weight = weight;
+    }
+  }
+  return best;
 }
 
 void RoutingTable::ReleaseNamespace(Subscriber* subscriber, std::string_view ns) {
@@ -93,6 +130,11 @@ const RoutingTable::SubscriberList* RoutingTable::FindTopic(const wire::TopicRef
 size_t RoutingTable::SubscriberCountOf(const wire::TopicRef& topic) const {
   auto it = topics_.find(wire::EncodeTopicKey(topic));
   return it == topics_.end() ? 0 : it->second.size();
+}
+
+size_t RoutingTable::ServiceGroupCount(std::string_view ns) const {
+  auto it = service_groups_.find(ToAbsl(ns));
+  return it == service_groups_.end() ? 0 : it->second.size();
 }
 
 size_t RoutingTable::NamespaceMemberCount(std::string_view ns) const {

@@ -18,12 +18,23 @@
 // targets several of its rooms, using a per-match generation stamp on the
 // subscriber: no allocation and no set per match.
 //
+// Service queue groups: a CHANNEL_SERVICE topic with a name is a queue
+// group of that namespace. A SERVICE envelope goes to every subscriber of
+// the group-less topic and to exactly one member of each group, chosen by
+// rendezvous hashing of (member identity, the envelope's socket_id): while a
+// group's members stay the same, every envelope about one socket goes to
+// the same member; when a member leaves, only its sockets move, spread over
+// the others. An envelope without a socket_id hashes its (origin,
+// message_id) instead, so such envelopes spread over the members.
+//
 // Thread safety: none; the table belongs to the broker loop thread.
 // Invariants: subscriber->topics_ and topics_[key] mirror each other; a
-// subscriber is in namespaces_[ns] iff ns_refs_[ns] > 0; empty topic and
-// namespace entries are erased. Subscriber pointers stay valid until
+// subscriber is in namespaces_[ns] iff ns_refs_[ns] > 0; a group name is in
+// service_groups_[ns] iff topics_ holds ServiceTopic(ns, group); empty
+// topic, namespace and group entries are erased. Subscriber pointers stay valid until
 // RemoveSubscriber.
-// Costs: Match O(rooms + matches); Subscribe O(1); Unsubscribe and removal
+// Costs: Match O(rooms + matches), plus O(members) per queue group of a
+// SERVICE envelope's namespace; Subscribe O(1); Unsubscribe and removal
 // O(subscribers of each topic) (a linear scan of a small vector).
 
 #include <cstddef>
@@ -97,6 +108,8 @@ class RoutingTable {
   size_t SubscriberCountOf(const wire::TopicRef& topic) const;
   // Members of a namespace (ROOMS subscribers of any room in it).
   size_t NamespaceMemberCount(std::string_view ns) const;
+  // Service queue groups of a namespace with at least one member.
+  size_t ServiceGroupCount(std::string_view ns) const;
 
  private:
   using SubscriberList = std::vector<Subscriber*>;
@@ -104,6 +117,9 @@ class RoutingTable {
   // Visits every subscriber of `list` not yet stamped with `stamp`.
   template <typename Visitor>
   static void VisitOnce(const SubscriberList& list, uint64_t stamp, Visitor& visit);
+  // The member of a (non-empty) queue group that gets an envelope.
+  static Subscriber* PickGroupMember(const SubscriberList& members,
+                                     const wire::EnvelopeRoute& route);
   const SubscriberList* FindTopic(const wire::TopicRef& topic);
   void EraseFromTopic(Subscriber* subscriber, const std::string& key);
   void ReleaseNamespace(Subscriber* subscriber, std::string_view ns);
@@ -111,6 +127,7 @@ class RoutingTable {
   absl::flat_hash_map<std::string, std::unique_ptr<Subscriber>> subscribers_;  // by identity
   absl::flat_hash_map<std::string, SubscriberList> topics_;                    // by topic key
   absl::flat_hash_map<std::string, SubscriberList> namespaces_;                // ROOMS members
+  absl::flat_hash_map<std::string, std::vector<std::string>> service_groups_;  // ns -> groups
   uint64_t generation_ = 0;
   std::string key_scratch_;  // reused by Match: no allocation once grown
 };
@@ -140,11 +157,22 @@ void RoutingTable::Match(const wire::EnvelopeRoute& route, Visitor&& visit) {
         }
       }
       return;
-    case v1::CHANNEL_SERVICE:
+    case v1::CHANNEL_SERVICE: {
       if (const SubscriberList* list = FindTopic(wire::ServiceTopic(route.ns))) {
         VisitOnce(*list, stamp, visit);
       }
+      auto groups = service_groups_.find(ToAbsl(route.ns));
+      if (groups == service_groups_.end()) return;
+      for (const std::string& group : groups->second) {
+        const SubscriberList* members = FindTopic(wire::ServiceTopic(route.ns, group));
+        if (members == nullptr) continue;  // unreachable by the invariant
+        Subscriber* member = PickGroupMember(*members, route);
+        if (member->match_stamp_ == stamp) continue;
+        member->match_stamp_ = stamp;
+        visit(static_cast<const Subscriber&>(*member));
+      }
       return;
+    }
     case v1::CHANNEL_NODE:
       if (const SubscriberList* list = FindTopic(wire::NodeTopic(route.node))) {
         VisitOnce(*list, stamp, visit);

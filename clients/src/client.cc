@@ -267,6 +267,11 @@ absl::StatusOr<std::unique_ptr<Client>> Client::Connect(ClientOptions options) {
   }
   if (options.ack_timeout.count() <= 0)
     return absl::InvalidArgumentError("ack_timeout must be positive");
+  if (options.service_group.empty()) options.service_group = options.node_prefix;
+  if (absl::Status status = wire::ValidateTopic(wire::ServiceTopic("/", options.service_group));
+      !status.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat("service_group: ", status.message()));
+  }
   auto core = std::make_shared<internal::ClientCore>(std::move(options));
   if (absl::Status status = core->Start(); !status.ok()) return status;
   return std::unique_ptr<Client>(new Client(std::move(core)));

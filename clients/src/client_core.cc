@@ -344,7 +344,8 @@ void ClientCore::EnsureServiceSubscribed(node::Link& link, const std::string& ns
   auto guard =
       std::make_shared<Guard>();  // built in place: a temporary's destructor would resolve it
   guard->promise = promise;
-  link.Subscribe(wire::ServiceTopic(ns), [guard, ns, this](const absl::Status& status) {
+  const wire::TopicRef topic = wire::ServiceTopic(ns, options_.service_group);
+  link.Subscribe(topic, [guard, ns, this](const absl::Status& status) {
     if (guard->done) return;
     guard->done = true;
     if (status.ok()) {

@@ -23,6 +23,7 @@ enum Field : int {
   kNodeField = 6,
   kOriginField = 14,
   kMessageIdField = 15,
+  kSocketIdField = 17,
   kConfirmField = 21,
 };
 
@@ -98,6 +99,7 @@ ScanError ScanRouteInto(std::string_view bytes, EnvelopeRoute& route) {
   route.node = {};
   route.origin = {};
   route.message_id = 0;
+  route.socket_id = {};
   route.confirm = false;
   if (bytes.size() > static_cast<size_t>(INT_MAX)) return ScanError::kMalformed;
 
@@ -146,6 +148,9 @@ ScanError ScanRouteInto(std::string_view bytes, EnvelopeRoute& route) {
         break;
       case Tag(kMessageIdField, WireFormatLite::WIRETYPE_VARINT):
         if (!in.ReadVarint64(&route.message_id)) return ScanError::kMalformed;
+        break;
+      case Tag(kSocketIdField, WireFormatLite::WIRETYPE_LENGTH_DELIMITED):
+        if (!ReadView(in, base, route.socket_id)) return ScanError::kMalformed;
         break;
       case Tag(kConfirmField, WireFormatLite::WIRETYPE_VARINT): {
         uint64_t flag = 0;

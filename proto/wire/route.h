@@ -6,7 +6,7 @@
 // The broker routes an envelope without parsing it into a v1::Envelope: it
 // scans the bytes once with CodedInputStream, keeps views of the routing
 // fields (version, kind, channel, namespace, rooms, node, origin,
-// message_id, confirm) and skips everything else (args, attachments, ...)
+// message_id, socket_id, confirm) and skips everything else (args, attachments, ...)
 // without looking inside. No heap allocation for up to kInlineRooms rooms.
 //
 // Semantics follow protobuf's parser: a singular field seen twice keeps the
@@ -52,6 +52,7 @@ struct EnvelopeRoute {
   std::string_view node;
   std::string_view origin;
   uint64_t message_id = 0;
+  std::string_view socket_id;  // picks a SERVICE queue group's member
   bool confirm = false;
 
   // The topic a single target stands for: RoomTopic(ns, rooms[i]) for

@@ -45,9 +45,6 @@ absl::Status ValidateTopic(const TopicRef& topic) {
         return absl::InvalidArgumentError(
             absl::StrCat("namespace must start with '/': \"", ToAbsl(topic.ns), "\""));
       }
-      if (topic.channel == v1::CHANNEL_SERVICE && !topic.name.empty()) {
-        return absl::InvalidArgumentError("a service topic has no name");
-      }
       return absl::OkStatus();
     case v1::CHANNEL_NODE:
       if (!topic.ns.empty()) return absl::InvalidArgumentError("a node topic has no namespace");
@@ -105,7 +102,9 @@ std::string DescribeTopic(const TopicRef& topic) {
       return topic.name.empty() ? absl::StrCat("rooms:", ToAbsl(topic.ns))
                                 : absl::StrCat("rooms:", ToAbsl(topic.ns), "#", ToAbsl(topic.name));
     case v1::CHANNEL_SERVICE:
-      return absl::StrCat("service:", ToAbsl(topic.ns));
+      return topic.name.empty()
+                 ? absl::StrCat("service:", ToAbsl(topic.ns))
+                 : absl::StrCat("service:", ToAbsl(topic.ns), "@", ToAbsl(topic.name));
     case v1::CHANNEL_NODE:
       return absl::StrCat("node:", ToAbsl(topic.name));
     default:

@@ -27,7 +27,8 @@ inline constexpr size_t kMaxNameBytes = 1024;
 struct TopicRef {
   v1::Channel channel = v1::CHANNEL_UNSPECIFIED;
   std::string_view ns;    // ROOMS, SERVICE; empty for NODE
-  std::string_view name;  // ROOMS: room ("" = the namespace alone); NODE: node id
+  std::string_view name;  // ROOMS: room ("" = the namespace alone); NODE: node id;
+                          // SERVICE: queue group ("" = none)
 
   friend bool operator==(const TopicRef&, const TopicRef&) = default;
 };
@@ -36,12 +37,15 @@ inline TopicRef RoomTopic(std::string_view ns, std::string_view room) {
   return {v1::CHANNEL_ROOMS, ns, room};
 }
 inline TopicRef NamespaceTopic(std::string_view ns) { return {v1::CHANNEL_ROOMS, ns, {}}; }
-inline TopicRef ServiceTopic(std::string_view ns) { return {v1::CHANNEL_SERVICE, ns, {}}; }
+// `group` is the subscriber's queue group ("" = it gets every envelope).
+inline TopicRef ServiceTopic(std::string_view ns, std::string_view group = {}) {
+  return {v1::CHANNEL_SERVICE, ns, group};
+}
 inline TopicRef NodeTopic(std::string_view node) { return {v1::CHANNEL_NODE, {}, node}; }
 
 // OK when the topic is well formed: a known channel; a namespace that starts
-// with '/' for ROOMS and SERVICE (and none for NODE); no name for SERVICE; a
-// non-empty node id for NODE; sizes within the limits above.
+// with '/' for ROOMS and SERVICE (and none for NODE); a non-empty node id
+// for NODE; sizes within the limits above.
 absl::Status ValidateTopic(const TopicRef& topic);
 
 // The routing key of a topic. Call ValidateTopic first for untrusted input.
@@ -57,7 +61,8 @@ absl::StatusOr<TopicRef> DecodeTopicKey(std::string_view key);
 TopicRef ToRef(const v1::Topic& topic);
 v1::Topic ToProto(const TopicRef& topic);
 
-// "rooms:/chat#general", "service:/chat", "node:gw-1": for logs.
+// "rooms:/chat#general", "service:/chat", "service:/chat@echo", "node:gw-1":
+// for logs.
 std::string DescribeTopic(const TopicRef& topic);
 
 }  // namespace roomq::wire

@@ -8,12 +8,14 @@
 #include <memory>
 #include <string>
 #include <thread>
+#include <vector>
 #include <zmq.hpp>
 
 #include "broker/broker.h"
 #include "broker/metrics.h"
 #include "proto/base/clock.h"
 #include "proto/roomq.pb.h"
+#include "proto/wire/topic.h"
 #include "tests/broker/wire_node.h"
 
 namespace roomq::broker {
@@ -141,6 +143,65 @@ TEST_F(BrokerClockTest, EveryRecoverIsCountedByOutcome) {
   EXPECT_NE(text.find("roomq_broker_recovery_total{outcome=\"recovered\"} 1\n"), std::string::npos)
       << text;
   EXPECT_NE(text.find("roomq_broker_recovery_total{outcome=\"gap\"} 0\n"), std::string::npos);
+}
+
+TEST_F(BrokerClockTest, AQueueGroupMemberWhoseHeartbeatExpiredLosesItsSocketsToTheOther) {
+  constexpr uint32_t kHeartbeatMs = 1000;
+  WireNode one(context_, broker_->pub_endpoint(), broker_->sub_endpoint());
+  WireNode two(context_, broker_->pub_endpoint(), broker_->sub_endpoint());
+  ASSERT_TRUE(one.Join("svc-1", kHeartbeatMs).ok());
+  ASSERT_TRUE(two.Join("svc-2", kHeartbeatMs).ok());
+  ASSERT_TRUE(one.Subscribe({wire::ServiceTopic("/svc", "echo")}).ok());
+  ASSERT_TRUE(two.Subscribe({wire::ServiceTopic("/svc", "echo")}).ok());
+  auto publish = [&](const std::string& socket_id, const std::string& event = "ping") {
+    v1::Envelope envelope = broker_test::RoomsEnvelope("/svc", {}, event);
+    envelope.set_channel(v1::CHANNEL_SERVICE);
+    envelope.set_kind(v1::KIND_CLIENT_EVENT);
+    envelope.set_socket_id(socket_id);
+    node_->Publish(envelope);
+  };
+  // Which member each socket's events go to.
+  constexpr int kSockets = 20;
+  for (int i = 0; i < kSockets; ++i) publish("s" + std::to_string(i));
+  std::vector<std::string> of_one, of_two;
+  const auto deadline = std::chrono::steady_clock::now() + kWait;
+  while (of_one.size() + of_two.size() < kSockets && std::chrono::steady_clock::now() < deadline) {
+    if (auto got = one.ReceiveDelivery(milliseconds(10)); got.ok()) {
+      of_one.push_back(got->envelope.socket_id());
+    }
+    if (auto got = two.ReceiveDelivery(milliseconds(10)); got.ok()) {
+      of_two.push_back(got->envelope.socket_id());
+    }
+  }
+  ASSERT_EQ(of_one.size() + of_two.size(), static_cast<size_t>(kSockets));
+  ASSERT_FALSE(of_one.empty());  // 2^-19 of a chance to be wrong
+  ASSERT_FALSE(of_two.empty());
+
+  // `two` pings at 2 s; `one` is silent for 3 heartbeats at 3 s: expired.
+  clock_.Advance(milliseconds(2 * kHeartbeatMs));
+  two.Ping(7);
+  ASSERT_TRUE(two.ReceiveWhere([](const v1::BrokerFrame& f) { return f.has_pong(); }, kWait).ok());
+  clock_.Advance(milliseconds(kHeartbeatMs));
+  // The broker expires it on its next housekeeping: probe until `two` has
+  // one of `one`'s sockets, then every one of them goes to `two`.
+  bool moved = false;
+  while (!moved && std::chrono::steady_clock::now() < deadline + kWait) {
+    publish(of_one.front(), "probe");
+    moved = two.ReceiveDelivery(milliseconds(20)).ok();
+  }
+  ASSERT_TRUE(moved);
+  for (const std::string& socket_id : of_one) publish(socket_id);
+  for (const std::string& socket_id : of_two) publish(socket_id);
+  std::vector<std::string> now_two;
+  while (now_two.size() < static_cast<size_t>(kSockets)) {
+    auto got = two.ReceiveDelivery(kWait);
+    ASSERT_TRUE(got.ok()) << got.status() << " after " << now_two.size();
+    if (got->envelope.event() == "probe") continue;  // a late one
+    now_two.push_back(got->envelope.socket_id());
+  }
+  std::vector<std::string> expected = of_one;
+  expected.insert(expected.end(), of_two.begin(), of_two.end());
+  EXPECT_EQ(now_two, expected);
 }
 
 }  // namespace

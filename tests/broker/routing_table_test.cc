@@ -121,6 +121,92 @@ TEST(RoutingTable, ServiceAndNodeChannelsAreSeparateTopics) {
   EXPECT_EQ(Visits(table, RoomsRoute("/chat", {})), Ids{"room"});
 }
 
+wire::EnvelopeRoute SocketServiceRoute(std::string_view ns, std::string_view socket_id) {
+  wire::EnvelopeRoute route = ServiceRoute(ns);
+  route.socket_id = socket_id;
+  return route;
+}
+
+TEST(RoutingTable, AQueueGroupGetsEachServiceEnvelopeOnceWhileOthersGetAll) {
+  RoutingTable table;
+  for (const char* id : {"echo-1", "echo-2", "echo-3"}) {
+    table.Subscribe(table.AddSubscriber(id), ServiceTopic("/chat", "echo"));
+  }
+  table.Subscribe(table.AddSubscriber("audit-1"), ServiceTopic("/chat", "audit"));
+  table.Subscribe(table.AddSubscriber("log"), ServiceTopic("/chat"));
+  table.Subscribe(table.AddSubscriber("other-ns"), ServiceTopic("/other", "echo"));
+  EXPECT_EQ(table.ServiceGroupCount("/chat"), 2u);
+
+  std::map<std::string, int> per_member;
+  for (int i = 0; i < 300; ++i) {
+    const std::string socket_id = "s" + std::to_string(i);
+    Ids visits = Visits(table, SocketServiceRoute("/chat", socket_id));
+    ASSERT_EQ(visits.size(), 3u) << socket_id;  // one echo, audit-1, log
+    EXPECT_EQ(visits[0], "audit-1");
+    EXPECT_EQ(visits[2], "log");
+    ++per_member[visits[1]];
+    // Every envelope about one socket goes to the same member.
+    EXPECT_EQ(Visits(table, SocketServiceRoute("/chat", socket_id)), visits);
+  }
+  ASSERT_EQ(per_member.size(), 3u);  // spread over all three
+  for (const auto& [member, count] : per_member) EXPECT_GT(count, 50) << member;
+}
+
+TEST(RoutingTable, ALeavingGroupMemberMovesOnlyItsOwnSockets) {
+  RoutingTable table;
+  Subscriber* one = table.AddSubscriber("echo-1");
+  table.Subscribe(one, ServiceTopic("/chat", "echo"));
+  table.Subscribe(table.AddSubscriber("echo-2"), ServiceTopic("/chat", "echo"));
+  table.Subscribe(table.AddSubscriber("echo-3"), ServiceTopic("/chat", "echo"));
+  std::map<std::string, std::string> before;
+  for (int i = 0; i < 300; ++i) {
+    const std::string socket_id = "s" + std::to_string(i);
+    before[socket_id] = Visits(table, SocketServiceRoute("/chat", socket_id)).at(0);
+  }
+  table.RemoveSubscriber(one);
+  std::set<std::string> took_over;
+  for (const auto& [socket_id, member] : before) {
+    const Ids now = Visits(table, SocketServiceRoute("/chat", socket_id));
+    ASSERT_EQ(now.size(), 1u);
+    if (member == "echo-1") {
+      took_over.insert(now[0]);
+    } else {
+      EXPECT_EQ(now[0], member) << socket_id;
+    }
+  }
+  EXPECT_EQ(took_over, (std::set<std::string>{"echo-2", "echo-3"}));
+  // The last member gone, the group is gone.
+  table.RemoveSubscriber(table.FindSubscriber("echo-2"));
+  table.Unsubscribe(table.FindSubscriber("echo-3"), ServiceTopic("/chat", "echo"));
+  EXPECT_EQ(table.ServiceGroupCount("/chat"), 0u);
+  EXPECT_EQ(Visits(table, SocketServiceRoute("/chat", "s1")), Ids{});
+}
+
+TEST(RoutingTable, ServiceEnvelopesWithoutASocketSpreadOverTheGroup) {
+  RoutingTable table;
+  table.Subscribe(table.AddSubscriber("echo-1"), ServiceTopic("/chat", "echo"));
+  table.Subscribe(table.AddSubscriber("echo-2"), ServiceTopic("/chat", "echo"));
+  std::map<std::string, int> per_member;
+  wire::EnvelopeRoute route = ServiceRoute("/chat");
+  route.origin = "svc-a";
+  for (uint64_t id = 1; id <= 200; ++id) {
+    route.message_id = id;
+    const Ids visits = Visits(table, route);
+    ASSERT_EQ(visits.size(), 1u);
+    ++per_member[visits[0]];
+  }
+  EXPECT_GT(per_member["echo-1"], 50);
+  EXPECT_GT(per_member["echo-2"], 50);
+}
+
+TEST(RoutingTable, ASubscriberInAGroupAndWithoutOneIsVisitedOnce) {
+  RoutingTable table;
+  Subscriber* both = table.AddSubscriber("both");
+  table.Subscribe(both, ServiceTopic("/chat"));
+  table.Subscribe(both, ServiceTopic("/chat", "echo"));
+  EXPECT_EQ(Visits(table, SocketServiceRoute("/chat", "s1")), Ids{"both"});
+}
+
 TEST(RoutingTable, SubscribeIsIdempotentAndUnsubscribeUndoesIt) {
   RoutingTable table;
   Subscriber* s = table.AddSubscriber("s");
@@ -196,6 +282,7 @@ TEST(RoutingTable, MatchAllocatesNothing) {
     table.Subscribe(s, RoomTopic("/chat", "a"));
     table.Subscribe(s, RoomTopic("/chat", "b"));
     table.Subscribe(s, ServiceTopic("/chat"));
+    table.Subscribe(s, ServiceTopic("/chat", "group"));
   }
   const auto multi = RoomsRoute("/chat", {"a", "b", "missing"});
   const auto wide = RoomsRoute("/chat", {});

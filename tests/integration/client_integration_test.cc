@@ -1,10 +1,12 @@
 // roomq::Client against the real roomq-broker binary.
 #include <atomic>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
 #include <thread>
 
+#include "absl/strings/str_split.h"
 #include "gtest/gtest.h"
 #include "proto/node/link.h"
 #include "roomq/client.h"
@@ -459,6 +461,103 @@ TEST_F(ClientIntegrationTest, ServiceHandlersSeeLifecycleAndAnswerAcks) {
   EXPECT_EQ(received[1].ack_id(), 5u);
   EXPECT_EQ(received[1].args(), "[2]");
   EXPECT_EQ(received[1].rooms(0), "s1");
+}
+
+// Several instances of one service: each connection and client event goes
+// to exactly one instance of the group (the same one for all of a socket's
+// events), every event still reaches another group, and the instances left
+// take over when one leaves.
+TEST_F(ClientIntegrationTest, ServiceInstancesInOneQueueGroupShareTheWork) {
+  // "<instance> <kind> <socket id>", from every instance of both groups.
+  Latch<std::string> echo_seen, audit_seen;
+  auto serve = [&](const std::string& group, const std::string& instance,
+                   Latch<std::string>& seen) {
+    ClientOptions options;
+    options.broker_pub = broker_.pub_endpoint;
+    options.broker_sub = broker_.sub_endpoint;
+    options.service_group = group;
+    auto client = Client::Connect(options);
+    EXPECT_TRUE(client.ok()) << client.status();
+    if (!client.ok()) return std::unique_ptr<Client>();
+    (*client)->Of("/svc").OnConnection([&seen, instance](RemoteSocket& socket) {
+      seen.Callback()(instance + " c " + socket.id());
+    });
+    (*client)->Of("/svc").On("ping",
+                             [&seen, instance](RemoteSocket& socket, const Message&, const Ack&) {
+                               seen.Callback()(instance + " e " + socket.id());
+                             });
+    EXPECT_TRUE((*client)->Of("/svc").Listening().get().ok());
+    return std::move(*client);
+  };
+  auto echo_a = serve("echo", "A", echo_seen);
+  auto echo_b = serve("echo", "B", echo_seen);
+  auto audit = serve("audit", "X", audit_seen);
+  ASSERT_TRUE(echo_a && echo_b && audit);
+
+  zmq::context_t context;
+  node::LinkOptions link_options;
+  link_options.pub_endpoint = broker_.pub_endpoint;
+  link_options.sub_endpoint = broker_.sub_endpoint;
+  link_options.node_prefix = "gw";
+  auto gateway =
+      node::Link::Create(context, link_options, {[](node::Delivery&) {}, nullptr, nullptr});
+  ASSERT_TRUE(gateway.ok()) << gateway.status();
+  auto publish = [&](v1::Kind kind, const std::string& socket_id) {
+    v1::Envelope envelope;
+    envelope.set_kind(kind);
+    envelope.set_channel(v1::CHANNEL_SERVICE);
+    envelope.set_namespace_("/svc");
+    envelope.set_socket_id(socket_id);
+    envelope.set_event("ping");
+    envelope.set_reply_to((*gateway)->node_id());
+    ASSERT_TRUE((*gateway)->Publish(envelope).ok());
+  };
+  constexpr size_t kSockets = 100;
+  for (size_t i = 0; i < kSockets; ++i) publish(v1::KIND_CONNECTION, "s" + std::to_string(i));
+  for (size_t i = 0; i < kSockets; ++i) publish(v1::KIND_CLIENT_EVENT, "s" + std::to_string(i));
+  ASSERT_TRUE(audit_seen.WaitFor(2 * kSockets));
+  ASSERT_TRUE(echo_seen.WaitFor(2 * kSockets));
+  std::map<std::string, std::string> instance_of;  // socket id -> the instance of its connection
+  std::map<std::string, int> per_instance;
+  for (const std::string& seen : echo_seen.values()) {
+    const std::vector<std::string> parts = absl::StrSplit(seen, ' ');
+    ++per_instance[parts[0]];
+    if (parts[1] == "c") {
+      EXPECT_TRUE(instance_of.emplace(parts[2], parts[0]).second) << "twice: " << seen;
+    } else {
+      EXPECT_EQ(instance_of[parts[2]], parts[0]) << "an event away from its connection: " << seen;
+    }
+  }
+  EXPECT_EQ(instance_of.size(), kSockets);
+  EXPECT_GT(per_instance["A"], 0);
+  EXPECT_GT(per_instance["B"], 0);
+  // Nothing beyond one each: an event to each instance after the rest is
+  // delivered behind it, so once both arrived the counts are final.
+  std::string socket_of_a, socket_of_b;
+  for (const auto& [socket_id, instance] : instance_of) {
+    (instance == "A" ? socket_of_a : socket_of_b) = socket_id;
+  }
+  publish(v1::KIND_CLIENT_EVENT, socket_of_a);
+  publish(v1::KIND_CLIENT_EVENT, socket_of_b);
+  ASSERT_TRUE(echo_seen.WaitFor(2 * kSockets + 2));
+  EXPECT_EQ(echo_seen.values().size(), 2u * kSockets + 2);
+
+  // B leaves (its Goodbye removes it at once): A gets every event now. The
+  // broker reads the Goodbye and this gateway's publishes on different
+  // connections, so the gateway probes with one of B's sockets until A
+  // answers: from then on B is out of the group.
+  echo_b->Close();
+  EXPECT_TRUE(test_support::WaitUntil(
+      [&] {
+        publish(v1::KIND_CLIENT_EVENT, socket_of_b);
+        return echo_seen.WaitFor(2 * kSockets + 3, milliseconds(100));
+      },
+      milliseconds(5000)));
+  const size_t before = echo_seen.values().size();
+  for (size_t i = 0; i < kSockets; ++i) publish(v1::KIND_CLIENT_EVENT, "s" + std::to_string(i));
+  ASSERT_TRUE(echo_seen.WaitFor(before + kSockets));
+  const std::vector<std::string> all = echo_seen.values();
+  for (size_t i = 2 * kSockets + 2; i < all.size(); ++i) EXPECT_EQ(all[i][0], 'A') << all[i];
 }
 
 TEST_F(ClientIntegrationTest, InvalidInputIsRefusedAtOnce) {

@@ -76,7 +76,15 @@ struct ClientOptions {
   std::string broker_pub = node::kDefaultPubEndpoint;  // the broker's --pub-bind
   std::string broker_sub = node::kDefaultSubEndpoint;  // the broker's --sub-bind
   std::string node_prefix = "client";                  // node id "<prefix>-<host>-<pid>-<random>"
-  std::chrono::milliseconds heartbeat{1000};           // broker ping period
+  // The service's queue group ("" = node_prefix). Instances in one group
+  // share the service events of every namespace they serve: each
+  // connection, disconnection and client event goes to one live instance,
+  // the same one for every event of a socket while the group's instances
+  // stay the same. When an instance dies its sockets move to the others
+  // once the broker expires it (3 heartbeats). Instances of different
+  // groups each get every event.
+  std::string service_group;
+  std::chrono::milliseconds heartbeat{1000};  // broker ping period
   // Publish receipts (Emit with a callback) and subscription confirmations
   // report Unavailable after this long without a broker answer.
   std::chrono::milliseconds receipt_timeout{5000};

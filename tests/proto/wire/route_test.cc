@@ -101,6 +101,7 @@ void ExpectSameRoute(const EnvelopeRoute& route, const v1::Envelope& e) {
   EXPECT_EQ(route.node, e.node());
   EXPECT_EQ(route.origin, e.origin());
   EXPECT_EQ(route.message_id, e.message_id());
+  EXPECT_EQ(route.socket_id, e.socket_id());
   EXPECT_EQ(route.confirm, e.confirm());
 }
 
@@ -108,6 +109,7 @@ TEST(ScanRoute, ReadsTheRoutingFields) {
   v1::Envelope envelope = RoomsEnvelope("/chat", {"a", "b"});
   envelope.set_origin("svc-1");
   envelope.set_message_id(42);
+  envelope.set_socket_id("sock-1");
   envelope.set_confirm(true);
   const std::string bytes = envelope.SerializeAsString();
   auto route = ScanRoute(bytes);

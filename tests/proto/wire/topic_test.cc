@@ -6,8 +6,9 @@ namespace roomq::wire {
 namespace {
 
 TEST(TopicKey, RoundTripsEveryChannel) {
-  for (const TopicRef& topic : {RoomTopic("/chat", "general"), NamespaceTopic("/"),
-                                ServiceTopic("/chat"), NodeTopic("gw-1")}) {
+  for (const TopicRef& topic :
+       {RoomTopic("/chat", "general"), NamespaceTopic("/"), ServiceTopic("/chat"),
+        ServiceTopic("/chat", "echo"), NodeTopic("gw-1")}) {
     ASSERT_TRUE(ValidateTopic(topic).ok()) << DescribeTopic(topic);
     const std::string key = EncodeTopicKey(topic);  // the decoded views point into it
     auto decoded = DecodeTopicKey(key);
@@ -20,6 +21,7 @@ TEST(TopicKey, RoomNamesDoNotCollideAcrossTheNamespaceBoundary) {
   EXPECT_NE(EncodeTopicKey(RoomTopic("/chat", "a")), EncodeTopicKey(RoomTopic("/chata", "")));
   EXPECT_NE(EncodeTopicKey(RoomTopic("/chat", "a")), EncodeTopicKey(RoomTopic("/chat", "ab")));
   EXPECT_NE(EncodeTopicKey(RoomTopic("/chat", "")), EncodeTopicKey(ServiceTopic("/chat")));
+  EXPECT_NE(EncodeTopicKey(ServiceTopic("/chat")), EncodeTopicKey(ServiceTopic("/chat", "g")));
 }
 
 TEST(TopicKey, KeysAreNotPrefixesOfEachOtherAcrossNamespaces) {
@@ -50,7 +52,8 @@ TEST(TopicKey, LongNamespacesUseMultiByteLengths) {
 TEST(ValidateTopic, RejectsMalformedTopics) {
   EXPECT_FALSE(ValidateTopic(RoomTopic("chat", "a")).ok());
   EXPECT_FALSE(ValidateTopic(RoomTopic("", "a")).ok());
-  EXPECT_FALSE(ValidateTopic({v1::CHANNEL_SERVICE, "/chat", "x"}).ok());
+  EXPECT_FALSE(ValidateTopic(ServiceTopic("chat", "echo")).ok());
+  EXPECT_FALSE(ValidateTopic(ServiceTopic("/chat", std::string(kMaxNameBytes + 1, 'g'))).ok());
   EXPECT_FALSE(ValidateTopic(NodeTopic("")).ok());
   EXPECT_FALSE(ValidateTopic({v1::CHANNEL_NODE, "/chat", "gw"}).ok());
   EXPECT_FALSE(ValidateTopic({v1::CHANNEL_UNSPECIFIED, "/", ""}).ok());
@@ -88,6 +91,7 @@ TEST(DescribeTopic, NamesTheChannel) {
   EXPECT_EQ(DescribeTopic(RoomTopic("/chat", "general")), "rooms:/chat#general");
   EXPECT_EQ(DescribeTopic(NamespaceTopic("/chat")), "rooms:/chat");
   EXPECT_EQ(DescribeTopic(ServiceTopic("/chat")), "service:/chat");
+  EXPECT_EQ(DescribeTopic(ServiceTopic("/chat", "echo")), "service:/chat@echo");
   EXPECT_EQ(DescribeTopic(NodeTopic("gw-1")), "node:gw-1");
 }
 
