@@ -257,6 +257,20 @@ void Namespace::On(std::string_view event, EventHandler handler) const {
   core_->SetEventHandler(ns_, std::string(event), std::move(handler));
 }
 
+void Namespace::Use(Middleware middleware) const {
+  core_->AddMiddleware(ns_, std::move(middleware));
+}
+
+void Next::operator()() const {
+  if (!core_ || called_->exchange(true)) return;
+  core_->ContinueMiddleware(run_, step_ + 1);
+}
+
+void Next::operator()(const Refusal& refusal) const {
+  if (!core_ || called_->exchange(true)) return;
+  core_->RefuseMiddleware(run_, refusal);
+}
+
 std::shared_future<absl::Status> Namespace::Listening() const { return core_->Listen(ns_); }
 
 // ---- Client ----------------------------------------------------------------

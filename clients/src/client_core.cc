@@ -386,6 +386,65 @@ void ClientCore::SetEventHandler(std::string ns, std::string event, EventHandler
       false);
 }
 
+void ClientCore::AddMiddleware(std::string ns, Middleware middleware) {
+  (void)Post(
+      [this, ns = std::move(ns), middleware = std::move(middleware)](node::Link& link) mutable {
+        ServiceEntry& service = services_[ns];
+        auto chain = service.middlewares
+                         ? std::make_shared<std::vector<Middleware>>(*service.middlewares)
+                         : std::make_shared<std::vector<Middleware>>();
+        chain->push_back(std::move(middleware));
+        service.middlewares = std::move(chain);
+        EnsureServiceSubscribed(link, ns);
+      },
+      false);
+}
+
+void ClientCore::ContinueMiddleware(std::shared_ptr<MiddlewareRun> run, size_t step) {
+  if (OnIoThread()) {
+    RunMiddleware(run, step);
+    return;
+  }
+  (void)Post([this, run = std::move(run), step](node::Link&) { RunMiddleware(run, step); }, false);
+}
+
+void ClientCore::RefuseMiddleware(const std::shared_ptr<MiddlewareRun>& run,
+                                  const Refusal& refusal) {
+  SendVerdict(run->handshake, false, refusal.message, refusal.data_json);
+}
+
+void ClientCore::RunMiddleware(const std::shared_ptr<MiddlewareRun>& run, size_t step) {
+  if (step >= run->chain->size()) {
+    SendVerdict(run->handshake, true, {}, run->handshake.data);
+    return;
+  }
+  Next next;
+  next.core_ = shared_from_this();
+  next.run_ = run;
+  next.step_ = step;
+  next.called_ = std::make_shared<std::atomic<bool>>(false);
+  (*run->chain)[step](run->handshake, std::move(next));
+}
+
+void ClientCore::SendVerdict(const Handshake& handshake, bool admitted, const std::string& message,
+                             const std::string& data) {
+  v1::Envelope envelope;
+  envelope.set_kind(v1::KIND_VERDICT);
+  envelope.set_channel(v1::CHANNEL_ROOMS);
+  envelope.set_namespace_(handshake.ns);
+  envelope.add_rooms(handshake.socket_id);
+  envelope.set_socket_id(handshake.socket_id);
+  v1::Verdict& verdict = *envelope.mutable_verdict();
+  verdict.set_admitted(admitted);
+  verdict.set_message(message);
+  verdict.set_data(data);
+  if (absl::Status status = Publish(std::move(envelope), nullptr); !status.ok()) {
+    // The gateway refuses the socket at its middleware timeout.
+    spdlog::warn("roomq client {}: verdict for socket {} not sent: {}", node_id(),
+                 handshake.socket_id, status.ToString());
+  }
+}
+
 std::shared_future<absl::Status> ClientCore::Listen(const std::string& ns) {
   if (absl::Status status = wire::ValidateTopic(wire::ServiceTopic(ns)); !status.ok()) {
     return ReadyFuture(status);
@@ -442,6 +501,7 @@ RemoteSocket ClientCore::MakeSocket(const v1::Envelope& envelope) {
   socket.auth_ = envelope.auth().empty() ? "{}" : envelope.auth();
   socket.reason_ = envelope.reason();
   socket.gateway_ = envelope.reply_to();
+  socket.data_ = envelope.socket_data();
   socket.rooms_.assign(envelope.membership_rooms().begin(), envelope.membership_rooms().end());
   return socket;
 }
@@ -474,6 +534,23 @@ void ClientCore::DispatchService(const v1::Envelope& envelope, const v1::Deliver
         service.on_disconnection(socket);
       }
       return;
+    case v1::KIND_HANDSHAKE: {
+      if (!service.middlewares || service.middlewares->empty()) return;  // not ours to judge
+      auto run = std::make_shared<MiddlewareRun>();
+      Handshake& handshake = run->handshake;
+      handshake.socket_id = envelope.socket_id();
+      handshake.ns = envelope.namespace_();
+      handshake.auth = envelope.auth().empty() ? "{}" : envelope.auth();
+      handshake.query = envelope.handshake().query();
+      handshake.address = envelope.handshake().address();
+      handshake.origin = envelope.handshake().origin();
+      handshake.user_agent = envelope.handshake().user_agent();
+      handshake.forwarded_for = envelope.handshake().forwarded_for();
+      handshake.gateway = envelope.reply_to();
+      run->chain = service.middlewares;
+      RunMiddleware(run, 0);
+      return;
+    }
     case v1::KIND_CLIENT_EVENT: {
       auto handler = service.on_event.find(envelope.event());
       if (handler == service.on_event.end()) return;

@@ -42,6 +42,14 @@ namespace roomq::internal {
 // Builds a Message from a delivered envelope (and its delivery header).
 Message MessageFromEnvelope(const v1::Envelope& envelope, const v1::Delivery* header);
 
+// One socket's way through a namespace's middlewares (Namespace::Use):
+// the chain as it was when the handshake arrived, and what the middlewares
+// made of the handshake. Touched on the link thread only.
+struct MiddlewareRun {
+  Handshake handshake;
+  std::shared_ptr<const std::vector<Middleware>> chain;
+};
+
 // True when a native subscription to `rooms` (empty = namespace alone) of
 // the envelope's namespace should see this event (see client.h).
 bool SubscriptionMatches(const std::vector<std::string>& rooms, const v1::Envelope& envelope);
@@ -82,6 +90,11 @@ class ClientCore : public std::enable_shared_from_this<ClientCore> {
   void SetDisconnectionHandler(std::string ns, DisconnectionHandler handler);
   void SetEventHandler(std::string ns, std::string event, EventHandler handler);
   std::shared_future<absl::Status> Listen(const std::string& ns);
+  void AddMiddleware(std::string ns, Middleware middleware);
+  // From Next, any thread: runs middleware `step` of `run` on the link
+  // thread (admits after the last) / sends the refusal.
+  void ContinueMiddleware(std::shared_ptr<MiddlewareRun> run, size_t step);
+  void RefuseMiddleware(const std::shared_ptr<MiddlewareRun>& run, const Refusal& refusal);
 
  private:
   using Command = node::LinkThread::Command;
@@ -97,6 +110,8 @@ class ClientCore : public std::enable_shared_from_this<ClientCore> {
     ConnectionHandler on_connection;
     DisconnectionHandler on_disconnection;
     std::map<std::string, EventHandler, std::less<>> on_event;
+    // Replaced, never changed in place: a run in flight keeps its chain.
+    std::shared_ptr<const std::vector<Middleware>> middlewares;
     bool subscribed = false;
     std::shared_future<absl::Status> listening;
   };
@@ -125,6 +140,11 @@ class ClientCore : public std::enable_shared_from_this<ClientCore> {
   void RemoveSubscription(uint64_t id);
   RemoteSocket MakeSocket(const v1::Envelope& envelope);
   Ack MakeAck(const v1::Envelope& envelope);
+  // Link thread: runs middleware `step` of `run`, or admits after the last.
+  void RunMiddleware(const std::shared_ptr<MiddlewareRun>& run, size_t step);
+  // Publishes the KIND_VERDICT for the run's socket.
+  void SendVerdict(const Handshake& handshake, bool admitted, const std::string& message,
+                   const std::string& data);
 
   const ClientOptions options_;
   std::atomic<uint64_t> next_ack_id_{1};

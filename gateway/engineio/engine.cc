@@ -233,8 +233,13 @@ void Engine::HandleRequest(size_t from_shard, EngineRequest request, Responder r
     respond(std::move(refusal));
     return;
   }
-  auto session = NewSession(from_shard, HandshakeInfo{request.remote_address, request.origin,
-                                                      request.query, *std::move(lease)});
+  HandshakeInfo info{request.remote_address,
+                     request.origin,
+                     request.query,
+                     *std::move(lease),
+                     std::move(request.user_agent),
+                     std::move(request.forwarded_for)};
+  auto session = NewSession(from_shard, std::move(info));
   std::unique_ptr<SessionListener> listener = factory_->OnSessionOpen(*session, from_shard);
   std::string payload = EncodeTextPacket(PacketType::kOpen, session->OpenPacketData(true));
   session->Open(std::move(listener));
@@ -358,7 +363,8 @@ void Engine::HandshakeWebSocket(size_t shard, const WebSocketTransport::Request&
   // Shared: the accept callback must be copyable, the lease is not. If the
   // WebSocket handshake fails, the lease goes with the callback.
   auto info = std::make_shared<HandshakeInfo>(
-      HandshakeInfo{remote_address, std::move(origin), std::move(query), *std::move(lease)});
+      HandshakeInfo{remote_address, std::move(origin), std::move(query), *std::move(lease),
+                    std::string(request[http::field::user_agent]), ForwardedFor(request)});
   WebSocketTransport::Accept(
       std::move(socket), request, options_.max_payload, std::move(remote_address),
       &transport_errors_, [this, shard, info](std::shared_ptr<WebSocketTransport> ws) {

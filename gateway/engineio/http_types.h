@@ -21,9 +21,10 @@ struct EngineRequest {
   std::string origin;             // Origin header, may be empty
   std::string remote_address;     // "ip:port"
   boost::asio::ip::address peer;  // the TCP peer's address
-  // X-Forwarded-For (every line, joined); filled only when some proxy is
-  // trusted (EngineOptions::trusted_proxies).
+  // X-Forwarded-For (every line, joined). The client address comes from it
+  // only behind a trusted proxy (EngineOptions::trusted_proxies).
   std::string forwarded_for;
+  std::string user_agent;       // User-Agent header, may be empty
   std::string body;             // POST body
   bool body_too_large = false;  // Content-Length over max_payload; body not read
 };

@@ -44,6 +44,8 @@ struct HandshakeInfo {
   // life; the Socket.IO layer counts its sockets' rooms through it. Empty
   // when no per-address limit is on.
   AddressLease address{};
+  std::string user_agent{};     // User-Agent header, may be empty
+  std::string forwarded_for{};  // X-Forwarded-For (every line, joined), may be empty
 };
 
 // The Socket.IO layer's face of one Engine.IO session.

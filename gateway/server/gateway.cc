@@ -79,6 +79,8 @@ absl::StatusOr<socketio::ServerOptions> SocketioOptionsFrom(const GatewayOptions
   socketio.limits.max_event_bytes = static_cast<size_t>(
       options.max_event_bytes == 0 ? options.max_payload : options.max_event_bytes);
   socketio.limits.attachment_timeout = std::chrono::milliseconds(options.attachment_timeout_ms);
+  socketio.limits.middleware_timeout = std::chrono::milliseconds(options.middleware_timeout_ms);
+  socketio.limits.max_socket_data_bytes = static_cast<size_t>(options.max_socket_data_bytes);
   socketio.limits.message_rate = options.message_rate;
   socketio.limits.message_burst = options.message_burst;
   socketio.limits.rate_limit_policy = options.rate_limit_policy == "disconnect"

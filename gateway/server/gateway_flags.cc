@@ -88,6 +88,12 @@ void AddGatewayOptions(CLI::App& app, GatewayOptions& options) {
       "--attachment-timeout-ms", options.attachment_timeout_ms,
       "How long a client's binary event or ack may wait for its attachments; past it the "
       "client's connection is closed and nothing of the event is published");
+  app.add_option("--middleware-timeout-ms", options.middleware_timeout_ms,
+                 "How long a CONNECT to a `middleware: required` namespace waits for a native "
+                 "service's verdict; past it (no service there included) it is refused");
+  app.add_option("--max-socket-data-bytes", options.max_socket_data_bytes,
+                 "Bytes of socket.data a service middleware may set; a larger one refuses the "
+                 "CONNECT");
   app.add_option(
       "--max-rooms-per-socket", options.max_rooms_per_socket,
       "Rooms a socket may be in (its own and the namespace's included); a join over it is "

@@ -47,6 +47,10 @@ absl::Status GatewayOptions::Validate() const {
   if (attachment_timeout_ms <= 0) {
     return absl::InvalidArgumentError("--attachment-timeout-ms must be positive");
   }
+  if (middleware_timeout_ms <= 0 || max_socket_data_bytes < 0) {
+    return absl::InvalidArgumentError(
+        "--middleware-timeout-ms must be positive and --max-socket-data-bytes >= 0");
+  }
   // Written as !(x >= bound) so that NaN is refused too.
   if (!(message_rate >= 0) || !(message_burst >= 1)) {
     return absl::InvalidArgumentError("--message-rate must be >= 0 and --message-burst >= 1");

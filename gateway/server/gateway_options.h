@@ -62,6 +62,11 @@ struct GatewayOptions {
   int32_t max_namespaces = 32;
   int32_t max_dynamic_namespaces = 10000;
   int32_t attachment_timeout_ms = 30000;
+  // How long a CONNECT waits for a service middleware's verdict
+  // (`middleware: required` namespaces); past it the CONNECT is refused.
+  int32_t middleware_timeout_ms = 5000;
+  // Bytes of socket.data a middleware may set; over it the CONNECT is refused.
+  int32_t max_socket_data_bytes = 16384;
   int32_t max_rooms_per_socket = 1000;
   double message_rate = 1000;
   double message_burst = 2000;

@@ -241,9 +241,10 @@ void HttpConnection::DispatchEngine(const std::string& query) {
   request.origin = origin_;
   request.remote_address = remote_;
   request.peer = peer_;
-  // Read only behind a trusted proxy (engineio/client_address.h).
-  if (!options_->engine.trusted_proxies.empty())
-    request.forwarded_for = engineio::ForwardedFor(req);
+  // The client address comes from it only behind a trusted proxy
+  // (engineio/client_address.h); a namespace middleware sees it as sent.
+  request.forwarded_for = engineio::ForwardedFor(req);
+  request.user_agent = std::string(req[http::field::user_agent]);
   request.body_too_large = body_too_large_;
   if (!body_too_large_) request.body = std::move(parser_->get().body());
   stream_.expires_never();  // a long-poll may wait up to a ping interval

@@ -175,6 +175,14 @@ class Parser {
         auto forward = reader_.Bool(value, key);
         if (!forward.ok()) return forward.status();
         policy.forward = *forward;
+      } else if (key == "middleware") {
+        auto middleware = reader_.Scalar(value, key);
+        if (!middleware.ok()) return middleware.status();
+        if (*middleware != "required" && *middleware != "none") {
+          return reader_.Error(value.Mark(), absl::StrCat("bad middleware value '", *middleware,
+                                                          "' (expected required or none)"));
+        }
+        policy.middleware_required = *middleware == "required";
       } else if (key == "auth") {
         auto auth = Auth(value);
         if (!auth.ok()) return auth.status();
@@ -188,7 +196,7 @@ class Parser {
             item.first.Mark(),
             absl::StrCat("unknown key '", key,
                          "' (expected name, pattern, join, publish, relay, echo, forward, "
-                         "recovery, auth)"));
+                         "middleware, recovery, auth)"));
       }
     }
     if (has_name == has_pattern) {

@@ -29,6 +29,14 @@
 //       echo: false           # relayed events also go back to the sender
 //       forward: false        # connections, disconnections and client events
 //                             # are published to native services
+//       middleware: none      # required: a native service's middleware
+//                             # (roomq::Namespace::Use) admits or refuses
+//                             # each fresh CONNECT, after `auth`; refused
+//                             # when its verdict does not come within
+//                             # --middleware-timeout (5 s), no service
+//                             # being there included (fail closed). A
+//                             # recovered socket skips it, as in Socket.IO.
+//                             # none: no middleware (default)
 //       recovery:             # Socket.IO connection state recovery; absent =
 //         max_disconnection: 2m   # off (as Socket.IO). A socket whose transport
 //                             # closed unexpectedly ("transport close",
@@ -111,6 +119,7 @@ struct NamespacePolicy {
   RelayPolicy relay = RelayPolicy::kNone;
   bool echo = false;
   bool forward = false;
+  bool middleware_required = false;  // `middleware: required`
   // Connection state recovery window; nullopt = recovery off.
   std::optional<std::chrono::milliseconds> recovery;
   auth::AuthPolicy auth;  // kNone unless `auth` says otherwise

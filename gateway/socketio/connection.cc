@@ -272,6 +272,10 @@ void Connection::FinishConnect(const std::string& nsp, uint64_t handle,
     return;
   }
   Socket& socket = *it->second;
+  if (socket.ns->policy->middleware_required && !socket.admitted) {
+    if (socket.verdict_timer == nullptr) RequestVerdict(socket);
+    return;  // ApplyVerdict comes back here
+  }
   if (!broker_status.ok()) {
     spdlog::warn("socket {} ns={}: answering CONNECT without broker confirmation: {}", socket.id,
                  nsp, broker_status.ToString());
@@ -377,6 +381,7 @@ void Connection::PublishToService(Socket& socket, v1::Envelope envelope) {
   envelope.set_namespace_(socket.ns->name);
   envelope.set_socket_id(socket.id);
   envelope.set_reply_to(shard_->port().node_id());
+  if (!socket.data.empty()) envelope.set_socket_data(socket.data);
   shard_->port().Publish(shard_->index(), std::move(envelope), nullptr);
 }
 

@@ -39,6 +39,14 @@
 //    socket's joins must also pass its token's `rooms` claim, and `publish`
 //    and relaying need its `publish` claim. No client joins a room named
 //    by an issued socket id (another socket's own room).
+//  - Service middleware (`middleware: required`, connection_middleware.cc):
+//    once its rooms are confirmed a fresh socket is described to the
+//    namespace's services (KIND_HANDSHAKE) and waits, still connecting, for
+//    the first KIND_VERDICT addressed to its own room. Admitted: the CONNECT
+//    is answered and the verdict's data becomes socket.data. Refused:
+//    CONNECT_ERROR {message, data}. No verdict within middleware_timeout
+//    (no service there included): CONNECT_ERROR "middleware timeout". Each
+//    outcome is counted (ShardStats::middleware); the session stays.
 //  - A malformed packet closes the session; its sockets disconnect with
 //    reason "parse error".
 //  - EVENT: reserved `join`, `leave`, `publish` (README.md "From a browser: the gateway
@@ -107,6 +115,16 @@ inline constexpr uint8_t kConnectRooms = 2;
 // The client address as a socket record carries it (the broker refuses a
 // record whose handshake summary exceeds 512 bytes).
 inline constexpr size_t kMaxRecordAddressBytes = 256;
+// Address and user agent together, as a socket record carries them.
+inline constexpr size_t kMaxRecordHandshakeBytes = 512;
+
+// Service middleware outcomes, the labels of ShardStats::middleware.
+inline constexpr std::string_view kMiddlewareAdmitted = "admitted";
+inline constexpr std::string_view kMiddlewareRefused = "refused";
+inline constexpr std::string_view kMiddlewareTimeout = "timeout";
+inline constexpr std::string_view kMiddlewareDataTooLarge = "data_too_large";
+// Bytes of each handshake header a middleware sees (v1::Handshake).
+inline constexpr size_t kMaxHandshakeHeaderBytes = 512;
 
 // The Socket.IO reason of a socket the server disconnected.
 inline constexpr std::string_view kReasonServerDisconnect = "server namespace disconnect";
@@ -144,6 +162,13 @@ struct ConnectionOptions {
   // what a pending event holds in time as well as in bytes. The timer
   // exists only while attachments are pending. Default 30 s.
   std::chrono::milliseconds attachment_timeout{30000};
+  // `middleware: required` namespaces: how long a CONNECT waits for the
+  // service middleware's KIND_VERDICT before it is refused (fail closed:
+  // no service there is a timeout too). Default 5 s.
+  std::chrono::milliseconds middleware_timeout{5000};
+  // Bytes of socket.data a verdict may set; a larger one refuses the
+  // CONNECT. Default 16 KiB.
+  size_t max_socket_data_bytes = 16384;
   // Where the rate buckets refill (Now()) and where token expiry is checked
   // at CONNECT (WallNow()); must outlive every Connection.
   const base::Clock* clock = &base::Clock::Real();
@@ -193,6 +218,16 @@ class Connection : public engineio::SessionListener {
   // Disconnects `socket` ("token expired") when its JWT expires.
   void ArmTokenExpiry(Socket& socket);
   void FinishConnect(const std::string& nsp, uint64_t handle, const absl::Status& broker_status);
+  // Service middleware (connection_middleware.cc): describes the socket to
+  // the namespace's services and arms the verdict timer.
+  void RequestVerdict(Socket& socket);
+  // A KIND_VERDICT delivered to the socket; ignored unless the socket
+  // awaits one and it was addressed to the socket's own room alone.
+  void ApplyVerdict(Socket& socket, const v1::Envelope& envelope);
+  // Refuses a socket the middleware judged (or timed out on): counts
+  // `outcome`, sends CONNECT_ERROR {message, data} and drops the socket.
+  void RefuseJudged(Socket& socket, std::string_view outcome, std::string_view message,
+                    std::string_view data_json);
   // Connection state recovery (connection_recovery.cc, recovery.h).
   // Gives a socket of a recovery namespace a new pid.
   void OfferRecovery(Socket& socket);

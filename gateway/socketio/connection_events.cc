@@ -307,6 +307,9 @@ void Connection::Deliver(Socket& socket, const Dispatch& dispatch) {
       }
       CloseSocket(socket, kReasonServerDisconnect, true);
       return;
+    case v1::KIND_VERDICT:
+      ApplyVerdict(socket, envelope);
+      return;
     default:
       spdlog::debug("socket {}: ignoring delivery of kind {}", socket.id,
                     v1::Kind_Name(envelope.kind()));

@@ -98,6 +98,7 @@ void Connection::FinishRecovery(const std::string& nsp, uint64_t handle,
   socket.recovered = true;
   socket.epoch = session.epoch();
   socket.since_sequence = session.since_sequence();
+  socket.data = session.data();
   socket.state = Socket::State::kConnected;
   ever_connected_ = true;
   StopConnectTimer();
@@ -146,6 +147,9 @@ void Connection::RecordOpen(Socket& socket) {
         std::clamp<int64_t>(window->count(), 0, std::numeric_limits<uint32_t>::max())));
   }
   session.set_address(session_.handshake().remote_address.substr(0, kMaxRecordAddressBytes));
+  session.set_user_agent(session_.handshake().user_agent.substr(
+      0, kMaxRecordHandshakeBytes - session.address().size()));
+  session.set_data(socket.data);
   shard_->RecordOpen(socket, std::move(session));
 }
 

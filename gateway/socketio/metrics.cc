@@ -44,6 +44,7 @@ void MetricsSnapshot::Merge(const MetricsSnapshot& shard) {
   protocol_errors += shard.protocol_errors;
   MergeMap(transport_errors, shard.transport_errors);
   MergeMap(auth_refusals, shard.auth_refusals);
+  MergeMap(middleware, shard.middleware);
   MergeMap(recovery, shard.recovery);
   MergeMap(disconnects, shard.disconnects);
 }
@@ -83,6 +84,7 @@ MetricsSnapshot ShardSnapshot(const Shard& shard) {
   s.protocol_errors = stats.protocol_errors;
   for (const auto& [reason, count] : stats.disconnects) s.disconnects[reason] = count;
   for (const auto& [reason, count] : stats.auth_refusals) s.auth_refusals[reason] = count;
+  for (const auto& [outcome, count] : stats.middleware) s.middleware[outcome] = count;
   s.recovery["saved"] = stats.sessions_saved;
   s.recovery["recovered"] = stats.recoveries;
   s.recovery["failed"] = stats.recoveries_failed;
@@ -124,6 +126,10 @@ std::string FormatPrometheus(const MetricsSnapshot& s) {
           s.transport_errors);
   ByLabel(page, "auth_refusals_total", "CONNECTs refused by a namespace's auth policy, by reason",
           "reason", s.auth_refusals);
+  ByLabel(page, "middleware_total",
+          "CONNECTs judged by a service middleware, by outcome: admitted, refused, timeout (no "
+          "verdict in time, no service included), data_too_large (socket.data over the bound)",
+          "outcome", s.middleware);
   ByLabel(page, "recovery_total",
           "Connection state recovery: sessions saved (closed recoverable), recovered, failed "
           "(fresh session), rooms_dropped (saved rooms re-authorization left out), taken_over "

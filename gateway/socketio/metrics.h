@@ -42,6 +42,10 @@
 //                                          the caller from EngineStats)
 //   auth_refusals_total{reason}   counter  CONNECTs refused by a namespace's auth
 //                                          policy (auth/socket_auth.h reasons)
+//   middleware_total{outcome}     counter  CONNECTs to `middleware: required`
+//                                          namespaces: admitted, refused, timeout
+//                                          (no verdict in time, no service
+//                                          included), data_too_large
 //   recovery_total{outcome}       counter  connection state recovery: sessions
 //                                          saved, recovered, failed (fresh session),
 //                                          rooms_dropped, taken_over (closed here:
@@ -80,6 +84,7 @@ struct MetricsSnapshot {
   uint64_t protocol_errors = 0;
   std::map<std::string, uint64_t> transport_errors;  // reason -> count (set by the caller)
   std::map<std::string, uint64_t> auth_refusals;     // reason -> count
+  std::map<std::string, uint64_t> middleware;        // outcome -> count
   std::map<std::string, uint64_t> recovery;          // saved | recovered | failed -> count
   std::map<std::string, uint64_t> disconnects;       // reason -> count
   bool broker_connected = false;

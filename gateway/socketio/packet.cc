@@ -355,10 +355,18 @@ std::string AppendArg(std::string_view array, std::string_view value) {
   return absl::StrCat(ToAbsl(array), ",", ToAbsl(value), "]");
 }
 
-engineio::OutboundMessage EncodeConnectError(std::string_view nsp, std::string_view message) {
+engineio::OutboundMessage EncodeConnectError(std::string_view nsp, std::string_view message,
+                                             std::string_view data_json) {
   std::string text;
   AppendHeader(text, PacketType::kConnectError, 0, nsp, std::nullopt);
-  absl::StrAppend(&text, "{\"message\":", base::JsonQuote(message), "}");
+  absl::StrAppend(&text, "{\"message\":", base::JsonQuote(message));
+  simdjson::dom::element data;
+  if (!data_json.empty() &&
+      ThreadParser().parse(data_json.data(), data_json.size(), true).get(data) ==
+          simdjson::SUCCESS) {
+    absl::StrAppend(&text, ",\"data\":", ToAbsl(TrimRight(data_json)));
+  }
+  absl::StrAppend(&text, "}");
   return WithAttachments(std::move(text), {});
 }
 

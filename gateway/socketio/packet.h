@@ -152,7 +152,10 @@ class Decoder {
 engineio::OutboundMessage EncodeConnect(std::string_view nsp, std::string_view sid,
                                         std::string_view pid = {});
 // CONNECT_ERROR: 4/ns,{"message":"<message>"}
-engineio::OutboundMessage EncodeConnectError(std::string_view nsp, std::string_view message);
+// With `data_json` (one JSON value), the client's error gets it as
+// err.data; data that is not valid JSON is left out.
+engineio::OutboundMessage EncodeConnectError(std::string_view nsp, std::string_view message,
+                                             std::string_view data_json = {});
 // DISCONNECT: 1/ns,
 engineio::OutboundMessage EncodeDisconnect(std::string_view nsp);
 // EVENT, or BINARY_EVENT when there are attachments. `args` is a JSON array

@@ -412,6 +412,16 @@ void Shard::OnRecovered(uint64_t handle, absl::StatusOr<bridge::Recovery> result
 void Shard::OnDispatch(const SharedDispatch& dispatch) {
   const v1::Envelope& envelope = dispatch->envelope;
   if (!dispatch->deliverable || envelope.channel() != v1::CHANNEL_ROOMS) return;
+  if (envelope.kind() == v1::KIND_VERDICT) {
+    // For a socket still connecting, which Recipients leaves out; by its
+    // own room alone (connection_middleware.cc).
+    if (envelope.rooms_size() != 1) return;
+    const Socket* own = OwnHolder(envelope.namespace_(), envelope.rooms(0));
+    if (Socket* socket = own == nullptr ? nullptr : Find(own->handle); socket != nullptr) {
+      socket->connection->Deliver(*socket, *dispatch);
+    }
+    return;
+  }
   // Collected first: a delivery may change membership (LEAVE, DISCONNECT).
   for (uint64_t handle : Recipients(envelope)) {
     Socket* socket = Find(handle);

@@ -118,6 +118,8 @@ struct ShardStats {
   uint64_t recovery_rooms_dropped = 0;
   absl::flat_hash_map<std::string, uint64_t> disconnects;    // reason -> sockets
   absl::flat_hash_map<std::string, uint64_t> auth_refusals;  // reason -> CONNECTs
+  // Service middleware verdicts by outcome (kMiddleware* in connection.h).
+  absl::flat_hash_map<std::string, uint64_t> middleware;
 };
 
 class Connection;

@@ -77,6 +77,15 @@ struct Socket {
   const engineio::AddressLease* address = nullptr;
   // Fires when the grant's token expires (auth: jwt only).
   std::unique_ptr<engineio::Timer> expiry_timer;
+  // socket.data as JSON text ("" = none): what the service middleware's
+  // verdict set (at most ConnectionOptions::max_socket_data_bytes), or
+  // what the recovered record held. Services get it with every lifecycle
+  // and client event; the broker's record keeps it.
+  std::string data;
+  // `middleware: required`: the verdict admitted this socket.
+  bool admitted = false;
+  // Runs while the socket awaits its verdict (connecting, rooms confirmed).
+  std::unique_ptr<engineio::Timer> verdict_timer;
 };
 
 }  // namespace roomq::gateway::socketio

@@ -1,4 +1,5 @@
 // roomq::Client against the real roomq-broker binary.
+#include <algorithm>
 #include <atomic>
 #include <map>
 #include <memory>
@@ -57,6 +58,20 @@ class ClientIntegrationTest : public ::testing::Test {
     if (!status.ok()) return status;
     if (!receipt.WaitFor(1, milliseconds(5000))) return absl::DeadlineExceededError("no receipt");
     return receipt.values()[0];
+  }
+
+  // A raw node::Link on the test broker, standing in for a gateway or a
+  // plain subscriber; every delivered envelope goes to `on_envelope`.
+  absl::StatusOr<std::unique_ptr<node::Link>> RawLink(
+      zmq::context_t& context, std::function<void(const v1::Envelope&)> on_envelope) {
+    node::LinkOptions options;
+    options.pub_endpoint = broker_.pub_endpoint;
+    options.sub_endpoint = broker_.sub_endpoint;
+    options.node_prefix = "gw";
+    return node::Link::Create(
+        context, options,
+        {[on_envelope = std::move(on_envelope)](node::Delivery& d) { on_envelope(d.envelope); },
+         nullptr, nullptr});
   }
 
   test_support::BrokerProcess broker_;
@@ -132,12 +147,7 @@ TEST_F(ClientIntegrationTest, MultiRoomEventArrivesAtMostOnce) {
   // A bare Link subscribed to both topics: the broker itself must deliver once.
   zmq::context_t context;
   std::vector<v1::Envelope> raw;
-  node::LinkOptions link_options;
-  link_options.pub_endpoint = broker_.pub_endpoint;
-  link_options.sub_endpoint = broker_.sub_endpoint;
-  auto link =
-      node::Link::Create(context, link_options,
-                         {[&](node::Delivery& d) { raw.push_back(d.envelope); }, nullptr, nullptr});
+  auto link = RawLink(context, [&](const v1::Envelope& envelope) { raw.push_back(envelope); });
   ASSERT_TRUE(link.ok());
   int confirmed = 0;
   (*link)->Subscribe(wire::RoomTopic("/chat", "a"),
@@ -294,13 +304,8 @@ TEST_F(ClientIntegrationTest, EmitWithAckGetsTheSocketsAnswerThroughTheNodeTopic
   // A bare Link plays the gateway holding socket "sid-1".
   zmq::context_t context;
   std::vector<v1::Envelope> received;
-  node::LinkOptions link_options;
-  link_options.pub_endpoint = broker_.pub_endpoint;
-  link_options.sub_endpoint = broker_.sub_endpoint;
-  link_options.node_prefix = "gw";
-  auto gateway = node::Link::Create(
-      context, link_options,
-      {[&](node::Delivery& d) { received.push_back(d.envelope); }, nullptr, nullptr});
+  auto gateway =
+      RawLink(context, [&](const v1::Envelope& envelope) { received.push_back(envelope); });
   ASSERT_TRUE(gateway.ok());
   std::optional<absl::Status> subscribed;
   (*gateway)->Subscribe(wire::RoomTopic("/", "sid-1"),
@@ -346,12 +351,8 @@ TEST_F(ClientIntegrationTest, MembershipCommandsReachTheGatewayHoldingTheSockets
   auto client = Connect();
   zmq::context_t context;
   std::vector<v1::Envelope> received;
-  node::LinkOptions link_options;
-  link_options.pub_endpoint = broker_.pub_endpoint;
-  link_options.sub_endpoint = broker_.sub_endpoint;
-  auto gateway = node::Link::Create(
-      context, link_options,
-      {[&](node::Delivery& d) { received.push_back(d.envelope); }, nullptr, nullptr});
+  auto gateway =
+      RawLink(context, [&](const v1::Envelope& envelope) { received.push_back(envelope); });
   ASSERT_TRUE(gateway.ok());
   int confirmed = 0;
   (*gateway)->Subscribe(wire::RoomTopic("/chat", "general"),
@@ -408,13 +409,8 @@ TEST_F(ClientIntegrationTest, ServiceHandlersSeeLifecycleAndAnswerAcks) {
 
   zmq::context_t context;
   std::vector<v1::Envelope> received;
-  node::LinkOptions link_options;
-  link_options.pub_endpoint = broker_.pub_endpoint;
-  link_options.sub_endpoint = broker_.sub_endpoint;
-  link_options.node_prefix = "gw";
-  auto gateway = node::Link::Create(
-      context, link_options,
-      {[&](node::Delivery& d) { received.push_back(d.envelope); }, nullptr, nullptr});
+  auto gateway =
+      RawLink(context, [&](const v1::Envelope& envelope) { received.push_back(envelope); });
   ASSERT_TRUE(gateway.ok());
   std::optional<absl::Status> subscribed;
   (*gateway)->Subscribe(wire::RoomTopic("/svc", "s1"),
@@ -495,12 +491,7 @@ TEST_F(ClientIntegrationTest, ServiceInstancesInOneQueueGroupShareTheWork) {
   ASSERT_TRUE(echo_a && echo_b && audit);
 
   zmq::context_t context;
-  node::LinkOptions link_options;
-  link_options.pub_endpoint = broker_.pub_endpoint;
-  link_options.sub_endpoint = broker_.sub_endpoint;
-  link_options.node_prefix = "gw";
-  auto gateway =
-      node::Link::Create(context, link_options, {[](node::Delivery&) {}, nullptr, nullptr});
+  auto gateway = RawLink(context, [](const v1::Envelope&) {});
   ASSERT_TRUE(gateway.ok()) << gateway.status();
   auto publish = [&](v1::Kind kind, const std::string& socket_id) {
     v1::Envelope envelope;
@@ -558,6 +549,87 @@ TEST_F(ClientIntegrationTest, ServiceInstancesInOneQueueGroupShareTheWork) {
   ASSERT_TRUE(echo_seen.WaitFor(before + kSockets));
   const std::vector<std::string> all = echo_seen.values();
   for (size_t i = 2 * kSockets + 2; i < all.size(); ++i) EXPECT_EQ(all[i][0], 'A') << all[i];
+}
+
+// Namespace middleware: the chain runs in order, next() may come from
+// another thread, a refusal stops the chain, and the verdict goes to the
+// socket's own room with what the middlewares set.
+TEST_F(ClientIntegrationTest, MiddlewaresJudgeHandshakesInOrder) {
+  auto service = Connect();
+  Latch<std::string> ran;
+  std::vector<std::thread> checkers;  // joined before the client goes
+  service->Of("/admin").Use([&](Handshake& handshake, const Next& next) {
+    ran.Callback()("first " + handshake.socket_id);
+    EXPECT_EQ(handshake.ns, "/admin");
+    EXPECT_EQ(handshake.address, "10.0.0.1:5");
+    EXPECT_EQ(handshake.user_agent, "ua");
+    EXPECT_EQ(handshake.query, "EIO=4&x=1");
+    if (handshake.auth.find(R"("role":"admin")") == std::string::npos) {
+      next(Refuse("not authorized", R"({"need":"admin"})"));
+      next();  // only the first call counts
+      return;
+    }
+    handshake.data = R"({"user":"ann"})";
+    next();
+  });
+  service->Of("/admin").Use([&](Handshake& handshake, const Next& next) {
+    ran.Callback()("second " + handshake.socket_id);
+    EXPECT_EQ(handshake.data, R"({"user":"ann"})");
+    checkers.emplace_back([next] { next(); });  // an asynchronous check
+  });
+  ASSERT_TRUE(service->Of("/admin").Listening().get().ok());
+
+  zmq::context_t context;
+  Latch<v1::Envelope> verdicts;
+  auto gateway =
+      RawLink(context, [&](const v1::Envelope& envelope) { verdicts.Callback()(envelope); });
+  ASSERT_TRUE(gateway.ok()) << gateway.status();
+  int confirmed = 0;
+  for (const char* socket_id : {"admin-socket", "user-socket"}) {
+    (*gateway)->Subscribe(wire::RoomTopic("/admin", socket_id), [&](const absl::Status& status) {
+      EXPECT_TRUE(status.ok()) << status;
+      ++confirmed;
+    });
+  }
+  ASSERT_TRUE(test_support::WaitUntil(
+      [&] { return (*gateway)->Poll(milliseconds(10)).ok() && confirmed == 2; },
+      milliseconds(5000)));
+  auto handshake = [&](const std::string& socket_id, const std::string& auth) {
+    v1::Envelope envelope;
+    envelope.set_kind(v1::KIND_HANDSHAKE);
+    envelope.set_channel(v1::CHANNEL_SERVICE);
+    envelope.set_namespace_("/admin");
+    envelope.set_socket_id(socket_id);
+    envelope.set_reply_to((*gateway)->node_id());
+    envelope.set_auth(auth);
+    envelope.mutable_handshake()->set_address("10.0.0.1:5");
+    envelope.mutable_handshake()->set_user_agent("ua");
+    envelope.mutable_handshake()->set_query("EIO=4&x=1");
+    ASSERT_TRUE((*gateway)->Publish(envelope).ok());
+  };
+  handshake("admin-socket", R"({"role":"admin"})");
+  handshake("user-socket", R"({"role":"user"})");
+  ASSERT_TRUE(test_support::WaitUntil(
+      [&] { return (*gateway)->Poll(milliseconds(10)).ok() && verdicts.values().size() >= 2; },
+      milliseconds(5000)));
+  std::map<std::string, v1::Verdict> by_socket;
+  for (const v1::Envelope& envelope : verdicts.values()) {
+    EXPECT_EQ(envelope.kind(), v1::KIND_VERDICT);
+    ASSERT_EQ(envelope.rooms_size(), 1);
+    by_socket[envelope.rooms(0)] = envelope.verdict();
+  }
+  ASSERT_EQ(by_socket.size(), 2u);
+  EXPECT_TRUE(by_socket["admin-socket"].admitted());
+  EXPECT_EQ(by_socket["admin-socket"].data(), R"({"user":"ann"})");
+  EXPECT_FALSE(by_socket["user-socket"].admitted());
+  EXPECT_EQ(by_socket["user-socket"].message(), "not authorized");
+  EXPECT_EQ(by_socket["user-socket"].data(), R"({"need":"admin"})");
+  std::vector<std::string> order = ran.values();
+  std::sort(order.begin(), order.end());
+  EXPECT_EQ(order, (std::vector<std::string>{"first admin-socket", "first user-socket",
+                                             "second admin-socket"}));
+  service->Close();
+  for (std::thread& checker : checkers) checker.join();
 }
 
 TEST_F(ClientIntegrationTest, InvalidInputIsRefusedAtOnce) {

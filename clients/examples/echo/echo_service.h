@@ -6,6 +6,16 @@
 //   on connection         emit "auth" with the handshake auth payload to that socket
 //   on "message"          emit "message-back" with the same args (binary too) to the sender
 //   on "message-with-ack" ack with the same args
+//
+// ServeAdmin is Socket.IO's namespace-middleware example
+// (io.of("/admin").use(...)) as a native service, for a namespace whose
+// gateway config says `middleware: required`:
+//   middleware            admits a CONNECT whose auth has "role": "admin",
+//                         with socket.data {"role":"admin","user":<auth.user>};
+//                         refuses the others: "not authorized", data
+//                         {"role": <what they sent, or null>}
+//   on connection         emit "hello" with socket.data
+//   on "delete user"      ack ["deleted", <the first argument>]
 // Thread safety: handlers run on the client's thread.
 
 #include <string>
@@ -15,6 +25,7 @@
 namespace roomq::examples {
 
 void ServeEcho(Client& client, const std::string& ns);
+void ServeAdmin(Client& client, const std::string& ns);
 
 }  // namespace roomq::examples
 

@@ -1,4 +1,5 @@
-// roomq-echo: the conformance echo service (see echo_service.h).
+// roomq-echo: the conformance echo service and the /admin middleware
+// example (see echo_service.h).
 //   roomq-echo [--broker-pub ENDPOINT] [--broker-sub ENDPOINT]
 //              [--curve-server-key FILE --curve-secret-key FILE]
 // Logs "roomq-echo ready" once the broker confirmed its service
@@ -24,7 +25,8 @@ int main(int argc, char** argv) {
   CLI::App app{
       "The Socket.IO conformance echo service for namespaces / and /custom, behind\n"
       "roomq gateways: emits `auth` on connection, `message-back` on `message`, acks\n"
-      "`message-with-ack`.",
+      "`message-with-ack`. Serves /admin too: a middleware admits only sockets whose\n"
+      "auth has \"role\": \"admin\" (clients/examples/echo/echo_service.h).",
       "roomq-echo"};
   roomq::base::UseRoomqConventions(app);
   roomq::node::AddBrokerEndpointOptions(app, options.broker_pub, options.broker_sub);
@@ -51,8 +53,10 @@ int main(int argc, char** argv) {
   }
   spdlog::info("roomq-echo starting as node {} (broker pub={} sub={})", (*client)->node_id(),
                options.broker_pub, options.broker_sub);
-  const std::vector<std::string> namespaces = {"/", "/custom"};
-  for (const std::string& ns : namespaces) roomq::examples::ServeEcho(**client, ns);
+  const std::vector<std::string> echoed = {"/", "/custom"};
+  for (const std::string& ns : echoed) roomq::examples::ServeEcho(**client, ns);
+  roomq::examples::ServeAdmin(**client, "/admin");
+  const std::vector<std::string> namespaces = {"/", "/custom", "/admin"};
   // Announce readiness from a helper thread so signals are still handled
   // while the broker is away.
   std::thread announcer([&client, namespaces] {
@@ -64,7 +68,7 @@ int main(int argc, char** argv) {
         ok = ok && status.ok();
       }
       if (ok) {
-        spdlog::info("roomq-echo ready: serving namespaces / and /custom");
+        spdlog::info("roomq-echo ready: serving namespaces /, /custom and /admin");
         return;
       }
       if (first) spdlog::warn("roomq-echo: broker not answering yet; retrying");

@@ -70,6 +70,7 @@ namespace roomq {
 
 namespace internal {
 class ClientCore;
+struct MiddlewareRun;
 }  // namespace internal
 
 struct ClientOptions {
@@ -243,6 +244,9 @@ class RemoteSocket {
   const std::string& reason() const { return reason_; }
   // Node id of the gateway holding the socket.
   const std::string& gateway() const { return gateway_; }
+  // socket.data as JSON text, as the namespace middleware set it ("" =
+  // none); every lifecycle and client event carries it.
+  const std::string& data() const { return data_; }
 
   absl::Status Emit(std::string_view event, const Args& args = Args()) const;
   absl::Status EmitWithAck(std::string_view event, const Args& args, AckCallback on_ack,
@@ -258,9 +262,61 @@ class RemoteSocket {
  private:
   friend class internal::ClientCore;
   std::shared_ptr<internal::ClientCore> core_;
-  std::string ns_, id_, auth_, reason_, gateway_;
+  std::string ns_, id_, auth_, reason_, gateway_, data_;
   std::vector<std::string> rooms_;
 };
+
+// A socket asking to connect to a namespace whose gateway config says
+// `middleware: required`, as a middleware sees it (Socket.IO's
+// io.of(ns).use((socket, next) => ...)).
+struct Handshake {
+  std::string socket_id;
+  std::string ns;
+  std::string auth;     // the CONNECT auth payload, JSON text ("{}" when none)
+  std::string query;    // raw query string of the Engine.IO handshake
+  std::string address;  // the TCP peer, "ip:port"
+  // Request headers ("" when absent; each cut to 512 bytes).
+  std::string origin;
+  std::string user_agent;
+  std::string forwarded_for;  // X-Forwarded-For as sent: the client may forge it
+  std::string gateway;        // node id of the gateway holding the socket
+  // socket.data, JSON text: what a middleware sets here goes with the
+  // admitted socket (at most the gateway's --max-socket-data-bytes, 16 KiB
+  // by default, or the CONNECT is refused).
+  std::string data;
+};
+
+// next(roomq::Refuse("not authorized", R"({"retry":false})")): the client's
+// connect_error handler gets an Error whose message is `message` and whose
+// data is the JSON value `data_json` (left out when "" or not JSON).
+struct Refusal {
+  std::string message;
+  std::string data_json;
+};
+inline Refusal Refuse(std::string message, std::string data_json = "") {
+  return Refusal{std::move(message), std::move(data_json)};
+}
+
+// The `next` of one middleware. Copyable; callable from any thread, also
+// later (an asynchronous check); only the first call counts. Not calling it
+// leaves the socket waiting until the gateway's --middleware-timeout-ms
+// refuses it.
+class Next {
+ public:
+  // Passes the socket on to the next middleware; after the last, admits it.
+  void operator()() const;
+  // Refuses the CONNECT; later middlewares do not run.
+  void operator()(const Refusal& refusal) const;
+
+ private:
+  friend class internal::ClientCore;
+  std::shared_ptr<internal::ClientCore> core_;
+  std::shared_ptr<internal::MiddlewareRun> run_;
+  size_t step_ = 0;
+  std::shared_ptr<std::atomic<bool>> called_;
+};
+
+using Middleware = std::function<void(Handshake& handshake, Next next)>;
 
 using ConnectionHandler = std::function<void(RemoteSocket& socket)>;
 using DisconnectionHandler = std::function<void(RemoteSocket& socket)>;
@@ -285,6 +341,14 @@ class Namespace : public BroadcastOperator {
   void OnConnection(ConnectionHandler handler) const;
   void OnDisconnection(DisconnectionHandler handler) const;
   void On(std::string_view event, EventHandler handler) const;
+  // Namespace middleware (io.of(ns).use): runs for every CONNECT the
+  // gateway asks this service to judge (config `middleware: required`),
+  // in registration order, each passing on with next() or refusing with
+  // next(Refuse(...)). A service without middleware for the namespace
+  // never answers. Of a queue group one instance judges each socket;
+  // serve a namespace's middleware from one group: the first verdict
+  // decides. A recovered socket is not judged again (as Socket.IO).
+  void Use(Middleware middleware) const;
   // Resolves once the broker confirmed this namespace's service
   // subscription (subscribing it if no handler did yet).
   std::shared_future<absl::Status> Listening() const;

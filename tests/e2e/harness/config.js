@@ -10,7 +10,8 @@
 // with `#` comments. Anything else is an error, so a
 // config the reference server accepts is one roomq must accept too.
 
-const KEYS = new Set(['name', 'pattern', 'join', 'publish', 'relay', 'echo', 'forward', 'recovery', 'auth']);
+const KEYS = new Set(['name', 'pattern', 'join', 'publish', 'relay', 'echo', 'forward', 'middleware', 'recovery',
+                      'auth']);
 
 // {namespaces: [{name, join, publish, relay, echo, forward}, ...]} -> YAML text.
 function toYaml(config) {

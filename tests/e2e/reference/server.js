@@ -41,6 +41,12 @@
 //    roomq-echo implements: on connection emit `auth` with the handshake
 //    auth; `message` -> `message-back` with the same args; `message-with-ack`
 //    -> ack with the same args.
+//  - `middleware: required` namespaces get what roomq-echo's ServeAdmin
+//    does (clients/examples/echo/echo_service.h), written as every Socket.IO
+//    guide writes it: nsp.use() admits auth.role === 'admin' with
+//    socket.data = {role, user}, refuses the others with Error('not
+//    authorized') and data {role}; on connection emit `hello` with
+//    socket.data; `delete user` (id, ack) -> ack('deleted', id).
 //  - namespaces not in the config: CONNECT_ERROR "Invalid namespace".
 
 const crypto = require('node:crypto');
@@ -137,7 +143,10 @@ const DEFAULT_CONFIG = {namespaces: [{name: '/', join: '.*', relay: 'broadcast',
 
 function normalizePolicy(entry) {
   const policy = {join: '.*', relay: 'broadcast', echo: false, forward: false, ...entry};
-  policy.middleware = authMiddleware(entry.auth);
+  policy.authMiddleware = authMiddleware(entry.auth);
+  if (!['required', 'none', undefined].includes(policy.middleware)) {
+    throw new Error(`config: bad middleware ${policy.middleware}`);
+  }
   if (!['broadcast', 'rooms', 'none'].includes(policy.relay)) {
     throw new Error(`config: bad relay ${policy.relay}`);
   }
@@ -189,7 +198,8 @@ function ackIfAsked(ack, value) {
 
 // Wires one namespace (static, or a dynamic parent) with `policy`.
 function setUpNamespace(nsp, policy) {
-  if (policy.middleware) nsp.use(policy.middleware);
+  if (policy.authMiddleware) nsp.use(policy.authMiddleware);
+  if (policy.middleware === 'required') nsp.use(adminMiddleware);
   nsp.on('connection', (socket) => {
     const transport = () => socket.conn.transport.name;
     log(`connect sid=${socket.id} ns=${socket.nsp.name} transport=${transport()}`);
@@ -197,7 +207,8 @@ function setUpNamespace(nsp, policy) {
       log(`disconnect sid=${socket.id} ns=${socket.nsp.name} transport=${transport()} reason=${reason}`);
     });
 
-    if (policy.forward) socket.emit('auth', socket.handshake.auth);
+    if (policy.forward && policy.middleware !== 'required') socket.emit('auth', socket.handshake.auth);
+    if (policy.middleware === 'required') socket.emit('hello', socket.data);
 
     socket.onAny((event, ...args) => {
       const ack = typeof args[args.length - 1] === 'function' ? args.pop() : null;
@@ -206,7 +217,8 @@ function setUpNamespace(nsp, policy) {
         return;
       }
       relay(socket, policy, event, args);
-      if (policy.forward) echoService(socket, event, args, ack);
+      if (policy.middleware === 'required') adminService(event, args, ack);
+      else if (policy.forward) echoService(socket, event, args, ack);
     });
   });
 }
@@ -267,6 +279,23 @@ function relay(socket, policy, event, args) {
 function echoService(socket, event, args, ack) {
   if (event === 'message') socket.emit('message-back', ...args);
   else if (event === 'message-with-ack' && ack) ack(...args);
+}
+
+// roomq-echo's ServeAdmin, the Socket.IO way.
+function adminMiddleware(socket, next) {
+  const auth = socket.handshake.auth || {};
+  if (auth.role !== 'admin') {
+    const err = new Error('not authorized');
+    err.data = {role: auth.role === undefined ? null : auth.role};
+    next(err);
+    return;
+  }
+  socket.data = {role: 'admin', user: auth.user === undefined ? null : auth.user};
+  next();
+}
+
+function adminService(event, args, ack) {
+  if (event === 'delete user' && ack) ack('deleted', args.length > 0 ? args[0] : null);
 }
 
 const CONTENT_TYPES = {

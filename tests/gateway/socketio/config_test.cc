@@ -26,7 +26,9 @@ namespaces:
     join: ''
     relay: rooms
     forward: true
+    middleware: required
   - name: /quiet
+    middleware: none
 )");
   ASSERT_TRUE(config.ok()) << config.status();
   ASSERT_EQ(config->namespaces.size(), 3u);
@@ -43,11 +45,14 @@ namespaces:
   EXPECT_EQ(dynamic.join, "");
   EXPECT_EQ(dynamic.relay, RelayPolicy::kRooms);
   EXPECT_TRUE(dynamic.forward);
+  EXPECT_TRUE(dynamic.middleware_required);
+  EXPECT_FALSE(root.middleware_required) << "default: none";
   const NamespacePolicy& quiet = config->namespaces[2];
   EXPECT_EQ(quiet.join, ".*") << "default join";
   EXPECT_EQ(quiet.relay, RelayPolicy::kNone) << "default relay";
   EXPECT_FALSE(quiet.echo);
   EXPECT_FALSE(quiet.forward);
+  EXPECT_FALSE(quiet.middleware_required);
 }
 
 void ExpectError(const std::string& yaml, const std::string& needle) {
@@ -73,6 +78,8 @@ TEST(ConfigTest, ErrorsCarryFileAndLine) {
   ExpectError("namespaces:\n  - name: /a\n    pattern: /b\n", "exactly one of");
   ExpectError("namespaces:\n  - join: x\n", "exactly one of");
   ExpectError("namespaces:\n  - name: /\n    echo: maybe\n", "'echo' must be true or false");
+  ExpectError("namespaces:\n  - name: /\n    middleware: optional\n",
+              "bad middleware value 'optional' (expected required or none)");
   ExpectError("namespaces:\n  - name: [1, 2]\n", "'name' must be a scalar");
   ExpectError("namespaces: {}\n", "must be a list");
   ExpectError("namespace:\n  - name: /\n", "unknown key 'namespace'");

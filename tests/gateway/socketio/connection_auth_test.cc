@@ -51,6 +51,11 @@ namespaces:
     auth:
       type: jwt
       secret_env: ROOMQ_CONNECTION_AUTH_TEST_SECRET
+  - name: /judged
+    middleware: required
+    auth:
+      type: jwt
+      secret_env: ROOMQ_CONNECTION_AUTH_TEST_SECRET
 )";
 
 std::string B64(std::string_view bytes) { return absl::WebSafeBase64Escape(ToAbsl(bytes)); }
@@ -140,6 +145,19 @@ class ConnectionAuthTest : public ::testing::Test {
   std::shared_ptr<Shard> shard_;
   int sessions_ = 0;
 };
+
+// The JWT policy runs before the service middleware: a CONNECT it refuses
+// is never described to the services.
+TEST_F(ConnectionAuthTest, TheTokenIsCheckedBeforeTheServiceMiddleware) {
+  Client client = NewClient();
+  EXPECT_EQ(ConnectAnswer(client, "/judged", ""), R"(4/judged,{"message":"missing token"})");
+  EXPECT_TRUE(port_->published().empty());
+  client.Send("0/judged," + AuthPayload(Token(ValidClaims())));
+  Confirm();
+  EXPECT_TRUE(client.Take().empty()) << "admitted by the token, waiting for the verdict";
+  ASSERT_EQ(port_->published().size(), 1u);
+  EXPECT_EQ(port_->published()[0].envelope.kind(), v1::KIND_HANDSHAKE);
+}
 
 TEST_F(ConnectionAuthTest, RefusedConnectsGetTheReasonAndAreCounted) {
   Client client = NewClient();

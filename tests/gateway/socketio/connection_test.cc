@@ -39,6 +39,9 @@ namespaces:
     forward: true
   - pattern: '^/dyn-\w+$'
     relay: none
+  - name: /admin
+    forward: true
+    middleware: required
 )";
 
 // One client: its fake session and the Connection listening to it.
@@ -560,6 +563,142 @@ TEST_F(ConnectionTest, ServiceMembershipAndDisconnectCommands) {
   EXPECT_EQ(shard_->socket_count(), 0u);
   ASSERT_EQ(port_->published().size(), 1u);
   EXPECT_EQ(port_->published()[0].envelope.reason(), "server namespace disconnect");
+}
+
+// A `middleware: required` namespace: the CONNECT is described to the
+// services once its rooms are confirmed and answered by their verdict.
+class MiddlewareTest : public ConnectionTest {
+ protected:
+  // Sends CONNECT to /admin, confirms its rooms and returns the handshake
+  // the gateway published (its socket_id names the socket).
+  v1::Envelope ConnectAndTakeHandshake(Client& client, const std::string& auth = "") {
+    port_->published().clear();
+    client.Send("0/admin," + auth);
+    Confirm();
+    EXPECT_TRUE(client.Take().empty()) << "no answer before the verdict";
+    EXPECT_EQ(port_->published().size(), 1u);
+    return port_->published().empty() ? v1::Envelope() : port_->published()[0].envelope;
+  }
+
+  static v1::Envelope Verdict(const std::string& socket_id, bool admitted,
+                              const std::string& message = "", const std::string& data = "") {
+    v1::Envelope envelope;
+    envelope.set_kind(v1::KIND_VERDICT);
+    envelope.set_channel(v1::CHANNEL_ROOMS);
+    envelope.set_namespace_("/admin");
+    envelope.add_rooms(socket_id);
+    envelope.mutable_verdict()->set_admitted(admitted);
+    envelope.mutable_verdict()->set_message(message);
+    envelope.mutable_verdict()->set_data(data);
+    return envelope;
+  }
+
+  uint64_t Outcome(std::string_view outcome) {
+    auto it = shard_->stats().middleware.find(std::string(outcome));
+    return it == shard_->stats().middleware.end() ? 0 : it->second;
+  }
+};
+
+TEST_F(MiddlewareTest, TheHandshakeDescribesTheSocketToTheServices) {
+  Client client = NewClient();
+  engineio::HandshakeInfo& info = client.session->mutable_handshake();
+  info.query = "EIO=4&transport=websocket&tenant=7";
+  info.origin = "https://app.example";
+  info.user_agent = "Mozilla/5.0 " + std::string(600, 'x');
+  info.forwarded_for = "203.0.113.9";
+  const v1::Envelope handshake = ConnectAndTakeHandshake(client, R"({"role":"admin"})");
+  EXPECT_EQ(handshake.kind(), v1::KIND_HANDSHAKE);
+  EXPECT_EQ(handshake.channel(), v1::CHANNEL_SERVICE);
+  EXPECT_EQ(handshake.namespace_(), "/admin");
+  EXPECT_EQ(handshake.socket_id().size(), 20u);
+  EXPECT_EQ(handshake.reply_to(), "gw-test-1");
+  EXPECT_EQ(handshake.auth(), R"({"role":"admin"})");
+  EXPECT_EQ(handshake.handshake().address(), "127.0.0.1:1234");
+  EXPECT_EQ(handshake.handshake().query(), info.query);
+  EXPECT_EQ(handshake.handshake().origin(), info.origin);
+  EXPECT_EQ(handshake.handshake().user_agent(), info.user_agent.substr(0, 512));
+  EXPECT_EQ(handshake.handshake().forwarded_for(), "203.0.113.9");
+  EXPECT_TRUE(port_->records().empty()) << "no record before the socket is admitted";
+}
+
+TEST_F(MiddlewareTest, AnAdmittingVerdictConnectsTheSocketWithItsData) {
+  Client client = NewClient();
+  const std::string sid = ConnectAndTakeHandshake(client).socket_id();
+  Deliver(Verdict(sid, true, "", R"({"user":"ann"})"));
+  const std::vector<std::string> sent = client.Take();
+  ASSERT_EQ(sent.size(), 1u);
+  EXPECT_EQ(sent[0], "0/admin,{\"sid\":\"" + sid + "\"}");
+  EXPECT_EQ(Outcome(kMiddlewareAdmitted), 1u);
+  // socket.data goes with the connection to the services and into the record.
+  ASSERT_EQ(port_->published().size(), 2u);
+  EXPECT_EQ(port_->published()[1].envelope.kind(), v1::KIND_CONNECTION);
+  EXPECT_EQ(port_->published()[1].envelope.socket_data(), R"({"user":"ann"})");
+  ASSERT_EQ(port_->records().count("/admin#" + sid), 1u);
+  EXPECT_EQ(port_->records().at("/admin#" + sid).data(), R"({"user":"ann"})");
+  client.Send(R"(2/admin,["delete user",1])");
+  ASSERT_EQ(port_->published().size(), 3u);
+  EXPECT_EQ(port_->published()[2].envelope.socket_data(), R"({"user":"ann"})");
+  // A second verdict changes nothing.
+  Deliver(Verdict(sid, false, "too late"));
+  EXPECT_TRUE(client.Take().empty());
+  EXPECT_EQ(shard_->socket_count(), 1u);
+}
+
+TEST_F(MiddlewareTest, ARefusalIsAConnectErrorWithMessageAndData) {
+  Client client = NewClient();
+  const std::string sid = ConnectAndTakeHandshake(client).socket_id();
+  Deliver(Verdict(sid, false, "not authorized", R"({"retry":false})"));
+  EXPECT_EQ(
+      client.Take(),
+      (std::vector<std::string>{R"(4/admin,{"message":"not authorized","data":{"retry":false}})"}));
+  EXPECT_EQ(Outcome(kMiddlewareRefused), 1u);
+  EXPECT_EQ(shard_->socket_count(), 0u);
+  EXPECT_FALSE(client.session->closed()) << "a refused CONNECT keeps the session";
+  EXPECT_TRUE(port_->records().empty());
+  ASSERT_EQ(port_->published().size(), 1u) << "no connection, no disconnection";
+  // Data that is not JSON is left out rather than break the client's parser.
+  const std::string again = ConnectAndTakeHandshake(client).socket_id();
+  Deliver(Verdict(again, false, "", "{not json"));
+  EXPECT_EQ(client.Take(), (std::vector<std::string>{R"(4/admin,{"message":"not authorized"})"}));
+}
+
+TEST_F(MiddlewareTest, NoVerdictInTimeIsARefusal) {
+  Client client = NewClient();
+  const std::string sid = ConnectAndTakeHandshake(client).socket_id();
+  Advance(milliseconds(4999));
+  EXPECT_TRUE(client.Take().empty());
+  Advance(milliseconds(1));
+  EXPECT_EQ(client.Take(),
+            (std::vector<std::string>{R"(4/admin,{"message":"middleware timeout"})"}));
+  EXPECT_EQ(Outcome(kMiddlewareTimeout), 1u);
+  EXPECT_EQ(shard_->socket_count(), 0u);
+  Deliver(Verdict(sid, true));  // too late: the socket is gone
+  EXPECT_TRUE(client.Take().empty());
+  EXPECT_EQ(Outcome(kMiddlewareAdmitted), 0u);
+}
+
+TEST_F(MiddlewareTest, OnlyAVerdictToTheSocketsOwnRoomCounts) {
+  Client client = NewClient();
+  const std::string sid = ConnectAndTakeHandshake(client).socket_id();
+  v1::Envelope namespace_wide = Verdict(sid, true);
+  namespace_wide.clear_rooms();
+  Deliver(namespace_wide);
+  v1::Envelope two_rooms = Verdict(sid, true);
+  two_rooms.add_rooms("other");
+  Deliver(two_rooms);
+  EXPECT_TRUE(client.Take().empty());
+  Deliver(Verdict(sid, true));
+  EXPECT_EQ(client.Take().size(), 1u);
+}
+
+TEST_F(MiddlewareTest, SocketDataOverTheBoundIsRefused) {
+  Client client = NewClient();
+  const std::string sid = ConnectAndTakeHandshake(client).socket_id();
+  Deliver(Verdict(sid, true, "", "\"" + std::string(16384, 'd') + "\""));
+  EXPECT_EQ(client.Take(),
+            (std::vector<std::string>{R"(4/admin,{"message":"socket data too large"})"}));
+  EXPECT_EQ(Outcome(kMiddlewareDataTooLarge), 1u);
+  EXPECT_EQ(shard_->socket_count(), 0u);
 }
 
 TEST_F(ConnectionTest, UndeliverableEnvelopesAreSkipped) {

@@ -48,6 +48,7 @@ class FakeSession : public engineio::Session {
 
   // The client address's lease, as the Engine puts it in the handshake.
   void SetAddress(engineio::AddressLease lease) { handshake_.address = std::move(lease); }
+  engineio::HandshakeInfo& mutable_handshake() { return handshake_; }
 
   bool closed() const { return closed_; }
   const std::vector<std::string>& sent() const { return sent_; }

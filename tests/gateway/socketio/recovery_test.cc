@@ -200,6 +200,10 @@ namespaces:
     recovery: {max_disconnection: 30s}
   - name: /plain
     relay: broadcast
+  - name: /guarded
+    forward: true
+    middleware: required
+    recovery: {max_disconnection: 30s}
 )";
 
 struct Client {
@@ -552,6 +556,36 @@ TEST_F(RecoveryFlowTest, FailedRecoveryGivesAFreshSession) {
   Client plain = NewClient();
   EXPECT_EQ(Connect(plain, R"(0/plain,{"pid":"p","offset":"3-1"})").pid, "");
   EXPECT_TRUE(port_->recovers().empty());
+}
+
+// As Socket.IO: a recovered socket skips the namespace middleware and keeps
+// the socket.data it was admitted with; a failed recovery is judged afresh.
+TEST_F(RecoveryFlowTest, ARecoveredSocketSkipsTheMiddlewareAndKeepsItsData) {
+  Client client = NewClient();
+  client.Send(R"(0/guarded,{"pid":"secret-pid","offset":"3-100"})");
+  Run();
+  bridge::Recovery recovery = Session(kOldSid, "secret-pid", {kOldSid});
+  recovery.session.set_namespace_("/guarded");
+  recovery.session.set_data(R"({"user":"ann"})");
+  port_->AnswerRecover(std::move(recovery));
+  Run();
+  EXPECT_EQ(client.Take(), (std::vector<std::string>{absl::StrCat(R"(0/guarded,{"sid":")", kOldSid,
+                                                                  R"(","pid":"secret-pid"})")}));
+  ASSERT_EQ(port_->published().size(), 1u) << "no handshake: only the connection";
+  const v1::Envelope& connection = port_->published()[0].envelope;
+  EXPECT_EQ(connection.kind(), v1::KIND_CONNECTION);
+  EXPECT_EQ(connection.socket_data(), R"({"user":"ann"})");
+  EXPECT_EQ(port_->records().at("/guarded#" + kOldSid).data(), R"({"user":"ann"})");
+
+  Client fresh = NewClient();
+  fresh.Send(R"(0/guarded,{"pid":"expired","offset":"3-1"})");
+  Run();
+  port_->AnswerRecover(absl::NotFoundError("unknown session"));
+  Run();
+  Confirm();
+  EXPECT_TRUE(fresh.Take().empty()) << "waits for the middleware's verdict";
+  ASSERT_EQ(port_->published().size(), 2u);
+  EXPECT_EQ(port_->published()[1].envelope.kind(), v1::KIND_HANDSHAKE);
 }
 
 TEST_F(RecoveryFlowTest, ASessionWhoseIdDoesNotVerifyIsNotRecovered) {
