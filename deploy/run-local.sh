@@ -25,7 +25,7 @@ cleanup() {
 trap cleanup INT TERM EXIT
 
 "$bin/roomq-broker" & pids+=($!)
-"$bin/roomq-gateway" --listen "$listen" & pids+=($!)
+"$bin/roomq-gateway" --listen "$listen" --config clients/examples/echo/gateway.yaml & pids+=($!)
 "$bin/roomq-echo" & pids+=($!)
 
 echo "roomq is up: chat at http://$listen  (Ctrl-C stops the stack)"
