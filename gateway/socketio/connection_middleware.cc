@@ -43,14 +43,14 @@ void Connection::RequestVerdict(Socket& socket) {
   handshake.set_forwarded_for(Cut(info.forwarded_for));
   PublishToService(socket, std::move(envelope));
   socket.verdict_timer = options_.timers->NewTimer(session_.executor());
-  socket.verdict_timer->Start(options_.middleware_timeout, [token = Token(), this,
-                                                            nsp = socket.ns->name,
-                                                            handle = socket.handle] {
-    if (token.expired() || closed_ || failed_) return;
-    auto it = sockets_.find(nsp);
-    if (it == sockets_.end() || it->second->handle != handle) return;
-    RefuseJudged(*it->second, kMiddlewareTimeout, "middleware timeout", {});
-  });
+  socket.verdict_timer->Start(
+      options_.middleware_timeout,
+      [token = Token(), this, nsp = socket.ns->name, handle = socket.handle] {
+        if (token.expired() || closed_ || failed_) return;
+        auto it = sockets_.find(nsp);
+        if (it == sockets_.end() || it->second->handle != handle) return;
+        RefuseJudged(*it->second, kMiddlewareTimeout, "middleware timeout", {});
+      });
 }
 
 void Connection::ApplyVerdict(Socket& socket, const v1::Envelope& envelope) {
@@ -62,8 +62,7 @@ void Connection::ApplyVerdict(Socket& socket, const v1::Envelope& envelope) {
   const v1::Verdict& verdict = envelope.verdict();
   if (!verdict.admitted()) {
     RefuseJudged(socket, kMiddlewareRefused,
-                 verdict.message().empty() ? "not authorized" : verdict.message(),
-                 verdict.data());
+                 verdict.message().empty() ? "not authorized" : verdict.message(), verdict.data());
     return;
   }
   if (verdict.data().size() > options_.max_socket_data_bytes) {
@@ -82,11 +81,11 @@ void Connection::ApplyVerdict(Socket& socket, const v1::Envelope& envelope) {
 void Connection::RefuseJudged(Socket& socket, std::string_view outcome, std::string_view message,
                               std::string_view data_json) {
   const uint64_t n = ++shard_->stats().middleware[std::string(outcome)];
-  engineio::LogThrottled(
-      n, absl::StrCat("session ", engineio::SidForLog(session_.id()), " (",
-                      session_.handshake().remote_address, "): CONNECT to ", LogSafe(socket.ns->name),
-                      " refused by the service middleware: ", ToAbsl(outcome), " (",
-                      LogSafe(message), "); ", n, " so far"));
+  engineio::LogThrottled(n, absl::StrCat("session ", engineio::SidForLog(session_.id()), " (",
+                                         session_.handshake().remote_address, "): CONNECT to ",
+                                         LogSafe(socket.ns->name),
+                                         " refused by the service middleware: ", ToAbsl(outcome),
+                                         " (", LogSafe(message), "); ", n, " so far"));
   Send(EncodeConnectError(socket.ns->name, message, data_json));
   CloseSocket(socket, "middleware refused", false);
 }
