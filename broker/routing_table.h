@@ -27,6 +27,10 @@
 // the others. An envelope without a socket_id hashes its (origin,
 // message_id) instead, so such envelopes spread over the members.
 //
+// Namespace families: a SERVICE envelope with a service_family (a child of
+// a gateway config `pattern`) goes to the family's service topics
+// (ServiceTopic(pattern text)) instead of its namespace's.
+//
 // Thread safety: none; the table belongs to the broker loop thread.
 // Invariants: subscriber->topics_ and topics_[key] mirror each other; a
 // subscriber is in namespaces_[ns] iff ns_refs_[ns] > 0; a group name is in
@@ -158,13 +162,14 @@ void RoutingTable::Match(const wire::EnvelopeRoute& route, Visitor&& visit) {
       }
       return;
     case v1::CHANNEL_SERVICE: {
-      if (const SubscriberList* list = FindTopic(wire::ServiceTopic(route.ns))) {
+      const std::string_view target = route.service_target();
+      if (const SubscriberList* list = FindTopic(wire::ServiceTopic(target))) {
         VisitOnce(*list, stamp, visit);
       }
-      auto groups = service_groups_.find(ToAbsl(route.ns));
+      auto groups = service_groups_.find(ToAbsl(target));
       if (groups == service_groups_.end()) return;
       for (const std::string& group : groups->second) {
-        const SubscriberList* members = FindTopic(wire::ServiceTopic(route.ns, group));
+        const SubscriberList* members = FindTopic(wire::ServiceTopic(target, group));
         if (members == nullptr) continue;  // unreachable by the invariant
         Subscriber* member = PickGroupMember(*members, route);
         if (member->match_stamp_ == stamp) continue;

@@ -214,6 +214,8 @@ BroadcastOperator RemoteSocket::Broadcast() const {
   return BroadcastOperator(core_, ns_).ExceptSocket(id_);
 }
 
+BroadcastOperator RemoteSocket::Nsp() const { return BroadcastOperator(core_, ns_); }
+
 absl::Status RemoteSocket::Emit(std::string_view event, const Args& args) const {
   return BroadcastOperator(core_, ns_).To(id_).Emit(event, args);
 }
@@ -294,6 +296,12 @@ absl::StatusOr<std::unique_ptr<Client>> Client::Connect(ClientOptions options) {
 Client::~Client() { Close(); }
 
 Namespace Client::Of(std::string_view ns) const { return Namespace(core_, std::string(ns)); }
+
+Namespace Client::OfPattern(std::string_view pattern) const {
+  // Service handlers are kept by the family's name, its pattern's text;
+  // emits validate it as a namespace and refuse it.
+  return Namespace(core_, std::string(pattern));
+}
 
 const std::string& Client::node_id() const { return core_->node_id(); }
 

@@ -518,7 +518,9 @@ Ack ClientCore::MakeAck(const v1::Envelope& envelope) {
 }
 
 void ClientCore::DispatchService(const v1::Envelope& envelope, const v1::Delivery& header) {
-  auto it = services_.find(envelope.namespace_());
+  // A child of a gateway `pattern` is served by the family's handlers.
+  auto it = services_.find(envelope.service_family().empty() ? envelope.namespace_()
+                                                             : envelope.service_family());
   if (it == services_.end() || envelope.socket_id().empty()) return;
   ServiceEntry& service = it->second;
   switch (envelope.kind()) {

@@ -141,6 +141,11 @@ class Parser {
         auto pattern = reader_.Scalar(value, key);
         if (!pattern.ok()) return pattern.status();
         if (pattern->empty()) return reader_.Error(value.Mark(), "'pattern' must not be empty");
+        // Its text names the family's service topic (proto/README.md).
+        if (pattern->size() > wire::kMaxNamespaceBytes) {
+          return reader_.Error(value.Mark(), absl::StrCat("'pattern' is longer than ",
+                                                          wire::kMaxNamespaceBytes, " bytes"));
+        }
         if (auto status = CheckRegex(value, *pattern); !status.ok()) return status;
         policy.pattern = *std::move(pattern);
         has_pattern = true;

@@ -8,7 +8,9 @@
 //
 //   namespaces:
 //     - name: /               # an exact namespace name (starts with '/'), or
-//     # pattern: '^/dyn-\w+$' # a regex (ECMAScript, must match the whole name);
+//     # pattern: '^/dyn-\w+$' # a regex (ECMAScript, must match the whole name,
+//     #                       # at most 256 bytes; its text names the family
+//     #                       # a native service serves with OfPattern);
 //     #                       # each matching name becomes its own namespace
 //     #                       # once a CONNECT to it is admitted (auth passed),
 //     #                       # until its last socket leaves; at most

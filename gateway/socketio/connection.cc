@@ -382,6 +382,9 @@ void Connection::PublishToService(Socket& socket, v1::Envelope envelope) {
   envelope.set_socket_id(socket.id);
   envelope.set_reply_to(shard_->port().node_id());
   if (!socket.data.empty()) envelope.set_socket_data(socket.data);
+  // A child of a `pattern` is served by the family's services
+  // (proto/README.md "Gateway conventions").
+  if (socket.ns->dynamic) envelope.set_service_family(socket.ns->policy->pattern);
   shard_->port().Publish(shard_->index(), std::move(envelope), nullptr);
 }
 

@@ -24,6 +24,7 @@ enum Field : int {
   kOriginField = 14,
   kMessageIdField = 15,
   kSocketIdField = 17,
+  kServiceFamilyField = 25,
   kConfirmField = 21,
 };
 
@@ -58,7 +59,13 @@ ScanError Validate(const EnvelopeRoute& route) {
       }
       return ScanError::kOk;
     case v1::CHANNEL_SERVICE:
-      return ValidateTopic(ServiceTopic(route.ns)).ok() ? ScanError::kOk : ScanError::kTopic;
+      // The child namespace is still a namespace; the family a pattern.
+      if (!ValidateTopic(NamespaceTopic(route.ns)).ok()) return ScanError::kTopic;
+      if (!route.service_family.empty() &&
+          !ValidateTopic(ServiceTopic(route.service_family)).ok()) {
+        return ScanError::kTopic;
+      }
+      return ScanError::kOk;
     case v1::CHANNEL_NODE:
       return ValidateTopic(NodeTopic(route.node)).ok() ? ScanError::kOk : ScanError::kTopic;
     default:
@@ -100,6 +107,7 @@ ScanError ScanRouteInto(std::string_view bytes, EnvelopeRoute& route) {
   route.origin = {};
   route.message_id = 0;
   route.socket_id = {};
+  route.service_family = {};
   route.confirm = false;
   if (bytes.size() > static_cast<size_t>(INT_MAX)) return ScanError::kMalformed;
 
@@ -151,6 +159,9 @@ ScanError ScanRouteInto(std::string_view bytes, EnvelopeRoute& route) {
         break;
       case Tag(kSocketIdField, WireFormatLite::WIRETYPE_LENGTH_DELIMITED):
         if (!ReadView(in, base, route.socket_id)) return ScanError::kMalformed;
+        break;
+      case Tag(kServiceFamilyField, WireFormatLite::WIRETYPE_LENGTH_DELIMITED):
+        if (!ReadView(in, base, route.service_family)) return ScanError::kMalformed;
         break;
       case Tag(kConfirmField, WireFormatLite::WIRETYPE_VARINT): {
         uint64_t flag = 0;

@@ -6,8 +6,8 @@
 // The broker routes an envelope without parsing it into a v1::Envelope: it
 // scans the bytes once with CodedInputStream, keeps views of the routing
 // fields (version, kind, channel, namespace, rooms, node, origin,
-// message_id, socket_id, confirm) and skips everything else (args, attachments, ...)
-// without looking inside. No heap allocation for up to kInlineRooms rooms.
+// message_id, socket_id, service_family, confirm) and skips everything else (args, attachments,
+// ...) without looking inside. No heap allocation for up to kInlineRooms rooms.
 //
 // Semantics follow protobuf's parser: a singular field seen twice keeps the
 // last value, a field with an unexpected wire type is skipped as an unknown
@@ -52,13 +52,16 @@ struct EnvelopeRoute {
   std::string_view node;
   std::string_view origin;
   uint64_t message_id = 0;
-  std::string_view socket_id;  // picks a SERVICE queue group's member
+  std::string_view socket_id;       // picks a SERVICE queue group's member
+  std::string_view service_family;  // SERVICE: routes to this family's topic, not ns
   bool confirm = false;
 
   // The topic a single target stands for: RoomTopic(ns, rooms[i]) for
   // ROOMS, ServiceTopic(ns), NodeTopic(node). For a ROOMS envelope without
   // rooms, NamespaceTopic(ns) names the namespace-wide broadcast.
   bool namespace_wide() const { return channel == v1::CHANNEL_ROOMS && rooms.empty(); }
+  // The namespace or family whose service topics a SERVICE envelope goes to.
+  std::string_view service_target() const { return service_family.empty() ? ns : service_family; }
 };
 
 // Why a scan failed; stable names for counters and logs.

@@ -41,6 +41,9 @@ absl::Status ValidateTopic(const TopicRef& topic) {
   switch (topic.channel) {
     case v1::CHANNEL_ROOMS:
     case v1::CHANNEL_SERVICE:
+      if (topic.channel == v1::CHANNEL_SERVICE && !topic.ns.empty() && topic.ns.front() != '/') {
+        return absl::OkStatus();  // a family of namespaces: its pattern's text
+      }
       if (topic.ns.empty() || topic.ns.front() != '/') {
         return absl::InvalidArgumentError(
             absl::StrCat("namespace must start with '/': \"", ToAbsl(topic.ns), "\""));

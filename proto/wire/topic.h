@@ -38,14 +38,17 @@ inline TopicRef RoomTopic(std::string_view ns, std::string_view room) {
 }
 inline TopicRef NamespaceTopic(std::string_view ns) { return {v1::CHANNEL_ROOMS, ns, {}}; }
 // `group` is the subscriber's queue group ("" = it gets every envelope).
+// `ns` is a namespace ("/chat") or a family of dynamic namespaces (its
+// pattern's text, "^/tenant-\\w+$").
 inline TopicRef ServiceTopic(std::string_view ns, std::string_view group = {}) {
   return {v1::CHANNEL_SERVICE, ns, group};
 }
 inline TopicRef NodeTopic(std::string_view node) { return {v1::CHANNEL_NODE, {}, node}; }
 
 // OK when the topic is well formed: a known channel; a namespace that starts
-// with '/' for ROOMS and SERVICE (and none for NODE); a non-empty node id
-// for NODE; sizes within the limits above.
+// with '/' for ROOMS; for SERVICE a namespace or a family of namespaces (a
+// gateway config pattern's text, any non-empty text); no namespace for
+// NODE; a non-empty node id for NODE; sizes within the limits above.
 absl::Status ValidateTopic(const TopicRef& topic);
 
 // The routing key of a topic. Call ValidateTopic first for untrusted input.

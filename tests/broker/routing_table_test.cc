@@ -199,6 +199,22 @@ TEST(RoutingTable, ServiceEnvelopesWithoutASocketSpreadOverTheGroup) {
   EXPECT_GT(per_member["echo-2"], 50);
 }
 
+TEST(RoutingTable, AFamilysServiceEnvelopesGoToTheFamilyNotTheChild) {
+  RoutingTable table;
+  table.Subscribe(table.AddSubscriber("family-1"), ServiceTopic("^/t-\\w+$", "svc"));
+  table.Subscribe(table.AddSubscriber("family-2"), ServiceTopic("^/t-\\w+$", "svc"));
+  table.Subscribe(table.AddSubscriber("family-log"), ServiceTopic("^/t-\\w+$"));
+  table.Subscribe(table.AddSubscriber("child"), ServiceTopic("/t-a"));
+  wire::EnvelopeRoute route = SocketServiceRoute("/t-a", "s1");
+  route.service_family = "^/t-\\w+$";
+  const Ids visits = Visits(table, route);
+  ASSERT_EQ(visits.size(), 2u);
+  EXPECT_TRUE(visits[0] == "family-1" || visits[0] == "family-2") << visits[0];
+  EXPECT_EQ(visits[1], "family-log");
+  route.service_family = {};
+  EXPECT_EQ(Visits(table, route), Ids{"child"});
+}
+
 TEST(RoutingTable, ASubscriberInAGroupAndWithoutOneIsVisitedOnce) {
   RoutingTable table;
   Subscriber* both = table.AddSubscriber("both");

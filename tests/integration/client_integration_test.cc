@@ -632,6 +632,48 @@ TEST_F(ClientIntegrationTest, MiddlewaresJudgeHandshakesInOrder) {
   for (std::thread& checker : checkers) checker.join();
 }
 
+// io.of(/^\/tenant-\w+$/): one registration serves every child; the socket
+// names its child, and socket.nsp reaches that child's whole namespace.
+TEST_F(ClientIntegrationTest, AFamilyOfNamespacesIsServedByItsPattern) {
+  auto service = Connect();
+  const std::string family = "^/tenant-\\w+$";
+  service->Of(family).OnConnection([](RemoteSocket& socket) {
+    EXPECT_TRUE(socket.Nsp().Emit("hello", Args().String(socket.id())).ok());
+  });
+  ASSERT_TRUE(service->Of(family).Listening().get().ok());
+  EXPECT_EQ(service->Of(family).Emit("x").code(), absl::StatusCode::kInvalidArgument)
+      << "a family is not a target";
+
+  zmq::context_t context;
+  Latch<v1::Envelope> received;
+  auto gateway =
+      RawLink(context, [&](const v1::Envelope& envelope) { received.Callback()(envelope); });
+  ASSERT_TRUE(gateway.ok()) << gateway.status();
+  bool subscribed = false;
+  (*gateway)->Subscribe(wire::NamespaceTopic("/tenant-a"),
+                        [&](const absl::Status& status) { subscribed = status.ok(); });
+  ASSERT_TRUE(test_support::WaitUntil(
+      [&] { return (*gateway)->Poll(milliseconds(10)).ok() && subscribed; }, milliseconds(5000)));
+  for (const char* ns : {"/tenant-b", "/tenant-a"}) {
+    v1::Envelope connection;
+    connection.set_kind(v1::KIND_CONNECTION);
+    connection.set_channel(v1::CHANNEL_SERVICE);
+    connection.set_namespace_(ns);
+    connection.set_service_family(family);
+    connection.set_socket_id(std::string("socket-of-") + (ns + 1));
+    connection.set_reply_to((*gateway)->node_id());
+    ASSERT_TRUE((*gateway)->Publish(connection).ok());
+  }
+  ASSERT_TRUE(test_support::WaitUntil(
+      [&] { return (*gateway)->Poll(milliseconds(10)).ok() && !received.values().empty(); },
+      milliseconds(5000)));
+  const v1::Envelope hello = received.values()[0];
+  EXPECT_EQ(hello.kind(), v1::KIND_EVENT);
+  EXPECT_EQ(hello.namespace_(), "/tenant-a");
+  EXPECT_EQ(hello.rooms_size(), 0) << "namespace-wide";
+  EXPECT_EQ(hello.args(), R"(["socket-of-tenant-a"])");
+}
+
 TEST_F(ClientIntegrationTest, InvalidInputIsRefusedAtOnce) {
   auto client = Connect();
   EXPECT_EQ(client->Of("chat").Emit("ev").code(), absl::StatusCode::kInvalidArgument);

@@ -50,6 +50,12 @@ void ServeAdmin(Client& client, const std::string& ns) {
   });
 }
 
+void ServeTenants(Client& client, const std::string& pattern) {
+  client.OfPattern(pattern).OnConnection([](RemoteSocket& socket) {
+    LogIfFailed(socket.Nsp().Emit("hello", Args().String(socket.id())), "emit hello");
+  });
+}
+
 void ServeEcho(Client& client, const std::string& ns) {
   Namespace nsp = client.Of(ns);
   nsp.OnConnection([](RemoteSocket& socket) {

@@ -16,6 +16,12 @@
 //                         {"role": <what they sent, or null>}
 //   on connection         emit "hello" with socket.data
 //   on "delete user"      ack ["deleted", <the first argument>]
+//
+// ServeTenants is Socket.IO's dynamic-namespace example
+// (io.of(/^\/tenant-\w+$/)) for the family of namespaces a gateway config
+// `pattern` makes:
+//   on connection         emit "hello" with the socket id to the socket's
+//                         whole namespace (socket.nsp.emit), that tenant only
 // Thread safety: handlers run on the client's thread.
 
 #include <string>
@@ -26,6 +32,7 @@ namespace roomq::examples {
 
 void ServeEcho(Client& client, const std::string& ns);
 void ServeAdmin(Client& client, const std::string& ns);
+void ServeTenants(Client& client, const std::string& pattern);
 
 }  // namespace roomq::examples
 

@@ -26,7 +26,8 @@ int main(int argc, char** argv) {
       "The Socket.IO conformance echo service for namespaces / and /custom, behind\n"
       "roomq gateways: emits `auth` on connection, `message-back` on `message`, acks\n"
       "`message-with-ack`. Serves /admin too: a middleware admits only sockets whose\n"
-      "auth has \"role\": \"admin\" (clients/examples/echo/echo_service.h).",
+      "auth has \"role\": \"admin\", and the family ^/tenant-\\w+$: `hello` to the\n"
+      "whole tenant on each connection (clients/examples/echo/echo_service.h).",
       "roomq-echo"};
   roomq::base::UseRoomqConventions(app);
   roomq::node::AddBrokerEndpointOptions(app, options.broker_pub, options.broker_sub);
@@ -56,7 +57,9 @@ int main(int argc, char** argv) {
   const std::vector<std::string> echoed = {"/", "/custom"};
   for (const std::string& ns : echoed) roomq::examples::ServeEcho(**client, ns);
   roomq::examples::ServeAdmin(**client, "/admin");
-  const std::vector<std::string> namespaces = {"/", "/custom", "/admin"};
+  const std::string tenants = R"(^/tenant-\w+$)";
+  roomq::examples::ServeTenants(**client, tenants);
+  const std::vector<std::string> namespaces = {"/", "/custom", "/admin", tenants};
   // Announce readiness from a helper thread so signals are still handled
   // while the broker is away.
   std::thread announcer([&client, namespaces] {
@@ -68,7 +71,8 @@ int main(int argc, char** argv) {
         ok = ok && status.ok();
       }
       if (ok) {
-        spdlog::info("roomq-echo ready: serving namespaces /, /custom and /admin");
+        spdlog::info("roomq-echo ready: serving namespaces /, /custom, /admin and {}",
+                     namespaces.back());
         return;
       }
       if (first) spdlog::warn("roomq-echo: broker not answering yet; retrying");

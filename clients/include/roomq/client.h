@@ -258,6 +258,9 @@ class RemoteSocket {
   BroadcastOperator To(std::string_view room) const;
   // socket.broadcast: the whole namespace except this socket.
   BroadcastOperator Broadcast() const;
+  // socket.nsp: the socket's whole namespace (the child's, for a socket of
+  // a family served with Client::OfPattern).
+  BroadcastOperator Nsp() const;
 
  private:
   friend class internal::ClientCore;
@@ -371,6 +374,12 @@ class Client {
 
   // io.of(ns). The name is validated when used.
   Namespace Of(std::string_view ns) const;
+  // io.of(/^\/tenant-\w+$/): serves every namespace a gateway makes from the
+  // config `pattern` with exactly this text ("^/tenant-\\w+$"). Register
+  // service handlers and middleware on it; RemoteSocket::ns() and
+  // Handshake::ns name the child, and socket.nsp.emit(...) is
+  // Of(socket.ns()).Emit(...). Not a target: emits on it are refused.
+  Namespace OfPattern(std::string_view pattern) const;
   const std::string& node_id() const;
   bool broker_connected() const;
 

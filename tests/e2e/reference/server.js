@@ -47,6 +47,8 @@
 //    socket.data = {role, user}, refuses the others with Error('not
 //    authorized') and data {role}; on connection emit `hello` with
 //    socket.data; `delete user` (id, ack) -> ack('deleted', id).
+//  - the forwarded pattern '^/tenant-\w+$' gets what roomq-echo's
+//    ServeTenants does: on connection socket.nsp.emit('hello', socket.id).
 //  - namespaces not in the config: CONNECT_ERROR "Invalid namespace".
 
 const crypto = require('node:crypto');
@@ -207,7 +209,9 @@ function setUpNamespace(nsp, policy) {
       log(`disconnect sid=${socket.id} ns=${socket.nsp.name} transport=${transport()} reason=${reason}`);
     });
 
-    if (policy.forward && policy.middleware !== 'required') socket.emit('auth', socket.handshake.auth);
+    const tenants = policy.forward && policy.pattern === TENANT_PATTERN;
+    if (tenants) socket.nsp.emit('hello', socket.id);
+    else if (policy.forward && policy.middleware !== 'required') socket.emit('auth', socket.handshake.auth);
     if (policy.middleware === 'required') socket.emit('hello', socket.data);
 
     socket.onAny((event, ...args) => {
@@ -280,6 +284,9 @@ function echoService(socket, event, args, ack) {
   if (event === 'message') socket.emit('message-back', ...args);
   else if (event === 'message-with-ack' && ack) ack(...args);
 }
+
+// The family roomq-echo serves with ServeTenants.
+const TENANT_PATTERN = '^/tenant-\\w+$';
 
 // roomq-echo's ServeAdmin, the Socket.IO way.
 function adminMiddleware(socket, next) {

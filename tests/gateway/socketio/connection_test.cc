@@ -42,6 +42,8 @@ namespaces:
   - name: /admin
     forward: true
     middleware: required
+  - pattern: '^/fam-\w+$'
+    forward: true
 )";
 
 // One client: its fake session and the Connection listening to it.
@@ -442,6 +444,21 @@ TEST_F(ConnectionTest, ForwardToServices) {
   EXPECT_EQ(rooms, expected);
   EXPECT_EQ(shard_->socket_count(), 0u);
   EXPECT_FALSE(client.session->closed()) << "a namespace disconnect keeps the session";
+}
+
+// A child of a pattern is served by the family's services: its envelopes
+// name the child and carry the pattern (proto/README.md).
+TEST_F(ConnectionTest, AFamilysChildForwardsToTheFamily) {
+  Client client = NewClient();
+  Connect(client, "/fam-a");
+  ASSERT_EQ(port_->published().size(), 1u);
+  const v1::Envelope& connection = port_->published()[0].envelope;
+  EXPECT_EQ(connection.kind(), v1::KIND_CONNECTION);
+  EXPECT_EQ(connection.namespace_(), "/fam-a");
+  EXPECT_EQ(connection.service_family(), R"(^/fam-\w+$)");
+  Client exact = NewClient();
+  Connect(exact, "/svc");
+  EXPECT_EQ(port_->published().back().envelope.service_family(), "") << "an exact namespace";
 }
 
 TEST_F(ConnectionTest, ServiceAcksToClientEvents) {

@@ -102,6 +102,7 @@ void ExpectSameRoute(const EnvelopeRoute& route, const v1::Envelope& e) {
   EXPECT_EQ(route.origin, e.origin());
   EXPECT_EQ(route.message_id, e.message_id());
   EXPECT_EQ(route.socket_id, e.socket_id());
+  EXPECT_EQ(route.service_family, e.service_family());
   EXPECT_EQ(route.confirm, e.confirm());
 }
 
@@ -119,6 +120,29 @@ TEST(ScanRoute, ReadsTheRoutingFields) {
   // Views point into the scanned bytes: nothing was copied.
   EXPECT_GE(route->ns.data(), bytes.data());
   EXPECT_LT(route->ns.data(), bytes.data() + bytes.size());
+}
+
+TEST(ScanRoute, AFamilysServiceEnvelopeNamesItsChildAndGoesToItsFamily) {
+  v1::Envelope envelope = RoomsEnvelope("/tenant-a", {});
+  envelope.set_kind(v1::KIND_CONNECTION);
+  envelope.set_channel(v1::CHANNEL_SERVICE);
+  envelope.set_service_family("^/tenant-\\w+$");
+  std::string bytes = envelope.SerializeAsString();
+  auto route = ScanRoute(bytes);
+  ASSERT_TRUE(route.ok()) << route.status();
+  ExpectSameRoute(*route, envelope);
+  EXPECT_EQ(route->service_target(), "^/tenant-\\w+$");
+  // The child is still a namespace; the family's text is bounded.
+  envelope.set_namespace_("tenant-a");
+  EXPECT_EQ(Scan(envelope.SerializeAsString()), ScanError::kTopic);
+  envelope.set_namespace_("/tenant-a");
+  envelope.set_service_family(std::string(kMaxNamespaceBytes + 1, 'x'));
+  EXPECT_EQ(Scan(envelope.SerializeAsString()), ScanError::kTopic);
+  envelope.clear_service_family();
+  bytes = envelope.SerializeAsString();
+  route = ScanRoute(bytes);
+  ASSERT_TRUE(route.ok());
+  EXPECT_EQ(route->service_target(), "/tenant-a");
 }
 
 TEST(ScanRoute, AnEnvelopeWithoutRoomsIsNamespaceWide) {

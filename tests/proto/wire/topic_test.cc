@@ -8,7 +8,7 @@ namespace {
 TEST(TopicKey, RoundTripsEveryChannel) {
   for (const TopicRef& topic :
        {RoomTopic("/chat", "general"), NamespaceTopic("/"), ServiceTopic("/chat"),
-        ServiceTopic("/chat", "echo"), NodeTopic("gw-1")}) {
+        ServiceTopic("/chat", "echo"), ServiceTopic("^/tenant-\\w+$", "echo"), NodeTopic("gw-1")}) {
     ASSERT_TRUE(ValidateTopic(topic).ok()) << DescribeTopic(topic);
     const std::string key = EncodeTopicKey(topic);  // the decoded views point into it
     auto decoded = DecodeTopicKey(key);
@@ -52,7 +52,8 @@ TEST(TopicKey, LongNamespacesUseMultiByteLengths) {
 TEST(ValidateTopic, RejectsMalformedTopics) {
   EXPECT_FALSE(ValidateTopic(RoomTopic("chat", "a")).ok());
   EXPECT_FALSE(ValidateTopic(RoomTopic("", "a")).ok());
-  EXPECT_FALSE(ValidateTopic(ServiceTopic("chat", "echo")).ok());
+  EXPECT_FALSE(ValidateTopic(ServiceTopic("", "echo")).ok());
+  EXPECT_FALSE(ValidateTopic(RoomTopic("^/tenant-\\w+$", "")).ok()) << "a family has no rooms";
   EXPECT_FALSE(ValidateTopic(ServiceTopic("/chat", std::string(kMaxNameBytes + 1, 'g'))).ok());
   EXPECT_FALSE(ValidateTopic(NodeTopic("")).ok());
   EXPECT_FALSE(ValidateTopic({v1::CHANNEL_NODE, "/chat", "gw"}).ok());
