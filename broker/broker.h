@@ -322,6 +322,8 @@ class Broker {
   void HandleSockets(std::string_view identity, const v1::SubscriberCommand& command,
                      Clock::time_point now);
   void HandleRecover(Peer& peer, const v1::SubscriberCommand& command);
+  // Answers a Presence query from the socket records (any peer may ask).
+  void HandlePresence(std::string_view identity, const v1::SubscriberCommand& command);
   // A peer left (PeerTable's removal observer): unless a newer connection
   // of the same node replaced it, the node's socket records disconnect.
   void PeerRemoved(const Peer& peer, std::string_view reason);

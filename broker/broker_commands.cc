@@ -28,6 +28,10 @@ using internal::View;
 constexpr int kBrokerFrameRecoveredField = 4;
 constexpr int kRecoveredMissedField = 5;
 
+// A presence page ends once its records pass this (proto/roomq.proto
+// Presence): far below any node's max_message_bytes.
+constexpr size_t kPresencePageBytes = size_t{1} << 20;
+
 }  // namespace
 
 void Broker::DrainSubscribers() {
@@ -109,6 +113,12 @@ void Broker::HandleCommand(std::string_view identity, const zmq::message_t& body
     case v1::SubscriberCommand::kRecover:
       HandleRecover(peers_.Touch(identity, now), command);
       return;  // answers with Recovered
+    case v1::SubscriberCommand::kPresence: {
+      Peer* peer = peers_.Find(identity);
+      if (peer != nullptr) peer->last_seen = now;
+      HandlePresence(identity, command);
+      return;  // answers with PresenceAnswer
+    }
     default:
       break;
   }
@@ -459,6 +469,50 @@ void Broker::SendReply(std::string_view identity, uint64_t request_id, bool ok,
   reply->set_request_id(request_id);
   reply->set_ok(ok);
   if (!error.empty()) reply->set_error(std::string(error));
+  SendBrokerFrame(identity, frame);
+}
+
+void Broker::HandlePresence(std::string_view identity, const v1::SubscriberCommand& command) {
+  const v1::Presence& query = command.presence();
+  v1::BrokerFrame frame;
+  v1::PresenceAnswer& answer = *frame.mutable_presence();
+  answer.set_request_id(command.request_id());
+  ++stats_.presence_queries;
+  auto refuse = [&](std::string_view error) {
+    ++stats_.presence_refused;
+    answer.set_error(std::string(error));
+    SendBrokerFrame(identity, frame);
+  };
+  if (absl::Status status = wire::ValidateTopic(wire::NamespaceTopic(query.namespace_()));
+      !status.ok()) {
+    return refuse(FromAbsl(status.message()));
+  }
+  if (static_cast<size_t>(query.rooms_size()) > sockets::kMaxPresenceRooms ||
+      static_cast<size_t>(query.except_rooms_size()) > sockets::kMaxPresenceRooms) {
+    return refuse(absl::StrCat("over ", sockets::kMaxPresenceRooms, " rooms in one query"));
+  }
+  for (const auto* rooms : {&query.rooms(), &query.except_rooms()}) {
+    for (const std::string& room : *rooms) {
+      if (absl::Status status = wire::ValidateTopic(wire::RoomTopic(query.namespace_(), room));
+          !status.ok()) {
+        return refuse(FromAbsl(status.message()));
+      }
+    }
+  }
+  const sockets::PresencePage page = sockets_.Presence(query, kPresencePageBytes);
+  answer.set_ok(true);
+  answer.set_total(page.total);
+  answer.set_next_after(page.next_after);
+  answer.mutable_sockets()->Reserve(static_cast<int>(page.records.size()));
+  for (const sockets::SocketRecord* record : page.records) {
+    v1::Session& session = *answer.add_sockets();
+    session = record->ToSession();
+    // The pid is the socket's recovery secret; the rest is the broker's.
+    session.clear_pid();
+    session.clear_epoch();
+    session.clear_since_sequence();
+    session.clear_ttl_ms();
+  }
   SendBrokerFrame(identity, frame);
 }
 

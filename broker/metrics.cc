@@ -53,6 +53,12 @@ std::string FormatPrometheus(const BrokerStats& stats, std::chrono::milliseconds
   page.Counter("recoveries_total", "Recover requests answered ok.", stats.recovered);
   page.Counter("recoveries_failed_total", "Recover requests answered not ok.",
                stats.recover_failed);
+  page.Counter("presence_queries_total",
+               "Presence queries answered (each page is one), from the socket records.",
+               stats.presence_queries);
+  page.Counter("presence_refused_total",
+               "Presence queries refused: a bad namespace or room, too many rooms.",
+               stats.presence_refused);
   page.Header("recovery_total", "counter",
               "Recover requests by outcome: recovered (a disconnected record), taken_over (a "
               "record connected on another node), gap (history no longer covers the window), "

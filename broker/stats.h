@@ -60,6 +60,8 @@ struct BrokerStats {
   uint64_t recovered = 0;       // Recover answered ok (recovered + taken_over)
   uint64_t recover_failed = 0;  // ... not ok
   std::array<uint64_t, static_cast<size_t>(RecoveryOutcome::kCount)> recovery_outcomes{};
+  uint64_t presence_queries = 0;        // Presence commands answered (each page is one)
+  uint64_t presence_refused = 0;        // ... with ok = false (bad namespace, too many rooms)
   uint64_t history_write_failures = 0;  // RecordLog::Flush failures (--data-dir)
   // Publishes history would have kept, refused because their log record
   // could not be written (broker.h "A failed log write").

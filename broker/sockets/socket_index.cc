@@ -93,6 +93,7 @@ SocketRecord* SocketIndex::Insert(v1::Session session, absl::flat_hash_set<std::
   if (!record->session.pid().empty()) by_pid_[record->session.pid()] = record;
   if (state == SocketState::kConnected) {
     by_node_[record->session.node()].insert(record);
+    AddMembers(record);
   } else {
     record->session.clear_node();
     Recount(record);
@@ -125,6 +126,7 @@ void SocketIndex::Unplace(SocketRecord* record) {
     by_deadline_.erase(record);
     return;
   }
+  DropMembers(record);
   auto node = by_node_.find(record->session.node());
   if (node == by_node_.end()) return;
   node->second.erase(record);
@@ -138,6 +140,7 @@ void SocketIndex::Connect(SocketRecord* record, std::string_view node) {
   record->deadline_us = 0;
   record->session.set_node(std::string(node));
   by_node_[record->session.node()].insert(record);
+  AddMembers(record);
   Recount(record);
 }
 
@@ -257,6 +260,7 @@ absl::Status SocketIndex::Rooms(const v1::SocketRooms& rooms, std::string_view n
       break;
     }
     record->rooms.insert(room);
+    JoinMembers(record, room);
     record->rooms_bytes += room_bytes;
     record->bytes += room_bytes;
     bytes_ += room_bytes;
@@ -273,6 +277,7 @@ absl::Status SocketIndex::Rooms(const v1::SocketRooms& rooms, std::string_view n
     if (it == record->rooms.end()) continue;
     const size_t room_bytes = RoomBytes(room);
     record->rooms.erase(it);
+    LeaveMembers(record, room);
     record->rooms_bytes -= room_bytes;
     record->bytes -= room_bytes;
     bytes_ -= room_bytes;
@@ -371,6 +376,115 @@ size_t SocketIndex::Expire(int64_t now_us) {
 }
 
 // ---------------------------------------------------------------------------
+// Presence
+
+std::string SocketIndex::NamespaceMembersKey(std::string_view ns) {
+  std::string key(1, '\0');
+  key += Key(ns, "");
+  return key;
+}
+
+std::string SocketIndex::RoomMembersKey(std::string_view ns, std::string_view room) {
+  return Key(ns, room);
+}
+
+void SocketIndex::AddMembers(const SocketRecord* record) {
+  const std::string& ns = record->session.namespace_();
+  members_[NamespaceMembersKey(ns)].insert(record);
+  for (const std::string& room : record->rooms) members_[RoomMembersKey(ns, room)].insert(record);
+}
+
+void SocketIndex::DropMembers(const SocketRecord* record) {
+  const std::string& ns = record->session.namespace_();
+  auto drop = [&](const std::string& key) {
+    auto it = members_.find(key);
+    if (it == members_.end()) return;
+    it->second.erase(record);
+    if (it->second.empty()) members_.erase(it);
+  };
+  drop(NamespaceMembersKey(ns));
+  for (const std::string& room : record->rooms) drop(RoomMembersKey(ns, room));
+}
+
+void SocketIndex::JoinMembers(const SocketRecord* record, std::string_view room) {
+  members_[RoomMembersKey(record->session.namespace_(), room)].insert(record);
+}
+
+void SocketIndex::LeaveMembers(const SocketRecord* record, std::string_view room) {
+  auto it = members_.find(RoomMembersKey(record->session.namespace_(), room));
+  if (it == members_.end()) return;
+  it->second.erase(record);
+  if (it->second.empty()) members_.erase(it);
+}
+
+template <typename Visit>
+void SocketIndex::WalkUnion(const std::vector<const MemberSet*>& sets, std::string_view after,
+                            Visit&& visit) {
+  std::vector<std::pair<MemberSet::const_iterator, MemberSet::const_iterator>> cursors;
+  cursors.reserve(sets.size());
+  for (const MemberSet* set : sets) {
+    cursors.emplace_back(after.empty() ? set->begin() : set->upper_bound(after), set->end());
+  }
+  while (true) {
+    const SocketRecord* next = nullptr;
+    for (const auto& [it, end] : cursors) {
+      if (it != end && (next == nullptr || (*it)->session.socket_id() < next->session.socket_id()))
+        next = *it;
+    }
+    if (next == nullptr) return;
+    // The same socket id in another set is the same record (one namespace).
+    for (auto& [it, end] : cursors) {
+      if (it != end && *it == next) ++it;
+    }
+    if (!visit(next)) return;
+  }
+}
+
+PresencePage SocketIndex::Presence(const v1::Presence& query, size_t max_bytes) const {
+  PresencePage page;
+  std::vector<const MemberSet*> sets;
+  auto add_set = [&](const std::string& key) {
+    auto it = members_.find(key);
+    if (it != members_.end() && std::find(sets.begin(), sets.end(), &it->second) == sets.end())
+      sets.push_back(&it->second);
+  };
+  if (query.rooms().empty()) {
+    add_set(NamespaceMembersKey(query.namespace_()));
+  } else {
+    for (const std::string& room : query.rooms()) add_set(RoomMembersKey(query.namespace_(), room));
+  }
+  const bool filtered = !query.except_rooms().empty() || !query.except_socket().empty();
+  auto matches = [&](const SocketRecord* record) {
+    if (record->session.socket_id() == query.except_socket()) return false;
+    return std::none_of(query.except_rooms().begin(), query.except_rooms().end(),
+                        [&](const std::string& room) { return record->rooms.contains(room); });
+  };
+  if (sets.size() == 1 && !filtered) {
+    page.total = sets.front()->size();
+  } else {
+    WalkUnion(sets, "", [&](const SocketRecord* record) {
+      if (matches(record)) ++page.total;
+      return true;
+    });
+  }
+  if (query.count_only()) return page;
+  const size_t limit =
+      query.limit() == 0 ? kMaxPresencePage : std::min<size_t>(query.limit(), kMaxPresencePage);
+  size_t bytes = 0;
+  WalkUnion(sets, query.after(), [&](const SocketRecord* record) {
+    if (!matches(record)) return true;
+    if (page.records.size() >= limit || (!page.records.empty() && bytes >= max_bytes)) {
+      page.next_after = page.records.back()->session.socket_id();
+      return false;
+    }
+    page.records.push_back(record);
+    bytes += record->bytes;
+    return true;
+  });
+  return page;
+}
+
+// ---------------------------------------------------------------------------
 // Replay
 
 void SocketIndex::RestorePut(const v1::Session& session, SocketState state, int64_t deadline_us) {
@@ -394,6 +508,7 @@ void SocketIndex::RestoreRooms(const v1::SocketRooms& rooms) {
   if (record == nullptr) return;
   for (const std::string& room : rooms.joined()) {
     if (!record->rooms.insert(room).second) continue;
+    if (record->connected()) JoinMembers(record, room);
     const size_t room_bytes = RoomBytes(room);
     record->rooms_bytes += room_bytes;
     record->bytes += room_bytes;
@@ -401,6 +516,7 @@ void SocketIndex::RestoreRooms(const v1::SocketRooms& rooms) {
   }
   for (const std::string& room : rooms.left()) {
     if (record->rooms.erase(room) == 0) continue;
+    if (record->connected()) LeaveMembers(record, room);
     const size_t room_bytes = RoomBytes(room);
     record->rooms_bytes -= room_bytes;
     record->bytes -= room_bytes;

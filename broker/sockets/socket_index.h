@@ -49,6 +49,13 @@
 // Rooms O(rooms changed); NodeDown and Reconcile O(records of the node);
 // Expire and eviction O(log n) per record removed.
 //
+// Presence (proto/README.md "Presence"): the connected records are also
+// indexed by namespace and by (namespace, room), each in socket id order,
+// so that Presence answers a page or a count from the records themselves:
+// O(log n + page) for one room or the whole namespace, a merge of the
+// rooms' sets for several. A count is O(1) for one room (or the whole
+// namespace) without exclusions, a walk of the matches otherwise.
+//
 // Journal: every change is reported to the SocketJournal, if one is set,
 // as what changed (a whole record, a room change, a state change, an
 // erase), after it took effect; that is what makes the index durable
@@ -56,10 +63,11 @@
 // bounds, counting or journaling.
 //
 // Invariants: a record is in by_node_[node] iff it is connected (and then
-// session.node == node), in by_deadline_ iff it is disconnected (and then
-// session.node is empty), in by_pid_ iff its pid is not empty (a pid names
-// one record: an Open with a pid another record holds removes that record);
-// bytes_ is the sum of the records' bytes.
+// session.node == node), and then also in members_ under its namespace and
+// under each of its rooms (and in no other set of members_); in by_deadline_ iff it is disconnected
+// (and then session.node is empty), in by_pid_ iff its pid is not empty (a pid names one record: an
+// Open with a pid another record holds removes that record); bytes_ is the sum of the records'
+// bytes.
 //
 // Thread safety: none; owned by the broker loop thread. Time is passed in
 // (wall clock, microseconds since the Unix epoch, so that deadlines mean
@@ -75,6 +83,7 @@
 #include <string_view>
 #include <vector>
 
+#include "absl/container/btree_set.h"
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
 #include "absl/status/status.h"
@@ -85,6 +94,10 @@ namespace roomq::broker::sockets {
 inline constexpr size_t kMaxSessionRooms = 10000;
 inline constexpr size_t kMaxSessionBytes = 64 << 10;
 inline constexpr size_t kMaxHandshakeSummaryBytes = 512;
+// Presence: sockets per page (also the default), rooms and except rooms per
+// query.
+inline constexpr size_t kMaxPresencePage = 1000;
+inline constexpr size_t kMaxPresenceRooms = 100;
 
 struct SocketIndexOptions {
   size_t max_records = 1000000;
@@ -165,6 +178,13 @@ struct SocketIndexStats {
   uint64_t expired = 0;  // disconnected records removed at their deadline
 };
 
+// One page of a Presence query.
+struct PresencePage {
+  uint64_t total = 0;                        // matching connected records now
+  std::vector<const SocketRecord*> records;  // after the cursor, in socket id order
+  std::string next_after;                    // "" = no match after the last record
+};
+
 class SocketIndex {
  public:
   explicit SocketIndex(SocketIndexOptions options);
@@ -227,6 +247,13 @@ class SocketIndex {
                     std::string_view node, int64_t deadline_us);
   void RestoreErase(std::string_view ns, std::string_view socket_id);
 
+  // The connected records matching `query` (proto/roomq.proto Presence,
+  // checked by the caller): the total, and unless query.count_only() the
+  // page after query.after(): at most min(limit or kMaxPresencePage,
+  // kMaxPresencePage) records, ending once their bytes reach `max_bytes`
+  // (at least one record).
+  PresencePage Presence(const v1::Presence& query, size_t max_bytes) const;
+
   const SocketRecord* Find(std::string_view ns, std::string_view socket_id) const;
   const SocketRecord* FindByPid(std::string_view pid) const;
   // Nodes holding at least one connected record.
@@ -251,6 +278,37 @@ class SocketIndex {
                                               : a->serial < b->serial;
     }
   };
+
+  // Connected records of one namespace, by socket id (unique within it).
+  struct BySocketId {
+    using is_transparent = void;
+    bool operator()(const SocketRecord* a, const SocketRecord* b) const {
+      return a->session.socket_id() < b->session.socket_id();
+    }
+    bool operator()(const SocketRecord* a, std::string_view b) const {
+      return a->session.socket_id() < b;
+    }
+    bool operator()(std::string_view a, const SocketRecord* b) const {
+      return a < b->session.socket_id();
+    }
+  };
+  using MemberSet = absl::btree_set<const SocketRecord*, BySocketId>;
+
+  // members_ keys: a namespace's whole set, one room's set. The first
+  // starts with a byte no Key() starts with.
+  static std::string NamespaceMembersKey(std::string_view ns);
+  static std::string RoomMembersKey(std::string_view ns, std::string_view room);
+  // Adds a connected record to members_ / takes it out of it.
+  void AddMembers(const SocketRecord* record);
+  void DropMembers(const SocketRecord* record);
+  void JoinMembers(const SocketRecord* record, std::string_view room);
+  void LeaveMembers(const SocketRecord* record, std::string_view room);
+  // Calls visit(record) for every record of the union of `sets` with a
+  // socket id above `after`, in socket id order, each once, until it
+  // returns false.
+  template <typename Visit>
+  static void WalkUnion(const std::vector<const MemberSet*>& sets, std::string_view after,
+                        Visit&& visit);
 
   SocketRecord* FindMutable(std::string_view key) const;
   // Adds a new record (indexes, bytes); it must not exist.
@@ -279,7 +337,8 @@ class SocketIndex {
   absl::flat_hash_map<std::string, std::unique_ptr<SocketRecord>> records_;  // by key
   absl::flat_hash_map<std::string, SocketRecord*> by_pid_;
   absl::flat_hash_map<std::string, absl::flat_hash_set<SocketRecord*>> by_node_;
-  std::set<SocketRecord*, ByDeadline> by_deadline_;  // disconnected, soonest first
+  std::set<SocketRecord*, ByDeadline> by_deadline_;      // disconnected, soonest first
+  absl::flat_hash_map<std::string, MemberSet> members_;  // connected, for Presence
   size_t bytes_ = 0;
   uint64_t next_serial_ = 1;
   SocketIndexStats stats_;

@@ -118,6 +118,29 @@ void AddSubOptions(CLI::App& app, SubFlags& flags) {
       ->type_name("E");  // a random 64-bit number: all of uint64's range
 }
 
+void AddSocketsOptions(CLI::App& app, SocketsCommand& command) {
+  app.name("roomq sockets");
+  app.description(
+      "Prints the sockets connected to the namespace (or in any of the rooms), whichever\n"
+      "gateway holds them, one JSON line each, in socket id order:\n"
+      "  "
+      "{\"id\":\"...\",\"namespace\":\"/chat\",\"rooms\":[...],\"data\":...,\"address\":\"...\",\n"
+      "   \"userAgent\":\"...\",\"subject\":\"...\",\"gateway\":\"...\"}\n"
+      "The broker answers from its socket records (io.in(room).fetchSockets()).");
+  app.footer(
+      "Exit status: 0 when answered, 1 when the broker did not answer, 2 for a usage error.");
+  AddCommonOptions(app, command.broker_pub, command.broker_sub, command.ns,
+                   command.curve_server_key, command.curve_secret_key);
+  app.add_option("--room", command.rooms, "Sockets in this room; none = the whole namespace.")
+      ->type_name("ROOM");
+  app.add_option("--except-room", command.except_rooms, "Leave out sockets in this room.")
+      ->type_name("ROOM");
+  app.add_flag("--count", command.count, "Print the number of sockets only.");
+  base::AddMilliseconds(app, "--timeout-ms", command.timeout,
+                        "How long to wait for each of the broker's answers.")
+      ->check(base::AtLeast(1));
+}
+
 void AddKeygenOptions(CLI::App& app, KeygenCommand& command) {
   app.name("roomq keygen");
   app.description(
@@ -183,6 +206,20 @@ absl::StatusOr<Command> FinishSub(SubFlags& flags) {
   return std::move(command);
 }
 
+absl::StatusOr<Command> FinishSockets(SocketsCommand& command) {
+  if (absl::Status status = CheckCurveFlags(command.curve_server_key, command.curve_secret_key);
+      !status.ok()) {
+    return status;
+  }
+  if (absl::Status status = ValidateTarget(command.ns, command.rooms); !status.ok()) {
+    return status;
+  }
+  if (absl::Status status = ValidateTarget(command.ns, command.except_rooms); !status.ok()) {
+    return status;
+  }
+  return std::move(command);
+}
+
 absl::StatusOr<Command> FinishKeygen(KeygenCommand& command) {
   if (command.base.empty()) return absl::InvalidArgumentError("keygen takes exactly one NAME");
   return command;
@@ -196,10 +233,12 @@ absl::StatusOr<Command> ParseCommandLine(const std::vector<std::string>& args) {
   const std::vector<std::string> rest(args.begin() + 1, args.end());
   if (sub == "pub") return ParseSubcommand(&AddPubOptions, &FinishPub, rest);
   if (sub == "sub") return ParseSubcommand(&AddSubOptions, &FinishSub, rest);
+  if (sub == "sockets") return ParseSubcommand(&AddSocketsOptions, &FinishSockets, rest);
   if (sub == "keygen") return ParseSubcommand(&AddKeygenOptions, &FinishKeygen, rest);
   if (sub == "help" || sub == "--help" || sub == "-h" || sub == "-help") {
     if (!rest.empty() && rest.front() == "pub") return HelpCommand{PubUsage()};
     if (!rest.empty() && rest.front() == "sub") return HelpCommand{SubUsage()};
+    if (!rest.empty() && rest.front() == "sockets") return HelpCommand{SocketsUsage()};
     if (!rest.empty() && rest.front() == "keygen") return HelpCommand{KeygenUsage()};
     return HelpCommand{Usage()};
   }
@@ -213,6 +252,7 @@ absl::StatusOr<Command> ParseCommandLine(const std::vector<std::string>& args) {
 std::string UsageFor(const std::vector<std::string>& args) {
   if (!args.empty() && args.front() == "pub") return PubUsage();
   if (!args.empty() && args.front() == "sub") return SubUsage();
+  if (!args.empty() && args.front() == "sockets") return SocketsUsage();
   if (!args.empty() && args.front() == "keygen") return KeygenUsage();
   return Usage();
 }
@@ -222,10 +262,11 @@ std::string Usage() {
          "roomq's command-line client: publish to and subscribe on a roomq broker.\n"
          "\n"
          "Commands:\n"
-         "  pub    Publish an event to a namespace or rooms; waits for the broker's receipts.\n"
-         "  sub    Print one JSON line per event received in a namespace or rooms.\n"
-         "  keygen Write a CURVE key pair NAME.key (secret, 0600) and NAME.pub.\n"
-         "  help   Print this (or `roomq help pub|sub|keygen`).\n"
+         "  pub     Publish an event to a namespace or rooms; waits for the broker's receipts.\n"
+         "  sub     Print one JSON line per event received in a namespace or rooms.\n"
+         "  sockets Print the sockets connected to a namespace or rooms (or --count).\n"
+         "  keygen  Write a CURVE key pair NAME.key (secret, 0600) and NAME.pub.\n"
+         "  help    Print this (or `roomq help pub|sub|sockets|keygen`).\n"
          "\n"
          "Examples:\n"
          "  roomq sub --ns /chat --room general\n"
@@ -237,6 +278,8 @@ std::string Usage() {
 std::string PubUsage() { return SubcommandUsage(&AddPubOptions); }
 
 std::string SubUsage() { return SubcommandUsage(&AddSubOptions); }
+
+std::string SocketsUsage() { return SubcommandUsage(&AddSocketsOptions); }
 
 std::string KeygenUsage() { return SubcommandUsage(&AddKeygenOptions); }
 

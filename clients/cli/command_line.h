@@ -6,6 +6,7 @@
 //
 //   roomq pub [flags] [JSON-ARG ...]   publish one event (or one per stdin line)
 //   roomq sub [flags]                  print one JSON line per received event
+//   roomq sockets [flags]              print the connected sockets (presence), or --count
 //   roomq keygen NAME                  write a CURVE key pair NAME.key / NAME.pub
 //   roomq help | --help                usage
 
@@ -52,6 +53,18 @@ struct SubCommand {
   std::string curve_secret_key;
 };
 
+struct SocketsCommand {
+  std::string broker_pub = kDefaultBrokerPub;
+  std::string broker_sub = kDefaultBrokerSub;
+  std::string ns = "/";
+  std::vector<std::string> rooms;  // ORed; none = the whole namespace
+  std::vector<std::string> except_rooms;
+  bool count = false;                       // print the number only
+  std::chrono::milliseconds timeout{5000};  // per broker answer
+  std::string curve_server_key;
+  std::string curve_secret_key;
+};
+
 struct KeygenCommand {
   std::string base;  // writes <base>.key and <base>.pub
 };
@@ -60,7 +73,7 @@ struct HelpCommand {
   std::string text;  // printed to stdout, exit 0
 };
 
-using Command = std::variant<PubCommand, SubCommand, HelpCommand, KeygenCommand>;
+using Command = std::variant<PubCommand, SubCommand, SocketsCommand, HelpCommand, KeygenCommand>;
 
 // `args` is argv without argv[0]. InvalidArgument says what is wrong; print
 // it with UsageFor(args) and exit 2.
@@ -71,6 +84,7 @@ std::string UsageFor(const std::vector<std::string>& args);
 std::string Usage();
 std::string PubUsage();
 std::string SubUsage();
+std::string SocketsUsage();
 std::string KeygenUsage();
 
 }  // namespace roomq::cli

@@ -55,4 +55,36 @@ std::string FormatMessageLine(const Message& message) {
   return out;
 }
 
+std::string FormatSocketLine(const SocketInfo& socket) {
+  std::string out;
+  out.reserve(128 + socket.data.size());
+  out += "{\"id\":";
+  base::AppendJsonString(out, socket.id);
+  out += ",\"namespace\":";
+  base::AppendJsonString(out, socket.ns);
+  out += ",\"rooms\":[";
+  for (size_t i = 0; i < socket.rooms.size(); ++i) {
+    if (i > 0) out.push_back(',');
+    base::AppendJsonString(out, socket.rooms[i]);
+  }
+  out += "],\"data\":";
+  if (socket.data.empty()) {
+    out += "null";
+  } else if (base::ValidateJsonValue(socket.data).ok()) {
+    out += socket.data;
+  } else {
+    base::AppendJsonString(out, socket.data);
+  }
+  out += ",\"address\":";
+  base::AppendJsonString(out, socket.address);
+  out += ",\"userAgent\":";
+  base::AppendJsonString(out, socket.user_agent);
+  out += ",\"subject\":";
+  base::AppendJsonString(out, socket.subject);
+  out += ",\"gateway\":";
+  base::AppendJsonString(out, socket.gateway);
+  out.push_back('}');
+  return out;
+}
+
 }  // namespace roomq::cli

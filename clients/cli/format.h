@@ -10,12 +10,20 @@
 
 #include <string>
 
+#include "roomq/client.h"
 #include "roomq/message.h"
 
 namespace roomq::cli {
 
 // Without the trailing newline.
 std::string FormatMessageLine(const Message& message);
+
+// The one-line JSON form `roomq sockets` prints for each socket:
+//   {"id":"...","namespace":"/chat","rooms":["...","general"],"data":{...},
+//    "address":"127.0.0.1:5000","userAgent":"...","subject":"","gateway":"gw-..."}
+// `data` is socket.data inserted as is (null when none, a JSON string of
+// the text when it is not JSON). Without the trailing newline.
+std::string FormatSocketLine(const SocketInfo& socket);
 
 }  // namespace roomq::cli
 

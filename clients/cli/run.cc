@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <future>
 #include <iostream>
 #include <string>
 #include <thread>
@@ -97,6 +98,35 @@ void EmitOne(const BroadcastOperator& target, const std::string& event, const Ar
   }
 }
 
+// A client for a one-shot command (`what`: "pub", "sockets"), or nullptr
+// after printing why, with the exit status in `exit_code` (2 for unreadable
+// CURVE keys, 1 otherwise).
+std::unique_ptr<Client> ConnectOneShot(const char* what, const std::string& broker_pub,
+                                       const std::string& broker_sub,
+                                       const std::string& curve_server_key,
+                                       const std::string& curve_secret_key,
+                                       std::chrono::milliseconds timeout, int& exit_code) {
+  auto curve = node::LoadCurveClientOptions(curve_server_key, curve_secret_key);
+  if (!curve.ok()) {
+    std::fprintf(stderr, "roomq %s: %s\n", what, std::string(curve.status().message()).c_str());
+    exit_code = 2;
+    return nullptr;
+  }
+  ClientOptions options;
+  options.curve = *std::move(curve);
+  options.broker_pub = broker_pub;
+  options.broker_sub = broker_sub;
+  options.node_prefix = "cli";
+  options.receipt_timeout = timeout;
+  auto client = Client::Connect(options);
+  if (!client.ok()) {
+    std::fprintf(stderr, "roomq %s: %s\n", what, client.status().ToString().c_str());
+    exit_code = 1;
+    return nullptr;
+  }
+  return *std::move(client);
+}
+
 std::string Describe(const std::string& ns, const std::vector<std::string>& rooms) {
   return rooms.empty() ? "namespace " + ns
                        : "namespace " + ns + " rooms " + absl::StrJoin(rooms, ",");
@@ -117,24 +147,12 @@ int RunKeygen(const KeygenCommand& command) {
 }
 
 int RunPub(const PubCommand& command, std::istream& in) {
-  ClientOptions options;
-  auto curve = node::LoadCurveClientOptions(command.curve_server_key, command.curve_secret_key);
-  if (!curve.ok()) {
-    std::fprintf(stderr, "roomq pub: %s\n", std::string(curve.status().message()).c_str());
-    return 2;
-  }
-  options.curve = *std::move(curve);
-  options.broker_pub = command.broker_pub;
-  options.broker_sub = command.broker_sub;
-  options.node_prefix = "cli";
-  options.receipt_timeout = command.timeout;
-  auto client = Client::Connect(options);
-  if (!client.ok()) {
-    std::fprintf(stderr, "roomq pub: %s\n", client.status().ToString().c_str());
-    return 1;
-  }
-  BroadcastOperator target =
-      (*client)->Of(command.ns).To(command.rooms).Except(command.except_rooms);
+  int exit_code = 0;
+  std::unique_ptr<Client> client =
+      ConnectOneShot("pub", command.broker_pub, command.broker_sub, command.curve_server_key,
+                     command.curve_secret_key, command.timeout, exit_code);
+  if (client == nullptr) return exit_code;
+  BroadcastOperator target = client->Of(command.ns).To(command.rooms).Except(command.except_rooms);
   if (!command.except_socket.empty()) target = target.ExceptSocket(command.except_socket);
 
   ReceiptTracker tracker;
@@ -161,7 +179,7 @@ int RunPub(const PubCommand& command, std::istream& in) {
   const bool all_answered =
       tracker.WaitAll(std::chrono::steady_clock::now() + command.timeout + std::chrono::seconds(1));
   const int failed = tracker.failed() + (all_answered ? 0 : tracker.pending());
-  (*client)->Close();
+  client->Close();
   if (failed > 0) {
     std::fprintf(
         stderr,
@@ -171,6 +189,48 @@ int RunPub(const PubCommand& command, std::istream& in) {
     return 1;
   }
   return bad_lines > 0 ? 1 : 0;
+}
+
+int RunSockets(const SocketsCommand& command) {
+  int exit_code = 0;
+  std::unique_ptr<Client> client =
+      ConnectOneShot("sockets", command.broker_pub, command.broker_sub, command.curve_server_key,
+                     command.curve_secret_key, command.timeout, exit_code);
+  if (client == nullptr) return exit_code;
+  const BroadcastOperator target =
+      client->Of(command.ns).To(command.rooms).Except(command.except_rooms);
+  // Callbacks run on the client's thread, one at a time: lines are written
+  // in page order.
+  std::promise<absl::Status> finished;
+  absl::Status asked;
+  if (command.count) {
+    asked = target.CountSockets([&finished](absl::StatusOr<uint64_t> count) {
+      if (count.ok()) std::printf("%llu\n", static_cast<unsigned long long>(*count));
+      finished.set_value(count.status());
+    });
+  } else {
+    asked = target.FetchSocketPages(
+        1000, [&finished](absl::StatusOr<std::vector<SocketInfo>> page, bool last) {
+          if (page.ok()) {
+            for (const SocketInfo& socket : *page) {
+              std::string line = FormatSocketLine(socket);
+              line.push_back('\n');
+              std::fwrite(line.data(), 1, line.size(), stdout);
+            }
+          }
+          if (last) finished.set_value(page.status());
+          return true;
+        });
+  }
+  absl::Status status = asked.ok() ? finished.get_future().get() : asked;
+  std::fflush(stdout);
+  client->Close();
+  if (!status.ok()) {
+    std::fprintf(stderr, "roomq sockets: %s (broker %s)\n", status.ToString().c_str(),
+                 command.broker_sub.c_str());
+    return 1;
+  }
+  return 0;
 }
 
 // `roomq sub --from-offset`: a Link of its own (the high-level Client has
@@ -331,6 +391,7 @@ int Main(int argc, char** argv) {
   }
   if (auto* pub = std::get_if<PubCommand>(&*command)) return RunPub(*pub, std::cin);
   if (auto* keygen = std::get_if<KeygenCommand>(&*command)) return RunKeygen(*keygen);
+  if (auto* sockets = std::get_if<SocketsCommand>(&*command)) return RunSockets(*sockets);
   return RunSub(std::get<SubCommand>(*command));
 }
 

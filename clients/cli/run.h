@@ -20,6 +20,10 @@ int RunKeygen(const KeygenCommand& command);
 // Publishes and waits for receipts. 0 when every event was confirmed.
 int RunPub(const PubCommand& command, std::istream& in);
 
+// Prints the selected sockets (one JSON line each) or their number. 0 when
+// the broker answered.
+int RunSockets(const SocketsCommand& command);
+
 // Subscribes and prints until SIGINT/SIGTERM (which it blocks and waits
 // for; call before any other thread starts). 0 on a signal.
 int RunSub(const SubCommand& command);

@@ -5,6 +5,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "clients/src/client_core.h"
+#include "proto/base/json.h"
 #include "proto/wire/topic.h"
 
 namespace roomq {
@@ -235,6 +236,20 @@ absl::Status RemoteSocket::Leave(std::string_view room) const {
 
 absl::Status RemoteSocket::Disconnect(std::string_view reason) const {
   return BroadcastOperator(core_, ns_).To(id_).DisconnectSockets(reason);
+}
+
+absl::Status RemoteSocket::SetData(std::string_view data_json) {
+  if (!data_json.empty()) {
+    if (absl::Status status = base::ValidateJsonValue(data_json); !status.ok()) return status;
+  }
+  auto envelope = TargetEnvelope(BroadcastOperator(core_, ns_).To(id_), v1::KIND_SET_DATA);
+  if (!envelope.ok()) return envelope.status();
+  envelope->set_socket_data(std::string(data_json));
+  if (absl::Status status = core_->Publish(*std::move(envelope), nullptr); !status.ok()) {
+    return status;
+  }
+  data_ = std::string(data_json);
+  return absl::OkStatus();
 }
 
 // ---- Namespace ---------------------------------------------------------------

@@ -179,6 +179,9 @@ void ClientCore::Shutdown() {
   std::map<uint64_t, PendingAck> acks = std::move(pending_acks_);
   pending_acks_.clear();
   for (auto& [id, pending] : acks) pending.callback(absl::CancelledError("roomq client closed"));
+  std::map<uint64_t, PresenceWalk> walks = std::move(presence_walks_);
+  presence_walks_.clear();
+  for (auto& [id, walk] : walks) walk.on_page(absl::CancelledError("roomq client closed"));
   subscriptions_.clear();
   services_.clear();
   // The LinkThread then destroys the Link: Goodbye; pending receipt
@@ -201,6 +204,42 @@ absl::Status ClientCore::Publish(v1::Envelope envelope, PublishCallback on_publi
     };
   }
   return ClientStatus(link_thread_.Publish(std::move(envelope), std::move(on_receipt)));
+}
+
+absl::Status ClientCore::QueryPresence(v1::Presence query, PresencePageHandler on_page) {
+  return Post(
+      [this, query = std::move(query), on_page = std::move(on_page)](node::Link& link) mutable {
+        const uint64_t id = next_presence_walk_++;
+        presence_walks_[id] = {std::move(query), std::move(on_page)};
+        AskPresence(link, id);
+      },
+      /*bounded=*/true);
+}
+
+void ClientCore::AskPresence(node::Link& link, uint64_t id) {
+  // The Link runs its callbacks inside its own Poll: `link` outlives them.
+  link.Presence(presence_walks_.at(id).query,
+                [this, &link, id](absl::StatusOr<v1::PresenceAnswer> answer) {
+                  auto walk = presence_walks_.find(id);
+                  if (walk == presence_walks_.end()) return;  // cancelled by Shutdown
+                  if (answer.ok() && !answer->ok()) {
+                    answer = absl::InvalidArgumentError(
+                        absl::StrCat("broker refused the presence query: ", answer->error()));
+                  }
+                  const bool more = answer.ok() && !answer->next_after().empty();
+                  if (more) walk->second.query.set_after(answer->next_after());
+                  // Moved out: the handler may close the client.
+                  PresencePageHandler on_page = std::move(walk->second.on_page);
+                  const bool go_on = on_page(std::move(answer));
+                  walk = presence_walks_.find(id);
+                  if (walk == presence_walks_.end()) return;
+                  if (more && go_on) {
+                    walk->second.on_page = std::move(on_page);
+                    AskPresence(link, id);
+                  } else {
+                    presence_walks_.erase(walk);
+                  }
+                });
 }
 
 absl::Status ClientCore::PublishWithAck(v1::Envelope envelope, AckCallback on_ack,

@@ -79,6 +79,14 @@ class ClientCore : public std::enable_shared_from_this<ClientCore> {
                               std::chrono::milliseconds timeout);
   absl::Status Flush(std::chrono::milliseconds timeout);
 
+  // Presence (BroadcastOperator::FetchSockets): asks the broker for the
+  // pages of `query` one after another, from the link thread, handing each
+  // to `on_page` (a refusal as InvalidArgument) until it returns false, the
+  // last page was handed, or an error was. Cancelled when the client
+  // closes first. Bounded like a publish.
+  using PresencePageHandler = std::function<bool(absl::StatusOr<v1::PresenceAnswer>)>;
+  absl::Status QueryPresence(v1::Presence query, PresencePageHandler on_page);
+
   // Subscriptions. Returns the id (never 0) and sets `ready`.
   uint64_t AddSubscription(std::string ns, std::vector<std::string> rooms, MessageHandler handler,
                            std::function<void(absl::Status)> on_ready,
@@ -140,6 +148,8 @@ class ClientCore : public std::enable_shared_from_this<ClientCore> {
   void RemoveSubscription(uint64_t id);
   RemoteSocket MakeSocket(const v1::Envelope& envelope);
   Ack MakeAck(const v1::Envelope& envelope);
+  // Link thread: asks for the next page of presence walk `id`.
+  void AskPresence(node::Link& link, uint64_t id);
   // Link thread: runs middleware `step` of `run`, or admits after the last.
   void RunMiddleware(const std::shared_ptr<MiddlewareRun>& run, size_t step);
   // Publishes the KIND_VERDICT for the run's socket.
@@ -156,6 +166,12 @@ class ClientCore : public std::enable_shared_from_this<ClientCore> {
   std::map<uint64_t, SubscriptionEntry> subscriptions_;
   std::map<std::string, ServiceEntry, std::less<>> services_;
   std::map<uint64_t, PendingAck> pending_acks_;
+  struct PresenceWalk {
+    v1::Presence query;  // `after` moves on with each page
+    PresencePageHandler on_page;
+  };
+  std::map<uint64_t, PresenceWalk> presence_walks_;
+  uint64_t next_presence_walk_ = 1;
 
   // Last, so it is destroyed first.
   node::LinkThread link_thread_;

@@ -92,8 +92,8 @@ void AddGatewayOptions(CLI::App& app, GatewayOptions& options) {
                  "How long a CONNECT to a `middleware: required` namespace waits for a native "
                  "service's verdict; past it (no service there included) it is refused");
   app.add_option("--max-socket-data-bytes", options.max_socket_data_bytes,
-                 "Bytes of socket.data a service middleware may set; a larger one refuses the "
-                 "CONNECT");
+                 "Bytes of socket.data a service may set; a larger middleware verdict refuses "
+                 "the CONNECT, a larger SetData keeps the old data");
   app.add_option(
       "--max-rooms-per-socket", options.max_rooms_per_socket,
       "Rooms a socket may be in (its own and the namespace's included); a join over it is "

@@ -166,8 +166,9 @@ struct ConnectionOptions {
   // service middleware's KIND_VERDICT before it is refused (fail closed:
   // no service there is a timeout too). Default 5 s.
   std::chrono::milliseconds middleware_timeout{5000};
-  // Bytes of socket.data a verdict may set; a larger one refuses the
-  // CONNECT. Default 16 KiB.
+  // Bytes of socket.data a verdict or a KIND_SET_DATA may set: a larger
+  // verdict refuses the CONNECT, a larger KIND_SET_DATA changes nothing
+  // (refusals_total{limit="max_socket_data_bytes"}). Default 16 KiB.
   size_t max_socket_data_bytes = 16384;
   // Where the rate buckets refill (Now()) and where token expiry is checked
   // at CONNECT (WallNow()); must outlive every Connection.
@@ -224,6 +225,9 @@ class Connection : public engineio::SessionListener {
   // A KIND_VERDICT delivered to the socket; ignored unless the socket
   // awaits one and it was addressed to the socket's own room alone.
   void ApplyVerdict(Socket& socket, const v1::Envelope& envelope);
+  // A service's KIND_SET_DATA: socket.data becomes the envelope's, within
+  // max_socket_data_bytes, and the broker's record follows.
+  void SetSocketData(Socket& socket, const v1::Envelope& envelope);
   // Refuses a socket the middleware judged (or timed out on): counts
   // `outcome`, sends CONNECT_ERROR {message, data} and drops the socket.
   void RefuseJudged(Socket& socket, std::string_view outcome, std::string_view message,

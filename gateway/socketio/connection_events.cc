@@ -310,6 +310,9 @@ void Connection::Deliver(Socket& socket, const Dispatch& dispatch) {
     case v1::KIND_VERDICT:
       ApplyVerdict(socket, envelope);
       return;
+    case v1::KIND_SET_DATA:
+      SetSocketData(socket, envelope);
+      return;
     default:
       spdlog::debug("socket {}: ignoring delivery of kind {}", socket.id,
                     v1::Kind_Name(envelope.kind()));

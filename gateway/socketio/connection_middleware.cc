@@ -1,8 +1,8 @@
-// Connection's part of service middleware (`middleware: required`,
-// config.h): a fresh socket whose rooms are confirmed is described to the
-// namespace's services and waits for the first verdict addressed to its own
-// room, or for middleware_timeout. Kept apart from connection.cc so the
-// CONNECT path there stays readable.
+// Connection's part of what services decide about a socket: its service
+// middleware (`middleware: required`, config.h) and its socket.data. A fresh socket whose rooms are
+// confirmed is described to the namespace's services and waits for the first verdict addressed to
+// its own room, or for middleware_timeout. Kept apart from connection.cc so the CONNECT path there
+// stays readable.
 //
 // Why the verdict travels to the socket's own room: that room is
 // subscribed before the handshake goes out (BeginConnect), it reaches the
@@ -54,10 +54,10 @@ void Connection::RequestVerdict(Socket& socket) {
 }
 
 void Connection::ApplyVerdict(Socket& socket, const v1::Envelope& envelope) {
+  // Shard::OnDispatch hands a verdict only to the socket whose own room
+  // alone it targets: one sent namespace-wide, or to a room other sockets
+  // share, answers no handshake.
   if (socket.state != Socket::State::kConnecting || socket.verdict_timer == nullptr) return;
-  // A verdict sent namespace-wide, or to a room other sockets share, is no
-  // answer to this socket's handshake.
-  if (envelope.rooms_size() != 1 || envelope.rooms(0) != socket.id) return;
   socket.verdict_timer.reset();
   const v1::Verdict& verdict = envelope.verdict();
   if (!verdict.admitted()) {
@@ -76,6 +76,24 @@ void Connection::ApplyVerdict(Socket& socket, const v1::Envelope& envelope) {
   socket.data = verdict.data();
   socket.admitted = true;
   FinishConnect(socket.ns->name, socket.handle, absl::OkStatus());
+}
+
+void Connection::SetSocketData(Socket& socket, const v1::Envelope& envelope) {
+  if (socket.state != Socket::State::kConnected) return;
+  if (envelope.socket_data().size() > options_.max_socket_data_bytes) {
+    const uint64_t n = ++shard_->stats().socket_data_refused;
+    engineio::LogThrottled(
+        n, absl::StrCat("socket ", socket.id, " ns=", LogSafe(socket.ns->name), ": ",
+                        envelope.origin(), " set ", envelope.socket_data().size(),
+                        " bytes of socket.data, over ", options_.max_socket_data_bytes,
+                        "; kept the old; ", n, " so far"));
+    return;
+  }
+  if (socket.data == envelope.socket_data()) return;
+  socket.data = envelope.socket_data();
+  // The record is replaced whole (an Open is an upsert keeping where the
+  // socket started): presence and a later recovery see the new data.
+  if (socket.recorded) RecordOpen(socket);
 }
 
 void Connection::RefuseJudged(Socket& socket, std::string_view outcome, std::string_view message,

@@ -81,6 +81,7 @@ MetricsSnapshot ShardSnapshot(const Shard& shard) {
   s.refusals["max_event_bytes"] = stats.events_too_large;
   s.refusals["attachment_timeout"] = stats.attachments_timed_out;
   s.refusals["rooms_per_address"] = stats.rooms_per_address_refused;
+  s.refusals["max_socket_data_bytes"] = stats.socket_data_refused;
   s.protocol_errors = stats.protocol_errors;
   for (const auto& [reason, count] : stats.disconnects) s.disconnects[reason] = count;
   for (const auto& [reason, count] : stats.auth_refusals) s.auth_refusals[reason] = count;

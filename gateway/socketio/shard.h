@@ -118,6 +118,8 @@ struct ShardStats {
   uint64_t recovery_rooms_dropped = 0;
   absl::flat_hash_map<std::string, uint64_t> disconnects;    // reason -> sockets
   absl::flat_hash_map<std::string, uint64_t> auth_refusals;  // reason -> CONNECTs
+  // KIND_SET_DATA over max_socket_data_bytes: the socket kept its data.
+  uint64_t socket_data_refused = 0;
   // Service middleware verdicts by outcome (kMiddleware* in connection.h).
   absl::flat_hash_map<std::string, uint64_t> middleware;
 };

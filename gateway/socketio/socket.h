@@ -78,8 +78,9 @@ struct Socket {
   // Fires when the grant's token expires (auth: jwt only).
   std::unique_ptr<engineio::Timer> expiry_timer;
   // socket.data as JSON text ("" = none): what the service middleware's
-  // verdict set (at most ConnectionOptions::max_socket_data_bytes), or
-  // what the recovered record held. Services get it with every lifecycle
+  // verdict or a later KIND_SET_DATA set (at most
+  // ConnectionOptions::max_socket_data_bytes), or what the recovered
+  // record held. Services get it with every lifecycle
   // and client event; the broker's record keeps it.
   std::string data;
   // `middleware: required`: the verdict admitted this socket.

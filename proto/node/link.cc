@@ -288,6 +288,17 @@ void Link::Recover(const v1::Recover& request,
   SendCommand(command);
 }
 
+void Link::Presence(const v1::Presence& query,
+                    std::function<void(absl::StatusOr<v1::PresenceAnswer>)> done) {
+  v1::SubscriberCommand command;
+  const uint64_t request_id = next_request_id_++;
+  command.set_request_id(request_id);
+  *command.mutable_presence() = query;
+  pending_presence_[request_id] = {options_.clock->Now() + options_.receipt_timeout,
+                                   std::move(done)};
+  SendCommand(command);
+}
+
 void Link::SeeEpoch(uint64_t epoch, uint64_t sequence) {
   if (epoch == 0) return;
   if (epoch != epoch_) {
@@ -531,6 +542,15 @@ void Link::HandleBrokerFrame(const zmq::message_t& message) {
       last_broker_answer_ = options_.clock->Now();
       HandleRecovered(*frame.mutable_recovered());
       return;
+    case v1::BrokerFrame::kPresence: {
+      last_broker_answer_ = options_.clock->Now();
+      auto it = pending_presence_.find(frame.presence().request_id());
+      if (it == pending_presence_.end()) return;  // late: it already timed out
+      auto callback = std::move(it->second.callback);
+      pending_presence_.erase(it);
+      callback(std::move(*frame.mutable_presence()));
+      return;
+    }
     case v1::BrokerFrame::kCloseSocket:
       if (handlers_.on_close_socket) handlers_.on_close_socket(frame.close_socket());
       return;
@@ -626,6 +646,7 @@ Link::TimePoint Link::NextTimer() const {
   }
   // Request ids increase with time: the first is the earliest deadline.
   if (!pending_recovers_.empty()) next = std::min(next, pending_recovers_.begin()->second.deadline);
+  if (!pending_presence_.empty()) next = std::min(next, pending_presence_.begin()->second.deadline);
   return next;
 }
 
@@ -660,6 +681,11 @@ void Link::RunTimers(TimePoint now) {
     auto callback = std::move(pending_recovers_.begin()->second.callback);
     pending_recovers_.erase(pending_recovers_.begin());
     callback(absl::UnavailableError("broker did not answer the recovery in time"));
+  }
+  while (!pending_presence_.empty() && pending_presence_.begin()->second.deadline <= now) {
+    auto callback = std::move(pending_presence_.begin()->second.callback);
+    pending_presence_.erase(pending_presence_.begin());
+    callback(absl::UnavailableError("broker did not answer the presence query in time"));
   }
 
   std::vector<std::function<void(absl::Status)>> expired;

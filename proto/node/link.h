@@ -194,6 +194,11 @@ class Link {
   // they survive a reconnection); every live delivery handed out after `done` has a greater
   // sequence than every `missed` entry. `missed` deliveries do not go through on_delivery.
   void Recover(const v1::Recover& request, std::function<void(absl::StatusOr<v1::Recovered>)> done);
+  // Asks the broker who is connected (v1::Presence, proto/README.md "Presence"). `done` gets one
+  // page (check `ok`), or Unavailable when the broker does not answer within receipt_timeout
+  // (also when the connection was lost with the query on its way).
+  void Presence(const v1::Presence& query,
+                std::function<void(absl::StatusOr<v1::PresenceAnswer>)> done);
   // Newest epoch / sequence seen from the broker (Pong, Delivery, Recovered, or the Reply to a
   // Subscribe, noted before that Reply's callbacks run); 0 before any. A new epoch resets the
   // sequence to the one that came with it.
@@ -242,6 +247,10 @@ class Link {
     // Not sent yet: asked for while the connection was down; goes right
     // after the next connection's Hello and subscriptions.
     std::optional<v1::SubscriberCommand> unsent;
+  };
+  struct PendingPresence {
+    TimePoint deadline;
+    std::function<void(absl::StatusOr<v1::PresenceAnswer>)> callback;
   };
   // One entry of the subscription set.
   struct Subscription {
@@ -308,6 +317,8 @@ class Link {
   std::map<uint64_t, PendingReceipt> pending_receipts_;
   // request id -> Recover callback.
   std::map<uint64_t, PendingRecover> pending_recovers_;
+  // request id -> Presence callback.
+  std::map<uint64_t, PendingPresence> pending_presence_;
   uint64_t epoch_ = 0;
   uint64_t last_sequence_ = 0;
 

@@ -164,6 +164,25 @@ class BrokerSocketsTest : public ::testing::Test {
         .recovered();
   }
 
+  // One presence page of /chat `room` ("" = the namespace) after `after`.
+  v1::PresenceAnswer Presence(WireNode& node, const std::string& room,
+                              const std::string& after = "", uint32_t limit = 0) {
+    v1::SubscriberCommand command;
+    const uint64_t request_id = ++request_id_;
+    command.set_request_id(request_id);
+    v1::Presence& query = *command.mutable_presence();
+    query.set_namespace_("/chat");
+    if (!room.empty()) query.add_rooms(room);
+    query.set_after(after);
+    query.set_limit(limit);
+    node.Command(command);
+    return NextFrame(node,
+                     [&](const v1::BrokerFrame& frame) {
+                       return frame.has_presence() && frame.presence().request_id() == request_id;
+                     })
+        .presence();
+  }
+
   // Advances the clock a housekeeping step at a time until a housekeeping
   // pass publishes counters that satisfy `predicate`.
   BrokerStats AwaitStats(const std::function<bool(const BrokerStats&)>& predicate)
@@ -260,6 +279,60 @@ TEST_F(BrokerSocketsTest, ANodeWhoseHeartbeatExpiresLeavesRecoverableRecords) {
       [](const BrokerStats& s) { return s.recovery_count(RecoverOutcome::kRecovered) == 1; });
   EXPECT_EQ(Outcome(after, RecoverOutcome::kTakenOver), 0u);
   EXPECT_EQ(Outcome(after, RecoverOutcome::kUnknown), 1u);
+}
+
+std::vector<std::string> Ids(const v1::PresenceAnswer& answer) {
+  std::vector<std::string> ids;
+  for (const v1::Session& session : answer.sockets()) ids.push_back(session.socket_id());
+  return ids;
+}
+
+TEST_F(BrokerSocketsTest, PresenceAnswersFromEveryNodesRecordsWithoutTheirSecrets) {
+  Start();
+  WireNode& gw_a = Node("gw-a", /*heartbeat_ms=*/1000);
+  WireNode& gw_b = Node("gw-b");
+  WireNode& service = Node("service");
+  Sockets(gw_a, {Open("a1"), Open("a2", 60000, {"general", "vip"})});
+  Sockets(gw_b, {Open("b1", 60000, {"vip"}), Join("b1", "general")});
+
+  v1::PresenceAnswer vip = Presence(service, "vip");
+  ASSERT_TRUE(vip.ok()) << vip.error();
+  EXPECT_EQ(Ids(vip), (std::vector<std::string>{"a2", "b1"}));
+  EXPECT_EQ(vip.total(), 2u);
+  EXPECT_TRUE(vip.next_after().empty());
+  const v1::Session& b1 = vip.sockets(1);
+  EXPECT_EQ(b1.node(), "gw-b");
+  EXPECT_EQ(b1.namespace_(), "/chat");
+  EXPECT_EQ(b1.rooms_size(), 3);  // its own, vip, general
+  EXPECT_TRUE(b1.pid().empty()) << "the recovery secret never leaves the broker";
+  EXPECT_EQ(b1.ttl_ms(), 0u);
+
+  // Pages in socket id order.
+  v1::PresenceAnswer first = Presence(service, "general", "", /*limit=*/2);
+  EXPECT_EQ(Ids(first), (std::vector<std::string>{"a1", "a2"}));
+  EXPECT_EQ(first.total(), 3u);
+  EXPECT_EQ(first.next_after(), "a2");
+  v1::PresenceAnswer second = Presence(service, "general", first.next_after(), 2);
+  EXPECT_EQ(Ids(second), std::vector<std::string>{"b1"});
+  EXPECT_TRUE(second.next_after().empty());
+
+  // gw-a dies (3 silent heartbeats): its sockets leave presence.
+  clock_.Advance(std::chrono::seconds(3));
+  AwaitStats([](const BrokerStats& s) { return s.socket_records_disconnected == 2; });
+  EXPECT_EQ(Ids(Presence(service, "")), std::vector<std::string>{"b1"});
+
+  // A bad query is refused, and counted.
+  v1::SubscriberCommand bad;
+  bad.set_request_id(++request_id_);
+  bad.mutable_presence()->set_namespace_("");
+  service.Command(bad);
+  const v1::BrokerFrame refused =
+      NextFrame(service, [](const v1::BrokerFrame& frame) { return frame.has_presence(); });
+  EXPECT_FALSE(refused.presence().ok());
+  EXPECT_FALSE(refused.presence().error().empty());
+  const BrokerStats stats =
+      AwaitStats([](const BrokerStats& s) { return s.presence_refused == 1; });
+  EXPECT_EQ(stats.presence_queries, 5u);
 }
 
 TEST_F(BrokerSocketsTest, AFullListDisconnectsTheNodesRecordsItDoesNotName) {

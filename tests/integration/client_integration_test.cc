@@ -674,6 +674,109 @@ TEST_F(ClientIntegrationTest, AFamilyOfNamespacesIsServedByItsPattern) {
   EXPECT_EQ(hello.args(), R"(["socket-of-tenant-a"])");
 }
 
+// io.in(room).fetchSockets() and a handler's socket.data: the broker answers
+// from the records a gateway sent; SetData reaches the gateway holding the
+// socket through its own room.
+TEST_F(ClientIntegrationTest, PresenceListsTheGatewaysSocketsAndSetDataReachesTheGateway) {
+  zmq::context_t context;
+  Latch<v1::Envelope> received;
+  auto gateway =
+      RawLink(context, [&](const v1::Envelope& envelope) { received.Callback()(envelope); });
+  ASSERT_TRUE(gateway.ok()) << gateway.status();
+  bool subscribed = false;
+  (*gateway)->Subscribe(wire::RoomTopic("/chat", "s-1"),
+                        [&](const absl::Status& status) { subscribed = status.ok(); });
+  ASSERT_TRUE(test_support::WaitUntil(
+      [&] { return (*gateway)->Poll(milliseconds(10)).ok() && subscribed; }, milliseconds(5000)));
+  v1::Sockets records;
+  for (const auto& [id, room] : std::vector<std::pair<std::string, std::string>>{
+           {"s-1", "vip"}, {"s-2", ""}, {"s-3", "vip"}}) {
+    v1::Session& session = *records.add_updates()->mutable_open()->mutable_session();
+    session.set_namespace_("/chat");
+    session.set_socket_id(id);
+    session.add_rooms(id);
+    if (!room.empty()) session.add_rooms(room);
+    session.set_address("10.0.0.1:5");
+    session.set_data(R"({"n":1})");
+  }
+  (*gateway)->SendSockets(records);
+
+  auto service = Connect();
+  // The records went on the gateway's connection: wait until the broker has them.
+  ASSERT_TRUE(test_support::WaitUntil(
+      [&] {
+        Latch<absl::StatusOr<uint64_t>> count;
+        EXPECT_TRUE(service->Of("/chat").In("vip").CountSockets(count.Callback()).ok());
+        return count.WaitFor(1, milliseconds(5000)) && count.values()[0].ok() &&
+               *count.values()[0] == 2;
+      },
+      milliseconds(5000)));
+
+  Latch<absl::StatusOr<std::vector<SocketInfo>>> vip;
+  ASSERT_TRUE(service->Of("/chat").In("vip").FetchSockets(vip.Callback()).ok());
+  ASSERT_TRUE(vip.WaitFor(1, milliseconds(5000)));
+  ASSERT_TRUE(vip.values()[0].ok()) << vip.values()[0].status();
+  const std::vector<SocketInfo> sockets = *vip.values()[0];
+  ASSERT_EQ(sockets.size(), 2u);
+  EXPECT_EQ(sockets[0].id, "s-1");
+  EXPECT_EQ(sockets[1].id, "s-3");
+  EXPECT_EQ(sockets[0].ns, "/chat");
+  EXPECT_EQ(sockets[0].gateway, (*gateway)->node_id());
+  EXPECT_EQ(sockets[0].data, R"({"n":1})");
+  EXPECT_EQ(sockets[0].address, "10.0.0.1:5");
+  EXPECT_EQ(sockets[0].rooms.size(), 2u);
+
+  // Pages of one; exclusions.
+  Latch<std::string> pages;
+  ASSERT_TRUE(service->Of("/chat")
+                  .FetchSocketPages(1,
+                                    [&](absl::StatusOr<std::vector<SocketInfo>> page, bool last) {
+                                      EXPECT_TRUE(page.ok()) << page.status();
+                                      if (page.ok() && page->size() == 1) {
+                                        pages.Callback()((*page)[0].id + (last ? " last" : ""));
+                                      }
+                                      return true;
+                                    })
+                  .ok());
+  ASSERT_TRUE(pages.WaitFor(3, milliseconds(5000)));
+  EXPECT_EQ(pages.values(), (std::vector<std::string>{"s-1", "s-2", "s-3 last"}));
+  Latch<absl::StatusOr<std::vector<SocketInfo>>> others;
+  ASSERT_TRUE(
+      service->Of("/chat").Except("vip").ExceptSocket("s-9").FetchSockets(others.Callback()).ok());
+  ASSERT_TRUE(others.WaitFor(1, milliseconds(5000)));
+  ASSERT_TRUE(others.values()[0].ok());
+  ASSERT_EQ(others.values()[0]->size(), 1u);
+  EXPECT_EQ((*others.values()[0])[0].id, "s-2");
+
+  // socket.data set by a handler goes to the gateway holding the socket.
+  service->Of("/chat").OnConnection([](RemoteSocket& socket) {
+    EXPECT_EQ(socket.SetData("not json").code(), absl::StatusCode::kInvalidArgument);
+    EXPECT_TRUE(socket.SetData(R"({"n":2})").ok());
+    EXPECT_EQ(socket.data(), R"({"n":2})");
+  });
+  ASSERT_TRUE(service->Of("/chat").Listening().get().ok());
+  v1::Envelope connection;
+  connection.set_kind(v1::KIND_CONNECTION);
+  connection.set_channel(v1::CHANNEL_SERVICE);
+  connection.set_namespace_("/chat");
+  connection.set_socket_id("s-1");
+  connection.set_reply_to((*gateway)->node_id());
+  ASSERT_TRUE((*gateway)->Publish(connection).ok());
+  ASSERT_TRUE(test_support::WaitUntil(
+      [&] { return (*gateway)->Poll(milliseconds(10)).ok() && !received.values().empty(); },
+      milliseconds(5000)));
+  const v1::Envelope set_data = received.values()[0];
+  EXPECT_EQ(set_data.kind(), v1::KIND_SET_DATA);
+  ASSERT_EQ(set_data.rooms_size(), 1);
+  EXPECT_EQ(set_data.rooms(0), "s-1");
+  EXPECT_EQ(set_data.socket_data(), R"({"n":2})");
+
+  EXPECT_EQ(service->Of("/chat").FetchSocketPages(0, [](auto, bool) { return true; }).code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(service->Of("chat").CountSockets([](auto) {}).code(),
+            absl::StatusCode::kInvalidArgument);
+}
+
 TEST_F(ClientIntegrationTest, InvalidInputIsRefusedAtOnce) {
   auto client = Connect();
   EXPECT_EQ(client->Of("chat").Emit("ev").code(), absl::StatusCode::kInvalidArgument);

@@ -1,6 +1,8 @@
 #include "clients/examples/echo/echo_service.h"
 
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include "simdjson.h"
 #include "spdlog/spdlog.h"
@@ -21,6 +23,29 @@ std::string JsonField(const std::string& json, const char* field) {
   return simdjson::minify(value);
 }
 
+// The JSON text of an event's first argument ("null" when none).
+std::string FirstArgument(const Message& message) {
+  simdjson::dom::parser parser;
+  simdjson::dom::element args;
+  if (parser.parse(message.args_json).get(args) == simdjson::SUCCESS && args.is_array() &&
+      args.get_array().size() > 0) {
+    return simdjson::minify(args.get_array().at(0).value_unsafe());
+  }
+  return "null";
+}
+
+// [{"id":...,"data":...}, ...] of `sockets`. Socket ids are the gateway's
+// (base64url), so they need no escaping; data is JSON already.
+std::string IdsAndData(const std::vector<SocketInfo>& sockets) {
+  std::string out = "[";
+  for (const SocketInfo& socket : sockets) {
+    if (out.size() > 1) out += ",";
+    out += "{\"id\":\"" + socket.id +
+           "\",\"data\":" + (socket.data.empty() ? "null" : socket.data) + "}";
+  }
+  return out + "]";
+}
+
 }  // namespace
 
 void ServeAdmin(Client& client, const std::string& ns) {
@@ -39,14 +64,34 @@ void ServeAdmin(Client& client, const std::string& ns) {
   });
   nsp.On("delete user", [](RemoteSocket&, const Message& message, const Ack& ack) {
     if (!ack.requested()) return;
-    std::string first = "null";
+    LogIfFailed(ack(Args().Json("\"deleted\"").Json(FirstArgument(message))), "ack delete user");
+  });
+  nsp.On("set name", [](RemoteSocket& socket, const Message& message, const Ack& ack) {
+    // socket.data.name = name: the whole object is set again.
+    LogIfFailed(socket.SetData("{\"role\":" + JsonField(socket.data(), "role") +
+                               ",\"user\":" + JsonField(socket.data(), "user") +
+                               ",\"name\":" + FirstArgument(message) + "}"),
+                "set data");
+    if (ack.requested()) LogIfFailed(ack(Args().String("ok")), "ack set name");
+  });
+  nsp.On("who", [](RemoteSocket& socket, const Message& message, const Ack& ack) {
+    if (!ack.requested()) return;
     simdjson::dom::parser parser;
-    simdjson::dom::element args;
-    if (parser.parse(message.args_json).get(args) == simdjson::SUCCESS && args.is_array() &&
-        args.get_array().size() > 0) {
-      first = simdjson::minify(args.get_array().at(0).value_unsafe());
+    std::string_view room;
+    simdjson::dom::array args;
+    if (parser.parse(message.args_json).get(args) == simdjson::SUCCESS && args.size() > 0) {
+      if (args.at(0).get(room) != simdjson::SUCCESS) room = {};
     }
-    LogIfFailed(ack(Args().Json("\"deleted\"").Json(first)), "ack delete user");
+    const BroadcastOperator target = room.empty() ? socket.Nsp() : socket.Nsp().In(room);
+    LogIfFailed(target.FetchSockets([ack](absl::StatusOr<std::vector<SocketInfo>> sockets) {
+      if (!sockets.ok()) {
+        LogIfFailed(sockets.status(), "fetch sockets");
+        LogIfFailed(ack(Args().Json("{\"error\":\"presence unavailable\"}")), "ack who");
+        return;
+      }
+      LogIfFailed(ack(Args().Json(IdsAndData(*sockets))), "ack who");
+    }),
+                "fetch sockets");
   });
 }
 

@@ -16,6 +16,12 @@
 //                         {"role": <what they sent, or null>}
 //   on connection         emit "hello" with socket.data
 //   on "delete user"      ack ["deleted", <the first argument>]
+//   on "set name"         socket.data.name = <the first argument> (SetData),
+//                         ack "ok"
+//   on "who"              ack [{"id", "data"}, ...]: the sockets of the room
+//                         named by the first argument (none: the whole
+//                         namespace), on every gateway, in id order
+//                         (io.in(room).fetchSockets(), answered by the broker)
 //
 // ServeTenants is Socket.IO's dynamic-namespace example
 // (io.of(/^\/tenant-\w+$/)) for the family of namespaces a gateway config

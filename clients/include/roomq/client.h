@@ -110,6 +110,26 @@ using PublishCallback = std::function<void(absl::Status)>;
 using AckCallback = std::function<void(absl::StatusOr<Message>)>;
 using MessageHandler = std::function<void(const Message&)>;
 
+// A connected socket as the broker's presence records show it (Socket.IO's
+// RemoteSocket from fetchSockets()), whichever gateway holds it.
+struct SocketInfo {
+  std::string id;
+  std::string ns;
+  std::vector<std::string> rooms;  // every room it is in, its own id room included
+  std::string data;                // socket.data, JSON text ("" = none)
+  std::string address;             // the client's TCP peer, "ip:port"
+  std::string user_agent;          // the User-Agent header (with address, at most 512 bytes)
+  std::string subject;             // the JWT `sub` it was admitted with ("" = no JWT auth)
+  std::string gateway;             // node id of the gateway holding it
+};
+// All the selected sockets, or why not.
+using SocketsCallback = std::function<void(absl::StatusOr<std::vector<SocketInfo>>)>;
+// One page (last = true on the final one, and with an error); return false
+// to stop asking for more.
+using SocketPageHandler =
+    std::function<bool(absl::StatusOr<std::vector<SocketInfo>> page, bool last)>;
+using CountCallback = std::function<void(absl::StatusOr<uint64_t>)>;
+
 // A live native subscription. Destroying it (or Cancel()) unsubscribes.
 // Move-only. Thread-safe.
 class Subscription {
@@ -192,6 +212,23 @@ class BroadcastOperator {
   }
   absl::Status DisconnectSockets(std::string_view reason = "") const;
 
+  // Presence, answered by the broker from its socket records (every
+  // gateway's sockets, no gateway asked; proto/README.md "Presence"): the
+  // connected sockets in any of the selected rooms (none: the whole
+  // namespace), minus Except() rooms and ExceptSocket(). Callbacks run on
+  // the client's thread. Errors: InvalidArgument at once (a bad selection,
+  // over 100 rooms or except rooms) or from the broker, Unavailable (no
+  // broker answer within receipt_timeout), Cancelled (the client closed).
+  //
+  // io.in(room).fetchSockets(): every selected socket, in socket id order.
+  absl::Status FetchSockets(SocketsCallback done) const;
+  // The same in pages of up to `page_size` (1..1000) sockets, for large
+  // rooms: a socket connected throughout the walk is listed exactly once,
+  // one that comes or goes meanwhile at most once.
+  absl::Status FetchSocketPages(size_t page_size, SocketPageHandler on_page) const;
+  // How many sockets are selected (one broker answer).
+  absl::Status CountSockets(CountCallback done) const;
+
   const std::string& ns() const { return ns_; }
   const std::vector<std::string>& rooms() const { return rooms_; }
   const std::vector<std::string>& except_rooms() const { return except_rooms_; }
@@ -244,9 +281,15 @@ class RemoteSocket {
   const std::string& reason() const { return reason_; }
   // Node id of the gateway holding the socket.
   const std::string& gateway() const { return gateway_; }
-  // socket.data as JSON text, as the namespace middleware set it ("" =
-  // none); every lifecycle and client event carries it.
+  // socket.data as JSON text, as the namespace middleware or SetData set
+  // it ("" = none); every lifecycle and client event carries it.
   const std::string& data() const { return data_; }
+  // socket.data = value: the gateway holding the socket replaces its data
+  // with `data_json` (a JSON value; "" clears it), which every later event
+  // of the socket, presence and a recovered session carry. Over the
+  // gateway's --max-socket-data-bytes (16 KiB by default) the gateway keeps
+  // the old data and counts it. Returns as Emit; data() changes at once.
+  absl::Status SetData(std::string_view data_json);
 
   absl::Status Emit(std::string_view event, const Args& args = Args()) const;
   absl::Status EmitWithAck(std::string_view event, const Args& args, AckCallback on_ack,

@@ -45,6 +45,27 @@ v1::SocketRooms RoomsOf(const std::string& id, const std::vector<std::string>& j
 
 RecoverCheck Admit(const SocketRecord&) { return {}; }
 
+constexpr size_t kNoByteLimit = size_t{1} << 40;
+
+// A presence query of /chat: `room` ("" = the whole namespace).
+v1::Presence Query(const std::string& room) {
+  v1::Presence query;
+  query.set_namespace_("/chat");
+  if (!room.empty()) query.add_rooms(room);
+  return query;
+}
+
+std::vector<std::string> Ids(const PresencePage& page) {
+  std::vector<std::string> ids;
+  for (const SocketRecord* record : page.records) ids.push_back(record->session.socket_id());
+  return ids;
+}
+
+// Every socket id of a room of /chat (all pages).
+std::vector<std::string> PresentIds(const SocketIndex& index, const std::string& room) {
+  return Ids(index.Presence(Query(room), kNoByteLimit));
+}
+
 // Journals every change and can replay them into another index.
 class RecordingJournal : public SocketJournal {
  public:
@@ -403,6 +424,154 @@ TEST(SocketIndexTest, ReplayingTheJournalRebuildsTheSameIndex) {
   EXPECT_EQ(replayed.connected(), index.connected());
   EXPECT_EQ(replayed.disconnected(), index.disconnected());
   EXPECT_EQ(replayed.FindByPid("pid-a"), replayed.Find("/chat", "a"));
+  for (const std::string room : {"", "general", "x", "z"}) {
+    EXPECT_EQ(PresentIds(replayed, room), PresentIds(index, room)) << room;
+  }
+}
+
+TEST(SocketIndexPresenceTest, ListsTheConnectedRecordsOfANamespaceOrARoomInIdOrder) {
+  SocketIndex index({});
+  for (const std::string id : {"c", "a", "b"})
+    ASSERT_TRUE(index.Open(MakeSession(id), "gw", 1).ok());
+  v1::Session elsewhere = MakeSession("d");
+  elsewhere.set_namespace_("/other");
+  ASSERT_TRUE(index.Open(elsewhere, "gw", 1).ok());
+  ASSERT_TRUE(index.Rooms(RoomsOf("b", {"x"}), "gw").ok());
+
+  EXPECT_EQ(PresentIds(index, ""), (std::vector<std::string>{"a", "b", "c"}));
+  EXPECT_EQ(PresentIds(index, "general"), (std::vector<std::string>{"a", "b", "c"}));
+  EXPECT_EQ(PresentIds(index, "x"), std::vector<std::string>{"b"});
+  EXPECT_EQ(PresentIds(index, "b"), std::vector<std::string>{"b"});  // its own room
+  EXPECT_TRUE(PresentIds(index, "nobody").empty());
+  const PresencePage page = index.Presence(Query("general"), kNoByteLimit);
+  EXPECT_EQ(page.total, 3u);
+  EXPECT_TRUE(page.next_after.empty());
+  // The record itself, with its rooms and node.
+  ASSERT_EQ(page.records.size(), 3u);
+  EXPECT_EQ(page.records[1]->session.node(), "gw");
+  EXPECT_TRUE(page.records[1]->rooms.contains("x"));
+}
+
+TEST(SocketIndexPresenceTest, FollowsJoinsLeavesClosesNodeDeathAndRecovery) {
+  SocketIndex index({});
+  ASSERT_TRUE(index.Open(MakeSession("a"), "gw-a", 1).ok());
+  ASSERT_TRUE(index.Open(MakeSession("b"), "gw-a", 1).ok());
+  ASSERT_TRUE(index.Open(MakeSession("c"), "gw-b", 1).ok());
+  ASSERT_TRUE(index.Rooms(RoomsOf("a", {"x"}), "gw-a").ok());
+  ASSERT_TRUE(index.Rooms(RoomsOf("c", {"x"}), "gw-b").ok());
+  EXPECT_EQ(PresentIds(index, "x"), (std::vector<std::string>{"a", "c"}));
+  ASSERT_TRUE(index.Rooms(RoomsOf("a", {}, {"x"}), "gw-a").ok());
+  EXPECT_EQ(PresentIds(index, "x"), std::vector<std::string>{"c"});
+
+  // Disconnected records (kept for recovery) are not present.
+  ASSERT_TRUE(index.Close("/chat", "c", /*recoverable=*/true, "gw-b", kStart).ok());
+  ASSERT_NE(index.Find("/chat", "c"), nullptr);
+  EXPECT_TRUE(PresentIds(index, "x").empty());
+  EXPECT_EQ(PresentIds(index, ""), (std::vector<std::string>{"a", "b"}));
+  // A dead gateway's sockets leave with it.
+  EXPECT_EQ(index.NodeDown("gw-a", kStart), 2u);
+  EXPECT_TRUE(PresentIds(index, "").empty());
+  EXPECT_EQ(index.Presence(Query("general"), kNoByteLimit).total, 0u);
+  // A recovered socket is back, with its rooms, on its new node.
+  ASSERT_TRUE(index.Recover("pid-c", "/chat", "gw-c", 2, kStart + 1, Admit).ok());
+  EXPECT_EQ(PresentIds(index, "x"), std::vector<std::string>{"c"});
+  EXPECT_EQ(index.Presence(Query("x"), kNoByteLimit).records[0]->session.node(), "gw-c");
+  // A record replaced by a new Open is listed once, with its new rooms.
+  v1::Session again = MakeSession("c");
+  again.add_rooms("y");
+  ASSERT_TRUE(index.Open(again, "gw-c", 2).ok());
+  EXPECT_TRUE(PresentIds(index, "x").empty());
+  EXPECT_EQ(PresentIds(index, "y"), std::vector<std::string>{"c"});
+  EXPECT_EQ(PresentIds(index, ""), std::vector<std::string>{"c"});
+  // Expired and removed records leave no trace.
+  EXPECT_EQ(index.Expire(kStart + 3600 * kSecond), 2u);
+  ASSERT_TRUE(index.Close("/chat", "c", /*recoverable=*/false, "gw-c", kStart).ok());
+  EXPECT_TRUE(PresentIds(index, "").empty());
+  EXPECT_TRUE(PresentIds(index, "y").empty());
+}
+
+TEST(SocketIndexPresenceTest, SeveralRoomsAreORedAndExceptionsSubtracted) {
+  SocketIndex index({});
+  for (const std::string id : {"a", "b", "c", "d"}) {
+    ASSERT_TRUE(index.Open(MakeSession(id), "gw", 1).ok());
+  }
+  ASSERT_TRUE(index.Rooms(RoomsOf("a", {"x"}), "gw").ok());
+  ASSERT_TRUE(index.Rooms(RoomsOf("b", {"x", "y"}), "gw").ok());
+  ASSERT_TRUE(index.Rooms(RoomsOf("c", {"y", "muted"}), "gw").ok());
+  v1::Presence query = Query("x");
+  query.add_rooms("y");
+  query.add_rooms("x");  // named twice: still each socket once
+  PresencePage page = index.Presence(query, kNoByteLimit);
+  EXPECT_EQ(Ids(page), (std::vector<std::string>{"a", "b", "c"}));
+  EXPECT_EQ(page.total, 3u);
+  query.add_except_rooms("muted");
+  query.set_except_socket("a");
+  page = index.Presence(query, kNoByteLimit);
+  EXPECT_EQ(Ids(page), std::vector<std::string>{"b"});
+  EXPECT_EQ(page.total, 1u);
+  query.set_count_only(true);
+  page = index.Presence(query, kNoByteLimit);
+  EXPECT_EQ(page.total, 1u);
+  EXPECT_TRUE(page.records.empty());
+}
+
+TEST(SocketIndexPresenceTest, PagesListASocketPresentThroughoutExactlyOnce) {
+  SocketIndex index({});
+  std::vector<std::string> stay;
+  for (int i = 0; i < 25; ++i) {
+    const std::string id = "s" + std::to_string(100 + i);
+    ASSERT_TRUE(index.Open(MakeSession(id), "gw", 1).ok());
+    if (i % 5 != 0) stay.push_back(id);
+  }
+  v1::Presence query = Query("general");
+  query.set_limit(7);
+  std::vector<std::string> seen;
+  int pages = 0;
+  int added = 0;
+  while (true) {
+    const PresencePage page = index.Presence(query, kNoByteLimit);
+    ++pages;
+    ASSERT_LE(page.records.size(), 7u);
+    for (const SocketRecord* record : page.records) seen.push_back(record->session.socket_id());
+    if (page.next_after.empty()) break;
+    query.set_after(page.next_after);
+    // Between pages, some sockets go and new ones come, before and after
+    // the cursor.
+    const std::string gone = "s" + std::to_string(100 + 5 * (pages - 1));
+    if (index.Find("/chat", gone) != nullptr) {
+      ASSERT_TRUE(index.Close("/chat", gone, false, "gw", kStart).ok());
+    }
+    for (const std::string& id : {"s0" + std::to_string(pages), "s9" + std::to_string(pages)}) {
+      ASSERT_TRUE(index.Open(MakeSession(id), "gw", 1).ok());
+      ++added;
+    }
+  }
+  EXPECT_GE(pages, 4);
+  std::vector<std::string> sorted = seen;
+  std::sort(sorted.begin(), sorted.end());
+  EXPECT_TRUE(std::adjacent_find(sorted.begin(), sorted.end()) == sorted.end()) << "a duplicate";
+  EXPECT_EQ(seen, sorted) << "pages in id order";
+  for (const std::string& id : stay) {
+    EXPECT_EQ(std::count(seen.begin(), seen.end(), id), 1) << id;
+  }
+  EXPECT_EQ(added, 2 * (pages - 1));
+}
+
+TEST(SocketIndexPresenceTest, APageEndsAtItsByteBoundWithAtLeastOneRecord) {
+  SocketIndex index({});
+  for (const std::string id : {"a", "b", "c"})
+    ASSERT_TRUE(index.Open(MakeSession(id), "gw", 1).ok());
+  const size_t one = index.Find("/chat", "a")->bytes;
+  PresencePage page = index.Presence(Query(""), 1);
+  EXPECT_EQ(Ids(page), std::vector<std::string>{"a"});
+  EXPECT_EQ(page.next_after, "a");
+  EXPECT_EQ(page.total, 3u);
+  page = index.Presence(Query(""), 2 * one);
+  EXPECT_EQ(Ids(page), (std::vector<std::string>{"a", "b"}));
+  // The default and largest page is kMaxPresencePage.
+  v1::Presence query = Query("");
+  query.set_limit(100000);
+  EXPECT_EQ(index.Presence(query, kNoByteLimit).records.size(), 3u);
 }
 
 }  // namespace

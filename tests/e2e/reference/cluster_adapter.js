@@ -106,6 +106,15 @@ class LocalClusterAdapter extends Adapter {
     for (const [peer, copy] of copies) Adapter.prototype.broadcast.call(peer, copy, opts);
   }
 
+  // As a cluster adapter's fetchSockets (the Redis adapter asks every
+  // server and waits for their answers): every server's matching sockets.
+  async fetchSockets(opts) {
+    if (opts.flags && opts.flags.local) return super.fetchSockets(opts);
+    const all = await Promise.all([...(peers.get(this.nsp.name) || [])].map(
+        (peer) => Adapter.prototype.fetchSockets.call(peer, opts)));
+    return all.flat();
+  }
+
   close() {
     const set = peers.get(this.nsp.name);
     if (set) {

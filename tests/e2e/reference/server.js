@@ -221,7 +221,7 @@ function setUpNamespace(nsp, policy) {
         return;
       }
       relay(socket, policy, event, args);
-      if (policy.middleware === 'required') adminService(event, args, ack);
+      if (policy.middleware === 'required') adminService(socket, event, args, ack);
       else if (policy.forward) echoService(socket, event, args, ack);
     });
   });
@@ -301,8 +301,20 @@ function adminMiddleware(socket, next) {
   next();
 }
 
-function adminService(event, args, ack) {
-  if (event === 'delete user' && ack) ack('deleted', args.length > 0 ? args[0] : null);
+function adminService(socket, event, args, ack) {
+  if (event === 'delete user' && ack) {
+    ack('deleted', args.length > 0 ? args[0] : null);
+  } else if (event === 'set name') {
+    socket.data.name = args.length > 0 ? args[0] : null;
+    ackIfAsked(ack, 'ok');
+  } else if (event === 'who' && ack) {
+    const room = typeof args[0] === 'string' && args[0] !== '' ? args[0] : null;
+    (room === null ? socket.nsp : socket.nsp.in(room)).fetchSockets().then((sockets) => {
+      const answer = sockets.map((s) => ({id: s.id, data: s.data}));
+      answer.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+      ack(answer);
+    });
+  }
 }
 
 const CONTENT_TYPES = {

@@ -718,6 +718,40 @@ TEST_F(MiddlewareTest, SocketDataOverTheBoundIsRefused) {
   EXPECT_EQ(shard_->socket_count(), 0u);
 }
 
+// RemoteSocket::SetData: a service replaces socket.data of the sockets it
+// targets, within the bound; services and the broker's record see it.
+TEST_F(ConnectionTest, AServiceSetsSocketDataWithinTheBound) {
+  Client client = NewClient();
+  const std::string sid = Connect(client, "/svc");
+  Client bystander = NewClient();
+  const std::string other = Connect(bystander, "/svc");
+  auto set_data = [&](const std::string& data) {
+    v1::Envelope envelope;
+    envelope.set_kind(v1::KIND_SET_DATA);
+    envelope.set_channel(v1::CHANNEL_ROOMS);
+    envelope.set_namespace_("/svc");
+    envelope.add_rooms(sid);
+    envelope.set_socket_data(data);
+    Deliver(envelope);
+  };
+  set_data(R"({"user":"ann"})");
+  EXPECT_TRUE(client.Take().empty()) << "nothing for the client";
+  ASSERT_EQ(port_->records().count("/svc#" + sid), 1u);
+  EXPECT_EQ(port_->records().at("/svc#" + sid).data(), R"({"user":"ann"})");
+  EXPECT_EQ(port_->records().at("/svc#" + other).data(), "") << "only the target";
+  port_->published().clear();
+  client.Send(R"(2/svc,["ev"])");
+  ASSERT_EQ(port_->published().size(), 1u);
+  EXPECT_EQ(port_->published()[0].envelope.socket_data(), R"({"user":"ann"})");
+
+  set_data("\"" + std::string(16384, 'd') + "\"");
+  EXPECT_EQ(shard_->stats().socket_data_refused, 1u);
+  EXPECT_EQ(port_->records().at("/svc#" + sid).data(), R"({"user":"ann"})") << "kept the old";
+  set_data("");
+  EXPECT_EQ(port_->records().at("/svc#" + sid).data(), "");
+  EXPECT_FALSE(client.session->closed());
+}
+
 TEST_F(ConnectionTest, UndeliverableEnvelopesAreSkipped) {
   Client client = NewClient();
   Connect(client);

@@ -276,7 +276,7 @@ TEST(ScanRoute, RejectsUnknownKindsAndChannels) {
   v1::Envelope envelope = RoomsEnvelope("/chat", {"a"});
   envelope.set_kind(v1::KIND_UNSPECIFIED);
   EXPECT_EQ(Scan(envelope.SerializeAsString()), ScanError::kKind);
-  envelope.set_kind(static_cast<v1::Kind>(7));
+  envelope.set_kind(static_cast<v1::Kind>(8));
   EXPECT_EQ(Scan(envelope.SerializeAsString()), ScanError::kKind);
   envelope.set_kind(v1::KIND_EVENT);
   envelope.set_channel(v1::CHANNEL_UNSPECIFIED);
