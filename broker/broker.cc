@@ -383,7 +383,9 @@ void Broker::Route() {
   if (kept) {
     const uint64_t sequence = history_.Stamp(route_);
     BuildDeliveryFrame(sequence, history_.stamped_offsets());
-    if (route_.confirm) receipt = EncodeReceipt(true, {}, sequence, history_.stamped_offsets());
+    if (route_.confirm) {
+      receipt = EncodeReceipt(true, {}, sequence, history_.stamped_offsets(), AckSockets());
+    }
     uint64_t index = 0;
     if (log_ != nullptr) {
       record_scratch_.resize(sizeof(int64_t));
@@ -397,7 +399,7 @@ void Broker::Route() {
     ++burst_kept_;
   } else {
     if (!targets_.empty()) BuildDeliveryFrame(0, {});
-    if (route_.confirm) receipt = EncodeReceipt(true, {}, 0, {});
+    if (route_.confirm) receipt = EncodeReceipt(true, {}, 0, {}, AckSockets());
   }
 
   if (!targets_.empty()) {
@@ -577,9 +579,28 @@ void Broker::RemoveUnreachable() {
   unreachable_.clear();
 }
 
+uint64_t Broker::AckSockets() const {
+  if (!route_.has_ack_id || route_.kind != v1::KIND_EVENT || route_.channel != v1::CHANNEL_ROOMS) {
+    return 0;
+  }
+  // Rare (a confirmed broadcast with acks): the exclusions are read from a
+  // full parse rather than scanned for every envelope.
+  v1::Envelope envelope;
+  if (!envelope.ParseFromArray(body_.data(), static_cast<int>(body_.size()))) return 0;
+  v1::Presence query;
+  query.set_namespace_(envelope.namespace_());
+  *query.mutable_rooms() = envelope.rooms();
+  *query.mutable_except_rooms() = envelope.except_rooms();
+  query.set_except_socket(envelope.except_socket());
+  query.set_count_only(true);
+  return sockets_.Presence(query, 0).total;
+}
+
 std::string Broker::EncodeReceipt(bool accepted, std::string_view error, uint64_t sequence,
-                                  std::span<const wire::RoomOffset> offsets) const {
+                                  std::span<const wire::RoomOffset> offsets,
+                                  uint64_t ack_sockets) const {
   v1::PublishReceipt receipt;
+  receipt.set_ack_sockets(ack_sockets);
   receipt.set_origin(std::string(route_.origin));
   receipt.set_message_id(route_.message_id);
   receipt.set_accepted(accepted);

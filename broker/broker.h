@@ -314,7 +314,10 @@ class Broker {
   // limits), then its receipts, then removes unreachable peers.
   void SendBurst();
   std::string EncodeReceipt(bool accepted, std::string_view error, uint64_t sequence,
-                            std::span<const wire::RoomOffset> offsets) const;
+                            std::span<const wire::RoomOffset> offsets,
+                            uint64_t ack_sockets = 0) const;
+  // PublishReceipt.ack_sockets of the envelope being routed.
+  uint64_t AckSockets() const;
   void SendReceipt(std::string_view identity, const std::string& receipt);
   void RemoveUnreachable();
   void HandleCommand(std::string_view identity, const zmq::message_t& body);

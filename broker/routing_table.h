@@ -27,6 +27,8 @@
 // the others. An envelope without a socket_id hashes its (origin,
 // message_id) instead, so such envelopes spread over the members.
 //
+// A KIND_SERVER_EVENT (serverSideEmit) goes to every member of every group.
+//
 // Namespace families: a SERVICE envelope with a service_family (a child of
 // a gateway config `pattern`) goes to the family's service topics
 // (ServiceTopic(pattern text)) instead of its namespace's.
@@ -171,6 +173,10 @@ void RoutingTable::Match(const wire::EnvelopeRoute& route, Visitor&& visit) {
       for (const std::string& group : groups->second) {
         const SubscriberList* members = FindTopic(wire::ServiceTopic(target, group));
         if (members == nullptr) continue;  // unreachable by the invariant
+        if (route.kind == v1::KIND_SERVER_EVENT) {
+          VisitOnce(*members, stamp, visit);  // for every instance
+          continue;
+        }
         Subscriber* member = PickGroupMember(*members, route);
         if (member->match_stamp_ == stamp) continue;
         member->match_stamp_ = stamp;

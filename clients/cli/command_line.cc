@@ -165,7 +165,9 @@ absl::Status ValidateTarget(const std::string& ns, const std::vector<std::string
   return absl::OkStatus();
 }
 
-absl::StatusOr<Command> FinishPub(PubCommand& command) {
+// The CURVE flags and a target selection (rooms and except rooms of ns).
+template <typename Command>
+absl::Status CheckTargetCommand(const Command& command) {
   if (absl::Status status = CheckCurveFlags(command.curve_server_key, command.curve_secret_key);
       !status.ok()) {
     return status;
@@ -173,9 +175,11 @@ absl::StatusOr<Command> FinishPub(PubCommand& command) {
   if (absl::Status status = ValidateTarget(command.ns, command.rooms); !status.ok()) {
     return status;
   }
-  if (absl::Status status = ValidateTarget(command.ns, command.except_rooms); !status.ok()) {
-    return status;
-  }
+  return ValidateTarget(command.ns, command.except_rooms);
+}
+
+absl::StatusOr<Command> FinishPub(PubCommand& command) {
+  if (absl::Status status = CheckTargetCommand(command); !status.ok()) return status;
   if (command.event.empty()) return absl::InvalidArgumentError("flag --event must not be empty");
   for (size_t i = 0; i < command.args.size(); ++i) {
     const std::string& arg = command.args[i];
@@ -207,16 +211,7 @@ absl::StatusOr<Command> FinishSub(SubFlags& flags) {
 }
 
 absl::StatusOr<Command> FinishSockets(SocketsCommand& command) {
-  if (absl::Status status = CheckCurveFlags(command.curve_server_key, command.curve_secret_key);
-      !status.ok()) {
-    return status;
-  }
-  if (absl::Status status = ValidateTarget(command.ns, command.rooms); !status.ok()) {
-    return status;
-  }
-  if (absl::Status status = ValidateTarget(command.ns, command.except_rooms); !status.ok()) {
-    return status;
-  }
+  if (absl::Status status = CheckTargetCommand(command); !status.ok()) return status;
   return std::move(command);
 }
 

@@ -164,7 +164,22 @@ absl::Status BroadcastOperator::EmitWithAck(
   auto envelope = EventEnvelope(*this, event, args);
   if (!envelope.ok()) return envelope.status();
   return core_->PublishWithAck(*std::move(envelope), std::move(on_ack),
-                               timeout.value_or(core_->options().ack_timeout));
+                               timeout.value_or(timeout_.value_or(core_->options().ack_timeout)));
+}
+
+absl::Status BroadcastOperator::EmitWithAck(std::string_view event, const Args& args,
+                                            BroadcastAckCallback on_answers) const {
+  if (!on_answers) return absl::InvalidArgumentError("EmitWithAck needs a callback");
+  auto envelope = EventEnvelope(*this, event, args);
+  if (!envelope.ok()) return envelope.status();
+  return core_->PublishWithAcks(*std::move(envelope), std::move(on_answers),
+                                timeout_.value_or(core_->options().ack_timeout));
+}
+
+BroadcastOperator BroadcastOperator::Timeout(std::chrono::milliseconds timeout) const {
+  BroadcastOperator copy = *this;
+  copy.timeout_ = timeout;
+  return copy;
 }
 
 absl::Status BroadcastOperator::SocketsJoin(const std::vector<std::string>& rooms) const {
@@ -272,6 +287,25 @@ void Namespace::OnDisconnection(DisconnectionHandler handler) const {
 
 void Namespace::On(std::string_view event, EventHandler handler) const {
   core_->SetEventHandler(ns_, std::string(event), std::move(handler));
+}
+
+void Namespace::OnServerSideEmit(std::string_view event, MessageHandler handler) const {
+  core_->SetServerEventHandler(ns_, std::string(event), std::move(handler));
+}
+
+absl::Status Namespace::ServerSideEmit(std::string_view event, const Args& args) const {
+  if (absl::Status status = ValidateEvent(event); !status.ok()) return status;
+  if (!args.status().ok()) return args.status();
+  if (absl::Status status = wire::ValidateTopic(wire::NamespaceTopic(ns_)); !status.ok()) {
+    return status;
+  }
+  v1::Envelope envelope;
+  envelope.set_kind(v1::KIND_SERVER_EVENT);
+  envelope.set_channel(v1::CHANNEL_SERVICE);
+  envelope.set_namespace_(ns_);
+  envelope.set_event(std::string(event));
+  SetArgs(args, envelope);
+  return core_->Publish(std::move(envelope), nullptr);
 }
 
 void Namespace::Use(Middleware middleware) const {

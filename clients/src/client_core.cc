@@ -157,11 +157,12 @@ absl::Status ClientCore::ClientStatus(absl::Status status) const {
 std::chrono::milliseconds ClientCore::PollWait() const {
   auto now = Clock::now();
   auto wait = kMaxPollWait;
-  for (const auto& [id, pending] : pending_acks_) {
-    wait = std::min(wait,
-                    std::chrono::duration_cast<std::chrono::milliseconds>(pending.deadline - now) +
-                        std::chrono::milliseconds(1));
-  }
+  auto until = [&](Clock::time_point deadline) {
+    wait = std::min(wait, std::chrono::duration_cast<std::chrono::milliseconds>(deadline - now) +
+                              std::chrono::milliseconds(1));
+  };
+  for (const auto& [id, pending] : pending_acks_) until(pending.deadline);
+  if (auto next = broadcast_acks_.NextDeadline(); next.has_value()) until(*next);
   return std::max(wait, std::chrono::milliseconds(0));
 }
 
@@ -179,6 +180,7 @@ void ClientCore::Shutdown() {
   std::map<uint64_t, PendingAck> acks = std::move(pending_acks_);
   pending_acks_.clear();
   for (auto& [id, pending] : acks) pending.callback(absl::CancelledError("roomq client closed"));
+  broadcast_acks_.CancelAll();
   std::map<uint64_t, PresenceWalk> walks = std::move(presence_walks_);
   presence_walks_.clear();
   for (auto& [id, walk] : walks) walk.on_page(absl::CancelledError("roomq client closed"));
@@ -242,11 +244,16 @@ void ClientCore::AskPresence(node::Link& link, uint64_t id) {
                 });
 }
 
-absl::Status ClientCore::PublishWithAck(v1::Envelope envelope, AckCallback on_ack,
-                                        std::chrono::milliseconds timeout) {
+uint64_t ClientCore::AskForAcks(v1::Envelope& envelope) {
   const uint64_t ack_id = next_ack_id_.fetch_add(1);
   envelope.set_ack_id(ack_id);
   envelope.set_reply_to(node_id());
+  return ack_id;
+}
+
+absl::Status ClientCore::PublishWithAck(v1::Envelope envelope, AckCallback on_ack,
+                                        std::chrono::milliseconds timeout) {
+  const uint64_t ack_id = AskForAcks(envelope);
   return Post(
       [this, ack_id, timeout, envelope = std::move(envelope),
        on_ack = std::move(on_ack)](node::Link& link) mutable {
@@ -256,6 +263,31 @@ absl::Status ClientCore::PublishWithAck(v1::Envelope envelope, AckCallback on_ac
           pending_acks_.erase(ack_id);
           on_ack(status);
         }
+      },
+      true);
+}
+
+absl::Status ClientCore::PublishWithAcks(v1::Envelope envelope, BroadcastAckCallback on_answers,
+                                         std::chrono::milliseconds timeout) {
+  const uint64_t ack_id = AskForAcks(envelope);
+  return Post(
+      [this, ack_id, timeout, envelope = std::move(envelope),
+       on_answers = std::move(on_answers)](node::Link& link) mutable {
+        broadcast_acks_.Add(ack_id, Clock::now() + timeout, std::move(on_answers));
+        // The receipt says how many answers to expect.
+        absl::Status status = link.Publish(
+            std::move(envelope), [this, ack_id](absl::StatusOr<v1::PublishReceipt> receipt) {
+              if (!receipt.ok()) {
+                broadcast_acks_.Expect(ack_id, receipt.status());
+              } else if (!receipt->accepted()) {
+                broadcast_acks_.Expect(
+                    ack_id, absl::FailedPreconditionError(
+                                absl::StrCat("broker refused the envelope: ", receipt->error())));
+              } else {
+                broadcast_acks_.Expect(ack_id, receipt->ack_sockets());
+              }
+            });
+        if (!status.ok()) broadcast_acks_.Expect(ack_id, status);
       },
       true);
 }
@@ -415,6 +447,16 @@ void ClientCore::SetDisconnectionHandler(std::string ns, DisconnectionHandler ha
       false);
 }
 
+void ClientCore::SetServerEventHandler(std::string ns, std::string event, MessageHandler handler) {
+  (void)Post(
+      [this, ns = std::move(ns), event = std::move(event),
+       handler = std::move(handler)](node::Link& link) mutable {
+        services_[ns].on_server_event[event] = std::move(handler);
+        EnsureServiceSubscribed(link, ns);
+      },
+      false);
+}
+
 void ClientCore::SetEventHandler(std::string ns, std::string event, EventHandler handler) {
   (void)Post(
       [this, ns = std::move(ns), event = std::move(event),
@@ -560,8 +602,16 @@ void ClientCore::DispatchService(const v1::Envelope& envelope, const v1::Deliver
   // A child of a gateway `pattern` is served by the family's handlers.
   auto it = services_.find(envelope.service_family().empty() ? envelope.namespace_()
                                                              : envelope.service_family());
-  if (it == services_.end() || envelope.socket_id().empty()) return;
+  if (it == services_.end()) return;
   ServiceEntry& service = it->second;
+  if (envelope.kind() == v1::KIND_SERVER_EVENT) {
+    if (envelope.origin() == node_id()) return;  // serverSideEmit reaches the others
+    auto handler = service.on_server_event.find(envelope.event());
+    if (handler != service.on_server_event.end())
+      handler->second(MessageFromEnvelope(envelope, &header));
+    return;
+  }
+  if (envelope.socket_id().empty()) return;
   switch (envelope.kind()) {
     case v1::KIND_CONNECTION:
       if (service.on_connection) {
@@ -610,7 +660,10 @@ void ClientCore::DispatchAck(const v1::Envelope& envelope, const v1::Delivery& h
     return;
   }
   auto it = pending_acks_.find(envelope.ack_id());
-  if (it == pending_acks_.end()) return;  // late or duplicate
+  if (it == pending_acks_.end()) {
+    (void)broadcast_acks_.Answer(envelope.ack_id(), MessageFromEnvelope(envelope, &header));
+    return;  // a broadcast's, or late or duplicate
+  }
   AckCallback callback = std::move(it->second.callback);
   pending_acks_.erase(it);
   callback(MessageFromEnvelope(envelope, &header));
@@ -627,6 +680,7 @@ void ClientCore::ExpireAcks(Clock::time_point now) {
     }
   }
   for (auto& callback : expired) callback(absl::DeadlineExceededError("ack timed out"));
+  broadcast_acks_.Expire(now);
 }
 
 }  // namespace roomq::internal

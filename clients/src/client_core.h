@@ -32,6 +32,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "clients/src/broadcast_acks.h"
 #include "proto/node/link.h"
 #include "proto/node/link_thread.h"
 #include "proto/roomq.pb.h"
@@ -77,6 +78,10 @@ class ClientCore : public std::enable_shared_from_this<ClientCore> {
   // Queues a KIND_EVENT with ack_id/reply_to set and waits for the answer.
   absl::Status PublishWithAck(v1::Envelope envelope, AckCallback on_ack,
                               std::chrono::milliseconds timeout);
+  // Queues a KIND_EVENT to many sockets with ack_id/reply_to/confirm set and
+  // collects their answers (broadcast_acks.h).
+  absl::Status PublishWithAcks(v1::Envelope envelope, BroadcastAckCallback on_answers,
+                               std::chrono::milliseconds timeout);
   absl::Status Flush(std::chrono::milliseconds timeout);
 
   // Presence (BroadcastOperator::FetchSockets): asks the broker for the
@@ -97,6 +102,7 @@ class ClientCore : public std::enable_shared_from_this<ClientCore> {
   void SetConnectionHandler(std::string ns, ConnectionHandler handler);
   void SetDisconnectionHandler(std::string ns, DisconnectionHandler handler);
   void SetEventHandler(std::string ns, std::string event, EventHandler handler);
+  void SetServerEventHandler(std::string ns, std::string event, MessageHandler handler);
   std::shared_future<absl::Status> Listen(const std::string& ns);
   void AddMiddleware(std::string ns, Middleware middleware);
   // From Next, any thread: runs middleware `step` of `run` on the link
@@ -118,6 +124,7 @@ class ClientCore : public std::enable_shared_from_this<ClientCore> {
     ConnectionHandler on_connection;
     DisconnectionHandler on_disconnection;
     std::map<std::string, EventHandler, std::less<>> on_event;
+    std::map<std::string, MessageHandler, std::less<>> on_server_event;  // ServerSideEmit
     // Replaced, never changed in place: a run in flight keeps its chain.
     std::shared_ptr<const std::vector<Middleware>> middlewares;
     bool subscribed = false;
@@ -128,6 +135,8 @@ class ClientCore : public std::enable_shared_from_this<ClientCore> {
     AckCallback callback;
   };
 
+  // Sets a fresh ack_id and reply_to = this node on `envelope`; returns the id.
+  uint64_t AskForAcks(v1::Envelope& envelope);
   // Posts a command; `bounded` ones are refused at max_queued_emits.
   absl::Status Post(Command command, bool bounded);
   // The client's words for the LinkThread's refusals.
@@ -166,6 +175,7 @@ class ClientCore : public std::enable_shared_from_this<ClientCore> {
   std::map<uint64_t, SubscriptionEntry> subscriptions_;
   std::map<std::string, ServiceEntry, std::less<>> services_;
   std::map<uint64_t, PendingAck> pending_acks_;
+  BroadcastAcks broadcast_acks_;
   struct PresenceWalk {
     v1::Presence query;  // `after` moves on with each page
     PresencePageHandler on_page;

@@ -26,6 +26,7 @@ enum Field : int {
   kSocketIdField = 17,
   kServiceFamilyField = 25,
   kConfirmField = 21,
+  kAckIdField = 12,
 };
 
 constexpr uint32_t Tag(int field, WireFormatLite::WireType type) {
@@ -109,6 +110,7 @@ ScanError ScanRouteInto(std::string_view bytes, EnvelopeRoute& route) {
   route.socket_id = {};
   route.service_family = {};
   route.confirm = false;
+  route.has_ack_id = false;
   if (bytes.size() > static_cast<size_t>(INT_MAX)) return ScanError::kMalformed;
 
   const char* base = bytes.data();
@@ -167,6 +169,12 @@ ScanError ScanRouteInto(std::string_view bytes, EnvelopeRoute& route) {
         uint64_t flag = 0;
         if (!in.ReadVarint64(&flag)) return ScanError::kMalformed;
         route.confirm = flag != 0;
+        break;
+      }
+      case Tag(kAckIdField, WireFormatLite::WIRETYPE_VARINT): {
+        uint64_t ack_id = 0;  // optional: present even when 0
+        if (!in.ReadVarint64(&ack_id)) return ScanError::kMalformed;
+        route.has_ack_id = true;
         break;
       }
       default:

@@ -55,6 +55,7 @@ struct EnvelopeRoute {
   std::string_view socket_id;       // picks a SERVICE queue group's member
   std::string_view service_family;  // SERVICE: routes to this family's topic, not ns
   bool confirm = false;
+  bool has_ack_id = false;  // ack_id is set (a KIND_EVENT asking for answers)
 
   // The topic a single target stands for: RoomTopic(ns, rooms[i]) for
   // ROOMS, ServiceTopic(ns), NodeTopic(node). For a ROOMS envelope without

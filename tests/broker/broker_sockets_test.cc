@@ -335,6 +335,46 @@ TEST_F(BrokerSocketsTest, PresenceAnswersFromEveryNodesRecordsWithoutTheirSecret
   EXPECT_EQ(stats.presence_queries, 5u);
 }
 
+// io.to(room).timeout(ms).emit(..., cb): the publisher learns how many
+// answers to expect from the receipt.
+TEST_F(BrokerSocketsTest, AConfirmedEventWithAcksIsReceiptedWithItsTargetSocketCount) {
+  Start();
+  WireNode& gw_a = Node("gw-a");
+  WireNode& gw_b = Node("gw-b");
+  WireNode& service = Node("service");
+  Sockets(gw_a, {Open("a1", 60000, {"vip"}), Open("a2", 60000, {"vip", "muted"})});
+  Sockets(gw_b, {Open("b1", 60000, {"vip"}), Open("b2", 60000, {"lobby"})});
+  uint64_t message_id = 0;
+  auto receipt_of = [&](v1::Envelope envelope) {
+    envelope.set_version(v1::VERSION_1);
+    envelope.set_kind(v1::KIND_EVENT);
+    envelope.set_channel(v1::CHANNEL_ROOMS);
+    envelope.set_namespace_("/chat");
+    envelope.set_event("vote");
+    envelope.set_origin("service");
+    envelope.set_message_id(++message_id);
+    envelope.set_confirm(true);
+    service.Publish(envelope);
+    auto receipt = service.ReceiveReceipt(kWait);
+    EXPECT_TRUE(receipt.ok()) << receipt.status();
+    EXPECT_TRUE(!receipt.ok() || receipt->accepted());
+    return receipt.ok() ? receipt->ack_sockets() : ~uint64_t{0};
+  };
+  v1::Envelope vote;
+  vote.add_rooms("vip");
+  vote.set_ack_id(1);
+  EXPECT_EQ(receipt_of(vote), 3u);
+  vote.add_except_rooms("muted");
+  vote.set_except_socket("b1");
+  EXPECT_EQ(receipt_of(vote), 1u);  // a1
+  vote.clear_rooms();
+  vote.clear_except_rooms();
+  vote.clear_except_socket();
+  EXPECT_EQ(receipt_of(vote), 4u) << "the whole namespace";
+  vote.clear_ack_id();
+  EXPECT_EQ(receipt_of(vote), 0u) << "no acks asked";
+}
+
 TEST_F(BrokerSocketsTest, AFullListDisconnectsTheNodesRecordsItDoesNotName) {
   Start();
   WireNode& gw_a = Node("gw-a");

@@ -215,6 +215,20 @@ TEST(RoutingTable, AFamilysServiceEnvelopesGoToTheFamilyNotTheChild) {
   EXPECT_EQ(Visits(table, route), Ids{"child"});
 }
 
+TEST(RoutingTable, AServerSideEmitReachesEveryMemberOfEveryGroup) {
+  RoutingTable table;
+  table.Subscribe(table.AddSubscriber("echo-1"), ServiceTopic("/chat", "echo"));
+  table.Subscribe(table.AddSubscriber("echo-2"), ServiceTopic("/chat", "echo"));
+  table.Subscribe(table.AddSubscriber("audit-1"), ServiceTopic("/chat", "audit"));
+  table.Subscribe(table.AddSubscriber("log"), ServiceTopic("/chat"));
+  wire::EnvelopeRoute route = SocketServiceRoute("/chat", "s1");
+  EXPECT_EQ(Visits(table, route).size(), 3u);  // one per group, and the group-less one
+  route.kind = v1::KIND_SERVER_EVENT;
+  Ids visits = Visits(table, route);
+  std::sort(visits.begin(), visits.end());
+  EXPECT_EQ(visits, (Ids{"audit-1", "echo-1", "echo-2", "log"}));
+}
+
 TEST(RoutingTable, ASubscriberInAGroupAndWithoutOneIsVisitedOnce) {
   RoutingTable table;
   Subscriber* both = table.AddSubscriber("both");

@@ -74,6 +74,45 @@ class ClientIntegrationTest : public ::testing::Test {
          nullptr, nullptr});
   }
 
+  // Subscribes a raw link to `topic` and polls it until the broker confirmed.
+  static void SubscribeRaw(node::Link& link, const wire::TopicRef& topic) {
+    bool subscribed = false;
+    link.Subscribe(topic, [&](const absl::Status& status) { subscribed = status.ok(); });
+    ASSERT_TRUE(test_support::WaitUntil(
+        [&] { return link.Poll(milliseconds(10)).ok() && subscribed; }, milliseconds(5000)));
+  }
+
+  // A raw link's socket records, as a gateway sends them: each (id, room)
+  // in /chat, in its own room and `room` (none when ""), from 10.0.0.1:5
+  // with socket.data {"n":1}.
+  static void SendRecords(node::Link& link,
+                          const std::vector<std::pair<std::string, std::string>>& sockets) {
+    v1::Sockets records;
+    for (const auto& [id, room] : sockets) {
+      v1::Session& session = *records.add_updates()->mutable_open()->mutable_session();
+      session.set_namespace_("/chat");
+      session.set_socket_id(id);
+      session.add_rooms(id);
+      if (!room.empty()) session.add_rooms(room);
+      session.set_address("10.0.0.1:5");
+      session.set_data(R"({"n":1})");
+    }
+    link.SendSockets(records);
+  }
+
+  // Waits until the broker counts `count` sockets in /chat `room`: the
+  // records went on the gateway's connection, the query on the client's.
+  static void AwaitCount(Client& client, const std::string& room, uint64_t count) {
+    ASSERT_TRUE(test_support::WaitUntil(
+        [&] {
+          Latch<absl::StatusOr<uint64_t>> counted;
+          EXPECT_TRUE(client.Of("/chat").In(room).CountSockets(counted.Callback()).ok());
+          return counted.WaitFor(1, milliseconds(5000)) && counted.values()[0].ok() &&
+                 *counted.values()[0] == count;
+        },
+        milliseconds(5000)));
+  }
+
   test_support::BrokerProcess broker_;
 };
 
@@ -683,34 +722,10 @@ TEST_F(ClientIntegrationTest, PresenceListsTheGatewaysSocketsAndSetDataReachesTh
   auto gateway =
       RawLink(context, [&](const v1::Envelope& envelope) { received.Callback()(envelope); });
   ASSERT_TRUE(gateway.ok()) << gateway.status();
-  bool subscribed = false;
-  (*gateway)->Subscribe(wire::RoomTopic("/chat", "s-1"),
-                        [&](const absl::Status& status) { subscribed = status.ok(); });
-  ASSERT_TRUE(test_support::WaitUntil(
-      [&] { return (*gateway)->Poll(milliseconds(10)).ok() && subscribed; }, milliseconds(5000)));
-  v1::Sockets records;
-  for (const auto& [id, room] : std::vector<std::pair<std::string, std::string>>{
-           {"s-1", "vip"}, {"s-2", ""}, {"s-3", "vip"}}) {
-    v1::Session& session = *records.add_updates()->mutable_open()->mutable_session();
-    session.set_namespace_("/chat");
-    session.set_socket_id(id);
-    session.add_rooms(id);
-    if (!room.empty()) session.add_rooms(room);
-    session.set_address("10.0.0.1:5");
-    session.set_data(R"({"n":1})");
-  }
-  (*gateway)->SendSockets(records);
-
+  SubscribeRaw(**gateway, wire::RoomTopic("/chat", "s-1"));
+  SendRecords(**gateway, {{"s-1", "vip"}, {"s-2", ""}, {"s-3", "vip"}});
   auto service = Connect();
-  // The records went on the gateway's connection: wait until the broker has them.
-  ASSERT_TRUE(test_support::WaitUntil(
-      [&] {
-        Latch<absl::StatusOr<uint64_t>> count;
-        EXPECT_TRUE(service->Of("/chat").In("vip").CountSockets(count.Callback()).ok());
-        return count.WaitFor(1, milliseconds(5000)) && count.values()[0].ok() &&
-               *count.values()[0] == 2;
-      },
-      milliseconds(5000)));
+  AwaitCount(*service, "vip", 2);
 
   Latch<absl::StatusOr<std::vector<SocketInfo>>> vip;
   ASSERT_TRUE(service->Of("/chat").In("vip").FetchSockets(vip.Callback()).ok());
@@ -775,6 +790,93 @@ TEST_F(ClientIntegrationTest, PresenceListsTheGatewaysSocketsAndSetDataReachesTh
             absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(service->Of("chat").CountSockets([](auto) {}).code(),
             absl::StatusCode::kInvalidArgument);
+}
+
+// io.serverSideEmit: every other instance, whatever its queue group, not
+// the sender.
+TEST_F(ClientIntegrationTest, ServerSideEmitReachesEveryOtherInstance) {
+  std::vector<std::unique_ptr<Client>> instances;
+  Latch<std::string> heard;
+  for (int i = 0; i < 3; ++i) {
+    instances.push_back(Connect());
+    instances.back()->Of("/chat").OnServerSideEmit("hello", [&heard, i](const Message& message) {
+      heard.Callback()(std::to_string(i) + " " + message.args_json);
+    });
+    ASSERT_TRUE(instances.back()->Of("/chat").Listening().get().ok());
+  }
+  ASSERT_TRUE(instances[0]->Of("/chat").ServerSideEmit("hello", Args().Int(7)).ok());
+  ASSERT_TRUE(heard.WaitFor(2, milliseconds(5000)));
+  ASSERT_TRUE(instances[0]->Flush(milliseconds(5000)).ok());
+  std::vector<std::string> got = heard.values();
+  std::sort(got.begin(), got.end());
+  EXPECT_EQ(got, (std::vector<std::string>{"1 [7]", "2 [7]"}));
+  EXPECT_EQ(instances[0]->Of("/chat").ServerSideEmit("connect").code(),
+            absl::StatusCode::kInvalidArgument);
+}
+
+// io.timeout(ms).to(room).emit(ev, (err, responses) => ...): one answer per
+// socket the broker counted; a socket that does not answer ends it at the
+// timeout with the answers that came.
+TEST_F(ClientIntegrationTest, ABroadcastWithAcksCollectsOneAnswerPerSocket) {
+  zmq::context_t context;
+  std::vector<v1::Envelope> asked;
+  auto gateway = RawLink(context, [&](const v1::Envelope& envelope) { asked.push_back(envelope); });
+  ASSERT_TRUE(gateway.ok()) << gateway.status();
+  SubscribeRaw(**gateway, wire::RoomTopic("/chat", "vip"));
+  SendRecords(**gateway, {{"s-1", "vip"}, {"s-2", "vip"}, {"s-3", "vip"}});
+  auto service = Connect();
+  AwaitCount(*service, "vip", 3);
+
+  // The gateway's sockets answer: `answering` of them.
+  auto vote = [&](const BroadcastOperator& target, std::vector<std::string> answering) {
+    asked.clear();
+    Latch<std::pair<absl::Status, std::vector<std::string>>> done;
+    EXPECT_TRUE(target
+                    .EmitWithAck("vote", Args().Int(1),
+                                 [&](absl::Status status, std::vector<Message> answers) {
+                                   std::vector<std::string> who;
+                                   for (const Message& answer : answers) {
+                                     who.push_back(answer.socket_id + "=" + answer.args_json);
+                                   }
+                                   std::sort(who.begin(), who.end());
+                                   done.Callback()({status, who});
+                                 })
+                    .ok());
+    if (!answering.empty()) {
+      EXPECT_TRUE(test_support::WaitUntil(
+          [&] { return (*gateway)->Poll(milliseconds(10)).ok() && !asked.empty(); },
+          milliseconds(5000)));
+    }
+    for (const std::string& socket_id : answering) {
+      v1::Envelope answer;
+      answer.set_kind(v1::KIND_ACK);
+      answer.set_channel(v1::CHANNEL_NODE);
+      answer.set_node(asked[0].reply_to());
+      answer.set_namespace_("/chat");
+      answer.set_ack_id(asked[0].ack_id());
+      answer.set_socket_id(socket_id);
+      answer.set_args(R"(["yes"])");
+      EXPECT_TRUE((*gateway)->Publish(answer).ok());
+    }
+    EXPECT_TRUE(test_support::WaitUntil(
+        [&] { return (*gateway)->Poll(milliseconds(10)).ok() && !done.values().empty(); },
+        milliseconds(5000)));
+    return done.values().empty() ? std::pair<absl::Status, std::vector<std::string>>{}
+                                 : done.values()[0];
+  };
+  auto all =
+      vote(service->Of("/chat").To("vip").Timeout(milliseconds(3000)), {"s-1", "s-2", "s-3"});
+  EXPECT_TRUE(all.first.ok()) << all.first;
+  EXPECT_EQ(all.second,
+            (std::vector<std::string>{R"(s-1=["yes"])", R"(s-2=["yes"])", R"(s-3=["yes"])"}));
+  EXPECT_TRUE(asked[0].has_ack_id());
+  auto partial =
+      vote(service->Of("/chat").To("vip").ExceptSocket("s-3").Timeout(milliseconds(300)), {"s-1"});
+  EXPECT_EQ(partial.first.code(), absl::StatusCode::kDeadlineExceeded) << partial.first;
+  EXPECT_EQ(partial.second, std::vector<std::string>{R"(s-1=["yes"])"});
+  auto nobody = vote(service->Of("/chat").To("empty-room"), {});
+  EXPECT_TRUE(nobody.first.ok()) << "no socket: done at the receipt";
+  EXPECT_TRUE(nobody.second.empty());
 }
 
 TEST_F(ClientIntegrationTest, InvalidInputIsRefusedAtOnce) {

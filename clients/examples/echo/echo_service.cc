@@ -1,5 +1,6 @@
 #include "clients/examples/echo/echo_service.h"
 
+#include <chrono>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -32,6 +33,28 @@ std::string FirstArgument(const Message& message) {
     return simdjson::minify(args.get_array().at(0).value_unsafe());
   }
   return "null";
+}
+
+// The first argument of each answer, as a JSON array.
+std::string FirstArguments(const std::vector<Message>& answers) {
+  std::string out = "[";
+  for (const Message& answer : answers) {
+    if (out.size() > 1) out += ",";
+    out += FirstArgument(answer);
+  }
+  return out + "]";
+}
+
+// The first argument when it is a string ("" otherwise).
+std::string FirstString(const Message& message) {
+  simdjson::dom::parser parser;
+  simdjson::dom::array args;
+  std::string_view text;
+  if (parser.parse(message.args_json).get(args) != simdjson::SUCCESS || args.size() == 0 ||
+      args.at(0).get(text) != simdjson::SUCCESS) {
+    return "";
+  }
+  return std::string(text);
 }
 
 // [{"id":...,"data":...}, ...] of `sockets`. Socket ids are the gateway's
@@ -76,12 +99,7 @@ void ServeAdmin(Client& client, const std::string& ns) {
   });
   nsp.On("who", [](RemoteSocket& socket, const Message& message, const Ack& ack) {
     if (!ack.requested()) return;
-    simdjson::dom::parser parser;
-    std::string_view room;
-    simdjson::dom::array args;
-    if (parser.parse(message.args_json).get(args) == simdjson::SUCCESS && args.size() > 0) {
-      if (args.at(0).get(room) != simdjson::SUCCESS) room = {};
-    }
+    const std::string room = FirstString(message);
     const BroadcastOperator target = room.empty() ? socket.Nsp() : socket.Nsp().In(room);
     LogIfFailed(target.FetchSockets([ack](absl::StatusOr<std::vector<SocketInfo>> sockets) {
       if (!sockets.ok()) {
@@ -92,6 +110,21 @@ void ServeAdmin(Client& client, const std::string& ns) {
       LogIfFailed(ack(Args().Json(IdsAndData(*sockets))), "ack who");
     }),
                 "fetch sockets");
+  });
+  nsp.On("poll", [](RemoteSocket& socket, const Message& message, const Ack& ack) {
+    const std::string room = FirstString(message);
+    if (!ack.requested() || room.empty()) return;
+    LogIfFailed(socket.Nsp()
+                    .To(room)
+                    .Timeout(std::chrono::milliseconds(1000))
+                    .EmitWithAck("vote", Args(),
+                                 [ack](const absl::Status& status, std::vector<Message> answers) {
+                                   LogIfFailed(ack(Args()
+                                                       .Json(status.ok() ? "null" : "\"timeout\"")
+                                                       .Json(FirstArguments(answers))),
+                                               "ack poll");
+                                 }),
+                "emit vote");
   });
 }
 

@@ -22,6 +22,12 @@
 //                         named by the first argument (none: the whole
 //                         namespace), on every gateway, in id order
 //                         (io.in(room).fetchSockets(), answered by the broker)
+//   on "poll"             emits "vote" with an ack to every socket of the room
+//                         named by the first argument and acks [err, answers]:
+//                         err null when every socket answered within 1 s,
+//                         "timeout" otherwise; answers the first argument of
+//                         each socket's ack
+//                         (io.to(room).timeout(1000).emit("vote", cb))
 //
 // ServeTenants is Socket.IO's dynamic-namespace example
 // (io.of(/^\/tenant-\w+$/)) for the family of namespaces a gateway config

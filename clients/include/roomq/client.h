@@ -108,6 +108,11 @@ using PublishCallback = std::function<void(absl::Status)>;
 // The answer of one socket (args in args_json/attachments, socket_id set),
 // DeadlineExceeded on timeout, Cancelled when the client closed.
 using AckCallback = std::function<void(absl::StatusOr<Message>)>;
+// The answers of every target socket of a broadcast (socket_id set on
+// each): OK once all the broker counted are in, DeadlineExceeded at the
+// timeout, the publish's error, or Cancelled, each with the answers so far
+// (Socket.IO's (err, responses)).
+using BroadcastAckCallback = std::function<void(absl::Status, std::vector<Message> answers)>;
 using MessageHandler = std::function<void(const Message&)>;
 
 // A connected socket as the broker's presence records show it (Socket.IO's
@@ -193,6 +198,17 @@ class BroadcastOperator {
   // InvalidArgument unless exactly one room (the socket id) is targeted.
   absl::Status EmitWithAck(std::string_view event, const Args& args, AckCallback on_ack,
                            std::optional<std::chrono::milliseconds> timeout = std::nullopt) const;
+  // io.timeout(ms).to(room).emit(event, ..., (err, responses) => ...):
+  // emits to every selected socket on every gateway and collects one answer
+  // per socket. How many to wait for is the broker's count of the selected
+  // connected sockets as it routed the event (its socket records, which
+  // follow each gateway's joins a moment later: a socket joining or leaving
+  // meanwhile may be counted and not answer, or the reverse). Waits up to
+  // Timeout() (default ClientOptions::ack_timeout).
+  absl::Status EmitWithAck(std::string_view event, const Args& args,
+                           BroadcastAckCallback on_answers) const;
+  // The ack timeout of EmitWithAck on this selection.
+  BroadcastOperator Timeout(std::chrono::milliseconds timeout) const;
 
   // Makes the selected sockets join / leave rooms, or disconnects them
   // (gateways carry these out; native subscribers are not affected).
@@ -245,6 +261,7 @@ class BroadcastOperator {
   std::vector<std::string> rooms_;
   std::vector<std::string> except_rooms_;
   std::string except_socket_;
+  std::optional<std::chrono::milliseconds> timeout_;
 };
 
 // The answer to one client event that asked for an ack (Socket.IO's
@@ -395,6 +412,15 @@ class Namespace : public BroadcastOperator {
   // serve a namespace's middleware from one group: the first verdict
   // decides. A recovered socket is not judged again (as Socket.IO).
   void Use(Middleware middleware) const;
+  // io.serverSideEmit(event, args): reaches every other service instance
+  // of this namespace (every client that registered a handler on it,
+  // whatever its queue group), not the sockets and not this client. No
+  // acks. Returns as Emit.
+  absl::Status ServerSideEmit(std::string_view event, const Args& args = Args()) const;
+  // io.on(event) for ServerSideEmit of the other instances; `handler` gets
+  // the event (Message::ns, event, args; socket_id empty). A later
+  // registration for the same event replaces the earlier one.
+  void OnServerSideEmit(std::string_view event, MessageHandler handler) const;
   // Resolves once the broker confirmed this namespace's service
   // subscription (subscribing it if no handler did yet).
   std::shared_future<absl::Status> Listening() const;

@@ -242,6 +242,19 @@ async function until(what, condition, timeoutMs = DEFAULT_TIMEOUT_MS) {
   }
 }
 
+// Waits until a CONNECT to `nsp` through `url` succeeds (a service that
+// admits it is there and subscribed), disconnecting each success.
+function untilConnects(url, nsp, options, timeoutMs = 15000) {
+  return until(`a CONNECT to ${nsp} to be admitted`, async () => {
+    try {
+      (await connect(url, nsp, options)).disconnect();
+      return true;
+    } catch {
+      return false;
+    }
+  }, timeoutMs);
+}
+
 // Reconnects the same socket object (it holds the recovery pid and the last
 // offset) through `url`.
 function reconnectVia(socket, url) {
@@ -290,6 +303,7 @@ module.exports = {
   onceEvent,
   reconnectVia,
   until,
+  untilConnects,
   waitDisconnect,
   withTimeout,
 };

@@ -106,6 +106,21 @@ class LocalClusterAdapter extends Adapter {
     for (const [peer, copy] of copies) Adapter.prototype.broadcast.call(peer, copy, opts);
   }
 
+  // As a cluster adapter's broadcast with acks: every server sends the event
+  // to its own matching sockets and reports how many (clientCountCallback
+  // once per server); serverCount() says how many reports to wait for.
+  broadcastWithAck(packet, opts, clientCountCallback, ack) {
+    const servers = opts.flags && opts.flags.local ? [this] : [...(peers.get(this.nsp.name) || [])];
+    const copies = servers.map((peer) => [peer, {...packet, data: packet.data && [...packet.data]}]);
+    for (const [peer, copy] of copies) {
+      Adapter.prototype.broadcastWithAck.call(peer, copy, opts, clientCountCallback, ack);
+    }
+  }
+
+  serverCount() {
+    return Promise.resolve((peers.get(this.nsp.name) || new Set()).size);
+  }
+
   // As a cluster adapter's fetchSockets (the Redis adapter asks every
   // server and waits for their answers): every server's matching sockets.
   async fetchSockets(opts) {

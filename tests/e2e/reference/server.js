@@ -307,6 +307,8 @@ function adminService(socket, event, args, ack) {
   } else if (event === 'set name') {
     socket.data.name = args.length > 0 ? args[0] : null;
     ackIfAsked(ack, 'ok');
+  } else if (event === 'poll' && ack && typeof args[0] === 'string' && args[0] !== '') {
+    socket.nsp.to(args[0]).timeout(1000).emit('vote', (err, answers) => ack(err ? 'timeout' : null, answers));
   } else if (event === 'who' && ack) {
     const room = typeof args[0] === 'string' && args[0] !== '' ? args[0] : null;
     (room === null ? socket.nsp : socket.nsp.in(room)).fetchSockets().then((sockets) => {

@@ -17,7 +17,7 @@
 const {describe, test, before, after} = require('node:test');
 const assert = require('node:assert/strict');
 const {startStack, ns, TARGET} = require('../harness/stack');
-const {ackAll, closeAll, connect, connectError, until} = require('../harness/client');
+const {ackAll, closeAll, connect, connectError, untilConnects} = require('../harness/client');
 
 const ROOMQ_ONLY = TARGET === 'reference' ? 'roomq feature: a Socket.IO middleware is in-process' : false;
 const CONFIG = {
@@ -33,14 +33,7 @@ describe('service middleware', () => {
   before(async () => {
     stack = await startStack({config: CONFIG, gateways: 2, echo: true});
     // The service answers /admin once its subscription there is confirmed too.
-    await until('the /admin middleware to answer', async () => {
-      try {
-        (await connect(stack.url, '/admin', {auth: {role: 'admin'}})).disconnect();
-        return true;
-      } catch {
-        return false;
-      }
-    }, 15000);
+    await untilConnects(stack.url, '/admin', {auth: {role: 'admin'}});
   });
 
   after(async () => {

@@ -6,6 +6,9 @@
 //    room on every gateway with their socket.data, and follows joins, leaves
 //    and disconnects;
 //  - `set name` (socket.data.name = ... in a handler) shows in later answers;
+//  - `poll` (io.to(room).timeout(1000).emit("vote", cb) in the service)
+//    collects one answer per socket of the room on every gateway, or times
+//    out with the answers that came;
 //  - `roomq sockets` prints the same from the broker, or the count (roomq);
 //  - a SIGKILLed gateway's sockets leave presence once the broker expires it
 //    (roomq: the reference's sockets live in its one process).
@@ -21,7 +24,7 @@ const assert = require('node:assert/strict');
 const path = require('node:path');
 const {execFileSync} = require('node:child_process');
 const {startStack, ns, TARGET, BIN_DIR} = require('../harness/stack');
-const {ack, closeAll, connect, until} = require('../harness/client');
+const {ack, ackAll, closeAll, connect, until, untilConnects} = require('../harness/client');
 
 const ROOMQ_ONLY = TARGET === 'reference' ? 'roomq feature' : false;
 const CONFIG = {
@@ -64,14 +67,7 @@ describe('presence and socket.data', () => {
 
   before(async () => {
     stack = await startStack({config: CONFIG, gateways: 2, echo: true});
-    await until('the /admin service to answer', async () => {
-      try {
-        (await connect(stack.url, '/admin', {auth: {role: 'admin'}})).disconnect();
-        return true;
-      } catch {
-        return false;
-      }
-    }, 15000);
+    await untilConnects(stack.url, '/admin', {auth: {role: 'admin'}});
     ann = await connect(stack.urls[0], '/admin', {auth: {role: 'admin', user: 'ann'}});
     bob = await connect(stack.urls[1], '/admin', {auth: {role: 'admin', user: 'bob'}});
     cy = await connect(stack.urls[1], '/admin', {auth: {role: 'admin', user: 'cy'}});
@@ -100,6 +96,24 @@ describe('presence and socket.data', () => {
     assert.equal(await ack(cy, 'set name', 'Cy'), 'ok');
     await whoBecomes(ann, cy.id, [[cy.id, {role: 'admin', user: 'cy', name: 'Cy'}]],
                      "cy's new data");
+  });
+
+  test('a broadcast with acks collects one answer per socket of the room', async () => {
+    ann.on('vote', (answer) => answer('ann'));
+    bob.on('vote', (answer) => answer('bob'));
+    const [err, answers] = await ackAll(cy, 'poll', 'team-x');
+    assert.equal(err, null);
+    assert.deepEqual([...answers].sort(), ['ann', 'bob']);
+    // A socket that never answers: the poll times out with the others' answers.
+    assert.deepEqual(await ack(cy, 'join', 'team-y'), {ok: true});
+    assert.deepEqual(await ack(ann, 'join', 'team-y'), {ok: true});
+    await whoBecomes(bob, 'team-y', [
+      [ann.id, {role: 'admin', user: 'ann'}],
+      [cy.id, {role: 'admin', user: 'cy', name: 'Cy'}],
+    ], 'team-y to hold ann and cy');
+    const [late, some] = await ackAll(bob, 'poll', 'team-y');
+    assert.equal(late, 'timeout');
+    assert.deepEqual(some, ['ann']);
   });
 
   test('roomq sockets prints the room from the broker', {skip: ROOMQ_ONLY}, async () => {

@@ -104,6 +104,7 @@ void ExpectSameRoute(const EnvelopeRoute& route, const v1::Envelope& e) {
   EXPECT_EQ(route.socket_id, e.socket_id());
   EXPECT_EQ(route.service_family, e.service_family());
   EXPECT_EQ(route.confirm, e.confirm());
+  EXPECT_EQ(route.has_ack_id, e.has_ack_id());
 }
 
 TEST(ScanRoute, ReadsTheRoutingFields) {
@@ -112,6 +113,7 @@ TEST(ScanRoute, ReadsTheRoutingFields) {
   envelope.set_message_id(42);
   envelope.set_socket_id("sock-1");
   envelope.set_confirm(true);
+  envelope.set_ack_id(0);  // optional: set even at 0
   const std::string bytes = envelope.SerializeAsString();
   auto route = ScanRoute(bytes);
   ASSERT_TRUE(route.ok()) << route.status();
