@@ -120,7 +120,8 @@ int Run() {
   while (present != static_cast<uint64_t>(flags.sockets) && Clock::now() < deadline) {
     (void)(*gateway)->Poll(std::chrono::milliseconds(1));
     std::promise<uint64_t> count;
-    (void)room.CountSockets([&](absl::StatusOr<uint64_t> n) { count.set_value(n.value_or(0)); });
+    (void)room.CountSockets(
+        [&](const absl::StatusOr<uint64_t>& n) { count.set_value(n.value_or(0)); });
     present = count.get_future().get();
   }
   if (present != static_cast<uint64_t>(flags.sockets)) {
@@ -138,13 +139,15 @@ int Run() {
     });
   });
   auto first_page = Time(flags.rounds, [&](std::promise<absl::Status>& done) {
-    return room.FetchSocketPages(1000, [&](absl::StatusOr<std::vector<SocketInfo>> page, bool) {
-      done.set_value(page.status());
-      return false;
-    });
+    return room.FetchSocketPages(1000,
+                                 [&](const absl::StatusOr<std::vector<SocketInfo>>& page, bool) {
+                                   done.set_value(page.status());
+                                   return false;
+                                 });
   });
   auto count = Time(flags.rounds, [&](std::promise<absl::Status>& done) {
-    return room.CountSockets([&](absl::StatusOr<uint64_t> n) { done.set_value(n.status()); });
+    return room.CountSockets(
+        [&](const absl::StatusOr<uint64_t>& n) { done.set_value(n.status()); });
   });
   (*client)->Close();
   for (const auto& [name, samples] : {std::pair{"FetchSockets (all)", &fetch_all},

@@ -828,20 +828,22 @@ TEST_F(ClientIntegrationTest, ABroadcastWithAcksCollectsOneAnswerPerSocket) {
   AwaitCount(*service, "vip", 3);
 
   // The gateway's sockets answer: `answering` of them.
-  auto vote = [&](const BroadcastOperator& target, std::vector<std::string> answering) {
+  auto vote = [&](const BroadcastOperator& target, const std::vector<std::string>& answering) {
     asked.clear();
     Latch<std::pair<absl::Status, std::vector<std::string>>> done;
-    EXPECT_TRUE(target
-                    .EmitWithAck("vote", Args().Int(1),
-                                 [&](absl::Status status, std::vector<Message> answers) {
-                                   std::vector<std::string> who;
-                                   for (const Message& answer : answers) {
-                                     who.push_back(answer.socket_id + "=" + answer.args_json);
-                                   }
-                                   std::sort(who.begin(), who.end());
-                                   done.Callback()({status, who});
-                                 })
-                    .ok());
+    EXPECT_TRUE(
+        target
+            .EmitWithAck("vote", Args().Int(1),
+                         [&](const absl::Status& status, const std::vector<Message>& answers) {
+                           std::vector<std::string> who;
+                           who.reserve(answers.size());
+                           for (const Message& answer : answers) {
+                             who.push_back(answer.socket_id + "=" + answer.args_json);
+                           }
+                           std::sort(who.begin(), who.end());
+                           done.Callback()({status, who});
+                         })
+            .ok());
     if (!answering.empty()) {
       EXPECT_TRUE(test_support::WaitUntil(
           [&] { return (*gateway)->Poll(milliseconds(10)).ok() && !asked.empty(); },

@@ -114,17 +114,18 @@ void ServeAdmin(Client& client, const std::string& ns) {
   nsp.On("poll", [](RemoteSocket& socket, const Message& message, const Ack& ack) {
     const std::string room = FirstString(message);
     if (!ack.requested() || room.empty()) return;
-    LogIfFailed(socket.Nsp()
-                    .To(room)
-                    .Timeout(std::chrono::milliseconds(1000))
-                    .EmitWithAck("vote", Args(),
-                                 [ack](const absl::Status& status, std::vector<Message> answers) {
-                                   LogIfFailed(ack(Args()
-                                                       .Json(status.ok() ? "null" : "\"timeout\"")
-                                                       .Json(FirstArguments(answers))),
-                                               "ack poll");
-                                 }),
-                "emit vote");
+    LogIfFailed(
+        socket.Nsp()
+            .To(room)
+            .Timeout(std::chrono::milliseconds(1000))
+            .EmitWithAck("vote", Args(),
+                         [ack](const absl::Status& status, const std::vector<Message>& answers) {
+                           LogIfFailed(ack(Args()
+                                               .Json(status.ok() ? "null" : "\"timeout\"")
+                                               .Json(FirstArguments(answers))),
+                                       "ack poll");
+                         }),
+        "emit vote");
   });
 }
 
