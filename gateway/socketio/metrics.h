@@ -32,7 +32,9 @@
 //                                          unknown_namespace | max_rooms_per_socket |
 //                                          rooms_per_address | publish |
 //                                          broker_subscription | max_event_bytes |
-//                                          attachment_timeout; set by the caller:
+//                                          attachment_timeout |
+//                                          max_socket_data_bytes (a service's
+//                                          SetData over the bound); set by the caller:
 //                                          origin (--cors-origin), handshake_rate,
 //                                          sessions_per_address
 //   protocol_errors_total         counter  sessions closed for a malformed packet
