@@ -388,22 +388,21 @@ std::string SocketIndex::RoomMembersKey(std::string_view ns, std::string_view ro
   return Key(ns, room);
 }
 
+void SocketIndex::EraseMember(const std::string& key, const SocketRecord* record) {
+  auto it = members_.find(key);
+  if (it == members_.end()) return;
+  it->second.erase(record);
+  if (it->second.empty()) members_.erase(it);
+}
+
 void SocketIndex::AddMembers(const SocketRecord* record) {
-  const std::string& ns = record->session.namespace_();
-  members_[NamespaceMembersKey(ns)].insert(record);
-  for (const std::string& room : record->rooms) members_[RoomMembersKey(ns, room)].insert(record);
+  members_[NamespaceMembersKey(record->session.namespace_())].insert(record);
+  for (const std::string& room : record->rooms) JoinMembers(record, room);
 }
 
 void SocketIndex::DropMembers(const SocketRecord* record) {
-  const std::string& ns = record->session.namespace_();
-  auto drop = [&](const std::string& key) {
-    auto it = members_.find(key);
-    if (it == members_.end()) return;
-    it->second.erase(record);
-    if (it->second.empty()) members_.erase(it);
-  };
-  drop(NamespaceMembersKey(ns));
-  for (const std::string& room : record->rooms) drop(RoomMembersKey(ns, room));
+  EraseMember(NamespaceMembersKey(record->session.namespace_()), record);
+  for (const std::string& room : record->rooms) LeaveMembers(record, room);
 }
 
 void SocketIndex::JoinMembers(const SocketRecord* record, std::string_view room) {
@@ -411,10 +410,7 @@ void SocketIndex::JoinMembers(const SocketRecord* record, std::string_view room)
 }
 
 void SocketIndex::LeaveMembers(const SocketRecord* record, std::string_view room) {
-  auto it = members_.find(RoomMembersKey(record->session.namespace_(), room));
-  if (it == members_.end()) return;
-  it->second.erase(record);
-  if (it->second.empty()) members_.erase(it);
+  EraseMember(RoomMembersKey(record->session.namespace_(), room), record);
 }
 
 template <typename Visit>

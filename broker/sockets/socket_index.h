@@ -298,6 +298,8 @@ class SocketIndex {
   // starts with a byte no Key() starts with.
   static std::string NamespaceMembersKey(std::string_view ns);
   static std::string RoomMembersKey(std::string_view ns, std::string_view room);
+  // Takes `record` out of members_[key], erasing the set once empty.
+  void EraseMember(const std::string& key, const SocketRecord* record);
   // Adds a connected record to members_ / takes it out of it.
   void AddMembers(const SocketRecord* record);
   void DropMembers(const SocketRecord* record);

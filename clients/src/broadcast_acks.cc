@@ -20,12 +20,11 @@ void BroadcastAcks::Expect(uint64_t ack_id, absl::StatusOr<uint64_t> sockets) {
   MaybeComplete(it, absl::OkStatus());
 }
 
-bool BroadcastAcks::Answer(uint64_t ack_id, Message message) {
+void BroadcastAcks::Answer(uint64_t ack_id, Message message) {
   auto it = pending_.find(ack_id);
-  if (it == pending_.end()) return false;
+  if (it == pending_.end()) return;
   it->second.answers.push_back(std::move(message));
   MaybeComplete(it, absl::OkStatus());
-  return true;
 }
 
 void BroadcastAcks::MaybeComplete(std::map<uint64_t, Pending>::iterator it, absl::Status status) {

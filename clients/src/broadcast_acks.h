@@ -35,8 +35,9 @@ class BroadcastAcks {
   // The broker's receipt of broadcast `ack_id`: the number of answers to
   // expect, or why there will be none.
   void Expect(uint64_t ack_id, absl::StatusOr<uint64_t> sockets);
-  // An answer; false when `ack_id` is no broadcast's (not taken).
-  bool Answer(uint64_t ack_id, Message message);
+  // An answer; ignored when `ack_id` is no pending broadcast's (late, or
+  // not a broadcast).
+  void Answer(uint64_t ack_id, Message message);
   // Completes every broadcast whose deadline is <= now.
   void Expire(Clock::time_point now);
   void CancelAll();

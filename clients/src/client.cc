@@ -9,11 +9,7 @@
 #include "proto/wire/topic.h"
 
 namespace roomq {
-namespace {
-
-// Event names Socket.IO reserves; emitting them is refused like socket.io does.
-constexpr std::array<std::string_view, 6> kReservedEvents = {
-    "connect", "connect_error", "disconnect", "disconnecting", "newListener", "removeListener"};
+namespace internal {
 
 absl::Status ValidateTargets(const std::string& ns, const std::vector<std::string>& rooms,
                              const std::vector<std::string>& except_rooms) {
@@ -30,6 +26,16 @@ absl::Status ValidateTargets(const std::string& ns, const std::vector<std::strin
   }
   return absl::OkStatus();
 }
+
+}  // namespace internal
+
+namespace {
+
+using internal::ValidateTargets;
+
+// Event names Socket.IO reserves; emitting them is refused like socket.io does.
+constexpr std::array<std::string_view, 6> kReservedEvents = {
+    "connect", "connect_error", "disconnect", "disconnecting", "newListener", "removeListener"};
 
 absl::Status ValidateEvent(std::string_view event) {
   if (event.empty()) return absl::InvalidArgumentError("empty event name");
@@ -294,18 +300,12 @@ void Namespace::OnServerSideEmit(std::string_view event, MessageHandler handler)
 }
 
 absl::Status Namespace::ServerSideEmit(std::string_view event, const Args& args) const {
-  if (absl::Status status = ValidateEvent(event); !status.ok()) return status;
-  if (!args.status().ok()) return args.status();
-  if (absl::Status status = wire::ValidateTopic(wire::NamespaceTopic(ns_)); !status.ok()) {
-    return status;
-  }
-  v1::Envelope envelope;
-  envelope.set_kind(v1::KIND_SERVER_EVENT);
-  envelope.set_channel(v1::CHANNEL_SERVICE);
-  envelope.set_namespace_(ns_);
-  envelope.set_event(std::string(event));
-  SetArgs(args, envelope);
-  return core_->Publish(std::move(envelope), nullptr);
+  // A namespace-wide event, sent to the namespace's services instead.
+  auto envelope = EventEnvelope(*this, event, args);
+  if (!envelope.ok()) return envelope.status();
+  envelope->set_kind(v1::KIND_SERVER_EVENT);
+  envelope->set_channel(v1::CHANNEL_SERVICE);
+  return core_->Publish(*std::move(envelope), nullptr);
 }
 
 void Namespace::Use(Middleware middleware) const {

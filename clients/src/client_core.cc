@@ -230,13 +230,10 @@ void ClientCore::AskPresence(node::Link& link, uint64_t id) {
                   }
                   const bool more = answer.ok() && !answer->next_after().empty();
                   if (more) walk->second.query.set_after(answer->next_after());
-                  // Moved out: the handler may close the client.
-                  PresencePageHandler on_page = std::move(walk->second.on_page);
-                  const bool go_on = on_page(std::move(answer));
-                  walk = presence_walks_.find(id);
-                  if (walk == presence_walks_.end()) return;
+                  // `walk` stays valid: only Shutdown, which never runs
+                  // inside a callback, erases other walks.
+                  const bool go_on = walk->second.on_page(std::move(answer));
                   if (more && go_on) {
-                    walk->second.on_page = std::move(on_page);
                     AskPresence(link, id);
                   } else {
                     presence_walks_.erase(walk);
@@ -429,56 +426,47 @@ void ClientCore::EnsureServiceSubscribed(node::Link& link, const std::string& ns
   });
 }
 
-void ClientCore::SetConnectionHandler(std::string ns, ConnectionHandler handler) {
+void ClientCore::UpdateService(std::string ns, std::function<void(ServiceEntry&)> update) {
   (void)Post(
-      [this, ns = std::move(ns), handler = std::move(handler)](node::Link& link) mutable {
-        services_[ns].on_connection = std::move(handler);
+      [this, ns = std::move(ns), update = std::move(update)](node::Link& link) {
+        update(services_[ns]);
         EnsureServiceSubscribed(link, ns);
       },
       false);
+}
+
+void ClientCore::SetConnectionHandler(std::string ns, ConnectionHandler handler) {
+  UpdateService(std::move(ns), [handler = std::move(handler)](ServiceEntry& service) {
+    service.on_connection = handler;
+  });
 }
 
 void ClientCore::SetDisconnectionHandler(std::string ns, DisconnectionHandler handler) {
-  (void)Post(
-      [this, ns = std::move(ns), handler = std::move(handler)](node::Link& link) mutable {
-        services_[ns].on_disconnection = std::move(handler);
-        EnsureServiceSubscribed(link, ns);
-      },
-      false);
+  UpdateService(std::move(ns), [handler = std::move(handler)](ServiceEntry& service) {
+    service.on_disconnection = handler;
+  });
 }
 
 void ClientCore::SetServerEventHandler(std::string ns, std::string event, MessageHandler handler) {
-  (void)Post(
-      [this, ns = std::move(ns), event = std::move(event),
-       handler = std::move(handler)](node::Link& link) mutable {
-        services_[ns].on_server_event[event] = std::move(handler);
-        EnsureServiceSubscribed(link, ns);
-      },
-      false);
+  UpdateService(std::move(ns),
+                [event = std::move(event), handler = std::move(handler)](ServiceEntry& service) {
+                  service.on_server_event[event] = handler;
+                });
 }
 
 void ClientCore::SetEventHandler(std::string ns, std::string event, EventHandler handler) {
-  (void)Post(
-      [this, ns = std::move(ns), event = std::move(event),
-       handler = std::move(handler)](node::Link& link) mutable {
-        services_[ns].on_event[event] = std::move(handler);
-        EnsureServiceSubscribed(link, ns);
-      },
-      false);
+  UpdateService(std::move(ns), [event = std::move(event), handler = std::move(handler)](
+                                   ServiceEntry& service) { service.on_event[event] = handler; });
 }
 
 void ClientCore::AddMiddleware(std::string ns, Middleware middleware) {
-  (void)Post(
-      [this, ns = std::move(ns), middleware = std::move(middleware)](node::Link& link) mutable {
-        ServiceEntry& service = services_[ns];
-        auto chain = service.middlewares
-                         ? std::make_shared<std::vector<Middleware>>(*service.middlewares)
-                         : std::make_shared<std::vector<Middleware>>();
-        chain->push_back(std::move(middleware));
-        service.middlewares = std::move(chain);
-        EnsureServiceSubscribed(link, ns);
-      },
-      false);
+  UpdateService(std::move(ns), [middleware = std::move(middleware)](ServiceEntry& service) {
+    auto chain = service.middlewares
+                     ? std::make_shared<std::vector<Middleware>>(*service.middlewares)
+                     : std::make_shared<std::vector<Middleware>>();
+    chain->push_back(middleware);
+    service.middlewares = std::move(chain);
+  });
 }
 
 void ClientCore::ContinueMiddleware(std::shared_ptr<MiddlewareRun> run, size_t step) {
@@ -661,7 +649,7 @@ void ClientCore::DispatchAck(const v1::Envelope& envelope, const v1::Delivery& h
   }
   auto it = pending_acks_.find(envelope.ack_id());
   if (it == pending_acks_.end()) {
-    (void)broadcast_acks_.Answer(envelope.ack_id(), MessageFromEnvelope(envelope, &header));
+    broadcast_acks_.Answer(envelope.ack_id(), MessageFromEnvelope(envelope, &header));
     return;  // a broadcast's, or late or duplicate
   }
   AckCallback callback = std::move(it->second.callback);

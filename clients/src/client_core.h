@@ -40,6 +40,11 @@
 
 namespace roomq::internal {
 
+// A target selection's namespace and rooms are valid topics (no empty room):
+// what every publish and presence query checks before it is queued.
+absl::Status ValidateTargets(const std::string& ns, const std::vector<std::string>& rooms,
+                             const std::vector<std::string>& except_rooms);
+
 // Builds a Message from a delivered envelope (and its delivery header).
 Message MessageFromEnvelope(const v1::Envelope& envelope, const v1::Delivery* header);
 
@@ -135,6 +140,9 @@ class ClientCore : public std::enable_shared_from_this<ClientCore> {
     AckCallback callback;
   };
 
+  // On the link thread: `update` changes the service entry of `ns`, whose
+  // service topic is then subscribed if it was not.
+  void UpdateService(std::string ns, std::function<void(ServiceEntry&)> update);
   // Sets a fresh ack_id and reply_to = this node on `envelope`; returns the id.
   uint64_t AskForAcks(v1::Envelope& envelope);
   // Posts a command; `bounded` ones are refused at max_queued_emits.

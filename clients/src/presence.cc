@@ -7,7 +7,6 @@
 
 #include "absl/strings/str_cat.h"
 #include "clients/src/client_core.h"
-#include "proto/wire/topic.h"
 #include "roomq/client.h"
 
 namespace roomq {
@@ -18,7 +17,9 @@ constexpr size_t kMaxPresenceRooms = 100;
 constexpr size_t kMaxPageSize = 1000;
 
 absl::StatusOr<v1::Presence> PresenceQuery(const BroadcastOperator& target) {
-  if (absl::Status status = wire::ValidateTopic(wire::NamespaceTopic(target.ns())); !status.ok()) {
+  if (absl::Status status =
+          internal::ValidateTargets(target.ns(), target.rooms(), target.except_rooms());
+      !status.ok()) {
     return status;
   }
   if (target.rooms().size() > kMaxPresenceRooms ||
@@ -28,16 +29,8 @@ absl::StatusOr<v1::Presence> PresenceQuery(const BroadcastOperator& target) {
   }
   v1::Presence query;
   query.set_namespace_(target.ns());
-  for (const auto* rooms : {&target.rooms(), &target.except_rooms()}) {
-    for (const std::string& room : *rooms) {
-      if (room.empty()) return absl::InvalidArgumentError("empty room name");
-      if (absl::Status status = wire::ValidateTopic(wire::RoomTopic(target.ns(), room));
-          !status.ok()) {
-        return status;
-      }
-      (rooms == &target.rooms() ? query.add_rooms() : query.add_except_rooms())->assign(room);
-    }
-  }
+  query.mutable_rooms()->Assign(target.rooms().begin(), target.rooms().end());
+  query.mutable_except_rooms()->Assign(target.except_rooms().begin(), target.except_rooms().end());
   query.set_except_socket(target.except_socket());
   return query;
 }

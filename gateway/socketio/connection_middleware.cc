@@ -1,8 +1,9 @@
 // Connection's part of what services decide about a socket: its service
-// middleware (`middleware: required`, config.h) and its socket.data. A fresh socket whose rooms are
-// confirmed is described to the namespace's services and waits for the first verdict addressed to
-// its own room, or for middleware_timeout. Kept apart from connection.cc so the CONNECT path there
-// stays readable.
+// middleware (`middleware: required`, config.h) and its socket.data. A
+// fresh socket whose rooms are confirmed is described to the namespace's
+// services and waits for the first verdict addressed to its own room, or
+// for middleware_timeout. Kept apart from connection.cc so the CONNECT
+// path there stays readable.
 //
 // Why the verdict travels to the socket's own room: that room is
 // subscribed before the handshake goes out (BeginConnect), it reaches the
