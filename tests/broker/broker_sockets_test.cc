@@ -330,9 +330,19 @@ TEST_F(BrokerSocketsTest, PresenceAnswersFromEveryNodesRecordsWithoutTheirSecret
       NextFrame(service, [](const v1::BrokerFrame& frame) { return frame.has_presence(); });
   EXPECT_FALSE(refused.presence().ok());
   EXPECT_FALSE(refused.presence().error().empty());
+  // So is one naming more than 100 rooms.
+  v1::SubscriberCommand wide;
+  wide.set_request_id(++request_id_);
+  wide.mutable_presence()->set_namespace_("/chat");
+  for (int i = 0; i <= 100; ++i) wide.mutable_presence()->add_rooms("r" + std::to_string(i));
+  service.Command(wide);
+  const v1::BrokerFrame too_wide =
+      NextFrame(service, [](const v1::BrokerFrame& frame) { return frame.has_presence(); });
+  EXPECT_FALSE(too_wide.presence().ok());
+  EXPECT_EQ(too_wide.presence().error(), "over 100 rooms in one query");
   const BrokerStats stats =
-      AwaitStats([](const BrokerStats& s) { return s.presence_refused == 1; });
-  EXPECT_EQ(stats.presence_queries, 5u);
+      AwaitStats([](const BrokerStats& s) { return s.presence_refused == 2; });
+  EXPECT_EQ(stats.presence_queries, 6u);
 }
 
 // io.to(room).timeout(ms).emit(..., cb): the publisher learns how many

@@ -569,9 +569,16 @@ TEST(SocketIndexPresenceTest, APageEndsAtItsByteBoundWithAtLeastOneRecord) {
   page = index.Presence(Query(""), 2 * one);
   EXPECT_EQ(Ids(page), (std::vector<std::string>{"a", "b"}));
   // The default and largest page is kMaxPresencePage.
+  for (size_t i = 0; i < kMaxPresencePage; ++i) {
+    ASSERT_TRUE(index.Open(MakeSession("m" + std::to_string(10000 + i)), "gw", 1).ok());
+  }
   v1::Presence query = Query("");
+  EXPECT_EQ(index.Presence(query, kNoByteLimit).records.size(), kMaxPresencePage);
   query.set_limit(100000);
-  EXPECT_EQ(index.Presence(query, kNoByteLimit).records.size(), 3u);
+  page = index.Presence(query, kNoByteLimit);
+  EXPECT_EQ(page.records.size(), kMaxPresencePage);
+  EXPECT_EQ(page.total, kMaxPresencePage + 3);
+  EXPECT_FALSE(page.next_after.empty());
 }
 
 }  // namespace
