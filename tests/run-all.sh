@@ -4,7 +4,7 @@
 #   1. default preset: unit, layers (wrong-way includes refused), lint (clang-format;
 #      clang-tidy over what changed since tests/lint/tidy_base, tests/lint/check_tidy.sh),
 #      integration, smoke, e2e (Node + socket.io-client), browser (chromium), fault (short)
-#   2. asan preset: unit + integration under AddressSanitizer + UBSan
+#   2. asan preset: unit + integration under AddressSanitizer + UBSan (clang)
 #   3. tsan preset: unit + integration under ThreadSanitizer (clang), against
 #      Debian's Abseil source built under TSan (tests/tsan/build-abseil.sh)
 #   4. fuzz: every libFuzzer target over its committed corpus for ROOMQ_FUZZ_SECONDS (default 15)

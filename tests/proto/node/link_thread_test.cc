@@ -201,6 +201,9 @@ TEST_F(LinkThreadTest, BoundedCommandsAreRefusedAtTheBoundAndCounted) {
   // The thread took the queue: there is room again.
   EXPECT_TRUE(thread.Post(count, Bound::kBounded).ok());
   EXPECT_EQ(thread.stats().refused, 2u);
+  // `ran` dies before `thread`: the command must have run by then.
+  OnLinkThread(thread, [](Link&) {});
+  EXPECT_EQ(ran.load(), 4);
 }
 
 TEST_F(LinkThreadTest, TwoAcquirersOfOneTopicMakeOneSubscribeAndBothAreConfirmed) {
