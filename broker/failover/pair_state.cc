@@ -53,8 +53,9 @@ PairTransition PairStateMachine::OnPeerState(PairState peer) {
   }
   switch (state_) {
     case PairState::kStartingPrimary:
-      if (peer == PairState::kStartingBackup)
+      if (peer == PairState::kStartingBackup) {
         return MoveTo(PairState::kActive, "the backup started");
+      }
       if (peer == PairState::kActive) return MoveTo(PairState::kPassive, "the backup is active");
       // A passive backup goes active on hearing this primary start; wait for it.
       return MoveTo(state_, "");
