@@ -35,6 +35,9 @@ constexpr std::chrono::milliseconds kHousekeepingInterval{25};
 // not be written. Fixed text: the log's own error names paths, which the
 // gateway would pass on to browsers.
 constexpr std::string_view kHistoryUnavailable = "history log unavailable";
+// PublishReceipt.error of an envelope sent to a broker of a pair that does
+// not serve now (proto/roomq.proto Standby).
+constexpr std::string_view kStandbyBroker = "standby broker";
 
 uint64_t RandomEpoch() {
   std::random_device random;
@@ -121,6 +124,9 @@ absl::StatusOr<std::unique_ptr<Broker>> Broker::Create(zmq::context_t& context,
     return absl::InternalError(absl::StrCat("eventfd: ", strerror(errno)));
   }
   if (absl::Status status = broker->Bind(); !status.ok()) return status;
+  if (broker->options_.pair.enabled) {
+    if (absl::Status status = broker->BindPair(); !status.ok()) return status;
+  }
   if (!broker->options_.data_dir.empty()) {
     if (absl::Status status = broker->OpenLog(); !status.ok()) return status;
     if (absl::Status status = broker->OpenSocketLog(); !status.ok()) return status;
@@ -133,6 +139,10 @@ Broker::Broker(zmq::context_t& context, BrokerOptions options, uint64_t epoch)
       epoch_(epoch),
       pub_(context, zmq::socket_type::router),
       sub_(context, zmq::socket_type::router),
+      pair_in_(options_.pair.enabled ? zmq::socket_t(context, zmq::socket_type::router)
+                                     : zmq::socket_t()),
+      pair_out_(options_.pair.enabled ? zmq::socket_t(context, zmq::socket_type::dealer)
+                                      : zmq::socket_t()),
       wake_fd_(::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)),
       peers_(routes_, options_.heartbeat),
       history_(options_.history),
@@ -194,25 +204,36 @@ absl::Status Broker::Run() {
   const Clock::time_point start = options_.clock->Now();
   next_housekeeping_ = start + kHousekeepingInterval;
   next_stats_ = start + options_.stats_interval;
+  next_pair_heartbeat_ = start;
+  if (pair_ != nullptr) {
+    spdlog::info("pair: {} role={} pair={} peer={}", failover::PairStateName(pair_->state()),
+                 pair_->role() == failover::Role::kPrimary ? "primary" : "backup", pair_endpoint_,
+                 options_.pair.peer);
+  }
   absl::Status result = absl::OkStatus();
-  zmq_pollitem_t items[3] = {
+  zmq_pollitem_t items[4] = {
       {pub_.handle(), 0, ZMQ_POLLIN, 0},
       {sub_.handle(), 0, ZMQ_POLLIN, 0},
       {nullptr, wake_fd_, ZMQ_POLLIN, 0},
+      {pair_in_.handle(), 0, ZMQ_POLLIN, 0},  // polled only with a pair
   };
+  const int item_count = pair_ != nullptr ? 4 : 3;
   while (!stop_.load(std::memory_order_relaxed)) {
     Clock::time_point now = options_.clock->Now();
-    const auto wait = std::min(next_housekeeping_, next_stats_) - now;
-    const long timeout_ms =
-        std::max<long>(0, std::chrono::duration_cast<std::chrono::milliseconds>(wait).count() + 1);
-    if (zmq_poll(items, 3, timeout_ms) < 0) {
+    Clock::time_point next_timer = std::min(next_housekeeping_, next_stats_);
+    if (pair_ != nullptr) next_timer = std::min(next_timer, next_pair_heartbeat_);
+    const long timeout_ms = std::max<long>(
+        0, std::chrono::duration_cast<std::chrono::milliseconds>(next_timer - now).count() + 1);
+    if (zmq_poll(items, item_count, timeout_ms) < 0) {
       if (zmq_errno() == EINTR) continue;
       result = absl::InternalError(absl::StrCat("zmq_poll: ", zmq_strerror(zmq_errno())));
       break;
     }
+    if (item_count == 4 && (items[3].revents & ZMQ_POLLIN)) DrainPair();
     if (items[1].revents & ZMQ_POLLIN) DrainSubscribers();
     if (items[0].revents & ZMQ_POLLIN) DrainPublishers();
     now = options_.clock->Now();
+    if (pair_ != nullptr && now >= next_pair_heartbeat_) SendPairHeartbeat(now);
     if (now >= next_housekeeping_) Housekeeping(now);
     if (now >= next_stats_) {
       LogStats(/*final=*/false);
@@ -286,6 +307,12 @@ void Broker::RefreshGauges() {
     stats_.peer_queued_bytes_max = std::max(stats_.peer_queued_bytes_max, queued);
   });
   stats_.log_buffered_bytes = log_ != nullptr ? log_->buffered_bytes() : 0;
+  if (pair_ != nullptr) {
+    stats_.pair_state = static_cast<uint64_t>(pair_->state());
+    stats_.pair_peer_alive = pair_->PeerAlive() ? 1 : 0;
+    stats_.pair_failovers = pair_->counters().failovers;
+    stats_.pair_conflicts = pair_->counters().conflicts;
+  }
 }
 
 void Broker::LogStats(bool final) {
@@ -369,6 +396,15 @@ void Broker::Route() {
            EncodeReceipt(false,
                          absl::StrCat("invalid envelope: ", ToAbsl(wire::ScanErrorName(error))), 0,
                          {})});
+    }
+    return;
+  }
+  if (!PairServes(/*from_node=*/false)) {
+    // A standby broker routes nothing: the node moves on at its next command.
+    ++stats_.pair_refused;
+    if (route_.confirm) {
+      receipts_.push_back(
+          {std::string(View(identity_)), EncodeReceipt(false, kStandbyBroker, 0, {})});
     }
     return;
   }

@@ -134,6 +134,16 @@
 // Socket records: 1,000,000 records and 512 MiB of encoded records in all
 // (BrokerOptions.sessions; at the bound the soonest-expiring disconnected
 // record is evicted, else a new one refused: socket_index.h).
+//
+// Failover pair (BrokerOptions.pair, broker/failover/README.md): a broker
+// with a pair role also binds a pair socket (ROUTER) and connects a DEALER
+// to its peer's; every pair heartbeat each sends its PairHeartbeat. A
+// failover::PairStateMachine decides whether nodes are served: every
+// command but Goodbye is a node's request; while not active the broker
+// answers it with BrokerFrame{standby} and carries nothing out, and drops
+// envelopes (a refused receipt when asked). A broker that turns passive
+// while it served sends standby to every peer and forgets them. Nothing is
+// replicated yet: a backup that takes over serves with its own epoch.
 
 #include <atomic>
 #include <chrono>
@@ -148,6 +158,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
+#include "broker/failover/pair_state.h"
 #include "broker/history/history.h"
 #include "broker/peer_table.h"
 #include "broker/routing_table.h"
@@ -166,6 +177,16 @@ namespace roomq::broker {
 // one offset per target room, each naming its topic (up to
 // wire::kMaxRoomsPerEnvelope rooms of up to 256 + 1024 bytes of names).
 inline constexpr int64_t kMaxDeliveryOverheadBytes = int64_t{2} << 20;
+
+// One broker of a failover pair; a broker without a role runs alone.
+struct BrokerPairOptions {
+  bool enabled = false;
+  failover::Role role = failover::Role::kPrimary;
+  std::string bind;  // the pair socket (ROUTER) the peer's heartbeats reach
+  std::string peer;  // the peer's pair socket
+  // PairHeartbeat period; the peer is lost after two silent ones.
+  std::chrono::milliseconds heartbeat{1000};
+};
 
 struct BrokerOptions {
   std::string pub_bind = node::kDefaultPubEndpoint;
@@ -213,6 +234,7 @@ struct BrokerOptions {
   // retention (WallNow()). Must outlive the broker. zmq_poll still waits in
   // real time, bounded by the next timer as this clock sees it.
   const base::Clock* clock = &base::Clock::Real();
+  BrokerPairOptions pair;
 };
 
 class Broker {
@@ -232,6 +254,8 @@ class Broker {
   // becomes the real port).
   const std::string& pub_endpoint() const { return pub_endpoint_; }
   const std::string& sub_endpoint() const { return sub_endpoint_; }
+  // The pair socket actually bound; empty without a pair role.
+  const std::string& pair_endpoint() const { return pair_endpoint_; }
   uint64_t epoch() const { return epoch_; }
 
   // Logs "roomq-broker listening pub=... sub=... epoch=...", then routes
@@ -343,6 +367,18 @@ class Broker {
   // delivery of the topic.
   void AddCurrentOffsets(const v1::Subscribe& subscribe, v1::Reply& reply) const;
   void SendBrokerFrame(std::string_view identity, const v1::BrokerFrame& frame);
+
+  // The failover pair (broker_pair.cc).
+  absl::Status BindPair();
+  // True when nodes are served now. A node's command (`from_node`) is a
+  // request in the Binary Star sense and may make a passive broker active.
+  bool PairServes(bool from_node);
+  void SendStandby(std::string_view identity);
+  void DrainPair();
+  void SendPairHeartbeat(Clock::time_point now);
+  // Logs a transition and, when this broker stops serving, sends standby to
+  // every peer and forgets them.
+  void ApplyPairTransition(const failover::PairTransition& transition);
   void Housekeeping(Clock::time_point now);
   void RefreshGauges();
   void LogStats(bool final);
@@ -353,6 +389,11 @@ class Broker {
   zmq::socket_t sub_;
   std::string pub_endpoint_;
   std::string sub_endpoint_;
+  std::unique_ptr<failover::PairStateMachine> pair_;  // with a pair role
+  zmq::socket_t pair_in_;                             // ROUTER: the peer's heartbeats
+  zmq::socket_t pair_out_;                            // DEALER: ours, to the peer
+  std::string pair_endpoint_;
+  Clock::time_point next_pair_heartbeat_;
   int wake_fd_ = -1;  // eventfd written by Stop()
   std::atomic<bool> stop_{false};
 

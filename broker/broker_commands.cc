@@ -64,6 +64,11 @@ void Broker::HandleCommand(std::string_view identity, const zmq::message_t& body
     return;
   }
   ++stats_.commands;
+  if (command.command_case() != v1::SubscriberCommand::kGoodbye &&
+      !PairServes(/*from_node=*/true)) {
+    SendStandby(identity);
+    return;
+  }
   const Clock::time_point now = options_.clock->Now();
   const uint64_t request_id = command.request_id();
   switch (command.command_case()) {

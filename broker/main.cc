@@ -115,7 +115,28 @@ int main(int argc, char** argv) {
                  "HOST:PORT serving GET /metrics (Prometheus text) on its own thread; port 0 "
                  "picks a free port (logged); none = off")
       ->check(roomq::base::kHostPort);
+  std::string pair_role;
+  app.add_option("--pair-role", pair_role,
+                 "Failover: this broker's role in a primary/backup pair (broker/failover/"
+                 "README.md); none = alone. Needs --pair-bind and --pair-peer")
+      ->check(CLI::IsMember({"primary", "backup"}));
+  app.add_option("--pair-bind", options.pair.bind,
+                 "Failover: endpoint the pair's other broker sends its heartbeats to (ROUTER)");
+  app.add_option("--pair-peer", options.pair.peer,
+                 "Failover: the other broker's --pair-bind endpoint");
+  roomq::base::AddMilliseconds(app, "--pair-heartbeat-ms", options.pair.heartbeat,
+                               "Failover: heartbeat between the pair's brokers; the peer is lost "
+                               "after 2 silent ones")
+      ->check(roomq::base::AtLeast(1));
   roomq::base::ParseCommandLineOrExit(app, argc, argv);
+  if (!pair_role.empty()) {
+    options.pair.enabled = true;
+    options.pair.role = pair_role == "primary" ? roomq::broker::failover::Role::kPrimary
+                                               : roomq::broker::failover::Role::kBackup;
+  } else if (!options.pair.bind.empty() || !options.pair.peer.empty()) {
+    std::fprintf(stderr, "roomq-broker: --pair-bind and --pair-peer need --pair-role\n");
+    return 2;
+  }
 
   if (!config_path.empty()) {
     auto config = roomq::broker::LoadBrokerConfig(config_path);

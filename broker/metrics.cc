@@ -1,6 +1,7 @@
 #include "broker/metrics.h"
 
 #include "absl/strings/str_format.h"
+#include "broker/failover/pair_state.h"
 #include "proto/base/prometheus_text.h"
 
 namespace roomq::broker {
@@ -104,6 +105,27 @@ std::string FormatPrometheus(const BrokerStats& stats, std::chrono::milliseconds
   page.Counter("socket_log_write_failures_total",
                "Socket record log writes that failed (--data-dir).",
                stats.socket_log_write_failures);
+  if (stats.pair_state != 0) {
+    page.Header("pair_state", "gauge",
+                "This broker's state in its failover pair (1 at the state it is in).");
+    for (uint64_t state = 1; state <= 4; ++state) {
+      page.Sample("pair_state",
+                  {{"state", failover::PairStateName(static_cast<failover::PairState>(state))}},
+                  stats.pair_state == state ? 1 : 0);
+    }
+    page.Gauge("pair_peer_alive", "1 while the pair's other broker is heard within its timeout.",
+               stats.pair_peer_alive);
+    page.Counter(
+        "pair_failovers_total",
+        "Times this broker turned active because the active peer was lost and a node came.",
+        stats.pair_failovers);
+    page.Counter("pair_conflicts_total",
+                 "Two active brokers, two passive ones, or both brokers with one role, seen.",
+                 stats.pair_conflicts);
+    page.Counter("pair_refused_total",
+                 "Node commands answered with standby, and envelopes dropped, while not serving.",
+                 stats.pair_refused);
+  }
   page.Header("snapshot_age_seconds", "gauge", "Age of the published counters.");
   page.Sample("snapshot_age_seconds", {},
               absl::StrFormat("%.3f", static_cast<double>(age.count()) / 1000.0));

@@ -69,6 +69,11 @@ std::string BrokerStats::ToString() const {
                   " socket_records_refused=", socket_records_refused,
                   " history_write_failures=", history_write_failures,
                   " history_refused=", history_refused, " history_failing=", history_failing);
+  if (pair_state != 0) {
+    absl::StrAppend(&out, " pair_state=", pair_state, " pair_peer_alive=", pair_peer_alive,
+                    " pair_failovers=", pair_failovers, " pair_conflicts=", pair_conflicts,
+                    " pair_refused=", pair_refused);
+  }
   return out;
 }
 

@@ -88,6 +88,15 @@ struct BrokerStats {
   // when logged.
   uint64_t peer_queued_bytes = 0;
   uint64_t peer_queued_bytes_max = 0;
+  // The failover pair (broker/failover): the state as v1::PairState's
+  // number (0 = no pair) and whether the peer was heard within its timeout,
+  // refreshed when logged; the machine's counters; commands answered with
+  // standby and envelopes dropped while not serving.
+  uint64_t pair_state = 0;
+  uint64_t pair_peer_alive = 0;
+  uint64_t pair_failovers = 0;
+  uint64_t pair_conflicts = 0;
+  uint64_t pair_refused = 0;
 
   uint64_t malformed_total() const;
   uint64_t& malformed_count(Malformed reason) { return malformed[static_cast<size_t>(reason)]; }

@@ -48,11 +48,12 @@ namespace roomq::broker::failover {
 // The role a broker is configured with; it does not change while it runs.
 enum class Role { kPrimary, kBackup };
 
+// The numbers are v1::PairState's, the PairHeartbeat's wire values.
 enum class PairState {
-  kStartingPrimary,  // the primary since its start, until it hears the peer or the peer is late
-  kStartingBackup,   // the backup since its start, until it sees an active primary
-  kActive,           // serves clients
-  kPassive,          // follows the active peer, refuses clients
+  kStartingPrimary = 1,  // the primary since its start, until it hears the peer or it is late
+  kStartingBackup = 2,   // the backup since its start, until it sees an active primary
+  kActive = 3,           // serves clients
+  kPassive = 4,          // follows the active peer, refuses clients
 };
 
 std::string_view PairStateName(PairState state);

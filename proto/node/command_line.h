@@ -15,10 +15,14 @@ namespace roomq::node {
 // --broker-pub / --broker-sub.
 inline void AddBrokerEndpointOptions(CLI::App& app, std::string& broker_pub,
                                      std::string& broker_sub) {
-  app.add_option("--broker-pub", broker_pub, "The broker's publish endpoint (its --pub-bind).")
-      ->type_name("ENDPOINT");
-  app.add_option("--broker-sub", broker_sub, "The broker's subscribe endpoint (its --sub-bind).")
-      ->type_name("ENDPOINT");
+  app.add_option("--broker-pub", broker_pub,
+                 "The broker's publish endpoint (its --pub-bind); a failover pair's two, "
+                 "comma-separated, primary first.")
+      ->type_name("ENDPOINT[,ENDPOINT]");
+  app.add_option("--broker-sub", broker_sub,
+                 "The broker's subscribe endpoint (its --sub-bind); a failover pair's two, "
+                 "comma-separated, in the order of --broker-pub.")
+      ->type_name("ENDPOINT[,ENDPOINT]");
 }
 
 // --curve-server-key / --curve-secret-key: both or neither, which

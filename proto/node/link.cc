@@ -10,6 +10,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_split.h"
 #include "proto/base/absl_compat.h"
 #include "proto/node/curve_socket.h"
 #include "proto/wire/delivery.h"
@@ -68,27 +69,69 @@ absl::StatusOr<std::unique_ptr<Link>> Link::Create(zmq::context_t& context, Link
   if (options.max_message_bytes <= 0) {
     return absl::InvalidArgumentError("max_message_bytes must be positive");
   }
+  std::vector<std::string> pub_endpoints = absl::StrSplit(options.pub_endpoint, ',');
+  std::vector<std::string> sub_endpoints = absl::StrSplit(options.sub_endpoint, ',');
+  if (pub_endpoints.size() != sub_endpoints.size()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("the broker lists differ in length: ", pub_endpoints.size(),
+                     " pub endpoints (\"", options.pub_endpoint, "\"), ", sub_endpoints.size(),
+                     " sub endpoints (\"", options.sub_endpoint, "\")"));
+  }
   std::unique_ptr<Link> link(new Link(context, std::move(options), std::move(handlers)));
+  link->pub_endpoints_ = std::move(pub_endpoints);
+  link->sub_endpoints_ = std::move(sub_endpoints);
   link->node_id_ = link->options_.node_id.empty() ? GenerateNodeId(link->options_.node_prefix)
                                                   : link->options_.node_id;
-  try {
-    link->pub_ = zmq::socket_t(context, zmq::socket_type::dealer);
-    link->pub_.set(zmq::sockopt::sndhwm, link->options_.send_hwm);
-    link->pub_.set(zmq::sockopt::maxmsgsize, link->options_.max_message_bytes);
-    link->pub_.set(zmq::sockopt::linger, static_cast<int>(link->options_.linger.count()));
-    if (absl::Status curve = ApplyCurveClient(link->pub_, link->options_.curve); !curve.ok()) {
-      return curve;
-    }
-    link->pub_.connect(link->options_.pub_endpoint);
-  } catch (const zmq::error_t& e) {
-    return absl::InternalError(
-        absl::StrCat("broker pub endpoint \"", link->options_.pub_endpoint, "\": ", e.what()));
+  // Every broker's endpoints are tried now, the first last (it stays
+  // connected): a malformed second broker would otherwise show only at the
+  // first failover.
+  for (size_t i = link->pub_endpoints_.size(); i-- > 0;) {
+    link->broker_ = i;
+    link->CloseSubSocket();
+    if (absl::Status status = link->OpenPubSocket(); !status.ok()) return status;
+    if (absl::Status status = link->OpenSubSocket(); !status.ok()) return status;
   }
-  if (absl::Status status = link->OpenSubSocket(); !status.ok()) return status;
   const auto now = link->options_.clock->Now();
   link->next_ping_ = now + link->options_.heartbeat;
   link->last_broker_answer_ = now;
+  link->last_move_ = now;
   return link;
+}
+
+absl::Status Link::OpenPubSocket() {
+  const std::string& endpoint = pub_endpoints_[broker_];
+  try {
+    pub_ = zmq::socket_t(context_, zmq::socket_type::dealer);
+    pub_.set(zmq::sockopt::sndhwm, options_.send_hwm);
+    pub_.set(zmq::sockopt::maxmsgsize, options_.max_message_bytes);
+    pub_.set(zmq::sockopt::linger, static_cast<int>(options_.linger.count()));
+    if (absl::Status curve = ApplyCurveClient(pub_, options_.curve); !curve.ok()) return curve;
+    pub_.connect(endpoint);
+  } catch (const zmq::error_t& e) {
+    return absl::InternalError(absl::StrCat("broker pub endpoint \"", endpoint, "\": ", e.what()));
+  }
+  return absl::OkStatus();
+}
+
+void Link::MoveToNextBroker(TimePoint now, std::string_view why) {
+  const size_t from = broker_;
+  broker_ = (broker_ + 1) % sub_endpoints_.size();
+  spdlog::warn("roomq link {}: {}; moving from broker {} to {}", node_id_, why,
+               sub_endpoints_[from], sub_endpoints_[broker_]);
+  SetBrokerConnected(false);
+  CloseSubSocket();
+  // Receipts the old broker owes time out (Unavailable), as with any
+  // broker that stops answering.
+  if (absl::Status status = OpenPubSocket(); !status.ok()) {
+    spdlog::error("roomq link {}: {}", node_id_, status.ToString());
+  }
+  if (absl::Status status = OpenSubSocket(); !status.ok()) {
+    spdlog::error("roomq link {}: {}", node_id_, status.ToString());
+  }
+  ++stats_.broker_moves;
+  last_move_ = now;
+  last_broker_answer_ = now;
+  move_due_.reset();
 }
 
 Link::~Link() {
@@ -120,10 +163,10 @@ absl::Status Link::OpenSubSocket() {
     monitor_.set(zmq::sockopt::linger, 0);
     monitor_.connect(monitor_endpoint_);
     if (absl::Status curve = ApplyCurveClient(sub_, options_.curve); !curve.ok()) return curve;
-    sub_.connect(options_.sub_endpoint);
+    sub_.connect(sub_endpoints_[broker_]);
   } catch (const zmq::error_t& e) {
     return absl::InternalError(
-        absl::StrCat("broker sub endpoint \"", options_.sub_endpoint, "\": ", e.what()));
+        absl::StrCat("broker sub endpoint \"", sub_endpoints_[broker_], "\": ", e.what()));
   }
   tcp_connected_ = false;
   zmq_retrying_ = true;  // connecting
@@ -449,7 +492,7 @@ void Link::HandleMonitorReadable() {
       ++connections_;
       if (connections_ > 1) ++stats_.reconnects;
       spdlog::info("roomq link {}: connected to broker {}, sending hello and {} subscriptions",
-                   node_id_, options_.sub_endpoint, subscriptions_.size());
+                   node_id_, sub_endpoints_[broker_], subscriptions_.size());
       // Silence is measured from here so a fresh connection gets its full
       // grace period.
       last_broker_answer_ = options_.clock->Now();
@@ -554,6 +597,20 @@ void Link::HandleBrokerFrame(const zmq::message_t& message) {
     case v1::BrokerFrame::kCloseSocket:
       if (handlers_.on_close_socket) handlers_.on_close_socket(frame.close_socket());
       return;
+    case v1::BrokerFrame::kStandby: {
+      // This broker of a pair does not serve now (proto/roomq.proto
+      // Standby): move to the next one, at most once a heartbeat so that two
+      // starting brokers are not tried in a busy loop.
+      ++stats_.standby;
+      if (sub_endpoints_.size() < 2 || move_due_.has_value()) return;
+      const TimePoint now = options_.clock->Now();
+      if (now - last_move_ >= options_.heartbeat) {
+        MoveToNextBroker(now, absl::StrCat("broker is ", frame.standby().state()));
+      } else {
+        move_due_ = last_move_ + options_.heartbeat;
+      }
+      return;
+    }
     case v1::BrokerFrame::kPong: {
       last_broker_answer_ = options_.clock->Now();
       ++stats_.pongs;
@@ -647,14 +704,18 @@ Link::TimePoint Link::NextTimer() const {
   // Request ids increase with time: the first is the earliest deadline.
   if (!pending_recovers_.empty()) next = std::min(next, pending_recovers_.begin()->second.deadline);
   if (!pending_presence_.empty()) next = std::min(next, pending_presence_.begin()->second.deadline);
+  if (move_due_.has_value()) next = std::min(next, *move_due_);
   return next;
 }
 
 void Link::RunTimers(TimePoint now) {
   if (now >= next_ping_) SendPing(now);
+  if (move_due_.has_value() && now >= *move_due_) MoveToNextBroker(now, "broker is on standby");
   if (now - last_broker_answer_ >= kSilentHeartbeats * options_.heartbeat) {
     SetBrokerConnected(false);
-    if (tcp_connected_ || !zmq_retrying_) {
+    if (sub_endpoints_.size() > 1) {
+      MoveToNextBroker(now, absl::StrCat("broker silent for ", kSilentHeartbeats, " heartbeats"));
+    } else if (tcp_connected_ || !zmq_retrying_) {
       // TCP looks up but nothing answers (hung broker, half-open
       // connection), or the connection is gone and ZeroMQ will not try
       // again (it gives a connection up for good after a protocol error,

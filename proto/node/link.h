@@ -64,6 +64,7 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 #include <zmq.hpp>
 
@@ -78,6 +79,10 @@
 namespace roomq::node {
 
 struct LinkOptions {
+  // The broker's endpoints, or a failover pair's as two comma-separated
+  // lists of one length, primary first ("tcp://a:5555,tcp://b:5555"): the
+  // Link moves to the next pair of endpoints when its broker is silent for
+  // 3 heartbeats or answers Standby (broker/failover/README.md).
   std::string pub_endpoint = kDefaultPubEndpoint;
   std::string sub_endpoint = kDefaultSubEndpoint;
   std::string node_id;  // empty = generated "<prefix>-<host>-<pid>-<random>"
@@ -228,6 +233,8 @@ class Link {
     uint64_t dropped_duplicate = 0;  // replayed deliveries dropped: already delivered
     uint64_t pings = 0;              // Pings sent
     uint64_t pongs = 0;              // Pongs received (equal to pings once all are answered)
+    uint64_t standby = 0;            // Standby answers: a pair's broker that does not serve now
+    uint64_t broker_moves = 0;       // moves to the next broker of the list (failover)
   };
   Stats stats() const { return stats_; }
 
@@ -263,8 +270,12 @@ class Link {
   };
 
   Link(zmq::context_t& context, LinkOptions options, LinkHandlers handlers);
+  absl::Status OpenPubSocket();
   absl::Status OpenSubSocket();
   void CloseSubSocket();
+  // Failover (several brokers listed): both sockets go to the next broker of
+  // the list, which gets Hello and the subscriptions once connected.
+  void MoveToNextBroker(TimePoint now, std::string_view why);
   void SendCommand(const v1::SubscriberCommand& command);
   void SendHelloAndSubscriptions();
   // The subscription set in batches (part of SendHelloAndSubscriptions).
@@ -294,6 +305,13 @@ class Link {
   LinkHandlers handlers_;
   std::string node_id_;
 
+  // The brokers to try, in order (LinkOptions' comma-separated lists), and
+  // the one the sockets are connected to.
+  std::vector<std::string> pub_endpoints_;
+  std::vector<std::string> sub_endpoints_;
+  size_t broker_ = 0;
+  TimePoint last_move_;
+  std::optional<TimePoint> move_due_;  // a standby answer's move, held back a heartbeat
   zmq::socket_t pub_;
   zmq::socket_t sub_;
   zmq::socket_t monitor_;  // PAIR reading sub_'s monitor events

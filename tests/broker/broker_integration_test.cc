@@ -35,6 +35,7 @@
 #include "tests/support/binaries.h"
 #include "tests/support/broker_process.h"
 #include "tests/support/child_process.h"
+#include "tests/support/free_port.h"
 #include "tests/support/http_scrape.h"
 #include "tests/support/wait_until.h"
 
@@ -859,19 +860,8 @@ TEST(BrokerBinary, ExitsWithinTwoSecondsOfSigtermWhileItsLogPipeIsFull) {
 #endif
   int log_pipe[2];
   ASSERT_EQ(::pipe2(log_pipe, O_CLOEXEC), 0);
-  auto free_port = [] {
-    const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    sockaddr_in address{};
-    address.sin_family = AF_INET;
-    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t length = sizeof(address);
-    (void)::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address));
-    (void)::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length);
-    ::close(fd);
-    return static_cast<int>(ntohs(address.sin_port));
-  };
-  const std::string pub = "tcp://127.0.0.1:" + std::to_string(free_port());
-  const std::string sub = "tcp://127.0.0.1:" + std::to_string(free_port());
+  const std::string pub = "tcp://127.0.0.1:" + std::to_string(test_support::FreeLoopbackPort());
+  const std::string sub = "tcp://127.0.0.1:" + std::to_string(test_support::FreeLoopbackPort());
   const std::string binary = test_support::BinaryPath("roomq-broker");
   const std::vector<std::string> args = {binary, "--pub-bind=" + pub, "--sub-bind=" + sub,
                                          "--stats-interval-ms=1"};

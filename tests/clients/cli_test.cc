@@ -36,7 +36,7 @@ TEST(FlagsTest, HelpListsFlagsWithDefaults) {
   const std::string help = PubUsage();
   EXPECT_NE(help.find("  --event\n      Event name. (NAME, default: message)"), std::string::npos)
       << help;
-  EXPECT_NE(help.find("(ENDPOINT, default: " + std::string(kDefaultBrokerPub) + ")"),
+  EXPECT_NE(help.find("(ENDPOINT[,ENDPOINT], default: " + std::string(kDefaultBrokerPub) + ")"),
             std::string::npos)
       << help;
   EXPECT_NE(help.find("(ROOM, repeatable)"), std::string::npos);

@@ -264,7 +264,7 @@ TEST_F(CliIntegrationTest, UsageAndErrors) {
       {{"pub", "--help"}, 0, "Skip sockets in this room. \\(ROOM, repeatable\\)", Stream::kStdout},
       {{"sub", "-h"},
        0,
-       "subscribe endpoint .*\\(ENDPOINT, default: tcp://127.0.0.1:5556\\)",
+       "subscribe endpoint .*\\(ENDPOINT\\[,ENDPOINT\\], default: tcp://127.0.0.1:5556\\)",
        Stream::kStdout},
   };
   for (const UsageCase& c : cases) {

@@ -17,34 +17,31 @@ class PairStateTest : public ::testing::Test {
     return PairOptions{.role = role, .peer_timeout = kPeerTimeout, .clock = &clock_};
   }
 
-  base::FakeClock clock_;
-};
-
-// Two machines wired to each other: each heartbeat delivers one broker's
-// state to the other, as the pair's sockets would.
-struct Pair {
-  PairStateMachine& primary;
-  PairStateMachine& backup;
-  void Heartbeat() {
-    primary.OnPeerState(backup.state());
-    backup.OnPeerState(primary.state());
+  // Two heartbeats between primary_ and backup_, each delivering one
+  // broker's state to the other as the pair's sockets would: enough for a
+  // pair started together to settle.
+  void Settle() {
+    for (int i = 0; i < 2; ++i) {
+      primary_.OnPeerState(backup_.state());
+      backup_.OnPeerState(primary_.state());
+    }
   }
+
+  base::FakeClock clock_;
+  PairStateMachine primary_{Options(Role::kPrimary)};
+  PairStateMachine backup_{Options(Role::kBackup)};
 };
 
 TEST_F(PairStateTest, APrimaryAndABackupStartingTogetherSettleAsActiveAndPassive) {
-  PairStateMachine primary(Options(Role::kPrimary));
-  PairStateMachine backup(Options(Role::kBackup));
-  EXPECT_EQ(primary.state(), PairState::kStartingPrimary);
-  EXPECT_EQ(backup.state(), PairState::kStartingBackup);
-  Pair pair{primary, backup};
-  pair.Heartbeat();
-  pair.Heartbeat();
-  EXPECT_EQ(primary.state(), PairState::kActive);
-  EXPECT_EQ(backup.state(), PairState::kPassive);
-  EXPECT_TRUE(primary.OnClientRequest().served);
-  EXPECT_FALSE(backup.OnClientRequest().served);
-  EXPECT_EQ(backup.counters().clients_refused, 1u);
-  EXPECT_EQ(primary.counters().conflicts + backup.counters().conflicts, 0u);
+  EXPECT_EQ(primary_.state(), PairState::kStartingPrimary);
+  EXPECT_EQ(backup_.state(), PairState::kStartingBackup);
+  Settle();
+  EXPECT_EQ(primary_.state(), PairState::kActive);
+  EXPECT_EQ(backup_.state(), PairState::kPassive);
+  EXPECT_TRUE(primary_.OnClientRequest().served);
+  EXPECT_FALSE(backup_.OnClientRequest().served);
+  EXPECT_EQ(backup_.counters().clients_refused, 1u);
+  EXPECT_EQ(primary_.counters().conflicts + backup_.counters().conflicts, 0u);
 }
 
 TEST_F(PairStateTest, ABackupStartedAloneServesNoClientHoweverLongItWaits) {
@@ -71,73 +68,57 @@ TEST_F(PairStateTest, APrimaryStartedAloneServesOnlyOnceThePeerTimeoutHasPassed)
 }
 
 TEST_F(PairStateTest, ThePassiveBackupTakesOverOnlyWhenTheActiveIsLostAndAClientComes) {
-  PairStateMachine primary(Options(Role::kPrimary));
-  PairStateMachine backup(Options(Role::kBackup));
-  Pair pair{primary, backup};
-  pair.Heartbeat();
-  pair.Heartbeat();
-  ASSERT_EQ(backup.state(), PairState::kPassive);
+  Settle();
+  ASSERT_EQ(backup_.state(), PairState::kPassive);
 
   // The primary dies: no heartbeat from now on. Losing it is not enough.
   clock_.Advance(kPeerTimeout - milliseconds(1));
-  EXPECT_FALSE(backup.OnClientRequest().served);  // still within the timeout
+  EXPECT_FALSE(backup_.OnClientRequest().served);  // still within the timeout
   clock_.Advance(milliseconds(1));
-  EXPECT_FALSE(backup.PeerAlive());
-  EXPECT_EQ(backup.state(), PairState::kPassive);
+  EXPECT_FALSE(backup_.PeerAlive());
+  EXPECT_EQ(backup_.state(), PairState::kPassive);
 
-  PairStateMachine::ClientVerdict verdict = backup.OnClientRequest();
+  PairStateMachine::ClientVerdict verdict = backup_.OnClientRequest();
   EXPECT_TRUE(verdict.served);
   EXPECT_EQ(verdict.transition.from, PairState::kPassive);
   EXPECT_EQ(verdict.transition.to, PairState::kActive);
-  EXPECT_EQ(backup.counters().failovers, 1u);
+  EXPECT_EQ(backup_.counters().failovers, 1u);
 }
 
 TEST_F(PairStateTest, APartitionBetweenTheBrokersAloneLeavesTheBackupPassive) {
-  PairStateMachine primary(Options(Role::kPrimary));
-  PairStateMachine backup(Options(Role::kBackup));
-  Pair pair{primary, backup};
-  pair.Heartbeat();
-  pair.Heartbeat();
+  Settle();
   // The brokers no longer hear each other, and every client still reaches
   // the primary: none comes to the backup, so it never becomes active.
   for (int i = 0; i < 20; ++i) {
     clock_.Advance(kPeerTimeout);
-    EXPECT_TRUE(primary.OnClientRequest().served);
+    EXPECT_TRUE(primary_.OnClientRequest().served);
   }
-  EXPECT_EQ(primary.state(), PairState::kActive);
-  EXPECT_EQ(backup.state(), PairState::kPassive);
-  EXPECT_FALSE(primary.PeerAlive());
+  EXPECT_EQ(primary_.state(), PairState::kActive);
+  EXPECT_EQ(backup_.state(), PairState::kPassive);
+  EXPECT_FALSE(primary_.PeerAlive());
 }
 
 TEST_F(PairStateTest, TheOldPrimaryComesBackPassiveAndTheBackupStaysActive) {
-  PairStateMachine primary(Options(Role::kPrimary));
-  PairStateMachine backup(Options(Role::kBackup));
-  Pair pair{primary, backup};
-  pair.Heartbeat();
-  pair.Heartbeat();
+  Settle();
   clock_.Advance(kPeerTimeout);
-  ASSERT_TRUE(backup.OnClientRequest().served);  // failover
+  ASSERT_TRUE(backup_.OnClientRequest().served);  // failover
 
   // The primary restarts: it must not serve while the active backup is there.
   PairStateMachine restarted(Options(Role::kPrimary));
   EXPECT_FALSE(restarted.OnClientRequest().served);
-  restarted.OnPeerState(backup.state());
+  restarted.OnPeerState(backup_.state());
   EXPECT_EQ(restarted.state(), PairState::kPassive);
-  backup.OnPeerState(restarted.state());
-  EXPECT_EQ(backup.state(), PairState::kActive);
+  backup_.OnPeerState(restarted.state());
+  EXPECT_EQ(backup_.state(), PairState::kActive);
   clock_.Advance(kPeerTimeout / 2);
   EXPECT_FALSE(restarted.OnClientRequest().served);
-  EXPECT_TRUE(backup.OnClientRequest().served);
+  EXPECT_TRUE(backup_.OnClientRequest().served);
 }
 
 TEST_F(PairStateTest, APassiveBrokerBecomesActiveWhenItsPeerRestarts) {
-  PairStateMachine primary(Options(Role::kPrimary));
-  PairStateMachine backup(Options(Role::kBackup));
-  Pair pair{primary, backup};
-  pair.Heartbeat();
-  pair.Heartbeat();
+  Settle();
   clock_.Advance(kPeerTimeout);
-  ASSERT_TRUE(backup.OnClientRequest().served);
+  ASSERT_TRUE(backup_.OnClientRequest().served);
   // Now the primary is passive behind the active backup; the backup dies and restarts.
   PairStateMachine old_primary(Options(Role::kPrimary));
   old_primary.OnPeerState(PairState::kActive);
@@ -148,22 +129,18 @@ TEST_F(PairStateTest, APassiveBrokerBecomesActiveWhenItsPeerRestarts) {
 }
 
 TEST_F(PairStateTest, OfTwoActiveBrokersTheBackupYields) {
-  PairStateMachine primary(Options(Role::kPrimary));
-  PairStateMachine backup(Options(Role::kBackup));
-  Pair pair{primary, backup};
-  pair.Heartbeat();
-  pair.Heartbeat();
+  Settle();
   // The brokers and the clients were split: each side had a client.
   clock_.Advance(kPeerTimeout);
-  ASSERT_TRUE(backup.OnClientRequest().served);
-  ASSERT_EQ(primary.state(), PairState::kActive);
+  ASSERT_TRUE(backup_.OnClientRequest().served);
+  ASSERT_EQ(primary_.state(), PairState::kActive);
   // The partition heals.
-  primary.OnPeerState(backup.state());
-  EXPECT_EQ(primary.state(), PairState::kActive);
-  backup.OnPeerState(primary.state());
-  EXPECT_EQ(backup.state(), PairState::kPassive);
-  EXPECT_EQ(primary.counters().conflicts, 1u);
-  EXPECT_EQ(backup.counters().conflicts, 1u);
+  primary_.OnPeerState(backup_.state());
+  EXPECT_EQ(primary_.state(), PairState::kActive);
+  backup_.OnPeerState(primary_.state());
+  EXPECT_EQ(backup_.state(), PairState::kPassive);
+  EXPECT_EQ(primary_.counters().conflicts, 1u);
+  EXPECT_EQ(backup_.counters().conflicts, 1u);
 }
 
 TEST_F(PairStateTest, OfTwoPassiveBrokersThePrimaryServes) {

@@ -1,0 +1,142 @@
+// The broker's side of a failover pair (broker.h "Failover pair",
+// broker/failover/README.md): the pair sockets, the heartbeats and the
+// gate in front of the nodes' commands and envelopes.
+
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "broker/broker.h"
+#include "broker/broker_internal.h"
+#include "proto/base/absl_compat.h"
+#include "spdlog/spdlog.h"
+
+namespace roomq::broker {
+namespace {
+
+using internal::DrainRest;
+using internal::kBurst;
+using internal::View;
+
+// What a pair socket holds for a peer that is not there: a few heartbeats.
+// With ZMQ_IMMEDIATE nothing is queued for a peer not connected, so a
+// returning peer never reads stale states.
+constexpr int kPairHwm = 16;
+
+v1::PairRole ToWire(failover::Role role) {
+  return role == failover::Role::kPrimary ? v1::PAIR_ROLE_PRIMARY : v1::PAIR_ROLE_BACKUP;
+}
+
+}  // namespace
+
+absl::Status Broker::BindPair() {
+  const BrokerPairOptions& pair = options_.pair;
+  if (pair.bind.empty() || pair.peer.empty()) {
+    return absl::InvalidArgumentError("a pair role needs the pair's bind and peer endpoints");
+  }
+  if (pair.heartbeat <= std::chrono::milliseconds::zero()) {
+    return absl::InvalidArgumentError("the pair heartbeat must be > 0");
+  }
+  if (!options_.curve_secret_key.empty()) {
+    return absl::InvalidArgumentError("the pair link has no CURVE yet: a pair runs without keys");
+  }
+  try {
+    pair_in_.set(zmq::sockopt::rcvhwm, kPairHwm);
+    pair_in_.set(zmq::sockopt::linger, 0);
+    pair_in_.set(zmq::sockopt::maxmsgsize, int64_t{64} << 10);
+    pair_in_.bind(pair.bind);
+    pair_endpoint_ = pair_in_.get(zmq::sockopt::last_endpoint);
+  } catch (const zmq::error_t& e) {
+    const std::string message = absl::StrCat("--pair-bind ", pair.bind, ": ", e.what());
+    if (e.num() == EADDRINUSE || e.num() == EADDRNOTAVAIL || e.num() == EACCES) {
+      return absl::UnavailableError(message);
+    }
+    return absl::InvalidArgumentError(message);
+  }
+  try {
+    pair_out_.set(zmq::sockopt::sndhwm, kPairHwm);
+    pair_out_.set(zmq::sockopt::linger, 0);
+    pair_out_.set(zmq::sockopt::immediate, true);
+    pair_out_.connect(pair.peer);
+  } catch (const zmq::error_t& e) {
+    return absl::InvalidArgumentError(absl::StrCat("--pair-peer ", pair.peer, ": ", e.what()));
+  }
+  pair_ = std::make_unique<failover::PairStateMachine>(failover::PairOptions{
+      .role = pair.role, .peer_timeout = 2 * pair.heartbeat, .clock = options_.clock});
+  return absl::OkStatus();
+}
+
+bool Broker::PairServes(bool from_node) {
+  if (pair_ == nullptr) return true;
+  if (!from_node) return pair_->state() == failover::PairState::kActive;
+  const failover::PairStateMachine::ClientVerdict verdict = pair_->OnClientRequest();
+  ApplyPairTransition(verdict.transition);
+  return verdict.served;
+}
+
+void Broker::SendStandby(std::string_view identity) {
+  ++stats_.pair_refused;
+  v1::BrokerFrame frame;
+  frame.mutable_standby()->set_state(std::string(failover::PairStateName(pair_->state())));
+  SendBrokerFrame(identity, frame);
+}
+
+void Broker::ApplyPairTransition(const failover::PairTransition& transition) {
+  if (!transition.changed()) return;
+  spdlog::info("pair: {} -> {}: {} (epoch={})", failover::PairStateName(transition.from),
+               failover::PairStateName(transition.to), transition.why, epoch_);
+  if (transition.from != failover::PairState::kActive) return;
+  // No longer serving: every node moves to the other broker.
+  std::vector<std::string> identities;
+  peers_.ForEach([&identities](const Peer& peer) { identities.push_back(peer.identity); });
+  for (const std::string& identity : identities) {
+    SendStandby(identity);
+    peers_.Remove(identity, "standby");
+  }
+}
+
+void Broker::DrainPair() {
+  zmq::message_t identity;
+  zmq::message_t body;
+  for (int i = 0; i < kBurst; ++i) {
+    if (zmq_msg_recv(identity.handle(), pair_in_.handle(), ZMQ_DONTWAIT) < 0) break;
+    if (!identity.more()) continue;
+    if (zmq_msg_recv(body.handle(), pair_in_.handle(), ZMQ_DONTWAIT) < 0) break;
+    if (body.more()) {
+      DrainRest(pair_in_);
+      continue;
+    }
+    v1::PairHeartbeat heartbeat;
+    if (!heartbeat.ParseFromArray(body.data(), static_cast<int>(body.size())) ||
+        heartbeat.version() != v1::VERSION_1 ||
+        heartbeat.state() < v1::PAIR_STATE_STARTING_PRIMARY ||
+        heartbeat.state() > v1::PAIR_STATE_PASSIVE) {
+      ++stats_.malformed_count(Malformed::kCommand);
+      continue;
+    }
+    const uint64_t conflicts = pair_->counters().conflicts;
+    ApplyPairTransition(pair_->OnPeerState(static_cast<failover::PairState>(heartbeat.state())));
+    if (pair_->counters().conflicts != conflicts) {
+      spdlog::warn("pair: conflict: this broker is {} ({}), its peer says {} ({})",
+                   failover::PairStateName(pair_->state()),
+                   pair_->role() == failover::Role::kPrimary ? "primary" : "backup",
+                   failover::PairStateName(static_cast<failover::PairState>(heartbeat.state())),
+                   heartbeat.role() == v1::PAIR_ROLE_PRIMARY ? "primary" : "backup");
+    }
+  }
+}
+
+void Broker::SendPairHeartbeat(Clock::time_point now) {
+  v1::PairHeartbeat heartbeat;
+  heartbeat.set_version(v1::VERSION_1);
+  heartbeat.set_role(ToWire(pair_->role()));
+  heartbeat.set_state(static_cast<v1::PairState>(pair_->state()));
+  heartbeat.set_epoch(epoch_);
+  heartbeat.set_sequence(history_.last_sequence());
+  const std::string bytes = heartbeat.SerializeAsString();
+  // Not connected, or full: this heartbeat is lost, as a dead link loses it.
+  (void)pair_out_.send(zmq::buffer(bytes), zmq::send_flags::dontwait);
+  next_pair_heartbeat_ = now + options_.pair.heartbeat;
+}
+
+}  // namespace roomq::broker

@@ -1,0 +1,248 @@
+// A failover pair of real roomq-broker processes (broker/failover/README.md)
+// and Links that list both: the backup stays passive and answers standby
+// while the primary serves; after a SIGKILL of the primary the first node
+// that comes makes it active, and publishing resumes through it; the old
+// primary returns passive. Nothing is replicated yet, so what the test
+// counts is routing after the failover, not history across it.
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <cstdio>
+#include <functional>
+#include <memory>
+#include <regex>
+#include <string>
+#include <vector>
+#include <zmq.hpp>
+
+#include "proto/node/link.h"
+#include "proto/wire/topic.h"
+#include "tests/support/broker_process.h"
+#include "tests/support/child_process.h"
+#include "tests/support/free_port.h"
+
+namespace roomq {
+namespace {
+
+using std::chrono::milliseconds;
+using Clock = std::chrono::steady_clock;
+
+constexpr milliseconds kWait{10000};
+constexpr char kHeartbeatFlag[] = "--pair-heartbeat-ms=100";
+
+std::string Loopback(int port) { return "tcp://127.0.0.1:" + std::to_string(port); }
+
+// One Link and what it saw.
+struct Node {
+  std::unique_ptr<node::Link> link;
+  std::vector<uint64_t> received;  // message ids, in delivery order
+  bool broker_up = false;
+};
+
+class PairFailoverTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    primary_pair_ = Loopback(test_support::FreeLoopbackPort());
+    backup_pair_ = Loopback(test_support::FreeLoopbackPort());
+  }
+
+  void TearDown() override {
+    nodes_.clear();
+    if (primary_.process) primary_.process->Kill();
+    if (backup_.process) backup_.process->Kill();
+  }
+
+  test_support::BrokerProcess StartPairBroker(bool primary,
+                                              test_support::BrokerOptions options = {}) {
+    const std::string& own = primary ? primary_pair_ : backup_pair_;
+    const std::string& peer = primary ? backup_pair_ : primary_pair_;
+    options.extra_args = {primary ? "--pair-role=primary" : "--pair-role=backup",
+                          "--pair-bind=" + own, "--pair-peer=" + peer, kHeartbeatFlag,
+                          "--heartbeat-ms=100"};
+    options.child.name = primary ? "primary" : "backup";
+    auto broker = test_support::StartBroker(std::move(options));
+    EXPECT_TRUE(broker.ok()) << broker.status();
+    return broker.ok() ? std::move(*broker) : test_support::BrokerProcess{};
+  }
+
+  void StartPair() {
+    primary_ = StartPairBroker(/*primary=*/true);
+    backup_ = StartPairBroker(/*primary=*/false);
+    ASSERT_TRUE(primary_.process && backup_.process);
+    ASSERT_TRUE(
+        primary_.process->WaitForLine(std::regex("pair: starting-primary -> active"), kWait).ok());
+    ASSERT_TRUE(
+        backup_.process->WaitForLine(std::regex("pair: starting-backup -> passive"), kWait).ok());
+  }
+
+  // A Link listing `first` then `second` (each a broker of the pair).
+  Node* NewNode(const test_support::BrokerProcess& first,
+                const test_support::BrokerProcess& second) {
+    node::LinkOptions options;
+    options.pub_endpoint = first.pub_endpoint + "," + second.pub_endpoint;
+    options.sub_endpoint = first.sub_endpoint + "," + second.sub_endpoint;
+    options.heartbeat = milliseconds(100);
+    options.receipt_timeout = milliseconds(1000);
+    auto node = std::make_unique<Node>();
+    Node* raw = node.get();
+    node::LinkHandlers handlers;
+    handlers.on_delivery = [raw](node::Delivery& delivery) {
+      raw->received.push_back(delivery.envelope.message_id());
+    };
+    handlers.on_broker_state = [raw](bool up) { raw->broker_up = up; };
+    auto link = node::Link::Create(context_, options, std::move(handlers));
+    EXPECT_TRUE(link.ok()) << link.status();
+    if (!link.ok()) return nullptr;
+    node->link = std::move(*link);
+    nodes_.push_back(std::move(node));
+    return raw;
+  }
+
+  bool PollUntil(const std::function<bool()>& done, milliseconds timeout = kWait) {
+    const auto deadline = Clock::now() + timeout;
+    while (!done()) {
+      if (Clock::now() > deadline) return false;
+      for (auto& node : nodes_) (void)node->link->Poll(milliseconds(2));
+    }
+    return true;
+  }
+
+  absl::Status Subscribe(Node* node) {
+    absl::Status result = absl::DeadlineExceededError("no answer");
+    bool done = false;
+    node->link->Subscribe(wire::RoomTopic("/chat", "room"), [&](const absl::Status& status) {
+      result = status;
+      done = true;
+    });
+    if (!PollUntil([&] { return done; })) return absl::DeadlineExceededError("no answer");
+    return result;
+  }
+
+  // Publishes `id` to (/chat, room); the receipt's verdict.
+  absl::Status Publish(Node* node, uint64_t id) {
+    v1::Envelope envelope;
+    envelope.set_kind(v1::KIND_EVENT);
+    envelope.set_channel(v1::CHANNEL_ROOMS);
+    envelope.set_namespace_("/chat");
+    envelope.add_rooms("room");
+    envelope.set_event("n");
+    envelope.set_message_id(id);
+    absl::Status result = absl::DeadlineExceededError("no receipt");
+    bool done = false;
+    absl::Status sent =
+        node->link->Publish(envelope, [&](absl::StatusOr<v1::PublishReceipt> receipt) {
+          if (!receipt.ok()) {
+            result = receipt.status();
+          } else if (!receipt->accepted()) {
+            result = absl::FailedPreconditionError(receipt->error());
+          } else {
+            result = absl::OkStatus();
+          }
+          done = true;
+        });
+    if (!sent.ok()) return sent;
+    if (!PollUntil([&] { return done; })) return absl::DeadlineExceededError("no receipt");
+    return result;
+  }
+
+  zmq::context_t context_;
+  std::string primary_pair_;
+  std::string backup_pair_;
+  test_support::BrokerProcess primary_;
+  test_support::BrokerProcess backup_;
+  std::vector<std::unique_ptr<Node>> nodes_;
+};
+
+TEST_F(PairFailoverTest, NodesFollowTheActiveBrokerWhenThePrimaryIsKilled) {
+  ASSERT_NO_FATAL_FAILURE(StartPair());
+  Node* subscriber = NewNode(primary_, backup_);
+  Node* publisher = NewNode(primary_, backup_);
+  ASSERT_TRUE(subscriber && publisher);
+  ASSERT_TRUE(Subscribe(subscriber).ok());
+  for (uint64_t id = 1; id <= 10; ++id) ASSERT_TRUE(Publish(publisher, id).ok()) << id;
+  ASSERT_TRUE(PollUntil([&] { return subscriber->received.size() == 10; }));
+
+  const auto killed_at = Clock::now();
+  primary_.process->Kill();
+  // Both nodes notice the silence, move to the backup, which turns active
+  // for the first of them, and subscribe again there.
+  ASSERT_TRUE(PollUntil([&] {
+    return subscriber->link->stats().broker_moves >= 1 &&
+           publisher->link->stats().broker_moves >= 1 && subscriber->broker_up &&
+           publisher->broker_up;
+  }));
+  const auto failover = std::chrono::duration_cast<milliseconds>(Clock::now() - killed_at);
+  std::printf("failover: both nodes served by the backup %lld ms after the SIGKILL\n",
+              static_cast<long long>(failover.count()));
+  ASSERT_TRUE(backup_.process
+                  ->WaitForLine(std::regex("pair: passive -> active: a client came and the "
+                                           "active peer was lost"),
+                                kWait)
+                  .ok());
+
+  // The subscription is there again: every publish from now on arrives.
+  ASSERT_TRUE(Subscribe(subscriber).ok());
+  for (uint64_t id = 11; id <= 20; ++id) ASSERT_TRUE(Publish(publisher, id).ok()) << id;
+  ASSERT_TRUE(PollUntil([&] { return subscriber->received.size() == 20; }));
+  for (size_t i = 0; i < subscriber->received.size(); ++i) {
+    EXPECT_EQ(subscriber->received[i], i + 1) << "at " << i;
+  }
+}
+
+TEST_F(PairFailoverTest, APassiveBackupAnswersStandbyAndTheNodeMovesToThePrimary) {
+  ASSERT_NO_FATAL_FAILURE(StartPair());
+  Node* node = NewNode(backup_, primary_);  // the backup first
+  ASSERT_TRUE(node != nullptr);
+  ASSERT_TRUE(Subscribe(node).ok());
+  EXPECT_GE(node->link->stats().standby, 1u);
+  EXPECT_GE(node->link->stats().broker_moves, 1u);
+  // It is the primary that serves: an envelope sent to the backup is refused.
+  Node* direct = NewNode(backup_, backup_);
+  ASSERT_TRUE(direct != nullptr);
+  EXPECT_EQ(Publish(direct, 1).message(), "standby broker");
+  EXPECT_TRUE(backup_.process->Running());
+}
+
+TEST_F(PairFailoverTest, TheOldPrimaryComesBackPassiveBehindTheActiveBackup) {
+  ASSERT_NO_FATAL_FAILURE(StartPair());
+  const test_support::BrokerOptions same = primary_.SameEndpoints();
+  primary_.process->Kill();
+  Node* node = NewNode(primary_, backup_);
+  ASSERT_TRUE(node != nullptr);
+  ASSERT_TRUE(Subscribe(node).ok());  // served by the backup, now active
+  ASSERT_TRUE(backup_.process->WaitForLine(std::regex("pair: passive -> active"), kWait).ok());
+
+  primary_ = StartPairBroker(/*primary=*/true, same);
+  ASSERT_TRUE(primary_.process);
+  ASSERT_TRUE(primary_.process
+                  ->WaitForLine(std::regex("pair: starting-primary -> passive: the backup is "
+                                           "active"),
+                                kWait)
+                  .ok());
+  // A node listing the old primary first is sent on to the backup.
+  Node* late = NewNode(primary_, backup_);
+  ASSERT_TRUE(late != nullptr);
+  ASSERT_TRUE(Subscribe(late).ok());
+  EXPECT_GE(late->link->stats().standby, 1u);
+  EXPECT_TRUE(Publish(late, 1).ok());
+  ASSERT_TRUE(PollUntil([&] { return node->received.size() == 1 && late->received.size() == 1; }));
+}
+
+TEST_F(PairFailoverTest, ABackupStartedAloneServesNoNode) {
+  backup_ = StartPairBroker(/*primary=*/false);
+  ASSERT_TRUE(backup_.process);
+  Node* node = NewNode(backup_, backup_);
+  ASSERT_TRUE(node != nullptr);
+  absl::Status subscribed = absl::UnknownError("no answer yet");
+  node->link->Subscribe(wire::RoomTopic("/chat", "room"),
+                        [&](const absl::Status& status) { subscribed = status; });
+  // Every command is answered with standby, however often the node asks.
+  ASSERT_TRUE(PollUntil([&] { return node->link->stats().standby >= 5; }));
+  EXPECT_FALSE(subscribed.ok());
+  EXPECT_FALSE(node->broker_up);
+  EXPECT_TRUE(backup_.process->Running());
+}
+
+}  // namespace
+}  // namespace roomq
