@@ -286,6 +286,27 @@ function closeAll() {
   opened.clear();
 }
 
+// Publishes probes (the `publish` convention) from `from` to `room` until
+// `to` receives one (both gateways are routing again, e.g. after a broker
+// fault); resolves with the number of probes sent.
+async function probeUntilDelivered(from, to, room, timeoutMs = 10000) {
+  const deadline = Date.now() + timeoutMs;
+  for (let k = 0; Date.now() < deadline; k++) {
+    try {
+      await from.timeout(1000).emitWithAck('publish', room, 'probe', {k});
+    } catch {
+      // no ack while the gateway has no broker: try again
+    }
+    try {
+      await to.rec.waitFor('probe', (m) => m.k === k, 300);
+      return k + 1;
+    } catch {
+      // not routed yet
+    }
+  }
+  throw new Error(`no probe from ${from.id} reached ${to.id} within ${timeoutMs} ms`);
+}
+
 module.exports = {
   DEFAULT_TIMEOUT_MS,
   Recorder,
@@ -299,6 +320,7 @@ module.exports = {
   connectVia,
   dropTransport,
   newManager,
+  probeUntilDelivered,
   waitConnected,
   onceEvent,
   reconnectVia,

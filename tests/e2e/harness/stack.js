@@ -16,6 +16,7 @@ require('./preflight');
 // then SIGKILL); process.js kills leftovers when the test process exits.
 
 const fs = require('node:fs');
+const net = require('node:net');
 const os = require('node:os');
 const path = require('node:path');
 const {Child} = require('./process');
@@ -40,6 +41,19 @@ const CONFORMANCE_FLAGS = [
 
 if (!['roomq', 'reference'].includes(TARGET)) {
   throw new Error(`E2E_TARGET must be roomq or reference, not ${TARGET}`);
+}
+
+// A loopback TCP port free a moment ago, for a process that must be told
+// its peer's port before either starts (the two brokers of a pair).
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const {port} = server.address();
+      server.close(() => resolve(port));
+    });
+  });
 }
 
 function binary(name) {
@@ -131,14 +145,21 @@ class Stack {
     const brokerBin = binary('roomq-broker');
     const echoBin = options.echo ? binary('roomq-echo') : null;
 
-    const broker = this.spawn('broker', brokerBin,
-                              ['--pub-bind', 'tcp://127.0.0.1:*', '--sub-bind', 'tcp://127.0.0.1:*', ...options.brokerFlags]);
-    const m = await broker.waitForLine(/roomq-broker listening pub=(\S+) sub=(\S+)/, {timeoutMs: START_TIMEOUT_MS});
-    this.broker = broker;
     this.brokerBin = brokerBin;
-    this.brokerPub = m[1];
-    this.brokerSub = m[2];
-    const brokerFlags = ['--broker-pub', this.brokerPub, '--broker-sub', this.brokerSub];
+    let brokerFlags;
+    if (options.brokerPair) {
+      await this.startBrokerPair(options);
+      brokerFlags = ['--broker-pub', `${this.brokerPub},${this.backup.pub}`,
+                     '--broker-sub', `${this.brokerSub},${this.backup.sub}`];
+    } else {
+      const broker = this.spawn('broker', brokerBin,
+                                ['--pub-bind', 'tcp://127.0.0.1:*', '--sub-bind', 'tcp://127.0.0.1:*', ...options.brokerFlags]);
+      const m = await broker.waitForLine(/roomq-broker listening pub=(\S+) sub=(\S+)/, {timeoutMs: START_TIMEOUT_MS});
+      this.broker = broker;
+      this.brokerPub = m[1];
+      this.brokerSub = m[2];
+      brokerFlags = ['--broker-pub', this.brokerPub, '--broker-sub', this.brokerSub];
+    }
 
     this.gatewayArgs = (listen) => {
       const args = ['--listen', listen, '--metrics-listen', '127.0.0.1:0', ...brokerFlags];
@@ -156,6 +177,32 @@ class Stack {
     if (echoBin) this.spawn('echo', echoBin, brokerFlags);
     this.urls = await Promise.all(gateways.map((g) => this.gatewayStarted(g)));
     this.gateways = gateways;
+  }
+
+  // A failover pair (broker/failover/README.md): `this.broker` is the
+  // primary, `this.backup.child` the backup; resolves once the primary is
+  // active and the backup passive.
+  async startBrokerPair(options) {
+    const [primaryPair, backupPair] = await Promise.all([freePort(), freePort()]);
+    const start = async (name, role, own, peer) => {
+      const child = this.spawn(name, this.brokerBin,
+                               ['--pub-bind', 'tcp://127.0.0.1:*', '--sub-bind', 'tcp://127.0.0.1:*',
+                                '--pair-role', role, '--pair-bind', `tcp://127.0.0.1:${own}`,
+                                '--pair-peer', `tcp://127.0.0.1:${peer}`, ...options.brokerFlags]);
+      const m = await child.waitForLine(/roomq-broker listening pub=(\S+) sub=(\S+)/, {timeoutMs: START_TIMEOUT_MS});
+      return {child, pub: m[1], sub: m[2]};
+    };
+    const [primary, backup] = await Promise.all([
+      start('broker', 'primary', primaryPair, backupPair),
+      start('broker-b', 'backup', backupPair, primaryPair),
+    ]);
+    await primary.child.waitForLine(/pair: starting-primary -> active/, {timeoutMs: START_TIMEOUT_MS});
+    await backup.child.waitForLine(/pair: starting-backup -> passive/, {timeoutMs: START_TIMEOUT_MS});
+    this.broker = primary.child;
+    this.brokerPub = primary.pub;
+    this.brokerSub = primary.sub;
+    this.backup = backup;
+    this.pairEndpoints = {primary: `tcp://127.0.0.1:${primaryPair}`, backup: `tcp://127.0.0.1:${backupPair}`};
   }
 
   // Stops gateway `i` (SIGTERM) and starts it again on the same address;
@@ -290,6 +337,9 @@ class Stack {
 //   gateways      number of gateways on one broker (default 1)
 //   gatewayFlags  extra flags for every gateway
 //   brokerFlags   extra flags for the broker (roomq only)
+//   brokerPair    a failover pair of brokers instead of one (roomq only;
+//                 broker/failover/README.md): `broker` is the primary,
+//                 `backup.child` the backup, every node given both
 //   echo          start roomq-echo and wait until it serves connections
 //   staticDir     --static-dir for the gateways (roomq: default none, so the
 //                 gateway's own default location is what is tested;

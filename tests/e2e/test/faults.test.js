@@ -24,7 +24,7 @@ const http = require('node:http');
 const net = require('node:net');
 const {startStack, ns, TARGET} = require('../harness/stack');
 const {failoverProxy} = require('../harness/proxy');
-const {ack, closeAll, connect, until, waitDisconnect, withTimeout} = require('../harness/client');
+const {ack, closeAll, connect, probeUntilDelivered, until, waitDisconnect, withTimeout} = require('../harness/client');
 
 const ROOMQ_ONLY = TARGET === 'reference' ? 'roomq only: the reference server has no broker or separate gateways' : false;
 // A gateway must be gone this long after SIGTERM (it flushes, then exits).
@@ -46,26 +46,6 @@ async function join(socket, room) {
 
 function ws(url, options = {}) {
   return connect(url, '/', {transports: ['websocket'], ...options});
-}
-
-// Publishes probes from `from` until `to` receives one (both gateways are
-// routing again); resolves with the number of probes sent.
-async function probeUntilDelivered(from, to, room, timeoutMs = 10000) {
-  const deadline = Date.now() + timeoutMs;
-  for (let k = 0; Date.now() < deadline; k++) {
-    try {
-      await from.timeout(1000).emitWithAck('publish', room, 'probe', {k});
-    } catch {
-      // no ack while the gateway has no broker: try again
-    }
-    try {
-      await to.rec.waitFor('probe', (m) => m.k === k, 300);
-      return k + 1;
-    } catch {
-      // not routed yet
-    }
-  }
-  throw new Error(`no probe from ${from.id} reached ${to.id} within ${timeoutMs} ms`);
 }
 
 // A socket that reconnects by itself (fast) and rejoins `room` on every
