@@ -21,6 +21,7 @@ const os = require('node:os');
 const path = require('node:path');
 const {Child} = require('./process');
 const {toYaml} = require('./config');
+const {failoverProxy} = require('./proxy');
 const {io} = require('socket.io-client');
 
 const REPO = path.resolve(__dirname, '..', '..', '..');
@@ -74,6 +75,7 @@ function ns(name, policy = {}) {
 class Stack {
   constructor() {
     this.children = [];
+    this.cleanups = [];  // run by stop() before the children stop
     this.gateways = [];  // Child per gateway (the one reference process for all, on reference)
     this.urls = [];
     this.metricsUrls = new Map();  // public url -> its --metrics-listen /metrics url (roomq)
@@ -184,6 +186,25 @@ class Stack {
   // active and the backup passive.
   async startBrokerPair(options) {
     const [primaryPair, backupPair] = await Promise.all([freePort(), freePort()]);
+    // With pairLinkProxy each broker reaches the other through a TCP proxy
+    // the test can cut (`this.pairLink.cut()`): a partition between the two
+    // brokers only.
+    let toBackup = backupPair;
+    let toPrimary = primaryPair;
+    if (options.pairLinkProxy) {
+      const proxies = await Promise.all([failoverProxy([`http://127.0.0.1:${backupPair}`]),
+                                         failoverProxy([`http://127.0.0.1:${primaryPair}`])]);
+      toBackup = new URL(proxies[0].url).port;
+      toPrimary = new URL(proxies[1].url).port;
+      let cut = false;
+      this.pairLink = {
+        cut: () => {
+          if (!cut) proxies.forEach((proxy) => proxy.close());
+          cut = true;
+        },
+      };
+      this.cleanups.push(this.pairLink.cut);
+    }
     const start = async (name, role, own, peer) => {
       const child = this.spawn(name, this.brokerBin,
                                ['--pub-bind', 'tcp://127.0.0.1:*', '--sub-bind', 'tcp://127.0.0.1:*',
@@ -193,8 +214,8 @@ class Stack {
       return {child, pub: m[1], sub: m[2]};
     };
     const [primary, backup] = await Promise.all([
-      start('broker', 'primary', primaryPair, backupPair),
-      start('broker-b', 'backup', backupPair, primaryPair),
+      start('broker', 'primary', primaryPair, toBackup),
+      start('broker-b', 'backup', backupPair, toPrimary),
     ]);
     await primary.child.waitForLine(/pair: starting-primary -> active/, {timeoutMs: START_TIMEOUT_MS});
     await backup.child.waitForLine(/pair: starting-backup -> passive/, {timeoutMs: START_TIMEOUT_MS});
@@ -326,6 +347,7 @@ class Stack {
   }
 
   async stop() {
+    for (const cleanup of this.cleanups) cleanup();
     await Promise.all(this.children.map((c) => c.stop()));
     fs.rmSync(this.tmpDir, {recursive: true, force: true});
   }
@@ -340,6 +362,8 @@ class Stack {
 //   brokerPair    a failover pair of brokers instead of one (roomq only;
 //                 broker/failover/README.md): `broker` is the primary,
 //                 `backup.child` the backup, every node given both
+//   pairLinkProxy with brokerPair: the brokers reach each other through a
+//                 TCP proxy that `pairLink.cut()` closes
 //   echo          start roomq-echo and wait until it serves connections
 //   staticDir     --static-dir for the gateways (roomq: default none, so the
 //                 gateway's own default location is what is tested;
