@@ -8,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "broker/broker.h"
 #include "broker/broker_internal.h"
+#include "broker/security/curve_server.h"
 #include "proto/base/absl_compat.h"
 #include "spdlog/spdlog.h"
 
@@ -37,8 +38,26 @@ absl::Status Broker::BindPair() {
   if (pair.heartbeat <= std::chrono::milliseconds::zero()) {
     return absl::InvalidArgumentError("the pair heartbeat must be > 0");
   }
-  if (!options_.curve_secret_key.empty()) {
-    return absl::InvalidArgumentError("the pair link has no CURVE yet: a pair runs without keys");
+  const bool curve = !options_.curve_secret_key.empty();
+  if (curve) {
+    // Both brokers hold the pair's one key pair: each is the other's CURVE
+    // server and client with it (the ZapHandler admits the broker's own key).
+    if (absl::Status status =
+            security::EnableCurveServer(pair_in_, options_.curve_secret_key, "pair");
+        !status.ok()) {
+      return status;
+    }
+    char public_key[41] = {};
+    if (zmq_curve_public(public_key, options_.curve_secret_key.c_str()) != 0) {
+      return absl::InvalidArgumentError("the CURVE secret key does not give a public key");
+    }
+    try {
+      pair_out_.set(zmq::sockopt::curve_serverkey, public_key);
+      pair_out_.set(zmq::sockopt::curve_publickey, public_key);
+      pair_out_.set(zmq::sockopt::curve_secretkey, options_.curve_secret_key);
+    } catch (const zmq::error_t& e) {
+      return absl::InternalError(absl::StrCat("CURVE on the pair link: ", e.what()));
+    }
   }
   try {
     pair_in_.set(zmq::sockopt::rcvhwm, kPairHwm);

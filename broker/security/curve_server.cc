@@ -60,8 +60,14 @@ absl::StatusOr<CurveServerSetup> SetUpCurveServer(zmq::context_t& context,
   if (!pair.ok()) return absl::InvalidArgumentError(pair.status().message());
   absl::StatusOr<std::vector<std::string>> clients = node::LoadCurvePublicKeyDir(clients_dir);
   if (!clients.ok()) return absl::InvalidArgumentError(clients.status().message());
+  // The broker's own key gets in too: the two brokers of a failover pair
+  // share one key pair and reach each other's pair socket with it
+  // (broker/failover/README.md). Whoever holds the secret key could pose as
+  // the broker anyway.
+  std::vector<std::string> allowed = *clients;
+  allowed.push_back(pair->public_key);
   absl::StatusOr<std::unique_ptr<ZapHandler>> zap =
-      ZapHandler::Start(context, *clients, {"pub", "sub"});
+      ZapHandler::Start(context, allowed, {"pub", "sub", "pair"});
   if (!zap.ok()) return zap.status();
   setup.secret_key = pair->secret_key;
   setup.public_key = pair->public_key;

@@ -17,6 +17,7 @@
 #include <vector>
 #include <zmq.hpp>
 
+#include "absl/strings/str_join.h"
 #include "gtest/gtest.h"
 #include "proto/node/curve.h"
 #include "proto/node/link.h"
@@ -24,6 +25,7 @@
 #include "tests/support/binaries.h"
 #include "tests/support/broker_process.h"
 #include "tests/support/child_process.h"
+#include "tests/support/free_port.h"
 #include "tests/support/http_scrape.h"
 
 namespace roomq {
@@ -116,11 +118,23 @@ class CurveIntegrationTest : public ::testing::Test {
   // ZAP round trip, which a loaded ASan run can stretch past a second; the
   // nodes the broker refuses pass a short one, since their Unavailable is
   // what their tests wait for.
-  Node& AddNode(node::CurveClientOptions curve, milliseconds receipt_timeout = milliseconds(4000)) {
+  // `brokers`: the brokers it lists (a failover pair's two); none = the
+  // fixture's broker.
+  Node& AddNode(node::CurveClientOptions curve, milliseconds receipt_timeout = milliseconds(4000),
+                const std::vector<const test_support::BrokerProcess*>& brokers = {}) {
     auto node = std::make_unique<Node>();
     node::LinkOptions options;
     options.pub_endpoint = broker_.pub_endpoint;
     options.sub_endpoint = broker_.sub_endpoint;
+    if (!brokers.empty()) {
+      std::vector<std::string> pubs, subs;
+      for (const test_support::BrokerProcess* broker : brokers) {
+        pubs.push_back(broker->pub_endpoint);
+        subs.push_back(broker->sub_endpoint);
+      }
+      options.pub_endpoint = absl::StrJoin(pubs, ",");
+      options.sub_endpoint = absl::StrJoin(subs, ",");
+    }
     // No silent-broker reconnect while a loaded machine holds the thread.
     options.heartbeat = milliseconds(1000);
     options.receipt_timeout = receipt_timeout;
@@ -324,6 +338,60 @@ void ExpectUsageError(const std::string& binary, const std::vector<std::string>&
   auto status = (*child)->Wait(kTimeout);
   ASSERT_TRUE(status.ok()) << status.status();
   EXPECT_EQ(status->exit_code, 2) << status->ToString();
+}
+
+// A failover pair sharing the broker's key pair: the pair link is CURVE
+// with that key at both ends, and the brokers settle as active and passive.
+// A broker with another key cannot join the pair: its heartbeats fail the
+// handshake (it expects its own key as the server's), and no state changes.
+TEST_F(CurveIntegrationTest, APairSharingOneKeyTalksOverCurveAndAnotherKeyIsRefused) {
+  const std::string primary_pair =
+      "tcp://127.0.0.1:" + std::to_string(test_support::FreeLoopbackPort());
+  const std::string backup_pair =
+      "tcp://127.0.0.1:" + std::to_string(test_support::FreeLoopbackPort());
+  auto start = [&](const char* role, const std::string& own, const std::string& peer,
+                   const std::string& key) {
+    test_support::BrokerOptions options;
+    options.extra_args = {"--curve-secret-key=" + root_ + "/" + key + ".key",
+                          "--curve-clients=" + root_ + "/clients",
+                          std::string("--pair-role=") + role,
+                          "--pair-bind=" + own,
+                          "--pair-peer=" + peer,
+                          "--pair-heartbeat-ms=100"};
+    options.child.name = role;
+    auto broker = test_support::StartBroker(options);
+    EXPECT_TRUE(broker.ok()) << broker.status();
+    return broker.ok() ? std::move(*broker) : test_support::BrokerProcess{};
+  };
+  {
+    test_support::BrokerProcess intruder = start("backup", backup_pair, primary_pair, "mallory");
+    test_support::BrokerProcess primary = start("primary", primary_pair, backup_pair, "broker");
+    ASSERT_TRUE(intruder.process && primary.process);
+    ASSERT_TRUE(
+        primary.process->WaitForLine(std::regex("curve handshake failed socket=pair"), kTimeout)
+            .ok());
+    EXPECT_EQ(primary.process->CountLines(std::regex("pair: starting-primary -> ")), 0);
+    primary.process->Kill();
+    intruder.process->Kill();
+  }
+  test_support::BrokerProcess primary = start("primary", primary_pair, backup_pair, "broker");
+  test_support::BrokerProcess backup = start("backup", backup_pair, primary_pair, "broker");
+  ASSERT_TRUE(primary.process && backup.process);
+  EXPECT_TRUE(
+      primary.process->WaitForLine(std::regex("pair: starting-primary -> active"), kTimeout).ok());
+  EXPECT_TRUE(
+      backup.process->WaitForLine(std::regex("pair: starting-backup -> passive"), kTimeout).ok());
+  // Nodes trust the one server key whichever broker they reach: one that
+  // lists the backup first gets through its handshake, is told standby and
+  // moves on to the primary, which serves it.
+  Node& node = AddNode(Curve("alice"), milliseconds(4000), {&backup, &primary});
+  EXPECT_TRUE(SubscribeAndWait(node).ok());
+  EXPECT_GE(node.link->stats().standby, 1u);
+  EXPECT_TRUE(PublishAndWait(node, "through the pair").ok());
+  EXPECT_TRUE(PollUntil([&] { return node.events.size() == 1; }));
+  nodes_.clear();
+  primary.process->Kill();
+  backup.process->Kill();
 }
 
 TEST_F(CurveIntegrationTest, BadKeyFilesAreAClearErrorAndExit2) {
