@@ -75,7 +75,9 @@ void FakeBroker::Service() {
     if (!command.ParseFromArray(body.data(), static_cast<int>(body.size()))) continue;
     commands.push_back(command);
     v1::BrokerFrame answer;
-    if (command.has_ping()) {
+    if (standby) {
+      answer.mutable_standby()->set_state("passive");
+    } else if (command.has_ping()) {
       if (!answer_ping) continue;
       answer.mutable_pong()->set_known(known);
       ++pongs_sent;

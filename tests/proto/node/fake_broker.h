@@ -44,6 +44,9 @@ class FakeBroker {
   bool answer_ping = true;
   bool known = true;
   bool answer_publish = true;
+  // A pair's broker that does not serve: every command is answered with
+  // BrokerFrame{standby} (proto/roomq.proto Standby).
+  bool standby = false;
   // Non-zero: a Reply to a Subscribe lists every topic in `current` with
   // this epoch and offset, as the broker does for topics with history.
   uint64_t current_epoch = 0;

@@ -24,10 +24,14 @@ class LinkTest : public ::testing::Test {
   // advances it: no heartbeat, silence or deadline fires by itself, however
   // long a loaded machine holds the test thread.
   void MakeLink(FakeBroker& broker, milliseconds heartbeat = milliseconds(1000),
-                milliseconds receipt_timeout = milliseconds(5000)) {
+                milliseconds receipt_timeout = milliseconds(5000), FakeBroker* second = nullptr) {
     LinkOptions options;
     options.pub_endpoint = broker.pub_endpoint();
     options.sub_endpoint = broker.sub_endpoint();
+    if (second != nullptr) {  // a failover pair, `broker` first
+      options.pub_endpoint += "," + second->pub_endpoint();
+      options.sub_endpoint += "," + second->sub_endpoint();
+    }
     options.node_prefix = "test";
     options.heartbeat = heartbeat;
     options.receipt_timeout = receipt_timeout;
@@ -748,6 +752,51 @@ TEST_F(LinkTest, RecoverIsUnavailableWhenUnanswered) {
   AdvanceAndPoll(milliseconds(1));
   ASSERT_TRUE(done.has_value());
   EXPECT_EQ(done->status().code(), absl::StatusCode::kUnavailable);
+}
+
+TEST_F(LinkTest, AStandbyAnswerMovesToTheNextBrokerAtMostOnceAHeartbeat) {
+  FakeBroker passive(context_);
+  FakeBroker active(context_);
+  passive.standby = true;
+  MakeLink(passive, milliseconds(1000), milliseconds(5000), &active);
+  // The first broker answers standby; the Link moves on only once a
+  // heartbeat has passed since it was created (its last move).
+  ASSERT_TRUE(PumpUntil(&passive, [&] { return link_->stats().standby >= 1; }));
+  EXPECT_EQ(link_->stats().broker_moves, 0u);
+  EXPECT_EQ(CountHellos(active), 0);
+  AdvanceAndPoll(milliseconds(1000));
+  EXPECT_EQ(link_->stats().broker_moves, 1u);
+  Connect(active, milliseconds(1000));
+  EXPECT_EQ(CountHellos(active), 1);
+  EXPECT_TRUE(link_->broker_connected());
+}
+
+TEST_F(LinkTest, ASilentBrokerMakesTheLinkMoveToTheNextOneAndResubscribe) {
+  FakeBroker first(context_);
+  FakeBroker second(context_);
+  MakeLink(first, milliseconds(1000), milliseconds(5000), &second);
+  Connect(first, milliseconds(1000));
+  bool subscribed = false;
+  link_->Subscribe(wire::RoomTopic("/chat", "general"),
+                   [&](const absl::Status& status) { subscribed = status.ok(); });
+  ASSERT_TRUE(PumpUntil(&first, [&] { return subscribed; }));
+
+  first.answer_ping = false;  // a broker that died without closing the TCP connection
+  for (int i = 0; i < 3; ++i) AdvanceAndPoll(milliseconds(1000));
+  EXPECT_EQ(link_->stats().broker_moves, 1u);
+  EXPECT_FALSE(link_->broker_connected());
+  ASSERT_TRUE(PumpUntil(&second, [&] { return CountSubscribesWith(second, 1) == 1; }));
+  EXPECT_EQ(CountHellos(second), 1);
+}
+
+TEST_F(LinkTest, BrokerListsOfDifferentLengthsAreRefused) {
+  LinkOptions options;
+  options.pub_endpoint = "tcp://127.0.0.1:1,tcp://127.0.0.1:2";
+  options.sub_endpoint = "tcp://127.0.0.1:3";
+  LinkHandlers handlers;
+  handlers.on_delivery = [](Delivery&) {};
+  auto link = Link::Create(context_, options, handlers);
+  EXPECT_EQ(link.status().code(), absl::StatusCode::kInvalidArgument);
 }
 
 }  // namespace
