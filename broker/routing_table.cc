@@ -16,6 +16,21 @@ bool EraseUnordered(std::vector<Subscriber*>& list, Subscriber* subscriber) {
   return true;
 }
 
+// MurmurHash3's 64-bit finalizer. absl::Hash is built for hash tables (its
+// low bits spread well); rendezvous hashing compares whole values across
+// members, and for keys that differ by one (message ids) absl's raw values
+// of two members moved together: one member of two won 40 of 200 envelopes
+// in a run of RoutingTable.ServiceEnvelopesWithoutASocketSpreadOverTheGroup.
+// Mixing every bit into every bit makes each comparison a fair coin.
+uint64_t Mix(uint64_t h) {
+  h ^= h >> 33;
+  h *= 0xff51afd7ed558ccdULL;
+  h ^= h >> 33;
+  h *= 0xc4ceb9fe1a85ec53ULL;
+  h ^= h >> 33;
+  return h;
+}
+
 }  // namespace
 
 Subscriber* RoutingTable::AddSubscriber(std::string_view identity) {
@@ -96,12 +111,12 @@ Subscriber* RoutingTable::PickGroupMember(const SubscriberList& members,
   // Rendezvous hashing: the member with the highest hash of (its identity,
   // the key) wins, so removing a member moves only the keys it had won.
   Subscriber* best = members.front();
-  size_t best_weight = 0;
+  uint64_t best_weight = 0;
   for (Subscriber* member : members) {
-    const size_t weight =
-        route.socket_id.empty()
-            ? absl::HashOf(member->identity(), ToAbsl(route.origin), route.message_id)
-            : absl::HashOf(member->identity(), ToAbsl(route.socket_id));
+    const uint64_t weight =
+        Mix(route.socket_id.empty()
+                ? absl::HashOf(member->identity(), ToAbsl(route.origin), route.message_id)
+                : absl::HashOf(member->identity(), ToAbsl(route.socket_id)));
     if (member == members.front() || weight > best_weight) {
       best = member;
       best_weight = weight;
