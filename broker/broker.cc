@@ -182,11 +182,7 @@ absl::Status Broker::Bind() {
       side.socket.bind(side.endpoint);
       side.bound = side.socket.get(zmq::sockopt::last_endpoint);
     } catch (const zmq::error_t& e) {
-      const std::string message = absl::StrCat(side.flag, " ", side.endpoint, ": ", e.what());
-      if (e.num() == EADDRINUSE || e.num() == EADDRNOTAVAIL || e.num() == EACCES) {
-        return absl::UnavailableError(message);
-      }
-      return absl::InvalidArgumentError(message);
+      return internal::BindError(side.flag, side.endpoint, e);
     }
   }
   return absl::OkStatus();
@@ -207,8 +203,7 @@ absl::Status Broker::Run() {
   next_pair_heartbeat_ = start;
   if (pair_ != nullptr) {
     spdlog::info("pair: {} role={} pair={} peer={}", failover::PairStateName(pair_->state()),
-                 pair_->role() == failover::Role::kPrimary ? "primary" : "backup", pair_endpoint_,
-                 options_.pair.peer);
+                 failover::RoleName(pair_->role()), pair_endpoint_, options_.pair.peer);
   }
   absl::Status result = absl::OkStatus();
   zmq_pollitem_t items[4] = {

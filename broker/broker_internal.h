@@ -3,14 +3,19 @@
 
 // What the files defining Broker share (broker.cc: the loop and the publish
 // path; broker_persistence.cc: history and socket logs; broker_commands.cc:
-// the subscriber-command protocol). Not part of the broker's API.
+// the subscriber-command protocol; broker_pair.cc: the failover pair). Not
+// part of the broker's API.
 
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <string>
 #include <string_view>
 #include <zmq.hpp>
 
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "proto/base/absl_compat.h"
 #include "proto/base/clock.h"
 #include "proto/wire/delivery.h"
 
@@ -40,6 +45,18 @@ inline void DrainRest(zmq::socket_t& socket) {
   do {
     if (zmq_msg_recv(rest.handle(), socket.handle(), ZMQ_DONTWAIT) < 0) return;
   } while (rest.more());
+}
+
+// A socket's bind that failed, as Create() reports it: Unavailable when the
+// address is taken or not ours (the caller may retry), InvalidArgument for
+// a malformed endpoint. `flag` names the option ("--pub-bind").
+inline absl::Status BindError(std::string_view flag, const std::string& endpoint,
+                              const zmq::error_t& error) {
+  const std::string message = absl::StrCat(ToAbsl(flag), " ", endpoint, ": ", error.what());
+  if (error.num() == EADDRINUSE || error.num() == EADDRNOTAVAIL || error.num() == EACCES) {
+    return absl::UnavailableError(message);
+  }
+  return absl::InvalidArgumentError(message);
 }
 
 }  // namespace roomq::broker::internal

@@ -66,11 +66,7 @@ absl::Status Broker::BindPair() {
     pair_in_.bind(pair.bind);
     pair_endpoint_ = pair_in_.get(zmq::sockopt::last_endpoint);
   } catch (const zmq::error_t& e) {
-    const std::string message = absl::StrCat("--pair-bind ", pair.bind, ": ", e.what());
-    if (e.num() == EADDRINUSE || e.num() == EADDRNOTAVAIL || e.num() == EACCES) {
-      return absl::UnavailableError(message);
-    }
-    return absl::InvalidArgumentError(message);
+    return internal::BindError("--pair-bind", pair.bind, e);
   }
   try {
     pair_out_.set(zmq::sockopt::sndhwm, kPairHwm);
@@ -133,15 +129,15 @@ void Broker::DrainPair() {
       ++stats_.malformed_count(Malformed::kCommand);
       continue;
     }
-    const uint64_t conflicts = pair_->counters().conflicts;
-    ApplyPairTransition(pair_->OnPeerState(static_cast<failover::PairState>(heartbeat.state())));
-    if (pair_->counters().conflicts != conflicts) {
+    const auto peer_state = static_cast<failover::PairState>(heartbeat.state());
+    const failover::PairTransition transition = pair_->OnPeerState(peer_state);
+    if (transition.conflict) {
       spdlog::warn("pair: conflict: this broker is {} ({}), its peer says {} ({})",
-                   failover::PairStateName(pair_->state()),
-                   pair_->role() == failover::Role::kPrimary ? "primary" : "backup",
-                   failover::PairStateName(static_cast<failover::PairState>(heartbeat.state())),
+                   failover::PairStateName(transition.from), failover::RoleName(pair_->role()),
+                   failover::PairStateName(peer_state),
                    heartbeat.role() == v1::PAIR_ROLE_PRIMARY ? "primary" : "backup");
     }
+    ApplyPairTransition(transition);
   }
 }
 

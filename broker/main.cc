@@ -115,11 +115,14 @@ int main(int argc, char** argv) {
                  "HOST:PORT serving GET /metrics (Prometheus text) on its own thread; port 0 "
                  "picks a free port (logged); none = off")
       ->check(roomq::base::kHostPort);
-  std::string pair_role;
-  app.add_option("--pair-role", pair_role,
-                 "Failover: this broker's role in a primary/backup pair (broker/failover/"
-                 "README.md); none = alone. Needs --pair-bind and --pair-peer")
-      ->check(CLI::IsMember({"primary", "backup"}));
+  using roomq::broker::failover::Role;
+  CLI::Option* pair_role =
+      roomq::base::AddChoice(app, "--pair-role", options.pair.role,
+                             {{"primary", Role::kPrimary}, {"backup", Role::kBackup}},
+                             "Failover: this broker's role in a primary/backup pair "
+                             "(broker/failover/README.md); none = alone. Needs --pair-bind and "
+                             "--pair-peer")
+          ->default_str("none");
   app.add_option("--pair-bind", options.pair.bind,
                  "Failover: endpoint the pair's other broker sends its heartbeats to (ROUTER)");
   app.add_option("--pair-peer", options.pair.peer,
@@ -129,11 +132,8 @@ int main(int argc, char** argv) {
                                "after 2 silent ones")
       ->check(roomq::base::AtLeast(1));
   roomq::base::ParseCommandLineOrExit(app, argc, argv);
-  if (!pair_role.empty()) {
-    options.pair.enabled = true;
-    options.pair.role = pair_role == "primary" ? roomq::broker::failover::Role::kPrimary
-                                               : roomq::broker::failover::Role::kBackup;
-  } else if (!options.pair.bind.empty() || !options.pair.peer.empty()) {
+  options.pair.enabled = pair_role->count() > 0;
+  if (!options.pair.enabled && (!options.pair.bind.empty() || !options.pair.peer.empty())) {
     std::fprintf(stderr, "roomq-broker: --pair-bind and --pair-peer need --pair-role\n");
     return 2;
   }

@@ -108,7 +108,8 @@ std::string FormatPrometheus(const BrokerStats& stats, std::chrono::milliseconds
   if (stats.pair_state != 0) {
     page.Header("pair_state", "gauge",
                 "This broker's state in its failover pair (1 at the state it is in).");
-    for (uint64_t state = 1; state <= 4; ++state) {
+    for (auto state = static_cast<uint64_t>(failover::PairState::kStartingPrimary);
+         state <= static_cast<uint64_t>(failover::PairState::kPassive); ++state) {
       page.Sample("pair_state",
                   {{"state", failover::PairStateName(static_cast<failover::PairState>(state))}},
                   stats.pair_state == state ? 1 : 0);

@@ -2,6 +2,8 @@
 
 namespace roomq::broker::failover {
 
+std::string_view RoleName(Role role) { return role == Role::kPrimary ? "primary" : "backup"; }
+
 std::string_view PairStateName(PairState state) {
   switch (state) {
     case PairState::kStartingPrimary:
@@ -40,6 +42,13 @@ PairTransition PairStateMachine::MoveTo(PairState next, std::string_view why) {
   return transition;
 }
 
+PairTransition PairStateMachine::Conflict(PairState next, std::string_view why) {
+  ++counters_.conflicts;
+  PairTransition transition = MoveTo(next, why);
+  transition.conflict = true;
+  return transition;
+}
+
 PairTransition PairStateMachine::OnPeerState(PairState peer) {
   peer_state_ = peer;
   peer_heard_ = true;
@@ -47,10 +56,8 @@ PairTransition PairStateMachine::OnPeerState(PairState peer) {
   const bool primary = options_.role == Role::kPrimary;
   const PairState same_role_start =
       primary ? PairState::kStartingPrimary : PairState::kStartingBackup;
-  if (peer == same_role_start) {
-    ++counters_.conflicts;
-    return MoveTo(state_, "both brokers of the pair have the same role");
-  }
+  if (peer == same_role_start)
+    return Conflict(state_, "both brokers of the pair have the same role");
   switch (state_) {
     case PairState::kStartingPrimary:
       if (peer == PairState::kStartingBackup) {
@@ -64,8 +71,8 @@ PairTransition PairStateMachine::OnPeerState(PairState peer) {
       return MoveTo(state_, "");
     case PairState::kActive:
       if (peer == PairState::kActive) {
-        ++counters_.conflicts;
-        if (!primary) return MoveTo(PairState::kPassive, "two active brokers: the backup yields");
+        return Conflict(primary ? state_ : PairState::kPassive,
+                        "two active brokers: the backup yields");
       }
       return MoveTo(state_, "");
     case PairState::kPassive:
@@ -73,8 +80,8 @@ PairTransition PairStateMachine::OnPeerState(PairState peer) {
         return MoveTo(PairState::kActive, "the peer restarted");
       }
       if (peer == PairState::kPassive) {
-        ++counters_.conflicts;
-        if (primary) return MoveTo(PairState::kActive, "two passive brokers: the primary serves");
+        return Conflict(primary ? PairState::kActive : state_,
+                        "two passive brokers: the primary serves");
       }
       return MoveTo(state_, "");
   }

@@ -57,6 +57,7 @@ enum class PairState {
 };
 
 std::string_view PairStateName(PairState state);
+std::string_view RoleName(Role role);  // "primary", "backup"
 
 struct PairOptions {
   Role role = Role::kPrimary;
@@ -71,6 +72,8 @@ struct PairTransition {
   PairState from = PairState::kStartingPrimary;
   PairState to = PairState::kStartingPrimary;
   std::string_view why;
+  // The peer's state contradicts this one's (counters().conflicts counts it).
+  bool conflict = false;
   bool changed() const { return from != to; }
 };
 
@@ -111,6 +114,8 @@ class PairStateMachine {
 
  private:
   PairTransition MoveTo(PairState next, std::string_view why);
+  // MoveTo, counted and marked as a conflict.
+  PairTransition Conflict(PairState next, std::string_view why);
   bool PeerSilentFor(base::Clock::Duration span) const;
 
   const PairOptions options_;

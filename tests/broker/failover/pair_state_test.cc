@@ -147,7 +147,10 @@ TEST_F(PairStateTest, OfTwoPassiveBrokersThePrimaryServes) {
   PairStateMachine primary(Options(Role::kPrimary));
   primary.OnPeerState(PairState::kActive);
   ASSERT_EQ(primary.state(), PairState::kPassive);
-  EXPECT_EQ(primary.OnPeerState(PairState::kPassive).to, PairState::kActive);
+  const PairTransition transition = primary.OnPeerState(PairState::kPassive);
+  EXPECT_EQ(transition.to, PairState::kActive);
+  EXPECT_TRUE(transition.conflict);
+  EXPECT_FALSE(primary.OnPeerState(PairState::kPassive).conflict);  // now active: as it should be
 
   PairStateMachine backup(Options(Role::kBackup));
   backup.OnPeerState(PairState::kActive);
@@ -183,6 +186,8 @@ TEST_F(PairStateTest, NamesAreTheLogsWords) {
   EXPECT_EQ(PairStateName(PairState::kStartingBackup), "starting-backup");
   EXPECT_EQ(PairStateName(PairState::kActive), "active");
   EXPECT_EQ(PairStateName(PairState::kPassive), "passive");
+  EXPECT_EQ(RoleName(Role::kPrimary), "primary");
+  EXPECT_EQ(RoleName(Role::kBackup), "backup");
 }
 
 }  // namespace
