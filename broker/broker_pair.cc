@@ -115,10 +115,14 @@ void Broker::DrainPair() {
   zmq::message_t body;
   for (int i = 0; i < kBurst; ++i) {
     if (zmq_msg_recv(identity.handle(), pair_in_.handle(), ZMQ_DONTWAIT) < 0) break;
-    if (!identity.more()) continue;
+    if (!identity.more()) {
+      ++stats_.malformed_count(Malformed::kPairHeartbeat);
+      continue;
+    }
     if (zmq_msg_recv(body.handle(), pair_in_.handle(), ZMQ_DONTWAIT) < 0) break;
     if (body.more()) {
       DrainRest(pair_in_);
+      ++stats_.malformed_count(Malformed::kPairHeartbeat);
       continue;
     }
     v1::PairHeartbeat heartbeat;
@@ -126,7 +130,7 @@ void Broker::DrainPair() {
         heartbeat.version() != v1::VERSION_1 ||
         heartbeat.state() < v1::PAIR_STATE_STARTING_PRIMARY ||
         heartbeat.state() > v1::PAIR_STATE_PASSIVE) {
-      ++stats_.malformed_count(Malformed::kCommand);
+      ++stats_.malformed_count(Malformed::kPairHeartbeat);
       continue;
     }
     const auto peer_state = static_cast<failover::PairState>(heartbeat.state());

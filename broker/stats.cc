@@ -31,6 +31,8 @@ std::string_view MalformedName(Malformed reason) {
       return "command_topic";
     case Malformed::kNoHello:
       return "no_hello";
+    case Malformed::kPairHeartbeat:
+      return "pair_heartbeat";
     case Malformed::kCount:
       break;
   }

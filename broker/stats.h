@@ -28,6 +28,7 @@ enum class Malformed : uint8_t {
   kHelloVersion,    // Hello.version is not VERSION_1, or no node id
   kCommandTopic,    // Subscribe/Unsubscribe with an invalid topic (the command is refused)
   kNoHello,         // Sockets before the node's Hello (no node to hold the sockets)
+  kPairHeartbeat,   // on the pair socket: not one frame of a PairHeartbeat of VERSION_1 and a state
   kCount,
 };
 std::string_view MalformedName(Malformed reason);

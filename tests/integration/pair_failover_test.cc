@@ -58,8 +58,11 @@ class PairFailoverTest : public ::testing::Test {
     const std::string& own = primary ? primary_pair_ : backup_pair_;
     const std::string& peer = primary ? backup_pair_ : primary_pair_;
     options.extra_args = {primary ? "--pair-role=primary" : "--pair-role=backup",
-                          "--pair-bind=" + own, "--pair-peer=" + peer, kHeartbeatFlag,
-                          "--heartbeat-ms=100"};
+                          "--pair-bind=" + own,
+                          "--pair-peer=" + peer,
+                          kHeartbeatFlag,
+                          "--heartbeat-ms=100",
+                          "--stats-interval-ms=50"};
     options.child.name = primary ? "primary" : "backup";
     auto broker = test_support::StartBroker(std::move(options));
     EXPECT_TRUE(broker.ok()) << broker.status();
@@ -227,6 +230,20 @@ TEST_F(PairFailoverTest, TheOldPrimaryComesBackPassiveBehindTheActiveBackup) {
   EXPECT_GE(late->link->stats().standby, 1u);
   EXPECT_TRUE(Publish(late, 1).ok());
   ASSERT_TRUE(PollUntil([&] { return node->received.size() == 1 && late->received.size() == 1; }));
+}
+
+TEST_F(PairFailoverTest, GarbageOnThePairSocketIsCountedAndChangesNothing) {
+  ASSERT_NO_FATAL_FAILURE(StartPair());
+  zmq::socket_t stranger(context_, zmq::socket_type::dealer);
+  stranger.set(zmq::sockopt::linger, 0);
+  stranger.connect(backup_pair_);
+  stranger.send(zmq::str_buffer("not a heartbeat"), zmq::send_flags::none);
+  ASSERT_TRUE(backup_.process->WaitForLine(std::regex("pair_heartbeat=1\\)"), kWait).ok());
+  EXPECT_EQ(backup_.process->CountLines(std::regex("pair: passive -> ")), 0);
+  Node* node = NewNode(primary_, backup_);
+  ASSERT_TRUE(node != nullptr);
+  EXPECT_TRUE(Subscribe(node).ok());
+  EXPECT_EQ(node->link->stats().standby, 0u);
 }
 
 TEST_F(PairFailoverTest, ABackupStartedAloneServesNoNode) {
