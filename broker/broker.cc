@@ -6,7 +6,6 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
-#include <random>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -38,13 +37,6 @@ constexpr std::string_view kHistoryUnavailable = "history log unavailable";
 // PublishReceipt.error of an envelope sent to a broker of a pair that does
 // not serve now (proto/roomq.proto Standby).
 constexpr std::string_view kStandbyBroker = "standby broker";
-
-uint64_t RandomEpoch() {
-  std::random_device random;
-  uint64_t epoch = 0;
-  while (epoch == 0) epoch = (static_cast<uint64_t>(random()) << 32) ^ random();
-  return epoch;
-}
 
 Malformed FromScanError(wire::ScanError error) {
   switch (error) {
@@ -113,7 +105,7 @@ absl::StatusOr<std::unique_ptr<Broker>> Broker::Create(zmq::context_t& context,
   if (options.max_topics_per_peer <= 0) {
     return absl::InvalidArgumentError("max topics per peer must be > 0");
   }
-  const uint64_t epoch = options.epoch != 0 ? options.epoch : RandomEpoch();
+  const uint64_t epoch = options.epoch != 0 ? options.epoch : internal::RandomNonZero();
   std::unique_ptr<Broker> broker;
   try {
     broker.reset(new Broker(context, std::move(options), epoch));
@@ -131,6 +123,17 @@ absl::StatusOr<std::unique_ptr<Broker>> Broker::Create(zmq::context_t& context,
     if (absl::Status status = broker->OpenLog(); !status.ok()) return status;
     if (absl::Status status = broker->OpenSocketLog(); !status.ok()) return status;
   }
+  if (broker->socket_log_ != nullptr || broker->pair_ != nullptr) {
+    // Every socket record change goes to the log and, while this broker
+    // feeds a passive peer, to it (broker_replica.cc).
+    Broker* self = broker.get();
+    broker->socket_journal_ = std::make_unique<sockets::SocketRecordEncoder>(
+        [self](uint8_t type, std::string_view payload) {
+          if (self->socket_log_ != nullptr) self->socket_log_->Append(type, payload);
+          self->AddReplicaRecord(v1::REPLICATED_LOG_SOCKETS, type, payload);
+        });
+    broker->sockets_->SetJournal(broker->socket_journal_.get());
+  }
   return broker;
 }
 
@@ -145,8 +148,8 @@ Broker::Broker(zmq::context_t& context, BrokerOptions options, uint64_t epoch)
                                       : zmq::socket_t()),
       wake_fd_(::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)),
       peers_(routes_, options_.heartbeat),
-      history_(options_.history),
-      sockets_(options_.sessions) {
+      history_(std::make_unique<history::History>(options_.history)),
+      sockets_(std::make_unique<sockets::SocketIndex>(options_.sessions)) {
   targets_.reserve(64);
   peers_.SetRemovalObserver(
       [this](const Peer& peer, std::string_view reason) { PeerRemoved(peer, reason); });
@@ -206,14 +209,16 @@ absl::Status Broker::Run() {
                  failover::RoleName(pair_->role()), pair_endpoint_, options_.pair.peer);
   }
   absl::Status result = absl::OkStatus();
-  zmq_pollitem_t items[4] = {
+  zmq_pollitem_t items[5] = {
       {pub_.handle(), 0, ZMQ_POLLIN, 0},
       {sub_.handle(), 0, ZMQ_POLLIN, 0},
       {nullptr, wake_fd_, ZMQ_POLLIN, 0},
-      {pair_in_.handle(), 0, ZMQ_POLLIN, 0},  // polled only with a pair
+      // Polled only with a pair; the DEALER only while replication waits for it.
+      {pair_in_.handle(), 0, ZMQ_POLLIN, 0},
+      {pair_out_.handle(), 0, ZMQ_POLLOUT, 0},
   };
-  const int item_count = pair_ != nullptr ? 4 : 3;
   while (!stop_.load(std::memory_order_relaxed)) {
+    const int item_count = pair_ == nullptr ? 3 : feed_.outbox.empty() ? 4 : 5;
     Clock::time_point now = options_.clock->Now();
     Clock::time_point next_timer = std::min(next_housekeeping_, next_stats_);
     if (pair_ != nullptr) next_timer = std::min(next_timer, next_pair_heartbeat_);
@@ -224,12 +229,13 @@ absl::Status Broker::Run() {
       result = absl::InternalError(absl::StrCat("zmq_poll: ", zmq_strerror(zmq_errno())));
       break;
     }
-    if (item_count == 4 && (items[3].revents & ZMQ_POLLIN)) DrainPair();
+    if (item_count >= 4 && (items[3].revents & ZMQ_POLLIN)) DrainPair();
     if (items[1].revents & ZMQ_POLLIN) DrainSubscribers();
     if (items[0].revents & ZMQ_POLLIN) DrainPublishers();
     now = options_.clock->Now();
     if (pair_ != nullptr && now >= next_pair_heartbeat_) SendPairHeartbeat(now);
     if (now >= next_housekeeping_) Housekeeping(now);
+    if (feed_.session != 0) ShipReplica();
     if (now >= next_stats_) {
       LogStats(/*final=*/false);
       next_stats_ = now + options_.stats_interval;
@@ -245,22 +251,22 @@ absl::Status Broker::Run() {
 void Broker::Housekeeping(Clock::time_point now) {
   peers_.ExpireSilent(now);
   const int64_t wall_us = WallMicros();
-  history_.ExpireOld(wall_us);
+  history_->ExpireOld(wall_us);
   if (restart_grace_pending_ && now >= restart_grace_until_) {
     // Records restored as connected whose node has not said Hello since
     // the restart: the node is gone (or will reconcile when it comes).
     restart_grace_pending_ = false;
-    for (const std::string& node : sockets_.Nodes()) {
-      if (peers_.FindByNode(node) == nullptr) sockets_.NodeDown(node, wall_us);
+    for (const std::string& node : sockets_->Nodes()) {
+      if (peers_.FindByNode(node) == nullptr) sockets_->NodeDown(node, wall_us);
     }
   }
-  sockets_.Expire(wall_us);
+  sockets_->Expire(wall_us);
   if (socket_log_ != nullptr) {
     FlushSocketLog(/*compact=*/true);
   }
   if (log_ != nullptr) {
     FlushLog();  // also runs the interval fsync when publishing is quiet
-    const uint64_t oldest = history_.oldest_log_index();
+    const uint64_t oldest = history_->oldest_log_index();
     if (absl::Status status = log_->DropBefore(oldest != 0 ? oldest : log_->next_index());
         !status.ok()) {
       spdlog::warn("roomq-broker: dropping old log segments: {}", status.ToString());
@@ -283,16 +289,16 @@ void Broker::SetStatsObserver(std::function<void(const BrokerStats&)> observer,
 void Broker::RefreshGauges() {
   stats_.peers = peers_.size();
   stats_.topics = routes_.topic_count();
-  stats_.history_entries = history_.entry_count();
-  stats_.history_bytes = history_.bytes();
-  stats_.socket_records_connected = sockets_.connected();
-  stats_.socket_records_disconnected = sockets_.disconnected();
-  stats_.socket_records_bytes = sockets_.bytes();
-  stats_.socket_records_evicted = sockets_.stats().evicted;
-  stats_.socket_records_refused = sockets_.stats().refused;
-  stats_.socket_records_invalid = sockets_.stats().invalid;
-  stats_.socket_records_expired = sockets_.stats().expired;
-  stats_.socket_updates_ignored = sockets_.stats().unknown;
+  stats_.history_entries = history_->entry_count();
+  stats_.history_bytes = history_->bytes();
+  stats_.socket_records_connected = sockets_->connected();
+  stats_.socket_records_disconnected = sockets_->disconnected();
+  stats_.socket_records_bytes = sockets_->bytes();
+  stats_.socket_records_evicted = sockets_->stats().evicted;
+  stats_.socket_records_refused = sockets_->stats().refused;
+  stats_.socket_records_invalid = sockets_->stats().invalid;
+  stats_.socket_records_expired = sockets_->stats().expired;
+  stats_.socket_updates_ignored = sockets_->stats().unknown;
   stats_.history_failing = log_failing_ ? 1 : 0;
   stats_.peer_queued_bytes = 0;
   stats_.peer_queued_bytes_max = 0;
@@ -344,9 +350,12 @@ void Broker::DrainPublishers() {
     }
     Route();
   }
-  // The burst's records reach the file before anyone sees their offsets.
+  // The burst's records reach the file (and with --pair-ack both the
+  // passive) before anyone sees their offsets.
   SettleHistory();
+  if (options_.pair.ack_both) AwaitReplica();
   SendBurst();
+  if (standby_pending_) DropPeersForStandby();
 }
 
 void Broker::SettleHistory() {
@@ -354,13 +363,18 @@ void Broker::SettleHistory() {
   if (burst_kept_ == 0) return;
   const uint64_t kept = std::exchange(burst_kept_, 0);
   if (written) {
-    history_.Commit();
+    history_->Commit();
     stats_.kept += kept;
+    for (const std::string& record : feed_.burst_history) {
+      AddReplicaRecord(v1::REPLICATED_LOG_HISTORY, kRecordEnvelope, record);
+    }
+    feed_.burst_history.clear();
     return;
   }
+  feed_.burst_history.clear();
   // Nothing of these envelopes was stored: take them back and refuse them.
   log_->DiscardBuffered();
-  history_.Abandon();
+  history_->Abandon();
   stats_.history_refused += kept;
   for (size_t b = 0; b < batch_count_; ++b) {
     std::vector<uint32_t>& frames = batches_[b].frames;
@@ -410,23 +424,20 @@ void Broker::Route() {
   if (targets_.empty()) ++stats_.unrouted;
 
   std::string receipt;
-  const bool kept = history_.Keeps(route_);
+  const bool kept = history_->Keeps(route_);
   if (kept) {
-    const uint64_t sequence = history_.Stamp(route_);
-    BuildDeliveryFrame(sequence, history_.stamped_offsets());
+    const uint64_t sequence = history_->Stamp(route_);
+    BuildDeliveryFrame(sequence, history_->stamped_offsets());
     if (route_.confirm) {
-      receipt = EncodeReceipt(true, {}, sequence, history_.stamped_offsets(), AckSockets());
+      receipt = EncodeReceipt(true, {}, sequence, history_->stamped_offsets(), AckSockets());
     }
     uint64_t index = 0;
-    if (log_ != nullptr) {
-      record_scratch_.resize(sizeof(int64_t));
-      const uint64_t time = static_cast<uint64_t>(wall_now_us_);
-      for (size_t i = 0; i < sizeof(time); ++i)
-        record_scratch_[i] = static_cast<char>(time >> (8 * i));
-      record_scratch_.append(View(delivery_));
-      index = log_->Append(kRecordEnvelope, record_scratch_);
+    if (log_ != nullptr || feed_.session != 0) {
+      internal::EncodeEnvelopeRecord(wall_now_us_, View(delivery_), record_scratch_);
+      if (log_ != nullptr) index = log_->Append(kRecordEnvelope, record_scratch_);
+      if (feed_.session != 0) feed_.burst_history.push_back(record_scratch_);
     }
-    history_.Keep(delivery_, wall_now_us_, index);  // pending until SettleHistory
+    history_->Keep(delivery_, wall_now_us_, index);  // pending until SettleHistory
     ++burst_kept_;
   } else {
     if (!targets_.empty()) BuildDeliveryFrame(0, {});
@@ -624,7 +635,7 @@ uint64_t Broker::AckSockets() const {
   *query.mutable_except_rooms() = envelope.except_rooms();
   query.set_except_socket(envelope.except_socket());
   query.set_count_only(true);
-  return sockets_.Presence(query, 0).total;
+  return sockets_->Presence(query, 0).total;
 }
 
 std::string Broker::EncodeReceipt(bool accepted, std::string_view error, uint64_t sequence,

@@ -143,11 +143,17 @@
 // answers it with BrokerFrame{standby} and carries nothing out, and drops
 // envelopes (a refused receipt when asked). A broker that turns passive
 // while it served sends standby to every peer and forgets them. Nothing is
-// replicated yet: a backup that takes over serves with its own epoch.
+// Replication (broker_replica.cc, broker/failover/README.md "What the
+// backup holds"): the active broker sends its passive peer a snapshot of
+// history and the socket records, then every record it appends to either,
+// in order; the passive applies them with the code that replays the logs
+// at start and appends them to its own logs. With ack_both a burst's
+// deliveries and receipts wait for the passive's acknowledgement.
 
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <memory>
 #include <span>
@@ -186,6 +192,13 @@ struct BrokerPairOptions {
   std::string peer;  // the peer's pair socket
   // PairHeartbeat period; the peer is lost after two silent ones.
   std::chrono::milliseconds heartbeat{1000};
+  // --pair-ack both: a burst's deliveries and receipts go out once the
+  // passive peer acknowledged its records too (else once this broker's own
+  // log has them), and the passive keeps the epoch when it takes over.
+  bool ack_both = false;
+  // Replication bytes queued for the passive and not acknowledged, beyond
+  // its snapshot, past which the passive is dropped (it syncs again).
+  size_t max_lag_bytes = size_t{256} << 20;
 };
 
 struct BrokerOptions {
@@ -269,8 +282,8 @@ class Broker {
   const BrokerStats& stats() const { return stats_; }
   // History and socket records; for tests, from the loop thread or after
   // Run().
-  const history::History& history() const { return history_; }
-  const sockets::SocketIndex& sockets() const { return sockets_; }
+  const history::History& history() const { return *history_; }
+  const sockets::SocketIndex& sockets() const { return *sockets_; }
 
   // Calls `observer` on the loop thread with a copy of the counters (peers
   // and topics current) about every `interval` while Run() runs, and once
@@ -379,6 +392,36 @@ class Broker {
   // Logs a transition and, when this broker stops serving, sends standby to
   // every peer and forgets them.
   void ApplyPairTransition(const failover::PairTransition& transition);
+  // Sends standby to every peer and forgets them (this broker stopped
+  // serving; deferred while a burst waits for the passive).
+  void DropPeersForStandby();
+  void HandlePairFrame(const v1::PairFrame& frame);
+  void SendPairFrame(const v1::PairFrame& frame);
+
+  // Replication, active side (broker_replica.cc).
+  // A record to replicate: added to the message being built, which is
+  // queued once it is big enough or at ShipReplica.
+  void AddReplicaRecord(v1::ReplicatedLog log, uint8_t type, std::string_view payload);
+  // Queues the message being built (if any records, or a flag, are in it)
+  // and hands ZeroMQ what it takes of the queue.
+  void ShipReplica();
+  void QueueReplicaMessage();
+  void FlushReplicaOutbox();
+  void StartReplicaSession();
+  void EndReplicaSession(std::string_view why);
+  void HandleReplicaAck(const v1::ReplicaAck& ack);
+  // --pair-ack both: ships the burst's records and waits until the passive
+  // acknowledged them, it is lost, or the broker stops.
+  void AwaitReplica();
+  // Replication, passive side.
+  void HandleReplicate(const v1::Replicate& replicate);
+  void RequestSync(Clock::time_point now);
+  void AckReplica();
+  // Drops history, socket records and both logs, and takes `epoch`: the
+  // start of a snapshot from the active.
+  void ResetForSnapshot(uint64_t epoch);
+  // This broker turned active after following its peer: the epoch rule.
+  void TakeOver();
   void Housekeeping(Clock::time_point now);
   void RefreshGauges();
   void LogStats(bool final);
@@ -394,6 +437,35 @@ class Broker {
   zmq::socket_t pair_out_;                            // DEALER: ours, to the peer
   std::string pair_endpoint_;
   Clock::time_point next_pair_heartbeat_;
+  // The replication stream this broker feeds while active.
+  struct ReplicaFeed {
+    uint64_t session = 0;   // 0 = no passive follows
+    uint64_t position = 0;  // of the last message queued
+    uint64_t acked = 0;
+    uint64_t snapshot_end = 0;  // position of the snapshot's last message
+    size_t snapshot_bytes = 0;
+    std::deque<std::pair<uint64_t, size_t>> unacked;  // (position, bytes)
+    size_t unacked_bytes = 0;
+    std::deque<std::string> outbox;  // encoded PairFrames ZeroMQ has not taken
+    v1::Replicate building;          // the next message's records
+    size_t building_bytes = 0;
+    std::vector<std::string> burst_history;  // the burst's history records, until settled
+
+    bool synced() const { return session != 0 && acked >= snapshot_end; }
+  };
+  ReplicaFeed feed_;
+  // The stream this broker follows while passive.
+  struct ReplicaFollow {
+    uint64_t session = 0;  // 0 = none (or a gap was seen)
+    uint64_t position = 0;
+    bool synced = false;  // the snapshot is complete and nothing was missed since
+    bool ack_due = false;
+    Clock::time_point next_request;
+  };
+  ReplicaFollow follow_;
+  bool awaiting_replica_ = false;  // AwaitReplica runs: peer removal waits
+  bool standby_pending_ = false;   // ... and this broker stopped serving meanwhile
+  std::unique_ptr<sockets::SocketRecordEncoder> socket_journal_;
   int wake_fd_ = -1;  // eventfd written by Stop()
   std::atomic<bool> stop_{false};
 
@@ -430,8 +502,10 @@ class Broker {
   std::vector<PendingReceipt> receipts_;
   std::vector<zmq::message_t*> frame_scratch_;
 
-  history::History history_;
-  sockets::SocketIndex sockets_;
+  // Owned through pointers so that a passive broker taking a snapshot from
+  // its active peer starts both afresh (broker_replica.cc).
+  std::unique_ptr<history::History> history_;
+  std::unique_ptr<sockets::SocketIndex> sockets_;
   std::unique_ptr<sockets::SocketLog> socket_log_;  // with data_dir
   bool socket_log_failing_ = false;
   // After a restart with records from disk: when the nodes holding them

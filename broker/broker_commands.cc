@@ -85,7 +85,7 @@ void Broker::HandleCommand(std::string_view identity, const zmq::message_t& body
       if (peer.known && peer.node != hello.node()) {
         // The connection now speaks for another node: the old one's
         // sockets are no longer held here.
-        sockets_.NodeDown(peer.node, WallMicros());
+        sockets_->NodeDown(peer.node, WallMicros());
       }
       peers_.Hello(peer, hello.node(), hello.heartbeat_ms(), now);
       break;
@@ -105,7 +105,7 @@ void Broker::HandleCommand(std::string_view identity, const zmq::message_t& body
       v1::BrokerFrame frame;
       frame.mutable_pong()->set_epoch(epoch_);
       frame.mutable_pong()->set_known(peer != nullptr && peer->known);
-      frame.mutable_pong()->set_sequence(history_.last_sequence());
+      frame.mutable_pong()->set_sequence(history_->last_sequence());
       SendBrokerFrame(identity, frame);
       break;
     }
@@ -188,8 +188,8 @@ void Broker::HandleSubscribe(Peer& peer, const v1::SubscriberCommand& command) {
     const bool same_epoch =
         point.epoch() == epoch_ || (point.epoch() == 0 && point.after_offset() == 0);
     const history::ResumeOutcome outcome =
-        history_.Resume(topic.ns, topic.name, same_epoch, point.after_offset(),
-                        [&replay](const history::Entry& entry) { replay.push_back(&entry); });
+        history_->Resume(topic.ns, topic.name, same_epoch, point.after_offset(),
+                         [&replay](const history::Entry& entry) { replay.push_back(&entry); });
     v1::ResumeResult* result = reply->add_resumed();
     *result->mutable_topic() = point.topic();
     result->set_replayed(outcome.replayed);
@@ -270,29 +270,29 @@ void Broker::HandleSockets(std::string_view identity, const v1::SubscriberComman
         // Open may come up to kSocketUpdateDelay later; one of another
         // epoch, or ahead of this broker, is replaced by where it is now.
         v1::Session session = update.open().session();
-        if (session.epoch() != epoch_ || session.since_sequence() > history_.last_sequence()) {
+        if (session.epoch() != epoch_ || session.since_sequence() > history_->last_sequence()) {
           session.set_epoch(epoch_);
-          session.set_since_sequence(history_.last_sequence());
+          session.set_since_sequence(history_->last_sequence());
         }
         if (absl::IsResourceExhausted(
-                sockets_.Open(std::move(session), peer->node, peer->generation))) {
+                sockets_->Open(std::move(session), peer->node, peer->generation))) {
           ++refused;
         }
         break;
       }
       case v1::SocketUpdate::kRooms:
-        (void)sockets_.Rooms(update.rooms(), peer->node);
+        (void)sockets_->Rooms(update.rooms(), peer->node);
         break;
       case v1::SocketUpdate::kClose:
-        (void)sockets_.Close(update.close().namespace_(), update.close().socket_id(),
-                             update.close().recoverable(), peer->node, wall_us);
+        (void)sockets_->Close(update.close().namespace_(), update.close().socket_id(),
+                              update.close().recoverable(), peer->node, wall_us);
         break;
       default:
         ++stats_.malformed_count(Malformed::kCommand);
         break;
     }
   }
-  if (sockets.full()) sockets_.Reconcile(peer->node, peer->generation, wall_us);
+  if (sockets.full()) sockets_->Reconcile(peer->node, peer->generation, wall_us);
   // A node that asks for an answer (gateways do not) gets it once the
   // changes are written.
   if (command.request_id() != 0) FlushSocketLog();
@@ -302,7 +302,7 @@ void Broker::HandleSockets(std::string_view identity, const v1::SubscriberComman
       spdlog::warn(
           "roomq-broker: socket records full ({} records, {} bytes, all connected): {} sockets "
           "work but cannot be recovered (sessions.max_records / max_bytes)",
-          sockets_.size(), sockets_.bytes(), refusals_unlogged_);
+          sockets_->size(), sockets_->bytes(), refusals_unlogged_);
       refusals_unlogged_ = 0;
       next_refusal_log_ = now + std::chrono::seconds(10);
     }
@@ -313,7 +313,7 @@ void Broker::PeerRemoved(const Peer& peer, std::string_view reason) {
   // "replaced": the same node's new connection said Hello and sends its
   // full list next, which reconciles.
   if (!peer.known || reason == "replaced") return;
-  sockets_.NodeDown(peer.node, WallMicros());
+  sockets_->NodeDown(peer.node, WallMicros());
 }
 
 void Broker::CountRecovery(RecoveryOutcome outcome) {
@@ -371,14 +371,14 @@ void Broker::HandleRecover(Peer& peer, const v1::SubscriberCommand& command) {
         static_cast<size_t>(options_.max_topics_per_peer)) {
       return {RecoverOutcome::kRefused, "over the topic limit"};
     }
-    if (history_.MissingSince(ns, "", after)) return {RecoverOutcome::kGap, "history truncated"};
+    if (history_->MissingSince(ns, "", after)) return {RecoverOutcome::kGap, "history truncated"};
     for (const std::string& room : record.rooms) {
-      if (history_.MissingSince(ns, room, after)) {
+      if (history_->MissingSince(ns, room, after)) {
         return {RecoverOutcome::kGap, "history truncated"};
       }
     }
-    history_.CollectSince(ns, "", after, missed);
-    for (const std::string& room : record.rooms) history_.CollectSince(ns, room, after, missed);
+    history_->CollectSince(ns, "", after, missed);
+    for (const std::string& room : record.rooms) history_->CollectSince(ns, room, after, missed);
     std::sort(missed.begin(), missed.end(), [](const history::Entry* a, const history::Entry* b) {
       return a->sequence < b->sequence;
     });
@@ -395,8 +395,8 @@ void Broker::HandleRecover(Peer& peer, const v1::SubscriberCommand& command) {
     return {};
   };
   const int64_t wall_us = WallMicros();
-  sockets::RecoverResult result = sockets_.Recover(request.pid(), request.namespace_(), peer.node,
-                                                   peer.generation, wall_us, check);
+  sockets::RecoverResult result = sockets_->Recover(request.pid(), request.namespace_(), peer.node,
+                                                    peer.generation, wall_us, check);
   if (!result.ok()) return fail(result.outcome, result.error);
   const sockets::SocketRecord& record = *result.record;
   const std::string ns = record.session.namespace_();
@@ -431,7 +431,7 @@ void Broker::HandleRecover(Peer& peer, const v1::SubscriberCommand& command) {
   if (SendMessage(peer.identity, &peer, &message) != SendOutcome::kSent) {
     // The node never learns it holds the socket: the record goes back to
     // disconnected for the client's next attempt.
-    (void)sockets_.Close(ns, socket_id, /*recoverable=*/true, peer.node, wall_us);
+    (void)sockets_->Close(ns, socket_id, /*recoverable=*/true, peer.node, wall_us);
     CountRecovery(sockets::RecoverOutcome::kRefused);
     return;
   }
@@ -455,15 +455,15 @@ void Broker::HandleUnsubscribe(std::string_view identity, Peer* peer,
 
 void Broker::AddCurrentOffsets(const v1::Subscribe& subscribe, v1::Reply& reply) const {
   reply.set_epoch(epoch_);
-  reply.set_sequence(history_.last_sequence());
+  reply.set_sequence(history_->last_sequence());
   for (const v1::Topic& topic : subscribe.topics()) {
     if (topic.channel() != v1::CHANNEL_ROOMS ||
-        history_.LimitsOf(topic.namespace_()).max_messages == 0) {
+        history_->LimitsOf(topic.namespace_()).max_messages == 0) {
       continue;
     }
     v1::TopicOffset* current = reply.add_current();
     *current->mutable_topic() = topic;
-    current->set_offset(history_.OffsetRange(topic.namespace_(), topic.name()).second);
+    current->set_offset(history_->OffsetRange(topic.namespace_(), topic.name()).second);
   }
 }
 
@@ -504,7 +504,7 @@ void Broker::HandlePresence(std::string_view identity, const v1::SubscriberComma
       }
     }
   }
-  const sockets::PresencePage page = sockets_.Presence(query, kPresencePageBytes);
+  const sockets::PresencePage page = sockets_->Presence(query, kPresencePageBytes);
   answer.set_ok(true);
   answer.set_total(page.total);
   answer.set_next_after(page.next_after);

@@ -3,12 +3,14 @@
 
 // What the files defining Broker share (broker.cc: the loop and the publish
 // path; broker_persistence.cc: history and socket logs; broker_commands.cc:
-// the subscriber-command protocol; broker_pair.cc: the failover pair). Not
+// the subscriber-command protocol; broker_pair.cc: the failover pair;
+// broker_replica.cc: its replication). Not
 // part of the broker's API.
 
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <random>
 #include <string>
 #include <string_view>
 #include <zmq.hpp>
@@ -37,6 +39,22 @@ inline int64_t MicrosSinceEpoch(base::Clock::WallTime time) {
 
 inline std::string_view View(const zmq::message_t& message) {
   return {static_cast<const char*>(message.data()), message.size()};
+}
+
+// A random non-zero 64-bit value: an epoch, a replication session.
+inline uint64_t RandomNonZero() {
+  std::random_device random;
+  uint64_t value = 0;
+  while (value == 0) value = (static_cast<uint64_t>(random()) << 32) ^ random();
+  return value;
+}
+
+// The payload of a kRecordEnvelope record, into `out`.
+inline void EncodeEnvelopeRecord(int64_t time_us, std::string_view frame, std::string& out) {
+  const auto time = static_cast<uint64_t>(time_us);
+  out.resize(sizeof(time));
+  for (size_t i = 0; i < sizeof(time); ++i) out[i] = static_cast<char>(time >> (8 * i));
+  out.append(frame);
 }
 
 // Receives and discards the rest of a multipart message.

@@ -19,9 +19,10 @@ using internal::DrainRest;
 using internal::kBurst;
 using internal::View;
 
-// What a pair socket holds for a peer that is not there: a few heartbeats.
-// With ZMQ_IMMEDIATE nothing is queued for a peer not connected, so a
-// returning peer never reads stale states.
+// What a pair socket holds: a few heartbeats, or replication messages
+// (broker_replica.cc keeps the rest in its outbox). With ZMQ_IMMEDIATE
+// nothing is queued for a peer not connected, so a returning peer never
+// reads stale states.
 constexpr int kPairHwm = 16;
 
 v1::PairRole ToWire(failover::Role role) {
@@ -62,7 +63,10 @@ absl::Status Broker::BindPair() {
   try {
     pair_in_.set(zmq::sockopt::rcvhwm, kPairHwm);
     pair_in_.set(zmq::sockopt::linger, 0);
-    pair_in_.set(zmq::sockopt::maxmsgsize, int64_t{64} << 10);
+    // A replication message holds one record of up to the largest delivery
+    // frame, or several up to internal::kReplicaChunkBytes.
+    pair_in_.set(zmq::sockopt::maxmsgsize,
+                 options_.max_message_bytes + kMaxDeliveryOverheadBytes + (int64_t{1} << 20));
     pair_in_.bind(pair.bind);
     pair_endpoint_ = pair_in_.get(zmq::sockopt::last_endpoint);
   } catch (const zmq::error_t& e) {
@@ -100,8 +104,23 @@ void Broker::ApplyPairTransition(const failover::PairTransition& transition) {
   if (!transition.changed()) return;
   spdlog::info("pair: {} -> {}: {} (epoch={})", failover::PairStateName(transition.from),
                failover::PairStateName(transition.to), transition.why, epoch_);
+  if (transition.to == failover::PairState::kActive &&
+      transition.from == failover::PairState::kPassive) {
+    TakeOver();
+  }
   if (transition.from != failover::PairState::kActive) return;
-  // No longer serving: every node moves to the other broker.
+  EndReplicaSession("this broker stopped serving");
+  // No longer serving: every node moves to the other broker. A burst
+  // waiting for the passive still holds its recipients: they go after it.
+  if (awaiting_replica_) {
+    standby_pending_ = true;
+    return;
+  }
+  DropPeersForStandby();
+}
+
+void Broker::DropPeersForStandby() {
+  standby_pending_ = false;
   std::vector<std::string> identities;
   peers_.ForEach([&identities](const Peer& peer) { identities.push_back(peer.identity); });
   for (const std::string& identity : identities) {
@@ -116,46 +135,87 @@ void Broker::DrainPair() {
   for (int i = 0; i < kBurst; ++i) {
     if (zmq_msg_recv(identity.handle(), pair_in_.handle(), ZMQ_DONTWAIT) < 0) break;
     if (!identity.more()) {
-      ++stats_.malformed_count(Malformed::kPairHeartbeat);
+      ++stats_.malformed_count(Malformed::kPairFrame);
       continue;
     }
     if (zmq_msg_recv(body.handle(), pair_in_.handle(), ZMQ_DONTWAIT) < 0) break;
     if (body.more()) {
       DrainRest(pair_in_);
-      ++stats_.malformed_count(Malformed::kPairHeartbeat);
+      ++stats_.malformed_count(Malformed::kPairFrame);
       continue;
     }
-    v1::PairHeartbeat heartbeat;
-    if (!heartbeat.ParseFromArray(body.data(), static_cast<int>(body.size())) ||
-        heartbeat.version() != v1::VERSION_1 ||
-        heartbeat.state() < v1::PAIR_STATE_STARTING_PRIMARY ||
-        heartbeat.state() > v1::PAIR_STATE_PASSIVE) {
-      ++stats_.malformed_count(Malformed::kPairHeartbeat);
+    v1::PairFrame frame;
+    if (!frame.ParseFromArray(body.data(), static_cast<int>(body.size())) ||
+        frame.version() != v1::VERSION_1) {
+      ++stats_.malformed_count(Malformed::kPairFrame);
       continue;
     }
-    const auto peer_state = static_cast<failover::PairState>(heartbeat.state());
-    const failover::PairTransition transition = pair_->OnPeerState(peer_state);
-    if (transition.conflict) {
-      spdlog::warn("pair: conflict: this broker is {} ({}), its peer says {} ({})",
-                   failover::PairStateName(transition.from), failover::RoleName(pair_->role()),
-                   failover::PairStateName(peer_state),
-                   heartbeat.role() == v1::PAIR_ROLE_PRIMARY ? "primary" : "backup");
-    }
-    ApplyPairTransition(transition);
+    HandlePairFrame(frame);
   }
+  if (follow_.ack_due) AckReplica();
+}
+
+void Broker::HandlePairFrame(const v1::PairFrame& frame) {
+  switch (frame.body_case()) {
+    case v1::PairFrame::kHeartbeat: {
+      const v1::PairHeartbeat& heartbeat = frame.heartbeat();
+      if (heartbeat.state() < v1::PAIR_STATE_STARTING_PRIMARY ||
+          heartbeat.state() > v1::PAIR_STATE_PASSIVE) {
+        ++stats_.malformed_count(Malformed::kPairFrame);
+        return;
+      }
+      const auto peer_state = static_cast<failover::PairState>(heartbeat.state());
+      const failover::PairTransition transition = pair_->OnPeerState(peer_state);
+      if (transition.conflict) {
+        spdlog::warn("pair: conflict: this broker is {} ({}), its peer says {} ({})",
+                     failover::PairStateName(transition.from), failover::RoleName(pair_->role()),
+                     failover::PairStateName(peer_state),
+                     heartbeat.role() == v1::PAIR_ROLE_PRIMARY ? "primary" : "backup");
+      }
+      ApplyPairTransition(transition);
+      // A passive broker follows the active one's current stream, or asks
+      // for a new one.
+      if (pair_->state() == failover::PairState::kPassive &&
+          peer_state == failover::PairState::kActive &&
+          (follow_.session == 0 || heartbeat.replica_session() != follow_.session)) {
+        RequestSync(options_.clock->Now());
+      }
+      return;
+    }
+    case v1::PairFrame::kReplicate:
+      HandleReplicate(frame.replicate());
+      return;
+    case v1::PairFrame::kAck:
+      HandleReplicaAck(frame.ack());
+      return;
+    case v1::PairFrame::kSyncRequest:
+      if (pair_->state() == failover::PairState::kActive) StartReplicaSession();
+      return;
+    case v1::PairFrame::BODY_NOT_SET:
+      break;
+  }
+  ++stats_.malformed_count(Malformed::kPairFrame);
+}
+
+void Broker::SendPairFrame(const v1::PairFrame& frame) {
+  const std::string bytes = frame.SerializeAsString();
+  // Not connected, or full: the frame is lost, as a dead link loses it.
+  (void)pair_out_.send(zmq::buffer(bytes), zmq::send_flags::dontwait);
 }
 
 void Broker::SendPairHeartbeat(Clock::time_point now) {
-  v1::PairHeartbeat heartbeat;
-  heartbeat.set_version(v1::VERSION_1);
+  v1::PairFrame frame;
+  frame.set_version(v1::VERSION_1);
+  v1::PairHeartbeat& heartbeat = *frame.mutable_heartbeat();
   heartbeat.set_role(ToWire(pair_->role()));
   heartbeat.set_state(static_cast<v1::PairState>(pair_->state()));
   heartbeat.set_epoch(epoch_);
-  heartbeat.set_sequence(history_.last_sequence());
-  const std::string bytes = heartbeat.SerializeAsString();
-  // Not connected, or full: this heartbeat is lost, as a dead link loses it.
-  (void)pair_out_.send(zmq::buffer(bytes), zmq::send_flags::dontwait);
+  heartbeat.set_sequence(history_->last_sequence());
+  heartbeat.set_replica_session(pair_->state() == failover::PairState::kActive ? feed_.session
+                                                                               : follow_.session);
+  SendPairFrame(frame);
   next_pair_heartbeat_ = now + options_.pair.heartbeat;
+  if (feed_.session != 0 && !pair_->PeerAlive()) EndReplicaSession("the passive broker is lost");
 }
 
 }  // namespace roomq::broker

@@ -28,12 +28,12 @@ absl::Status Broker::OpenLog() {
   if (!log.ok()) return log.status();
   log_ = std::move(*log);
   epoch_ = log_->epoch();
-  history_.ExpireOld(MicrosSinceEpoch(options_.clock->WallNow()));
+  history_->ExpireOld(MicrosSinceEpoch(options_.clock->WallNow()));
   const auto took =
       std::chrono::duration_cast<std::chrono::milliseconds>(options_.clock->Now() - start);
   spdlog::info("history restored from {}: records={} segments={} kept={} sequence={} in {} ms{}",
-               options_.data_dir, report.records, report.segments, history_.entry_count(),
-               history_.last_sequence(), took.count(),
+               options_.data_dir, report.records, report.segments, history_->entry_count(),
+               history_->last_sequence(), took.count(),
                report.truncated_bytes == 0
                    ? std::string()
                    : absl::StrCat(" torn tail cut: ", report.truncated_bytes, " bytes (",
@@ -48,12 +48,11 @@ absl::Status Broker::OpenSocketLog() {
   log_options.clock = options_.clock;
   log_options.env = options_.log_env;
   sockets::SocketLogReport report;
-  auto log = sockets::SocketLog::Open(log_options, sockets_, &report);
+  auto log = sockets::SocketLog::Open(log_options, *sockets_, &report);
   if (!log.ok()) return log.status();
   socket_log_ = std::move(*log);
-  sockets_.SetJournal(socket_log_.get());
-  const size_t expired = sockets_.Expire(WallMicros());
-  if (sockets_.connected() > 0) {
+  const size_t expired = sockets_->Expire(WallMicros());
+  if (sockets_->connected() > 0) {
     // Their nodes get three heartbeats to say Hello (and then list their
     // sockets); the records of a node that does not are disconnected.
     restart_grace_pending_ = true;
@@ -62,7 +61,7 @@ absl::Status Broker::OpenSocketLog() {
   spdlog::info(
       "socket records restored from {}/sockets: records={} connected={} "
       "disconnected={} expired={} skipped={}{}",
-      options_.data_dir, report.open.records, sockets_.connected(), sockets_.disconnected(),
+      options_.data_dir, report.open.records, sockets_->connected(), sockets_->disconnected(),
       expired, report.skipped,
       report.open.truncated_bytes == 0
           ? std::string()
@@ -73,7 +72,7 @@ absl::Status Broker::OpenSocketLog() {
 
 void Broker::FlushSocketLog(bool compact) {
   if (socket_log_ == nullptr) return;
-  const absl::Status status = compact ? socket_log_->MaybeCompact(sockets_) : socket_log_->Flush();
+  const absl::Status status = compact ? socket_log_->MaybeCompact(*sockets_) : socket_log_->Flush();
   if (status.ok()) {
     if (socket_log_failing_) spdlog::info("roomq-broker: the socket record log takes writes again");
     socket_log_failing_ = false;
@@ -111,8 +110,8 @@ void Broker::RestoreRecord(const storage::Record& record) {
     offsets.push_back({offset.topic().namespace_(), offset.topic().name(), offset.offset()});
   }
   zmq::message_t message(frame.data(), frame.size());
-  history_.Restore(offsets.front().ns, offsets, delivery.sequence(), message,
-                   static_cast<int64_t>(time), record.index);
+  history_->Restore(offsets.front().ns, offsets, delivery.sequence(), message,
+                    static_cast<int64_t>(time), record.index);
 }
 
 bool Broker::FlushLog() {

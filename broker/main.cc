@@ -131,6 +131,17 @@ int main(int argc, char** argv) {
                                "Failover: heartbeat between the pair's brokers; the peer is lost "
                                "after 2 silent ones")
       ->check(roomq::base::AtLeast(1));
+  roomq::base::AddChoice(app, "--pair-ack", options.pair.ack_both,
+                         {{"primary", false}, {"both", true}},
+                         "Failover: when a burst's deliveries and publish receipts go out: once "
+                         "the active broker's log has it (primary), or once the passive broker "
+                         "acknowledged it too (both; the passive then keeps the epoch at "
+                         "takeover, so resumes and recoveries carry on)");
+  app.add_option("--pair-max-lag-bytes", options.pair.max_lag_bytes,
+                 "Failover: replication bytes queued for the passive broker and not "
+                 "acknowledged, beyond its snapshot, past which it is dropped (it syncs again)")
+      ->capture_default_str()
+      ->check(roomq::base::AtLeast(1));
   roomq::base::ParseCommandLineOrExit(app, argc, argv);
   options.pair.enabled = pair_role->count() > 0;
   if (!options.pair.enabled && (!options.pair.bind.empty() || !options.pair.peer.empty())) {

@@ -126,6 +126,19 @@ std::string FormatPrometheus(const BrokerStats& stats, std::chrono::milliseconds
     page.Counter("pair_refused_total",
                  "Node commands answered with standby, and envelopes dropped, while not serving.",
                  stats.pair_refused);
+    page.Gauge("pair_degraded",
+               "1 while this broker is active and no passive peer follows its whole record "
+               "stream.",
+               stats.pair_degraded);
+    page.Gauge("pair_replica_lag_bytes",
+               "Replication bytes queued for the passive peer and not yet acknowledged.",
+               stats.pair_replica_lag_bytes);
+    page.Counter("pair_replicated_records_total",
+                 "Records sent to the passive peer (active) or applied from the active (passive).",
+                 stats.pair_replicated_records);
+    page.Counter("pair_syncs_total",
+                 "Replication sessions started: snapshots sent (active) or taken (passive).",
+                 stats.pair_syncs);
   }
   page.Header("snapshot_age_seconds", "gauge", "Age of the published counters.");
   page.Sample("snapshot_age_seconds", {},
@@ -147,6 +160,9 @@ std::string FormatPrometheus(const BrokerStats& stats, std::chrono::milliseconds
 Health CheckHealth(const BrokerStats& stats) {
   if (stats.history_failing != 0) {
     return {false, "{\"status\":\"degraded\",\"reason\":\"history_log_failing\"}\n"};
+  }
+  if (stats.pair_degraded != 0) {
+    return {false, "{\"status\":\"degraded\",\"reason\":\"pair_replica_missing\"}\n"};
   }
   return {true, "{\"status\":\"ok\"}\n"};
 }

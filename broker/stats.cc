@@ -31,8 +31,8 @@ std::string_view MalformedName(Malformed reason) {
       return "command_topic";
     case Malformed::kNoHello:
       return "no_hello";
-    case Malformed::kPairHeartbeat:
-      return "pair_heartbeat";
+    case Malformed::kPairFrame:
+      return "pair_frame";
     case Malformed::kCount:
       break;
   }
@@ -74,7 +74,10 @@ std::string BrokerStats::ToString() const {
   if (pair_state != 0) {
     absl::StrAppend(&out, " pair_state=", pair_state, " pair_peer_alive=", pair_peer_alive,
                     " pair_failovers=", pair_failovers, " pair_conflicts=", pair_conflicts,
-                    " pair_refused=", pair_refused);
+                    " pair_refused=", pair_refused, " pair_degraded=", pair_degraded,
+                    " pair_replica_lag_bytes=", pair_replica_lag_bytes,
+                    " pair_replicated_records=", pair_replicated_records,
+                    " pair_syncs=", pair_syncs);
   }
   return out;
 }

@@ -28,7 +28,7 @@ enum class Malformed : uint8_t {
   kHelloVersion,    // Hello.version is not VERSION_1, or no node id
   kCommandTopic,    // Subscribe/Unsubscribe with an invalid topic (the command is refused)
   kNoHello,         // Sockets before the node's Hello (no node to hold the sockets)
-  kPairHeartbeat,   // on the pair socket: not one frame of a PairHeartbeat of VERSION_1 and a state
+  kPairFrame,  // on the pair socket: not one frame of a PairFrame of VERSION_1 that makes sense
   kCount,
 };
 std::string_view MalformedName(Malformed reason);
@@ -98,6 +98,14 @@ struct BrokerStats {
   uint64_t pair_failovers = 0;
   uint64_t pair_conflicts = 0;
   uint64_t pair_refused = 0;
+  // Replication (broker_replica.cc). Active: 1 while no passive follows
+  // the complete stream (pair_degraded), the bytes queued for the passive
+  // and not yet acknowledged (pair_replica_lag_bytes), records sent.
+  // Passive: records applied. Both: sessions started / snapshots taken.
+  uint64_t pair_degraded = 0;
+  uint64_t pair_replica_lag_bytes = 0;
+  uint64_t pair_replicated_records = 0;
+  uint64_t pair_syncs = 0;
 
   uint64_t malformed_total() const;
   uint64_t& malformed_count(Malformed reason) { return malformed[static_cast<size_t>(reason)]; }

@@ -38,6 +38,19 @@ History::~History() {
   }
 }
 
+void History::ForEachEntry(const std::function<void(const Entry&)>& visit) const {
+  std::vector<const Entry*> entries;
+  entries.reserve(entries_);
+  for (const auto& [name, ns] : namespaces_) {
+    for (const Entry* entry = ns->head; entry != nullptr; entry = entry->next) {
+      entries.push_back(entry);
+    }
+  }
+  std::sort(entries.begin(), entries.end(),
+            [](const Entry* a, const Entry* b) { return a->sequence < b->sequence; });
+  for (const Entry* entry : entries) visit(*entry);
+}
+
 const Limits& History::LimitsOf(std::string_view ns) const {
   auto it = options_.namespaces.find(ToAbsl(ns));
   return it != options_.namespaces.end() ? it->second : options_.defaults;

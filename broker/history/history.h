@@ -58,6 +58,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <span>
 #include <string>
@@ -172,6 +173,10 @@ class History {
   // namespace keeps no history (the config changed) are skipped.
   void Restore(std::string_view ns, std::span<const wire::RoomOffset> offsets, uint64_t sequence,
                const zmq::message_t& frame, int64_t time_us, uint64_t log_index);
+
+  // Calls visit(entry) for every stored entry (not the pending ones), in
+  // sequence order: what a snapshot of history holds.
+  void ForEachEntry(const std::function<void(const Entry&)>& visit) const;
 
   // Evicts entries older than their namespace's max_age at `now_us` (wall
   // clock, microseconds).

@@ -43,8 +43,15 @@ bool ParseSession(std::string_view bytes, v1::Session* session) {
          !session->namespace_().empty() && !session->socket_id().empty();
 }
 
-// Applies one record to `index`; false when it is not understood.
-bool Replay(uint8_t type, std::string_view payload, SocketIndex& index) {
+void EncodeRecord(const SocketRecord& record, std::string& out) {
+  out.clear();
+  AppendStateHeader(record.state, record.deadline_us, out);
+  record.ToSession().AppendToString(&out);
+}
+
+}  // namespace
+
+bool ApplySocketRecord(uint8_t type, std::string_view payload, SocketIndex& index) {
   SocketState state;
   int64_t deadline_us = 0;
   v1::Session session;
@@ -79,14 +86,6 @@ bool Replay(uint8_t type, std::string_view payload, SocketIndex& index) {
   }
 }
 
-void EncodeRecord(const SocketRecord& record, std::string& out) {
-  out.clear();
-  AppendStateHeader(record.state, record.deadline_us, out);
-  record.ToSession().AppendToString(&out);
-}
-
-}  // namespace
-
 absl::StatusOr<std::unique_ptr<SocketLog>> SocketLog::Open(SocketLogOptions options,
                                                            SocketIndex& index,
                                                            SocketLogReport* report) {
@@ -101,7 +100,7 @@ absl::StatusOr<std::unique_ptr<SocketLog>> SocketLog::Open(SocketLogOptions opti
   auto log = storage::RecordLog::Open(
       std::move(log_options),
       [&index, report](const storage::Record& record) {
-        if (!Replay(record.type, record.payload, index)) ++report->skipped;
+        if (!ApplySocketRecord(record.type, record.payload, index)) ++report->skipped;
       },
       &report->open);
   if (!log.ok()) return log.status();
@@ -113,18 +112,18 @@ void SocketLog::Append(uint8_t type, std::string_view payload) {
   appended_since_compaction_ += payload.size() + storage::kRecordHeaderBytes;
 }
 
-void SocketLog::Put(const SocketRecord& record) {
+void SocketRecordEncoder::Put(const SocketRecord& record) {
   EncodeRecord(record, scratch_);
-  Append(kRecord, scratch_);
+  sink_(kRecord, scratch_);
 }
 
-void SocketLog::Rooms(const v1::SocketRooms& applied) {
+void SocketRecordEncoder::Rooms(const v1::SocketRooms& applied) {
   scratch_.clear();
   applied.AppendToString(&scratch_);
-  Append(kRooms, scratch_);
+  sink_(kRooms, scratch_);
 }
 
-void SocketLog::State(const SocketRecord& record) {
+void SocketRecordEncoder::State(const SocketRecord& record) {
   scratch_.clear();
   AppendStateHeader(record.state, record.deadline_us, scratch_);
   v1::Session key;
@@ -132,16 +131,16 @@ void SocketLog::State(const SocketRecord& record) {
   key.set_socket_id(record.session.socket_id());
   key.set_node(record.session.node());
   key.AppendToString(&scratch_);
-  Append(kState, scratch_);
+  sink_(kState, scratch_);
 }
 
-void SocketLog::Erase(std::string_view ns, std::string_view socket_id) {
+void SocketRecordEncoder::Erase(std::string_view ns, std::string_view socket_id) {
   scratch_.clear();
   v1::Session key;
   key.set_namespace_(std::string(ns));
   key.set_socket_id(std::string(socket_id));
   key.AppendToString(&scratch_);
-  Append(kErase, scratch_);
+  sink_(kErase, scratch_);
 }
 
 absl::Status SocketLog::MaybeCompact(const SocketIndex& index) {

@@ -40,6 +40,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -52,6 +53,29 @@
 #include "proto/base/clock.h"
 
 namespace roomq::broker::sockets {
+
+// The journal's records without a log: each change encoded as SocketLog
+// writes it (the record types above), handed to `sink`. The broker's
+// journal, which feeds the SocketLog and a failover pair's replication
+// stream (broker/broker_replica.cc).
+class SocketRecordEncoder final : public SocketJournal {
+ public:
+  using Sink = std::function<void(uint8_t type, std::string_view payload)>;
+  explicit SocketRecordEncoder(Sink sink) : sink_(std::move(sink)) {}
+
+  void Put(const SocketRecord& record) override;
+  void Rooms(const v1::SocketRooms& applied) override;
+  void State(const SocketRecord& record) override;
+  void Erase(std::string_view ns, std::string_view socket_id) override;
+
+ private:
+  Sink sink_;
+  std::string scratch_;
+};
+
+// Applies one record (a type and payload as SocketRecordEncoder made them)
+// to `index` with its Restore* calls; false when it is not understood.
+bool ApplySocketRecord(uint8_t type, std::string_view payload, SocketIndex& index);
 
 struct SocketLogOptions {
   std::string dir;  // created 0700 with its parents
@@ -80,10 +104,14 @@ class SocketLog final : public SocketJournal {
                                                          SocketLogReport* report);
 
   // SocketJournal: each buffers one tail record.
-  void Put(const SocketRecord& record) override;
-  void Rooms(const v1::SocketRooms& applied) override;
-  void State(const SocketRecord& record) override;
-  void Erase(std::string_view ns, std::string_view socket_id) override;
+  void Put(const SocketRecord& record) override { encoder_.Put(record); }
+  void Rooms(const v1::SocketRooms& applied) override { encoder_.Rooms(applied); }
+  void State(const SocketRecord& record) override { encoder_.State(record); }
+  void Erase(std::string_view ns, std::string_view socket_id) override {
+    encoder_.Erase(ns, socket_id);
+  }
+  // Buffers one record encoded elsewhere (SocketRecordEncoder).
+  void Append(uint8_t type, std::string_view payload);
 
   // Writes what was buffered (RecordLog::Flush).
   absl::Status Flush() { return log_->Flush(); }
@@ -97,13 +125,13 @@ class SocketLog final : public SocketJournal {
  private:
   SocketLog(std::unique_ptr<storage::RecordLog> log, size_t min_compact_bytes)
       : log_(std::move(log)), min_compact_bytes_(min_compact_bytes) {}
-  void Append(uint8_t type, std::string_view payload);
 
   std::unique_ptr<storage::RecordLog> log_;
   const size_t min_compact_bytes_;
   size_t appended_since_compaction_ = 0;
   uint64_t compactions_ = 0;
-  std::string scratch_;
+  SocketRecordEncoder encoder_{
+      [this](uint8_t type, std::string_view payload) { Append(type, payload); }};
 };
 
 }  // namespace roomq::broker::sockets

@@ -2,10 +2,14 @@
 // and Links that list both: the backup stays passive and answers standby
 // while the primary serves; after a SIGKILL of the primary the first node
 // that comes makes it active, and publishing resumes through it; the old
-// primary returns passive. Nothing is replicated yet, so what the test
-// counts is routing after the failover, not history across it.
+// primary returns passive and takes a snapshot from it. Replication: with
+// --pair-ack both every acknowledged publish and the epoch survive the
+// death of either broker, so a subscriber resumes without a gap or a
+// duplicate; with --pair-ack primary the history survives under a new
+// epoch.
 
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <cstdio>
@@ -57,12 +61,16 @@ class PairFailoverTest : public ::testing::Test {
                                               test_support::BrokerOptions options = {}) {
     const std::string& own = primary ? primary_pair_ : backup_pair_;
     const std::string& peer = primary ? backup_pair_ : primary_pair_;
-    options.extra_args = {primary ? "--pair-role=primary" : "--pair-role=backup",
-                          "--pair-bind=" + own,
-                          "--pair-peer=" + peer,
-                          kHeartbeatFlag,
-                          "--heartbeat-ms=100",
-                          "--stats-interval-ms=50"};
+    std::vector<std::string> args = {primary ? "--pair-role=primary" : "--pair-role=backup",
+                                     "--pair-bind=" + own,
+                                     "--pair-peer=" + peer,
+                                     kHeartbeatFlag,
+                                     "--heartbeat-ms=100",
+                                     "--stats-interval-ms=50"};
+    args.insert(args.end(), pair_args_.begin(), pair_args_.end());
+    const std::string& data_dir = primary ? primary_data_dir_ : backup_data_dir_;
+    if (!data_dir.empty()) args.push_back("--data-dir=" + data_dir);
+    options.extra_args = std::move(args);
     options.child.name = primary ? "primary" : "backup";
     auto broker = test_support::StartBroker(std::move(options));
     EXPECT_TRUE(broker.ok()) << broker.status();
@@ -149,7 +157,43 @@ class PairFailoverTest : public ::testing::Test {
     return result;
   }
 
+  // Waits for `broker`'s line saying which epoch it serves with after a
+  // takeover; that epoch, 0 when none came. `how` is "kept" or "new".
+  // `socket_records`: how many socket records it must report too.
+  uint64_t TakeoverEpoch(const test_support::BrokerProcess& broker, const std::string& how,
+                         size_t history_entries, size_t socket_records = 0) {
+    const std::regex pattern("pair: serving with epoch ([0-9]+) \\(" + how + "[^)]*\\), history " +
+                             std::to_string(history_entries) + " entries \\(sequence [0-9]+\\), " +
+                             std::to_string(socket_records) + " socket records");
+    absl::StatusOr<std::string> line = broker.process->WaitForLine(pattern, kWait);
+    EXPECT_TRUE(line.ok()) << line.status();
+    std::smatch match;
+    if (!line.ok() || !std::regex_search(*line, match, pattern)) return 0;
+    return std::stoull(match[1].str());
+  }
+
+  // Opens a socket record for `node` (its Hello is done).
+  void OpenSocketRecord(Node* node, const std::string& socket_id) {
+    v1::Sockets sockets;
+    v1::Session& session = *sockets.add_updates()->mutable_open()->mutable_session();
+    session.set_pid("pid-" + socket_id);
+    session.set_namespace_("/chat");
+    session.set_socket_id(socket_id);
+    session.add_rooms(socket_id);
+    session.add_rooms("room");
+    node->link->SendSockets(std::move(sockets));
+  }
+
+  std::vector<uint64_t> Range(uint64_t first, uint64_t last) {
+    std::vector<uint64_t> ids;
+    for (uint64_t id = first; id <= last; ++id) ids.push_back(id);
+    return ids;
+  }
+
   zmq::context_t context_;
+  std::vector<std::string> pair_args_;  // more flags for both brokers
+  std::string primary_data_dir_;        // --data-dir of each, when set
+  std::string backup_data_dir_;
   std::string primary_pair_;
   std::string backup_pair_;
   test_support::BrokerProcess primary_;
@@ -238,7 +282,7 @@ TEST_F(PairFailoverTest, GarbageOnThePairSocketIsCountedAndChangesNothing) {
   stranger.set(zmq::sockopt::linger, 0);
   stranger.connect(backup_pair_);
   stranger.send(zmq::str_buffer("not a heartbeat"), zmq::send_flags::none);
-  ASSERT_TRUE(backup_.process->WaitForLine(std::regex("pair_heartbeat=1\\)"), kWait).ok());
+  ASSERT_TRUE(backup_.process->WaitForLine(std::regex("pair_frame=1\\)"), kWait).ok());
   EXPECT_EQ(backup_.process->CountLines(std::regex("pair: passive -> ")), 0);
   Node* node = NewNode(primary_, backup_);
   ASSERT_TRUE(node != nullptr);
@@ -259,6 +303,119 @@ TEST_F(PairFailoverTest, ABackupStartedAloneServesNoNode) {
   EXPECT_FALSE(subscribed.ok());
   EXPECT_FALSE(node->broker_up);
   EXPECT_TRUE(backup_.process->Running());
+}
+
+TEST_F(PairFailoverTest, WithPairAckBothEveryAcknowledgedPublishAndTheEpochSurviveAFailover) {
+  pair_args_ = {"--pair-ack=both"};
+  ASSERT_NO_FATAL_FAILURE(StartPair());
+  ASSERT_TRUE(primary_.process
+                  ->WaitForLine(std::regex("pair: the passive broker holds the snapshot"), kWait)
+                  .ok());
+  Node* subscriber = NewNode(primary_, backup_);
+  Node* publisher = NewNode(primary_, backup_);
+  ASSERT_TRUE(subscriber && publisher);
+  ASSERT_TRUE(Subscribe(subscriber).ok());
+  OpenSocketRecord(subscriber, "s1");
+  // A receipt now means "on both brokers".
+  for (uint64_t id = 1; id <= 10; ++id) ASSERT_TRUE(Publish(publisher, id).ok()) << id;
+  ASSERT_TRUE(PollUntil([&] { return subscriber->received.size() == 10; }));
+
+  primary_.process->Kill();
+  ASSERT_TRUE(PollUntil([&] {
+    return subscriber->link->stats().broker_moves >= 1 && subscriber->broker_up &&
+           publisher->broker_up;
+  }));
+  // The backup serves the primary's epoch with its whole history and the
+  // socket record.
+  EXPECT_EQ(TakeoverEpoch(backup_, "kept", 10, 1), primary_.epoch);
+
+  // A late subscriber resuming from the start of the primary's epoch gets
+  // the ten from the backup's history.
+  Node* late = NewNode(backup_, primary_);
+  ASSERT_TRUE(late != nullptr);
+  bool late_subscribed = false;
+  late->link->Subscribe(
+      wire::RoomTopic("/chat", "room"),
+      [&](const absl::Status& status) { late_subscribed = status.ok(); },
+      node::ResumeFrom{primary_.epoch, 0});
+  ASSERT_TRUE(PollUntil([&] { return late_subscribed && late->received.size() == 10; }));
+  EXPECT_EQ(late->received, Range(1, 10));
+
+  // The first subscriber resumed at its offset in the same epoch: what
+  // follows arrives once, with nothing replayed.
+  ASSERT_TRUE(Subscribe(subscriber).ok());
+  for (uint64_t id = 11; id <= 20; ++id) ASSERT_TRUE(Publish(publisher, id).ok()) << id;
+  ASSERT_TRUE(PollUntil([&] { return subscriber->received.size() >= 20; }));
+  EXPECT_EQ(subscriber->received, Range(1, 20));
+  const auto position = subscriber->link->position(wire::RoomTopic("/chat", "room"));
+  ASSERT_TRUE(position.has_value());
+  EXPECT_EQ(position->epoch, primary_.epoch);
+}
+
+TEST_F(PairFailoverTest, WithPairAckPrimaryTheBackupKeepsTheHistoryUnderANewEpoch) {
+  ASSERT_NO_FATAL_FAILURE(StartPair());
+  ASSERT_TRUE(primary_.process
+                  ->WaitForLine(std::regex("pair: the passive broker holds the snapshot"), kWait)
+                  .ok());
+  Node* publisher = NewNode(primary_, backup_);
+  ASSERT_TRUE(publisher != nullptr);
+  for (uint64_t id = 1; id <= 5; ++id) ASSERT_TRUE(Publish(publisher, id).ok()) << id;
+  // The records reach the backup after their receipts: wait for them.
+  ASSERT_TRUE(
+      backup_.process->WaitForLine(std::regex("pair_replicated_records=[5-9]"), kWait).ok());
+  primary_.process->Kill();
+  ASSERT_TRUE(PollUntil(
+      [&] { return publisher->broker_up && publisher->link->stats().broker_moves >= 1; }));
+  const uint64_t epoch = TakeoverEpoch(backup_, "new", 5);
+  EXPECT_NE(epoch, 0u);
+  EXPECT_NE(epoch, primary_.epoch);
+}
+
+TEST_F(PairFailoverTest, KillingEitherBrokerInTurnLosesNoAcknowledgedPublish) {
+  pair_args_ = {"--pair-ack=both"};
+  primary_data_dir_ = ::testing::TempDir() + "/pair-primary-" + std::to_string(::getpid());
+  backup_data_dir_ = ::testing::TempDir() + "/pair-backup-" + std::to_string(::getpid());
+  ASSERT_NO_FATAL_FAILURE(StartPair());
+  const test_support::BrokerOptions primary_endpoints = primary_.SameEndpoints();
+  const test_support::BrokerOptions backup_endpoints = backup_.SameEndpoints();
+  ASSERT_TRUE(primary_.process
+                  ->WaitForLine(std::regex("pair: the passive broker holds the snapshot"), kWait)
+                  .ok());
+  Node* subscriber = NewNode(primary_, backup_);
+  Node* publisher = NewNode(primary_, backup_);
+  ASSERT_TRUE(subscriber && publisher);
+  ASSERT_TRUE(Subscribe(subscriber).ok());
+  for (uint64_t id = 1; id <= 10; ++id) ASSERT_TRUE(Publish(publisher, id).ok()) << id;
+
+  // The primary dies; the backup serves; the primary returns passive and
+  // takes the backup's snapshot (its own log dropped).
+  primary_.process->Kill();
+  ASSERT_TRUE(PollUntil(
+      [&] { return publisher->broker_up && publisher->link->stats().broker_moves >= 1; }));
+  EXPECT_EQ(TakeoverEpoch(backup_, "kept", 10), primary_.epoch);
+  for (uint64_t id = 11; id <= 15; ++id) ASSERT_TRUE(Publish(publisher, id).ok()) << id;
+  const uint64_t epoch = primary_.epoch;
+  primary_ = StartPairBroker(/*primary=*/true, primary_endpoints);
+  ASSERT_TRUE(primary_.process);
+  ASSERT_TRUE(
+      primary_.process
+          ->WaitForLine(std::regex("pair: in sync with the active broker: session [0-9a-f]+, "
+                                   "epoch=" +
+                                   std::to_string(epoch) + ", history 15 entries"),
+                        kWait)
+          .ok());
+  for (uint64_t id = 16; id <= 20; ++id) ASSERT_TRUE(Publish(publisher, id).ok()) << id;
+
+  // The backup dies; the old primary serves the same epoch with everything.
+  backup_.process->Kill();
+  ASSERT_TRUE(PollUntil(
+      [&] { return publisher->link->stats().broker_moves >= 2 && publisher->broker_up; }));
+  EXPECT_EQ(TakeoverEpoch(primary_, "kept", 20), epoch);
+  for (uint64_t id = 21; id <= 25; ++id) ASSERT_TRUE(Publish(publisher, id).ok()) << id;
+  ASSERT_TRUE(Subscribe(subscriber).ok());
+  ASSERT_TRUE(PollUntil([&] { return subscriber->received.size() >= 25; }));
+  EXPECT_EQ(subscriber->received, Range(1, 25));
+  (void)backup_endpoints;
 }
 
 }  // namespace

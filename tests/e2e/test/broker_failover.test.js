@@ -9,8 +9,8 @@
 //   the old primary started again comes back passive behind the active
 //     backup, and chat still goes through the backup.
 //
-// Nothing is replicated yet, so history and recovery across the failover
-// are not what this checks (README "Delivery guarantees").
+// History and recovery across the failover are recovery_broker_failover's
+// (--pair-ack both); this stack runs the default, --pair-ack primary.
 //
 // roomq only: the reference target has no broker.
 
