@@ -39,6 +39,13 @@
 // back and caught up at the end; and, unless --allow-fresh, no fresh
 // session after a round that killed ONE process (the broker's socket
 // records make every such reconnection recoverable; "both" rounds may tell).
+//
+// --pair: a primary/backup pair of brokers (broker/failover/README.md,
+// --pair-ack both, each with its own --data-dir) instead of one broker;
+// a broker round SIGKILLs whichever broker is active now (the other one
+// takes over with the same epoch) and starts it again, and it comes back
+// passive. A round heals only once the passive broker holds the active
+// one's snapshot again, so every failover finds a complete replica.
 
 const fs = require('node:fs');
 const os = require('node:os');
@@ -58,6 +65,7 @@ const FLAGS = {
   clients: 12,
   rooms: 6,
   gateways: 3,
+  pair: false,          // a failover pair of brokers (--pair-ack both): the active one is killed
   'min-gap-ms': 800,    // steady publishing before a round's kill: uniform in [min, max]
   'max-gap-ms': 2500,
   'max-down-ms': 1000,  // a killed process stays down uniform in [0, max]
@@ -260,11 +268,18 @@ class Run {
   async start() {
     const f = this.flags;
     this.dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'roomq-fault-'));
-    this.stack = await startStack({
-      gateways: f.gateways,
-      brokerFlags: ['--data-dir', this.dataDir],
-      config: {namespaces: [ns('/', {relay: 'none', recovery: {max_disconnection: f.window}})]},
-    });
+    const config = {namespaces: [ns('/', {relay: 'none', recovery: {max_disconnection: f.window}})]};
+    if (f.pair) {
+      this.stack = await startStack({
+        gateways: f.gateways, config, brokerPair: true,
+        brokerFlags: ['--pair-ack', 'both', '--pair-heartbeat-ms', '100'],
+        pairFlags: {primary: ['--data-dir', path.join(this.dataDir, 'primary')],
+                    backup: ['--data-dir', path.join(this.dataDir, 'backup')]},
+      });
+      await this.pairSynced();
+    } else {
+      this.stack = await startStack({gateways: f.gateways, brokerFlags: ['--data-dir', this.dataDir], config});
+    }
     this.log(`broker pub=${this.stack.brokerPub} sub=${this.stack.brokerSub}; gateways ${this.stack.urls.join(' ')}`);
     // Proxy k tries gateway k first, then the next ones in turn.
     this.proxies = [];
@@ -292,7 +307,43 @@ class Run {
     const started = Date.now();
     await until(`${what}: every client back and joined, every publisher connected`,
                 () => this.members.every((m) => m.healthy) && this.publishers.every((p) => p.healthy), this.flags['heal-ms']);
+    if (this.flags.pair) await this.pairSynced();
     return Date.now() - started;
+  }
+
+  // With --pair: the role ("primary"/"backup") of the broker that serves
+  // now, from the state transitions it logged; null while none does.
+  activeRole() {
+    for (const role of ['primary', 'backup']) {
+      const {child} = this.stack.pairMembers[role];
+      let state = null;
+      for (const line of child.lines) {
+        const m = /pair: \S+ -> (\S+):/.exec(line);
+        if (m) state = m[1];
+      }
+      if (!child.exited && state === 'active') return role;
+    }
+    return null;
+  }
+
+  // With --pair: waits until one broker is active and its passive peer holds
+  // its whole replication session (snapshot acknowledged, not ended since).
+  async pairSynced() {
+    await until('the passive broker to hold the active one\'s snapshot', () => {
+      const role = this.activeRole();
+      if (!role) return false;
+      const lines = this.stack.pairMembers[role].child.lines;
+      let session = null;
+      let synced = false;
+      for (const line of lines) {
+        let m = /pair: replicating to the passive broker: session (\w+)/.exec(line);
+        if (m) [session, synced] = [m[1], false];
+        m = /pair: the passive broker holds the snapshot of session (\w+)/.exec(line);
+        if (m && m[1] === session) synced = true;
+        if (/pair: replication session \w+ ended/.test(line)) synced = false;
+      }
+      return synced;
+    }, this.flags['heal-ms']);
   }
 
   async faultRound(r) {
@@ -308,11 +359,13 @@ class Run {
     this.rounds.push(rec);
     this.log(`round ${r}: SIGKILL ${kind === 'gateway' ? `gateway ${gateway}` : kind === 'broker' ? 'broker' : `broker + gateway ${gateway}`}, down ${downMs} ms`);
     const kills = [];
-    if (kind !== 'gateway') kills.push(this.stack.killBroker());
+    const brokerRole = f.pair ? this.activeRole() : null;
+    if (kind !== 'gateway') kills.push(f.pair ? this.stack.killPairMember(brokerRole) : this.stack.killBroker());
     if (kind !== 'broker') kills.push(this.stack.killGateway(gateway));
     await Promise.all(kills);
+    if (brokerRole && kind !== 'gateway') this.log(`round ${r}: the killed broker was the active ${brokerRole}`);
     await delay(downMs);
-    if (kind !== 'gateway') await this.stack.restartBroker();
+    if (kind !== 'gateway') await (f.pair ? this.stack.restartPairMember(brokerRole) : this.stack.restartBroker());
     if (kind !== 'broker') await this.stack.startGatewayAgain(gateway);
     await this.healed(`round ${r}`);
     rec.healMs = this.now() - at;
@@ -365,7 +418,10 @@ async function main() {
     if (counts.silentGaps) problems.push(`${counts.silentGaps} silent gap(s)`);
     if (counts.duplicates) problems.push(`${counts.duplicates} duplicate(s)`);
     if (counts.outOfOrder || counts.streamOrder) problems.push(`${counts.outOfOrder + counts.streamOrder} out of order`);
-    if (counts.epochs.length > 1) problems.push(`the epoch changed (${counts.epochs.join(', ')}): --data-dir did not keep it`);
+    if (counts.epochs.length > 1) {
+      problems.push(`the epoch changed (${counts.epochs.join(', ')}): ` +
+                    (flags.pair ? 'a takeover did not keep it' : '--data-dir did not keep it'));
+    }
     if (!flags['allow-fresh'] && counts.freshAfterOneProcess) {
       problems.push(`${counts.freshAfterOneProcess} fresh session(s) after a round that killed one process`);
     }

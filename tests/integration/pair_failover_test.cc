@@ -157,6 +157,23 @@ class PairFailoverTest : public ::testing::Test {
     return result;
   }
 
+  // Waits for a line of `broker` matching `pattern` while the nodes keep
+  // polling (a node not polled for 3 heartbeats takes its broker for dead).
+  bool SawLine(const test_support::BrokerProcess& broker, const std::regex& pattern) {
+    return PollUntil([&] { return broker.process->CountLines(pattern) > 0; });
+  }
+
+  // Publish, again while the answer is "standby broker" (the envelope was
+  // not routed: the node is moving to the active broker).
+  absl::Status PublishUntilServed(Node* node, uint64_t id) {
+    for (int attempt = 0;; ++attempt) {
+      absl::Status status = Publish(node, id);
+      if (status.message() != "standby broker" || attempt == 20) return status;
+      const auto until = Clock::now() + milliseconds(100);
+      PollUntil([&] { return Clock::now() >= until; });
+    }
+  }
+
   // Waits for `broker`'s line saying which epoch it serves with after a
   // takeover; that epoch, 0 when none came. `how` is "kept" or "new".
   // `socket_records`: how many socket records it must report too.
@@ -165,6 +182,7 @@ class PairFailoverTest : public ::testing::Test {
     const std::regex pattern("pair: serving with epoch ([0-9]+) \\(" + how + "[^)]*\\), history " +
                              std::to_string(history_entries) + " entries \\(sequence [0-9]+\\), " +
                              std::to_string(socket_records) + " socket records");
+    EXPECT_TRUE(SawLine(broker, pattern));
     absl::StatusOr<std::string> line = broker.process->WaitForLine(pattern, kWait);
     EXPECT_TRUE(line.ok()) << line.status();
     std::smatch match;
@@ -308,16 +326,14 @@ TEST_F(PairFailoverTest, ABackupStartedAloneServesNoNode) {
 TEST_F(PairFailoverTest, WithPairAckBothEveryAcknowledgedPublishAndTheEpochSurviveAFailover) {
   pair_args_ = {"--pair-ack=both"};
   ASSERT_NO_FATAL_FAILURE(StartPair());
-  ASSERT_TRUE(primary_.process
-                  ->WaitForLine(std::regex("pair: the passive broker holds the snapshot"), kWait)
-                  .ok());
+  ASSERT_TRUE(SawLine(primary_, std::regex("pair: the passive broker holds the snapshot")));
   Node* subscriber = NewNode(primary_, backup_);
   Node* publisher = NewNode(primary_, backup_);
   ASSERT_TRUE(subscriber && publisher);
   ASSERT_TRUE(Subscribe(subscriber).ok());
   OpenSocketRecord(subscriber, "s1");
   // A receipt now means "on both brokers".
-  for (uint64_t id = 1; id <= 10; ++id) ASSERT_TRUE(Publish(publisher, id).ok()) << id;
+  for (uint64_t id = 1; id <= 10; ++id) ASSERT_TRUE(PublishUntilServed(publisher, id).ok()) << id;
   ASSERT_TRUE(PollUntil([&] { return subscriber->received.size() == 10; }));
 
   primary_.process->Kill();
@@ -344,7 +360,7 @@ TEST_F(PairFailoverTest, WithPairAckBothEveryAcknowledgedPublishAndTheEpochSurvi
   // The first subscriber resumed at its offset in the same epoch: what
   // follows arrives once, with nothing replayed.
   ASSERT_TRUE(Subscribe(subscriber).ok());
-  for (uint64_t id = 11; id <= 20; ++id) ASSERT_TRUE(Publish(publisher, id).ok()) << id;
+  for (uint64_t id = 11; id <= 20; ++id) ASSERT_TRUE(PublishUntilServed(publisher, id).ok()) << id;
   ASSERT_TRUE(PollUntil([&] { return subscriber->received.size() >= 20; }));
   EXPECT_EQ(subscriber->received, Range(1, 20));
   const auto position = subscriber->link->position(wire::RoomTopic("/chat", "room"));
@@ -354,15 +370,12 @@ TEST_F(PairFailoverTest, WithPairAckBothEveryAcknowledgedPublishAndTheEpochSurvi
 
 TEST_F(PairFailoverTest, WithPairAckPrimaryTheBackupKeepsTheHistoryUnderANewEpoch) {
   ASSERT_NO_FATAL_FAILURE(StartPair());
-  ASSERT_TRUE(primary_.process
-                  ->WaitForLine(std::regex("pair: the passive broker holds the snapshot"), kWait)
-                  .ok());
+  ASSERT_TRUE(SawLine(primary_, std::regex("pair: the passive broker holds the snapshot")));
   Node* publisher = NewNode(primary_, backup_);
   ASSERT_TRUE(publisher != nullptr);
-  for (uint64_t id = 1; id <= 5; ++id) ASSERT_TRUE(Publish(publisher, id).ok()) << id;
+  for (uint64_t id = 1; id <= 5; ++id) ASSERT_TRUE(PublishUntilServed(publisher, id).ok()) << id;
   // The records reach the backup after their receipts: wait for them.
-  ASSERT_TRUE(
-      backup_.process->WaitForLine(std::regex("pair_replicated_records=[5-9]"), kWait).ok());
+  ASSERT_TRUE(SawLine(backup_, std::regex("pair_replicated_records=[5-9]")));
   primary_.process->Kill();
   ASSERT_TRUE(PollUntil(
       [&] { return publisher->broker_up && publisher->link->stats().broker_moves >= 1; }));
@@ -378,14 +391,12 @@ TEST_F(PairFailoverTest, KillingEitherBrokerInTurnLosesNoAcknowledgedPublish) {
   ASSERT_NO_FATAL_FAILURE(StartPair());
   const test_support::BrokerOptions primary_endpoints = primary_.SameEndpoints();
   const test_support::BrokerOptions backup_endpoints = backup_.SameEndpoints();
-  ASSERT_TRUE(primary_.process
-                  ->WaitForLine(std::regex("pair: the passive broker holds the snapshot"), kWait)
-                  .ok());
+  ASSERT_TRUE(SawLine(primary_, std::regex("pair: the passive broker holds the snapshot")));
   Node* subscriber = NewNode(primary_, backup_);
   Node* publisher = NewNode(primary_, backup_);
   ASSERT_TRUE(subscriber && publisher);
   ASSERT_TRUE(Subscribe(subscriber).ok());
-  for (uint64_t id = 1; id <= 10; ++id) ASSERT_TRUE(Publish(publisher, id).ok()) << id;
+  for (uint64_t id = 1; id <= 10; ++id) ASSERT_TRUE(PublishUntilServed(publisher, id).ok()) << id;
 
   // The primary dies; the backup serves; the primary returns passive and
   // takes the backup's snapshot (its own log dropped).
@@ -393,25 +404,21 @@ TEST_F(PairFailoverTest, KillingEitherBrokerInTurnLosesNoAcknowledgedPublish) {
   ASSERT_TRUE(PollUntil(
       [&] { return publisher->broker_up && publisher->link->stats().broker_moves >= 1; }));
   EXPECT_EQ(TakeoverEpoch(backup_, "kept", 10), primary_.epoch);
-  for (uint64_t id = 11; id <= 15; ++id) ASSERT_TRUE(Publish(publisher, id).ok()) << id;
+  for (uint64_t id = 11; id <= 15; ++id) ASSERT_TRUE(PublishUntilServed(publisher, id).ok()) << id;
   const uint64_t epoch = primary_.epoch;
   primary_ = StartPairBroker(/*primary=*/true, primary_endpoints);
   ASSERT_TRUE(primary_.process);
-  ASSERT_TRUE(
-      primary_.process
-          ->WaitForLine(std::regex("pair: in sync with the active broker: session [0-9a-f]+, "
-                                   "epoch=" +
-                                   std::to_string(epoch) + ", history 15 entries"),
-                        kWait)
-          .ok());
-  for (uint64_t id = 16; id <= 20; ++id) ASSERT_TRUE(Publish(publisher, id).ok()) << id;
+  ASSERT_TRUE(SawLine(primary_, std::regex("pair: in sync with the active broker: session "
+                                           "[0-9a-f]+, epoch=" +
+                                           std::to_string(epoch) + ", history 15 entries")));
+  for (uint64_t id = 16; id <= 20; ++id) ASSERT_TRUE(PublishUntilServed(publisher, id).ok()) << id;
 
   // The backup dies; the old primary serves the same epoch with everything.
   backup_.process->Kill();
   ASSERT_TRUE(PollUntil(
       [&] { return publisher->link->stats().broker_moves >= 2 && publisher->broker_up; }));
   EXPECT_EQ(TakeoverEpoch(primary_, "kept", 20), epoch);
-  for (uint64_t id = 21; id <= 25; ++id) ASSERT_TRUE(Publish(publisher, id).ok()) << id;
+  for (uint64_t id = 21; id <= 25; ++id) ASSERT_TRUE(PublishUntilServed(publisher, id).ok()) << id;
   ASSERT_TRUE(Subscribe(subscriber).ok());
   ASSERT_TRUE(PollUntil([&] { return subscriber->received.size() >= 25; }));
   EXPECT_EQ(subscriber->received, Range(1, 25));

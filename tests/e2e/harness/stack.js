@@ -206,12 +206,13 @@ class Stack {
       this.cleanups.push(this.pairLink.cut);
     }
     const start = async (name, role, own, peer) => {
+      const pairArgs = ['--pair-role', role, '--pair-bind', `tcp://127.0.0.1:${own}`,
+                        '--pair-peer', `tcp://127.0.0.1:${peer}`, ...options.brokerFlags,
+                        ...((options.pairFlags || {})[role] || [])];
       const child = this.spawn(name, this.brokerBin,
-                               ['--pub-bind', 'tcp://127.0.0.1:*', '--sub-bind', 'tcp://127.0.0.1:*',
-                                '--pair-role', role, '--pair-bind', `tcp://127.0.0.1:${own}`,
-                                '--pair-peer', `tcp://127.0.0.1:${peer}`, ...options.brokerFlags]);
+                               ['--pub-bind', 'tcp://127.0.0.1:*', '--sub-bind', 'tcp://127.0.0.1:*', ...pairArgs]);
       const m = await child.waitForLine(/roomq-broker listening pub=(\S+) sub=(\S+)/, {timeoutMs: START_TIMEOUT_MS});
-      return {child, pub: m[1], sub: m[2]};
+      return {name, child, pub: m[1], sub: m[2], pairArgs};
     };
     const [primary, backup] = await Promise.all([
       start('broker', 'primary', primaryPair, toBackup),
@@ -223,6 +224,7 @@ class Stack {
     this.brokerPub = primary.pub;
     this.brokerSub = primary.sub;
     this.backup = backup;
+    this.pairMembers = {primary, backup};
     this.pairEndpoints = {primary: `tcp://127.0.0.1:${primaryPair}`, backup: `tcp://127.0.0.1:${backupPair}`};
   }
 
@@ -248,6 +250,36 @@ class Stack {
     this.broker.proc.kill('SIGKILL');
     await this.broker.exitPromise;
     this.children = this.children.filter((c) => c !== this.broker);
+  }
+
+  // With brokerPair: SIGKILLs the pair's `role` broker ("primary" or
+  // "backup") and waits until it is gone.
+  async killPairMember(role) {
+    const member = this.pairMembers[role];
+    member.child.proc.kill('SIGKILL');
+    await member.child.exitPromise;
+    this.children = this.children.filter((c) => c !== member.child);
+  }
+
+  // With brokerPair: starts the pair's `role` broker again on its endpoints
+  // with its flags; retried while the ports are still held.
+  async restartPairMember(role) {
+    const member = this.pairMembers[role];
+    const deadline = Date.now() + START_TIMEOUT_MS;
+    for (;;) {
+      const child = this.spawn(member.name, this.brokerBin,
+                               ['--pub-bind', member.pub, '--sub-bind', member.sub, ...member.pairArgs]);
+      try {
+        await child.waitForLine(/roomq-broker listening pub=/, {timeoutMs: Math.max(1, deadline - Date.now())});
+        member.child = child;
+        if (role === 'primary') this.broker = child;
+        return child;
+      } catch (err) {
+        this.children = this.children.filter((c) => c !== child);
+        if (Date.now() >= deadline) throw err;
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+    }
   }
 
   // SIGKILLs gateway `i` and waits until it is gone (its port refuses from
@@ -362,6 +394,8 @@ class Stack {
 //   brokerPair    a failover pair of brokers instead of one (roomq only;
 //                 broker/failover/README.md): `broker` is the primary,
 //                 `backup.child` the backup, every node given both
+//   pairFlags     with brokerPair: {primary: [...], backup: [...]}, flags
+//                 for one broker of the pair only (e.g. its --data-dir)
 //   pairLinkProxy with brokerPair: the brokers reach each other through a
 //                 TCP proxy that `pairLink.cut()` closes
 //   echo          start roomq-echo and wait until it serves connections
