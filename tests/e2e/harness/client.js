@@ -274,6 +274,16 @@ async function dropTransport(socket) {
   return waitDisconnect(socket);
 }
 
+// Publishes `value` as event `msg` to `room` through `publisher` (the
+// `publish` convention), again until acknowledged, while its gateway has no
+// broker (a broker restart, a failover).
+async function publishUntilAcked(publisher, room, value, timeoutMs = 10000) {
+  await until(`publish ${value}`, async () => {
+    const reply = await withTimeout(ack(publisher, 'publish', room, 'msg', value), DEFAULT_TIMEOUT_MS, 'publish ack');
+    return reply && reply.ok === true;
+  }, timeoutMs);
+}
+
 function closeAll() {
   for (const s of opened) {
     try {
@@ -321,6 +331,7 @@ module.exports = {
   dropTransport,
   newManager,
   probeUntilDelivered,
+  publishUntilAcked,
   waitConnected,
   onceEvent,
   reconnectVia,

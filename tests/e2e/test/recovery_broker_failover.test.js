@@ -18,20 +18,14 @@
 const {test, before, after} = require('node:test');
 const assert = require('node:assert/strict');
 const {startStack, ns, TARGET} = require('../harness/stack');
-const {ack, closeAll, connect, dropTransport, reconnectVia, until, withTimeout, DEFAULT_TIMEOUT_MS} =
+const {ack, closeAll, connect, dropTransport, publishUntilAcked, reconnectVia, until, DEFAULT_TIMEOUT_MS} =
     require('../harness/client');
 
 const ROOMQ_ONLY = TARGET === 'reference' ? 'roomq only: the reference server has no broker' : false;
 
 const values = (socket, event) => socket.rec.received(event).map((e) => e.args[0]);
 
-// Publishes through `publisher`, retrying while its gateway moves brokers.
-async function publish(publisher, room, value) {
-  await until(`publish ${value}`, async () => {
-    const reply = await withTimeout(ack(publisher, 'publish', room, 'msg', value), DEFAULT_TIMEOUT_MS, 'publish ack');
-    return reply && reply.ok === true;
-  }, 15000);
-}
+const publish = (publisher, room, value) => publishUntilAcked(publisher, room, value, 15000);
 
 // A sample of the backup broker's /metrics.
 async function backupMetric(stack, pattern) {

@@ -20,7 +20,7 @@ const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
 const {startStack, ns, TARGET} = require('../harness/stack');
-const {ack, closeAll, connect, reconnectVia, until, waitDisconnect, withTimeout, DEFAULT_TIMEOUT_MS} =
+const {ack, closeAll, connect, publishUntilAcked, reconnectVia, until, waitDisconnect, DEFAULT_TIMEOUT_MS} =
     require('../harness/client');
 
 const ROOMQ_ONLY = TARGET === 'reference' ? 'roomq only: the reference server has no broker to restart' : false;
@@ -28,13 +28,7 @@ const ROOMQ_ONLY = TARGET === 'reference' ? 'roomq only: the reference server ha
 // The values (first argument) of every received `event`.
 const values = (socket, event) => socket.rec.received(event).map((e) => e.args[0]);
 
-// Publishes through `publisher`, retrying while the gateway has no broker.
-async function publish(publisher, room, value) {
-  await until(`publish ${value}`, async () => {
-    const reply = await withTimeout(ack(publisher, 'publish', room, 'msg', value), DEFAULT_TIMEOUT_MS, 'publish ack');
-    return reply && reply.ok === true;
-  }, 10000);
-}
+const publish = (publisher, room, value) => publishUntilAcked(publisher, room, value);
 
 // Drops the socket's transport (a "transport close" for the server) and
 // waits until gateway `index` logged it.
