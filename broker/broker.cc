@@ -313,6 +313,9 @@ void Broker::RefreshGauges() {
     stats_.pair_peer_alive = pair_->PeerAlive() ? 1 : 0;
     stats_.pair_failovers = pair_->counters().failovers;
     stats_.pair_conflicts = pair_->counters().conflicts;
+    stats_.pair_degraded =
+        pair_->state() == failover::PairState::kActive && !feed_.synced() ? 1 : 0;
+    stats_.pair_replica_lag_bytes = feed_.unacked_bytes;
   }
 }
 

@@ -416,6 +416,9 @@ class Broker {
   // Replication, passive side.
   void HandleReplicate(const v1::Replicate& replicate);
   void RequestSync(Clock::time_point now);
+  // Takes the active's complete_at (0 = unchanged) and recomputes whether
+  // this broker holds everything the active delivered.
+  void NoteCompleteAt(uint64_t complete_at);
   void AckReplica();
   // Drops history, socket records and both logs, and takes `epoch`: the
   // start of a snapshot from the active.
@@ -450,6 +453,9 @@ class Broker {
     v1::Replicate building;          // the next message's records
     size_t building_bytes = 0;
     std::vector<std::string> burst_history;  // the burst's history records, until settled
+    // With --pair-ack both: the last position sent unwaited (Replicate.complete_at); 0 until the
+    // snapshot is acknowledged.
+    uint64_t complete_at = 0;
 
     bool synced() const { return session != 0 && acked >= snapshot_end; }
   };
@@ -458,7 +464,8 @@ class Broker {
   struct ReplicaFollow {
     uint64_t session = 0;  // 0 = none (or a gap was seen)
     uint64_t position = 0;
-    bool synced = false;  // the snapshot is complete and nothing was missed since
+    uint64_t complete_at = 0;  // the active's Replicate.complete_at; 0 = not known yet
+    bool synced = false;       // the snapshot is complete and nothing was missed since
     bool ack_due = false;
     Clock::time_point next_request;
   };

@@ -175,11 +175,18 @@ void Broker::HandlePairFrame(const v1::PairFrame& frame) {
       ApplyPairTransition(transition);
       // A passive broker follows the active one's current stream, or asks
       // for a new one.
-      if (pair_->state() == failover::PairState::kPassive &&
-          peer_state == failover::PairState::kActive &&
-          (follow_.session == 0 || heartbeat.replica_session() != follow_.session)) {
-        RequestSync(options_.clock->Now());
+      if (pair_->state() != failover::PairState::kPassive ||
+          peer_state != failover::PairState::kActive) {
+        return;
       }
+      if (follow_.session != 0 && heartbeat.replica_session() == follow_.session) {
+        NoteCompleteAt(heartbeat.replica_complete_at());
+        return;
+      }
+      // The active feeds another stream, or none: this broker no longer
+      // holds what it delivers.
+      follow_ = ReplicaFollow{.next_request = follow_.next_request};
+      RequestSync(options_.clock->Now());
       return;
     }
     case v1::PairFrame::kReplicate:
@@ -211,8 +218,12 @@ void Broker::SendPairHeartbeat(Clock::time_point now) {
   heartbeat.set_state(static_cast<v1::PairState>(pair_->state()));
   heartbeat.set_epoch(epoch_);
   heartbeat.set_sequence(history_->last_sequence());
-  heartbeat.set_replica_session(pair_->state() == failover::PairState::kActive ? feed_.session
-                                                                               : follow_.session);
+  if (pair_->state() == failover::PairState::kActive) {
+    heartbeat.set_replica_session(feed_.session);
+    heartbeat.set_replica_complete_at(feed_.complete_at);
+  } else {
+    heartbeat.set_replica_session(follow_.session);
+  }
   SendPairFrame(frame);
   next_pair_heartbeat_ = now + options_.pair.heartbeat;
   if (feed_.session != 0 && !pair_->PeerAlive()) EndReplicaSession("the passive broker is lost");

@@ -79,6 +79,7 @@ void Broker::QueueReplicaMessage() {
   replicate.Swap(&feed_.building);
   replicate.set_session(feed_.session);
   replicate.set_position(++feed_.position);
+  replicate.set_complete_at(feed_.complete_at);
   feed_.building.Clear();
   feed_.building_bytes = 0;
   std::string bytes = frame.SerializeAsString();
@@ -153,6 +154,10 @@ void Broker::HandleReplicaAck(const v1::ReplicaAck& ack) {
     feed_.unacked.pop_front();
   }
   if (!was_synced && feed_.synced()) {
+    // What was sent or built up to now went out unwaited; from here on
+    // (with --pair-ack both) nothing leaves before the passive has it.
+    if (feed_.building.records_size() > 0) QueueReplicaMessage();
+    feed_.complete_at = feed_.position;
     spdlog::info("pair: the passive broker holds the snapshot of session {:x}", feed_.session);
   }
 }
@@ -199,9 +204,9 @@ void Broker::HandleReplicate(const v1::Replicate& replicate) {
   if (pair_->state() != failover::PairState::kPassive) return;  // only a follower applies
   if (replicate.snapshot_start()) {
     ResetForSnapshot(replicate.epoch());
-    follow_.session = replicate.session();
-    follow_.position = replicate.position() - 1;
-    follow_.synced = false;
+    follow_ = ReplicaFollow{.session = replicate.session(),
+                            .position = replicate.position() - 1,
+                            .next_request = follow_.next_request};
     ++stats_.pair_syncs;
   }
   if (replicate.session() != follow_.session || replicate.position() != follow_.position + 1) {
@@ -210,8 +215,7 @@ void Broker::HandleReplicate(const v1::Replicate& replicate) {
                    follow_.session, follow_.position + 1, replicate.session(),
                    replicate.position());
     }
-    follow_.session = 0;
-    follow_.synced = false;
+    follow_ = ReplicaFollow{.next_request = follow_.next_request};
     RequestSync(options_.clock->Now());
     return;
   }
@@ -230,14 +234,20 @@ void Broker::HandleReplicate(const v1::Replicate& replicate) {
   stats_.pair_replicated_records += replicate.records_size();
   follow_.position = replicate.position();
   follow_.ack_due = true;
+  NoteCompleteAt(replicate.complete_at());
   if (replicate.snapshot_end()) {
-    follow_.synced = true;
     spdlog::info(
         "pair: in sync with the active broker: session {:x}, epoch={}, history {} entries "
         "(sequence {}), {} socket records",
         follow_.session, epoch_, history_->entry_count(), history_->last_sequence(),
         sockets_->connected() + sockets_->disconnected());
   }
+}
+
+void Broker::NoteCompleteAt(uint64_t complete_at) {
+  if (complete_at != 0) follow_.complete_at = complete_at;
+  follow_.synced =
+      follow_.session != 0 && follow_.complete_at != 0 && follow_.position >= follow_.complete_at;
 }
 
 void Broker::AckReplica() {
@@ -279,9 +289,10 @@ void Broker::ResetForSnapshot(uint64_t epoch) {
 void Broker::TakeOver() {
   // The new active keeps the epoch only when it provably holds every record
   // the old one delivered: with --pair-ack both nothing left the old active
-  // before this broker had it. Otherwise offsets the old active handed out
-  // after the last record here could be handed out again for other
-  // envelopes: a new epoch makes every resume a `truncated` one instead.
+  // after Replicate.complete_at before this broker had it, and this broker
+  // applied everything up to complete_at (follow_.synced). Otherwise offsets the old active handed
+  // out after the last record here could be handed out again for other envelopes: a new epoch makes
+  // every resume a `truncated` one instead.
   const bool keep = options_.pair.ack_both && follow_.synced;
   const uint64_t old_epoch = epoch_;
   if (!keep) {

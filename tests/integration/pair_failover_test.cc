@@ -25,6 +25,7 @@
 #include "tests/support/broker_process.h"
 #include "tests/support/child_process.h"
 #include "tests/support/free_port.h"
+#include "tests/support/http_scrape.h"
 
 namespace roomq {
 namespace {
@@ -188,6 +189,11 @@ class PairFailoverTest : public ::testing::Test {
     std::smatch match;
     if (!line.ok() || !std::regex_search(*line, match, pattern)) return 0;
     return std::stoull(match[1].str());
+  }
+
+  // The body of `broker`'s GET /healthz (it runs with --metrics-bind).
+  static std::string Healthz(const test_support::BrokerProcess& broker) {
+    return test_support::HttpGet(broker.metrics_port(), "/healthz");
   }
 
   // Opens a socket record for `node` (its Hello is done).
@@ -385,7 +391,7 @@ TEST_F(PairFailoverTest, WithPairAckPrimaryTheBackupKeepsTheHistoryUnderANewEpoc
 }
 
 TEST_F(PairFailoverTest, KillingEitherBrokerInTurnLosesNoAcknowledgedPublish) {
-  pair_args_ = {"--pair-ack=both"};
+  pair_args_ = {"--pair-ack=both", "--metrics-bind=127.0.0.1:0"};
   primary_data_dir_ = ::testing::TempDir() + "/pair-primary-" + std::to_string(::getpid());
   backup_data_dir_ = ::testing::TempDir() + "/pair-backup-" + std::to_string(::getpid());
   ASSERT_NO_FATAL_FAILURE(StartPair());
@@ -404,6 +410,9 @@ TEST_F(PairFailoverTest, KillingEitherBrokerInTurnLosesNoAcknowledgedPublish) {
   ASSERT_TRUE(PollUntil(
       [&] { return publisher->broker_up && publisher->link->stats().broker_moves >= 1; }));
   EXPECT_EQ(TakeoverEpoch(backup_, "kept", 10), primary_.epoch);
+  // Alone, the backup says so: degraded until a passive follows it again.
+  EXPECT_TRUE(PollUntil(
+      [&] { return Healthz(backup_).find("pair_replica_missing") != std::string::npos; }));
   for (uint64_t id = 11; id <= 15; ++id) ASSERT_TRUE(PublishUntilServed(publisher, id).ok()) << id;
   const uint64_t epoch = primary_.epoch;
   primary_ = StartPairBroker(/*primary=*/true, primary_endpoints);
@@ -411,6 +420,7 @@ TEST_F(PairFailoverTest, KillingEitherBrokerInTurnLosesNoAcknowledgedPublish) {
   ASSERT_TRUE(SawLine(primary_, std::regex("pair: in sync with the active broker: session "
                                            "[0-9a-f]+, epoch=" +
                                            std::to_string(epoch) + ", history 15 entries")));
+  EXPECT_TRUE(PollUntil([&] { return Healthz(backup_).find("\"ok\"") != std::string::npos; }));
   for (uint64_t id = 16; id <= 20; ++id) ASSERT_TRUE(PublishUntilServed(publisher, id).ok()) << id;
 
   // The backup dies; the old primary serves the same epoch with everything.
