@@ -2,13 +2,14 @@
 # The compose stack's entrypoint: CURVE keys on first start, then the
 # process with its key flags.
 #
-#   curve-entry.sh broker BINARY [ARGS...]   the broker
+#   curve-entry.sh broker BINARY [ARGS...]   a broker (both of a failover pair)
 #   curve-entry.sh NAME   BINARY [ARGS...]   a node (gateway, service)
 #
 # Each container mounts two volumes:
-#   /keys/own      its own, mounted by no one else: NAME.key (secret, 0600)
-#                  and NAME.pub, made by `roomq keygen` when NAME.key is
-#                  missing (the first start; after a rotation)
+#   /keys/own      its own, mounted by no one else (but the other broker of
+#                  the pair): NAME.key (secret, 0600) and NAME.pub, made by
+#                  `roomq keygen` when NAME.key is missing (the first start;
+#                  after a rotation)
 #   /keys/public   shared, public keys only: broker.pub, and nodes/NAME.pub
 #                  for every node, which is the broker's --curve-clients dir
 # So a node holds its own secret key and the broker's public key, the broker
@@ -30,12 +31,19 @@ public=/keys/public
 wait_s=${ROOMQ_CURVE_WAIT_S:-120}
 
 umask 077
+# The two brokers of a failover pair share one /keys/own (one key pair for
+# both): the first to start makes it, the other waits on the lock and
+# finds it.
+exec 9>"$own/.keygen.lock"
+flock 9
 if [[ ! -s "$own/$name.key" ]]; then
   # A pair cut short by a crash during the first start is made again.
   rm -f "$own/$name.key" "$own/$name.pub"
   /opt/roomq/bin/roomq keygen "$own/$name" >/dev/null
   echo "curve-entry: made a new key pair for $name" >&2
 fi
+flock -u 9
+exec 9>&-
 
 # Published by rename, so a reader never sees half a key.
 publish() {

@@ -145,7 +145,7 @@ function healthcheck(service) {
 }
 
 test('every container passes its image HEALTHCHECK', async () => {
-  for (const service of ['broker', 'gateway1', 'gateway2', 'echo', 'lb']) {
+  for (const service of ['broker-a', 'broker-b', 'gateway1', 'gateway2', 'echo', 'lb']) {
     await eventually(`the healthcheck of ${service}`, async () => {
       const {ok, output} = healthcheck(service);
       if (!ok) throw new Error(output || 'unhealthy');
@@ -188,7 +188,8 @@ function podman(args) {
 test('CURVE: a process on the backend network without a listed key gets nothing through', async () => {
   const member = await client({nsp: '/chat'});
   assert.deepEqual(await ack(member, 'join', 'curve-check'), {ok: true});
-  const publish = () => ['pub', '--broker-pub', 'tcp://broker:5555', '--broker-sub', 'tcp://broker:5556',
+  const publish = () => ['pub', '--broker-pub', 'tcp://broker-a:5555,tcp://broker-b:5555',
+                         '--broker-sub', 'tcp://broker-a:5556,tcp://broker-b:5556',
                              '--ns', '/chat', '--room', 'curve-check', '--event', 'chat message',
                              '--timeout-ms', '3000'];
   const backend = podman(['network', 'ls', '--format', '{{.Name}}']).out.split('\n')
@@ -206,37 +207,55 @@ test('CURVE: a process on the backend network without a listed key gets nothing 
   await member.rec.waitFor('chat message', (text) => text === 'keyed');
   // The keyless one was published (and given up) first: it would be here.
   assert.deepEqual(member.rec.received('chat message').map((e) => e.args[0]), ['keyed']);
-  const brokerLog = podman(['logs', `${PROJECT}_broker_1`]).out;
+  const brokerLog = podman(['logs', `${PROJECT}_broker-a_1`]).out;
   assert.match(brokerLog, /curve on clients=3 /);
   assert.match(brokerLog, /curve (refused reason=mechanism|handshake failed)/);
   member.close();
 });
 
-test('the broker keeps history and socket records on its volume across a SIGKILL', async () => {
+test('a broker SIGKILL: routing goes on, and the pair is whole again once the killed broker is back', async () => {
   const member = await client({nsp: '/chat'});
   assert.deepEqual(await ack(member, 'join', 'durable-check'), {ok: true});
-  const broker = `${PROJECT}_broker_1`;
-  assert.equal(podman(['kill', '--signal', 'KILL', broker]).status, 0);
-  podman(['start', broker]);  // the restart policy may have started it already
-  const restored = await eventually('the restarted broker to restore its socket records', () => {
-    const m = /socket records restored from \/var\/lib\/roomq\/sockets: records=(\d+)/.exec(
-        podman(['logs', '--since', '5m', broker]).out.split('history restored').pop());
-    return m ? Number(m[1]) : null;
-  });
-  assert.ok(restored >= 1, `records restored: ${restored} (the member's at least)`);
-  // Routing is back for the member (its gateway re-announced it).
   const other = await client({nsp: '/chat'});
   assert.deepEqual(await ack(other, 'join', 'durable-check'), {ok: true});
-  await eventually('a message through the restarted broker', async () => {
+  assert.deepEqual(await ack(other, 'publish', 'durable-check', 'chat message', 'before'), {ok: true});
+  await member.rec.waitFor('chat message', (text) => text === 'before');
+  const broker = `${PROJECT}_broker-a_1`;
+  const backup = `${PROJECT}_broker-b_1`;
+  const killedAt = new Date(Date.now() - 1000).toISOString();
+  assert.equal(podman(['kill', '--signal', 'KILL', broker]).status, 0);
+  // Routing is back: through broker-b once the nodes moved to it, or through
+  // broker-a if its restart policy brought it back first (it is active
+  // again then). Neither client saw its connection drop.
+  await eventually('a message through the pair after the SIGKILL', async () => {
     assert.deepEqual(await ack(other, 'publish', 'durable-check', 'chat message', 'after'), {ok: true});
     await member.rec.waitFor('chat message', (text) => text === 'after', 2000);
     return true;
-  });
+  }, 60000);
+  assert.ok(member.connected && other.connected);
+  podman(['start', broker]);  // the restart policy may have started it already
+  // The pair is whole again: the passive one (whichever) holds the active
+  // one's snapshot, taken after the kill.
+  const since = (name) => podman(['logs', '--since', killedAt, name]).out;
+  const resynced = await eventually('the passive broker to hold the active one\'s snapshot again', () => {
+    for (const name of [broker, backup]) {
+      const m = /pair: in sync with the active broker: session \w+, epoch=(\d+), history (\d+) entries/.exec(since(name));
+      if (m) return {name, epoch: m[1], entries: Number(m[2])};
+    }
+    return null;
+  }, 60000);
+  log(`after the SIGKILL ${resynced.name} is passive and in sync: epoch ${resynced.epoch}, ${resynced.entries} history entries`);
+  assert.ok(resynced.entries >= 2, 'the history holds "before" and "after"');
+  const takeover = /pair: serving with epoch (\d+) \((kept|new)/.exec(since(backup));
+  if (takeover) {
+    log(`broker-b took over: epoch ${takeover[1]} (${takeover[2]})`);
+    assert.equal(takeover[2], 'kept', '--pair-ack both keeps the epoch');
+  }
   member.close();
   other.close();
   // The example service is back too: its Link says Hello to the new broker
   // and subscribes again by itself. (A later test relies on it.)
-  const since = Date.now();
+  const echoSince = Date.now();
   try {
     await eventually('the echo service to answer a new connection again', async () => {
       const probe = await client({auth: {probe: 1}});
@@ -249,10 +268,11 @@ test('the broker keeps history and socket records on its volume across a SIGKILL
     }, 60000);
   } catch (err) {
     log(`echo log:\n${podman(['logs', '--since', '5m', `${PROJECT}_echo_1`]).out.slice(-6000)}`);
-    log(`broker log:\n${podman(['logs', '--since', '5m', broker]).out.slice(-6000)}`);
+    log(`broker-a log:\n${podman(['logs', '--since', '5m', broker]).out.slice(-6000)}`);
+    log(`broker-b log:\n${podman(['logs', '--since', '5m', backup]).out.slice(-6000)}`);
     throw err;
   }
-  log(`the echo service answered ${Date.now() - since} ms after routing was back`);
+  log(`the echo service answered ${Date.now() - echoSince} ms after routing was back`);
 });
 
 test('clients with default transports land on both gateways and upgrade to WebSocket', async () => {
