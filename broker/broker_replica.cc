@@ -165,16 +165,21 @@ void Broker::HandleReplicaAck(const v1::ReplicaAck& ack) {
 void Broker::AwaitReplica() {
   if (!feed_.synced()) return;  // no passive holds the stream: alone (degraded)
   if (feed_.building.records_size() > 0) QueueReplicaMessage();
+  const uint64_t session = feed_.session;
   const uint64_t target = feed_.position;
   if (feed_.acked >= target) return;
   awaiting_replica_ = true;
   zmq_pollitem_t items[2] = {{pair_in_.handle(), 0, ZMQ_POLLIN, 0},
                              {pair_out_.handle(), 0, ZMQ_POLLOUT, 0}};
-  while (feed_.session != 0 && feed_.acked < target && !stop_.load(std::memory_order_relaxed)) {
+  // Ends when the passive has the burst, is lost (SendPairHeartbeat ends
+  // the session), or asked for a new session (its snapshot then holds the
+  // burst, unwaited: complete_at comes after it).
+  while (feed_.session == session && feed_.acked < target &&
+         !stop_.load(std::memory_order_relaxed)) {
     FlushReplicaOutbox();
     const Clock::time_point now = options_.clock->Now();
-    if (now >= next_pair_heartbeat_) SendPairHeartbeat(now);  // ends the session if lost
-    if (feed_.session == 0) break;
+    if (now >= next_pair_heartbeat_) SendPairHeartbeat(now);
+    if (feed_.session != session) break;
     const long timeout_ms = std::max<long>(
         0,
         std::chrono::duration_cast<std::chrono::milliseconds>(next_pair_heartbeat_ - now).count() +

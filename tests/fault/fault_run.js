@@ -43,8 +43,8 @@
 // --pair: a primary/backup pair of brokers (broker/failover/README.md,
 // --pair-ack both, each with its own --data-dir) instead of one broker;
 // a broker round SIGKILLs whichever broker is active now (the other one
-// takes over with the same epoch) and starts it again, and it comes back
-// passive. A round heals only once the passive broker holds the active
+// takes over with the same epoch), or one time in four the passive one,
+// and starts it again, and it comes back passive. A round heals only once the passive broker holds the active
 // one's snapshot again, so every failover finds a complete replica.
 
 const fs = require('node:fs');
@@ -359,11 +359,22 @@ class Run {
     this.rounds.push(rec);
     this.log(`round ${r}: SIGKILL ${kind === 'gateway' ? `gateway ${gateway}` : kind === 'broker' ? 'broker' : `broker + gateway ${gateway}`}, down ${downMs} ms`);
     const kills = [];
-    const brokerRole = f.pair ? this.activeRole() : null;
+    // With a pair, a broker round kills the active broker, or one time in
+    // four the passive one (the active then goes on alone until it is back).
+    let brokerRole = null;
+    let killsActive = true;
+    if (f.pair) {
+      const active = this.activeRole();
+      killsActive = this.random() >= 0.25;
+      brokerRole = killsActive ? active : (active === 'primary' ? 'backup' : 'primary');
+    }
     if (kind !== 'gateway') kills.push(f.pair ? this.stack.killPairMember(brokerRole) : this.stack.killBroker());
     if (kind !== 'broker') kills.push(this.stack.killGateway(gateway));
     await Promise.all(kills);
-    if (brokerRole && kind !== 'gateway') this.log(`round ${r}: the killed broker was the active ${brokerRole}`);
+    if (brokerRole && kind !== 'gateway') {
+      rec.broker = killsActive ? 'active' : 'passive';
+      this.log(`round ${r}: the killed broker was the ${rec.broker} ${brokerRole}`);
+    }
     await delay(downMs);
     if (kind !== 'gateway') await (f.pair ? this.stack.restartPairMember(brokerRole) : this.stack.restartBroker());
     if (kind !== 'broker') await this.stack.startGatewayAgain(gateway);
