@@ -130,7 +130,7 @@ absl::StatusOr<std::unique_ptr<Broker>> Broker::Create(zmq::context_t& context,
     broker->socket_journal_ = std::make_unique<sockets::SocketRecordEncoder>(
         [self](uint8_t type, std::string_view payload) {
           if (self->socket_log_ != nullptr) self->socket_log_->Append(type, payload);
-          self->AddReplicaRecord(v1::REPLICATED_LOG_SOCKETS, type, payload);
+          self->AddReplicaRecord(v1::REPLICATED_LOG_SOCKETS, type, std::string(payload));
         });
     broker->sockets_->SetJournal(broker->socket_journal_.get());
   }
@@ -368,8 +368,8 @@ void Broker::SettleHistory() {
   if (written) {
     history_->Commit();
     stats_.kept += kept;
-    for (const std::string& record : feed_.burst_history) {
-      AddReplicaRecord(v1::REPLICATED_LOG_HISTORY, kRecordEnvelope, record);
+    for (std::string& record : feed_.burst_history) {
+      AddReplicaRecord(v1::REPLICATED_LOG_HISTORY, kRecordEnvelope, std::move(record));
     }
     feed_.burst_history.clear();
     return;

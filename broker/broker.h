@@ -142,7 +142,7 @@
 // command but Goodbye is a node's request; while not active the broker
 // answers it with BrokerFrame{standby} and carries nothing out, and drops
 // envelopes (a refused receipt when asked). A broker that turns passive
-// while it served sends standby to every peer and forgets them. Nothing is
+// while it served sends standby to every peer and forgets them.
 // Replication (broker_replica.cc, broker/failover/README.md "What the
 // backup holds"): the active broker sends its passive peer a snapshot of
 // history and the socket records, then every record it appends to either,
@@ -401,7 +401,7 @@ class Broker {
   // Replication, active side (broker_replica.cc).
   // A record to replicate: added to the message being built, which is
   // queued once it is big enough or at ShipReplica.
-  void AddReplicaRecord(v1::ReplicatedLog log, uint8_t type, std::string_view payload);
+  void AddReplicaRecord(v1::ReplicatedLog log, uint8_t type, std::string payload);
   // Queues the message being built (if any records, or a flag, are in it)
   // and hands ZeroMQ what it takes of the queue.
   void ShipReplica();

@@ -4,8 +4,7 @@
 // What the files defining Broker share (broker.cc: the loop and the publish
 // path; broker_persistence.cc: history and socket logs; broker_commands.cc:
 // the subscriber-command protocol; broker_pair.cc: the failover pair;
-// broker_replica.cc: its replication). Not
-// part of the broker's API.
+// broker_replica.cc: its replication). Not part of the broker's API.
 
 #include <chrono>
 #include <cstddef>

@@ -64,7 +64,7 @@ absl::Status Broker::BindPair() {
     pair_in_.set(zmq::sockopt::rcvhwm, kPairHwm);
     pair_in_.set(zmq::sockopt::linger, 0);
     // A replication message holds one record of up to the largest delivery
-    // frame, or several up to internal::kReplicaChunkBytes.
+    // frame, or several up to kReplicaChunkBytes (broker_replica.cc).
     pair_in_.set(zmq::sockopt::maxmsgsize,
                  options_.max_message_bytes + kMaxDeliveryOverheadBytes + (int64_t{1} << 20));
     pair_in_.bind(pair.bind);

@@ -61,13 +61,13 @@ absl::Status RemoveLogFiles(const std::filesystem::path& dir) {
 // ---------------------------------------------------------------------------
 // Active side
 
-void Broker::AddReplicaRecord(v1::ReplicatedLog log, uint8_t type, std::string_view payload) {
+void Broker::AddReplicaRecord(v1::ReplicatedLog log, uint8_t type, std::string payload) {
   if (feed_.session == 0) return;
   v1::ReplicatedRecord& record = *feed_.building.add_records();
   record.set_log(log);
   record.set_type(type);
-  record.set_payload(std::string(payload));
   feed_.building_bytes += payload.size();
+  record.set_payload(std::move(payload));
   ++stats_.pair_replicated_records;
   if (feed_.building_bytes >= kReplicaChunkBytes) QueueReplicaMessage();
 }
@@ -114,13 +114,14 @@ void Broker::StartReplicaSession() {
   feed_.building.set_epoch(epoch_);
   size_t history_records = 0;
   history_->ForEachEntry([this, &history_records](const history::Entry& entry) {
-    internal::EncodeEnvelopeRecord(entry.time_us, internal::View(entry.frame), record_scratch_);
-    AddReplicaRecord(v1::REPLICATED_LOG_HISTORY, kRecordEnvelope, record_scratch_);
+    std::string record;
+    internal::EncodeEnvelopeRecord(entry.time_us, internal::View(entry.frame), record);
+    AddReplicaRecord(v1::REPLICATED_LOG_HISTORY, kRecordEnvelope, std::move(record));
     ++history_records;
   });
   size_t socket_records = 0;
   sockets::SocketRecordEncoder encoder([this](uint8_t type, std::string_view payload) {
-    AddReplicaRecord(v1::REPLICATED_LOG_SOCKETS, type, payload);
+    AddReplicaRecord(v1::REPLICATED_LOG_SOCKETS, type, std::string(payload));
   });
   sockets_->ForEach([&encoder, &socket_records](const sockets::SocketRecord& record) {
     encoder.Put(record);
@@ -257,7 +258,8 @@ void Broker::NoteCompleteAt(uint64_t complete_at) {
 
 void Broker::AckReplica() {
   follow_.ack_due = false;
-  // In the logs (per --fsync) before the active hears it.
+  // Written to the logs (per --fsync) before the active hears it; a log
+  // that fails is counted and retried, the records are held in memory.
   FlushLog();
   FlushSocketLog();
   v1::PairFrame frame;
@@ -288,7 +290,6 @@ void Broker::ResetForSnapshot(uint64_t epoch) {
     log_.reset();
     socket_log_.reset();
   }
-  epoch_ = epoch;
 }
 
 void Broker::TakeOver() {
