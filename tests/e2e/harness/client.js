@@ -8,6 +8,7 @@ require('./preflight');
 // Nothing here sleeps for a fixed time: every wait is for an event or a
 // condition, bounded by a timeout that fails the test with what was seen.
 
+const assert = require('node:assert/strict');
 const {io, Manager} = require('socket.io-client');
 const WebSocket = require('ws');
 
@@ -284,6 +285,21 @@ async function publishUntilAcked(publisher, room, value, timeoutMs = 10000) {
   }, timeoutMs);
 }
 
+// Reconnects `socket` (the events `msg` 0, 1, ... were published to `room`
+// while it was away) through `url` and checks that its session recovered as
+// `sid`, and that once a marker `last` is published through `publisher` it
+// holds every `msg` 0..last, in order, each once (a duplicate would come
+// before the marker).
+async function expectRecoveredEveryEvent(socket, url, sid, publisher, room, last) {
+  await reconnectVia(socket, url);
+  assert.equal(socket.recovered, true, 'socket.recovered');
+  assert.equal(socket.id, sid, 'same socket id');
+  await publishUntilAcked(publisher, room, last);
+  await socket.rec.waitFor('msg', (v) => v === last);
+  assert.deepEqual(socket.rec.received('msg').map((e) => e.args[0]), Array.from({length: last + 1}, (_, i) => i),
+                   'in order, each once');
+}
+
 function closeAll() {
   for (const s of opened) {
     try {
@@ -329,6 +345,7 @@ module.exports = {
   connectError,
   connectVia,
   dropTransport,
+  expectRecoveredEveryEvent,
   newManager,
   probeUntilDelivered,
   publishUntilAcked,
