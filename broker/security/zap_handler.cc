@@ -9,6 +9,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "broker/security/curve_server.h"
+#include "proto/base/start_thread.h"
 #include "proto/node/curve.h"
 
 namespace roomq::broker::security {
@@ -61,7 +62,7 @@ absl::StatusOr<std::unique_ptr<ZapHandler>> ZapHandler::Start(
       new ZapHandler(context, std::move(allowed), monitored_sockets));
   std::promise<absl::Status> started;
   std::future<absl::Status> result = started.get_future();
-  handler->thread_ = std::thread([raw = handler.get(), &started] { raw->Run(&started); });
+  handler->thread_ = base::StartThread([raw = handler.get(), &started] { raw->Run(&started); });
   absl::Status status = result.get();
   if (!status.ok()) {
     handler->thread_.join();

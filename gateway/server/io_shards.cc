@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include "proto/base/start_thread.h"
+
 namespace roomq::gateway::server {
 
 IoShards::IoShards(size_t count) {
@@ -13,7 +15,7 @@ IoShards::IoShards(size_t count) {
   }
   for (auto& shard : shards_) {
     Shard* s = shard.get();
-    s->thread = std::thread([this, s] {
+    s->thread = base::StartThread([this, s] {
       for (;;) {
         try {
           s->context.run();

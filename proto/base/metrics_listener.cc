@@ -15,6 +15,7 @@
 #include "absl/strings/str_cat.h"
 #include "proto/base/absl_compat.h"
 #include "proto/base/host_port.h"
+#include "proto/base/start_thread.h"
 #include "proto/base/status_macros.h"
 
 namespace roomq::base {
@@ -185,7 +186,7 @@ absl::StatusOr<std::unique_ptr<MetricsListener>> MetricsListener::Start(std::str
                             ? absl::StrCat("[", bound.address().to_string(), "]:", bound.port())
                             : absl::StrCat(bound.address().to_string(), ":", bound.port());
   state->Accept();
-  state->thread = std::thread([io = &state->io] {
+  state->thread = StartThread([io = &state->io] {
     // A handler that throws would end the thread; the listener then stops
     // answering, and the process (whose real work is elsewhere) goes on.
     try {

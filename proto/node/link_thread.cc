@@ -11,6 +11,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "proto/base/absl_compat.h"
+#include "proto/base/start_thread.h"
 #include "proto/wire/topic.h"
 #include "spdlog/spdlog.h"
 
@@ -55,7 +56,8 @@ absl::Status LinkThread::Start(LinkThreadHooks hooks) {
   std::future<absl::Status> result = started.get_future();
   {
     absl::MutexLock lock(&join_mutex_);
-    thread_ = std::thread([this, &started, keep_alive = std::move(keep_alive)] { Run(&started); });
+    thread_ =
+        base::StartThread([this, &started, keep_alive = std::move(keep_alive)] { Run(&started); });
   }
   absl::Status status = result.get();
   if (!status.ok()) {
