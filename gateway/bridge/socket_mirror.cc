@@ -19,8 +19,9 @@ bool SocketMirror::Apply(size_t shard, const v1::SocketUpdate& update) {
       const v1::Session& session = update.open().session();
       Entry& entry = entries_[Key(session.namespace_(), session.socket_id())];
       entry.shard = shard;
-      entry.session = session;
-      entry.session.clear_rooms();
+      v1::Session without_rooms = session;
+      without_rooms.clear_rooms();
+      entry.session = without_rooms.SerializeAsString();
       entry.rooms.clear();
       entry.rooms.insert(session.rooms().begin(), session.rooms().end());
       return true;
@@ -54,7 +55,8 @@ void SocketMirror::FullList(size_t max_bytes, const std::function<void(v1::Socke
   size_t bytes = 0;
   for (const auto& [key, entry] : entries_) {
     v1::Session& session = *command.add_updates()->mutable_open()->mutable_session();
-    session = entry.session;
+    // Bytes this mirror encoded from a v1::Session parse back.
+    (void)session.ParseFromString(entry.session);
     for (const std::string& room : entry.rooms) session.add_rooms(room);
     bytes += session.ByteSizeLong() + 8;
     if (bytes >= max_bytes) {

@@ -99,6 +99,33 @@ TEST(SocketMirrorTest, TheFullListHasEverySocketWithItsCurrentRoomsAndEndsWithFu
   EXPECT_EQ(listed, (std::set<std::string>{"s1:b,s1,", "s2:s2,"}));
 }
 
+TEST(SocketMirrorTest, TheFullListGivesBackEveryFieldOfTheLastOpen) {
+  SocketMirror mirror;
+  v1::SocketUpdate first = Open("s1", {"s1", "a"});
+  ASSERT_TRUE(mirror.Apply(0, first));
+  v1::SocketUpdate open = Open("s1", {"s1", "b"});
+  v1::Session& sent = *open.mutable_open()->mutable_session();
+  sent.set_data(R"({"user":"ada"})");
+  sent.set_epoch(7);
+  sent.set_since_sequence(41);
+  sent.set_subject("ada");
+  sent.set_ttl_ms(120000);
+  sent.set_address("127.0.0.9");
+  sent.set_user_agent("node-XMLHttpRequest");
+  ASSERT_TRUE(mirror.Apply(2, open)) << "a repeated Open replaces the entry";
+
+  std::vector<v1::Sockets> commands = FullList(mirror);
+  ASSERT_EQ(commands.size(), 1u);
+  ASSERT_EQ(commands[0].updates_size(), 1);
+  v1::Session listed = commands[0].updates(0).open().session();
+  std::set<std::string> rooms(listed.rooms().begin(), listed.rooms().end());
+  EXPECT_EQ(rooms, (std::set<std::string>{"s1", "b"}));
+  listed.clear_rooms();
+  sent.clear_rooms();
+  EXPECT_EQ(listed.SerializeAsString(), sent.SerializeAsString());
+  EXPECT_EQ(mirror.Forget("/", "s1"), 2u);
+}
+
 TEST(SocketMirrorTest, ALongListIsSplitAndOnlyTheLastCommandIsFull) {
   SocketMirror mirror;
   for (int i = 0; i < 100; ++i) ASSERT_TRUE(mirror.Apply(0, Open("s" + std::to_string(i), {})));
