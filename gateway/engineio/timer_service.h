@@ -6,8 +6,11 @@
 // base::FakeClock instead of waiting for real time. EngineOptions::timers
 // holds the service a gateway uses; TimerService::Real() is the default.
 //
-//  - The real service wraps boost::asio::steady_timer: a timer fires on its
-//    executor once the steady clock has passed its deadline.
+//  - The real service keeps one queue per execution context (a min-heap
+//    under one boost::asio::steady_timer, timer_service.cc): a timer fires
+//    on its executor once the steady clock has passed its deadline, and an
+//    armed timer costs no asio state of its own. Its executor's context
+//    must run on one thread, as each gateway shard's does.
 //  - FakeTimerService reads a base::FakeClock; nothing fires until the test
 //    calls Advance(), which moves the clock and posts every timer due at the
 //    new time to its executor (in deadline order). Timers armed by those
