@@ -19,7 +19,8 @@
 # Environment: BENCH_BUILD_DIR (default <repo>/build-bench), BENCH_RESULTS
 # (default tests/bench/results), BENCH_SCALE (client counts multiplier,
 # default 1), BENCH_ROUNDS (default 3), BENCH_SKIP_BUILD (1: use the
-# binaries already in BENCH_BUILD_DIR), BENCH_BROKER (a roomq-broker binary
+# binaries already in BENCH_BUILD_DIR), BENCH_CASES (the cases to run,
+# space-separated, e.g. "idle_10k held_15k"; default all), BENCH_BROKER (a roomq-broker binary
 # to use instead of the build dir's), BENCH_THREADS (gateway io threads, default 2), BENCH_LOG_DIR
 # (server logs, default $BENCH_RESULTS/logs, not committed).
 set -euo pipefail
@@ -144,6 +145,7 @@ ORDER_FLIP=0
 # both SCENARIO ARGS...: roomq and the reference, alternating who goes first.
 both() {
   local scenario=$1; shift
+  if [ -n "${BENCH_CASES:-}" ] && [[ " $BENCH_CASES " != *" $scenario "* ]]; then return; fi
   if ((ORDER_FLIP == 0)); then
     run_one roomq "$scenario" "$@"; run_one socketio "$scenario" "$@"
   else
