@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
-# CTest smoke (label smoke): roomq-broker + roomq-gateway on free loopback
-# ports, roomq-loadgen with 20 receivers for 2 s. Asserts only that the
-# harness works: clients became ready, messages were delivered, the JSON line
-# parses. No timing assertions.  Usage: loadgen_smoke.sh BIN_DIR
+# CTest smoke (label smoke): roomq-broker + roomq-gateway (or, with
+# `floor`, roomq-bench-floor) on free loopback ports, roomq-loadgen with 20
+# receivers for 2 s. Asserts only that the harness works: clients became
+# ready, messages were delivered, the JSON line parses. No timing
+# assertions.  Usage: loadgen_smoke.sh BIN_DIR [roomq|floor]
 set -euo pipefail
 BIN=$1
+SERVER=${2:-roomq}
 WORK=$(mktemp -d)
 PIDS=()
 cleanup() {
@@ -22,19 +24,27 @@ wait_line() {  # FILE REGEX: first match within 10 s
   echo "no /$2/ in $1:" >&2; cat "$1" >&2; return 1
 }
 
-"$BIN/roomq-broker" --pub-bind 'tcp://127.0.0.1:*' --sub-bind 'tcp://127.0.0.1:*' >"$WORK/broker.log" 2>&1 &
-PIDS+=($!)
-line=$(wait_line "$WORK/broker.log" 'listening pub=[^ ]+ sub=[^ ]+')
-pub=$(sed -E 's/.*pub=([^ ]+).*/\1/' <<<"$line")
-sub=$(sed -E 's/.*sub=([^ ]+).*/\1/' <<<"$line")
-"$BIN/roomq-gateway" --listen 127.0.0.1:0 --threads 1 --broker-pub "$pub" --broker-sub "$sub" \
-  --ping-interval-ms 500 >"$WORK/gateway.log" 2>&1 &
-PIDS+=($!)
-line=$(wait_line "$WORK/gateway.log" 'listening on http://[0-9.]+:[0-9]+')
+if [ "$SERVER" = floor ]; then
+  "$BIN/roomq-bench-floor" >"$WORK/floor.log" 2>&1 &
+  PIDS+=($!)
+  line=$(wait_line "$WORK/floor.log" 'listening on http://[0-9.]+:[0-9]+')
+else
+  "$BIN/roomq-broker" --pub-bind 'tcp://127.0.0.1:*' --sub-bind 'tcp://127.0.0.1:*' >"$WORK/broker.log" 2>&1 &
+  PIDS+=($!)
+  line=$(wait_line "$WORK/broker.log" 'listening pub=[^ ]+ sub=[^ ]+')
+  pub=$(sed -E 's/.*pub=([^ ]+).*/\1/' <<<"$line")
+  sub=$(sed -E 's/.*sub=([^ ]+).*/\1/' <<<"$line")
+  "$BIN/roomq-gateway" --listen 127.0.0.1:0 --threads 1 --broker-pub "$pub" --broker-sub "$sub" \
+    --ping-interval-ms 500 >"$WORK/gateway.log" 2>&1 &
+  PIDS+=($!)
+  line=$(wait_line "$WORK/gateway.log" 'listening on http://[0-9.]+:[0-9]+')
+fi
 port=${line##*:}
+server_pids=()
+for pid in "${PIDS[@]}"; do server_pids+=(--server-pid "$pid"); done
 
 json=$("$BIN/roomq-loadgen" --port "$port" --scenario fanout --receivers 20 --publishers 1 --rate 50 \
-  --duration-s 2 --drain-s 3 --server-pid "${PIDS[0]}" --server-pid "${PIDS[1]}" --json-only)
+  --duration-s 2 --drain-s 3 "${server_pids[@]}" --json-only)
 echo "$json"
 node -e '
   const r = JSON.parse(process.argv[1]);

@@ -42,6 +42,8 @@ const rows = [
   ['latency_100', 'latency p99.9', 'p999_us', 'us'],
   ['latency_100', 'server CPU per delivered message', 'server_cpu_ns_per_msg', 'ns'],
   ['latency_100', 'lost messages', 'lost', ''],
+  ['steady_50', 'server CPU per delivered message', 'server_cpu_ns_per_msg', 'ns'],
+  ['steady_50', 'latency p99', 'p99_us', 'us'],
   ['rooms', 'server CPU per delivered message', 'server_cpu_ns_per_msg', 'ns'],
   ['rooms', 'delivered messages/s', 'delivered_per_s', '/s'],
   ['rooms', 'latency p99', 'p99_us', 'us'],
@@ -107,9 +109,47 @@ for (const [c, label, field, unit, target] of rows) {
   }
 }
 
+// roomq against the floor (floor_server.cc: one write per member per
+// message, nothing else) in the one-room fan-out cases:
+// [case, label, field, unit, target ratio roomq/floor or undefined]
+const floorRows = [
+  ['steady_50', 'server CPU per delivered message', 'server_cpu_ns_per_msg', 'ns', 1.15],
+  ['steady_50', 'latency p99', 'p99_us', 'us'],
+  ['latency_100', 'server CPU per delivered message', 'server_cpu_ns_per_msg', 'ns'],
+  ['latency_100', 'latency p99', 'p99_us', 'us'],
+  ['fanout_cpu', 'server CPU per delivered message', 'server_cpu_ns_per_msg', 'ns'],
+  ['fanout_cpu', 'lost messages', 'lost', ''],
+];
+const floorLines = [];
+if (runs.some((r) => r.target === 'floor')) {
+  floorLines.push('## roomq vs the floor', '');
+  floorLines.push('| scenario | figure | roomq median [range] | floor median [range] | ratio of medians [per-round range] | target | met |');
+  floorLines.push('|---|---|---:|---:|---:|---|---|');
+  for (const [c, label, field, unit, want] of floorRows) {
+    const sa = stat(c, 'roomq', field);
+    const sf = stat(c, 'floor', field);
+    if (!sa && !sf) continue;
+    const va = sa ? sa.median : undefined;
+    const vf = sf ? sf.median : undefined;
+    const ratio = va !== undefined && vf ? va / vf : undefined;
+    const perRound = [];
+    if (sa && sf) for (const [round, x] of sa.byRound) if (sf.byRound.get(round)) perRound.push(x / sf.byRound.get(round));
+    const ratioRange = perRound.length > 1
+        ? ` [${Math.min(...perRound).toFixed(3)}–${Math.max(...perRound).toFixed(3)}]` : '';
+    const u = unit ? ` ${unit}` : '';
+    const met = want === undefined ? '' : ratio !== undefined && ratio <= want ? 'yes' : '**no**';
+    floorLines.push(`| ${c} | ${label} | ${fmt(va)}${va !== undefined ? u : ''}${range(sa)} | ` +
+                    `${fmt(vf)}${vf !== undefined ? u : ''}${range(sf)} | ` +
+                    `${ratio !== undefined ? ratio.toFixed(3) : 'n/a'}${ratioRange} | ` +
+                    `${want === undefined ? '' : `ratio <= ${want}`} | ${met} |`);
+  }
+  floorLines.push('');
+}
+
 const scenarios = [
   '- **fanout_cpu**: 1000 receivers in one room, 1 publisher at 200 msg/s for 10 s (+ drain).',
   '- **latency_100**: 1000 receivers in one room, 1 publisher at a steady 100 msg/s for 10 s.',
+  '- **steady_50**: 1000 receivers in one room, 1 publisher at a steady 50 msg/s for 10 s.',
   '- **rooms**: 2000 receivers in rooms of 10, 2 publishers at 500 msg/s over the 200 rooms for 10 s.',
   '- **idle_10k**: 10,000 connections; RSS growth of the server processes / connections.',
   '- **held_15k**: 15,000 connections held for 20 s with heartbeats (ping interval 5 s on both servers).',
@@ -122,11 +162,13 @@ const md = [
   'from scenario to scenario and from round to round); each figure is the median over the rounds with',
   'its range in brackets. roomq = roomq-broker +',
   'roomq-gateway (CPU and RSS of both summed); Socket.IO = tests/e2e/reference/server.js (npm socket.io',
-  '4.8.x, one Node process). Server CPU is utime+stime from /proc over the publish window and drain.',
+  '4.8.x, one Node process); floor = tests/bench/floor_server.cc (one write per member per message,',
+  'nothing else). Server CPU is utime+stime from /proc over the publish window and drain.',
   'A ratio below 1 means roomq needs less (or is faster). "met" judges the ratio of the medians.',
   '',
   ...lines,
   '',
+  ...floorLines,
   ...scenarios,
   '',
   '![chart](results.png)',

@@ -48,9 +48,9 @@ fi
 if [ "${BENCH_SKIP_BUILD:-0}" = 1 ]; then
   log "using the binaries in $BUILD/bin as they are (BENCH_SKIP_BUILD=1)"
 else
-  log "building roomq-broker roomq-gateway roomq-loadgen in $BUILD"
+  log "building roomq-broker roomq-gateway roomq-loadgen roomq-bench-floor in $BUILD"
   [ -f "$BUILD/build.ninja" ] || cmake -S "$ROOT" -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-  cmake --build "$BUILD" --target roomq-broker roomq-gateway roomq-loadgen -j2 >/dev/null
+  cmake --build "$BUILD" --target roomq-broker roomq-gateway roomq-loadgen roomq-bench-floor -j2 >/dev/null
 fi
 [ -d "$ROOT/tests/e2e/node_modules/socket.io" ] || (cd "$ROOT/tests/e2e" && npm ci --no-audit --no-fund >/dev/null)
 BIN=$BUILD/bin
@@ -105,6 +105,15 @@ start_reference() {
   PORT=${line##*:}
 }
 
+# The floor of fan-out (floor_server.cc): one write per member per message.
+start_floor() {
+  "$BIN/roomq-bench-floor" >"$LOGS/$1.floor.log" 2>&1 &
+  SERVER_PIDS=("$!")
+  local line
+  line=$(wait_line "$LOGS/$1.floor.log" 'listening on http://[0-9.]+:[0-9]+' 10)
+  PORT=${line##*:}
+}
+
 # SIGTERM, then SIGKILL after 10 s: a server that fell far behind (the
 # Node reference at 200 msg/s) only sees SIGTERM once its event loop has
 # drained the backlog, which can take minutes and measures nothing.
@@ -125,7 +134,11 @@ trap stop_servers EXIT
 run_one() {
   local target=$1 scenario=$2; shift 2
   local name="$scenario.$target.r$ROUND"
-  if [ "$target" = roomq ]; then start_roomq "$name"; else start_reference "$name"; fi
+  case $target in
+    roomq) start_roomq "$name" ;;
+    floor) start_floor "$name" ;;
+    *) start_reference "$name" ;;
+  esac
   sleep 1  # let the server finish starting (JIT, allocator) before the RSS baseline
   local pid_args=()
   for pid in "${SERVER_PIDS[@]}"; do pid_args+=(--server-pid "$pid"); done
@@ -142,15 +155,17 @@ run_one() {
 }
 
 ORDER_FLIP=0
-# both SCENARIO ARGS...: roomq and the reference, alternating who goes first.
+# both SCENARIO ARGS...: roomq and the reference (and, for the one-room
+# fan-out cases, the floor), the order rotating from call to call.
 both() {
   local scenario=$1; shift
   if [ -n "${BENCH_CASES:-}" ] && [[ " $BENCH_CASES " != *" $scenario "* ]]; then return; fi
-  if ((ORDER_FLIP == 0)); then
-    run_one roomq "$scenario" "$@"; run_one socketio "$scenario" "$@"
-  else
-    run_one socketio "$scenario" "$@"; run_one roomq "$scenario" "$@"
-  fi
+  local targets=(roomq socketio)
+  case $scenario in fanout_cpu | latency_100 | steady_50) targets+=(floor) ;; esac
+  local n=${#targets[@]} i
+  for ((i = 0; i < n; i++)); do
+    run_one "${targets[$(((i + ORDER_FLIP) % n))]}" "$scenario" "$@"
+  done
   ORDER_FLIP=$((1 - ORDER_FLIP))
 }
 
@@ -159,6 +174,7 @@ R1000=$(scaled 1000)
 for ((ROUND = 1; ROUND <= ROUNDS; ROUND++)); do
   both fanout_cpu   --scenario fanout --receivers "$R1000" --publishers 1 --rate 200 --duration-s 10 --drain-s 5
   both latency_100  --scenario fanout --receivers "$R1000" --publishers 1 --rate 100 --duration-s 10 --drain-s 5
+  both steady_50    --scenario fanout --receivers "$R1000" --publishers 1 --rate 50 --duration-s 10 --drain-s 5
   both rooms        --scenario rooms --receivers "$(scaled 2000)" --room-size 10 --publishers 2 --rate 500 \
                     --duration-s 10 --drain-s 5
   both idle_10k     --scenario idle --receivers "$(scaled 10000)" --duration-s 5
