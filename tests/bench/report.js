@@ -64,6 +64,7 @@ const range = (s, u) => (s && s.n > 1 ? ` [${fmt(s.min)}–${fmt(s.max)}]` : '')
 lines.push('| scenario | figure | roomq median [range] | Socket.IO median [range] | ratio of medians [per-round range] | target | met |');
 lines.push('|---|---|---:|---:|---:|---|---|');
 for (const [c, label, field, unit, target] of rows) {
+  if (!runs.some((r) => r.case === c)) continue;  // not run (BENCH_CASES)
   const a = get(c, 'roomq');
   const sa = stat(c, 'roomq', field);
   const sb = stat(c, 'socketio', field);
