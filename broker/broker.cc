@@ -130,7 +130,9 @@ absl::StatusOr<std::unique_ptr<Broker>> Broker::Create(zmq::context_t& context,
     broker->socket_journal_ = std::make_unique<sockets::SocketRecordEncoder>(
         [self](uint8_t type, std::string_view payload) {
           if (self->socket_log_ != nullptr) self->socket_log_->Append(type, payload);
-          self->AddReplicaRecord(v1::REPLICATED_LOG_SOCKETS, type, std::string(payload));
+          if (self->feed_.session != 0) {
+            self->AddReplicaRecord(v1::REPLICATED_LOG_SOCKETS, type, std::string(payload));
+          }
         });
     broker->sockets_->SetJournal(broker->socket_journal_.get());
   }
