@@ -16,7 +16,7 @@ class QueuedTimer;
 // earliest. A gateway shard holds a heartbeat timer per connection; with a
 // steady_timer each, every connection paid for the timer, its shared
 // generation and an asio handler allocation while armed (about 320 bytes);
-// here an armed timer costs its own 64 bytes and a heap slot, and re-arming
+// here an armed timer costs its own 72 bytes and a heap slot, and re-arming
 // a heartbeat (later than the earliest deadline) touches no asio state.
 //
 // An asio service, so there is one per context and it lives exactly as
@@ -32,8 +32,13 @@ class TimerQueue final : public boost::asio::execution_context::service {
 
   explicit TimerQueue(boost::asio::execution_context& context) : service(context) {}
 
+  // Called for every new timer, with its executor (of this context): the
+  // first one gives the queue's wake-up timer its executor.
+  void Attach(const boost::asio::any_io_executor& executor) {
+    if (!wake_) wake_.emplace(executor);
+  }
   // (Re)arms `timer` to fire at `deadline`.
-  void Arm(QueuedTimer& timer, TimePoint deadline, const boost::asio::any_io_executor& executor);
+  void Arm(QueuedTimer& timer, TimePoint deadline);
   void Disarm(QueuedTimer& timer);
 
  private:
@@ -58,8 +63,7 @@ class QueuedTimer final : public Timer {
  public:
   static constexpr size_t kNotArmed = static_cast<size_t>(-1);
 
-  QueuedTimer(TimerQueue& queue, boost::asio::any_io_executor executor)
-      : queue_(&queue), executor_(std::move(executor)) {}
+  explicit QueuedTimer(TimerQueue& queue) : queue_(&queue) {}
   ~QueuedTimer() override { Cancel(); }
   QueuedTimer(const QueuedTimer&) = delete;
   QueuedTimer& operator=(const QueuedTimer&) = delete;
@@ -67,7 +71,7 @@ class QueuedTimer final : public Timer {
   void Start(base::Clock::Duration delay, std::function<void()> fire) override {
     if (queue_ == nullptr) return;  // the context is gone: nothing would run it
     fire_ = std::move(fire);
-    queue_->Arm(*this, std::chrono::steady_clock::now() + delay, executor_);
+    queue_->Arm(*this, std::chrono::steady_clock::now() + delay);
   }
 
   void Cancel() override {
@@ -77,23 +81,20 @@ class QueuedTimer final : public Timer {
 
  private:
   friend class TimerQueue;
-  TimerQueue* queue_;  // null once the context shut down
-  const boost::asio::any_io_executor executor_;
+  TimerQueue* queue_;         // null once the context shut down
   size_t index_ = kNotArmed;  // in the queue's heap
   TimerQueue::TimePoint deadline_;
   uint64_t sequence_ = 0;  // arming order: equal deadlines fire in it
   std::function<void()> fire_;
 };
 
-void TimerQueue::Arm(QueuedTimer& timer, TimePoint deadline,
-                     const boost::asio::any_io_executor& executor) {
+void TimerQueue::Arm(QueuedTimer& timer, TimePoint deadline) {
   if (timer.index_ != QueuedTimer::kNotArmed) RemoveAt(timer.index_);
   timer.deadline_ = deadline;
   timer.sequence_ = next_sequence_++;
   heap_.push_back(&timer);
   timer.index_ = heap_.size() - 1;
   SiftUp(timer.index_);
-  if (!wake_) wake_.emplace(executor);
   WakeForEarliest();
 }
 
@@ -193,7 +194,8 @@ class RealTimerService final : public TimerService {
   std::unique_ptr<Timer> NewTimer(boost::asio::any_io_executor executor) override {
     auto& queue = boost::asio::use_service<TimerQueue>(
         boost::asio::query(executor, boost::asio::execution::context));
-    return std::make_unique<QueuedTimer>(queue, std::move(executor));
+    queue.Attach(executor);
+    return std::make_unique<QueuedTimer>(queue);
   }
   const base::Clock& clock() const override { return base::Clock::Real(); }
 };
