@@ -61,13 +61,11 @@ const fmt = (v) => (v === undefined ? 'n/a' : Math.abs(v) >= 100 || Number.isInt
 const lines = [];
 const chart = [];
 const range = (s, u) => (s && s.n > 1 ? ` [${fmt(s.min)}–${fmt(s.max)}]` : '');
-lines.push('| scenario | figure | roomq median [range] | Socket.IO median [range] | ratio of medians [per-round range] | target | met |');
-lines.push('|---|---|---:|---:|---:|---|---|');
-for (const [c, label, field, unit, target] of rows) {
-  if (!runs.some((r) => r.case === c)) continue;  // not run (BENCH_CASES)
-  const a = get(c, 'roomq');
+// roomq against `other` (socketio or floor) on one field of case c: both
+// figures, the ratio of the medians and the range of the per-round ratios.
+const compare = (c, field, other) => {
   const sa = stat(c, 'roomq', field);
-  const sb = stat(c, 'socketio', field);
+  const sb = stat(c, other, field);
   const va = sa ? sa.median : undefined;
   const vb = sb ? sb.median : undefined;
   const ratio = va !== undefined && vb ? va / vb : undefined;
@@ -80,6 +78,22 @@ for (const [c, label, field, unit, target] of rows) {
   }
   const ratioRange = roundRatios.length > 1
       ? ` [${Math.min(...roundRatios).toFixed(3)}–${Math.max(...roundRatios).toFixed(3)}]` : '';
+  return {sa, sb, va, vb, ratio, ratioRange};
+};
+// The three middle cells of a row: roomq's figure, the other's, the ratio.
+const figureCells = ({sa, sb, va, vb, ratio, ratioRange}, unit) => {
+  const u = unit ? ` ${unit}` : '';
+  return `${fmt(va)}${va !== undefined ? u : ''}${range(sa)} | ` +
+         `${fmt(vb)}${vb !== undefined ? u : ''}${range(sb)} | ` +
+         `${ratio !== undefined ? ratio.toFixed(3) : 'n/a'}${ratioRange}`;
+};
+lines.push('| scenario | figure | roomq median [range] | Socket.IO median [range] | ratio of medians [per-round range] | target | met |');
+lines.push('|---|---|---:|---:|---:|---|---|');
+for (const [c, label, field, unit, target] of rows) {
+  if (!runs.some((r) => r.case === c)) continue;  // not run (BENCH_CASES)
+  const a = get(c, 'roomq');
+  const cmp = compare(c, field, 'socketio');
+  const {va, ratio} = cmp;
   let targetText = '';
   let met = '';
   if (target) {
@@ -101,10 +115,7 @@ for (const [c, label, field, unit, target] of rows) {
     targetText = parts.join(', ');
     met = ok.every(Boolean) ? 'yes' : '**no**';
   }
-  const u = unit ? ` ${unit}` : '';
-  lines.push(`| ${c} | ${label} | ${fmt(va)}${va !== undefined ? u : ''}${range(sa)} | ` +
-             `${fmt(vb)}${vb !== undefined ? u : ''}${range(sb)} | ` +
-             `${ratio !== undefined ? ratio.toFixed(3) : 'n/a'}${ratioRange} | ${targetText} | ${met} |`);
+  lines.push(`| ${c} | ${label} | ${figureCells(cmp, unit)} | ${targetText} | ${met} |`);
   if (target && target.ratio !== undefined && ratio) {
     chart.push([`${c}\\n${label}`, 1 / ratio, 1 / target.ratio]);
   }
@@ -127,21 +138,10 @@ if (runs.some((r) => r.target === 'floor')) {
   floorLines.push('| scenario | figure | roomq median [range] | floor median [range] | ratio of medians [per-round range] | target | met |');
   floorLines.push('|---|---|---:|---:|---:|---|---|');
   for (const [c, label, field, unit, want] of floorRows) {
-    const sa = stat(c, 'roomq', field);
-    const sf = stat(c, 'floor', field);
-    if (!sa && !sf) continue;
-    const va = sa ? sa.median : undefined;
-    const vf = sf ? sf.median : undefined;
-    const ratio = va !== undefined && vf ? va / vf : undefined;
-    const perRound = [];
-    if (sa && sf) for (const [round, x] of sa.byRound) if (sf.byRound.get(round)) perRound.push(x / sf.byRound.get(round));
-    const ratioRange = perRound.length > 1
-        ? ` [${Math.min(...perRound).toFixed(3)}–${Math.max(...perRound).toFixed(3)}]` : '';
-    const u = unit ? ` ${unit}` : '';
-    const met = want === undefined ? '' : ratio !== undefined && ratio <= want ? 'yes' : '**no**';
-    floorLines.push(`| ${c} | ${label} | ${fmt(va)}${va !== undefined ? u : ''}${range(sa)} | ` +
-                    `${fmt(vf)}${vf !== undefined ? u : ''}${range(sf)} | ` +
-                    `${ratio !== undefined ? ratio.toFixed(3) : 'n/a'}${ratioRange} | ` +
+    const cmp = compare(c, field, 'floor');
+    if (!cmp.sa && !cmp.sb) continue;
+    const met = want === undefined ? '' : cmp.ratio !== undefined && cmp.ratio <= want ? 'yes' : '**no**';
+    floorLines.push(`| ${c} | ${label} | ${figureCells(cmp, unit)} | ` +
                     `${want === undefined ? '' : `ratio <= ${want}`} | ${met} |`);
   }
   floorLines.push('');
