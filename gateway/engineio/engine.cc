@@ -34,6 +34,10 @@ Engine::Engine(EngineOptions options, const std::vector<asio::any_io_executor>& 
   for (auto& executor : shards) {
     auto shard = std::make_unique<Shard>();
     shard->executor = executor;
+    if (options_.write_delay.count() > 0) {
+      shard->coalescer =
+          std::make_unique<WriteCoalescer>(executor, options_.write_delay, *options_.timers);
+    }
     shards_.push_back(std::move(shard));
   }
 }
@@ -325,7 +329,7 @@ void Engine::UpgradeOnOwnerShard(size_t shard, const WebSocketTransport::Request
   }
   WebSocketTransport::Accept(
       std::move(socket), request, options_.max_payload, std::move(remote_address),
-      &transport_errors_,
+      &transport_errors_, shards_[shard]->coalescer.get(),
       [this, shard, sid = std::move(sid)](std::shared_ptr<WebSocketTransport> ws) {
         if (!ws) return;
         auto session = Find(shard, sid);
@@ -367,7 +371,8 @@ void Engine::HandshakeWebSocket(size_t shard, const WebSocketTransport::Request&
                     std::string(request[http::field::user_agent]), ForwardedFor(request)});
   WebSocketTransport::Accept(
       std::move(socket), request, options_.max_payload, std::move(remote_address),
-      &transport_errors_, [this, shard, info](std::shared_ptr<WebSocketTransport> ws) {
+      &transport_errors_, shards_[shard]->coalescer.get(),
+      [this, shard, info](std::shared_ptr<WebSocketTransport> ws) {
         if (!ws) return;
         if (shards_[shard]->stopping) {
           ws->Abort();

@@ -97,6 +97,7 @@ class Engine {
  private:
   struct Shard {
     boost::asio::any_io_executor executor;
+    std::unique_ptr<WriteCoalescer> coalescer;  // null unless write_delay > 0
     absl::flat_hash_map<std::string, std::shared_ptr<SessionImpl>> sessions;
     bool stopping = false;
   };

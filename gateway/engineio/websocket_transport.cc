@@ -66,7 +66,7 @@ std::string_view WebSocketTransport::OutFrame::payload() const {
 
 void WebSocketTransport::Accept(tcp::socket socket, const Request& request, size_t max_payload,
                                 std::string remote_address, TransportErrorCounters* errors,
-                                const AcceptCallback& done) {
+                                WriteCoalescer* coalescer, const AcceptCallback& done) {
   const auto version = request[http::field::sec_websocket_version];
   const auto key = request[http::field::sec_websocket_key];
   const std::string_view key_view(key.data(), key.size());
@@ -90,8 +90,8 @@ void WebSocketTransport::Accept(tcp::socket socket, const Request& request, size
     done(nullptr);
     return;
   }
-  auto transport = std::make_shared<WebSocketTransport>(std::move(socket), max_payload,
-                                                        std::move(remote_address), errors);
+  auto transport = std::make_shared<WebSocketTransport>(
+      std::move(socket), max_payload, std::move(remote_address), errors, coalescer);
   OutFrame answer;
   answer.owned =
       "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
@@ -102,10 +102,12 @@ void WebSocketTransport::Accept(tcp::socket socket, const Request& request, size
 }
 
 WebSocketTransport::WebSocketTransport(tcp::socket socket, size_t max_payload,
-                                       std::string remote_address, TransportErrorCounters* errors)
+                                       std::string remote_address, TransportErrorCounters* errors,
+                                       WriteCoalescer* coalescer)
     : socket_(std::move(socket)),
       remote_address_(std::move(remote_address)),
       errors_(errors),
+      coalescer_(coalescer),
       parser_(max_payload) {
   boost::system::error_code ignored;
   socket_.non_blocking(true, ignored);
@@ -144,6 +146,10 @@ void WebSocketTransport::Enqueue(OutFrame frame) {
 void WebSocketTransport::MarkDirty() {
   if (dirty_ || waiting_writable_ || closed_) return;
   dirty_ = true;
+  if (coalescer_ != nullptr) {
+    coalescer_->Add(shared_from_this());
+    return;
+  }
   FlushList& list = ThreadFlushList();
   list.pending.push_back(shared_from_this());
   if (list.pending.size() == 1) asio::post(socket_.get_executor(), [] { FlushDirty(); });

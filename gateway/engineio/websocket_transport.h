@@ -18,6 +18,8 @@
 // buffers, up to IOV_MAX pieces), so a socket costs one syscall per wakeup
 // however many frames were queued for it, and no Asio operation at all
 // unless the kernel buffer is full (then one async_wait for writability).
+// With a WriteCoalescer (opt-in, write_coalescer.h) the flush waits for the
+// end of the shard's write window instead of the end of the wakeup.
 // Payloads shared by many recipients are never copied. Control frames
 // (pong, close) go through the same FIFO, so frames never interleave.
 // The FIFO is unbounded here; the owning Session bounds it in bytes
@@ -58,6 +60,7 @@
 #include "gateway/engineio/open_transports.h"
 #include "gateway/engineio/session.h"
 #include "gateway/engineio/transport_errors.h"
+#include "gateway/engineio/write_coalescer.h"
 #include "proto/websocket/ws_frame.h"
 
 namespace roomq::gateway::engineio {
@@ -113,13 +116,15 @@ class WebSocketTransport : public std::enable_shared_from_this<WebSocketTranspor
   // Answers the upgrade `request` on `socket` (101, or 400/426 for a request
   // that cannot be accepted: counted as ws_handshake) and calls `done` with
   // the transport, or with nullptr when refused. Violations are counted in
-  // `errors` (may be null; must outlive the transport).
+  // `errors` (may be null; must outlive the transport). `coalescer`: the
+  // shard's write window, or null to write at the end of each wakeup.
   static void Accept(boost::asio::ip::tcp::socket socket, const Request& request,
                      size_t max_payload, std::string remote_address, TransportErrorCounters* errors,
-                     const AcceptCallback& done);
+                     WriteCoalescer* coalescer, const AcceptCallback& done);
 
   WebSocketTransport(boost::asio::ip::tcp::socket socket, size_t max_payload,
-                     std::string remote_address, TransportErrorCounters* errors);
+                     std::string remote_address, TransportErrorCounters* errors,
+                     WriteCoalescer* coalescer = nullptr);
   ~WebSocketTransport();
 
   // Starts (or redirects) the read loop to `handler`.
@@ -137,6 +142,8 @@ class WebSocketTransport : public std::enable_shared_from_this<WebSocketTranspor
   static void FlushDirty();
 
  private:
+  friend class WriteCoalescer;  // runs FlushNow() when its window ends
+
   // One queued frame: header (+ the packet type byte) inline, payload
   // shared or owned. `raw` entries (the HTTP 101 answer) have no header.
   struct OutFrame {
@@ -175,6 +182,7 @@ class WebSocketTransport : public std::enable_shared_from_this<WebSocketTranspor
   boost::asio::ip::tcp::socket socket_;
   const std::string remote_address_;
   TransportErrorCounters* const errors_;
+  WriteCoalescer* const coalescer_;  // null: flush at the end of the wakeup
   std::weak_ptr<WebSocketHandler> handler_;
   websocket::WsFrameParser parser_;
   std::string partial_;        // bytes of an incomplete frame; empty when idle

@@ -40,6 +40,7 @@ GatewayServerOptions HttpOptionsFrom(const GatewayOptions& options) {
   engine.ping_timeout = std::chrono::milliseconds(options.ping_timeout_ms);
   engine.max_payload = static_cast<size_t>(options.max_payload);
   engine.max_outbound_bytes = static_cast<size_t>(options.max_outbound_bytes);
+  engine.write_delay = std::chrono::milliseconds(options.write_delay_ms);
   engine.cors_origins = options.cors_origin;
   engine.sid_prefix = options.sid_prefix;
   engine.max_connections = static_cast<size_t>(options.max_connections);

@@ -107,6 +107,11 @@ void AddGatewayOptions(CLI::App& app, GatewayOptions& options) {
       "After SIGTERM/SIGINT: how long clients' transports may take to flush what was queued "
       "for them and close; the gateway exits as soon as all have, or when this passes");
   app.add_option(
+      "--write-delay-ms", options.write_delay_ms,
+      "Write coalescing (0 = off): a WebSocket's frames wait up to this long so that what is "
+      "queued meanwhile goes out in one write; fewer syscalls at a steady rate, for up to this "
+      "much more latency (like Centrifugo's write_delay). 0..1000");
+  app.add_option(
       "--rate-limit-policy", options.rate_limit_policy,
       "What an event over --message-rate gets: 'ack' (dropped; an error ack when the client "
       "asked for one) or 'disconnect' (the socket is disconnected)");

@@ -61,10 +61,10 @@ const fmt = (v) => (v === undefined ? 'n/a' : Math.abs(v) >= 100 || Number.isInt
 const lines = [];
 const chart = [];
 const range = (s, u) => (s && s.n > 1 ? ` [${fmt(s.min)}–${fmt(s.max)}]` : '');
-// roomq against `other` (socketio or floor) on one field of case c: both
+// `base` (roomq unless said) against `other` (socketio, floor, roomq) on one field of case c: both
 // figures, the ratio of the medians and the range of the per-round ratios.
-const compare = (c, field, other) => {
-  const sa = stat(c, 'roomq', field);
+const compare = (c, field, other, base = 'roomq') => {
+  const sa = stat(c, base, field);
   const sb = stat(c, other, field);
   const va = sa ? sa.median : undefined;
   const vb = sb ? sb.median : undefined;
@@ -147,6 +147,31 @@ if (runs.some((r) => r.target === 'floor')) {
   floorLines.push('');
 }
 
+// Opt-in write coalescing (the gateway's --write-delay-ms, targets
+// roomq_wdN): each delay against roomq without it, and against the floor.
+const delays = [...new Set(runs.map((r) => r.target).filter((t) => /^roomq_wd\d+$/.test(t)))]
+    .sort((a, b) => Number(a.slice(8)) - Number(b.slice(8)));
+const coalescingLines = [];
+if (delays.length > 0) {
+  coalescingLines.push('## Write coalescing (--write-delay-ms)', '');
+  coalescingLines.push('| scenario | write delay | server CPU per delivered message [range] | vs no delay [per-round range] | vs the floor | latency p99 [range] | vs no delay |');
+  coalescingLines.push('|---|---:|---:|---:|---:|---:|---:|');
+  for (const c of ['steady_50', 'latency_100']) {
+    for (const target of ['roomq', ...delays]) {
+      const cpu = compare(c, 'server_cpu_ns_per_msg', 'roomq', target);
+      if (!cpu.sa) continue;
+      const floor = compare(c, 'server_cpu_ns_per_msg', 'floor', target);
+      const p99 = compare(c, 'p99_us', 'roomq', target);
+      const self = target === 'roomq';
+      const ratio = (x) => (x.ratio !== undefined ? x.ratio.toFixed(3) : 'n/a');
+      coalescingLines.push(`| ${c} | ${self ? 0 : target.slice(8)} ms | ${fmt(cpu.va)} ns${range(cpu.sa)} | ` +
+                           `${self ? '1' : ratio(cpu) + cpu.ratioRange} | ${ratio(floor)} | ` +
+                           `${fmt(p99.va)} us${range(p99.sa)} | ${self ? '1' : ratio(p99)} |`);
+    }
+  }
+  coalescingLines.push('');
+}
+
 const scenarios = [
   '- **fanout_cpu**: 1000 receivers in one room, 1 publisher at 200 msg/s for 10 s (+ drain).',
   '- **latency_100**: 1000 receivers in one room, 1 publisher at a steady 100 msg/s for 10 s.',
@@ -170,6 +195,7 @@ const md = [
   ...lines,
   '',
   ...floorLines,
+  ...coalescingLines,
   ...scenarios,
   '',
   '![chart](results.png)',

@@ -22,7 +22,9 @@
 # binaries already in BENCH_BUILD_DIR), BENCH_CASES (the cases to run,
 # space-separated, e.g. "idle_10k held_15k"; default all), BENCH_BROKER (a roomq-broker binary
 # to use instead of the build dir's), BENCH_THREADS (gateway io threads, default 2), BENCH_LOG_DIR
-# (server logs, default $BENCH_RESULTS/logs, not committed).
+# (server logs, default $BENCH_RESULTS/logs, not committed), BENCH_WRITE_DELAYS (the
+# gateway's --write-delay-ms values also run in steady_50 and latency_100, as targets
+# roomq_wdN; default "5 10 20"; empty: none).
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -74,8 +76,9 @@ wait_line() {
   log "timed out waiting for /$2/ in $1"; return 1
 }
 
+# start_roomq NAME [GATEWAY-FLAGS...]
 start_roomq() {
-  local name=$1
+  local name=$1; shift
   "$BROKER_BIN" --pub-bind 'tcp://127.0.0.1:*' --sub-bind 'tcp://127.0.0.1:*' \
     >"$LOGS/$name.broker.log" 2>&1 &
   local broker=$!
@@ -87,7 +90,7 @@ start_roomq() {
   # per-address limits (handshakes, sessions) are off.
   "$BIN/roomq-gateway" --listen 127.0.0.1:0 --threads "$THREADS" --broker-pub "$pub" --broker-sub "$sub" \
     --ping-interval-ms $PING_MS --ping-timeout-ms $PING_TIMEOUT_MS \
-    --handshake-rate 0 --max-sessions-per-address 0 --max-rooms-per-address 0 \
+    --handshake-rate 0 --max-sessions-per-address 0 --max-rooms-per-address 0 "$@" \
     >"$LOGS/$name.gateway.log" 2>&1 &
   local gateway=$!
   line=$(wait_line "$LOGS/$name.gateway.log" 'listening on http://[0-9.]+:[0-9]+' 10)
@@ -136,6 +139,7 @@ run_one() {
   local name="$scenario.$target.r$ROUND"
   case $target in
     roomq) start_roomq "$name" ;;
+    roomq_wd*) start_roomq "$name" --write-delay-ms "${target#roomq_wd}" ;;
     floor) start_floor "$name" ;;
     *) start_reference "$name" ;;
   esac
@@ -162,6 +166,9 @@ both() {
   if [ -n "${BENCH_CASES:-}" ] && [[ " $BENCH_CASES " != *" $scenario "* ]]; then return; fi
   local targets=(roomq socketio)
   case $scenario in fanout_cpu | latency_100 | steady_50) targets+=(floor) ;; esac
+  case $scenario in latency_100 | steady_50)
+    for delay in ${BENCH_WRITE_DELAYS-5 10 20}; do targets+=("roomq_wd$delay"); done ;;
+  esac
   local n=${#targets[@]} i
   for ((i = 0; i < n; i++)); do
     run_one "${targets[$(((i + ORDER_FLIP) % n))]}" "$scenario" "$@"

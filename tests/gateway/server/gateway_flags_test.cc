@@ -82,6 +82,7 @@ TEST(GatewayFlagsTest, EveryFlagLandsInItsMember) {
           "--message-rate=0.5",
           "--message-burst=3",
           "--shutdown-grace-ms=250",
+          "--write-delay-ms=10",
           "--rate-limit-policy=disconnect",
       },
       options);
@@ -119,6 +120,7 @@ TEST(GatewayFlagsTest, EveryFlagLandsInItsMember) {
   EXPECT_EQ(options.message_rate, 0.5);
   EXPECT_EQ(options.message_burst, 3);
   EXPECT_EQ(options.shutdown_grace_ms, 250);
+  EXPECT_EQ(options.write_delay_ms, 10);
   EXPECT_EQ(options.rate_limit_policy, "disconnect");
   EXPECT_TRUE(options.Validate().ok()) << options.Validate();
 }
