@@ -159,6 +159,10 @@ class WebSocketTransport : public std::enable_shared_from_this<WebSocketTranspor
                 "kControlFrameOverhead must cover a FIFO entry and a heap block header");
 
   void Enqueue(OutFrame frame);
+  // Appends to out_, taking a spare buffer when out_ has none.
+  void PushFrame(OutFrame frame);
+  // Empties out_ and gives its buffer to the thread's spares (or frees it).
+  void ReleaseQueue();
   void MarkDirty();
   void FlushNow();
   void WaitWritable();
@@ -186,7 +190,7 @@ class WebSocketTransport : public std::enable_shared_from_this<WebSocketTranspor
   std::weak_ptr<WebSocketHandler> handler_;
   websocket::WsFrameParser parser_;
   std::string partial_;        // bytes of an incomplete frame; empty when idle
-  std::vector<OutFrame> out_;  // FIFO from out_head_; empty (no capacity) when idle
+  std::vector<OutFrame> out_;  // FIFO from out_head_; no capacity when idle
   size_t out_head_ = 0;
   size_t front_offset_ = 0;  // bytes of out_[out_head_] already written
   std::unique_ptr<boost::asio::steady_timer> linger_timer_;  // only while closing
