@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what roomq needs on Debian 12, from Debian's packages only.
 #   deploy/install-deps.sh          build and run the stack
-#   deploy/install-deps.sh --test   also what the test suite needs (clang, clang-tidy, dpkg-dev, chromium, redis, node)
+#   deploy/install-deps.sh --test   also what the test suite needs (clang, clang-tidy, dpkg-dev, chromium, redis, nats, node)
 # Idempotent and quick when everything is already there; uses sudo when not root.
 set -euo pipefail
 
@@ -14,7 +14,7 @@ packages=(
 # npm fetches the pinned socket.io-client browser bundle at build time.
 command -v node >/dev/null && command -v npm >/dev/null || packages+=(nodejs npm)
 if [[ "${1:-}" == "--test" ]]; then
-  packages+=(clang clang-format clang-tidy libclang-rt-14-dev dpkg-dev chromium redis-server libhiredis-dev procps)
+  packages+=(clang clang-format clang-tidy libclang-rt-14-dev dpkg-dev chromium redis-server libhiredis-dev nats-server libnats-dev procps)
 fi
 
 missing=()

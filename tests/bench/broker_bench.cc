@@ -1,17 +1,19 @@
 // roomq-bench-broker: envelopes/s through the real roomq-broker next to a
 // plain ZeroMQ XSUB/XPUB proxy relaying the same bytes, in one run, so the
-// broker's overhead is a measured ratio; and next to Redis pub/sub, the bus
-// Socket.IO's Redis adapter uses, when redis-server is installed.
+// broker's overhead is a measured ratio; next to Redis pub/sub, the bus
+// Socket.IO's Redis adapter uses, when redis-server is installed; and next
+// to NATS, core and JetStream, when nats-server is installed.
 //
 // Each run starts the relay as a child process (the broker binary, this
-// binary in --proxy mode running zmq::proxy, or redis-server on a free
-// loopback port without persistence), connects 1 publisher and N
-// subscribers (each in its own thread and ZeroMQ context, as separate
-// processes would be), lets the publisher send one pre-encoded Envelope as
-// fast as the relay takes it for --duration-ms, and counts what every
-// subscriber received inside that window. Runs alternate (proxy, broker,
-// redis, proxy, ...) for --rounds rounds so drift on a shared machine hits
-// them all.
+// binary in --proxy mode running zmq::proxy, redis-server on a free
+// loopback port without persistence, or nats-server on a loopback port of
+// its choosing), connects 1 publisher and N subscribers (each in its own
+// thread and ZeroMQ context or Redis/NATS connection, as separate processes
+// would be), lets the publisher send one pre-encoded Envelope as fast as the
+// relay takes it for --duration-ms, and counts what every subscriber
+// received inside that window. Runs alternate (proxy, broker, redis, nats
+// core, jetstream mem, jetstream file, proxy, ...) for --rounds rounds so
+// drift on a shared machine hits them all.
 //
 // Like for like: both relays get the same high-water marks; both
 // publishers block when the relay's input queue is full (DEALER does;
@@ -22,10 +24,26 @@
 // next, so Redis sets the pace); each subscriber SUBSCRIBEs to the channel.
 // Redis buffers for slow subscribers (client-output-buffer-limit pubsub is
 // raised to 256 MiB so none is cut off in a run) instead of dropping.
+// NATS core: the publisher publishes the same bytes to one subject and
+// flushes after every --nats-batch messages (a PING the server answers once
+// it has routed everything before it, so NATS sets the pace as Redis does);
+// each subscriber has its own connection with a core subscription on the
+// subject. nats-server buffers for slow subscribers (max_pending raised to
+// 256 MiB, as for Redis; past it the server cuts the subscriber off, which
+// the bench reports) and so does the client library (256 MiB per
+// subscription, past it the library drops: the loss column).
+// NATS JetStream (nats-server -js): a stream on the subject keeps the
+// envelopes, as the broker keeps every one in its history (in memory, or in
+// files in a scratch directory; the last 1000, the broker's default per
+// topic). The publisher publishes asynchronously with at most --nats-batch
+// messages awaiting their acknowledgement, and only acknowledged messages
+// count as published. The subscribers are the same core subscribers (the
+// server delivers every published message to them whether or not a stream
+// keeps it): fan-out with persistence, which is what the broker does.
 //
 // Prints a markdown table: per run, and the median per relay with the
-// ratio broker/proxy. Not a test: no assertion on rates (the CTest smoke
-// run only proves the harness works).
+// ratio of the broker to each other relay. Not a test: no assertion on rates
+// (the CTest smoke run only proves the harness works).
 
 #include <netinet/in.h>
 #include <poll.h>
@@ -34,6 +52,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <cstdio>
@@ -61,6 +80,9 @@
 #if ROOMQ_BENCH_REDIS
 #include <hiredis/hiredis.h>
 #endif
+#if ROOMQ_BENCH_NATS
+#include <nats/nats.h>
+#endif
 
 namespace roomq::bench {
 namespace {
@@ -80,6 +102,8 @@ struct BenchOptions {
   std::string only;         // "" = every relay
   std::string redis_server = "redis-server";
   int redis_batch = 100;
+  std::string nats_server = "nats-server";
+  int nats_batch = 100;    // core: messages per flush; JetStream: unacknowledged at most
   std::string broker_pub;  // "" = start a broker
   std::string broker_sub;
   std::string proxy_xsub;  // "" = start a proxy
@@ -92,8 +116,15 @@ BenchOptions flags;
 constexpr char kNamespace[] = "/bench";
 constexpr char kRoom[] = "room";
 
-enum class Relay { kProxy = 0, kBroker = 1, kRedis = 2 };
-constexpr int kRelays = 3;
+enum class Relay {
+  kProxy = 0,
+  kBroker = 1,
+  kRedis = 2,
+  kNats = 3,
+  kJetStreamMemory = 4,
+  kJetStreamFile = 5
+};
+constexpr int kRelays = 6;
 const char* Name(Relay relay) {
   switch (relay) {
     case Relay::kProxy:
@@ -102,10 +133,24 @@ const char* Name(Relay relay) {
       return "roomq-broker";
     case Relay::kRedis:
       return "redis pub/sub";
+    case Relay::kNats:
+      return "nats core";
+    case Relay::kJetStreamMemory:
+      return "nats jetstream mem";
+    case Relay::kJetStreamFile:
+      return "nats jetstream file";
   }
   return "?";
 }
+// Each relay's name for --only (and in the ratio lines), by Relay value.
+constexpr const char* kOnlyNames[kRelays] = {"proxy",     "broker",        "redis",
+                                             "nats-core", "jetstream-mem", "jetstream-file"};
+bool IsNats(Relay relay) {
+  return relay == Relay::kNats || relay == Relay::kJetStreamMemory ||
+         relay == Relay::kJetStreamFile;
+}
 constexpr char kRedisChannel[] = "roomq-bench";
+constexpr char kNatsSubject[] = "roomq-bench";
 
 // --proxy: the baseline relay. Prints its endpoints, then relays until killed.
 int RunProxy() {
@@ -368,22 +413,295 @@ class RedisPublisher : public PublisherBase {
 };
 #endif  // ROOMQ_BENCH_REDIS
 
-// The redis-server executable: --redis-server as a path, or looked up in
-// PATH. Empty when there is none (or hiredis was not found at build time).
-std::string FindRedisServer() {
-#if ROOMQ_BENCH_REDIS
-  const std::string name = flags.redis_server;
+#if ROOMQ_BENCH_NATS
+// NATS connections are thread-safe, but each client here owns its own, as
+// separate processes would: one connection per subscriber and one for the
+// publisher. The library runs a read thread and a flush thread per
+// connection, and calls JetStream acknowledgement handlers on a thread of
+// its own.
+using NatsConnection = std::unique_ptr<natsConnection, decltype(&natsConnection_Destroy)>;
+using NatsSubscription = std::unique_ptr<natsSubscription, decltype(&natsSubscription_Destroy)>;
+using JetStreamContext = std::unique_ptr<jsCtx, decltype(&jsCtx_Destroy)>;
+
+// What the client library queues for one subscription before it drops
+// (counted in the loss column); as much as Redis and nats-server buffer.
+constexpr int kNatsPendingBytes = 256 << 20;
+// The stream keeps the last 1000 envelopes: the broker's default history
+// per topic (broker/config.h).
+constexpr int64_t kNatsStreamMessages = 1000;
+constexpr char kNatsStream[] = "roomq-bench";
+
+// A failed NATS call as a Status, with the library's text for the code and
+// its last error on this thread (which says what exactly failed).
+absl::Status NatsError(const std::string& what, natsStatus status) {
+  const char* detail = nats_GetLastError(nullptr);
+  return absl::UnavailableError(absl::StrCat(what, ": ", natsStatus_GetText(status), " (",
+                                             detail != nullptr ? detail : "", ")"));
+}
+
+// A client thread that stops on a failed call says so: its count stops too.
+void ReportNatsFailure(const char* who, natsStatus status) {
+  std::fprintf(stderr, "%s: %s\n", who, natsStatus_GetText(status));
+}
+
+// Connects to `url` ("nats://host:port") without reconnecting: a run is over
+// when its server goes.
+absl::StatusOr<NatsConnection> ConnectNats(const std::string& url, const std::string& name) {
+  natsOptions* raw_options = nullptr;
+  natsStatus status = natsOptions_Create(&raw_options);
+  if (status != NATS_OK) return NatsError("natsOptions_Create", status);
+  const std::unique_ptr<natsOptions, decltype(&natsOptions_Destroy)> options(raw_options,
+                                                                             &natsOptions_Destroy);
+  status = natsOptions_SetURL(options.get(), url.c_str());
+  if (status == NATS_OK) status = natsOptions_SetName(options.get(), name.c_str());
+  if (status == NATS_OK) status = natsOptions_SetAllowReconnect(options.get(), false);
+  natsConnection* connection = nullptr;
+  if (status == NATS_OK) status = natsConnection_Connect(&connection, options.get());
+  if (status != NATS_OK) return NatsError(absl::StrCat("connect to ", url), status);
+  return NatsConnection(connection, &natsConnection_Destroy);
+}
+
+// Creates the stream the JetStream runs publish to: the subject, in memory
+// or in files, the last kNatsStreamMessages kept.
+absl::Status AddNatsStream(const std::string& url, jsStorageType storage) {
+  auto connection = ConnectNats(url, "bench-setup");
+  if (!connection.ok()) return connection.status();
+  jsCtx* raw_js = nullptr;
+  natsStatus status = natsConnection_JetStream(&raw_js, connection->get(), nullptr);
+  if (status != NATS_OK) return NatsError("natsConnection_JetStream", status);
+  const JetStreamContext js(raw_js, &jsCtx_Destroy);
+  std::array<const char*, 1> subjects = {kNatsSubject};
+  jsStreamConfig config;
+  jsStreamConfig_Init(&config);
+  config.Name = kNatsStream;
+  config.Subjects = subjects.data();
+  config.SubjectsLen = static_cast<int>(subjects.size());
+  config.Storage = storage;
+  config.MaxMsgs = kNatsStreamMessages;
+  jsErrCode error = static_cast<jsErrCode>(0);
+  status = js_AddStream(nullptr, js.get(), &config, nullptr, &error);
+  if (status != NATS_OK) {
+    return NatsError(absl::StrCat("js_AddStream (JetStream error ", static_cast<int>(error), ")"),
+                     status);
+  }
+  return absl::OkStatus();
+}
+
+// A core subscription on the subject, on its own connection, polled by its
+// own thread (natsSubscription_NextMsg), counting messages. The library's
+// read thread queues them for it, up to kNatsPendingBytes.
+class NatsSubscriber : public SubscriberBase {
+ public:
+  static absl::StatusOr<std::unique_ptr<NatsSubscriber>> Start(const std::string& url, int index) {
+    auto connection = ConnectNats(url, "bench-sub-" + std::to_string(index));
+    if (!connection.ok()) return connection.status();
+    natsSubscription* raw = nullptr;
+    natsStatus status = natsConnection_SubscribeSync(&raw, connection->get(), kNatsSubject);
+    NatsSubscription subscription(raw, &natsSubscription_Destroy);
+    if (status == NATS_OK) status = natsSubscription_SetPendingLimits(raw, -1, kNatsPendingBytes);
+    // The server answers the flush's PING after it registered the subscription.
+    if (status == NATS_OK) status = natsConnection_Flush(connection->get());
+    if (status != NATS_OK) return NatsError("subscribe", status);
+    return std::unique_ptr<NatsSubscriber>(
+        new NatsSubscriber(std::move(*connection), std::move(subscription)));
+  }
+  ~NatsSubscriber() override {
+    stop_ = true;
+    thread_.join();
+    // Closing joins the connection's read thread; only then may the
+    // subscription go: libnats 3.4's read thread uses a subscription without
+    // holding a reference to it, so destroying it while messages arrive is a
+    // use-after-free.
+    natsConnection_Close(connection_.get());
+    subscription_.reset();
+  }
+  uint64_t received() const override { return received_.load(std::memory_order_relaxed); }
+
+ private:
+  NatsSubscriber(NatsConnection connection, NatsSubscription subscription)
+      : connection_(std::move(connection)), subscription_(std::move(subscription)) {
+    thread_ = std::thread([this] { Loop(); });
+  }
+
+  void Loop() {
+    while (!stop_) {
+      natsMsg* message = nullptr;
+      const natsStatus status = natsSubscription_NextMsg(&message, subscription_.get(), 50);
+      if (status == NATS_OK) {
+        natsMsg_Destroy(message);
+        received_.fetch_add(1, std::memory_order_relaxed);
+      } else if (status != NATS_TIMEOUT && status != NATS_SLOW_CONSUMER) {
+        // Closed, e.g. the server cut this subscriber off.
+        return ReportNatsFailure("nats subscriber", status);
+      }
+      // NATS_SLOW_CONSUMER: the library dropped messages; they are not counted.
+    }
+  }
+
+  NatsConnection connection_;
+  NatsSubscription subscription_;
+  std::atomic<bool> stop_{false};
+  std::atomic<uint64_t> received_{0};
+  std::thread thread_;
+};
+
+// Core NATS: publishes the bytes in batches of --nats-batch, each followed
+// by a flush (a PING the server answers once it has routed every message
+// before it), so the server sets the pace as Redis does with --redis-batch.
+class NatsPublisher : public PublisherBase {
+ public:
+  NatsPublisher(NatsConnection connection, std::string bytes, int batch)
+      : connection_(std::move(connection)), bytes_(std::move(bytes)), batch_(std::max(1, batch)) {
+    thread_ = std::thread([this] { Loop(); });
+  }
+  ~NatsPublisher() override {
+    stop_ = true;
+    thread_.join();
+  }
+  uint64_t sent() const override { return sent_.load(std::memory_order_relaxed); }
+
+ private:
+  void Loop() {
+    natsConnection* const c = connection_.get();
+    const int size = static_cast<int>(bytes_.size());
+    while (!stop_) {
+      for (int i = 0; i < batch_; ++i) {
+        const natsStatus status = natsConnection_Publish(c, kNatsSubject, bytes_.data(), size);
+        if (status != NATS_OK) return ReportNatsFailure("nats publisher", status);
+      }
+      const natsStatus status = natsConnection_FlushTimeout(c, 10000);
+      if (status != NATS_OK) return ReportNatsFailure("nats publisher flush", status);
+      sent_.fetch_add(batch_, std::memory_order_relaxed);
+    }
+  }
+
+  NatsConnection connection_;
+  const std::string bytes_;
+  const int batch_;
+  std::atomic<bool> stop_{false};
+  std::atomic<uint64_t> sent_{0};
+  std::thread thread_;
+};
+
+// JetStream: publishes the bytes asynchronously, at most `window` messages
+// awaiting the stream's acknowledgement (js_PublishAsync stalls the thread
+// past that), and counts as sent what the stream acknowledged: an envelope
+// counts once it is kept, as every envelope the broker takes is kept.
+class JetStreamPublisher : public PublisherBase {
+ public:
+  static absl::StatusOr<std::unique_ptr<JetStreamPublisher>> Start(const std::string& url,
+                                                                   std::string bytes, int window) {
+    auto connection = ConnectNats(url, "bench-publisher");
+    if (!connection.ok()) return connection.status();
+    std::unique_ptr<JetStreamPublisher> publisher(
+        new JetStreamPublisher(std::move(*connection), std::move(bytes)));
+    jsOptions options;
+    jsOptions_Init(&options);
+    options.PublishAsync.MaxPending = std::max(1, window);
+    options.PublishAsync.AckHandler = &JetStreamPublisher::OnAck;
+    options.PublishAsync.AckHandlerClosure = publisher.get();
+    jsCtx* js = nullptr;
+    const natsStatus status = natsConnection_JetStream(&js, publisher->connection_.get(), &options);
+    if (status != NATS_OK) return NatsError("natsConnection_JetStream", status);
+    publisher->js_.reset(js);
+    publisher->thread_ = std::thread([p = publisher.get()] { p->Loop(); });
+    return publisher;
+  }
+  ~JetStreamPublisher() override {
+    stop_ = true;
+    if (thread_.joinable()) thread_.join();
+    // Acknowledgements still on their way would call OnAck after this
+    // object is gone: wait for them (bounded, in case the server is gone).
+    if (js_ != nullptr) {
+      jsPubOptions options;
+      jsPubOptions_Init(&options);
+      options.MaxWait = 5000;
+      (void)js_PublishAsyncComplete(js_.get(), &options);
+    }
+    // As for a subscriber: the connection's read thread stops before the
+    // context's reply subscription goes.
+    natsConnection_Close(connection_.get());
+    js_.reset();
+    const uint64_t failed = failed_.load();
+    if (failed > 0) {
+      std::fprintf(stderr, "nats jetstream: %llu publishes not acknowledged\n",
+                   static_cast<unsigned long long>(failed));
+    }
+  }
+  uint64_t sent() const override { return acked_.load(std::memory_order_relaxed); }
+
+ private:
+  JetStreamPublisher(NatsConnection connection, std::string bytes)
+      : bytes_(std::move(bytes)), connection_(std::move(connection)) {}
+
+  // On the library's thread, once per published message.
+  static void OnAck(jsCtx* /*js*/, natsMsg* message, jsPubAck* ack, jsPubAckErr* /*error*/,
+                    void* closure) {
+    auto* self = static_cast<JetStreamPublisher*>(closure);
+    (ack != nullptr ? self->acked_ : self->failed_).fetch_add(1, std::memory_order_relaxed);
+    natsMsg_Destroy(message);
+  }
+
+  void Loop() {
+    const int size = static_cast<int>(bytes_.size());
+    while (!stop_) {
+      const natsStatus status =
+          js_PublishAsync(js_.get(), kNatsSubject, bytes_.data(), size, nullptr);
+      // NATS_TIMEOUT: the window stayed full for the stall wait (200 ms)
+      // and this message was not sent.
+      if (status != NATS_OK && status != NATS_TIMEOUT) {
+        return ReportNatsFailure("nats jetstream publisher", status);
+      }
+    }
+  }
+
+  const std::string bytes_;
+  std::atomic<bool> stop_{false};
+  std::atomic<uint64_t> acked_{0};
+  std::atomic<uint64_t> failed_{0};
+  std::thread thread_;
+  // Last, so they are closed before the counters OnAck writes go.
+  NatsConnection connection_;
+  JetStreamContext js_{nullptr, &jsCtx_Destroy};
+};
+#endif  // ROOMQ_BENCH_NATS
+
+// An executable: `name` itself when it has a slash, else the first match in
+// PATH, then in the sbin directories (Debian installs nats-server in
+// /usr/sbin, which a user's PATH may lack). Empty when there is none.
+std::string FindExecutable(const std::string& name) {
   if (name.find('/') != std::string::npos) return access(name.c_str(), X_OK) == 0 ? name : "";
   const char* path = std::getenv("PATH");
-  std::string_view dirs = path != nullptr ? path : "/usr/local/bin:/usr/bin:/bin";
+  const std::string dirs_text = absl::StrCat(
+      path != nullptr ? path : "/usr/local/bin:/usr/bin:/bin", ":/usr/local/sbin:/usr/sbin:/sbin");
+  std::string_view dirs = dirs_text;
   while (!dirs.empty()) {
     const size_t colon = dirs.find(':');
     std::string candidate = std::string(dirs.substr(0, colon)) + "/" + name;
     if (access(candidate.c_str(), X_OK) == 0) return candidate;
     dirs = colon == std::string_view::npos ? std::string_view() : dirs.substr(colon + 1);
   }
-#endif
   return "";
+}
+
+// The redis-server executable (--redis-server). Empty when there is none
+// (or hiredis was not found at build time).
+std::string FindRedisServer() {
+#if ROOMQ_BENCH_REDIS
+  return FindExecutable(flags.redis_server);
+#else
+  return "";
+#endif
+}
+
+// The nats-server executable (--nats-server). Empty when there is none (or
+// the NATS C client was not found at build time).
+std::string FindNatsServer() {
+#if ROOMQ_BENCH_NATS
+  return FindExecutable(flags.nats_server);
+#else
+  return "";
+#endif
 }
 
 // A loopback TCP port nobody listens on right now (bind to 0, read, close).
@@ -432,11 +750,71 @@ uint64_t ProcessCpuNs(pid_t pid, bool io_only = false) {
   return total;
 }
 
+// A directory for one run's nats-server (its config, the JetStream store),
+// removed with all it holds when the run ends. RunOnce declares it before
+// the relay's child process, so the server is gone first.
+struct ScratchDir {
+  ScratchDir() = default;
+  ScratchDir(const ScratchDir&) = delete;
+  ScratchDir& operator=(const ScratchDir&) = delete;
+  ~ScratchDir() {
+    std::error_code error;
+    if (!path.empty()) std::filesystem::remove_all(path, error);
+  }
+  std::filesystem::path path;  // empty = none
+};
+
+#if ROOMQ_BENCH_NATS
+// Starts nats-server on a loopback port it picks (and reports in its log),
+// with JetStream and a stream on the subject for the JetStream relays.
+absl::StatusOr<Endpoints> StartNats(Relay relay,
+                                    std::unique_ptr<test_support::ChildProcess>& server,
+                                    ScratchDir& scratch) {
+  std::string dir = (std::filesystem::temp_directory_path() / "roomq-bench-nats-XXXXXX").string();
+  if (mkdtemp(dir.data()) == nullptr) return absl::InternalError("mkdtemp " + dir);
+  scratch.path = dir;
+  // Room for a slow subscriber's backlog during a run, as for Redis (the
+  // default cuts it off at 64 MiB); there is no command-line flag for it.
+  const std::filesystem::path config = scratch.path / "nats.conf";
+  std::ofstream(config) << "max_pending: 256MB\n";
+  std::vector<std::string> args = {"-c", config.string(), "-a", "127.0.0.1", "-p", "-1"};
+  if (relay != Relay::kNats) {
+    args.insert(args.end(), {"-js", "-sd", (scratch.path / "store").string()});
+  }
+  test_support::ChildOptions options;
+  options.name = "nats-server";
+  options.echo = false;
+  auto started = test_support::ChildProcess::Start(FindNatsServer(), args, options);
+  if (!started.ok()) return started.status();
+  server = std::move(*started);
+  static const std::regex kListening(R"(Listening for client connections on (\S+))");
+  auto line = server->WaitForLine(kListening, milliseconds(5000));
+  if (!line.ok()) return line.status();
+  std::smatch match;
+  std::regex_search(*line, match, kListening);
+  const std::string url = "nats://" + match[1].str();
+  if (relay != Relay::kNats) {
+    const absl::Status added =
+        AddNatsStream(url, relay == Relay::kJetStreamMemory ? js_MemoryStorage : js_FileStorage);
+    if (!added.ok()) return added;
+  }
+  return Endpoints{url, url};
+}
+#endif  // ROOMQ_BENCH_NATS
+
 // Starts the relay child, returns its endpoints.
 absl::StatusOr<Endpoints> StartRelay(Relay relay, test_support::BrokerProcess& broker,
                                      std::unique_ptr<test_support::ChildProcess>& proxy,
-                                     const char* self) {
+                                     ScratchDir& scratch, const char* self) {
   const int hwm = flags.hwm;
+  if (IsNats(relay)) {
+#if ROOMQ_BENCH_NATS
+    return StartNats(relay, proxy, scratch);
+#else
+    (void)scratch;
+    return absl::FailedPreconditionError("built without the NATS C client");
+#endif
+  }
   if (relay == Relay::kRedis) {
     auto port = FreeLoopbackPort();
     if (!port.ok()) return port.status();
@@ -489,8 +867,9 @@ absl::StatusOr<Endpoints> StartRelay(Relay relay, test_support::BrokerProcess& b
 
 absl::StatusOr<RunResult> RunOnce(Relay relay, const char* self) {
   test_support::BrokerProcess broker;
+  ScratchDir scratch;
   std::unique_ptr<test_support::ChildProcess> proxy;
-  auto endpoints = StartRelay(relay, broker, proxy, self);
+  auto endpoints = StartRelay(relay, broker, proxy, scratch, self);
   if (!endpoints.ok()) return endpoints.status();
 
   const int hwm = flags.hwm;
@@ -507,6 +886,23 @@ absl::StatusOr<RunResult> RunOnce(Relay relay, const char* self) {
     auto context = ConnectRedis(*endpoints);
     if (!context.ok()) return context.status();
     publisher = std::make_unique<RedisPublisher>(std::move(*context), bytes, flags.redis_batch);
+#endif
+  } else if (IsNats(relay)) {
+#if ROOMQ_BENCH_NATS
+    for (int i = 0; i < flags.subscribers; ++i) {
+      auto subscriber = NatsSubscriber::Start(endpoints->subscribe, i);
+      if (!subscriber.ok()) return subscriber.status();
+      subscribers.push_back(std::move(*subscriber));
+    }
+    if (relay == Relay::kNats) {
+      auto connection = ConnectNats(endpoints->publish, "bench-publisher");
+      if (!connection.ok()) return connection.status();
+      publisher = std::make_unique<NatsPublisher>(std::move(*connection), bytes, flags.nats_batch);
+    } else {
+      auto started = JetStreamPublisher::Start(endpoints->publish, bytes, flags.nats_batch);
+      if (!started.ok()) return started.status();
+      publisher = std::move(*started);
+    }
 #endif
   } else {
     for (int i = 0; i < flags.subscribers; ++i) {
@@ -535,7 +931,7 @@ absl::StatusOr<RunResult> RunOnce(Relay relay, const char* self) {
     for (const auto& s : subscribers) received.push_back(s->received());
     return publisher->sent();
   };
-  // The relay's pid: the broker, the proxy or redis-server child (0 when external).
+  // The relay's pid: the broker, the proxy, redis-server or nats-server child (0 when external).
   const pid_t relay_pid = broker.process ? broker.process->pid() : proxy ? proxy->pid() : 0;
   std::vector<uint64_t> received_start, received_end;
   const auto start = Clock::now();
@@ -572,6 +968,14 @@ absl::StatusOr<RunResult> RunOnce(Relay relay, const char* self) {
   }
   publisher.reset();
   subscribers.clear();
+  // nats-server logs each subscriber it cut off for falling behind; its
+  // loss shows in the table, this says why.
+  if (IsNats(relay) && proxy != nullptr) {
+    const int cut_off = proxy->CountLines(std::regex("Slow Consumer"));
+    if (cut_off > 0) {
+      std::fprintf(stderr, "%s: nats-server reported %d slow consumer(s)\n", Name(relay), cut_off);
+    }
+  }
   if (broker.process) {
     (void)broker.process->Signal(SIGTERM);
     (void)broker.process->Wait(milliseconds(5000));
@@ -589,21 +993,33 @@ double Median(std::vector<double> values) {
 int RunBench(const char* self) {
   std::vector<Relay> relays;
   const std::string only = flags.only;
-  if (only.empty() || only == "proxy") relays.push_back(Relay::kProxy);
-  if (only.empty() || only == "broker") relays.push_back(Relay::kBroker);
-  if (only.empty() || only == "redis") {
-    if (!FindRedisServer().empty()) {
-      relays.push_back(Relay::kRedis);
-    } else {
-#if ROOMQ_BENCH_REDIS
-      std::printf("redis-server (--redis-server=%s) not found: skipping the Redis relay\n\n",
-                  flags.redis_server.c_str());
-#else
-      std::printf("built without hiredis: skipping the Redis relay\n\n");
-#endif
-      if (only == "redis") return 1;
-    }
+  for (int i = 0; i < kRelays; ++i) {
+    if (only.empty() || only == kOnlyNames[i]) relays.push_back(static_cast<Relay>(i));
   }
+  auto any = [&relays](auto is) { return std::any_of(relays.begin(), relays.end(), is); };
+  auto drop = [&relays](auto is) {
+    relays.erase(std::remove_if(relays.begin(), relays.end(), is), relays.end());
+  };
+  auto is_redis = [](Relay relay) { return relay == Relay::kRedis; };
+  if (any(is_redis) && FindRedisServer().empty()) {
+#if ROOMQ_BENCH_REDIS
+    std::printf("redis-server (--redis-server=%s) not found: skipping the Redis relay\n\n",
+                flags.redis_server.c_str());
+#else
+    std::printf("built without hiredis: skipping the Redis relay\n\n");
+#endif
+    drop(is_redis);
+  }
+  if (any(IsNats) && FindNatsServer().empty()) {
+#if ROOMQ_BENCH_NATS
+    std::printf("nats-server (--nats-server=%s) not found: skipping the NATS relays\n\n",
+                flags.nats_server.c_str());
+#else
+    std::printf("built without the NATS C client (libnats): skipping the NATS relays\n\n");
+#endif
+    drop(IsNats);
+  }
+  if (relays.empty()) return 1;  // --only named a relay that cannot run here
   std::printf(
       "roomq broker benchmark: 1 publisher, %d subscribers, %d-byte payload (%zu-byte envelope), "
       "%d ms per run, hwm %d\n\n",
@@ -619,7 +1035,7 @@ int RunBench(const char* self) {
   // the ratio of medians on a shared box. Broker against each other relay.
   std::vector<double> pair_ratios[kRelays];
   for (int round = 1; round <= flags.rounds; ++round) {
-    double round_rates[kRelays] = {0, 0, 0};
+    double round_rates[kRelays] = {};
     for (Relay relay : relays) {
       auto result = RunOnce(relay, self);
       if (!result.ok()) {
@@ -637,9 +1053,11 @@ int RunBench(const char* self) {
       if (result->relay_us_per_envelope > 0) costs[index].push_back(result->relay_us_per_envelope);
     }
     const double broker = round_rates[static_cast<int>(Relay::kBroker)];
-    for (Relay other : {Relay::kProxy, Relay::kRedis}) {
-      const double rate = round_rates[static_cast<int>(other)];
-      if (broker > 0 && rate > 0) pair_ratios[static_cast<int>(other)].push_back(broker / rate);
+    for (int other = 0; other < kRelays; ++other) {
+      const double rate = round_rates[other];
+      if (broker > 0 && rate > 0 && other != static_cast<int>(Relay::kBroker)) {
+        pair_ratios[other].push_back(broker / rate);
+      }
     }
   }
   std::printf(
@@ -673,6 +1091,14 @@ int RunBench(const char* self) {
         "broker/redis ratio: %.2fx of medians, %.2fx median of round pairs (target >= 3x)\n",
         broker / redis, Median(pair_ratios[static_cast<int>(Relay::kRedis)]));
   }
+  for (Relay nats : {Relay::kNats, Relay::kJetStreamMemory, Relay::kJetStreamFile}) {
+    const int index = static_cast<int>(nats);
+    const double rate = Median(rates[index]);
+    if (broker > 0 && rate > 0) {
+      std::printf("broker/%s ratio: %.2fx of medians, %.2fx median of round pairs\n",
+                  kOnlyNames[index], broker / rate, Median(pair_ratios[index]));
+    }
+  }
   return 0;
 }
 
@@ -694,13 +1120,23 @@ void AddOptions(CLI::App& app) {
       ->check(base::AtLeast(0));
   app.add_option("--rounds", flags.rounds, "Runs per relay, alternating");
   app.add_option("--hwm", flags.hwm, "High-water mark on every socket, relays and clients");
-  app.add_option("--only", flags.only, "Run only this relay: proxy, broker or redis")
-      ->check(CLI::IsMember({"proxy", "broker", "redis"}));
+  app.add_option("--only", flags.only,
+                 "Run only this relay: proxy, broker, redis, nats-core, jetstream-mem or "
+                 "jetstream-file")
+      ->check(
+          CLI::IsMember(std::vector<std::string>(std::begin(kOnlyNames), std::end(kOnlyNames))));
   app.add_option("--redis-server", flags.redis_server,
                  "The redis-server executable (a path, or a name looked up in PATH); missing = no "
                  "Redis relay");
   app.add_option("--redis-batch", flags.redis_batch,
                  "PUBLISH commands pipelined per round trip to Redis");
+  app.add_option("--nats-server", flags.nats_server,
+                 "The nats-server executable (a path, or a name looked up in PATH and the sbin "
+                 "directories); missing = no NATS relays");
+  app.add_option("--nats-batch", flags.nats_batch,
+                 "NATS core: messages published per flush (a round trip to the server); "
+                 "JetStream: messages awaiting their acknowledgement at most")
+      ->check(base::AtLeast(1));
   app.add_option("--broker-pub", flags.broker_pub,
                  "Use an already running broker (e.g. under a profiler) at this pub endpoint; "
                  "needs --broker-sub");
@@ -721,7 +1157,7 @@ void AddOptions(CLI::App& app) {
 
 int main(int argc, char** argv) {
   CLI::App app{
-      "Envelopes/s through roomq-broker next to a plain XSUB/XPUB proxy and Redis pub/sub.",
+      "Envelopes/s through roomq-broker next to a plain XSUB/XPUB proxy, Redis pub/sub and NATS.",
       "roomq-bench-broker"};
   roomq::bench::AddOptions(app);
   roomq::base::ParseCommandLineOrExit(app, argc, argv);
@@ -735,5 +1171,10 @@ int main(int argc, char** argv) {
     return 1;
   }
   self[length] = '\0';
-  return roomq::bench::RunBench(self);
+  const int exit_code = roomq::bench::RunBench(self);
+#if ROOMQ_BENCH_NATS
+  // Stops the library's threads (a no-op when no NATS relay ran).
+  nats_CloseAndWait(2000);
+#endif
+  return exit_code;
 }
