@@ -398,6 +398,8 @@ void Engine::CloseAllSessions(const std::string& reason, std::function<void()> d
       sessions.reserve(shard.sessions.size());
       for (auto& [sid, session] : shard.sessions) sessions.push_back(session);
       for (auto& session : sessions) session->Shutdown(reason);
+      // The close frames just queued must not wait for a write window.
+      if (shard.coalescer) shard.coalescer->Stop();
       if (remaining->fetch_sub(1) == 1 && *shared_done) (*shared_done)();
     });
   }

@@ -63,8 +63,9 @@ struct EngineOptions {
   // (client_address.h); empty (default): the TCP peer is the client.
   TrustedProxies trusted_proxies;
   // Opt-in write coalescing (write_coalescer.h): a WebSocket's frames wait
-  // up to this long, so that frames queued meanwhile share one sendmsg.
-  // 0 (default): written at the end of the io wakeup that queued them.
+  // up to this long, so that frames queued meanwhile share one sendmsg;
+  // they count against max_outbound_bytes while they wait. 0 (default):
+  // written at the end of the io wakeup that queued them.
   std::chrono::milliseconds write_delay{0};
   // Where the session timers above (ping interval and timeout, upgrade and
   // close timeouts) and the handshake buckets' clock come from (timer_service.h); must outlive the

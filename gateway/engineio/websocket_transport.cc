@@ -176,7 +176,8 @@ void WebSocketTransport::ReleaseQueue() {
   out_head_ = 0;
   front_offset_ = 0;
   auto& spares = SpareQueues<std::vector<OutFrame>>();
-  if (out_.capacity() <= kMaxSpareEntries && spares.size() < kMaxSpareQueues) {
+  if (out_.capacity() > 0 && out_.capacity() <= kMaxSpareEntries &&
+      spares.size() < kMaxSpareQueues) {
     if (spares.capacity() == 0) spares.reserve(kMaxSpareQueues);
     spares.push_back(std::move(out_));
   }

@@ -1,5 +1,6 @@
 #include "gateway/engineio/write_coalescer.h"
 
+#include <boost/asio/post.hpp>
 #include <utility>
 
 #include "gateway/engineio/websocket_transport.h"
@@ -15,8 +16,21 @@ WriteCoalescer::~WriteCoalescer() = default;
 void WriteCoalescer::Add(std::shared_ptr<WebSocketTransport> transport) {
   pending_.push_back(std::move(transport));
   if (pending_.size() > 1) return;  // the window is open; its timer is armed
+  if (stopped_) {
+    // As without a coalescer: at the end of this wakeup, never inline (the
+    // caller is in the middle of a Write).
+    boost::asio::post(executor_, [this] { EndWindow(); });
+    return;
+  }
   if (!timer_) timer_ = timers_.NewTimer(executor_);
   timer_->Start(delay_, [this] { EndWindow(); });
+}
+
+void WriteCoalescer::Stop() {
+  if (stopped_) return;
+  stopped_ = true;
+  if (timer_) timer_->Cancel();
+  if (!pending_.empty()) EndWindow();
 }
 
 void WriteCoalescer::EndWindow() {

@@ -16,9 +16,14 @@
 // measured CPU and p99 for several delays.
 //
 // Every frame goes through the window, control frames (pongs, close) too,
-// so frames never reorder. The session's bound on queued bytes
-// (EngineOptions::max_outbound_bytes) is unchanged: a window holds what the
-// session has already admitted.
+// so frames never reorder. Frames in a window are still queued for their
+// session, so they count against EngineOptions::max_outbound_bytes: a
+// session receiving faster than max_outbound_bytes per `delay` is cut off
+// as a slow reader would be (the gateway caps the delay at 100 ms).
+//
+// Shutdown: Stop() writes what the open window holds, and from then on each
+// frame goes out at the end of the wakeup that queued it, so the close
+// frames of a graceful shutdown are never held back by a window.
 //
 // Thread safety: lives on its shard's thread; Add() is called there, and the
 // window's timer fires there. Destroyed with the Engine's shard after the io
@@ -49,6 +54,10 @@ class WriteCoalescer {
   // once per window (its dirty flag).
   void Add(std::shared_ptr<WebSocketTransport> transport);
 
+  // The shard is shutting down: writes the open window now and opens no
+  // more windows.
+  void Stop();
+
   // Windows ended so far (each one a timer wakeup of the shard).
   uint64_t windows() const { return windows_; }
 
@@ -62,6 +71,7 @@ class WriteCoalescer {
   std::vector<std::shared_ptr<WebSocketTransport>> pending_;
   std::vector<std::shared_ptr<WebSocketTransport>> running_;
   uint64_t windows_ = 0;
+  bool stopped_ = false;
 };
 
 }  // namespace roomq::gateway::engineio

@@ -110,7 +110,8 @@ void AddGatewayOptions(CLI::App& app, GatewayOptions& options) {
       "--write-delay-ms", options.write_delay_ms,
       "Write coalescing (0 = off): a WebSocket's frames wait up to this long so that what is "
       "queued meanwhile goes out in one write; fewer syscalls at a steady rate, for up to this "
-      "much more latency (like Centrifugo's write_delay). 0..1000");
+      "much more latency (like Centrifugo's write_delay). Frames waiting count against "
+      "--max-outbound-bytes. 0..100");
   app.add_option(
       "--rate-limit-policy", options.rate_limit_policy,
       "What an event over --message-rate gets: 'ack' (dropped; an error ack when the client "

@@ -36,8 +36,8 @@ absl::Status GatewayOptions::Validate() const {
         "--sid-prefix must be at most 16 characters of A-Z a-z 0-9 - _");
   }
   if (shutdown_grace_ms < 0) return absl::InvalidArgumentError("--shutdown-grace-ms must be >= 0");
-  if (write_delay_ms < 0 || write_delay_ms > 1000) {
-    return absl::InvalidArgumentError("--write-delay-ms must be in 0..1000");
+  if (write_delay_ms < 0 || write_delay_ms > 100) {
+    return absl::InvalidArgumentError("--write-delay-ms must be in 0..100");
   }
   if (max_connections < 0) return absl::InvalidArgumentError("--max-connections must be >= 0");
   if (max_namespaces < 1 || max_rooms_per_socket < 2) {

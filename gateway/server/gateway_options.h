@@ -71,7 +71,7 @@ struct GatewayOptions {
   double message_rate = 1000;
   double message_burst = 2000;
   int32_t shutdown_grace_ms = 1000;
-  // 0..1000; 0 = off (each wakeup writes what it queued).
+  // 0..100; 0 = off (each wakeup writes what it queued).
   int32_t write_delay_ms = 0;
   // "ack" or "disconnect".
   std::string rate_limit_policy = "ack";

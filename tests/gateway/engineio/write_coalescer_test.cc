@@ -141,5 +141,22 @@ TEST_F(WriteCoalescerTest, CloseWaitsBehindTheQueuedFrames) {
   EXPECT_EQ(Received(connection.client), TextFrame("last") + std::string("\x88\x02\x03\xe8", 4));
 }
 
+TEST_F(WriteCoalescerTest, StopWritesTheOpenWindowAndHoldsNothingAfter) {
+  WriteCoalescer coalescer(io_.get_executor(), milliseconds(10), timers_);
+  Connection connection = Connect(&coalescer);
+  Write(*connection.server, "a");
+  Run();
+  ASSERT_EQ(Received(connection.client), "");
+  coalescer.Stop();
+  EXPECT_EQ(Received(connection.client), TextFrame("a"));
+  Write(*connection.server, "b");
+  Run();
+  EXPECT_EQ(Received(connection.client), TextFrame("b")) << "no window after Stop";
+  timers_.Advance(milliseconds(10));
+  Run();
+  EXPECT_EQ(Received(connection.client), "");
+  EXPECT_EQ(coalescer.windows(), 2U);
+}
+
 }  // namespace
 }  // namespace roomq::gateway::engineio

@@ -62,6 +62,28 @@ TEST(GatewayShutdown, IdleTransportsCloseLongBeforeTheDeadline) {
               static_cast<long long>(elapsed.count()));
 }
 
+TEST(GatewayShutdown, AWriteWindowDoesNotHoldBackTheClosePackets) {
+  GatewayServerOptions options = TestGateway::DefaultOptions();
+  options.engine.write_delay = milliseconds(50);
+  TestGateway gateway(options);
+  ReadUntilClosedClient client;
+  bool opened = false;
+  std::thread opener([&] { opened = client.Open(gateway.port(), /*connect_namespace=*/false); });
+  // The upgrade's answer and the open packet wait for a window, which ends
+  // only when the fake clock is moved.
+  ASSERT_TRUE(gateway.WaitForTimerIn(milliseconds(50)));
+  gateway.AdvanceTime(milliseconds(50));
+  opener.join();
+  ASSERT_TRUE(opened);
+  // The clock does not move again: the close packet and close frame must go
+  // out without a window ending.
+  const auto start = Clock::now();
+  ASSERT_TRUE(gateway.server().Shutdown("server shutting down", std::chrono::seconds(5)));
+  EXPECT_TRUE(gateway.server().WaitForTransportsClosed(start + std::chrono::seconds(10)));
+  EXPECT_TRUE(client.JoinTold());
+  EXPECT_LT(Clock::now() - start, std::chrono::seconds(5)) << "the close waited for the deadline";
+}
+
 TEST(GatewayShutdown, AClientThatDoesNotReadHoldsItsTransportUntilItDrains) {
   GatewayServerOptions options = TestGateway::DefaultOptions();
   options.engine.max_outbound_bytes = 64 << 20;
