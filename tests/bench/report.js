@@ -172,6 +172,63 @@ if (delays.length > 0) {
   coalescingLines.push('');
 }
 
+// Capacity: per server and round, the largest rate (case capacity_R) with
+// p99 <= 50 ms, nothing lost and no publish skipped (0 when none was), and
+// the deliveries per CPU-second of that run; the two servers are also
+// compared at the largest rate both sustained in a round.
+const capacityRuns = runs.filter((r) => /^capacity_\d+$/.test(r.case));
+const capacityLines = [];
+if (capacityRuns.length > 0) {
+  const rateOf = (r) => Number(r.case.slice('capacity_'.length));
+  const ok = (r) => r.p99_us <= 50000 && r.lost === 0 && r.publish_skipped === 0 && r.ready === r.connections;
+  const perCpuS = (r) => r.delivered / (r.server_cpu_ns / 1e9);
+  const roundsRun = [...new Set(capacityRuns.map((r) => r.round || 1))];
+  const tried = Math.max(...capacityRuns.map(rateOf));
+  const bestRun = (target, round, limit = Infinity) => {
+    let best;
+    for (const r of capacityRuns) {
+      if (r.target !== target || (r.round || 1) !== round || !ok(r) || rateOf(r) > limit) continue;
+      if (!best || rateOf(r) > rateOf(best)) best = r;
+    }
+    return best;
+  };
+  const summary = (xs) => (xs.length ? {median: median(xs), min: Math.min(...xs), max: Math.max(...xs), n: xs.length} : undefined);
+  const byServer = {};
+  for (const target of ['roomq', 'socketio']) {
+    const best = roundsRun.map((round) => bestRun(target, round));
+    byServer[target] = {
+      rate: summary(best.map((r) => (r ? rateOf(r) : 0))),
+      perCpuS: summary(best.filter(Boolean).map(perCpuS)),
+    };
+  }
+  // At the largest rate both sustained in the round: efficiency at equal load.
+  const common = [];
+  for (const round of roundsRun) {
+    const a = bestRun('roomq', round);
+    const b = bestRun('socketio', round);
+    if (!a || !b) continue;
+    const rate = Math.min(rateOf(a), rateOf(b));
+    const a2 = bestRun('roomq', round, rate);
+    const b2 = bestRun('socketio', round, rate);
+    if (a2 && b2 && rateOf(a2) === rate && rateOf(b2) === rate) common.push(perCpuS(a2) / perCpuS(b2));
+  }
+  const cell = (st, unit = '') => (st ? `${fmt(st.median)}${unit}${range(st)}` : 'none');
+  capacityLines.push('## Capacity: one room of 1000 members', '');
+  capacityLines.push(`Largest steady rate sustained with p99 <= 50 ms, nothing lost and no publish skipped (rates tried up to ${tried} msg/s,`,
+                     'doubling; 0 when the lowest failed), and the deliveries per second of server CPU (window and drain) in that run.',
+                     'A server that sustained the largest rate tried was limited by the load generator on the same cores.', '');
+  capacityLines.push('| server | largest sustained rate [range] | deliveries per CPU-second at it [range] |');
+  capacityLines.push('|---|---:|---:|');
+  capacityLines.push(`| roomq | ${cell(byServer.roomq.rate, ' msg/s')} | ${cell(byServer.roomq.perCpuS)} |`);
+  capacityLines.push(`| Socket.IO | ${cell(byServer.socketio.rate, ' msg/s')} | ${cell(byServer.socketio.perCpuS)} |`);
+  const rateRatio = byServer.socketio.rate && byServer.socketio.rate.median > 0 ? (byServer.roomq.rate.median / byServer.socketio.rate.median).toFixed(2) : 'n/a';
+  const cpuRatio = byServer.roomq.perCpuS && byServer.socketio.perCpuS
+      ? (byServer.roomq.perCpuS.median / byServer.socketio.perCpuS.median).toFixed(2) : 'n/a';
+  capacityLines.push(`| roomq / Socket.IO | ${rateRatio} | ${cpuRatio} (target >= 10) |`);
+  capacityLines.push('', `At the largest rate both sustained (per round, median): roomq delivers ${common.length ? median(common).toFixed(2) : 'n/a'}x as much per CPU-second.`);
+  capacityLines.push('');
+}
+
 const scenarios = [
   '- **fanout_cpu**: 1000 receivers in one room, 1 publisher at 200 msg/s for 10 s (+ drain).',
   '- **latency_100**: 1000 receivers in one room, 1 publisher at a steady 100 msg/s for 10 s.',
@@ -196,6 +253,7 @@ const md = [
   '',
   ...floorLines,
   ...coalescingLines,
+  ...capacityLines,
   ...scenarios,
   '',
   '![chart](results.png)',

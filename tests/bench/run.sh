@@ -24,7 +24,8 @@
 # to use instead of the build dir's), BENCH_THREADS (gateway io threads, default 2), BENCH_LOG_DIR
 # (server logs, default $BENCH_RESULTS/logs, not committed), BENCH_WRITE_DELAYS (the
 # gateway's --write-delay-ms values also run in steady_50 and latency_100, as targets
-# roomq_wdN; default "5 10 20"; empty: none).
+# roomq_wdN; default "5 10 20"; empty: none), BENCH_CAPACITY_RATES (the rates, msg/s
+# into 1000 members, the capacity case tries in turn; default "10 20 40 80 160 320 640").
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -176,6 +177,35 @@ both() {
   ORDER_FLIP=$((1 - ORDER_FLIP))
 }
 
+# sustained TARGET CASE: the last run recorded is TARGET's CASE with p99 <= 50 ms,
+# nothing lost and no publish skipped (loadgen skips, rather than delays, a
+# publish the server pushes back on; a skipped one is not counted as lost).
+sustained() {
+  [ -s "$RAW" ] || return 1
+  tail -1 "$RAW" | node -e '
+    const r = JSON.parse(require("fs").readFileSync(0, "utf8"));
+    process.exit(r.target === process.argv[1] && r.case === process.argv[2] &&
+                 r.p99_us <= 50000 && r.lost === 0 && r.publish_skipped === 0 &&
+                 r.ready === r.connections ? 0 : 1);' "$1" "$2"
+}
+
+# capacity: the largest steady rate into one 1000-member room a server sustains
+# (p99 <= 50 ms, nothing lost), the rate doubling (BENCH_CAPACITY_RATES) until a
+# run fails; report.js divides that run's deliveries by its server CPU.
+capacity() {
+  if [ -n "${BENCH_CASES:-}" ] && [[ " $BENCH_CASES " != *" capacity "* ]]; then return; fi
+  local targets=(roomq socketio) target rate
+  ((ORDER_FLIP)) && targets=(socketio roomq)
+  for target in "${targets[@]}"; do
+    for rate in ${BENCH_CAPACITY_RATES:-10 20 40 80 160 320 640}; do
+      run_one "$target" "capacity_$rate" --scenario fanout --receivers "$R1000" --publishers 1 \
+        --rate "$rate" --duration-s 10 --drain-s 2
+      sustained "$target" "capacity_$rate" || break
+    done
+  done
+  ORDER_FLIP=$((1 - ORDER_FLIP))
+}
+
 # --- scenarios (targets: README.md here) ----------------------------------------------
 R1000=$(scaled 1000)
 for ((ROUND = 1; ROUND <= ROUNDS; ROUND++)); do
@@ -186,6 +216,7 @@ for ((ROUND = 1; ROUND <= ROUNDS; ROUND++)); do
                     --duration-s 10 --drain-s 5
   both idle_10k     --scenario idle --receivers "$(scaled 10000)" --duration-s 5
   both held_15k     --scenario idle --receivers "$(scaled 15000)" --duration-s 20
+  capacity
   # The next round starts with the other server first, so every scenario
   # alternates across rounds whatever the number of scenarios.
   ORDER_FLIP=$((ROUND % 2))
