@@ -25,7 +25,7 @@
 # (server logs, default $BENCH_RESULTS/logs, not committed), BENCH_WRITE_DELAYS (the
 # gateway's --write-delay-ms values also run in steady_50 and latency_100, as targets
 # roomq_wdN; default "5 10 20"; empty: none), BENCH_CAPACITY_RATES (the rates, msg/s
-# into 1000 members, the capacity case tries in turn; default "10 20 40 80 160 320 640").
+# into 1000 members, the capacity case tries in turn; default "10 20 40 80 160 320 640 1280").
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -197,7 +197,7 @@ capacity() {
   local targets=(roomq socketio) target rate
   ((ORDER_FLIP)) && targets=(socketio roomq)
   for target in "${targets[@]}"; do
-    for rate in ${BENCH_CAPACITY_RATES:-10 20 40 80 160 320 640}; do
+    for rate in ${BENCH_CAPACITY_RATES:-10 20 40 80 160 320 640 1280}; do
       run_one "$target" "capacity_$rate" --scenario fanout --receivers "$R1000" --publishers 1 \
         --rate "$rate" --duration-s 10 --drain-s 2
       sustained "$target" "capacity_$rate" || break
