@@ -59,6 +59,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <memory>
 #include <regex>
 #include <string>
@@ -202,6 +203,24 @@ class PublisherBase {
   virtual uint64_t sent() const = 0;
 };
 
+// The thread a client runs its loop on. Stop() tells the loop to end and
+// joins it; each client calls it first in its destructor, so a loop never
+// sees the client's members go.
+class LoopThread {
+ public:
+  ~LoopThread() { Stop(); }
+  void Start(std::function<void()> loop) { thread_ = std::thread(std::move(loop)); }
+  void Stop() {
+    stop_ = true;
+    if (thread_.joinable()) thread_.join();
+  }
+  bool stopping() const { return stop_.load(); }
+
+ private:
+  std::atomic<bool> stop_{false};
+  std::thread thread_;
+};
+
 // One subscriber thread: connects, subscribes, counts received envelopes.
 class Subscriber : public SubscriberBase {
  public:
@@ -231,12 +250,9 @@ class Subscriber : public SubscriberBase {
           wire::ToProto(wire::RoomTopic(kNamespace, kRoom));
       socket_.send(zmq::buffer(subscribe.SerializeAsString()));
     }
-    thread_ = std::thread([this] { Loop(); });
+    loop_.Start([this] { Loop(); });
   }
-  ~Subscriber() override {
-    stop_ = true;
-    thread_.join();
-  }
+  ~Subscriber() override { loop_.Stop(); }
 
   uint64_t received() const override { return received_.load(std::memory_order_relaxed); }
 
@@ -249,7 +265,7 @@ class Subscriber : public SubscriberBase {
     // message). From the broker, a delivery is a BrokerFrame whose first
     // byte is the tag of field 1 (delivery); Replies and Pongs are not.
     const bool any_frame = relay_ == Relay::kProxy;
-    while (!stop_) {
+    while (!loop_.stopping()) {
       if (zmq::poll(&item, 1, milliseconds(50)) == 0) continue;
       while (zmq_msg_recv(frame.handle(), socket_.handle(), ZMQ_DONTWAIT) >= 0) {
         if (any_frame || (frame.size() > 0 && *static_cast<const uint8_t*>(frame.data()) == 0x0a)) {
@@ -262,9 +278,8 @@ class Subscriber : public SubscriberBase {
   const Relay relay_;
   zmq::context_t context_;
   zmq::socket_t socket_;
-  std::atomic<bool> stop_{false};
   std::atomic<uint64_t> received_{0};
-  std::thread thread_;
+  LoopThread loop_;
 };
 
 // The publisher thread: sends the same bytes as fast as the relay takes them.
@@ -280,19 +295,16 @@ class Publisher : public PublisherBase {
     // Block at the high-water mark like the DEALER, instead of dropping.
     if (relay == Relay::kProxy) socket_.set(zmq::sockopt::xpub_nodrop, true);
     socket_.connect(endpoints.publish);
-    thread_ = std::thread([this] { Loop(); });
+    loop_.Start([this] { Loop(); });
   }
-  ~Publisher() override {
-    stop_ = true;
-    thread_.join();
-  }
+  ~Publisher() override { loop_.Stop(); }
 
   uint64_t sent() const override { return sent_.load(std::memory_order_relaxed); }
 
  private:
   void Loop() {
     zmq::pollitem_t item{socket_.handle(), 0, ZMQ_POLLOUT, 0};
-    while (!stop_) {
+    while (!loop_.stopping()) {
       zmq::message_t message(bytes_.data(), bytes_.size());
       if (zmq_msg_send(message.handle(), socket_.handle(), ZMQ_DONTWAIT) >= 0) {
         sent_.fetch_add(1, std::memory_order_relaxed);
@@ -306,9 +318,8 @@ class Publisher : public PublisherBase {
   zmq::context_t context_;
   zmq::socket_t socket_;
   const std::string bytes_;
-  std::atomic<bool> stop_{false};
   std::atomic<uint64_t> sent_{0};
-  std::thread thread_;
+  LoopThread loop_;
 };
 
 #if ROOMQ_BENCH_REDIS
@@ -337,18 +348,15 @@ class RedisSubscriber : public SubscriberBase {
     int done = 0;
     while (!done && redisBufferWrite(context_.get(), &done) == REDIS_OK) {
     }
-    thread_ = std::thread([this] { Loop(); });
+    loop_.Start([this] { Loop(); });
   }
-  ~RedisSubscriber() override {
-    stop_ = true;
-    thread_.join();
-  }
+  ~RedisSubscriber() override { loop_.Stop(); }
   uint64_t received() const override { return received_.load(std::memory_order_relaxed); }
 
  private:
   void Loop() {
     redisContext* const c = context_.get();
-    while (!stop_) {
+    while (!loop_.stopping()) {
       pollfd item{c->fd, POLLIN, 0};
       if (::poll(&item, 1, 50) <= 0) continue;
       if (redisBufferRead(c) != REDIS_OK) return;  // closed: the count stops
@@ -369,9 +377,8 @@ class RedisSubscriber : public SubscriberBase {
   }
 
   RedisContext context_;
-  std::atomic<bool> stop_{false};
   std::atomic<uint64_t> received_{0};
-  std::thread thread_;
+  LoopThread loop_;
 };
 
 // PUBLISHes the bytes in pipelined batches: appends --redis-batch commands,
@@ -380,18 +387,15 @@ class RedisPublisher : public PublisherBase {
  public:
   RedisPublisher(RedisContext context, std::string bytes, int batch)
       : context_(std::move(context)), bytes_(std::move(bytes)), batch_(std::max(1, batch)) {
-    thread_ = std::thread([this] { Loop(); });
+    loop_.Start([this] { Loop(); });
   }
-  ~RedisPublisher() override {
-    stop_ = true;
-    thread_.join();
-  }
+  ~RedisPublisher() override { loop_.Stop(); }
   uint64_t sent() const override { return sent_.load(std::memory_order_relaxed); }
 
  private:
   void Loop() {
     redisContext* const c = context_.get();
-    while (!stop_) {
+    while (!loop_.stopping()) {
       for (int i = 0; i < batch_; ++i) {
         redisAppendCommand(c, "PUBLISH %s %b", kRedisChannel, bytes_.data(), bytes_.size());
       }
@@ -407,9 +411,8 @@ class RedisPublisher : public PublisherBase {
   RedisContext context_;
   const std::string bytes_;
   const int batch_;
-  std::atomic<bool> stop_{false};
   std::atomic<uint64_t> sent_{0};
-  std::thread thread_;
+  LoopThread loop_;
 };
 #endif  // ROOMQ_BENCH_REDIS
 
@@ -506,8 +509,7 @@ class NatsSubscriber : public SubscriberBase {
         new NatsSubscriber(std::move(*connection), std::move(subscription)));
   }
   ~NatsSubscriber() override {
-    stop_ = true;
-    thread_.join();
+    loop_.Stop();
     // Closing joins the connection's read thread; only then may the
     // subscription go: libnats 3.4's read thread uses a subscription without
     // holding a reference to it, so destroying it while messages arrive is a
@@ -520,11 +522,11 @@ class NatsSubscriber : public SubscriberBase {
  private:
   NatsSubscriber(NatsConnection connection, NatsSubscription subscription)
       : connection_(std::move(connection)), subscription_(std::move(subscription)) {
-    thread_ = std::thread([this] { Loop(); });
+    loop_.Start([this] { Loop(); });
   }
 
   void Loop() {
-    while (!stop_) {
+    while (!loop_.stopping()) {
       natsMsg* message = nullptr;
       const natsStatus status = natsSubscription_NextMsg(&message, subscription_.get(), 50);
       if (status == NATS_OK) {
@@ -540,9 +542,8 @@ class NatsSubscriber : public SubscriberBase {
 
   NatsConnection connection_;
   NatsSubscription subscription_;
-  std::atomic<bool> stop_{false};
   std::atomic<uint64_t> received_{0};
-  std::thread thread_;
+  LoopThread loop_;
 };
 
 // Core NATS: publishes the bytes in batches of --nats-batch, each followed
@@ -552,19 +553,16 @@ class NatsPublisher : public PublisherBase {
  public:
   NatsPublisher(NatsConnection connection, std::string bytes, int batch)
       : connection_(std::move(connection)), bytes_(std::move(bytes)), batch_(std::max(1, batch)) {
-    thread_ = std::thread([this] { Loop(); });
+    loop_.Start([this] { Loop(); });
   }
-  ~NatsPublisher() override {
-    stop_ = true;
-    thread_.join();
-  }
+  ~NatsPublisher() override { loop_.Stop(); }
   uint64_t sent() const override { return sent_.load(std::memory_order_relaxed); }
 
  private:
   void Loop() {
     natsConnection* const c = connection_.get();
     const int size = static_cast<int>(bytes_.size());
-    while (!stop_) {
+    while (!loop_.stopping()) {
       for (int i = 0; i < batch_; ++i) {
         const natsStatus status = natsConnection_Publish(c, kNatsSubject, bytes_.data(), size);
         if (status != NATS_OK) return ReportNatsFailure("nats publisher", status);
@@ -578,9 +576,8 @@ class NatsPublisher : public PublisherBase {
   NatsConnection connection_;
   const std::string bytes_;
   const int batch_;
-  std::atomic<bool> stop_{false};
   std::atomic<uint64_t> sent_{0};
-  std::thread thread_;
+  LoopThread loop_;
 };
 
 // JetStream: publishes the bytes asynchronously, at most `window` messages
@@ -604,12 +601,11 @@ class JetStreamPublisher : public PublisherBase {
     const natsStatus status = natsConnection_JetStream(&js, publisher->connection_.get(), &options);
     if (status != NATS_OK) return NatsError("natsConnection_JetStream", status);
     publisher->js_.reset(js);
-    publisher->thread_ = std::thread([p = publisher.get()] { p->Loop(); });
+    publisher->loop_.Start([p = publisher.get()] { p->Loop(); });
     return publisher;
   }
   ~JetStreamPublisher() override {
-    stop_ = true;
-    if (thread_.joinable()) thread_.join();
+    loop_.Stop();
     // Acknowledgements still on their way would call OnAck after this
     // object is gone: wait for them (bounded, in case the server is gone).
     if (js_ != nullptr) {
@@ -644,7 +640,7 @@ class JetStreamPublisher : public PublisherBase {
 
   void Loop() {
     const int size = static_cast<int>(bytes_.size());
-    while (!stop_) {
+    while (!loop_.stopping()) {
       const natsStatus status =
           js_PublishAsync(js_.get(), kNatsSubject, bytes_.data(), size, nullptr);
       // NATS_TIMEOUT: the window stayed full for the stall wait (200 ms)
@@ -656,10 +652,9 @@ class JetStreamPublisher : public PublisherBase {
   }
 
   const std::string bytes_;
-  std::atomic<bool> stop_{false};
   std::atomic<uint64_t> acked_{0};
   std::atomic<uint64_t> failed_{0};
-  std::thread thread_;
+  LoopThread loop_;
   // Last, so they are closed before the counters OnAck writes go.
   NatsConnection connection_;
   JetStreamContext js_{nullptr, &jsCtx_Destroy};
