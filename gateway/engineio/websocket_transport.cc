@@ -187,7 +187,7 @@ void WebSocketTransport::ReleaseQueue() {
 void WebSocketTransport::MarkDirty() {
   if (dirty_ || waiting_writable_ || closed_) return;
   dirty_ = true;
-  if (coalescer_ != nullptr) {
+  if (coalescer_ != nullptr && !coalescer_->stopped()) {
     coalescer_->Add(shared_from_this());
     return;
   }

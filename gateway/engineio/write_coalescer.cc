@@ -1,6 +1,5 @@
 #include "gateway/engineio/write_coalescer.h"
 
-#include <boost/asio/post.hpp>
 #include <utility>
 
 #include "gateway/engineio/websocket_transport.h"
@@ -16,12 +15,6 @@ WriteCoalescer::~WriteCoalescer() = default;
 void WriteCoalescer::Add(std::shared_ptr<WebSocketTransport> transport) {
   pending_.push_back(std::move(transport));
   if (pending_.size() > 1) return;  // the window is open; its timer is armed
-  if (stopped_) {
-    // As without a coalescer: at the end of this wakeup, never inline (the
-    // caller is in the middle of a Write).
-    boost::asio::post(executor_, [this] { EndWindow(); });
-    return;
-  }
   if (!timer_) timer_ = timers_.NewTimer(executor_);
   timer_->Start(delay_, [this] { EndWindow(); });
 }

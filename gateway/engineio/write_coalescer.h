@@ -21,9 +21,11 @@
 // session receiving faster than max_outbound_bytes per `delay` is cut off
 // as a slow reader would be (the gateway caps the delay at 100 ms).
 //
-// Shutdown: Stop() writes what the open window holds, and from then on each
-// frame goes out at the end of the wakeup that queued it, so the close
-// frames of a graceful shutdown are never held back by a window.
+// Shutdown: Stop() writes what the open window holds; from then on the
+// shard's transports no longer add themselves (WebSocketTransport::MarkDirty
+// asks stopped()) and write at the end of each wakeup as without a
+// coalescer, so the close frames of a graceful shutdown are never held back
+// by a window.
 //
 // Thread safety: lives on its shard's thread; Add() is called there, and the
 // window's timer fires there. Destroyed with the Engine's shard after the io
@@ -51,12 +53,13 @@ class WriteCoalescer {
 
   // `transport` has frames to write: it is written when the current window
   // ends (a window starts now when none is open). The transport adds itself
-  // once per window (its dirty flag).
+  // once per window (its dirty flag), and only while !stopped().
   void Add(std::shared_ptr<WebSocketTransport> transport);
 
-  // The shard is shutting down: writes the open window now and opens no
-  // more windows.
+  // The shard is shutting down: writes the open window now; no window opens
+  // after it.
   void Stop();
+  bool stopped() const { return stopped_; }
 
   // Windows ended so far (each one a timer wakeup of the shard).
   uint64_t windows() const { return windows_; }
