@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what roomq needs on Debian 12, from Debian's packages only.
 #   deploy/install-deps.sh          build and run the stack
-#   deploy/install-deps.sh --test   also what the test suite needs (clang, clang-tidy, dpkg-dev, chromium, redis, nats, node)
+#   deploy/install-deps.sh --test   also what the test suite needs (clang, clang-tidy, dpkg-dev, chromium, redis, nats, node, promtool)
 # Idempotent and quick when everything is already there; uses sudo when not root.
 set -euo pipefail
 
@@ -14,7 +14,10 @@ packages=(
 # npm fetches the pinned socket.io-client browser bundle at build time.
 command -v node >/dev/null && command -v npm >/dev/null || packages+=(nodejs npm)
 if [[ "${1:-}" == "--test" ]]; then
-  packages+=(clang clang-format clang-tidy libclang-rt-14-dev dpkg-dev chromium redis-server libhiredis-dev nats-server libnats-dev procps)
+  # prometheus for its promtool (tests/deploy/check_prometheus.sh); where
+  # systemd runs, the package also starts a Prometheus server on :9090.
+  packages+=(clang clang-format clang-tidy libclang-rt-14-dev dpkg-dev chromium redis-server libhiredis-dev nats-server libnats-dev procps
+    prometheus)
 fi
 
 missing=()
