@@ -13,7 +13,7 @@
 // never the sender; the example native service answers through the stack;
 // CURVE is on (a process on the backend network without a listed key gets
 // nothing through, a node with its key does); /metrics is not served
-// through the balancer.
+// through the balancer; Prometheus scrapes every broker and gateway.
 //
 // Needs root and podman (run.sh installs podman from Debian when missing).
 // COMPOSE_UP_DIR overrides the recipe's location; ROOMQ_DEPLOY_KEEP=1 leaves
@@ -145,7 +145,7 @@ function healthcheck(service) {
 }
 
 test('every container passes its image HEALTHCHECK', async () => {
-  for (const service of ['broker-a', 'broker-b', 'gateway1', 'gateway2', 'echo', 'lb']) {
+  for (const service of ['broker-a', 'broker-b', 'gateway1', 'gateway2', 'echo', 'prometheus', 'lb']) {
     await eventually(`the healthcheck of ${service}`, async () => {
       const {ok, output} = healthcheck(service);
       if (!ok) throw new Error(output || 'unhealthy');
@@ -176,6 +176,21 @@ test('/metrics is not served through the balancer, only on each gateway\'s backe
     assert.match(result.stdout, /^HTTP\/1\.1 200/);
     assert.match(result.stdout, /^roomq_gateway_/m);
   }
+});
+
+test('Prometheus scrapes both brokers and both gateways (deploy/prometheus/prometheus.yml)', async () => {
+  // Its first scrape of each target comes within one scrape interval (15 s).
+  const targets = await eventually('every target up in Prometheus', async () => {
+    const {status, out} = podman(['exec', `${PROJECT}_prometheus_1`, 'promtool', 'query', 'instant',
+                                  'http://127.0.0.1:9090', 'up']);
+    if (status !== 0) throw new Error(out);
+    const up = [...out.matchAll(/^up\{instance="([^"]+)", job="([^"]+)"\} => (\d+)/gm)]
+                   .map((m) => `${m[2]} ${m[1]} ${m[3]}`).sort();
+    if (up.length < 4 || !up.every((t) => t.endsWith(' 1'))) throw new Error(`up: ${up.join(', ')}`);
+    return up;
+  }, 60000);
+  assert.deepEqual(targets, ['roomq-broker broker-a:9090 1', 'roomq-broker broker-b:9090 1',
+                             'roomq-gateway gateway1:9464 1', 'roomq-gateway gateway2:9464 1']);
 });
 
 // Runs `podman ARGS...` with the recipe's environment; {status, out}.
