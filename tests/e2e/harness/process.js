@@ -19,13 +19,7 @@ const live = new Set();
 let logCounter = 0;
 
 function killAllSync() {
-  for (const child of live) {
-    try {
-      child.proc.kill('SIGKILL');
-    } catch {
-      // already gone
-    }
-  }
+  for (const child of live) child.kill('SIGKILL');
   live.clear();
 }
 
@@ -37,6 +31,9 @@ for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
   });
 }
 
+// options: env (added to this process's), group (the child leads a process
+// group of its own and every signal goes to the whole group, so what a
+// script started goes with it even when the script is SIGKILLed).
 class Child {
   constructor(name, command, args, options = {}) {
     this.name = name;
@@ -48,9 +45,11 @@ class Child {
     this.exited = false;
     this.exitCode = null;
     this.exitSignal = null;
+    this.group = Boolean(options.group);
     this.proc = spawn(command, args, {
       stdio: ['ignore', 'pipe', 'pipe'],
       env: {...process.env, ...(options.env || {})},
+      detached: this.group,
     });
     live.add(this);
 
@@ -69,10 +68,13 @@ class Child {
       this.exited = true;
       this.exitCode = code;
       this.exitSignal = signal;
-      live.delete(this);
+      // A group lives on while any of its members does (they hold the
+      // output pipes open until 'close').
+      if (!this.group) live.delete(this);
     });
     this.exitPromise = new Promise((resolve) => {
       this.proc.on('close', (code, signal) => {
+        live.delete(this);
         this.logStream.end(`# exited code=${code} signal=${signal}\n`);
         for (const w of this.waiters.splice(0)) {
           w.reject(new Error(`${this.name} exited (code ${code}, signal ${signal}) before printing ${w.regex}\n${this.tail()}`));
@@ -136,6 +138,15 @@ class Child {
     });
   }
 
+  kill(signal) {
+    try {
+      if (this.group) process.kill(-this.proc.pid, signal);
+      else this.proc.kill(signal);
+    } catch {
+      // already gone
+    }
+  }
+
   tail(n = 40) {
     return `--- last lines of ${this.name} (${this.logFile}) ---\n${this.lines.slice(-n).join('\n')}`;
   }
@@ -143,9 +154,9 @@ class Child {
   // SIGTERM, then SIGKILL if it has not exited within `graceMs`.
   async stop(graceMs = 3000) {
     if (this.exited) return;
-    this.proc.kill('SIGTERM');
+    this.kill('SIGTERM');
     const timer = setTimeout(() => {
-      if (!this.exited) this.proc.kill('SIGKILL');
+      if (!this.exited) this.kill('SIGKILL');
     }, graceMs);
     await this.exitPromise;
     clearTimeout(timer);
