@@ -176,10 +176,13 @@ if (delays.length > 0) {
 // p99 <= 50 ms, nothing lost and no publish skipped (0 when none was), and
 // the deliveries per CPU-second of that run; the two servers are also
 // compared at the largest rate both sustained in a round.
-const capacityRuns = runs.filter((r) => /^capacity_\d+$/.test(r.case));
+// prefix: the case name before _RATE; title: the load, in words.
 const capacityLines = [];
-if (capacityRuns.length > 0) {
-  const rateOf = (r) => Number(r.case.slice('capacity_'.length));
+const capacityTable = (prefix, title) => {
+  const pattern = new RegExp(`^${prefix}_\\d+$`);
+  const capacityRuns = runs.filter((r) => pattern.test(r.case));
+  if (capacityRuns.length === 0) return;
+  const rateOf = (r) => Number(r.case.slice(prefix.length + 1));
   const ok = (r) => r.p99_us <= 50000 && r.lost === 0 && r.publish_skipped === 0 && r.ready === r.connections;
   const perCpuS = (r) => r.delivered / (r.server_cpu_ns / 1e9);
   const roundsRun = [...new Set(capacityRuns.map((r) => r.round || 1))];
@@ -213,7 +216,7 @@ if (capacityRuns.length > 0) {
     if (a2 && b2 && rateOf(a2) === rate && rateOf(b2) === rate) common.push(perCpuS(a2) / perCpuS(b2));
   }
   const cell = (st, unit = '') => (st ? `${fmt(st.median)}${unit}${range(st)}` : 'none');
-  capacityLines.push('## Capacity: one room of 1000 members', '');
+  capacityLines.push(`## Capacity: ${title}`, '');
   capacityLines.push(`Largest steady rate sustained with p99 <= 50 ms, nothing lost and no publish skipped (rates tried up to ${tried} msg/s,`,
                      'doubling; 0 when the lowest failed), and the deliveries per second of server CPU (window and drain) in that run.',
                      'A server that sustained the largest rate tried was limited by the load generator on the same cores.', '');
@@ -227,6 +230,28 @@ if (capacityRuns.length > 0) {
   capacityLines.push(`| roomq / Socket.IO | ${rateRatio} | ${cpuRatio} (target >= 10) |`);
   capacityLines.push('', `At the largest rate both sustained (per round, median): roomq delivers ${common.length ? median(common).toFixed(2) : 'n/a'}x as much per CPU-second.`);
   capacityLines.push('');
+};
+capacityTable('capacity', 'one room of 1000 members');
+capacityTable('capacity_rooms', '1,000 rooms of 10 members');
+
+// held_50k_3gw: three gateways on one broker, one loadgen each (targets roomq_gwN).
+const spreadLines = [];
+const spreadTargets = [...new Set(runs.filter((r) => r.case === 'held_50k_3gw').map((r) => r.target))].sort();
+if (spreadTargets.length > 0) {
+  const total = (field) => spreadTargets.reduce((sum, t) => sum + (stat('held_50k_3gw', t, field)?.median ?? 0), 0);
+  spreadLines.push('## 50,000 idle connections over three gateways', '');
+  spreadLines.push(`${fmt(total('ready'))} of ${fmt(total('connections'))} connections ready, ${fmt(total('dropped'))} dropped, held 60 s with heartbeats`,
+                   '(ping interval 5 s); one broker, three gateways, one load generator per gateway.', '');
+  spreadLines.push('| gateway | ready [range] | dropped [range] | pings answered [range] | RSS per connection [range] |');
+  spreadLines.push('|---|---:|---:|---:|---:|');
+  for (const t of spreadTargets) {
+    const cell = (field, unit = '') => {
+      const st = stat('held_50k_3gw', t, field);
+      return st ? `${fmt(st.median)}${unit}${range(st)}` : 'n/a';
+    };
+    spreadLines.push(`| ${t.replace('roomq_', '')} | ${cell('ready')} | ${cell('dropped')} | ${cell('pings_answered')} | ${cell('server_rss_per_conn', ' B')} |`);
+  }
+  spreadLines.push('');
 }
 
 const scenarios = [
@@ -236,6 +261,9 @@ const scenarios = [
   '- **rooms**: 2000 receivers in rooms of 10, 2 publishers at 500 msg/s over the 200 rooms for 10 s.',
   '- **idle_10k**: 10,000 connections; RSS growth of the server processes / connections.',
   '- **held_15k**: 15,000 connections held for 20 s with heartbeats (ping interval 5 s on both servers).',
+  '- **capacity**: one room of 1000 receivers, 1 publisher, 10 s at each rate until one fails.',
+  '- **capacity_rooms**: 10,000 receivers in rooms of 10, 2 publishers over the 1,000 rooms, 10 s at each rate until one fails.',
+  '- **held_50k_3gw**: roomq only, 3 x 16,667 connections held for 60 s over three gateways and one broker.',
 ];
 const md = [
   '# roomq vs Socket.IO: benchmark results',
@@ -254,6 +282,7 @@ const md = [
   ...floorLines,
   ...coalescingLines,
   ...capacityLines,
+  ...spreadLines,
   ...scenarios,
   '',
   '![chart](results.png)',

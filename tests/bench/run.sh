@@ -25,7 +25,9 @@
 # (server logs, default $BENCH_RESULTS/logs, not committed), BENCH_WRITE_DELAYS (the
 # gateway's --write-delay-ms values also run in steady_50 and latency_100, as targets
 # roomq_wdN; default "5 10 20"; empty: none), BENCH_CAPACITY_RATES (the rates, msg/s
-# into 1000 members, the capacity case tries in turn; default "10 20 40 80 160 320 640 1280").
+# into 1000 members, the capacity case tries in turn; default "10 20 40 80 160 320 640 1280 2560"),
+# BENCH_CAPACITY_ROOM_RATES (the same for capacity_rooms, msg/s over 1,000 rooms of 10;
+# default "250 500 1000 2000 4000 8000 16000").
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -88,9 +90,11 @@ start_roomq() {
   pub=$(sed -E 's/.*pub=([^ ]+).*/\1/' <<<"$line")
   sub=$(sed -E 's/.*sub=([^ ]+).*/\1/' <<<"$line")
   # Every loadgen client is 127.0.0.1 and stands for another user: the
-  # per-address limits (handshakes, sessions) are off.
+  # per-address limits (handshakes, sessions) are off. A loadgen publisher
+  # stands for many users too: the per-socket --message-rate (1000/s, which
+  # the capacity cases pass) is off, as Socket.IO has none.
   "$BIN/roomq-gateway" --listen 127.0.0.1:0 --threads "$THREADS" --broker-pub "$pub" --broker-sub "$sub" \
-    --ping-interval-ms $PING_MS --ping-timeout-ms $PING_TIMEOUT_MS \
+    --ping-interval-ms $PING_MS --ping-timeout-ms $PING_TIMEOUT_MS --message-rate 0 \
     --handshake-rate 0 --max-sessions-per-address 0 --max-rooms-per-address 0 "$@" \
     >"$LOGS/$name.gateway.log" 2>&1 &
   local gateway=$!
@@ -189,21 +193,67 @@ sustained() {
                  r.ready === r.connections ? 0 : 1);' "$1" "$2"
 }
 
-# capacity: the largest steady rate into one 1000-member room a server sustains
-# (p99 <= 50 ms, nothing lost), the rate doubling (BENCH_CAPACITY_RATES) until a
-# run fails; report.js divides that run's deliveries by its server CPU.
+# capacity CASE SCENARIO-ARGS...: the largest steady rate a server sustains
+# (p99 <= 50 ms, nothing lost), trying the rates of $CAPACITY_RATES in turn
+# until a run fails; report.js divides that run's deliveries by its server CPU.
+# Runs are named CASE_RATE.
 capacity() {
-  if [ -n "${BENCH_CASES:-}" ] && [[ " $BENCH_CASES " != *" capacity "* ]]; then return; fi
+  local case_name=$1; shift
+  if [ -n "${BENCH_CASES:-}" ] && [[ " $BENCH_CASES " != *" $case_name "* ]]; then return; fi
   local targets=(roomq socketio) target rate
   ((ORDER_FLIP)) && targets=(socketio roomq)
   for target in "${targets[@]}"; do
-    for rate in ${BENCH_CAPACITY_RATES:-10 20 40 80 160 320 640 1280}; do
-      run_one "$target" "capacity_$rate" --scenario fanout --receivers "$R1000" --publishers 1 \
-        --rate "$rate" --duration-s 10 --drain-s 2
-      sustained "$target" "capacity_$rate" || break
+    for rate in $CAPACITY_RATES; do
+      run_one "$target" "${case_name}_$rate" "$@" --rate "$rate" --duration-s 10 --drain-s 2
+      sustained "$target" "${case_name}_$rate" || break
     done
   done
   ORDER_FLIP=$((1 - ORDER_FLIP))
+}
+
+# spread_50k: 50,000 idle connections with heartbeats over three gateways and one
+# broker, one loadgen per gateway (a process may hold 20,000 files here; the
+# kernel shares ephemeral ports between the three destination ports). roomq
+# only: the Socket.IO reference is one process and cannot hold them. Each
+# gateway's RSS growth is its loadgen's server_rss_per_conn (target roomq_gwN).
+spread_50k() {
+  if [ -n "${BENCH_CASES:-}" ] && [[ " $BENCH_CASES " != *" held_50k_3gw "* ]]; then return; fi
+  local name="held_50k_3gw.r$ROUND" per_gateway i
+  per_gateway=$(scaled 16667)
+  start_roomq "$name.gw1"
+  local broker_pub broker_sub
+  broker_pub=$(grep -Eo 'pub=[^ ]+' "$LOGS/$name.gw1.broker.log" | head -1 | cut -d= -f2)
+  broker_sub=$(grep -Eo 'sub=[^ ]+' "$LOGS/$name.gw1.broker.log" | head -1 | cut -d= -f2)
+  local ports=("$PORT") gateways=("${SERVER_PIDS[1]}") line
+  for i in 2 3; do
+    "$BIN/roomq-gateway" --listen 127.0.0.1:0 --threads "$THREADS" --broker-pub "$broker_pub" \
+      --broker-sub "$broker_sub" --ping-interval-ms $PING_MS --ping-timeout-ms $PING_TIMEOUT_MS \
+      --handshake-rate 0 --max-sessions-per-address 0 --max-rooms-per-address 0 \
+      >"$LOGS/$name.gw$i.gateway.log" 2>&1 &
+    SERVER_PIDS+=("$!")
+    gateways+=("$!")
+    line=$(wait_line "$LOGS/$name.gw$i.gateway.log" 'listening on http://[0-9.]+:[0-9]+' 10)
+    ports+=("${line##*:}")
+  done
+  sleep 1
+  log "round $ROUND/$ROUNDS: held_50k_3gw: 3 x $per_gateway connections (ports ${ports[*]})"
+  local outs=() loadgens=()
+  for i in 0 1 2; do
+    outs+=("$LOGS/$name.gw$((i + 1)).out")
+    "$BIN/roomq-loadgen" --port "${ports[$i]}" --server-pid "${gateways[$i]}" --scenario idle \
+      --receivers "$per_gateway" --duration-s 60 --json-only \
+      >"${outs[$i]}" 2>"$LOGS/$name.gw$((i + 1)).loadgen.log" &
+    loadgens+=("$!")
+  done
+  for i in 0 1 2; do
+    if wait "${loadgens[$i]}"; then
+      tail -1 "${outs[$i]}" |
+        sed "s/^{/{\"target\":\"roomq_gw$((i + 1))\",\"case\":\"held_50k_3gw\",\"round\":$ROUND,/" >>"$RAW"
+    else
+      log "loadgen for gateway $((i + 1)) failed: $(tail -3 "$LOGS/$name.gw$((i + 1)).loadgen.log")"
+    fi
+  done
+  stop_servers
 }
 
 # --- scenarios (targets: README.md here) ----------------------------------------------
@@ -216,7 +266,11 @@ for ((ROUND = 1; ROUND <= ROUNDS; ROUND++)); do
                     --duration-s 10 --drain-s 5
   both idle_10k     --scenario idle --receivers "$(scaled 10000)" --duration-s 5
   both held_15k     --scenario idle --receivers "$(scaled 15000)" --duration-s 20
-  capacity
+  CAPACITY_RATES=${BENCH_CAPACITY_RATES:-10 20 40 80 160 320 640 1280 2560}
+  capacity capacity --scenario fanout --receivers "$R1000" --publishers 1
+  CAPACITY_RATES=${BENCH_CAPACITY_ROOM_RATES:-250 500 1000 2000 4000 8000 16000}
+  capacity capacity_rooms --scenario rooms --receivers "$(scaled 10000)" --room-size 10 --publishers 2
+  spread_50k
   # The next round starts with the other server first, so every scenario
   # alternates across rounds whatever the number of scenarios.
   ORDER_FLIP=$((ROUND % 2))
