@@ -16,6 +16,7 @@
 #include "broker/security/curve_server.h"
 #include "google/protobuf/stubs/logging.h"
 #include "proto/base/command_line.h"
+#include "proto/base/log_options.h"
 #include "spdlog/spdlog.h"
 
 namespace {
@@ -142,7 +143,10 @@ int main(int argc, char** argv) {
                  "acknowledged, beyond its snapshot, past which it is dropped (it syncs again)")
       ->capture_default_str()
       ->check(roomq::base::AtLeast(1));
+  roomq::base::LogOptions log;
+  roomq::base::AddLogOptions(app, log);
   roomq::base::ParseCommandLineOrExit(app, argc, argv);
+  roomq::base::ApplyLogOptions(log);
   options.pair.enabled = pair_role->count() > 0;
   if (!options.pair.enabled && (!options.pair.bind.empty() || !options.pair.peer.empty())) {
     std::fprintf(stderr, "roomq-broker: --pair-bind and --pair-peer need --pair-role\n");

@@ -12,6 +12,7 @@
 #include "clients/loadgen/load_generator.h"
 #include "clients/loadgen/report.h"
 #include "proto/base/command_line.h"
+#include "proto/base/log_options.h"
 
 int main(int argc, char** argv) {
   namespace loadgen = roomq::loadgen;
@@ -48,8 +49,11 @@ int main(int argc, char** argv) {
                  "Server PID whose CPU time and RSS are measured (repeatable; all summed)")
       ->check(CLI::Range(1, std::numeric_limits<pid_t>::max()));
   app.add_flag("--json-only", json_only, "Print only the JSON line");
+  roomq::base::LogOptions log;
+  roomq::base::AddLogOptions(app, log);
   roomq::base::ParseCommandLineOrExit(app, argc, argv);
   spdlog::set_default_logger(spdlog::stderr_color_mt("loadgen"));
+  roomq::base::ApplyLogOptions(log);
 
   auto report = loadgen::RunLoad(options);
   if (!report.ok()) {

@@ -14,6 +14,7 @@
 #include "gateway/server/gateway_flags.h"
 #include "gateway/server/gateway_options.h"
 #include "proto/base/command_line.h"
+#include "proto/base/log_options.h"
 
 int main(int argc, char** argv) {
   using roomq::gateway::server::GatewayOptions;
@@ -23,7 +24,10 @@ int main(int argc, char** argv) {
   roomq::base::UseRoomqConventions(app);
   GatewayOptions options;
   roomq::gateway::server::AddGatewayOptions(app, options);
+  roomq::base::LogOptions log;
+  roomq::base::AddLogOptions(app, log);
   roomq::base::ParseCommandLineOrExit(app, argc, argv);
+  roomq::base::ApplyLogOptions(log);
   auto gateway = roomq::gateway::server::Gateway::Create(std::move(options));
   if (!gateway.ok()) {
     std::fprintf(stderr, "roomq-gateway: %s (see --help)\n",

@@ -966,7 +966,23 @@ TEST(BrokerBinary, HelpListsItsOwnFlags) {
   for (const char* flag : {"--pub-bind", "--sub-bind", "--heartbeat-ms", "--hwm", "--help"}) {
     EXPECT_EQ((*broker)->CountLines(std::regex(std::string("^  ") + flag + "$")), 1) << flag;
   }
-  EXPECT_EQ((*broker)->CountLines(std::regex("--log")), 0);  // no library flags
+  // The two log flags every roomq binary has (proto/base/log_options.h),
+  // and no library's own.
+  EXPECT_EQ((*broker)->CountLines(std::regex("--log")), 2);
+  EXPECT_EQ((*broker)->CountLines(std::regex("^  --log-(format|level)$")), 2);
+}
+
+TEST(BrokerBinary, LogsOneJsonObjectPerLineWithLogFormatJson) {
+  auto broker = ChildProcess::Start(
+      test_support::BinaryPath("roomq-broker"),
+      {"--pub-bind=tcp://127.0.0.1:*", "--sub-bind=tcp://127.0.0.1:*", "--log-format=json"});
+  ASSERT_TRUE(broker.ok()) << broker.status();
+  auto line = (*broker)->WaitForLine(std::regex("listening pub="), kWait);
+  ASSERT_TRUE(line.ok()) << line.status();
+  EXPECT_TRUE(std::regex_match(
+      *line, std::regex(R"(\{"time":"[0-9-]+T[0-9:.]+Z","level":"info","msg":"roomq-broker )"
+                        R"(listening pub=tcp://127\.0\.0\.1:[0-9]+ sub=[^"]*"\})")))
+      << *line;
 }
 
 TEST(BrokerBinary, FailsWhenTheEndpointIsTaken) {

@@ -13,6 +13,7 @@
 
 #include "clients/examples/echo/echo_service.h"
 #include "proto/base/command_line.h"
+#include "proto/base/log_options.h"
 #include "proto/node/command_line.h"
 #include "proto/node/curve.h"
 #include "roomq/client.h"
@@ -32,7 +33,10 @@ int main(int argc, char** argv) {
   roomq::base::UseRoomqConventions(app);
   roomq::node::AddBrokerEndpointOptions(app, options.broker_pub, options.broker_sub);
   roomq::node::AddCurveClientOptions(app, curve_server_key, curve_secret_key);
+  roomq::base::LogOptions log;
+  roomq::base::AddLogOptions(app, log);
   roomq::base::ParseCommandLineOrExit(app, argc, argv);
+  roomq::base::ApplyLogOptions(log);
 
   sigset_t signals;
   sigemptyset(&signals);
