@@ -14,10 +14,10 @@
 const {test, before, after} = require('node:test');
 const assert = require('node:assert/strict');
 const fs = require('node:fs');
-const net = require('node:net');
 const path = require('node:path');
 const {Child} = require('../e2e/harness/process');
 const {closeAll, connect, connectError} = require('../e2e/harness/client');
+const {freePort} = require('../e2e/harness/stack');
 
 const REPO = path.resolve(__dirname, '..', '..');
 const BIN_DIR = process.env.ROOMQ_BIN_DIR || path.join(REPO, 'build', 'bin');
@@ -26,19 +26,6 @@ const START_TIMEOUT_MS = 15000;
 
 let stack;
 let url;
-
-// A loopback port free a moment ago: the broker binds what the script is
-// told, and the script tells the gateway and the service the same.
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const {port} = server.address();
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 before(async () => {
   const [pub, sub] = await Promise.all([freePort(), freePort()]);

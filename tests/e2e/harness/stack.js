@@ -45,7 +45,8 @@ if (!['roomq', 'reference'].includes(TARGET)) {
 }
 
 // A loopback TCP port free a moment ago, for a process that must be told
-// its peer's port before either starts (the two brokers of a pair).
+// its peer's port before either starts (the two brokers of a pair,
+// deploy/run-local.sh's broker and its nodes).
 function freePort() {
   return new Promise((resolve, reject) => {
     const server = net.createServer();
@@ -424,4 +425,4 @@ function startConformanceStack() {
   return startStack({configFile: CONFORMANCE_CONFIG, gatewayFlags: CONFORMANCE_FLAGS, echo: true});
 }
 
-module.exports = {startStack, startConformanceStack, ns, TARGET, REPO, BIN_DIR, CONFORMANCE_CONFIG};
+module.exports = {startStack, startConformanceStack, ns, freePort, TARGET, REPO, BIN_DIR, CONFORMANCE_CONFIG};
