@@ -9,6 +9,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "proto/base/regex_numbers.h"
 #include "proto/base/status_macros.h"
 #include "proto/base/yaml_config.h"
 #include "proto/wire/topic.h"
@@ -23,6 +24,10 @@ class Parser {
   const base::YamlReader& reader() const { return reader_; }
 
   absl::Status CheckRegex(const YAML::Node& node, const std::string& pattern) const {
+    if (absl::Status numbers = base::CheckRegexNumbers(pattern); !numbers.ok()) {
+      return reader_.Error(node.Mark(),
+                           absl::StrCat("bad regex '", pattern, "': ", numbers.message()));
+    }
     try {
       std::regex compiled(pattern, std::regex::ECMAScript);
     } catch (const std::regex_error& e) {

@@ -6,12 +6,18 @@
 
 #include "absl/strings/str_cat.h"
 #include "proto/base/absl_compat.h"
+#include "proto/base/regex_numbers.h"
 #include "proto/wire/topic.h"
 
 namespace roomq::gateway::socketio {
 namespace {
 
 std::unique_ptr<std::regex> Compile(const std::string& pattern) {
+  if (absl::Status numbers = base::CheckRegexNumbers(pattern); !numbers.ok()) {
+    spdlog::error("namespace config: regex '{}' refused: {}", pattern,
+                  std::string(numbers.message()));
+    return nullptr;
+  }
   try {
     return std::make_unique<std::regex>(pattern, std::regex::ECMAScript);
   } catch (const std::regex_error& e) {

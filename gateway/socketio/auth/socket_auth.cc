@@ -10,6 +10,7 @@
 #include "absl/strings/str_cat.h"
 #include "gateway/socketio/auth/jwt_verifier.h"
 #include "proto/base/absl_compat.h"
+#include "proto/base/regex_numbers.h"
 
 namespace roomq::gateway::socketio::auth {
 namespace {
@@ -72,6 +73,10 @@ bool ReadRoomList(simdjson::dom::object claims, std::string_view name, RoomList&
     if (entry.front() != '^') {
       list.exact.emplace_back(entry);
       continue;
+    }
+    if (!base::CheckRegexNumbers(entry).ok()) {
+      *why = absl::StrCat("a '", ToAbsl(name), "' entry has a number over ", base::kMaxRegexNumber);
+      return false;
     }
     try {
       list.patterns.emplace_back(std::string(entry), std::regex::ECMAScript);
