@@ -24,14 +24,9 @@ class Parser {
   const base::YamlReader& reader() const { return reader_; }
 
   absl::Status CheckRegex(const YAML::Node& node, const std::string& pattern) const {
-    if (absl::Status numbers = base::CheckRegexNumbers(pattern); !numbers.ok()) {
-      return reader_.Error(node.Mark(),
-                           absl::StrCat("bad regex '", pattern, "': ", numbers.message()));
-    }
-    try {
-      std::regex compiled(pattern, std::regex::ECMAScript);
-    } catch (const std::regex_error& e) {
-      return reader_.Error(node.Mark(), absl::StrCat("bad regex '", pattern, "': ", e.what()));
+    if (absl::StatusOr<std::regex> compiled = base::CompileRegex(pattern); !compiled.ok()) {
+      return reader_.Error(
+          node.Mark(), absl::StrCat("bad regex '", pattern, "': ", compiled.status().message()));
     }
     return absl::OkStatus();
   }

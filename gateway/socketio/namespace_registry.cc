@@ -13,17 +13,13 @@ namespace roomq::gateway::socketio {
 namespace {
 
 std::unique_ptr<std::regex> Compile(const std::string& pattern) {
-  if (absl::Status numbers = base::CheckRegexNumbers(pattern); !numbers.ok()) {
-    spdlog::error("namespace config: regex '{}' refused: {}", pattern,
-                  std::string(numbers.message()));
+  absl::StatusOr<std::regex> compiled = base::CompileRegex(pattern);
+  if (!compiled.ok()) {
+    spdlog::error("namespace config: regex '{}' does not compile: {}", pattern,
+                  std::string(compiled.status().message()));
     return nullptr;
   }
-  try {
-    return std::make_unique<std::regex>(pattern, std::regex::ECMAScript);
-  } catch (const std::regex_error& e) {
-    spdlog::error("namespace config: regex '{}' does not compile: {}", pattern, e.what());
-    return nullptr;
-  }
+  return std::make_unique<std::regex>(*std::move(compiled));
 }
 
 }  // namespace

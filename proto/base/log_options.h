@@ -14,8 +14,8 @@
 //   {"time":"2026-12-06T23:30:01.123456Z","level":"info","msg":"..."}
 //
 // with "logger" added when the line came from a named logger. A message
-// that is not valid UTF-8 still makes valid JSON: its bytes of 0x80 and up
-// are written as \u00XX.
+// that is not valid UTF-8 still makes valid JSON: its bytes are then read
+// as Latin-1 (each byte of 0x80 and up becomes U+0080..U+00FF).
 //
 // Thread safety: ApplyLogOptions from main() before starting threads; the
 // formatter is spdlog's, called under its logger's lock.

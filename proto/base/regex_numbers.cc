@@ -50,4 +50,13 @@ absl::Status CheckRegexNumbers(std::string_view pattern) {
   return absl::OkStatus();
 }
 
+absl::StatusOr<std::regex> CompileRegex(std::string_view pattern) {
+  if (absl::Status numbers = CheckRegexNumbers(pattern); !numbers.ok()) return numbers;
+  try {
+    return std::regex(pattern.begin(), pattern.end(), std::regex::ECMAScript);
+  } catch (const std::regex_error& e) {
+    return absl::InvalidArgumentError(e.what());
+  }
+}
+
 }  // namespace roomq::base

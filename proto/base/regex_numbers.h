@@ -7,13 +7,15 @@
 // run of digits is undefined behaviour (tests/fuzz/config_fuzz.cc found
 // `\3333333333333333333`), and it builds one state per repetition, so a
 // large bound costs memory in proportion. Every pattern roomq compiles from
-// a config file or a token passes through here first.
+// a config file or a token goes through CompileRegex, which checks first.
 //
-// Thread safety: a pure function.
+// Thread safety: pure functions.
 
+#include <regex>
 #include <string_view>
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 
 namespace roomq::base {
 
@@ -21,9 +23,14 @@ namespace roomq::base {
 inline constexpr int kMaxRegexNumber = 1000;
 
 // OK when every {m,n} bound and \N backreference of `pattern` is at most
-// kMaxRegexNumber; InvalidArgument naming the number otherwise. Digits
-// elsewhere (literal text) are not limited.
+// kMaxRegexNumber; InvalidArgument naming the number otherwise. Other
+// digits (literal text) are not limited; a '{' in a bracket expression is
+// read as a bound too, which refuses only "[{1001]"-like patterns.
 absl::Status CheckRegexNumbers(std::string_view pattern);
+
+// `pattern` as an ECMAScript std::regex once CheckRegexNumbers passed;
+// InvalidArgument with the number's or std::regex's reason otherwise.
+absl::StatusOr<std::regex> CompileRegex(std::string_view pattern);
 
 }  // namespace roomq::base
 

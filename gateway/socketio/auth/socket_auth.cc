@@ -74,16 +74,13 @@ bool ReadRoomList(simdjson::dom::object claims, std::string_view name, RoomList&
       list.exact.emplace_back(entry);
       continue;
     }
-    if (!base::CheckRegexNumbers(entry).ok()) {
-      *why = absl::StrCat("a '", ToAbsl(name), "' entry has a number over ", base::kMaxRegexNumber);
+    absl::StatusOr<std::regex> pattern = base::CompileRegex(entry);
+    if (!pattern.ok()) {
+      *why = absl::StrCat("a '", ToAbsl(name),
+                          "' entry is not a valid regex: ", pattern.status().message());
       return false;
     }
-    try {
-      list.patterns.emplace_back(std::string(entry), std::regex::ECMAScript);
-    } catch (const std::regex_error&) {
-      *why = absl::StrCat("a '", ToAbsl(name), "' entry is not a valid regex");
-      return false;
-    }
+    list.patterns.push_back(*std::move(pattern));
   }
   return true;
 }

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <regex>
 #include <string>
 
 namespace roomq::base {
@@ -23,6 +24,15 @@ TEST(CheckRegexNumbers, RefusesLargeBoundsAndBackreferences) {
     const absl::Status status = CheckRegexNumbers(pattern);
     EXPECT_TRUE(absl::IsInvalidArgument(status)) << pattern << ": " << status;
   }
+}
+
+TEST(CompileRegex, CompilesOrSaysWhyNot) {
+  absl::StatusOr<std::regex> room = CompileRegex("^room-[0-9]{1,3}$");
+  ASSERT_TRUE(room.ok()) << room.status();
+  EXPECT_TRUE(std::regex_match("room-42", *room));
+  EXPECT_FALSE(std::regex_match("room-4242", *room));
+  EXPECT_TRUE(absl::IsInvalidArgument(CompileRegex("[z-a]").status()));
+  EXPECT_TRUE(absl::IsInvalidArgument(CompileRegex(".*\\" + std::string(40, '3')).status()));
 }
 
 }  // namespace
