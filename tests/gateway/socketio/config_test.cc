@@ -71,6 +71,9 @@ TEST(ConfigTest, ErrorsCarryFileAndLine) {
   ExpectError("namespaces:\n  - name: /\n    colour: red\n", "test.yaml:3:");
   ExpectError("namespaces:\n  - pattern: '(unclosed'\n", "bad regex");
   ExpectError("namespaces:\n  - name: /\n    join: '[z-a]'\n", "bad regex");
+  // Numbers std::regex would overflow on or build thousands of states for.
+  ExpectError("namespaces:\n  - name: /\n    join: '.*\\3333333333333333333333'\n", "is over 1000");
+  ExpectError("namespaces:\n  - pattern: '^/a{1001}$'\n", "bad regex '^/a{1001}$'");
   ExpectError("namespaces:\n  - name: /a\n  - name: /a\n", "duplicate namespace name '/a'");
   ExpectError("namespaces:\n  - name: /a\n  - name: /a\n", "test.yaml:3:");
   ExpectError("namespaces:\n  - pattern: x\n  - pattern: x\n", "duplicate namespace pattern");
