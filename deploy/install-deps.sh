@@ -9,7 +9,7 @@ packages=(
   build-essential cmake ninja-build pkg-config git ca-certificates
   libzmq3-dev cppzmq-dev libprotobuf-dev protobuf-compiler libabsl-dev
   libboost1.74-dev libboost-system1.74-dev libgtest-dev libgmock-dev
-  libyaml-cpp-dev libspdlog-dev libsimdjson-dev libssl-dev libcli11-dev
+  libyaml-cpp-dev libspdlog-dev libsimdjson-dev libssl-dev libcli11-dev libre2-dev
 )
 # npm fetches the pinned socket.io-client browser bundle at build time.
 command -v node >/dev/null && command -v npm >/dev/null || packages+=(nodejs npm)

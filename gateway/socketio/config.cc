@@ -4,12 +4,11 @@
 
 #include <cstdlib>
 #include <fstream>
-#include <regex>
 #include <set>
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
-#include "proto/base/regex_numbers.h"
+#include "proto/base/pattern.h"
 #include "proto/base/status_macros.h"
 #include "proto/base/yaml_config.h"
 #include "proto/wire/topic.h"
@@ -24,7 +23,7 @@ class Parser {
   const base::YamlReader& reader() const { return reader_; }
 
   absl::Status CheckRegex(const YAML::Node& node, const std::string& pattern) const {
-    if (absl::StatusOr<std::regex> compiled = base::CompileRegex(pattern); !compiled.ok()) {
+    if (absl::StatusOr<base::Pattern> compiled = base::Pattern::Compile(pattern); !compiled.ok()) {
       return reader_.Error(
           node.Mark(), absl::StrCat("bad regex '", pattern, "': ", compiled.status().message()));
     }

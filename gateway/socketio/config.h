@@ -8,7 +8,7 @@
 //
 //   namespaces:
 //     - name: /               # an exact namespace name (starts with '/'), or
-//     # pattern: '^/dyn-\w+$' # a regex (ECMAScript, must match the whole name,
+//     # pattern: '^/dyn-\w+$' # a regex (RE2 syntax, must match the whole name,
 //     #                       # at most 256 bytes; its text names the family
 //     #                       # a native service serves with OfPattern);
 //     #                       # each matching name becomes its own namespace
@@ -114,7 +114,7 @@ std::string_view RelayPolicyName(RelayPolicy policy);
 
 struct NamespacePolicy {
   std::string name;     // exact namespace, or empty when `pattern` is set
-  std::string pattern;  // ECMAScript regex matched against the whole name
+  std::string pattern;  // regex (proto/base/pattern.h) matched against the whole name
   std::string join = ".*";
   // Rooms clients may publish into; nullopt = the same as `join`.
   std::optional<std::string> publish;

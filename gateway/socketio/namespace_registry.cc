@@ -6,29 +6,29 @@
 
 #include "absl/strings/str_cat.h"
 #include "proto/base/absl_compat.h"
-#include "proto/base/regex_numbers.h"
+#include "proto/base/pattern.h"
 #include "proto/wire/topic.h"
 
 namespace roomq::gateway::socketio {
 namespace {
 
-std::unique_ptr<std::regex> Compile(const std::string& pattern) {
-  absl::StatusOr<std::regex> compiled = base::CompileRegex(pattern);
+std::unique_ptr<base::Pattern> Compile(const std::string& pattern) {
+  absl::StatusOr<base::Pattern> compiled = base::Pattern::Compile(pattern);
   if (!compiled.ok()) {
     spdlog::error("namespace config: regex '{}' does not compile: {}", pattern,
                   std::string(compiled.status().message()));
     return nullptr;
   }
-  return std::make_unique<std::regex>(*std::move(compiled));
+  return std::make_unique<base::Pattern>(*std::move(compiled));
 }
 
 }  // namespace
 
 namespace {
 
-bool Matches(const std::regex* regex, std::string_view room) {
-  if (regex == nullptr || room.empty()) return false;
-  return std::regex_match(room.begin(), room.end(), *regex);
+bool Matches(const base::Pattern* pattern, std::string_view room) {
+  if (pattern == nullptr || room.empty()) return false;
+  return pattern->FullMatch(room);
 }
 
 }  // namespace
@@ -79,7 +79,7 @@ NamespaceRegistry::NamespaceRegistry(const Config& config, size_t max_dynamic)
     ns->name = compiled.policy->name;
     ns->policy = compiled.policy;
     ns->join = compiled.join.get();
-    ns->publish = compiled.MayPublishRegex();
+    ns->publish = compiled.MayPublishPattern();
     std::string key = ns->name;
     namespaces_.emplace(std::move(key), Entry{std::move(ns), 0});
   }
@@ -89,7 +89,7 @@ const NamespaceRegistry::Compiled* NamespaceRegistry::MatchPattern(std::string_v
   if (name.empty() || name[0] != '/' || name.size() > wire::kMaxNamespaceBytes) return nullptr;
   for (const Compiled& compiled : compiled_) {
     if (compiled.pattern == nullptr) continue;
-    if (std::regex_match(name.begin(), name.end(), *compiled.pattern)) return &compiled;
+    if (compiled.pattern->FullMatch(name)) return &compiled;
   }
   return nullptr;
 }
@@ -120,7 +120,7 @@ absl::StatusOr<NamespaceRef> NamespaceRegistry::Acquire(std::string_view name) {
   ns->name = std::string(name);
   ns->policy = compiled->policy;
   ns->join = compiled->join.get();
-  ns->publish = compiled->MayPublishRegex();
+  ns->publish = compiled->MayPublishPattern();
   ns->dynamic = true;
   ++dynamic_count_;
   const Namespace* created = ns.get();

@@ -24,11 +24,10 @@
 // is refused (ResourceExhausted) and nothing is created.
 // Costs: Find and Acquire of a live name are one hash lookup; Resolve of a
 // name that is not live, and Acquire creating one, try the patterns in
-// file order (std::regex).
+// file order (proto/base/pattern.h: linear in the name's length).
 
 #include <cstddef>
 #include <memory>
-#include <regex>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -36,6 +35,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
 #include "gateway/socketio/config.h"
+#include "proto/base/pattern.h"
 
 namespace roomq::gateway::socketio {
 
@@ -45,13 +45,13 @@ inline constexpr size_t kDefaultMaxDynamicNamespaces = 10000;
 struct Namespace {
   std::string name;
   const NamespacePolicy* policy = nullptr;
-  const std::regex* join = nullptr;     // null when clients may not join rooms
-  const std::regex* publish = nullptr;  // null when clients may not publish
+  const base::Pattern* join = nullptr;     // null when clients may not join rooms
+  const base::Pattern* publish = nullptr;  // null when clients may not publish
   bool dynamic = false;
 
-  // True when the namespace's `join` regex lets a client join `room`.
+  // True when the namespace's `join` pattern lets a client join `room`.
   bool MayJoin(std::string_view room) const;
-  // True when the namespace's `publish` regex (by default its `join`) lets
+  // True when the namespace's `publish` pattern (by default its `join`) lets
   // a client publish into `room`.
   bool MayPublish(std::string_view room) const;
 };
@@ -115,10 +115,10 @@ class NamespaceRegistry {
 
   struct Compiled {
     const NamespacePolicy* policy;
-    std::unique_ptr<std::regex> pattern;  // null for exact names
-    std::unique_ptr<std::regex> join;     // null when join is ''
-    std::unique_ptr<std::regex> publish;  // set only when `publish` differs from `join`
-    const std::regex* MayPublishRegex() const {
+    std::unique_ptr<base::Pattern> pattern;  // null for exact names
+    std::unique_ptr<base::Pattern> join;     // null when join is ''
+    std::unique_ptr<base::Pattern> publish;  // set only when `publish` differs from `join`
+    const base::Pattern* MayPublishPattern() const {
       return policy->publish.has_value() ? publish.get() : join.get();
     }
   };

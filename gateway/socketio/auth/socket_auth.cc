@@ -10,7 +10,7 @@
 #include "absl/strings/str_cat.h"
 #include "gateway/socketio/auth/jwt_verifier.h"
 #include "proto/base/absl_compat.h"
-#include "proto/base/regex_numbers.h"
+#include "proto/base/pattern.h"
 
 namespace roomq::gateway::socketio::auth {
 namespace {
@@ -74,7 +74,7 @@ bool ReadRoomList(simdjson::dom::object claims, std::string_view name, RoomList&
       list.exact.emplace_back(entry);
       continue;
     }
-    absl::StatusOr<std::regex> pattern = base::CompileRegex(entry);
+    absl::StatusOr<base::Pattern> pattern = base::Pattern::Compile(entry);
     if (!pattern.ok()) {
       *why = absl::StrCat("a '", ToAbsl(name),
                           "' entry is not a valid regex: ", pattern.status().message());
@@ -112,8 +112,8 @@ bool ReadClaims(const std::string& payload, Grant& grant, std::string* why) {
 bool RoomList::Allows(std::string_view room) const {
   if (!limited) return true;
   if (std::find(exact.begin(), exact.end(), room) != exact.end()) return true;
-  for (const std::regex& pattern : patterns) {
-    if (std::regex_match(room.begin(), room.end(), pattern)) return true;
+  for (const base::Pattern& pattern : patterns) {
+    if (pattern.FullMatch(room)) return true;
   }
   return false;
 }

@@ -12,8 +12,8 @@
 //               "rooms":   a list of at most kMaxRoomClaims strings; the
 //                          socket may `join` only rooms matching one of
 //                          them, on top of the namespace's `join` regex.
-//                          An entry starting with '^' is an ECMAScript
-//                          regex that must match the whole room name; any
+//                          An entry starting with '^' is a regex
+//                          (proto/base/pattern.h) that must match the whole room name; any
 //                          other entry is an exact room name. [] = no
 //                          joins. Absent = only the namespace's `join`.
 //               "publish": false = the socket may not use `publish` and
@@ -74,12 +74,12 @@
 
 #include <chrono>
 #include <memory>
-#include <regex>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "gateway/socketio/auth/auth_policy.h"
+#include "proto/base/pattern.h"
 
 namespace roomq::gateway::socketio::auth {
 
@@ -90,7 +90,7 @@ inline constexpr size_t kMaxRoomClaimBytes = 256;
 struct RoomList {
   bool limited = false;  // the claim was present
   std::vector<std::string> exact;
-  std::vector<std::regex> patterns;
+  std::vector<base::Pattern> patterns;
 
   // True when absent, or when `room` is one of `exact` or matches a pattern.
   bool Allows(std::string_view room) const;

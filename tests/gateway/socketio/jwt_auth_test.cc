@@ -282,12 +282,19 @@ TEST(SocketAuthTest, AValidTokenGrantsItsClaims) {
   EXPECT_FALSE(publisher.grant->MayPublishTo("lobby"));
   EXPECT_TRUE(publisher.grant->MayJoin("lobby")) << "the publish list does not limit joins";
   EXPECT_FALSE(limited.grant->MayPublishTo("lobby")) << "publish: false";
+
+  // A pattern a backtracking matcher takes exponential time on, against a
+  // long room name a client chose: one linear pass (proto/base/pattern.h).
+  Admission nested = Admit(JwtPolicy(), Payload(Sign(Claims(R"(,"rooms":["^(a+)+$"])"))), At(kNow));
+  ASSERT_TRUE(nested.ok()) << nested.reason << nested.detail;
+  EXPECT_FALSE(nested.grant->MayJoin(std::string(100000, 'a') + "!"));
+  EXPECT_TRUE(nested.grant->MayJoin("aaaa"));
 }
 
 TEST(SocketAuthTest, BadClaimTypesRefuseTheToken) {
   for (std::string_view extra :
        {R"(,"rooms":"lobby")", R"(,"rooms":[1])", R"(,"rooms":[""])", R"(,"rooms":["^(unclosed"])",
-        R"(,"publish":"yes")", R"(,"publish":1)", R"(,"publish":[2])",
+        R"(,"rooms":["^(a)\\1$"])", R"(,"publish":"yes")", R"(,"publish":1)", R"(,"publish":[2])",
         R"(,"publish":["^(unclosed"])"}) {
     EXPECT_EQ(Admit(JwtPolicy(), Payload(Sign(Claims(extra))), At(kNow)).reason,
               kReasonInvalidToken)
