@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+
 namespace roomq::gateway::engineio {
 
 void LogThrottled(uint64_t n, std::string_view line) {
@@ -16,6 +18,27 @@ void LogThrottled(uint64_t n, std::string_view line) {
   } else {
     spdlog::info("{}", line);
   }
+}
+
+LineBudget::LineBudget(double rate, const base::Clock* clock)
+    : rate_(rate),
+      burst_(std::max(1.0, rate)),
+      clock_(clock),
+      bucket_(base::TokenBucket::Full(burst_, clock->Now())) {}
+
+void LineBudget::Log(std::string_view line) {
+  if (!bucket_.Take(clock_->Now(), rate_, burst_)) {
+    ++at_debug_;
+    ++at_debug_since_info_;
+    spdlog::debug("{}", line);
+    return;
+  }
+  if (at_debug_since_info_ == 0) {
+    spdlog::info("{}", line);
+    return;
+  }
+  spdlog::info("{} ({} like it at debug since the last)", line, at_debug_since_info_);
+  at_debug_since_info_ = 0;
 }
 
 std::string LogSafe(std::string_view text, size_t max_bytes) {

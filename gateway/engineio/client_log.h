@@ -12,15 +12,25 @@
 //    caller's counter of that kind (the one its metric reads), so the log
 //    adds no state. Count-based, not time-based: a flood of N events writes
 //    at most kLoggedInFull + N / kLogEvery info lines per counter.
+//  - Lines every client causes in the normal course (a socket connected,
+//    recovered, disconnected) are worth reading one by one on a quiet
+//    gateway, so they are not count-sampled: a LineBudget per io thread lets
+//    up to `rate` a second through at info and sends the rest to debug,
+//    counting them; the next line at info says how many went to debug. A
+//    connection flood writes at most `rate` such lines a second per thread.
 //  - Text: a client's string goes into a line through LogSafe: cut to a
 //    bound, quoted, with everything but printable ASCII escaped.
 //
-// Thread safety: pure functions; spdlog's logger is thread-safe.
+// Thread safety: pure functions; spdlog's logger is thread-safe. A
+// LineBudget belongs to one thread.
 
 #include <cstddef>
 #include <cstdint>
 #include <string>
 #include <string_view>
+
+#include "proto/base/clock.h"
+#include "proto/base/token_bucket.h"
 
 namespace roomq::gateway::engineio {
 
@@ -36,6 +46,29 @@ constexpr bool LogInFull(uint64_t n) { return n <= kLoggedInFull || n % kLogEver
 // (the kLoggedInFull-th says that further ones are logged once per
 // kLogEvery), else at debug.
 void LogThrottled(uint64_t n, std::string_view line);
+
+// Info lines of one kind at most `rate` a second (a burst of `rate`; at
+// least 1), the rest at debug. rate <= 0: no limit, every line at info.
+class LineBudget {
+ public:
+  LineBudget(double rate, const base::Clock* clock);
+
+  // Logs `line` at info within the budget, else at debug. The first line at
+  // info after some went to debug ends "(N like it at debug since the
+  // last)".
+  void Log(std::string_view line);
+
+  // Lines sent to debug so far (for the metric).
+  uint64_t at_debug() const { return at_debug_; }
+
+ private:
+  double rate_;
+  double burst_;
+  const base::Clock* clock_;
+  base::TokenBucket bucket_;
+  uint64_t at_debug_ = 0;
+  uint64_t at_debug_since_info_ = 0;
+};
 
 // `text` (from a client) as it may appear in a log line: in double quotes,
 // at most `max_bytes` of it, '"' and '\\' escaped, every byte outside

@@ -88,6 +88,7 @@ absl::StatusOr<socketio::ServerOptions> SocketioOptionsFrom(const GatewayOptions
                                           ? socketio::RateLimitPolicy::kDisconnect
                                           : socketio::RateLimitPolicy::kErrorAck;
   socketio.max_dynamic_namespaces = static_cast<size_t>(options.max_dynamic_namespaces);
+  socketio.socket_log_rate = options.socket_log_rate;
   socketio.max_rooms_per_socket = static_cast<size_t>(options.max_rooms_per_socket);
   socketio.max_shard_queue_bytes = static_cast<uint64_t>(options.max_shard_queue_bytes);
   return socketio;

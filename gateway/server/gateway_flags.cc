@@ -77,6 +77,10 @@ void AddGatewayOptions(CLI::App& app, GatewayOptions& options) {
          "client address is the rightmost X-Forwarded-For hop that is not itself a trusted "
          "proxy. Unset: the TCP peer is the client, X-Forwarded-For is ignored")
       ->delimiter(',');
+  app.add_option("--socket-log-rate", options.socket_log_rate,
+                 "Socket connected, recovered and disconnected lines each io thread logs at "
+                 "info per second; the rest go to debug, counted in "
+                 "socket_log_lines_at_debug_total. 0: no limit");
   app.add_option("--max-namespaces", options.max_namespaces,
                  "Namespaces one connection may join; a CONNECT over it gets CONNECT_ERROR");
   app.add_option(

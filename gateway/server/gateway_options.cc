@@ -58,6 +58,7 @@ absl::Status GatewayOptions::Validate() const {
   if (!(message_rate >= 0) || !(message_burst >= 1)) {
     return absl::InvalidArgumentError("--message-rate must be >= 0 and --message-burst >= 1");
   }
+  if (!(socket_log_rate >= 0)) return absl::InvalidArgumentError("--socket-log-rate must be >= 0");
   if (rate_limit_policy != "ack" && rate_limit_policy != "disconnect") {
     return absl::InvalidArgumentError("--rate-limit-policy must be 'ack' or 'disconnect'");
   }

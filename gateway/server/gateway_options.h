@@ -70,6 +70,9 @@ struct GatewayOptions {
   int32_t max_rooms_per_socket = 1000;
   double message_rate = 1000;
   double message_burst = 2000;
+  // Socket connected/recovered/disconnected lines each io thread logs at
+  // info per second; the rest go to debug. 0 = no limit.
+  double socket_log_rate = 50;
   int32_t shutdown_grace_ms = 1000;
   // 0..100; 0 = off (each wakeup writes what it queued).
   int32_t write_delay_ms = 0;

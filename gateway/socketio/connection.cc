@@ -286,9 +286,10 @@ void Connection::FinishConnect(const std::string& nsp, uint64_t handle,
   MarkSessionStart(socket);
   Send(EncodeConnect(nsp, socket.id, socket.pid));
   RecordOpen(socket);
-  spdlog::info("socket connected: id={} ns={} transport={} session={} remote={}", socket.id, nsp,
-               session_.transport(), engineio::SidForLog(session_.id()),
-               session_.handshake().remote_address);
+  shard_->socket_lines().Log(absl::StrCat("socket connected: id=", socket.id, " ns=", LogSafe(nsp),
+                                          " transport=", ToAbsl(session_.transport()),
+                                          " session=", engineio::SidForLog(session_.id()),
+                                          " remote=", session_.handshake().remote_address));
   if (socket.ns->policy->forward) {
     v1::Envelope envelope;
     envelope.set_kind(v1::KIND_CONNECTION);
@@ -326,8 +327,10 @@ void Connection::CloseSocket(Socket& socket, std::string_view reason, bool tell_
   }
   ++shard_->stats().disconnects[std::string(reason)];
   RecordClose(*owned, reason);
-  spdlog::info("socket disconnected: id={} ns={} transport={} session={} reason=\"{}\"", owned->id,
-               owned->ns->name, session_.transport(), engineio::SidForLog(session_.id()), reason);
+  shard_->socket_lines().Log(absl::StrCat(
+      "socket disconnected: id=", owned->id, " ns=", LogSafe(owned->ns->name),
+      " transport=", ToAbsl(session_.transport()), " session=", engineio::SidForLog(session_.id()),
+      " reason=\"", ToAbsl(reason), "\""));
   if (owned->ns->policy->forward) {
     v1::Envelope envelope;
     envelope.set_kind(v1::KIND_DISCONNECTION);

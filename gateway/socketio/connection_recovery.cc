@@ -15,6 +15,7 @@
 #include "gateway/engineio/sid.h"
 #include "gateway/socketio/connection.h"
 #include "gateway/socketio/recovery.h"
+#include "proto/base/absl_compat.h"
 
 namespace roomq::gateway::socketio {
 
@@ -82,8 +83,9 @@ void Connection::FinishRecovery(const std::string& nsp, uint64_t handle,
   if (!recovery.ok()) {
     // As Socket.IO: a session that cannot be recovered becomes a new one.
     ++shard_->stats().recoveries_failed;
-    spdlog::info("socket {} ns={}: session not recovered ({}); fresh session", socket.id, nsp,
-                 recovery.status().ToString());
+    shard_->socket_lines().Log(absl::StrCat("socket ", socket.id, " ns=", engineio::LogSafe(nsp),
+                                            ": session not recovered (",
+                                            recovery.status().ToString(), "); fresh session"));
     BeginConnect(socket);
     return;
   }
@@ -122,9 +124,10 @@ void Connection::FinishRecovery(const std::string& nsp, uint64_t handle,
     ++sent;
   }
   ++shard_->stats().recoveries;
-  spdlog::info("socket recovered: id={} ns={} transport={} session={} remote={} missed={}",
-               socket.id, nsp, session_.transport(), engineio::SidForLog(session_.id()),
-               session_.handshake().remote_address, sent);
+  shard_->socket_lines().Log(absl::StrCat(
+      "socket recovered: id=", socket.id, " ns=", engineio::LogSafe(nsp),
+      " transport=", ToAbsl(session_.transport()), " session=", engineio::SidForLog(session_.id()),
+      " remote=", session_.handshake().remote_address, " missed=", sent));
   if (socket.ns->policy->forward) {
     v1::Envelope envelope;
     envelope.set_kind(v1::KIND_CONNECTION);

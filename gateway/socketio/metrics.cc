@@ -4,6 +4,7 @@
 #include <string>
 #include <string_view>
 
+#include "gateway/socketio/auth/jwt_verifier.h"
 #include "gateway/socketio/connection.h"
 #include "gateway/socketio/shard.h"
 #include "proto/base/prometheus_text.h"
@@ -42,6 +43,7 @@ void MetricsSnapshot::Merge(const MetricsSnapshot& shard) {
   MergeMap(drops, shard.drops);
   MergeMap(refusals, shard.refusals);
   protocol_errors += shard.protocol_errors;
+  socket_log_lines_at_debug += shard.socket_log_lines_at_debug;
   MergeMap(transport_errors, shard.transport_errors);
   MergeMap(auth_refusals, shard.auth_refusals);
   MergeMap(middleware, shard.middleware);
@@ -49,8 +51,23 @@ void MetricsSnapshot::Merge(const MetricsSnapshot& shard) {
   MergeMap(disconnects, shard.disconnects);
 }
 
+namespace {
+
+// Labels from closed sets, exported at zero so that a rate() or an alert
+// sees each series before its first event (disconnect reasons are an open
+// set: they appear with their first socket).
+constexpr std::string_view kAuthRefusalReasons[] = {
+    auth::kReasonMissingToken,     auth::kReasonInvalidToken,    auth::kReasonTokenExpired,
+    auth::kReasonTokenNotYetValid, auth::kReasonInvalidAudience, auth::kReasonInvalidIssuer};
+constexpr std::string_view kMiddlewareOutcomes[] = {kMiddlewareAdmitted, kMiddlewareRefused,
+                                                    kMiddlewareTimeout, kMiddlewareDataTooLarge};
+
+}  // namespace
+
 MetricsSnapshot ShardSnapshot(const Shard& shard) {
   MetricsSnapshot s;
+  for (std::string_view reason : kAuthRefusalReasons) s.auth_refusals[std::string(reason)] = 0;
+  for (std::string_view outcome : kMiddlewareOutcomes) s.middleware[std::string(outcome)] = 0;
   const ShardStats& stats = shard.stats();
   s.sessions = shard.connections().size();
   for (const Connection* connection : shard.connections()) {
@@ -83,6 +100,7 @@ MetricsSnapshot ShardSnapshot(const Shard& shard) {
   s.refusals["rooms_per_address"] = stats.rooms_per_address_refused;
   s.refusals["max_socket_data_bytes"] = stats.socket_data_refused;
   s.protocol_errors = stats.protocol_errors;
+  s.socket_log_lines_at_debug = shard.socket_lines().at_debug();
   for (const auto& [reason, count] : stats.disconnects) s.disconnects[reason] = count;
   for (const auto& [reason, count] : stats.auth_refusals) s.auth_refusals[reason] = count;
   for (const auto& [outcome, count] : stats.middleware) s.middleware[outcome] = count;
@@ -122,6 +140,9 @@ std::string FormatPrometheus(const MetricsSnapshot& s) {
   ByLabel(page, "refusals_total", "Requests refused by a limit", "limit", s.refusals);
   page.Counter("protocol_errors_total", "Sessions closed for a malformed packet",
                s.protocol_errors);
+  page.Counter("socket_log_lines_at_debug_total",
+               "Socket connected/recovered/disconnected lines over --socket-log-rate, at debug",
+               s.socket_log_lines_at_debug);
   ByLabel(page, "transport_errors_total",
           "Connections closed for bad input or silence below the packet level, by reason", "reason",
           s.transport_errors);

@@ -43,7 +43,8 @@
 //                                          (engineio/transport_errors.h; set by
 //                                          the caller from EngineStats)
 //   auth_refusals_total{reason}   counter  CONNECTs refused by a namespace's auth
-//                                          policy (auth/socket_auth.h reasons)
+//                                          policy (auth/socket_auth.h reasons; each
+//                                          exported from zero, as middleware_total)
 //   middleware_total{outcome}     counter  CONNECTs to `middleware: required`
 //                                          namespaces: admitted, refused, timeout
 //                                          (no verdict in time, no service
@@ -53,6 +54,8 @@
 //                                          rooms_dropped, taken_over (closed here:
 //                                          recovered on another node)
 //   disconnects_total{reason}     counter  socket disconnects by Socket.IO reason
+//   socket_log_lines_at_debug_total counter socket connected/recovered/disconnected
+//                                          lines over --socket-log-rate, logged at debug
 //   broker_connected              gauge    1 while the broker answers
 //   bridge_*                      counters of the bridge thread (bridge.h BridgeStats)
 //
@@ -84,6 +87,7 @@ struct MetricsSnapshot {
   std::map<std::string, uint64_t> drops;     // reason -> count
   std::map<std::string, uint64_t> refusals;  // limit -> count
   uint64_t protocol_errors = 0;
+  uint64_t socket_log_lines_at_debug = 0;
   std::map<std::string, uint64_t> transport_errors;  // reason -> count (set by the caller)
   std::map<std::string, uint64_t> auth_refusals;     // reason -> count
   std::map<std::string, uint64_t> middleware;        // outcome -> count

@@ -57,6 +57,7 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Create(
   shard_options.max_rooms_per_socket = options.max_rooms_per_socket;
   shard_options.max_dynamic_namespaces = options.max_dynamic_namespaces;
   shard_options.timers = options.limits.timers;
+  shard_options.socket_log_rate = options.socket_log_rate;
   for (size_t i = 0; i < shards.size(); ++i) {
     server->shards_.push_back(
         std::make_shared<Shard>(i, shards[i], server->config_, server->bridge_, shard_options));

@@ -51,6 +51,8 @@ struct ServerOptions {
   uint64_t max_shard_queue_bytes = uint64_t{64} << 20;
   // Dynamic namespaces each shard may hold at once (shard.h).
   size_t max_dynamic_namespaces = kDefaultMaxDynamicNamespaces;
+  // Socket lines each shard logs at info per second (shard.h).
+  double socket_log_rate = 50;
 };
 
 class Server : public engineio::SessionListenerFactory {

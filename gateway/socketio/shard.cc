@@ -26,7 +26,8 @@ Shard::Shard(size_t index, boost::asio::any_io_executor executor,
       config_(std::move(config)),
       port_(std::move(port)),
       options_(options),
-      namespaces_(*config_, options_.max_dynamic_namespaces) {}
+      namespaces_(*config_, options_.max_dynamic_namespaces),
+      socket_lines_(options_.socket_log_rate, &options_.timers->clock()) {}
 
 std::string Shard::NewSocketId() {
   // 12 bytes = 96 bits = exactly kSocketIdRandomChars base64url characters.

@@ -56,6 +56,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
 #include "absl/status/status.h"
+#include "gateway/engineio/client_log.h"
 #include "gateway/engineio/timer_service.h"
 #include "gateway/socketio/config.h"
 #include "gateway/socketio/dispatch.h"
@@ -82,6 +83,10 @@ struct ShardOptions {
   // that would create one more is answered CONNECT_ERROR {"message":"Too
   // many dynamic namespaces"} and the session stays. Default 10000.
   size_t max_dynamic_namespaces = kDefaultMaxDynamicNamespaces;
+  // Lines per second at info for the sockets of this shard connecting,
+  // recovering and disconnecting; the rest at debug (engineio/client_log.h
+  // LineBudget). 0 = no limit.
+  double socket_log_rate = 50;
 };
 
 // Counters of one shard for /metrics (metrics.h); touched only on its
@@ -221,6 +226,9 @@ class Shard : public std::enable_shared_from_this<Shard> {
 
   size_t socket_count() const { return sockets_.size(); }
   size_t subscription_count() const { return topics_.size(); }
+  // The budget every socket line of this shard goes through.
+  engineio::LineBudget& socket_lines() { return socket_lines_; }
+  const engineio::LineBudget& socket_lines() const { return socket_lines_; }
   ShardStats& stats() { return stats_; }
   const ShardStats& stats() const { return stats_; }
   // Connections of this shard (each adds itself for its lifetime), for
@@ -296,6 +304,7 @@ class Shard : public std::enable_shared_from_this<Shard> {
   absl::flat_hash_set<Socket*, OwnHash, OwnEq> own_rooms_;  // sockets in their own room
   absl::flat_hash_map<std::string, TopicState> topics_;     // topic key -> subscription state
   ShardStats stats_;
+  engineio::LineBudget socket_lines_;
   absl::flat_hash_set<Connection*> connections_;
   uint64_t next_handle_ = 1;
   uint64_t next_generation_ = 1;

@@ -50,6 +50,17 @@ class MetricsTest : public ::testing::Test {
   int count_ = 0;
 };
 
+TEST_F(MetricsTest, ClosedLabelSetsAreExportedAtZero) {
+  const std::string page = FormatPrometheus(ShardSnapshot(*shard_));
+  for (const char* series : {"roomq_gateway_auth_refusals_total{reason=\"missing token\"} 0\n",
+                             "roomq_gateway_auth_refusals_total{reason=\"invalid issuer\"} 0\n",
+                             "roomq_gateway_middleware_total{outcome=\"admitted\"} 0\n",
+                             "roomq_gateway_middleware_total{outcome=\"data_too_large\"} 0\n",
+                             "roomq_gateway_socket_log_lines_at_debug_total 0\n"}) {
+    EXPECT_NE(page.find(series), std::string::npos) << series << page;
+  }
+}
+
 TEST_F(MetricsTest, GaugesFollowSessionsSocketsAndRooms) {
   EXPECT_EQ(ShardSnapshot(*shard_).sessions, 0u);
   Client a = NewClient();

@@ -261,5 +261,40 @@ TEST_F(NamespaceLifecycleTest, TheLoggedNamespaceIsCutAndEscaped) {
   EXPECT_LT(lines[0].size(), 250u);
 }
 
+// Every socket's connected and disconnected lines share the shard's
+// --socket-log-rate budget: a flood of connections writes at most that many
+// lines a second at info; the rest go to debug, counted for /metrics, and
+// the next line at info says how many did. The namespace is quoted.
+TEST_F(NamespaceLifecycleTest, SocketLinesStayWithinTheShardsBudget) {
+  ShardOptions options;
+  options.socket_log_rate = 2;
+  MakeShard(options);
+  LogCapture log;
+  std::vector<Client> clients;
+  for (int i = 0; i < 5; ++i) {
+    clients.push_back(NewClient());
+    ASSERT_TRUE(Admitted(Connect(clients.back(), "/t-acme"), "/t-acme"));
+  }
+  const std::vector<std::string> connected = log.Grep("socket connected: ");
+  ASSERT_EQ(connected.size(), 2u);
+  EXPECT_NE(connected[0].find(" ns=\"/t-acme\" transport="), std::string::npos) << connected[0];
+  EXPECT_EQ(shard_->socket_lines().at_debug(), 3u);
+  EXPECT_NE(FormatPrometheus(ShardSnapshot(*shard_))
+                .find("\nroomq_gateway_socket_log_lines_at_debug_total 3\n"),
+            std::string::npos);
+
+  timers_.Advance(std::chrono::milliseconds(500));  // one line's worth
+  clients[0].Send("1/t-acme,");
+  clients[1].Send("1/t-acme,");
+  Run();
+  const std::vector<std::string> disconnected = log.Grep("socket disconnected: ");
+  ASSERT_EQ(disconnected.size(), 1u);
+  EXPECT_NE(disconnected[0].find("reason=\"client namespace disconnect\" (3 like it at debug "
+                                 "since the last)"),
+            std::string::npos)
+      << disconnected[0];
+  EXPECT_EQ(shard_->socket_lines().at_debug(), 4u);
+}
+
 }  // namespace
 }  // namespace roomq::gateway::socketio
