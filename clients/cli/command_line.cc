@@ -17,12 +17,13 @@ void UseCliConventions(CLI::App& app) {
   app.option_defaults()->multi_option_policy(CLI::MultiOptionPolicy::Throw);
 }
 
-void AddCommonOptions(CLI::App& app, std::string& broker_pub, std::string& broker_sub,
-                      std::string& ns, std::string& curve_server_key,
-                      std::string& curve_secret_key) {
-  node::AddBrokerEndpointOptions(app, broker_pub, broker_sub);
-  app.add_option("--ns", ns, "Socket.IO namespace.")->type_name("NAMESPACE");
-  node::AddCurveClientOptions(app, curve_server_key, curve_secret_key);
+// The flags of every command that talks to the broker.
+template <typename Command>
+void AddCommonOptions(CLI::App& app, Command& command) {
+  node::AddBrokerEndpointOptions(app, command.broker_pub, command.broker_sub);
+  app.add_option("--ns", command.ns, "Socket.IO namespace.")->type_name("NAMESPACE");
+  node::AddCurveClientOptions(app, command.curve_server_key, command.curve_secret_key);
+  base::AddLogOptions(app, command.log);
 }
 
 // Both CURVE files or neither (they are read when the command runs).
@@ -70,8 +71,7 @@ void AddPubOptions(CLI::App& app, PubCommand& command) {
   app.footer(
       "Exit status: 0 when every event was confirmed, 1 when not (or a line was not JSON),\n"
       "2 for a usage error.");
-  AddCommonOptions(app, command.broker_pub, command.broker_sub, command.ns,
-                   command.curve_server_key, command.curve_secret_key);
+  AddCommonOptions(app, command);
   app.add_option("--room", command.rooms, "Target room; none = the whole namespace.")
       ->type_name("ROOM");
   app.add_option("--except-room", command.except_rooms, "Skip sockets in this room.")
@@ -102,8 +102,7 @@ void AddSubOptions(CLI::App& app, SubFlags& flags) {
       "\"ready\" goes to stderr once the broker confirmed the subscription. Keeps running\n"
       "(and resubscribes) across broker restarts; exits 0 on SIGINT/SIGTERM.");
   SubCommand& command = flags.command;
-  AddCommonOptions(app, command.broker_pub, command.broker_sub, command.ns,
-                   command.curve_server_key, command.curve_secret_key);
+  AddCommonOptions(app, command);
   app.add_option("--room", command.rooms, "Room to receive; none = namespace-wide events only.")
       ->type_name("ROOM");
   flags.from_offset_option =
@@ -129,8 +128,7 @@ void AddSocketsOptions(CLI::App& app, SocketsCommand& command) {
       "The broker answers from its socket records (io.in(room).fetchSockets()).");
   app.footer(
       "Exit status: 0 when answered, 1 when the broker did not answer, 2 for a usage error.");
-  AddCommonOptions(app, command.broker_pub, command.broker_sub, command.ns,
-                   command.curve_server_key, command.curve_secret_key);
+  AddCommonOptions(app, command);
   app.add_option("--room", command.rooms, "Sockets in this room; none = the whole namespace.")
       ->type_name("ROOM");
   app.add_option("--except-room", command.except_rooms, "Leave out sockets in this room.")

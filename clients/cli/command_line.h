@@ -17,12 +17,17 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "proto/base/log_options.h"
 #include "proto/node/endpoints.h"
 
 namespace roomq::cli {
 
 inline constexpr const char* kDefaultBrokerPub = node::kDefaultPubEndpoint;
 inline constexpr const char* kDefaultBrokerSub = node::kDefaultSubEndpoint;
+// --log-format and --log-level of the commands that talk to the broker: by
+// default only warnings, since the library's lifecycle lines would clutter
+// the stderr of a command meant for scripts.
+inline constexpr base::LogOptions kDefaultLogOptions{base::LogFormat::kText, base::LogLevel::kWarn};
 
 struct PubCommand {
   std::string broker_pub = kDefaultBrokerPub;
@@ -38,6 +43,7 @@ struct PubCommand {
   std::chrono::milliseconds timeout{5000};  // wait for broker receipts
   std::string curve_server_key;             // CURVE key files (both or neither; loaded when run)
   std::string curve_secret_key;
+  base::LogOptions log = kDefaultLogOptions;
 };
 
 struct SubCommand {
@@ -51,6 +57,7 @@ struct SubCommand {
   uint64_t epoch = 0;
   std::string curve_server_key;  // CURVE key files (both or neither; loaded when run)
   std::string curve_secret_key;
+  base::LogOptions log = kDefaultLogOptions;
 };
 
 struct SocketsCommand {
@@ -63,6 +70,7 @@ struct SocketsCommand {
   std::chrono::milliseconds timeout{5000};  // per broker answer
   std::string curve_server_key;
   std::string curve_secret_key;
+  base::LogOptions log = kDefaultLogOptions;
 };
 
 struct KeygenCommand {

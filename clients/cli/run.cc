@@ -18,10 +18,10 @@
 #include "absl/time/time.h"
 #include "clients/cli/format.h"
 #include "proto/base/json.h"
+#include "proto/base/log_options.h"
 #include "proto/node/curve.h"
 #include "proto/node/link.h"
 #include "roomq/client.h"
-#include "spdlog/spdlog.h"
 
 namespace roomq::cli {
 namespace {
@@ -383,8 +383,15 @@ int Main(int argc, char** argv) {
                  UsageFor(args).c_str());
     return 2;
   }
-  // Library lifecycle logs would clutter a CLI's stderr; warnings stay.
-  spdlog::set_level(spdlog::level::warn);
+  std::visit(
+      [](const auto& parsed) {
+        if constexpr (requires { parsed.log; }) {
+          base::ApplyLogOptions(parsed.log);
+        } else {
+          base::ApplyLogOptions(kDefaultLogOptions);
+        }
+      },
+      *command);
   if (auto* help = std::get_if<HelpCommand>(&*command)) {
     std::fputs(help->text.c_str(), stdout);
     return 0;

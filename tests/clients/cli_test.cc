@@ -112,6 +112,22 @@ TEST(CommandLineTest, Defaults) {
   EXPECT_TRUE(sub.rooms.empty());
 }
 
+// The library's lifecycle lines stay off a script's stderr unless asked for.
+TEST(CommandLineTest, LogFlagsDefaultToWarnings) {
+  const auto pub = std::get<PubCommand>(*ParseCommandLine({"pub"}));
+  EXPECT_EQ(pub.log.level, base::LogLevel::kWarn);
+  EXPECT_EQ(pub.log.format, base::LogFormat::kText);
+  auto sub = ParseCommandLine({"sub", "--log-level", "debug", "--log-format", "json"});
+  ASSERT_TRUE(sub.ok()) << sub.status();
+  EXPECT_EQ(std::get<SubCommand>(*sub).log.level, base::LogLevel::kDebug);
+  EXPECT_EQ(std::get<SubCommand>(*sub).log.format, base::LogFormat::kJson);
+  auto sockets = ParseCommandLine({"sockets", "--log-level=error"});
+  ASSERT_TRUE(sockets.ok()) << sockets.status();
+  EXPECT_EQ(std::get<SocketsCommand>(*sockets).log.level, base::LogLevel::kError);
+  EXPECT_FALSE(ParseCommandLine({"pub", "--log-level", "loud"}).ok());
+  EXPECT_FALSE(ParseCommandLine({"keygen", "k", "--log-level", "debug"}).ok());
+}
+
 TEST(CommandLineTest, SubRooms) {
   auto command = ParseCommandLine({"sub", "--ns=/chat", "--room", "a", "--room", "b"});
   ASSERT_TRUE(command.ok());
