@@ -1,5 +1,6 @@
 #include "broker/config.h"
 
+#include <algorithm>
 #include <limits>
 #include <optional>
 
@@ -19,7 +20,8 @@ constexpr base::DurationRange kMaxTtlRange{milliseconds(1), milliseconds(int64_t
 
 class Parser {
  public:
-  explicit Parser(std::string_view source) : reader_(source) {}
+  Parser(std::string_view source, const std::vector<std::string>& flag_keys)
+      : reader_(source), flag_keys_(flag_keys) {}
 
   const base::YamlReader& reader() const { return reader_; }
 
@@ -123,7 +125,7 @@ class Parser {
         ROOMQ_RETURN_IF_ERROR(History(item.second, config.history));
       } else if (key == "sessions") {
         ROOMQ_RETURN_IF_ERROR(Sessions(item.second, config.sessions));
-      } else {
+      } else if (std::find(flag_keys_.begin(), flag_keys_.end(), key) == flag_keys_.end()) {
         return UnknownKey(item.first, key, "");
       }
     }
@@ -140,19 +142,16 @@ class Parser {
   }
 
   base::YamlReader reader_;
+  const std::vector<std::string>& flag_keys_;  // the flag layer's (proto/base/flag_file.h)
 };
 
 }  // namespace
 
-absl::StatusOr<BrokerConfig> ParseBrokerConfig(std::string_view yaml, std::string_view source) {
-  const Parser parser(source);
+absl::StatusOr<BrokerConfig> ParseBrokerConfig(std::string_view yaml, std::string_view source,
+                                               const std::vector<std::string>& flag_keys) {
+  const Parser parser(source, flag_keys);
   return parser.reader().Parse<BrokerConfig>(
       yaml, [&](const YAML::Node& root) { return parser.Config(root); });
-}
-
-absl::StatusOr<BrokerConfig> LoadBrokerConfig(const std::string& path) {
-  ROOMQ_ASSIGN_OR_RETURN(const std::string text, base::ReadConfigFile(path));
-  return ParseBrokerConfig(text, path);
 }
 
 }  // namespace roomq::broker

@@ -2,7 +2,8 @@
 #define ROOMQ_BROKER_CONFIG_H_
 
 // The broker's optional YAML config (--config FILE): history limits and the
-// session store. Every key is optional; an unknown key, a wrong type or a
+// session store, next to any of its flags as keys (hwm: 1000; main.cc reads
+// those with proto/base/flag_file.h). Every key is optional; an unknown key, a wrong type or a
 // bad value is an error naming the file, line and column, and the key's
 // path (e.g. 'history.namespaces./chat.max_age'). Durations take a unit
 // (proto/base/yaml_config.h): 500ms, 30s, 2m, 1h.
@@ -30,6 +31,7 @@
 
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "broker/history/history.h"
@@ -43,10 +45,10 @@ struct BrokerConfig {
 };
 
 // Parses YAML text; `source` names it in errors. InvalidArgument on any
-// problem.
-absl::StatusOr<BrokerConfig> ParseBrokerConfig(std::string_view yaml, std::string_view source);
-// Reads and parses a file; NotFound / InvalidArgument.
-absl::StatusOr<BrokerConfig> LoadBrokerConfig(const std::string& path);
+// problem. Top-level `flag_keys` are the broker's flags, which the flag
+// layer reads (proto/base/flag_file.h); they are skipped here.
+absl::StatusOr<BrokerConfig> ParseBrokerConfig(std::string_view yaml, std::string_view source,
+                                               const std::vector<std::string>& flag_keys = {});
 
 }  // namespace roomq::broker
 

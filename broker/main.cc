@@ -16,6 +16,7 @@
 #include "broker/security/curve_server.h"
 #include "google/protobuf/stubs/logging.h"
 #include "proto/base/command_line.h"
+#include "proto/base/flag_file.h"
 #include "proto/base/log_options.h"
 #include "spdlog/spdlog.h"
 
@@ -92,8 +93,9 @@ int main(int argc, char** argv) {
       ->check(roomq::base::AtLeast(1));
   app.add_option("--io-threads", io_threads, "ZeroMQ I/O threads")->check(roomq::base::AtLeast(1));
   app.add_option("--config", config_path,
-                 "YAML file with history limits (per namespace) and session store limits; none = "
-                 "defaults (1000 messages and 2 min per topic, 256 MiB in all)")
+                 "YAML config file: any flag as a key (hwm: 1000; flags given here win), history "
+                 "limits (per namespace) and session store limits; none = defaults (1000 "
+                 "messages and 2 min per topic, 256 MiB in all)")
       ->check(CLI::ExistingFile);
   app.add_option("--data-dir", options.data_dir,
                  "Directory of the history log: history survives a restart (same epoch); empty = "
@@ -117,13 +119,15 @@ int main(int argc, char** argv) {
                  "picks a free port (logged); none = off")
       ->check(roomq::base::kHostPort);
   using roomq::broker::failover::Role;
-  CLI::Option* pair_role =
-      roomq::base::AddChoice(app, "--pair-role", options.pair.role,
-                             {{"primary", Role::kPrimary}, {"backup", Role::kBackup}},
-                             "Failover: this broker's role in a primary/backup pair "
-                             "(broker/failover/README.md); none = alone. Needs --pair-bind and "
-                             "--pair-peer")
-          ->default_str("none");
+  // "none" is a value too, so that --print-config's output reads back.
+  enum class PairRole { kNone, kPrimary, kBackup };
+  PairRole pair_role = PairRole::kNone;
+  roomq::base::AddChoice(
+      app, "--pair-role", pair_role,
+      {{"none", PairRole::kNone}, {"primary", PairRole::kPrimary}, {"backup", PairRole::kBackup}},
+      "Failover: this broker's role in a primary/backup pair "
+      "(broker/failover/README.md); none = alone. Needs --pair-bind and "
+      "--pair-peer");
   app.add_option("--pair-bind", options.pair.bind,
                  "Failover: endpoint the pair's other broker sends its heartbeats to (ROUTER)");
   app.add_option("--pair-peer", options.pair.peer,
@@ -145,16 +149,22 @@ int main(int argc, char** argv) {
       ->check(roomq::base::AtLeast(1));
   roomq::base::LogOptions log;
   roomq::base::AddLogOptions(app, log);
+  bool print_config = false;
+  roomq::base::AddPrintConfigFlag(app, print_config);
   roomq::base::ParseCommandLineOrExit(app, argc, argv);
+  const std::string config_text =
+      roomq::base::ApplyConfigFileOrExit(app, config_path, print_config, {"history", "sessions"});
   roomq::base::ApplyLogOptions(log);
-  options.pair.enabled = pair_role->count() > 0;
+  options.pair.enabled = pair_role != PairRole::kNone;
+  options.pair.role = pair_role == PairRole::kBackup ? Role::kBackup : Role::kPrimary;
   if (!options.pair.enabled && (!options.pair.bind.empty() || !options.pair.peer.empty())) {
     std::fprintf(stderr, "roomq-broker: --pair-bind and --pair-peer need --pair-role\n");
     return 2;
   }
 
   if (!config_path.empty()) {
-    auto config = roomq::broker::LoadBrokerConfig(config_path);
+    auto config =
+        roomq::broker::ParseBrokerConfig(config_text, config_path, roomq::base::FlagKeys(app));
     if (!config.ok()) {
       std::fprintf(stderr, "roomq-broker: --config: %s\n",
                    std::string(config.status().message()).c_str());

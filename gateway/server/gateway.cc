@@ -63,7 +63,7 @@ absl::StatusOr<socketio::ServerOptions> SocketioOptionsFrom(const GatewayOptions
   if (options.config.empty()) {
     socketio.config = socketio::DefaultConfig();
   } else {
-    auto config = socketio::LoadConfigFile(options.config);
+    auto config = socketio::LoadConfigFile(options.config, options.config_flag_keys);
     if (!config.ok()) {
       return absl::InvalidArgumentError("--config " + options.config + ": " +
                                         config.status().ToString());

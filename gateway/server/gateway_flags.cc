@@ -16,7 +16,8 @@ void AddGatewayOptions(CLI::App& app, GatewayOptions& options) {
   node::AddCurveClientOptions(app, options.curve_server_key, options.curve_secret_key);
   app.add_option(
       "--config", options.config,
-      "YAML namespace policy file; empty = namespace / open (join any room, relay broadcast)");
+      "YAML config file: any flag as a key (max_outbound_bytes: 1048576; flags given here "
+      "win) and the namespaces; none = namespace / open (join any room, relay broadcast)");
   app.add_option("--ping-interval-ms", options.ping_interval_ms,
                  "Engine.IO pingInterval: the server pings this often");
   app.add_option("--ping-timeout-ms", options.ping_timeout_ms,

@@ -34,8 +34,12 @@ struct GatewayOptions {
   // CURVE key files: both or neither.
   std::string curve_server_key;
   std::string curve_secret_key;
-  // YAML namespace policy file; empty: namespace "/" open.
+  // YAML config file: flags as keys (read by main, proto/base/flag_file.h)
+  // and the namespaces; empty: namespace "/" open.
   std::string config;
+  // The top-level keys of `config` that are flags, which the namespaces'
+  // parser skips (base::FlagKeys of the command line).
+  std::vector<std::string> config_flag_keys;
   int32_t ping_interval_ms = 25000;
   int32_t ping_timeout_ms = 20000;
   int32_t connect_timeout_ms = 45000;

@@ -14,6 +14,7 @@
 #include "gateway/server/gateway_flags.h"
 #include "gateway/server/gateway_options.h"
 #include "proto/base/command_line.h"
+#include "proto/base/flag_file.h"
 #include "proto/base/log_options.h"
 
 int main(int argc, char** argv) {
@@ -26,7 +27,11 @@ int main(int argc, char** argv) {
   roomq::gateway::server::AddGatewayOptions(app, options);
   roomq::base::LogOptions log;
   roomq::base::AddLogOptions(app, log);
+  bool print_config = false;
+  roomq::base::AddPrintConfigFlag(app, print_config);
   roomq::base::ParseCommandLineOrExit(app, argc, argv);
+  roomq::base::ApplyConfigFileOrExit(app, options.config, print_config, {"namespaces"});
+  options.config_flag_keys = roomq::base::FlagKeys(app);
   roomq::base::ApplyLogOptions(log);
   auto gateway = roomq::gateway::server::Gateway::Create(std::move(options));
   if (!gateway.ok()) {

@@ -2,6 +2,7 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <fstream>
 #include <set>
@@ -18,7 +19,8 @@ namespace {
 
 class Parser {
  public:
-  explicit Parser(std::string_view source) : reader_(source) {}
+  Parser(std::string_view source, const std::vector<std::string>& flag_keys)
+      : reader_(source), flag_keys_(flag_keys) {}
 
   const base::YamlReader& reader() const { return reader_; }
 
@@ -219,8 +221,13 @@ class Parser {
     std::set<std::string> names;
     std::set<std::string> patterns;
     bool has_namespaces = false;
+    bool has_flags = false;
     for (const auto& item : root) {
       ROOMQ_ASSIGN_OR_RETURN(const std::string key, reader_.Key(item.first));
+      if (std::find(flag_keys_.begin(), flag_keys_.end(), key) != flag_keys_.end()) {
+        has_flags = true;  // the flag layer's (proto/base/flag_file.h)
+        continue;
+      }
       if (key != "namespaces") {
         return reader_.Error(item.first.Mark(),
                              absl::StrCat("unknown key '", key, "' (expected namespaces)"));
@@ -242,12 +249,17 @@ class Parser {
         config.namespaces.push_back(*std::move(policy));
       }
     }
-    if (!has_namespaces) return reader_.Error(root.Mark(), "missing 'namespaces'");
+    if (!has_namespaces) {
+      // A file of flags alone runs the namespaces of no file at all.
+      if (has_flags) return DefaultConfig();
+      return reader_.Error(root.Mark(), "missing 'namespaces'");
+    }
     return config;
   }
 
  private:
   base::YamlReader reader_;
+  const std::vector<std::string>& flag_keys_;
 };
 
 }  // namespace
@@ -264,8 +276,9 @@ std::string_view RelayPolicyName(RelayPolicy policy) {
   return "unknown";
 }
 
-absl::StatusOr<Config> ParseConfig(std::string_view yaml, std::string_view source) {
-  const Parser parser(source);
+absl::StatusOr<Config> ParseConfig(std::string_view yaml, std::string_view source,
+                                   const std::vector<std::string>& flag_keys) {
+  const Parser parser(source, flag_keys);
   return parser.reader().Parse<Config>(
       yaml, [&](const YAML::Node& root) { return parser.Document(root); });
 }
@@ -317,10 +330,11 @@ absl::Status LoadSecrets(Config& config) {
   return absl::OkStatus();
 }
 
-absl::StatusOr<Config> LoadConfigFile(const std::string& path) {
+absl::StatusOr<Config> LoadConfigFile(const std::string& path,
+                                      const std::vector<std::string>& flag_keys) {
   absl::StatusOr<std::string> text = base::ReadConfigFile(path);
   if (!text.ok()) return text.status();
-  absl::StatusOr<Config> config = ParseConfig(*text, path);
+  absl::StatusOr<Config> config = ParseConfig(*text, path, flag_keys);
   if (!config.ok()) return config;
   if (absl::Status status = LoadSecrets(*config); !status.ok()) {
     return absl::InvalidArgumentError(absl::StrCat(path, ": ", status.message()));

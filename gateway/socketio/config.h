@@ -136,8 +136,11 @@ struct Config {
 // malformed YAML, unknown keys, a wrong type, a name not starting with '/',
 // both or neither of name/pattern, a bad regex, a bad relay value, a
 // duplicate name or pattern, a bad recovery duration, a bad `auth` map.
-// Secrets are not read here (see LoadSecrets).
-absl::StatusOr<Config> ParseConfig(std::string_view yaml, std::string_view source = "config");
+// Secrets are not read here (see LoadSecrets). Top-level `flag_keys` are
+// the gateway's flags (proto/base/flag_file.h), skipped here; a file with
+// flags and no 'namespaces' has DefaultConfig's.
+absl::StatusOr<Config> ParseConfig(std::string_view yaml, std::string_view source = "config",
+                                   const std::vector<std::string>& flag_keys = {});
 
 // Shortest JWT secret accepted: 256 bits, the HS256 output size (RFC 7518
 // section 3.2 asks for a key at least that long).
@@ -151,7 +154,8 @@ absl::Status LoadSecrets(Config& config);
 
 // Reads and parses `path`, then LoadSecrets. NotFound when it cannot be
 // read.
-absl::StatusOr<Config> LoadConfigFile(const std::string& path);
+absl::StatusOr<Config> LoadConfigFile(const std::string& path,
+                                      const std::vector<std::string>& flag_keys = {});
 
 // What the gateway runs without --config: namespace "/" open to everything:
 // join any room, relay broadcast, no echo, no forwarding.

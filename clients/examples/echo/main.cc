@@ -1,7 +1,7 @@
 // roomq-echo: the conformance echo service and the /admin middleware
 // example (see echo_service.h).
 //   roomq-echo [--broker-pub ENDPOINT] [--broker-sub ENDPOINT]
-//              [--curve-server-key FILE --curve-secret-key FILE]
+//              [--curve-server-key FILE --curve-secret-key FILE] [--config FILE]
 // Logs "roomq-echo ready" once the broker confirmed its service
 // subscriptions; exits 0 on SIGINT/SIGTERM.
 #include <pthread.h>
@@ -13,6 +13,7 @@
 
 #include "clients/examples/echo/echo_service.h"
 #include "proto/base/command_line.h"
+#include "proto/base/flag_file.h"
 #include "proto/base/log_options.h"
 #include "proto/node/command_line.h"
 #include "proto/node/curve.h"
@@ -35,7 +36,15 @@ int main(int argc, char** argv) {
   roomq::node::AddCurveClientOptions(app, curve_server_key, curve_secret_key);
   roomq::base::LogOptions log;
   roomq::base::AddLogOptions(app, log);
+  std::string config_path;
+  app.add_option("--config", config_path,
+                 "YAML config file: any flag as a key (broker_pub: tcp://broker:5555; flags given "
+                 "here win)")
+      ->check(CLI::ExistingFile);
+  bool print_config = false;
+  roomq::base::AddPrintConfigFlag(app, print_config);
   roomq::base::ParseCommandLineOrExit(app, argc, argv);
+  roomq::base::ApplyConfigFileOrExit(app, config_path, print_config, {});
   roomq::base::ApplyLogOptions(log);
 
   sigset_t signals;
