@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
+#include <set>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -80,6 +81,9 @@ class FlagFileReader {
     }
     CLI::Option* option = FileOption(app_, *key);
     if (option == nullptr) return UnknownKey(key_node, *key);
+    if (!seen_.insert(*key).second) {
+      return reader_.Error(key_node.Mark(), absl::StrCat("duplicate key '", *key, "'"));
+    }
     if (!option->empty()) return absl::OkStatus();  // the command line gave it
     absl::StatusOr<std::vector<std::string>> values = Values(*option, *key, value);
     if (!values.ok()) return values.status();
@@ -135,6 +139,7 @@ class FlagFileReader {
   CLI::App& app_;
   YamlReader reader_;
   const std::vector<std::string>& sections_;
+  std::set<std::string> seen_;
 };
 
 // The values a flag holds: what was given, else its default as --help shows

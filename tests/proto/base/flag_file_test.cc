@@ -97,6 +97,8 @@ TEST_F(FlagFileTest, ErrorsSayWhereAndWhat) {
   ExpectError(Run({}, "print_config: true\n"), "unknown key 'print_config'");
   ExpectError(Run({}, "help: true\n"), "unknown key 'help'");
   ExpectError(Run({}, "namespaces: []\n"), "unknown key 'namespaces'");
+  ExpectError(Run({"--listen", "a:1"}, "listen: b:2\nlisten: c:3\n"),
+              "test.yaml:2:1: duplicate key 'listen'");
   ExpectError(Run({}, "max_bytes: 0\n"), "test.yaml:1:12: bad 'max_bytes': ");
   ExpectError(Run({}, "max_bytes: many\n"), "bad 'max_bytes'");
   ExpectError(Run({}, "listen: [a, b]\n"), "test.yaml:1:9: 'listen' must be a value");
