@@ -9,6 +9,8 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
 #include "proto/base/absl_compat.h"
 #include "proto/base/yaml_config.h"
 
@@ -47,7 +49,21 @@ CLI::Option* FileOption(CLI::App& app, const std::string& key) {
   return option != nullptr && !FileFlagName(*option).empty() ? option : nullptr;
 }
 
-std::vector<std::string> EffectiveValues(const CLI::Option& option);
+// The values a flag holds: what was given, else its default as --help shows
+// it ("[a,b]" for a list; {""} for an empty scalar, {} for an empty list).
+std::vector<std::string> EffectiveValues(const CLI::Option& option) {
+  if (!option.empty()) {
+    if (Repeatable(option)) return option.results();
+    return {option.results().back()};
+  }
+  const std::string text = option.get_default_str();
+  if (!Repeatable(option)) return {text};
+  absl::string_view fallback = text;
+  absl::ConsumePrefix(&fallback, "[");
+  absl::ConsumeSuffix(&fallback, "]");
+  if (fallback.empty()) return {};
+  return absl::StrSplit(fallback, ',');
+}
 
 class FlagFileReader {
  public:
@@ -141,30 +157,6 @@ class FlagFileReader {
   const std::vector<std::string>& sections_;
   std::set<std::string> seen_;
 };
-
-// The values a flag holds: what was given, else its default as --help shows
-// it ("[a,b]" for a list; {""} for an empty scalar, {} for an empty list).
-std::vector<std::string> EffectiveValues(const CLI::Option& option) {
-  if (!option.empty()) {
-    if (Repeatable(option)) return option.results();
-    return {option.results().back()};
-  }
-  std::string fallback = option.get_default_str();
-  if (!Repeatable(option)) return {fallback};
-  if (fallback.size() >= 2 && fallback.front() == '[' && fallback.back() == ']') {
-    fallback = fallback.substr(1, fallback.size() - 2);
-  }
-  std::vector<std::string> values;
-  if (fallback.empty()) return values;
-  size_t begin = 0;
-  for (size_t comma = fallback.find(','); comma != std::string::npos;
-       comma = fallback.find(',', begin)) {
-    values.push_back(fallback.substr(begin, comma - begin));
-    begin = comma + 1;
-  }
-  values.push_back(fallback.substr(begin));
-  return values;
-}
 
 }  // namespace
 
